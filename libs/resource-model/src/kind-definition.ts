@@ -1,0 +1,31 @@
+/** Kinds are data: what the API needs to know to store, validate and route an object. */
+
+export type KindScope = 'Project' | 'Platform';
+
+export interface ReferenceField {
+  /** Dotted path inside `spec` whose value is `{ name: string }`, e.g. `clusterRef`. */
+  path: string;
+  /** The kind it points at. Same project as the referrer unless the target kind is platform-wide. */
+  kind: string;
+  /** `uses` blocks deleting the target (409); `owns` is not declared here (see ownerReferences). */
+  required?: boolean;
+}
+
+export interface KindDefinition {
+  /** PascalCase, e.g. `WorkloadInstance`. */
+  kind: string;
+  /** Lower-case plural used in URLs, e.g. `workloadinstances`. */
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  scope: KindScope;
+  /** The controller that owns the kind: its finalizer name, and the only identity that writes status. */
+  controller: string;
+  /** JSON Schema (draft 2020-12 subset ajv supports) for `spec`. Unknown fields are rejected. */
+  schema: Record<string, unknown>;
+  references: ReferenceField[];
+  /** Dotted paths inside `spec` holding secrets: encrypted at rest, redacted everywhere. */
+  secretFields: string[];
+  /** True for kinds shipped with the API; built-in kinds cannot be re-registered. */
+  builtIn?: boolean;
+}
