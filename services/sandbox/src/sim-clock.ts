@@ -1,0 +1,55 @@
+/**
+ * Sandbox time. Simulated durations (an EKS cluster takes minutes to become ACTIVE, a Deployment
+ * seconds to become available) are divided by a scale factor that tests and demos set through
+ * the control API, so a cluster can be ACTIVE in a second.
+ */
+export interface SimClock {
+  /** Real wall-clock milliseconds since the epoch. */
+  now(): number;
+  /** How many real milliseconds `simulatedMs` of sandbox time take under the current scale. */
+  real(simulatedMs: number): number;
+  /** Runs `fn` after `simulatedMs` of sandbox time; returns a function that cancels it. */
+  after(simulatedMs: number, fn: () => void): () => void;
+  /** Whether `simulatedMs` of sandbox time have passed since the real instant `sinceRealMs`. */
+  elapsed(sinceRealMs: number, simulatedMs: number): boolean;
+  setScale(scale: number): void;
+  readonly scale: number;
+}
+
+export interface SimClockOptions {
+  /** Sandbox time runs this many times faster than real time. Default 1. */
+  scale?: number;
+}
+
+export function createSimClock(options: SimClockOptions = {}): SimClock {
+  let scale = validScale(options.scale ?? 1);
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    now: () => Date.now(),
+    real: (simulatedMs) => Math.max(0, Math.round(simulatedMs / scale)),
+    after(simulatedMs, fn) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        fn();
+      }, Math.max(0, Math.round(simulatedMs / scale)));
+      timer.unref();
+      timers.add(timer);
+      return () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      };
+    },
+    elapsed: (sinceRealMs, simulatedMs) => Date.now() - sinceRealMs >= simulatedMs / scale,
+    setScale(next) {
+      scale = validScale(next);
+    },
+    get scale() {
+      return scale;
+    },
+  };
+}
+
+function validScale(scale: number): number {
+  if (!Number.isFinite(scale) || scale <= 0) throw new RangeError(`time scale must be a positive number, got ${scale}`);
+  return scale;
+}
