@@ -1,0 +1,198 @@
+/**
+ * The kinds that ship with the API, with their first schemas. Later issues extend the schemas;
+ * the names (kind, plural, controller) are what the CLI, the SDK and the controllers import.
+ *
+ * Every schema sets `additionalProperties: false` on every object so an unknown field is an error.
+ */
+import type { KindDefinition } from './kind-definition.js';
+
+export const INFRA_CONTROLLER = 'infra-controller';
+export const CLUSTER_CONTROLLER = 'cluster-controller';
+export const WORKLOAD_CONTROLLER = 'workload-controller';
+
+const ref = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 63 } },
+} as const;
+
+const region = { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$' } as const;
+const k8sVersion = { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' } as const;
+const nodeSize = { type: 'string', minLength: 1, maxLength: 64 } as const;
+
+const nodeGroup = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'instanceType', 'minSize', 'maxSize'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+    instanceType: nodeSize,
+    minSize: { type: 'integer', minimum: 0, maximum: 1000 },
+    maxSize: { type: 'integer', minimum: 1, maximum: 1000 },
+    desiredSize: { type: 'integer', minimum: 0, maximum: 1000 },
+  },
+} as const;
+
+export const AWS_ACCOUNT: KindDefinition = {
+  kind: 'AwsAccount',
+  plural: 'awsaccounts',
+  singular: 'awsaccount',
+  shortNames: ['aws'],
+  scope: 'Platform',
+  controller: INFRA_CONTROLLER,
+  builtIn: true,
+  references: [],
+  secretFields: ['secretAccessKey'],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['accountId', 'region'],
+    properties: {
+      accountId: { type: 'string', pattern: '^[0-9]{12}$' },
+      region,
+      roleArn: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$' },
+      accessKeyId: { type: 'string', minLength: 16, maxLength: 128 },
+      secretAccessKey: { type: 'string', minLength: 1, maxLength: 256 },
+      /** Endpoint override (the sandbox in tests and the local demo). */
+      endpoint: { type: 'string', format: 'uri' },
+    },
+  },
+};
+
+export const CLUSTER_DEFINITION: KindDefinition = {
+  kind: 'ClusterDefinition',
+  plural: 'clusterdefinitions',
+  singular: 'clusterdefinition',
+  shortNames: ['cd'],
+  scope: 'Platform',
+  controller: INFRA_CONTROLLER,
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['allowedVersions', 'allowedRegions', 'allowedNodeSizes'],
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      allowedVersions: { type: 'array', minItems: 1, uniqueItems: true, items: k8sVersion },
+      allowedRegions: { type: 'array', minItems: 1, uniqueItems: true, items: region },
+      allowedNodeSizes: { type: 'array', minItems: 1, uniqueItems: true, items: nodeSize },
+      maxNodesPerGroup: { type: 'integer', minimum: 1, maximum: 1000 },
+      defaults: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          version: k8sVersion,
+          region,
+          nodeGroups: { type: 'array', items: nodeGroup },
+        },
+      },
+    },
+  },
+};
+
+/**
+ * Platform-wide, so one shared cluster can serve several projects. Owned by the infra controller,
+ * which provisions it (EKS) or adopts it (`existing.kubeconfig`); the cluster controller watches it.
+ */
+export const CLUSTER_INSTANCE: KindDefinition = {
+  kind: 'ClusterInstance',
+  plural: 'clusterinstances',
+  singular: 'clusterinstance',
+  shortNames: ['ci', 'cluster'],
+  scope: 'Platform',
+  controller: INFRA_CONTROLLER,
+  builtIn: true,
+  references: [
+    { path: 'definitionRef', kind: 'ClusterDefinition', required: true },
+    { path: 'accountRef', kind: 'AwsAccount' },
+  ],
+  secretFields: ['existing.kubeconfig'],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['definitionRef'],
+    properties: {
+      definitionRef: ref,
+      accountRef: ref,
+      region,
+      version: k8sVersion,
+      nodeGroups: { type: 'array', maxItems: 20, items: nodeGroup },
+      existing: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kubeconfig'],
+        properties: { kubeconfig: { type: 'string', minLength: 1, maxLength: 262144 } },
+      },
+    },
+  },
+};
+
+export const WORKLOAD_DEFINITION: KindDefinition = {
+  kind: 'WorkloadDefinition',
+  plural: 'workloaddefinitions',
+  singular: 'workloaddefinition',
+  shortNames: ['wd'],
+  scope: 'Platform',
+  controller: WORKLOAD_CONTROLLER,
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      maxReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
+      allowedImageRegistries: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
+      defaults: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          replicas: { type: 'integer', minimum: 0, maximum: 1000 },
+          port: { type: 'integer', minimum: 1, maximum: 65535 },
+          env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+        },
+      },
+    },
+  },
+};
+
+export const WORKLOAD_INSTANCE: KindDefinition = {
+  kind: 'WorkloadInstance',
+  plural: 'workloadinstances',
+  singular: 'workloadinstance',
+  shortNames: ['wi', 'app'],
+  scope: 'Project',
+  controller: WORKLOAD_CONTROLLER,
+  builtIn: true,
+  references: [
+    { path: 'definitionRef', kind: 'WorkloadDefinition', required: true },
+    { path: 'clusterRef', kind: 'ClusterInstance', required: true },
+  ],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['definitionRef', 'clusterRef', 'image'],
+    properties: {
+      definitionRef: ref,
+      clusterRef: ref,
+      image: { type: 'string', minLength: 1, maxLength: 512 },
+      replicas: { type: 'integer', minimum: 0, maximum: 1000 },
+      port: { type: 'integer', minimum: 1, maximum: 65535 },
+      env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+      command: { type: 'array', items: { type: 'string' } },
+    },
+  },
+};
+
+export const BUILTIN_KINDS: readonly KindDefinition[] = [
+  AWS_ACCOUNT,
+  CLUSTER_DEFINITION,
+  CLUSTER_INSTANCE,
+  WORKLOAD_DEFINITION,
+  WORKLOAD_INSTANCE,
+];
