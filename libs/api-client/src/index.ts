@@ -1,2 +1,23 @@
-// Package surface; filled in by the slices of issue 2 that build it.
-export {};
+export { createApiClient } from './api-client.js';
+export type {
+  ApiClient,
+  ApiClientOptions,
+  CreatedToken,
+  DeleteOptions,
+  DeleteResult,
+  EventInput,
+  EventType,
+  Identity,
+  KindRegistration,
+  ListOptions,
+  ListPage,
+  ObjectRef,
+  PatchInput,
+  Referrer,
+  RemoveFinalizerResult,
+  ReplaceOptions,
+  RequestOptions,
+  ResourceEvent,
+  TokenInput,
+  WriteStatusOptions,
+} from './api-client.js';

@@ -1,0 +1,261 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ConflictError,
+  InputError,
+  InternalError,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  type KindDefinition,
+} from '@tugboat/resource-model';
+import { createApiClient } from './api-client.js';
+
+interface Seen {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+}
+
+type Route = (req: Seen) => { status: number; body?: unknown; raw?: string } | undefined;
+
+const widgetKind: KindDefinition = {
+  kind: 'Widget',
+  plural: 'widgets',
+  singular: 'widget',
+  shortNames: ['wd'],
+  scope: 'Project',
+  controller: 'widget-controller',
+  schema: { type: 'object' },
+  references: [],
+  secretFields: [],
+};
+
+function object(name: string, resourceVersion = '1') {
+  return {
+    apiVersion: 'tugboat.dev/v1',
+    kind: 'Widget',
+    metadata: {
+      name,
+      project: 'team-a',
+      uid: `uid-${name}`,
+      labels: {},
+      generation: 1,
+      resourceVersion,
+      finalizers: ['widget-controller'],
+      deletionRequestedAt: null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    },
+    spec: { size: 1 },
+    status: {},
+  };
+}
+
+/** A tiny HTTP server standing in for the API: records every request, answers from `routes`. */
+async function startFakeApi(routes: Route[]) {
+  const seen: Seen[] = [];
+  const kinds: KindDefinition[] = [widgetKind];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const text = Buffer.concat(chunks).toString('utf8');
+      const request: Seen = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body: text === '' ? undefined : JSON.parse(text),
+      };
+      seen.push(request);
+      let answer: ReturnType<Route> = request.path === '/v1/kinds' && request.method === 'GET' ? { status: 200, body: { items: kinds } } : undefined;
+      for (const route of routes) answer ??= route(request);
+      const final = answer ?? { status: 404, body: { error: { code: 'NotFound', message: `no route ${request.method} ${request.path}`, details: [] } } };
+      res.writeHead(final.status, { 'content-type': 'application/json' });
+      res.end(final.raw ?? (final.body === undefined ? '' : JSON.stringify(final.body)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    seen,
+    kinds,
+    baseUrl: `http://127.0.0.1:${port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    requestsTo: (path: string) => seen.filter((r) => r.path === path),
+  };
+}
+
+describe('createApiClient', () => {
+  let api: Awaited<ReturnType<typeof startFakeApi>>;
+  afterEach(async () => api?.close());
+
+  it('resolves a kind to its plural once, sends the token and user agent, and accepts aliases', async () => {
+    api = await startFakeApi([
+      (r) => (r.method === 'POST' && r.path === '/v1/widgets' ? { status: 201, body: object('a') } : undefined),
+      (r) => (r.method === 'GET' && r.path === '/v1/widgets/a' ? { status: 200, body: object('a') } : undefined),
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 's3cret', userAgent: 'test-agent/1' });
+
+    const created = await client.create({ kind: 'Widget', metadata: { name: 'a', project: 'team-a' }, spec: { size: 1 } });
+    expect(created.metadata.uid).toBe('uid-a');
+    await client.get({ kind: 'widgets', project: 'team-a', name: 'a' });
+    await client.get({ kind: 'wd', project: 'team-a', name: 'a' });
+
+    const post = api.requestsTo('/v1/widgets')[0]!;
+    expect(post.body).toEqual({ kind: 'Widget', metadata: { name: 'a', project: 'team-a' }, spec: { size: 1 } });
+    expect(post.headers.authorization).toBe('Bearer s3cret');
+    expect(post.headers['user-agent']).toBe('test-agent/1');
+    expect(post.headers['content-type']).toBe('application/json');
+    expect(api.requestsTo('/v1/widgets/a').map((r) => r.query)).toEqual([{ project: 'team-a' }, { project: 'team-a' }]);
+    expect(api.requestsTo('/v1/kinds')).toHaveLength(1);
+  });
+
+  it('answers undefined for a missing object from get, and NotFoundError from getOrThrow', async () => {
+    api = await startFakeApi([]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    await expect(client.get({ kind: 'Widget', project: 'team-a', name: 'nope' })).resolves.toBeUndefined();
+    await expect(client.getOrThrow({ kind: 'Widget', project: 'team-a', name: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('rejects an unknown kind after one reload, and finds a kind registered through it', async () => {
+    api = await startFakeApi([
+      (r) => {
+        if (r.method !== 'POST' || r.path !== '/v1/kinds') return undefined;
+        api.kinds.push(r.body as KindDefinition);
+        return { status: 201, body: r.body };
+      },
+      (r) => (r.method === 'GET' && r.path === '/v1/gadgets/g' ? { status: 200, body: { ...object('g'), kind: 'Gadget' } } : undefined),
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    const error = await client.get({ kind: 'Gadget', project: 'team-a', name: 'g' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).message).toContain('Gadget');
+
+    await client.registerKind({ ...widgetKind, kind: 'Gadget', plural: 'gadgets', singular: 'gadget', shortNames: [] });
+    const found = await client.get({ kind: 'Gadget', project: 'team-a', name: 'g' });
+    expect(found?.kind).toBe('Gadget');
+    expect(await client.getKind('gadgets')).toMatchObject({ kind: 'Gadget' });
+  });
+
+  it('rebuilds typed errors with their details, status and code', async () => {
+    api = await startFakeApi([
+      (r) =>
+        r.method === 'PUT' && r.path === '/v1/widgets/a'
+          ? { status: 409, body: { error: { code: 'Conflict', message: 'stale resourceVersion', details: [{ path: 'metadata.resourceVersion', rule: 'current' }] } } }
+          : undefined,
+      (r) =>
+        r.method === 'POST' && r.path === '/v1/widgets'
+          ? { status: 422, body: { error: { code: 'InvalidInput', message: 'spec.size: must be >= 0', details: [{ path: 'spec.size', rule: 'minimum' }] } } }
+          : undefined,
+      (r) => (r.path === '/v1/whoami' ? { status: 401, body: { error: { code: 'Unauthenticated', message: 'no token', details: [] } } } : undefined),
+      (r) => (r.path === '/v1/widgets/boom' ? { status: 502, raw: '<html>bad gateway</html>' } : undefined),
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+
+    const conflict = await client
+      .replace({ kind: 'Widget', metadata: { name: 'a', project: 'team-a', resourceVersion: '3' }, spec: {} })
+      .catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(ConflictError);
+    expect((conflict as ConflictError).details).toEqual([{ path: 'metadata.resourceVersion', rule: 'current' }]);
+    expect(api.requestsTo('/v1/widgets/a')[0]!.headers['if-match']).toBe('"3"');
+
+    const invalid = await client.create({ kind: 'Widget', metadata: { name: 'b', project: 'team-a' }, spec: { size: -1 } }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(InputError);
+    expect((invalid as InputError).status).toBe(422);
+    expect((invalid as InputError).details[0]).toEqual({ path: 'spec.size', rule: 'minimum' });
+
+    await expect(client.whoami()).rejects.toBeInstanceOf(UnauthenticatedError);
+    await expect(client.get({ kind: 'Widget', project: 'team-a', name: 'boom' })).rejects.toBeInstanceOf(InternalError);
+  });
+
+  it('lists with selector and pagination, and iterates over every page', async () => {
+    api = await startFakeApi([
+      (r) => {
+        if (r.method !== 'GET' || r.path !== '/v1/widgets') return undefined;
+        const pages: Record<string, { items: unknown[]; metadata: { continue?: string } }> = {
+          '': { items: [object('a'), object('b')], metadata: { continue: 'c1' } },
+          c1: { items: [object('c'), object('d')], metadata: { continue: 'c2' } },
+          c2: { items: [object('e')], metadata: {} },
+        };
+        return { status: 200, body: pages[r.query.continue ?? ''] };
+      },
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+
+    const first = await client.list('Widget', { project: 'team-a', labelSelector: { tier: 'prod', app: 'shop' }, limit: 2 });
+    expect(first.items.map((o) => o.metadata.name)).toEqual(['a', 'b']);
+    expect(first.continue).toBe('c1');
+    expect(api.requestsTo('/v1/widgets')[0]!.query).toEqual({ project: 'team-a', labelSelector: 'tier=prod,app=shop', limit: '2' });
+
+    const names: string[] = [];
+    for await (const item of client.listAll('Widget', { labelSelector: 'tier!=dev', limit: 2 })) names.push(item.metadata.name);
+    expect(names).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(api.requestsTo('/v1/widgets').slice(1).map((r) => r.query)).toEqual([
+      { labelSelector: 'tier!=dev', limit: '2' },
+      { labelSelector: 'tier!=dev', limit: '2', continue: 'c1' },
+      { labelSelector: 'tier!=dev', limit: '2', continue: 'c2' },
+    ]);
+  });
+
+  it('sends patch, delete, status, finalizer, secrets, events and referrers to their routes', async () => {
+    api = await startFakeApi([
+      (r) => (r.method === 'PATCH' ? { status: 200, body: object('a', '5') } : undefined),
+      (r) => (r.method === 'DELETE' && r.path === '/v1/widgets/a' ? { status: 202, body: { ...object('a'), metadata: { ...object('a').metadata, deletionRequestedAt: 'now' } } } : undefined),
+      (r) => (r.method === 'DELETE' && r.path === '/v1/widgets/b' ? { status: 200, body: { deleted: true } } : undefined),
+      (r) => (r.method === 'PUT' && r.path === '/v1/widgets/a/status' ? { status: 200, body: object('a', '6') } : undefined),
+      (r) => (r.method === 'DELETE' && r.path === '/v1/widgets/a/finalizers/widget-controller' ? { status: 200, body: { deleted: true } } : undefined),
+      (r) => (r.path === '/v1/widgets/a/secrets' ? { status: 200, body: { 'spec.password': 'pw' } } : undefined),
+      (r) => (r.method === 'POST' && r.path === '/v1/widgets/a/events' ? { status: 201, body: { ...(r.body as object), count: 1, firstSeen: 'x', lastSeen: 'x' } } : undefined),
+      (r) => (r.method === 'GET' && r.path === '/v1/widgets/a/events' ? { status: 200, body: { items: [{ type: 'Normal', reason: 'R', message: 'm', count: 2, firstSeen: 'x', lastSeen: 'y' }] } } : undefined),
+      (r) => (r.path === '/v1/widgets/a/referrers' ? { status: 200, body: { items: [{ kind: 'Gizmo', project: 'team-a', name: 'g', uid: 'u', path: 'spec.widgetRef' }] } } : undefined),
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    const ref = { kind: 'Widget', project: 'team-a', name: 'a' };
+
+    expect((await client.patch(ref, { spec: { size: 2 } }, { resourceVersion: '4' })).metadata.resourceVersion).toBe('5');
+    const patch = api.seen.find((r) => r.method === 'PATCH')!;
+    expect(patch.headers['content-type']).toBe('application/merge-patch+json');
+    expect(patch.headers['if-match']).toBe('"4"');
+    expect(patch.body).toEqual({ spec: { size: 2 } });
+
+    const pending = await client.delete(ref, { cascade: true });
+    expect(pending.deleted).toBe(false);
+    expect(pending.deleted === false && pending.object.metadata.deletionRequestedAt).toBe('now');
+    expect(api.seen.find((r) => r.method === 'DELETE')!.query).toEqual({ project: 'team-a', cascade: 'true' });
+    expect(await client.delete({ ...ref, name: 'b' })).toEqual({ deleted: true });
+
+    await client.writeStatus(ref, { phase: 'Ready', observedGeneration: 1 }, { resourceVersion: '5' });
+    expect(api.requestsTo('/v1/widgets/a/status')[0]!.body).toEqual({ metadata: { resourceVersion: '5' }, status: { phase: 'Ready', observedGeneration: 1 } });
+
+    expect(await client.removeFinalizer(ref, 'widget-controller')).toEqual({ deleted: true });
+    expect(await client.readSecrets(ref)).toEqual({ 'spec.password': 'pw' });
+    expect((await client.recordEvent(ref, { type: 'Warning', reason: 'Slow', message: 'taking long' })).count).toBe(1);
+    expect(api.seen.find((r) => r.path === '/v1/widgets/a/events' && r.method === 'POST')!.body).toEqual({ type: 'Warning', reason: 'Slow', message: 'taking long' });
+    expect((await client.listEvents(ref))[0]!.count).toBe(2);
+    expect((await client.referrers(ref))[0]!.path).toBe('spec.widgetRef');
+  });
+
+  it('turns a refused connection into UnavailableError with its cause, but lets an abort through', async () => {
+    api = await startFakeApi([
+      (r) => (r.path === '/v1/whoami' ? { status: 200, body: { name: 'admin', type: 'user' } } : undefined),
+    ]);
+    const reachable = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    expect(await reachable.whoami()).toEqual({ name: 'admin', type: 'user' });
+    const controller = new AbortController();
+    controller.abort(new Error('caller gave up'));
+    await expect(reachable.whoami({ signal: controller.signal })).rejects.toThrow('caller gave up');
+
+    const url = api.baseUrl;
+    await api.close();
+    const unreachable = createApiClient({ baseUrl: url, token: 't' });
+    const error = await unreachable.whoami().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).cause).toBeDefined();
+    api = await startFakeApi([]); // afterEach closes something that is open
+  });
+});
