@@ -1,2 +1,1 @@
-// Package surface; filled in by the slices of issue 2 that build it.
-export {};
+export { migrations, migrateToLatest } from './migrate-to-latest.js';

@@ -1,0 +1,53 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest, migrations } from './index.js';
+
+const url = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const schema = `mig_test_${process.pid}_${Date.now()}`;
+
+describe('migrateToLatest', () => {
+  let db: Kysely<unknown>;
+  beforeAll(async () => {
+    db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` }) }),
+    });
+    await sql`create schema ${sql.id(schema)}`.execute(db);
+  });
+  afterAll(async () => {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db);
+    await db.destroy();
+  });
+
+  it('applies every migration once, in order, into the search_path schema', async () => {
+    const first = await migrateToLatest(db);
+    expect(first.error).toBeUndefined();
+    expect(first.results?.map((r) => [r.migrationName, r.status])).toEqual(Object.keys(migrations).map((name) => [name, 'Success']));
+
+    const again = await migrateToLatest(db);
+    expect(again.error).toBeUndefined();
+    expect(again.results).toEqual([]);
+
+    const tables = await sql<{ table_name: string }>`
+      select table_name from information_schema.tables where table_schema = ${schema} order by table_name`.execute(db);
+    expect(tables.rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['events', 'kinds', 'outbox', 'owner_references', 'references', 'resources', 'revisions', 'tokens']),
+    );
+  });
+
+  it('lets the database refuse a dangling reference and a delete of a used object', async () => {
+    const insert = (uid: string, name: string) =>
+      sql`insert into resources (uid, kind, project, name, spec, generation, resource_version, created_at, updated_at)
+          values (${uid}, 'K', '', ${name}, '{}', 1, nextval('resource_version_seq'), now(), now())`.execute(db);
+    const a = '00000000-0000-4000-8000-00000000000a';
+    const b = '00000000-0000-4000-8000-00000000000b';
+    await insert(a, 'a');
+    await insert(b, 'b');
+    await expect(
+      sql`insert into "references" (from_uid, path, to_uid) values (${a}, 'x', '00000000-0000-4000-8000-0000000000ff')`.execute(db),
+    ).rejects.toThrow(/foreign key/);
+    await sql`insert into "references" (from_uid, path, to_uid) values (${a}, 'x', ${b})`.execute(db);
+    await expect(sql`delete from resources where uid = ${b}`.execute(db)).rejects.toThrow(/foreign key/);
+    await sql`delete from resources where uid = ${a}`.execute(db);
+    await sql`delete from resources where uid = ${b}`.execute(db);
+  });
+});
