@@ -1,0 +1,30 @@
+/**
+ * What the AWS half needs from the Kubernetes half: simulated clusters to add when an EKS cluster
+ * becomes ACTIVE (and to give nodes when its node groups do), and to remove when it is deleted.
+ * The Kubernetes simulator (`src/kube`) implements it; tests of the AWS half use a fake.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface KubeNode {
+  name: string;
+  labels?: Record<string, string>;
+}
+
+export interface KubeClusterSummary {
+  name: string;
+  [detail: string]: unknown;
+}
+
+export interface ClusterRegistry {
+  /** Adds a cluster, or replaces the node list of one that exists (its objects stay). */
+  addCluster(name: string, options?: { nodes?: KubeNode[]; token?: string }): void;
+  removeCluster(name: string): void;
+  listClusters(): KubeClusterSummary[];
+  /** A kubeconfig (YAML) with one context per cluster named (all when `names` is absent). */
+  kubeconfig(baseUrl: string, names?: string[]): string;
+  /** Serves `/k8s/{cluster}/…`; mounted at `/k8s`, so it sees paths without that prefix. */
+  handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+  snapshot(): unknown;
+  restore(data: unknown): void;
+  reset(): void;
+}

@@ -1,0 +1,136 @@
+import { CreateClusterCommand, DescribeClusterCommand, EKSClient, ListClustersCommand } from '@aws-sdk/client-eks';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from './test-support/start-test-sandbox.js';
+
+const ROLE = 'arn:aws:iam::123456789012:role/eks';
+let t: TestSandbox;
+let eks: EKSClient;
+let sts: STSClient;
+
+beforeAll(async () => {
+  t = await startTestSandbox();
+  eks = new EKSClient({ endpoint: t.url, region: 'us-east-1', credentials: TEST_AWS_CREDENTIALS, maxAttempts: 1 });
+  sts = new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: TEST_AWS_CREDENTIALS, maxAttempts: 1 });
+});
+
+afterAll(async () => {
+  eks.destroy();
+  sts.destroy();
+  await t.sandbox.close();
+});
+
+afterEach(async () => {
+  await control('DELETE', '/faults');
+});
+
+async function control(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${t.url}/_sandbox${path}`, {
+    method,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('control API', () => {
+  it('reports health', async () => {
+    expect(await control('GET', '/healthz')).toEqual({ status: 200, body: { ok: true, region: 'us-east-1', accountId: '123456789012', timeScale: 1 } });
+  });
+
+  it('throttles like AWS: ThrottlingException for REST-JSON, Throttling for Query', async () => {
+    expect((await control('POST', '/faults', { service: '*', throttle: true, errorRate: 1 })).status).toBe(201);
+    expect(await errorOf(eks.send(new ListClustersCommand({})))).toEqual({ name: 'ThrottlingException', status: 400 });
+    expect(await errorOf(sts.send(new GetCallerIdentityCommand({})))).toEqual({ name: 'Throttling', status: 400 });
+    await control('DELETE', '/faults');
+    expect((await eks.send(new ListClustersCommand({}))).clusters).toEqual([]);
+  });
+
+  it('fails exactly the next N calls of one operation, with the error asked for', async () => {
+    await control('POST', '/faults', {
+      service: 'eks',
+      operation: 'DescribeCluster',
+      failNext: 2,
+      error: { code: 'ServerException', status: 500, message: 'boom' },
+    });
+    expect((await eks.send(new ListClustersCommand({}))).clusters).toEqual([]);
+    for (let i = 0; i < 2; i += 1) {
+      expect(await errorOf(eks.send(new DescribeClusterCommand({ name: 'x' })))).toEqual({ name: 'ServerException', status: 500 });
+    }
+    expect(await errorOf(eks.send(new DescribeClusterCommand({ name: 'x' })))).toEqual({ name: 'ResourceNotFoundException', status: 404 });
+    expect((await control('GET', '/faults')).body).toEqual({ items: [] });
+  });
+
+  it('adds latency', async () => {
+    await control('POST', '/faults', { service: 'sts', latencyMs: 300 });
+    const started = Date.now();
+    await sts.send(new GetCallerIdentityCommand({}));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it('rejects bad fault rules and time scales naming the field', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ service: 'eks', errorRate: 2 }, 'errorRate'],
+      [{ service: 'eks', failNext: 0 }, 'failNext'],
+      [{ service: 'eks', failNext: 1, colour: 'red' }, 'colour'],
+      [{ errorRate: 1 }, 'service'],
+      [{ service: 'eks', failNext: 1, error: { code: 'X', status: 200 } }, 'error.status'],
+      [{ service: 'eks' }, 'errorRate'],
+    ];
+    for (const [rule, field] of cases) {
+      const answer = await control('POST', '/faults', rule);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({ error: { code: 'InvalidInput', details: [expect.objectContaining({ path: field })] } });
+    }
+    expect((await control('POST', '/time', { scale: -1 })).body).toMatchObject({ error: { details: [{ path: 'scale' }] } });
+    const malformed = await fetch(`${t.url}/_sandbox/time`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(malformed.status).toBe(400);
+  });
+
+  it('scales time, counts what exists, and resets', async () => {
+    await eks.send(new CreateClusterCommand({ name: 'timed', roleArn: ROLE, resourcesVpcConfig: {} }));
+    // At scale 1 it would take ten real minutes; scaling now applies to the cluster already CREATING.
+    expect((await control('POST', '/time', { scale: 12_000 })).body).toEqual({ scale: 12_000 });
+    await waitFor(async () => ((await eks.send(new DescribeClusterCommand({ name: 'timed' }))).cluster?.status === 'ACTIVE' ? true : undefined));
+
+    const counters = (await control('GET', '/counters')).body;
+    expect(counters).toMatchObject({
+      created: { 'eks:cluster': 1 },
+      current: {
+        clusters: [{ region: 'us-east-1', name: 'timed', status: 'ACTIVE', kubeCluster: 'timed.us-east-1' }],
+        nodegroups: [],
+        kubeClusters: expect.arrayContaining([expect.objectContaining({ name: 'local' }), expect.objectContaining({ name: 'timed.us-east-1' })]),
+      },
+    });
+
+    expect((await control('POST', '/reset')).body).toEqual({ reset: true });
+    expect((await eks.send(new ListClustersCommand({}))).clusters).toEqual([]);
+    expect((await control('GET', '/counters')).body).toMatchObject({ created: {}, deleted: {}, current: { clusters: [], kubeClusters: [{ name: 'local' }] } });
+    expect((await control('GET', '/time')).body).toEqual({ scale: 1 });
+  });
+
+  it('restricts and unrestricts credentials at run time', async () => {
+    const answer = await control('PUT', '/credentials', { credentials: [{ accessKeyId: 'AKIAOTHERKEY00000001', secretAccessKey: 's' }] });
+    expect(answer.body).toMatchObject({ restricted: true, accessKeyIds: ['AKIAOTHERKEY00000001'] });
+    expect(await errorOf(sts.send(new GetCallerIdentityCommand({})))).toEqual({ name: 'InvalidClientTokenId', status: 403 });
+    expect((await control('PUT', '/credentials', { credentials: [{ accessKeyId: 'short', secretAccessKey: 's' }] })).body).toMatchObject({
+      error: { details: [{ path: 'accessKeyId' }] },
+    });
+    await control('PUT', '/credentials', { credentials: null });
+    expect((await sts.send(new GetCallerIdentityCommand({}))).Account).toBe('123456789012');
+  });
+
+  it('answers unknown control routes with 400 naming the route', async () => {
+    const answer = await control('GET', '/nope');
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: { code: 'InvalidInput', details: [{ path: 'url', rule: 'route' }] } });
+  });
+});

@@ -1,0 +1,21 @@
+export {
+  createSandboxServer,
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_PORT,
+  DEFAULT_REGION,
+  LOCAL_CLUSTER,
+  TEST_CREDENTIALS,
+  type ClusterRegistryDependencies,
+  type SandboxEndpoints,
+  type SandboxServer,
+  type SandboxServerOptions,
+} from './sandbox-server.js';
+export type { ClusterRegistry, KubeNode, KubeClusterSummary } from './cluster-registry.js';
+export { createAwsOperationRegistry, type AwsOperation, type AwsOperationContext, type AwsOperationRegistry, type AwsProtocolName } from './aws/aws-operation.js';
+export { AwsError } from './aws/aws-error.js';
+export type { StaticCredential, CredentialStore } from './aws/credential-store.js';
+export { kubeClusterNameOf } from './aws/eks/eks-simulator.js';
+export type { FaultRule, FaultInjector } from './fault-injector.js';
+export type { SimClock } from './sim-clock.js';
+export type { SandboxCounters } from './counters.js';
+export { parseSandboxArgs, SANDBOX_USAGE, type SandboxArgs } from './sandbox-args.js';

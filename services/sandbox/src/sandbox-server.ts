@@ -1,0 +1,305 @@
+/**
+ * The sandbox process in one object: one HTTP port serving the simulated AWS APIs (routed by
+ * SigV4 service), the simulated Kubernetes API servers under `/k8s/{cluster}`, and the control API
+ * under `/_sandbox`; optionally persisting its state and writing `kubeconfig` and `aws.env`.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import pino, { type Logger } from 'pino';
+import { createAwsOperationRegistry, type AwsOperation, type AwsOperationRegistry } from './aws/aws-operation.js';
+import { createAwsRequestHandler } from './aws/aws-request-handler.js';
+import { createCredentialStore, type CredentialStore, type CredentialStoreSnapshot, type StaticCredential } from './aws/credential-store.js';
+import { createEksSimulator, type EksDurations, type EksSimulator, type EksSnapshot } from './aws/eks/eks-simulator.js';
+import { eksOperations } from './aws/eks/eks-operations.js';
+import { stsOperations } from './aws/sts/sts-operations.js';
+import type { ClusterRegistry } from './cluster-registry.js';
+import { createControlApi } from './control-api.js';
+import { createSandboxCounters, type SandboxCounters } from './counters.js';
+import { createFaultInjector, type FaultInjector } from './fault-injector.js';
+import { createSimClock, type SimClock } from './sim-clock.js';
+import { createStateStore, writeFileAtomic, type StateStore } from './state-store.js';
+
+export const DEFAULT_PORT = 4566;
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_ACCOUNT_ID = '123456789012';
+/** What `aws.env` hands to clients when no credential set is configured (any key is accepted then). */
+export const TEST_CREDENTIALS: StaticCredential = {
+  accessKeyId: 'AKIATUGBOATSANDBOX01',
+  secretAccessKey: 'tugboat/sandbox/test/secret/access/key/0',
+};
+export const LOCAL_CLUSTER = 'local';
+
+export interface ClusterRegistryDependencies {
+  clock: SimClock;
+  faults: FaultInjector;
+  counters: SandboxCounters;
+  logger: Logger;
+}
+
+export interface SandboxServerOptions {
+  /** Default 4566; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Where `state.json`, `kubeconfig` and `aws.env` live; without it the state is in memory only. */
+  stateDir?: string;
+  region?: string;
+  accountId?: string;
+  /** Restricts the simulated AWS to these keys (signatures verified). Default: any key. */
+  credentials?: StaticCredential[];
+  /** Initial time scale (also what reset returns to). Default 1. */
+  timeScale?: number;
+  eksDurations?: Partial<EksDurations>;
+  logger?: Logger;
+  /** Builds the Kubernetes half. */
+  createClusterRegistry: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
+  /** Extra AWS operations (EC2, IAM, RDS, Route 53 …) served on the same port. */
+  awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
+  saveDebounceMs?: number;
+}
+
+export interface SandboxEndpoints {
+  url: string;
+  aws: string;
+  kube: Record<string, string>;
+  control: string;
+  kubeconfig?: string;
+  awsEnv?: string;
+  stateFile?: string;
+}
+
+export interface SandboxServer {
+  start(): Promise<SandboxEndpoints>;
+  /** Saves pending state and stops listening. */
+  close(): Promise<void>;
+  readonly url: string;
+  endpoints(): SandboxEndpoints;
+  readonly clock: SimClock;
+  readonly faults: FaultInjector;
+  readonly counters: SandboxCounters;
+  readonly credentials: CredentialStore;
+  readonly eks: EksSimulator;
+  readonly clusters: ClusterRegistry;
+  readonly aws: AwsOperationRegistry;
+}
+
+interface SandboxState {
+  version: 1;
+  savedAt: string;
+  timeScale: number;
+  eks: EksSnapshot;
+  kube: unknown;
+  credentials: CredentialStoreSnapshot;
+}
+
+export function createSandboxServer(options: SandboxServerOptions): SandboxServer {
+  const logger = options.logger ?? pino({ level: 'info' });
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+  const initialScale = options.timeScale ?? 1;
+  const clock = createSimClock({ scale: initialScale });
+  const faults = createFaultInjector();
+  const counters = createSandboxCounters();
+  const credentials = createCredentialStore(options.credentials === undefined ? {} : { credentials: options.credentials });
+  const clusters = options.createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }) });
+  let url = '';
+  let server: Server | undefined;
+  let lastKubeconfig = '';
+  let kubeconfigWrite: Promise<void> = Promise.resolve();
+
+  const stateDir = options.stateDir;
+  const files = stateDir === undefined ? undefined : { kubeconfig: join(stateDir, 'kubeconfig'), awsEnv: join(stateDir, 'aws.env') };
+  const store: StateStore<SandboxState> | undefined =
+    stateDir === undefined
+      ? undefined
+      : createStateStore<SandboxState>({
+          dir: stateDir,
+          logger,
+          ...(options.saveDebounceMs !== undefined ? { debounceMs: options.saveDebounceMs } : {}),
+          read: () => ({
+            version: 1,
+            savedAt: new Date(clock.now()).toISOString(),
+            timeScale: clock.scale,
+            eks: eks.snapshot(),
+            kube: clusters.snapshot(),
+            credentials: credentials.snapshot(),
+          }),
+        });
+
+  const eks: EksSimulator = createEksSimulator({
+    clock,
+    counters,
+    clusters,
+    accountId,
+    logger: logger.child({ half: 'aws', service: 'eks' }),
+    ...(options.eksDurations !== undefined ? { durations: options.eksDurations } : {}),
+    kubeEndpoint: (name) => `${url}/k8s/${encodeURIComponent(name)}`,
+    certificateAuthorityData: (name) => certificateAuthorityData(name),
+    onChange: () => stateChanged(),
+  });
+
+  const registry = createAwsOperationRegistry([...eksOperations(eks), ...stsOperations({ credentials, now: clock.now })]);
+  if (options.awsOperations) registry.add(...options.awsOperations({ credentials, clock }));
+  const handleAws = createAwsRequestHandler({ registry, credentials, faults, accountId, logger: logger.child({ half: 'aws' }), now: clock.now });
+
+  function kubeconfigNames(): string[] {
+    const present = new Set(clusters.listClusters().map((c) => c.name));
+    return [LOCAL_CLUSTER, ...eks.activeKubeClusters()].filter((name) => present.has(name));
+  }
+
+  function kubeconfigText(): string {
+    return clusters.kubeconfig(url, kubeconfigNames());
+  }
+
+  function stateChanged(): void {
+    store?.scheduleSave();
+    if (files === undefined || url === '') return;
+    const text = kubeconfigText();
+    if (text === lastKubeconfig) return;
+    lastKubeconfig = text;
+    kubeconfigWrite = kubeconfigWrite
+      .then(() => writeFileAtomic(files.kubeconfig, text))
+      .catch((error: unknown) => logger.error({ err: error }, 'writing kubeconfig failed'));
+  }
+
+  function ensureLocalCluster(): void {
+    if (!clusters.listClusters().some((c) => c.name === LOCAL_CLUSTER)) clusters.addCluster(LOCAL_CLUSTER);
+  }
+
+  function endpoints(): SandboxEndpoints {
+    return {
+      url,
+      aws: url,
+      kube: Object.fromEntries(kubeconfigNames().map((name) => [name, `${url}/k8s/${encodeURIComponent(name)}`])),
+      control: `${url}/_sandbox`,
+      ...(files ? { kubeconfig: files.kubeconfig, awsEnv: files.awsEnv } : {}),
+      ...(store ? { stateFile: store.path } : {}),
+    };
+  }
+
+  function awsEnvText(): string {
+    const credential = options.credentials?.[0] ?? TEST_CREDENTIALS;
+    return [
+      '# Written by the Tugboat sandbox: the simulated AWS for SDKs and the aws CLI.',
+      `AWS_ENDPOINT_URL=${url}`,
+      `AWS_REGION=${region}`,
+      `AWS_DEFAULT_REGION=${region}`,
+      `AWS_ACCESS_KEY_ID=${credential.accessKeyId}`,
+      `AWS_SECRET_ACCESS_KEY=${credential.secretAccessKey}`,
+      '',
+    ].join('\n');
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    '/_sandbox',
+    createControlApi({
+      logger,
+      target: {
+        health: () => ({ region, accountId, timeScale: clock.scale }),
+        timeScale: () => clock.scale,
+        setTimeScale(scale) {
+          clock.setScale(scale);
+          eks.reschedule();
+          store?.scheduleSave();
+        },
+        faults: () => faults.list(),
+        addFault: (rule) => faults.add(rule),
+        clearFaults: () => faults.clear(),
+        counters: () => ({
+          ...counters.snapshot(),
+          current: { ...eks.inventory(), kubeClusters: clusters.listClusters() },
+        }),
+        credentials: () => credentials.describe(),
+        restrictCredentials: (list) => credentials.restrict(list),
+        async reset() {
+          faults.clear();
+          eks.reset();
+          clusters.reset();
+          credentials.reset();
+          clock.setScale(initialScale);
+          counters.reset();
+          ensureLocalCluster();
+          stateChanged();
+          await store?.flush();
+        },
+        endpoints,
+        kubeconfig: kubeconfigText,
+      },
+    }),
+  );
+  app.use('/k8s', (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') res.once('finish', () => stateChanged());
+    clusters.handler(req, res, next);
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    req.url = req.originalUrl;
+    handleAws(req, res).catch(next);
+  });
+
+  return {
+    get url() {
+      return url;
+    },
+    clock,
+    faults,
+    counters,
+    credentials,
+    eks,
+    clusters,
+    aws: registry,
+    endpoints,
+    async start() {
+      const saved = await store?.load();
+      if (saved !== undefined) {
+        clock.setScale(saved.timeScale);
+        clusters.restore(saved.kube);
+        credentials.restore(saved.credentials);
+        eks.restore(saved.eks);
+        logger.info({ path: store?.path, clusters: saved.eks.clusters.length }, 'sandbox state restored');
+      }
+      ensureLocalCluster();
+      server = createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        server?.once('error', reject);
+        server?.listen(options.port ?? DEFAULT_PORT, host, () => resolve());
+      });
+      const address = server.address() as AddressInfo;
+      url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+      if (files) {
+        await writeFileAtomic(files.awsEnv, awsEnvText());
+        lastKubeconfig = kubeconfigText();
+        await writeFileAtomic(files.kubeconfig, lastKubeconfig);
+      }
+      eks.advance();
+      await store?.flush(true);
+      return endpoints();
+    },
+    async close() {
+      eks.close();
+      if (server) {
+        const closing = server;
+        server = undefined;
+        closing.closeAllConnections();
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+      }
+      await store?.flush();
+      await kubeconfigWrite;
+    },
+  };
+}
+
+/**
+ * `certificateAuthority.data` of an EKS cluster. The simulated API servers speak plain HTTP, so no
+ * client verifies it; it is still a well-formed base64 PEM block, unique per cluster, because
+ * clients decode it.
+ */
+function certificateAuthorityData(kubeClusterName: string): string {
+  const der = Buffer.from(`tugboat-sandbox-ca:${kubeClusterName}`, 'utf8').toString('base64');
+  const pem = `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)?.join('\n') ?? der}\n-----END CERTIFICATE-----\n`;
+  return Buffer.from(pem, 'utf8').toString('base64');
+}
