@@ -256,7 +256,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     async start() {
       const saved = await store?.load();
       if (saved !== undefined) {
-        clock.setScale(saved.timeScale);
+        if (options.timeScale === undefined) clock.setScale(saved.timeScale);
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
         eks.restore(saved.eks);
