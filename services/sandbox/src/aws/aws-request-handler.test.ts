@@ -1,0 +1,118 @@
+import { createAwsOperationRegistry, type AwsOperation } from './aws-operation.js';
+import { AwsError } from './aws-error.js';
+import { startTestSandbox, type TestSandbox } from '../test-support/start-test-sandbox.js';
+import { fromXml } from './protocols/xml.js';
+
+// Operations of services the sandbox does not simulate yet, to show that a later service is a list of handlers.
+const zones = new Map<string, string>();
+const laterServices = (): AwsOperation[] => [
+  {
+    service: 'route53',
+    protocol: 'rest-xml',
+    operation: 'CreateHostedZone',
+    http: { method: 'POST', path: '/2013-04-01/hostedzone', status: 201 },
+    xmlNamespace: 'https://route53.amazonaws.com/doc/2013-04-01/',
+    handler(ctx) {
+      const request = ctx.input.CreateHostedZoneRequest as { Name: string };
+      zones.set('Z1', request.Name);
+      return { HostedZone: { Id: '/hostedzone/Z1', Name: request.Name } };
+    },
+  },
+  {
+    service: 'route53',
+    protocol: 'rest-xml',
+    operation: 'GetHostedZone',
+    http: { method: 'GET', path: '/2013-04-01/hostedzone/{Id}' },
+    xmlNamespace: 'https://route53.amazonaws.com/doc/2013-04-01/',
+    handler(ctx) {
+      const name = zones.get(ctx.params.Id ?? '');
+      if (name === undefined) throw new AwsError('NoSuchHostedZone', `No hosted zone found with ID: ${ctx.params.Id} <&>`, { status: 404 });
+      return { HostedZone: { Id: `/hostedzone/${ctx.params.Id}`, Name: name } };
+    },
+  },
+  {
+    service: 'ec2',
+    protocol: 'query',
+    operation: 'DescribeVpcs',
+    xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15/',
+    handler: (ctx) => ({ vpcSet: { item: [{ vpcId: 'vpc-1' }, { vpcId: `vpc-${String(ctx.input['VpcId.1'])}` }] } }),
+  },
+];
+
+let t: TestSandbox;
+const auth = (service: string) => ({
+  authorization: `AWS4-HMAC-SHA256 Credential=AKIAANYKEY0000000001/20261126/us-east-1/${service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'a'.repeat(64)}`,
+  'x-amz-date': '20261126T000000Z',
+});
+
+beforeAll(async () => {
+  t = await startTestSandbox({ awsOperations: laterServices });
+});
+
+afterAll(async () => {
+  await t.sandbox.close();
+});
+
+describe('the AWS protocol layer', () => {
+  it('serves a REST-XML service from its operation handlers', async () => {
+    const created = await fetch(`${t.url}/2013-04-01/hostedzone`, {
+      method: 'POST',
+      headers: { ...auth('route53'), 'content-type': 'application/xml' },
+      body: '<CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>example.com.</Name></CreateHostedZoneRequest>',
+    });
+    expect(created.status).toBe(201);
+    const text = await created.text();
+    expect(text).toContain('<CreateHostedZoneResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">');
+    expect(fromXml(text)).toEqual({ '?xml': '', CreateHostedZoneResponse: { HostedZone: { Id: '/hostedzone/Z1', Name: 'example.com.' } } });
+
+    const missing = await fetch(`${t.url}/2013-04-01/hostedzone/Z9`, { headers: auth('route53') });
+    expect(missing.status).toBe(404);
+    const error = await missing.text();
+    expect(error).toContain('<Code>NoSuchHostedZone</Code>');
+    expect(error).toContain('Z9 &lt;&amp;&gt;');
+    expect(error).toContain('<Type>Sender</Type>');
+  });
+
+  it('serves another Query service with lists as repeated elements', async () => {
+    const answer = await fetch(t.url, {
+      method: 'POST',
+      headers: { ...auth('ec2'), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=DescribeVpcs&Version=2016-11-15&VpcId.1=2',
+    });
+    expect(answer.status).toBe(200);
+    const text = await answer.text();
+    expect(text).toContain('<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><DescribeVpcsResult><vpcSet><item><vpcId>vpc-1</vpcId></item><item><vpcId>vpc-2</vpcId></item></vpcSet>');
+    expect(text).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/DescribeVpcsResponse>/);
+
+    const unknown = await fetch(t.url, {
+      method: 'POST',
+      headers: { ...auth('ec2'), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=RunInstances&Version=2016-11-15',
+    });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain('<Code>InvalidAction</Code>');
+  });
+
+  it('refuses services it does not simulate and malformed bodies', async () => {
+    const unknownService = await fetch(`${t.url}/`, { method: 'POST', headers: auth('dynamodb'), body: '{}' });
+    expect(unknownService.status).toBe(400);
+    expect(unknownService.headers.get('x-amzn-errortype')).toBe('UnknownServiceException');
+
+    const badJson = await fetch(`${t.url}/clusters`, { method: 'POST', headers: { ...auth('eks'), 'content-type': 'application/json' }, body: '{' });
+    expect(badJson.status).toBe(400);
+    expect(badJson.headers.get('x-amzn-errortype')).toBe('SerializationException');
+
+    const unknownRoute = await fetch(`${t.url}/clusters/a/b/c/d`, { headers: auth('eks') });
+    expect(unknownRoute.status).toBe(404);
+    expect(unknownRoute.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
+  });
+
+  it('keeps one protocol per service and one handler per operation', () => {
+    const registry = createAwsOperationRegistry(laterServices());
+    expect(() => registry.add({ service: 'ec2', protocol: 'rest-json', operation: 'X', http: { method: 'GET', path: '/x' }, handler: () => ({}) })).toThrow(
+      /ec2 speaks query/,
+    );
+    expect(() => registry.add({ service: 'ec2', protocol: 'query', operation: 'DescribeVpcs', handler: () => ({}) })).toThrow(/already registered/);
+    expect(registry.protocolOf('route53')).toBe('rest-xml');
+  });
+});
