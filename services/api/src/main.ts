@@ -1,2 +1,53 @@
-// Process entry: reads configuration, wires dependencies, starts. Filled in by its issue.
-export {};
+// Process entry: reads configuration from the environment, starts the API, stops it on SIGTERM/SIGINT.
+import { pino } from 'pino';
+import { createApiServer } from './api-server.js';
+import { killPointFromEnv } from './kill-point.js';
+import { parseSecretKeys } from './secret-box.js';
+
+const env = process.env;
+const logger = pino({ base: { service: 'api' } });
+
+const adminToken = env['TUGBOAT_ADMIN_TOKEN'];
+if (!adminToken) {
+  logger.fatal('TUGBOAT_ADMIN_TOKEN is required');
+  process.exit(2);
+}
+
+const server = createApiServer({
+  ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
+  ...(env['DATABASE_SCHEMA'] ? { schema: env['DATABASE_SCHEMA'] } : {}),
+  natsUrl: env['NATS_URL'] || 'nats://127.0.0.1:4222',
+  prefix: env['TUGBOAT_NATS_PREFIX'] || 'tugboat',
+  port: Number(env['PORT'] || 7070),
+  adminToken,
+  ...(env['TUGBOAT_SECRET_KEYS'] ? { secretKeys: parseSecretKeys(env['TUGBOAT_SECRET_KEYS']) } : {}),
+  stateDir: env['TUGBOAT_STATE_DIR'] || '.state',
+  migrate: env['TUGBOAT_MIGRATE'] !== 'false',
+  ...(env['TUGBOAT_EVENTS_MAX_AGE_MS'] ? { streamMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_MS']) } : {}),
+  logger,
+  killPoint: killPointFromEnv(env),
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  try {
+    await server.stop();
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: String(error) }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+try {
+  await server.start();
+} catch (error) {
+  logger.fatal({ err: error instanceof Error ? { message: error.message, cause: String(error.cause) } : String(error) }, 'api failed to start');
+  await server.stop().catch(() => undefined);
+  process.exit(1);
+}

@@ -1,0 +1,180 @@
+/**
+ * Wires the API: database (pg or PGlite) and migrations, NATS and the event stream, the store, the
+ * relay and the HTTP app. `main.ts` only reads the environment and calls this; tests call it
+ * in-process with their own schema, prefix and logger.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { migrateToLatest } from '@tugboat/migrations';
+import { DEFAULT_PREFIX, InternalError } from '@tugboat/resource-model';
+import type { Kysely } from 'kysely';
+import { pino, type Logger } from 'pino';
+import { createApp } from './app.js';
+import { openDatabase, type OpenDatabase } from './database.js';
+import { ensureEventStream } from './event-stream.js';
+import { createIdentityStore } from './identity.js';
+import { noKillPoint, type KillPoint } from './kill-point.js';
+import { createKindRegistry } from './kind-registry.js';
+import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
+import { createResourceStore } from './resource-store.js';
+import { createSecretBox, loadSecretKeys, type SecretKey } from './secret-box.js';
+
+export interface ApiServerOptions {
+  /** Postgres URL; without it the API runs on PGlite in `<stateDir>/pgdata`. */
+  databaseUrl?: string;
+  /** Database schema (tests give each run its own). Default `public`. */
+  schema?: string;
+  /** PGlite data directory; default `<stateDir>/pgdata`. */
+  dataDir?: string;
+  natsUrl?: string;
+  /** NATS subject and stream prefix. Default `tugboat`. */
+  prefix?: string;
+  /** HTTP port; 0 picks a free one. Default 7070. */
+  port?: number;
+  host?: string;
+  adminToken: string;
+  /** Secret keys; without them they come from `<stateDir>/secret-keys` (generated once). */
+  secretKeys?: SecretKey[];
+  stateDir?: string;
+  /** Run pending migrations at start. Default true. */
+  migrate?: boolean;
+  logger?: Logger;
+  streamMaxAgeMs?: number;
+  relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
+  idleInTransactionTimeoutMs?: number;
+  bodyLimitBytes?: number;
+  killPoint?: KillPoint;
+}
+
+export interface ApiServer {
+  /** Opens everything and listens; resolves with the bound port. */
+  start(): Promise<{ port: number; url: string }>;
+  /** Stops taking requests, stops the relay, closes NATS and the database. */
+  stop(): Promise<void>;
+  readonly url: string;
+  readonly ready: boolean;
+  /** For tests and tooling inside this package: the database and the relay. */
+  readonly database: OpenDatabase;
+  readonly relay: OutboxRelay;
+  readonly nats: NatsConnection;
+}
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const logger = options.logger ?? pino({ base: { service: 'api' } });
+  const stateDir = options.stateDir ?? '.state';
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  let database: OpenDatabase | undefined;
+  let nats: NatsConnection | undefined;
+  let relay: OutboxRelay | undefined;
+  let server: Server | undefined;
+  let url = '';
+  let ready = false;
+
+  function required<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new InternalError(`${what} is not started`);
+    return value;
+  }
+
+  async function start(): Promise<{ port: number; url: string }> {
+    const killPoint = options.killPoint ?? noKillPoint;
+    database = await openDatabase({
+      ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir ?? join(stateDir, 'pgdata') }),
+      ...(options.schema ? { schema: options.schema } : {}),
+      ...(options.idleInTransactionTimeoutMs ? { idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs } : {}),
+    });
+    if (options.migrate !== false) {
+      const { error, results } = await migrateToLatest(database.db as unknown as Kysely<unknown>);
+      for (const result of results ?? []) logger.info({ migration: result.migrationName, status: result.status }, 'migration');
+      if (error) throw new InternalError('database migration failed', { cause: error });
+    }
+    const secretKeys = options.secretKeys ?? (await loadSecretKeys({ stateDir }));
+    const kinds = createKindRegistry({ db: database.db });
+    const store = createResourceStore({
+      db: database.db,
+      kinds,
+      secrets: createSecretBox({ keys: secretKeys }),
+      prefix,
+      outboxChannel: database.outboxChannel,
+      killPoint,
+    });
+    const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });
+    const app = createApp({
+      store,
+      kinds,
+      identities,
+      logger,
+      isReady: () => ready && nats !== undefined && !nats.isClosed(),
+      ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    });
+
+    // Listen before NATS so /healthz answers while the bus is still coming; /readyz says 503 until then.
+    server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(options.port ?? 7070, options.host ?? '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(listening)));
+    });
+    const port = (server.address() as AddressInfo).port;
+    url = `http://127.0.0.1:${port}`;
+    logger.info({ port, engine: database.engine, schema: database.schema, prefix }, 'api listening');
+
+    nats = await connect({
+      servers: options.natsUrl ?? 'nats://127.0.0.1:4222',
+      name: `tugboat-api-${process.pid}`,
+      waitOnFirstConnect: true,
+      maxReconnectAttempts: -1,
+    });
+    await ensureEventStream(await jetstreamManager(nats), {
+      prefix,
+      ...(options.streamMaxAgeMs ? { maxAgeMs: options.streamMaxAgeMs } : {}),
+    });
+    relay = createOutboxRelay({
+      database,
+      js: jetstream(nats),
+      logger,
+      killPoint,
+      ...(options.relay?.pollIntervalMs ? { pollIntervalMs: options.relay.pollIntervalMs } : {}),
+      ...(options.relay?.standbyRetryMs ? { standbyRetryMs: options.relay.standbyRetryMs } : {}),
+      ...(options.relay?.batchSize ? { batchSize: options.relay.batchSize } : {}),
+    });
+    if (options.relay?.enabled !== false) relay.start();
+    ready = true;
+    logger.info({ port }, 'api ready');
+    return { port, url };
+  }
+
+  async function stop(): Promise<void> {
+    ready = false;
+    if (server) {
+      const closing = server;
+      await new Promise<void>((resolve) => {
+        closing.close(() => resolve());
+        closing.closeIdleConnections();
+      });
+    }
+    await relay?.stop();
+    await nats?.drain().catch(() => undefined);
+    await database?.close();
+    logger.info('api stopped');
+  }
+
+  return {
+    start,
+    stop,
+    get url() {
+      return url;
+    },
+    get ready() {
+      return ready;
+    },
+    get database() {
+      return required(database, 'the database');
+    },
+    get relay() {
+      return required(relay, 'the relay');
+    },
+    get nats() {
+      return required(nats, 'NATS');
+    },
+  };
+}

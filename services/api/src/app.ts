@@ -1,0 +1,337 @@
+/**
+ * The HTTP surface (see README.md, "HTTP contract"): routes, authentication, request ids, access
+ * logs, and the one place errors become HTTP answers.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import {
+  InputError,
+  InternalError,
+  PayloadTooLargeError,
+  UnavailableError,
+  isTugboatError,
+  type KindDefinition,
+  type TugboatError,
+} from '@tugboat/resource-model';
+import { authorize, type Action } from './authorize.js';
+import type { Identity, IdentityStore } from './identity.js';
+import { isJsonObject } from './json-value.js';
+import type { KindRegistry, RegisteredKind } from './kind-registry.js';
+import { parseLabelSelector } from './label-selector.js';
+import { DetailCollector, inputError, parsePatchBody, parseResourceBody, parseStatusBody, projectFilterFromQuery, projectFromQuery } from './resource-input.js';
+import type { ObjectKey, ResourceStore } from './resource-store.js';
+
+export interface AppOptions {
+  store: ResourceStore;
+  kinds: KindRegistry;
+  identities: IdentityStore;
+  logger: Logger;
+  /** True once the database is migrated and NATS is connected. */
+  isReady(): boolean;
+  /** Largest accepted request body. Default 1 MiB. */
+  bodyLimitBytes?: number;
+}
+
+interface Locals {
+  logger: Logger;
+  identity?: Identity;
+}
+
+type Handler = (req: Request, res: Response<unknown, Locals>) => Promise<void>;
+
+export function createApp(options: AppOptions): express.Express {
+  const { store, kinds, identities, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.locals.logger = logger.child({ reqId: requestId });
+    const started = process.hrtime.bigint();
+    const path = req.originalUrl.split('?')[0];
+    res.on('finish', () => {
+      if (path === '/healthz' || path === '/readyz') return;
+      res.locals.logger.info(
+        { method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, actor: res.locals.identity?.name },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', (_req, res) => {
+    res.status(options.isReady() ? 200 : 503).json({ ready: options.isReady() });
+  });
+
+  app.use(
+    express.json({
+      limit: options.bodyLimitBytes ?? 1024 * 1024,
+      strict: true,
+      type: ['application/json', 'application/merge-patch+json', 'application/*+json'],
+    }),
+  );
+
+  const v1 = express.Router();
+  app.use('/v1', v1);
+
+  v1.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    if (!options.isReady()) {
+      next(new UnavailableError('the API is starting'));
+      return;
+    }
+    identities.authenticate(req.get('authorization')).then((identity) => {
+      res.locals.identity = identity;
+      next();
+    }, next);
+  });
+
+  const route = (handler: Handler) => (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    handler(req, res).catch(next);
+  };
+  const identityOf = (res: Response<unknown, Locals>): Identity => res.locals.identity!;
+
+  async function kindOf(req: Request): Promise<RegisteredKind> {
+    return kinds.getOrThrow(String(req.params['plural']));
+  }
+
+  function keyOf(kind: RegisteredKind, req: Request): ObjectKey {
+    const name = String(req.params['name']);
+    return { project: projectFromQuery(kind.definition, req.query['project']), name };
+  }
+
+  function allow(res: Response<unknown, Locals>, action: Action, kind: KindDefinition | undefined, project: string | undefined, finalizer?: string): void {
+    authorize(identityOf(res), action, kind, project, finalizer === undefined ? {} : { finalizer });
+  }
+
+  v1.get(
+    '/whoami',
+    route(async (_req, res) => {
+      res.json(identityOf(res));
+    }),
+  );
+
+  v1.post(
+    '/tokens',
+    route(async (req, res) => {
+      allow(res, 'createToken', undefined, undefined);
+      res.status(201).json(await identities.createToken(bodyOf(req)));
+    }),
+  );
+
+  v1.get(
+    '/kinds',
+    route(async (_req, res) => {
+      res.json({ items: await kinds.list() });
+    }),
+  );
+  v1.get(
+    '/kinds/:kind',
+    route(async (req, res) => {
+      res.json((await kinds.getOrThrow(String(req.params['kind']))).definition);
+    }),
+  );
+  v1.post(
+    '/kinds',
+    route(async (req, res) => {
+      allow(res, 'registerKind', undefined, undefined);
+      res.status(201).json(await kinds.register(bodyOf(req)));
+    }),
+  );
+
+  v1.post(
+    '/:plural',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const input = parseResourceBody(bodyOf(req), kind.definition);
+      allow(res, 'create', kind.definition, input.project);
+      res.status(201).json(await store.create(kind, input, identityOf(res)));
+    }),
+  );
+
+  v1.get(
+    '/:plural',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const project = projectFilterFromQuery(kind.definition, req.query['project']);
+      allow(res, 'list', kind.definition, project);
+      const selector = req.query['labelSelector'];
+      const limit = req.query['limit'];
+      const cont = req.query['continue'];
+      if (selector !== undefined && typeof selector !== 'string') throw inputError('labelSelector', 'type', 'must be given once', 400);
+      if (limit !== undefined && (typeof limit !== 'string' || !/^\d+$/.test(limit))) throw inputError('limit', 'type', 'must be a positive integer', 400);
+      if (cont !== undefined && typeof cont !== 'string') throw inputError('continue', 'type', 'must be given once', 400);
+      const page = await store.list(kind, {
+        ...(project !== undefined ? { project } : {}),
+        ...(selector ? { selector: parseLabelSelector(selector) } : {}),
+        ...(limit ? { limit: Number(limit) } : {}),
+        ...(cont ? { continue: cont } : {}),
+      });
+      res.json({ items: page.items, metadata: page.continue ? { continue: page.continue } : {} });
+    }),
+  );
+
+  v1.get(
+    '/:plural/:name',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'get', kind.definition, key.project);
+      res.json(await store.getOrThrow(kind, key));
+    }),
+  );
+
+  v1.put(
+    '/:plural/:name',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      const input = parseResourceBody(bodyOf(req), kind.definition, key);
+      allow(res, 'update', kind.definition, key.project);
+      res.json(await store.replace(kind, key, input, ifMatch(req), identityOf(res)));
+    }),
+  );
+
+  v1.patch(
+    '/:plural/:name',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      const { patch, resourceVersion } = parsePatchBody(bodyOf(req));
+      allow(res, 'update', kind.definition, key.project);
+      const header = ifMatch(req);
+      if (header && resourceVersion && header !== resourceVersion) throw inputError('metadata.resourceVersion', 'const', 'disagrees with If-Match');
+      res.json(await store.patch(kind, key, patch, header ?? resourceVersion, identityOf(res)));
+    }),
+  );
+
+  v1.delete(
+    '/:plural/:name',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      const cascade = req.query['cascade'];
+      if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') throw inputError('cascade', 'enum', 'must be true or false', 400);
+      allow(res, 'delete', kind.definition, key.project);
+      const result = await store.delete(kind, key, { cascade: cascade === 'true' }, identityOf(res));
+      if (result.deleted) res.status(200).json({ deleted: true });
+      else res.status(202).json(result.object);
+    }),
+  );
+
+  v1.put(
+    '/:plural/:name/status',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'writeStatus', kind.definition, key.project);
+      const { status, resourceVersion } = parseStatusBody(bodyOf(req));
+      const header = ifMatch(req);
+      res.json(await store.writeStatus(kind, key, status, header ?? resourceVersion, identityOf(res)));
+    }),
+  );
+
+  v1.delete(
+    '/:plural/:name/finalizers/:finalizer',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      const finalizer = String(req.params['finalizer']);
+      allow(res, 'removeFinalizer', kind.definition, key.project, finalizer);
+      res.json(await store.removeFinalizer(kind, key, finalizer, identityOf(res)));
+    }),
+  );
+
+  v1.get(
+    '/:plural/:name/secrets',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'readSecrets', kind.definition, key.project);
+      res.setHeader('cache-control', 'no-store');
+      res.json(await store.readSecrets(kind, key));
+    }),
+  );
+
+  v1.post(
+    '/:plural/:name/events',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'writeEvent', kind.definition, key.project);
+      const body = bodyOf(req);
+      const problems = new DetailCollector();
+      if (!isJsonObject(body)) throw inputError('body', 'type', 'must be { type, reason, message }');
+      for (const field of Object.keys(body)) if (!['type', 'reason', 'message'].includes(field)) problems.add(field, 'additionalProperties', 'unknown field');
+      if (body['type'] !== 'Normal' && body['type'] !== 'Warning') problems.add('type', 'enum', 'must be Normal or Warning');
+      if (typeof body['reason'] !== 'string' || !/^[A-Za-z][A-Za-z0-9]{0,127}$/.test(body['reason'])) problems.add('reason', 'pattern', 'must be a CamelCase word (at most 128)');
+      if (typeof body['message'] !== 'string' || body['message'].length > 4096) problems.add('message', 'type', 'must be a string of at most 4096 characters');
+      problems.throwIfAny();
+      const event = { type: body['type'] as 'Normal' | 'Warning', reason: body['reason'] as string, message: body['message'] as string };
+      res.status(201).json(await store.recordEvent(kind, key, event, identityOf(res)));
+    }),
+  );
+
+  v1.get(
+    '/:plural/:name/events',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'get', kind.definition, key.project);
+      res.json({ items: await store.listEvents(kind, key) });
+    }),
+  );
+
+  v1.get(
+    '/:plural/:name/referrers',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'get', kind.definition, key.project);
+      res.json({ items: await store.referrers(kind, key) });
+    }),
+  );
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(inputError('path', 'not-found', `no route ${req.method} ${req.path}`));
+  });
+
+  // The one place errors become HTTP answers.
+  app.use((error: unknown, _req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
+    const mapped = toTugboatError(error);
+    if (mapped.status >= 500) (res.locals.logger ?? logger).error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
+    res.status(mapped.status).json(mapped.toBody());
+  });
+
+  return app;
+}
+
+function bodyOf(req: Request): unknown {
+  if (req.body === undefined) throw inputError('body', 'content-type', 'must be JSON (Content-Type: application/json)', 400);
+  return req.body;
+}
+
+/** `If-Match: "123"` (also `W/"123"` or `123`); `*` or absent means no precondition. */
+function ifMatch(req: Request): string | undefined {
+  const header = req.get('if-match');
+  if (header === undefined || header.trim() === '*') return undefined;
+  const value = header.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (!/^\d{1,19}$/.test(value)) throw inputError('If-Match', 'pattern', 'must be a quoted resourceVersion', 400);
+  return value;
+}
+
+function toTugboatError(error: unknown): TugboatError {
+  if (isTugboatError(error)) return error;
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') return new PayloadTooLargeError('body: larger than the API accepts', { details: [{ path: 'body', rule: 'max-size' }] });
+  if (type === 'entity.parse.failed') return new InputError('body: malformed JSON', { details: [{ path: 'body', rule: 'json' }] });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new InputError('body: unsupported encoding', { details: [{ path: 'body', rule: 'encoding' }] });
+  return new InternalError('internal error', { cause: error });
+}

@@ -1,0 +1,108 @@
+/** Row types of the tables `@tugboat/migrations` creates, as Kysely sees them. */
+import type { ColumnType, Generated } from 'kysely';
+
+/** bigint columns: pg returns strings, PGlite numbers; both are normalised with `String()`/`Number()`. */
+type Int8 = ColumnType<string | number, string | number, string | number>;
+/** bigserial: generated on insert. */
+type Serial8 = ColumnType<string | number, string | number | undefined, string | number>;
+/** jsonb columns are always written through `jsonb()` (an explicit cast of a JSON string). */
+type Jsonb<T> = ColumnType<T, unknown, unknown>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface ResourcesTable {
+  uid: string;
+  kind: string;
+  project: string;
+  name: string;
+  labels: Jsonb<Record<string, string>>;
+  spec: Jsonb<Record<string, unknown>>;
+  secrets: Jsonb<Record<string, SealedSecret>>;
+  status: Jsonb<Record<string, unknown>>;
+  generation: Int8;
+  resource_version: Int8;
+  finalizers: string[];
+  deletion_requested_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SealedSecret {
+  keyId: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+export interface ReferencesTable {
+  from_uid: string;
+  path: string;
+  to_uid: string;
+}
+
+export interface OwnerReferencesTable {
+  owned_uid: string;
+  owner_uid: string;
+  position: number;
+}
+
+export interface RevisionsTable {
+  id: Serial8;
+  resource_uid: string;
+  kind: string;
+  project: string;
+  name: string;
+  resource_version: Int8;
+  generation: Int8;
+  cause: string;
+  actor: string;
+  at: Timestamp;
+  labels: Jsonb<Record<string, string>>;
+  spec: Jsonb<Record<string, unknown>>;
+}
+
+export interface EventsTable {
+  id: Serial8;
+  resource_uid: string;
+  type: string;
+  reason: string;
+  message: string;
+  count: Generated<number>;
+  first_seen: Timestamp;
+  last_seen: Timestamp;
+  source: string;
+}
+
+export interface OutboxTable {
+  id: Serial8;
+  object_uid: string;
+  subject: string;
+  msg_id: string;
+  payload: Jsonb<Record<string, unknown>>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface KindsTable {
+  kind: string;
+  plural: string;
+  definition: Jsonb<Record<string, unknown>>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface TokensTable {
+  token_hash: string;
+  name: string;
+  type: 'user' | 'controller';
+  controller: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  resources: ResourcesTable;
+  references: ReferencesTable;
+  owner_references: OwnerReferencesTable;
+  revisions: RevisionsTable;
+  events: EventsTable;
+  outbox: OutboxTable;
+  kinds: KindsTable;
+  tokens: TokensTable;
+}

@@ -1,0 +1,69 @@
+/**
+ * Who is calling: bearer tokens stored as SHA-256 hashes, each mapped to a user or a controller.
+ * The admin token from `TUGBOAT_ADMIN_TOKEN` is not stored; it is compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { isDnsLabel, UnauthenticatedError } from '@tugboat/resource-model';
+import type { Database } from './database-schema.js';
+import { DetailCollector } from './resource-input.js';
+import { isJsonObject } from './json-value.js';
+
+export interface Identity {
+  name: string;
+  type: 'user' | 'controller';
+  /** For controller identities: the controller name (its finalizer, the owner of its kinds' status). */
+  controller?: string;
+}
+
+export const ADMIN_NAME = 'admin';
+
+export interface IdentityStore {
+  authenticate(authorization: string | undefined): Promise<Identity>;
+  createToken(input: unknown): Promise<{ token: string; identity: Identity }>;
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function createIdentityStore(options: { db: Kysely<Database>; adminToken: string }): IdentityStore {
+  const { db } = options;
+  const adminHash = Buffer.from(hashToken(options.adminToken), 'hex');
+  return {
+    async authenticate(authorization) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+      if (!match) throw new UnauthenticatedError('missing bearer token (Authorization: Bearer <token>)');
+      const hash = hashToken(match[1]!);
+      if (timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { name: ADMIN_NAME, type: 'user' };
+      const row = await db.selectFrom('tokens').select(['name', 'type', 'controller']).where('token_hash', '=', hash).executeTakeFirst();
+      if (!row) throw new UnauthenticatedError('unknown token');
+      return row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name } : { name: row.name, type: 'user' };
+    },
+    async createToken(input) {
+      const problems = new DetailCollector();
+      if (!isJsonObject(input)) {
+        problems.add('body', 'type', 'must be { name, type, controller? }');
+        problems.throwIfAny();
+      }
+      const body = input as Record<string, unknown>;
+      for (const key of Object.keys(body)) if (!['name', 'type', 'controller'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
+      if (!isDnsLabel(body['name'])) problems.add('name', 'dns-label', 'must be a DNS label');
+      else if (body['name'] === ADMIN_NAME) problems.add('name', 'reserved', 'is the bootstrap identity');
+      if (body['type'] !== 'user' && body['type'] !== 'controller') problems.add('type', 'enum', 'must be user or controller');
+      if (body['controller'] !== undefined && (body['type'] !== 'controller' || !isDnsLabel(body['controller']))) {
+        problems.add('controller', 'dns-label', 'only for controller identities, a DNS label');
+      }
+      problems.throwIfAny();
+      const name = body['name'] as string;
+      const identity: Identity =
+        body['type'] === 'controller' ? { name, type: 'controller', controller: (body['controller'] as string | undefined) ?? name } : { name, type: 'user' };
+      const token = `tug_${randomBytes(24).toString('base64url')}`;
+      await db
+        .insertInto('tokens')
+        .values({ token_hash: hashToken(token), name, type: identity.type, controller: identity.controller ?? null })
+        .execute();
+      return { token, identity };
+    },
+  };
+}

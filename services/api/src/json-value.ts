@@ -1,0 +1,55 @@
+/** Small helpers over plain JSON values: equality, dotted paths, RFC 7386 merge patch. */
+
+export type JsonObject = Record<string, unknown>;
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Structural equality of JSON values; key order does not matter. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => jsonEqual(item, b[i]));
+  if (isJsonObject(a) && isJsonObject(b)) {
+    const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+    const otherKeys = Object.keys(b).filter((k) => b[k] !== undefined);
+    return keys.length === otherKeys.length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+export function getPath(root: unknown, dotted: string): unknown {
+  let node = root;
+  for (const part of dotted.split('.')) {
+    if (!isJsonObject(node)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+/** Sets a value at a dotted path that already leads through objects; does nothing otherwise. */
+export function setPath(root: JsonObject, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  const last = parts.pop()!;
+  let node: unknown = root;
+  for (const part of parts) {
+    if (!isJsonObject(node)) return;
+    node = node[part];
+  }
+  if (isJsonObject(node) && Object.hasOwn(node, last)) node[last] = value;
+}
+
+export function cloneJson<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** RFC 7386: objects merge recursively, `null` removes, anything else replaces. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isJsonObject(patch)) return cloneJson(patch);
+  const result: JsonObject = isJsonObject(target) ? cloneJson(target) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = applyMergePatch(result[key], value);
+  }
+  return result;
+}

@@ -1,0 +1,680 @@
+/**
+ * Every read and write of resources. Each write runs in one transaction that changes the resource,
+ * appends its revision and its outbox row (and notifies the relay): `recordChange` is the only way
+ * a write ends, so no code path can change a resource without the other two.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import {
+  API_VERSION,
+  ConflictError,
+  InputError,
+  NotFoundError,
+  REDACTED,
+  eventSubject,
+  keyString,
+  type ChangeCause,
+  type ChangeEvent,
+  type ErrorDetail,
+  type Resource,
+  type ResourceStatus,
+} from '@tugboat/resource-model';
+import type { Database, ResourcesTable, SealedSecret } from './database-schema.js';
+import { jsonb } from './database.js';
+import type { Identity } from './identity.js';
+import { applyMergePatch, cloneJson, getPath, isJsonObject, jsonEqual, setPath, type JsonObject } from './json-value.js';
+import type { KillPoint } from './kill-point.js';
+import type { KindRegistry, RegisteredKind } from './kind-registry.js';
+import type { LabelRequirement } from './label-selector.js';
+import { DetailCollector, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
+import type { SecretBox } from './secret-box.js';
+
+type Row = Selectable<ResourcesTable>;
+type Tx = Transaction<Database>;
+
+export interface ObjectKey {
+  project: string;
+  name: string;
+}
+
+export interface ListOptions {
+  project?: string;
+  selector?: LabelRequirement[];
+  limit?: number;
+  continue?: string;
+}
+
+export interface DeleteResult {
+  deleted: boolean;
+  object?: Resource;
+}
+
+export interface ObjectEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  source: string;
+}
+
+export interface Referrer {
+  kind: string;
+  project: string;
+  name: string;
+  uid: string;
+  path: string;
+}
+
+export interface ResourceStore {
+  create(kind: RegisteredKind, input: ResourceWriteInput, actor: Identity): Promise<Resource>;
+  get(kind: RegisteredKind, key: ObjectKey): Promise<Resource | undefined>;
+  getOrThrow(kind: RegisteredKind, key: ObjectKey): Promise<Resource>;
+  list(kind: RegisteredKind, options: ListOptions): Promise<{ items: Resource[]; continue?: string }>;
+  replace(kind: RegisteredKind, key: ObjectKey, input: ResourceWriteInput, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
+  patch(kind: RegisteredKind, key: ObjectKey, patch: { labels?: unknown; spec?: unknown }, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
+  writeStatus(kind: RegisteredKind, key: ObjectKey, status: ResourceStatus, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
+  delete(kind: RegisteredKind, key: ObjectKey, options: { cascade: boolean }, actor: Identity): Promise<DeleteResult>;
+  removeFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Identity): Promise<DeleteResult>;
+  readSecrets(kind: RegisteredKind, key: ObjectKey): Promise<Record<string, unknown>>;
+  recordEvent(kind: RegisteredKind, key: ObjectKey, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Identity): Promise<ObjectEvent>;
+  listEvents(kind: RegisteredKind, key: ObjectKey): Promise<ObjectEvent[]>;
+  referrers(kind: RegisteredKind, key: ObjectKey): Promise<Referrer[]>;
+}
+
+export interface ResourceStoreOptions {
+  db: Kysely<Database>;
+  kinds: KindRegistry;
+  secrets: SecretBox;
+  /** NATS prefix: the subject of each outbox row derives from it. */
+  prefix: string;
+  /** NOTIFY channel the relay listens on. */
+  outboxChannel: string;
+  killPoint: KillPoint;
+}
+
+const MAX_LIST_LIMIT = 1000;
+const DEFAULT_LIST_LIMIT = 100;
+
+export function createResourceStore(options: ResourceStoreOptions): ResourceStore {
+  const { db, kinds, secrets, prefix, outboxChannel, killPoint } = options;
+
+  /** Runs a write transaction, maps database conflicts to 409, and honours the after-commit kill point. */
+  async function write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await db.transaction().execute(work);
+    } catch (error) {
+      throw mapDatabaseError(error);
+    }
+    killPoint.pass('after-commit', 1);
+    return result;
+  }
+
+  function secretContext(uid: string, path: string): string {
+    return `${uid}:${path}`;
+  }
+
+  function openSecrets(row: Pick<Row, 'uid' | 'secrets'>): Record<string, unknown> {
+    const sealed = row.secrets as Record<string, SealedSecret>;
+    return Object.fromEntries(Object.entries(sealed).map(([path, box]) => [path, secrets.open(box, secretContext(row.uid, path))]));
+  }
+
+  /** The spec with secrets in clear: only for validation and merge patches, never returned. */
+  function plaintextSpec(row: Row): JsonObject {
+    const spec = cloneJson(row.spec as JsonObject);
+    for (const [path, value] of Object.entries(openSecrets(row))) setPath(spec, path, value);
+    return spec;
+  }
+
+  /**
+   * Validates a spec and splits it into what is stored in clear (secrets replaced by REDACTED) and
+   * the sealed secrets. `"<redacted>"` sent back for a secret keeps the stored value.
+   */
+  function prepareSpec(kind: RegisteredKind, uid: string, spec: JsonObject, existing?: Row): { stored: JsonObject; sealed: Record<string, SealedSecret>; secretsChanged: boolean } {
+    const plain = cloneJson(spec);
+    const previous = existing ? openSecrets(existing) : {};
+    const problems = new DetailCollector();
+    for (const path of kind.definition.secretFields) {
+      if (getPath(plain, path) !== REDACTED) continue;
+      if (Object.hasOwn(previous, path)) setPath(plain, path, previous[path]);
+      else problems.add(`spec.${path}`, 'redacted', `"${REDACTED}" keeps a stored secret, but none is stored`);
+    }
+    problems.throwIfAny();
+    const violations = kind.validateSpec(plain);
+    if (violations.length > 0) {
+      throw new InputError(violations.map((d) => `${d.path}: ${d.message ?? d.rule}`).join('; '), {
+        status: 422,
+        details: violations.map(({ path, rule }) => ({ path, rule })),
+      });
+    }
+    const stored = cloneJson(plain);
+    const sealed: Record<string, SealedSecret> = {};
+    let secretsChanged = false;
+    const previousSealed = (existing?.secrets ?? {}) as Record<string, SealedSecret>;
+    for (const path of kind.definition.secretFields) {
+      const value = getPath(plain, path);
+      if (value === undefined) {
+        if (Object.hasOwn(previous, path)) secretsChanged = true;
+        continue;
+      }
+      setPath(stored, path, REDACTED);
+      const kept = previousSealed[path];
+      if (kept && Object.hasOwn(previous, path) && jsonEqual(previous[path], value)) sealed[path] = kept;
+      else {
+        sealed[path] = secrets.seal(value, secretContext(uid, path));
+        secretsChanged = true;
+      }
+    }
+    return { stored, sealed, secretsChanged };
+  }
+
+  async function nextVersion(tx: Tx): Promise<string> {
+    const { rows } = await sql<{ rv: string }>`select nextval('resource_version_seq')::text as rv`.execute(tx);
+    return rows[0]!.rv;
+  }
+
+  /** The one way every write ends: the revision, the outbox row and a wake-up for the relay. */
+  async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity): Promise<void> {
+    const resourceVersion = String(row.resource_version);
+    const at = new Date().toISOString();
+    await tx
+      .insertInto('revisions')
+      .values({
+        resource_uid: row.uid,
+        kind: kind.definition.kind,
+        project: row.project,
+        name: row.name,
+        resource_version: resourceVersion,
+        generation: String(row.generation),
+        cause,
+        actor: actor.name,
+        at,
+        labels: jsonb(row.labels),
+        spec: jsonb(row.spec),
+      })
+      .execute();
+    const key = { kind: kind.definition.kind, project: row.project, name: row.name };
+    const event: Omit<ChangeEvent, 'seq'> = {
+      ...key,
+      uid: row.uid,
+      generation: Number(row.generation),
+      resourceVersion,
+      cause,
+      actor: actor.name,
+      at,
+    };
+    await tx
+      .insertInto('outbox')
+      .values({ object_uid: row.uid, subject: eventSubject(prefix, key), msg_id: `${row.uid}/${resourceVersion}`, payload: jsonb(event) })
+      .execute();
+    await sql`select pg_notify(${outboxChannel}, '')`.execute(tx);
+  }
+
+  async function lockRow(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
+    const row = await tx
+      .selectFrom('resources')
+      .selectAll()
+      .where('kind', '=', kind.definition.kind)
+      .where('project', '=', key.project)
+      .where('name', '=', key.name)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw notFound(kind, key);
+    return row;
+  }
+
+  async function lockByUid(tx: Tx, uid: string): Promise<Row | undefined> {
+    return tx.selectFrom('resources').selectAll().where('uid', '=', uid).forUpdate().executeTakeFirst();
+  }
+
+  async function ownersOf(executor: Kysely<Database> | Tx, uids: string[]): Promise<Map<string, Array<{ kind: string; name: string; uid: string }>>> {
+    const owners = new Map<string, Array<{ kind: string; name: string; uid: string }>>();
+    if (uids.length === 0) return owners;
+    const rows = await executor
+      .selectFrom('owner_references as o')
+      .innerJoin('resources as r', 'r.uid', 'o.owner_uid')
+      .select(['o.owned_uid', 'r.kind', 'r.name', 'r.uid'])
+      .where('o.owned_uid', 'in', uids)
+      .orderBy('o.position')
+      .execute();
+    for (const row of rows) {
+      const list = owners.get(row.owned_uid) ?? [];
+      list.push({ kind: row.kind, name: row.name, uid: row.uid });
+      owners.set(row.owned_uid, list);
+    }
+    return owners;
+  }
+
+  async function toResources(executor: Kysely<Database> | Tx, rows: Row[]): Promise<Resource[]> {
+    const owners = await ownersOf(executor, rows.map((r) => r.uid));
+    return rows.map((row) => toResource(row, owners.get(row.uid)));
+  }
+
+  async function toResourceOne(executor: Kysely<Database> | Tx, row: Row): Promise<Resource> {
+    return (await toResources(executor, [row]))[0]!;
+  }
+
+  /** Resolves the spec's reference fields to uids; a missing target is a 422 naming the field. */
+  async function resolveReferences(tx: Tx, kind: RegisteredKind, project: string, spec: JsonObject): Promise<Array<{ path: string; uid: string }>> {
+    const resolved: Array<{ path: string; uid: string }> = [];
+    const problems = new DetailCollector();
+    for (const reference of kind.definition.references) {
+      const value = getPath(spec, reference.path);
+      if (value === undefined) continue;
+      const name = isJsonObject(value) ? value['name'] : undefined;
+      if (typeof name !== 'string') {
+        problems.add(`spec.${reference.path}.name`, 'required', 'must name the referenced object');
+        continue;
+      }
+      const target = await kinds.getOrThrow(reference.kind);
+      const targetProject = target.definition.scope === 'Platform' ? '' : project;
+      const row = await tx
+        .selectFrom('resources')
+        .select(['uid', 'deletion_requested_at'])
+        .where('kind', '=', target.definition.kind)
+        .where('project', '=', targetProject)
+        .where('name', '=', name)
+        .forShare()
+        .executeTakeFirst();
+      if (!row) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}`);
+      else if (row.deletion_requested_at) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" is being deleted`);
+      else resolved.push({ path: reference.path, uid: row.uid });
+    }
+    problems.throwIfAny();
+    return resolved;
+  }
+
+  async function resolveOwners(tx: Tx, project: string, owners: ResourceWriteInput['ownerReferences']): Promise<string[]> {
+    const uids: string[] = [];
+    const problems = new DetailCollector();
+    for (const [i, owner] of owners.entries()) {
+      const ownerKind = await kinds.get(owner.kind);
+      if (!ownerKind) {
+        problems.add(`metadata.ownerReferences[${i}].kind`, 'unknown-kind', `unknown kind "${owner.kind}"`);
+        continue;
+      }
+      const ownerProject = ownerKind.definition.scope === 'Platform' ? '' : project;
+      const row = await tx
+        .selectFrom('resources')
+        .select(['uid', 'deletion_requested_at'])
+        .where('kind', '=', ownerKind.definition.kind)
+        .where('project', '=', ownerProject)
+        .where('name', '=', owner.name)
+        .forShare()
+        .executeTakeFirst();
+      if (!row || row.deletion_requested_at) problems.add(`metadata.ownerReferences[${i}]`, 'reference', `${owner.kind} "${owner.name}" does not exist or is being deleted`);
+      else if (!uids.includes(row.uid)) uids.push(row.uid);
+    }
+    problems.throwIfAny();
+    return uids;
+  }
+
+  async function writeReferences(tx: Tx, uid: string, references: Array<{ path: string; uid: string }>): Promise<void> {
+    await tx.deleteFrom('references').where('from_uid', '=', uid).execute();
+    if (references.length > 0) await tx.insertInto('references').values(references.map((r) => ({ from_uid: uid, path: r.path, to_uid: r.uid }))).execute();
+  }
+
+  /** Common path of PUT and PATCH: `desired` computes labels and spec from the current object. */
+  async function update(
+    kind: RegisteredKind,
+    key: ObjectKey,
+    expectedVersion: string | undefined,
+    actor: Identity,
+    desired: (current: Row) => { labels: Record<string, string>; spec: JsonObject },
+  ): Promise<Resource> {
+    return write(async (tx) => {
+      const current = await lockRow(tx, kind, key);
+      checkVersion(current, expectedVersion);
+      const { labels, spec } = desired(current);
+      const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
+      const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
+      if (!specChanged && jsonEqual(labels, current.labels)) return toResourceOne(tx, current);
+      if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, key.project, spec));
+      const row = await tx
+        .updateTable('resources')
+        .set({
+          labels: jsonb(labels),
+          spec: jsonb(stored),
+          secrets: jsonb(sealed),
+          generation: specChanged ? String(Number(current.generation) + 1) : String(current.generation),
+          resource_version: await nextVersion(tx),
+          updated_at: new Date(),
+        })
+        .where('uid', '=', current.uid)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordChange(tx, kind, row, 'spec', actor);
+      return toResourceOne(tx, row);
+    });
+  }
+
+  async function referrersOf(tx: Tx | Kysely<Database>, uid: string): Promise<Array<Referrer & { deletionRequested: boolean }>> {
+    const rows = await tx
+      .selectFrom('references as ref')
+      .innerJoin('resources as r', 'r.uid', 'ref.from_uid')
+      .select(['r.kind', 'r.project', 'r.name', 'r.uid', 'ref.path', 'r.deletion_requested_at'])
+      .where('ref.to_uid', '=', uid)
+      .orderBy('r.kind')
+      .orderBy('r.project')
+      .orderBy('r.name')
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, project: r.project, name: r.name, uid: r.uid, path: `spec.${r.path}`, deletionRequested: r.deletion_requested_at !== null }));
+  }
+
+  async function kindOfRow(row: Row): Promise<RegisteredKind> {
+    return kinds.getOrThrow(row.kind);
+  }
+
+  /** Removes a row whose deletion was requested once no finalizer and no referrer holds it, then its former targets. */
+  async function removeIfReleased(tx: Tx, row: Row, actor: Identity): Promise<boolean> {
+    if (row.finalizers.length > 0 || (await referrersOf(tx, row.uid)).length > 0) return false;
+    const targets = await tx.selectFrom('references').select('to_uid').where('from_uid', '=', row.uid).execute();
+    const owned = await tx.selectFrom('owner_references').select('owned_uid').where('owner_uid', '=', row.uid).execute();
+    await tx.deleteFrom('resources').where('uid', '=', row.uid).execute();
+    await recordChange(tx, await kindOfRow(row), { ...row, resource_version: await nextVersion(tx) }, 'delete', actor);
+    // A target whose own delete waited for this referrer may go now; so may an owned object that waited.
+    for (const { uid } of [...targets.map((t) => ({ uid: t.to_uid })), ...owned.map((o) => ({ uid: o.owned_uid }))]) {
+      const target = await lockByUid(tx, uid);
+      if (target?.deletion_requested_at) await removeIfReleased(tx, target, actor);
+    }
+    return true;
+  }
+
+  /** DELETE of one object inside a transaction: dependents first (cascade), then owned objects, then itself. */
+  async function deleteRow(tx: Tx, row: Row, cascade: boolean, actor: Identity, visiting: Set<string>): Promise<Row | undefined> {
+    if (row.deletion_requested_at || visiting.has(row.uid)) return row;
+    visiting.add(row.uid);
+    const live = (await referrersOf(tx, row.uid)).filter((r) => !r.deletionRequested && !visiting.has(r.uid));
+    if (live.length > 0 && !cascade) {
+      const details: ErrorDetail[] = live.map((r) => ({ path: keyString(r), rule: 'in-use' }));
+      throw new ConflictError(`${row.kind} "${row.name}" is used by ${details.map((d) => d.path).join(', ')}; delete them first or pass cascade=true`, { details });
+    }
+    for (const referrer of live) {
+      const referrerRow = await lockByUid(tx, referrer.uid);
+      if (referrerRow) await deleteRow(tx, referrerRow, true, actor, visiting);
+    }
+    const owned = await tx.selectFrom('owner_references').select('owned_uid').where('owner_uid', '=', row.uid).orderBy('owned_uid').execute();
+    for (const { owned_uid } of owned) {
+      const ownedRow = await lockByUid(tx, owned_uid);
+      if (ownedRow) await deleteRow(tx, ownedRow, cascade, actor, visiting);
+    }
+    if (row.finalizers.length === 0 && (await removeIfReleased(tx, row, actor))) return undefined;
+    // Finalizers (or dependents still finalizing) hold it: mark it; the last release removes it.
+    const marked = await tx
+      .updateTable('resources')
+      .set({ deletion_requested_at: new Date(), resource_version: await nextVersion(tx), updated_at: new Date() })
+      .where('uid', '=', row.uid)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordChange(tx, await kindOfRow(marked), marked, 'metadata', actor);
+    return marked;
+  }
+
+  async function findRow(kind: RegisteredKind, key: ObjectKey): Promise<Row | undefined> {
+    return db
+      .selectFrom('resources')
+      .selectAll()
+      .where('kind', '=', kind.definition.kind)
+      .where('project', '=', key.project)
+      .where('name', '=', key.name)
+      .executeTakeFirst();
+  }
+
+  async function findRowOrThrow(kind: RegisteredKind, key: ObjectKey): Promise<Row> {
+    const row = await findRow(kind, key);
+    if (!row) throw notFound(kind, key);
+    return row;
+  }
+
+  return {
+    async create(kind, input, actor) {
+      const uid = randomUUID();
+      const { stored, sealed } = prepareSpec(kind, uid, input.spec);
+      return write(async (tx) => {
+        const references = await resolveReferences(tx, kind, input.project, input.spec);
+        const owners = await resolveOwners(tx, input.project, input.ownerReferences);
+        const now = new Date();
+        const row = await tx
+          .insertInto('resources')
+          .values({
+            uid,
+            kind: kind.definition.kind,
+            project: input.project,
+            name: input.name,
+            labels: jsonb(input.labels),
+            spec: jsonb(stored),
+            secrets: jsonb(sealed),
+            status: jsonb({}),
+            generation: '1',
+            resource_version: await nextVersion(tx),
+            finalizers: [kind.definition.controller],
+            created_at: now,
+            updated_at: now,
+          })
+          .onConflict((oc) => oc.columns(['kind', 'project', 'name']).doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) {
+          throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
+            details: [{ path: 'metadata.name', rule: 'unique' }],
+          });
+        }
+        await writeReferences(tx, uid, references);
+        if (owners.length > 0) await tx.insertInto('owner_references').values(owners.map((owner, position) => ({ owned_uid: uid, owner_uid: owner, position }))).execute();
+        await recordChange(tx, kind, row, 'spec', actor);
+        return toResourceOne(tx, row);
+      });
+    },
+
+    async get(kind, key) {
+      const row = await findRow(kind, key);
+      return row ? toResourceOne(db, row) : undefined;
+    },
+
+    async getOrThrow(kind, key) {
+      return toResourceOne(db, await findRowOrThrow(kind, key));
+    },
+
+    async list(kind, listOptions) {
+      const limit = listOptions.limit ?? DEFAULT_LIST_LIMIT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+        throw new InputError(`limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`, { details: [{ path: 'limit', rule: 'range' }] });
+      }
+      let query = db.selectFrom('resources').selectAll().where('kind', '=', kind.definition.kind);
+      if (listOptions.project !== undefined) query = query.where('project', '=', listOptions.project);
+      for (const requirement of listOptions.selector ?? []) {
+        const pair = { [requirement.key]: requirement.op === 'eq' || requirement.op === 'neq' ? requirement.value : '' };
+        if (requirement.op === 'eq') query = query.where(sql<boolean>`labels @> ${jsonb(pair)}`);
+        else if (requirement.op === 'neq') query = query.where(sql<boolean>`not (labels @> ${jsonb(pair)})`);
+        else if (requirement.op === 'exists') query = query.where(sql<boolean>`jsonb_exists(labels, ${requirement.key})`);
+        else query = query.where(sql<boolean>`not jsonb_exists(labels, ${requirement.key})`);
+      }
+      if (listOptions.continue) {
+        const [afterProject, afterName] = decodeContinue(listOptions.continue);
+        query = query.where(sql<boolean>`(project, name) > (${afterProject}, ${afterName})`);
+      }
+      const rows = await query.orderBy('project').orderBy('name').limit(limit + 1).execute();
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { items: await toResources(db, page), ...(rows.length > limit && last ? { continue: encodeContinue(last.project, last.name) } : {}) };
+    },
+
+    async replace(kind, key, input, expectedVersion, actor) {
+      const expected = expectedVersion ?? input.resourceVersion;
+      if (expectedVersion && input.resourceVersion && expectedVersion !== input.resourceVersion) {
+        throw new ConflictError('If-Match and metadata.resourceVersion disagree', { details: [{ path: 'metadata.resourceVersion', rule: 'stale' }] });
+      }
+      return update(kind, key, expected, actor, () => ({ labels: input.labels, spec: input.spec }));
+    },
+
+    async patch(kind, key, patch, expectedVersion, actor) {
+      return update(kind, key, expectedVersion, actor, (current) => {
+        const problems = new DetailCollector();
+        const labels =
+          patch.labels === undefined ? (current.labels as Record<string, string>) : parseLabels(applyMergePatch(current.labels, patch.labels), 'metadata.labels', problems);
+        problems.throwIfAny();
+        const spec = patch.spec === undefined ? plaintextSpec(current) : applyMergePatch(plaintextSpec(current), patch.spec);
+        if (!isJsonObject(spec)) throw inputError('spec', 'type', 'must stay an object');
+        return { labels, spec };
+      });
+    },
+
+    async writeStatus(kind, key, status, expectedVersion, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        checkVersion(current, expectedVersion);
+        // A write that changes nothing writes nothing and wakes no one.
+        if (jsonEqual(status, current.status)) return toResourceOne(tx, current);
+        const row = await tx
+          .updateTable('resources')
+          .set({ status: jsonb(status), resource_version: await nextVersion(tx), updated_at: new Date() })
+          .where('uid', '=', current.uid)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordChange(tx, kind, row, 'status', actor);
+        return toResourceOne(tx, row);
+      });
+    },
+
+    async delete(kind, key, deleteOptions, actor) {
+      return write(async (tx) => {
+        const row = await lockRow(tx, kind, key);
+        const after = await deleteRow(tx, row, deleteOptions.cascade, actor, new Set());
+        return after ? { deleted: false, object: await toResourceOne(tx, after) } : { deleted: true };
+      });
+    },
+
+    async removeFinalizer(kind, key, finalizer, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        if (!current.finalizers.includes(finalizer)) return { deleted: false, object: await toResourceOne(tx, current) };
+        const finalizers = current.finalizers.filter((f) => f !== finalizer);
+        if (finalizers.length === 0 && current.deletion_requested_at && (await removeIfReleased(tx, { ...current, finalizers }, actor))) return { deleted: true };
+        const row = await tx
+          .updateTable('resources')
+          .set({ finalizers, resource_version: await nextVersion(tx), updated_at: new Date() })
+          .where('uid', '=', current.uid)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordChange(tx, kind, row, 'metadata', actor);
+        return { deleted: false, object: await toResourceOne(tx, row) };
+      });
+    },
+
+    async readSecrets(kind, key) {
+      return openSecrets(await findRowOrThrow(kind, key));
+    },
+
+    async recordEvent(kind, key, event, actor) {
+      const row = await findRowOrThrow(kind, key);
+      // Controllers write free text: never let a secret of this object through it.
+      let message = event.message;
+      for (const value of Object.values(openSecrets(row))) {
+        if (typeof value === 'string' && value.length >= 4) message = message.split(value).join(REDACTED);
+      }
+      const now = new Date();
+      try {
+        const stored = await db
+          .insertInto('events')
+          .values({ resource_uid: row.uid, type: event.type, reason: event.reason, message, first_seen: now, last_seen: now, source: actor.name })
+          .onConflict((oc) =>
+            oc.columns(['resource_uid', 'type', 'reason', 'message']).doUpdateSet({ count: sql`events.count + 1`, last_seen: now, source: actor.name }),
+          )
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toEvent(stored);
+      } catch (error) {
+        throw mapDatabaseError(error);
+      }
+    },
+
+    async listEvents(kind, key) {
+      const row = await findRowOrThrow(kind, key);
+      const rows = await db.selectFrom('events').selectAll().where('resource_uid', '=', row.uid).orderBy('last_seen', 'desc').orderBy('id', 'desc').execute();
+      return rows.map(toEvent);
+    },
+
+    async referrers(kind, key) {
+      const row = await findRowOrThrow(kind, key);
+      return (await referrersOf(db, row.uid)).map(({ kind: k, project, name, uid, path }) => ({ kind: k, project, name, uid, path }));
+    },
+  };
+}
+
+function toEvent(row: Selectable<Database['events']>): ObjectEvent {
+  return {
+    type: row.type as ObjectEvent['type'],
+    reason: row.reason,
+    message: row.message,
+    count: Number(row.count),
+    firstSeen: new Date(row.first_seen).toISOString(),
+    lastSeen: new Date(row.last_seen).toISOString(),
+    source: row.source,
+  };
+}
+
+export function toResource(row: Row, owners?: Array<{ kind: string; name: string; uid: string }>): Resource {
+  return {
+    apiVersion: API_VERSION,
+    kind: row.kind,
+    metadata: {
+      name: row.name,
+      project: row.project,
+      uid: row.uid,
+      labels: row.labels as Record<string, string>,
+      generation: Number(row.generation),
+      resourceVersion: String(row.resource_version),
+      finalizers: row.finalizers,
+      deletionRequestedAt: row.deletion_requested_at ? new Date(row.deletion_requested_at).toISOString() : null,
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString(),
+      ...(owners && owners.length > 0 ? { ownerReferences: owners } : {}),
+    },
+    spec: row.spec as Record<string, unknown>,
+    status: row.status as ResourceStatus,
+  };
+}
+
+function checkVersion(row: Row, expected: string | undefined): void {
+  if (expected !== undefined && expected !== String(row.resource_version)) {
+    throw new ConflictError(`${row.kind} "${row.name}" was changed: resourceVersion ${expected} is stale (now ${String(row.resource_version)}); re-read and retry`, {
+      details: [{ path: 'metadata.resourceVersion', rule: 'stale' }],
+    });
+  }
+}
+
+function notFound(kind: RegisteredKind, key: ObjectKey): NotFoundError {
+  return new NotFoundError(`${kind.definition.kind} "${key.name}" not found${key.project ? ` in project ${key.project}` : ''}`, {
+    details: [{ path: 'metadata.name', rule: 'not-found' }],
+  });
+}
+
+function encodeContinue(project: string, name: string): string {
+  return Buffer.from(JSON.stringify([project, name])).toString('base64url');
+}
+
+function decodeContinue(token: string): [string, string] {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+  } catch {
+    // fall through to the input error
+  }
+  throw new InputError('continue: not a token this API issued', { details: [{ path: 'continue', rule: 'format' }] });
+}
+
+/** Database refusals that are the client's conflict, not our failure. */
+export function mapDatabaseError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '23503') {
+    return new ConflictError('a referenced object changed concurrently (it is used by another object or is gone); retry', {
+      cause: error,
+      details: [{ path: 'spec', rule: 'reference' }],
+    });
+  }
+  if (code === '23505') return new ConflictError('the object already exists', { cause: error, details: [{ path: 'metadata.name', rule: 'unique' }] });
+  if (code === '40P01' || code === '40001') return new ConflictError('a concurrent write conflicted with this one; retry', { cause: error });
+  return error;
+}

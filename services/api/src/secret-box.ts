@@ -1,0 +1,86 @@
+/**
+ * Encrypts secret field values at rest with AES-256-GCM. Each sealed value names the key that
+ * sealed it, so keys can rotate: the first key seals, every key listed opens. The object's uid and
+ * the field path are bound in as additional data, so a sealed value cannot be moved to another
+ * object or field.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InternalError } from '@tugboat/resource-model';
+import type { SealedSecret } from './database-schema.js';
+
+export interface SecretKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface SecretBox {
+  seal(value: unknown, context: string): SealedSecret;
+  open(sealed: SealedSecret, context: string): unknown;
+}
+
+export function createSecretBox(options: { keys: SecretKey[] }): SecretBox {
+  const [current] = options.keys;
+  if (!current) throw new InternalError('at least one secret key is required');
+  const byId = new Map(options.keys.map((k) => [k.id, k.key]));
+  return {
+    seal(value, context) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', current.key, iv);
+      cipher.setAAD(Buffer.from(context));
+      const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+      return { keyId: current.id, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+    },
+    open(sealed, context) {
+      const key = byId.get(sealed.keyId);
+      if (!key) throw new InternalError(`secret sealed with unknown key id "${sealed.keyId}"`);
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(sealed.iv, 'base64'));
+      decipher.setAAD(Buffer.from(context));
+      decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+      const plain = Buffer.concat([decipher.update(Buffer.from(sealed.data, 'base64')), decipher.final()]);
+      return JSON.parse(plain.toString('utf8')) as unknown;
+    },
+  };
+}
+
+/** Parses `id:base64key[,id:base64key…]`; every key must be 32 bytes. */
+export function parseSecretKeys(text: string): SecretKey[] {
+  const keys = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const colon = part.indexOf(':');
+      const id = part.slice(0, colon);
+      const key = Buffer.from(part.slice(colon + 1), 'base64');
+      if (colon <= 0 || key.length !== 32) {
+        throw new InternalError('TUGBOAT_SECRET_KEYS must be id:base64key[,id:base64key…] with 32-byte keys');
+      }
+      return { id, key };
+    });
+  if (keys.length === 0) throw new InternalError('TUGBOAT_SECRET_KEYS names no key');
+  return keys;
+}
+
+/**
+ * The keys from `TUGBOAT_SECRET_KEYS`, or, for local use, from `<stateDir>/secret-keys`
+ * (generated on first start, mode 0600).
+ */
+export async function loadSecretKeys(options: { fromEnv?: string; stateDir: string }): Promise<SecretKey[]> {
+  if (options.fromEnv) return parseSecretKeys(options.fromEnv);
+  const file = join(options.stateDir, 'secret-keys');
+  try {
+    return parseSecretKeys(await readFile(file, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(options.stateDir, { recursive: true });
+  const generated = `local-${new Date().toISOString().slice(0, 10)}:${randomBytes(32).toString('base64')}\n`;
+  await writeFile(file, generated, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
+    // Another process generated it first: use theirs.
+    if (error.code !== 'EEXIST') throw error;
+  });
+  await chmod(file, 0o600);
+  return parseSecretKeys(await readFile(file, 'utf8'));
+}
