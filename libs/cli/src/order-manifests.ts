@@ -1,0 +1,71 @@
+import type { KindDefinition } from '@tugboat/resource-model';
+import { keyOfManifest, manifestKey } from './manifest-key.js';
+import type { Manifest } from './read-manifests.js';
+import { UsageError } from './usage-error.js';
+
+/**
+ * Orders a bundle so that every object another one references (its reference fields, as the kind
+ * declares them) or is owned by comes first; otherwise the order of the files is kept. Only
+ * references to objects in the same bundle matter: others must already exist on the server.
+ */
+export function orderManifests(manifests: readonly Manifest[], kinds: readonly KindDefinition[]): Manifest[] {
+  const byKey = new Map<string, Manifest>();
+  for (const manifest of manifests) {
+    const key = keyOfManifest(manifest);
+    const earlier = byKey.get(key);
+    if (earlier !== undefined) {
+      throw new UsageError(`${manifest.source}: ${key} is also defined in ${earlier.source}`, [{ path: 'metadata.name', rule: 'unique' }]);
+    }
+    byKey.set(key, manifest);
+  }
+
+  const dependencies = new Map<string, string[]>();
+  for (const manifest of manifests) {
+    dependencies.set(keyOfManifest(manifest), dependenciesOf(manifest, kinds).filter((key) => byKey.has(key)));
+  }
+
+  const ordered: Manifest[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (key: string, path: string[]): void => {
+    const seen = state.get(key);
+    if (seen === 'done') return;
+    if (seen === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(key)), key].join(' -> ');
+      throw new UsageError(`the bundle's references form a cycle: ${cycle}`, [{ path: 'spec', rule: 'acyclic' }]);
+    }
+    state.set(key, 'visiting');
+    for (const dependency of dependencies.get(key) ?? []) visit(dependency, [...path, key]);
+    state.set(key, 'done');
+    ordered.push(byKey.get(key)!);
+  };
+  for (const manifest of manifests) visit(keyOfManifest(manifest), []);
+  return ordered;
+}
+
+/** Keys of the objects a manifest points at through its kind's reference fields and its owners. */
+export function dependenciesOf(manifest: Manifest, kinds: readonly KindDefinition[]): string[] {
+  const project = manifest.input.metadata.project ?? '';
+  const keys: string[] = [];
+  for (const reference of manifest.definition.references) {
+    const target = valueAt(manifest.input.spec, reference.path);
+    const name = typeof target === 'object' && target !== null ? (target as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string') continue;
+    const targetKind = kinds.find((kind) => kind.kind === reference.kind);
+    keys.push(manifestKey(reference.kind, targetKind?.scope === 'Platform' ? '' : project, name));
+  }
+  for (const owner of manifest.input.metadata.ownerReferences ?? []) {
+    const ownerKind = kinds.find((kind) => kind.kind === owner.kind);
+    keys.push(manifestKey(owner.kind, ownerKind?.scope === 'Platform' ? '' : project, owner.name));
+  }
+  return keys;
+}
+
+/** Reads a dotted path (`existing.kubeconfig`) inside an object; `undefined` when absent. */
+export function valueAt(root: unknown, path: string): unknown {
+  let current = root;
+  for (const part of path.split('.')) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}

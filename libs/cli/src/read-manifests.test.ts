@@ -1,0 +1,51 @@
+import { BUILTIN_KINDS } from '@tugboat/resource-model';
+import { parseManifestText, toManifest } from './read-manifests.js';
+
+describe('parseManifestText', () => {
+  it('reads multi-document YAML, JSON and item lists, skipping empty documents', () => {
+    const documents = parseManifestText('kind: A\n---\n---\n{"kind": "B"}\n---\nitems: [{ kind: C }, { kind: D }]\n', 'x.yaml');
+    expect(documents).toEqual([
+      { source: 'x.yaml#1', value: { kind: 'A' } },
+      { source: 'x.yaml#3', value: { kind: 'B' } },
+      { source: 'x.yaml#4.items[0]', value: { kind: 'C' } },
+      { source: 'x.yaml#4.items[1]', value: { kind: 'D' } },
+    ]);
+  });
+
+  it('names the line of a syntax error', () => {
+    expect(() => parseManifestText('kind: A\nmetadata: {name: [\n', 'x.yaml')).toThrow(/^x\.yaml:\d+:\d+: not valid YAML or JSON/);
+  });
+});
+
+describe('toManifest', () => {
+  const check = (value: unknown, project?: string) => () => toManifest({ source: 'x.yaml#1', value }, BUILTIN_KINDS, project);
+
+  it('keeps only what a client sends and resolves kind aliases', () => {
+    const fromGet = {
+      apiVersion: 'tugboat.dev/v1',
+      kind: 'app',
+      metadata: { name: 'web', project: 'team-a', uid: 'u', resourceVersion: '7', generation: 2, labels: { a: 'b' } },
+      spec: { image: 'x' },
+      status: { phase: 'Ready' },
+    };
+    expect(check(fromGet)().input).toEqual({
+      apiVersion: 'tugboat.dev/v1',
+      kind: 'WorkloadInstance',
+      metadata: { name: 'web', project: 'team-a', labels: { a: 'b' } },
+      spec: { image: 'x' },
+    });
+  });
+
+  it('names the field and the rule of every envelope problem', () => {
+    expect(check('text')).toThrow('x.yaml#1: (document): must be an object');
+    expect(check({ apiVersion: 'v2', kind: 'app' })).toThrow('x.yaml#1: apiVersion: must be tugboat.dev/v1');
+    expect(check({ metadata: { name: 'a' } })).toThrow('x.yaml#1: kind: is required');
+    expect(check({ kind: 'Nope', metadata: { name: 'a' } })).toThrow('x.yaml#1: unknown kind "Nope"');
+    expect(check({ kind: 'app', spec: {} })).toThrow('x.yaml#1: metadata: is required');
+    expect(check({ kind: 'app', metadata: {} })).toThrow('x.yaml#1: metadata.name: is required');
+    expect(check({ kind: 'app', metadata: { name: 'a' }, spec: [] }, 'p')).toThrow('x.yaml#1: spec: must be an object');
+    expect(check({ kind: 'app', metadata: { name: 'a' } })).toThrow('metadata.project: is required for WorkloadInstance');
+    expect(check({ kind: 'cd', metadata: { name: 'a', project: 'team-a' } })).toThrow('metadata.project: must be empty: ClusterDefinition is platform-wide');
+    expect(check({ kind: 'cd', metadata: { name: 'a' } }, 'team-a')().input.metadata).toEqual({ name: 'a' });
+  });
+});

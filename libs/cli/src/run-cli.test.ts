@@ -1,0 +1,260 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parse } from 'yaml';
+import { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from './describe-error.js';
+import { runCli } from './run-cli.js';
+import { createFakeApi, FAKE_TOKEN, type FakeApi } from './testing/fake-api.js';
+
+const BUNDLE = `
+apiVersion: tugboat.dev/v1
+kind: WorkloadInstance
+metadata: { name: web, project: team-a, labels: { tier: prod } }
+spec:
+  definitionRef: { name: web-service }
+  clusterRef: { name: local }
+  image: nginx:1.27
+---
+kind: ClusterInstance
+metadata: { name: local }
+spec:
+  definitionRef: { name: small }
+  existing: { kubeconfig: "apiVersion: v1" }
+---
+kind: WorkloadDefinition
+metadata: { name: web-service }
+spec: { maxReplicas: 5 }
+---
+kind: ClusterDefinition
+metadata: { name: small }
+spec: { allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes: [small] }
+`;
+
+let dir: string;
+let api: FakeApi;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tug-cli-'));
+  api = createFakeApi();
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function tug(argv: string[], extra: { stdin?: string; fetch?: typeof fetch; env?: Record<string, string> } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { TUGBOAT_TOKEN: FAKE_TOKEN, ...extra.env },
+    cwd: dir,
+    fetch: extra.fetch ?? api.fetch,
+    pollIntervalMs: 10,
+    ...(extra.stdin === undefined ? {} : { stdin: Readable.from([extra.stdin]) }),
+  });
+  return { code, stdout, stderr };
+}
+
+describe('tug apply', () => {
+  it('creates dependencies first, then reports unchanged, then configured', async () => {
+    await writeFile(join(dir, 'app.yaml'), BUNDLE);
+    const first = await tug(['apply', '-f', 'app.yaml']);
+    expect(first).toMatchObject({ code: EXIT_OK, stderr: '' });
+    expect(first.stdout.trim().split('\n')).toEqual([
+      'WorkloadDefinition/web-service created',
+      'ClusterDefinition/small created',
+      'ClusterInstance/local created',
+      'WorkloadInstance/web created',
+    ]);
+
+    const second = await tug(['apply', '-f', 'app.yaml']);
+    expect(second.code).toBe(EXIT_OK);
+    expect(second.stdout).toContain('WorkloadInstance/web unchanged');
+    // The kubeconfig is a secret: it reads back redacted, so it is sent and the server decides.
+    expect(second.stdout).toContain('ClusterInstance/local unchanged');
+
+    await writeFile(join(dir, 'app.yaml'), BUNDLE.replace('nginx:1.27', 'nginx:1.28'));
+    const third = await tug(['apply', '-f', dir]);
+    expect(third.stdout).toContain('WorkloadInstance/web configured');
+    expect(third.stdout).toContain('ClusterDefinition/small unchanged');
+    expect(api.objects.get('WorkloadInstance/team-a/web')?.spec.image).toBe('nginx:1.28');
+  });
+
+  it('reads stdin and fills in the project from -p', async () => {
+    await tug(['apply', '-f', '-'], { stdin: BUNDLE.replace('project: team-a, ', '') }).then((result) =>
+      expect(result.stderr).toContain('metadata.project: is required for WorkloadInstance'),
+    );
+    const result = await tug(['apply', '-f', '-', '-p', 'team-b'], { stdin: BUNDLE.replace('project: team-a, ', '') });
+    expect(result.code).toBe(EXIT_OK);
+    expect(api.objects.has('WorkloadInstance/team-b/web')).toBe(true);
+  });
+
+  it('reports what the API rejects, with each detail, applies the rest, and exits 1', async () => {
+    await writeFile(join(dir, 'bad.yaml'), BUNDLE.replace('image: nginx:1.27', 'image: nginx:1.27\n  replicas: -1'));
+    const result = await tug(['apply', '-f', 'bad.yaml']);
+    expect(result.code).toBe(EXIT_FAILED);
+    expect(result.stdout).toContain('ClusterInstance/local created');
+    expect(result.stderr).toContain('error: WorkloadInstance/web (bad.yaml#1): spec.replicas: must be >= 0');
+    expect(result.stderr).toContain('  spec.replicas: minimum');
+    expect(result.stderr).toContain('1 of 4 objects were not applied');
+  });
+
+  it('refuses a missing file, an unknown kind and a malformed document before any write', async () => {
+    const missing = await tug(['apply', '-f', 'nope.yaml']);
+    expect(missing).toMatchObject({ code: EXIT_USAGE });
+    expect(missing.stderr).toContain('-f nope.yaml: no such file or directory');
+
+    await writeFile(join(dir, 'unknown.yaml'), 'kind: Gadget\nmetadata: { name: g }\nspec: {}\n');
+    const unknown = await tug(['apply', '-f', 'unknown.yaml']);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.stderr).toContain('unknown kind "Gadget"; the API knows: AwsAccount (awsaccounts, aws)');
+
+    await writeFile(join(dir, 'broken.yaml'), 'kind: ClusterDefinition\nmetadata: [\n');
+    const broken = await tug(['apply', '-f', 'broken.yaml']);
+    expect(broken.code).toBe(EXIT_USAGE);
+    expect(broken.stderr).toMatch(/broken\.yaml:\d+:\d+: not valid YAML or JSON/);
+
+    const noFile = await tug(['apply']);
+    expect(noFile.code).toBe(EXIT_USAGE);
+    expect(noFile.stderr).toContain('-f/--filename');
+    expect(api.requests.filter((request) => request.method !== 'GET')).toEqual([]);
+  });
+});
+
+describe('tug get', () => {
+  beforeEach(async () => {
+    await writeFile(join(dir, 'app.yaml'), BUNDLE);
+    expect((await tug(['apply', '-f', 'app.yaml'])).code).toBe(EXIT_OK);
+  });
+
+  it('prints a table, accepting plural, singular and short names', async () => {
+    api.setStatus('WorkloadInstance', 'team-a', 'web', {
+      phase: 'Ready',
+      observedGeneration: 1,
+      conditions: [{ type: 'Ready', status: 'True' }],
+    });
+    for (const kind of ['workloadinstances', 'workloadinstance', 'app', 'WorkloadInstance']) {
+      const result = await tug(['get', kind, '-p', 'team-a']);
+      expect(result.code).toBe(EXIT_OK);
+      const [header, row] = result.stdout.trim().split('\n');
+      expect(header!.split(/\s+/)).toEqual(['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE']);
+      expect(row!.split(/\s+/).slice(0, 5)).toEqual(['web', 'team-a', 'Ready', 'True', '1']);
+    }
+  });
+
+  it('prints yaml and json that round-trip, with secrets redacted', async () => {
+    const yaml = await tug(['get', 'cluster', 'local', '-o', 'yaml']);
+    expect(yaml.code).toBe(EXIT_OK);
+    expect(parse(yaml.stdout)).toMatchObject({ kind: 'ClusterInstance', spec: { existing: { kubeconfig: '<redacted>' } } });
+
+    const json = await tug(['get', 'wi', '-o', 'json']);
+    expect(JSON.parse(json.stdout).items.map((item: { metadata: { name: string } }) => item.metadata.name)).toEqual(['web']);
+
+    // What `get -o yaml` prints applies again unchanged.
+    const again = await tug(['apply', '-f', '-'], { stdin: (await tug(['get', 'app', 'web', '-p', 'team-a', '-o', 'yaml'])).stdout });
+    expect(again.stdout).toBe('WorkloadInstance/web unchanged\n');
+  });
+
+  it('says what is missing: a project, an object, a known kind, a valid format', async () => {
+    expect(await tug(['get', 'app', 'web'])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('-p/--project is required') });
+    expect(await tug(['get', 'app', 'nope', '-p', 'team-a'])).toMatchObject({
+      code: EXIT_FAILED,
+      stderr: 'error: WorkloadInstance "nope" not found in project team-a\n',
+    });
+    const unknown = await tug(['get', 'gizmos']);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.stderr).toContain('WorkloadInstance (workloadinstances, wi, app)');
+    expect(await tug(['get', 'app', '-o', 'xml'])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('table, yaml, json') });
+    expect(await tug(['get', 'app', '-p', 'team-z'])).toMatchObject({ code: EXIT_OK, stderr: 'No workloadinstances found in project team-z.\n' });
+  });
+});
+
+describe('tug delete and tug wait', () => {
+  beforeEach(async () => {
+    await writeFile(join(dir, 'app.yaml'), BUNDLE);
+    await tug(['apply', '-f', 'app.yaml']);
+  });
+
+  it('requests deletion while finalizers remain and waits for the row to go', async () => {
+    const deleting = tug(['delete', 'app', 'web', '-p', 'team-a', '--wait', '--timeout', '5s']);
+    // The controller finishing its teardown: the fake drops the row once its finalizer is gone.
+    const deadline = Date.now() + 5_000;
+    while (api.objects.get('WorkloadInstance/team-a/web')?.metadata.deletionRequestedAt == null && Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    api.objects.delete('WorkloadInstance/team-a/web');
+    const result = await deleting;
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stdout).toBe(
+      'WorkloadInstance/web deletion requested; waiting for finalizers: workload-controller\nWorkloadInstance/web deleted\n',
+    );
+  });
+
+  it('times out a delete --wait that no controller finishes', async () => {
+    const result = await tug(['delete', 'app', 'web', '-p', 'team-a', '--wait', '--timeout', '50ms']);
+    expect(result.code).toBe(EXIT_FAILED);
+    expect(result.stderr).toContain('is still there after 50ms');
+    expect(result.stderr).toContain('finalizers workload-controller');
+  });
+
+  it('ends when the condition holds at the current generation, and fails on Failed or timeout', async () => {
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    expect(await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({
+      code: EXIT_OK,
+      stdout: 'WorkloadInstance/web condition met\n',
+    });
+
+    api.setStatus('WorkloadInstance', 'team-a', 'web', {
+      phase: 'Failed',
+      observedGeneration: 1,
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ImagePullBackOff', message: 'no such image' }],
+    });
+    expect(await tug(['wait', 'app', 'web', '-p', 'team-a', '--for', 'condition=Ready'])).toMatchObject({
+      code: EXIT_FAILED,
+      stderr: 'error: WorkloadInstance/web is Failed at generation 1: ImagePullBackOff: no such image\n',
+    });
+
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1 });
+    const timeout = await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready', '--timeout=30ms']);
+    expect(timeout.code).toBe(EXIT_FAILED);
+    expect(timeout.stderr).toContain('timed out after 30ms waiting for condition Ready=True on WorkloadInstance/web; now: phase Progressing');
+
+    expect(await tug(['wait', 'app', 'web', '-p', 'team-a'])).toMatchObject({ code: EXIT_USAGE });
+    expect(await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=ready'])).toMatchObject({ code: EXIT_USAGE });
+  });
+});
+
+describe('connection and help', () => {
+  it('says how to start the API when it cannot be reached', async () => {
+    const refused: typeof fetch = async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    };
+    const result = await tug(['get', 'app', '--server', 'http://127.0.0.1:9'], { fetch: refused });
+    expect(result).toEqual({
+      code: EXIT_UNREACHABLE,
+      stdout: '',
+      stderr: 'error: cannot reach the API at http://127.0.0.1:9: is it running? (`pnpm start`)\n',
+    });
+  });
+
+  it('reads the token from the state directory and explains a 401', async () => {
+    await writeFile(join(dir, 'admin-token'), `${FAKE_TOKEN}\n`);
+    expect((await tug(['get', 'app', '--state-dir', '.'], { env: { TUGBOAT_TOKEN: '' } })).code).toBe(EXIT_OK);
+    const denied = await tug(['get', 'app', '--token', 'wrong']);
+    expect(denied.code).toBe(EXIT_FAILED);
+    expect(denied.stderr).toContain('hint: pass --token or set TUGBOAT_TOKEN');
+  });
+
+  it('prints help for every command and rejects unknown options', async () => {
+    for (const command of ['apply', 'get', 'delete', 'wait', 'up']) {
+      const result = await tug([command, '--help']);
+      expect(result.code).toBe(EXIT_OK);
+      expect(result.stdout).toContain(`Usage: tug ${command}`);
+    }
+    const unknown = await tug(['get', 'app', '--bogus']);
+    expect(unknown.code).toBe(EXIT_USAGE);
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+  });
+});

@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { registerApplyCommand } from './commands/apply-command.js';
+import { registerDeleteCommand } from './commands/delete-command.js';
+import { registerGetCommand } from './commands/get-command.js';
+import { registerUpCommand } from './commands/up-command.js';
+import { registerWaitCommand } from './commands/wait-command.js';
+import { createCommandContext, type CliOptions } from './command-context.js';
+import { DEFAULT_SERVER } from './client-settings.js';
+import { describeError, EXIT_OK, EXIT_USAGE } from './describe-error.js';
+
+/**
+ * Runs one `tug` invocation and resolves to its exit code. Everything it touches comes in through
+ * `options`, so tests drive it in-process and `bin.ts` only wires the real process to it.
+ */
+export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
+  const context = createCommandContext(options);
+  const program = new Command('tug')
+    .description('Tugboat command line: apply, inspect and delete objects; run Tugboat locally (tug up)')
+    .option('--server <url>', `API URL (env TUGBOAT_URL; default ${DEFAULT_SERVER})`)
+    .option('--token <token>', 'bearer token (env TUGBOAT_TOKEN; default: the admin token `tug up` saved in the state directory)')
+    .option('--state-dir <dir>', 'local state directory of `tug up` (env TUGBOAT_STATE_DIR; default .state)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.out(text),
+      writeErr: (text) => context.err(text),
+    })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(add --help for usage)');
+
+  registerApplyCommand(program, context);
+  registerGetCommand(program, context);
+  registerDeleteCommand(program, context);
+  registerWaitCommand(program, context);
+  registerUpCommand(program, context);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed the message (or the help).
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    const report = describeError(error, { serverUrl: context.serverUrl ?? DEFAULT_SERVER });
+    context.err(report.lines.join('\n') + '\n');
+    return report.exitCode;
+  }
+}
