@@ -34,6 +34,23 @@ describe('migrateToLatest', () => {
     );
   });
 
+  it('migrates a schema next to one that is already migrated', async () => {
+    const neighbour = `${schema}_n`;
+    const other = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${neighbour}` }) }),
+    });
+    try {
+      await sql`create schema ${sql.id(neighbour)}`.execute(other);
+      await migrateToLatest(db);
+      const { error, results } = await migrateToLatest(other);
+      expect(error).toBeUndefined();
+      expect(results?.map((r) => r.status)).toEqual(Object.keys(migrations).map(() => 'Success'));
+    } finally {
+      await sql`drop schema if exists ${sql.id(neighbour)} cascade`.execute(other);
+      await other.destroy();
+    }
+  });
+
   it('lets the database refuse a dangling reference and a delete of a used object', async () => {
     const insert = (uid: string, name: string) =>
       sql`insert into resources (uid, kind, project, name, spec, generation, resource_version, created_at, updated_at)

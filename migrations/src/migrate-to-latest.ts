@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
 import { initial } from './0001_initial.js';
 
@@ -12,6 +12,13 @@ export const migrations: Readonly<Record<string, Migration>> = {
  * latest migration. Works for pg and PGlite alike: the provider is this list, not a directory scan.
  */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  // Kysely looks for its bookkeeping tables in every schema unless told which one; name ours, or a
+  // neighbour schema (another test, another installation) would make it skip creating them.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+    migrationTableSchema: rows[0]?.schema ?? 'public',
+  });
   return migrator.migrateToLatest();
 }
