@@ -74,9 +74,21 @@ describe('aws CLI against the sandbox', () => {
     expect(described.cluster).toMatchObject({
       name: 'cli-cluster',
       status: 'ACTIVE',
-      endpoint: `${t.url}/k8s/cli-cluster.us-east-1`,
+      endpoint: `${t.url}/k8s/cli-cluster-us-east-1`,
       resourcesVpcConfig: expect.objectContaining({ subnetIds: ['subnet-a', 'subnet-b'] }),
     });
+
+    // What kubectl's exec plugin runs against EKS: a presigned STS token, accepted by this cluster only.
+    const token = (json(await aws(['eks', 'get-token', '--cluster-name', 'cli-cluster'])).status as { token: string }).token;
+    expect(token).toMatch(/^k8s-aws-v1\./);
+    const endpoint = (described.cluster as { endpoint: string }).endpoint;
+    const api = await fetch(`${endpoint}/api`, { headers: { authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(200);
+    expect(await api.json()).toMatchObject({ kind: 'APIVersions' });
+    const otherToken = (json(await aws(['eks', 'get-token', '--cluster-name', 'another-cluster'])).status as { token: string }).token;
+    const refused = await fetch(`${endpoint}/api`, { headers: { authorization: `Bearer ${otherToken}` } });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
 
     const missing = await aws(['eks', 'describe-cluster', '--name', 'no-such-cluster']);
     expect(missing.code).not.toBe(0);

@@ -12,7 +12,8 @@ export interface KubeNode {
 
 export interface KubeClusterSummary {
   name: string;
-  [detail: string]: unknown;
+  /** The bearer token its API server wants. */
+  token?: string;
 }
 
 export interface ClusterRegistry {

@@ -105,9 +105,9 @@ describe('control API', () => {
     expect(counters).toMatchObject({
       created: { 'eks:cluster': 1 },
       current: {
-        clusters: [{ region: 'us-east-1', name: 'timed', status: 'ACTIVE', kubeCluster: 'timed.us-east-1' }],
+        clusters: [{ region: 'us-east-1', name: 'timed', status: 'ACTIVE', kubeCluster: 'timed-us-east-1' }],
         nodegroups: [],
-        kubeClusters: expect.arrayContaining([expect.objectContaining({ name: 'local' }), expect.objectContaining({ name: 'timed.us-east-1' })]),
+        kubeClusters: expect.arrayContaining([expect.objectContaining({ name: 'local' }), expect.objectContaining({ name: 'timed-us-east-1' })]),
       },
     });
 

@@ -51,10 +51,10 @@ describe('sandbox server with a state directory', () => {
     await eks.send(new CreateClusterCommand({ name: 'kc', roleArn: ROLE, resourcesVpcConfig: {} }));
     const after = await waitFor(async () => {
       const text = await readFile(join(dir, 'kubeconfig'), 'utf8');
-      return text.includes('kc.us-east-1') ? text : undefined;
+      return text.includes('kc-us-east-1') ? text : undefined;
     });
     expect(after).toContain(`${t.url}/k8s/local`);
-    expect(t.sandbox.endpoints().kube).toEqual({ local: `${t.url}/k8s/local`, 'kc.us-east-1': `${t.url}/k8s/kc.us-east-1` });
+    expect(t.sandbox.endpoints().kube).toEqual({ local: `${t.url}/k8s/local`, 'kc-us-east-1': `${t.url}/k8s/kc-us-east-1` });
   });
 
   it('keeps clusters, node groups, pending transitions and issued credentials across a restart', async () => {
@@ -64,7 +64,7 @@ describe('sandbox server with a state directory', () => {
     await first.eks.send(
       new CreateNodegroupCommand({ clusterName: 'keep', nodegroupName: 'ng', subnets: ['s'], nodeRole: ROLE, scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 2 } }),
     );
-    await waitFor(() => (first.t.kube.clusters.get('keep.us-east-1')?.nodes.length === 2 ? true : undefined));
+    await waitFor(() => (first.t.kube.clusters.get('keep-us-east-1')?.nodes.length === 2 ? true : undefined));
     // Slow time right down so this one is still CREATING when the sandbox stops.
     await fetch(`${first.t.url}/_sandbox/time`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"scale":1}' });
     await first.eks.send(new CreateClusterCommand({ name: 'pending', roleArn: ROLE, resourcesVpcConfig: {} }));
@@ -75,9 +75,9 @@ describe('sandbox server with a state directory', () => {
     expect(saved.eks.clusters.map((c) => c.name).sort()).toEqual(['keep', 'pending']);
 
     const second = await start(1);
-    expect(second.t.kube.clusters.get('keep.us-east-1')?.nodes).toHaveLength(2);
+    expect(second.t.kube.clusters.get('keep-us-east-1')?.nodes).toHaveLength(2);
     const kept = (await second.eks.send(new DescribeClusterCommand({ name: 'keep' }))).cluster;
-    expect(kept).toMatchObject({ status: 'ACTIVE', endpoint: `${second.t.url}/k8s/keep.us-east-1`, clientRequestToken: 'tok' });
+    expect(kept).toMatchObject({ status: 'ACTIVE', endpoint: `${second.t.url}/k8s/keep-us-east-1`, clientRequestToken: 'tok' });
     const again = await second.eks.send(new CreateClusterCommand({ name: 'keep', roleArn: ROLE, resourcesVpcConfig: {}, clientRequestToken: 'tok' }));
     expect(again.cluster?.arn).toBe(kept?.arn);
     expect((await second.eks.send(new ListClustersCommand({}))).clusters).toEqual(['keep', 'pending']);

@@ -13,6 +13,7 @@ import { createAwsRequestHandler } from './aws/aws-request-handler.js';
 import { createCredentialStore, type CredentialStore, type CredentialStoreSnapshot, type StaticCredential } from './aws/credential-store.js';
 import { createEksSimulator, type EksDurations, type EksSimulator, type EksSnapshot } from './aws/eks/eks-simulator.js';
 import { eksOperations } from './aws/eks/eks-operations.js';
+import { isEksToken, verifyEksToken } from './aws/eks/eks-token.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import { createControlApi } from './control-api.js';
@@ -165,6 +166,33 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       .catch((error: unknown) => logger.error({ err: error }, 'writing kubeconfig failed'));
   }
 
+  /**
+   * An EKS cluster's API server also accepts what EKS accepts: a `k8s-aws-v1.` token (a presigned
+   * STS GetCallerIdentity for that cluster), checked by the AWS half and exchanged here for the
+   * simulated cluster's own bearer token. Returns false when it has answered 401 itself.
+   */
+  function acceptEksToken(req: Request, res: Response): boolean {
+    const bearer = /^Bearer\s+(\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined || !isEksToken(bearer)) return true;
+    let kubeName = '';
+    try {
+      kubeName = decodeURIComponent(req.path.split('/')[1] ?? '');
+    } catch {
+      return true;
+    }
+    const owner = eks.clusterOfKube(kubeName);
+    const token = clusters.listClusters().find((c) => c.name === kubeName)?.token;
+    if (owner === undefined || token === undefined) return true;
+    const check = verifyEksToken(bearer, { clusterName: owner.name, credentials, now: clock.now() });
+    if (check.ok) {
+      req.headers.authorization = `Bearer ${token}`;
+      return true;
+    }
+    const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Unauthorized: ${check.reason}`, reason: 'Unauthorized', code: 401 };
+    res.status(401).json(status);
+    return false;
+  }
+
   function ensureLocalCluster(): void {
     if (!clusters.listClusters().some((c) => c.name === LOCAL_CLUSTER)) clusters.addCluster(LOCAL_CLUSTER);
   }
@@ -233,6 +261,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     }),
   );
   app.use('/k8s', (req: Request, res: Response, next: NextFunction) => {
+    if (!acceptEksToken(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') res.once('finish', () => stateChanged());
     clusters.handler(req, res, next);
   });

@@ -1,39 +1,55 @@
-/** An in-memory `ClusterRegistry` for tests of the AWS half: records what the EKS stand-in asks of it. */
+/**
+ * An in-memory `ClusterRegistry` for tests of the AWS half: records what the EKS stand-in asks of
+ * it, and answers `GET /k8s/{cluster}/api` when the request carries the cluster's bearer token.
+ */
+import { randomUUID } from 'node:crypto';
 import type { ClusterRegistry, KubeNode } from '../cluster-registry.js';
 
 export interface FakeClusterRegistry extends ClusterRegistry {
-  clusters: Map<string, { nodes: KubeNode[] }>;
+  clusters: Map<string, { nodes: KubeNode[]; token: string }>;
   calls: string[];
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 export function createFakeClusterRegistry(): FakeClusterRegistry {
-  const clusters = new Map<string, { nodes: KubeNode[] }>();
+  const clusters = new Map<string, { nodes: KubeNode[]; token: string }>();
   const calls: string[] = [];
   return {
     clusters,
     calls,
     addCluster(name, options) {
+      if (!DNS_LABEL.test(name) || name.length > 63) throw new RangeError(`cluster name ${name} must be a DNS label`);
       calls.push(`add ${name} nodes=${options?.nodes?.length ?? 0}`);
-      clusters.set(name, { nodes: options?.nodes ?? [] });
+      const existing = clusters.get(name);
+      clusters.set(name, { nodes: options?.nodes ?? existing?.nodes ?? [], token: options?.token ?? existing?.token ?? randomUUID() });
     },
     removeCluster(name) {
       calls.push(`remove ${name}`);
       clusters.delete(name);
     },
-    listClusters: () => [...clusters.entries()].map(([name, value]) => ({ name, nodes: value.nodes.length })),
+    listClusters: () => [...clusters.entries()].map(([name, value]) => ({ name, token: value.token, nodes: value.nodes.length })),
     kubeconfig: (baseUrl, names) =>
       [...clusters.keys()]
         .filter((name) => names === undefined || names.includes(name))
         .map((name) => `- context: ${name}\n  server: ${baseUrl}/k8s/${name}\n`)
         .join(''),
-    handler(_req, res) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end('{"kind":"Status","code":404}');
+    handler(req, res) {
+      const [, name, ...rest] = (req.url ?? '').split('?')[0]!.split('/');
+      const cluster = clusters.get(name ?? '');
+      const answer = (code: number, body: unknown) => {
+        res.writeHead(code, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (!cluster) return answer(404, { kind: 'Status', code: 404 });
+      if (req.headers.authorization !== `Bearer ${cluster.token}`) return answer(401, { kind: 'Status', code: 401, reason: 'Unauthorized' });
+      if (rest.join('/') === 'api') return answer(200, { kind: 'APIVersions', versions: ['v1'] });
+      return answer(404, { kind: 'Status', code: 404 });
     },
     snapshot: () => Object.fromEntries(clusters),
     restore(data) {
       clusters.clear();
-      for (const [name, value] of Object.entries(data as Record<string, { nodes: KubeNode[] }>)) clusters.set(name, value);
+      for (const [name, value] of Object.entries(data as Record<string, { nodes: KubeNode[]; token: string }>)) clusters.set(name, value);
     },
     reset() {
       clusters.clear();

@@ -4,7 +4,7 @@
  * and the simulated Kubernetes cluster that each ACTIVE EKS cluster gets. Inputs and outputs are
  * the EKS API's own shapes; `eks-operations.ts` puts them on the wire.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ClusterRegistry, KubeNode } from '../../cluster-registry.js';
 import type { SandboxCounters } from '../../counters.js';
@@ -123,6 +123,8 @@ export interface EksSimulator {
   inventory(): { clusters: EksResourceSummary[]; nodegroups: EksResourceSummary[] };
   /** Names of the simulated Kubernetes clusters that ACTIVE EKS clusters have. */
   activeKubeClusters(): string[];
+  /** The ACTIVE EKS cluster behind a simulated Kubernetes cluster, if any. */
+  clusterOfKube(kubeClusterName: string): { region: string; name: string } | undefined;
   /** Applies the transitions that are due (also runs on its own timer). */
   advance(): void;
   /** Re-plans the timer; call after the clock's scale changed. */
@@ -138,9 +140,21 @@ export interface PageRequest {
   nextToken?: string;
 }
 
-/** The simulated Kubernetes cluster of an EKS cluster: unique across regions, never clashes with `local`. */
+/**
+ * The simulated Kubernetes cluster of an EKS cluster: a DNS label (what the Kubernetes half
+ * requires), unique across regions, never `local`. `alpha` in us-east-1 → `alpha-us-east-1`; names
+ * that are not DNS labels (upper case, `_`, too long) are folded and get a hash of the original.
+ */
 export function kubeClusterNameOf(region: string, name: string): string {
-  return `${name}.${region}`;
+  const plain = `${name}-${region}`;
+  if (plain.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(plain)) return plain;
+  const hash = createHash('sha256').update(`${region}/${name}`).digest('hex').slice(0, 8);
+  const folded = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, Math.max(1, 63 - region.length - hash.length - 2))
+    .replace(/^-+|-+$/g, '');
+  return `${folded === '' ? 'eks' : folded}-${hash}-${region}`;
 }
 
 const NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
@@ -565,6 +579,13 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
 
     activeKubeClusters: () =>
       [...clusters.values()].filter((c) => c.status === 'ACTIVE').map((c) => kubeClusterNameOf(c.region, c.name)),
+
+    clusterOfKube(kubeClusterName) {
+      const cluster = [...clusters.values()].find(
+        (c) => c.status === 'ACTIVE' && kubeClusterNameOf(c.region, c.name) === kubeClusterName,
+      );
+      return cluster === undefined ? undefined : { region: cluster.region, name: cluster.name };
+    },
 
     advance,
     reschedule,

@@ -12,6 +12,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-eks';
+import { kubeClusterNameOf } from './eks-simulator.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from '../../test-support/start-test-sandbox.js';
 
 // 10 simulated minutes take 100 ms.
@@ -65,11 +66,11 @@ describe('EKS clusters', () => {
     expect(created.cluster?.createdAt).toBeInstanceOf(Date);
 
     const cluster = await activeCluster('alpha');
-    expect(cluster.endpoint).toBe(`${t.url}/k8s/alpha.us-east-1`);
+    expect(cluster.endpoint).toBe(`${t.url}/k8s/alpha-us-east-1`);
     expect(Buffer.from(cluster.certificateAuthority?.data ?? '', 'base64').toString()).toContain('BEGIN CERTIFICATE');
     expect(cluster.platformVersion).toBe('eks.1');
     expect(cluster.resourcesVpcConfig?.subnetIds).toEqual(['subnet-a', 'subnet-b']);
-    expect(t.kube.clusters.get('alpha.us-east-1')).toEqual({ nodes: [] });
+    expect(t.kube.clusters.get('alpha-us-east-1')?.nodes).toEqual([]);
     expect(t.sandbox.counters.snapshot().created['eks:cluster']).toBeGreaterThanOrEqual(1);
   });
 
@@ -172,7 +173,7 @@ describe('EKS node groups and deletion', () => {
       return nodegroup?.status === 'ACTIVE' ? nodegroup : undefined;
     });
     expect(active.scalingConfig).toEqual({ minSize: 1, maxSize: 5, desiredSize: 3 });
-    const nodes = t.kube.clusters.get('life.us-east-1')?.nodes ?? [];
+    const nodes = t.kube.clusters.get('life-us-east-1')?.nodes ?? [];
     expect(nodes).toHaveLength(3);
     expect(nodes[0]?.labels).toMatchObject({ 'eks.amazonaws.com/nodegroup': 'workers', pool: 'general' });
     expect((await eks.send(new ListNodegroupsCommand({ clusterName: 'life' }))).nodegroups).toEqual(['workers']);
@@ -190,13 +191,13 @@ describe('EKS node groups and deletion', () => {
       );
       return error === 'ResourceNotFoundException' ? true : undefined;
     });
-    expect(t.kube.clusters.get('life.us-east-1')?.nodes).toEqual([]);
+    expect(t.kube.clusters.get('life-us-east-1')?.nodes).toEqual([]);
 
     const gone = await eks.send(new DeleteClusterCommand({ name: 'life' }));
     expect(gone.cluster?.status).toBe('DELETING');
-    await waitFor(() => (t.kube.clusters.has('life.us-east-1') ? undefined : true));
+    await waitFor(() => (t.kube.clusters.has('life-us-east-1') ? undefined : true));
     expect(await errorOf(eks.send(new DescribeClusterCommand({ name: 'life' })))).toMatchObject({ name: 'ResourceNotFoundException' });
-    expect(t.kube.calls).toContain('remove life.us-east-1');
+    expect(t.kube.calls).toContain('remove life-us-east-1');
     const counts = t.sandbox.counters.snapshot();
     expect(counts.deleted['eks:cluster']).toBeGreaterThanOrEqual(1);
     expect(counts.deleted['eks:nodegroup']).toBeGreaterThanOrEqual(1);
@@ -222,5 +223,18 @@ describe('EKS node groups and deletion', () => {
       name: 'BadRequestException',
       status: 400,
     });
+  });
+});
+
+describe('kubeClusterNameOf', () => {
+  it('gives every EKS cluster a distinct DNS-label Kubernetes cluster name', () => {
+    expect(kubeClusterNameOf('us-east-1', 'alpha')).toBe('alpha-us-east-1');
+    const folded = kubeClusterNameOf('us-east-1', 'My_Cluster');
+    expect(folded).toMatch(/^my-cluster-[0-9a-f]{8}-us-east-1$/);
+    expect(folded).not.toBe(kubeClusterNameOf('us-east-1', 'my-cluster'));
+    const long = kubeClusterNameOf('ap-southeast-2', 'a'.repeat(100));
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(kubeClusterNameOf('us-east-1', '__')).toMatch(/^eks-[0-9a-f]{8}-us-east-1$/);
   });
 });
