@@ -1,0 +1,158 @@
+/**
+ * Discovery and OpenAPI documents as kubectl and client-go read them: `/version`, `/api`, `/apis`,
+ * group-version resource lists, and an OpenAPI v3 index whose per-group-version documents declare,
+ * for every kind, a PATCH operation with the `fieldValidation` parameter (so kubectl leaves field
+ * validation to the server instead of validating against full schemas) and a permissive schema
+ * tagged with `x-kubernetes-group-version-kind`.
+ */
+import { createHash } from 'node:crypto';
+import { RESOURCE_VERBS, groupVersionOf, type ResourceType } from './resource-table.js';
+
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-tugboat-sandbox',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: 'go1.23.4',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+interface GroupVersions {
+  name: string;
+  versions: string[];
+}
+
+function groupsOf(types: ResourceType[]): GroupVersions[] {
+  const groups = new Map<string, string[]>();
+  for (const type of types) {
+    if (type.group === '') continue;
+    const versions = groups.get(type.group) ?? [];
+    if (!versions.includes(type.version)) versions.push(type.version);
+    groups.set(type.group, versions);
+  }
+  return [...groups.entries()].map(([name, versions]) => ({ name, versions }));
+}
+
+function apiGroup(group: GroupVersions) {
+  const versions = group.versions.map((version) => ({ groupVersion: `${group.name}/${version}`, version }));
+  return { name: group.name, versions, preferredVersion: versions[0] };
+}
+
+export function apiVersions(serverAddress: string) {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+}
+
+export function apiGroupList(types: ResourceType[]) {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groupsOf(types).map(apiGroup) };
+}
+
+export function apiGroupOf(types: ResourceType[], groupName: string) {
+  const group = groupsOf(types).find((candidate) => candidate.name === groupName);
+  return group ? { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(group) } : undefined;
+}
+
+export function apiResourceList(types: ResourceType[], groupName: string, version: string) {
+  const served = types.filter((type) => type.group === groupName && type.version === version);
+  if (served.length === 0) return undefined;
+  const resources = served.flatMap((type) => {
+    const resource: Record<string, unknown> = {
+      name: type.plural,
+      singularName: type.singular,
+      namespaced: type.namespaced,
+      kind: type.kind,
+      verbs: RESOURCE_VERBS,
+      storageVersionHash: createHash('sha256').update(`${type.group}/${type.version}/${type.kind}`).digest('base64').slice(0, 11),
+    };
+    if (type.shortNames.length > 0) resource.shortNames = type.shortNames;
+    if (type.categories.length > 0) resource.categories = type.categories;
+    const status = type.subresources.includes('status')
+      ? [{ name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get', 'patch', 'update'] }]
+      : [];
+    return [resource, ...status];
+  });
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersionOf({ group: groupName, version }), resources };
+}
+
+/** `api/v1`, `apis/apps/v1` … — the keys of the OpenAPI v3 index. */
+export function openApiPathOf(groupName: string, version: string): string {
+  return groupName === '' ? `api/${version}` : `apis/${groupName}/${version}`;
+}
+
+function schemaName(type: ResourceType): string {
+  const reversed = type.group === '' ? 'core' : type.group.split('.').reverse().join('.');
+  return type.crd === undefined ? `io.k8s.api.${reversed}.${type.version}.${type.kind}` : `${reversed}.${type.version}.${type.kind}`;
+}
+
+const QUERY_PARAMETERS = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty'].map((name) => ({
+  name,
+  in: 'query',
+  schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true },
+}));
+
+function operation(type: ResourceType, action: string, schemaRef: string) {
+  const json = { schema: { $ref: schemaRef } };
+  return {
+    operationId: `${action}${type.kind}`,
+    tags: [groupVersionOf(type)],
+    parameters: QUERY_PARAMETERS,
+    responses: { '200': { description: 'OK', content: { 'application/json': json, 'application/yaml': json } } },
+    'x-kubernetes-action': action,
+    'x-kubernetes-group-version-kind': { group: type.group, version: type.version, kind: type.kind },
+  };
+}
+
+export function openApiDocument(types: ResourceType[], groupName: string, version: string) {
+  const served = types.filter((type) => type.group === groupName && type.version === version);
+  if (served.length === 0) return undefined;
+  const root = groupName === '' ? `/api/${version}` : `/apis/${groupName}/${version}`;
+  const paths: Record<string, unknown> = {};
+  const schemas: Record<string, unknown> = {};
+  for (const type of served) {
+    const name = schemaName(type);
+    const ref = `#/components/schemas/${name}`;
+    schemas[name] = {
+      type: 'object',
+      description: `${type.kind} (${groupVersionOf(type)}), served by the Tugboat sandbox with a permissive schema.`,
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      },
+      'x-kubernetes-preserve-unknown-fields': true,
+      'x-kubernetes-group-version-kind': [{ group: type.group, version: type.version, kind: type.kind }],
+    };
+    const collection = type.namespaced ? `${root}/namespaces/{namespace}/${type.plural}` : `${root}/${type.plural}`;
+    paths[collection] = { get: operation(type, 'list', ref), post: operation(type, 'post', ref) };
+    paths[`${collection}/{name}`] = {
+      get: operation(type, 'get', ref),
+      put: operation(type, 'put', ref),
+      patch: { ...operation(type, 'patch', ref), requestBody: { content: { 'application/apply-patch+yaml': { schema: { type: 'object' } }, 'application/merge-patch+json': { schema: { type: 'object' } } } } },
+      delete: operation(type, 'delete', ref),
+    };
+    if (type.subresources.includes('status')) {
+      paths[`${collection}/{name}/status`] = { get: operation(type, 'get', ref), put: operation(type, 'put', ref), patch: operation(type, 'patch', ref) };
+    }
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths, components: { schemas } };
+}
+
+export function openApiIndex(types: ResourceType[], urlPrefix: string) {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  const served = new Map<string, ResourceType[]>();
+  for (const type of types) {
+    const key = openApiPathOf(type.group, type.version);
+    served.set(key, [...(served.get(key) ?? []), type]);
+  }
+  for (const [key, group] of served) {
+    const hash = createHash('sha512')
+      .update(JSON.stringify(group.map((type) => [type.kind, type.plural, type.namespaced, type.subresources])))
+      .digest('hex')
+      .slice(0, 64)
+      .toUpperCase();
+    paths[key] = { serverRelativeURL: `${urlPrefix}/openapi/v3/${key}?hash=${hash}` };
+  }
+  return { paths };
+}

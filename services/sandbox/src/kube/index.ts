@@ -1,0 +1,6 @@
+export { createKubeSimulator } from './kube-simulator.js';
+export type { AddClusterOptions, ClusterInfo, KubeSimulator, KubeSimulatorOptions, KubeSimulatorSnapshot, SimulatedNode } from './kube-simulator.js';
+export type { KubeRequestHandler } from './kube-handler.js';
+export type { WorkloadTimings } from './workload-simulation.js';
+export { KubeStatusError, isKubeStatusError } from './kube-status.js';
+export type { KubeStatus } from './kube-status.js';

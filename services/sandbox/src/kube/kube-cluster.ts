@@ -1,0 +1,569 @@
+/**
+ * One simulated API server's storage and write semantics: a single resourceVersion counter,
+ * objects keyed by (resource, namespace, name), generation, managedFields, optimistic concurrency,
+ * finalizers and deletionTimestamp, garbage collection through ownerReferences, namespace
+ * termination, CRDs extending the served types, and the bounded event history watches resume from.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SandboxCounters } from '../counters.js';
+import { clone, deepEqual, isPlainObject, type JsonObject } from './json-values.js';
+import {
+  KubeStatusError,
+  STALE_OBJECT,
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  successStatus,
+  type KubeStatus,
+} from './kube-status.js';
+import { applyDefaults, validateObject, validateUpdate, type KubeObject } from './object-rules.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patches.js';
+import {
+  BUILT_IN_RESOURCES,
+  createResourceRegistry,
+  groupVersionOf,
+  storageKeyOf,
+  typesOfCrd,
+  type ResourceRegistry,
+  type ResourceType,
+} from './resource-table.js';
+import { applyConfiguration, applyConflictError, recordUpdate, type ManagedFieldsEntry, type WriteScope } from './server-side-apply.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoredEvent {
+  resourceVersion: number;
+  type: WatchEventType;
+  storageKey: string;
+  object: KubeObject;
+  /** The object before this change (MODIFIED and DELETED), so selector watches can tell enter from leave. */
+  previous?: KubeObject;
+}
+
+export interface WriteOptions {
+  /** The field manager (`?fieldManager=`, or derived from the User-Agent). */
+  manager: string;
+  dryRun?: boolean;
+}
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+export interface PatchOptions extends WriteOptions {
+  subresource?: 'status';
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface DeleteResult {
+  code: 200 | 202;
+  body: KubeObject | KubeStatus;
+}
+
+export interface ClusterSnapshot {
+  name: string;
+  token: string;
+  resourceVersion: number;
+  clusterIps: number;
+  objects: Array<{ storageKey: string; object: KubeObject }>;
+}
+
+export interface KubeCluster {
+  readonly name: string;
+  token: string;
+  readonly registry: ResourceRegistry;
+  currentResourceVersion(): number;
+  get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;
+  /** Every object of the type (in one namespace when given), ordered by namespace and name. */
+  list(type: ResourceType, namespace?: string): KubeObject[];
+  create(type: ResourceType, namespace: string | undefined, body: unknown, options: WriteOptions): KubeObject;
+  update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions & { subresource?: 'status' }): KubeObject;
+  patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: PatchOptions): { object: KubeObject; created: boolean };
+  delete(type: ResourceType, namespace: string | undefined, name: string, options?: DeleteOptions): DeleteResult;
+  /** Calls `listener` synchronously after every committed change. */
+  subscribe(listener: (event: StoredEvent) => void): () => void;
+  /** Events after `resourceVersion`, or undefined when that version has left the history (410 Expired). */
+  eventsSince(resourceVersion: number): StoredEvent[] | undefined;
+  snapshot(): ClusterSnapshot;
+  /** Stops pending namespace clean-ups; the cluster answers nothing afterwards. */
+  close(): void;
+}
+
+export interface KubeClusterOptions {
+  name: string;
+  token: string;
+  counters: SandboxCounters;
+  logger: Logger;
+  /** How many change events a watch can resume from. Default 2000. */
+  historySize?: number;
+  now?: () => number;
+  restoreFrom?: ClusterSnapshot;
+}
+
+const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
+export function randomSuffix(length: number): string {
+  let suffix = '';
+  for (let index = 0; index < length; index += 1) suffix += NAME_SUFFIX_ALPHABET[Math.floor(Math.random() * NAME_SUFFIX_ALPHABET.length)];
+  return suffix;
+}
+
+function objectKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+function timestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function withoutMetadataAndStatus(object: JsonObject): JsonObject {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
+
+/** What a no-op check compares: everything but the version and the managers' timestamps. */
+function comparable(object: KubeObject): JsonObject {
+  const { resourceVersion: _rv, managedFields, ...metadata } = object.metadata;
+  const managers = Array.isArray(managedFields) ? managedFields.map((entry) => (isPlainObject(entry) ? { ...entry, time: undefined } : entry)) : managedFields;
+  return { ...object, metadata: { ...metadata, managedFields: managers } };
+}
+
+export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
+  const now = options.now ?? Date.now;
+  const historySize = options.historySize ?? 2000;
+  const registry = createResourceRegistry();
+  const storage = new Map<string, Map<string, KubeObject>>();
+  const listeners = new Set<(event: StoredEvent) => void>();
+  const history: StoredEvent[] = [];
+  const pendingCleanups = new Map<string, NodeJS.Immediate>();
+  let resourceVersion = 0;
+  let compactedResourceVersion = 0;
+  let clusterIps = 0;
+  let closed = false;
+  const logger = options.logger.child({ cluster: options.name });
+
+  const namespaceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.plural === 'namespaces') as ResourceType;
+
+  const bucket = (type: Pick<ResourceType, 'group' | 'plural'>) => {
+    const key = storageKeyOf(type);
+    let objects = storage.get(key);
+    if (!objects) {
+      objects = new Map();
+      storage.set(key, objects);
+    }
+    return objects;
+  };
+
+  const counterName = (type: ResourceType) => `kube:${options.name}:${groupVersionOf(type)}/${type.kind}`;
+
+  const allocateClusterIp = () => {
+    clusterIps += 1;
+    return `10.96.${Math.floor(clusterIps / 250)}.${(clusterIps % 250) + 1}`;
+  };
+
+  const typeOfStorageKey = (key: string): ResourceType | undefined => registry.all().find((type) => storageKeyOf(type) === key);
+
+  function emit(event: StoredEvent): void {
+    history.push(event);
+    while (history.length > historySize) {
+      const dropped = history.shift() as StoredEvent;
+      compactedResourceVersion = dropped.resourceVersion;
+    }
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error({ err: error }, 'kube event listener failed');
+      }
+    }
+  }
+
+  function store(type: ResourceType, object: KubeObject, eventType: 'ADDED' | 'MODIFIED', previous?: KubeObject): KubeObject {
+    resourceVersion += 1;
+    object.metadata.resourceVersion = String(resourceVersion);
+    bucket(type).set(objectKey(object.metadata.namespace, object.metadata.name), object);
+    if (type.crd === undefined && type.kind === 'CustomResourceDefinition' && type.group === 'apiextensions.k8s.io') {
+      registry.setCustom(object.metadata.name, typesOfCrd(object));
+    }
+    emit({ resourceVersion, type: eventType, storageKey: storageKeyOf(type), object: clone(object), ...(previous ? { previous: clone(previous) } : {}) });
+    return clone(object);
+  }
+
+  function scheduleNamespaceCleanup(namespace: string): void {
+    if (pendingCleanups.has(namespace) || closed) return;
+    pendingCleanups.set(
+      namespace,
+      setImmediate(() => {
+        pendingCleanups.delete(namespace);
+        cleanupNamespace(namespace);
+      }),
+    );
+  }
+
+  /** The namespace controller: delete everything in a terminating namespace, then the namespace. */
+  function cleanupNamespace(namespace: string): void {
+    const namespaceObject = bucket(namespaceType).get(objectKey(undefined, namespace));
+    if (!namespaceObject?.metadata.deletionTimestamp) return;
+    let remaining = 0;
+    for (const [key, objects] of storage) {
+      const type = typeOfStorageKey(key);
+      if (!type?.namespaced) continue;
+      for (const object of [...objects.values()]) {
+        if (object.metadata.namespace !== namespace) continue;
+        if (!object.metadata.deletionTimestamp && objects.has(objectKey(namespace, object.metadata.name))) {
+          deleteObject(type, namespace, object.metadata.name, { propagationPolicy: 'Background' });
+        }
+        if (objects.has(objectKey(namespace, object.metadata.name))) remaining += 1;
+      }
+    }
+    if (remaining === 0 && bucket(namespaceType).has(objectKey(undefined, namespace))) removeNow(namespaceType, namespaceObject, 'Background');
+  }
+
+  /** Drops the object for good: DELETED event, dependents collected, CRD types withdrawn. */
+  function removeNow(type: ResourceType, object: KubeObject, policy: 'Background' | 'Foreground' | 'Orphan'): KubeObject {
+    const objects = bucket(type);
+    const key = objectKey(object.metadata.namespace, object.metadata.name);
+    const previous = objects.get(key);
+    if (!previous) return object;
+    objects.delete(key);
+    resourceVersion += 1;
+    const gone = clone(object);
+    gone.metadata.resourceVersion = String(resourceVersion);
+    emit({ resourceVersion, type: 'DELETED', storageKey: storageKeyOf(type), object: clone(gone), previous: clone(previous) });
+    options.counters.deleted(counterName(type));
+
+    if (type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition') {
+      const declared = registry.customOf(object.metadata.name);
+      const first = declared[0];
+      if (first) {
+        for (const custom of [...bucket(first).values()]) removeNow(first, custom, 'Background');
+        storage.delete(storageKeyOf(first));
+      }
+      registry.setCustom(object.metadata.name, []);
+    }
+    collectDependents(object.metadata.uid, policy);
+    if (type.namespaced && object.metadata.namespace) {
+      const namespaceObject = bucket(namespaceType).get(objectKey(undefined, object.metadata.namespace));
+      if (namespaceObject?.metadata.deletionTimestamp) scheduleNamespaceCleanup(object.metadata.namespace);
+    }
+    return gone;
+  }
+
+  function collectDependents(ownerUid: string, policy: 'Background' | 'Foreground' | 'Orphan'): void {
+    for (const [key, objects] of storage) {
+      const type = typeOfStorageKey(key);
+      if (!type) continue;
+      for (const dependent of [...objects.values()]) {
+        const references = dependent.metadata.ownerReferences ?? [];
+        if (!references.some((reference) => reference.uid === ownerUid)) continue;
+        if (policy === 'Orphan') {
+          const next = clone(dependent);
+          next.metadata.ownerReferences = references.filter((reference) => reference.uid !== ownerUid);
+          if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+          store(type, next, 'MODIFIED', dependent);
+        } else if (objects.has(objectKey(dependent.metadata.namespace, dependent.metadata.name))) {
+          deleteObject(type, dependent.metadata.namespace, dependent.metadata.name, { propagationPolicy: 'Background' });
+        }
+      }
+    }
+  }
+
+  function requireNamespace(type: ResourceType, namespace: string | undefined, name: string): void {
+    if (!type.namespaced) return;
+    if (!namespace) throw badRequest('the server could not find the requested resource: a namespace is required');
+    const namespaceObject = bucket(namespaceType).get(objectKey(undefined, namespace));
+    if (!namespaceObject) throw notFound(namespaceType, namespace);
+    if (namespaceObject.metadata.deletionTimestamp) {
+      throw new KubeStatusError(
+        403,
+        'Forbidden',
+        `${type.group === '' ? type.plural : `${type.plural}.${type.group}`} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name, group: type.group, kind: type.plural, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] },
+      );
+    }
+  }
+
+  function scopeOf(type: ResourceType, subresource: '' | 'status'): WriteScope {
+    if (!type.subresources.includes('status')) return { scope: 'all', subresource: '' };
+    return subresource === 'status' ? { scope: 'status', subresource: 'status' } : { scope: 'main', subresource: '' };
+  }
+
+  function crdStatus(object: KubeObject): JsonObject {
+    const spec = isPlainObject(object.spec) ? object.spec : {};
+    const versions = Array.isArray(spec.versions) ? spec.versions.filter(isPlainObject) : [];
+    const at = timestamp(now());
+    return {
+      acceptedNames: clone(spec.names),
+      conditions: [
+        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: at },
+        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: at },
+      ],
+      storedVersions: versions.filter((version) => version.storage === true).map((version) => version.name),
+    };
+  }
+
+  function createObject(type: ResourceType, namespace: string | undefined, body: unknown, writeOptions: WriteOptions, managedFields?: ManagedFieldsEntry[]): KubeObject {
+    if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
+    const apiVersion = groupVersionOf(type);
+    if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
+      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
+    }
+    if (body.kind !== undefined && body.kind !== type.kind) throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${type.kind})`);
+    const metadata = isPlainObject(body.metadata) ? clone(body.metadata) : {};
+    if (type.namespaced && metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    let name = typeof metadata.name === 'string' ? metadata.name : '';
+    if (name === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') name = `${metadata.generateName}${randomSuffix(5)}`;
+    const object = clone(body) as KubeObject;
+    object.apiVersion = apiVersion;
+    object.kind = type.kind;
+    for (const serverSet of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']) {
+      delete metadata[serverSet];
+    }
+    object.metadata = { ...metadata, name, uid: randomUUID(), resourceVersion: '', generation: 1, creationTimestamp: timestamp(now()) } as KubeObject['metadata'];
+    if (type.namespaced) object.metadata.namespace = namespace;
+    else delete object.metadata.namespace;
+    if (type.subresources.includes('status')) delete object.status;
+    applyDefaults(type, object, undefined, allocateClusterIp);
+    const errors = validateObject(type, object);
+    if (errors.length > 0) throw invalid(type, name, errors);
+    requireNamespace(type, namespace, name);
+    if (bucket(type).has(objectKey(object.metadata.namespace, name))) throw alreadyExists(type, name);
+    if (type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition') object.status = crdStatus(object);
+    object.metadata.managedFields =
+      managedFields ?? recordUpdate({ previous: undefined, next: object, manager: writeOptions.manager, apiVersion, now: timestamp(now()), ...scopeOf(type, '') });
+    if (writeOptions.dryRun) return clone(object);
+    const created = store(type, object, 'ADDED');
+    options.counters.created(counterName(type));
+    return created;
+  }
+
+  interface CommitOptions extends WriteOptions {
+    subresource: '' | 'status';
+    managedFields?: ManagedFieldsEntry[];
+  }
+
+  /** Every change to an existing object goes through here. */
+  function commit(type: ResourceType, previous: KubeObject, candidate: unknown, commitOptions: CommitOptions): KubeObject {
+    const name = previous.metadata.name;
+    if (!isPlainObject(candidate)) throw badRequest('the body of the request must be a JSON or YAML object');
+    const candidateMetadata = isPlainObject(candidate.metadata) ? candidate.metadata : {};
+    if (candidateMetadata.name !== undefined && candidateMetadata.name !== name) {
+      throw badRequest(`the name of the object (${String(candidateMetadata.name)}) does not match the name on the URL (${name})`);
+    }
+    const expectedVersion = candidateMetadata.resourceVersion;
+    if (expectedVersion !== undefined && expectedVersion !== '' && expectedVersion !== previous.metadata.resourceVersion) {
+      throw conflict(type, name, STALE_OBJECT);
+    }
+    const hasStatus = type.subresources.includes('status');
+    let next: KubeObject;
+    if (commitOptions.subresource === 'status') {
+      next = clone(previous);
+      if (candidate.status === undefined) delete next.status;
+      else next.status = clone(candidate.status);
+    } else {
+      next = clone(candidate) as KubeObject;
+      next.apiVersion = groupVersionOf(type);
+      next.kind = type.kind;
+      if (hasStatus) {
+        if (previous.status === undefined) delete next.status;
+        else next.status = clone(previous.status);
+      }
+      const kept = previous.metadata;
+      next.metadata = {
+        ...clone(candidateMetadata),
+        name,
+        uid: kept.uid,
+        resourceVersion: kept.resourceVersion,
+        creationTimestamp: kept.creationTimestamp,
+      } as KubeObject['metadata'];
+      if (kept.namespace !== undefined) next.metadata.namespace = kept.namespace;
+      else delete next.metadata.namespace;
+      for (const field of ['generation', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generateName'] as const) {
+        if (kept[field] !== undefined) next.metadata[field] = kept[field] as never;
+        else delete next.metadata[field];
+      }
+      if (kept.deletionTimestamp) {
+        const added = (next.metadata.finalizers ?? []).filter((finalizer) => !(kept.finalizers ?? []).includes(finalizer));
+        if (added.length > 0) {
+          throw invalid(type, name, [{ field: 'metadata.finalizers', type: 'FieldValueForbidden', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+        }
+      }
+    }
+    applyDefaults(type, next, previous, allocateClusterIp);
+    const errors = [...validateObject(type, next), ...validateUpdate(type, previous, next)];
+    if (errors.length > 0) throw invalid(type, name, errors);
+    if (commitOptions.subresource !== 'status' && !deepEqual(withoutMetadataAndStatus(previous), withoutMetadataAndStatus(next))) {
+      next.metadata.generation = (previous.metadata.generation ?? 1) + 1;
+    }
+    next.metadata.managedFields =
+      commitOptions.managedFields ??
+      recordUpdate({ previous, next, manager: commitOptions.manager, apiVersion: groupVersionOf(type), now: timestamp(now()), ...scopeOf(type, commitOptions.subresource) });
+    if ((next.metadata.finalizers ?? []).length === 0) delete next.metadata.finalizers;
+    if (deepEqual(comparable(previous), comparable(next))) return clone(previous);
+    if (commitOptions.dryRun) return next;
+    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
+      return removeNow(type, next, 'Background');
+    }
+    return store(type, next, 'MODIFIED', previous);
+  }
+
+  function existing(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const object = bucket(type).get(objectKey(type.namespaced ? namespace : undefined, name));
+    if (!object) throw notFound(type, name);
+    return object;
+  }
+
+  function deleteObject(type: ResourceType, namespace: string | undefined, name: string, deleteOptions: DeleteOptions = {}): DeleteResult {
+    const object = existing(type, namespace, name);
+    const preconditions = deleteOptions.preconditions ?? {};
+    if (preconditions.uid && preconditions.uid !== object.metadata.uid) {
+      throw conflict(type, name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${object.metadata.uid}`);
+    }
+    if (preconditions.resourceVersion && preconditions.resourceVersion !== object.metadata.resourceVersion) {
+      throw conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in meta: ${object.metadata.resourceVersion}`);
+    }
+    if (type === namespaceType && PROTECTED_NAMESPACES.has(name)) {
+      throw new KubeStatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
+    if (deleteOptions.dryRun) return { code: 200, body: clone(object) };
+    if (object.metadata.deletionTimestamp) return { code: 202, body: clone(object) };
+    if (type === namespaceType) {
+      const next = clone(object);
+      next.metadata.deletionTimestamp = timestamp(now());
+      next.metadata.deletionGracePeriodSeconds = 0;
+      next.status = { ...(isPlainObject(next.status) ? next.status : {}), phase: 'Terminating' };
+      const stored = store(type, next, 'MODIFIED', object);
+      scheduleNamespaceCleanup(name);
+      return { code: 200, body: stored };
+    }
+    const policy = deleteOptions.propagationPolicy ?? 'Background';
+    if ((object.metadata.finalizers ?? []).length > 0) {
+      const next = clone(object);
+      next.metadata.deletionTimestamp = timestamp(now());
+      next.metadata.deletionGracePeriodSeconds = 0;
+      next.metadata.generation = (object.metadata.generation ?? 1) + 1;
+      return { code: 202, body: store(type, next, 'MODIFIED', object) };
+    }
+    const gone = removeNow(type, object, policy === 'Orphan' ? 'Orphan' : 'Background');
+    return { code: 200, body: successStatus({ name, group: type.group, kind: type.plural, uid: gone.metadata.uid }) };
+  }
+
+  const cluster: KubeCluster = {
+    name: options.name,
+    token: options.token,
+    registry,
+    currentResourceVersion: () => resourceVersion,
+    get(type, namespace, name) {
+      const object = bucket(type).get(objectKey(type.namespaced ? namespace : undefined, name));
+      return object ? clone(object) : undefined;
+    },
+    list(type, namespace) {
+      return [...bucket(type).values()]
+        .filter((object) => namespace === undefined || object.metadata.namespace === namespace)
+        .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)))
+        .map((object) => clone(object));
+    },
+    create: (type, namespace, body, writeOptions) => createObject(type, namespace, body, writeOptions),
+    update(type, namespace, name, body, writeOptions) {
+      return commit(type, existing(type, namespace, name), body, { ...writeOptions, subresource: writeOptions.subresource ?? '' });
+    },
+    patch(type, namespace, name, patchType, patch, patchOptions) {
+      const subresource = patchOptions.subresource ?? '';
+      const live = bucket(type).get(objectKey(type.namespaced ? namespace : undefined, name));
+      if (patchType === 'apply') {
+        if (!isPlainObject(patch)) throw badRequest('the body of an apply request must be an object');
+        if (!patch.apiVersion || !patch.kind) throw badRequest('error decoding YAML: Object \'Kind\' is missing in the applied configuration, or apiVersion is missing');
+        if (patch.apiVersion !== groupVersionOf(type) || patch.kind !== type.kind) {
+          throw badRequest(`the apiVersion and kind of the applied configuration (${String(patch.apiVersion)}, ${String(patch.kind)}) do not match the request (${groupVersionOf(type)}, ${type.kind})`);
+        }
+        const metadata = isPlainObject(patch.metadata) ? patch.metadata : {};
+        if (metadata.name !== undefined && metadata.name !== name) {
+          throw badRequest(`the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`);
+        }
+        const applied = applyConfiguration({
+          live,
+          config: patch,
+          manager: patchOptions.manager,
+          force: patchOptions.force ?? false,
+          apiVersion: groupVersionOf(type),
+          now: timestamp(now()),
+          ...scopeOf(type, subresource),
+        });
+        if (applied.conflicts) throw applyConflictError(type, name, applied.conflicts);
+        if (!live) {
+          if (subresource === 'status') throw notFound(type, name);
+          const body = { ...applied.object, metadata: { ...(applied.object.metadata as JsonObject), name } };
+          return { object: createObject(type, namespace, body, patchOptions, applied.managedFields), created: true };
+        }
+        return { object: commit(type, live, applied.object, { ...patchOptions, subresource, managedFields: applied.managedFields }), created: false };
+      }
+      if (!live) throw notFound(type, name);
+      const base = clone(live);
+      let patched: unknown;
+      if (patchType === 'merge') patched = mergePatch(base, patch);
+      else if (patchType === 'json') patched = jsonPatch(base, patch);
+      else {
+        if (type.crd !== undefined) {
+          throw new KubeStatusError(
+            415,
+            'UnsupportedMediaType',
+            'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+          );
+        }
+        if (!isPlainObject(patch)) throw badRequest('a strategic merge patch must be an object');
+        patched = strategicMergePatch(base, patch);
+      }
+      return { object: commit(type, live, patched, { ...patchOptions, subresource }), created: false };
+    },
+    delete: (type, namespace, name, deleteOptions) => deleteObject(type, namespace, name, deleteOptions),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    eventsSince(since) {
+      if (since < compactedResourceVersion) return undefined;
+      return history.filter((event) => event.resourceVersion > since);
+    },
+    snapshot() {
+      const objects: ClusterSnapshot['objects'] = [];
+      for (const [storageKey, bucketObjects] of storage) {
+        for (const object of bucketObjects.values()) objects.push({ storageKey, object: clone(object) });
+      }
+      return { name: options.name, token: cluster.token, resourceVersion, clusterIps, objects };
+    },
+    close() {
+      closed = true;
+      for (const pending of pendingCleanups.values()) clearImmediate(pending);
+      pendingCleanups.clear();
+      listeners.clear();
+    },
+  };
+
+  if (options.restoreFrom) {
+    const data = options.restoreFrom;
+    resourceVersion = data.resourceVersion;
+    compactedResourceVersion = data.resourceVersion;
+    clusterIps = data.clusterIps;
+    const ordered = [...data.objects].sort((a, b) => Number(b.storageKey.endsWith('/customresourcedefinitions')) - Number(a.storageKey.endsWith('/customresourcedefinitions')));
+    for (const { storageKey, object } of ordered) {
+      const [groupName = '', plural = ''] = storageKey.split('/');
+      const objects = bucket({ group: groupName, plural });
+      objects.set(objectKey(object.metadata.namespace, object.metadata.name), clone(object));
+      if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions') registry.setCustom(object.metadata.name, typesOfCrd(object));
+    }
+    for (const namespaceObject of bucket(namespaceType).values()) {
+      if (namespaceObject.metadata.deletionTimestamp) scheduleNamespaceCleanup(namespaceObject.metadata.name);
+    }
+  }
+  return cluster;
+}

@@ -1,0 +1,358 @@
+/**
+ * The HTTP face of the simulated API servers: `/k8s/{cluster}/…` routed to discovery, OpenAPI,
+ * and the REST verbs of every served type, with bearer-token auth per cluster, injected faults,
+ * and every failure answered as a Kubernetes `Status`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import YAML from 'yaml';
+import type { FaultInjector } from '../fault-injector.js';
+import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, SERVER_VERSION } from './discovery.js';
+import { isPlainObject, type JsonObject } from './json-values.js';
+import type { DeleteOptions, KubeCluster, PatchType } from './kube-cluster.js';
+import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, type StatusReason } from './kube-status.js';
+import type { KubeObject } from './object-rules.js';
+import { groupVersionOf, type ResourceType } from './resource-table.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { renderTable } from './table.js';
+import { serveWatch } from './watch-stream.js';
+
+export interface HandlerCluster {
+  cluster: KubeCluster;
+  /** Ends this cluster's open watches when it is removed. */
+  watches: Set<() => void>;
+}
+
+export interface KubeHandlerOptions {
+  resolve: (clusterName: string) => HandlerCluster | undefined;
+  faults: FaultInjector;
+  logger: Logger;
+  /** Where the handler is mounted. Default `/k8s`. */
+  basePath: string;
+  bookmarkIntervalMs: number;
+  now: () => number;
+  /**
+   * Serve requests that carry no credentials at all. kubectl (client-go's clientcmd) never sends
+   * a kubeconfig's token over plain HTTP, so without TLS this is what lets kubectl in; a request
+   * with a wrong token is still refused with 401.
+   */
+  anonymousAccess: boolean;
+}
+
+export type KubeRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+};
+
+function writeJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function notFoundPath(): KubeStatusError {
+  return new KubeStatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const parsed = (req as IncomingMessage & { body?: unknown }).body;
+  if (parsed !== undefined && req.readableEnded) {
+    if (Buffer.isBuffer(parsed)) return parsed;
+    return Buffer.from(typeof parsed === 'string' ? parsed : JSON.stringify(parsed));
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new KubeStatusError(413, 'BadRequest', 'Request entity too large: limit is 3145728');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseBody(raw: Buffer, contentType: string): unknown {
+  const text = raw.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return contentType.includes('yaml') ? (YAML.parse(text) as unknown) : (JSON.parse(text) as unknown);
+  } catch (error) {
+    throw badRequest(`the body of the request could not be decoded: ${(error as Error).message}`);
+  }
+}
+
+function faultStatus(code: number, message: string, throttle: boolean) {
+  const reasons: Record<number, StatusReason> = { 429: 'TooManyRequests', 409: 'Conflict', 404: 'NotFound', 503: 'ServiceUnavailable', 403: 'Forbidden', 400: 'BadRequest' };
+  const reason: StatusReason = throttle ? 'TooManyRequests' : (reasons[code] ?? 'InternalError');
+  return failureStatus(code, reason, message, throttle || code === 429 ? { retryAfterSeconds: 1 } : undefined);
+}
+
+interface ResourceRoute {
+  type: ResourceType;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: 'status' | undefined;
+}
+
+function resolveResource(cluster: KubeCluster, groupName: string, version: string, rest: string[]): ResourceRoute {
+  const namespacedPlural = rest[0] === 'namespaces' && rest.length >= 3 ? rest[2] : undefined;
+  const namespacedType = namespacedPlural === undefined ? undefined : cluster.registry.lookup(groupName, version, namespacedPlural);
+  let route: { namespace?: string; plural?: string; name?: string; sub?: string; extra: number };
+  if (namespacedType?.namespaced) {
+    route = { namespace: rest[1], plural: rest[2], name: rest[3], sub: rest[4], extra: rest.length - 5 };
+  } else {
+    route = { plural: rest[0], name: rest[1], sub: rest[2], extra: rest.length - 3 };
+  }
+  const type = route.plural === undefined ? undefined : cluster.registry.lookup(groupName, version, route.plural);
+  if (!type || route.extra > 0) throw notFoundPath();
+  if (type.namespaced === false && route.namespace !== undefined) throw notFoundPath();
+  if (type.namespaced && route.namespace === undefined && route.name !== undefined) throw notFoundPath();
+  if (route.sub !== undefined && !(route.sub === 'status' && type.subresources.includes('status'))) throw notFoundPath();
+  return { type, namespace: route.namespace, name: route.name, subresource: route.sub === 'status' ? 'status' : undefined };
+}
+
+/** Real servers derive a default field manager from the User-Agent (`kubectl/v1.32 …` → `kubectl`). */
+function defaultManager(req: IncomingMessage): string {
+  const agent = String(req.headers['user-agent'] ?? 'unknown');
+  return agent.split('/')[0]?.slice(0, 128) || 'unknown';
+}
+
+function wantsTable(req: IncomingMessage): boolean {
+  return String(req.headers.accept ?? '').includes('as=Table');
+}
+
+function dryRunOf(query: URLSearchParams, body?: unknown): boolean {
+  if (query.getAll('dryRun').includes('All')) return true;
+  return isPlainObject(body) && Array.isArray(body.dryRun) && body.dryRun.includes('All');
+}
+
+export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandler {
+  const logger = options.logger;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const full = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const url = new URL(full, 'http://sandbox.invalid');
+    let pathname = url.pathname;
+    if (pathname === options.basePath || pathname.startsWith(`${options.basePath}/`)) pathname = pathname.slice(options.basePath.length);
+    const segments = pathname.split('/').filter((segment) => segment !== '').map(decodeURIComponent);
+    const clusterName = segments[0];
+    const entry = clusterName === undefined ? undefined : options.resolve(clusterName);
+    if (!entry || clusterName === undefined) {
+      writeJson(res, 404, failureStatus(404, 'NotFound', `no simulated cluster named "${clusterName ?? ''}"`));
+      return;
+    }
+    const { cluster } = entry;
+    const authorization = req.headers.authorization;
+    const anonymous = authorization === undefined && options.anonymousAccess;
+    if (!anonymous && authorization !== `Bearer ${cluster.token}`) {
+      writeJson(res, 401, failureStatus(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    const rest = segments.slice(1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const prefix = `${options.basePath}/${encodeURIComponent(clusterName)}`;
+    const types = cluster.registry.all();
+
+    if (method === 'GET') {
+      const [first, second, third, fourth, fifth] = rest;
+      if (rest.length === 0) {
+        writeJson(res, 200, { paths: ['/api', '/api/v1', '/apis', '/openapi/v3', '/version', '/healthz', '/livez', '/readyz'] });
+        return;
+      }
+      if (rest.length === 1 && (first === 'healthz' || first === 'livez' || first === 'readyz')) {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('ok');
+        return;
+      }
+      if (rest.length === 1 && first === 'version') return writeJson(res, 200, SERVER_VERSION);
+      if (rest.length === 1 && first === 'api') return writeJson(res, 200, apiVersions(String(req.headers.host ?? '127.0.0.1')));
+      if (rest.length === 1 && first === 'apis') return writeJson(res, 200, apiGroupList(types));
+      if (rest.length === 2 && first === 'apis') {
+        const group = apiGroupOf(types, second ?? '');
+        if (!group) throw notFoundPath();
+        return writeJson(res, 200, group);
+      }
+      if ((rest.length === 2 && first === 'api') || (rest.length === 3 && first === 'apis')) {
+        const list = first === 'api' ? apiResourceList(types, '', second ?? '') : apiResourceList(types, second ?? '', third ?? '');
+        if (!list) throw notFoundPath();
+        return writeJson(res, 200, list);
+      }
+      if (first === 'openapi') {
+        if (second === 'v3' && rest.length === 2) return writeJson(res, 200, openApiIndex(types, prefix));
+        const document =
+          second === 'v3' && third === 'api' && rest.length === 4
+            ? openApiDocument(types, '', fourth ?? '')
+            : second === 'v3' && third === 'apis' && rest.length === 5
+              ? openApiDocument(types, fourth ?? '', fifth ?? '')
+              : undefined;
+        if (!document) throw notFoundPath();
+        return writeJson(res, 200, document);
+      }
+    }
+
+    let route: ResourceRoute;
+    if (rest[0] === 'api' && rest[1] !== undefined) route = resolveResource(cluster, '', rest[1], rest.slice(2));
+    else if (rest[0] === 'apis' && rest[1] !== undefined && rest[2] !== undefined) route = resolveResource(cluster, rest[1], rest[2], rest.slice(3));
+    else throw notFoundPath();
+    await serveResource(req, res, entry, route, url.searchParams, method);
+  }
+
+  async function serveResource(req: IncomingMessage, res: ServerResponse, entry: HandlerCluster, route: ResourceRoute, query: URLSearchParams, method: string) {
+    const { cluster } = entry;
+    const { type, namespace, name, subresource } = route;
+    const apiVersion = groupVersionOf(type);
+    const present = (object: KubeObject): KubeObject => ({ ...object, apiVersion });
+    const isWatch = method === 'GET' && name === undefined && (query.get('watch') === 'true' || query.get('watch') === '1');
+    const operation =
+      method === 'GET' ? (name !== undefined ? 'get' : isWatch ? 'watch' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method];
+    if (operation === undefined || (method === 'POST' && name !== undefined) || (['PUT', 'PATCH'].includes(method) && name === undefined)) {
+      writeJson(res, 405, failureStatus(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+      return;
+    }
+    const fault = await options.faults.check('kube', operation);
+    if (fault) {
+      writeJson(res, fault.status, faultStatus(fault.status, fault.message, fault.throttle), fault.throttle || fault.status === 429 ? { 'Retry-After': '1' } : {});
+      return;
+    }
+    const manager = query.get('fieldManager') || defaultManager(req);
+    if (manager.length > 128) throw badRequest('fieldManager: Too long: must have at most 128 bytes');
+    const contentType = String(req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
+
+    if (method === 'GET' && name !== undefined) {
+      const object = cluster.get(type, namespace, name);
+      if (!object) throw new KubeStatusError(404, 'NotFound', `${type.group === '' ? type.plural : `${type.plural}.${type.group}`} "${name}" not found`, { name, group: type.group, kind: type.plural });
+      if (wantsTable(req)) {
+        return writeJson(res, 200, renderTable(type, [present(object)], { resourceVersion: object.metadata.resourceVersion, includeObject: query.get('includeObject') === 'Object', now: options.now() }));
+      }
+      return writeJson(res, 200, present(object));
+    }
+
+    if (method === 'GET') {
+      const labels = parseLabelSelector(query.get('labelSelector') ?? undefined);
+      const fields = parseFieldSelector(query.get('fieldSelector') ?? undefined, type.kind);
+      if (isWatch) {
+        const table = wantsTable(req);
+        const timeout = query.get('timeoutSeconds');
+        let end: () => void = () => undefined;
+        end = serveWatch(req, res, {
+          cluster,
+          type,
+          namespace,
+          labels,
+          fields,
+          resourceVersion: query.get('resourceVersion') ?? undefined,
+          allowBookmarks: query.get('allowWatchBookmarks') === 'true',
+          sendInitialEvents: query.get('sendInitialEvents') === 'true',
+          timeoutSeconds: timeout === null ? undefined : Number(timeout),
+          bookmarkIntervalMs: options.bookmarkIntervalMs,
+          present: (object) =>
+            table ? renderTable(type, [present(object)], { resourceVersion: object.metadata.resourceVersion, includeObject: query.get('includeObject') === 'Object', now: options.now() }) : present(object),
+        });
+        entry.watches.add(end);
+        res.on('close', () => entry.watches.delete(end));
+        return;
+      }
+      const matching = cluster.list(type, namespace).filter((object) => labels(object.metadata.labels) && fields(object));
+      const limit = Number(query.get('limit') ?? 0);
+      let offset = 0;
+      const token = query.get('continue');
+      if (token) {
+        try {
+          offset = Number((JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset?: unknown }).offset);
+        } catch {
+          offset = Number.NaN;
+        }
+        if (!Number.isInteger(offset) || offset < 0) throw badRequest(`continue key is not valid: ${token}`);
+      }
+      const page = limit > 0 ? matching.slice(offset, offset + limit) : matching.slice(offset);
+      const more = limit > 0 && offset + limit < matching.length;
+      const continueToken = more ? Buffer.from(JSON.stringify({ offset: offset + limit })).toString('base64url') : undefined;
+      const resourceVersion = String(cluster.currentResourceVersion());
+      if (wantsTable(req)) {
+        return writeJson(res, 200, renderTable(type, page.map(present), { resourceVersion, includeObject: query.get('includeObject') === 'Object', continueToken, now: options.now() }));
+      }
+      const metadata: JsonObject = { resourceVersion };
+      if (continueToken) {
+        metadata.continue = continueToken;
+        metadata.remainingItemCount = matching.length - offset - limit;
+      }
+      return writeJson(res, 200, { kind: type.listKind, apiVersion, metadata, items: page.map(present) });
+    }
+
+    const raw = await readBody(req);
+    const body = parseBody(raw, contentType);
+    const dryRun = dryRunOf(query, body);
+
+    if (method === 'POST') {
+      const created = cluster.create(type, namespace, body, { manager, dryRun });
+      return writeJson(res, 201, present(created));
+    }
+    if (method === 'PUT' && name !== undefined) {
+      const updated = cluster.update(type, namespace, name, body, { manager, dryRun, ...(subresource ? { subresource } : {}) });
+      return writeJson(res, 200, present(updated));
+    }
+    if (method === 'PATCH' && name !== undefined) {
+      const patchType = PATCH_TYPES[contentType];
+      if (!patchType) {
+        throw new KubeStatusError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+        );
+      }
+      if (patchType === 'apply' && !query.get('fieldManager')) {
+        throw badRequest('PATCH request with apply-patch+yaml requires a fieldManager (the fieldManager query parameter)');
+      }
+      const force = query.get('force') === 'true';
+      if (force && patchType !== 'apply') throw badRequest('force may not be set for non-apply patch requests');
+      const result = cluster.patch(type, namespace, name, patchType, body, { manager, dryRun, force, ...(subresource ? { subresource } : {}) });
+      return writeJson(res, result.created ? 201 : 200, present(result.object));
+    }
+    if (method === 'DELETE') {
+      const deleteBody = isPlainObject(body) ? body : {};
+      const policy = query.get('propagationPolicy') ?? deleteBody.propagationPolicy;
+      if (policy !== undefined && policy !== 'Background' && policy !== 'Foreground' && policy !== 'Orphan') {
+        throw badRequest(`propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
+      }
+      const deleteOptions: DeleteOptions = { dryRun };
+      if (policy) deleteOptions.propagationPolicy = policy;
+      if (deleteBody.orphanDependents === true) deleteOptions.propagationPolicy = 'Orphan';
+      if (isPlainObject(deleteBody.preconditions)) deleteOptions.preconditions = deleteBody.preconditions as DeleteOptions['preconditions'];
+      if (name !== undefined) {
+        const result = cluster.delete(type, namespace, name, deleteOptions);
+        const resultBody = 'metadata' in result.body && result.body.kind !== 'Status' ? present(result.body as KubeObject) : result.body;
+        return writeJson(res, result.code, resultBody);
+      }
+      const labels = parseLabelSelector(query.get('labelSelector') ?? undefined);
+      const fields = parseFieldSelector(query.get('fieldSelector') ?? undefined, type.kind);
+      const deleted: unknown[] = [];
+      for (const object of cluster.list(type, namespace)) {
+        if (!labels(object.metadata.labels) || !fields(object)) continue;
+        cluster.delete(type, object.metadata.namespace, object.metadata.name, deleteOptions);
+        deleted.push(present(object));
+      }
+      return writeJson(res, 200, { kind: type.listKind, apiVersion, metadata: { resourceVersion: String(cluster.currentResourceVersion()) }, items: deleted });
+    }
+    throw notFoundPath();
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      if (isKubeStatusError(error)) {
+        writeJson(res, error.code, error.toStatus());
+        return;
+      }
+      logger.error({ err: error, method: req.method, url: req.url }, 'kube request failed');
+      writeJson(res, 500, failureStatus(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`));
+    });
+  };
+}

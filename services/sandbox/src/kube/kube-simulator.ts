@@ -1,0 +1,237 @@
+/**
+ * The Kubernetes half of the sandbox: any number of simulated API servers behind one handler
+ * (`/k8s/{cluster}/…`), each with its own bearer token, storage, watches and simulated
+ * controllers, plus kubeconfig generation and plain-JSON snapshots for persistence.
+ */
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import type { SandboxCounters } from '../counters.js';
+import type { FaultInjector } from '../fault-injector.js';
+import type { SimClock } from '../sim-clock.js';
+import { createKubeCluster, type ClusterSnapshot, type KubeCluster } from './kube-cluster.js';
+import { createKubeHandler, type HandlerCluster, type KubeRequestHandler } from './kube-handler.js';
+import { renderKubeconfig } from './kubeconfig.js';
+import { BUILT_IN_RESOURCES, type ResourceType } from './resource-table.js';
+import { createWorkloadSimulation, type WorkloadSimulation, type WorkloadTimings } from './workload-simulation.js';
+
+export interface SimulatedNode {
+  name: string;
+  labels?: Record<string, string>;
+}
+
+export interface AddClusterOptions {
+  /** Nodes to register; when given again for an existing cluster, the node set is synced to it. Default: one node `<cluster>-node-1`. */
+  nodes?: SimulatedNode[];
+  /** Bearer token clients must present; generated when absent. */
+  token?: string;
+}
+
+export interface ClusterInfo {
+  name: string;
+  token: string;
+  nodes: string[];
+  resourceVersion: number;
+}
+
+export interface KubeSimulatorSnapshot {
+  clusters: ClusterSnapshot[];
+}
+
+export interface KubeSimulator {
+  addCluster(name: string, options?: AddClusterOptions): ClusterInfo;
+  removeCluster(name: string): boolean;
+  listClusters(): ClusterInfo[];
+  /** Kubeconfig YAML; `baseUrl` is the sandbox's root URL (the handler is mounted under `/k8s`). */
+  kubeconfig(baseUrl: string, names?: string[]): string;
+  /** Node request handler for the `/k8s` mount (works bare, or under express with `app.use('/k8s', handler)`). */
+  handler: KubeRequestHandler;
+  snapshot(): KubeSimulatorSnapshot;
+  restore(data: KubeSimulatorSnapshot): void;
+  /** Removes every cluster (the server adds `local` again). */
+  reset(): void;
+}
+
+export interface KubeSimulatorOptions {
+  clock: SimClock;
+  faults: FaultInjector;
+  counters: SandboxCounters;
+  logger?: Logger;
+  /** Mount path of `handler`. Default `/k8s`. */
+  basePath?: string;
+  /** Change events each cluster keeps for watch resumption. Default 2000. */
+  watchHistorySize?: number;
+  /** Real milliseconds between watch bookmarks (client-node gives up after 30 s of silence). Default 10 s. */
+  bookmarkIntervalMs?: number;
+  /**
+   * Let requests without an Authorization header in (default true): kubectl sends no bearer token
+   * over plain HTTP. A wrong token is refused with 401 either way.
+   */
+  anonymousAccess?: boolean;
+  /** Simulated durations of the controllers (Deployment availability, Job run time …). */
+  timings?: Partial<WorkloadTimings>;
+}
+
+interface ClusterEntry extends HandlerCluster {
+  simulation: WorkloadSimulation;
+}
+
+function nodeStatus(since: string, index: number) {
+  const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: since, lastTransitionTime: since });
+  const resources = { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+  return {
+    capacity: resources,
+    allocatable: resources,
+    conditions: [
+      condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+      condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+      condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+      condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+    ],
+    addresses: [{ type: 'InternalIP', address: `10.0.${Math.floor(index / 250)}.${(index % 250) + 10}` }],
+    nodeInfo: {
+      kubeletVersion: 'v1.32.0',
+      containerRuntimeVersion: 'containerd://1.7.0',
+      kernelVersion: '6.1.0',
+      osImage: 'Tugboat sandbox',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+      kubeProxyVersion: '',
+    },
+  };
+}
+
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulator {
+  const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'kube-simulator' });
+  const basePath = options.basePath ?? '/k8s';
+  const clusters = new Map<string, ClusterEntry>();
+
+  const nodeType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Node') as ResourceType;
+  const namespaceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Namespace') as ResourceType;
+  const serviceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Service') as ResourceType;
+
+  function start(cluster: KubeCluster): ClusterEntry {
+    const simulation = createWorkloadSimulation({ cluster, clock: options.clock, logger, timings: options.timings });
+    const entry: ClusterEntry = { cluster, watches: new Set(), simulation };
+    clusters.set(cluster.name, entry);
+    return entry;
+  }
+
+  function syncNodes(cluster: KubeCluster, nodes: SimulatedNode[]): void {
+    const wanted = new Set(nodes.map((node) => node.name));
+    let index = cluster.list(nodeType).length;
+    for (const node of nodes) {
+      const existing = cluster.get(nodeType, undefined, node.name);
+      const labels = { 'kubernetes.io/hostname': node.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...node.labels };
+      if (existing) continue;
+      const created = cluster.create(nodeType, undefined, { metadata: { name: node.name, labels }, spec: {} }, { manager: 'kubelet' });
+      cluster.update(nodeType, undefined, node.name, { ...created, status: nodeStatus(created.metadata.creationTimestamp, index) }, { manager: 'kubelet', subresource: 'status' });
+      index += 1;
+    }
+    for (const node of cluster.list(nodeType)) {
+      if (!wanted.has(node.metadata.name)) cluster.delete(nodeType, undefined, node.metadata.name);
+    }
+  }
+
+  function info(entry: ClusterEntry): ClusterInfo {
+    return {
+      name: entry.cluster.name,
+      token: entry.cluster.token,
+      nodes: entry.cluster.list(nodeType).map((node) => node.metadata.name),
+      resourceVersion: entry.cluster.currentResourceVersion(),
+    };
+  }
+
+  function stop(entry: ClusterEntry): void {
+    for (const end of [...entry.watches]) end();
+    entry.simulation.stop();
+    entry.cluster.close();
+    clusters.delete(entry.cluster.name);
+  }
+
+  const simulator: KubeSimulator = {
+    addCluster(name, addOptions = {}) {
+      if (!CLUSTER_NAME.test(name) || name.length > 63) {
+        throw new RangeError(`cluster name ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits and '-')`);
+      }
+      const existing = clusters.get(name);
+      if (existing) {
+        if (addOptions.token !== undefined) existing.cluster.token = addOptions.token;
+        if (addOptions.nodes !== undefined) syncNodes(existing.cluster, addOptions.nodes);
+        return info(existing);
+      }
+      const cluster = createKubeCluster({
+        name,
+        token: addOptions.token ?? randomBytes(24).toString('base64url'),
+        counters: options.counters,
+        logger,
+        historySize: options.watchHistorySize,
+        now: options.clock.now,
+      });
+      const entry = start(cluster);
+      for (const namespace of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+        cluster.create(namespaceType, undefined, { metadata: { name: namespace } }, { manager: 'kube-apiserver' });
+      }
+      cluster.create(
+        serviceType,
+        'default',
+        { metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { ports: [{ name: 'https', port: 443, targetPort: 6443 }] } },
+        { manager: 'kube-apiserver' },
+      );
+      syncNodes(cluster, addOptions.nodes ?? [{ name: `${name}-node-1` }]);
+      logger.info({ cluster: name }, 'kube cluster added');
+      return info(entry);
+    },
+    removeCluster(name) {
+      const entry = clusters.get(name);
+      if (!entry) return false;
+      stop(entry);
+      logger.info({ cluster: name }, 'kube cluster removed');
+      return true;
+    },
+    listClusters: () => [...clusters.values()].map(info),
+    kubeconfig(baseUrl, names) {
+      const selected = names ?? [...clusters.keys()];
+      const missing = selected.filter((name) => !clusters.has(name));
+      if (missing.length > 0) throw new RangeError(`no simulated cluster named ${missing.map((name) => JSON.stringify(name)).join(', ')}`);
+      return renderKubeconfig(
+        baseUrl,
+        selected.map((name) => ({ name, token: (clusters.get(name) as ClusterEntry).cluster.token })),
+        basePath,
+      );
+    },
+    handler: createKubeHandler({
+      resolve: (name) => clusters.get(name),
+      faults: options.faults,
+      logger,
+      basePath,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
+      now: options.clock.now,
+      anonymousAccess: options.anonymousAccess ?? true,
+    }),
+    snapshot: () => ({ clusters: [...clusters.values()].map((entry) => entry.cluster.snapshot()) }),
+    restore(data) {
+      simulator.reset();
+      for (const saved of data.clusters) {
+        const cluster = createKubeCluster({
+          name: saved.name,
+          token: saved.token,
+          counters: options.counters,
+          logger,
+          historySize: options.watchHistorySize,
+          now: options.clock.now,
+          restoreFrom: saved,
+        });
+        start(cluster).simulation.resyncAll();
+      }
+    },
+    reset() {
+      for (const entry of [...clusters.values()]) stop(entry);
+    },
+  };
+  return simulator;
+}

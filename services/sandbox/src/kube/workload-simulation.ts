@@ -1,0 +1,806 @@
+/**
+ * The simulated controllers and kubelet of one cluster, in scaled time: Deployments roll out
+ * through ReplicaSets and Pods and become Available; StatefulSets create ordered pods; DaemonSets
+ * put one pod on each node; Jobs complete; LoadBalancer Services and Ingresses get a hostname.
+ * An image whose name contains `doesnotexist` never pulls: its pods sit in `ErrImagePull` /
+ * `ImagePullBackOff` and the Deployment reports `ProgressDeadlineExceeded` after its deadline.
+ * Controllers are level-triggered from the cluster's change events, like the real ones.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SimClock } from '../sim-clock.js';
+import { clone, deepEqual, isPlainObject, type JsonObject } from './json-values.js';
+import { randomSuffix, type KubeCluster, type StoredEvent } from './kube-cluster.js';
+import { isKubeStatusError } from './kube-status.js';
+import type { KubeObject, OwnerReference } from './object-rules.js';
+import { BUILT_IN_RESOURCES, storageKeyOf, type ResourceType } from './resource-table.js';
+
+export interface WorkloadTimings {
+  /** From pod creation to Running and Ready (or to ErrImagePull for a failing image). Default 5 s. */
+  podStartMs: number;
+  /** From ErrImagePull to ImagePullBackOff. Default 10 s. */
+  imageBackOffMs: number;
+  /** How long a Job's pod runs before it succeeds. Default 10 s. */
+  jobRunMs: number;
+  /** Until a LoadBalancer Service or an Ingress gets its hostname. Default 15 s. */
+  loadBalancerMs: number;
+}
+
+export const DEFAULT_TIMINGS: WorkloadTimings = { podStartMs: 5_000, imageBackOffMs: 10_000, jobRunMs: 10_000, loadBalancerMs: 15_000 };
+
+export interface WorkloadSimulation {
+  /** Re-evaluates every workload (after a restore). */
+  resyncAll(): void;
+  stop(): void;
+}
+
+export interface WorkloadSimulationOptions {
+  cluster: KubeCluster;
+  clock: SimClock;
+  logger: Logger;
+  timings?: Partial<WorkloadTimings> | undefined;
+}
+
+export const FAILING_IMAGE_MARKER = 'doesnotexist';
+
+const CONTROLLER_MANAGER = 'kube-controller-manager';
+const KUBELET = 'kubelet';
+
+function builtIn(group: string, kind: string): ResourceType {
+  return BUILT_IN_RESOURCES.find((type) => type.group === group && type.kind === kind) as ResourceType;
+}
+
+const POD = builtIn('', 'Pod');
+const NODE = builtIn('', 'Node');
+const EVENT = builtIn('', 'Event');
+const SERVICE = builtIn('', 'Service');
+const SERVICE_ACCOUNT = builtIn('', 'ServiceAccount');
+const NAMESPACE = builtIn('', 'Namespace');
+const DEPLOYMENT = builtIn('apps', 'Deployment');
+const REPLICA_SET = builtIn('apps', 'ReplicaSet');
+const STATEFUL_SET = builtIn('apps', 'StatefulSet');
+const DAEMON_SET = builtIn('apps', 'DaemonSet');
+const JOB = builtIn('batch', 'Job');
+const INGRESS = builtIn('networking.k8s.io', 'Ingress');
+
+const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isPlainObject(value)) {
+    return `{${Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A stable, name-safe hash of a pod template, as `pod-template-hash` / `controller-revision-hash`. */
+export function templateHash(template: unknown): string {
+  const digest = createHash('sha256').update(canonical(template)).digest();
+  let hash = '';
+  for (let index = 0; index < 10; index += 1) hash += HASH_ALPHABET[(digest[index] ?? 0) % HASH_ALPHABET.length];
+  return hash;
+}
+
+function at(object: unknown, path: string): unknown {
+  let current = object;
+  for (const part of path.split('.')) current = isPlainObject(current) ? current[part] : undefined;
+  return current;
+}
+
+function containersOf(pod: KubeObject): JsonObject[] {
+  const containers = at(pod, 'spec.containers');
+  return Array.isArray(containers) ? containers.filter(isPlainObject) : [];
+}
+
+function failingImage(pod: KubeObject): string | undefined {
+  const container = containersOf(pod).find((candidate) => String(candidate.image ?? '').includes(FAILING_IMAGE_MARKER));
+  return container === undefined ? undefined : String(container.image);
+}
+
+function controllerOf(object: KubeObject): OwnerReference | undefined {
+  return (object.metadata.ownerReferences ?? []).find((reference) => reference.controller === true);
+}
+
+function ownedBy(objects: KubeObject[], owner: KubeObject): KubeObject[] {
+  return objects.filter((object) => controllerOf(object)?.uid === owner.metadata.uid);
+}
+
+function podReady(pod: KubeObject): boolean {
+  const conditions = at(pod, 'status.conditions');
+  return !pod.metadata.deletionTimestamp && Array.isArray(conditions) && conditions.some((condition) => isPlainObject(condition) && condition.type === 'Ready' && condition.status === 'True');
+}
+
+function podPhase(pod: KubeObject): string {
+  return String(at(pod, 'status.phase') ?? 'Pending');
+}
+
+function timestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function ownerReference(owner: KubeObject): OwnerReference {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+interface Condition extends JsonObject {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/** Keeps `lastTransitionTime` while the status of a condition stays the same, as controllers do. */
+function mergeConditions(previous: unknown, next: Condition[], now: string, withUpdateTime: boolean): JsonObject[] {
+  const old = Array.isArray(previous) ? previous.filter(isPlainObject) : [];
+  return next.map((condition) => {
+    const before = old.find((candidate) => candidate.type === condition.type);
+    const unchanged = before !== undefined && before.status === condition.status;
+    const sameReason = unchanged && before.reason === condition.reason && before.message === condition.message;
+    const merged: JsonObject = { ...condition, lastTransitionTime: unchanged ? before.lastTransitionTime : now };
+    if (withUpdateTime) merged.lastUpdateTime = sameReason ? before.lastUpdateTime : now;
+    return merged;
+  });
+}
+
+export function createWorkloadSimulation(options: WorkloadSimulationOptions): WorkloadSimulation {
+  const { cluster, clock } = options;
+  const timings: WorkloadTimings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const logger = options.logger.child({ cluster: cluster.name, component: 'workload-simulation' });
+  const queue = new Map<string, () => void>();
+  const timers = new Map<string, () => void>();
+  /** When each Deployment's current rollout started (real ms), for its progress deadline. */
+  const rollouts = new Map<string, { hash: string; since: number }>();
+  let drainScheduled: NodeJS.Immediate | undefined;
+  let stopped = false;
+  let podIps = 0;
+
+  const now = () => timestamp(clock.now());
+
+  function enqueue(key: string, work: () => void): void {
+    if (stopped) return;
+    queue.set(key, work);
+    drainScheduled ??= setImmediate(drain);
+  }
+
+  function drain(): void {
+    drainScheduled = undefined;
+    const batch = [...queue.values()];
+    queue.clear();
+    for (const work of batch) {
+      try {
+        work();
+      } catch (error) {
+        if (isKubeStatusError(error) && (error.code === 404 || error.code === 409)) continue;
+        logger.warn({ err: error }, 'simulated controller failed');
+      }
+    }
+  }
+
+  function later(key: string, simulatedMs: number, work: () => void): void {
+    if (stopped) return;
+    timers.get(key)?.();
+    const cancel = clock.after(simulatedMs, () => {
+      timers.delete(key);
+      if (!stopped) enqueue(key, work);
+    });
+    timers.set(key, cancel);
+  }
+
+  function writeStatus(type: ResourceType, object: KubeObject, status: JsonObject, manager = CONTROLLER_MANAGER): void {
+    if (deepEqual(object.status, status)) return;
+    cluster.update(type, object.metadata.namespace, object.metadata.name, { ...object, status }, { manager, subresource: 'status' });
+  }
+
+  function recordEvent(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
+    const namespace = involved.metadata.namespace ?? 'default';
+    const at = now();
+    try {
+      cluster.create(
+        EVENT,
+        namespace,
+        {
+          metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+          involvedObject: {
+            kind: involved.kind,
+            namespace: involved.metadata.namespace,
+            name: involved.metadata.name,
+            uid: involved.metadata.uid,
+            apiVersion: involved.apiVersion,
+            resourceVersion: involved.metadata.resourceVersion,
+          },
+          reason,
+          message,
+          type,
+          source: { component },
+          reportingComponent: component,
+          reportingInstance: '',
+          firstTimestamp: at,
+          lastTimestamp: at,
+          count: 1,
+        },
+        { manager: component },
+      );
+    } catch (error) {
+      if (!(isKubeStatusError(error) && (error.code === 404 || error.code === 403))) throw error;
+    }
+  }
+
+  function nodes(): KubeObject[] {
+    return cluster.list(NODE).filter((node) => !node.metadata.deletionTimestamp);
+  }
+
+  function podsIn(namespace: string | undefined): KubeObject[] {
+    return cluster.list(POD, namespace);
+  }
+
+  function pickNode(namespace: string | undefined): string | undefined {
+    const available = nodes();
+    if (available.length === 0) return undefined;
+    const counts = new Map(available.map((node) => [node.metadata.name, 0]));
+    for (const pod of podsIn(namespace)) {
+      const node = at(pod, 'spec.nodeName');
+      if (typeof node === 'string' && counts.has(node)) counts.set(node, (counts.get(node) ?? 0) + 1);
+    }
+    return [...counts.entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))[0]?.[0];
+  }
+
+  function createPod(owner: KubeObject, name: string, template: unknown, extraLabels: Record<string, string>, nodeName?: string): void {
+    const templateMetadata = isPlainObject(at(template, 'metadata')) ? (at(template, 'metadata') as JsonObject) : {};
+    const spec = clone(isPlainObject(at(template, 'spec')) ? (at(template, 'spec') as JsonObject) : {});
+    spec.restartPolicy ??= 'Always';
+    spec.dnsPolicy ??= 'ClusterFirst';
+    spec.schedulerName ??= 'default-scheduler';
+    spec.serviceAccountName ??= 'default';
+    spec.terminationGracePeriodSeconds ??= 30;
+    const node = nodeName ?? pickNode(owner.metadata.namespace);
+    if (node !== undefined) spec.nodeName = node;
+    cluster.create(
+      POD,
+      owner.metadata.namespace,
+      {
+        metadata: {
+          name,
+          labels: { ...(templateMetadata.labels as Record<string, string> | undefined), ...extraLabels },
+          ...(isPlainObject(templateMetadata.annotations) ? { annotations: templateMetadata.annotations } : {}),
+          ownerReferences: [ownerReference(owner)],
+        },
+        spec,
+      },
+      { manager: CONTROLLER_MANAGER },
+    );
+  }
+
+  // ---- kubelet: pod lifecycle -------------------------------------------------------------
+
+  function podStep(namespace: string | undefined, name: string, uid: string): void {
+    const pod = cluster.get(POD, namespace, name);
+    if (!pod || pod.metadata.uid !== uid || pod.metadata.deletionTimestamp) return;
+    const phase = podPhase(pod);
+    const containers = containersOf(pod);
+    const nodeName = at(pod, 'spec.nodeName');
+    const created = Date.parse(pod.metadata.creationTimestamp);
+    const status: JsonObject = isPlainObject(pod.status) ? clone(pod.status) : {};
+    const stamp = now();
+
+    if (typeof nodeName !== 'string') {
+      writeStatus(
+        POD,
+        pod,
+        {
+          phase: 'Pending',
+          conditions: mergeConditions(status.conditions, [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/0 nodes are available: no nodes available to schedule pods.' }], stamp, false),
+          qosClass: 'BestEffort',
+        },
+        'kube-scheduler',
+      );
+      return;
+    }
+    if (phase === 'Succeeded' || phase === 'Failed') return;
+    const failing = failingImage(pod);
+    const waitingReason = Array.isArray(status.containerStatuses) ? at(status.containerStatuses[0], 'state.waiting.reason') : undefined;
+
+    if (status.phase === undefined) {
+      writeStatus(
+        POD,
+        pod,
+        {
+          phase: 'Pending',
+          hostIP: '10.0.0.10',
+          startTime: stamp,
+          qosClass: 'BestEffort',
+          conditions: mergeConditions(
+            undefined,
+            [
+              { type: 'PodReadyToStartContainers', status: 'False', reason: '', message: '' },
+              { type: 'Initialized', status: 'True', reason: '', message: '' },
+              { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => String(c.name)).join(' ')}]` },
+              { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => String(c.name)).join(' ')}]` },
+              { type: 'PodScheduled', status: 'True', reason: '', message: '' },
+            ],
+            stamp,
+            false,
+          ),
+          containerStatuses: containers.map((container) => ({
+            name: container.name,
+            image: container.image,
+            imageID: '',
+            ready: false,
+            started: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'ContainerCreating' } },
+          })),
+        },
+        KUBELET,
+      );
+      recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${name} to ${nodeName}`, 'default-scheduler');
+      later(`pod:${uid}`, timings.podStartMs, () => podStep(namespace, name, uid));
+      return;
+    }
+
+    if (failing !== undefined) {
+      if (waitingReason === 'ImagePullBackOff') return;
+      const pulling = waitingReason === 'ContainerCreating';
+      if (pulling && !clock.elapsed(created, timings.podStartMs)) {
+        later(`pod:${uid}`, timings.podStartMs, () => podStep(namespace, name, uid));
+        return;
+      }
+      const reason = pulling ? 'ErrImagePull' : 'ImagePullBackOff';
+      const message = pulling
+        ? `rpc error: code = NotFound desc = failed to pull and unpack image "${failing}": failed to resolve reference "${failing}": not found`
+        : `Back-off pulling image "${failing}"`;
+      writeStatus(
+        POD,
+        pod,
+        {
+          ...status,
+          containerStatuses: containers.map((container) => ({
+            name: container.name,
+            image: container.image,
+            imageID: '',
+            ready: false,
+            started: false,
+            restartCount: 0,
+            state: { waiting: String(container.image).includes(FAILING_IMAGE_MARKER) ? { reason, message } : { reason: 'PodInitializing' } },
+          })),
+        },
+        KUBELET,
+      );
+      if (pulling) {
+        recordEvent(pod, 'Warning', 'Failed', `Failed to pull image "${failing}": ${message}`, 'kubelet');
+        recordEvent(pod, 'Warning', 'Failed', 'Error: ErrImagePull', 'kubelet');
+        later(`pod:${uid}`, timings.imageBackOffMs, () => podStep(namespace, name, uid));
+      } else {
+        recordEvent(pod, 'Normal', 'BackOff', message, 'kubelet');
+        recordEvent(pod, 'Warning', 'Failed', 'Error: ImagePullBackOff', 'kubelet');
+      }
+      return;
+    }
+
+    const isJobPod = controllerOf(pod)?.kind === 'Job';
+    if (phase === 'Pending') {
+      if (!clock.elapsed(created, timings.podStartMs)) {
+        later(`pod:${uid}`, timings.podStartMs, () => podStep(namespace, name, uid));
+        return;
+      }
+      podIps += 1;
+      const readyConditions: Condition[] = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', reason: '', message: '' }));
+      writeStatus(
+        POD,
+        pod,
+        {
+          ...status,
+          phase: 'Running',
+          podIP: `10.244.${Math.floor(podIps / 250) % 250}.${(podIps % 250) + 2}`,
+          podIPs: [{ ip: `10.244.${Math.floor(podIps / 250) % 250}.${(podIps % 250) + 2}` }],
+          conditions: mergeConditions(status.conditions, readyConditions, stamp, false),
+          containerStatuses: containers.map((container) => ({
+            name: container.name,
+            image: container.image,
+            imageID: `${String(container.image)}@sha256:${createHash('sha256').update(String(container.image)).digest('hex')}`,
+            containerID: `containerd://${randomBytes(32).toString('hex')}`,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: stamp } },
+          })),
+        },
+        KUBELET,
+      );
+      recordEvent(pod, 'Normal', 'Started', `Started container ${String(containers[0]?.name ?? '')}`, 'kubelet');
+      if (isJobPod) later(`pod:${uid}`, timings.jobRunMs, () => podStep(namespace, name, uid));
+      return;
+    }
+
+    if (phase === 'Running' && isJobPod) {
+      writeStatus(
+        POD,
+        pod,
+        {
+          ...status,
+          phase: 'Succeeded',
+          conditions: mergeConditions(
+            status.conditions,
+            [
+              { type: 'PodReadyToStartContainers', status: 'False', reason: '', message: '' },
+              { type: 'Initialized', status: 'True', reason: 'PodCompleted', message: '' },
+              { type: 'Ready', status: 'False', reason: 'PodCompleted', message: '' },
+              { type: 'ContainersReady', status: 'False', reason: 'PodCompleted', message: '' },
+              { type: 'PodScheduled', status: 'True', reason: '', message: '' },
+            ],
+            stamp,
+            false,
+          ),
+          containerStatuses: containers.map((container) => ({
+            name: container.name,
+            image: container.image,
+            imageID: `${String(container.image)}@sha256:${createHash('sha256').update(String(container.image)).digest('hex')}`,
+            ready: false,
+            started: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: status.startTime, finishedAt: stamp } },
+          })),
+        },
+        KUBELET,
+      );
+    }
+  }
+
+  // ---- ReplicaSet, Deployment ------------------------------------------------------------
+
+  function reconcileReplicaSet(namespace: string | undefined, name: string): void {
+    const replicaSet = cluster.get(REPLICA_SET, namespace, name);
+    if (!replicaSet || replicaSet.metadata.deletionTimestamp) return;
+    const desired = Number(at(replicaSet, 'spec.replicas') ?? 1);
+    let pods = ownedBy(podsIn(namespace), replicaSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    const hash = replicaSet.metadata.labels?.['pod-template-hash'];
+    for (let count = pods.length; count < desired; count += 1) {
+      createPod(replicaSet, `${name}-${randomSuffix(5)}`, at(replicaSet, 'spec.template'), hash ? { 'pod-template-hash': hash } : {});
+    }
+    if (pods.length > desired) {
+      const surplus = [...pods].sort((a, b) => Number(podReady(a)) - Number(podReady(b))).slice(0, pods.length - desired);
+      for (const pod of surplus) cluster.delete(POD, namespace, pod.metadata.name);
+    }
+    pods = ownedBy(podsIn(namespace), replicaSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    const ready = pods.filter(podReady).length;
+    writeStatus(REPLICA_SET, replicaSet, {
+      replicas: pods.length,
+      fullyLabeledReplicas: pods.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: replicaSet.metadata.generation,
+    });
+  }
+
+  function reconcileDeployment(namespace: string | undefined, name: string): void {
+    const deployment = cluster.get(DEPLOYMENT, namespace, name);
+    if (!deployment || deployment.metadata.deletionTimestamp) return;
+    const desired = Number(at(deployment, 'spec.replicas') ?? 1);
+    const template = at(deployment, 'spec.template');
+    const hash = templateHash(template);
+    const owned = ownedBy(cluster.list(REPLICA_SET, namespace), deployment);
+    let current = owned.find((replicaSet) => replicaSet.metadata.labels?.['pod-template-hash'] === hash);
+    const revisions = owned.map((replicaSet) => Number(replicaSet.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
+    const stamp = now();
+
+    if (!current) {
+      const templateLabels = (at(template, 'metadata.labels') as Record<string, string> | undefined) ?? {};
+      const selector = clone(isPlainObject(at(deployment, 'spec.selector')) ? (at(deployment, 'spec.selector') as JsonObject) : {});
+      selector.matchLabels = { ...(selector.matchLabels as Record<string, string> | undefined), 'pod-template-hash': hash };
+      const rsTemplate = clone(template) as JsonObject;
+      rsTemplate.metadata = { ...(isPlainObject(rsTemplate.metadata) ? rsTemplate.metadata : {}), labels: { ...templateLabels, 'pod-template-hash': hash } };
+      current = cluster.create(
+        REPLICA_SET,
+        namespace,
+        {
+          metadata: {
+            name: `${name}-${hash}`,
+            labels: { ...templateLabels, 'pod-template-hash': hash },
+            annotations: { 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + 1), 'deployment.kubernetes.io/revision': String(Math.max(0, ...revisions) + 1) },
+            ownerReferences: [ownerReference(deployment)],
+          },
+          spec: { replicas: desired, selector, template: rsTemplate },
+        },
+        { manager: CONTROLLER_MANAGER },
+      );
+      recordEvent(deployment, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${current.metadata.name} from 0 to ${desired}`, 'deployment-controller');
+    } else if (Number(at(current, 'spec.replicas')) !== desired) {
+      const previous = Number(at(current, 'spec.replicas'));
+      current = cluster.patch(REPLICA_SET, namespace, current.metadata.name, 'merge', { spec: { replicas: desired } }, { manager: CONTROLLER_MANAGER }).object;
+      recordEvent(deployment, 'Normal', 'ScalingReplicaSet', `Scaled ${desired > previous ? 'up' : 'down'} replica set ${current.metadata.name} from ${previous} to ${desired}`, 'deployment-controller');
+    }
+
+    const rollout = rollouts.get(deployment.metadata.uid);
+    if (!rollout || rollout.hash !== hash) rollouts.set(deployment.metadata.uid, { hash, since: clock.now() });
+    const since = rollouts.get(deployment.metadata.uid)?.since ?? clock.now();
+
+    const currentReady = Number(at(current, 'status.availableReplicas') ?? 0);
+    const newComplete = currentReady >= desired && Number(at(current, 'status.replicas') ?? 0) === desired;
+    const old = owned.filter((replicaSet) => replicaSet.metadata.uid !== current?.metadata.uid);
+    if (newComplete) {
+      for (const replicaSet of old) {
+        const count = Number(at(replicaSet, 'spec.replicas') ?? 0);
+        if (count === 0) continue;
+        cluster.patch(REPLICA_SET, namespace, replicaSet.metadata.name, 'merge', { spec: { replicas: 0 } }, { manager: CONTROLLER_MANAGER });
+        recordEvent(deployment, 'Normal', 'ScalingReplicaSet', `Scaled down replica set ${replicaSet.metadata.name} from ${count} to 0`, 'deployment-controller');
+      }
+    }
+
+    const all = [current, ...old];
+    const sum = (path: string) => all.reduce((total, replicaSet) => total + Number(at(replicaSet, path) ?? 0), 0);
+    const replicas = sum('status.replicas');
+    const available = sum('status.availableReplicas');
+    const updated = Number(at(current, 'status.replicas') ?? 0);
+    const maxUnavailable = Math.floor(desired * 0.25);
+    const complete = newComplete && replicas === desired && updated === desired;
+    const deadlineSeconds = Number(at(deployment, 'spec.progressDeadlineSeconds') ?? 600);
+    const rsName = current.metadata.name;
+    let progressing: Condition;
+    if (complete) {
+      progressing = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` };
+    } else if (clock.elapsed(since, deadlineSeconds * 1000)) {
+      progressing = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` };
+    } else {
+      progressing = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
+      const remaining = deadlineSeconds * 1000 - (clock.now() - since) * clock.scale;
+      later(`deployment-deadline:${deployment.metadata.uid}`, Math.max(0, remaining) + 1, () => reconcileDeployment(namespace, name));
+    }
+    const availableCondition: Condition =
+      available >= desired - maxUnavailable
+        ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
+        : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' };
+    const status: JsonObject = {
+      observedGeneration: deployment.metadata.generation,
+      replicas,
+      updatedReplicas: updated,
+      readyReplicas: sum('status.readyReplicas'),
+      availableReplicas: available,
+      conditions: mergeConditions(at(deployment, 'status.conditions'), [availableCondition, progressing], stamp, true),
+    };
+    if (replicas - available > 0) status.unavailableReplicas = replicas - available;
+    if (desired - available > 0) status.unavailableReplicas = Math.max(desired - available, replicas - available);
+    for (const key of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas']) if (status[key] === 0) delete status[key];
+    writeStatus(DEPLOYMENT, deployment, status);
+  }
+
+  // ---- StatefulSet, DaemonSet, Job ---------------------------------------------------------
+
+  function reconcileStatefulSet(namespace: string | undefined, name: string): void {
+    const statefulSet = cluster.get(STATEFUL_SET, namespace, name);
+    if (!statefulSet || statefulSet.metadata.deletionTimestamp) return;
+    const desired = Number(at(statefulSet, 'spec.replicas') ?? 1);
+    const revision = `${name}-${templateHash(at(statefulSet, 'spec.template'))}`;
+    const parallel = at(statefulSet, 'spec.podManagementPolicy') === 'Parallel';
+    let pods = ownedBy(podsIn(namespace), statefulSet);
+    const byOrdinal = new Map(pods.map((pod) => [Number(pod.metadata.name.slice(name.length + 1)), pod]));
+
+    for (const [ordinal, pod] of byOrdinal) {
+      if (ordinal >= desired && !pod.metadata.deletionTimestamp) cluster.delete(POD, namespace, pod.metadata.name);
+    }
+    for (let ordinal = 0; ordinal < desired; ordinal += 1) {
+      const pod = byOrdinal.get(ordinal);
+      if (pod) {
+        if (!podReady(pod) && !parallel) break;
+        continue;
+      }
+      createPod(statefulSet, `${name}-${ordinal}`, at(statefulSet, 'spec.template'), {
+        'controller-revision-hash': revision,
+        'statefulset.kubernetes.io/pod-name': `${name}-${ordinal}`,
+        'apps.kubernetes.io/pod-index': String(ordinal),
+      });
+      if (!parallel) break;
+    }
+    pods = ownedBy(podsIn(namespace), statefulSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    const outdated = pods.filter((pod) => pod.metadata.labels?.['controller-revision-hash'] !== revision).sort((a, b) => b.metadata.name.localeCompare(a.metadata.name));
+    if (outdated.length > 0 && pods.every(podReady) && pods.length >= desired) {
+      cluster.delete(POD, namespace, (outdated[0] as KubeObject).metadata.name);
+    }
+    const ready = pods.filter(podReady).length;
+    const updated = pods.filter((pod) => pod.metadata.labels?.['controller-revision-hash'] === revision).length;
+    const previousCurrent = at(statefulSet, 'status.currentRevision');
+    const currentRevision = updated === desired && outdated.length === 0 ? revision : typeof previousCurrent === 'string' ? previousCurrent : revision;
+    writeStatus(STATEFUL_SET, statefulSet, {
+      observedGeneration: statefulSet.metadata.generation,
+      replicas: pods.length,
+      readyReplicas: ready,
+      currentReplicas: currentRevision === revision ? updated : pods.length - updated,
+      updatedReplicas: updated,
+      availableReplicas: ready,
+      currentRevision,
+      updateRevision: revision,
+      collisionCount: 0,
+    });
+  }
+
+  function matchesNodeSelector(node: KubeObject, selector: unknown): boolean {
+    if (!isPlainObject(selector)) return true;
+    return Object.entries(selector).every(([key, value]) => node.metadata.labels?.[key] === value);
+  }
+
+  function reconcileDaemonSet(namespace: string | undefined, name: string): void {
+    const daemonSet = cluster.get(DAEMON_SET, namespace, name);
+    if (!daemonSet || daemonSet.metadata.deletionTimestamp) return;
+    const revision = templateHash(at(daemonSet, 'spec.template'));
+    const eligible = nodes().filter((node) => matchesNodeSelector(node, at(daemonSet, 'spec.template.spec.nodeSelector')));
+    const eligibleNames = new Set(eligible.map((node) => node.metadata.name));
+    let pods = ownedBy(podsIn(namespace), daemonSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    for (const pod of pods) {
+      const stale = pod.metadata.labels?.['controller-revision-hash'] !== revision;
+      if (!eligibleNames.has(String(at(pod, 'spec.nodeName'))) || stale) cluster.delete(POD, namespace, pod.metadata.name);
+    }
+    pods = ownedBy(podsIn(namespace), daemonSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    for (const node of eligible) {
+      if (pods.some((pod) => at(pod, 'spec.nodeName') === node.metadata.name)) continue;
+      createPod(daemonSet, `${name}-${randomSuffix(5)}`, at(daemonSet, 'spec.template'), { 'controller-revision-hash': revision, 'pod-template-generation': String(daemonSet.metadata.generation ?? 1) }, node.metadata.name);
+    }
+    pods = ownedBy(podsIn(namespace), daemonSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    const ready = pods.filter(podReady).length;
+    const status: JsonObject = {
+      observedGeneration: daemonSet.metadata.generation,
+      desiredNumberScheduled: eligible.length,
+      currentNumberScheduled: pods.length,
+      numberMisscheduled: 0,
+      numberReady: ready,
+      numberAvailable: ready,
+      updatedNumberScheduled: pods.filter((pod) => pod.metadata.labels?.['controller-revision-hash'] === revision).length,
+    };
+    if (eligible.length - ready > 0) status.numberUnavailable = eligible.length - ready;
+    writeStatus(DAEMON_SET, daemonSet, status);
+  }
+
+  function reconcileJob(namespace: string | undefined, name: string): void {
+    const job = cluster.get(JOB, namespace, name);
+    if (!job || job.metadata.deletionTimestamp) return;
+    const status: JsonObject = isPlainObject(job.status) ? clone(job.status) : {};
+    const conditions = Array.isArray(status.conditions) ? status.conditions.filter(isPlainObject) : [];
+    if (conditions.some((condition) => condition.type === 'Complete' && condition.status === 'True')) return;
+    const completions = Number(at(job, 'spec.completions') ?? 1);
+    const parallelism = Number(at(job, 'spec.parallelism') ?? 1);
+    const suspended = at(job, 'spec.suspend') === true;
+    let pods = ownedBy(podsIn(namespace), job);
+    const succeeded = () => pods.filter((pod) => podPhase(pod) === 'Succeeded').length;
+    const active = () => pods.filter((pod) => podPhase(pod) !== 'Succeeded' && podPhase(pod) !== 'Failed' && !pod.metadata.deletionTimestamp).length;
+    if (!suspended) {
+      const labels = { 'batch.kubernetes.io/controller-uid': job.metadata.uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': job.metadata.uid, 'job-name': name };
+      let missing = Math.min(parallelism - active(), completions - succeeded() - active());
+      while (missing > 0) {
+        createPod(job, `${name}-${randomSuffix(5)}`, at(job, 'spec.template'), labels);
+        missing -= 1;
+      }
+      pods = ownedBy(podsIn(namespace), job);
+    }
+    const stamp = now();
+    const next: JsonObject = {
+      ...status,
+      startTime: status.startTime ?? stamp,
+      active: active(),
+      succeeded: succeeded(),
+      ready: pods.filter(podReady).length,
+      terminating: 0,
+      uncountedTerminatedPods: {},
+    };
+    if (next.active === 0) delete next.active;
+    if (next.succeeded === 0) delete next.succeeded;
+    if (succeeded() >= completions) {
+      next.completionTime = stamp;
+      next.conditions = [
+        { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: stamp, lastTransitionTime: stamp },
+        { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: stamp, lastTransitionTime: stamp },
+      ];
+      recordEvent(job, 'Normal', 'Completed', 'Job completed', 'job-controller');
+    }
+    writeStatus(JOB, job, next);
+  }
+
+  // ---- Services and Ingresses --------------------------------------------------------------
+
+  function loadBalancerHostname(object: KubeObject): string {
+    const hash = createHash('sha256').update(object.metadata.uid).digest('hex').slice(0, 12);
+    return `${object.metadata.name}-${hash}.${object.metadata.namespace ?? 'default'}.${cluster.name}.elb.sandbox.local`;
+  }
+
+  function reconcileLoadBalancer(type: ResourceType, namespace: string | undefined, name: string): void {
+    const object = cluster.get(type, namespace, name);
+    if (!object || object.metadata.deletionTimestamp) return;
+    const wants = type === SERVICE ? at(object, 'spec.type') === 'LoadBalancer' : true;
+    const ingress = at(object, 'status.loadBalancer.ingress');
+    const has = Array.isArray(ingress) && ingress.length > 0;
+    if (wants && !has) {
+      if (!clock.elapsed(Date.parse(object.metadata.creationTimestamp), timings.loadBalancerMs) && !timers.has(`lb:${object.metadata.uid}`)) {
+        later(`lb:${object.metadata.uid}`, timings.loadBalancerMs, () => {
+          const current = cluster.get(type, namespace, name);
+          if (!current || current.metadata.uid !== object.metadata.uid) return;
+          writeStatus(type, current, { ...(isPlainObject(current.status) ? current.status : {}), loadBalancer: { ingress: [{ hostname: loadBalancerHostname(current) }] } });
+        });
+        return;
+      }
+      if (timers.has(`lb:${object.metadata.uid}`)) return;
+      writeStatus(type, object, { ...(isPlainObject(object.status) ? object.status : {}), loadBalancer: { ingress: [{ hostname: loadBalancerHostname(object) }] } });
+    } else if (!wants && has) {
+      writeStatus(type, object, { ...(isPlainObject(object.status) ? object.status : {}), loadBalancer: {} });
+    }
+  }
+
+  function ensureDefaultServiceAccount(namespace: string): void {
+    const namespaceObject = cluster.get(NAMESPACE, undefined, namespace);
+    if (!namespaceObject || namespaceObject.metadata.deletionTimestamp) return;
+    if (cluster.get(SERVICE_ACCOUNT, namespace, 'default')) return;
+    cluster.create(SERVICE_ACCOUNT, namespace, { metadata: { name: 'default' } }, { manager: CONTROLLER_MANAGER });
+  }
+
+  // ---- wiring ----------------------------------------------------------------------------
+
+  const controllers: Record<string, (namespace: string | undefined, name: string) => void> = {
+    [storageKeyOf(DEPLOYMENT)]: reconcileDeployment,
+    [storageKeyOf(REPLICA_SET)]: reconcileReplicaSet,
+    [storageKeyOf(STATEFUL_SET)]: reconcileStatefulSet,
+    [storageKeyOf(DAEMON_SET)]: reconcileDaemonSet,
+    [storageKeyOf(JOB)]: reconcileJob,
+    [storageKeyOf(SERVICE)]: (namespace, name) => reconcileLoadBalancer(SERVICE, namespace, name),
+    [storageKeyOf(INGRESS)]: (namespace, name) => reconcileLoadBalancer(INGRESS, namespace, name),
+  };
+  const ownerControllers: Record<string, string> = {
+    ReplicaSet: storageKeyOf(REPLICA_SET),
+    Deployment: storageKeyOf(DEPLOYMENT),
+    StatefulSet: storageKeyOf(STATEFUL_SET),
+    DaemonSet: storageKeyOf(DAEMON_SET),
+    Job: storageKeyOf(JOB),
+  };
+
+  function enqueueObject(storageKey: string, namespace: string | undefined, name: string): void {
+    const controller = controllers[storageKey];
+    if (controller) enqueue(`${storageKey}|${namespace ?? ''}|${name}`, () => controller(namespace, name));
+  }
+
+  function onEvent(event: StoredEvent): void {
+    const { object } = event;
+    const namespace = object.metadata.namespace;
+    if (event.storageKey === storageKeyOf(EVENT)) return;
+    if (event.type !== 'DELETED') enqueueObject(event.storageKey, namespace, object.metadata.name);
+    const owner = controllerOf(object);
+    if (owner) {
+      const ownerKey = ownerControllers[owner.kind];
+      if (ownerKey) enqueueObject(ownerKey, namespace, owner.name);
+    }
+    if (event.storageKey === storageKeyOf(POD)) {
+      if (event.type === 'DELETED') {
+        timers.get(`pod:${object.metadata.uid}`)?.();
+        timers.delete(`pod:${object.metadata.uid}`);
+      } else if (event.type === 'ADDED') {
+        enqueue(`pod:${object.metadata.uid}`, () => podStep(namespace, object.metadata.name, object.metadata.uid));
+      }
+    }
+    if (event.storageKey === storageKeyOf(NODE)) {
+      for (const daemonSet of cluster.list(DAEMON_SET)) enqueueObject(storageKeyOf(DAEMON_SET), daemonSet.metadata.namespace, daemonSet.metadata.name);
+      for (const pod of podsIn(undefined)) {
+        if (at(pod, 'spec.nodeName') === undefined) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
+      }
+    }
+    if (event.storageKey === storageKeyOf(NAMESPACE) && event.type === 'ADDED') {
+      enqueue(`sa:${object.metadata.name}`, () => ensureDefaultServiceAccount(object.metadata.name));
+    }
+  }
+
+  const unsubscribe = cluster.subscribe(onEvent);
+
+  return {
+    resyncAll() {
+      for (const storageKey of Object.keys(controllers)) {
+        const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, SERVICE, INGRESS].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
+        for (const object of cluster.list(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
+      }
+      for (const pod of podsIn(undefined)) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
+    },
+    stop() {
+      stopped = true;
+      unsubscribe();
+      if (drainScheduled) clearImmediate(drainScheduled);
+      for (const cancel of timers.values()) cancel();
+      timers.clear();
+      queue.clear();
+    },
+  };
+}
