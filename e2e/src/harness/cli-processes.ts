@@ -1,0 +1,200 @@
+/**
+ * Processes for the CLI tests: the real API as a child (its own Postgres schema and NATS prefix),
+ * the real `tug` binary run from its sources, and the cleanup both need. Written for the CLI and
+ * `tug up` tests; another harness may live beside it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { streamNames } from '@tugboat/resource-model';
+import pg from 'pg';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const DATABASE_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const NATS_URL = process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+/** `node --conditions=@tugboat/source --import tsx`: TypeScript sources, one process, no build. */
+export const NODE_TS = [process.execPath, '--conditions=@tugboat/source', '--import', 'tsx'] as const;
+
+export function uniqueName(what: string): string {
+  return `${what}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Polls `probe` until it returns something other than `undefined`, `null` or `false`. */
+export async function waitUntil<T>(
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A child whose output is kept, and whose exit can be awaited. */
+export interface Child {
+  process: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startChild(command: string, args: readonly string[], env: Record<string, string | undefined>): Child {
+  const child = spawn(command, [...args], { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { process: child, output: () => output, exited };
+}
+
+export async function waitForReady(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
+  let exited = false;
+  void child.exited.then(() => (exited = true));
+  await waitUntil(
+    async () => {
+      if (exited) throw new Error(`the process exited before ${url} was ready:\n${child.output()}`);
+      try {
+        const response = await fetch(url);
+        await response.arrayBuffer();
+        return response.ok;
+      } catch {
+        return false;
+      }
+    },
+    `${url} (output so far:\n${child.output()})`,
+    timeoutMs,
+  );
+}
+
+export interface ApiProcess {
+  url: string;
+  adminToken: string;
+  schema: string;
+  prefix: string;
+  child: Child;
+  /** SIGTERM, wait for the exit, drop the schema and the streams. */
+  close(): Promise<void>;
+}
+
+/** The real API (`services/api/src/main.ts`) as a child, on real Postgres and NATS. */
+export async function startApiProcess(): Promise<ApiProcess> {
+  const schema = uniqueName('cli_e2e');
+  const prefix = uniqueName('cli');
+  const adminToken = randomBytes(16).toString('hex');
+  const port = await freePort();
+  const stateDir = await mkdtemp(join(tmpdir(), 'cli-e2e-api-'));
+  const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
+    ...process.env,
+    DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    NATS_URL,
+    TUGBOAT_NATS_PREFIX: prefix,
+    TUGBOAT_ADMIN_TOKEN: adminToken,
+    TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    TUGBOAT_STATE_DIR: stateDir,
+    PORT: String(port),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const api: ApiProcess = {
+    url,
+    adminToken,
+    schema,
+    prefix,
+    child,
+    async close() {
+      child.process.kill('SIGTERM');
+      await child.exited;
+      await dropSchema(schema);
+      await deleteStreams(prefix);
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitForReady(`${url}/readyz`, child);
+  } catch (error) {
+    await api.close();
+    throw error;
+  }
+  return api;
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes every stream the prefix names (events, resync, dead letters), where it exists. */
+export async function deleteStreams(prefix: string, natsUrl = NATS_URL): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const { eventsStream, resyncStream, deadLetterStream } = streamNames(prefix);
+    for (const name of [eventsStream, resyncStream, deadLetterStream]) {
+      await jsm.streams.delete(name).catch(() => undefined);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+export interface TugResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `tug` binary from its sources and collects what it printed. */
+export function runTug(args: readonly string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<TugResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE_TS[0], [...NODE_TS.slice(1), 'libs/cli/src/bin.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, TUGBOAT_URL: undefined, TUGBOAT_TOKEN: undefined, TUGBOAT_STATE_DIR: undefined, ...options.env } as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
