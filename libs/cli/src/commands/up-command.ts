@@ -107,7 +107,8 @@ Needs nats-server on the machine (apt-get install nats-server).`,
 }
 
 function usageBanner(urls: LocalStackUrls, stateDir: string, cwd: string, controllers: readonly string[], port: string): string {
-  const shownState = relative(cwd, stateDir) || '.';
+  const fromCwd = relative(cwd, stateDir) || '.';
+  const shownState = fromCwd.startsWith('..') ? stateDir : fromCwd;
   const defaults = port === '7070' && shownState === DEFAULT_STATE_DIR;
   const env = defaults ? '' : `TUGBOAT_URL=${urls.api} TUGBOAT_STATE_DIR=${shownState} `;
   return `
