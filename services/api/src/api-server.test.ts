@@ -302,6 +302,7 @@ describe('API write path', () => {
       [api.call('GET', '/v1/workloadinstances?labelSelector=a%3D%3D%3Db'), 400, [{ path: 'labelSelector', rule: 'syntax' }]],
       [api.call('GET', '/v1/workloadinstances?limit=0'), 400, [{ path: 'limit', rule: 'range' }]],
       [api.call('GET', '/v1/workloadinstances?continue=garbage'), 400, [{ path: 'continue', rule: 'format' }]],
+      [api.call('POST', '/v1/workloadinstances/x/y/z', {}), 404, [{ path: 'path', rule: 'route' }]],
     ];
     for (const [answer, status, details] of cases) {
       const { status: got, body } = await answer;

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import {
   InputError,
   InternalError,
+  NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
   isTugboatError,
@@ -300,7 +301,7 @@ export function createApp(options: AppOptions): express.Express {
   );
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    next(inputError('path', 'not-found', `no route ${req.method} ${req.path}`));
+    next(new NotFoundError(`no route ${req.method} ${req.path}`, { details: [{ path: 'path', rule: 'route' }] }));
   });
 
   // The one place errors become HTTP answers.

@@ -97,7 +97,9 @@ describe('api process (main.ts)', () => {
     })();
     expect((await post(first.url, 'one')).status).toBe(201);
     await waitUntil(() => publishedNames().includes('one'), 'the first event');
-    expect((await post(first.url, 'two')).status).toBe(201);
+    // The relay may die before or after this answer is sent; the commit happened either way.
+    const two = await post(first.url, 'two').catch(() => undefined);
+    if (two) expect(two.status).toBe(201);
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(publishedNames()).not.toContain('two');
 
@@ -109,8 +111,10 @@ describe('api process (main.ts)', () => {
 
     // 3. A clean start: the committed-but-unanswered write is there and its event goes out.
     const third = await start();
-    const read = await fetch(`${third.url}/v1/clusterdefinitions/three`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect(read.status).toBe(200);
+    for (const name of ['two', 'three']) {
+      const read = await fetch(`${third.url}/v1/clusterdefinitions/${name}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(read.status).toBe(200);
+    }
     await waitUntil(() => publishedNames().includes('three'), 'the event of the write that died before its answer');
     expect(publishedNames().filter((n) => n === 'one')).toHaveLength(1);
     await messages.close();
