@@ -3,6 +3,8 @@ export interface SandboxCounters {
   created(type: string): void;
   deleted(type: string): void;
   snapshot(): { created: Record<string, number>; deleted: Record<string, number> };
+  /** Puts back what `snapshot` returned (a restarted sandbox keeps its counts). */
+  restore(snapshot: { created: Record<string, number>; deleted: Record<string, number> }): void;
   reset(): void;
 }
 
@@ -13,6 +15,10 @@ export function createSandboxCounters(): SandboxCounters {
     created: (type) => void created.set(type, (created.get(type) ?? 0) + 1),
     deleted: (type) => void deleted.set(type, (deleted.get(type) ?? 0) + 1),
     snapshot: () => ({ created: Object.fromEntries(created), deleted: Object.fromEntries(deleted) }),
+    restore(snapshot) {
+      created = new Map(Object.entries(snapshot.created));
+      deleted = new Map(Object.entries(snapshot.deleted));
+    },
     reset() {
       created = new Map();
       deleted = new Map();

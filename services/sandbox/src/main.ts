@@ -1,2 +1,54 @@
-// Process entry: reads configuration, wires dependencies, starts. Filled in by its issue.
-export {};
+// Process entry: reads the command line, wires the two halves, starts, and stops on a signal.
+import pino from 'pino';
+import { parseSandboxArgs, SANDBOX_USAGE, type SandboxArgs } from './sandbox-args.js';
+import { createSandboxServer } from './sandbox-server.js';
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+
+let args: SandboxArgs;
+try {
+  // pnpm runs the script inside the package; INIT_CWD is where `pnpm sandbox` was typed.
+  args = parseSandboxArgs(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd());
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n\n${SANDBOX_USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(SANDBOX_USAGE);
+  process.exit(0);
+}
+
+const { help: _help, ...options } = args;
+const sandbox = createSandboxServer({ ...options, logger });
+const endpoints = await sandbox.start();
+logger.info({ endpoints }, 'sandbox listening');
+process.stdout.write(
+  [
+    '',
+    `Tugboat sandbox on ${endpoints.url}`,
+    `  AWS (EKS, STS):    ${endpoints.aws}   (AWS_ENDPOINT_URL)`,
+    ...Object.entries(endpoints.kube).map(([name, url]) => `  Kubernetes ${name.padEnd(7)} ${url}`),
+    `  control API:       ${endpoints.control}`,
+    ...(endpoints.kubeconfig ? [`  kubeconfig:        ${endpoints.kubeconfig}`] : []),
+    ...(endpoints.awsEnv ? [`  aws.env:           ${endpoints.awsEnv}`] : []),
+    ...(endpoints.stateFile ? [`  state:             ${endpoints.stateFile}`] : []),
+    '',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'sandbox stopping');
+    sandbox.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'sandbox stopped with an error');
+        process.exit(1);
+      },
+    );
+  });
+}

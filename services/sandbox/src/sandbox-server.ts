@@ -20,6 +20,7 @@ import { createControlApi } from './control-api.js';
 import { createSandboxCounters, type SandboxCounters } from './counters.js';
 import { createFaultInjector, type FaultInjector } from './fault-injector.js';
 import { createSimClock, type SimClock } from './sim-clock.js';
+import { createKubeSimulator } from './kube/index.js';
 import { createStateStore, writeFileAtomic, type StateStore } from './state-store.js';
 
 export const DEFAULT_PORT = 4566;
@@ -54,8 +55,8 @@ export interface SandboxServerOptions {
   timeScale?: number;
   eksDurations?: Partial<EksDurations>;
   logger?: Logger;
-  /** Builds the Kubernetes half. */
-  createClusterRegistry: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
+  /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
+  createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
   /** Extra AWS operations (EC2, IAM, RDS, Route 53 …) served on the same port. */
   awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
   saveDebounceMs?: number;
@@ -93,6 +94,7 @@ interface SandboxState {
   eks: EksSnapshot;
   kube: unknown;
   credentials: CredentialStoreSnapshot;
+  counters: ReturnType<SandboxCounters['snapshot']>;
 }
 
 export function createSandboxServer(options: SandboxServerOptions): SandboxServer {
@@ -105,7 +107,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   const faults = createFaultInjector();
   const counters = createSandboxCounters();
   const credentials = createCredentialStore(options.credentials === undefined ? {} : { credentials: options.credentials });
-  const clusters = options.createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }) });
+  const createClusterRegistry = options.createClusterRegistry ?? ((dependencies: ClusterRegistryDependencies) => createKubeSimulator(dependencies));
+  const clusters = createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }) });
   let url = '';
   let server: Server | undefined;
   let lastKubeconfig = '';
@@ -127,6 +130,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             eks: eks.snapshot(),
             kube: clusters.snapshot(),
             credentials: credentials.snapshot(),
+            counters: counters.snapshot(),
           }),
         });
 
@@ -240,7 +244,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clearFaults: () => faults.clear(),
         counters: () => ({
           ...counters.snapshot(),
-          current: { ...eks.inventory(), kubeClusters: clusters.listClusters() },
+          current: { ...eks.inventory(), kubeClusters: kubeInventory(clusters) },
         }),
         credentials: () => credentials.describe(),
         restrictCredentials: (list) => credentials.restrict(list),
@@ -289,6 +293,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
         eks.restore(saved.eks);
+        if (saved.counters !== undefined) counters.restore(saved.counters);
         logger.info({ path: store?.path, clusters: saved.eks.clusters.length }, 'sandbox state restored');
       }
       ensureLocalCluster();
@@ -331,4 +336,27 @@ function certificateAuthorityData(kubeClusterName: string): string {
   const der = Buffer.from(`tugboat-sandbox-ca:${kubeClusterName}`, 'utf8').toString('base64');
   const pem = `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)?.join('\n') ?? der}\n-----END CERTIFICATE-----\n`;
   return Buffer.from(pem, 'utf8').toString('base64');
+}
+
+/**
+ * The simulated Kubernetes clusters as the counters show them: name, nodes, and how many objects
+ * of each type exist now (counted in the Kubernetes half's snapshot, the one place that has them
+ * all). Bearer tokens are left out.
+ */
+function kubeInventory(clusters: ClusterRegistry): Array<Record<string, unknown>> {
+  const snapshot = clusters.snapshot() as { clusters?: Array<{ name?: unknown; objects?: Array<{ object?: { apiVersion?: unknown; kind?: unknown } }> }> };
+  const objectsByCluster = new Map<string, Record<string, number>>();
+  for (const cluster of Array.isArray(snapshot?.clusters) ? snapshot.clusters : []) {
+    if (typeof cluster.name !== 'string' || !Array.isArray(cluster.objects)) continue;
+    const counts: Record<string, number> = {};
+    for (const { object } of cluster.objects) {
+      const type = `${String(object?.apiVersion)}/${String(object?.kind)}`;
+      counts[type] = (counts[type] ?? 0) + 1;
+    }
+    objectsByCluster.set(cluster.name, counts);
+  }
+  return clusters.listClusters().map(({ token: _token, ...summary }) => ({
+    ...summary,
+    ...(objectsByCluster.has(summary.name) ? { objects: objectsByCluster.get(summary.name) } : {}),
+  }));
 }
