@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 import { createLocalStack } from './local-stack.js';
 
 describe('createLocalStack', () => {
@@ -23,3 +24,80 @@ describe('createLocalStack', () => {
     }
   });
 });
+
+/**
+ * One stand-in service for every role: answers its readiness path, the token routes the stack
+ * uses for controllers, prints the environment it was given, and exits 0 on SIGTERM.
+ */
+const FAKE_SERVICE = `
+import { createServer } from 'node:http';
+const role = process.argv[2];
+const portFlag = process.argv.indexOf('--port');
+const port = Number(portFlag > 0 ? process.argv[portFlag + 1] : process.env.PORT);
+const ready = role === 'sandbox' ? '/_sandbox/healthz' : '/readyz';
+createServer((req, res) => {
+  if (req.url === ready) return res.end('ok');
+  if (req.url === '/v1/tokens' && req.method === 'POST') {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    return req.on('end', () => {
+      const input = JSON.parse(body);
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: 'token-for-' + input.controller, identity: { name: input.name, type: 'controller', controller: input.controller } }));
+    });
+  }
+  res.writeHead(404).end();
+}).listen(port, '127.0.0.1', () => {
+  console.log(role + ' env ' + JSON.stringify({ TOKEN: process.env.TUGBOAT_TOKEN, ADMIN: process.env.TUGBOAT_ADMIN_TOKEN, DB: process.env.DATABASE_URL ?? null, NATS: process.env.NATS_URL }));
+});
+process.on('SIGTERM', () => { console.log(role + ' bye'); process.exit(0); });
+`;
+
+describe('a local stack of stand-in services', () => {
+  it('starts NATS, the sandbox, the API and every discovered controller, then stops them in reverse', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tug-up-stack-'));
+    const lines: string[] = [];
+    try {
+      for (const role of ['sandbox', 'api', 'demo-controller']) {
+        await mkdir(join(root, 'services', role, 'dist'), { recursive: true });
+        await writeFile(join(root, 'services', role, 'dist', 'main.js'), `process.argv.splice(2, 0, '${role}');\n${FAKE_SERVICE}`);
+      }
+      await writeFile(join(root, 'services', 'package.json'), '{"type":"module"}');
+      const stack = createLocalStack({
+        repoRoot: root,
+        stateDir: join(root, 'state'),
+        apiPort: await freePort(),
+        sandboxPort: await freePort(),
+        env: { ...process.env, DATABASE_URL: 'postgres://ignored' },
+        output: { write: (text: string) => void lines.push(...text.split('\n').filter(Boolean)) },
+        fromSource: false,
+      });
+      const urls = await stack.start();
+      expect(urls.nats).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+      expect(stack.controllers).toEqual(['demo-controller']);
+      expect(stack.processes.map((child) => child.name)).toEqual(['nats', 'sandbox', 'api', 'demo-controller']);
+      await waitFor(() => lines.some((line) => line.includes('demo-controller env')));
+      const envOf = (role: string) => JSON.parse(lines.find((line) => line.includes(`| ${role} env `))!.split(' env ')[1]!);
+      const adminToken = (await readFile(join(root, 'state', 'admin-token'), 'utf8')).trim();
+      expect(envOf('api')).toEqual({ ADMIN: adminToken, DB: null, NATS: urls.nats });
+      expect(envOf('demo-controller')).toMatchObject({ TOKEN: 'token-for-demo-controller', DB: null, NATS: urls.nats });
+      expect((await readFile(join(root, 'state', 'tokens', 'demo-controller'), 'utf8')).trim()).toBe('token-for-demo-controller');
+
+      await stack.stop('SIGTERM');
+      const stops = lines.filter((line) => line.includes('| stopping '));
+      expect(stops.map((line) => line.split('| stopping ')[1])).toEqual(['demo-controller', 'api', 'nats, sandbox']);
+      expect(stack.processes.every((child) => child.hasExited)).toBe(true);
+      expect(lines.filter((line) => line.endsWith('exited with code 0'))).toHaveLength(4);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
