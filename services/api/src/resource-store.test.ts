@@ -1,0 +1,131 @@
+/**
+ * The store against real Postgres (own schema), without HTTP or NATS: concurrent writers, and the
+ * invariant that every committed change has exactly one revision and one outbox row.
+ */
+import { randomBytes } from 'node:crypto';
+import { migrateToLatest } from '@tugboat/migrations';
+import { isErrorCode } from '@tugboat/resource-model';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { TEST_DATABASE_URL, uniqueName } from './api-test-harness.js';
+import { openDatabase, type OpenDatabase } from './database.js';
+import type { Identity } from './identity.js';
+import { noKillPoint } from './kill-point.js';
+import { createKindRegistry, type KindRegistry, type RegisteredKind } from './kind-registry.js';
+import { createResourceStore, type ResourceStore } from './resource-store.js';
+import { createSecretBox } from './secret-box.js';
+
+const admin: Identity = { name: 'admin', type: 'user' };
+const infra: Identity = { name: 'infra', type: 'controller', controller: 'infra-controller' };
+const definitionSpec = { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+
+describe('resource store', () => {
+  const schema = uniqueName('store_test');
+  let database: OpenDatabase;
+  let kinds: KindRegistry;
+  let store: ResourceStore;
+  let definitions: RegisteredKind;
+  let clusters: RegisteredKind;
+
+  beforeAll(async () => {
+    database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: 6 });
+    expect((await migrateToLatest(database.db as unknown as Kysely<unknown>)).error).toBeUndefined();
+    kinds = createKindRegistry({ db: database.db });
+    store = createResourceStore({
+      db: database.db,
+      kinds,
+      secrets: createSecretBox({ keys: [{ id: 'k', key: randomBytes(32) }] }),
+      prefix: 'store',
+      outboxChannel: database.outboxChannel,
+      killPoint: noKillPoint,
+    });
+    definitions = await kinds.getOrThrow('clusterdefinitions');
+    clusters = await kinds.getOrThrow('ClusterInstance');
+  });
+  afterAll(async () => {
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
+    await database.close();
+  });
+
+  const input = (name: string, spec: Record<string, unknown>) => ({ name, project: '', labels: {}, ownerReferences: [], spec });
+
+  async function tally(): Promise<{ revisions: number; outbox: number }> {
+    const { rows } = await sql<{ revisions: number; outbox: number }>`
+      select (select count(*) from revisions)::int as revisions, (select count(*) from outbox)::int as outbox`.execute(database.db);
+    return rows[0]!;
+  }
+
+  it('lets exactly one of several concurrent writers with the same resourceVersion win', async () => {
+    const created = await store.create(definitions, input('race', definitionSpec), admin);
+    const before = await tally();
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3, 4, 5].map((n) =>
+        store.replace(definitions, { project: '', name: 'race' }, input('race', { ...definitionSpec, maxNodesPerGroup: n }), created.metadata.resourceVersion, admin),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(isErrorCode(o.reason, 'Conflict')).toBe(true);
+    const after = await tally();
+    expect(after.revisions - before.revisions).toBe(1);
+    expect(after.outbox - before.outbox).toBe(1);
+  });
+
+  it('lets exactly one of several concurrent creates of one name win', async () => {
+    const before = await tally();
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => store.create(definitions, input('twin', definitionSpec), admin)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(isErrorCode(o.reason, 'Conflict')).toBe(true);
+    expect((await tally()).revisions - before.revisions).toBe(1);
+  });
+
+  it('never lets a delete and a new reference to the same object both succeed', async () => {
+    for (let round = 0; round < 5; round++) {
+      const target = `target-${round}`;
+      await store.create(definitions, input(target, definitionSpec), admin);
+      await store.removeFinalizer(definitions, { project: '', name: target }, 'infra-controller', infra);
+      const [deleted, referenced] = await Promise.allSettled([
+        store.delete(definitions, { project: '', name: target }, { cascade: false }, admin),
+        store.create(clusters, input(`user-${round}`, { definitionRef: { name: target } }), admin),
+      ]);
+      expect([deleted.status, referenced.status].sort()).toEqual(['fulfilled', 'rejected']);
+      const exists = (await store.get(definitions, { project: '', name: target })) !== undefined;
+      expect(exists).toBe(referenced.status === 'fulfilled');
+    }
+  });
+
+  it('writes one revision and one outbox row for every committed change, and nothing for a refused one', async () => {
+    await sql`delete from outbox`.execute(database.db);
+    await sql`delete from revisions`.execute(database.db);
+    const key = { project: '', name: 'ledger' };
+    const created = await store.create(definitions, input('ledger', definitionSpec), admin);
+    await store.replace(definitions, key, { ...input('ledger', definitionSpec), labels: { a: 'b' } }, undefined, admin);
+    await store.replace(definitions, key, { ...input('ledger', definitionSpec), labels: { a: 'b' } }, undefined, admin); // no-op
+    await store.patch(definitions, key, { spec: { maxNodesPerGroup: 3 } }, undefined, admin);
+    await store.writeStatus(definitions, key, { phase: 'Ready' }, undefined, infra);
+    await store.writeStatus(definitions, key, { phase: 'Ready' }, undefined, infra); // no-op
+    await expect(store.patch(definitions, key, { spec: { maxNodesPerGroup: -1 } }, undefined, admin)).rejects.toMatchObject({ status: 422 });
+    await expect(store.replace(definitions, key, input('ledger', definitionSpec), created.metadata.resourceVersion, admin)).rejects.toMatchObject({ status: 409 });
+    await store.create(clusters, input('ledger-user', { definitionRef: { name: 'ledger' } }), admin);
+    await store.delete(definitions, key, { cascade: true }, admin); // marks both
+    await store.removeFinalizer(clusters, { project: '', name: 'ledger-user' }, 'infra-controller', infra); // removes the cluster
+    await store.removeFinalizer(definitions, key, 'infra-controller', infra); // removes the definition
+
+    const { rows } = await sql<{ name: string; cause: string; resource_version: string; msg_id: string }>`
+      select r.name, r.cause, r.resource_version::text, o.msg_id
+      from revisions r full join outbox o on o.msg_id = r.resource_uid || '/' || r.resource_version
+      order by r.id`.execute(database.db);
+    expect(rows.every((r) => r.msg_id !== null && r.name !== null)).toBe(true);
+    expect(rows.map((r) => `${r.name}:${r.cause}`)).toEqual([
+      'ledger:spec',
+      'ledger:spec',
+      'ledger:spec',
+      'ledger:status',
+      'ledger-user:spec',
+      'ledger-user:metadata',
+      'ledger:metadata',
+      'ledger-user:delete',
+      'ledger:delete',
+    ]);
+    expect(await store.get(definitions, key)).toBeUndefined();
+  });
+});
