@@ -57,7 +57,12 @@ export class FieldSet {
     for (const path of this.members.values()) nodeOf(path);
     for (const path of this.members.values()) {
       const node = nodeOf(path);
-      if (Object.keys(node).some((key) => key !== '.')) node['.'] = {};
+      if (Object.keys(node).length > 0) {
+        // `.` marks a node that is itself a member and has members below it; it comes first, as the API server writes it.
+        const children = { ...node };
+        for (const key of Object.keys(node)) delete node[key];
+        Object.assign(node, { '.': {} }, children);
+      }
     }
     return root;
   }

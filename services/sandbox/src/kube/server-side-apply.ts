@@ -208,7 +208,8 @@ export function applyConfiguration(options: ApplyOptions): ApplyResult {
 
   let self = owners.find(isSelf);
   if (self) {
-    for (const path of self.set.paths()) {
+    // Shallow paths first: a list item goes as a whole before its fields would be removed one by one.
+    for (const path of self.set.paths().sort((a, b) => a.length - b.length)) {
       if (configFields.hasAtOrBelow(path)) continue;
       if (owners.some((owner) => owner !== self && owner.set.hasAtOrBelow(path))) continue;
       removeAt(merged, path);

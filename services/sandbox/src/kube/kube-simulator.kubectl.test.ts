@@ -1,0 +1,200 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startKubeTestServer, type KubeTestServer } from './kube-test-server.js';
+
+const run = promisify(execFile);
+const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
+
+let server: KubeTestServer;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  server = await startKubeTestServer({ scale: 50 });
+  server.simulator.addCluster('local', { nodes: [{ name: 'worker-1' }, { name: 'worker-2' }] });
+  server.simulator.addCluster('staging');
+  kubeconfig = server.writeKubeconfig();
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl with nothing but `--kubeconfig` (and a private cache directory). */
+async function kubectl(...args: string[]): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(server.dir, 'cache'), ...args], { timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+function manifest(name: string, text: string): string {
+  const path = join(server.dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const WEB = (labels: string, env: string) => `
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {${labels}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        env: [${env}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{port: 80, name: http}]
+`;
+
+describe('simulated Kubernetes API with kubectl', () => {
+  it('lists nodes and namespaces through discovery and server-side printing', async () => {
+    const nodes = await kubectl('get', 'nodes');
+    expect(nodes.stderr).toBe('');
+    expect(nodes.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
+    expect(nodes.stdout).toMatch(/worker-1\s+Ready\s+<none>\s+\S+\s+v1\.32\.0/);
+    const namespaces = await kubectl('get', 'ns', '-o', 'name');
+    expect(namespaces.stdout.trim().split('\n')).toEqual(['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);
+    const other = await kubectl('--context', 'staging', 'get', 'nodes', '-o', 'name');
+    expect(other.stdout.trim()).toBe('node/staging-node-1');
+  });
+
+  it('applies server-side, waits for Available, follows the rollout and prunes dropped fields on re-apply', async () => {
+    const first = await kubectl('apply', '--server-side', '-f', manifest('web.yaml', WEB('app: web, team: shop', '{name: A, value: "1"}, {name: B, value: "2"}')));
+    expect(first.stderr).toBe('');
+    expect(first.stdout.trim().split('\n')).toEqual(['namespace/shop serverside-applied', 'deployment.apps/web serverside-applied', 'service/web serverside-applied']);
+
+    const waited = await kubectl('wait', '-n', 'shop', '--for=condition=Available', 'deployment/web', '--timeout=20s');
+    expect(waited).toMatchObject({ code: 0, stdout: 'deployment.apps/web condition met\n' });
+    const rollout = await kubectl('rollout', 'status', '-n', 'shop', 'deployment/web', '--timeout=20s');
+    expect(rollout.code).toBe(0);
+    expect(rollout.stdout).toContain('deployment "web" successfully rolled out');
+
+    const table = await kubectl('get', '-n', 'shop', 'deploy', 'web');
+    expect(table.stdout).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+2\/2\s+2\s+2\s+/);
+    const pods = await kubectl('get', '-n', 'shop', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}');
+    expect(pods.stdout.trim().split('\n')).toEqual(['Running', 'Running']);
+
+    const again = await kubectl('apply', '--server-side', '-f', manifest('web-smaller.yaml', WEB('app: web', '{name: A, value: "1"}')));
+    expect(again.stdout).toContain('deployment.apps/web serverside-applied');
+    const live = JSON.parse((await kubectl('get', '-n', 'shop', 'deploy', 'web', '-o', 'json')).stdout) as {
+      metadata: { labels: Record<string, string>; generation: number };
+      spec: { template: { spec: { containers: Array<{ env: unknown[] }> } } };
+    };
+    expect(live.metadata.labels).toEqual({ app: 'web' });
+    expect(live.spec.template.spec.containers[0]?.env).toEqual([{ name: 'A', value: '1' }]);
+    expect(live.metadata.generation).toBe(2);
+    const rolledAgain = await kubectl('rollout', 'status', '-n', 'shop', 'deployment/web', '--timeout=20s');
+    expect(rolledAgain.stdout).toContain('successfully rolled out');
+
+    const hostname = await kubectl('wait', '-n', 'shop', 'service/web', '--for=jsonpath={.status.loadBalancer.ingress[0].hostname}', '--timeout=20s');
+    expect(hostname.code).toBe(0);
+  });
+
+  it('reports a conflict with another manager, and takes over with --force-conflicts', async () => {
+    const path = manifest('cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags, namespace: default}\ndata: {mode: fast}\n');
+    expect((await kubectl('apply', '--server-side', '--field-manager', 'team-a', '-f', path)).code).toBe(0);
+    const other = manifest('cm-other.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flags, namespace: default}\ndata: {mode: safe}\n');
+    const conflict = await kubectl('apply', '--server-side', '--field-manager', 'team-b', '-f', other);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain('Apply failed with 1 conflict: conflict with "team-a" using v1: .data.mode');
+    const forced = await kubectl('apply', '--server-side', '--field-manager', 'team-b', '--force-conflicts', '-f', other);
+    expect(forced.code).toBe(0);
+    expect((await kubectl('get', 'cm', 'flags', '-o', 'jsonpath={.data.mode}')).stdout).toBe('safe');
+  });
+
+  it('shows a rollout stuck on an image that cannot be pulled', async () => {
+    const path = manifest(
+      'broken.yaml',
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: broken, namespace: default}
+spec:
+  progressDeadlineSeconds: 60
+  selector: {matchLabels: {app: broken}}
+  template:
+    metadata: {labels: {app: broken}}
+    spec:
+      containers: [{name: app, image: "registry.example/app:doesnotexist"}]
+`,
+    );
+    expect((await kubectl('apply', '--server-side', '-f', path)).code).toBe(0);
+    const rollout = await kubectl('rollout', 'status', 'deployment/broken', '--timeout=20s');
+    expect(rollout.code).not.toBe(0);
+    expect(rollout.stderr).toContain('deployment "broken" exceeded its progress deadline');
+    const pods = await kubectl('get', 'pods', '-l', 'app=broken');
+    expect(pods.stdout).toMatch(/broken-\S+\s+0\/1\s+ImagePullBackOff\s+0\s+/);
+  });
+
+  it('creates a CRD, serves its custom resources by short name, and deletes and waits', async () => {
+    const crd = manifest(
+      'crd.yaml',
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`,
+    );
+    expect((await kubectl('apply', '--server-side', '-f', crd)).code).toBe(0);
+    expect((await kubectl('wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s')).code).toBe(0);
+    const widget = manifest('widget.yaml', 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: default}\nspec: {size: 3}\n');
+    const created = await kubectl('create', '-f', widget);
+    expect(created.stdout.trim()).toBe('widget.example.com/w1 created');
+    const duplicate = await kubectl('create', '-f', widget);
+    expect(duplicate.stderr.trim()).toBe('Error from server (AlreadyExists): error when creating "' + widget + '": widgets.example.com "w1" already exists');
+    expect((await kubectl('get', 'wd', 'w1', '-o', 'jsonpath={.spec.size}')).stdout).toBe('3');
+
+    const deleted = await kubectl('delete', 'widget', 'w1');
+    expect(deleted.stdout.trim()).toBe('widget.example.com "w1" deleted');
+    const missing = await kubectl('get', 'widget', 'w1');
+    expect(missing.stderr.trim()).toBe('Error from server (NotFound): widgets.example.com "w1" not found');
+    expect((await kubectl('delete', 'crd', 'widgets.example.com')).code).toBe(0);
+    const gone = await kubectl('get', 'widgets');
+    expect(gone.code).not.toBe(0);
+  });
+
+  it('deletes a namespace with everything in it', async () => {
+    const deleted = await kubectl('delete', 'namespace', 'shop', '--timeout=20s');
+    expect(deleted.stdout.trim()).toBe('namespace "shop" deleted');
+    const after = await kubectl('get', 'namespace', 'shop');
+    expect(after.stderr.trim()).toBe('Error from server (NotFound): namespaces "shop" not found');
+    const pods = await kubectl('get', 'pods', '-A', '-l', 'app=web', '-o', 'name');
+    expect(pods.stdout.trim()).toBe('');
+  });
+});
