@@ -158,14 +158,8 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         if (!isErrorCode(error, 'Unauthenticated')) throw error;
       }
     }
-    let created;
-    try {
-      created = await admin.createToken({ name, type: 'controller', controller: name });
-    } catch (error) {
-      // The identity name is taken (its token file was lost): make a new identity for the controller.
-      if (!isErrorCode(error, 'Conflict')) throw error;
-      created = await admin.createToken({ name: `${name}-${Date.now().toString(36)}`, type: 'controller', controller: name });
-    }
+    // Tokens are stored hashed: a lost token file means a new token, not a recovered one.
+    const created = await admin.createToken({ name, type: 'controller', controller: name });
     await writeSecretFile(file, created.token);
     return created.token;
   }
