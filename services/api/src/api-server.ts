@@ -84,6 +84,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir ?? join(stateDir, 'pgdata') }),
       ...(options.schema ? { schema: options.schema } : {}),
       ...(options.idleInTransactionTimeoutMs ? { idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs } : {}),
+      onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection ended'),
     });
     if (options.migrate !== false) {
       const { error, results } = await migrateToLatest(database.db as unknown as Kysely<unknown>);

@@ -20,6 +20,8 @@ export interface DatabaseOptions {
   /** Bounds how long one stuck client can hold a transaction (and so stall the relay). */
   idleInTransactionTimeoutMs?: number;
   poolSize?: number;
+  /** Told about connections the server ended (they are discarded, not fatal). */
+  onConnectionError?: (error: Error) => void;
 }
 
 /** The relay's own session: an advisory lock and notifications live and die with it. */
@@ -74,8 +76,10 @@ async function openPostgres(url: string, schema: string, outboxChannel: string, 
     await setup.end();
   }
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, options: sessionOptions });
-  // An idle client that the server drops (idle timeout, restart) must not crash the process.
-  pool.on('error', () => undefined);
+  // A client the server ends (idle-in-transaction timeout, restart) emits 'error'; unhandled, that would
+  // crash the process. The query running on it fails on its own and the pool discards the client.
+  pool.on('error', (error) => options.onConnectionError?.(error));
+  pool.on('connect', (client) => client.on('error', (error) => options.onConnectionError?.(error)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 
   return {

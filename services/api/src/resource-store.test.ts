@@ -93,6 +93,40 @@ describe('resource store', () => {
     }
   });
 
+  it('deletes an owned object that also references its owner, without a 409', async () => {
+    await store.create(definitions, input('parent', definitionSpec), admin);
+    await store.create(clusters, { ...input('child', { definitionRef: { name: 'parent' } }), ownerReferences: [{ kind: 'ClusterDefinition', name: 'parent' }] }, admin);
+    const requested = await store.delete(definitions, { project: '', name: 'parent' }, { cascade: false }, admin);
+    expect(requested.deleted).toBe(false);
+    expect((await store.get(clusters, { project: '', name: 'child' }))?.metadata.deletionRequestedAt).not.toBeNull();
+    await store.removeFinalizer(definitions, { project: '', name: 'parent' }, 'infra-controller', infra);
+    // Still referenced by its finalizing child: it waits.
+    expect(await store.get(definitions, { project: '', name: 'parent' })).toBeDefined();
+    await store.removeFinalizer(clusters, { project: '', name: 'child' }, 'infra-controller', infra);
+    expect(await store.get(clusters, { project: '', name: 'child' })).toBeUndefined();
+    expect(await store.get(definitions, { project: '', name: 'parent' })).toBeUndefined();
+  });
+
+  it('ends a session that idles inside a transaction', async () => {
+    const strict = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: 1, idleInTransactionTimeoutMs: 100 });
+    try {
+      const outcome = await strict.db
+        .transaction()
+        .execute(async (tx) => {
+          await sql`select 1`.execute(tx);
+          await new Promise((resolve) => setTimeout(resolve, 400)); // the client stalls; the server must not wait for it
+          await sql`select 1`.execute(tx);
+          return 'survived';
+        })
+        .catch((error: Error) => error.message);
+      expect(outcome).toMatch(/idle-in-transaction|terminat|Connection/i);
+      // The pool discards the ended client and goes on with a fresh one.
+      expect((await sql<{ one: number }>`select 1 as one`.execute(strict.db)).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('writes one revision and one outbox row for every committed change, and nothing for a refused one', async () => {
     await sql`delete from outbox`.execute(database.db);
     await sql`delete from revisions`.execute(database.db);

@@ -386,7 +386,10 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   async function deleteRow(tx: Tx, row: Row, cascade: boolean, actor: Identity, visiting: Set<string>): Promise<Row | undefined> {
     if (row.deletion_requested_at || visiting.has(row.uid)) return row;
     visiting.add(row.uid);
-    const live = (await referrersOf(tx, row.uid)).filter((r) => !r.deletionRequested && !visiting.has(r.uid));
+    const owned = await tx.selectFrom('owner_references').select('owned_uid').where('owner_uid', '=', row.uid).orderBy('owned_uid').execute();
+    const ownedUids = new Set(owned.map((o) => o.owned_uid));
+    // Owned objects go with their owner, so they never block it, even when they also reference it.
+    const live = (await referrersOf(tx, row.uid)).filter((r) => !r.deletionRequested && !visiting.has(r.uid) && !ownedUids.has(r.uid));
     if (live.length > 0 && !cascade) {
       const details: ErrorDetail[] = live.map((r) => ({ path: keyString(r), rule: 'in-use' }));
       throw new ConflictError(`${row.kind} "${row.name}" is used by ${details.map((d) => d.path).join(', ')}; delete them first or pass cascade=true`, { details });
@@ -395,7 +398,6 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       const referrerRow = await lockByUid(tx, referrer.uid);
       if (referrerRow) await deleteRow(tx, referrerRow, true, actor, visiting);
     }
-    const owned = await tx.selectFrom('owner_references').select('owned_uid').where('owner_uid', '=', row.uid).orderBy('owned_uid').execute();
     for (const { owned_uid } of owned) {
       const ownedRow = await lockByUid(tx, owned_uid);
       if (ownedRow) await deleteRow(tx, ownedRow, cascade, actor, visiting);
