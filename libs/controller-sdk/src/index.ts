@@ -1,2 +1,20 @@
-// Package surface; filled in by the slices of issue 2 that build it.
-export {};
+export { defineController, dependentsOf } from './define-controller.js';
+export type {
+  ControllerDeclaration,
+  ControllerSpec,
+  EventType,
+  MapContext,
+  ReconcileContext,
+  ReconcileResult,
+  StatusUpdate,
+  WatchSpec,
+} from './define-controller.js';
+export { createControllerRunner } from './controller-runner.js';
+export type { ControllerRunner, ControllerRunnerOptions } from './controller-runner.js';
+export { runController } from './run-controller.js';
+export type { RunControllerOptions, RunningController } from './run-controller.js';
+export type { Disposition, ReconcileOutcome, ReconcileReport } from './object-reconciler.js';
+export { LeaseLostError } from './lease-manager.js';
+export { retryDelayMs } from './retry-delay.js';
+export type { RetryDelayOptions } from './retry-delay.js';
+export { eventsStreamConfig, resyncStreamConfig, deadLetterStreamConfig } from './jetstream-setup.js';

@@ -1,0 +1,366 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import type { ApiClient } from '@tugboat/api-client';
+import {
+  deadLetterSubject,
+  DEFAULT_PREFIX,
+  isErrorCode,
+  kindEventsFilter,
+  keyString,
+  resyncFilter,
+  resyncSubject,
+  streamNames,
+  type ChangeEvent,
+  type ResourceKey,
+} from '@tugboat/resource-model';
+import { pino, type Logger } from 'pino';
+import { abortableSleep } from './abortable-sleep.js';
+import { decodeKeyMessage, type KeyMessage } from './change-message.js';
+import { createControllerMetrics, type ControllerMetrics } from './controller-metrics.js';
+import type { ControllerDeclaration, WatchSpec } from './define-controller.js';
+import { startHealthServer, type HealthServer } from './health-server.js';
+import { durableName, ensureControllerStreams, ensureDurableConsumer, openLeaseBucket } from './jetstream-setup.js';
+import { createKvLeaseManager, type LeaseManager } from './lease-manager.js';
+import { createObjectReconciler, type Disposition, type ReconcileReport } from './object-reconciler.js';
+import { createResyncPublisher } from './resync-publisher.js';
+import { retryDelayMs, type RetryDelayOptions } from './retry-delay.js';
+import { createWorkQueue, type WorkItem } from './work-queue.js';
+
+export interface ControllerRunnerOptions {
+  api: ApiClient;
+  /** The runner uses it but does not own it: close or drain it after `stop()`. */
+  nats: NatsConnection;
+  /** Subject and stream prefix of the installation. Default `tugboat`. */
+  prefix?: string;
+  /** Names this replica in logs, metrics and leases. Default the host name. */
+  replicaId?: string;
+  logger?: Logger;
+  /** Port of `/healthz`, `/readyz`, `/metrics`; `0` picks a free one; absent: no server. */
+  healthPort?: number;
+  healthHost?: string;
+  /** Lease on one object (renewed every third). Default 15 s. */
+  leaseTtlMs?: number;
+  /** The consumers' ack wait; held messages are kept alive with `working()` every third. Default 30 s. */
+  ackWaitMs?: number;
+  /** How long `stop()` lets running reconciles finish before aborting them. Default 10 s. */
+  shutdownTimeoutMs?: number;
+  backoff?: RetryDelayOptions;
+  /** Upper bound of the wait before retrying an object another replica holds. Default 1 s. */
+  leaseBusyDelayMs?: number;
+  /** A resync round is spread over this long. Default a quarter of `resyncEveryMs`. */
+  resyncSpreadMs?: number;
+  /** Messages pulled but not yet settled, at most. Default 8 × concurrency. */
+  maxHeldMessages?: number;
+  /** Called after every reconcile with its report (for logs, tests, audits). */
+  onReconcile?: (report: ReconcileReport) => void;
+}
+
+export interface ControllerRunner {
+  /** Creates streams, consumers and the lease bucket, then starts pulling, reconciling and resyncing. */
+  start(): Promise<void>;
+  /** Stops pulling, hands waiting messages back, lets running reconciles finish (up to the timeout), releases leases. */
+  stop(): Promise<void>;
+  isReady(): boolean;
+  readonly metrics: ControllerMetrics;
+  readonly replicaId: string;
+  /** The health server's port once started (useful with `healthPort: 0`). */
+  readonly healthPort: number | undefined;
+}
+
+interface Source {
+  role: 'owned' | 'watched' | 'resync';
+  stream: string;
+  durable: string;
+  filterSubject: string;
+  deliver: 'new' | 'all';
+  watch?: WatchSpec;
+}
+
+interface Delivery {
+  msg: JsMsg;
+  source: Source['role'];
+}
+
+export function createControllerRunner(declaration: ControllerDeclaration<never, never> | ControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
+  const decl = declaration as ControllerDeclaration;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const names = streamNames(prefix);
+  const replicaId = options.replicaId ?? hostname();
+  const holder = `${replicaId}/${randomUUID().slice(0, 8)}`;
+  const logger = (options.logger ?? pino({ level: 'info' })).child({ controller: decl.name, replica: replicaId });
+  const leaseTtlMs = options.leaseTtlMs ?? 15_000;
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  const maxHeld = options.maxHeldMessages ?? decl.concurrency * 8;
+  const queue = createWorkQueue<Delivery>();
+  const metrics = createControllerMetrics(decl.name, replicaId, { depth: () => queue.depth, held: () => queue.held });
+  const stopPulling = new AbortController();
+  const hardStop = new AbortController();
+  const batches = new Set<ConsumerMessages>();
+  const consumers = new Map<string, Consumer>();
+  const tasks: Array<Promise<void>> = [];
+
+  const sources: Source[] = [
+    { role: 'owned', stream: names.eventsStream, durable: durableName(decl.name, decl.owns), filterSubject: kindEventsFilter(prefix, decl.owns), deliver: 'new' },
+    ...decl.watches.map(
+      (watch): Source => ({ role: 'watched', stream: names.eventsStream, durable: durableName(decl.name, watch.kind), filterSubject: kindEventsFilter(prefix, watch.kind), deliver: 'new', watch }),
+    ),
+    { role: 'resync', stream: names.resyncStream, durable: durableName(decl.name, 'resync'), filterSubject: resyncFilter(prefix, decl.name), deliver: 'all' },
+  ];
+
+  let js: JetStreamClient;
+  let leases: LeaseManager;
+  let health: HealthServer | undefined;
+  let started = false;
+  let stopping = false;
+  let pullFailures = 0;
+  let heartbeat: NodeJS.Timeout | undefined;
+
+  async function ensureAll(): Promise<void> {
+    const jsm = await jetstreamManager(options.nats);
+    await ensureControllerStreams(jsm, prefix);
+    for (const source of sources) await ensureDurableConsumer(jsm, { ...source, ackWaitMs });
+    consumers.clear();
+  }
+
+  function settle(item: WorkItem<Delivery>, disposition: Disposition): void {
+    // One message carries the outcome (a retry stays durable on the server); the others are done.
+    const [primary, ...rest] = [...item.deliveries].reverse();
+    for (const delivery of rest) delivery.msg.ack();
+    if (primary === undefined) return;
+    if (disposition.action === 'ack') primary.msg.ack();
+    else if (disposition.action === 'nak') primary.msg.nak(disposition.delayMs);
+    else primary.msg.term(disposition.reason);
+  }
+
+  const reconcileObject = () =>
+    createObjectReconciler({
+      declaration: decl,
+      api: options.api,
+      leases,
+      logger,
+      replicaId,
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+      ...(options.leaseBusyDelayMs === undefined ? {} : { leaseBusyDelayMs: options.leaseBusyDelayMs }),
+    });
+
+  async function worker(reconcile: ReturnType<typeof reconcileObject>): Promise<void> {
+    for (;;) {
+      const item = await queue.take(stopPulling.signal);
+      if (item === undefined) return;
+      let report: ReconcileReport | undefined;
+      try {
+        report = await reconcile(item.key, hardStop.signal);
+        settle(item, report.disposition);
+      } catch (error) {
+        logger.error({ err: error, object: item.id }, 'reconcile machinery failed');
+        settle(item, { action: 'nak', delayMs: retryDelayMs(1, options.backoff) });
+      } finally {
+        queue.finish(item);
+      }
+      if (report !== undefined) {
+        metrics.reconciles.inc({ outcome: report.outcome });
+        metrics.reconcileSeconds.observe({ outcome: report.outcome }, (report.finishedAt - report.startedAt) / 1000);
+        const level = report.outcome === 'error' || report.outcome === 'terminal' || report.outcome === 'aborted' ? 'warn' : 'debug';
+        logger[level]({ object: item.id, outcome: report.outcome, attempt: report.attempt, ms: report.finishedAt - report.startedAt }, 'reconciled');
+        try {
+          options.onReconcile?.(report);
+        } catch (error) {
+          logger.warn({ err: error }, 'onReconcile hook threw');
+        }
+      }
+    }
+  }
+
+  async function pull(source: Source): Promise<void> {
+    while (!stopPulling.signal.aborted) {
+      await queue.whenHeldBelow(maxHeld, stopPulling.signal);
+      if (stopPulling.signal.aborted) return;
+      try {
+        let consumer = consumers.get(source.durable);
+        if (consumer === undefined) {
+          consumer = await js.consumers.get(source.stream, source.durable);
+          consumers.set(source.durable, consumer);
+        }
+        const batch = await consumer.fetch({ max_messages: Math.max(1, Math.min(64, maxHeld - queue.held)), expires: 2_000 });
+        batches.add(batch);
+        try {
+          for await (const msg of batch) await receive(source, msg);
+        } finally {
+          batches.delete(batch);
+        }
+        pullFailures = 0;
+      } catch (error) {
+        if (stopPulling.signal.aborted) return;
+        pullFailures += 1;
+        consumers.delete(source.durable);
+        logger.warn({ err: error, consumer: source.durable }, 'pulling failed; retrying');
+        await abortableSleep(retryDelayMs(pullFailures, { baseMs: 250, maxMs: 5_000 }), stopPulling.signal).catch(() => undefined);
+        // The server may have lost the consumer (a restart without its store); recreate what is missing.
+        await ensureAll().catch((ensureError: unknown) => logger.warn({ err: ensureError }, 'could not ensure streams and consumers'));
+      }
+    }
+  }
+
+  async function receive(source: Source, msg: JsMsg): Promise<void> {
+    if (stopping) {
+      msg.nak();
+      return;
+    }
+    const decoded = decodeKeyMessage(msg.data, msg.subject, prefix);
+    if (!decoded.ok) return deadLetter(source, msg, decoded.reason, decoded.key);
+    const message = decoded.message;
+    if (source.role === 'owned') {
+      // The owner's own status writes wake no one (it wrote them).
+      if (message.cause === 'status') return msg.ack();
+      return queue.add(message, { msg, source: source.role });
+    }
+    if (source.role === 'resync') {
+      if (message.kind !== decl.owns) return deadLetter(source, msg, `resync key names ${message.kind}, not ${decl.owns}`, message);
+      return queue.add(message, { msg, source: source.role });
+    }
+    return fanOut(source.watch!, msg, message);
+  }
+
+  /**
+   * A watched object's change becomes one resync-stream message per owned key it maps to, so each
+   * key gets its own durable retry; the Msg-Id makes a repeat after a crash harmless.
+   */
+  async function fanOut(watch: WatchSpec, msg: JsMsg, message: KeyMessage): Promise<void> {
+    try {
+      const event = { seq: String(msg.seq), at: msg.time.toISOString(), uid: '', generation: 0, resourceVersion: '', ...message } as ChangeEvent;
+      const keys = await watch.map(event, { api: options.api, logger, signal: hardStop.signal, owns: decl.owns });
+      for (const key of keys) {
+        if (key.kind !== decl.owns) {
+          logger.warn({ watched: watch.kind, mapped: keyString(key) }, 'watch mapped to a kind this controller does not own; ignored');
+          continue;
+        }
+        const body = JSON.stringify({ kind: key.kind, project: key.project, name: key.name, cause: 'reconcile', via: keyString(message) });
+        await js.publish(resyncSubject(prefix, decl.name, key), body, {
+          msgID: `watch:${message.uid ?? ''}:${message.resourceVersion ?? msg.seq}:${keyString(key)}`,
+        });
+      }
+      msg.ack();
+    } catch (error) {
+      logger.warn({ err: error, watched: keyString(message) }, 'watch mapping failed; retrying');
+      msg.nak(retryDelayMs(msg.info.deliveryCount, options.backoff));
+    }
+  }
+
+  async function deadLetter(source: Source, msg: JsMsg, reason: string, key: ResourceKey | undefined): Promise<void> {
+    const h = headers();
+    h.set('Tugboat-Reason', reason);
+    h.set('Tugboat-Original-Subject', msg.subject);
+    h.set('Tugboat-Original-Stream', source.stream);
+    h.set('Tugboat-Original-Sequence', String(msg.seq));
+    try {
+      await js.publish(deadLetterSubject(prefix, decl.name), msg.data, { headers: h, msgID: `${source.stream}:${msg.seq}` });
+    } catch (error) {
+      logger.warn({ err: error }, 'could not dead-letter a message; it will come back');
+      msg.nak(5_000);
+      return;
+    }
+    msg.term(reason);
+    metrics.deadLetters.inc();
+    logger.warn({ subject: msg.subject, reason }, 'undecodable message moved to the dead-letter stream');
+    if (key === undefined) return;
+    await options.api
+      .recordEvent(key, { type: 'Warning', reason: 'UndecodableMessage', message: `${decl.name} could not decode a message on ${msg.subject}: ${reason}; moved to ${names.deadLetterStream}` })
+      .catch((error: unknown) => {
+        if (!isErrorCode(error, 'NotFound')) logger.warn({ err: error }, 'could not record the dead-letter event');
+      });
+  }
+
+  const runner: ControllerRunner = {
+    get metrics() {
+      return metrics;
+    },
+    replicaId,
+    get healthPort() {
+      return health?.port;
+    },
+
+    isReady() {
+      return started && !stopping && !options.nats.isClosed() && pullFailures < 3;
+    },
+
+    async start() {
+      if (started) throw new Error('runner already started');
+      js = jetstream(options.nats);
+      await ensureAll();
+      const kv = await openLeaseBucket(options.nats, prefix, decl.name, Math.max(5 * 60_000, 10 * leaseTtlMs, 2 * decl.resyncEveryMs));
+      leases = createKvLeaseManager({
+        kv,
+        holder,
+        ttlMs: leaseTtlMs,
+        onLost: (key) => {
+          metrics.leaseLosses.inc();
+          logger.warn({ object: key }, 'lease lost');
+        },
+      });
+      if (options.healthPort !== undefined) {
+        health = await startHealthServer({ port: options.healthPort, host: options.healthHost, isReady: () => runner.isReady(), registry: metrics.registry });
+      }
+      heartbeat = setInterval(() => {
+        for (const delivery of queue.allDeliveries()) delivery.msg.working();
+      }, Math.max(250, Math.floor(ackWaitMs / 3)));
+      heartbeat.unref();
+
+      const reconcile = reconcileObject();
+      for (let i = 0; i < decl.concurrency; i += 1) tasks.push(worker(reconcile));
+      for (const source of sources) tasks.push(pull(source));
+      const resync = createResyncPublisher({
+        controller: decl.name,
+        owns: decl.owns,
+        api: options.api,
+        js,
+        leases,
+        prefix,
+        logger,
+        resyncEveryMs: decl.resyncEveryMs,
+        ...(options.resyncSpreadMs === undefined ? {} : { spreadMs: options.resyncSpreadMs }),
+        onPublished: (count) => metrics.resyncPublished.inc(count),
+      });
+      tasks.push(resync.run(stopPulling.signal));
+      started = true;
+      logger.info({ consumers: sources.map((s) => s.durable), concurrency: decl.concurrency }, 'controller started');
+    },
+
+    async stop() {
+      if (!started || stopping) return;
+      stopping = true;
+      logger.info('stopping: no more pulls; letting running reconciles finish');
+      stopPulling.abort();
+      queue.close();
+      await Promise.all([...batches].map((batch) => batch.close().catch(() => undefined)));
+      // Waiting keys go back to the server at once, so another replica picks them up.
+      for (const delivery of queue.removeWaiting()) delivery.msg.nak();
+      const finished = Promise.all(tasks).then(() => true);
+      if (!(await within(finished, shutdownTimeoutMs))) {
+        logger.warn({ timeoutMs: shutdownTimeoutMs }, 'reconciles still running at the shutdown timeout; aborting them');
+        hardStop.abort(new Error('controller shutting down'));
+        await within(finished, 5_000);
+      }
+      clearInterval(heartbeat);
+      await leases.releaseAll();
+      await health?.close();
+      logger.info('stopped');
+    },
+  };
+  return runner;
+}
+
+/** True if `promise` settled within `ms`; never leaves a timer behind. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

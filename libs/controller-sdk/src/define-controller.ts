@@ -1,0 +1,142 @@
+import type { ApiClient } from '@tugboat/api-client';
+import {
+  InputError,
+  isErrorCode,
+  isDnsLabel,
+  type ChangeEvent,
+  type Condition,
+  type Phase,
+  type Resource,
+  type ResourceKey,
+  type ResourceStatus,
+} from '@tugboat/resource-model';
+import type { Logger } from 'pino';
+
+export type EventType = 'Normal' | 'Warning';
+
+/** What reconcile code may say about the object; the SDK adds `observedGeneration` and `Ready`. */
+export interface StatusUpdate {
+  /** Defaults to `Ready` when reconcile is done, `Progressing` when it asks to be requeued. */
+  phase?: Phase;
+  /** Reason and message of the `Ready` condition the SDK derives from the phase. */
+  reason?: string;
+  message?: string;
+  /** Further conditions; a `Ready` condition here replaces the derived one. */
+  conditions?: Condition[];
+  outputs?: Record<string, unknown>;
+  /** Kind-specific fields (e.g. `definitionGeneration`), merged into the status. */
+  fields?: Record<string, unknown>;
+}
+
+export interface ReconcileContext {
+  /** The API client; writes through it check the lease first and carry `signal`. */
+  api: ApiClient;
+  /** Carries the object's key, the controller, the replica and the attempt on every line. */
+  logger: Logger;
+  /** Aborted when the lease on the object is lost or the runner stops hard. Pass it down. */
+  signal: AbortSignal;
+  /** 1 on the first try; counts failures in a row (waiting for a lease does not count). */
+  attempt: number;
+  replicaId: string;
+  controller: string;
+  events: { record(type: EventType, reason: string, message: string): Promise<void> };
+  /** Accumulates the status the SDK writes when reconcile returns (only if it changed). */
+  setStatus(update: StatusUpdate): void;
+  /**
+   * Throws unless the lease is still held by the clock, not only by the signal (after a process
+   * pause the abort may not have run yet). Call it right before a side effect outside Tugboat.
+   */
+  assertLeaseHeld(): void;
+}
+
+/** `void` or `{ done: true }` acks; `{ requeueAfterMs }` checks again after that delay. */
+export type ReconcileResult = void | undefined | { done: true } | { requeueAfterMs: number };
+
+export interface MapContext {
+  api: ApiClient;
+  logger: Logger;
+  signal: AbortSignal;
+  /** The kind the controller owns. */
+  owns: string;
+}
+
+export interface WatchSpec {
+  kind: string;
+  /** Maps a change of a watched object to the owned objects to reconcile. */
+  map(event: ChangeEvent, ctx: MapContext): Promise<ResourceKey[]> | ResourceKey[];
+}
+
+export interface ControllerSpec<Spec = Record<string, unknown>, Status extends ResourceStatus = ResourceStatus> {
+  /** Also the finalizer name and the identity the API knows the controller by. */
+  name: string;
+  owns: string;
+  watches?: WatchSpec[];
+  reconcile(ctx: ReconcileContext, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
+  /** Tears down what reconcile made; the SDK removes the finalizer after it returns. */
+  finalize?(ctx: ReconcileContext, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
+  /** Objects reconciled at once by one replica. Default 4. */
+  concurrency?: number;
+  /** Every owned object is re-enqueued this often (and at start). Default 10 minutes. */
+  resyncEveryMs?: number;
+}
+
+export interface ControllerDeclaration<Spec = Record<string, unknown>, Status extends ResourceStatus = ResourceStatus>
+  extends Required<Pick<ControllerSpec<Spec, Status>, 'name' | 'owns' | 'concurrency' | 'resyncEveryMs'>> {
+  readonly watches: readonly WatchSpec[];
+  reconcile: ControllerSpec<Spec, Status>['reconcile'];
+  finalize?: ControllerSpec<Spec, Status>['finalize'];
+}
+
+const KIND_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
+
+/** Validates and freezes a controller declaration; nothing runs until it is given to a runner. */
+export function defineController<Spec = Record<string, unknown>, Status extends ResourceStatus = ResourceStatus>(
+  spec: ControllerSpec<Spec, Status>,
+): ControllerDeclaration<Spec, Status> {
+  const fail = (path: string, rule: string, message: string): never => {
+    throw new InputError(`${path}: ${message}`, { details: [{ path, rule }] });
+  };
+  if (!isDnsLabel(spec.name)) fail('name', 'dns-label', 'must be a DNS label (lower-case letters, digits, dashes)');
+  if (!KIND_PATTERN.test(spec.owns)) fail('owns', 'kind', 'must be a PascalCase kind');
+  if (typeof spec.reconcile !== 'function') fail('reconcile', 'required', 'must be a function');
+  const concurrency = spec.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) fail('concurrency', 'minimum', 'must be an integer >= 1');
+  const resyncEveryMs = spec.resyncEveryMs ?? 10 * 60_000;
+  if (!Number.isFinite(resyncEveryMs) || resyncEveryMs < 1_000) fail('resyncEveryMs', 'minimum', 'must be >= 1000');
+  const watches = spec.watches ?? [];
+  const seen = new Set<string>([spec.owns]);
+  watches.forEach((watch, index) => {
+    if (!KIND_PATTERN.test(watch.kind)) fail(`watches[${index}].kind`, 'kind', 'must be a PascalCase kind');
+    if (seen.has(watch.kind)) fail(`watches[${index}].kind`, 'unique', `${watch.kind} is owned or watched already`);
+    if (typeof watch.map !== 'function') fail(`watches[${index}].map`, 'required', 'must be a function');
+    seen.add(watch.kind);
+  });
+  return Object.freeze({
+    name: spec.name,
+    owns: spec.owns,
+    watches: Object.freeze([...watches]),
+    reconcile: spec.reconcile,
+    finalize: spec.finalize,
+    concurrency,
+    resyncEveryMs,
+  });
+}
+
+/**
+ * Maps a change of a watched object to the owned objects whose `spec.<path>` points at it,
+ * through the API's `/referrers` route, e.g. `dependentsOf('clusterRef')`.
+ */
+export function dependentsOf(path: string): WatchSpec['map'] {
+  const wanted = new Set([path, `spec.${path}`, `spec.${path}.name`, `${path}.name`]);
+  return async (event, ctx) => {
+    const ref = { kind: event.kind, project: event.project, name: event.name };
+    // A watched object that is gone has no referrers left to wake.
+    const referrers = await ctx.api.referrers(ref, { signal: ctx.signal }).catch((error: unknown) => {
+      if (isErrorCode(error, 'NotFound')) return [];
+      throw error;
+    });
+    return referrers
+      .filter((referrer) => referrer.kind === ctx.owns && wanted.has(referrer.path))
+      .map((referrer) => ({ kind: referrer.kind, project: referrer.project, name: referrer.name }));
+  };
+}

@@ -1,0 +1,44 @@
+import type { ApiClient } from '@tugboat/api-client';
+
+export interface LeaseGuard {
+  assertHeld(): void;
+}
+
+/**
+ * The API client reconcile code sees: every call carries the reconcile's signal unless it brings
+ * its own, and every write first checks the lease by the clock, so a replica that lost the
+ * object (paused past its lease, cut off from the bus) stops before it writes.
+ */
+export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: AbortSignal): ApiClient {
+  const withSignal = <O extends { signal?: AbortSignal }>(options: O | undefined): O => ({ ...options, signal: options?.signal ?? signal }) as O;
+  const write = <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      guard.assertHeld();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return call();
+  };
+  return {
+    baseUrl: api.baseUrl,
+    whoami: (options) => api.whoami(withSignal(options)),
+    createToken: (input, options) => write(() => api.createToken(input, withSignal(options))),
+    kinds: (options) => api.kinds(withSignal(options)),
+    getKind: (kind, options) => api.getKind(kind, withSignal(options)),
+    registerKind: (definition, options) => write(() => api.registerKind(definition, withSignal(options))),
+    create: (input, options) => write(() => api.create(input, withSignal(options))),
+    get: (ref, options) => api.get(ref, withSignal(options)),
+    getOrThrow: (ref, options) => api.getOrThrow(ref, withSignal(options)),
+    list: (kind, options) => api.list(kind, withSignal(options)),
+    listAll: (kind, options) => api.listAll(kind, withSignal(options)),
+    replace: (input, options) => write(() => api.replace(input, withSignal(options))),
+    patch: (ref, patch, options) => write(() => api.patch(ref, patch, withSignal(options))),
+    delete: (ref, options) => write(() => api.delete(ref, withSignal(options))),
+    writeStatus: (ref, status, options) => write(() => api.writeStatus(ref, status, withSignal(options))),
+    removeFinalizer: (ref, finalizer, options) => write(() => api.removeFinalizer(ref, finalizer, withSignal(options))),
+    readSecrets: (ref, options) => api.readSecrets(ref, withSignal(options)),
+    recordEvent: (ref, event, options) => write(() => api.recordEvent(ref, event, withSignal(options))),
+    listEvents: (ref, options) => api.listEvents(ref, withSignal(options)),
+    referrers: (ref, options) => api.referrers(ref, withSignal(options)),
+  };
+}

@@ -1,0 +1,216 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { ConflictError } from '@tugboat/resource-model';
+
+/** Why a lease's signal was aborted: another holder may act on the object now. */
+export class LeaseLostError extends ConflictError {
+  constructor(key: string, why: string) {
+    super(`lease on ${key} lost: ${why}`, { details: [{ path: 'lease', rule: 'held' }] });
+  }
+}
+
+export interface Lease {
+  readonly key: string;
+  /** Aborted (with a `LeaseLostError`) as soon as the lease is known to be lost. */
+  readonly signal: AbortSignal;
+  /** What the previous holder left in the entry (e.g. a failure count), `{}` if nothing. */
+  readonly previous: Record<string, unknown>;
+  /** Checks the clock, not only the signal: false (and the signal aborted) once too close to expiry. */
+  isHeld(): boolean;
+  /** Throws the `LeaseLostError` unless `isHeld()`. */
+  assertHeld(): void;
+  /** Frees the entry for the next holder, leaving `data` in it. Never throws. */
+  release(data?: Record<string, unknown>): Promise<void>;
+}
+
+export type AcquireResult = { held: true; lease: Lease } | { held: false; busyForMs: number };
+
+/** One lease per key across every replica of a controller. */
+export interface LeaseManager {
+  acquire(key: string): Promise<AcquireResult>;
+  /** Releases every lease still held (graceful shutdown). */
+  releaseAll(): Promise<void>;
+}
+
+export interface KvLeaseManagerOptions {
+  kv: KV;
+  /** Unique per process: a restarted replica must not mistake its previous life's leases for its own. */
+  holder: string;
+  ttlMs: number;
+  /**
+   * A lease counts as lost this long before its expiry, so a write let through by `assertHeld`
+   * lands before anyone else can take over. Default a quarter of the TTL.
+   */
+  safetyMarginMs?: number;
+  now?: () => number;
+  onLost?: (key: string, error: LeaseLostError) => void;
+}
+
+interface LeaseValue {
+  holder: string;
+  expiresAt: number;
+  data?: Record<string, unknown>;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+
+/**
+ * Leases in a NATS KV bucket: the value holds the holder and an expiry timestamp; a lease is
+ * taken by create (no entry) or compare-and-set on an expired or released entry, and renewed by
+ * compare-and-set every third of its life. The bucket's max age only cleans up (per-key TTL is
+ * ignored by nats-server 2.9). Expiry is judged by wall clocks, which must agree across replicas
+ * to well within the safety margin.
+ */
+export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManager {
+  const now = options.now ?? Date.now;
+  const ttl = options.ttlMs;
+  const margin = options.safetyMarginMs ?? Math.floor(ttl / 4);
+  const active = new Set<HeldLease>();
+
+  class HeldLease implements Lease {
+    readonly signal: AbortSignal;
+    readonly #abort = new AbortController();
+    #revision: number;
+    #expiresAt: number;
+    #lost = false;
+    #released = false;
+    #renewTimer: NodeJS.Timeout | undefined;
+    #watchdog: NodeJS.Timeout | undefined;
+    // Renewals and the release run one after the other, so each uses the latest revision.
+    #chain: Promise<unknown> = Promise.resolve();
+
+    constructor(
+      readonly key: string,
+      revision: number,
+      expiresAt: number,
+      readonly previous: Record<string, unknown>,
+    ) {
+      this.signal = this.#abort.signal;
+      this.#revision = revision;
+      this.#expiresAt = expiresAt;
+      this.#armWatchdog();
+      this.#renewTimer = setInterval(() => {
+        this.#chain = this.#chain.then(() => this.#renew());
+      }, Math.max(1, Math.floor(ttl / 3)));
+      this.#renewTimer.unref();
+      active.add(this);
+    }
+
+    isHeld(): boolean {
+      if (this.#lost || this.#released) return false;
+      if (now() >= this.#expiresAt - margin) {
+        this.#lose('not renewed before expiry');
+        return false;
+      }
+      return true;
+    }
+
+    assertHeld(): void {
+      if (!this.isHeld()) throw this.signal.reason ?? new LeaseLostError(this.key, 'released');
+    }
+
+    release(data: Record<string, unknown> = {}): Promise<void> {
+      if (this.#released) return Promise.resolve();
+      const stillHeld = this.isHeld();
+      this.#released = true;
+      this.#stopTimers();
+      active.delete(this);
+      if (!stillHeld) return Promise.resolve();
+      const released = this.#chain.then(async () => {
+        const value: LeaseValue = { holder: '', expiresAt: 0, data };
+        // Losing this write is harmless: the entry then frees itself at its expiry.
+        await options.kv.update(this.key, encode(value), this.#revision).catch(() => undefined);
+      });
+      this.#chain = released;
+      return released;
+    }
+
+    async #renew(): Promise<void> {
+      if (this.#lost || this.#released) return;
+      const startedAt = now();
+      const value: LeaseValue = { holder: options.holder, expiresAt: startedAt + ttl };
+      try {
+        const revision = await options.kv.update(this.key, encode(value), this.#revision);
+        if (this.#lost || this.#released) return;
+        this.#revision = revision;
+        // Counted from before the request: our view of the expiry is never later than the entry's.
+        this.#expiresAt = startedAt + ttl;
+        this.#armWatchdog();
+      } catch (error) {
+        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
+          this.#lose('taken over by another holder');
+        }
+        // Otherwise the bus is unreachable: try again at the next tick; the watchdog gives up in time.
+      }
+    }
+
+    #armWatchdog(): void {
+      if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
+      // Timers may fire a millisecond early: check again rather than trust the first wake-up.
+      this.#watchdog = setTimeout(() => {
+        if (this.isHeld()) this.#armWatchdog();
+      }, Math.max(1, this.#expiresAt - margin - now()));
+      this.#watchdog.unref();
+    }
+
+    #stopTimers(): void {
+      clearInterval(this.#renewTimer);
+      clearTimeout(this.#watchdog);
+    }
+
+    #lose(why: string): void {
+      if (this.#lost) return;
+      this.#lost = true;
+      this.#stopTimers();
+      active.delete(this);
+      const error = new LeaseLostError(this.key, why);
+      this.#abort.abort(error);
+      options.onLost?.(this.key, error);
+    }
+  }
+
+  return {
+    async acquire(key) {
+      const startedAt = now();
+      const value = encode({ holder: options.holder, expiresAt: startedAt + ttl });
+      const entry = await options.kv.get(key);
+      let revision: number;
+      let previous: Record<string, unknown> = {};
+      try {
+        if (entry === null || entry.operation !== 'PUT') {
+          revision = await options.kv.create(key, value);
+        } else {
+          const current = decode(entry.value);
+          if (current !== undefined && current.holder !== '' && current.expiresAt > startedAt) {
+            return { held: false, busyForMs: current.expiresAt - startedAt };
+          }
+          previous = current?.data ?? {};
+          revision = await options.kv.update(key, value, entry.revision);
+        }
+      } catch (error) {
+        // Someone else won the race for the same entry.
+        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) return { held: false, busyForMs: ttl };
+        throw error;
+      }
+      return { held: true, lease: new HeldLease(key, revision, startedAt + ttl, previous) };
+    },
+
+    async releaseAll() {
+      await Promise.all([...active].map((lease) => lease.release()));
+    },
+  };
+}
+
+function encode(value: LeaseValue): string {
+  return JSON.stringify(value);
+}
+
+function decode(bytes: Uint8Array): LeaseValue | undefined {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LeaseValue>;
+    if (typeof value.holder !== 'string' || typeof value.expiresAt !== 'number') return undefined;
+    return { holder: value.holder, expiresAt: value.expiresAt, data: value.data ?? {} };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,234 @@
+import type { ApiClient } from '@tugboat/api-client';
+import { isErrorCode, keyString, type Resource, type ResourceKey, type ResourceStatus } from '@tugboat/resource-model';
+import type { Logger } from 'pino';
+import type { ControllerDeclaration, ReconcileContext, ReconcileResult, StatusUpdate } from './define-controller.js';
+import type { Lease, LeaseManager } from './lease-manager.js';
+import { leaseGuardedApi } from './lease-guarded-api.js';
+import { buildStatus, failedAtGeneration, sameStatus } from './object-status.js';
+import { jittered, retryDelayMs, type RetryDelayOptions } from './retry-delay.js';
+
+export type ReconcileOutcome =
+  /** reconcile returned done (status written if it changed) */
+  | 'done'
+  /** reconcile asked to be called again after a delay */
+  | 'requeue'
+  /** reconcile (or finalize) threw; retried with backoff */
+  | 'error'
+  /** a TerminalError: the object is Failed at this generation, no retries */
+  | 'terminal'
+  /** the lease was lost (or the runner stopped hard) before the reconcile could finish; nothing written after */
+  | 'aborted'
+  /** another replica holds the object; retried soon, without spending an attempt */
+  | 'lease-busy'
+  /** the status write met a newer resourceVersion; retried soon */
+  | 'conflict'
+  /** suspended, Failed at this generation, or deleting without this controller's finalizer */
+  | 'skipped'
+  /** the object no longer exists */
+  | 'gone'
+  /** finalize ran and the finalizer was removed */
+  | 'finalized';
+
+export type Disposition = { action: 'ack' } | { action: 'nak'; delayMs: number } | { action: 'term'; reason: string };
+
+export interface ReconcileReport {
+  key: ResourceKey;
+  replicaId: string;
+  outcome: ReconcileOutcome;
+  disposition: Disposition;
+  attempt: number;
+  /** When the lease was taken (or refused) and the reconcile began. */
+  startedAt: number;
+  finishedAt: number;
+  generation?: number;
+  /** When the status write (or finalizer removal) returned, if one was made. */
+  statusWrittenAt?: number;
+  finalizerRemovedAt?: number;
+  error?: unknown;
+}
+
+export interface ObjectReconcilerOptions {
+  declaration: ControllerDeclaration<never, never> | ControllerDeclaration;
+  api: ApiClient;
+  leases: LeaseManager;
+  logger: Logger;
+  replicaId: string;
+  backoff?: RetryDelayOptions;
+  /** Upper bound of the wait before retrying an object another replica holds. Default 1 s. */
+  leaseBusyDelayMs?: number;
+  /** Delay before retrying after a stale status write. Default 250 ms. */
+  conflictDelayMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Runs one reconcile of one key under its lease and says what to do with the messages. */
+export type ObjectReconciler = (key: ResourceKey, stopSignal: AbortSignal) => Promise<ReconcileReport>;
+
+export function createObjectReconciler(options: ObjectReconcilerOptions): ObjectReconciler {
+  const declaration = options.declaration as ControllerDeclaration;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const leaseBusyDelayMs = options.leaseBusyDelayMs ?? 1_000;
+  const conflictDelayMs = options.conflictDelayMs ?? 250;
+  const ack = { action: 'ack' } as const;
+  const nak = (delayMs: number): Disposition => ({ action: 'nak', delayMs: Math.max(0, Math.round(delayMs)) });
+
+  return async function reconcileObject(key, stopSignal) {
+    const id = keyString(key);
+    const startedAt = now();
+    const acquired = await options.leases.acquire(id).catch((error: unknown) => ({ failed: error }));
+    if ('failed' in acquired) {
+      return { key, replicaId: options.replicaId, outcome: 'error', disposition: nak(retryDelayMs(1, { ...options.backoff, random })), attempt: 1, startedAt, finishedAt: now(), error: acquired.failed };
+    }
+    if (!acquired.held) {
+      const delay = jittered(Math.min(Math.max(acquired.busyForMs, 50), leaseBusyDelayMs), random);
+      return { key, replicaId: options.replicaId, outcome: 'lease-busy', disposition: nak(delay), attempt: 0, startedAt, finishedAt: now() };
+    }
+    return underLease(key, acquired.lease, stopSignal, startedAt);
+  };
+
+  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number): Promise<ReconcileReport> {
+    const previousFailures = typeof lease.previous.failures === 'number' ? lease.previous.failures : 0;
+    const attempt = previousFailures + 1;
+    const signal = AbortSignal.any([lease.signal, stopSignal]);
+    const logger = options.logger.child({ object: keyString(key), kind: key.kind, project: key.project, name: key.name, attempt });
+    const report: ReconcileReport = { key, replicaId: options.replicaId, outcome: 'done', disposition: ack, attempt, startedAt, finishedAt: startedAt };
+    let failuresAfter = 0;
+    const finish = (outcome: ReconcileOutcome, disposition: Disposition, error?: unknown): ReconcileReport => {
+      report.outcome = outcome;
+      report.disposition = disposition;
+      if (error !== undefined) report.error = error;
+      return report;
+    };
+
+    let obj: Resource | undefined;
+    try {
+      obj = await options.api.get(key, { signal });
+      if (obj === undefined) return finish('gone', ack);
+      const current = obj;
+      report.generation = current.metadata.generation;
+      if (current.metadata.suspended === true) return finish('skipped', ack);
+
+      const update: StatusUpdate = {};
+      const ctx = makeContext(key, lease, signal, logger, attempt, update);
+      if (current.metadata.deletionRequestedAt !== null && current.metadata.deletionRequestedAt !== undefined) {
+        if (!current.metadata.finalizers.includes(declaration.name)) return finish('skipped', ack);
+        if (current.status?.phase !== 'Deleting') {
+          const deleting = statusFor(current, { phase: 'Deleting' }, 'Deleting', 'Finalizing');
+          const written = await writeStatus(key, current, deleting, lease, signal, report);
+          if (!written) return finish('conflict', nak(jittered(conflictDelayMs, random)));
+        }
+        const result = declaration.finalize === undefined ? undefined : await declaration.finalize(ctx, current);
+        const requeueMs = requeueOf(result);
+        if (requeueMs !== undefined) return finish('requeue', nak(requeueMs));
+        lease.assertHeld();
+        await options.api.removeFinalizer(key, declaration.name, { signal });
+        report.finalizerRemovedAt = now();
+        return finish('finalized', ack);
+      }
+
+      if (failedAtGeneration(current.status, current.metadata.generation)) return finish('skipped', ack);
+
+      const result = await declaration.reconcile(ctx, current);
+      const requeueMs = requeueOf(result);
+      const status =
+        requeueMs === undefined
+          ? statusFor(current, update, 'Ready', 'Reconciled')
+          : statusFor(current, update, 'Progressing', 'Requeued');
+      if (!sameStatus(current.status, status)) {
+        const written = await writeStatus(key, current, status, lease, signal, report);
+        if (!written) return finish('conflict', nak(jittered(conflictDelayMs, random)));
+      }
+      return requeueMs === undefined ? finish('done', ack) : finish('requeue', nak(requeueMs));
+    } catch (error) {
+      if (lease.signal.aborted || stopSignal.aborted) {
+        failuresAfter = previousFailures;
+        logger.warn({ reason: String((signal.reason as Error | undefined)?.message ?? signal.reason) }, 'reconcile aborted');
+        return finish('aborted', nak(stopSignal.aborted ? 0 : jittered(leaseBusyDelayMs, random)), error);
+      }
+      if (isErrorCode(error, 'Terminal') && obj !== undefined) {
+        const message = (error as Error).message;
+        logger.error({ err: error }, 'reconcile failed terminally');
+        const failed = statusFor(obj, { phase: 'Failed', reason: 'TerminalError', message }, 'Failed', 'TerminalError');
+        try {
+          const written = await writeStatus(key, obj, failed, lease, signal, report);
+          if (!written) return finish('conflict', nak(jittered(conflictDelayMs, random)), error);
+          await recordWarning(key, lease, signal, 'ReconcileFailed', message, logger);
+        } catch (writeError) {
+          failuresAfter = attempt;
+          return finish('error', nak(retryDelayMs(attempt, { ...options.backoff, random })), writeError);
+        }
+        return finish('terminal', { action: 'term', reason: message }, error);
+      }
+      failuresAfter = attempt;
+      const delayMs = retryDelayMs(attempt, { ...options.backoff, random });
+      logger.warn({ err: error, retryInMs: delayMs }, 'reconcile failed; retrying with backoff');
+      await recordWarning(key, lease, signal, 'ReconcileError', (error as Error)?.message ?? String(error), logger);
+      return finish('error', nak(delayMs), error);
+    } finally {
+      report.finishedAt = now();
+      await lease.release({ failures: failuresAfter });
+    }
+  }
+
+  function statusFor(obj: Resource, update: StatusUpdate, defaultPhase: 'Ready' | 'Progressing' | 'Failed' | 'Deleting', defaultReason: string): ResourceStatus {
+    return buildStatus({
+      current: obj.status,
+      generation: obj.metadata.generation,
+      update,
+      defaultPhase,
+      defaultReason,
+      now: () => new Date(now()),
+    });
+  }
+
+  /** False when the stored object moved on (409): the caller requeues instead of failing. */
+  async function writeStatus(key: ResourceKey, obj: Resource, status: ResourceStatus, lease: Lease, signal: AbortSignal, report: ReconcileReport): Promise<boolean> {
+    lease.assertHeld();
+    try {
+      await options.api.writeStatus(key, status, { resourceVersion: obj.metadata.resourceVersion, signal });
+      report.statusWrittenAt = now();
+      return true;
+    } catch (error) {
+      if (isErrorCode(error, 'Conflict')) return false;
+      throw error;
+    }
+  }
+
+  async function recordWarning(key: ResourceKey, lease: Lease, signal: AbortSignal, reason: string, message: string, logger: Logger): Promise<void> {
+    if (!lease.isHeld()) return;
+    await options.api.recordEvent(key, { type: 'Warning', reason, message }, { signal }).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not record event');
+    });
+  }
+
+  function makeContext(key: ResourceKey, lease: Lease, signal: AbortSignal, logger: Logger, attempt: number, update: StatusUpdate): ReconcileContext {
+    const api = leaseGuardedApi(options.api, lease, signal);
+    return {
+      api,
+      logger,
+      signal,
+      attempt,
+      replicaId: options.replicaId,
+      controller: declaration.name,
+      events: {
+        async record(type, reason, message) {
+          await api.recordEvent(key, { type, reason, message });
+        },
+      },
+      setStatus(next) {
+        Object.assign(update, {
+          ...next,
+          fields: next.fields === undefined ? update.fields : { ...update.fields, ...next.fields },
+        });
+      },
+      assertLeaseHeld: () => lease.assertHeld(),
+    };
+  }
+}
+
+function requeueOf(result: ReconcileResult): number | undefined {
+  if (result !== undefined && result !== null && 'requeueAfterMs' in result) return Math.max(0, result.requeueAfterMs);
+  return undefined;
+}
