@@ -1,12 +1,21 @@
 // The `aws` CLI (botocore: its own serializers and signer) against the sandbox, as an independent client.
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { createKubeSimulator } from './kube/index.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, type TestSandbox } from './test-support/start-test-sandbox.js';
 
 let t: TestSandbox;
 
 beforeAll(async () => {
   // 10 simulated minutes take 10 ms, so `eks wait cluster-active` finds the cluster ACTIVE on its first poll.
-  t = await startTestSandbox({ timeScale: 60_000, credentials: [TEST_AWS_CREDENTIALS] });
+  t = await startTestSandbox({
+    timeScale: 60_000,
+    credentials: [TEST_AWS_CREDENTIALS],
+    createClusterRegistry: (dependencies) => createKubeSimulator(dependencies),
+  });
 });
 
 afterAll(async () => {
@@ -20,8 +29,12 @@ interface CliResult {
 }
 
 function aws(args: string[], credentials = TEST_AWS_CREDENTIALS): Promise<CliResult> {
+  return run('aws', ['--endpoint-url', t.url, '--output', 'json', ...args], credentials);
+}
+
+function run(command: string, args: string[], credentials = TEST_AWS_CREDENTIALS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('aws', ['--endpoint-url', t.url, '--output', 'json', ...args], {
+    const child = spawn(command, args, {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? '/tmp',
@@ -78,17 +91,42 @@ describe('aws CLI against the sandbox', () => {
       resourcesVpcConfig: expect.objectContaining({ subnetIds: ['subnet-a', 'subnet-b'] }),
     });
 
-    // What kubectl's exec plugin runs against EKS: a presigned STS token, accepted by this cluster only.
+    // A kubeconfig as a controller builds it from DescribeCluster, with the token `aws eks get-token` makes.
+    const cluster = described.cluster as { endpoint: string; certificateAuthority: { data: string } };
     const token = (json(await aws(['eks', 'get-token', '--cluster-name', 'cli-cluster'])).status as { token: string }).token;
     expect(token).toMatch(/^k8s-aws-v1\./);
-    const endpoint = (described.cluster as { endpoint: string }).endpoint;
-    const api = await fetch(`${endpoint}/api`, { headers: { authorization: `Bearer ${token}` } });
-    expect(api.status).toBe(200);
-    expect(await api.json()).toMatchObject({ kind: 'APIVersions' });
-    const otherToken = (json(await aws(['eks', 'get-token', '--cluster-name', 'another-cluster'])).status as { token: string }).token;
-    const refused = await fetch(`${endpoint}/api`, { headers: { authorization: `Bearer ${otherToken}` } });
-    expect(refused.status).toBe(401);
-    expect(await refused.json()).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+    const dir = await mkdtemp(join(tmpdir(), 'tugboat-sandbox-cli-'));
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      const write = (bearer: string) =>
+        writeFile(
+          kubeconfig,
+          YAML.stringify({
+            apiVersion: 'v1',
+            kind: 'Config',
+            clusters: [{ name: 'eks', cluster: { server: cluster.endpoint, 'certificate-authority-data': cluster.certificateAuthority.data } }],
+            users: [{ name: 'eks', user: { token: bearer } }],
+            contexts: [{ name: 'eks', context: { cluster: 'eks', user: 'eks' } }],
+            'current-context': 'eks',
+          }),
+        );
+      await write(token);
+      // kubectl parses the CA data (it refuses a kubeconfig whose CA is not a certificate) and reaches the endpoint.
+      const namespaces = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name']);
+      expect(namespaces).toMatchObject({ code: 0 });
+      expect(namespaces.stdout).toContain('namespace/default');
+
+      // kubectl sends no bearer token over plain HTTP; clients that do get the EKS token checked.
+      const api = await fetch(`${cluster.endpoint}/api`, { headers: { authorization: `Bearer ${token}` } });
+      expect(api.status).toBe(200);
+      expect(await api.json()).toMatchObject({ kind: 'APIVersions' });
+      const otherToken = (json(await aws(['eks', 'get-token', '--cluster-name', 'another-cluster'])).status as { token: string }).token;
+      const refused = await fetch(`${cluster.endpoint}/api`, { headers: { authorization: `Bearer ${otherToken}` } });
+      expect(refused.status).toBe(401);
+      expect(await refused.json()).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
 
     const missing = await aws(['eks', 'describe-cluster', '--name', 'no-such-cluster']);
     expect(missing.code).not.toBe(0);

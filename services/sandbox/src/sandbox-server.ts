@@ -142,7 +142,6 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     logger: logger.child({ half: 'aws', service: 'eks' }),
     ...(options.eksDurations !== undefined ? { durations: options.eksDurations } : {}),
     kubeEndpoint: (name) => `${url}/k8s/${encodeURIComponent(name)}`,
-    certificateAuthorityData: (name) => certificateAuthorityData(name),
     onChange: () => stateChanged(),
   });
 
@@ -325,17 +324,6 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       await kubeconfigWrite;
     },
   };
-}
-
-/**
- * `certificateAuthority.data` of an EKS cluster. The simulated API servers speak plain HTTP, so no
- * client verifies it; it is still a well-formed base64 PEM block, unique per cluster, because
- * clients decode it.
- */
-function certificateAuthorityData(kubeClusterName: string): string {
-  const der = Buffer.from(`tugboat-sandbox-ca:${kubeClusterName}`, 'utf8').toString('base64');
-  const pem = `-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)?.join('\n') ?? der}\n-----END CERTIFICATE-----\n`;
-  return Buffer.from(pem, 'utf8').toString('base64');
 }
 
 /**

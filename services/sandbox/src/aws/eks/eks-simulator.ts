@@ -10,6 +10,7 @@ import type { ClusterRegistry, KubeNode } from '../../cluster-registry.js';
 import type { SandboxCounters } from '../../counters.js';
 import type { SimClock } from '../../sim-clock.js';
 import { AwsError } from '../aws-error.js';
+import { createClusterCertificateAuthority } from './cluster-certificate-authority.js';
 
 export type ClusterStatus = 'CREATING' | 'ACTIVE' | 'DELETING' | 'FAILED';
 export type NodegroupStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
@@ -48,8 +49,10 @@ interface ClusterRecord {
   logging?: unknown;
   accessConfig?: unknown;
   tags: Record<string, string>;
-  /** Seeds the simulated CA and the OIDC issuer id. */
+  /** Seeds the OIDC issuer id and the security group / VPC ids. */
   uid: string;
+  /** PEM of the cluster's CA certificate, made when it becomes ACTIVE. */
+  certificateAuthority?: string;
 }
 
 interface NodegroupRecord {
@@ -91,8 +94,6 @@ export interface EksSimulatorOptions {
   accountId: string;
   /** The Kubernetes API base URL of a simulated cluster (its `endpoint`). */
   kubeEndpoint: (kubeClusterName: string) => string;
-  /** `certificateAuthority.data` of a cluster: base64 PEM. */
-  certificateAuthorityData: (kubeClusterName: string) => string;
   logger: Logger;
   durations?: Partial<EksDurations>;
   /** Called after every change of state (to persist it, to rewrite the kubeconfig). */
@@ -205,6 +206,11 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       );
   }
 
+  function certificateAuthorityOf(cluster: ClusterRecord): string {
+    cluster.certificateAuthority ??= createClusterCertificateAuthority(kubeClusterNameOf(cluster.region, cluster.name), clock.now());
+    return cluster.certificateAuthority;
+  }
+
   function syncKubeCluster(cluster: ClusterRecord): void {
     kube.addCluster(kubeClusterNameOf(cluster.region, cluster.name), { nodes: nodesOf(cluster) });
   }
@@ -224,7 +230,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       ...(cluster.logging !== undefined ? { logging: cluster.logging } : {}),
       identity: { oidc: { issuer: `https://oidc.eks.${cluster.region}.amazonaws.com/id/${cluster.uid.replace(/-/g, '').toUpperCase()}` } },
       status: cluster.status,
-      certificateAuthority: active ? { data: options.certificateAuthorityData(kubeName) } : {},
+      certificateAuthority: active ? { data: Buffer.from(certificateAuthorityOf(cluster), 'utf8').toString('base64') } : {},
       ...(cluster.clientRequestToken !== undefined ? { clientRequestToken: cluster.clientRequestToken } : {}),
       platformVersion: 'eks.1',
       tags: { ...cluster.tags },
@@ -286,6 +292,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       if (cluster.status === 'CREATING') {
         cluster.status = 'ACTIVE';
         cluster.statusSince = clock.now();
+        certificateAuthorityOf(cluster);
         syncKubeCluster(cluster);
         logger.info({ region: cluster.region, cluster: cluster.name }, 'eks cluster ACTIVE');
       } else {
