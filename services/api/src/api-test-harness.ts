@@ -79,7 +79,20 @@ export async function startTestApi(overrides: Partial<ApiServerOptions> & { pgli
     relay: { pollIntervalMs: 200, standbyRetryMs: 100 },
     ...options,
   });
-  const { url } = await server.start();
+  let url: string;
+  try {
+    ({ url } = await server.start());
+  } catch (error) {
+    // Leave nothing behind when start-up fails half-way.
+    await server.stop().catch(() => undefined);
+    if (!pglite) {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    }
+    throw error;
+  }
 
   const collected: PublishedEvent[] = [];
   const nc: NatsConnection = await connect({ servers: TEST_NATS_URL });

@@ -58,11 +58,12 @@ describe('outbox relay', () => {
   const published = (uid: string) => received.filter((r) => r.event.uid === uid).map((r) => r.event.resourceVersion);
 
   beforeAll(async () => {
+    // Created first, so afterAll can drop the schema even when a later step fails.
+    pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 3, options: `-c search_path=${schema}` });
+    nc = await connect({ servers: TEST_NATS_URL });
     const first = await database();
     const { error } = await migrateToLatest(first.db as unknown as Kysely<unknown>);
     expect(error).toBeUndefined();
-    pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 3, options: `-c search_path=${schema}` });
-    nc = await connect({ servers: TEST_NATS_URL });
     js = jetstream(nc);
     await ensureEventStream(await jetstreamManager(nc), { prefix });
     // Idempotent: a second replica starting does the same.
@@ -84,9 +85,7 @@ describe('outbox relay', () => {
     await pool?.query(`drop schema if exists "${schema}" cascade`);
     await pool?.end();
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(streamNames(prefix).eventsStream);
-    expect(info.config.max_age).toBe(60_000 * 1_000_000);
-    await jsm.streams.delete(streamNames(prefix).eventsStream);
+    await jsm.streams.delete(streamNames(prefix).eventsStream).catch(() => undefined);
     await nc?.close();
   });
 
@@ -158,6 +157,11 @@ describe('outbox relay', () => {
     await insert(b, 1);
     await waitUntil(() => published(b).length === 1, 'the row to publish after take-over');
     expect(second.published).toBeGreaterThan(0);
+  });
+
+  it('created the stream idempotently, with limits retention, a max age and a duplicate window', async () => {
+    const info = await (await jetstreamManager(nc)).streams.info(streamNames(prefix).eventsStream);
+    expect(info.config).toMatchObject({ subjects: [`${prefix}.res.>`], retention: 'limits', max_age: 60_000 * 1_000_000, duplicate_window: 60_000 * 1_000_000 });
   });
 
   it('re-publishing a row after a crash is dropped by the stream (same Msg-Id)', async () => {
