@@ -20,7 +20,11 @@ if (args.help) {
 
 const { help: _help, ...options } = args;
 const sandbox = createSandboxServer({ ...options, logger });
-const endpoints = await sandbox.start();
+const endpoints = await sandbox.start().catch((error: unknown) => {
+  logger.error({ err: error }, 'sandbox could not start');
+  process.stderr.write(`sandbox could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+});
 logger.info({ endpoints }, 'sandbox listening');
 process.stdout.write(
   [

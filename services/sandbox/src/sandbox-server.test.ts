@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateClusterCommand, CreateNodegroupCommand, DescribeClusterCommand, EKSClient, ListClustersCommand } from '@aws-sdk/client-eks';
@@ -98,5 +98,12 @@ describe('sandbox server with a state directory', () => {
 
     await fetch(`${second.t.url}/_sandbox/time`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"scale":60000}' });
     await waitFor(async () => ((await status(second.eks, 'pending')) === 'ACTIVE' ? true : undefined));
+  });
+
+  it('refuses to start on a state file it cannot read, and leaves it alone', async () => {
+    await writeFile(join(dir, 'state.json'), '{"version": 1, "eks": ');
+    const failing = startTestSandbox({ stateDir: dir });
+    await expect(failing).rejects.toThrow(/state\.json: not a saved sandbox state/);
+    expect(await readFile(join(dir, 'state.json'), 'utf8')).toBe('{"version": 1, "eks": ');
   });
 });

@@ -111,6 +111,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   const clusters = createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }) });
   let url = '';
   let server: Server | undefined;
+  /** Set once the saved state is loaded: a sandbox that could not read its state never overwrites it. */
+  let loaded = false;
   let lastKubeconfig = '';
   let kubeconfigWrite: Promise<void> = Promise.resolve();
 
@@ -295,6 +297,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         if (saved.counters !== undefined) counters.restore(saved.counters);
         logger.info({ path: store?.path, clusters: saved.eks.clusters.length }, 'sandbox state restored');
       }
+      loaded = true;
       ensureLocalCluster();
       server = createServer(app);
       await new Promise<void>((resolve, reject) => {
@@ -320,7 +323,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         closing.closeAllConnections();
         await new Promise<void>((resolve) => closing.close(() => resolve()));
       }
-      await store?.flush();
+      // Forced: the Kubernetes half's simulated controllers change objects without any request.
+      if (loaded) await store?.flush(true);
       await kubeconfigWrite;
     },
   };

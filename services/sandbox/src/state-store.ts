@@ -5,6 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { InputError } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 
 export interface StateStore<State> {
@@ -50,7 +51,14 @@ export function createStateStore<State>(options: StateStoreOptions<State>): Stat
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw error;
       }
-      return JSON.parse(text) as State;
+      try {
+        return JSON.parse(text) as State;
+      } catch (error) {
+        throw new InputError(`${path}: not a saved sandbox state (${(error as Error).message}); move it away to start afresh`, {
+          details: [{ path: 'stateDir', rule: 'state-file' }],
+          cause: error,
+        });
+      }
     },
     scheduleSave() {
       pending = true;
