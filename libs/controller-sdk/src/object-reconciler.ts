@@ -37,7 +37,7 @@ export interface ReconcileReport {
   outcome: ReconcileOutcome;
   disposition: Disposition;
   attempt: number;
-  /** When the lease was taken (or refused) and the reconcile began. */
+  /** When the lease was taken and the reconcile began (for `lease-busy`, when it was refused). */
   startedAt: number;
   finishedAt: number;
   generation?: number;
@@ -85,7 +85,8 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       const delay = jittered(Math.min(Math.max(acquired.busyForMs, 50), leaseBusyDelayMs), random);
       return { key, replicaId: options.replicaId, outcome: 'lease-busy', disposition: nak(delay), attempt: 0, startedAt, finishedAt: now() };
     }
-    return underLease(key, acquired.lease, stopSignal, startedAt);
+    // A reconcile starts once the lease is held: before that, another replica may still be finishing.
+    return underLease(key, acquired.lease, stopSignal, now());
   };
 
   async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number): Promise<ReconcileReport> {
