@@ -68,10 +68,14 @@ export function apiResourceList(types: ResourceType[], groupName: string, versio
     };
     if (type.shortNames.length > 0) resource.shortNames = type.shortNames;
     if (type.categories.length > 0) resource.categories = type.categories;
-    const status = type.subresources.includes('status')
-      ? [{ name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get', 'patch', 'update'] }]
-      : [];
-    return [resource, ...status];
+    const subresources = type.subresources.map((subresource) => {
+      if (subresource === 'scale') {
+        return { name: `${type.plural}/scale`, singularName: '', namespaced: type.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+      }
+      if (subresource === 'log') return { name: `${type.plural}/log`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get'] };
+      return { name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get', 'patch', 'update'] };
+    });
+    return [resource, ...subresources];
   });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersionOf({ group: groupName, version }), resources };
 }

@@ -10,9 +10,12 @@ import type { FaultInjector } from '../fault-injector.js';
 import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, SERVER_VERSION } from './discovery.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
 import type { DeleteOptions, KubeCluster, PatchType } from './kube-cluster.js';
-import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, type StatusReason } from './kube-status.js';
+import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, notFound, type StatusReason } from './kube-status.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patches.js';
 import type { KubeObject } from './object-rules.js';
-import { groupVersionOf, type ResourceType } from './resource-table.js';
+import { podLog } from './pod-log.js';
+import { groupVersionOf, type ResourceType, type Subresource } from './resource-table.js';
+import { replicasOfScale, scaleOf } from './scale-subresource.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { renderTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
@@ -37,6 +40,8 @@ export interface KubeHandlerOptions {
    * with a wrong token is still refused with 401.
    */
   anonymousAccess: boolean;
+  /** Accepts bearer tokens other than the cluster's own (e.g. an EKS `k8s-aws-v1.…` token the AWS half can check). */
+  verifyToken?: ((clusterName: string, token: string) => boolean) | undefined;
 }
 
 export type KubeRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -54,6 +59,10 @@ function writeJson(res: ServerResponse, code: number, body: unknown, headers: Re
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+function methodNotAllowed(): KubeStatusError {
+  return new KubeStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
 function notFoundPath(): KubeStatusError {
@@ -96,7 +105,7 @@ interface ResourceRoute {
   type: ResourceType;
   namespace: string | undefined;
   name: string | undefined;
-  subresource: 'status' | undefined;
+  subresource: Subresource | undefined;
 }
 
 function resolveResource(cluster: KubeCluster, groupName: string, version: string, rest: string[]): ResourceRoute {
@@ -112,8 +121,9 @@ function resolveResource(cluster: KubeCluster, groupName: string, version: strin
   if (!type || route.extra > 0) throw notFoundPath();
   if (type.namespaced === false && route.namespace !== undefined) throw notFoundPath();
   if (type.namespaced && route.namespace === undefined && route.name !== undefined) throw notFoundPath();
-  if (route.sub !== undefined && !(route.sub === 'status' && type.subresources.includes('status'))) throw notFoundPath();
-  return { type, namespace: route.namespace, name: route.name, subresource: route.sub === 'status' ? 'status' : undefined };
+  const subresource = type.subresources.find((candidate) => candidate === route.sub);
+  if (route.sub !== undefined && subresource === undefined) throw notFoundPath();
+  return { type, namespace: route.namespace, name: route.name, subresource };
 }
 
 /** Real servers derive a default field manager from the User-Agent (`kubectl/v1.32 …` → `kubectl`). */
@@ -149,7 +159,9 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     const { cluster } = entry;
     const authorization = req.headers.authorization;
     const anonymous = authorization === undefined && options.anonymousAccess;
-    if (!anonymous && authorization !== `Bearer ${cluster.token}`) {
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length).trim() : undefined;
+    const authenticated = token !== undefined && (token === cluster.token || (options.verifyToken?.(clusterName, token) ?? false));
+    if (!anonymous && !authenticated) {
       writeJson(res, 401, failureStatus(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
@@ -223,6 +235,10 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     if (manager.length > 128) throw badRequest('fieldManager: Too long: must have at most 128 bytes');
     const contentType = String(req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
 
+    if (subresource === 'scale' || subresource === 'log') {
+      return serveSubresourceView(req, res, cluster, route as ResourceRoute & { name: string }, query, method, manager, contentType);
+    }
+
     if (method === 'GET' && name !== undefined) {
       const object = cluster.get(type, namespace, name);
       if (!object) throw new KubeStatusError(404, 'NotFound', `${type.group === '' ? type.plural : `${type.plural}.${type.group}`} "${name}" not found`, { name, group: type.group, kind: type.plural });
@@ -284,6 +300,9 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       return writeJson(res, 200, { kind: type.listKind, apiVersion, metadata, items: page.map(present) });
     }
 
+    if (contentType.includes('protobuf') || contentType.includes('cbor')) {
+      throw new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the Tugboat sandbox does not decode ${contentType}; kubectl's typed generators such as "kubectl create deployment" send it, "kubectl create -f" and "kubectl apply" do not)`);
+    }
     const raw = await readBody(req);
     const body = parseBody(raw, contentType);
     const dryRun = dryRunOf(query, body);
@@ -339,6 +358,46 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       return writeJson(res, 200, { kind: type.listKind, apiVersion, metadata: { resourceVersion: String(cluster.currentResourceVersion()) }, items: deleted });
     }
     throw notFoundPath();
+  }
+
+  /** `scale` and `log`: views computed from the object rather than parts of it. */
+  async function serveSubresourceView(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cluster: KubeCluster,
+    route: ResourceRoute & { name: string },
+    query: URLSearchParams,
+    method: string,
+    manager: string,
+    contentType: string,
+  ) {
+    const { type, namespace, name } = route;
+    const object = cluster.get(type, namespace, name);
+    if (!object) throw notFound(type, name);
+    if (route.subresource === 'log') {
+      if (method !== 'GET') throw methodNotAllowed();
+      const text = podLog(object, query.get('container') ?? undefined);
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (method === 'GET') return writeJson(res, 200, scaleOf(object));
+    if (method !== 'PUT' && method !== 'PATCH') throw methodNotAllowed();
+    const body = parseBody(await readBody(req), contentType);
+    let written: unknown = body;
+    if (method === 'PATCH') {
+      const current = scaleOf(object);
+      if (contentType === 'application/merge-patch+json') written = mergePatch(current, body);
+      else if (contentType === 'application/strategic-merge-patch+json') written = strategicMergePatch(current, body);
+      else if (contentType === 'application/json-patch+json') written = jsonPatch(current, body);
+      else throw new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+    }
+    const replicas = replicasOfScale(name, written);
+    const expected = isPlainObject(written) && isPlainObject(written.metadata) ? written.metadata.resourceVersion : undefined;
+    const patch: JsonObject = { spec: { replicas } };
+    if (typeof expected === 'string' && expected !== '') patch.metadata = { resourceVersion: expected };
+    const result = cluster.patch(type, namespace, name, 'merge', patch, { manager, dryRun: dryRunOf(query, body) });
+    return writeJson(res, 200, scaleOf(result.object));
   }
 
   return (req, res) => {

@@ -23,7 +23,12 @@ let objects: KubernetesObjectApi;
 let token: string;
 
 beforeAll(async () => {
-  server = await startKubeTestServer({ scale: 50, watchHistorySize: 40, anonymousAccess: false });
+  server = await startKubeTestServer({
+    scale: 50,
+    watchHistorySize: 40,
+    anonymousAccess: false,
+    verifyToken: (cluster, candidate) => cluster === 'local' && candidate === 'k8s-aws-v1.accepted',
+  });
   token = server.simulator.addCluster('local', { nodes: [{ name: 'node-a' }, { name: 'node-b', labels: { pool: 'b' } }] }).token;
   kc = new KubeConfig();
   kc.loadFromString(server.simulator.kubeconfig(server.baseUrl, ['local']));
@@ -123,6 +128,8 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     });
     const anonymous = await fetch(`${server.baseUrl}/k8s/local/api/v1/namespaces`);
     expect(anonymous.status).toBe(401);
+    expect((await raw('GET', '/api/v1/namespaces', undefined, 'application/json', 'Bearer k8s-aws-v1.accepted')).status).toBe(200);
+    expect((await raw('GET', '/api/v1/namespaces', undefined, 'application/json', 'Bearer k8s-aws-v1.other')).status).toBe(401);
   });
 
   it('filters lists by label and field selectors, and pages with limit/continue', async () => {

@@ -115,6 +115,13 @@ describe('simulated Kubernetes API with kubectl', () => {
     const rolledAgain = await kubectl('rollout', 'status', '-n', 'shop', 'deployment/web', '--timeout=20s');
     expect(rolledAgain.stdout).toContain('successfully rolled out');
 
+    const scaled = await kubectl('scale', '-n', 'shop', 'deployment/web', '--replicas=3');
+    expect(scaled.stdout.trim()).toBe('deployment.apps/web scaled');
+    expect((await kubectl('rollout', 'status', '-n', 'shop', 'deployment/web', '--timeout=20s')).stdout).toContain('successfully rolled out');
+    expect((await kubectl('get', '-n', 'shop', 'deploy', 'web', '-o', 'jsonpath={.status.availableReplicas}')).stdout).toBe('3');
+    const logs = await kubectl('logs', '-n', 'shop', 'deployment/web');
+    expect(logs.stdout).toMatch(/simulated container web \(image nginx:1\.27\) started on worker-\d/);
+
     const hostname = await kubectl('wait', '-n', 'shop', 'service/web', '--for=jsonpath={.status.loadBalancer.ingress[0].hostname}', '--timeout=20s');
     expect(hostname.code).toBe(0);
   });

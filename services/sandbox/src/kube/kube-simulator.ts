@@ -67,6 +67,11 @@ export interface KubeSimulatorOptions {
    * over plain HTTP. A wrong token is refused with 401 either way.
    */
   anonymousAccess?: boolean;
+  /**
+   * Accepts bearer tokens other than a cluster's own: the sandbox can pass a check of EKS-style
+   * `k8s-aws-v1.…` tokens here, so clients that authenticate as they would against EKS get in.
+   */
+  verifyToken?: (clusterName: string, token: string) => boolean;
   /** Simulated durations of the controllers (Deployment availability, Job run time …). */
   timings?: Partial<WorkloadTimings>;
 }
@@ -212,6 +217,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 10_000,
       now: options.clock.now,
       anonymousAccess: options.anonymousAccess ?? true,
+      verifyToken: options.verifyToken,
     }),
     snapshot: () => ({ clusters: [...clusters.values()].map((entry) => entry.cluster.snapshot()) }),
     restore(data) {

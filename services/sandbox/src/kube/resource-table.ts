@@ -13,12 +13,17 @@ export interface ResourceType {
   singular: string;
   shortNames: string[];
   namespaced: boolean;
-  /** `status` when the type has a status subresource (status is then written only through it). */
-  subresources: Array<'status'>;
+  /**
+   * `status` when status is written only through its subresource; `scale` for the autoscaling/v1
+   * Scale view of `spec.replicas`; `log` for pod logs.
+   */
+  subresources: Subresource[];
   categories: string[];
   /** Set for types that come from a CustomResourceDefinition. */
   crd?: string;
 }
+
+export type Subresource = 'status' | 'scale' | 'log';
 
 export const RESOURCE_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -28,6 +33,8 @@ interface Entry {
   shortNames?: string[];
   namespaced?: boolean;
   status?: boolean;
+  scale?: boolean;
+  log?: boolean;
   all?: boolean;
 }
 
@@ -41,7 +48,7 @@ function group(groupName: string, version: string, entries: Entry[]): ResourceTy
     singular: entry.kind.toLowerCase(),
     shortNames: entry.shortNames ?? [],
     namespaced: entry.namespaced ?? true,
-    subresources: entry.status ? ['status'] : [],
+    subresources: [...(entry.status ? (['status'] as const) : []), ...(entry.scale ? (['scale'] as const) : []), ...(entry.log ? (['log'] as const) : [])],
     categories: entry.all ? ['all'] : [],
   }));
 }
@@ -49,7 +56,7 @@ function group(groupName: string, version: string, entries: Entry[]): ResourceTy
 export const BUILT_IN_RESOURCES: readonly ResourceType[] = [
   ...group('', 'v1', [
     { kind: 'Namespace', plural: 'namespaces', shortNames: ['ns'], namespaced: false, status: true },
-    { kind: 'Pod', plural: 'pods', shortNames: ['po'], status: true, all: true },
+    { kind: 'Pod', plural: 'pods', shortNames: ['po'], status: true, log: true, all: true },
     { kind: 'Service', plural: 'services', shortNames: ['svc'], status: true, all: true },
     { kind: 'ConfigMap', plural: 'configmaps', shortNames: ['cm'] },
     { kind: 'Secret', plural: 'secrets' },
@@ -60,10 +67,10 @@ export const BUILT_IN_RESOURCES: readonly ResourceType[] = [
     { kind: 'Endpoints', plural: 'endpoints', shortNames: ['ep'] },
   ]),
   ...group('apps', 'v1', [
-    { kind: 'Deployment', plural: 'deployments', shortNames: ['deploy'], status: true, all: true },
-    { kind: 'StatefulSet', plural: 'statefulsets', shortNames: ['sts'], status: true, all: true },
+    { kind: 'Deployment', plural: 'deployments', scale: true, shortNames: ['deploy'], status: true, all: true },
+    { kind: 'StatefulSet', plural: 'statefulsets', scale: true, shortNames: ['sts'], status: true, all: true },
     { kind: 'DaemonSet', plural: 'daemonsets', shortNames: ['ds'], status: true, all: true },
-    { kind: 'ReplicaSet', plural: 'replicasets', shortNames: ['rs'], status: true, all: true },
+    { kind: 'ReplicaSet', plural: 'replicasets', scale: true, shortNames: ['rs'], status: true, all: true },
   ]),
   ...group('batch', 'v1', [
     { kind: 'Job', plural: 'jobs', status: true, all: true },
@@ -144,7 +151,7 @@ export function typesOfCrd(crd: Record<string, unknown>): ResourceType[] {
       singular: names.singular ?? (names.kind as string).toLowerCase(),
       shortNames: names.shortNames ?? [],
       namespaced: spec.scope !== 'Cluster',
-      subresources: version.subresources?.status !== undefined ? (['status'] as const).slice() : [],
+      subresources: version.subresources?.status !== undefined ? ['status' as const] : [],
       categories: names.categories ?? [],
       crd: name,
     }));
