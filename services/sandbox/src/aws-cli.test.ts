@@ -112,7 +112,7 @@ describe('aws CLI against the sandbox', () => {
         );
       await write(token);
       // kubectl parses the CA data (it refuses a kubeconfig whose CA is not a certificate) and reaches the endpoint.
-      const namespaces = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name']);
+      const namespaces = await run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', 'namespaces', '-o', 'name']);
       expect(namespaces).toMatchObject({ code: 0 });
       expect(namespaces.stdout).toContain('namespace/default');
 
