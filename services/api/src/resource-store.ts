@@ -175,26 +175,13 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     return rows[0]!.rv;
   }
 
-  /** The one way every write ends: the revision, the outbox row and a wake-up for the relay. */
+  /**
+   * The one way every write ends: the revision, the outbox row and a wake-up for the relay, in one
+   * statement of the caller's transaction.
+   */
   async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity): Promise<void> {
     const resourceVersion = String(row.resource_version);
     const at = new Date().toISOString();
-    await tx
-      .insertInto('revisions')
-      .values({
-        resource_uid: row.uid,
-        kind: kind.definition.kind,
-        project: row.project,
-        name: row.name,
-        resource_version: resourceVersion,
-        generation: String(row.generation),
-        cause,
-        actor: actor.name,
-        at,
-        labels: jsonb(row.labels),
-        spec: jsonb(row.spec),
-      })
-      .execute();
     const key = { kind: kind.definition.kind, project: row.project, name: row.name };
     const event: Omit<ChangeEvent, 'seq'> = {
       ...key,
@@ -205,11 +192,16 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       actor: actor.name,
       at,
     };
-    await tx
-      .insertInto('outbox')
-      .values({ object_uid: row.uid, subject: eventSubject(prefix, key), msg_id: `${row.uid}/${resourceVersion}`, payload: jsonb(event) })
-      .execute();
-    await sql`select pg_notify(${outboxChannel}, '')`.execute(tx);
+    await sql`
+      with revision as (
+        insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec)
+        values (${row.uid}, ${key.kind}, ${row.project}, ${row.name}, ${resourceVersion}, ${String(row.generation)}, ${cause}, ${actor.name}, ${at},
+                ${jsonb(row.labels)}, ${jsonb(row.spec)})
+      ), change as (
+        insert into outbox (object_uid, subject, msg_id, payload)
+        values (${row.uid}, ${eventSubject(prefix, key)}, ${`${row.uid}/${resourceVersion}`}, ${jsonb(event)})
+      )
+      select pg_notify(${outboxChannel}, '')`.execute(tx);
   }
 
   async function lockRow(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
@@ -311,8 +303,8 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     return uids;
   }
 
-  async function writeReferences(tx: Tx, uid: string, references: Array<{ path: string; uid: string }>): Promise<void> {
-    await tx.deleteFrom('references').where('from_uid', '=', uid).execute();
+  async function writeReferences(tx: Tx, uid: string, references: Array<{ path: string; uid: string }>, replace = true): Promise<void> {
+    if (replace) await tx.deleteFrom('references').where('from_uid', '=', uid).execute();
     if (references.length > 0) await tx.insertInto('references').values(references.map((r) => ({ from_uid: uid, path: r.path, to_uid: r.uid }))).execute();
   }
 
@@ -339,7 +331,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
           spec: jsonb(stored),
           secrets: jsonb(sealed),
           generation: specChanged ? String(Number(current.generation) + 1) : String(current.generation),
-          resource_version: await nextVersion(tx),
+          resource_version: sql`nextval('resource_version_seq')`,
           updated_at: new Date(),
         })
         .where('uid', '=', current.uid)
@@ -406,7 +398,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     // Finalizers (or dependents still finalizing) hold it: mark it; the last release removes it.
     const marked = await tx
       .updateTable('resources')
-      .set({ deletion_requested_at: new Date(), resource_version: await nextVersion(tx), updated_at: new Date() })
+      .set({ deletion_requested_at: new Date(), resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
       .where('uid', '=', row.uid)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -450,7 +442,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
             secrets: jsonb(sealed),
             status: jsonb({}),
             generation: '1',
-            resource_version: await nextVersion(tx),
+            resource_version: sql`nextval('resource_version_seq')`,
             finalizers: [kind.definition.controller],
             created_at: now,
             updated_at: now,
@@ -463,10 +455,10 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
             details: [{ path: 'metadata.name', rule: 'unique' }],
           });
         }
-        await writeReferences(tx, uid, references);
+        await writeReferences(tx, uid, references, false);
         if (owners.length > 0) await tx.insertInto('owner_references').values(owners.map((owner, position) => ({ owned_uid: uid, owner_uid: owner, position }))).execute();
         await recordChange(tx, kind, row, 'spec', actor);
-        return toResourceOne(tx, row);
+        return owners.length > 0 ? toResourceOne(tx, row) : toResource(row);
       });
     },
 
@@ -531,7 +523,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
         if (jsonEqual(status, current.status)) return toResourceOne(tx, current);
         const row = await tx
           .updateTable('resources')
-          .set({ status: jsonb(status), resource_version: await nextVersion(tx), updated_at: new Date() })
+          .set({ status: jsonb(status), resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
           .where('uid', '=', current.uid)
           .returningAll()
           .executeTakeFirstOrThrow();
@@ -556,7 +548,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
         if (finalizers.length === 0 && current.deletion_requested_at && (await removeIfReleased(tx, { ...current, finalizers }, actor))) return { deleted: true };
         const row = await tx
           .updateTable('resources')
-          .set({ finalizers, resource_version: await nextVersion(tx), updated_at: new Date() })
+          .set({ finalizers, resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
           .where('uid', '=', current.uid)
           .returningAll()
           .executeTakeFirstOrThrow();
