@@ -38,6 +38,11 @@ export interface ClusterRegistryDependencies {
   faults: FaultInjector;
   counters: SandboxCounters;
   logger: Logger;
+  /**
+   * Bearer tokens a cluster accepts besides its own: for the cluster of an ACTIVE EKS cluster, what
+   * EKS accepts — a `k8s-aws-v1.` token (a presigned STS GetCallerIdentity signed for that cluster).
+   */
+  verifyToken: (clusterName: string, token: string) => boolean;
 }
 
 export interface SandboxServerOptions {
@@ -108,7 +113,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   const counters = createSandboxCounters();
   const credentials = createCredentialStore(options.credentials === undefined ? {} : { credentials: options.credentials });
   const createClusterRegistry = options.createClusterRegistry ?? ((dependencies: ClusterRegistryDependencies) => createKubeSimulator(dependencies));
-  const clusters = createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }) });
+  const clusters = createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }), verifyToken: (name, token) => verifyEksBearer(name, token) });
   let url = '';
   let server: Server | undefined;
   /** Set once the saved state is loaded: a sandbox that could not read its state never overwrites it. */
@@ -171,31 +176,13 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       .catch((error: unknown) => logger.error({ err: error }, 'writing kubeconfig failed'));
   }
 
-  /**
-   * An EKS cluster's API server also accepts what EKS accepts: a `k8s-aws-v1.` token (a presigned
-   * STS GetCallerIdentity for that cluster), checked by the AWS half and exchanged here for the
-   * simulated cluster's own bearer token. Returns false when it has answered 401 itself.
-   */
-  function acceptEksToken(req: Request, res: Response): boolean {
-    const bearer = /^Bearer\s+(\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (bearer === undefined || !isEksToken(bearer)) return true;
-    let kubeName = '';
-    try {
-      kubeName = decodeURIComponent(req.path.split('/')[1] ?? '');
-    } catch {
-      return true;
-    }
-    const owner = eks.clusterOfKube(kubeName);
-    const token = clusters.listClusters().find((c) => c.name === kubeName)?.token;
-    if (owner === undefined || token === undefined) return true;
-    const check = verifyEksToken(bearer, { clusterName: owner.name, credentials, now: clock.now() });
-    if (check.ok) {
-      req.headers.authorization = `Bearer ${token}`;
-      return true;
-    }
-    const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `Unauthorized: ${check.reason}`, reason: 'Unauthorized', code: 401 };
-    res.status(401).json(status);
-    return false;
+  function verifyEksBearer(kubeClusterName: string, token: string): boolean {
+    if (!isEksToken(token)) return false;
+    const owner = eks.clusterOfKube(kubeClusterName);
+    if (owner === undefined) return false;
+    const check = verifyEksToken(token, { clusterName: owner.name, credentials, now: clock.now() });
+    if (!check.ok) logger.info({ cluster: kubeClusterName, reason: check.reason }, 'EKS token refused');
+    return check.ok;
   }
 
   function ensureLocalCluster(): void {
@@ -266,7 +253,6 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     }),
   );
   app.use('/k8s', (req: Request, res: Response, next: NextFunction) => {
-    if (!acceptEksToken(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') res.once('finish', () => stateChanged());
     clusters.handler(req, res, next);
   });

@@ -8,6 +8,8 @@ import type { ClusterRegistry, KubeNode } from '../cluster-registry.js';
 export interface FakeClusterRegistry extends ClusterRegistry {
   clusters: Map<string, { nodes: KubeNode[]; token: string }>;
   calls: string[];
+  /** The sandbox's hook for tokens other than a cluster's own (EKS tokens). */
+  verifyToken?: (clusterName: string, token: string) => boolean;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -15,7 +17,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export function createFakeClusterRegistry(): FakeClusterRegistry {
   const clusters = new Map<string, { nodes: KubeNode[]; token: string }>();
   const calls: string[] = [];
-  return {
+  const registry: FakeClusterRegistry = {
     clusters,
     calls,
     addCluster(name, options) {
@@ -42,7 +44,10 @@ export function createFakeClusterRegistry(): FakeClusterRegistry {
         res.end(JSON.stringify(body));
       };
       if (!cluster) return answer(404, { kind: 'Status', code: 404 });
-      if (req.headers.authorization !== `Bearer ${cluster.token}`) return answer(401, { kind: 'Status', code: 401, reason: 'Unauthorized' });
+      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      if (bearer !== cluster.token && !(registry.verifyToken?.(name ?? '', bearer) ?? false)) {
+        return answer(401, { kind: 'Status', code: 401, reason: 'Unauthorized' });
+      }
       if (rest.join('/') === 'api') return answer(200, { kind: 'APIVersions', versions: ['v1'] });
       return answer(404, { kind: 'Status', code: 404 });
     },
@@ -56,4 +61,5 @@ export function createFakeClusterRegistry(): FakeClusterRegistry {
       calls.push('reset');
     },
   };
+  return registry;
 }

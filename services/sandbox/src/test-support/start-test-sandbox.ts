@@ -14,7 +14,10 @@ export async function startTestSandbox(options: Partial<SandboxServerOptions> = 
   const sandbox = createSandboxServer({
     port: 0,
     logger: pino({ level: 'silent' }),
-    createClusterRegistry: () => kube,
+    createClusterRegistry: (dependencies) => {
+      kube.verifyToken = dependencies.verifyToken;
+      return kube;
+    },
     ...options,
   });
   const { url } = await sandbox.start();
