@@ -159,6 +159,25 @@ describe('outbox relay', () => {
     expect(second.published).toBeGreaterThan(0);
   });
 
+  it("recovers when the lock holder's session dies: one relay publishes again", async () => {
+    const relaysHere = [relay(await database()), relay(await database())];
+    for (const r of relaysHere) r.start();
+    await waitUntil(() => relaysHere.some((r) => r.active), 'a relay to take the lock');
+    const holder = relaysHere.find((r) => r.active)!;
+    // Kill the session that holds this schema's advisory lock, as a crashed process would lose it.
+    const { rows } = await pool.query(
+      `select l.pid from pg_locks l where l.locktype = 'advisory' and l.granted and l.objid = (hashtext('tugboat-outbox-relay:' || $1)::bigint & 4294967295)`,
+      [schema],
+    );
+    expect(rows).toHaveLength(1);
+    await pool.query('select pg_terminate_backend($1)', [rows[0].pid]);
+    await waitUntil(() => !holder.active || relaysHere.filter((r) => r.active).length === 1, 'the holder to notice');
+    const uid = randomUUID();
+    await insert(uid, 1);
+    await waitUntil(() => published(uid).length === 1, 'a row to publish after the holder lost its session');
+    expect(relaysHere.filter((r) => r.active)).toHaveLength(1);
+  });
+
   it('created the stream idempotently, with limits retention, a max age and a duplicate window', async () => {
     const info = await (await jetstreamManager(nc)).streams.info(streamNames(prefix).eventsStream);
     expect(info.config).toMatchObject({ subjects: [`${prefix}.res.>`], retention: 'limits', max_age: 60_000 * 1_000_000, duplicate_window: 60_000 * 1_000_000 });

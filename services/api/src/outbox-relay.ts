@@ -137,18 +137,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   async function run(): Promise<void> {
-    let standingBy = false;
     while (!stopping.signal.aborted) {
       let session: RelaySession | undefined;
       try {
         session = await database.openRelaySession();
-        if (await session.tryLock()) {
-          standingBy = false;
-          await serve(session);
-        } else if (!standingBy) {
-          standingBy = true;
-          logger.info('another relay holds the lock; standing by');
+        let lost = false;
+        void session.lost.then(() => (lost = true));
+        // Stand by on the same session until the lock is ours (its holder's session ended) or ours is lost.
+        let announced = false;
+        while (!stopping.signal.aborted && !lost && !(await session.tryLock())) {
+          if (!announced) logger.info('another relay holds the lock; standing by');
+          announced = true;
+          await pause(standbyRetryMs);
         }
+        if (!stopping.signal.aborted && !lost) await serve(session);
       } catch (error) {
         logger.warn({ err: String(error) }, 'relay session failed');
       } finally {
