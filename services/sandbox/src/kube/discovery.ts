@@ -160,3 +160,30 @@ export function openApiIndex(types: ResourceType[], urlPrefix: string) {
   }
   return { paths };
 }
+
+function protobufField(field: number, payload: Buffer): Buffer {
+  const length: number[] = [];
+  let remaining = payload.length;
+  do {
+    length.push((remaining & 0x7f) | (remaining > 0x7f ? 0x80 : 0));
+    remaining >>>= 7;
+  } while (remaining > 0);
+  return Buffer.concat([Buffer.from([(field << 3) | 2, ...length]), payload]);
+}
+
+/**
+ * OpenAPI v2 without definitions: kubectl asks for it (as gnostic protobuf) only to validate a kind
+ * its v3 index did not list yet — a custom resource applied together with its CRD — and skips
+ * validation for kinds without a schema, as it does for schemaless CRDs on real servers.
+ */
+export function openApiV2Document(accept: string): { contentType: string; body: Buffer } {
+  if (accept.includes('protobuf')) {
+    const info = Buffer.concat([protobufField(1, Buffer.from('Kubernetes')), protobufField(2, Buffer.from(SERVER_VERSION.gitVersion))]);
+    return {
+      contentType: 'application/octet-stream',
+      body: Buffer.concat([protobufField(1, Buffer.from('2.0')), protobufField(2, info)]),
+    };
+  }
+  const json = { swagger: '2.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths: {}, definitions: {} };
+  return { contentType: 'application/json', body: Buffer.from(JSON.stringify(json)) };
+}

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import YAML from 'yaml';
 import type { FaultInjector } from '../fault-injector.js';
-import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, SERVER_VERSION } from './discovery.js';
+import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, openApiV2Document, SERVER_VERSION } from './discovery.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
 import type { DeleteOptions, KubeCluster, PatchType } from './kube-cluster.js';
 import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, notFound, type StatusReason } from './kube-status.js';
@@ -17,7 +17,7 @@ import { podLog } from './pod-log.js';
 import { groupVersionOf, type ResourceType, type Subresource } from './resource-table.js';
 import { replicasOfScale, scaleOf } from './scale-subresource.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { renderTable } from './table.js';
+import { renderTable, type PrinterColumn } from './table.js';
 import { serveWatch } from './watch-stream.js';
 
 export interface HandlerCluster {
@@ -196,6 +196,12 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       }
       if (first === 'openapi') {
         if (second === 'v3' && rest.length === 2) return writeJson(res, 200, openApiIndex(types, prefix));
+        if (second === 'v2' && rest.length === 2) {
+          const document = openApiV2Document(String(req.headers.accept ?? ''));
+          res.writeHead(200, { 'Content-Type': document.contentType, 'Content-Length': document.body.length });
+          res.end(document.body);
+          return;
+        }
         const document =
           second === 'v3' && third === 'api' && rest.length === 4
             ? openApiDocument(types, '', fourth ?? '')
@@ -212,6 +218,16 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     else if (rest[0] === 'apis' && rest[1] !== undefined && rest[2] !== undefined) route = resolveResource(cluster, rest[1], rest[2], rest.slice(3));
     else throw notFoundPath();
     await serveResource(req, res, entry, route, url.searchParams, method);
+  }
+
+  /** A custom resource's printer columns come from its CRD version. */
+  function printerColumnsOf(cluster: KubeCluster, type: ResourceType): PrinterColumn[] | undefined {
+    if (type.crd === undefined) return undefined;
+    const crdType = cluster.registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    const crd = crdType ? cluster.get(crdType, undefined, type.crd) : undefined;
+    const versions = isPlainObject(crd?.spec) && Array.isArray(crd.spec.versions) ? crd.spec.versions.filter(isPlainObject) : [];
+    const columns = versions.find((version) => version.name === type.version)?.additionalPrinterColumns;
+    return Array.isArray(columns) ? columns.filter((column): column is PrinterColumn => isPlainObject(column) && typeof column.name === 'string' && typeof column.jsonPath === 'string') : undefined;
   }
 
   async function serveResource(req: IncomingMessage, res: ServerResponse, entry: HandlerCluster, route: ResourceRoute, query: URLSearchParams, method: string) {
@@ -243,7 +259,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       const object = cluster.get(type, namespace, name);
       if (!object) throw new KubeStatusError(404, 'NotFound', `${type.group === '' ? type.plural : `${type.plural}.${type.group}`} "${name}" not found`, { name, group: type.group, kind: type.plural });
       if (wantsTable(req)) {
-        return writeJson(res, 200, renderTable(type, [present(object)], { resourceVersion: object.metadata.resourceVersion, includeObject: query.get('includeObject') === 'Object', now: options.now() }));
+        return writeJson(res, 200, renderTable(type, [present(object)], { resourceVersion: object.metadata.resourceVersion, includeObject: query.get('includeObject') === 'Object', now: options.now(), printerColumns: printerColumnsOf(cluster, type) }));
       }
       return writeJson(res, 200, present(object));
     }
@@ -267,7 +283,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
           timeoutSeconds: timeout === null ? undefined : Number(timeout),
           bookmarkIntervalMs: options.bookmarkIntervalMs,
           present: (object) =>
-            table ? renderTable(type, [present(object)], { resourceVersion: object.metadata.resourceVersion, includeObject: query.get('includeObject') === 'Object', now: options.now() }) : present(object),
+            table ? renderTable(type, [present(object)], { resourceVersion: object.metadata.resourceVersion, includeObject: query.get('includeObject') === 'Object', now: options.now(), printerColumns: printerColumnsOf(cluster, type) }) : present(object),
         });
         entry.watches.add(end);
         res.on('close', () => entry.watches.delete(end));
@@ -290,7 +306,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       const continueToken = more ? Buffer.from(JSON.stringify({ offset: offset + limit })).toString('base64url') : undefined;
       const resourceVersion = String(cluster.currentResourceVersion());
       if (wantsTable(req)) {
-        return writeJson(res, 200, renderTable(type, page.map(present), { resourceVersion, includeObject: query.get('includeObject') === 'Object', continueToken, now: options.now() }));
+        return writeJson(res, 200, renderTable(type, page.map(present), { resourceVersion, includeObject: query.get('includeObject') === 'Object', continueToken, now: options.now(), printerColumns: printerColumnsOf(cluster, type) }));
       }
       const metadata: JsonObject = { resourceVersion };
       if (continueToken) {

@@ -176,9 +176,22 @@ spec:
     served: true
     storage: true
     schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w0, namespace: default}
+spec: {size: 1}
 `,
     );
-    expect((await kubectl('apply', '--server-side', '-f', crd)).code).toBe(0);
+    // As against a real server: the CRD goes in, the resource in the same file is not mapped yet.
+    const together = await kubectl('apply', '--server-side', '-f', crd);
+    expect(together.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/widgets.example.com serverside-applied');
+    expect(together.stderr).toContain('ensure CRDs are installed first');
+    const rerun = await kubectl('apply', '--server-side', '-f', crd);
+    expect(rerun.stdout).toContain('widget.example.com/w0 serverside-applied');
+    expect((await kubectl('get', 'widgets')).stdout).toMatch(/^NAME\s+SIZE\nw0\s+1\n$/);
     expect((await kubectl('wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s')).code).toBe(0);
     const widget = manifest('widget.yaml', 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: default}\nspec: {size: 3}\n');
     const created = await kubectl('create', '-f', widget);
@@ -187,6 +200,7 @@ spec:
     expect(duplicate.stderr.trim()).toBe('Error from server (AlreadyExists): error when creating "' + widget + '": widgets.example.com "w1" already exists');
     expect((await kubectl('get', 'wd', 'w1', '-o', 'jsonpath={.spec.size}')).stdout).toBe('3');
 
+    expect((await kubectl('delete', 'widget', 'w0')).code).toBe(0);
     const deleted = await kubectl('delete', 'widget', 'w1');
     expect(deleted.stdout.trim()).toBe('widget.example.com "w1" deleted');
     const missing = await kubectl('get', 'widget', 'w1');

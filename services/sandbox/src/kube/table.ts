@@ -140,8 +140,55 @@ const COLUMNS: Record<string, Column[]> = {
   'apiextensions.k8s.io/CustomResourceDefinition': [{ name: 'Created At', cell: (object) => object.metadata.creationTimestamp }],
 };
 
-export function renderTable(type: ResourceType, objects: KubeObject[], options: { resourceVersion: string; includeObject: boolean; continueToken?: string; now: number }) {
-  const columns: Column[] = [{ name: 'Name', cell: (object) => object.metadata.name }, ...(COLUMNS[`${type.group}/${type.kind}`] ?? [age])];
+/** The subset of JSONPath CRD printer columns use: `.a.b`, `[0]`, `[?(@.type=="Ready")]`. */
+export function evaluateJsonPath(object: unknown, path: string): unknown {
+  const tokens = path.match(/\.[^.[\]]+|\[\d+\]|\[\?\(@\.[^)]*\)\]/g) ?? [];
+  let current: unknown = object;
+  for (const token of tokens) {
+    if (current === undefined || current === null) return undefined;
+    if (token.startsWith('.')) {
+      current = isPlainObject(current) ? current[token.slice(1)] : undefined;
+    } else if (token.startsWith('[?')) {
+      const filter = /^\[\?\(@\.([^=!]+?)\s*==\s*["']([^"']*)["']\)\]$/.exec(token);
+      if (!filter || !Array.isArray(current)) return undefined;
+      const [, field = '', value] = filter;
+      current = current.find((item) => String(evaluateJsonPath(item, `.${field}`)) === value);
+    } else {
+      current = Array.isArray(current) ? current[Number(token.slice(1, -1))] : undefined;
+    }
+  }
+  return current;
+}
+
+/** `additionalPrinterColumns` of a CRD version, for its custom resources. */
+export interface PrinterColumn {
+  name: string;
+  type?: string;
+  jsonPath: string;
+  priority?: number;
+}
+
+function printerColumns(columns: PrinterColumn[]): Column[] {
+  return columns.map((column) => ({
+    name: column.name,
+    type: column.type === 'integer' ? 'integer' : 'string',
+    priority: column.priority ?? 0,
+    cell: (object, now) => {
+      const value = evaluateJsonPath(object, column.jsonPath);
+      if (column.type === 'date' && typeof value === 'string') return humanDuration(now - Date.parse(value));
+      if (value === undefined || value === null) return '';
+      return typeof value === 'object' ? JSON.stringify(value) : value;
+    },
+  }));
+}
+
+export function renderTable(
+  type: ResourceType,
+  objects: KubeObject[],
+  options: { resourceVersion: string; includeObject: boolean; continueToken?: string | undefined; now: number; printerColumns?: PrinterColumn[] | undefined },
+) {
+  const specific = options.printerColumns && options.printerColumns.length > 0 ? printerColumns(options.printerColumns) : (COLUMNS[`${type.group}/${type.kind}`] ?? [age]);
+  const columns: Column[] = [{ name: 'Name', cell: (object) => object.metadata.name }, ...specific];
   const metadata: JsonObject = { resourceVersion: options.resourceVersion };
   if (options.continueToken) metadata.continue = options.continueToken;
   return {

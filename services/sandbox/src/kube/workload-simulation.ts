@@ -233,6 +233,12 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     return cluster.list(NODE).filter((node) => !node.metadata.deletionTimestamp);
   }
 
+  function nodeAddress(nodeName: string): string {
+    const addresses = at(cluster.get(NODE, undefined, nodeName), 'status.addresses');
+    const internal = Array.isArray(addresses) ? addresses.filter(isPlainObject).find((address) => address.type === 'InternalIP') : undefined;
+    return typeof internal?.address === 'string' ? internal.address : '10.0.0.10';
+  }
+
   function podsIn(namespace: string | undefined): KubeObject[] {
     return cluster.list(POD, namespace);
   }
@@ -309,7 +315,8 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         pod,
         {
           phase: 'Pending',
-          hostIP: '10.0.0.10',
+          hostIP: nodeAddress(nodeName),
+          hostIPs: [{ ip: nodeAddress(nodeName) }],
           startTime: stamp,
           qosClass: 'BestEffort',
           conditions: mergeConditions(
