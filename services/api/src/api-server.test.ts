@@ -362,6 +362,17 @@ describe('API write path', () => {
     expect(kinds).toEqual(expect.arrayContaining(['AwsAccount', 'ClusterDefinition', 'ClusterInstance', 'WorkloadDefinition', 'WorkloadInstance', 'Bucket']));
   });
 
+  it('exposes Prometheus metrics: request latency by route template, delivery latency and backlog', async () => {
+    await waitUntil(async () => (await api.sql('select count(*)::int as n from outbox'))[0].n === 0, 'the outbox to drain');
+    const text = await (await fetch(`${api.url}/metrics`)).text();
+    expect(text).toMatch(/tugboat_api_http_request_seconds_count\{method="POST",route="\/v1\/:plural",status="201"\} \d+/);
+    expect(text).not.toMatch(/route="\/v1\/workloadinstances/);
+    expect(text).toMatch(/tugboat_outbox_commit_to_publish_seconds_count [1-9]\d*/);
+    expect(text).toMatch(/tugboat_outbox_published_total [1-9]\d*/);
+    expect(text).toContain('tugboat_outbox_relay_active 1');
+    expect(text).toContain('tugboat_outbox_backlog 0');
+  });
+
   it('logs JSON with request ids and never a request body', async () => {
     const response = await fetch(`${api.url}/v1/whoami`, { headers: { authorization: 'Bearer test-admin-token', 'x-request-id': 'req-abc-123' } });
     expect(response.headers.get('x-request-id')).toBe('req-abc-123');

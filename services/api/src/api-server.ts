@@ -12,6 +12,7 @@ import { migrateToLatest } from '@tugboat/migrations';
 import { DEFAULT_PREFIX, InternalError } from '@tugboat/resource-model';
 import type { Kysely } from 'kysely';
 import { pino, type Logger } from 'pino';
+import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
@@ -72,6 +73,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   let server: Server | undefined;
   let url = '';
   let ready = false;
+  let natsConnected = false;
+
+  /** `/readyz` answers 503 while the bus is away (the client reconnects on its own). */
+  async function followNatsStatus(connection: NatsConnection): Promise<void> {
+    for await (const status of connection.status()) {
+      if (status.type === 'disconnect' || status.type === 'close') {
+        natsConnected = false;
+        logger.warn({ nats: status.type }, 'NATS connection lost');
+      } else if (status.type === 'reconnect') {
+        natsConnected = true;
+        logger.info('NATS reconnected');
+      }
+    }
+    natsConnected = false;
+  }
 
   function required<T>(value: T | undefined, what: string): T {
     if (value === undefined) throw new InternalError(`${what} is not started`);
@@ -102,12 +118,18 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       killPoint,
     });
     const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });
+    const db = database.db;
+    const metrics = createApiMetrics({
+      countOutbox: async () => Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+      relayActive: () => relay?.active ?? false,
+    });
     const app = createApp({
       store,
       kinds,
       identities,
       logger,
-      isReady: () => ready && nats !== undefined && !nats.isClosed(),
+      isReady: () => ready && natsConnected,
+      metrics,
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     });
 
@@ -125,6 +147,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
     });
+    natsConnected = true;
+    void followNatsStatus(nats);
     await ensureEventStream(await jetstreamManager(nats), {
       prefix,
       ...(options.streamMaxAgeMs ? { maxAgeMs: options.streamMaxAgeMs } : {}),
@@ -134,6 +158,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       js: jetstream(nats),
       logger,
       killPoint,
+      metrics,
       ...(options.relay?.pollIntervalMs ? { pollIntervalMs: options.relay.pollIntervalMs } : {}),
       ...(options.relay?.standbyRetryMs ? { standbyRetryMs: options.relay.standbyRetryMs } : {}),
       ...(options.relay?.batchSize ? { batchSize: options.relay.batchSize } : {}),

@@ -16,6 +16,7 @@ import {
   type TugboatError,
 } from '@tugboat/resource-model';
 import { authorize, type Action } from './authorize.js';
+import type { ApiMetrics } from './api-metrics.js';
 import type { Identity, IdentityStore } from './identity.js';
 import { isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
@@ -32,6 +33,7 @@ export interface AppOptions {
   isReady(): boolean;
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
+  metrics?: ApiMetrics;
 }
 
 interface Locals {
@@ -56,7 +58,10 @@ export function createApp(options: AppOptions): express.Express {
     const started = process.hrtime.bigint();
     const path = req.originalUrl.split('?')[0];
     res.on('finish', () => {
-      if (path === '/healthz' || path === '/readyz') return;
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
+      // The route template (`/v1/:plural/:name`), not the path, so object names do not become labels.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      options.metrics?.httpRequestSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
       res.locals.logger.info(
         { method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, actor: res.locals.identity?.name },
         'request',
@@ -70,6 +75,17 @@ export function createApp(options: AppOptions): express.Express {
   });
   app.get('/readyz', (_req, res) => {
     res.status(options.isReady() ? 200 : 503).json({ ready: options.isReady() });
+  });
+  app.get('/metrics', (_req, res, next) => {
+    if (!options.metrics) {
+      next();
+      return;
+    }
+    const { registry } = options.metrics;
+    registry.metrics().then((text) => {
+      res.setHeader('content-type', registry.contentType);
+      res.send(text);
+    }, next);
   });
 
   app.use(

@@ -8,6 +8,8 @@ type Serial8 = ColumnType<string | number, string | number | undefined, string |
 /** jsonb columns are always written through `jsonb()` (an explicit cast of a JSON string). */
 type Jsonb<T> = ColumnType<T, unknown, unknown>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Timestamps the database fills in (`default now()`). */
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface ResourcesTable {
   uid: string;
@@ -78,14 +80,14 @@ export interface OutboxTable {
   subject: string;
   msg_id: string;
   payload: Jsonb<Record<string, unknown>>;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export interface KindsTable {
   kind: string;
   plural: string;
   definition: Jsonb<Record<string, unknown>>;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export interface TokensTable {
@@ -93,7 +95,7 @@ export interface TokensTable {
   name: string;
   type: 'user' | 'controller';
   controller: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export interface Database {

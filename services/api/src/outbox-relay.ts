@@ -15,6 +15,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
+import type { ApiMetrics } from './api-metrics.js';
 import type { KillPoint } from './kill-point.js';
 
 export interface OutboxRelayOptions {
@@ -22,6 +23,7 @@ export interface OutboxRelayOptions {
   js: JetStreamClient;
   logger: Logger;
   killPoint: KillPoint;
+  metrics?: Pick<ApiMetrics, 'commitToPublishSeconds' | 'published' | 'publishFailures'>;
   /** Fallback poll when no notification arrives. Default 1000 ms. */
   pollIntervalMs?: number;
   /** How often a standby tries to take the lock. Default 1000 ms. */
@@ -48,6 +50,7 @@ interface OutboxRow {
   subject: string;
   msg_id: string;
   payload: Record<string, unknown>;
+  created_at: Date;
 }
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -79,8 +82,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   async function readBatch(): Promise<OutboxRow[]> {
-    const rows = await database.db.selectFrom('outbox').select(['id', 'object_uid', 'subject', 'msg_id', 'payload']).orderBy('id').limit(batchSize).execute();
-    return rows.map((r) => ({ ...r, id: String(r.id), payload: r.payload }));
+    const rows = await database.db.selectFrom('outbox').select(['id', 'object_uid', 'subject', 'msg_id', 'payload', 'created_at']).orderBy('id').limit(batchSize).execute();
+    return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at) }));
   }
 
   /** One pass: returns how many rows were acknowledged and deleted, or -1 after a failure. */
@@ -100,9 +103,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (acknowledged.length > 0) {
       await database.db.deleteFrom('outbox').where('id', 'in', acknowledged).execute();
       published += acknowledged.length;
+      const now = Date.now();
+      options.metrics?.published.inc(acknowledged.length);
+      for (const row of inFlight) if (acknowledged.includes(row.id)) options.metrics?.commitToPublishSeconds.observe(Math.max(0, now - row.created_at.getTime()) / 1000);
     }
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
+      options.metrics?.publishFailures.inc(inFlight.length - acknowledged.length);
       logger.warn({ err: String(failed.reason), failed: inFlight.length - acknowledged.length }, 'publish failed; rows stay in the outbox');
       return -1;
     }
