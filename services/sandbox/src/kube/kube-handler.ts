@@ -14,6 +14,7 @@ import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, notFound
 import { jsonPatch, mergePatch, strategicMergePatch } from './patches.js';
 import type { KubeObject } from './object-rules.js';
 import { podLog } from './pod-log.js';
+import { decodeProtobufBody, isProtobufBody } from './protobuf-body.js';
 import { groupVersionOf, type ResourceType, type Subresource } from './resource-table.js';
 import { replicasOfScale, scaleOf } from './scale-subresource.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -316,11 +317,11 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       return writeJson(res, 200, { kind: type.listKind, apiVersion, metadata, items: page.map(present) });
     }
 
-    if (contentType.includes('protobuf') || contentType.includes('cbor')) {
-      throw new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (the Tugboat sandbox does not decode ${contentType}; kubectl's typed generators such as "kubectl create deployment" send it, "kubectl create -f" and "kubectl apply" do not)`);
+    if (!isProtobufBody(contentType) && (contentType.includes('protobuf') || contentType.includes('cbor'))) {
+      throw new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     }
     const raw = await readBody(req);
-    const body = parseBody(raw, contentType);
+    const body = isProtobufBody(contentType) ? decodeProtobufBody(raw) : parseBody(raw, contentType);
     const dryRun = dryRunOf(query, body);
 
     if (method === 'POST') {

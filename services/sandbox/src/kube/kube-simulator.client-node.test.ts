@@ -267,7 +267,7 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(containers.map((container) => container.name)).toEqual(['api', 'log']);
     expect(containers[0]?.image).toBe('api:2');
     expect(containers[0]?.env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
-    expect(containers[0]?.ports).toEqual([{ containerPort: 80 }]);
+    expect(containers[0]?.ports).toEqual([{ containerPort: 80, protocol: 'TCP' }]);
 
     const deleted = await apps.patchNamespacedDeployment(
       { name: 'api', namespace: 'patching', body: { spec: { template: { spec: { containers: [{ name: 'log', $patch: 'delete' }] } } } } },

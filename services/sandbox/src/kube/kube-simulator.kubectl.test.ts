@@ -210,6 +210,27 @@ spec: {size: 1}
     expect(gone.code).not.toBe(0);
   });
 
+  it('accepts the protobuf bodies of kubectl\'s typed generators', async () => {
+    expect((await kubectl('create', 'namespace', 'gen')).stdout.trim()).toBe('namespace/gen created');
+    const deployment = await kubectl('create', 'deployment', 'api', '-n', 'gen', '--image=api:1', '--replicas=2', '--port=8080');
+    expect(deployment.stdout.trim()).toBe('deployment.apps/api created');
+    expect((await kubectl('create', 'configmap', 'settings', '-n', 'gen', '--from-literal=mode=fast')).code).toBe(0);
+    expect((await kubectl('create', 'secret', 'generic', 'creds', '-n', 'gen', '--from-literal=password=s3cret')).code).toBe(0);
+    expect((await kubectl('expose', 'deployment', 'api', '-n', 'gen', '--port=80', '--target-port=8080', '--type=LoadBalancer')).stdout.trim()).toBe('service/api exposed');
+    expect((await kubectl('run', 'debug', '-n', 'gen', '--image=busybox', '--env=A=B', '--restart=Never', '--', 'sleep', '1')).stdout.trim()).toBe('pod/debug created');
+    expect((await kubectl('rollout', 'status', '-n', 'gen', 'deployment/api', '--timeout=20s')).stdout).toContain('successfully rolled out');
+
+    const api = JSON.parse((await kubectl('get', '-n', 'gen', 'deployment', 'api', '-o', 'json')).stdout) as { spec: { replicas: number; selector: unknown; template: { spec: { containers: unknown[] } } } };
+    expect(api.spec.replicas).toBe(2);
+    expect(api.spec.selector).toEqual({ matchLabels: { app: 'api' } });
+    expect(api.spec.template.spec.containers).toEqual([{ name: 'api', image: 'api:1', ports: [{ containerPort: 8080, protocol: 'TCP' }] }]);
+    expect((await kubectl('get', '-n', 'gen', 'cm', 'settings', '-o', 'jsonpath={.data.mode}')).stdout).toBe('fast');
+    expect((await kubectl('get', '-n', 'gen', 'secret', 'creds', '-o', 'jsonpath={.data.password}')).stdout).toBe(Buffer.from('s3cret').toString('base64'));
+    expect((await kubectl('get', '-n', 'gen', 'svc', 'api', '-o', 'jsonpath={.spec.ports[0].targetPort} {.spec.selector.app}')).stdout).toBe('8080 api');
+    expect((await kubectl('get', '-n', 'gen', 'pod', 'debug', '-o', 'jsonpath={.spec.containers[0].args} {.spec.containers[0].env[0].value} {.spec.restartPolicy}')).stdout).toBe('["sleep","1"] B Never');
+    expect((await kubectl('delete', 'namespace', 'gen', '--timeout=20s')).code).toBe(0);
+  });
+
   it('deletes a namespace with everything in it', async () => {
     const deleted = await kubectl('delete', 'namespace', 'shop', '--timeout=20s');
     expect(deleted.stdout.trim()).toBe('namespace "shop" deleted');

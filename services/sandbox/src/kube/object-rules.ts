@@ -270,7 +270,20 @@ function ensureObject(parent: JsonObject, key: string): JsonObject {
 }
 
 /** Server-side defaults; `previous` carries allocated values (a Service's clusterIP) across updates. */
+function defaultPodSpec(spec: unknown): void {
+  if (!isPlainObject(spec)) return;
+  for (const list of ['containers', 'initContainers']) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    for (const container of containers) {
+      if (!isPlainObject(container) || !Array.isArray(container.ports)) continue;
+      for (const port of container.ports) if (isPlainObject(port)) port.protocol ??= 'TCP';
+    }
+  }
+}
+
 export function applyDefaults(type: ResourceType, object: KubeObject, previous: KubeObject | undefined, allocateClusterIp: () => string): void {
+  defaultPodSpec(type.group === '' && type.kind === 'Pod' ? object.spec : at(object, type.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec'));
   switch (`${type.group}/${type.kind}`) {
     case '/Namespace': {
       object.metadata.labels = { ...object.metadata.labels, 'kubernetes.io/metadata.name': object.metadata.name };
