@@ -8,6 +8,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   Watch,
+  makeInformer,
   setHeaderOptions,
   type KubernetesObject,
   type V1ConfigMap,
@@ -199,6 +200,26 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     const line = JSON.parse((await response.text()).trim()) as { type: string; object: Record<string, unknown> };
     expect(line.type).toBe('ERROR');
     expect(line.object).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 });
+  });
+
+  it('feeds a client-node informer from list and watch', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'informed' } } });
+    const seen: string[] = [];
+    const informer = makeInformer(kc, '/api/v1/namespaces/informed/configmaps', () => core.listNamespacedConfigMap({ namespace: 'informed' }));
+    informer.on('add', (object) => seen.push(`add ${object.metadata?.name}`));
+    informer.on('update', (object) => seen.push(`update ${object.metadata?.name} ${JSON.stringify(object.data)}`));
+    informer.on('delete', (object) => seen.push(`delete ${object.metadata?.name}`));
+    await core.createNamespacedConfigMap({ namespace: 'informed', body: { metadata: { name: 'before' } } });
+    await informer.start();
+    try {
+      await core.createNamespacedConfigMap({ namespace: 'informed', body: { metadata: { name: 'after' }, data: { v: '1' } } });
+      await core.patchNamespacedConfigMap({ name: 'after', namespace: 'informed', body: { data: { v: '2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await core.deleteNamespacedConfigMap({ name: 'before', namespace: 'informed' });
+      await eventually(() => (seen.length >= 4 ? true : undefined), 5000, 'informer events');
+      expect(seen).toEqual(['add before', 'add after', 'update after {"v":"2"}', 'delete before']);
+    } finally {
+      await informer.stop();
+    }
   });
 
   it('server-side apply removes dropped fields, reports conflicts and takes them over with force', async () => {

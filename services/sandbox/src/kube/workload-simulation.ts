@@ -772,6 +772,11 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       const ownerKey = ownerControllers[owner.kind];
       if (ownerKey) enqueueObject(ownerKey, namespace, owner.name);
     }
+    if (event.storageKey === storageKeyOf(DEPLOYMENT) && event.type === 'DELETED') {
+      rollouts.delete(object.metadata.uid);
+      timers.get(`deployment-deadline:${object.metadata.uid}`)?.();
+      timers.delete(`deployment-deadline:${object.metadata.uid}`);
+    }
     if (event.storageKey === storageKeyOf(POD)) {
       if (event.type === 'DELETED') {
         timers.get(`pod:${object.metadata.uid}`)?.();
