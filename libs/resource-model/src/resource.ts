@@ -98,7 +98,7 @@ export interface ChangeEvent extends ResourceKey {
   generation: number;
   resourceVersion: string;
   cause: ChangeCause;
-  /** The outbox row id; also the `Nats-Msg-Id` suffix. */
+  /** The outbox row id (the relay's sequence). `Nats-Msg-Id` is `<uid>/<resourceVersion>`, see services/api/README.md. */
   seq: string;
   /** Identity that made the change (a user or a controller name). */
   actor?: string;
