@@ -63,7 +63,7 @@ export function apiResourceList(types: ResourceType[], groupName: string, versio
       singularName: type.singular,
       namespaced: type.namespaced,
       kind: type.kind,
-      verbs: RESOURCE_VERBS,
+      verbs: type.review ? ['create'] : RESOURCE_VERBS,
       storageVersionHash: createHash('sha256').update(`${type.group}/${type.version}/${type.kind}`).digest('base64').slice(0, 11),
     };
     if (type.shortNames.length > 0) resource.shortNames = type.shortNames;

@@ -56,3 +56,14 @@ export function listMapKey(fieldName: string, items: unknown[]): string | undefi
 export function isSetList(fieldName: string, items: unknown[]): boolean {
   return SET_LISTS.has(fieldName) && items.every((item) => !isPlainObject(item) && !Array.isArray(item));
 }
+
+/** Built-in types decode into typed structs on a real server, where a JSON `null` is just an absent field. */
+export function withoutNulls<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => withoutNulls(item)) as T;
+  if (isPlainObject(value)) {
+    const out: JsonObject = {};
+    for (const [key, item] of Object.entries(value)) if (item !== null && item !== undefined) out[key] = withoutNulls(item);
+    return out as T;
+  }
+  return value;
+}

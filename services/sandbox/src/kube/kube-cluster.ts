@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SandboxCounters } from '../counters.js';
-import { clone, deepEqual, isPlainObject, type JsonObject } from './json-values.js';
+import { clone, deepEqual, isPlainObject, withoutNulls, type JsonObject } from './json-values.js';
 import {
   KubeStatusError,
   STALE_OBJECT,
@@ -323,7 +323,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     }
     let name = typeof metadata.name === 'string' ? metadata.name : '';
     if (name === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') name = `${metadata.generateName}${randomSuffix(5)}`;
-    const object = clone(body) as KubeObject;
+    const object = (type.crd === undefined ? withoutNulls(clone(body)) : clone(body)) as KubeObject;
     object.apiVersion = apiVersion;
     object.kind = type.kind;
     for (const serverSet of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']) {
@@ -368,10 +368,10 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     let next: KubeObject;
     if (commitOptions.subresource === 'status') {
       next = clone(previous);
-      if (candidate.status === undefined) delete next.status;
-      else next.status = clone(candidate.status);
+      if (candidate.status === undefined || candidate.status === null) delete next.status;
+      else next.status = type.crd === undefined ? withoutNulls(clone(candidate.status)) : clone(candidate.status);
     } else {
-      next = clone(candidate) as KubeObject;
+      next = (type.crd === undefined ? withoutNulls(clone(candidate)) : clone(candidate)) as KubeObject;
       next.apiVersion = groupVersionOf(type);
       next.kind = type.kind;
       if (hasStatus) {

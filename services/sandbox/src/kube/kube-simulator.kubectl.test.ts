@@ -228,7 +228,20 @@ spec: {size: 1}
     expect((await kubectl('get', '-n', 'gen', 'secret', 'creds', '-o', 'jsonpath={.data.password}')).stdout).toBe(Buffer.from('s3cret').toString('base64'));
     expect((await kubectl('get', '-n', 'gen', 'svc', 'api', '-o', 'jsonpath={.spec.ports[0].targetPort} {.spec.selector.app}')).stdout).toBe('8080 api');
     expect((await kubectl('get', '-n', 'gen', 'pod', 'debug', '-o', 'jsonpath={.spec.containers[0].args} {.spec.containers[0].env[0].value} {.spec.restartPolicy}')).stdout).toBe('["sleep","1"] B Never');
+
+    // A rollback re-uses the first ReplicaSet and gives it the next revision, as the deployment controller does.
+    expect((await kubectl('set', 'image', '-n', 'gen', 'deployment/api', 'api=api:2')).code).toBe(0);
+    expect((await kubectl('rollout', 'status', '-n', 'gen', 'deployment/api', '--timeout=20s')).code).toBe(0);
+    expect((await kubectl('rollout', 'undo', '-n', 'gen', 'deployment/api')).stdout.trim()).toBe('deployment.apps/api rolled back');
+    expect((await kubectl('rollout', 'status', '-n', 'gen', 'deployment/api', '--timeout=20s')).code).toBe(0);
+    const replicaSets = await kubectl('get', 'rs', '-n', 'gen', '-o', 'jsonpath={range .items[*]}{.metadata.annotations.deployment\\.kubernetes\\.io/revision}={.spec.replicas}={.spec.template.spec.containers[0].image}{"\\n"}{end}');
+    expect(replicaSets.stdout.trim().split('\n').sort()).toEqual(['2=0=api:2', '3=2=api:1']);
     expect((await kubectl('delete', 'namespace', 'gen', '--timeout=20s')).code).toBe(0);
+  });
+
+  it('answers access reviews: every request is allowed', async () => {
+    expect((await kubectl('auth', 'can-i', 'delete', 'nodes')).stdout.trim()).toBe('yes');
+    expect((await kubectl('auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}')).stdout).toBe('system:anonymous');
   });
 
   it('deletes a namespace with everything in it', async () => {

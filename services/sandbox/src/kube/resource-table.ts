@@ -21,6 +21,8 @@ export interface ResourceType {
   categories: string[];
   /** Set for types that come from a CustomResourceDefinition. */
   crd?: string;
+  /** Create-only reviews answered on the spot and never stored (`kubectl auth can-i`, `auth whoami`). */
+  review?: true;
 }
 
 export type Subresource = 'status' | 'scale' | 'log';
@@ -36,6 +38,7 @@ interface Entry {
   scale?: boolean;
   log?: boolean;
   all?: boolean;
+  review?: boolean;
 }
 
 function group(groupName: string, version: string, entries: Entry[]): ResourceType[] {
@@ -50,6 +53,7 @@ function group(groupName: string, version: string, entries: Entry[]): ResourceTy
     namespaced: entry.namespaced ?? true,
     subresources: [...(entry.status ? (['status'] as const) : []), ...(entry.scale ? (['scale'] as const) : []), ...(entry.log ? (['log'] as const) : [])],
     categories: entry.all ? ['all'] : [],
+    ...(entry.review ? { review: true as const } : {}),
   }));
 }
 
@@ -86,6 +90,11 @@ export const BUILT_IN_RESOURCES: readonly ResourceType[] = [
     { kind: 'ValidatingWebhookConfiguration', plural: 'validatingwebhookconfigurations', namespaced: false },
     { kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', namespaced: false },
   ]),
+  ...group('authorization.k8s.io', 'v1', [
+    { kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, review: true },
+    { kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', namespaced: false, review: true },
+  ]),
+  ...group('authentication.k8s.io', 'v1', [{ kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', namespaced: false, review: true }]),
   ...group('apiregistration.k8s.io', 'v1', [{ kind: 'APIService', plural: 'apiservices', namespaced: false, status: true }]),
   ...group('batch', 'v1', [
     { kind: 'Job', plural: 'jobs', status: true, all: true },

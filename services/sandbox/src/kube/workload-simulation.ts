@@ -65,11 +65,12 @@ const INGRESS = builtIn('networking.k8s.io', 'Ingress');
 
 const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
+/** Key order, nulls and empty objects do not change a template (Go's structs see `resources: {}` as no resources). */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (isPlainObject(value)) {
     return `{${Object.keys(value)
-      .filter((key) => value[key] !== undefined)
+      .filter((key) => value[key] !== undefined && value[key] !== null && !(isPlainObject(value[key]) && Object.keys(value[key]).length === 0))
       .sort()
       .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
       .join(',')}}`;
@@ -483,7 +484,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   }
 
   function reconcileDeployment(namespace: string | undefined, name: string): void {
-    const deployment = cluster.get(DEPLOYMENT, namespace, name);
+    let deployment = cluster.get(DEPLOYMENT, namespace, name);
     if (!deployment || deployment.metadata.deletionTimestamp) return;
     const desired = Number(at(deployment, 'spec.replicas') ?? 1);
     const template = at(deployment, 'spec.template');
@@ -518,6 +519,18 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       const previous = Number(at(current, 'spec.replicas'));
       current = cluster.patch(REPLICA_SET, namespace, current.metadata.name, 'merge', { spec: { replicas: desired } }, { manager: CONTROLLER_MANAGER }).object;
       recordEvent(deployment, 'Normal', 'ScalingReplicaSet', `Scaled ${desired > previous ? 'up' : 'down'} replica set ${current.metadata.name} from ${previous} to ${desired}`, 'deployment-controller');
+    }
+
+    // Revisions as the deployment controller keeps them: the live ReplicaSet has the highest one
+    // (rolling back to an old template re-numbers its ReplicaSet), mirrored on the Deployment.
+    const REVISION = 'deployment.kubernetes.io/revision';
+    const highest = Math.max(0, ...revisions);
+    if (owned.some((replicaSet) => replicaSet.metadata.uid === current?.metadata.uid) && Number(current.metadata.annotations?.[REVISION] ?? 0) < highest) {
+      current = cluster.patch(REPLICA_SET, namespace, current.metadata.name, 'merge', { metadata: { annotations: { [REVISION]: String(highest + 1) } } }, { manager: CONTROLLER_MANAGER }).object;
+    }
+    const revision = current.metadata.annotations?.[REVISION];
+    if (revision !== undefined && deployment.metadata.annotations?.[REVISION] !== revision) {
+      deployment = cluster.patch(DEPLOYMENT, namespace, name, 'merge', { metadata: { annotations: { [REVISION]: revision } } }, { manager: CONTROLLER_MANAGER }).object;
     }
 
     const rollout = rollouts.get(deployment.metadata.uid);
