@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SandboxCounters } from '../counters.js';
+import { checkCustomResource, schemaOfCrdVersion } from './crd-schema.js';
 import { clone, deepEqual, isPlainObject, withoutNulls, type JsonObject } from './json-values.js';
 import {
   KubeStatusError,
@@ -47,6 +48,8 @@ export interface WriteOptions {
   /** The field manager (`?fieldManager=`, or derived from the User-Agent). */
   manager: string;
   dryRun?: boolean;
+  /** `?fieldValidation=`: `Strict` refuses fields a custom resource's schema does not declare; otherwise they are pruned. */
+  fieldValidation?: string | undefined;
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
@@ -296,6 +299,20 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     return subresource === 'status' ? { scope: 'status', subresource: 'status' } : { scope: 'main', subresource: '' };
   }
 
+  /** Defaults, validation and pruning of a custom resource against its CRD's schema. */
+  function checkAgainstCrd(type: ResourceType, object: KubeObject, fieldValidation: string | undefined): KubeObject {
+    if (type.crd === undefined) return object;
+    const crdType = registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions') as ResourceType;
+    const schema = schemaOfCrdVersion(bucket(crdType).get(objectKey(undefined, type.crd)), type.version);
+    if (schema === undefined) return object;
+    const check = checkCustomResource(schema, object);
+    if (check.unknown.length > 0 && fieldValidation === 'Strict') {
+      throw badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${check.unknown.map((path) => `unknown field "${path}"`).join(', ')}`);
+    }
+    if (check.errors.length > 0) throw invalid(type, object.metadata.name, check.errors);
+    return check.object as KubeObject;
+  }
+
   function crdStatus(object: KubeObject): JsonObject {
     const spec = isPlainObject(object.spec) ? object.spec : {};
     const versions = Array.isArray(spec.versions) ? spec.versions.filter(isPlainObject) : [];
@@ -336,13 +353,14 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     applyDefaults(type, object, undefined, allocateClusterIp);
     const errors = validateObject(type, object);
     if (errors.length > 0) throw invalid(type, name, errors);
+    const checked = checkAgainstCrd(type, object, writeOptions.fieldValidation);
     requireNamespace(type, namespace, name);
-    if (bucket(type).has(objectKey(object.metadata.namespace, name))) throw alreadyExists(type, name);
-    if (type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition') object.status = crdStatus(object);
-    object.metadata.managedFields =
-      managedFields ?? recordUpdate({ previous: undefined, next: object, manager: writeOptions.manager, apiVersion, now: timestamp(now()), ...scopeOf(type, '') });
-    if (writeOptions.dryRun) return clone(object);
-    const created = store(type, object, 'ADDED');
+    if (bucket(type).has(objectKey(checked.metadata.namespace, name))) throw alreadyExists(type, name);
+    if (type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition') checked.status = crdStatus(checked);
+    checked.metadata.managedFields =
+      managedFields ?? recordUpdate({ previous: undefined, next: checked, manager: writeOptions.manager, apiVersion, now: timestamp(now()), ...scopeOf(type, '') });
+    if (writeOptions.dryRun) return clone(checked);
+    const created = store(type, checked, 'ADDED');
     options.counters.created(counterName(type));
     return created;
   }
@@ -402,6 +420,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     applyDefaults(type, next, previous, allocateClusterIp);
     const errors = [...validateObject(type, next), ...validateUpdate(type, previous, next)];
     if (errors.length > 0) throw invalid(type, name, errors);
+    next = checkAgainstCrd(type, next, commitOptions.fieldValidation);
     if (commitOptions.subresource !== 'status' && !deepEqual(withoutMetadataAndStatus(previous), withoutMetadataAndStatus(next))) {
       next.metadata.generation = (previous.metadata.generation ?? 1) + 1;
     }

@@ -345,11 +345,11 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     const dryRun = dryRunOf(query, body);
 
     if (method === 'POST') {
-      const created = cluster.create(type, namespace, body, { manager, dryRun });
+      const created = cluster.create(type, namespace, body, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun });
       return writeJson(res, 201, present(created));
     }
     if (method === 'PUT' && name !== undefined) {
-      const updated = cluster.update(type, namespace, name, body, { manager, dryRun, ...(subresource ? { subresource } : {}) });
+      const updated = cluster.update(type, namespace, name, body, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun, ...(subresource ? { subresource } : {}) });
       return writeJson(res, 200, present(updated));
     }
     if (method === 'PATCH' && name !== undefined) {
@@ -366,7 +366,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       }
       const force = query.get('force') === 'true';
       if (force && patchType !== 'apply') throw badRequest('force may not be set for non-apply patch requests');
-      const result = cluster.patch(type, namespace, name, patchType, body, { manager, dryRun, force, ...(subresource ? { subresource } : {}) });
+      const result = cluster.patch(type, namespace, name, patchType, body, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun, force, ...(subresource ? { subresource } : {}) });
       return writeJson(res, result.created ? 201 : 200, present(result.object));
     }
     if (method === 'DELETE') {
@@ -433,7 +433,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     const expected = isPlainObject(written) && isPlainObject(written.metadata) ? written.metadata.resourceVersion : undefined;
     const patch: JsonObject = { spec: { replicas } };
     if (typeof expected === 'string' && expected !== '') patch.metadata = { resourceVersion: expected };
-    const result = cluster.patch(type, namespace, name, 'merge', patch, { manager, dryRun: dryRunOf(query, body) });
+    const result = cluster.patch(type, namespace, name, 'merge', patch, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun: dryRunOf(query, body) });
     return writeJson(res, 200, scaleOf(result.object));
   }
 

@@ -376,7 +376,27 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
         group: 'example.com',
         scope: 'Namespaced',
         names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', shortNames: ['gd'] },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, subresources: { status: {} } }],
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            subresources: { status: {} },
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: {
+                    type: 'object',
+                    required: ['size'],
+                    properties: { size: { type: 'integer', minimum: 1 }, mode: { type: 'string', enum: ['fast', 'safe'], default: 'safe' }, extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+                  },
+                  status: { type: 'object', properties: { ready: { type: 'boolean' } } },
+                },
+              },
+            },
+          },
+        ],
       },
     };
     const badName = await raw('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { ...crd, metadata: { name: 'wrong' } });
@@ -384,7 +404,8 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(String(badName.body.message)).toContain('must be spec.names.plural+"."+spec.group');
     expect((await raw('GET', '/apis/example.com/v1')).status).toBe(404);
 
-    const created = (await objects.create(crd)) as KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } };
+    // Raw JSON: client-node's typed model would drop `enum`, `default` and `x-kubernetes-…` from the schema.
+    const created = (await raw('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).body as { status?: { conditions?: Array<{ type: string; status: string }> } };
     expect(created.status?.conditions?.find((condition) => condition.type === 'Established')?.status).toBe('True');
     const discovery = await raw('GET', '/apis/example.com/v1');
     expect(discovery.body.resources).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'gadgets', kind: 'Gadget', namespaced: true, shortNames: ['gd'] })]));
@@ -392,6 +413,24 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     await core.createNamespace({ body: { metadata: { name: 'custom' } } });
     const custom = kc.makeApiClient(CustomObjectsApi);
     await custom.createNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'custom', plural: 'gadgets', body: { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'g1' }, spec: { size: 1 } } });
+    const stored = (await custom.getNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'custom', plural: 'gadgets', name: 'g1' })) as { spec: Record<string, unknown> };
+    expect(stored.spec).toEqual({ size: 1, mode: 'safe' });
+
+    const gadgets = '/apis/example.com/v1/namespaces/custom/gadgets';
+    const bad = await raw('POST', gadgets, { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'bad' }, spec: { size: 0, mode: 'turbo' } });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toMatchObject({ reason: 'Invalid', details: { name: 'bad', group: 'example.com', kind: 'Gadget' } });
+    expect((bad.body.details as { causes: Array<{ field: string; reason: string }> }).causes.map((cause) => [cause.field, cause.reason])).toEqual([
+      ['spec.size', 'FieldValueInvalid'],
+      ['spec.mode', 'FieldValueNotSupported'],
+    ]);
+    const missing = await raw('POST', gadgets, { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'bad' }, spec: { size: '3' } });
+    expect(String(missing.body.message)).toBe('Gadget.example.com "bad" is invalid: spec.size: Invalid value: "3": spec.size in body must be of type integer: "string"');
+    const pruned = await raw('POST', gadgets, { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'pruned' }, spec: { size: 2, colour: 'red', extra: { anything: 1 } } });
+    expect(pruned.body.spec).toEqual({ size: 2, mode: 'safe', extra: { anything: 1 } });
+    const strict = await raw('POST', `${gadgets}?fieldValidation=Strict`, { apiVersion: 'example.com/v1', kind: 'Gadget', metadata: { name: 'strict' }, spec: { size: 2, colour: 'red' } });
+    expect(strict.body).toMatchObject({ code: 400, reason: 'BadRequest', message: 'Gadget in version "v1" cannot be handled as a Gadget: strict decoding error: unknown field "spec.colour"' });
+
     const patched = (await custom.patchNamespacedCustomObject(
       { group: 'example.com', version: 'v1', namespace: 'custom', plural: 'gadgets', name: 'g1', body: { spec: { size: 2 } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -401,12 +440,12 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     const strategic = await raw('PATCH', '/apis/example.com/v1/namespaces/custom/gadgets/g1', { spec: { size: 3 } }, 'application/strategic-merge-patch+json');
     expect(strategic.body).toMatchObject({ code: 415, reason: 'UnsupportedMediaType' });
     const list = (await custom.listNamespacedCustomObject({ group: 'example.com', version: 'v1', namespace: 'custom', plural: 'gadgets' })) as { items: Array<{ metadata: { name: string } }> };
-    expect(list.items.map((item) => item.metadata.name)).toEqual(['g1']);
+    expect(list.items.map((item) => item.metadata.name)).toEqual(['g1', 'pruned']);
 
     await objects.delete(crd);
     expect((await raw('GET', '/apis/example.com/v1')).status).toBe(404);
     expect((await raw('GET', '/apis/example.com/v1/namespaces/custom/gadgets/g1')).status).toBe(404);
-    expect(server.counters.snapshot().deleted['kube:local:example.com/v1/Gadget']).toBe(1);
+    expect(server.counters.snapshot().deleted['kube:local:example.com/v1/Gadget']).toBe(2);
   });
 
   it('rolls a Deployment out to Available, and leaves a failing image stuck with ImagePullBackOff', async () => {
