@@ -44,6 +44,8 @@ export interface WorkloadSimulationOptions {
 export const FAILING_IMAGE_MARKER = 'doesnotexist';
 
 const CONTROLLER_MANAGER = 'kube-controller-manager';
+const EVENT_TTL_MS = 60 * 60 * 1000;
+const EVENT_SWEEP_MS = 60 * 1000;
 const KUBELET = 'kubelet';
 
 function builtIn(group: string, kind: string): ResourceType {
@@ -69,11 +71,11 @@ const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (isPlainObject(value)) {
-    return `{${Object.keys(value)
-      .filter((key) => value[key] !== undefined && value[key] !== null && !(isPlainObject(value[key]) && Object.keys(value[key]).length === 0))
+    const entries = Object.keys(value)
       .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`)
-      .join(',')}}`;
+      .map((key) => [key, value[key] === undefined || value[key] === null ? '' : canonical(value[key])] as const)
+      .filter(([, text]) => text !== '' && text !== '{}');
+    return `{${entries.map(([key, text]) => `${JSON.stringify(key)}:${text}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -158,6 +160,8 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   let drainScheduled: NodeJS.Immediate | undefined;
   let stopped = false;
   let podIps = 0;
+  let lastEventSweep: number | undefined;
+  const eventTimes = new Map<string, number>();
 
   const now = () => timestamp(clock.now());
 
@@ -196,15 +200,35 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     cluster.update(type, object.metadata.namespace, object.metadata.name, { ...object, status }, { manager, subresource: 'status' });
   }
 
+  /** Events expire after an hour of sandbox time, as with the API server's default event TTL. */
+  function expireEvents(): void {
+    if (lastEventSweep !== undefined && !clock.elapsed(lastEventSweep, EVENT_SWEEP_MS)) return;
+    lastEventSweep = clock.now();
+    const present = new Set<string>();
+    for (const event of cluster.list(EVENT)) {
+      const key = `${event.metadata.namespace ?? ''}/${event.metadata.name}`;
+      present.add(key);
+      // Timestamps have second precision; the instant this simulation recorded the event is exact.
+      const last = eventTimes.get(key) ?? Date.parse(String(event.lastTimestamp ?? event.metadata.creationTimestamp));
+      if (!clock.elapsed(last, EVENT_TTL_MS)) continue;
+      eventTimes.delete(key);
+      cluster.delete(EVENT, event.metadata.namespace, event.metadata.name);
+    }
+    for (const key of eventTimes.keys()) if (!present.has(key)) eventTimes.delete(key);
+  }
+
   function recordEvent(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
+    expireEvents();
     const namespace = involved.metadata.namespace ?? 'default';
     const at = now();
+    const name = `${involved.metadata.name}.${randomBytes(8).toString('hex')}`;
+    eventTimes.set(`${namespace}/${name}`, clock.now());
     try {
       cluster.create(
         EVENT,
         namespace,
         {
-          metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+          metadata: { name, namespace },
           involvedObject: {
             kind: involved.kind,
             namespace: involved.metadata.namespace,
@@ -245,7 +269,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   }
 
   function pickNode(namespace: string | undefined): string | undefined {
-    const available = nodes();
+    const available = nodes().filter((node) => at(node, 'spec.unschedulable') !== true);
     if (available.length === 0) return undefined;
     const counts = new Map(available.map((node) => [node.metadata.name, 0]));
     for (const pod of podsIn(namespace)) {

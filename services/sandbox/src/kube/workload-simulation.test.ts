@@ -1,0 +1,73 @@
+import pino from 'pino';
+import { createSandboxCounters } from '../counters.js';
+import { createSimClock } from '../sim-clock.js';
+import { createKubeCluster } from './kube-cluster.js';
+import { eventually } from './kube-test-server.js';
+import { BUILT_IN_RESOURCES, type ResourceType } from './resource-table.js';
+import { createWorkloadSimulation, templateHash } from './workload-simulation.js';
+
+const type = (kind: string) => BUILT_IN_RESOURCES.find((candidate) => candidate.kind === kind) as ResourceType;
+
+function setup() {
+  // An hour of sandbox time passes in 36 ms.
+  const clock = createSimClock({ scale: 100_000 });
+  const cluster = createKubeCluster({ name: 'sim', token: 't', counters: createSandboxCounters(), logger: pino({ level: 'silent' }), now: clock.now });
+  const simulation = createWorkloadSimulation({ cluster, clock, logger: pino({ level: 'silent' }) });
+  cluster.create(type('Namespace'), undefined, { metadata: { name: 'default' } }, { manager: 'test' });
+  for (const name of ['cordoned', 'open']) {
+    cluster.create(type('Node'), undefined, { metadata: { name }, spec: name === 'cordoned' ? { unschedulable: true } : {} }, { manager: 'test' });
+  }
+  const deploy = (name: string) =>
+    cluster.create(
+      type('Deployment'),
+      'default',
+      { metadata: { name }, spec: { replicas: 3, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } },
+      { manager: 'test' },
+    );
+  return { cluster, simulation, deploy };
+}
+
+describe('workload simulation', () => {
+  it('schedules pods only on nodes that are not cordoned', async () => {
+    const { cluster, simulation, deploy } = setup();
+    try {
+      deploy('web');
+      const pods = await eventually(() => {
+        const list = cluster.list(type('Pod'), 'default');
+        return list.length === 3 && list.every((pod) => (pod.status as { phase?: string } | undefined)?.phase === 'Running') ? list : undefined;
+      }, 5000, 'three running pods');
+      expect(pods.map((pod) => (pod.spec as { nodeName?: string }).nodeName)).toEqual(['open', 'open', 'open']);
+    } finally {
+      simulation.stop();
+      cluster.close();
+    }
+  });
+
+  it('expires events after an hour of sandbox time', async () => {
+    const { cluster, simulation, deploy } = setup();
+    try {
+      deploy('first');
+      const early = await eventually(() => {
+        const events = cluster.list(type('Event'), 'default').filter((event) => (event.involvedObject as { name: string }).name === 'first');
+        return events.length > 0 ? events : undefined;
+      }, 5000, 'events of the first deployment');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      deploy('second');
+      await eventually(() => {
+        const names = new Set(cluster.list(type('Event'), 'default').map((event) => event.metadata.name));
+        return early.every((event) => !names.has(event.metadata.name)) && names.size > 0 ? true : undefined;
+      }, 5000, 'old events gone, new ones kept');
+    } finally {
+      simulation.stop();
+      cluster.close();
+    }
+  });
+
+  it('hashes templates regardless of key order, nulls and empty objects', () => {
+    expect(templateHash({ spec: { containers: [{ name: 'a', image: 'b', resources: {} }] }, metadata: { creationTimestamp: null } })).toBe(
+      templateHash({ metadata: {}, spec: { containers: [{ image: 'b', name: 'a' }] } }),
+    );
+    expect(templateHash({ spec: { containers: [{ name: 'a', image: 'b' }] } })).not.toBe(templateHash({ spec: { containers: [{ name: 'a', image: 'c' }] } }));
+    expect(templateHash({})).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]{10}$/);
+  });
+});
