@@ -4,3 +4,4 @@ export type { KubeRequestHandler } from './kube-handler.js';
 export type { WorkloadTimings } from './workload-simulation.js';
 export { KubeStatusError, isKubeStatusError } from './kube-status.js';
 export type { KubeStatus } from './kube-status.js';
+export type { TlsCredentials } from './tls-credentials.js';

@@ -11,6 +11,7 @@ import type { SimClock } from '../sim-clock.js';
 import { createKubeCluster, type ClusterSnapshot, type KubeCluster } from './kube-cluster.js';
 import { createKubeHandler, type HandlerCluster, type KubeRequestHandler } from './kube-handler.js';
 import { renderKubeconfig } from './kubeconfig.js';
+import { createTlsCredentials, tlsCredentialsUsable, type TlsCredentials } from './tls-credentials.js';
 import { BUILT_IN_RESOURCES, type ResourceType } from './resource-table.js';
 import { createWorkloadSimulation, type WorkloadSimulation, type WorkloadTimings } from './workload-simulation.js';
 
@@ -35,6 +36,8 @@ export interface ClusterInfo {
 
 export interface KubeSimulatorSnapshot {
   clusters: ClusterSnapshot[];
+  /** Kept so that kubeconfigs written before a restart still trust the server. */
+  tls?: TlsCredentials;
 }
 
 export interface KubeSimulator {
@@ -43,6 +46,12 @@ export interface KubeSimulator {
   listClusters(): ClusterInfo[];
   /** Kubeconfig YAML; `baseUrl` is the sandbox's root URL (the handler is mounted under `/k8s`). */
   kubeconfig(baseUrl: string, names?: string[]): string;
+  /**
+   * With the `tls` option: the CA, certificate and key to serve the handler over HTTPS with
+   * (`https.createServer({ key, cert }, …)`); kubeconfigs for an `https:` base URL trust the CA.
+   * Read it after `restore`, which brings back the saved credentials.
+   */
+  tlsCredentials(): TlsCredentials | undefined;
   /** Node request handler for the `/k8s` mount (works bare, or under express with `app.use('/k8s', handler)`). */
   handler: KubeRequestHandler;
   snapshot(): KubeSimulatorSnapshot;
@@ -72,6 +81,11 @@ export interface KubeSimulatorOptions {
    * `k8s-aws-v1.…` tokens here, so clients that authenticate as they would against EKS get in.
    */
   verifyToken?: (clusterName: string, token: string) => boolean;
+  /**
+   * Make a CA and a server certificate (for `hosts`, default localhost, 127.0.0.1 and ::1) so the
+   * server can serve the handler over HTTPS; kubectl only sends tokens to an `https` server.
+   */
+  tls?: boolean | { hosts?: string[] };
   /** Simulated durations of the controllers (Deployment availability, Job run time …). */
   timings?: Partial<WorkloadTimings>;
 }
@@ -114,6 +128,8 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'kube-simulator' });
   const basePath = options.basePath ?? '/k8s';
   const clusters = new Map<string, ClusterEntry>();
+  let tls: TlsCredentials | undefined =
+    options.tls === undefined || options.tls === false ? undefined : createTlsCredentials(options.tls === true ? undefined : options.tls.hosts);
 
   const nodeType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Node') as ResourceType;
   const namespaceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Namespace') as ResourceType;
@@ -207,8 +223,10 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
         baseUrl,
         selected.map((name) => ({ name, token: (clusters.get(name) as ClusterEntry).cluster.token })),
         basePath,
+        tls?.ca,
       );
     },
+    tlsCredentials: () => tls,
     handler: createKubeHandler({
       resolve: (name) => clusters.get(name),
       faults: options.faults,
@@ -219,9 +237,10 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
       anonymousAccess: options.anonymousAccess ?? true,
       verifyToken: options.verifyToken,
     }),
-    snapshot: () => ({ clusters: [...clusters.values()].map((entry) => entry.cluster.snapshot()) }),
+    snapshot: () => ({ clusters: [...clusters.values()].map((entry) => entry.cluster.snapshot()), ...(tls ? { tls } : {}) }),
     restore(data) {
       simulator.reset();
+      if (tls !== undefined && data.tls !== undefined && tlsCredentialsUsable(data.tls)) tls = data.tls;
       for (const saved of data.clusters) {
         const cluster = createKubeCluster({
           name: saved.name,

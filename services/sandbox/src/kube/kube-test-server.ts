@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,15 +31,17 @@ export async function startKubeTestServer(options: Partial<Omit<KubeSimulatorOpt
   const faults = createFaultInjector();
   const counters = createSandboxCounters();
   const simulator = createKubeSimulator({ ...options, clock, faults, counters });
-  const server: Server = createServer((req, res) => {
+  const route = (req: Parameters<KubeSimulator['handler']>[0], res: Parameters<KubeSimulator['handler']>[1]) => {
     if (req.url?.startsWith('/k8s/')) simulator.handler(req, res);
     else {
       res.statusCode = 404;
       res.end();
     }
-  });
+  };
+  const tls = simulator.tlsCredentials();
+  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, route) : createServer(route);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const baseUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const dir = mkdtempSync(join(tmpdir(), 'tugboat-kube-'));
   return {
     simulator,

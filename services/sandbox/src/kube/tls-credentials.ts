@@ -1,0 +1,132 @@
+/**
+ * A self-signed CA and a server certificate it signs, made with node:crypto alone (P-256 keys,
+ * ECDSA-SHA256, X.509 v3 written in DER by hand), so the simulated API servers can be served over
+ * HTTPS and kubeconfigs can carry `certificate-authority-data`: kubectl only sends a bearer token
+ * to an `https` server, and @kubernetes/client-node only trusts one it can verify.
+ */
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
+
+export interface TlsCredentials {
+  /** PEM of the CA certificate: what a kubeconfig's `certificate-authority-data` holds (base64 of this). */
+  ca: string;
+  /** PEM of the server certificate, valid for `hosts`. */
+  cert: string;
+  /** PEM (PKCS#8) of the server's private key. */
+  key: string;
+  hosts: string[];
+}
+
+function length(size: number): Buffer {
+  if (size < 0x80) return Buffer.from([size]);
+  const bytes: number[] = [];
+  for (let rest = size; rest > 0; rest >>= 8) bytes.unshift(rest & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function tlv(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  return Buffer.concat([Buffer.from([tag]), length(body.length), body]);
+}
+
+const sequence = (...content: Buffer[]) => tlv(0x30, ...content);
+const set = (...content: Buffer[]) => tlv(0x31, ...content);
+
+function oid(dotted: string): Buffer {
+  const parts = dotted.split('.').map(Number);
+  const bytes: number[] = [(parts[0] ?? 0) * 40 + (parts[1] ?? 0)];
+  for (const part of parts.slice(2)) {
+    const chunk: number[] = [part & 0x7f];
+    for (let rest = part >> 7; rest > 0; rest >>= 7) chunk.unshift((rest & 0x7f) | 0x80);
+    bytes.push(...chunk);
+  }
+  return tlv(0x06, Buffer.from(bytes));
+}
+
+function positiveInteger(bytes: Buffer): Buffer {
+  const trimmed = bytes[0] !== undefined && bytes[0] >= 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+  return tlv(0x02, trimmed);
+}
+
+function time(date: Date): Buffer {
+  const iso = date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return date.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${iso.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${iso}Z`));
+}
+
+function name(commonName: string): Buffer {
+  return sequence(set(sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName)))));
+}
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : []), tlv(0x04, value));
+}
+
+function ipBytes(address: string): Buffer {
+  if (isIP(address) === 4) return Buffer.from(address.split('.').map(Number));
+  const halves = address.split('::');
+  const head = (halves[0] ?? '').split(':').filter(Boolean);
+  const tail = (halves[1] ?? '').split(':').filter(Boolean);
+  const groups = [...head, ...Array(8 - head.length - tail.length).fill('0'), ...tail];
+  return Buffer.from(groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff]));
+}
+
+const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
+
+function certificate(options: { subject: string; issuer: string; publicKey: KeyObject; signer: KeyObject; extensions: Buffer[] }): string {
+  const now = Date.now();
+  const tbs = sequence(
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))),
+    positiveInteger(randomBytes(16)),
+    ECDSA_SHA256,
+    name(options.issuer),
+    sequence(time(new Date(now - 60 * 60 * 1000)), time(new Date(now + 10 * 365 * 24 * 60 * 60 * 1000))),
+    name(options.subject),
+    options.publicKey.export({ type: 'spki', format: 'der' }),
+    tlv(0xa3, sequence(...options.extensions)),
+  );
+  const signature = sign('sha256', tbs, options.signer);
+  const der = sequence(tbs, ECDSA_SHA256, tlv(0x03, Buffer.from([0]), signature));
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+/** A fresh CA and a server certificate for `hosts` (DNS names and IP addresses). */
+export function createTlsCredentials(hosts: string[] = ['localhost', '127.0.0.1', '::1']): TlsCredentials {
+  const authority = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const server = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ca = certificate({
+    subject: 'tugboat-sandbox-ca',
+    issuer: 'tugboat-sandbox-ca',
+    publicKey: authority.publicKey,
+    signer: authority.privateKey,
+    extensions: [
+      extension('2.5.29.19', true, sequence(tlv(0x01, Buffer.from([0xff])))),
+      extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x01, 0x06]))),
+    ],
+  });
+  const alternativeNames = hosts.map((host) => (isIP(host) ? tlv(0x87, ipBytes(host)) : tlv(0x82, Buffer.from(host))));
+  const cert = certificate({
+    subject: 'tugboat-sandbox-kube-apiserver',
+    issuer: 'tugboat-sandbox-ca',
+    publicKey: server.publicKey,
+    signer: authority.privateKey,
+    extensions: [
+      extension('2.5.29.19', true, sequence()),
+      extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x07, 0x80]))),
+      extension('2.5.29.37', false, sequence(oid('1.3.6.1.5.5.7.3.1'))),
+      extension('2.5.29.17', false, sequence(...alternativeNames)),
+    ],
+  });
+  return { ca, cert, key: server.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, hosts };
+}
+
+/** Whether saved credentials still parse and belong together (a restore must not serve a broken pair). */
+export function tlsCredentialsUsable(credentials: TlsCredentials): boolean {
+  try {
+    const ca = new X509Certificate(credentials.ca);
+    const cert = new X509Certificate(credentials.cert);
+    return cert.verify(ca.publicKey) && cert.checkPrivateKey(createPrivateKey(credentials.key)) && Date.parse(cert.validTo) > Date.now();
+  } catch {
+    return false;
+  }
+}
