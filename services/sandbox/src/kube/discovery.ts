@@ -72,6 +72,9 @@ export function apiResourceList(types: ResourceType[], groupName: string, versio
       if (subresource === 'scale') {
         return { name: `${type.plural}/scale`, singularName: '', namespaced: type.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
       }
+      if (subresource === 'eviction') {
+        return { name: `${type.plural}/eviction`, singularName: '', namespaced: type.namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+      }
       if (subresource === 'log') return { name: `${type.plural}/log`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get'] };
       return { name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: ['get', 'patch', 'update'] };
     });

@@ -10,7 +10,7 @@ import type { FaultInjector } from '../fault-injector.js';
 import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, openApiV2Document, SERVER_VERSION } from './discovery.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
 import type { DeleteOptions, KubeCluster, PatchType } from './kube-cluster.js';
-import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, notFound, type StatusReason } from './kube-status.js';
+import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, notFound, successStatus, type StatusReason } from './kube-status.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patches.js';
 import type { KubeObject } from './object-rules.js';
 import { podLog } from './pod-log.js';
@@ -259,7 +259,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     const isWatch = method === 'GET' && name === undefined && (query.get('watch') === 'true' || query.get('watch') === '1');
     const operation =
       method === 'GET' ? (name !== undefined ? 'get' : isWatch ? 'watch' : 'list') : ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method];
-    if (operation === undefined || (method === 'POST' && name !== undefined) || (['PUT', 'PATCH'].includes(method) && name === undefined)) {
+    if (operation === undefined || (method === 'POST' && name !== undefined && subresource !== 'eviction') || (['PUT', 'PATCH'].includes(method) && name === undefined)) {
       writeJson(res, 405, failureStatus(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
       return;
     }
@@ -272,7 +272,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     if (manager.length > 128) throw badRequest('fieldManager: Too long: must have at most 128 bytes');
     const contentType = String(req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim().toLowerCase() ?? '';
 
-    if (subresource === 'scale' || subresource === 'log') {
+    if (subresource === 'scale' || subresource === 'log' || subresource === 'eviction') {
       return serveSubresourceView(req, res, cluster, route as ResourceRoute & { name: string }, query, method, manager, contentType);
     }
 
@@ -411,6 +411,13 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     const { type, namespace, name } = route;
     const object = cluster.get(type, namespace, name);
     if (!object) throw notFound(type, name);
+    if (route.subresource === 'eviction') {
+      // An eviction (kubectl drain) deletes the pod; disruption budgets are not enforced.
+      if (method !== 'POST') throw methodNotAllowed();
+      await readBody(req);
+      cluster.delete(type, namespace, name, { dryRun: dryRunOf(query) });
+      return writeJson(res, 201, successStatus());
+    }
     if (route.subresource === 'log') {
       if (method !== 'GET') throw methodNotAllowed();
       const text = podLog(object, query.get('container') ?? undefined);

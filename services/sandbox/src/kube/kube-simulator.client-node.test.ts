@@ -493,7 +493,16 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     });
     await apps.createNamespacedStatefulSet({
       namespace: 'workloads',
-      body: { metadata: { name: 'db' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'postgres' }] } } } },
+      body: {
+        metadata: { name: 'db' },
+        spec: {
+          replicas: 2,
+          serviceName: 'db',
+          selector: { matchLabels: { app: 'db' } },
+          template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'postgres', volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql' }] }] } },
+          volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '5Gi' } } } }],
+        },
+      },
     });
     await apps.createNamespacedDaemonSet({
       namespace: 'workloads',
@@ -515,6 +524,15 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(statefulSet.status?.currentRevision).toBe(statefulSet.status?.updateRevision);
     const dbPods = await core.listNamespacedPod({ namespace: 'workloads', labelSelector: 'app=db' });
     expect(dbPods.items.map((pod) => pod.metadata?.name).sort()).toEqual(['db-0', 'db-1']);
+    expect(dbPods.items.find((pod) => pod.metadata?.name === 'db-1')?.spec?.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-1' } }]);
+    const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: 'workloads' });
+    expect(claims.items.map((claim) => [claim.metadata?.name, claim.status?.phase, claim.spec?.storageClassName, claim.status?.capacity?.storage])).toEqual([
+      ['data-db-0', 'Bound', 'standard', '5Gi'],
+      ['data-db-1', 'Bound', 'standard', '5Gi'],
+    ]);
+    const volume = await core.readPersistentVolume({ name: claims.items[0]?.spec?.volumeName ?? '' });
+    expect(volume.spec?.claimRef).toMatchObject({ namespace: 'workloads', name: 'data-db-0' });
+    expect(volume.status?.phase).toBe('Bound');
 
     const daemonSet = await eventually(async () => {
       const current = await apps.readNamespacedDaemonSet({ name: 'agent', namespace: 'workloads' });

@@ -239,6 +239,21 @@ spec: {size: 1}
     expect((await kubectl('delete', 'namespace', 'gen', '--timeout=20s')).code).toBe(0);
   });
 
+  it('drains a node: cordons it and evicts its pods, which come back elsewhere', async () => {
+    const path = manifest('drain.yaml', WEB('app: web', '{name: A, value: "1"}').replace(/^apiVersion: v1\nkind: Namespace\nmetadata: \{name: shop\}\n---\n/m, '').replaceAll('shop', 'draining'));
+    expect((await kubectl('create', 'namespace', 'draining')).code).toBe(0);
+    expect((await kubectl('apply', '--server-side', '-f', path)).code).toBe(0);
+    expect((await kubectl('rollout', 'status', '-n', 'draining', 'deployment/web', '--timeout=20s')).code).toBe(0);
+    const drained = await kubectl('drain', 'worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=20s');
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toContain('node/worker-1 drained');
+    expect((await kubectl('rollout', 'status', '-n', 'draining', 'deployment/web', '--timeout=20s')).code).toBe(0);
+    const nodes = await kubectl('get', 'pods', '-n', 'draining', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}');
+    expect(nodes.stdout.trim().split('\n')).toEqual(['worker-2', 'worker-2']);
+    expect((await kubectl('uncordon', 'worker-1')).code).toBe(0);
+    expect((await kubectl('delete', 'namespace', 'draining', '--timeout=20s')).code).toBe(0);
+  });
+
   it('answers access reviews: every request is allowed', async () => {
     expect((await kubectl('auth', 'can-i', 'delete', 'nodes')).stdout.trim()).toBe('yes');
     expect((await kubectl('auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}')).stdout).toBe('system:anonymous');

@@ -134,6 +134,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   const nodeType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Node') as ResourceType;
   const namespaceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Namespace') as ResourceType;
   const serviceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Service') as ResourceType;
+  const storageClassType = BUILT_IN_RESOURCES.find((type) => type.group === 'storage.k8s.io' && type.kind === 'StorageClass') as ResourceType;
 
   function start(cluster: KubeCluster): ClusterEntry {
     const simulation = createWorkloadSimulation({ cluster, clock: options.clock, logger, timings: options.timings });
@@ -201,6 +202,12 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
         serviceType,
         'default',
         { metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { ports: [{ name: 'https', port: 443, targetPort: 6443 }] } },
+        { manager: 'kube-apiserver' },
+      );
+      cluster.create(
+        storageClassType,
+        undefined,
+        { metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }, provisioner: 'sandbox.tugboat.dev/local', reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate' },
         { manager: 'kube-apiserver' },
       );
       syncNodes(cluster, addOptions.nodes ?? [{ name: `${name}-node-1` }]);

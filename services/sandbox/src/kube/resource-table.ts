@@ -15,7 +15,7 @@ export interface ResourceType {
   namespaced: boolean;
   /**
    * `status` when status is written only through its subresource; `scale` for the autoscaling/v1
-   * Scale view of `spec.replicas`; `log` for pod logs.
+   * Scale view of `spec.replicas`; `log` and `eviction` for pods.
    */
   subresources: Subresource[];
   categories: string[];
@@ -25,7 +25,7 @@ export interface ResourceType {
   review?: true;
 }
 
-export type Subresource = 'status' | 'scale' | 'log';
+export type Subresource = 'status' | 'scale' | 'log' | 'eviction';
 
 export const RESOURCE_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -51,7 +51,11 @@ function group(groupName: string, version: string, entries: Entry[]): ResourceTy
     singular: entry.kind.toLowerCase(),
     shortNames: entry.shortNames ?? [],
     namespaced: entry.namespaced ?? true,
-    subresources: [...(entry.status ? (['status'] as const) : []), ...(entry.scale ? (['scale'] as const) : []), ...(entry.log ? (['log'] as const) : [])],
+    subresources: [
+      ...(entry.status ? (['status'] as const) : []),
+      ...(entry.scale ? (['scale'] as const) : []),
+      ...(entry.log ? (['log', 'eviction'] as const) : []),
+    ],
     categories: entry.all ? ['all'] : [],
     ...(entry.review ? { review: true as const } : {}),
   }));

@@ -24,9 +24,11 @@ export interface WorkloadTimings {
   jobRunMs: number;
   /** Until a LoadBalancer Service or an Ingress gets its hostname. Default 15 s. */
   loadBalancerMs: number;
+  /** Until a PersistentVolumeClaim of a known storage class is provisioned and Bound. Default 3 s. */
+  volumeBindMs: number;
 }
 
-export const DEFAULT_TIMINGS: WorkloadTimings = { podStartMs: 5_000, imageBackOffMs: 10_000, jobRunMs: 10_000, loadBalancerMs: 15_000 };
+export const DEFAULT_TIMINGS: WorkloadTimings = { podStartMs: 5_000, imageBackOffMs: 10_000, jobRunMs: 10_000, loadBalancerMs: 15_000, volumeBindMs: 3_000 };
 
 export interface WorkloadSimulation {
   /** Re-evaluates every workload (after a restore). */
@@ -64,6 +66,10 @@ const STATEFUL_SET = builtIn('apps', 'StatefulSet');
 const DAEMON_SET = builtIn('apps', 'DaemonSet');
 const JOB = builtIn('batch', 'Job');
 const INGRESS = builtIn('networking.k8s.io', 'Ingress');
+const CLAIM = builtIn('', 'PersistentVolumeClaim');
+const VOLUME = builtIn('', 'PersistentVolume');
+const STORAGE_CLASS = builtIn('storage.k8s.io', 'StorageClass');
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 
 const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -418,6 +424,16 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         later(`pod:${uid}`, timings.podStartMs, () => podStep(namespace, name, uid));
         return;
       }
+      // A pod whose claims are not bound yet does not start (the scheduler waits for the volumes).
+      const volumes = at(pod, 'spec.volumes');
+      const unbound = (Array.isArray(volumes) ? volumes : [])
+        .map((volume) => at(volume, 'persistentVolumeClaim.claimName'))
+        .filter((claimName): claimName is string => typeof claimName === 'string')
+        .filter((claimName) => at(cluster.get(CLAIM, namespace, claimName), 'status.phase') !== 'Bound');
+      if (unbound.length > 0) {
+        later(`pod:${uid}`, timings.volumeBindMs, () => podStep(namespace, name, uid));
+        return;
+      }
       podIps += 1;
       const readyConditions: Condition[] = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', reason: '', message: '' }));
       writeStatus(
@@ -630,7 +646,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         if (!podReady(pod) && !parallel) break;
         continue;
       }
-      createPod(statefulSet, `${name}-${ordinal}`, at(statefulSet, 'spec.template'), {
+      createPod(statefulSet, `${name}-${ordinal}`, templateWithClaims(statefulSet, ordinal), {
         'controller-revision-hash': revision,
         'statefulset.kubernetes.io/pod-name': `${name}-${ordinal}`,
         'apps.kubernetes.io/pod-index': String(ordinal),
@@ -657,6 +673,77 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       updateRevision: revision,
       collisionCount: 0,
     });
+  }
+
+  /** A StatefulSet pod's template with one claim per `volumeClaimTemplates` entry, made on first use and kept. */
+  function templateWithClaims(statefulSet: KubeObject, ordinal: number): unknown {
+    const template = clone(at(statefulSet, 'spec.template')) as JsonObject;
+    const claims = at(statefulSet, 'spec.volumeClaimTemplates');
+    if (!Array.isArray(claims) || claims.length === 0) return template;
+    const spec = (isPlainObject(template.spec) ? template.spec : (template.spec = {})) as JsonObject;
+    const volumes = Array.isArray(spec.volumes) ? spec.volumes : (spec.volumes = []);
+    for (const claim of claims.filter(isPlainObject)) {
+      const volume = String(at(claim, 'metadata.name') ?? '');
+      const claimName = `${volume}-${statefulSet.metadata.name}-${ordinal}`;
+      if (!cluster.get(CLAIM, statefulSet.metadata.namespace, claimName)) {
+        const selectorLabels = at(statefulSet, 'spec.selector.matchLabels');
+        cluster.create(
+          CLAIM,
+          statefulSet.metadata.namespace,
+          { metadata: { name: claimName, labels: { ...(isPlainObject(selectorLabels) ? (selectorLabels as Record<string, string>) : {}), ...((at(claim, 'metadata.labels') as Record<string, string> | undefined) ?? {}) } }, spec: clone(claim.spec ?? {}) },
+          { manager: CONTROLLER_MANAGER },
+        );
+      }
+      if (!volumes.some((entry) => isPlainObject(entry) && entry.name === volume)) volumes.push({ name: volume, persistentVolumeClaim: { claimName } });
+    }
+    return template;
+  }
+
+  /** The provisioner and binder: a claim of a known (or the default) storage class gets a volume. */
+  function reconcileClaim(namespace: string | undefined, name: string): void {
+    const claim = cluster.get(CLAIM, namespace, name);
+    if (!claim || claim.metadata.deletionTimestamp || at(claim, 'status.phase') === 'Bound') return;
+    const classes = cluster.list(STORAGE_CLASS);
+    const requested = at(claim, 'spec.storageClassName');
+    const storageClass =
+      typeof requested === 'string' ? classes.find((candidate) => candidate.metadata.name === requested) : classes.find((candidate) => candidate.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true');
+    if (!storageClass) {
+      writeStatus(CLAIM, claim, { phase: 'Pending' });
+      return;
+    }
+    if (!clock.elapsed(Date.parse(claim.metadata.creationTimestamp), timings.volumeBindMs) && !timers.has(`claim:${claim.metadata.uid}`)) {
+      later(`claim:${claim.metadata.uid}`, timings.volumeBindMs, () => reconcileClaim(namespace, name));
+      writeStatus(CLAIM, claim, { phase: 'Pending' });
+      return;
+    }
+    if (timers.has(`claim:${claim.metadata.uid}`)) return;
+    const volumeName = `pvc-${claim.metadata.uid}`;
+    const storage = at(claim, 'spec.resources.requests.storage') ?? '1Gi';
+    const accessModes = at(claim, 'spec.accessModes') ?? ['ReadWriteOnce'];
+    if (!cluster.get(VOLUME, undefined, volumeName)) {
+      cluster.create(
+        VOLUME,
+        undefined,
+        {
+          metadata: { name: volumeName, annotations: { 'pv.kubernetes.io/provisioned-by': String(storageClass.provisioner ?? 'sandbox.tugboat.dev/local') } },
+          spec: {
+            capacity: { storage },
+            accessModes,
+            persistentVolumeReclaimPolicy: storageClass.reclaimPolicy ?? 'Delete',
+            storageClassName: storageClass.metadata.name,
+            volumeMode: 'Filesystem',
+            hostPath: { path: `/var/lib/tugboat-sandbox/${volumeName}` },
+            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name, uid: claim.metadata.uid },
+          },
+        },
+        { manager: 'persistentvolume-controller' },
+      );
+      const created = cluster.get(VOLUME, undefined, volumeName);
+      if (created) writeStatus(VOLUME, created, { phase: 'Bound' }, 'persistentvolume-controller');
+    }
+    const bound = cluster.patch(CLAIM, namespace, name, 'merge', { spec: { volumeName, storageClassName: storageClass.metadata.name } }, { manager: 'persistentvolume-controller' }).object;
+    writeStatus(CLAIM, bound, { phase: 'Bound', accessModes, capacity: { storage } }, 'persistentvolume-controller');
+    recordEvent(bound, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${volumeName}`, 'persistentvolume-controller');
   }
 
   function matchesNodeSelector(node: KubeObject, selector: unknown): boolean {
@@ -785,6 +872,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     [storageKeyOf(JOB)]: reconcileJob,
     [storageKeyOf(SERVICE)]: (namespace, name) => reconcileLoadBalancer(SERVICE, namespace, name),
     [storageKeyOf(INGRESS)]: (namespace, name) => reconcileLoadBalancer(INGRESS, namespace, name),
+    [storageKeyOf(CLAIM)]: reconcileClaim,
   };
   const ownerControllers: Record<string, string> = {
     ReplicaSet: storageKeyOf(REPLICA_SET),
@@ -808,6 +896,16 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     if (owner) {
       const ownerKey = ownerControllers[owner.kind];
       if (ownerKey) enqueueObject(ownerKey, namespace, owner.name);
+    }
+    if (event.storageKey === storageKeyOf(CLAIM) && event.type === 'DELETED') {
+      const volumeName = at(object, 'spec.volumeName');
+      const volume = typeof volumeName === 'string' ? cluster.get(VOLUME, undefined, volumeName) : undefined;
+      if (volume && at(volume, 'spec.persistentVolumeReclaimPolicy') === 'Delete') {
+        enqueue(`pv:${volume.metadata.uid}`, () => cluster.delete(VOLUME, undefined, volume.metadata.name));
+      }
+    }
+    if (event.storageKey === storageKeyOf(STORAGE_CLASS) && event.type === 'ADDED') {
+      for (const claim of cluster.list(CLAIM)) enqueueObject(storageKeyOf(CLAIM), claim.metadata.namespace, claim.metadata.name);
     }
     if (event.storageKey === storageKeyOf(DEPLOYMENT) && event.type === 'DELETED') {
       rollouts.delete(object.metadata.uid);
@@ -838,7 +936,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   return {
     resyncAll() {
       for (const storageKey of Object.keys(controllers)) {
-        const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, SERVICE, INGRESS].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
+        const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, SERVICE, INGRESS, CLAIM].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
         for (const object of cluster.list(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
       }
       for (const pod of podsIn(undefined)) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
