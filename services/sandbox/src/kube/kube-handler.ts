@@ -292,7 +292,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
         const table = wantsTable(req);
         const timeout = query.get('timeoutSeconds');
         let end: () => void = () => undefined;
-        end = serveWatch(req, res, {
+        end = serveWatch(res, {
           cluster,
           type,
           namespace,
@@ -445,6 +445,10 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
   }
 
   return (req, res) => {
+    const started = Date.now();
+    res.on('finish', () => {
+      logger.debug({ method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }, 'kube request');
+    });
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.end();

@@ -4,7 +4,7 @@
  * field selectors with enter/leave semantics, periodic bookmarks, `timeoutSeconds`, and the
  * `sendInitialEvents` stream client-go's watch-list uses.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { KubeCluster, StoredEvent } from './kube-cluster.js';
 import { failureStatus } from './kube-status.js';
 import type { KubeObject } from './object-rules.js';
@@ -27,7 +27,7 @@ export interface WatchRequest {
 }
 
 /** Streams until the client goes away or the timeout ends it; returns a function that ends it now. */
-export function serveWatch(req: IncomingMessage, res: ServerResponse, watch: WatchRequest): () => void {
+export function serveWatch(res: ServerResponse, watch: WatchRequest): () => void {
   const { cluster, type } = watch;
   const storageKey = storageKeyOf(type);
   const matches = (object: KubeObject) =>
@@ -74,7 +74,7 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, watch: Wat
     clearTimeout(timeoutTimer);
     res.end();
   };
-  req.on('close', end);
+  // The response's 'close' means the client went away (a request's 'close' can come as soon as its body is read).
   res.on('close', end);
 
   const since = watch.resourceVersion;
