@@ -3,6 +3,7 @@
  * clients notice: defaulted fields (replicas, protocol, clusterIP), 422 Invalid answers naming the
  * field and the rule, and immutable fields on update.
  */
+import { parseCronSchedule } from './cron-schedule.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
 import type { FieldError } from './kube-status.js';
 import type { ResourceType } from './resource-table.js';
@@ -229,6 +230,19 @@ export function validateObject(type: ResourceType, object: KubeObject): FieldErr
       }
       break;
     }
+    case 'batch/CronJob': {
+      const schedule = at(object, 'spec.schedule');
+      if (typeof schedule !== 'string' || schedule.trim() === '') errors.push(required('spec.schedule'));
+      else {
+        try {
+          parseCronSchedule(schedule);
+        } catch (error) {
+          errors.push(invalidValue('spec.schedule', schedule, (error as Error).message));
+        }
+      }
+      errors.push(...validatePodSpec(at(object, 'spec.jobTemplate.spec.template.spec'), 'spec.jobTemplate.spec.template.spec'));
+      break;
+    }
     case '/Service':
       errors.push(...validateService(object));
       break;
@@ -324,6 +338,14 @@ export function applyDefaults(type: ResourceType, object: KubeObject, previous: 
       spec.completions ??= 1;
       spec.parallelism ??= 1;
       spec.backoffLimit ??= 6;
+      break;
+    }
+    case 'batch/CronJob': {
+      const spec = ensureObject(object, 'spec');
+      spec.concurrencyPolicy ??= 'Allow';
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
       break;
     }
     case '/Secret': {

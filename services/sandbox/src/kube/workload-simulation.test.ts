@@ -11,7 +11,8 @@ const type = (kind: string) => BUILT_IN_RESOURCES.find((candidate) => candidate.
 function setup() {
   // An hour of sandbox time passes in 36 ms.
   const clock = createSimClock({ scale: 100_000 });
-  const cluster = createKubeCluster({ name: 'sim', token: 't', counters: createSandboxCounters(), logger: pino({ level: 'silent' }), now: clock.now });
+  const counters = createSandboxCounters();
+  const cluster = createKubeCluster({ name: 'sim', token: 't', counters, logger: pino({ level: 'silent' }), now: clock.now });
   const simulation = createWorkloadSimulation({ cluster, clock, logger: pino({ level: 'silent' }) });
   cluster.create(type('Namespace'), undefined, { metadata: { name: 'default' } }, { manager: 'test' });
   for (const name of ['cordoned', 'open']) {
@@ -24,7 +25,7 @@ function setup() {
       { metadata: { name }, spec: { replicas: 3, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } },
       { manager: 'test' },
     );
-  return { cluster, simulation, deploy };
+  return { cluster, simulation, deploy, counters };
 }
 
 describe('workload simulation', () => {
@@ -57,6 +58,34 @@ describe('workload simulation', () => {
         const names = new Set(cluster.list(type('Event'), 'default').map((event) => event.metadata.name));
         return early.every((event) => !names.has(event.metadata.name)) && names.size > 0 ? true : undefined;
       }, 5000, 'old events gone, new ones kept');
+    } finally {
+      simulation.stop();
+      cluster.close();
+    }
+  });
+
+  it('runs CronJobs on their schedule in sandbox time and keeps their history short', async () => {
+    const { cluster, simulation, counters } = setup();
+    try {
+      cluster.create(
+        type('CronJob'),
+        'default',
+        { metadata: { name: 'tick' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } } } } } },
+        { manager: 'test' },
+      );
+      const status = await eventually(() => {
+        const created = counters.snapshot().created['kube:sim:batch/v1/Job'] ?? 0;
+        const current = cluster.get(type('CronJob'), 'default', 'tick')?.status as { lastScheduleTime?: string; lastSuccessfulTime?: string } | undefined;
+        return created >= 5 && current?.lastSuccessfulTime ? current : undefined;
+      }, 10_000, 'five scheduled jobs');
+      expect(status.lastScheduleTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00Z$/);
+      const jobs = cluster.list(type('Job'), 'default');
+      expect(jobs.every((job) => /^tick-\d+$/.test(job.metadata.name) && job.metadata.ownerReferences?.[0]?.kind === 'CronJob')).toBe(true);
+      const complete = jobs.filter((job) => JSON.stringify(job.status ?? {}).includes('"type":"Complete"'));
+      expect(complete.length).toBeLessThanOrEqual(3);
+      expect(() => cluster.create(type('CronJob'), 'default', { metadata: { name: 'bad' }, spec: { schedule: '* * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } } } } } }, { manager: 'test' })).toThrow(
+        'spec.schedule: Invalid value: "* * *": expected 5 fields, found 3',
+      );
     } finally {
       simulation.stop();
       cluster.close();

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SimClock } from '../sim-clock.js';
 import { clone, deepEqual, isPlainObject, type JsonObject } from './json-values.js';
+import { parseCronSchedule } from './cron-schedule.js';
 import { randomSuffix, type KubeCluster, type StoredEvent } from './kube-cluster.js';
 import { isKubeStatusError } from './kube-status.js';
 import type { KubeObject, OwnerReference } from './object-rules.js';
@@ -65,6 +66,7 @@ const REPLICA_SET = builtIn('apps', 'ReplicaSet');
 const STATEFUL_SET = builtIn('apps', 'StatefulSet');
 const DAEMON_SET = builtIn('apps', 'DaemonSet');
 const JOB = builtIn('batch', 'Job');
+const CRON_JOB = builtIn('batch', 'CronJob');
 const INGRESS = builtIn('networking.k8s.io', 'Ingress');
 const CLAIM = builtIn('', 'PersistentVolumeClaim');
 const VOLUME = builtIn('', 'PersistentVolume');
@@ -826,6 +828,78 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     writeStatus(JOB, job, next);
   }
 
+  function jobFinished(job: KubeObject): 'Complete' | 'Failed' | undefined {
+    const conditions = at(job, 'status.conditions');
+    const done = Array.isArray(conditions) ? conditions.filter(isPlainObject).find((condition) => (condition.type === 'Complete' || condition.type === 'Failed') && condition.status === 'True') : undefined;
+    return done === undefined ? undefined : (done.type as 'Complete' | 'Failed');
+  }
+
+  /**
+   * CronJobs run in sandbox time, on a timeline that starts at the CronJob's creation: at scale 50
+   * a `*\/5 * * * *` schedule fires every 6 real seconds. Times are UTC (`timeZone` is ignored).
+   */
+  function reconcileCronJob(namespace: string | undefined, name: string): void {
+    const cronJob = cluster.get(CRON_JOB, namespace, name);
+    if (!cronJob || cronJob.metadata.deletionTimestamp) return;
+    let schedule;
+    try {
+      schedule = parseCronSchedule(String(at(cronJob, 'spec.schedule') ?? ''));
+    } catch {
+      return;
+    }
+    const created = Date.parse(cronJob.metadata.creationTimestamp);
+    const simulatedNow = created + (clock.now() - created) * clock.scale;
+    const status: JsonObject = isPlainObject(cronJob.status) ? clone(cronJob.status) : {};
+    let jobs = ownedBy(cluster.list(JOB, namespace), cronJob);
+    const lastSchedule = typeof status.lastScheduleTime === 'string' ? Date.parse(status.lastScheduleTime) : created;
+    let due: number | undefined;
+    let next = schedule.nextAfter(lastSchedule);
+    for (let missed = 0; next !== undefined && next <= simulatedNow && missed < 1000; missed += 1) {
+      due = next;
+      next = schedule.nextAfter(next);
+    }
+    const active = () => jobs.filter((job) => jobFinished(job) === undefined && !job.metadata.deletionTimestamp);
+    const policy = at(cronJob, 'spec.concurrencyPolicy') ?? 'Allow';
+    if (due !== undefined && at(cronJob, 'spec.suspend') !== true && !(policy === 'Forbid' && active().length > 0)) {
+      if (policy === 'Replace') for (const job of active()) cluster.delete(JOB, namespace, job.metadata.name, { propagationPolicy: 'Background' });
+      const template = isPlainObject(at(cronJob, 'spec.jobTemplate')) ? (at(cronJob, 'spec.jobTemplate') as JsonObject) : {};
+      const jobName = `${name}-${Math.floor(due / 60_000)}`;
+      if (!cluster.get(JOB, namespace, jobName)) {
+        const metadata = isPlainObject(template.metadata) ? template.metadata : {};
+        cluster.create(
+          JOB,
+          namespace,
+          {
+            metadata: {
+              name: jobName,
+              labels: metadata.labels,
+              annotations: { ...(isPlainObject(metadata.annotations) ? metadata.annotations : {}), 'batch.kubernetes.io/cronjob-scheduled-timestamp': new Date(due).toISOString() },
+              ownerReferences: [ownerReference(cronJob)],
+            },
+            spec: clone(template.spec ?? {}),
+          },
+          { manager: CONTROLLER_MANAGER },
+        );
+        recordEvent(cronJob, 'Normal', 'SuccessfulCreate', `Created job ${jobName}`, 'cronjob-controller');
+      }
+      status.lastScheduleTime = new Date(due).toISOString().replace('.000Z', 'Z');
+      jobs = ownedBy(cluster.list(JOB, namespace), cronJob);
+    }
+    const byAge = (a: KubeObject, b: KubeObject) => a.metadata.name.localeCompare(b.metadata.name, undefined, { numeric: true });
+    for (const [outcome, limitPath, fallback] of [['Complete', 'spec.successfulJobsHistoryLimit', 3], ['Failed', 'spec.failedJobsHistoryLimit', 1]] as const) {
+      const finished = jobs.filter((job) => jobFinished(job) === outcome).sort(byAge);
+      const limit = Number(at(cronJob, limitPath) ?? fallback);
+      for (const job of finished.slice(0, Math.max(0, finished.length - limit))) cluster.delete(JOB, namespace, job.metadata.name, { propagationPolicy: 'Background' });
+    }
+    const running = active();
+    if (running.length > 0) status.active = running.map((job) => ({ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, namespace, uid: job.metadata.uid }));
+    else delete status.active;
+    const successTimes = jobs.filter((job) => jobFinished(job) === 'Complete').map((job) => String(at(job, 'status.completionTime') ?? ''));
+    if (successTimes.length > 0) status.lastSuccessfulTime = successTimes.sort().at(-1);
+    writeStatus(CRON_JOB, cronJob, status);
+    if (next !== undefined) later(`cron:${cronJob.metadata.uid}`, Math.max(0, next - simulatedNow) + 1, () => reconcileCronJob(namespace, name));
+  }
+
   // ---- Services and Ingresses --------------------------------------------------------------
 
   function loadBalancerHostname(object: KubeObject): string {
@@ -870,6 +944,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     [storageKeyOf(STATEFUL_SET)]: reconcileStatefulSet,
     [storageKeyOf(DAEMON_SET)]: reconcileDaemonSet,
     [storageKeyOf(JOB)]: reconcileJob,
+    [storageKeyOf(CRON_JOB)]: reconcileCronJob,
     [storageKeyOf(SERVICE)]: (namespace, name) => reconcileLoadBalancer(SERVICE, namespace, name),
     [storageKeyOf(INGRESS)]: (namespace, name) => reconcileLoadBalancer(INGRESS, namespace, name),
     [storageKeyOf(CLAIM)]: reconcileClaim,
@@ -880,6 +955,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     StatefulSet: storageKeyOf(STATEFUL_SET),
     DaemonSet: storageKeyOf(DAEMON_SET),
     Job: storageKeyOf(JOB),
+    CronJob: storageKeyOf(CRON_JOB),
   };
 
   function enqueueObject(storageKey: string, namespace: string | undefined, name: string): void {
@@ -906,6 +982,10 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     }
     if (event.storageKey === storageKeyOf(STORAGE_CLASS) && event.type === 'ADDED') {
       for (const claim of cluster.list(CLAIM)) enqueueObject(storageKeyOf(CLAIM), claim.metadata.namespace, claim.metadata.name);
+    }
+    if (event.storageKey === storageKeyOf(CRON_JOB) && event.type === 'DELETED') {
+      timers.get(`cron:${object.metadata.uid}`)?.();
+      timers.delete(`cron:${object.metadata.uid}`);
     }
     if (event.storageKey === storageKeyOf(DEPLOYMENT) && event.type === 'DELETED') {
       rollouts.delete(object.metadata.uid);
@@ -936,7 +1016,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   return {
     resyncAll() {
       for (const storageKey of Object.keys(controllers)) {
-        const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, SERVICE, INGRESS, CLAIM].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
+        const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, CRON_JOB, SERVICE, INGRESS, CLAIM].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
         for (const object of cluster.list(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
       }
       for (const pod of podsIn(undefined)) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
