@@ -560,6 +560,11 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect((await raw('GET', '/api/v1/namespaces')).status).toBe(200);
   });
 
+  it('refuses cluster names that are not DNS labels, and kubeconfigs for unknown clusters', () => {
+    expect(() => server.simulator.addCluster('Not_A_Label')).toThrow(expect.objectContaining({ code: 'InvalidInput', status: 422, details: [{ path: 'name', rule: 'dns-label' }] }));
+    expect(() => server.simulator.kubeconfig(server.baseUrl, ['local', 'ghost'])).toThrow(expect.objectContaining({ code: 'NotFound', details: [{ path: 'names[1]', rule: 'exists' }] }));
+  });
+
   it('snapshots and restores clusters as plain JSON', async () => {
     const other = server.simulator.addCluster('other', { token: 'other-token', nodes: [] });
     expect(other.nodes).toEqual([]);

@@ -4,6 +4,7 @@
  * controllers, plus kubeconfig generation and plain-JSON snapshots for persistence.
  */
 import { randomBytes } from 'node:crypto';
+import { InputError, NotFoundError } from '@tugboat/resource-model';
 import pino, { type Logger } from 'pino';
 import type { SandboxCounters } from '../counters.js';
 import type { FaultInjector } from '../fault-injector.js';
@@ -178,7 +179,10 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   const simulator: KubeSimulator = {
     addCluster(name, addOptions = {}) {
       if (!CLUSTER_NAME.test(name) || name.length > 63) {
-        throw new RangeError(`cluster name ${JSON.stringify(name)} must be a DNS label (lower-case letters, digits and '-')`);
+        throw new InputError(`name: ${JSON.stringify(name)} must be a DNS label (at most 63 lower-case letters, digits and '-')`, {
+          status: 422,
+          details: [{ path: 'name', rule: 'dns-label' }],
+        });
       }
       const existing = clusters.get(name);
       if (existing) {
@@ -225,7 +229,11 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
     kubeconfig(baseUrl, names) {
       const selected = names ?? [...clusters.keys()];
       const missing = selected.filter((name) => !clusters.has(name));
-      if (missing.length > 0) throw new RangeError(`no simulated cluster named ${missing.map((name) => JSON.stringify(name)).join(', ')}`);
+      if (missing.length > 0) {
+        throw new NotFoundError(`no simulated cluster named ${missing.map((name) => JSON.stringify(name)).join(', ')}`, {
+          details: missing.map((name) => ({ path: `names[${selected.indexOf(name)}]`, rule: 'exists' })),
+        });
+      }
       return renderKubeconfig(
         baseUrl,
         selected.map((name) => ({ name, token: (clusters.get(name) as ClusterEntry).cluster.token })),
