@@ -458,6 +458,10 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
         writeJson(res, error.code, error.toStatus());
         return;
       }
+      if (error instanceof URIError) {
+        writeJson(res, 400, failureStatus(400, 'BadRequest', `malformed request path: ${error.message}`));
+        return;
+      }
       logger.error({ err: error, method: req.method, url: req.url }, 'kube request failed');
       writeJson(res, 500, failureStatus(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`));
     });
