@@ -4,6 +4,7 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -548,6 +549,16 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     }, 10_000, 'load balancer hostname');
     expect(service.status?.loadBalancer?.ingress?.[0]?.hostname).toMatch(/^edge-[0-9a-f]{12}\.workloads\.local\.elb\.sandbox\.local$/);
     expect(service.spec?.ports?.[0]?.nodePort).toBeGreaterThanOrEqual(30000);
+
+    const endpoints = await eventually(async () => {
+      const current = await core.readNamespacedEndpoints({ name: 'edge', namespace: 'workloads' });
+      return current.subsets?.[0]?.addresses?.length === 2 ? current : undefined;
+    }, 10_000, 'endpoints of edge');
+    expect(endpoints.subsets?.[0]?.addresses?.map((address) => address.targetRef?.name).sort()).toEqual(['db-0', 'db-1']);
+    expect(endpoints.subsets?.[0]?.ports).toEqual([{ port: 443, protocol: 'TCP' }]);
+    const slices = await kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: 'workloads', labelSelector: 'kubernetes.io/service-name=edge' });
+    expect(slices.items).toHaveLength(1);
+    expect(slices.items[0]?.endpoints?.map((endpoint) => endpoint.conditions?.ready)).toEqual([true, true]);
   });
 
   it('answers injected faults as Kubernetes Status objects', async () => {

@@ -69,6 +69,8 @@ const JOB = builtIn('batch', 'Job');
 const CRON_JOB = builtIn('batch', 'CronJob');
 const INGRESS = builtIn('networking.k8s.io', 'Ingress');
 const CLAIM = builtIn('', 'PersistentVolumeClaim');
+const ENDPOINTS = builtIn('', 'Endpoints');
+const ENDPOINT_SLICE = builtIn('discovery.k8s.io', 'EndpointSlice');
 const VOLUME = builtIn('', 'PersistentVolume');
 const STORAGE_CLASS = builtIn('storage.k8s.io', 'StorageClass');
 const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
@@ -929,6 +931,71 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     }
   }
 
+  /** The endpoints controllers: a Service's Endpoints and EndpointSlice list the pods its selector picks. */
+  function reconcileEndpoints(namespace: string | undefined, name: string): void {
+    const service = cluster.get(SERVICE, namespace, name);
+    const selector = at(service, 'spec.selector');
+    if (!service || service.metadata.deletionTimestamp || !isPlainObject(selector) || Object.keys(selector).length === 0 || at(service, 'spec.type') === 'ExternalName') return;
+    const pods = podsIn(namespace).filter(
+      (pod) => !pod.metadata.deletionTimestamp && typeof at(pod, 'status.podIP') === 'string' && Object.entries(selector).every(([key, value]) => pod.metadata.labels?.[key] === value),
+    );
+    const servicePorts = (Array.isArray(at(service, 'spec.ports')) ? (at(service, 'spec.ports') as unknown[]) : []).filter(isPlainObject);
+    const targetPort = (pod: KubeObject, port: JsonObject): number | undefined => {
+      const target = port.targetPort ?? port.port;
+      if (typeof target === 'number') return target;
+      const named = containersOf(pod)
+        .flatMap((container) => (Array.isArray(container.ports) ? container.ports.filter(isPlainObject) : []))
+        .find((candidate) => candidate.name === target);
+      return typeof named?.containerPort === 'number' ? named.containerPort : undefined;
+    };
+    const reference = (pod: KubeObject) => ({ kind: 'Pod', namespace, name: pod.metadata.name, uid: pod.metadata.uid });
+    const sample = pods[0];
+    const ports = servicePorts
+      .map((port) => ({ ...(port.name ? { name: port.name } : {}), port: sample ? targetPort(sample, port) : undefined, protocol: port.protocol ?? 'TCP' }))
+      .filter((port) => port.port !== undefined);
+    const ready = pods.filter(podReady);
+    const notReady = pods.filter((pod) => !podReady(pod));
+    const address = (pod: KubeObject) => ({ ip: at(pod, 'status.podIP'), nodeName: at(pod, 'spec.nodeName'), targetRef: reference(pod) });
+    const subsets =
+      pods.length === 0 || ports.length === 0
+        ? undefined
+        : [{ ...(ready.length > 0 ? { addresses: ready.map(address) } : {}), ...(notReady.length > 0 ? { notReadyAddresses: notReady.map(address) } : {}), ports }];
+    const endpoints = cluster.get(ENDPOINTS, namespace, name);
+    const desiredEndpoints = { metadata: { name, labels: service.metadata.labels ?? {} }, ...(subsets ? { subsets } : {}) };
+    if (!endpoints) cluster.create(ENDPOINTS, namespace, desiredEndpoints, { manager: 'endpoint-controller' });
+    else if (!deepEqual(endpoints.subsets, subsets)) cluster.update(ENDPOINTS, namespace, name, { ...endpoints, subsets }, { manager: 'endpoint-controller' });
+
+    const sliceName = `${name}-${createHash('sha256').update(service.metadata.uid).digest('hex').slice(0, 5)}`;
+    const slice = cluster.get(ENDPOINT_SLICE, namespace, sliceName);
+    const sliceBody = {
+      addressType: 'IPv4',
+      endpoints: pods.map((pod) => ({
+        addresses: [at(pod, 'status.podIP')],
+        conditions: { ready: podReady(pod), serving: podReady(pod), terminating: false },
+        nodeName: at(pod, 'spec.nodeName'),
+        targetRef: reference(pod),
+      })),
+      ports,
+    };
+    if (!slice) {
+      cluster.create(
+        ENDPOINT_SLICE,
+        namespace,
+        {
+          metadata: {
+            name: sliceName,
+            labels: { ...(service.metadata.labels ?? {}), 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+            ownerReferences: [ownerReference(service)],
+          },
+          ...sliceBody,
+        },
+        { manager: 'endpointslice-controller' },
+      );
+    } else if (!deepEqual({ addressType: slice.addressType, endpoints: slice.endpoints, ports: slice.ports }, sliceBody)) {
+      cluster.update(ENDPOINT_SLICE, namespace, sliceName, { ...slice, ...sliceBody }, { manager: 'endpointslice-controller' });
+    }
+  }
+
   function ensureDefaultServiceAccount(namespace: string): void {
     const namespaceObject = cluster.get(NAMESPACE, undefined, namespace);
     if (!namespaceObject || namespaceObject.metadata.deletionTimestamp) return;
@@ -945,7 +1012,10 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     [storageKeyOf(DAEMON_SET)]: reconcileDaemonSet,
     [storageKeyOf(JOB)]: reconcileJob,
     [storageKeyOf(CRON_JOB)]: reconcileCronJob,
-    [storageKeyOf(SERVICE)]: (namespace, name) => reconcileLoadBalancer(SERVICE, namespace, name),
+    [storageKeyOf(SERVICE)]: (namespace, name) => {
+      reconcileLoadBalancer(SERVICE, namespace, name);
+      reconcileEndpoints(namespace, name);
+    },
     [storageKeyOf(INGRESS)]: (namespace, name) => reconcileLoadBalancer(INGRESS, namespace, name),
     [storageKeyOf(CLAIM)]: reconcileClaim,
   };
@@ -972,6 +1042,14 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     if (owner) {
       const ownerKey = ownerControllers[owner.kind];
       if (ownerKey) enqueueObject(ownerKey, namespace, owner.name);
+    }
+    if (event.storageKey === storageKeyOf(POD)) {
+      for (const service of cluster.list(SERVICE, namespace)) enqueue(`endpoints:${namespace ?? ''}/${service.metadata.name}`, () => reconcileEndpoints(namespace, service.metadata.name));
+    }
+    if (event.storageKey === storageKeyOf(SERVICE) && event.type === 'DELETED') {
+      enqueue(`endpoints-gone:${namespace ?? ''}/${object.metadata.name}`, () => {
+        if (!cluster.get(SERVICE, namespace, object.metadata.name) && cluster.get(ENDPOINTS, namespace, object.metadata.name)) cluster.delete(ENDPOINTS, namespace, object.metadata.name);
+      });
     }
     if (event.storageKey === storageKeyOf(CLAIM) && event.type === 'DELETED') {
       const volumeName = at(object, 'spec.volumeName');
