@@ -79,7 +79,14 @@ const COLUMNS: Record<string, Column[]> = {
       },
     },
     { name: 'Status', cell: podStatus },
-    { name: 'Restarts', type: 'integer', cell: () => 0 },
+    {
+      name: 'Restarts',
+      type: 'integer',
+      cell: (pod) => {
+        const statuses = at(pod, 'status.containerStatuses');
+        return Array.isArray(statuses) ? statuses.reduce((total: number, status) => total + num(at(status, 'restartCount')), 0) : 0;
+      },
+    },
     age,
     { name: 'IP', priority: 1, cell: (pod) => at(pod, 'status.podIP') ?? '<none>' },
     { name: 'Node', priority: 1, cell: (pod) => at(pod, 'spec.nodeName') ?? '<none>' },

@@ -92,6 +92,43 @@ describe('workload simulation', () => {
     }
   });
 
+  it('crash-loops a container that exits, and fails a Job past its backoff limit', async () => {
+    const { cluster, simulation } = setup();
+    try {
+      cluster.create(
+        type('Deployment'),
+        'default',
+        { metadata: { name: 'crashy' }, spec: { replicas: 1, selector: { matchLabels: { app: 'crashy' } }, template: { metadata: { labels: { app: 'crashy' } }, spec: { containers: [{ name: 'app', image: 'example/crashloop:1' }] } } } },
+        { manager: 'test' },
+      );
+      cluster.create(
+        type('Job'),
+        'default',
+        { metadata: { name: 'doomed' }, spec: { backoffLimit: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'example/crashloop:1' }] } } } },
+        { manager: 'test' },
+      );
+      const waiting = await eventually(() => {
+        const pod = cluster.list(type('Pod'), 'default').find((candidate) => candidate.metadata.labels?.app === 'crashy');
+        const container = (pod?.status as { containerStatuses?: Array<{ restartCount: number; state: { waiting?: { reason: string } }; lastState?: unknown }> } | undefined)?.containerStatuses?.[0];
+        return container && container.restartCount >= 2 ? container : undefined;
+      }, 5000, 'a crash-looping container');
+      expect(waiting.state.waiting?.reason).toBe('CrashLoopBackOff');
+      expect(waiting.lastState).toMatchObject({ terminated: { exitCode: 1, reason: 'Error' } });
+
+      const job = await eventually(() => {
+        const current = cluster.get(type('Job'), 'default', 'doomed')?.status as { failed?: number; conditions?: Array<{ type: string; reason: string }> } | undefined;
+        return current?.conditions?.some((condition) => condition.type === 'Failed') ? current : undefined;
+      }, 5000, 'the job to fail');
+      expect(job.failed).toBe(3);
+      expect(job.conditions?.find((condition) => condition.type === 'Failed')?.reason).toBe('BackoffLimitExceeded');
+      const deployment = cluster.get(type('Deployment'), 'default', 'crashy')?.status as { conditions?: Array<{ type: string; status: string }> } | undefined;
+      expect(deployment?.conditions?.find((condition) => condition.type === 'Available')?.status).toBe('False');
+    } finally {
+      simulation.stop();
+      cluster.close();
+    }
+  });
+
   it('hashes templates regardless of key order, nulls and empty objects', () => {
     expect(templateHash({ spec: { containers: [{ name: 'a', image: 'b', resources: {} }] }, metadata: { creationTimestamp: null } })).toBe(
       templateHash({ metadata: {}, spec: { containers: [{ image: 'b', name: 'a' }] } }),

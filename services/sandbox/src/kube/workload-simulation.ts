@@ -45,6 +45,8 @@ export interface WorkloadSimulationOptions {
 }
 
 export const FAILING_IMAGE_MARKER = 'doesnotexist';
+/** An image whose name contains this starts and exits with code 1: CrashLoopBackOff, or a failed Job pod. */
+export const CRASHING_IMAGE_MARKER = 'crashloop';
 
 const CONTROLLER_MANAGER = 'kube-controller-manager';
 const EVENT_TTL_MS = 60 * 60 * 1000;
@@ -112,6 +114,10 @@ function containersOf(pod: KubeObject): JsonObject[] {
 function failingImage(pod: KubeObject): string | undefined {
   const container = containersOf(pod).find((candidate) => String(candidate.image ?? '').includes(FAILING_IMAGE_MARKER));
   return container === undefined ? undefined : String(container.image);
+}
+
+function crashes(container: JsonObject): boolean {
+  return String(container.image ?? '').includes(CRASHING_IMAGE_MARKER);
 }
 
 function controllerOf(object: KubeObject): OwnerReference | undefined {
@@ -438,6 +444,11 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         later(`pod:${uid}`, timings.volumeBindMs, () => podStep(namespace, name, uid));
         return;
       }
+      if (containers.some(crashes)) {
+        podIps += 1;
+        crash(pod, { ...status, podIP: `10.244.${Math.floor(podIps / 250) % 250}.${(podIps % 250) + 2}` });
+        return;
+      }
       podIps += 1;
       const readyConditions: Condition[] = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', reason: '', message: '' }));
       writeStatus(
@@ -464,6 +475,11 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       );
       recordEvent(pod, 'Normal', 'Started', `Started container ${String(containers[0]?.name ?? '')}`, 'kubelet');
       if (isJobPod) later(`pod:${uid}`, timings.jobRunMs, () => podStep(namespace, name, uid));
+      return;
+    }
+
+    if (phase === 'Running' && containers.some(crashes)) {
+      crash(pod, status);
       return;
     }
 
@@ -499,6 +515,66 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         KUBELET,
       );
     }
+  }
+
+  /**
+   * A crashing container exits with code 1. Under `restartPolicy: Never` the pod fails; otherwise
+   * the kubelet restarts it with a doubling back-off (10 s … 5 min) and it sits in CrashLoopBackOff.
+   */
+  function crash(pod: KubeObject, status: JsonObject): void {
+    const stamp = now();
+    const containers = containersOf(pod);
+    const previous = Array.isArray(status.containerStatuses) ? status.containerStatuses.filter(isPlainObject) : [];
+    const restarts = (container: JsonObject) => Number(previous.find((entry) => entry.name === container.name)?.restartCount ?? 0);
+    const exited = { terminated: { exitCode: 1, reason: 'Error', startedAt: stamp, finishedAt: stamp } };
+    const imageOf = (container: JsonObject) => ({
+      name: container.name,
+      image: container.image,
+      imageID: `${String(container.image)}@sha256:${createHash('sha256').update(String(container.image)).digest('hex')}`,
+      containerID: `containerd://${randomBytes(32).toString('hex')}`,
+    });
+    const running = (container: JsonObject) => ({ ...imageOf(container), ready: true, started: true, restartCount: restarts(container), state: { running: { startedAt: stamp } } });
+    const notReady = (type: string, reason: string): Condition => ({ type, status: 'False', reason, message: `containers with unready status: [${containers.filter(crashes).map((c) => String(c.name)).join(' ')}]` });
+    if (at(pod, 'spec.restartPolicy') === 'Never') {
+      writeStatus(
+        POD,
+        pod,
+        {
+          ...status,
+          phase: 'Failed',
+          conditions: mergeConditions(status.conditions, [notReady('Ready', 'PodFailed'), notReady('ContainersReady', 'PodFailed'), { type: 'PodScheduled', status: 'True', reason: '', message: '' }], stamp, false),
+          containerStatuses: containers.map((container) => ({ ...imageOf(container), ready: false, started: false, restartCount: 0, state: crashes(container) ? exited : { terminated: { exitCode: 0, reason: 'Completed', startedAt: stamp, finishedAt: stamp } } })),
+        },
+        KUBELET,
+      );
+      return;
+    }
+    const attempt = Math.max(0, ...containers.filter(crashes).map(restarts)) + 1;
+    const backOffSeconds = Math.min(10 * 2 ** (attempt - 1), 300);
+    writeStatus(
+      POD,
+      pod,
+      {
+        ...status,
+        phase: 'Running',
+        conditions: mergeConditions(status.conditions, [notReady('Ready', 'ContainersNotReady'), notReady('ContainersReady', 'ContainersNotReady'), { type: 'PodScheduled', status: 'True', reason: '', message: '' }], stamp, false),
+        containerStatuses: containers.map((container) =>
+          crashes(container)
+            ? {
+                ...imageOf(container),
+                ready: false,
+                started: false,
+                restartCount: attempt,
+                state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${backOffSeconds}s restarting failed container=${String(container.name)} pod=${pod.metadata.name}` } },
+                lastState: exited,
+              }
+            : running(container),
+        ),
+      },
+      KUBELET,
+    );
+    recordEvent(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${String(containers.find(crashes)?.name ?? '')} in pod ${pod.metadata.name}`, 'kubelet');
+    later(`pod:${pod.metadata.uid}`, backOffSeconds * 1000, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
   }
 
   // ---- ReplicaSet, Deployment ------------------------------------------------------------
@@ -791,14 +867,16 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     if (!job || job.metadata.deletionTimestamp) return;
     const status: JsonObject = isPlainObject(job.status) ? clone(job.status) : {};
     const conditions = Array.isArray(status.conditions) ? status.conditions.filter(isPlainObject) : [];
-    if (conditions.some((condition) => condition.type === 'Complete' && condition.status === 'True')) return;
+    if (conditions.some((condition) => (condition.type === 'Complete' || condition.type === 'Failed') && condition.status === 'True')) return;
     const completions = Number(at(job, 'spec.completions') ?? 1);
     const parallelism = Number(at(job, 'spec.parallelism') ?? 1);
     const suspended = at(job, 'spec.suspend') === true;
     let pods = ownedBy(podsIn(namespace), job);
     const succeeded = () => pods.filter((pod) => podPhase(pod) === 'Succeeded').length;
     const active = () => pods.filter((pod) => podPhase(pod) !== 'Succeeded' && podPhase(pod) !== 'Failed' && !pod.metadata.deletionTimestamp).length;
-    if (!suspended) {
+    const failed = () => pods.filter((pod) => podPhase(pod) === 'Failed').length;
+    const backoffLimit = Number(at(job, 'spec.backoffLimit') ?? 6);
+    if (!suspended && failed() <= backoffLimit) {
       const labels = { 'batch.kubernetes.io/controller-uid': job.metadata.uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': job.metadata.uid, 'job-name': name };
       let missing = Math.min(parallelism - active(), completions - succeeded() - active());
       while (missing > 0) {
@@ -817,8 +895,17 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       terminating: 0,
       uncountedTerminatedPods: {},
     };
+    if (failed() > 0) next.failed = failed();
     if (next.active === 0) delete next.active;
     if (next.succeeded === 0) delete next.succeeded;
+    if (failed() > backoffLimit) {
+      const message = 'Job has reached the specified backoff limit';
+      next.conditions = [
+        { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message, lastProbeTime: stamp, lastTransitionTime: stamp },
+        { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message, lastProbeTime: stamp, lastTransitionTime: stamp },
+      ];
+      recordEvent(job, 'Warning', 'BackoffLimitExceeded', message, 'job-controller');
+    }
     if (succeeded() >= completions) {
       next.completionTime = stamp;
       next.conditions = [
