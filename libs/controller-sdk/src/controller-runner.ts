@@ -17,6 +17,7 @@ import {
 } from '@tugboat/resource-model';
 import { pino, type Logger } from 'pino';
 import { abortableSleep } from './abortable-sleep.js';
+import { settlesWithin } from './settles-within.js';
 import { decodeKeyMessage, type KeyMessage } from './change-message.js';
 import { createControllerMetrics, type ControllerMetrics } from './controller-metrics.js';
 import type { ControllerDeclaration, WatchSpec } from './define-controller.js';
@@ -334,17 +335,18 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
       logger.info('stopping: no more pulls; letting running reconciles finish');
       stopPulling.abort();
       queue.close();
-      await Promise.all([...batches].map((batch) => batch.close().catch(() => undefined)));
+      // Bounded: with the bus gone, closing a pull or releasing a lease could wait for a reconnect.
+      await settlesWithin(Promise.all([...batches].map((batch) => batch.close().catch(() => undefined))), 1_000);
       // Waiting keys go back to the server at once, so another replica picks them up.
       for (const delivery of queue.removeWaiting()) delivery.msg.nak();
       const finished = Promise.all(tasks).then(() => true);
-      if (!(await within(finished, shutdownTimeoutMs))) {
+      if (!(await settlesWithin(finished, shutdownTimeoutMs))) {
         logger.warn({ timeoutMs: shutdownTimeoutMs }, 'reconciles still running at the shutdown timeout; aborting them');
         hardStop.abort(new Error('controller shutting down'));
-        await within(finished, 5_000);
+        await settlesWithin(finished, 5_000);
       }
       clearInterval(heartbeat);
-      await leases.releaseAll();
+      await settlesWithin(leases.releaseAll(), 2_000);
       await health?.close();
       logger.info('stopped');
     },
@@ -352,15 +354,3 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
   return runner;
 }
 
-/** True if `promise` settled within `ms`; never leaves a timer behind. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

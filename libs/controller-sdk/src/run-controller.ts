@@ -4,12 +4,15 @@ import { createApiClient } from '@tugboat/api-client';
 import { pino } from 'pino';
 import { createControllerRunner, type ControllerRunner, type ControllerRunnerOptions } from './controller-runner.js';
 import type { ControllerDeclaration } from './define-controller.js';
+import { settlesWithin } from './settles-within.js';
 
 export interface RunControllerOptions extends Omit<ControllerRunnerOptions, 'api' | 'nats'> {
   apiUrl: string;
   /** The controller identity's token (`POST /v1/tokens` with `type: controller`). */
   token: string;
   natsUrl: string | string[];
+  /** Level of the default JSON logger when no `logger` is given. Default `info`. */
+  logLevel?: string;
   /** Stop gracefully on SIGTERM and SIGINT. Default true. */
   handleSignals?: boolean;
 }
@@ -30,7 +33,7 @@ export async function runController(
   options: RunControllerOptions,
 ): Promise<RunningController> {
   const replicaId = options.replicaId ?? hostname();
-  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const logger = options.logger ?? pino({ level: options.logLevel ?? 'info' });
   const api = createApiClient({ baseUrl: options.apiUrl, token: options.token, userAgent: `${declaration.name}/${replicaId}` });
   const nats = await connect({
     servers: options.natsUrl,
@@ -45,7 +48,8 @@ export async function runController(
   const shutdown = () =>
     (stopping ??= (async () => {
       await runner.stop();
-      await nats.drain().catch(() => undefined);
+      // Draining waits for the server; if it is away, close instead of hanging the shutdown.
+      if (!(await settlesWithin(nats.drain().catch(() => undefined), 3_000))) await nats.close().catch(() => undefined);
     })());
 
   if (options.handleSignals ?? true) {
@@ -54,6 +58,8 @@ export async function runController(
         logger.info({ signal }, 'shutting down');
         void shutdown().then(() => {
           process.exitCode = 0;
+          // Everything is closed; should a stray handle keep the process alive, do not hang a rollout on it.
+          setTimeout(() => process.exit(0), 2_000).unref();
         });
       });
     }
