@@ -112,6 +112,7 @@ export interface KubeClusterOptions {
 
 const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+const FOREGROUND = 'foregroundDeletion';
 
 export function randomSuffix(length: number): string {
   let suffix = '';
@@ -253,11 +254,48 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       registry.setCustom(object.metadata.name, []);
     }
     collectDependents(object.metadata.uid, policy);
+    releaseForegroundOwners(object.metadata.ownerReferences ?? []);
     if (type.namespaced && object.metadata.namespace) {
       const namespaceObject = bucket(namespaceType).get(objectKey(undefined, object.metadata.namespace));
       if (namespaceObject?.metadata.deletionTimestamp) scheduleNamespaceCleanup(object.metadata.namespace);
     }
     return gone;
+  }
+
+  function dependentsOf(ownerUid: string): Array<{ type: ResourceType; object: KubeObject }> {
+    const found: Array<{ type: ResourceType; object: KubeObject }> = [];
+    for (const [key, objects] of storage) {
+      const type = typeOfStorageKey(key);
+      if (!type) continue;
+      for (const object of objects.values()) {
+        if ((object.metadata.ownerReferences ?? []).some((reference) => reference.uid === ownerUid)) found.push({ type, object });
+      }
+    }
+    return found;
+  }
+
+  function orphanDependents(ownerUid: string): void {
+    for (const { type, object } of dependentsOf(ownerUid)) {
+      const next = clone(object);
+      next.metadata.ownerReferences = (object.metadata.ownerReferences ?? []).filter((reference) => reference.uid !== ownerUid);
+      if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+      store(type, next, 'MODIFIED', object);
+    }
+  }
+
+  /** Owners deleted in the foreground lose their `foregroundDeletion` finalizer once no dependent is left. */
+  function releaseForegroundOwners(references: Array<{ uid: string }>): void {
+    for (const reference of references) {
+      if (dependentsOf(reference.uid).length > 0) continue;
+      for (const [key, objects] of storage) {
+        const type = typeOfStorageKey(key);
+        const owner = type ? [...objects.values()].find((candidate) => candidate.metadata.uid === reference.uid) : undefined;
+        if (!type || !owner || !(owner.metadata.finalizers ?? []).includes(FOREGROUND)) continue;
+        const next = clone(owner);
+        next.metadata.finalizers = (owner.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FOREGROUND);
+        commit(type, owner, next, { manager: 'generic-garbage-collector', subresource: '' });
+      }
+    }
   }
 
   function collectDependents(ownerUid: string, policy: 'Background' | 'Foreground' | 'Orphan'): void {
@@ -466,6 +504,21 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       return { code: 200, body: stored };
     }
     const policy = deleteOptions.propagationPolicy ?? 'Background';
+    if (policy === 'Orphan') orphanDependents(object.metadata.uid);
+    if (policy === 'Foreground' && dependentsOf(object.metadata.uid).length > 0) {
+      // Foreground: the owner waits, with the `foregroundDeletion` finalizer, until its dependents are gone.
+      const next = clone(object);
+      next.metadata.deletionTimestamp = timestamp(now());
+      next.metadata.deletionGracePeriodSeconds = 0;
+      next.metadata.finalizers = [...new Set([...(object.metadata.finalizers ?? []), FOREGROUND])];
+      next.metadata.generation = (object.metadata.generation ?? 1) + 1;
+      const stored = store(type, next, 'MODIFIED', object);
+      for (const dependent of dependentsOf(object.metadata.uid)) {
+        if (!dependent.object.metadata.deletionTimestamp) deleteObject(dependent.type, dependent.object.metadata.namespace, dependent.object.metadata.name, { propagationPolicy: 'Foreground' });
+      }
+      releaseForegroundOwners([{ uid: object.metadata.uid }]);
+      return { code: 202, body: stored };
+    }
     if ((object.metadata.finalizers ?? []).length > 0) {
       const next = clone(object);
       next.metadata.deletionTimestamp = timestamp(now());

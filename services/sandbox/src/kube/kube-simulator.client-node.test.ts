@@ -368,6 +368,29 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(defaultDelete.body).toMatchObject({ code: 403, reason: 'Forbidden' });
   });
 
+  it('deletes in the foreground (owner waits for its dependents) and orphans on request', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'cascade' } } });
+    const owner = await core.createNamespacedConfigMap({ namespace: 'cascade', body: { metadata: { name: 'owner' } } });
+    const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata?.uid ?? '', blockOwnerDeletion: true }];
+    await core.createNamespacedConfigMap({ namespace: 'cascade', body: { metadata: { name: 'held-child', ownerReferences, finalizers: ['example.com/hold'] } } });
+    await core.createNamespacedConfigMap({ namespace: 'cascade', body: { metadata: { name: 'child', ownerReferences } } });
+
+    const foreground = await raw('DELETE', '/api/v1/namespaces/cascade/configmaps/owner', { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+    expect(foreground.status).toBe(202);
+    const waiting = await core.readNamespacedConfigMap({ name: 'owner', namespace: 'cascade' });
+    expect(waiting.metadata?.finalizers).toEqual(['foregroundDeletion']);
+    expect(waiting.metadata?.deletionTimestamp).toBeDefined();
+    expect((await core.listNamespacedConfigMap({ namespace: 'cascade' })).items.map((item) => item.metadata?.name).sort()).toEqual(['held-child', 'owner']);
+    await core.patchNamespacedConfigMap({ name: 'held-child', namespace: 'cascade', body: { metadata: { finalizers: null } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    expect((await core.listNamespacedConfigMap({ namespace: 'cascade' })).items).toEqual([]);
+
+    const parent = await core.createNamespacedConfigMap({ namespace: 'cascade', body: { metadata: { name: 'parent' } } });
+    await core.createNamespacedConfigMap({ namespace: 'cascade', body: { metadata: { name: 'kept', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'parent', uid: parent.metadata?.uid ?? '' }] } } });
+    await core.deleteNamespacedConfigMap({ name: 'parent', namespace: 'cascade', propagationPolicy: 'Orphan' });
+    const kept = await core.readNamespacedConfigMap({ name: 'kept', namespace: 'cascade' });
+    expect(kept.metadata?.ownerReferences).toBeUndefined();
+  });
+
   it('serves custom resources once their CRD exists, and withdraws them with it', async () => {
     const crd = {
       apiVersion: 'apiextensions.k8s.io/v1',
