@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   ConflictError,
+  GoneError,
   InputError,
   InternalError,
   NotFoundError,
@@ -238,6 +239,74 @@ describe('createApiClient', () => {
     expect(api.seen.find((r) => r.path === '/v1/widgets/a/events' && r.method === 'POST')!.body).toEqual({ type: 'Warning', reason: 'Slow', message: 'taking long' });
     expect((await client.listEvents(ref))[0]!.count).toBe(2);
     expect((await client.referrers(ref))[0]!.path).toBe('spec.widgetRef');
+  });
+
+  it('applies bundles, reads revisions and diffs, and sends the operator controls', async () => {
+    const applied = { dryRun: true, results: [{ kind: 'Widget', project: 'team-a', name: 'a', action: 'updated', diff: [{ path: 'spec.size', op: 'replace', from: 1, to: 2 }] }] };
+    api = await startFakeApi([
+      (r) => (r.method === 'POST' && r.path === '/v1/apply' ? { status: 200, body: applied } : undefined),
+      (r) => (r.path === '/v1/widgets/a/revisions' ? { status: 200, body: { items: [{ revision: 2 }, { revision: 1 }] } } : undefined),
+      (r) => (r.path === '/v1/widgets/a/revisions/diff' ? { status: 200, body: { from: 1, to: 2, diff: [] } } : undefined),
+      (r) => (r.path === '/v1/widgets/a/revisions/1' ? { status: 200, body: { revision: 1 } } : undefined),
+      (r) => (r.method === 'POST' && /\/(suspend|resume|reconcile)$/.test(r.path) ? { status: 200, body: object('a') } : undefined),
+      (r) => (r.method === 'DELETE' && r.path.includes('/finalizers/') ? { status: 200, body: { deleted: false } } : undefined),
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    const ref = { kind: 'wd', project: 'team-a', name: 'a' };
+    const input = { kind: 'Widget', metadata: { name: 'a', project: 'team-a' }, spec: { size: 2 } };
+    expect(await client.apply([input], { dryRun: true })).toEqual(applied);
+    expect(api.requestsTo('/v1/apply')[0]).toMatchObject({ query: { dryRun: 'true' }, body: { items: [input] } });
+    await client.apply([input]);
+    expect(api.requestsTo('/v1/apply')[1]!.query).toEqual({});
+
+    expect((await client.revisions(ref)).map((r) => r.revision)).toEqual([2, 1]);
+    expect(await client.revision(ref, 1)).toEqual({ revision: 1 });
+    expect(await client.revision(ref, 5)).toBeUndefined();
+    await client.revisionDiff(ref, { from: 1 });
+    expect(api.requestsTo('/v1/widgets/a/revisions/diff')[0]!.query).toEqual({ project: 'team-a', from: '1' });
+
+    await client.suspend(ref);
+    await client.resume(ref);
+    await client.requestReconcile(ref);
+    expect(api.seen.filter((r) => r.method === 'POST' && r.path !== '/v1/apply').map((r) => r.path)).toEqual([
+      '/v1/widgets/a/suspend',
+      '/v1/widgets/a/resume',
+      '/v1/widgets/a/reconcile',
+    ]);
+    await client.removeFinalizer(ref, 'other-controller', { force: true });
+    expect(api.seen.at(-1)!.query).toEqual({ project: 'team-a', force: 'true' });
+  });
+
+  it('watches: yields changes with their cursors, rejects an old cursor with GoneError, and reports a cut-off', async () => {
+    const change = (id: number, name: string) =>
+      `id: ${id}\nevent: change\ndata: ${JSON.stringify({ type: 'MODIFIED', cause: 'spec', key: { kind: 'Widget', project: 'team-a', name, uid: 'u' }, resourceVersion: String(id), object: object(name, String(id)) })}\n\n`;
+    api = await startFakeApi([
+      (r) => {
+        if (r.path !== '/v1/watch') return undefined;
+        if (r.query.cursor === '1') return { status: 410, body: { error: { code: 'Gone', message: 'cursor 1 is too old', details: [] } } };
+        if (r.query.cursor === '9') return { status: 200, raw: `${change(10, 'c')}event: error\ndata: {"code":"TooSlow"}\n\n` };
+        return { status: 200, raw: `: heartbeat\n\n${change(5, 'a')}${change(6, 'b')}` };
+      },
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    const seen = [];
+    for await (const event of await client.watch({ kinds: ['wd'], project: 'team-a' })) seen.push([event.cursor, event.key.name, event.object?.metadata.resourceVersion]);
+    expect(seen).toEqual([
+      ['5', 'a', '5'],
+      ['6', 'b', '6'],
+    ]);
+    expect(api.requestsTo('/v1/watch')[0]!.query).toEqual({ kinds: 'Widget', project: 'team-a' });
+    expect(api.requestsTo('/v1/watch')[0]!.headers.accept).toBe('text/event-stream');
+
+    await expect(client.watch({ kinds: ['Widget'], cursor: '1' })).rejects.toBeInstanceOf(GoneError);
+
+    const cutOff: Array<string | undefined> = [];
+    const error = await (async () => {
+      for await (const event of await client.watch({ kinds: [], cursor: '9' })) cutOff.push(event.cursor);
+    })().catch((e: unknown) => e);
+    expect(cutOff).toEqual(['10']);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).details).toEqual([{ path: 'watch', rule: 'TooSlow' }]);
   });
 
   it('turns a refused connection into UnavailableError with its cause, but lets an abort through', async () => {

@@ -4,12 +4,15 @@ import {
   isTugboatError,
   NotFoundError,
   UnavailableError,
+  type ChangeCause,
+  type ErrorDetail,
   type KindDefinition,
   type Resource,
   type ResourceInput,
   type ResourceStatus,
 } from '@tugboat/resource-model';
 import { createKindCache, type KindCache } from './kind-cache.js';
+import { parseServerSentEvents } from './server-sent-events.js';
 
 export interface ApiClientOptions {
   /** e.g. `http://127.0.0.1:7070`; a trailing slash is ignored. */
@@ -49,6 +52,8 @@ export interface ListPage<Spec, Status> {
   items: Array<Resource<Spec, Status>>;
   /** Opaque cursor for the next page; absent on the last page. */
   continue?: string;
+  /** Where a watch resumes to see every change after this list (absent from APIs without watch). */
+  cursor?: string;
 }
 
 export interface ReplaceOptions extends RequestOptions {
@@ -72,6 +77,11 @@ export type DeleteResult<Spec, Status> = { deleted: true } | { deleted: false; o
 export interface WriteStatusOptions extends RequestOptions {
   /** The resourceVersion the status was computed from; a newer stored one answers 409. */
   resourceVersion?: string;
+}
+
+export interface RemoveFinalizerOptions extends RequestOptions {
+  /** An admin removing another controller's finalizer as a last resort (recorded as an event). */
+  force?: boolean;
 }
 
 export interface RemoveFinalizerResult<Spec, Status> {
@@ -121,6 +131,74 @@ export interface CreatedToken {
 }
 
 export type KindRegistration = Omit<KindDefinition, 'builtIn'>;
+
+/** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
+export interface FieldChange {
+  path: string;
+  op: 'add' | 'remove' | 'replace';
+  from?: unknown;
+  to?: unknown;
+}
+
+export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked';
+
+export interface ApplyItemResult {
+  kind: string;
+  project: string;
+  name: string;
+  action: ApplyAction;
+  generation?: number;
+  /** For `updated`. */
+  diff?: FieldChange[];
+  /** For `blocked` (dry runs only): what stops the object, by field and rule. */
+  reasons?: ErrorDetail[];
+}
+
+export interface ApplyResult {
+  dryRun: boolean;
+  results: ApplyItemResult[];
+}
+
+export interface ApplyOptions extends RequestOptions {
+  /** Answer what would happen and write nothing. */
+  dryRun?: boolean;
+}
+
+export interface Revision {
+  revision: number;
+  generation: number;
+  cause: ChangeCause;
+  actor: string;
+  at: string;
+  spec: Record<string, unknown>;
+}
+
+export interface RevisionDiff {
+  from: number;
+  to: number;
+  diff: FieldChange[];
+}
+
+export interface WatchOptions extends RequestOptions {
+  /** Kinds to follow (any of their names); every kind when empty. */
+  kinds: readonly string[];
+  project?: string;
+  /** Resume after this event (`WatchEvent.cursor`, or a list's `cursor`); from now when absent. */
+  cursor?: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent<Spec = Record<string, unknown>, Status = ResourceStatus> {
+  /** The stream position of this change: pass it back as `cursor` to resume after it. */
+  cursor: string | undefined;
+  type: WatchEventType;
+  cause: ChangeCause;
+  key: { kind: string; project: string; name: string; uid: string };
+  resourceVersion: string;
+  /** The object after the change (secrets redacted); absent for `DELETED`. */
+  object?: Resource<Spec, Status>;
+}
 
 export interface ApiClient {
   readonly baseUrl: string;
@@ -175,12 +253,41 @@ export interface ApiClient {
   removeFinalizer<Spec = Record<string, unknown>, Status = ResourceStatus>(
     ref: ObjectRef,
     finalizer: string,
-    options?: RequestOptions,
+    options?: RemoveFinalizerOptions,
   ): Promise<RemoveFinalizerResult<Spec, Status>>;
   readSecrets(ref: ObjectRef, options?: RequestOptions): Promise<Record<string, unknown>>;
   recordEvent(ref: ObjectRef, event: EventInput, options?: RequestOptions): Promise<ResourceEvent>;
   listEvents(ref: ObjectRef, options?: RequestOptions): Promise<ResourceEvent[]>;
   referrers(ref: ObjectRef, options?: RequestOptions): Promise<Referrer[]>;
+
+  /**
+   * `POST /v1/apply`: creates or updates every object in one transaction. A string is sent as a
+   * YAML bundle, an array as JSON. An invalid bundle rejects with an `InputError` naming each
+   * object and field (or, with `dryRun`, reports `blocked` objects).
+   */
+  apply(bundle: readonly ResourceInput[] | string, options?: ApplyOptions): Promise<ApplyResult>;
+  /** Newest first. */
+  revisions(ref: ObjectRef, options?: RequestOptions): Promise<Revision[]>;
+  /** `undefined` when there is no such revision. */
+  revision(ref: ObjectRef, revision: number, options?: RequestOptions): Promise<Revision | undefined>;
+  /** `to` defaults to the newest revision. */
+  revisionDiff(ref: ObjectRef, range: { from: number; to?: number }, options?: RequestOptions): Promise<RevisionDiff>;
+  /** No reconciles until resumed. */
+  suspend<Spec = Record<string, unknown>, Status = ResourceStatus>(ref: ObjectRef, options?: RequestOptions): Promise<Resource<Spec, Status>>;
+  resume<Spec = Record<string, unknown>, Status = ResourceStatus>(ref: ObjectRef, options?: RequestOptions): Promise<Resource<Spec, Status>>;
+  /** Wakes the owning controller now, without a spec change. */
+  requestReconcile<Spec = Record<string, unknown>, Status = ResourceStatus>(
+    ref: ObjectRef,
+    options?: RequestOptions,
+  ): Promise<Resource<Spec, Status>>;
+  /**
+   * `GET /v1/watch`: resolves once the server has accepted the watch (so a read made after it
+   * misses no change), then yields every change. A cursor the server no longer keeps rejects with
+   * `GoneError` (re-list and watch from the list's `cursor`); a watch the server cut off for being
+   * too slow throws `UnavailableError` with detail rule `TooSlow` (resume from the last cursor).
+   * The iteration ends when the server ends the stream.
+   */
+  watch<Spec = Record<string, unknown>, Status = ResourceStatus>(options: WatchOptions): Promise<AsyncIterable<WatchEvent<Spec, Status>>>;
 }
 
 interface HttpCall {
@@ -188,6 +295,8 @@ interface HttpCall {
   path: string;
   query?: Record<string, string | undefined>;
   body?: unknown;
+  /** Sent as is (with `contentType`) instead of `body` as JSON. */
+  rawBody?: string;
   contentType?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal | undefined;
@@ -204,21 +313,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const userAgent = options.userAgent ?? 'tugboat-api-client';
 
   async function send(call: HttpCall): Promise<HttpAnswer> {
-    const url = new URL(baseUrl + call.path);
-    for (const [name, value] of Object.entries(call.query ?? {})) {
-      if (value !== undefined && value !== '') url.searchParams.set(name, value);
-    }
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent, ...call.headers };
-    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (call.body !== undefined) {
-      body = JSON.stringify(call.body);
-      headers['content-type'] = call.contentType ?? 'application/json';
-    }
+    const { url, init } = request(call);
     let response: Response;
     let text: string;
     try {
-      response = await doFetch(url, { method: call.method, headers, body, signal: call.signal });
+      response = await doFetch(url, init);
       text = await response.text();
     } catch (error) {
       // An abort is the caller's decision, not an outage: surface it as is.
@@ -230,6 +329,51 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       throw errorFromBody(response.status, parsed);
     }
     return { status: response.status, body: parsed };
+  }
+
+  function request(call: HttpCall): { url: URL; init: RequestInit } {
+    const url = new URL(baseUrl + call.path);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(name, value);
+    }
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent, ...call.headers };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (call.rawBody !== undefined) {
+      body = call.rawBody;
+      headers['content-type'] = call.contentType ?? 'text/plain';
+    } else if (call.body !== undefined) {
+      body = JSON.stringify(call.body);
+      headers['content-type'] = call.contentType ?? 'application/json';
+    }
+    return { url, init: { method: call.method, headers, body, signal: call.signal } };
+  }
+
+  /** Opens a streaming response: errors before the body are thrown as `send` throws them. */
+  async function open(call: HttpCall): Promise<AsyncIterable<Uint8Array>> {
+    const { url, init } = request(call);
+    let response: Response;
+    try {
+      response = await doFetch(url, init);
+    } catch (error) {
+      if (call.signal?.aborted) throw call.signal.reason ?? error;
+      throw new UnavailableError(`${call.method} ${url.pathname}: ${describe(error)}`, { cause: error });
+    }
+    if (response.status >= 400 || response.body === null) {
+      const text = await response.text().catch(() => '');
+      throw errorFromBody(response.status >= 400 ? response.status : 500, parseJson(text));
+    }
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* body;
+        } catch (error) {
+          if (call.signal?.aborted) throw call.signal.reason ?? error;
+          throw new UnavailableError(`${call.method} ${url.pathname}: the stream broke: ${describe(error)}`, { cause: error });
+        }
+      },
+    };
   }
 
   async function sendOrUndefined(call: HttpCall): Promise<HttpAnswer | undefined> {
@@ -329,9 +473,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         },
         signal: opts.signal,
       });
-      const body = answer.body as { items: Array<Resource<Spec, Status>>; metadata?: { continue?: string | null } };
+      const body = answer.body as { items: Array<Resource<Spec, Status>>; metadata?: { continue?: string | null; cursor?: string | number | null } };
       const next = body.metadata?.continue;
-      return next ? { items: body.items, continue: next } : { items: body.items };
+      const cursor = body.metadata?.cursor;
+      return {
+        items: body.items,
+        ...(next ? { continue: next } : {}),
+        ...(cursor === undefined || cursor === null ? {} : { cursor: String(cursor) }),
+      };
     },
 
     listAll<Spec, Status>(kind: string, opts: Omit<ListOptions, 'continue'> = {}): AsyncIterable<Resource<Spec, Status>> {
@@ -397,11 +546,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return answer.body as Resource<Spec, Status>;
     },
 
-    async removeFinalizer<Spec, Status>(ref: ObjectRef, finalizer: string, opts: RequestOptions = {}) {
+    async removeFinalizer<Spec, Status>(ref: ObjectRef, finalizer: string, opts: RemoveFinalizerOptions = {}) {
       const answer = await send({
         method: 'DELETE',
         path: await objectPath(ref, opts.signal, `/finalizers/${encodeURIComponent(finalizer)}`),
-        query: projectQuery(ref),
+        query: { ...projectQuery(ref), force: opts.force ? 'true' : undefined },
         signal: opts.signal,
       });
       return answer.body as RemoveFinalizerResult<Spec, Status>;
@@ -446,6 +595,88 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         signal: opts.signal,
       });
       return (answer.body as { items: Referrer[] }).items;
+    },
+
+    async apply(bundle, opts = {}) {
+      const answer = await send({
+        method: 'POST',
+        path: '/v1/apply',
+        query: { dryRun: opts.dryRun ? 'true' : undefined },
+        ...(typeof bundle === 'string' ? { rawBody: bundle, contentType: 'application/yaml' } : { body: { items: bundle } }),
+        signal: opts.signal,
+      });
+      return answer.body as ApplyResult;
+    },
+
+    async revisions(ref, opts = {}) {
+      const answer = await send({ method: 'GET', path: await objectPath(ref, opts.signal, '/revisions'), query: projectQuery(ref), signal: opts.signal });
+      return (answer.body as { items: Revision[] }).items;
+    },
+
+    async revision(ref, revision, opts = {}) {
+      const answer = await sendOrUndefined({
+        method: 'GET',
+        path: await objectPath(ref, opts.signal, `/revisions/${encodeURIComponent(String(revision))}`),
+        query: projectQuery(ref),
+        signal: opts.signal,
+      });
+      return answer?.body as Revision | undefined;
+    },
+
+    async revisionDiff(ref, range, opts = {}) {
+      const answer = await send({
+        method: 'GET',
+        path: await objectPath(ref, opts.signal, '/revisions/diff'),
+        query: { ...projectQuery(ref), from: String(range.from), to: range.to === undefined ? undefined : String(range.to) },
+        signal: opts.signal,
+      });
+      return answer.body as RevisionDiff;
+    },
+
+    async suspend<Spec, Status>(ref: ObjectRef, opts: RequestOptions = {}) {
+      const answer = await send({ method: 'POST', path: await objectPath(ref, opts.signal, '/suspend'), query: projectQuery(ref), signal: opts.signal });
+      return answer.body as Resource<Spec, Status>;
+    },
+
+    async resume<Spec, Status>(ref: ObjectRef, opts: RequestOptions = {}) {
+      const answer = await send({ method: 'POST', path: await objectPath(ref, opts.signal, '/resume'), query: projectQuery(ref), signal: opts.signal });
+      return answer.body as Resource<Spec, Status>;
+    },
+
+    async requestReconcile<Spec, Status>(ref: ObjectRef, opts: RequestOptions = {}) {
+      const answer = await send({ method: 'POST', path: await objectPath(ref, opts.signal, '/reconcile'), query: projectQuery(ref), signal: opts.signal });
+      return answer.body as Resource<Spec, Status>;
+    },
+
+    async watch<Spec, Status>(opts: WatchOptions) {
+      const kinds: string[] = [];
+      for (const name of opts.kinds) {
+        const definition = await kindCache.resolve(name, opts.signal);
+        if (definition === undefined) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'known-kind' }] });
+        kinds.push(definition.kind);
+      }
+      const body = await open({
+        method: 'GET',
+        path: '/v1/watch',
+        query: { kinds: kinds.join(','), project: opts.project, cursor: opts.cursor },
+        headers: { accept: 'text/event-stream' },
+        signal: opts.signal,
+      });
+      return {
+        async *[Symbol.asyncIterator]() {
+          for await (const message of parseServerSentEvents(body)) {
+            if (message.event === 'error') {
+              const problem = parseJson(message.data) as { code?: string; message?: string } | undefined;
+              const code = problem?.code ?? 'Error';
+              throw new UnavailableError(`the API ended the watch: ${problem?.message ?? code}`, { details: [{ path: 'watch', rule: code }] });
+            }
+            if (message.event !== 'change') continue;
+            const change = parseJson(message.data) as Omit<WatchEvent<Spec, Status>, 'cursor'> | undefined;
+            if (change === undefined) continue;
+            yield { ...change, cursor: message.id };
+          }
+        },
+      };
     },
   };
   return client;

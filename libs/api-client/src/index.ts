@@ -1,6 +1,18 @@
 export { createApiClient } from './api-client.js';
+export { parseServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
 export type {
   ApiClient,
+  ApplyAction,
+  ApplyItemResult,
+  ApplyOptions,
+  ApplyResult,
+  FieldChange,
+  RemoveFinalizerOptions,
+  Revision,
+  RevisionDiff,
+  WatchEvent,
+  WatchEventType,
+  WatchOptions,
   ApiClientOptions,
   CreatedToken,
   DeleteOptions,
