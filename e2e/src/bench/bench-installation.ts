@@ -1,0 +1,126 @@
+/**
+ * What the benchmarks run against: the real API as its own process on real Postgres (its own
+ * schema) and real NATS (its own prefix), an optional controller process, and the cleanup of all
+ * of it. Process output goes to files in a temporary directory, so a busy access log costs the
+ * benchmark process nothing; the directory is named in any failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { openSync, closeSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { streamNames } from '@tugboat/resource-model';
+import { DATABASE_URL, dropSchema, freePort, NATS_URL, NODE_TS, REPO_ROOT, uniqueName, waitUntil } from '../harness/cli-processes.js';
+
+export interface BenchProcess {
+  child: ChildProcess;
+  logFile: string;
+  exited: Promise<void>;
+  /** The last part of its output, for error messages. */
+  tail(): Promise<string>;
+}
+
+export interface BenchInstallation {
+  apiUrl: string;
+  port: number;
+  schema: string;
+  prefix: string;
+  adminToken: string;
+  workDir: string;
+  api: BenchProcess;
+  /** Starts a process from TypeScript sources with its output in `workDir/<name>.log`. */
+  spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]): BenchProcess;
+  /** SIGTERM the processes started here, drop the schemas, delete the streams and buckets. */
+  close(options: { extraSchemas?: string[]; extraStreams?: string[] }): Promise<void>;
+}
+
+export async function startBenchInstallation(options: { apiNodeArgs?: readonly string[] } = {}): Promise<BenchInstallation> {
+  const schema = uniqueName('bench');
+  const prefix = uniqueName('bench');
+  const adminToken = randomBytes(16).toString('hex');
+  const port = await freePort();
+  const workDir = await mkdtemp(join(tmpdir(), 'tugboat-bench-'));
+  const processes: BenchProcess[] = [];
+
+  function spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): BenchProcess {
+    const logFile = join(workDir, `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    const child = spawn(NODE_TS[0], [...nodeArgs, ...NODE_TS.slice(1), script], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const started: BenchProcess = {
+      child,
+      logFile,
+      exited,
+      async tail() {
+        const text = await readFile(logFile, 'utf8').catch(() => '');
+        return text.slice(-4000);
+      },
+    };
+    processes.push(started);
+    return started;
+  }
+
+  const api = spawnTs(
+    'api',
+    'services/api/src/main.ts',
+    {
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      NATS_URL,
+      TUGBOAT_NATS_PREFIX: prefix,
+      TUGBOAT_ADMIN_TOKEN: adminToken,
+      TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      TUGBOAT_STATE_DIR: workDir,
+      PORT: String(port),
+    },
+    options.apiNodeArgs,
+  );
+  const apiUrl = `http://127.0.0.1:${port}`;
+
+  const installation: BenchInstallation = {
+    apiUrl,
+    port,
+    schema,
+    prefix,
+    adminToken,
+    workDir,
+    api,
+    spawnTs,
+    async close({ extraSchemas = [], extraStreams = [] }) {
+      for (const started of processes) if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGTERM');
+      await Promise.all(processes.map((started) => started.exited));
+      for (const name of [schema, ...extraSchemas]) await dropSchema(name).catch(() => undefined);
+      const nc = await connect({ servers: NATS_URL });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const { eventsStream, resyncStream, deadLetterStream } = streamNames(prefix);
+        for (const name of [eventsStream, resyncStream, deadLetterStream, ...extraStreams]) await jsm.streams.delete(name).catch(() => undefined);
+      } finally {
+        await nc.close();
+      }
+      if (process.env['BENCH_KEEP_LOGS'] === undefined) await rm(workDir, { recursive: true, force: true });
+      else console.log(`logs kept in ${workDir}`);
+    },
+  };
+
+  try {
+    await waitUntil(
+      async () => {
+        if (api.child.exitCode !== null) throw new Error(`the API exited while starting:\n${await api.tail()}`);
+        const response = await fetch(`${apiUrl}/readyz`).catch(() => undefined);
+        await response?.arrayBuffer();
+        return response?.ok === true;
+      },
+      'the API to be ready',
+      60_000,
+    );
+  } catch (error) {
+    await installation.close({});
+    throw error;
+  }
+  return installation;
+}
