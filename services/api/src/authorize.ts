@@ -1,8 +1,9 @@
 /**
  * The one authorization hook. Every route asks it before acting; a later issue turns it into roles.
  * Today: the admin manages tokens and kinds; only the owning controller writes a kind's status;
- * only the named controller removes its finalizer; only controllers read secrets; any
- * authenticated identity may otherwise read and write resources.
+ * only the named controller removes its finalizer, and only the admin force-removes another's;
+ * only controllers read secrets; any authenticated identity may otherwise read and write resources
+ * and use the operator controls (`operate`: suspend, resume, reconcile now).
  */
 import { ForbiddenError, type KindDefinition } from '@tugboat/resource-model';
 import { ADMIN_NAME, type Identity } from './identity.js';
@@ -15,6 +16,8 @@ export type Action =
   | 'delete'
   | 'writeStatus'
   | 'removeFinalizer'
+  | 'forceRemoveFinalizer'
+  | 'operate'
   | 'readSecrets'
   | 'writeEvent'
   | 'registerKind'
@@ -41,6 +44,9 @@ export function authorize(identity: Identity, action: Action, resourceKind: Kind
       return;
     case 'removeFinalizer':
       if (identity.type !== 'controller' || identity.controller !== target.finalizer) deny(`only controller ${target.finalizer ?? '?'} removes its finalizer`);
+      return;
+    case 'forceRemoveFinalizer':
+      if (!isAdmin) deny('only the admin force-removes a finalizer');
       return;
     case 'readSecrets':
       if (identity.type !== 'controller') deny('secrets are readable by controllers only');

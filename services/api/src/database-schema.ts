@@ -26,6 +26,8 @@ export interface ResourcesTable {
   deletion_requested_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Set by the operator controls: no reconciles until resumed. */
+  suspended: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface SealedSecret {
@@ -60,6 +62,8 @@ export interface RevisionsTable {
   at: Timestamp;
   labels: Jsonb<Record<string, string>>;
   spec: Jsonb<Record<string, unknown>>;
+  /** What an operator did, when a control made this revision (e.g. `suspended`). */
+  note: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EventsTable {

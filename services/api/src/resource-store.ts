@@ -12,6 +12,7 @@ import {
   NotFoundError,
   REDACTED,
   eventSubject,
+  isTugboatError,
   keyString,
   type ChangeCause,
   type ChangeEvent,
@@ -21,6 +22,7 @@ import {
 } from '@tugboat/resource-model';
 import type { Database, ResourcesTable, SealedSecret } from './database-schema.js';
 import { jsonb } from './database.js';
+import { diffJson, type FieldChange } from './json-diff.js';
 import type { Identity } from './identity.js';
 import { applyMergePatch, cloneJson, getPath, isJsonObject, jsonEqual, setPath, type JsonObject } from './json-value.js';
 import type { KillPoint } from './kill-point.js';
@@ -81,6 +83,33 @@ export interface ResourceStore {
   recordEvent(kind: RegisteredKind, key: ObjectKey, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Identity): Promise<ObjectEvent>;
   listEvents(kind: RegisteredKind, key: ObjectKey): Promise<ObjectEvent[]>;
   referrers(kind: RegisteredKind, key: ObjectKey): Promise<Referrer[]>;
+  /**
+   * Creates or updates each object, in the order given, in one transaction. Commits only when it is
+   * not a dry run and no object is blocked; otherwise everything is rolled back.
+   */
+  applyAll(items: ApplyItem[], actor: Identity, options: ApplyOptions): Promise<{ outcomes: ApplyOutcome[]; committed: boolean }>;
+  /** Operator controls: each writes a revision (with a note), an outbox row and an event, in one transaction. */
+  setSuspended(kind: RegisteredKind, key: ObjectKey, suspended: boolean, actor: Identity): Promise<Resource>;
+  requestReconcile(kind: RegisteredKind, key: ObjectKey, actor: Identity): Promise<Resource>;
+  forceRemoveFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Identity): Promise<DeleteResult>;
+}
+
+export interface ApplyItem {
+  kind: RegisteredKind;
+  input: ResourceWriteInput;
+}
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Throws `ForbiddenError` when the identity may not create or update this object. */
+  authorize(kind: RegisteredKind, project: string, action: 'create' | 'update'): void;
+}
+
+export interface ApplyOutcome {
+  action: 'created' | 'updated' | 'unchanged' | 'blocked';
+  generation?: number;
+  diff?: FieldChange[];
+  reasons?: Array<{ path: string; rule: string; message: string }>;
 }
 
 export interface ResourceStoreOptions {
@@ -179,7 +208,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
    * The one way every write ends: the revision, the outbox row and a wake-up for the relay, in one
    * statement of the caller's transaction.
    */
-  async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity): Promise<void> {
+  async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity, note: string | null = null): Promise<void> {
     const resourceVersion = String(row.resource_version);
     const at = new Date().toISOString();
     const key = { kind: kind.definition.kind, project: row.project, name: row.name };
@@ -194,9 +223,9 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     };
     await sql`
       with revision as (
-        insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec)
+        insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
         values (${row.uid}, ${key.kind}, ${row.project}, ${row.name}, ${resourceVersion}, ${String(row.generation)}, ${cause}, ${actor.name}, ${at},
-                ${jsonb(row.labels)}, ${jsonb(row.spec)})
+                ${jsonb(row.labels)}, ${jsonb(row.spec)}, ${note})
       ), change as (
         insert into outbox (object_uid, subject, msg_id, payload)
         values (${row.uid}, ${eventSubject(prefix, key)}, ${`${row.uid}/${resourceVersion}`}, ${jsonb(event)})
@@ -308,6 +337,123 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     if (references.length > 0) await tx.insertInto('references').values(references.map((r) => ({ from_uid: uid, path: r.path, to_uid: r.uid }))).execute();
   }
 
+  /**
+   * Writes new labels and spec over a locked row (generation +1 when the spec changed), its
+   * references and its change record. `undefined` when nothing changed: nothing is written.
+   */
+  async function changeSpec(tx: Tx, kind: RegisteredKind, current: Row, labels: Record<string, string>, spec: JsonObject, actor: Identity): Promise<Row | undefined> {
+    const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
+    const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
+    if (!specChanged && jsonEqual(labels, current.labels)) return undefined;
+    if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, current.project, spec));
+    const row = await tx
+      .updateTable('resources')
+      .set({
+        labels: jsonb(labels),
+        spec: jsonb(stored),
+        secrets: jsonb(sealed),
+        generation: specChanged ? String(Number(current.generation) + 1) : String(current.generation),
+        resource_version: sql`nextval('resource_version_seq')`,
+        updated_at: new Date(),
+      })
+      .where('uid', '=', current.uid)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordChange(tx, kind, row, 'spec', actor);
+    return row;
+  }
+
+  /** Inserts a new object with its references, owners and change record; 409 when the name is taken. */
+  async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, prepared: { stored: JsonObject; sealed: Record<string, SealedSecret> }, actor: Identity): Promise<{ row: Row; owned: boolean }> {
+    const references = await resolveReferences(tx, kind, input.project, input.spec);
+    const owners = await resolveOwners(tx, input.project, input.ownerReferences);
+    const now = new Date();
+    const row = await tx
+      .insertInto('resources')
+      .values({
+        uid,
+        kind: kind.definition.kind,
+        project: input.project,
+        name: input.name,
+        labels: jsonb(input.labels),
+        spec: jsonb(prepared.stored),
+        secrets: jsonb(prepared.sealed),
+        status: jsonb({}),
+        generation: '1',
+        resource_version: sql`nextval('resource_version_seq')`,
+        finalizers: [kind.definition.controller],
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['kind', 'project', 'name']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) {
+      throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
+        details: [{ path: 'metadata.name', rule: 'unique' }],
+      });
+    }
+    await writeReferences(tx, uid, references, false);
+    if (owners.length > 0) await tx.insertInto('owner_references').values(owners.map((owner, position) => ({ owned_uid: uid, owner_uid: owner, position }))).execute();
+    await recordChange(tx, kind, row, 'spec', actor);
+    return { row, owned: owners.length > 0 };
+  }
+
+  /** One object of an apply, inside the apply's transaction; throws what blocks it. */
+  async function applyOne(tx: Tx, item: ApplyItem, actor: Identity, check: ApplyOptions['authorize']): Promise<ApplyOutcome> {
+    const { kind, input } = item;
+    const current = await tx
+      .selectFrom('resources')
+      .selectAll()
+      .where('kind', '=', kind.definition.kind)
+      .where('project', '=', input.project)
+      .where('name', '=', input.name)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!current) {
+      check(kind, input.project, 'create');
+      const uid = randomUUID();
+      await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor);
+      return { action: 'created', generation: 1 };
+    }
+    check(kind, input.project, 'update');
+    checkVersion(current, input.resourceVersion);
+    if (current.deletion_requested_at) {
+      throw new ConflictError(`${kind.definition.kind} "${input.name}" is being deleted`, { details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }] });
+    }
+    const previousSecrets = openSecrets(current);
+    const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor);
+    if (!row) return { action: 'unchanged', generation: Number(current.generation) };
+    const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
+    // Stored specs hold "<redacted>" on both sides, so a changed secret value needs its own line.
+    for (const path of kind.definition.secretFields) {
+      const given = getPath(input.spec, path);
+      if (given === undefined || given === REDACTED || !Object.hasOwn(previousSecrets, path) || jsonEqual(previousSecrets[path], given)) continue;
+      diff.push({ path: `spec.${path}`, op: 'replace', from: REDACTED, to: REDACTED });
+    }
+    return { action: 'updated', generation: Number(row.generation), diff };
+  }
+
+  /** A control's event, in the control's transaction (a repeat raises the count). */
+  async function insertEvent(tx: Tx, uid: string, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Identity): Promise<void> {
+    const now = new Date();
+    await tx
+      .insertInto('events')
+      .values({ resource_uid: uid, type: event.type, reason: event.reason, message: event.message, first_seen: now, last_seen: now, source: actor.name })
+      .onConflict((oc) => oc.columns(['resource_uid', 'type', 'reason', 'message']).doUpdateSet({ count: sql`events.count + 1`, last_seen: now, source: actor.name }))
+      .execute();
+  }
+
+  /** Bumps the resourceVersion (and sets what `changes` says) of a locked row; the caller records the change. */
+  async function touch(tx: Tx, current: Row, changes: { suspended?: boolean; finalizers?: string[] } = {}): Promise<Row> {
+    return tx
+      .updateTable('resources')
+      .set({ ...changes, resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
+      .where('uid', '=', current.uid)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
   /** Common path of PUT and PATCH: `desired` computes labels and spec from the current object. */
   async function update(
     kind: RegisteredKind,
@@ -320,25 +466,8 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       const current = await lockRow(tx, kind, key);
       checkVersion(current, expectedVersion);
       const { labels, spec } = desired(current);
-      const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
-      const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
-      if (!specChanged && jsonEqual(labels, current.labels)) return toResourceOne(tx, current);
-      if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, key.project, spec));
-      const row = await tx
-        .updateTable('resources')
-        .set({
-          labels: jsonb(labels),
-          spec: jsonb(stored),
-          secrets: jsonb(sealed),
-          generation: specChanged ? String(Number(current.generation) + 1) : String(current.generation),
-          resource_version: sql`nextval('resource_version_seq')`,
-          updated_at: new Date(),
-        })
-        .where('uid', '=', current.uid)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await recordChange(tx, kind, row, 'spec', actor);
-      return toResourceOne(tx, row);
+      const row = await changeSpec(tx, kind, current, labels, spec, actor);
+      return toResourceOne(tx, row ?? current);
     });
   }
 
@@ -425,40 +554,10 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   return {
     async create(kind, input, actor) {
       const uid = randomUUID();
-      const { stored, sealed } = prepareSpec(kind, uid, input.spec);
+      const prepared = prepareSpec(kind, uid, input.spec);
       return write(async (tx) => {
-        const references = await resolveReferences(tx, kind, input.project, input.spec);
-        const owners = await resolveOwners(tx, input.project, input.ownerReferences);
-        const now = new Date();
-        const row = await tx
-          .insertInto('resources')
-          .values({
-            uid,
-            kind: kind.definition.kind,
-            project: input.project,
-            name: input.name,
-            labels: jsonb(input.labels),
-            spec: jsonb(stored),
-            secrets: jsonb(sealed),
-            status: jsonb({}),
-            generation: '1',
-            resource_version: sql`nextval('resource_version_seq')`,
-            finalizers: [kind.definition.controller],
-            created_at: now,
-            updated_at: now,
-          })
-          .onConflict((oc) => oc.columns(['kind', 'project', 'name']).doNothing())
-          .returningAll()
-          .executeTakeFirst();
-        if (!row) {
-          throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
-            details: [{ path: 'metadata.name', rule: 'unique' }],
-          });
-        }
-        await writeReferences(tx, uid, references, false);
-        if (owners.length > 0) await tx.insertInto('owner_references').values(owners.map((owner, position) => ({ owned_uid: uid, owner_uid: owner, position }))).execute();
-        await recordChange(tx, kind, row, 'spec', actor);
-        return owners.length > 0 ? toResourceOne(tx, row) : toResource(row);
+        const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
+        return owned ? toResourceOne(tx, row) : toResource(row);
       });
     },
 
@@ -594,6 +693,72 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       const row = await findRowOrThrow(kind, key);
       return (await referrersOf(db, row.uid)).map(({ kind: k, project, name, uid, path }) => ({ kind: k, project, name, uid, path }));
     },
+
+    async applyAll(items, actor, applyOptions) {
+      const outcomes: ApplyOutcome[] = [];
+      const rollback = new Error('apply rolled back');
+      try {
+        await write(async (tx) => {
+          for (const item of items) {
+            try {
+              outcomes.push(await applyOne(tx, item, actor, applyOptions.authorize));
+            } catch (error) {
+              // A rule the object breaks (checked before it writes anything): report it and go on,
+              // so one answer names every problem. Anything else ends the transaction.
+              if (!isTugboatError(error) || error.status >= 500) throw error;
+              const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
+              outcomes.push({ action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? error.message })) });
+            }
+          }
+          // A dry run, or a bundle with a blocked object, writes nothing: not even an outbox row.
+          if (applyOptions.dryRun || outcomes.some((o) => o.action === 'blocked')) throw rollback;
+        });
+      } catch (error) {
+        if (error !== rollback) throw error;
+        return { outcomes, committed: false };
+      }
+      return { outcomes, committed: true };
+    },
+
+    async setSuspended(kind, key, suspended, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        if (current.suspended === suspended) return toResourceOne(tx, current);
+        const row = await touch(tx, current, { suspended });
+        const what = suspended ? 'suspended' : 'resumed';
+        await recordChange(tx, kind, row, 'metadata', actor, what);
+        await insertEvent(tx, row.uid, { type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', message: `${what} by ${actor.name}` }, actor);
+        return toResourceOne(tx, row);
+      });
+    },
+
+    async requestReconcile(kind, key, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        if (current.suspended) {
+          throw new ConflictError(`${kind.definition.kind} "${key.name}" is suspended: resume it first`, { details: [{ path: 'metadata.suspended', rule: 'suspended' }] });
+        }
+        // A new resourceVersion gives the event its own Msg-Id, so the stream does not drop it as a repeat.
+        const row = await touch(tx, current);
+        await recordChange(tx, kind, row, 'reconcile', actor, 'reconcile requested');
+        await insertEvent(tx, row.uid, { type: 'Normal', reason: 'ReconcileRequested', message: `reconcile requested by ${actor.name}` }, actor);
+        return toResourceOne(tx, row);
+      });
+    },
+
+    async forceRemoveFinalizer(kind, key, finalizer, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        if (!current.finalizers.includes(finalizer)) return { deleted: false, object: await toResourceOne(tx, current) };
+        const note = `finalizer ${finalizer} force-removed`;
+        // Recorded before the row may go; the revision outlives the object, the event goes with it.
+        await insertEvent(tx, current.uid, { type: 'Warning', reason: 'FinalizerForceRemoved', message: `${note} by ${actor.name}` }, actor);
+        const row = await touch(tx, current, { finalizers: current.finalizers.filter((f) => f !== finalizer) });
+        await recordChange(tx, kind, row, 'metadata', actor, note);
+        if (row.finalizers.length === 0 && row.deletion_requested_at && (await removeIfReleased(tx, row, actor))) return { deleted: true };
+        return { deleted: false, object: await toResourceOne(tx, row) };
+      });
+    },
   };
 }
 
@@ -625,6 +790,7 @@ export function toResource(row: Row, owners?: Array<{ kind: string; name: string
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),
       ...(owners && owners.length > 0 ? { ownerReferences: owners } : {}),
+      ...(row.suspended ? { suspended: true } : {}),
     },
     spec: row.spec as Record<string, unknown>,
     status: row.status as ResourceStatus,
