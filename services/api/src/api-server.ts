@@ -22,6 +22,8 @@ import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 import { createResourceStore } from './resource-store.js';
 import { createSecretBox, loadSecretKeys, type SecretKey } from './secret-box.js';
+import { createWatchChangeReader } from './watch-change-reader.js';
+import { createWatchHub, type WatchHub, type WatchHubOptions } from './watch-hub.js';
 
 export interface ApiServerOptions {
   /** Postgres URL; without it the API runs on PGlite in `<stateDir>/pgdata`. */
@@ -44,6 +46,10 @@ export interface ApiServerOptions {
   migrate?: boolean;
   logger?: Logger;
   streamMaxAgeMs?: number;
+  /** Most messages the events stream keeps (tests make a cursor go stale with it). Default: no limit. */
+  streamMaxMsgs?: number;
+  /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace. */
+  watch?: Pick<WatchHubOptions, 'ringSize' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
   relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
   idleInTransactionTimeoutMs?: number;
   bodyLimitBytes?: number;
@@ -70,6 +76,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   let database: OpenDatabase | undefined;
   let nats: NatsConnection | undefined;
   let relay: OutboxRelay | undefined;
+  let watch: WatchHub | undefined;
   let server: Server | undefined;
   let url = '';
   let ready = false;
@@ -123,6 +130,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       countOutbox: async () => Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
       relayActive: () => relay?.active ?? false,
     });
+    watch = createWatchHub({ prefix, logger, readChange: createWatchChangeReader({ store, kinds, db }), ...options.watch });
     const app = createApp({
       store,
       kinds,
@@ -130,6 +138,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       logger,
       isReady: () => ready && natsConnected,
       metrics,
+      watch,
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     });
 
@@ -152,7 +161,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     await ensureEventStream(await jetstreamManager(nats), {
       prefix,
       ...(options.streamMaxAgeMs ? { maxAgeMs: options.streamMaxAgeMs } : {}),
+      ...(options.streamMaxMsgs ? { maxMsgs: options.streamMaxMsgs } : {}),
     });
+    await watch.start(nats);
     relay = createOutboxRelay({
       database,
       js: jetstream(nats),
@@ -171,6 +182,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   async function stop(): Promise<void> {
     ready = false;
+    // Watches hold their connections open: end them first, or closing the server waits on them.
+    await watch?.stop();
     if (server) {
       const closing = server;
       await new Promise<void>((resolve) => {

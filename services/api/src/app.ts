@@ -23,6 +23,8 @@ import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { parseLabelSelector } from './label-selector.js';
 import { DetailCollector, inputError, parsePatchBody, parseResourceBody, parseStatusBody, projectFilterFromQuery, projectFromQuery } from './resource-input.js';
 import type { ObjectKey, ResourceStore } from './resource-store.js';
+import type { WatchHub } from './watch-hub.js';
+import { createWatchRoute } from './watch-route.js';
 
 export interface AppOptions {
   store: ResourceStore;
@@ -34,6 +36,8 @@ export interface AppOptions {
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
   metrics?: ApiMetrics;
+  /** `GET /v1/watch` and the lists' `metadata.cursor`; absent = no watch route. */
+  watch?: WatchHub;
 }
 
 interface Locals {
@@ -163,6 +167,14 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
 
+  if (options.watch) {
+    const watch = createWatchRoute({ hub: options.watch, kinds });
+    v1.get(
+      '/watch',
+      route(async (req, res) => watch(req, res, identityOf(res))),
+    );
+  }
+
   v1.post(
     '/:plural',
     route(async (req, res) => {
@@ -185,13 +197,15 @@ export function createApp(options: AppOptions): express.Express {
       if (selector !== undefined && typeof selector !== 'string') throw inputError('labelSelector', 'type', 'must be given once', 400);
       if (limit !== undefined && (typeof limit !== 'string' || !/^\d+$/.test(limit))) throw inputError('limit', 'type', 'must be a positive integer', 400);
       if (cont !== undefined && typeof cont !== 'string') throw inputError('continue', 'type', 'must be given once', 400);
+      // Read before the query: a change the list misses comes after it (a repeat is fine, the client dedupes).
+      const cursor = options.watch?.position;
       const page = await store.list(kind, {
         ...(project !== undefined ? { project } : {}),
         ...(selector ? { selector: parseLabelSelector(selector) } : {}),
         ...(limit ? { limit: Number(limit) } : {}),
         ...(cont ? { continue: cont } : {}),
       });
-      res.json({ items: page.items, metadata: page.continue ? { continue: page.continue } : {} });
+      res.json({ items: page.items, metadata: { ...(page.continue ? { continue: page.continue } : {}), ...(cursor !== undefined ? { cursor: String(cursor) } : {}) } });
     }),
   );
 

@@ -12,6 +12,8 @@ export interface EventStreamOptions {
   prefix: string;
   /** How long events stay in the stream. Default 24 h. */
   maxAgeMs?: number;
+  /** Most messages kept (the oldest go first). Default: no limit. */
+  maxMsgs?: number;
   /** Window in which a repeated `Nats-Msg-Id` is dropped. Default 2 min. */
   duplicateWindowMs?: number;
 }
@@ -24,6 +26,7 @@ export async function ensureEventStream(jsm: JetStreamManager, options: EventStr
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: maxAgeMs * NANOS_PER_MS,
+    max_msgs: options.maxMsgs ?? -1,
     // The server refuses a duplicate window longer than the maximum age.
     duplicate_window: Math.min(options.duplicateWindowMs ?? 120_000, maxAgeMs) * NANOS_PER_MS,
   };

@@ -24,6 +24,13 @@ const server = createApiServer({
   stateDir: env['TUGBOAT_STATE_DIR'] || '.state',
   migrate: env['TUGBOAT_MIGRATE'] !== 'false',
   ...(env['TUGBOAT_EVENTS_MAX_AGE_MS'] ? { streamMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_MS']) } : {}),
+  ...(env['TUGBOAT_STREAM_MAX_MSGS'] ? { streamMaxMsgs: Number(env['TUGBOAT_STREAM_MAX_MSGS']) } : {}),
+  watch: {
+    ...(env['TUGBOAT_WATCH_RING_SIZE'] ? { ringSize: Number(env['TUGBOAT_WATCH_RING_SIZE']) } : {}),
+    ...(env['TUGBOAT_WATCH_CLIENT_BUFFER'] ? { clientBufferEvents: Number(env['TUGBOAT_WATCH_CLIENT_BUFFER']) } : {}),
+    ...(env['TUGBOAT_WATCH_HEARTBEAT_MS'] ? { heartbeatMs: Number(env['TUGBOAT_WATCH_HEARTBEAT_MS']) } : {}),
+    ...(env['TUGBOAT_WATCH_SLOW_CLIENT_GRACE_MS'] ? { slowClientGraceMs: Number(env['TUGBOAT_WATCH_SLOW_CLIENT_GRACE_MS']) } : {}),
+  },
   logger,
   killPoint: killPointFromEnv(env),
 });

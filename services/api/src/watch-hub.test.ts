@@ -1,0 +1,242 @@
+/**
+ * The watch in-process against real Postgres and NATS: query checks, resumption from the ring and
+ * from the stream, 410 for a cursor the stream dropped, redaction, heartbeats that move the
+ * cursor, the slow-client cut-off, and the hub on PGlite.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REDACTED } from '@tugboat/resource-model';
+import { ADMIN_TOKEN, startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
+
+interface Frame {
+  id: string | undefined;
+  event: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers loosely
+  data: any;
+}
+
+interface OpenWatch {
+  status: number;
+  frames: Frame[];
+  /** Every raw text received, comments included. */
+  text(): string;
+  ended(): boolean;
+  changes(): Frame[];
+  close(): void;
+}
+
+/** A minimal event-stream reader, so these tests do not depend on the client under test elsewhere. */
+async function openWatch(api: TestApi, query: string, headers: Record<string, string> = {}): Promise<OpenWatch & { body?: unknown }> {
+  const abort = new AbortController();
+  const response = await fetch(`${api.url}/v1/watch${query}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...headers }, signal: abort.signal });
+  const frames: Frame[] = [];
+  let raw = '';
+  let ended = false;
+  const base = {
+    status: response.status,
+    frames,
+    text: () => raw,
+    ended: () => ended,
+    changes: () => frames.filter((f) => f.event === 'change'),
+    close: () => abort.abort(),
+  };
+  if (response.status !== 200) return { ...base, body: await response.json() };
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(chunk, { stream: true });
+        raw += text;
+        buffer += text;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = new Map<string, string>();
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            fields.set(line.slice(0, colon), line.slice(colon + 2));
+          }
+          if (fields.has('data')) frames.push({ id: fields.get('id'), event: fields.get('event') ?? 'message', data: JSON.parse(fields.get('data')!) });
+        }
+      }
+    } catch {
+      // aborted by the test
+    }
+    ended = true;
+  })();
+  return base;
+}
+
+const clusterDefinition = { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+
+describe('watch (in-process, Postgres)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ streamMaxMsgs: 40, watch: { ringSize: 8, heartbeatMs: 200, clientBufferEvents: 4, slowClientGraceMs: 10_000 } });
+    expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'web' }, spec: {} })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  async function streamLast(): Promise<number> {
+    return Math.max(0, ...api.events().map((e) => e.streamSeq));
+  }
+
+  it('rejects bad queries with the field and the rule, and 401 without a token', async () => {
+    const bad = async (query: string, headers: Record<string, string> = {}) => {
+      const watch = await openWatch(api, query, headers);
+      return { status: watch.status, details: (watch.body as { error: { details: unknown[] } }).error.details };
+    };
+    expect(await bad('?kinds=Nope,wi')).toEqual({ status: 400, details: [{ path: 'kinds', rule: 'unknown-kind' }] });
+    expect(await bad('?cursor=abc')).toEqual({ status: 400, details: [{ path: 'cursor', rule: 'pattern' }] });
+    expect(await bad('?kinds=wi', { 'last-event-id': '-1' })).toEqual({ status: 400, details: [{ path: 'cursor', rule: 'pattern' }] });
+    expect(await bad('?project=Team_A')).toEqual({ status: 400, details: [{ path: 'project', rule: 'dns-label' }] });
+    expect(await bad('?kinds=ClusterInstance&project=team-a')).toEqual({ status: 400, details: [{ path: 'project', rule: 'platform-scope' }] });
+    expect(await bad('?kind=wi')).toEqual({ status: 400, details: [{ path: 'kind', rule: 'additionalProperties' }] });
+    expect((await fetch(`${api.url}/v1/watch`)).status).toBe(401);
+  });
+
+  it('streams changes with types, redacted objects and ids; resumes from the ring, from the stream, and answers 410 when the stream dropped the cursor', async () => {
+    const before = await api.call('GET', '/v1/awsaccounts');
+    const listCursor = Number(before.body.metadata.cursor);
+    expect(listCursor).toBe(await streamLast());
+    const live = await openWatch(api, '?kinds=AwsAccount');
+    expect(live.status).toBe(200);
+
+    const spec = { accountId: '123456789012', region: 'eu-west-1', accessKeyId: 'AKIAEXAMPLE000001', secretAccessKey: 'very-secret-value' };
+    expect((await api.call('POST', '/v1/awsaccounts', { metadata: { name: 'acct' }, spec })).status).toBe(201);
+    expect((await api.call('PUT', '/v1/awsaccounts/acct', { metadata: { name: 'acct', labels: { a: 'b' } }, spec: { ...spec, secretAccessKey: REDACTED } })).status).toBe(200);
+    expect((await api.call('DELETE', '/v1/awsaccounts/acct')).status).toBe(202);
+    expect((await api.call('DELETE', '/v1/awsaccounts/acct/finalizers/infra-controller', undefined, { token: await controllerToken() })).status).toBe(200);
+    // Another kind, which this watch does not ask for.
+    expect((await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'std' }, spec: clusterDefinition })).status).toBe(201);
+
+    await waitUntil(() => live.changes().length >= 4 || undefined, 'four AwsAccount changes');
+    const changes = live.changes();
+    expect(changes.map((f) => [f.data.type, f.data.cause])).toEqual([
+      ['ADDED', 'spec'],
+      ['MODIFIED', 'spec'],
+      ['MODIFIED', 'metadata'],
+      ['DELETED', 'delete'],
+    ]);
+    const published = api.events().filter((e) => e.event.kind === 'AwsAccount');
+    expect(changes.map((f) => Number(f.id))).toEqual(published.map((e) => e.streamSeq));
+    expect(changes.map((f) => f.data.resourceVersion)).toEqual(published.map((e) => e.event.resourceVersion));
+    expect(changes[0]!.data.key).toEqual({ kind: 'AwsAccount', project: '', name: 'acct', uid: published[0]!.event.uid });
+    for (const frame of changes.slice(0, 3)) {
+      // Absent when the object was already gone by the time the change was fanned out.
+      if (frame.data.object) expect(frame.data.object.spec.secretAccessKey).toBe(REDACTED);
+    }
+    expect(changes[3]!.data.object).toBeUndefined();
+    expect(live.text()).not.toContain('very-secret-value');
+
+    // The list's cursor resumes with exactly what followed it: from the ring ...
+    const resumed = await openWatch(api, `?kinds=awsaccounts&cursor=${listCursor}`);
+    await waitUntil(() => resumed.changes().length >= 4 || undefined, 'the resumed changes');
+    expect(resumed.changes().map((f) => f.id)).toEqual(changes.map((f) => f.id));
+    // ... and, as Last-Event-ID, from the middle.
+    const middle = await openWatch(api, `?kinds=awsaccounts&cursor=${listCursor}`, { 'last-event-id': changes[1]!.id! });
+    await waitUntil(() => middle.changes().length >= 2 || undefined, 'the changes after the second');
+    expect(middle.changes().map((f) => f.id)).toEqual(changes.slice(2).map((f) => f.id));
+
+    // More changes than the ring holds: the same cursor is now served from the stream.
+    for (let i = 0; i < 10; i++) expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `wd-${i}` }, spec: {} })).status).toBe(201);
+    await waitUntil(async () => (await api.call('GET', '/v1/awsaccounts')).body.metadata.cursor === String(await streamLast()) || undefined, 'the hub to take in every change');
+    const fromStream = await openWatch(api, `?kinds=AwsAccount,WorkloadDefinition&cursor=${listCursor}`);
+    await waitUntil(() => fromStream.changes().length >= 14 || undefined, 'the changes from the stream');
+    expect(fromStream.changes().map((f) => f.data.key.name)).toEqual(['acct', 'acct', 'acct', 'acct', ...Array.from({ length: 10 }, (_, i) => `wd-${i}`)]);
+    expect(fromStream.changes().map((f) => Number(f.id))).toEqual([...fromStream.changes().map((f) => Number(f.id))].sort((a, b) => a - b));
+
+    // The stream keeps 40 messages: push the first ones out and the old cursor is gone.
+    for (let i = 10; i < 40; i++) expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `wd-${i}` }, spec: {} })).status).toBe(201);
+    await waitUntil(async () => (await api.call('GET', '/v1/awsaccounts')).body.metadata.cursor === String(await streamLast()) || undefined, 'the hub to take in every change');
+    const gone = await openWatch(api, `?cursor=${listCursor}`);
+    expect(gone.status).toBe(410);
+    expect(gone.body).toMatchObject({ error: { code: 'Gone', details: [{ path: 'cursor', rule: 'gone' }] } });
+    const ahead = await openWatch(api, `?cursor=${(await streamLast()) + 1000}`);
+    expect(ahead.status).toBe(410);
+
+    for (const watch of [live, resumed, middle, fromStream]) watch.close();
+  });
+
+  it('moves an idle filtered watcher cursor with heartbeat ids, and filters by project', async () => {
+    const teamA = await openWatch(api, '?kinds=wi&project=team-a');
+    const everything = await openWatch(api, '');
+    expect((await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'std-2' }, spec: clusterDefinition })).status).toBe(201);
+    expect((await api.call('POST', '/v1/clusterinstances', { metadata: { name: 'c1' }, spec: { definitionRef: { name: 'std-2' } } })).status).toBe(201);
+    const workload = (project: string) => ({ metadata: { name: 'app', project }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'c1' }, image: 'nginx' } });
+    expect((await api.call('POST', '/v1/workloadinstances', workload('team-b'))).status).toBe(201);
+    expect((await api.call('POST', '/v1/workloadinstances', workload('team-a'))).status).toBe(201);
+    await waitUntil(() => everything.changes().length >= 4 || undefined, 'every change');
+    await waitUntil(() => teamA.changes().length >= 1 || undefined, 'the team-a change');
+    expect(teamA.changes().map((f) => [f.data.key.kind, f.data.key.project])).toEqual([['WorkloadInstance', 'team-a']]);
+    expect(everything.changes().map((f) => f.data.key.name)).toEqual(['std-2', 'c1', 'app', 'app']);
+
+    // Nothing more for team-a, but the stream moves on: a heartbeat carries the id to resume from.
+    expect((await api.call('POST', '/v1/workloadinstances', workload('team-c'))).status).toBe(201);
+    const last = await waitUntil(() => api.events().find((e) => e.event.project === 'team-c')?.streamSeq, 'the team-c event');
+    await waitUntil(() => teamA.text().includes(`: heartbeat\nid: ${last}\n\n`) || undefined, 'a heartbeat with the new id');
+    expect(teamA.changes()).toHaveLength(1);
+    teamA.close();
+    everything.close();
+  });
+
+  it('cuts off a client that does not keep up, without affecting the others', async () => {
+    // The buffer is 4 changes: a client whose socket stays full (big objects, nobody reading) passes it.
+    const socket = connectTcp(Number(new URL(api.url).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`GET /v1/watch?kinds=WorkloadDefinition HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    await waitUntil(() => received.includes(': watching') || undefined, 'the slow watch to start');
+    socket.pause();
+    const reader = await openWatch(api, '?kinds=WorkloadDefinition');
+    const big = 'x'.repeat(200_000);
+    let written = 0;
+    await waitUntil(
+      async () => {
+        expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `big-${written++}` }, spec: { description: 'big', allowedImageRegistries: [big] } })).status).toBe(201);
+        return api.logText().includes('watch client too slow') || undefined;
+      },
+      'the slow client to be cut off',
+      30_000,
+    );
+    await waitUntil(() => reader.changes().length >= written || undefined, 'the reading client to get every change');
+    expect(reader.ended()).toBe(false);
+    // Reading again (inside the grace period), it finds the end of its stream: the error, then the close.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.resume();
+    await closed;
+    expect(received).toMatch(/event: error\ndata: \{"code":"TooSlow"/);
+    expect((received.match(/event: change/g) ?? []).length).toBeLessThan(written);
+    reader.close();
+  });
+
+  async function controllerToken(): Promise<string> {
+    return (await api.call('POST', '/v1/tokens', { name: `infra-${Math.random().toString(36).slice(2, 8)}`, type: 'controller', controller: 'infra-controller' })).body.token;
+  }
+});
+
+describe('watch on PGlite', () => {
+  it('fans out changes like on Postgres', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tugboat-watch-pglite-'));
+    const api = await startTestApi({ pglite: true, dataDir: join(dataDir, 'pgdata'), stateDir: dataDir });
+    try {
+      const watch = await openWatch(api, '?kinds=wd');
+      expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'lite' }, spec: {} })).status).toBe(201);
+      await waitUntil(() => watch.changes().length >= 1 || undefined, 'the change');
+      expect(watch.changes()[0]!.data).toMatchObject({ type: 'ADDED', key: { kind: 'WorkloadDefinition', name: 'lite' }, object: { metadata: { name: 'lite' } } });
+      watch.close();
+    } finally {
+      await api.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,395 @@
+/**
+ * The watch fan-out (`GET /v1/watch`): one ordered JetStream consumer per API process over every
+ * change event, a bounded ring of recent changes for cheap resumption, and one bounded queue per
+ * client. The object of a change is read once (through the store, redacted like every read) and
+ * the serialised frame is shared by every client that receives it.
+ *
+ * Cursors are stream sequences. A cursor inside the ring is served from memory; an older one from
+ * a per-request ordered consumer, as long as the stream still holds the next message; otherwise
+ * the request is answered 410 before anything is written, and the client re-lists.
+ */
+import type { ServerResponse } from 'node:http';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { allEventsFilter, GoneError, InternalError, isErrorCode, streamNames, type ChangeCause, type ChangeEvent, type Resource } from '@tugboat/resource-model';
+import type { Logger } from 'pino';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** The `data:` of one `event: change` (see README, "HTTP contract, part 2"). */
+export interface WatchChange {
+  type: WatchEventType;
+  cause: ChangeCause;
+  key: { kind: string; project: string; name: string; uid: string };
+  resourceVersion: string;
+  /** The object as read when the change was fanned out (it may already be newer); absent for DELETED or when gone. */
+  object?: Resource;
+}
+
+/** Turns a change event into what clients see; called once per change, shared by every client. */
+export type ChangeReader = (event: ChangeEvent) => Promise<WatchChange>;
+
+export interface WatchFilter {
+  /** Canonical kind names; absent = every kind. */
+  kinds?: ReadonlySet<string>;
+  /** Only objects of this project (`''` = platform-wide objects); absent = every project. */
+  project?: string;
+}
+
+export interface WatchRequest {
+  filter: WatchFilter;
+  /** Resume after this stream sequence; absent = from now. */
+  cursor?: number;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export interface WatchHubOptions {
+  prefix: string;
+  readChange: ChangeReader;
+  logger: Logger;
+  /** Recent changes kept in memory for resumption. Default 1024. */
+  ringSize?: number;
+  /** Changes queued for one client before it is cut off as too slow. Default 256. */
+  clientBufferEvents?: number;
+  /** Heartbeat comment interval. Default 15 s. */
+  heartbeatMs?: number;
+  /** After `TooSlow`, how long the closing stream may take to drain before the connection is reset. Default 5 s. */
+  slowClientGraceMs?: number;
+}
+
+export interface WatchHub {
+  start(nats: NatsConnection): Promise<void>;
+  /** Ends every watch and the subscription. */
+  stop(): Promise<void>;
+  /** The last stream sequence taken in: a list's `metadata.cursor` (never ahead of what a watch delivers). */
+  readonly position: number;
+  /** Clients currently watching. */
+  readonly clientCount: number;
+  /**
+   * Checks the cursor (throws `GoneError` before writing anything when it is too old), then streams
+   * changes into `res` until the client leaves, is cut off, or the hub stops.
+   */
+  serve(res: ServerResponse, request: WatchRequest): Promise<void>;
+}
+
+interface Entry {
+  seq: number;
+  event: ChangeEvent;
+  frame?: Promise<string>;
+}
+
+interface Client {
+  id: number;
+  filter: WatchFilter;
+  /** Live entries must be after this sequence. */
+  after: number;
+  live: Entry[];
+  /** Catching up (ring replay or stream) or processing an entry. */
+  busy: boolean;
+  lastSentSeq: number;
+  closed: boolean;
+  res: ServerResponse;
+  wake: (() => void) | undefined;
+  close(reason: 'left' | 'TooSlow' | 'Gone' | 'Unavailable' | 'stopping', message?: string): void;
+}
+
+const DEFAULTS = { ringSize: 1024, clientBufferEvents: 256, heartbeatMs: 15_000, slowClientGraceMs: 5_000 };
+
+export function createWatchHub(options: WatchHubOptions): WatchHub {
+  const logger = options.logger.child({ component: 'watch-hub' });
+  const ringSize = options.ringSize ?? DEFAULTS.ringSize;
+  const clientBufferEvents = options.clientBufferEvents ?? DEFAULTS.clientBufferEvents;
+  const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
+  const slowClientGraceMs = options.slowClientGraceMs ?? DEFAULTS.slowClientGraceMs;
+  const streamName = streamNames(options.prefix).eventsStream;
+  const filterSubject = allEventsFilter(options.prefix);
+
+  let js: JetStreamClient | undefined;
+  let jsm: JetStreamManager | undefined;
+  let messages: ConsumerMessages | undefined;
+  let deleteConsumer: (() => Promise<unknown>) | undefined;
+  let reading: Promise<void> | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let position = 0;
+  /** The ring holds every change with a sequence in (ringStart, position]. */
+  let ringStart = 0;
+  const ring: Entry[] = [];
+  const clients = new Set<Client>();
+  let nextClientId = 1;
+
+  function frameOf(entry: Entry): Promise<string> {
+    entry.frame ??= options.readChange(entry.event).then(
+      (change) => changeFrame(entry.seq, change),
+      (error: unknown) => {
+        // Not memoised: the next client that needs it reads again.
+        entry.frame = undefined;
+        throw error;
+      },
+    );
+    return entry.frame;
+  }
+
+  function matches(filter: WatchFilter, event: ChangeEvent): boolean {
+    return (filter.kinds === undefined || filter.kinds.has(event.kind)) && (filter.project === undefined || filter.project === event.project);
+  }
+
+  function decode(message: JsMsg): ChangeEvent | undefined {
+    try {
+      const event = message.json<ChangeEvent>();
+      if (typeof event.kind === 'string' && typeof event.name === 'string' && typeof event.uid === 'string') return event;
+    } catch {
+      // fall through
+    }
+    logger.warn({ seq: message.seq, subject: message.subject }, 'undecodable change event skipped');
+    return undefined;
+  }
+
+  function take(message: JsMsg): void {
+    if (message.seq <= position) return;
+    if (message.seq !== position + 1) {
+      // The stream dropped messages the hub never saw (e.g. NATS was away longer than the max age):
+      // nobody can be served a complete history across the gap, so every watcher re-lists.
+      logger.warn({ expected: position + 1, got: message.seq }, 'gap in the change stream; watchers must re-list');
+      for (const client of [...clients]) client.close('Gone', 'changes were lost in the stream; re-list');
+      ring.length = 0;
+      ringStart = message.seq - 1;
+    }
+    position = message.seq;
+    const event = decode(message);
+    if (event === undefined) return;
+    const entry: Entry = { seq: message.seq, event };
+    ring.push(entry);
+    if (ring.length > ringSize) ringStart = ring.shift()!.seq;
+    for (const client of clients) {
+      if (entry.seq <= client.after || !matches(client.filter, event)) continue;
+      if (client.live.length >= clientBufferEvents) {
+        client.close('TooSlow', `more than ${clientBufferEvents} changes waiting to be sent`);
+        continue;
+      }
+      client.live.push(entry);
+      client.wake?.();
+    }
+  }
+
+  async function start(nats: NatsConnection): Promise<void> {
+    js = jetstream(nats);
+    jsm = await jetstreamManager(nats);
+    const info = await jsm.streams.info(streamName);
+    position = info.state.last_seq;
+    ringStart = position;
+    const consumer = await js.consumers.get(streamName, {
+      filter_subjects: filterSubject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: position + 1,
+    });
+    deleteConsumer = () => consumer.delete();
+    const consuming = await consumer.consume({ max_messages: 256 });
+    messages = consuming;
+    reading = (async () => {
+      for await (const message of consuming) take(message);
+    })().catch((error: unknown) => logger.error({ err: String(error) }, 'watch subscription ended'));
+    heartbeat = setInterval(beat, heartbeatMs);
+    heartbeat.unref();
+    logger.info({ position }, 'watch hub started');
+  }
+
+  function beat(): void {
+    for (const client of clients) {
+      if (client.busy || client.live.length > 0) continue;
+      // An `id:` without data moves the client's cursor without an event, so a filtered watcher
+      // that saw nothing for long does not resume from a cursor the stream no longer holds.
+      const progress = position > client.lastSentSeq ? `id: ${position}\n` : '';
+      if (progress) client.lastSentSeq = position;
+      client.res.write(`: heartbeat\n${progress}\n`);
+    }
+  }
+
+  async function stop(): Promise<void> {
+    if (heartbeat) clearInterval(heartbeat);
+    for (const client of [...clients]) client.close('stopping');
+    await messages?.close().catch(() => undefined);
+    await reading;
+    await deleteConsumer?.().catch(() => undefined);
+    messages = undefined;
+  }
+
+  /** The first and last sequences the stream holds now. */
+  async function streamBounds(): Promise<{ first: number; last: number }> {
+    if (!jsm) throw new InternalError('the watch hub is not started');
+    const { state } = await jsm.streams.info(streamName);
+    return { first: state.first_seq, last: state.last_seq };
+  }
+
+  async function serve(res: ServerResponse, request: WatchRequest): Promise<void> {
+    const { filter, cursor, signal } = request;
+    if (!js) throw new InternalError('the watch hub is not started');
+    if (cursor !== undefined && (cursor < ringStart || cursor > position)) {
+      const bounds = await streamBounds();
+      if (cursor > bounds.last) {
+        throw new GoneError(`cursor ${cursor} is ahead of the change stream (last ${bounds.last}); it was reset: re-list`, {
+          details: [{ path: 'cursor', rule: 'gone' }],
+        });
+      }
+      if (cursor < bounds.last && cursor + 1 < bounds.first) {
+        throw new GoneError(`cursor ${cursor} is too old: the change stream now starts at ${bounds.first}; re-list`, {
+          details: [{ path: 'cursor', rule: 'gone' }],
+        });
+      }
+    }
+    if (signal.aborted) return;
+
+    // From here to the registration nothing awaits, so no change can slip between the two.
+    const handoff = position;
+    const from = cursor ?? handoff;
+    const replay = from >= ringStart ? ring.filter((entry) => entry.seq > from && matches(filter, entry.event)) : undefined;
+    const client = register(res, filter, Math.max(from, handoff));
+
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // Never reused: the socket closes when the watch ends, also while the server stops.
+      connection: 'close',
+      'x-accel-buffering': 'no',
+    });
+    // Sent at once so the client knows the watch is established (and its proxies flush).
+    res.write(': watching\n\n');
+    const onAbort = (): void => client.close('left');
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await pump(client, replay ?? (from < handoff ? catchUp(from + 1, handoff, filter, signal) : []));
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  function register(res: ServerResponse, filter: WatchFilter, after: number): Client {
+    let graceTimer: NodeJS.Timeout | undefined;
+    const client: Client = {
+      id: nextClientId++,
+      filter,
+      after,
+      live: [],
+      busy: true,
+      lastSentSeq: after,
+      closed: false,
+      res,
+      wake: undefined,
+      close(reason, message) {
+        if (client.closed) return;
+        client.closed = true;
+        clients.delete(client);
+        client.live.length = 0;
+        client.wake?.();
+        if (reason === 'left') {
+          res.destroy();
+          return;
+        }
+        if (reason !== 'stopping') {
+          logger.warn({ client: client.id, reason, message }, reason === 'TooSlow' ? 'watch client too slow: cut off' : 'watch ended with an error');
+          res.write(`event: error\ndata: ${JSON.stringify({ code: reason, message })}\n\n`);
+        }
+        res.end();
+        // A client that stopped reading never lets the end drain: reset the connection.
+        graceTimer = setTimeout(() => {
+          if (!res.writableFinished) res.socket?.resetAndDestroy();
+        }, slowClientGraceMs);
+        graceTimer.unref();
+        res.once('finish', () => clearTimeout(graceTimer));
+      },
+    };
+    clients.add(client);
+    return client;
+  }
+
+  /** Writes one frame; waits while the socket is full. */
+  async function send(client: Client, frame: string): Promise<void> {
+    if (client.closed) return;
+    if (!client.res.write(frame)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          client.res.off('drain', done);
+          client.res.off('close', done);
+          resolve();
+        };
+        client.res.on('drain', done);
+        client.res.on('close', done);
+      });
+    }
+  }
+
+  async function pump(client: Client, backlog: Iterable<Entry> | AsyncIterable<Entry>): Promise<void> {
+    try {
+      for await (const entry of backlog) {
+        if (client.closed) return;
+        await sendEntry(client, entry);
+      }
+      while (!client.closed) {
+        const entry = client.live.shift();
+        if (entry === undefined) {
+          client.busy = false;
+          await new Promise<void>((resolve) => (client.wake = resolve));
+          client.wake = undefined;
+          client.busy = true;
+          continue;
+        }
+        await sendEntry(client, entry);
+      }
+    } catch (error) {
+      if (isErrorCode(error, 'Gone')) client.close('Gone', (error as Error).message);
+      else {
+        logger.error({ client: client.id, err: String(error) }, 'watch failed');
+        client.close('Unavailable', 'changes could not be read; resume from the last id');
+      }
+    }
+  }
+
+  async function sendEntry(client: Client, entry: Entry): Promise<void> {
+    const frame = await frameOf(entry);
+    await send(client, frame);
+    client.lastSentSeq = Math.max(client.lastSentSeq, entry.seq);
+  }
+
+  /** The changes in [from, to] straight from the stream, for a cursor older than the ring. */
+  async function* catchUp(from: number, to: number, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<Entry> {
+    const consumer = await js!.consumers.get(streamName, {
+      filter_subjects: filterSubject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    });
+    const stream = await consumer.consume({ max_messages: 64 });
+    const stopOnAbort = (): void => void stream.close().catch(() => undefined);
+    signal.addEventListener('abort', stopOnAbort, { once: true });
+    try {
+      let first = true;
+      for await (const message of stream) {
+        if (first && message.seq > from) throw new GoneError(`the change stream no longer holds ${from}; re-list`);
+        first = false;
+        const event = decode(message);
+        // Each catching-up client reads its own objects: these changes are not in the shared ring.
+        if (event && matches(filter, event)) yield { seq: message.seq, event };
+        if (message.seq >= to) break;
+      }
+    } finally {
+      signal.removeEventListener('abort', stopOnAbort);
+      await stream.close().catch(() => undefined);
+      await consumer.delete().catch(() => undefined);
+    }
+  }
+
+  return {
+    start,
+    stop,
+    serve,
+    get position() {
+      return position;
+    },
+    get clientCount() {
+      return clients.size;
+    },
+  };
+}
+
+function changeFrame(seq: number, change: WatchChange): string {
+  return `id: ${seq}\nevent: change\ndata: ${JSON.stringify(change)}\n\n`;
+}
