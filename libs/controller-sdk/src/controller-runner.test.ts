@@ -112,6 +112,7 @@ describe('createControllerRunner (real NATS, fake API)', () => {
 
     await api.delete(key);
     await until('object gone after finalize', async () => ((await api.get(key)) === undefined ? true : undefined));
+    await until('the finalized report', () => (env.reports.some((r) => r.key.name === 'g1' && r.outcome === 'finalized') ? true : undefined));
     expect(finalized).toEqual(['g1']);
     // Its own status writes did not wake it: one reconcile per change (create, update, delete
     // request, removal), plus at most one from the start-up resync racing the create.
@@ -172,16 +173,17 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     for (const name of names) expect(env.reports.filter((r) => r.key.name === name && r.outcome === 'done').length).toBeLessThanOrEqual(10);
   });
 
-  it('retries failures with backoff, terms a TerminalError as Failed, and dead-letters garbage with a Warning', async () => {
+  it('retries failures with backoff, terms a TerminalError as Failed (until an operator forces a reconcile), and dead-letters garbage with a Warning', async () => {
     const { api, js, prefix } = env;
     const attempts: number[] = [];
+    let doomedFixed = false;
     await env.start({
       reconcile: (ctx, obj) => {
         if (obj.metadata.name === 'flaky') {
           attempts.push(ctx.attempt);
           if (ctx.attempt < 3) throw new Error('not yet');
         }
-        if (obj.metadata.name === 'doomed') throw new TerminalError('cannot be built');
+        if (obj.metadata.name === 'doomed' && !doomedFixed) throw new TerminalError('cannot be built');
       },
     });
     await api.create({ kind: 'Gadget', metadata: { name: 'flaky', project: 'team-a' }, spec: {} });
@@ -193,8 +195,13 @@ describe('createControllerRunner (real NATS, fake API)', () => {
       return obj?.status.phase === 'Failed' ? obj : undefined;
     });
     expect(doomed.status.conditions?.[0]).toMatchObject({ reason: 'TerminalError', message: 'cannot be built' });
+    await until('the terminal report', () => (env.reports.some((r) => r.key.name === 'doomed' && r.outcome === 'terminal') ? true : undefined));
     // Once Failed at its generation, further deliveries (the start-up resync may race) are skipped.
     expect(env.reports.filter((r) => r.key.name === 'doomed' && r.outcome !== 'skipped').map((r) => r.outcome)).toEqual(['terminal']);
+    // Fixed outside the spec (say, a quota raised): an operator asks for a reconcile now.
+    doomedFixed = true;
+    await api.requestReconcile({ kind: 'Gadget', project: 'team-a', name: 'doomed' });
+    await until('doomed Ready after a forced reconcile', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'doomed' }))?.status.phase === 'Ready' ? true : undefined));
 
     await js.publish(eventSubject(prefix, { kind: 'Gadget', project: 'team-a', name: 'flaky' }), 'not json at all');
     const jsm = await jetstreamManager(nc);
@@ -244,6 +251,31 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     await api.patch({ kind: 'Hub', project: 'team-a', name: 'h1' }, { spec: { zone: 'b' } });
     await until('g1 follows its hub', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'g1' }))?.status.outputs?.zone === 'b' ? true : undefined));
     expect(zones).toEqual(['a', 'b']);
+  });
+
+  it('keeps the message of a long reconcile alive with working(), so no other replica gets it', async () => {
+    const { api } = env;
+    let calls = 0;
+    const spec: Partial<ControllerSpec> = {
+      reconcile: async () => {
+        calls += 1;
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+      },
+    };
+    await env.start(spec, { ackWaitMs: 1_000 });
+    await env.start(spec, { ackWaitMs: 1_000 });
+    await api.create({ kind: 'Gadget', metadata: { name: 'long', project: 'team-a' }, spec: {} });
+    await until('long reconciled', () => (env.reports.some((r) => r.key.name === 'long' && r.outcome === 'done') ? true : undefined));
+    // 2.5 s of work against a 1 s ack wait: without working() the server would have redelivered it twice.
+    expect(env.reports.filter((r) => r.key.name === 'long' && r.outcome !== 'skipped').map((r) => r.outcome)).toEqual(['done']);
+    expect(calls).toBe(1);
+  });
+
+  it('rejects bad options, naming the option and the rule', () => {
+    const declaration = defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: () => undefined });
+    const base = { api: env.api, nats: nc, logger: pino({ level: 'silent' }) };
+    expect(() => createControllerRunner(declaration, { ...base, ackWaitMs: 10 })).toThrow(/^ackWaitMs: must be a number >= 1000/);
+    expect(() => createControllerRunner(declaration, { ...base, prefix: 'a.b' })).toThrow(/^prefix: /);
   });
 
   it('on stop, lets a running reconcile finish and hands waiting keys back to another replica', async () => {

@@ -6,6 +6,7 @@ import type { ApiClient } from '@tugboat/api-client';
 import {
   deadLetterSubject,
   DEFAULT_PREFIX,
+  InputError,
   isErrorCode,
   kindEventsFilter,
   keyString,
@@ -82,10 +83,12 @@ interface Source {
 interface Delivery {
   msg: JsMsg;
   source: Source['role'];
+  cause: KeyMessage['cause'];
 }
 
 export function createControllerRunner(declaration: ControllerDeclaration<never, never> | ControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
   const decl = declaration as ControllerDeclaration;
+  checkRunnerOptions(options);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const names = streamNames(prefix);
   const replicaId = options.replicaId ?? hostname();
@@ -153,7 +156,9 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
       if (item === undefined) return;
       let report: ReconcileReport | undefined;
       try {
-        report = await reconcile(item.key, hardStop.signal);
+        // An operator's "reconcile now" (cause `reconcile` on the owned kind) runs even for a Failed object.
+        const force = item.deliveries.some((delivery) => delivery.source === 'owned' && delivery.cause === 'reconcile');
+        report = await reconcile(item.key, hardStop.signal, { force });
         settle(item, report.disposition);
       } catch (error) {
         logger.error({ err: error, object: item.id }, 'reconcile machinery failed');
@@ -216,11 +221,11 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
     if (source.role === 'owned') {
       // The owner's own status writes wake no one (it wrote them).
       if (message.cause === 'status') return msg.ack();
-      return queue.add(message, { msg, source: source.role });
+      return queue.add(message, { msg, source: source.role, cause: message.cause });
     }
     if (source.role === 'resync') {
       if (message.kind !== decl.owns) return deadLetter(source, msg, `resync key names ${message.kind}, not ${decl.owns}`, message);
-      return queue.add(message, { msg, source: source.role });
+      return queue.add(message, { msg, source: source.role, cause: message.cause });
     }
     return fanOut(source.watch!, msg, message);
   }
@@ -238,7 +243,7 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
           logger.warn({ watched: watch.kind, mapped: keyString(key) }, 'watch mapped to a kind this controller does not own; ignored');
           continue;
         }
-        const body = JSON.stringify({ kind: key.kind, project: key.project, name: key.name, cause: 'reconcile', via: keyString(message) });
+        const body = JSON.stringify({ kind: key.kind, project: key.project, name: key.name, cause: 'resync', via: keyString(message) });
         await js.publish(resyncSubject(prefix, decl.name, key), body, {
           msgID: `watch:${message.uid ?? ''}:${message.resourceVersion ?? msg.seq}:${keyString(key)}`,
         });
@@ -354,3 +359,24 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
   return runner;
 }
 
+
+function checkRunnerOptions(options: ControllerRunnerOptions): void {
+  const minimums: Array<[keyof ControllerRunnerOptions, number]> = [
+    ['leaseTtlMs', 300],
+    // The server's shortest useful ack wait; pulls expire after a second anyway.
+    ['ackWaitMs', 1_000],
+    ['shutdownTimeoutMs', 0],
+    ['maxHeldMessages', 1],
+    ['leaseBusyDelayMs', 1],
+    ['resyncSpreadMs', 0],
+  ];
+  for (const [name, minimum] of minimums) {
+    const value = options[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < minimum)) {
+      throw new InputError(`${name}: must be a number >= ${minimum}`, { details: [{ path: name, rule: 'minimum' }] });
+    }
+  }
+  if (options.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.prefix)) {
+    throw new InputError('prefix: must be letters, digits, "-" or "_" (one subject token)', { details: [{ path: 'prefix', rule: 'pattern' }] });
+  }
+}

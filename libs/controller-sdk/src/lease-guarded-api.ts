@@ -40,5 +40,13 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     recordEvent: (ref, event, options) => write(() => api.recordEvent(ref, event, withSignal(options))),
     listEvents: (ref, options) => api.listEvents(ref, withSignal(options)),
     referrers: (ref, options) => api.referrers(ref, withSignal(options)),
+    apply: (bundle, options) => write(() => api.apply(bundle, withSignal(options))),
+    revisions: (ref, options) => api.revisions(ref, withSignal(options)),
+    revision: (ref, revision, options) => api.revision(ref, revision, withSignal(options)),
+    revisionDiff: (ref, range, options) => api.revisionDiff(ref, range, withSignal(options)),
+    suspend: (ref, options) => write(() => api.suspend(ref, withSignal(options))),
+    resume: (ref, options) => write(() => api.resume(ref, withSignal(options))),
+    requestReconcile: (ref, options) => write(() => api.requestReconcile(ref, withSignal(options))),
+    watch: (options) => api.watch(withSignal(options)),
   };
 }

@@ -131,8 +131,9 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
       const value: LeaseValue = { holder: options.holder, expiresAt: startedAt + ttl };
       try {
         const revision = await options.kv.update(this.key, encode(value), this.#revision);
-        if (this.#lost || this.#released) return;
+        // Kept even when released meanwhile: the release queued behind this renewal needs it.
         this.#revision = revision;
+        if (this.#lost || this.#released) return;
         // Counted from before the request: our view of the expiry is never later than the entry's.
         this.#expiresAt = startedAt + ttl;
         this.#armWatchdog();

@@ -109,6 +109,24 @@ describe('createObjectReconciler', () => {
     expect((await api.getOrThrow(key)).status).toMatchObject({ phase: 'Ready', observedGeneration: 2 });
   });
 
+  it('skips a suspended object, and runs a Failed one again when an operator forces it', async () => {
+    let calls = 0;
+    const { api, leases } = setup();
+    const declaration = defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: () => void (calls += 1) });
+    const reconcile = createObjectReconciler({ declaration, api, leases, logger: pino({ level: 'silent' }), replicaId: 'r1' });
+    const created = await createGadget(api);
+    await api.writeStatus(key, { phase: 'Failed', observedGeneration: created.metadata.generation });
+    expect((await reconcile(key, new AbortController().signal)).outcome).toBe('skipped');
+    expect((await reconcile(key, new AbortController().signal, { force: true })).outcome).toBe('done');
+    expect((await api.getOrThrow(key)).status.phase).toBe('Ready');
+
+    await api.suspend(key);
+    expect((await reconcile(key, new AbortController().signal, { force: true })).outcome).toBe('skipped');
+    await api.resume(key);
+    expect((await reconcile(key, new AbortController().signal)).outcome).toBe('done');
+    expect(calls).toBe(2);
+  });
+
   it('waits for a lease held elsewhere without spending an attempt', async () => {
     const { api, leases, run } = setup();
     await createGadget(api);

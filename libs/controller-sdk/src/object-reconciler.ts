@@ -62,8 +62,13 @@ export interface ObjectReconcilerOptions {
   random?: () => number;
 }
 
+export interface ReconcileRequest {
+  /** An operator asked for this reconcile (`POST …/reconcile`): run it even for an object Failed at its generation. */
+  force?: boolean;
+}
+
 /** Runs one reconcile of one key under its lease and says what to do with the messages. */
-export type ObjectReconciler = (key: ResourceKey, stopSignal: AbortSignal) => Promise<ReconcileReport>;
+export type ObjectReconciler = (key: ResourceKey, stopSignal: AbortSignal, request?: ReconcileRequest) => Promise<ReconcileReport>;
 
 export function createObjectReconciler(options: ObjectReconcilerOptions): ObjectReconciler {
   const declaration = options.declaration as ControllerDeclaration;
@@ -74,7 +79,7 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
   const ack = { action: 'ack' } as const;
   const nak = (delayMs: number): Disposition => ({ action: 'nak', delayMs: Math.max(0, Math.round(delayMs)) });
 
-  return async function reconcileObject(key, stopSignal) {
+  return async function reconcileObject(key, stopSignal, request = {}) {
     const id = keyString(key);
     const startedAt = now();
     const acquired = await options.leases.acquire(id).catch((error: unknown) => ({ failed: error }));
@@ -86,10 +91,10 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       return { key, replicaId: options.replicaId, outcome: 'lease-busy', disposition: nak(delay), attempt: 0, startedAt, finishedAt: now() };
     }
     // A reconcile starts once the lease is held: before that, another replica may still be finishing.
-    return underLease(key, acquired.lease, stopSignal, now());
+    return underLease(key, acquired.lease, stopSignal, now(), request.force === true);
   };
 
-  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number): Promise<ReconcileReport> {
+  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number, force: boolean): Promise<ReconcileReport> {
     const previousFailures = typeof lease.previous.failures === 'number' ? lease.previous.failures : 0;
     const attempt = previousFailures + 1;
     const signal = AbortSignal.any([lease.signal, stopSignal]);
@@ -129,7 +134,7 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
         return finish('finalized', ack);
       }
 
-      if (failedAtGeneration(current.status, current.metadata.generation)) return finish('skipped', ack);
+      if (!force && failedAtGeneration(current.status, current.metadata.generation)) return finish('skipped', ack);
 
       const result = await declaration.reconcile(ctx, current);
       const requeueMs = requeueOf(result);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiClient, Identity, ObjectRef, ResourceEvent } from '@tugboat/api-client';
+import type { ApiClient, FieldChange, Identity, ObjectRef, ResourceEvent, Revision, WatchEvent } from '@tugboat/api-client';
 import {
   API_VERSION,
   ConflictError,
@@ -37,8 +37,9 @@ export interface FakeApi extends ApiClient {
 /**
  * An in-memory stand-in for the Tugboat API with the contract's semantics: uid, generation bumped
  * on spec changes only, resourceVersion on every write with 409 for a stale one, finalizers and
- * deletion, status writes that change nothing writing nothing, events with counts, referrers.
- * For unit tests of controllers; it does not validate specs against the kind's schema.
+ * deletion, status writes that change nothing writing nothing, events with counts, referrers,
+ * revisions, suspend/resume/reconcile and an in-memory watch. For unit tests of controllers; it
+ * does not validate specs against the kind's schema, and `apply` takes arrays, not YAML.
  */
 export function createFakeApi(options: FakeApiOptions): FakeApi {
   const kinds = [...options.kinds];
@@ -47,6 +48,8 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
   const store = new Map<string, Resource>();
   const events = new Map<string, ResourceEvent[]>();
   const changes: ChangeEvent[] = [];
+  const revisions = new Map<string, Revision[]>();
+  const watchers = new Set<(event: ChangeEvent, obj: Resource | undefined, added: boolean) => void>();
   let version = 0;
   let seq = 0;
 
@@ -94,6 +97,11 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
   }
 
   function publish(obj: Resource, cause: ChangeCause): void {
+    const id = keyString({ kind: obj.kind, project: obj.metadata.project, name: obj.metadata.name });
+    const history = revisions.get(id) ?? [];
+    history.unshift({ revision: (history[0]?.revision ?? 0) + 1, generation: obj.metadata.generation, cause, actor: identity.name, at: now().toISOString(), spec: copy(obj.spec) });
+    if (cause === 'delete') revisions.delete(id);
+    else revisions.set(id, history);
     seq += 1;
     const event: ChangeEvent = {
       kind: obj.kind,
@@ -108,6 +116,8 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
       at: now().toISOString(),
     };
     changes.push(event);
+    const added = cause === 'spec' && history.length === 1;
+    for (const watcher of watchers) watcher(event, cause === 'delete' ? undefined : copy(obj), added);
     options.onChange?.(event);
   }
 
@@ -327,6 +337,117 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
       return copy(events.get(idOf(ref).id) ?? []);
     },
 
+    async apply(bundle, opts = {}) {
+      if (typeof bundle === 'string') {
+        throw new InputError('body: the fake API applies arrays of objects, not YAML', { details: [{ path: 'body', rule: 'content-type' }] });
+      }
+      const results = [];
+      for (const input of bundle) {
+        const existing = await api.get({ kind: input.kind, project: input.metadata.project, name: input.metadata.name });
+        const base = { kind: kindOf(input.kind).kind, project: projectOf(kindOf(input.kind), input.metadata.project), name: input.metadata.name };
+        if (existing === undefined) {
+          const created = opts.dryRun === true ? undefined : await api.create(input);
+          results.push({ ...base, action: 'created' as const, generation: created?.metadata.generation ?? 1 });
+        } else if (JSON.stringify(existing.spec) === JSON.stringify(input.spec) && JSON.stringify(existing.metadata.labels) === JSON.stringify(input.metadata.labels ?? {})) {
+          results.push({ ...base, action: 'unchanged' as const, generation: existing.metadata.generation });
+        } else {
+          const diff = fieldChanges('spec', existing.spec, input.spec);
+          const updated = opts.dryRun === true ? undefined : await api.replace(input);
+          results.push({ ...base, action: 'updated' as const, generation: updated?.metadata.generation ?? existing.metadata.generation + 1, diff });
+        }
+      }
+      return { dryRun: opts.dryRun === true, results };
+    },
+
+    async revisions(ref) {
+      find(ref);
+      return copy(revisions.get(idOf(ref).id) ?? []);
+    },
+
+    async revision(ref, revision) {
+      find(ref);
+      return copy((revisions.get(idOf(ref).id) ?? []).find((r) => r.revision === revision));
+    },
+
+    async revisionDiff(ref, range) {
+      find(ref);
+      const history = revisions.get(idOf(ref).id) ?? [];
+      const to = range.to ?? history[0]?.revision ?? 0;
+      const older = history.find((r) => r.revision === range.from);
+      const newer = history.find((r) => r.revision === to);
+      if (older === undefined || newer === undefined) throw new NotFoundError(`no revision ${older === undefined ? range.from : to}`, { details: [{ path: 'revision', rule: 'exists' }] });
+      return { from: range.from, to, diff: fieldChanges('spec', older.spec, newer.spec) };
+    },
+
+    async suspend<Spec, Status>(ref: ObjectRef) {
+      const obj = find(ref);
+      if (obj.metadata.suspended !== true) {
+        obj.metadata.suspended = true;
+        commit(obj, 'metadata');
+      }
+      return copy(obj) as unknown as Resource<Spec, Status>;
+    },
+
+    async resume<Spec, Status>(ref: ObjectRef) {
+      const obj = find(ref);
+      if (obj.metadata.suspended === true) {
+        obj.metadata.suspended = false;
+        commit(obj, 'metadata');
+      }
+      return copy(obj) as unknown as Resource<Spec, Status>;
+    },
+
+    async requestReconcile<Spec, Status>(ref: ObjectRef) {
+      const obj = find(ref);
+      commit(obj, 'reconcile');
+      return copy(obj) as unknown as Resource<Spec, Status>;
+    },
+
+    async watch<Spec, Status>(opts: Parameters<ApiClient['watch']>[0]) {
+      const wanted = new Set(opts.kinds.map((name) => kindOf(name).kind));
+      const queue: Array<WatchEvent<Spec, Status>> = [];
+      let wake: (() => void) | undefined;
+      const toWatchEvent = (event: ChangeEvent, obj: Resource | undefined, added: boolean): WatchEvent<Spec, Status> => ({
+        cursor: event.seq,
+        type: event.cause === 'delete' ? 'DELETED' : added ? 'ADDED' : 'MODIFIED',
+        cause: event.cause,
+        key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid },
+        resourceVersion: event.resourceVersion,
+        ...(obj === undefined ? {} : { object: obj as unknown as Resource<Spec, Status> }),
+      });
+      const matches = (event: ChangeEvent) => (wanted.size === 0 || wanted.has(event.kind)) && (!opts.project || event.project === opts.project);
+      if (opts.cursor !== undefined) {
+        // Past changes are replayed without their object: the fake keeps only the current state.
+        for (const event of changes.filter((c) => Number(c.seq) > Number(opts.cursor) && matches(c))) queue.push(toWatchEvent(event, undefined, false));
+      }
+      const watcher = (event: ChangeEvent, obj: Resource | undefined, added: boolean) => {
+        if (!matches(event)) return;
+        queue.push(toWatchEvent(event, obj, added));
+        wake?.();
+      };
+      watchers.add(watcher);
+      const signal = opts.signal;
+      return {
+        async *[Symbol.asyncIterator]() {
+          try {
+            while (signal?.aborted !== true) {
+              const next = queue.shift();
+              if (next !== undefined) {
+                yield next;
+                continue;
+              }
+              await new Promise<void>((resolve) => {
+                wake = resolve;
+                signal?.addEventListener('abort', () => resolve(), { once: true });
+              });
+            }
+          } finally {
+            watchers.delete(watcher);
+          }
+        },
+      };
+    },
+
     async referrers(ref) {
       return referrersOf(find(ref)).map(({ obj, path }) => ({
         kind: obj.kind,
@@ -361,6 +482,20 @@ function matches(labels: Record<string, string>, rule: SelectorRule): boolean {
   if (rule.op === 'exists') return rule.key in labels;
   if (rule.op === '=') return labels[rule.key] === rule.value;
   return labels[rule.key] !== rule.value;
+}
+
+/** Field-level differences between two JSON values, under `prefix`. */
+function fieldChanges(prefix: string, from: unknown, to: unknown): FieldChange[] {
+  const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (isObject(from) && isObject(to)) {
+    return [...new Set([...Object.keys(from), ...Object.keys(to)])].sort().flatMap((key) => {
+      const path = `${prefix}.${key}`;
+      if (!(key in to)) return [{ path, op: 'remove' as const, from: from[key] }];
+      if (!(key in from)) return [{ path, op: 'add' as const, to: to[key] }];
+      return fieldChanges(path, from[key], to[key]);
+    });
+  }
+  return JSON.stringify(from) === JSON.stringify(to) ? [] : [{ path: prefix, op: 'replace', from, to }];
 }
 
 /** RFC 7386 JSON merge patch. */
