@@ -1,6 +1,8 @@
 import {
   errorFromBody,
+  GoneError,
   InputError,
+  isErrorCode,
   isTugboatError,
   NotFoundError,
   UnavailableError,
@@ -185,6 +187,13 @@ export interface WatchOptions extends RequestOptions {
   project?: string;
   /** Resume after this event (`WatchEvent.cursor`, or a list's `cursor`); from now when absent. */
   cursor?: string;
+  /**
+   * Reconnect from the last cursor when the stream breaks, the server ends it, cuts it off as too
+   * slow or is unavailable, with capped exponential back-off; the iteration then ends only through
+   * `signal` or an error that a reconnect cannot cure (`GoneError`: re-list; 401, 403, 400 …).
+   * `true` = 250 ms doubling up to 5 s. Default off: the iteration ends with the stream.
+   */
+  reconnect?: boolean | { initialDelayMs?: number; maxDelayMs?: number };
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -285,7 +294,7 @@ export interface ApiClient {
    * misses no change), then yields every change. A cursor the server no longer keeps rejects with
    * `GoneError` (re-list and watch from the list's `cursor`); a watch the server cut off for being
    * too slow throws `UnavailableError` with detail rule `TooSlow` (resume from the last cursor).
-   * The iteration ends when the server ends the stream.
+   * The iteration ends when the server ends the stream, unless `reconnect` is set.
    */
   watch<Spec = Record<string, unknown>, Status = ResourceStatus>(options: WatchOptions): Promise<AsyncIterable<WatchEvent<Spec, Status>>>;
 }
@@ -655,31 +664,80 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         if (definition === undefined) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'known-kind' }] });
         kinds.push(definition.kind);
       }
-      const body = await open({
-        method: 'GET',
-        path: '/v1/watch',
-        query: { kinds: kinds.join(','), project: opts.project, cursor: opts.cursor },
-        headers: { accept: 'text/event-stream' },
-        signal: opts.signal,
-      });
+      const backoff = opts.reconnect === undefined || opts.reconnect === false ? undefined : opts.reconnect === true ? {} : opts.reconnect;
+      const initialDelayMs = backoff?.initialDelayMs ?? 250;
+      const maxDelayMs = backoff?.maxDelayMs ?? 5_000;
+      let cursor = opts.cursor;
+      const connect = () =>
+        open({
+          method: 'GET',
+          path: '/v1/watch',
+          query: { kinds: kinds.join(','), project: opts.project, cursor },
+          headers: { accept: 'text/event-stream' },
+          signal: opts.signal,
+        });
+      // The first connection's errors reject this call: the caller learns at once that the watch is not there.
+      let body = await connect();
       return {
         async *[Symbol.asyncIterator]() {
-          for await (const message of parseServerSentEvents(body)) {
-            if (message.event === 'error') {
-              const problem = parseJson(message.data) as { code?: string; message?: string } | undefined;
-              const code = problem?.code ?? 'Error';
-              throw new UnavailableError(`the API ended the watch: ${problem?.message ?? code}`, { details: [{ path: 'watch', rule: code }] });
+          for (let attempt = 0; ; ) {
+            try {
+              // An `id:` without data (a heartbeat) moves the cursor too.
+              for await (const message of parseServerSentEvents(body, { onId: (id) => (cursor = id) })) {
+                if (message.event === 'error') throw watchEndedError(message.data);
+                if (message.event !== 'change') continue;
+                const change = parseJson(message.data) as Omit<WatchEvent<Spec, Status>, 'cursor'> | undefined;
+                if (change === undefined) continue;
+                yield { ...change, cursor: message.id };
+              }
+              if (backoff === undefined) return;
+            } catch (error) {
+              if (backoff === undefined || opts.signal?.aborted || !isErrorCode(error, 'Unavailable')) throw error;
             }
-            if (message.event !== 'change') continue;
-            const change = parseJson(message.data) as Omit<WatchEvent<Spec, Status>, 'cursor'> | undefined;
-            if (change === undefined) continue;
-            yield { ...change, cursor: message.id };
+            // Reconnect from the last cursor until a connection is accepted or an error says stop.
+            for (;;) {
+              await abortableDelay(Math.min(maxDelayMs, initialDelayMs * 2 ** attempt++), opts.signal);
+              try {
+                body = await connect();
+                attempt = 0;
+                break;
+              } catch (error) {
+                if (!isErrorCode(error, 'Unavailable')) throw error;
+              }
+            }
           }
         },
       };
     },
   };
   return client;
+}
+
+/** The `event: error` that ends a watch: `Gone` means re-list; anything else (`TooSlow` …) means resume. */
+function watchEndedError(data: string): Error {
+  const problem = parseJson(data) as { code?: string; message?: string } | undefined;
+  const code = problem?.code ?? 'Error';
+  const message = `the API ended the watch: ${problem?.message ?? code}`;
+  if (code === 'Gone') return new GoneError(message, { details: [{ path: 'cursor', rule: 'gone' }] });
+  return new UnavailableError(message, { details: [{ path: 'watch', rule: code }] });
+}
+
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function formatSelector(selector: ListOptions['labelSelector']): string | undefined {

@@ -11,13 +11,17 @@ export interface ServerSentEvent {
  * Parses an event stream as it arrives. Comment lines (`: heartbeat`) and messages without data
  * are skipped; `\r\n`, `\r` and `\n` all end lines, as the format allows.
  */
-export async function* parseServerSentEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+export async function* parseServerSentEvents(
+  body: AsyncIterable<Uint8Array>,
+  options: { /** Called for every message's `id:`, also one without data (which yields nothing). */ onId?(id: string): void } = {},
+): AsyncGenerator<ServerSentEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   let lastId: string | undefined;
   let event = '';
   let data: string[] = [];
   let hasData = false;
+  let idSet = false;
 
   function* takeLines(final: boolean): Generator<string> {
     for (;;) {
@@ -32,6 +36,8 @@ export async function* parseServerSentEvents(body: AsyncIterable<Uint8Array>): A
   function* consume(final: boolean): Generator<ServerSentEvent> {
     for (const line of takeLines(final)) {
       if (line === '') {
+        if (idSet && lastId !== undefined) options.onId?.(lastId);
+        idSet = false;
         if (hasData) yield { id: lastId, event: event || 'message', data: data.join('\n') };
         event = '';
         data = [];
@@ -50,6 +56,7 @@ export async function* parseServerSentEvents(body: AsyncIterable<Uint8Array>): A
         event = value;
       } else if (field === 'id' && !value.includes('\0')) {
         lastId = value;
+        idSet = true;
       }
     }
   }
