@@ -1,11 +1,14 @@
-import { createApiClient, type ApiClient } from '@tugboat/api-client';
+import { createApiClient, type ApiClient, type ObjectRef } from '@tugboat/api-client';
 import type { KindDefinition } from '@tugboat/resource-model';
 import type { Command } from 'commander';
 import { resolveClientSettings, type ClientSettings, type GlobalFlags } from './client-settings.js';
+import { resolveKind } from './resolve-kind.js';
 import { UsageError } from './usage-error.js';
 
 export interface TextSink {
   write(text: string): unknown;
+  /** A terminal: colours, and progress lines rewritten in place. */
+  isTTY?: boolean;
 }
 
 /** Where a long-running command (`tug up`) learns that it should stop. */
@@ -46,6 +49,8 @@ export interface CommandContext {
   err(text: string): void;
   connect(command: Command): Promise<Connection>;
   flags(command: Command): GlobalFlags;
+  /** Colour stdout: a terminal without `NO_COLOR`, or `FORCE_COLOR` set. */
+  readonly color: boolean;
 }
 
 export function createCommandContext(io: CliOptions): CommandContext {
@@ -57,8 +62,9 @@ export function createCommandContext(io: CliOptions): CommandContext {
     err: (text) => void io.stderr.write(text),
     flags(command) {
       const options = command.optsWithGlobals<GlobalFlags>();
-      return { server: options.server, token: options.token, stateDir: options.stateDir };
+      return { server: options.server, token: options.token, stateDir: options.stateDir, context: options.context };
     },
+    color: wantsColor(io),
     async connect(command) {
       const settings = await resolveClientSettings(context.flags(command), io.env, io.cwd);
       context.serverUrl = settings.server;
@@ -79,6 +85,12 @@ export function createCommandContext(io: CliOptions): CommandContext {
   return context;
 }
 
+function wantsColor(io: CliOptions): boolean {
+  if (io.env.NO_COLOR) return false;
+  if (io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== '0') return true;
+  return io.stdout.isTTY === true && io.env.TERM !== 'dumb';
+}
+
 /** Project-scoped kinds need a project to name one object; platform-wide kinds ignore `-p`. */
 export function projectFor(definition: KindDefinition, project: string | undefined, action: string): string | undefined {
   if (definition.scope === 'Platform') return undefined;
@@ -92,4 +104,35 @@ export function projectFor(definition: KindDefinition, project: string | undefin
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** What a command about one object needs: the client, the kind, and the object's reference. */
+export interface ObjectTarget extends Connection {
+  definition: KindDefinition;
+  project: string | undefined;
+  ref: ObjectRef;
+  /** `Kind/name`, as output names the object. */
+  shown: string;
+}
+
+/**
+ * Connects, resolves the kind by any of its names and the project (`-p`, else the context's
+ * project): the common start of `describe`, `delete`, `wait`, `history`, `suspend` and the others.
+ */
+export async function connectToObject(
+  context: CommandContext,
+  command: Command,
+  target: { kind: string; name: string; project: string | undefined; action: string },
+): Promise<ObjectTarget> {
+  const connection = await context.connect(command);
+  const definition = resolveKind(await connection.client.kinds({ signal: context.io.signal }), target.kind);
+  const project = projectFor(definition, target.project ?? connection.settings.project, target.action);
+  const ref: ObjectRef = { kind: definition.kind, name: target.name, ...(project === undefined ? {} : { project }) };
+  return { ...connection, definition, project, ref, shown: `${definition.kind}/${target.name}` };
+}
+
+/** `-p`, else the context's project, for lists of a project-scoped kind; platform-wide kinds have none. */
+export function listProject(definition: KindDefinition, flag: string | undefined, settings: ClientSettings): string | undefined {
+  if (definition.scope === 'Platform') return undefined;
+  return flag ?? settings.project;
 }

@@ -27,8 +27,49 @@ export function resourceRow(resource: Resource, now: number): string[] {
   return [metadata.name, metadata.project || '-', phase, ready, generation, formatAge(now - Date.parse(metadata.createdAt))];
 }
 
-export function formatResourceTable(resources: readonly Resource[], now: number): string {
-  return formatTable(RESOURCE_COLUMNS, resources.map((resource) => resourceRow(resource, now)));
+export const WIDE_COLUMNS = [...RESOURCE_COLUMNS, 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'] as const;
+
+/**
+ * `-o wide`: also the Ready condition's reason (or message), whether reconciles are suspended, the
+ * finalizers still held, and the labels.
+ */
+export function wideResourceRow(resource: Resource, now: number): string[] {
+  const ready = resource.status?.conditions?.find((condition) => condition.type === 'Ready');
+  const labels = Object.entries(resource.metadata.labels ?? {}).map(([key, value]) => `${key}=${value}`);
+  return [
+    ...resourceRow(resource, now),
+    ready?.reason || ready?.message || '-',
+    resource.metadata.suspended ? 'yes' : 'no',
+    resource.metadata.finalizers.length > 0 ? resource.metadata.finalizers.join(',') : '-',
+    labels.length > 0 ? labels.join(',') : '-',
+  ];
+}
+
+export function formatResourceTable(resources: readonly Resource[], now: number, wide = false): string {
+  return formatTable(wide ? WIDE_COLUMNS : RESOURCE_COLUMNS, resources.map((resource) => (wide ? wideResourceRow : resourceRow)(resource, now)));
+}
+
+/**
+ * Rows printed one at a time (`get -w`): the widths are those of the first rows printed, grown when
+ * a later cell is longer, so a watched table stays readable without knowing every row in advance.
+ */
+export function createRowPrinter(headers: readonly string[]): { header(): string; row(cells: readonly string[]): string; fit(rows: ReadonlyArray<readonly string[]>): void } {
+  const widths = headers.map((header) => header.length);
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => {
+        widths[column] = Math.max(widths[column] ?? 0, cell.length);
+        return column === cells.length - 1 ? cell : cell.padEnd(widths[column]!);
+      })
+      .join('   ')
+      .trimEnd() + '\n';
+  return {
+    fit(rows) {
+      for (const row of rows) row.forEach((cell, column) => (widths[column] = Math.max(widths[column] ?? 0, cell.length)));
+    },
+    header: () => line(headers),
+    row: line,
+  };
 }
 
 /** `42s`, `5m`, `3h`, `12d` (whole units, rounded down), as kubectl shows ages. */

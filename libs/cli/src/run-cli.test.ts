@@ -34,6 +34,15 @@ spec: { allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes
 let dir: string;
 let api: FakeApi;
 
+/** Polls a condition of the in-memory fake (a few ms apart) until it holds. */
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tug-cli-'));
   api = createFakeApi();
@@ -42,13 +51,30 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function tug(argv: string[], extra: { stdin?: string; fetch?: typeof fetch; env?: Record<string, string> } = {}) {
+interface TugExtra {
+  stdin?: string;
+  fetch?: typeof fetch;
+  env?: Record<string, string>;
+  tty?: boolean;
+  signal?: AbortSignal;
+  /** Called with everything printed so far, after each write to stdout. */
+  onOutput?: (stdout: string) => void;
+}
+
+async function tug(argv: string[], extra: TugExtra = {}) {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+        extra.onOutput?.(stdout);
+      },
+      isTTY: extra.tty ?? false,
+    },
+    stderr: { write: (text: string) => (stderr += text), isTTY: extra.tty ?? false },
     env: { TUGBOAT_TOKEN: FAKE_TOKEN, ...extra.env },
+    ...(extra.signal ? { signal: extra.signal } : {}),
     cwd: dir,
     fetch: extra.fetch ?? api.fetch,
     pollIntervalMs: 10,
@@ -91,14 +117,62 @@ describe('tug apply', () => {
     expect(api.objects.has('WorkloadInstance/team-b/web')).toBe(true);
   });
 
-  it('reports what the API rejects, with each detail, applies the rest, and exits 1', async () => {
+  it('reports every problem the API finds, writes nothing, and exits 1', async () => {
     await writeFile(join(dir, 'bad.yaml'), BUNDLE.replace('image: nginx:1.27', 'image: nginx:1.27\n  replicas: -1'));
     const result = await tug(['apply', '-f', 'bad.yaml']);
     expect(result.code).toBe(EXIT_FAILED);
-    expect(result.stdout).toContain('ClusterInstance/local created');
-    expect(result.stderr).toContain('error: WorkloadInstance/web (bad.yaml#1): spec.replicas: must be >= 0');
-    expect(result.stderr).toContain('  spec.replicas: minimum');
-    expect(result.stderr).toContain('1 of 4 objects were not applied');
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('  WorkloadInstance/team-a/web: spec.replicas: minimum (must be >= 0)');
+    expect(result.stderr).toContain('nothing was applied (the bundle is one transaction)');
+    expect(api.objects.size).toBe(0);
+  });
+
+  it('--dry-run prints the plan field by field, secrets redacted, and writes nothing', async () => {
+    await writeFile(join(dir, 'app.yaml'), BUNDLE);
+    await tug(['apply', '-f', 'app.yaml']);
+    const changed = BUNDLE.replace('nginx:1.27', 'nginx:1.28')
+      .replace('labels: { tier: prod }', 'labels: { tier: prod, team: shop }')
+      .replace('"apiVersion: v1"', '"apiVersion: v2"')
+      .replace('spec: { maxReplicas: 5 }', 'spec: {}');
+    await writeFile(join(dir, 'app.yaml'), `${changed}---
+kind: WorkloadInstance
+metadata: { name: api, project: team-a }
+spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: api:1 }
+`);
+    const before = api.requests.filter((request) => request.method !== 'GET').length;
+    const plan = await tug(['apply', '-f', 'app.yaml', '--dry-run']);
+    expect(plan.code).toBe(EXIT_OK);
+    expect(plan.stdout).toBe(
+      [
+        '~ WorkloadDefinition/web-service would be configured:',
+        '    - spec.maxReplicas: 5',
+        '  ClusterDefinition/small unchanged',
+        '~ ClusterInstance/local would be configured:',
+        '    ~ spec.existing.kubeconfig: <redacted> → <redacted>',
+        '~ WorkloadInstance/web (project team-a) would be configured:',
+        '    + metadata.labels.team: "shop"',
+        '    ~ spec.image: "nginx:1.27" → "nginx:1.28"',
+        '+ WorkloadInstance/api (project team-a) would be created',
+        'Plan: 1 to create, 3 to change, 1 unchanged. Dry run: nothing was written.',
+        '',
+      ].join('\n'),
+    );
+    expect(plan.stdout).not.toContain('apiVersion: v2');
+    expect(api.requests.filter((request) => request.method !== 'GET').length - before).toBe(1);
+    expect(api.objects.has('WorkloadInstance/team-a/api')).toBe(false);
+    expect(api.objects.get('WorkloadInstance/team-a/web')?.spec.image).toBe('nginx:1.27');
+
+    // On a terminal the plan is coloured: green additions, yellow changes, red removals.
+    const coloured = await tug(['apply', '-f', 'app.yaml', '--dry-run'], { tty: true });
+    expect(coloured.stdout).toContain('    \u001b[31m- spec.maxReplicas: 5\u001b[39m\n');
+    expect(coloured.stdout).toContain('\u001b[32m+ WorkloadInstance/api (project team-a) would be created\u001b[39m\n');
+    expect((await tug(['apply', '-f', 'app.yaml', '--dry-run'], { tty: true, env: { NO_COLOR: '1' } })).stdout).toBe(plan.stdout);
+
+    await writeFile(join(dir, 'blocked.yaml'), 'kind: WorkloadInstance\nmetadata: { name: x, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, image: x, replicas: -2 }\n');
+    const blocked = await tug(['apply', '-f', 'blocked.yaml', '--dry-run']);
+    expect(blocked.code).toBe(EXIT_FAILED);
+    expect(blocked.stdout).toContain('! WorkloadInstance/x (project team-a) is blocked:\n    spec.replicas: minimum (must be >= 0)\n    spec.definitionRef.name: reference (WorkloadDefinition "nope" does not exist)\n');
+    expect(blocked.stdout).toContain('Plan: 0 to create, 0 to change, 0 unchanged, 1 blocked.');
   });
 
   it('refuses a missing file, an unknown kind and a malformed document before any write', async () => {
@@ -166,7 +240,7 @@ describe('tug get', () => {
     const unknown = await tug(['get', 'gizmos']);
     expect(unknown.code).toBe(EXIT_USAGE);
     expect(unknown.stderr).toContain('WorkloadInstance (workloadinstances, wi, app)');
-    expect(await tug(['get', 'app', '-o', 'xml'])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('table, yaml, json') });
+    expect(await tug(['get', 'app', '-o', 'xml'])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('table, wide, yaml, json') });
     expect(await tug(['get', 'app', '-p', 'team-z'])).toMatchObject({ code: EXIT_OK, stderr: 'No workloadinstances found in project team-z.\n' });
   });
 });
@@ -179,12 +253,9 @@ describe('tug delete and tug wait', () => {
 
   it('requests deletion while finalizers remain and waits for the row to go', async () => {
     const deleting = tug(['delete', 'app', 'web', '-p', 'team-a', '--wait', '--timeout', '5s']);
-    // The controller finishing its teardown: the fake drops the row once its finalizer is gone.
-    const deadline = Date.now() + 5_000;
-    while (api.objects.get('WorkloadInstance/team-a/web')?.metadata.deletionRequestedAt == null && Date.now() < deadline) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    api.objects.delete('WorkloadInstance/team-a/web');
+    // The controller finishing its teardown: the row goes once its finalizer is gone.
+    await until(() => api.objects.get('WorkloadInstance/team-a/web')?.metadata.deletionRequestedAt != null && api.watchers > 0);
+    api.removeObject('WorkloadInstance', 'team-a', 'web');
     const result = await deleting;
     expect(result.code).toBe(EXIT_OK);
     expect(result.stdout).toBe(
@@ -211,10 +282,9 @@ describe('tug delete and tug wait', () => {
       observedGeneration: 1,
       conditions: [{ type: 'Ready', status: 'False', reason: 'ImagePullBackOff', message: 'no such image' }],
     });
-    expect(await tug(['wait', 'app', 'web', '-p', 'team-a', '--for', 'condition=Ready'])).toMatchObject({
-      code: EXIT_FAILED,
-      stderr: 'error: WorkloadInstance/web is Failed at generation 1: ImagePullBackOff: no such image\n',
-    });
+    const failed = await tug(['wait', 'app', 'web', '-p', 'team-a', '--for', 'condition=Ready']);
+    expect(failed.code).toBe(EXIT_FAILED);
+    expect(failed.stderr.split('\n').at(-2)).toBe('error: WorkloadInstance/web is Failed at generation 1: ImagePullBackOff: no such image');
 
     api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1 });
     const timeout = await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready', '--timeout=30ms']);
@@ -248,8 +318,8 @@ describe('connection and help', () => {
   });
 
   it('prints help for every command and rejects unknown options', async () => {
-    for (const command of ['apply', 'get', 'delete', 'wait', 'up']) {
-      const result = await tug([command, '--help']);
+    for (const command of ['apply', 'get', 'describe', 'delete', 'wait', 'events', 'history', 'kinds', 'suspend', 'resume', 'reconcile', 'config', 'config set-context', 'config use-context', 'config get-contexts', 'up']) {
+      const result = await tug([...command.split(' '), '--help']);
       expect(result.code).toBe(EXIT_OK);
       expect(result.stdout).toContain(`Usage: tug ${command}`);
     }

@@ -1,12 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { registerApplyCommand } from './commands/apply-command.js';
+import { registerConfigCommand } from './commands/config-command.js';
 import { registerDeleteCommand } from './commands/delete-command.js';
+import { registerDescribeCommand } from './commands/describe-command.js';
+import { registerEventsCommand } from './commands/events-command.js';
 import { registerGetCommand } from './commands/get-command.js';
+import { registerHistoryCommand } from './commands/history-command.js';
+import { registerKindsCommand } from './commands/kinds-command.js';
+import { registerOperatorCommands } from './commands/operator-commands.js';
 import { registerUpCommand } from './commands/up-command.js';
 import { registerWaitCommand } from './commands/wait-command.js';
 import { createCommandContext, type CliOptions } from './command-context.js';
 import { DEFAULT_SERVER } from './client-settings.js';
-import { describeError, EXIT_OK, EXIT_USAGE } from './describe-error.js';
+import { describeError, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './describe-error.js';
 
 /**
  * Runs one `tug` invocation and resolves to its exit code. Everything it touches comes in through
@@ -15,9 +21,10 @@ import { describeError, EXIT_OK, EXIT_USAGE } from './describe-error.js';
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   const context = createCommandContext(options);
   const program = new Command('tug')
-    .description('Tugboat command line: apply, inspect and delete objects; run Tugboat locally (tug up)')
-    .option('--server <url>', `API URL (env TUGBOAT_URL; default ${DEFAULT_SERVER})`)
-    .option('--token <token>', 'bearer token (env TUGBOAT_TOKEN; default: the admin token `tug up` saved in the state directory)')
+    .description('Tugboat command line: apply, inspect, follow and delete objects; run Tugboat locally (tug up)')
+    .option('--server <url>', `API URL (env TUGBOAT_URL; else the context's; default ${DEFAULT_SERVER})`)
+    .option('--token <token>', "bearer token (env TUGBOAT_TOKEN; else the context's; else the admin token `tug up` saved in the state directory)")
+    .option('--context <name>', 'use this context of the config file instead of the current one (see tug config)')
     .option('--state-dir <dir>', 'local state directory of `tug up` (env TUGBOAT_STATE_DIR; default .state)')
     .exitOverride()
     .configureOutput({
@@ -29,8 +36,14 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
 
   registerApplyCommand(program, context);
   registerGetCommand(program, context);
+  registerDescribeCommand(program, context);
   registerDeleteCommand(program, context);
   registerWaitCommand(program, context);
+  registerEventsCommand(program, context);
+  registerHistoryCommand(program, context);
+  registerKindsCommand(program, context);
+  registerOperatorCommands(program, context);
+  registerConfigCommand(program, context);
   registerUpCommand(program, context);
 
   try {
@@ -41,6 +54,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
       // Commander has already printed the message (or the help).
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
     }
+    // Ctrl-C: the command was stopped on purpose, not refused; say nothing more.
+    if (options.signal?.aborted) return EXIT_INTERRUPTED;
     const report = describeError(error, { serverUrl: context.serverUrl ?? DEFAULT_SERVER });
     context.err(report.lines.join('\n') + '\n');
     return report.exitCode;

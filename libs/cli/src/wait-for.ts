@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiClient, ObjectRef } from '@tugboat/api-client';
-import type { Condition, Resource } from '@tugboat/resource-model';
+import type { ApiClient, ObjectRef, WatchEvent } from '@tugboat/api-client';
+import { isErrorCode, type Condition, type Resource } from '@tugboat/resource-model';
 import { UsageError } from './usage-error.js';
 
 /** What `--for` asks: a condition with a status (`condition=Ready`, `condition=Ready=False`) or deletion. */
@@ -27,32 +27,79 @@ export interface WaitForOptions {
   ref: ObjectRef;
   target: WaitTarget;
   timeoutMs: number;
+  /** How often to read the object when the API has no watch. */
   pollIntervalMs: number;
   signal?: AbortSignal;
-  now?: () => number;
+  /** Told every state the object is seen in (`undefined`: gone), for a progress line. */
+  onProgress?(object: Resource | undefined): void;
+  /** Told when the wait polls because the API has no watch. */
+  onFallback?(reason: string): void;
 }
 
 /**
- * Polls the object until the target holds, the object is Failed at its current generation, or the
- * time is up. A condition counts only once the controller has observed the current generation, so
- * a Ready left over from before the last change does not end the wait.
+ * Waits until the target holds, the object is Failed at its current generation, or the time is up.
+ * It follows the object through `GET /v1/watch` (opened before the first read, so no change is
+ * missed), reopening a broken watch and re-reading; an API without a watch route is polled instead.
+ * A condition counts only once the controller has observed the current generation, so a Ready
+ * left over from before the last change does not end the wait.
  */
 export async function waitFor(options: WaitForOptions): Promise<WaitResult> {
-  const now = options.now ?? Date.now;
-  const deadline = now() + options.timeoutMs;
+  const { client, ref, target } = options;
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
+  const project = ref.project ?? '';
   let last: Resource | undefined;
-  for (;;) {
-    const object = await options.client.get(options.ref, { signal: options.signal });
-    if (object === undefined) return options.target.type === 'delete' ? { outcome: 'met' } : { outcome: 'not-found' };
-    last = object;
-    if (options.target.type === 'condition') {
-      if (conditionHolds(object, options.target.condition, options.target.status)) return { outcome: 'met', object };
-      const failure = failureOf(object);
-      if (failure !== undefined) return { outcome: 'failed', object, reason: failure };
+  let seenVersion: string | undefined = '';
+  let useWatch = true;
+
+  const evaluate = (object: Resource | undefined): WaitResult | undefined => {
+    const version = object?.metadata.resourceVersion;
+    if (version !== seenVersion) {
+      seenVersion = version;
+      options.onProgress?.(object);
     }
-    const remaining = deadline - now();
-    if (remaining <= 0) return { outcome: 'timeout', object: last };
-    await sleep(Math.min(options.pollIntervalMs, remaining), undefined, { signal: options.signal });
+    if (object === undefined) return target.type === 'delete' ? { outcome: 'met' } : { outcome: 'not-found' };
+    last = object;
+    if (target.type !== 'condition') return undefined;
+    if (conditionHolds(object, target.condition, target.status)) return { outcome: 'met', object };
+    const failure = failureOf(object);
+    return failure === undefined ? undefined : { outcome: 'failed', object, reason: failure };
+  };
+
+  try {
+    for (;;) {
+      let stream: AsyncIterable<WatchEvent> | undefined;
+      if (useWatch) {
+        try {
+          stream = await client.watch({ kinds: [ref.kind], ...(project === '' ? {} : { project }), signal });
+        } catch (error) {
+          if (!isErrorCode(error, 'NotFound')) throw error;
+          useWatch = false;
+          options.onFallback?.('the API has no watch; polling');
+        }
+      }
+      const result = evaluate(await client.get(ref, { signal }));
+      if (result !== undefined) return result;
+      if (stream === undefined) {
+        await sleep(options.pollIntervalMs, undefined, { signal });
+        continue;
+      }
+      try {
+        for await (const event of stream) {
+          if (event.key.name !== ref.name || event.key.project !== project) continue;
+          const next = event.type === 'DELETED' ? undefined : (event.object ?? (await client.get(ref, { signal })));
+          const outcome = evaluate(next);
+          if (outcome !== undefined) return outcome;
+        }
+      } catch (error) {
+        // A watch cut off or too far behind: open a new one and read the object again.
+        if (signal.aborted || !(isErrorCode(error, 'Unavailable') || isErrorCode(error, 'Gone'))) throw error;
+      }
+      await sleep(Math.min(options.pollIntervalMs, 1_000), undefined, { signal });
+    }
+  } catch (error) {
+    if (deadline.aborted && !options.signal?.aborted) return { outcome: 'timeout', object: last };
+    throw error;
   }
 }
 

@@ -1,32 +1,40 @@
 import type { Command } from 'commander';
-import { applyManifest } from '../apply-manifests.js';
+import type { ApplyItemResult, ApplyResult } from '@tugboat/api-client';
+import { isErrorCode, type KindDefinition } from '@tugboat/resource-model';
 import { collect, type CommandContext } from '../command-context.js';
-import { describeError, EXIT_FAILED, isUnreachable } from '../describe-error.js';
-import { displayName } from '../manifest-key.js';
+import { describeError, EXIT_FAILED } from '../describe-error.js';
+import { formatFieldChanges } from '../format-diff.js';
 import { orderManifests } from '../order-manifests.js';
 import { readManifestDocuments, toManifest } from '../read-manifests.js';
+import { terminalStyle, type TerminalStyle } from '../terminal-style.js';
 
 interface ApplyFlags {
   filename: string[];
   project?: string;
+  dryRun?: boolean;
 }
 
 export function registerApplyCommand(program: Command, context: CommandContext): void {
   program
     .command('apply')
-    .description('create the objects in YAML or JSON files, or update them where they differ')
+    .description('create the objects in YAML or JSON files, or update them where they differ, in one transaction')
     .option('-f, --filename <path>', 'a file, a directory (its .yaml, .yml and .json files) or - for stdin; repeatable', collect, [])
-    .option('-p, --project <project>', 'project for project-scoped objects whose metadata names none')
+    .option('-p, --project <project>', "project for project-scoped objects whose metadata names none (default: the context's)")
+    .option('--dry-run', 'print the plan (what would be created, changed field by field, or blocked) and write nothing')
     .addHelpText(
       'after',
       `
-Objects are applied so that the ones others reference come first. Each prints
-"Kind/name created", "configured" or "unchanged". Every document is checked
-before the first write; an object the API rejects is reported and the rest
-are still applied (exit code 1).
+The whole bundle is sent to the API (POST /v1/apply), which applies it in one
+transaction, referenced objects first. Each object prints "Kind/name created",
+"configured" or "unchanged". If any object is invalid, nothing is written and
+every problem is listed (exit code 1).
+
+--dry-run prints the plan: + added, - removed, ~ changed fields (secret values
+shown as <redacted>), and why an object would be blocked (exit code 1 if one is).
 
 Examples:
   tug apply -f examples/first-app.yaml
+  tug apply -f deploy/ --dry-run
   tug get app web -p team-a -o yaml | tug apply -f -`,
     )
     .action(async (flags: ApplyFlags, command: Command) => {
@@ -38,24 +46,70 @@ Examples:
       const { client, settings } = await context.connect(command);
       const kinds = await client.kinds({ signal: context.io.signal });
       const manifests = orderManifests(
-        documents.map((document) => toManifest(document, kinds, flags.project)),
+        documents.map((document) => toManifest(document, kinds, flags.project ?? settings.project)),
         kinds,
       );
-      let failures = 0;
-      for (const manifest of manifests) {
-        try {
-          const outcome = await applyManifest(manifest, { client, ...(context.io.signal ? { signal: context.io.signal } : {}) });
-          context.out(`${displayName(manifest)} ${outcome}\n`);
-        } catch (error) {
-          if (isUnreachable(error)) throw error;
-          failures++;
-          const report = describeError(error, { serverUrl: settings.server, subject: `${displayName(manifest)} (${manifest.source})` });
-          context.err(report.lines.join('\n') + '\n');
-        }
+      let answer: ApplyResult;
+      try {
+        answer = await client.apply(
+          manifests.map((manifest) => manifest.input),
+          { dryRun: flags.dryRun === true, signal: context.io.signal },
+        );
+      } catch (error) {
+        if (!isErrorCode(error, 'InvalidInput') && !isErrorCode(error, 'Conflict')) throw error;
+        // The details name each object and field; say that the bundle is all or nothing.
+        const report = describeError(error, { serverUrl: settings.server });
+        report.lines.push('nothing was applied (the bundle is one transaction): fix these and apply again; --dry-run shows the whole plan');
+        context.err(report.lines.join('\n') + '\n');
+        context.exitCode = report.exitCode;
+        return;
       }
-      if (failures > 0) {
-        context.err(`${failures} of ${manifests.length} objects were not applied\n`);
-        context.exitCode = EXIT_FAILED;
+      const style = terminalStyle(context.color);
+      if (!answer.dryRun) {
+        for (const result of answer.results) context.out(`${shown(result)} ${result.action === 'updated' ? 'configured' : result.action}\n`);
+        return;
       }
+      context.out(formatPlan(answer.results, kinds, style));
+      if (answer.results.some((result) => result.action === 'blocked')) context.exitCode = EXIT_FAILED;
     });
+}
+
+function shown(result: ApplyItemResult): string {
+  return `${result.kind}/${result.name}`;
+}
+
+/** The dry-run plan: one heading per object, its field changes or reasons below, and a summary. */
+export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly KindDefinition[], style: TerminalStyle): string {
+  const lines: string[] = [];
+  const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0 };
+  for (const result of results) {
+    counts[result.action]++;
+    const where = result.project ? ` (project ${result.project})` : '';
+    const secretFields = kinds.find((kind) => kind.kind === result.kind)?.secretFields ?? [];
+    switch (result.action) {
+      case 'created':
+        lines.push(style.green(`+ ${shown(result)}${where} would be created`) + '\n');
+        break;
+      case 'updated':
+        lines.push(style.yellow(`~ ${shown(result)}${where} would be configured:`) + '\n');
+        lines.push(formatFieldChanges(result.diff ?? [], { style, secretFields, indent: '    ' }));
+        break;
+      case 'unchanged':
+        lines.push(style.dim(`  ${shown(result)}${where} unchanged`) + '\n');
+        break;
+      case 'blocked':
+        lines.push(style.red(`! ${shown(result)}${where} is blocked:`) + '\n');
+        for (const reason of result.reasons ?? []) {
+          lines.push(style.red(`    ${reason.path}: ${reason.rule}${reason.message ? ` (${reason.message})` : ''}`) + '\n');
+        }
+        break;
+    }
+  }
+  lines.push(
+    style.bold(
+      `Plan: ${counts.created} to create, ${counts.updated} to change, ${counts.unchanged} unchanged` +
+        `${counts.blocked > 0 ? `, ${counts.blocked} blocked` : ''}. Dry run: nothing was written.`,
+    ) + '\n',
+  );
+  return lines.join('');
 }

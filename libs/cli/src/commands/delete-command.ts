@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { projectFor, type CommandContext } from '../command-context.js';
+import { connectToObject, type CommandContext } from '../command-context.js';
 import { EXIT_FAILED } from '../describe-error.js';
 import { formatDuration, parseDuration } from '../parse-duration.js';
-import { resolveKind } from '../resolve-kind.js';
+import { createProgressLine } from '../progress-line.js';
 import { describeProgress, waitFor } from '../wait-for.js';
 
 interface DeleteFlags {
@@ -18,7 +18,7 @@ export function registerDeleteCommand(program: Command, context: CommandContext)
     .description('delete an object (its controllers tear down what they made first)')
     .argument('<kind>', 'kind, plural, singular or short name')
     .argument('<name>', 'the object')
-    .option('-p, --project <project>', 'project (required for project-scoped kinds)')
+    .option('-p, --project <project>', "project (required for project-scoped kinds; default: the context's)")
     .option('--cascade', 'also delete the objects that still reference it, dependents first')
     .option('--wait', 'wait until the object is gone (its finalizers removed)')
     .option('--timeout <duration>', 'how long --wait waits, e.g. 30s, 2m', '120s')
@@ -35,28 +35,32 @@ Examples:
     )
     .action(async (kindName: string, name: string, flags: DeleteFlags, command: Command) => {
       const timeoutMs = parseDuration(flags.timeout, '--timeout');
-      const { client } = await context.connect(command);
+      const { client, ref, shown } = await connectToObject(context, command, { kind: kindName, name, project: flags.project, action: 'delete' });
       const signal = context.io.signal;
-      const definition = resolveKind(await client.kinds({ signal }), kindName);
-      const project = projectFor(definition, flags.project, 'delete');
-      const ref = { kind: definition.kind, name, ...(project === undefined ? {} : { project }) };
       const result = await client.delete(ref, { ...(flags.cascade ? { cascade: true } : {}), ...(signal ? { signal } : {}) });
-      const shown = `${definition.kind}/${name}`;
       if (result.deleted) {
         context.out(`${shown} deleted\n`);
         return;
       }
       context.out(`${shown} deletion requested; waiting for finalizers: ${result.object.metadata.finalizers.join(', ')}\n`);
       if (!flags.wait) return;
-      const outcome = await waitFor({
-        client,
-        ref,
-        target: { type: 'delete' },
-        timeoutMs,
-        pollIntervalMs: context.io.pollIntervalMs ?? 1_000,
-        ...(signal ? { signal } : {}),
-        ...(context.io.now ? { now: context.io.now } : {}),
-      });
+      const progress = createProgressLine({ sink: context.io.stderr, ...(context.io.now ? { now: context.io.now } : {}) });
+      let outcome;
+      try {
+        outcome = await waitFor({
+          client,
+          ref,
+          target: { type: 'delete' },
+          timeoutMs,
+          pollIntervalMs: context.io.pollIntervalMs ?? 1_000,
+          ...(signal ? { signal } : {}),
+          onProgress: (object) => {
+            if (object !== undefined) progress.update(`waiting for ${shown} to go: finalizers ${object.metadata.finalizers.join(', ') || 'none'}`);
+          },
+        });
+      } finally {
+        progress.done();
+      }
       if (outcome.outcome === 'met') {
         context.out(`${shown} deleted\n`);
         return;

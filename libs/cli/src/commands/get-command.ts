@@ -1,52 +1,76 @@
 import type { Command } from 'commander';
-import { NotFoundError, type Resource } from '@tugboat/resource-model';
-import { projectFor, type CommandContext } from '../command-context.js';
-import { formatDocument, parseOutputFormat } from '../format-output.js';
-import { formatResourceTable } from '../format-table.js';
+import { NotFoundError, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { listProject, projectFor, type CommandContext } from '../command-context.js';
+import { followResources, type ResourceChange } from '../follow-resources.js';
+import { formatDocument, parseOutputFormat, type OutputFormat } from '../format-output.js';
+import { createRowPrinter, formatResourceTable, RESOURCE_COLUMNS, resourceRow, WIDE_COLUMNS, wideResourceRow } from '../format-table.js';
+import { matchesLabels, parseLabelSelector } from '../label-selector.js';
 import { resolveKind } from '../resolve-kind.js';
+import { stringify } from 'yaml';
 
 interface GetFlags {
   project?: string;
   output: string;
   selector?: string;
+  watch?: boolean;
 }
 
 export function registerGetCommand(program: Command, context: CommandContext): void {
   program
     .command('get')
-    .description('show one object, or list the objects of a kind')
+    .description('show one object, or list the objects of a kind; -w follows their changes')
     .argument('<kind>', 'kind, plural, singular or short name (e.g. WorkloadInstance, workloadinstances, app)')
     .argument('[name]', 'one object; without it, every object of the kind (in the project, with -p)')
-    .option('-p, --project <project>', 'project (required with NAME for project-scoped kinds)')
-    .option('-o, --output <format>', 'table, yaml or json', 'table')
-    .option('-l, --selector <selector>', 'label selector, e.g. tier=prod,team!=ops,canary')
+    .option('-p, --project <project>', "project (required with NAME for project-scoped kinds; default: the context's)")
+    .option('-o, --output <format>', 'table, wide, yaml or json', 'table')
+    .option('-l, --selector <selector>', 'label selector, e.g. tier=prod,team!=ops,canary,!legacy')
+    .option('-w, --watch', 'after the list, print each change as it happens, until Ctrl-C')
     .addHelpText(
       'after',
       `
 The table shows NAME, PROJECT, PHASE, READY (the Ready condition), GEN (the spec
-generation; observed/current while a controller catches up) and AGE.
+generation; observed/current while a controller catches up) and AGE; wide adds
+REASON, SUSPENDED, FINALIZERS and LABELS. With -w a table prints a row whenever
+an object changes (PHASE "Deleted" once it is gone); yaml and json print one
+{type, object} document per change (json: one per line).
 
 Examples:
   tug get workloadinstances -p team-a
   tug get app web -p team-a -o yaml
-  tug get clusterinstances -o json`,
+  tug get clusterinstances -o wide -l env=dev
+  tug get apps -p team-a -w`,
     )
     .action(async (kindName: string, name: string | undefined, flags: GetFlags, command: Command) => {
       const format = parseOutputFormat(flags.output);
-      const { client } = await context.connect(command);
+      const requirements = flags.selector === undefined ? [] : parseLabelSelector(flags.selector);
+      const { client, settings } = await context.connect(command);
       const signal = context.io.signal;
       const definition = resolveKind(await client.kinds({ signal }), kindName);
-      const now = (context.io.now ?? Date.now)();
-      if (name !== undefined) {
-        const project = projectFor(definition, flags.project, 'get one');
-        const object = await client.get({ kind: definition.kind, name, ...(project === undefined ? {} : { project }) }, { signal });
-        if (object === undefined) {
-          throw new NotFoundError(`${definition.kind} "${name}" not found${project === undefined ? '' : ` in project ${project}`}`);
-        }
-        context.out(format === 'table' ? formatResourceTable([object], now) : formatDocument(object, format));
+      const now = context.io.now ?? Date.now;
+      const project = name === undefined ? listProject(definition, flags.project, settings) : projectFor(definition, flags.project ?? settings.project, 'get one');
+
+      if (flags.watch) {
+        const printer = createWatchPrinter(format, now, (text) => context.out(text));
+        await followResources({
+          client,
+          kind: definition.kind,
+          ...(project === undefined ? {} : { project }),
+          ...(flags.selector === undefined ? {} : { labelSelector: flags.selector }),
+          matches: (object) => (name === undefined || object.metadata.name === name) && matchesLabels(requirements, object.metadata.labels),
+          onSnapshot: (items) => printer.snapshot(items),
+          onChange: (change) => printer.change(change),
+          onResync: (reason) => context.err(`(${reason})\n`),
+          signal: signal ?? new AbortController().signal,
+        });
         return;
       }
-      const project = definition.scope === 'Project' ? flags.project : undefined;
+
+      if (name !== undefined) {
+        const object = await client.get({ kind: definition.kind, name, ...(project === undefined ? {} : { project }) }, { signal });
+        if (object === undefined) throw notFound(definition, name, project);
+        context.out(format === 'table' || format === 'wide' ? formatResourceTable([object], now(), format === 'wide') : formatDocument(object, format));
+        return;
+      }
       const items: Resource[] = [];
       for await (const object of client.listAll(definition.kind, {
         ...(project === undefined ? {} : { project }),
@@ -55,12 +79,65 @@ Examples:
       })) {
         items.push(object);
       }
-      if (format !== 'table') {
+      if (format === 'yaml' || format === 'json') {
         context.out(formatDocument({ items }, format));
       } else if (items.length === 0) {
         context.err(`No ${definition.plural} found${project === undefined ? '' : ` in project ${project}`}.\n`);
       } else {
-        context.out(formatResourceTable(items, now));
+        context.out(formatResourceTable(items, now(), format === 'wide'));
       }
     });
+}
+
+function notFound(definition: KindDefinition, name: string, project: string | undefined): NotFoundError {
+  return new NotFoundError(`${definition.kind} "${name}" not found${project === undefined ? '' : ` in project ${project}`}`);
+}
+
+/**
+ * What `get -w` prints: a table row per visible change (a status write that changes no column
+ * prints nothing), or one `{ type, object }` document per change.
+ */
+function createWatchPrinter(format: OutputFormat, now: () => number, write: (text: string) => void) {
+  const wide = format === 'wide';
+  const rows = createRowPrinter(wide ? WIDE_COLUMNS : RESOURCE_COLUMNS);
+  const lastRow = new Map<string, string>();
+  let headerPrinted = false;
+  const rowOf = (object: Resource, deleted: boolean) => {
+    const cells = (wide ? wideResourceRow : resourceRow)(object, now());
+    if (deleted) cells[2] = 'Deleted';
+    return cells;
+  };
+  const keyOf = (object: Resource) => `${object.kind}/${object.metadata.project}/${object.metadata.name}`;
+  const printRow = (object: Resource, deleted: boolean) => {
+    const cells = rowOf(object, deleted);
+    // AGE (column 5) moves on by itself; only the other columns make a change worth a line.
+    const signature = cells.filter((_, column) => column !== 5).join('\u0000');
+    if (lastRow.get(keyOf(object)) === signature) return;
+    lastRow.set(keyOf(object), signature);
+    if (!headerPrinted) {
+      write(rows.header());
+      headerPrinted = true;
+    }
+    write(rows.row(cells));
+  };
+  const document = (type: string, object: Resource) =>
+    format === 'json' ? JSON.stringify({ type, object }) + '\n' : `---\n${stringify({ type, object }, { lineWidth: 0 })}`;
+
+  return {
+    snapshot(items: readonly Resource[]) {
+      if (format === 'yaml' || format === 'json') {
+        for (const object of items) write(document('ADDED', object));
+        return;
+      }
+      rows.fit(items.map((object) => rowOf(object, false)));
+      for (const object of items) printRow(object, false);
+    },
+    change(change: ResourceChange) {
+      if (format === 'yaml' || format === 'json') {
+        write(document(change.type, change.object));
+        return;
+      }
+      printRow(change.object, change.type === 'DELETED');
+    },
+  };
 }
