@@ -90,6 +90,10 @@ export interface KubeCluster {
   update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions & { subresource?: 'status' }): KubeObject;
   patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: PatchOptions): { object: KubeObject; created: boolean };
   delete(type: ResourceType, namespace: string | undefined, name: string, options?: DeleteOptions): DeleteResult;
+  /** The stored objects themselves, unordered and not copied: for in-process readers that never modify them. */
+  scan(type: ResourceType, namespace?: string): readonly KubeObject[];
+  /** The stored objects (not copies) whose ownerReferences name `ownerUid`. */
+  owned(ownerUid: string, type?: ResourceType): readonly KubeObject[];
   /** Calls `listener` synchronously after every committed change. */
   subscribe(listener: (event: StoredEvent) => void): () => void;
   /** Events after `resourceVersion`, or undefined when that version has left the history (410 Expired). */
@@ -173,7 +177,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     return `10.96.${Math.floor(clusterIps / 250)}.${(clusterIps % 250) + 1}`;
   };
 
-  const typeOfStorageKey = (key: string): ResourceType | undefined => registry.all().find((type) => storageKeyOf(type) === key);
+  const typeOfStorageKey = (key: string): ResourceType | undefined => registry.forStorageKey(key);
 
   function emit(event: StoredEvent): void {
     history.push(event);
@@ -190,10 +194,32 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     }
   }
 
+  /** ownerReference uid → the objects naming it (by storage key and object key), for GC and controllers. */
+  const ownerIndex = new Map<string, Map<string, { storageKey: string; key: string }>>();
+
+  function indexOwners(storageKey: string, object: KubeObject | undefined, add: boolean): void {
+    if (!object) return;
+    const key = objectKey(object.metadata.namespace, object.metadata.name);
+    for (const reference of object.metadata.ownerReferences ?? []) {
+      let dependents = ownerIndex.get(reference.uid);
+      if (add) {
+        if (!dependents) ownerIndex.set(reference.uid, (dependents = new Map()));
+        dependents.set(`${storageKey}|${key}`, { storageKey, key });
+      } else if (dependents) {
+        dependents.delete(`${storageKey}|${key}`);
+        if (dependents.size === 0) ownerIndex.delete(reference.uid);
+      }
+    }
+  }
+
   function store(type: ResourceType, object: KubeObject, eventType: 'ADDED' | 'MODIFIED', previous?: KubeObject): KubeObject {
     resourceVersion += 1;
     object.metadata.resourceVersion = String(resourceVersion);
-    bucket(type).set(objectKey(object.metadata.namespace, object.metadata.name), object);
+    const objects = bucket(type);
+    const key = objectKey(object.metadata.namespace, object.metadata.name);
+    indexOwners(storageKeyOf(type), objects.get(key), false);
+    objects.set(key, object);
+    indexOwners(storageKeyOf(type), object, true);
     if (type.crd === undefined && type.kind === 'CustomResourceDefinition' && type.group === 'apiextensions.k8s.io') {
       registry.setCustom(object.metadata.name, typesOfCrd(object));
     }
@@ -238,6 +264,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     const previous = objects.get(key);
     if (!previous) return object;
     objects.delete(key);
+    indexOwners(storageKeyOf(type), previous, false);
     resourceVersion += 1;
     const gone = clone(object);
     gone.metadata.resourceVersion = String(resourceVersion);
@@ -262,14 +289,13 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     return gone;
   }
 
+  /** The stored objects (not copies) whose ownerReferences name `ownerUid`. */
   function dependentsOf(ownerUid: string): Array<{ type: ResourceType; object: KubeObject }> {
     const found: Array<{ type: ResourceType; object: KubeObject }> = [];
-    for (const [key, objects] of storage) {
-      const type = typeOfStorageKey(key);
-      if (!type) continue;
-      for (const object of objects.values()) {
-        if ((object.metadata.ownerReferences ?? []).some((reference) => reference.uid === ownerUid)) found.push({ type, object });
-      }
+    for (const { storageKey, key } of ownerIndex.get(ownerUid)?.values() ?? []) {
+      const type = typeOfStorageKey(storageKey);
+      const object = storage.get(storageKey)?.get(key);
+      if (type && object) found.push({ type, object });
     }
     return found;
   }
@@ -283,36 +309,31 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     }
   }
 
+  /** Owners being deleted in the foreground: uid → where they are stored. */
+  const foregroundOwners = new Map<string, { type: ResourceType; namespace: string | undefined; name: string }>();
+
   /** Owners deleted in the foreground lose their `foregroundDeletion` finalizer once no dependent is left. */
   function releaseForegroundOwners(references: Array<{ uid: string }>): void {
     for (const reference of references) {
-      if (dependentsOf(reference.uid).length > 0) continue;
-      for (const [key, objects] of storage) {
-        const type = typeOfStorageKey(key);
-        const owner = type ? [...objects.values()].find((candidate) => candidate.metadata.uid === reference.uid) : undefined;
-        if (!type || !owner || !(owner.metadata.finalizers ?? []).includes(FOREGROUND)) continue;
-        const next = clone(owner);
-        next.metadata.finalizers = (owner.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FOREGROUND);
-        commit(type, owner, next, { manager: 'generic-garbage-collector', subresource: '' });
-      }
+      const waiting = foregroundOwners.get(reference.uid);
+      if (!waiting || dependentsOf(reference.uid).length > 0) continue;
+      foregroundOwners.delete(reference.uid);
+      const owner = bucket(waiting.type).get(objectKey(waiting.namespace, waiting.name));
+      if (!owner || owner.metadata.uid !== reference.uid || !(owner.metadata.finalizers ?? []).includes(FOREGROUND)) continue;
+      const next = clone(owner);
+      next.metadata.finalizers = (owner.metadata.finalizers ?? []).filter((finalizer) => finalizer !== FOREGROUND);
+      commit(waiting.type, owner, next, { manager: 'generic-garbage-collector', subresource: '' });
     }
   }
 
   function collectDependents(ownerUid: string, policy: 'Background' | 'Foreground' | 'Orphan'): void {
-    for (const [key, objects] of storage) {
-      const type = typeOfStorageKey(key);
-      if (!type) continue;
-      for (const dependent of [...objects.values()]) {
-        const references = dependent.metadata.ownerReferences ?? [];
-        if (!references.some((reference) => reference.uid === ownerUid)) continue;
-        if (policy === 'Orphan') {
-          const next = clone(dependent);
-          next.metadata.ownerReferences = references.filter((reference) => reference.uid !== ownerUid);
-          if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
-          store(type, next, 'MODIFIED', dependent);
-        } else if (objects.has(objectKey(dependent.metadata.namespace, dependent.metadata.name))) {
-          deleteObject(type, dependent.metadata.namespace, dependent.metadata.name, { propagationPolicy: 'Background' });
-        }
+    if (policy === 'Orphan') {
+      orphanDependents(ownerUid);
+      return;
+    }
+    for (const { type, object } of dependentsOf(ownerUid)) {
+      if (bucket(type).has(objectKey(object.metadata.namespace, object.metadata.name))) {
+        deleteObject(type, object.metadata.namespace, object.metadata.name, { propagationPolicy: 'Background' });
       }
     }
   }
@@ -513,6 +534,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       next.metadata.finalizers = [...new Set([...(object.metadata.finalizers ?? []), FOREGROUND])];
       next.metadata.generation = (object.metadata.generation ?? 1) + 1;
       const stored = store(type, next, 'MODIFIED', object);
+      foregroundOwners.set(object.metadata.uid, { type, namespace: object.metadata.namespace, name });
       for (const dependent of dependentsOf(object.metadata.uid)) {
         if (!dependent.object.metadata.deletionTimestamp) deleteObject(dependent.type, dependent.object.metadata.namespace, dependent.object.metadata.name, { propagationPolicy: 'Foreground' });
       }
@@ -544,6 +566,15 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
         .filter((object) => namespace === undefined || object.metadata.namespace === namespace)
         .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)))
         .map((object) => clone(object));
+    },
+    scan(type, namespace) {
+      const objects = [...bucket(type).values()];
+      return namespace === undefined ? objects : objects.filter((object) => object.metadata.namespace === namespace);
+    },
+    owned(ownerUid, type) {
+      return dependentsOf(ownerUid)
+        .filter((dependent) => type === undefined || storageKeyOf(dependent.type) === storageKeyOf(type))
+        .map((dependent) => dependent.object);
     },
     create: (type, namespace, body, writeOptions) => createObject(type, namespace, body, writeOptions),
     update(type, namespace, name, body, writeOptions) {
@@ -631,6 +662,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       const [groupName = '', plural = ''] = storageKey.split('/');
       const objects = bucket({ group: groupName, plural });
       objects.set(objectKey(object.metadata.namespace, object.metadata.name), clone(object));
+      indexOwners(storageKey, object, true);
       if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions') registry.setCustom(object.metadata.name, typesOfCrd(object));
     }
     for (const namespaceObject of bucket(namespaceType).values()) {

@@ -137,21 +137,34 @@ export interface ResourceRegistry {
   lookupKind(apiVersion: string, kind: string): ResourceType | undefined;
   all(): ResourceType[];
   /** Replaces the types one CRD declares (an empty list removes them). */
+  /** The first served type stored under `group/plural` (see `storageKeyOf`). */
+  forStorageKey(storageKey: string): ResourceType | undefined;
   setCustom(crdName: string, types: ResourceType[]): void;
   customOf(crdName: string): ResourceType[];
 }
 
 export function createResourceRegistry(): ResourceRegistry {
   const custom = new Map<string, ResourceType[]>();
-  const all = () => [...BUILT_IN_RESOURCES, ...[...custom.values()].flat()];
+  let served: ResourceType[] | undefined;
+  let byStorageKey: Map<string, ResourceType> | undefined;
+  const all = () => (served ??= [...BUILT_IN_RESOURCES, ...[...custom.values()].flat()]);
   return {
     lookup: (groupName, version, plural) =>
       all().find((type) => type.group === groupName && type.version === version && type.plural === plural),
     lookupKind: (apiVersion, kind) => all().find((type) => groupVersionOf(type) === apiVersion && type.kind === kind),
-    all,
+    all: () => [...all()],
+    forStorageKey(storageKey) {
+      if (!byStorageKey) {
+        byStorageKey = new Map();
+        for (const type of all()) if (!byStorageKey.has(storageKeyOf(type))) byStorageKey.set(storageKeyOf(type), type);
+      }
+      return byStorageKey.get(storageKey);
+    },
     setCustom(crdName, types) {
       if (types.length === 0) custom.delete(crdName);
       else custom.set(crdName, types);
+      served = undefined;
+      byStorageKey = undefined;
     },
     customOf: (crdName) => custom.get(crdName) ?? [],
   };

@@ -50,7 +50,7 @@ export const CRASHING_IMAGE_MARKER = 'crashloop';
 
 const CONTROLLER_MANAGER = 'kube-controller-manager';
 const EVENT_TTL_MS = 60 * 60 * 1000;
-const EVENT_SWEEP_MS = 60 * 1000;
+const EVENT_SWEEP_MS = 5 * 60 * 1000;
 const KUBELET = 'kubelet';
 
 function builtIn(group: string, kind: string): ResourceType {
@@ -124,9 +124,6 @@ function controllerOf(object: KubeObject): OwnerReference | undefined {
   return (object.metadata.ownerReferences ?? []).find((reference) => reference.controller === true);
 }
 
-function ownedBy(objects: KubeObject[], owner: KubeObject): KubeObject[] {
-  return objects.filter((object) => controllerOf(object)?.uid === owner.metadata.uid);
-}
 
 function podReady(pod: KubeObject): boolean {
   const conditions = at(pod, 'status.conditions');
@@ -216,21 +213,21 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     cluster.update(type, object.metadata.namespace, object.metadata.name, { ...object, status }, { manager, subresource: 'status' });
   }
 
-  /** Events expire after an hour of sandbox time, as with the API server's default event TTL. */
+  /**
+   * Events expire after an hour of sandbox time, as with the API server's default event TTL.
+   * `eventTimes` is in recording order, so a sweep stops at the first event still young.
+   */
   function expireEvents(): void {
     if (lastEventSweep !== undefined && !clock.elapsed(lastEventSweep, EVENT_SWEEP_MS)) return;
     lastEventSweep = clock.now();
-    const present = new Set<string>();
-    for (const event of cluster.list(EVENT)) {
-      const key = `${event.metadata.namespace ?? ''}/${event.metadata.name}`;
-      present.add(key);
-      // Timestamps have second precision; the instant this simulation recorded the event is exact.
-      const last = eventTimes.get(key) ?? Date.parse(String(event.lastTimestamp ?? event.metadata.creationTimestamp));
-      if (!clock.elapsed(last, EVENT_TTL_MS)) continue;
+    for (const [key, recorded] of eventTimes) {
+      if (!clock.elapsed(recorded, EVENT_TTL_MS)) break;
       eventTimes.delete(key);
-      cluster.delete(EVENT, event.metadata.namespace, event.metadata.name);
+      const separator = key.indexOf('/');
+      const namespace = key.slice(0, separator);
+      const name = key.slice(separator + 1);
+      if (cluster.get(EVENT, namespace, name)) cluster.delete(EVENT, namespace, name);
     }
-    for (const key of eventTimes.keys()) if (!present.has(key)) eventTimes.delete(key);
   }
 
   function recordEvent(involved: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
@@ -270,8 +267,14 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     }
   }
 
+  // Reads go through `scan` and `owned` (the stored objects, not copies): the controllers only read
+  // them, and copying every pod of a namespace on every reconcile made large rollouts quadratic.
+  function controlled(owner: KubeObject, type: ResourceType): KubeObject[] {
+    return cluster.owned(owner.metadata.uid, type).filter((object) => controllerOf(object)?.uid === owner.metadata.uid);
+  }
+
   function nodes(): KubeObject[] {
-    return cluster.list(NODE).filter((node) => !node.metadata.deletionTimestamp);
+    return cluster.scan(NODE).filter((node) => !node.metadata.deletionTimestamp);
   }
 
   function nodeAddress(nodeName: string): string {
@@ -280,8 +283,8 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     return typeof internal?.address === 'string' ? internal.address : '10.0.0.10';
   }
 
-  function podsIn(namespace: string | undefined): KubeObject[] {
-    return cluster.list(POD, namespace);
+  function podsIn(namespace: string | undefined): readonly KubeObject[] {
+    return cluster.scan(POD, namespace);
   }
 
   function pickNode(namespace: string | undefined): string | undefined {
@@ -583,7 +586,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const replicaSet = cluster.get(REPLICA_SET, namespace, name);
     if (!replicaSet || replicaSet.metadata.deletionTimestamp) return;
     const desired = Number(at(replicaSet, 'spec.replicas') ?? 1);
-    let pods = ownedBy(podsIn(namespace), replicaSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    let pods = controlled(replicaSet, POD).filter((pod) => !pod.metadata.deletionTimestamp);
     const hash = replicaSet.metadata.labels?.['pod-template-hash'];
     for (let count = pods.length; count < desired; count += 1) {
       createPod(replicaSet, `${name}-${randomSuffix(5)}`, at(replicaSet, 'spec.template'), hash ? { 'pod-template-hash': hash } : {});
@@ -592,7 +595,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       const surplus = [...pods].sort((a, b) => Number(podReady(a)) - Number(podReady(b))).slice(0, pods.length - desired);
       for (const pod of surplus) cluster.delete(POD, namespace, pod.metadata.name);
     }
-    pods = ownedBy(podsIn(namespace), replicaSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    pods = controlled(replicaSet, POD).filter((pod) => !pod.metadata.deletionTimestamp);
     const ready = pods.filter(podReady).length;
     writeStatus(REPLICA_SET, replicaSet, {
       replicas: pods.length,
@@ -609,7 +612,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const desired = Number(at(deployment, 'spec.replicas') ?? 1);
     const template = at(deployment, 'spec.template');
     const hash = templateHash(template);
-    const owned = ownedBy(cluster.list(REPLICA_SET, namespace), deployment);
+    const owned = controlled(deployment, REPLICA_SET);
     let current = owned.find((replicaSet) => replicaSet.metadata.labels?.['pod-template-hash'] === hash);
     const revisions = owned.map((replicaSet) => Number(replicaSet.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
     const stamp = now();
@@ -714,7 +717,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const desired = Number(at(statefulSet, 'spec.replicas') ?? 1);
     const revision = `${name}-${templateHash(at(statefulSet, 'spec.template'))}`;
     const parallel = at(statefulSet, 'spec.podManagementPolicy') === 'Parallel';
-    let pods = ownedBy(podsIn(namespace), statefulSet);
+    let pods = controlled(statefulSet, POD);
     const byOrdinal = new Map(pods.map((pod) => [Number(pod.metadata.name.slice(name.length + 1)), pod]));
 
     for (const [ordinal, pod] of byOrdinal) {
@@ -733,7 +736,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       });
       if (!parallel) break;
     }
-    pods = ownedBy(podsIn(namespace), statefulSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    pods = controlled(statefulSet, POD).filter((pod) => !pod.metadata.deletionTimestamp);
     const outdated = pods.filter((pod) => pod.metadata.labels?.['controller-revision-hash'] !== revision).sort((a, b) => b.metadata.name.localeCompare(a.metadata.name));
     if (outdated.length > 0 && pods.every(podReady) && pods.length >= desired) {
       cluster.delete(POD, namespace, (outdated[0] as KubeObject).metadata.name);
@@ -783,7 +786,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   function reconcileClaim(namespace: string | undefined, name: string): void {
     const claim = cluster.get(CLAIM, namespace, name);
     if (!claim || claim.metadata.deletionTimestamp || at(claim, 'status.phase') === 'Bound') return;
-    const classes = cluster.list(STORAGE_CLASS);
+    const classes = cluster.scan(STORAGE_CLASS);
     const requested = at(claim, 'spec.storageClassName');
     const storageClass =
       typeof requested === 'string' ? classes.find((candidate) => candidate.metadata.name === requested) : classes.find((candidate) => candidate.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true');
@@ -837,17 +840,17 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const revision = templateHash(at(daemonSet, 'spec.template'));
     const eligible = nodes().filter((node) => matchesNodeSelector(node, at(daemonSet, 'spec.template.spec.nodeSelector')));
     const eligibleNames = new Set(eligible.map((node) => node.metadata.name));
-    let pods = ownedBy(podsIn(namespace), daemonSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    let pods = controlled(daemonSet, POD).filter((pod) => !pod.metadata.deletionTimestamp);
     for (const pod of pods) {
       const stale = pod.metadata.labels?.['controller-revision-hash'] !== revision;
       if (!eligibleNames.has(String(at(pod, 'spec.nodeName'))) || stale) cluster.delete(POD, namespace, pod.metadata.name);
     }
-    pods = ownedBy(podsIn(namespace), daemonSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    pods = controlled(daemonSet, POD).filter((pod) => !pod.metadata.deletionTimestamp);
     for (const node of eligible) {
       if (pods.some((pod) => at(pod, 'spec.nodeName') === node.metadata.name)) continue;
       createPod(daemonSet, `${name}-${randomSuffix(5)}`, at(daemonSet, 'spec.template'), { 'controller-revision-hash': revision, 'pod-template-generation': String(daemonSet.metadata.generation ?? 1) }, node.metadata.name);
     }
-    pods = ownedBy(podsIn(namespace), daemonSet).filter((pod) => !pod.metadata.deletionTimestamp);
+    pods = controlled(daemonSet, POD).filter((pod) => !pod.metadata.deletionTimestamp);
     const ready = pods.filter(podReady).length;
     const status: JsonObject = {
       observedGeneration: daemonSet.metadata.generation,
@@ -871,7 +874,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const completions = Number(at(job, 'spec.completions') ?? 1);
     const parallelism = Number(at(job, 'spec.parallelism') ?? 1);
     const suspended = at(job, 'spec.suspend') === true;
-    let pods = ownedBy(podsIn(namespace), job);
+    let pods = controlled(job, POD);
     const succeeded = () => pods.filter((pod) => podPhase(pod) === 'Succeeded').length;
     const active = () => pods.filter((pod) => podPhase(pod) !== 'Succeeded' && podPhase(pod) !== 'Failed' && !pod.metadata.deletionTimestamp).length;
     const failed = () => pods.filter((pod) => podPhase(pod) === 'Failed').length;
@@ -883,7 +886,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         createPod(job, `${name}-${randomSuffix(5)}`, at(job, 'spec.template'), labels);
         missing -= 1;
       }
-      pods = ownedBy(podsIn(namespace), job);
+      pods = controlled(job, POD);
     }
     const stamp = now();
     const next: JsonObject = {
@@ -939,7 +942,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const created = Date.parse(cronJob.metadata.creationTimestamp);
     const simulatedNow = created + (clock.now() - created) * clock.scale;
     const status: JsonObject = isPlainObject(cronJob.status) ? clone(cronJob.status) : {};
-    let jobs = ownedBy(cluster.list(JOB, namespace), cronJob);
+    let jobs = controlled(cronJob, JOB);
     const lastSchedule = typeof status.lastScheduleTime === 'string' ? Date.parse(status.lastScheduleTime) : created;
     let due: number | undefined;
     let next = schedule.nextAfter(lastSchedule);
@@ -972,7 +975,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         recordEvent(cronJob, 'Normal', 'SuccessfulCreate', `Created job ${jobName}`, 'cronjob-controller');
       }
       status.lastScheduleTime = new Date(due).toISOString().replace('.000Z', 'Z');
-      jobs = ownedBy(cluster.list(JOB, namespace), cronJob);
+      jobs = controlled(cronJob, JOB);
     }
     const byAge = (a: KubeObject, b: KubeObject) => a.metadata.name.localeCompare(b.metadata.name, undefined, { numeric: true });
     for (const [outcome, limitPath, fallback] of [['Complete', 'spec.successfulJobsHistoryLimit', 3], ['Failed', 'spec.failedJobsHistoryLimit', 1]] as const) {
@@ -1131,7 +1134,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       if (ownerKey) enqueueObject(ownerKey, namespace, owner.name);
     }
     if (event.storageKey === storageKeyOf(POD)) {
-      for (const service of cluster.list(SERVICE, namespace)) enqueue(`endpoints:${namespace ?? ''}/${service.metadata.name}`, () => reconcileEndpoints(namespace, service.metadata.name));
+      for (const service of cluster.scan(SERVICE, namespace)) enqueue(`endpoints:${namespace ?? ''}/${service.metadata.name}`, () => reconcileEndpoints(namespace, service.metadata.name));
     }
     if (event.storageKey === storageKeyOf(SERVICE) && event.type === 'DELETED') {
       enqueue(`endpoints-gone:${namespace ?? ''}/${object.metadata.name}`, () => {
@@ -1146,7 +1149,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       }
     }
     if (event.storageKey === storageKeyOf(STORAGE_CLASS) && event.type === 'ADDED') {
-      for (const claim of cluster.list(CLAIM)) enqueueObject(storageKeyOf(CLAIM), claim.metadata.namespace, claim.metadata.name);
+      for (const claim of cluster.scan(CLAIM)) enqueueObject(storageKeyOf(CLAIM), claim.metadata.namespace, claim.metadata.name);
     }
     if (event.storageKey === storageKeyOf(CRON_JOB) && event.type === 'DELETED') {
       timers.get(`cron:${object.metadata.uid}`)?.();
@@ -1166,7 +1169,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       }
     }
     if (event.storageKey === storageKeyOf(NODE)) {
-      for (const daemonSet of cluster.list(DAEMON_SET)) enqueueObject(storageKeyOf(DAEMON_SET), daemonSet.metadata.namespace, daemonSet.metadata.name);
+      for (const daemonSet of cluster.scan(DAEMON_SET)) enqueueObject(storageKeyOf(DAEMON_SET), daemonSet.metadata.namespace, daemonSet.metadata.name);
       for (const pod of podsIn(undefined)) {
         if (at(pod, 'spec.nodeName') === undefined) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
       }
@@ -1182,9 +1185,15 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     resyncAll() {
       for (const storageKey of Object.keys(controllers)) {
         const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, CRON_JOB, SERVICE, INGRESS, CLAIM].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
-        for (const object of cluster.list(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
+        for (const object of cluster.scan(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
       }
       for (const pod of podsIn(undefined)) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
+      // Restored events expire by their (second-precision) timestamps.
+      const restored = cluster
+        .scan(EVENT)
+        .map((event) => [`${event.metadata.namespace ?? ''}/${event.metadata.name}`, Date.parse(String(event.lastTimestamp ?? event.metadata.creationTimestamp))] as const)
+        .sort((a, b) => a[1] - b[1]);
+      for (const [key, recorded] of restored) if (!eventTimes.has(key)) eventTimes.set(key, recorded);
     },
     stop() {
       stopped = true;
