@@ -5,3 +5,4 @@ export type { WorkloadTimings } from './workload-simulation.js';
 export { KubeStatusError, isKubeStatusError } from './kube-status.js';
 export type { KubeStatus } from './kube-status.js';
 export type { TlsCredentials } from './tls-credentials.js';
+export { CRASHING_IMAGE_MARKER, DEFAULT_TIMINGS, FAILING_IMAGE_MARKER } from './workload-simulation.js';
