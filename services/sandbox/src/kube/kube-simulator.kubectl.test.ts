@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { startKubeTestServer, type KubeTestServer } from './kube-test-server.js';
 
 const run = promisify(execFile);
-const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
+// From PATH: /usr/bin on the machine image, /usr/local/bin where .ci/run installs it.
+const KUBECTL = process.env.KUBECTL ?? 'kubectl';
 
 let server: KubeTestServer;
 let kubeconfig: string;

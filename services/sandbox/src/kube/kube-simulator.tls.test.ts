@@ -7,7 +7,8 @@ import YAML from 'yaml';
 import { startKubeTestServer, type KubeTestServer } from './kube-test-server.js';
 
 const run = promisify(execFile);
-const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
+// From PATH: /usr/bin on the machine image, /usr/local/bin where .ci/run installs it.
+const KUBECTL = process.env.KUBECTL ?? 'kubectl';
 
 let server: KubeTestServer;
 
