@@ -8,18 +8,58 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface ApiMetrics {
   registry: Registry;
   httpRequestSeconds: Histogram<'method' | 'route' | 'status'>;
+  /** The contract's names (README, part 2): requests by route pattern, method and status … */
+  httpRequests: Counter<'route' | 'method' | 'status'>;
+  /** … and their latency by route pattern and method. */
+  httpRequestDuration: Histogram<'route' | 'method'>;
   /** From the outbox row's commit (its `created_at`, close enough) to the server's ack. */
   commitToPublishSeconds: Histogram;
-  published: Counter;
+  /** Rows acknowledged by JetStream: counts `tugboat_outbox_published_total` and `tugboat_relay_published_total`. */
+  published: { inc(count?: number): void };
   publishFailures: Counter;
   relayActive: Gauge;
   outboxBacklog: Gauge;
 }
 
-export function createApiMetrics(options: { countOutbox?: () => Promise<number>; relayActive?: () => boolean } = {}): ApiMetrics {
+export interface OutboxStats {
+  pending: number;
+  /** Age of the oldest unpublished row; 0 when there is none. */
+  oldestAgeSeconds: number;
+}
+
+export function createApiMetrics(
+  options: { countOutbox?: () => Promise<number>; relayActive?: () => boolean; outboxStats?: () => Promise<OutboxStats> } = {},
+): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+  // One outbox query per scrape feeds both gauges.
+  let stats: Promise<OutboxStats> | undefined;
+  const outboxStats = (): Promise<OutboxStats> | undefined => {
+    if (!options.outboxStats) return undefined;
+    stats ??= options.outboxStats().finally(() => setTimeout(() => (stats = undefined), 100).unref());
+    return stats;
+  };
+  const outboxPublished = new Counter({ name: 'tugboat_outbox_published_total', help: 'Outbox rows acknowledged by JetStream and deleted', registers: [registry] });
+  const relayPublished = new Counter({ name: 'tugboat_relay_published_total', help: 'Change events the relay published (acknowledged by JetStream)', registers: [registry] });
+  new Gauge({
+    name: 'tugboat_outbox_pending_rows',
+    help: 'Outbox rows committed and not yet published',
+    registers: [registry],
+    async collect() {
+      const current = await outboxStats();
+      if (current) this.set(current.pending);
+    },
+  });
+  new Gauge({
+    name: 'tugboat_outbox_oldest_age_seconds',
+    help: 'Age of the oldest unpublished outbox row (0 when none waits)',
+    registers: [registry],
+    async collect() {
+      const current = await outboxStats();
+      if (current) this.set(current.oldestAgeSeconds);
+    },
+  });
   return {
     registry,
     httpRequestSeconds: new Histogram({
@@ -35,7 +75,25 @@ export function createApiMetrics(options: { countOutbox?: () => Promise<number>;
       buckets,
       registers: [registry],
     }),
-    published: new Counter({ name: 'tugboat_outbox_published_total', help: 'Outbox rows acknowledged by JetStream and deleted', registers: [registry] }),
+    httpRequests: new Counter({
+      name: 'tugboat_http_requests_total',
+      help: 'HTTP requests by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'tugboat_http_request_duration_seconds',
+      help: 'HTTP request latency by route pattern and method',
+      labelNames: ['route', 'method'],
+      buckets,
+      registers: [registry],
+    }),
+    published: {
+      inc(count = 1) {
+        outboxPublished.inc(count);
+        relayPublished.inc(count);
+      },
+    },
     publishFailures: new Counter({ name: 'tugboat_outbox_publish_failures_total', help: 'Publishes that failed (the rows stay and are retried)', registers: [registry] }),
     relayActive: new Gauge({
       name: 'tugboat_outbox_relay_active',

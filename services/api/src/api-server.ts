@@ -10,7 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { migrateToLatest } from '@tugboat/migrations';
 import { DEFAULT_PREFIX, InternalError } from '@tugboat/resource-model';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { pino, type Logger } from 'pino';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
@@ -21,6 +21,8 @@ import { noKillPoint, type KillPoint } from './kill-point.js';
 import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 import { createResourceStore } from './resource-store.js';
+import { createRetentionJob, type RetentionJob, type RetentionOptions } from './retention-job.js';
+import { createRevisionHistory } from './revision-history.js';
 import { createSecretBox, loadSecretKeys, type SecretKey } from './secret-box.js';
 import { createWatchChangeReader } from './watch-change-reader.js';
 import { createWatchHub, type WatchHub, type WatchHubOptions } from './watch-hub.js';
@@ -48,6 +50,8 @@ export interface ApiServerOptions {
   streamMaxAgeMs?: number;
   /** Most messages the events stream keeps (tests make a cursor go stale with it). Default: no limit. */
   streamMaxMsgs?: number;
+  /** History bounds and how often they are enforced (defaults: 50 revisions, 100 events per object, events up to 168 h, every 10 min). */
+  retention?: Pick<RetentionOptions, 'revisionsKeep' | 'eventsKeep' | 'eventsMaxAgeMs' | 'intervalMs'> & { enabled?: boolean };
   /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace. */
   watch?: Pick<WatchHubOptions, 'ringSize' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
   relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
@@ -76,6 +80,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   let database: OpenDatabase | undefined;
   let nats: NatsConnection | undefined;
   let relay: OutboxRelay | undefined;
+  let retention: RetentionJob | undefined;
   let watch: WatchHub | undefined;
   let server: Server | undefined;
   let url = '';
@@ -129,10 +134,16 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const metrics = createApiMetrics({
       countOutbox: async () => Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
       relayActive: () => relay?.active ?? false,
+      outboxStats: async () => {
+        const { rows } = await sql<{ pending: string | number; age: string | number | null }>`
+          select count(*) as pending, extract(epoch from now() - min(created_at)) as age from outbox`.execute(db);
+        return { pending: Number(rows[0]?.pending ?? 0), oldestAgeSeconds: Math.max(0, Number(rows[0]?.age ?? 0)) };
+      },
     });
     watch = createWatchHub({ prefix, logger, readChange: createWatchChangeReader({ store, kinds, db }), ...options.watch });
     const app = createApp({
       store,
+      history: createRevisionHistory({ db }),
       kinds,
       identities,
       logger,
@@ -175,6 +186,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...(options.relay?.batchSize ? { batchSize: options.relay.batchSize } : {}),
     });
     if (options.relay?.enabled !== false) relay.start();
+    if (options.retention?.enabled !== false) {
+      const { enabled: _enabled, ...bounds } = options.retention ?? {};
+      retention = createRetentionJob({ db, logger, ...bounds });
+      retention.start();
+    }
     ready = true;
     logger.info({ port }, 'api ready');
     return { port, url };
@@ -192,6 +208,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       });
     }
     await relay?.stop();
+    await retention?.stop();
     await nats?.drain().catch(() => undefined);
     await database?.close();
     logger.info('api stopped');

@@ -15,7 +15,11 @@ import {
   type KindDefinition,
   type TugboatError,
 } from '@tugboat/resource-model';
+import { applyBundle, bundleDocuments, YAML_MEDIA_TYPES } from './apply-bundle.js';
 import { authorize, type Action } from './authorize.js';
+import { docsAssets, docsPage } from './docs-page.js';
+import { buildOpenApiDocument } from './openapi-document.js';
+import { parseRevisionNumber, type RevisionHistory } from './revision-history.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { Identity, IdentityStore } from './identity.js';
 import { isJsonObject } from './json-value.js';
@@ -28,6 +32,8 @@ import { createWatchRoute } from './watch-route.js';
 
 export interface AppOptions {
   store: ResourceStore;
+  /** Revisions and their diffs (`…/revisions`). */
+  history: RevisionHistory;
   kinds: KindRegistry;
   identities: IdentityStore;
   logger: Logger;
@@ -65,7 +71,10 @@ export function createApp(options: AppOptions): express.Express {
       if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
       // The route template (`/v1/:plural/:name`), not the path, so object names do not become labels.
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      options.metrics?.httpRequestSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      options.metrics?.httpRequestSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      options.metrics?.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
+      options.metrics?.httpRequestDuration.observe({ route, method: req.method }, seconds);
       res.locals.logger.info(
         { method: req.method, path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, actor: res.locals.identity?.name },
         'request',
@@ -91,6 +100,15 @@ export function createApp(options: AppOptions): express.Express {
       res.send(text);
     }, next);
   });
+
+  // Discovery for pipelines and people: no token needed (the schemas hold no secrets).
+  app.get('/openapi.json', (_req, res, next) => {
+    kinds.list().then((all) => {
+      res.json(buildOpenApiDocument(all));
+    }, next);
+  });
+  app.get('/docs', docsPage());
+  app.use('/docs/assets', docsAssets());
 
   app.use(
     express.json({
@@ -174,6 +192,24 @@ export function createApp(options: AppOptions): express.Express {
       route(async (req, res) => watch(req, res, identityOf(res))),
     );
   }
+
+  v1.post(
+    '/apply',
+    express.text({ type: YAML_MEDIA_TYPES, limit: options.bodyLimitBytes ?? 1024 * 1024 }),
+    route(async (req, res) => {
+      const dryRun = req.query['dryRun'];
+      if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw inputError('dryRun', 'enum', 'must be true or false', 400);
+      const identity = identityOf(res);
+      const answer = await applyBundle(bundleDocuments(bodyOf(req)), {
+        store,
+        kinds,
+        actor: identity,
+        dryRun: dryRun === 'true',
+        authorize: (kind, project, action) => authorize(identity, action, kind.definition, project),
+      });
+      res.json(answer);
+    }),
+  );
 
   v1.post(
     '/:plural',
@@ -275,6 +311,13 @@ export function createApp(options: AppOptions): express.Express {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
       const finalizer = String(req.params['finalizer']);
+      const force = req.query['force'];
+      if (force !== undefined && force !== 'true' && force !== 'false') throw inputError('force', 'enum', 'must be true or false', 400);
+      if (force === 'true') {
+        allow(res, 'forceRemoveFinalizer', kind.definition, key.project, finalizer);
+        res.json(await store.forceRemoveFinalizer(kind, key, finalizer, identityOf(res)));
+        return;
+      }
       allow(res, 'removeFinalizer', kind.definition, key.project, finalizer);
       res.json(await store.removeFinalizer(kind, key, finalizer, identityOf(res)));
     }),
@@ -329,6 +372,56 @@ export function createApp(options: AppOptions): express.Express {
       res.json({ items: await store.referrers(kind, key) });
     }),
   );
+
+  v1.get(
+    '/:plural/:name/revisions',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'get', kind.definition, key.project);
+      res.json({ items: await options.history.list(kind, key) });
+    }),
+  );
+
+  // Before `…/revisions/:revision`, which would otherwise take "diff" as a revision number.
+  v1.get(
+    '/:plural/:name/revisions/diff',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'get', kind.definition, key.project);
+      const from = parseRevisionNumber(req.query['from'], 'from');
+      const to = req.query['to'] === undefined || req.query['to'] === '' ? undefined : parseRevisionNumber(req.query['to'], 'to');
+      res.json(await options.history.diff(kind, key, from, to));
+    }),
+  );
+
+  v1.get(
+    '/:plural/:name/revisions/:revision',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      allow(res, 'get', kind.definition, key.project);
+      const number = parseRevisionNumber(req.params['revision'], 'revision');
+      const revision = await options.history.get(kind, key, number);
+      if (!revision) throw new NotFoundError(`revision ${number} of ${kind.definition.kind} "${key.name}" not found (it may have been pruned)`, { details: [{ path: 'revision', rule: 'not-found' }] });
+      res.json(revision);
+    }),
+  );
+
+  // Operator controls: each is recorded as a revision (with a note) and an event, with the identity.
+  for (const control of ['suspend', 'resume', 'reconcile'] as const) {
+    v1.post(
+      `/:plural/:name/${control}`,
+      route(async (req, res) => {
+        const kind = await kindOf(req);
+        const key = keyOf(kind, req);
+        allow(res, 'operate', kind.definition, key.project);
+        if (control === 'reconcile') res.json(await store.requestReconcile(kind, key, identityOf(res)));
+        else res.json(await store.setSuspended(kind, key, control === 'suspend', identityOf(res)));
+      }),
+    );
+  }
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new NotFoundError(`no route ${req.method} ${req.path}`, { details: [{ path: 'path', rule: 'route' }] }));

@@ -22,7 +22,7 @@ import { isJsonObject } from './json-value.js';
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
 /** Path segments the API itself serves under `/v1`. */
-const RESERVED_NAMES = new Set(['kinds', 'tokens', 'whoami', 'kind', 'token']);
+const RESERVED_NAMES = new Set(['kinds', 'tokens', 'whoami', 'kind', 'token', 'apply', 'watch']);
 
 export interface RegisteredKind {
   definition: KindDefinition;

@@ -31,6 +31,12 @@ const server = createApiServer({
     ...(env['TUGBOAT_WATCH_HEARTBEAT_MS'] ? { heartbeatMs: Number(env['TUGBOAT_WATCH_HEARTBEAT_MS']) } : {}),
     ...(env['TUGBOAT_WATCH_SLOW_CLIENT_GRACE_MS'] ? { slowClientGraceMs: Number(env['TUGBOAT_WATCH_SLOW_CLIENT_GRACE_MS']) } : {}),
   },
+  retention: {
+    ...(env['TUGBOAT_REVISIONS_KEEP'] ? { revisionsKeep: Number(env['TUGBOAT_REVISIONS_KEEP']) } : {}),
+    ...(env['TUGBOAT_EVENTS_KEEP'] ? { eventsKeep: Number(env['TUGBOAT_EVENTS_KEEP']) } : {}),
+    ...(env['TUGBOAT_EVENTS_MAX_AGE_HOURS'] ? { eventsMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_HOURS']) * 3_600_000 } : {}),
+    ...(env['TUGBOAT_RETENTION_INTERVAL_MS'] ? { intervalMs: Number(env['TUGBOAT_RETENTION_INTERVAL_MS']) } : {}),
+  },
   logger,
   killPoint: killPointFromEnv(env),
 });

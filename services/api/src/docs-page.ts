@@ -1,0 +1,42 @@
+/**
+ * `GET /docs`: the OpenAPI document rendered for people by Swagger UI. The renderer's files come
+ * from the `swagger-ui-dist` npm package and are served by this API under `/docs/assets`, so the
+ * page works offline and behind a firewall (no CDN), and its version is pinned in the lockfile.
+ */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import express, { type Handler, type RequestHandler } from 'express';
+
+/** Paths are relative, so the page also works behind a path prefix. */
+const PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>Tugboat API</title>
+    <link rel="stylesheet" href="docs/assets/swagger-ui.css">
+    <link rel="icon" type="image/png" href="docs/assets/favicon-32x32.png" sizes="32x32">
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="docs/assets/swagger-ui-bundle.js"></script>
+    <script>
+      window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: false });
+    </script>
+  </body>
+</html>
+`;
+
+export function swaggerUiDirectory(): string {
+  return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+}
+
+export function docsPage(): Handler {
+  return (_req, res) => {
+    res.type('html').send(PAGE);
+  };
+}
+
+/** The renderer's static files (CSS, JS bundle, icons); a missing file falls through to the 404. */
+export function docsAssets(): RequestHandler {
+  return express.static(swaggerUiDirectory(), { index: false, immutable: true, maxAge: '1d' });
+}

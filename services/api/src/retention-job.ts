@@ -1,0 +1,99 @@
+/**
+ * Keeps history within bounds: per object at most `revisionsKeep` revisions (the newest) and
+ * `eventsKeep` events (the most recently seen), and no event last seen longer ago than
+ * `eventsMaxAgeMs`. Published outbox rows need nothing here: the relay deletes them once JetStream
+ * acknowledged them. Every replica may run it; the deletes are idempotent.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from './database-schema.js';
+
+export interface RetentionOptions {
+  db: Kysely<Database>;
+  logger: Logger;
+  /** Default 50. */
+  revisionsKeep?: number;
+  /** Default 100. */
+  eventsKeep?: number;
+  /** Default 168 hours. */
+  eventsMaxAgeMs?: number;
+  /** Between passes. Default 10 minutes; the first pass runs at start. */
+  intervalMs?: number;
+}
+
+export interface RetentionPass {
+  revisionsDeleted: number;
+  eventsDeleted: number;
+}
+
+export interface RetentionJob {
+  /** One pass now. */
+  prune(): Promise<RetentionPass>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export const RETENTION_DEFAULTS = { revisionsKeep: 50, eventsKeep: 100, eventsMaxAgeMs: 168 * 3_600_000, intervalMs: 10 * 60_000 } as const;
+
+export function createRetentionJob(options: RetentionOptions): RetentionJob {
+  const { db } = options;
+  const logger = options.logger.child({ component: 'retention' });
+  const revisionsKeep = options.revisionsKeep ?? RETENTION_DEFAULTS.revisionsKeep;
+  const eventsKeep = options.eventsKeep ?? RETENTION_DEFAULTS.eventsKeep;
+  const eventsMaxAgeMs = options.eventsMaxAgeMs ?? RETENTION_DEFAULTS.eventsMaxAgeMs;
+  const intervalMs = options.intervalMs ?? RETENTION_DEFAULTS.intervalMs;
+  for (const [name, value, minimum] of [
+    ['revisionsKeep', revisionsKeep, 1],
+    ['eventsKeep', eventsKeep, 1],
+    ['eventsMaxAgeMs', eventsMaxAgeMs, 1],
+    ['intervalMs', intervalMs, 10],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < minimum) throw new RangeError(`retention ${name}: must be an integer >= ${minimum}`);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+
+  async function prune(): Promise<RetentionPass> {
+    const revisions = await sql`
+      delete from revisions r using (
+        select id, row_number() over (partition by resource_uid order by id desc) as n from revisions
+      ) ranked
+      where r.id = ranked.id and ranked.n > ${revisionsKeep}`.execute(db);
+    const byCount = await sql`
+      delete from events e using (
+        select id, row_number() over (partition by resource_uid order by last_seen desc, id desc) as n from events
+      ) ranked
+      where e.id = ranked.id and ranked.n > ${eventsKeep}`.execute(db);
+    const byAge = await db.deleteFrom('events').where('last_seen', '<', new Date(Date.now() - eventsMaxAgeMs)).executeTakeFirst();
+    const pass = {
+      revisionsDeleted: Number(revisions.numAffectedRows ?? 0),
+      eventsDeleted: Number(byCount.numAffectedRows ?? 0) + Number(byAge.numDeletedRows),
+    };
+    if (pass.revisionsDeleted > 0 || pass.eventsDeleted > 0) logger.info(pass, 'pruned history');
+    return pass;
+  }
+
+  function schedule(delayMs: number): void {
+    timer = setTimeout(() => {
+      running = prune()
+        .catch((error: unknown) => logger.warn({ err: String(error) }, 'retention pass failed; next pass as scheduled'))
+        .finally(() => {
+          running = undefined;
+          if (timer !== undefined) schedule(intervalMs);
+        });
+    }, delayMs);
+    timer.unref();
+  }
+
+  return {
+    prune,
+    start() {
+      if (timer === undefined) schedule(0);
+    },
+    async stop() {
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
