@@ -50,7 +50,11 @@ export interface WatchHubOptions {
   logger: Logger;
   /** Recent changes kept in memory for resumption. Default 1024. */
   ringSize?: number;
-  /** Changes queued for one client before it is cut off as too slow. Default 256. */
+  /**
+   * Changes queued for one client while its socket is full (it does not read fast enough) before it
+   * is cut off as too slow. Default 256. Whatever the socket, a client is cut off past
+   * `max(8 × clientBufferEvents, 1024)` queued changes, so a queue never grows without limit.
+   */
   clientBufferEvents?: number;
   /** Heartbeat comment interval. Default 15 s. */
   heartbeatMs?: number;
@@ -100,6 +104,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   const logger = options.logger.child({ component: 'watch-hub' });
   const ringSize = options.ringSize ?? DEFAULTS.ringSize;
   const clientBufferEvents = options.clientBufferEvents ?? DEFAULTS.clientBufferEvents;
+  const clientQueueCap = Math.max(8 * clientBufferEvents, 1024);
   const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
   const slowClientGraceMs = options.slowClientGraceMs ?? DEFAULTS.slowClientGraceMs;
   const streamName = streamNames(options.prefix).eventsStream;
@@ -161,15 +166,20 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     const entry: Entry = { seq: message.seq, event };
     ring.push(entry);
     if (ring.length > ringSize) ringStart = ring.shift()!.seq;
+    let wanted = false;
     for (const client of clients) {
       if (entry.seq <= client.after || !matches(client.filter, event)) continue;
-      if (client.live.length >= clientBufferEvents) {
-        client.close('TooSlow', `more than ${clientBufferEvents} changes waiting to be sent`);
+      // A queue that waits on our own reads (a burst) is not the client's fault; one that waits on a full socket is.
+      if (client.live.length >= clientQueueCap || (client.live.length >= clientBufferEvents && client.res.writableNeedDrain)) {
+        client.close('TooSlow', `more than ${client.live.length} changes waiting to be sent`);
         continue;
       }
       client.live.push(entry);
       client.wake?.();
+      wanted = true;
     }
+    // Read the object now, while the clients' pumps write what came before.
+    if (wanted) frameOf(entry).catch(() => undefined);
   }
 
   async function start(nats: NatsConnection): Promise<void> {
