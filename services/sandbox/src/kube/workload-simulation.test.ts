@@ -44,6 +44,32 @@ describe('workload simulation', () => {
     }
   });
 
+  it('schedules waiting pods when a node arrives, and moves pods off a node that goes', async () => {
+    const { cluster, simulation, deploy } = setup();
+    try {
+      cluster.delete(type('Node'), undefined, 'open');
+      deploy('web');
+      await eventually(() => {
+        const pods = cluster.scan(type('Pod'), 'default');
+        return pods.length === 3 && pods.every((pod) => JSON.stringify(pod.status ?? {}).includes('Unschedulable')) ? true : undefined;
+      }, 5000, 'unschedulable pods');
+      cluster.create(type('Node'), undefined, { metadata: { name: 'first' } }, { manager: 'test' });
+      await eventually(() => {
+        const pods = cluster.scan(type('Pod'), 'default');
+        return pods.length === 3 && pods.every((pod) => (pod.spec as { nodeName?: string }).nodeName === 'first' && (pod.status as { phase?: string }).phase === 'Running') ? true : undefined;
+      }, 5000, 'pods running on the new node');
+      cluster.create(type('Node'), undefined, { metadata: { name: 'second' } }, { manager: 'test' });
+      cluster.delete(type('Node'), undefined, 'first');
+      await eventually(() => {
+        const pods = cluster.scan(type('Pod'), 'default');
+        return pods.length === 3 && pods.every((pod) => (pod.spec as { nodeName?: string }).nodeName === 'second' && (pod.status as { phase?: string }).phase === 'Running') ? true : undefined;
+      }, 5000, 'pods moved to the remaining node');
+    } finally {
+      simulation.stop();
+      cluster.close();
+    }
+  });
+
   it('expires events after an hour of sandbox time', async () => {
     const { cluster, simulation, deploy } = setup();
     try {

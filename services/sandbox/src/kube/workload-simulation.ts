@@ -337,6 +337,13 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const stamp = now();
 
     if (typeof nodeName !== 'string') {
+      // The scheduler: bind to the least busy schedulable node, or report why it cannot.
+      const node = pickNode(namespace);
+      if (node !== undefined) {
+        cluster.patch(POD, namespace, name, 'merge', { spec: { nodeName: node } }, { manager: 'kube-scheduler' });
+        podStep(namespace, name, uid);
+        return;
+      }
       writeStatus(
         POD,
         pod,
@@ -1169,6 +1176,14 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       }
     }
     if (event.storageKey === storageKeyOf(NODE)) {
+      if (event.type === 'DELETED') {
+        // Pod garbage collection: pods bound to a node that is gone are deleted (their controllers make new ones).
+        for (const pod of podsIn(undefined)) {
+          if (at(pod, 'spec.nodeName') === object.metadata.name) enqueue(`pod-gc:${pod.metadata.uid}`, () => {
+            if (cluster.get(POD, pod.metadata.namespace, pod.metadata.name)?.metadata.uid === pod.metadata.uid) cluster.delete(POD, pod.metadata.namespace, pod.metadata.name);
+          });
+        }
+      }
       for (const daemonSet of cluster.scan(DAEMON_SET)) enqueueObject(storageKeyOf(DAEMON_SET), daemonSet.metadata.namespace, daemonSet.metadata.name);
       for (const pod of podsIn(undefined)) {
         if (at(pod, 'spec.nodeName') === undefined) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
