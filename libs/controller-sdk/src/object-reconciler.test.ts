@@ -157,6 +157,18 @@ describe('createObjectReconciler', () => {
     expect((await api.getOrThrow(key)).metadata.resourceVersion).toBe(created.metadata.resourceVersion);
   });
 
+  it('does not mark an object Failed for a replica that lost its lease', async () => {
+    const { api, leases, run } = setup({
+      reconcile: () => {
+        leases.lose('Gadget/team-a/g1');
+        throw new TerminalError('decided too late');
+      },
+    });
+    await createGadget(api);
+    expect((await run()).outcome).toBe('aborted');
+    expect((await api.getOrThrow(key)).status).toEqual({});
+  });
+
   it('requeues instead of failing when the object changed under the status write', async () => {
     const { api, run } = setup({
       reconcile: async () => {

@@ -162,6 +162,10 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
           if (!written) return finish('conflict', nak(jittered(conflictDelayMs, random)), error);
           await recordWarning(key, lease, signal, 'ReconcileFailed', message, logger);
         } catch (writeError) {
+          if (lease.signal.aborted || stopSignal.aborted) {
+            failuresAfter = previousFailures;
+            return finish('aborted', nak(stopSignal.aborted ? 0 : jittered(leaseBusyDelayMs, random)), writeError);
+          }
           failuresAfter = attempt;
           return finish('error', nak(retryDelayMs(attempt, { ...options.backoff, random })), writeError);
         }
