@@ -49,6 +49,8 @@ export interface AppOptions {
 interface Locals {
   logger: Logger;
   identity?: Identity;
+  /** The matched route pattern, kept for the metrics: an error leaves the router before `finish`. */
+  route?: string;
 }
 
 type Handler = (req: Request, res: Response<unknown, Locals>) => Promise<void>;
@@ -70,7 +72,7 @@ export function createApp(options: AppOptions): express.Express {
     res.on('finish', () => {
       if (path === '/healthz' || path === '/readyz' || path === '/metrics') return;
       // The route template (`/v1/:plural/:name`), not the path, so object names do not become labels.
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const route = res.locals.route ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       options.metrics?.httpRequestSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       options.metrics?.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
@@ -133,6 +135,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   const route = (handler: Handler) => (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
+    res.locals.route = `${req.baseUrl}${String(req.route?.path ?? '')}`;
     handler(req, res).catch(next);
   };
   const identityOf = (res: Response<unknown, Locals>): Identity => res.locals.identity!;
