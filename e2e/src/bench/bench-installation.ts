@@ -26,6 +26,8 @@ export interface BenchProcess {
 export interface BenchInstallation {
   apiUrl: string;
   port: number;
+  /** `application_name` of the API's database connections. */
+  apiApplicationName: string;
   schema: string;
   prefix: string;
   adminToken: string;
@@ -76,6 +78,8 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
       TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       TUGBOAT_STATE_DIR: workDir,
       PORT: String(port),
+      // `pg` names its connections after this, so the benchmark can find the API's backends.
+      PGAPPNAME: `${schema}-api`,
     },
     options.apiNodeArgs,
   );
@@ -84,6 +88,7 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
   const installation: BenchInstallation = {
     apiUrl,
     port,
+    apiApplicationName: `${schema}-api`,
     schema,
     prefix,
     adminToken,

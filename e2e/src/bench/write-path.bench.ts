@@ -33,6 +33,7 @@ import pg from 'pg';
 import { DATABASE_URL, NATS_URL, REPO_ROOT, waitUntil } from '../harness/cli-processes.js';
 import { startBenchInstallation, type BenchInstallation } from './bench-installation.js';
 import { createHttpJsonClient, type HttpJsonClient } from './http-json.js';
+import { startCpuMeter, type CpuSplit } from './process-cpu.js';
 import { formatTable, latencyStats, round, wallClockMs, type LatencyStats } from './latency-stats.js';
 
 const env = process.env;
@@ -82,18 +83,31 @@ interface ClosedLoopResult {
   seconds: number;
   perSecond: number;
   latencyMs: LatencyStats;
+  /** CPU per operation in the measured window (ms): load generator, API, Postgres backends. */
+  cpuPerOperationMs: CpuSplit & { total: number };
 }
 
 /**
  * `concurrency` workers call `operation` back to back; the figures count the operations that
  * started after the warm-up and finished inside the measured window.
  */
-async function closedLoop(concurrency: number, operation: (sequence: number) => Promise<void>): Promise<ClosedLoopResult> {
+async function closedLoop(
+  concurrency: number,
+  meter: { apiPid?: number; applicationNames: string[] },
+  operation: (sequence: number) => Promise<void>,
+): Promise<ClosedLoopResult> {
   const begin = wallClockMs();
   const measureFrom = begin + WARMUP_MS;
   const measureTo = measureFrom + DURATION_MS;
   const latencies: number[] = [];
   let sequence = 0;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const cpu = sleep(WARMUP_MS)
+    .then(() => startCpuMeter(meter))
+    .then(async (started) => {
+      await sleep(measureTo - wallClockMs());
+      return started.stop();
+    });
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (;;) {
@@ -105,7 +119,20 @@ async function closedLoop(concurrency: number, operation: (sequence: number) => 
       }
     }),
   );
-  return { operations: latencies.length, seconds: DURATION_MS / 1000, perSecond: round(latencies.length / (DURATION_MS / 1000), 1), latencyMs: latencyStats(latencies) };
+  const split = await cpu;
+  const per = (ms: number) => round(ms / Math.max(1, latencies.length), 3);
+  return {
+    operations: latencies.length,
+    seconds: DURATION_MS / 1000,
+    perSecond: round(latencies.length / (DURATION_MS / 1000), 1),
+    latencyMs: latencyStats(latencies),
+    cpuPerOperationMs: {
+      clientMs: per(split.clientMs),
+      apiMs: per(split.apiMs),
+      postgresMs: per(split.postgresMs),
+      total: per(split.clientMs + split.apiMs + split.postgresMs),
+    },
+  };
 }
 
 /** The baseline: the same row shape as `resources`, one autocommitted INSERT per operation. */
@@ -125,10 +152,11 @@ async function measureRawInserts(schema: string): Promise<ClosedLoopResult> {
   } finally {
     await setup.end();
   }
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: CONCURRENCY });
+  const applicationName = `${schema}-client`;
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: CONCURRENCY, application_name: applicationName });
   const labels = JSON.stringify(LABELS);
   try {
-    return await closedLoop(CONCURRENCY, async (i) => {
+    return await closedLoop(CONCURRENCY, { applicationNames: [applicationName] }, async (i) => {
       await pool.query(
         `insert into "${schema}".resources (uid, kind, project, name, labels, spec, generation, resource_version, finalizers, created_at, updated_at)
          values ($1, $2, $3, $4, $5::jsonb, $6::jsonb, 1, $7, $8, now(), now())`,
@@ -140,10 +168,11 @@ async function measureRawInserts(schema: string): Promise<ClosedLoopResult> {
   }
 }
 
-async function measureApiCreates(client: HttpJsonClient): Promise<ClosedLoopResult & { failures: number }> {
+async function measureApiCreates(installation: BenchInstallation, client: HttpJsonClient): Promise<ClosedLoopResult & { failures: number }> {
   let failures = 0;
   let firstFailure = '';
-  const result = await closedLoop(CONCURRENCY, async (i) => {
+  const meter = { apiPid: installation.api.child.pid!, applicationNames: [installation.apiApplicationName] };
+  const result = await closedLoop(CONCURRENCY, meter, async (i) => {
     const answer = await client.send('POST', `/v1/${THROUGHPUT_PLURAL}`, { metadata: { name: `w-${i}`, project: PROJECT, labels: LABELS }, spec: specFor(i) });
     if (answer.status !== 201) {
       failures += 1;
@@ -303,14 +332,16 @@ async function main(): Promise<void> {
 
     console.log(`write-path: load average ${loadBefore.join(' ')}; concurrency ${CONCURRENCY}, ${DURATION_MS} ms after ${WARMUP_MS} ms warm-up; ${RECONCILE_WRITES} writes at ${RATE}/s`);
     const raw = await measureRawInserts(rawSchema);
-    console.log(`  raw INSERT done: ${raw.perSecond}/s`);
-    const api = await measureApiCreates(writer);
-    console.log(`  API create done: ${api.perSecond}/s`);
+    console.log(`  raw INSERT done: ${raw.perSecond}/s, CPU ms/op ${JSON.stringify(raw.cpuPerOperationMs)}`);
+    const api = await measureApiCreates(installation, writer);
+    console.log(`  API create done: ${api.perSecond}/s, CPU ms/op ${JSON.stringify(api.cpuPerOperationMs)}`);
     await waitUntil(async () => (await outboxBacklog(installation.schema)) === 0, 'the relay to publish the backlog', 60_000);
     const reconcile = await measureCommitToReconcile(installation, writer, controllerToken);
     writer.close();
 
     const ratio = round((api.perSecond / raw.perSecond) * 100, 1);
+    // What the ratio would be if the machine did nothing else: CPU per raw INSERT / CPU per API create.
+    const cpuRatio = round((raw.cpuPerOperationMs.total / api.cpuPerOperationMs.total) * 100, 1);
     const figures = {
       benchmark: 'write-path',
       at: new Date().toISOString(),
@@ -319,6 +350,7 @@ async function main(): Promise<void> {
       rawInsert: raw,
       apiCreate: api,
       apiToRawPercent: ratio,
+      apiToRawPercentByCpu: cpuRatio,
       commitToReconcile: reconcile,
       targets: {
         commitToReconcileP99Ms: { target: 25, actual: reconcile.commitToReconcileMs.p99, met: reconcile.commitToReconcileMs.p99 <= 25 },
@@ -339,6 +371,18 @@ async function main(): Promise<void> {
           ['  201 answer -> reconcile start', RATE, ...ms(reconcile.answerToReconcileMs)],
           ['  commit -> on the bus (relay)', RATE, ...ms(reconcile.commitToPublishMs)],
           ['  on the bus -> reconcile start (SDK)', RATE, ...ms(reconcile.publishToReconcileMs)],
+        ],
+      ),
+    );
+    console.log('');
+    const cpu = (c: ClosedLoopResult['cpuPerOperationMs']) => [c.clientMs, c.apiMs, c.postgresMs, c.total];
+    console.log(
+      formatTable(
+        ['CPU ms per operation', 'client', 'API', 'postgres', 'total'],
+        [
+          ['raw INSERT', ...cpu(raw.cpuPerOperationMs)],
+          ['API create', ...cpu(api.cpuPerOperationMs)],
+          ['raw / API', '', '', '', `${cpuRatio} %`],
         ],
       ),
     );
