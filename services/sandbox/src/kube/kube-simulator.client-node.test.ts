@@ -584,6 +584,23 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(slices.items[0]?.endpoints?.map((endpoint) => endpoint.conditions?.ready)).toEqual([true, true]);
   });
 
+  it('re-plans pending simulated durations when the time scale changes', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'rescale' } } });
+    server.clock.setScale(0.001);
+    try {
+      await apps.createNamespacedDeployment({ namespace: 'rescale', body: deployment('slow', 'rescale', 'nginx') });
+      await eventually(async () => ((await core.listNamespacedPod({ namespace: 'rescale' })).items.length === 2 ? true : undefined), 5000, 'pods created');
+    } finally {
+      server.clock.setScale(50);
+    }
+    // At scale 0.001 the pods would start in well over an hour; re-planned at 50 they start at once.
+    server.simulator.rescheduleTimers();
+    await eventually(async () => {
+      const current = await apps.readNamespacedDeployment({ name: 'slow', namespace: 'rescale' });
+      return current.status?.availableReplicas === 2 ? true : undefined;
+    }, 10_000, 'available after rescheduling');
+  });
+
   it('answers injected faults as Kubernetes Status objects', async () => {
     server.faults.add({ service: 'kube', operation: 'list', failNext: 1, throttle: true });
     const throttled = await raw('GET', '/api/v1/namespaces');

@@ -59,6 +59,11 @@ export interface KubeSimulator {
   restore(data: KubeSimulatorSnapshot): void;
   /** Removes every cluster (the server adds `local` again). */
   reset(): void;
+  /**
+   * Re-plans every pending simulated duration under the clock's current scale: call it after
+   * `SimClock.setScale`, or timers set at the old scale (a pod due in 5 s at scale 1) keep it.
+   */
+  rescheduleTimers(): void;
 }
 
 export interface KubeSimulatorOptions {
@@ -271,6 +276,9 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
     },
     reset() {
       for (const entry of [...clusters.values()]) stop(entry);
+    },
+    rescheduleTimers() {
+      for (const entry of clusters.values()) entry.simulation.resyncAll();
     },
   };
   return simulator;

@@ -32,7 +32,7 @@ export interface WorkloadTimings {
 export const DEFAULT_TIMINGS: WorkloadTimings = { podStartMs: 5_000, imageBackOffMs: 10_000, jobRunMs: 10_000, loadBalancerMs: 15_000, volumeBindMs: 3_000 };
 
 export interface WorkloadSimulation {
-  /** Re-evaluates every workload (after a restore). */
+  /** Drops pending timers and re-evaluates every workload (after a restore, or a change of time scale). */
   resyncAll(): void;
   stop(): void;
 }
@@ -1198,6 +1198,8 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
 
   return {
     resyncAll() {
+      for (const cancel of timers.values()) cancel();
+      timers.clear();
       for (const storageKey of Object.keys(controllers)) {
         const type = [DEPLOYMENT, REPLICA_SET, STATEFUL_SET, DAEMON_SET, JOB, CRON_JOB, SERVICE, INGRESS, CLAIM].find((candidate) => storageKeyOf(candidate) === storageKey) as ResourceType;
         for (const object of cluster.scan(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
