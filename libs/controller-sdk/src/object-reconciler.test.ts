@@ -113,7 +113,9 @@ describe('createObjectReconciler', () => {
     let calls = 0;
     const { api, leases } = setup();
     const declaration = defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: () => void (calls += 1) });
-    const reconcile = createObjectReconciler({ declaration, api, leases, logger: pino({ level: 'silent' }), replicaId: 'r1' });
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const reconcile = createObjectReconciler({ declaration, api, leases, logger, replicaId: 'r1' });
     const created = await createGadget(api);
     await api.writeStatus(key, { phase: 'Failed', observedGeneration: created.metadata.generation });
     expect((await reconcile(key, new AbortController().signal)).outcome).toBe('skipped');
@@ -122,6 +124,8 @@ describe('createObjectReconciler', () => {
 
     await api.suspend(key);
     expect((await reconcile(key, new AbortController().signal, { force: true })).outcome).toBe('skipped');
+    const skipped = lines.map((line) => JSON.parse(line) as { msg: string; object?: string }).find((line) => line.msg === 'suspended: not reconciled until resumed');
+    expect(skipped?.object).toBe('Gadget/team-a/g1');
     await api.resume(key);
     expect((await reconcile(key, new AbortController().signal)).outcome).toBe('done');
     expect(calls).toBe(2);

@@ -114,7 +114,11 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       if (obj === undefined) return finish('gone', ack);
       const current = obj;
       report.generation = current.metadata.generation;
-      if (current.metadata.suspended === true) return finish('skipped', ack);
+      if (current.metadata.suspended === true) {
+        // Acked: `resume` is a change of its own and brings the object back.
+        logger.info({ generation: current.metadata.generation, forced: force }, 'suspended: not reconciled until resumed');
+        return finish('skipped', ack);
+      }
 
       const update: StatusUpdate = {};
       const ctx = makeContext(key, lease, signal, logger, attempt, update);
