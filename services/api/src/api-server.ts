@@ -140,7 +140,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         return { pending: Number(rows[0]?.pending ?? 0), oldestAgeSeconds: Math.max(0, Number(rows[0]?.age ?? 0)) };
       },
     });
-    watch = createWatchHub({ prefix, logger, readChange: createWatchChangeReader({ store, kinds, db }), ...options.watch });
+    watch = createWatchHub({ prefix, logger, registry: metrics.registry, readChange: createWatchChangeReader({ store, kinds, db }), ...options.watch });
     const app = createApp({
       store,
       history: createRevisionHistory({ db }),

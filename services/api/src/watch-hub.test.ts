@@ -216,6 +216,9 @@ describe('watch (in-process, Postgres)', () => {
     await closed;
     expect(received).toMatch(/event: error\ndata: \{"code":"TooSlow"/);
     expect((received.match(/event: change/g) ?? []).length).toBeLessThan(written);
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toContain('tugboat_watch_ended_total{code="TooSlow"} 1');
+    expect(metrics).toMatch(/tugboat_watch_clients 1\n/);
     reader.close();
   });
 

@@ -13,6 +13,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type
 import type { NatsConnection } from '@nats-io/transport-node';
 import { allEventsFilter, GoneError, InternalError, isErrorCode, streamNames, type ChangeCause, type ChangeEvent, type Resource } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -58,6 +59,8 @@ export interface WatchHubOptions {
   clientBufferEvents?: number;
   /** Heartbeat comment interval. Default 15 s. */
   heartbeatMs?: number;
+  /** Where the hub's metrics go (`tugboat_watch_*`); none when absent. */
+  registry?: Registry;
   /** After `TooSlow`, how long the closing stream may take to drain before the connection is reset. Default 5 s. */
   slowClientGraceMs?: number;
 }
@@ -115,6 +118,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   let messages: ConsumerMessages | undefined;
   let deleteConsumer: (() => Promise<unknown>) | undefined;
   let reading: Promise<void> | undefined;
+  let stopping = false;
   let heartbeat: NodeJS.Timeout | undefined;
   let position = 0;
   /** The ring holds every change with a sequence in (ringStart, position]. */
@@ -122,6 +126,19 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   const ring: Entry[] = [];
   const clients = new Set<Client>();
   let nextClientId = 1;
+  const registers = options.registry ? [options.registry] : [];
+  const metrics = {
+    changes: new Counter({ name: 'tugboat_watch_changes_total', help: 'Change events the watch hub took in from the stream', registers }),
+    ended: new Counter({ name: 'tugboat_watch_ended_total', help: 'Watches the API ended with an error event, by code', labelNames: ['code'], registers }),
+    clients: new Gauge({
+      name: 'tugboat_watch_clients',
+      help: 'Watches open now',
+      registers,
+      collect() {
+        this.set(clients.size);
+      },
+    }),
+  };
 
   function frameOf(entry: Entry): Promise<string> {
     entry.frame ??= options.readChange(entry.event).then(
@@ -161,6 +178,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
       ringStart = message.seq - 1;
     }
     position = message.seq;
+    metrics.changes.inc();
     const event = decode(message);
     if (event === undefined) return;
     const entry: Entry = { seq: message.seq, event };
@@ -188,20 +206,49 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     const info = await jsm.streams.info(streamName);
     position = info.state.last_seq;
     ringStart = position;
-    const consumer = await js.consumers.get(streamName, {
+    stopping = false;
+    await subscribe();
+    reading = follow();
+    heartbeat = setInterval(beat, heartbeatMs);
+    heartbeat.unref();
+    logger.info({ position }, 'watch hub started');
+  }
+
+  /** The one subscription: an ordered consumer from the message after `position`. */
+  async function subscribe(): Promise<void> {
+    const { state } = await jsm!.streams.info(streamName);
+    if (state.last_seq < position) {
+      // The stream was replaced (its sequences start again): nothing before can be resumed.
+      logger.warn({ position, streamLast: state.last_seq }, 'the change stream was reset; watchers must re-list');
+      for (const client of [...clients]) client.close('Gone', 'the change stream was reset; re-list');
+      ring.length = 0;
+      position = state.last_seq;
+      ringStart = position;
+    }
+    const consumer = await js!.consumers.get(streamName, {
       filter_subjects: filterSubject,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: position + 1,
     });
     deleteConsumer = () => consumer.delete();
-    const consuming = await consumer.consume({ max_messages: 256 });
-    messages = consuming;
-    reading = (async () => {
-      for await (const message of consuming) take(message);
-    })().catch((error: unknown) => logger.error({ err: String(error) }, 'watch subscription ended'));
-    heartbeat = setInterval(beat, heartbeatMs);
-    heartbeat.unref();
-    logger.info({ position }, 'watch hub started');
+    messages = await consumer.consume({ max_messages: 256 });
+  }
+
+  /** Takes in every message; if the subscription ends on its own (the stream was replaced …), subscribes again. */
+  async function follow(): Promise<void> {
+    for (let attempt = 0; !stopping; attempt++) {
+      try {
+        if (attempt > 0) await subscribe();
+        for await (const message of messages!) take(message);
+        if (stopping) return;
+        logger.warn({ position }, 'watch subscription ended; subscribing again');
+      } catch (error) {
+        if (stopping) return;
+        logger.error({ err: String(error), position }, 'watch subscription failed; subscribing again');
+      }
+      await deleteConsumer?.().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))).unref());
+    }
   }
 
   function beat(): void {
@@ -216,6 +263,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   }
 
   async function stop(): Promise<void> {
+    stopping = true;
     if (heartbeat) clearInterval(heartbeat);
     for (const client of [...clients]) client.close('stopping');
     await messages?.close().catch(() => undefined);
@@ -296,6 +344,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
           return;
         }
         if (reason !== 'stopping') {
+          metrics.ended.inc({ code: reason });
           logger.warn({ client: client.id, reason, message }, reason === 'TooSlow' ? 'watch client too slow: cut off' : 'watch ended with an error');
           res.write(`event: error\ndata: ${JSON.stringify({ code: reason, message })}\n\n`);
         }
@@ -371,10 +420,11 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     const stopOnAbort = (): void => void stream.close().catch(() => undefined);
     signal.addEventListener('abort', stopOnAbort, { once: true });
     try {
-      let first = true;
+      let expected = from;
       for await (const message of stream) {
-        if (first && message.seq > from) throw new GoneError(`the change stream no longer holds ${from}; re-list`);
-        first = false;
+        // The stream dropped what this client still needed (it passed its limits while catching up).
+        if (message.seq !== expected) throw new GoneError(`the change stream no longer holds ${expected}; re-list`);
+        expected = message.seq + 1;
         const event = decode(message);
         // Each catching-up client reads its own objects: these changes are not in the shared ring.
         if (event && matches(filter, event)) yield { seq: message.seq, event };
