@@ -158,7 +158,7 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
     await stopReplica('paused');
   }, 90_000);
 
-  it('the API SIGKILLed between commit and publish: the restarted relay publishes what was committed', async () => {
+  it('the API SIGKILLed between commit and publish (and between commit and answer): what was committed is reconciled', async () => {
     inst.api!.process.kill('SIGTERM');
     await inst.api!.exited;
     const dying = await inst.startApi({ TUGBOAT_KILL_POINT: 'relay-before-publish', TUGBOAT_KILL_POINT_AFTER: '2' });
@@ -177,6 +177,17 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
     await inst.startApi();
     const all = await settled();
     for (const name of answered) expect(all.some((obj) => obj.metadata.name === name)).toBe(true);
+
+    // Killed right after a commit, before answering: the client never heard, the change still counts.
+    inst.api!.process.kill('SIGTERM');
+    await inst.api!.exited;
+    const killedAfterCommit = await inst.startApi({ TUGBOAT_KILL_POINT: 'after-commit' });
+    const unanswered = await inst.admin.create({ kind: PROOF_KIND, metadata: { name: 'api-unanswered', project: PROOF_PROJECT }, spec: { size: 7 } }).catch((error: unknown) => error);
+    expect(unanswered).toBeInstanceOf(Error);
+    await exited(killedAfterCommit, 'the API killed after its commit');
+    await inst.startApi();
+    const after = await settled();
+    expect(after.find((obj) => obj.metadata.name === 'api-unanswered')?.status.outputs).toEqual({ size: 7 });
   }, 90_000);
 
   it('duplicate events cost at most a no-op reconcile each and change nothing', async () => {
