@@ -301,7 +301,9 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     const handoff = position;
     const from = cursor ?? handoff;
     const replay = from >= ringStart ? ring.filter((entry) => entry.seq > from && matches(filter, entry.event)) : undefined;
-    const client = register(res, filter, Math.max(from, handoff));
+    // Ends a catch-up from the stream when the watch ends, whoever ends it.
+    const ended = new AbortController();
+    const client = register(res, filter, Math.max(from, handoff), () => ended.abort());
 
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -315,13 +317,13 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     const onAbort = (): void => client.close('left');
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await pump(client, replay ?? (from < handoff ? catchUp(from + 1, handoff, filter, signal) : []));
+      await pump(client, replay ?? (from < handoff ? catchUp(from + 1, handoff, filter, ended.signal) : []));
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
   }
 
-  function register(res: ServerResponse, filter: WatchFilter, after: number): Client {
+  function register(res: ServerResponse, filter: WatchFilter, after: number, onClose: () => void): Client {
     let graceTimer: NodeJS.Timeout | undefined;
     const client: Client = {
       id: nextClientId++,
@@ -339,6 +341,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
         clients.delete(client);
         client.live.length = 0;
         client.wake?.();
+        onClose();
         if (reason === 'left') {
           res.destroy();
           return;
@@ -418,7 +421,8 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     });
     const stream = await consumer.consume({ max_messages: 64 });
     const stopOnAbort = (): void => void stream.close().catch(() => undefined);
-    signal.addEventListener('abort', stopOnAbort, { once: true });
+    if (signal.aborted) stopOnAbort();
+    else signal.addEventListener('abort', stopOnAbort, { once: true });
     try {
       let expected = from;
       for await (const message of stream) {
