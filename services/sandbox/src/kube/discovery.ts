@@ -8,6 +8,10 @@
 import { createHash } from 'node:crypto';
 import { RESOURCE_VERBS, groupVersionOf, type ResourceType } from './resource-table.js';
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export const SERVER_VERSION = {
   major: '1',
   minor: '32',
@@ -111,7 +115,8 @@ function operation(type: ResourceType, action: string, schemaRef: string) {
   };
 }
 
-export function openApiDocument(types: ResourceType[], groupName: string, version: string) {
+/** `schemaOf` gives a custom resource's `openAPIV3Schema` (from its CRD), served instead of the permissive one. */
+export function openApiDocument(types: ResourceType[], groupName: string, version: string, schemaOf: (type: ResourceType) => unknown = () => undefined) {
   const served = types.filter((type) => type.group === groupName && type.version === version);
   if (served.length === 0) return undefined;
   const root = groupName === '' ? `/api/${version}` : `/apis/${groupName}/${version}`;
@@ -120,15 +125,18 @@ export function openApiDocument(types: ResourceType[], groupName: string, versio
   for (const type of served) {
     const name = schemaName(type);
     const ref = `#/components/schemas/${name}`;
+    const declared = schemaOf(type);
     schemas[name] = {
+      ...(typeof declared === 'object' && declared !== null ? declared : {}),
       type: 'object',
       description: `${type.kind} (${groupVersionOf(type)}), served by the Tugboat sandbox with a permissive schema.`,
       properties: {
+        ...(isObject(declared) && isObject(declared.properties) ? declared.properties : {}),
         apiVersion: { type: 'string' },
         kind: { type: 'string' },
         metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
       },
-      'x-kubernetes-preserve-unknown-fields': true,
+      ...(isObject(declared) ? {} : { 'x-kubernetes-preserve-unknown-fields': true }),
       'x-kubernetes-group-version-kind': [{ group: type.group, version: type.version, kind: type.kind }],
     };
     const collection = type.namespaced ? `${root}/namespaces/{namespace}/${type.plural}` : `${root}/${type.plural}`;
@@ -146,7 +154,7 @@ export function openApiDocument(types: ResourceType[], groupName: string, versio
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths, components: { schemas } };
 }
 
-export function openApiIndex(types: ResourceType[], urlPrefix: string) {
+export function openApiIndex(types: ResourceType[], urlPrefix: string, schemaOf: (type: ResourceType) => unknown = () => undefined) {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   const served = new Map<string, ResourceType[]>();
   for (const type of types) {
@@ -155,7 +163,7 @@ export function openApiIndex(types: ResourceType[], urlPrefix: string) {
   }
   for (const [key, group] of served) {
     const hash = createHash('sha512')
-      .update(JSON.stringify(group.map((type) => [type.kind, type.plural, type.namespaced, type.subresources])))
+      .update(JSON.stringify(group.map((type) => [type.kind, type.plural, type.namespaced, type.subresources, schemaOf(type) ?? null])))
       .digest('hex')
       .slice(0, 64)
       .toUpperCase();

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import YAML from 'yaml';
 import type { FaultInjector } from '../fault-injector.js';
+import { schemaOfCrdVersion } from './crd-schema.js';
 import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, openApiV2Document, SERVER_VERSION } from './discovery.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
 import type { DeleteOptions, KubeCluster, PatchType } from './kube-cluster.js';
@@ -196,7 +197,12 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
         return writeJson(res, 200, list);
       }
       if (first === 'openapi') {
-        if (second === 'v3' && rest.length === 2) return writeJson(res, 200, openApiIndex(types, prefix));
+        const crdSchema = (type: ResourceType) => {
+          if (type.crd === undefined) return undefined;
+          const crdType = cluster.registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+          return crdType ? schemaOfCrdVersion(cluster.get(crdType, undefined, type.crd), type.version) : undefined;
+        };
+        if (second === 'v3' && rest.length === 2) return writeJson(res, 200, openApiIndex(types, prefix, crdSchema));
         if (second === 'v2' && rest.length === 2) {
           const document = openApiV2Document(String(req.headers.accept ?? ''));
           res.writeHead(200, { 'Content-Type': document.contentType, 'Content-Length': document.body.length });
@@ -207,7 +213,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
           second === 'v3' && third === 'api' && rest.length === 4
             ? openApiDocument(types, '', fourth ?? '')
             : second === 'v3' && third === 'apis' && rest.length === 5
-              ? openApiDocument(types, fourth ?? '', fifth ?? '')
+              ? openApiDocument(types, fourth ?? '', fifth ?? '', crdSchema)
               : undefined;
         if (!document) throw notFoundPath();
         return writeJson(res, 200, document);
