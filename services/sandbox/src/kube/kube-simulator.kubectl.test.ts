@@ -193,6 +193,8 @@ spec: {size: 1}
     const rerun = await kubectl('apply', '--server-side', '-f', crd);
     expect(rerun.stdout).toContain('widget.example.com/w0 serverside-applied');
     expect((await kubectl('get', 'widgets')).stdout).toMatch(/^NAME\s+SIZE\nw0\s+1\n$/);
+    const explained = await kubectl('explain', 'widgets');
+    expect(explained.stdout).toMatch(/GROUP:\s+example\.com\nKIND:\s+Widget\nVERSION:\s+v1/);
     expect((await kubectl('wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=10s')).code).toBe(0);
     const widget = manifest('widget.yaml', 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1, namespace: default}\nspec: {size: 3}\n');
     const created = await kubectl('create', '-f', widget);
