@@ -27,18 +27,48 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export function createIdentityStore(options: { db: Kysely<Database>; adminToken: string }): IdentityStore {
+export interface IdentityStoreOptions {
+  db: Kysely<Database>;
+  adminToken: string;
+  /**
+   * How long a token found in the database is trusted without asking again. Default 10 s; 0 asks
+   * on every request. Saves a query per request; a token removed from the table (there is no API
+   * for that yet) keeps working for at most this long in each API process.
+   */
+  cacheTtlMs?: number;
+  /** Most tokens remembered at once; the oldest is forgotten first. Default 10 000. */
+  cacheSize?: number;
+  now?: () => number;
+}
+
+export function createIdentityStore(options: IdentityStoreOptions): IdentityStore {
   const { db } = options;
   const adminHash = Buffer.from(hashToken(options.adminToken), 'hex');
+  const cacheTtlMs = options.cacheTtlMs ?? 10_000;
+  const cacheSize = options.cacheSize ?? 10_000;
+  const now = options.now ?? Date.now;
+  // Only known tokens are remembered, so unknown ones cannot crowd them out.
+  const known = new Map<string, { identity: Identity; until: number }>();
   return {
     async authenticate(authorization) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
       if (!match) throw new UnauthenticatedError('missing bearer token (Authorization: Bearer <token>)');
       const hash = hashToken(match[1]!);
       if (timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { name: ADMIN_NAME, type: 'user' };
+      const cached = known.get(hash);
+      if (cached && cached.until > now()) return { ...cached.identity };
       const row = await db.selectFrom('tokens').select(['name', 'type', 'controller']).where('token_hash', '=', hash).executeTakeFirst();
-      if (!row) throw new UnauthenticatedError('unknown token');
-      return row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name } : { name: row.name, type: 'user' };
+      if (!row) {
+        known.delete(hash);
+        throw new UnauthenticatedError('unknown token');
+      }
+      const identity: Identity = row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name } : { name: row.name, type: 'user' };
+      if (cacheTtlMs > 0) {
+        known.delete(hash);
+        if (known.size >= cacheSize) known.delete(known.keys().next().value!);
+        known.set(hash, { identity, until: now() + cacheTtlMs });
+      }
+      return { ...identity };
     },
     async createToken(input) {
       const problems = new DetailCollector();
