@@ -7,8 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REDACTED } from '@tugboat/resource-model';
-import { ADMIN_TOKEN, startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as connectNats } from '@nats-io/transport-node';
+import { eventSubject, REDACTED, streamNames, type ChangeEvent } from '@tugboat/resource-model';
+import { pino } from 'pino';
+import { ADMIN_TOKEN, startTestApi, TEST_NATS_URL, uniqueName, waitUntil, type TestApi } from './api-test-harness.js';
+import { ensureEventStream } from './event-stream.js';
+import { createWatchHub, type WatchChange } from './watch-hub.js';
 
 interface Frame {
   id: string | undefined;
@@ -240,6 +247,58 @@ describe('watch on PGlite', () => {
     } finally {
       await api.close();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('watch hub alone (NATS only)', () => {
+  it('reads each change once for every client that receives it, and ends every watch when it stops', async () => {
+    const prefix = uniqueName('hub');
+    const nc = await connectNats({ servers: TEST_NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    await ensureEventStream(jsm, { prefix });
+    const reads: string[] = [];
+    const hub = createWatchHub({
+      prefix,
+      logger: pino({ level: 'silent' }),
+      readChange: async (event: ChangeEvent): Promise<WatchChange> => {
+        reads.push(event.resourceVersion);
+        return { type: 'MODIFIED', cause: event.cause, key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid }, resourceVersion: event.resourceVersion };
+      },
+    });
+    await hub.start(nc);
+    const server = createServer((req, res) => {
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      void hub.serve(res, { filter: {}, signal: abort.signal });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const bodies = await Promise.all([1, 2, 3].map(() => fetch(`http://127.0.0.1:${port}/`)));
+      const texts = bodies.map(() => '');
+      const reading = bodies.map(async (response, i) => {
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) texts[i] += Buffer.from(chunk).toString();
+      });
+      await waitUntil(() => hub.clientCount === 3 || undefined, 'three watches');
+      const js = jetstream(nc);
+      for (let i = 1; i <= 5; i++) {
+        const key = { kind: 'Widget', project: 'p', name: `w${i % 2}` };
+        const event: ChangeEvent = { ...key, uid: `u${i % 2}`, generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: new Date().toISOString() };
+        await js.publish(eventSubject(prefix, key), JSON.stringify(event));
+      }
+      await waitUntil(() => texts.every((t) => (t.match(/event: change/g) ?? []).length === 5) || undefined, 'every client to get five changes');
+      expect(reads).toEqual(['1', '2', '3', '4', '5']);
+      expect(hub.position).toBe(5);
+      await hub.stop();
+      // Every stream ends (the iteration completes) once the hub stops.
+      await Promise.all(reading);
+      expect(hub.clientCount).toBe(0);
+    } finally {
+      await hub.stop();
+      await new Promise((resolve) => server.close(resolve));
+      await jsm.streams.delete(streamNames(prefix).eventsStream).catch(() => undefined);
+      await nc.close();
     }
   });
 });
