@@ -301,4 +301,57 @@ describe('watch hub alone (NATS only)', () => {
       await nc.close();
     }
   });
+
+  it('resets the connection of a cut-off client that still does not read after the grace period', async () => {
+    const prefix = uniqueName('hub');
+    const nc = await connectNats({ servers: TEST_NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    await ensureEventStream(jsm, { prefix });
+    const big = 'x'.repeat(1_000_000);
+    const hub = createWatchHub({
+      prefix,
+      logger: pino({ level: 'silent' }),
+      clientBufferEvents: 2,
+      slowClientGraceMs: 200,
+      readChange: async (event: ChangeEvent): Promise<WatchChange> => ({
+        type: 'MODIFIED',
+        cause: event.cause,
+        key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid },
+        resourceVersion: event.resourceVersion,
+        object: { metadata: { note: big } } as unknown as WatchChange['object'],
+      }),
+    });
+    await hub.start(nc);
+    const server = createServer((req, res) => {
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      void hub.serve(res, { filter: {}, signal: abort.signal });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const connections = () => new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    try {
+      const socket = connectTcp((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+      await waitUntil(() => received.includes(': watching') || undefined, 'the watch to start');
+      socket.pause();
+      const js = jetstream(nc);
+      for (let i = 1; hub.clientCount > 0; i++) {
+        if (i > 100) throw new Error('the client was never cut off');
+        const key = { kind: 'Widget', project: 'p', name: 'w' };
+        await js.publish(eventSubject(prefix, key), JSON.stringify({ ...key, uid: 'u', generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: '' }));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Cut off, and it never reads again: the server side of the connection is reset after the grace period.
+      await waitUntil(async () => (await connections()) === 0 || undefined, 'the connection to be reset', 5_000);
+      socket.destroy();
+    } finally {
+      await hub.stop();
+      await new Promise((resolve) => server.close(resolve));
+      await jsm.streams.delete(streamNames(prefix).eventsStream).catch(() => undefined);
+      await nc.close();
+    }
+  });
 });
