@@ -9,7 +9,7 @@ import { InputError, PLATFORM_PROJECT, keyString, type ErrorDetail, type Resourc
 import type { Identity } from './identity.js';
 import { getPath, isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
-import { parseResourceBody } from './resource-input.js';
+import { detailMessage, parseResourceBody } from './resource-input.js';
 import type { ApplyItem, ApplyOptions, ApplyOutcome, ResourceStore } from './resource-store.js';
 import type { FieldChange } from './json-diff.js';
 
@@ -121,14 +121,8 @@ async function checkDocument(index: number, document: unknown, kinds: KindRegist
     return { index, key: { kind: kind.definition.kind, project: input.project, name: input.name }, item: { kind, input }, reasons: [] };
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    return { index, key, reasons: error.details.map((d) => ({ path: d.path, rule: d.rule, message: messageFor(error.message, d.path) })) };
+    return { index, key, reasons: error.details.map((d) => ({ path: d.path, rule: d.rule, message: detailMessage(error, d.path) })) };
   }
-}
-
-/** `DetailCollector` joins `path: message` pairs with `; `; pick this path's part back out. */
-function messageFor(joined: string, path: string): string {
-  const part = joined.split('; ').find((p) => p.startsWith(`${path}: `));
-  return part ? part.slice(path.length + 2) : joined;
 }
 
 function markDuplicates(candidates: Candidate[]): void {

@@ -39,6 +39,15 @@ export class DetailCollector {
   }
 }
 
+/**
+ * The message for one detail of an error built by `DetailCollector` (whose message joins
+ * `path: message` pairs with `; `); the whole message when the path has no part of its own.
+ */
+export function detailMessage(error: { message: string }, path: string): string {
+  const part = error.message.split('; ').find((p) => p.startsWith(`${path}: `));
+  return part ? part.slice(path.length + 2) : error.message;
+}
+
 export function inputError(path: string, rule: string, message: string, status: 400 | 422 = 422): InputError {
   return new InputError(`${path}: ${message}`, { status, details: [{ path, rule }] });
 }

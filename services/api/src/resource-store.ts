@@ -28,7 +28,7 @@ import { applyMergePatch, cloneJson, getPath, isJsonObject, jsonEqual, setPath, 
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import type { LabelRequirement } from './label-selector.js';
-import { DetailCollector, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
+import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
 import type { SecretBox } from './secret-box.js';
 
 type Row = Selectable<ResourcesTable>;
@@ -716,7 +716,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
               // so one answer names every problem. Anything else ends the transaction.
               if (!isTugboatError(error) || error.status >= 500) throw error;
               const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
-              outcomes.push({ action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? error.message })) });
+              outcomes.push({ action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) });
             }
           }
           // A dry run, or a bundle with a blocked object, writes nothing: not even an outbox row.
