@@ -162,4 +162,37 @@ describe('resource store', () => {
     ]);
     expect(await store.get(definitions, key)).toBeUndefined();
   });
+
+  it('records a create with nothing to resolve in one statement, exactly as a transactional write does', async () => {
+    const created = await store.create(definitions, input('one-statement', definitionSpec), admin);
+    const { rows } = await sql<{ subject: string; msg_id: string; payload: Record<string, unknown>; revisions: number }>`
+      select o.subject, o.msg_id, o.payload,
+             (select count(*) from revisions r where r.resource_uid = o.object_uid and r.resource_version = ${created.metadata.resourceVersion} and r.cause = 'spec')::int as revisions
+      from outbox o where o.object_uid = ${created.metadata.uid}`.execute(database.db);
+    expect(rows).toEqual([
+      {
+        subject: 'store.res.ClusterDefinition._.one-statement',
+        msg_id: `${created.metadata.uid}/${created.metadata.resourceVersion}`,
+        payload: {
+          kind: 'ClusterDefinition',
+          project: '',
+          name: 'one-statement',
+          uid: created.metadata.uid,
+          generation: 1,
+          resourceVersion: created.metadata.resourceVersion,
+          cause: 'spec',
+          actor: 'admin',
+          at: expect.any(String),
+        },
+        revisions: 1,
+      },
+    ]);
+    expect(created.metadata.finalizers).toEqual(['infra-controller']);
+    expect(await store.get(definitions, { project: '', name: 'one-statement' })).toEqual(created);
+
+    const before = await tally();
+    const duplicate = await store.create(definitions, input('one-statement', definitionSpec), admin).catch((error: unknown) => error);
+    expect(isErrorCode(duplicate, 'Conflict')).toBe(true);
+    expect(await tally()).toEqual(before);
+  });
 });
