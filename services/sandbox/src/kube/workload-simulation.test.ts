@@ -75,7 +75,8 @@ describe('workload simulation', () => {
     try {
       deploy('first');
       const early = await eventually(() => {
-        const events = cluster.list(type('Event'), 'default').filter((event) => (event.involvedObject as { name: string }).name === 'first');
+        // Of the Deployment, its ReplicaSet or its pods: the newest of them is only swept by a later event.
+        const events = cluster.list(type('Event'), 'default').filter((event) => (event.involvedObject as { name: string }).name.startsWith('first'));
         return events.length > 0 ? events : undefined;
       }, 5000, 'events of the first deployment');
       await new Promise((resolve) => setTimeout(resolve, 100));
