@@ -115,7 +115,7 @@ describe('operator controls (real API, SDK controller process)', () => {
     expect((await lines()).filter((l) => l.type === 'start' && l.object === id('steady') && l.generation === 2)).toHaveLength(1);
 
     // Both controls are in the history and the events, with the identity.
-    const notes = (await admin.revisions(ref('steady'))).map((r) => (r as { note?: string }).note).filter(Boolean);
+    const notes = (await admin.revisions(ref('steady'))).map((r) => r.note).filter(Boolean);
     expect(notes).toEqual(['resumed', 'suspended']);
     const reasons = (await admin.listEvents(ref('steady'))).map((e) => `${e.reason}:${e.source}`);
     expect(reasons).toEqual(expect.arrayContaining(['Suspended:admin', 'Resumed:admin']));
@@ -162,7 +162,7 @@ describe('operator controls (real API, SDK controller process)', () => {
     expect(forced.deleted).toBe(true);
     expect(await admin.get(ref('stuck'))).toBeUndefined();
     const history = await admin.revisions(ref('stuck'));
-    expect(history.slice(0, 2).map((r) => `${r.cause}:${r.actor}:${(r as { note?: string }).note ?? ''}`)).toEqual([
+    expect(history.slice(0, 2).map((r) => `${r.cause}:${r.actor}:${r.note ?? ''}`)).toEqual([
       'delete:admin:',
       'metadata:admin:finalizer ops-controller force-removed',
     ]);

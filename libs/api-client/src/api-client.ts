@@ -167,12 +167,17 @@ export interface ApplyOptions extends RequestOptions {
 }
 
 export interface Revision {
+  /** The resourceVersion the change produced: stable while older revisions are pruned. */
   revision: number;
   generation: number;
   cause: ChangeCause;
   actor: string;
   at: string;
+  /** Labels and spec after the change (secrets redacted). */
+  labels?: Record<string, string>;
   spec: Record<string, unknown>;
+  /** What an operator control did (`suspended`, `resumed`, `reconcile requested`, `finalizer X force-removed`). */
+  note?: string;
 }
 
 export interface RevisionDiff {

@@ -116,7 +116,10 @@ describe('watch with reconnect', () => {
     const chunks = [new TextEncoder().encode(': heartbeat\nid: 4\n\nid: 5\ndata: x\n\n')];
     const ids: string[] = [];
     const messages = [];
-    for await (const message of parseServerSentEvents(chunks, { onId: (id) => ids.push(id) })) messages.push(message);
+    const body = (async function* () {
+      yield* chunks;
+    })();
+    for await (const message of parseServerSentEvents(body, { onId: (id) => ids.push(id) })) messages.push(message);
     expect(ids).toEqual(['4', '5']);
     expect(messages).toEqual([{ id: '5', event: 'message', data: 'x' }]);
   });
