@@ -53,7 +53,7 @@ export interface ApiServerOptions {
   /** History bounds and how often they are enforced (defaults: 50 revisions, 100 events per object, events up to 168 h, every 10 min). */
   retention?: Pick<RetentionOptions, 'revisionsKeep' | 'eventsKeep' | 'eventsMaxAgeMs' | 'intervalMs'> & { enabled?: boolean };
   /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace. */
-  watch?: Pick<WatchHubOptions, 'ringSize' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
+  watch?: Pick<WatchHubOptions, 'ringSize' | 'frameCacheBytes' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
   relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
   idleInTransactionTimeoutMs?: number;
   bodyLimitBytes?: number;

@@ -270,7 +270,7 @@ describe('watch hub alone (NATS only)', () => {
     const server = createServer((req, res) => {
       const abort = new AbortController();
       res.once('close', () => abort.abort());
-      void hub.serve(res, { filter: {}, signal: abort.signal });
+      void hub.serve(res, { filter: {}, signal: abort.signal, ...(req.url === '/resume' ? { cursor: 1 } : {}) });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
@@ -290,9 +290,18 @@ describe('watch hub alone (NATS only)', () => {
       await waitUntil(() => texts.every((t) => (t.match(/event: change/g) ?? []).length === 5) || undefined, 'every client to get five changes');
       expect(reads).toEqual(['1', '2', '3', '4', '5']);
       expect(hub.position).toBe(5);
+      // A resume inside the ring is served from the frames already made: no read.
+      const resumed = await fetch(`http://127.0.0.1:${port}/resume`);
+      let resumedText = '';
+      const resumedReading = (async () => {
+        for await (const chunk of resumed.body as AsyncIterable<Uint8Array>) resumedText += Buffer.from(chunk).toString();
+      })();
+      await waitUntil(() => (resumedText.match(/event: change/g) ?? []).length === 4 || undefined, 'the four changes after cursor 1');
+      expect(resumedText).not.toContain('id: 1\n');
+      expect(reads).toHaveLength(5);
       await hub.stop();
       // Every stream ends (the iteration completes) once the hub stops.
-      await Promise.all(reading);
+      await Promise.all([...reading, resumedReading]);
       expect(hub.clientCount).toBe(0);
     } finally {
       await hub.stop();

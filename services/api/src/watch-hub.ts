@@ -51,6 +51,8 @@ export interface WatchHubOptions {
   logger: Logger;
   /** Recent changes kept in memory for resumption. Default 1024. */
   ringSize?: number;
+  /** Serialised changes (objects included) kept with the ring, at most. Default 64 MiB. */
+  frameCacheBytes?: number;
   /**
    * Changes queued for one client while its socket is full (it does not read fast enough) before it
    * is cut off as too slow. Default 256. Whatever the socket, a client is cut off past
@@ -83,7 +85,8 @@ export interface WatchHub {
 interface Entry {
   seq: number;
   event: ChangeEvent;
-  frame?: Promise<string>;
+  frame?: Promise<string> | undefined;
+  frameSize?: number | undefined;
 }
 
 interface Client {
@@ -101,13 +104,16 @@ interface Client {
   close(reason: 'left' | 'TooSlow' | 'Gone' | 'Unavailable' | 'stopping', message?: string): void;
 }
 
-const DEFAULTS = { ringSize: 1024, clientBufferEvents: 256, heartbeatMs: 15_000, slowClientGraceMs: 5_000 };
+const DEFAULTS = { ringSize: 1024, clientBufferEvents: 256, heartbeatMs: 15_000, slowClientGraceMs: 5_000, frameCacheBytes: 64 * 1024 * 1024 };
 
 export function createWatchHub(options: WatchHubOptions): WatchHub {
   const logger = options.logger.child({ component: 'watch-hub' });
   const ringSize = options.ringSize ?? DEFAULTS.ringSize;
   const clientBufferEvents = options.clientBufferEvents ?? DEFAULTS.clientBufferEvents;
   const clientQueueCap = Math.max(8 * clientBufferEvents, 1024);
+  const frameCacheBytes = options.frameCacheBytes ?? DEFAULTS.frameCacheBytes;
+  const cached: Entry[] = [];
+  let cachedBytes = 0;
   const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
   const slowClientGraceMs = options.slowClientGraceMs ?? DEFAULTS.slowClientGraceMs;
   const streamName = streamNames(options.prefix).eventsStream;
@@ -142,7 +148,11 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
 
   function frameOf(entry: Entry): Promise<string> {
     entry.frame ??= options.readChange(entry.event).then(
-      (change) => changeFrame(entry.seq, change),
+      (change) => {
+        const frame = changeFrame(entry.seq, change);
+        keepFrame(entry, frame.length);
+        return frame;
+      },
       (error: unknown) => {
         // Not memoised: the next client that needs it reads again.
         entry.frame = undefined;
@@ -150,6 +160,19 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
       },
     );
     return entry.frame;
+  }
+
+  /** Frames stay with their entries up to `frameCacheBytes`; past it the oldest are dropped (and read again if a resume needs them). */
+  function keepFrame(entry: Entry, size: number): void {
+    entry.frameSize = size;
+    cached.push(entry);
+    cachedBytes += size;
+    while (cachedBytes > frameCacheBytes && cached.length > 0) {
+      const oldest = cached.shift()!;
+      cachedBytes -= oldest.frameSize ?? 0;
+      oldest.frame = undefined;
+      oldest.frameSize = undefined;
+    }
   }
 
   function matches(filter: WatchFilter, event: ChangeEvent): boolean {
