@@ -168,6 +168,10 @@ describe('POST /v1/apply and revisions', () => {
   it('checks the bundle itself: format, duplicates, stale versions, the dryRun flag', async () => {
     const account = (await api.call('GET', '/v1/awsaccounts/main')).body;
     expect((await apply('kind: [unclosed')).body.error.details[0]).toMatchObject({ path: 'items[0]', rule: 'yaml' });
+    const aliases = `a: &a [x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(9).fill(`*${i === 0 ? 'a' : 'bcdefghi'[i - 1]}`).join(', ')}]`).join('\n')}\n`;
+    expect((await apply(aliases)).body.error.details[0]).toMatchObject({ path: 'items[0]', rule: 'yaml' });
+    const list = `kind: List\nitems:\n  - ${JSON.stringify({ kind: 'AwsAccount', metadata: { name: 'main' }, spec: account.spec })}\n`;
+    expect((await apply(list, '?dryRun=true')).body.results).toMatchObject([{ kind: 'AwsAccount', name: 'main', action: 'unchanged' }]);
     expect((await apply({ items: [] })).body.error.details[0]).toMatchObject({ path: 'items', rule: 'minItems' });
     expect((await apply({ things: [] })).status).toBe(400);
     expect((await apply([], '?dryRun=maybe')).body.error.details[0]).toMatchObject({ path: 'dryRun', rule: 'enum' });

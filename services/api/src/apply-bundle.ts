@@ -41,8 +41,17 @@ export function bundleDocuments(body: unknown): unknown[] {
       if (problem) {
         throw new InputError(`body: YAML document ${index + 1} does not parse: ${problem.message}`, { details: [{ path: `items[${index}]`, rule: 'yaml' }] });
       }
-      const value: unknown = document.toJS();
-      if (value !== null && value !== undefined) documents.push(value);
+      let value: unknown;
+      try {
+        value = document.toJS();
+      } catch (error) {
+        // e.g. too many aliases (a "billion laughs" document)
+        throw new InputError(`body: YAML document ${index + 1} cannot be read: ${(error as Error).message}`, { details: [{ path: `items[${index}]`, rule: 'yaml' }] });
+      }
+      // A document may also be a list of objects, or a `kind: List` with `items`.
+      if (Array.isArray(value)) documents.push(...(value as unknown[]));
+      else if (isJsonObject(value) && value['kind'] === 'List' && Array.isArray(value['items'])) documents.push(...(value['items'] as unknown[]));
+      else if (value !== null && value !== undefined) documents.push(value);
     }
   } else if (Array.isArray(body)) documents = body;
   else if (isJsonObject(body) && Array.isArray(body['items']) && Object.keys(body).every((k) => k === 'items' || k === 'apiVersion' || k === 'kind')) {
