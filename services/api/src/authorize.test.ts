@@ -19,6 +19,14 @@ describe('authorize', () => {
     expect(() => authorize(admin, 'readSecrets', WORKLOAD_INSTANCE, 'p')).toThrow(expect.objectContaining({ status: 403 }));
   });
 
+  it('lets only the admin force-remove a finalizer, and anyone authenticated operate an object', () => {
+    expect(() => authorize(admin, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).not.toThrow();
+    for (const who of [alice, workload, infra]) {
+      expect(() => authorize(who, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).toThrow(expect.objectContaining({ status: 403 }));
+    }
+    for (const who of [admin, alice, workload]) expect(() => authorize(who, 'operate', WORKLOAD_INSTANCE, 'p')).not.toThrow();
+  });
+
   it('keeps tokens and kinds to the admin; the rest to anyone authenticated', () => {
     expect(() => authorize(admin, 'createToken', undefined, undefined)).not.toThrow();
     expect(() => authorize(alice, 'registerKind', undefined, undefined)).toThrow(expect.objectContaining({ status: 403 }));
