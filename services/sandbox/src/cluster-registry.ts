@@ -25,6 +25,8 @@ export interface ClusterRegistry {
   kubeconfig(baseUrl: string, names?: string[]): string;
   /** Serves `/k8s/{cluster}/…`; mounted at `/k8s`, so it sees paths without that prefix. */
   handler: (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+  /** Re-plans the simulated timers already set, after the clock's scale changed. */
+  rescheduleTimers(): void;
   snapshot(): unknown;
   restore(data: unknown): void;
   reset(): void;

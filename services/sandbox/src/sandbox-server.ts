@@ -225,6 +225,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         setTimeScale(scale) {
           clock.setScale(scale);
           eks.reschedule();
+          clusters.rescheduleTimers();
           store?.scheduleSave();
         },
         faults: () => faults.list(),

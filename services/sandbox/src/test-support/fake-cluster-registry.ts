@@ -26,6 +26,9 @@ export function createFakeClusterRegistry(): FakeClusterRegistry {
       const existing = clusters.get(name);
       clusters.set(name, { nodes: options?.nodes ?? existing?.nodes ?? [], token: options?.token ?? existing?.token ?? randomUUID() });
     },
+    rescheduleTimers() {
+      calls.push('reschedule');
+    },
     removeCluster(name) {
       calls.push(`remove ${name}`);
       clusters.delete(name);
