@@ -127,6 +127,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       secrets: createSecretBox({ keys: secretKeys }),
       prefix,
       outboxChannel: database.outboxChannel,
+      localRelay: {
+        get active() {
+          return relay?.active ?? false;
+        },
+        wake: () => relay?.wake(),
+      },
       killPoint,
     });
     const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });

@@ -89,6 +89,19 @@ describe('outbox relay', () => {
     await nc?.close();
   });
 
+  it('runs a pass when woken in-process, without a NOTIFY and long before its poll', async () => {
+    const woken = createOutboxRelay({ database: databases[0]!, js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100 });
+    relays.push(woken);
+    woken.start();
+    await waitUntil(() => woken.active, 'the relay to take the lock');
+    for (const version of [1, 2]) {
+      const object = randomUUID();
+      await insert(object, version); // no NOTIFY: only wake() can bring it out before the poll
+      woken.wake();
+      await waitUntil(() => published(object).length === 1, `row ${version} to publish after wake()`, 5_000);
+    }
+  });
+
   it('publishes a row that committed after later rows were published', async () => {
     const active = relay(databases[0]!);
     active.start();

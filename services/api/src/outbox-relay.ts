@@ -42,6 +42,8 @@ export interface OutboxRelay {
   readonly active: boolean;
   /** Rows this relay has had acknowledged since start. */
   readonly published: number;
+  /** Asks for a pass now: what a NOTIFY does, for writes committed in this process, without the round trip. */
+  wake(): void;
 }
 
 interface OutboxRow {
@@ -61,18 +63,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 256;
   const retryDelayMs = options.retryDelayMs ?? 500;
   const stopping = new AbortController();
-  let wake: () => void = () => undefined;
+  // A wake-up that arrives while a pass runs is kept for the next pause: that pass may have read the
+  // table before the commit it announces, and waiting a whole poll interval for it would be a 1 s tail.
+  let wakeRequested = false;
+  const requestWake = () => {
+    wakeRequested = true;
+  };
+  let wake: () => void = requestWake;
   let active = false;
   let published = 0;
   let running: Promise<void> | undefined;
 
-  /** Resolves after `ms`, on a wake-up, or on stop. */
+  /** Resolves after `ms`, on a wake-up (also one that came since the last pause), or on stop. */
   function pause(ms: number): Promise<void> {
+    if (wakeRequested) {
+      wakeRequested = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         stopping.signal.removeEventListener('abort', done);
-        wake = () => undefined;
+        wake = requestWake;
         resolve();
       };
       const timer = setTimeout(done, ms);
@@ -180,6 +192,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     },
     get published() {
       return published;
+    },
+    wake() {
+      wake();
     },
   };
 }

@@ -122,6 +122,12 @@ export interface ResourceStoreOptions {
   prefix: string;
   /** NOTIFY channel the relay listens on (notified after each commit that wrote an outbox row). */
   outboxChannel: string;
+  /**
+   * The relay of this process: while it is the active one, a commit wakes it directly instead of
+   * through a NOTIFY (one statement, and one commit flush, less per write). Otherwise NOTIFY wakes
+   * whichever replica holds the relay lock.
+   */
+  localRelay?: { readonly active: boolean; wake(): void };
   killPoint: KillPoint;
 }
 
@@ -133,7 +139,11 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
 
   /** Transactions that wrote an outbox row: their commit wakes the relay. */
   const changedTransactions = new WeakSet<Tx>();
-  const wakeRelay = createRelayWaker(db, outboxChannel);
+  const notifyRelay = createRelayWaker(db, outboxChannel);
+  const wakeRelay = () => {
+    if (options.localRelay?.active) options.localRelay.wake();
+    else notifyRelay();
+  };
 
   /** Runs a write transaction, maps database conflicts to 409, and honours the after-commit kill point. */
   async function write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
