@@ -4,7 +4,9 @@
  * sub-millisecond wall clock the benchmark compares with the API's commit times (same machine).
  *
  * Lines go to `RECONCILE_LOG` as JSON, buffered and appended every 100 ms, so the file write does
- * not sit on the path it measures: `{ type: 'ready' }`, then `{ type: 'start', name, generation, at }`.
+ * not sit on the path it measures: `{ type: 'ready' }`, then `{ type: 'start', name, generation, at }`
+ * when reconcile is entered and `{ type: 'lease', name, at }` (from the SDK's report, ms) when the
+ * lease on the object was held, before the SDK read the object.
  */
 import { appendFile } from 'node:fs/promises';
 import { defineController, runController } from '@tugboat/controller-sdk';
@@ -42,6 +44,10 @@ const running = await runController(controller, {
   replicaId: 'bench',
   logLevel: 'warn',
   handleSignals: false,
+  // When the SDK held the lease (before it read the object): splits the SDK's share of the latency.
+  onReconcile: (report) => {
+    if (report.generation === 1) pending.push(`${JSON.stringify({ type: 'lease', name: report.key.name, at: report.startedAt })}\n`);
+  },
 });
 pending.push(`${JSON.stringify({ type: 'ready', at: wallClockMs() })}\n`);
 

@@ -21,7 +21,7 @@
  *
  * Figures go to `bench-results/write-path.json`. Environment: BENCH_CONCURRENCY (16),
  * BENCH_DURATION_MS (10000), BENCH_RATE (100), BENCH_RECONCILE_WRITES (1500),
- * BENCH_API_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_KEEP_LOGS.
+ * BENCH_API_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_CONTROLLER_NODE_ARGS, BENCH_KEEP_LOGS.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -209,6 +209,10 @@ interface CommitToReconcileResult {
   answerToReconcileMs: LatencyStats;
   commitToPublishMs: LatencyStats;
   publishToReconcileMs: LatencyStats;
+  /** Delivery, local queue and lease (the lease time is the SDK's, in whole ms). */
+  publishToLeaseMs: LatencyStats;
+  /** The SDK's read of the object through the API. */
+  leaseToReconcileMs: LatencyStats;
   createLatencyMs: LatencyStats;
   /** How far the open-loop writer fell behind its schedule at worst (ms). */
   writerLagMs: number;
@@ -237,7 +241,7 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
     RECONCILE_LOG: reconcileLog,
     BENCH_KIND: RECONCILE_KIND,
     BENCH_CONTROLLER: CONTROLLER,
-  });
+  }, (env['BENCH_CONTROLLER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''));
   const readLog = async () =>
     (await readFile(reconcileLog, 'utf8').catch(() => ''))
       .split('\n')
@@ -277,10 +281,14 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
   await Promise.all(inFlight);
 
   const started = new Map<string, number>();
+  const leased = new Map<string, number>();
   await waitUntil(
     async () => {
-      for (const line of await readLog()) if (line.type === 'start' && line.generation === 1 && !started.has(line.name!)) started.set(line.name!, line.at);
-      return writes.every((write) => started.has(write.name));
+      for (const line of await readLog()) {
+        if (line.type === 'start' && line.generation === 1 && !started.has(line.name!)) started.set(line.name!, line.at);
+        if (line.type === 'lease' && !leased.has(line.name!)) leased.set(line.name!, line.at);
+      }
+      return writes.every((write) => started.has(write.name) && leased.has(write.name));
     },
     `every object to be reconciled (log in ${reconcileLog})`,
     60_000,
@@ -299,6 +307,8 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
     answerToReconcileMs: latencyStats(writes.map((w) => byName(started, w.name) - w.answeredAt)),
     commitToPublishMs: latencyStats(writes.map((w) => byName(published, w.name) - w.createdAt)),
     publishToReconcileMs: latencyStats(writes.map((w) => byName(started, w.name) - byName(published, w.name))),
+    publishToLeaseMs: latencyStats(writes.map((w) => byName(leased, w.name) - byName(published, w.name))),
+    leaseToReconcileMs: latencyStats(writes.map((w) => byName(started, w.name) - byName(leased, w.name))),
     createLatencyMs: latencyStats(writes.map((w) => w.answeredAt - w.sentAt)),
     writerLagMs: round(writerLagMs),
   };
@@ -371,6 +381,8 @@ async function main(): Promise<void> {
           ['  201 answer -> reconcile start', RATE, ...ms(reconcile.answerToReconcileMs)],
           ['  commit -> on the bus (relay)', RATE, ...ms(reconcile.commitToPublishMs)],
           ['  on the bus -> reconcile start (SDK)', RATE, ...ms(reconcile.publishToReconcileMs)],
+          ['    on the bus -> lease held', RATE, ...ms(reconcile.publishToLeaseMs)],
+          ['    lease held -> reconcile start (GET)', RATE, ...ms(reconcile.leaseToReconcileMs)],
         ],
       ),
     );

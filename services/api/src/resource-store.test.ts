@@ -107,6 +107,29 @@ describe('resource store', () => {
     expect(await store.get(definitions, { project: '', name: 'parent' })).toBeUndefined();
   });
 
+  it('reads owners with the object, in their order, on get and on a status write', async () => {
+    const first = await store.create(definitions, input('owner-a', definitionSpec), admin);
+    const second = await store.create(definitions, input('owner-b', definitionSpec), admin);
+    const ownerReferences = [
+      { kind: 'ClusterDefinition', name: 'owner-b' },
+      { kind: 'ClusterDefinition', name: 'owner-a' },
+    ];
+    await store.create(clusters, { ...input('owned-twice', { definitionRef: { name: 'owner-a' } }), ownerReferences }, admin);
+    const expected = [
+      { kind: 'ClusterDefinition', name: 'owner-b', uid: second.metadata.uid },
+      { kind: 'ClusterDefinition', name: 'owner-a', uid: first.metadata.uid },
+    ];
+    const key = { project: '', name: 'owned-twice' };
+    expect((await store.getOrThrow(clusters, key)).metadata.ownerReferences).toEqual(expected);
+    const written = await store.writeStatus(clusters, key, { phase: 'Ready' }, undefined, infra);
+    expect(written.metadata.ownerReferences).toEqual(expected);
+    expect(written.status).toEqual({ phase: 'Ready' });
+    const unchanged = await store.writeStatus(clusters, key, { phase: 'Ready' }, undefined, infra);
+    expect(unchanged).toEqual(written);
+    expect(await store.get(clusters, key)).toEqual(written);
+    expect((await store.getOrThrow(definitions, { project: '', name: 'owner-a' })).metadata).not.toHaveProperty('ownerReferences');
+  });
+
   it('ends a session that idles inside a transaction', async () => {
     const strict = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema, poolSize: 1, idleInTransactionTimeoutMs: 100 });
     try {

@@ -34,6 +34,7 @@ import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceW
 import type { SecretBox } from './secret-box.js';
 
 type Row = Selectable<ResourcesTable>;
+type Owner = { kind: string; name: string; uid: string };
 type Tx = Transaction<Database>;
 
 export interface ObjectKey {
@@ -600,6 +601,29 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     return marked;
   }
 
+  /**
+   * An object with its owners in one query (`ownersOf` is a second round trip): the read path of
+   * every GET and of the status write a controller makes after each reconcile. `forUpdate` locks the
+   * object's row (not its owners'), as `lockRow` does.
+   */
+  async function findWithOwners(executor: Kysely<Database> | Tx, kind: RegisteredKind, key: ObjectKey, forUpdate = false): Promise<{ row: Row; owners: Owner[] } | undefined> {
+    let query = executor
+      .selectFrom('resources')
+      .selectAll('resources')
+      .select(
+        sql<Owner[] | null>`(select json_agg(json_build_object('kind', r.kind, 'name', r.name, 'uid', r.uid) order by o.position)
+                             from owner_references o join resources r on r.uid = o.owner_uid where o.owned_uid = resources.uid)`.as('owners'),
+      )
+      .where('kind', '=', kind.definition.kind)
+      .where('project', '=', key.project)
+      .where('name', '=', key.name);
+    if (forUpdate) query = query.forUpdate();
+    const found = await query.executeTakeFirst();
+    if (!found) return undefined;
+    const { owners, ...row } = found;
+    return { row, owners: owners ?? [] };
+  }
+
   async function findRow(kind: RegisteredKind, key: ObjectKey): Promise<Row | undefined> {
     return db
       .selectFrom('resources')
@@ -629,12 +653,14 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     },
 
     async get(kind, key) {
-      const row = await findRow(kind, key);
-      return row ? toResourceOne(db, row) : undefined;
+      const found = await findWithOwners(db, kind, key);
+      return found ? toResource(found.row, found.owners) : undefined;
     },
 
     async getOrThrow(kind, key) {
-      return toResourceOne(db, await findRowOrThrow(kind, key));
+      const found = await findWithOwners(db, kind, key);
+      if (!found) throw notFound(kind, key);
+      return toResource(found.row, found.owners);
     },
 
     async list(kind, listOptions) {
@@ -683,10 +709,12 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
 
     async writeStatus(kind, key, status, expectedVersion, actor) {
       return write(async (tx) => {
-        const current = await lockRow(tx, kind, key);
+        const locked = await findWithOwners(tx, kind, key, true);
+        if (!locked) throw notFound(kind, key);
+        const { row: current, owners } = locked;
         checkVersion(current, expectedVersion);
         // A write that changes nothing writes nothing and wakes no one.
-        if (jsonEqual(status, current.status)) return toResourceOne(tx, current);
+        if (jsonEqual(status, current.status)) return toResource(current, owners);
         const row = await tx
           .updateTable('resources')
           .set({ status: jsonb(status), resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
@@ -694,7 +722,8 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
           .returningAll()
           .executeTakeFirstOrThrow();
         await recordChange(tx, kind, row, 'status', actor);
-        return toResourceOne(tx, row);
+        // A status write changes no ownership: the owners read under the lock still hold.
+        return toResource(row, owners);
       });
     },
 
