@@ -55,6 +55,45 @@ describe('createKvLeaseManager (real NATS KV)', () => {
     await next.release();
   });
 
+  it('takes a new key, or one it released last, in one request; reads the entry when another replica wrote since', async () => {
+    const calls: string[] = [];
+    const counted: KV = Object.create(kv, {
+      get: { value: (key: string) => (calls.push('get'), kv.get(key)) },
+      put: { value: (key: string, data: string, opts?: object) => (calls.push('put'), kv.put(key, data, opts)) },
+      create: { value: (key: string, data: string) => (calls.push('create'), kv.create(key, data)) },
+      update: { value: (key: string, data: string, version: number) => (calls.push('update'), kv.update(key, data, version)) },
+    });
+    const a = createKvLeaseManager({ kv: counted, holder: 'a', ttlMs: TTL });
+    const b = createKvLeaseManager({ kv, holder: 'b', ttlMs: TTL });
+    const key = 'Widget/team-a/fast';
+
+    const first = held(await a.acquire(key));
+    expect(calls.splice(0)).toEqual(['put']);
+    await first.release({ failures: 1 });
+    calls.length = 0;
+    const again = held(await a.acquire(key));
+    expect(calls.splice(0)).toEqual(['update']);
+    expect(again.previous).toEqual({ failures: 1 });
+    await again.release({ failures: 2 });
+
+    // Another replica took and released it meanwhile: the remembered revision is stale, so the
+    // entry is read, and what the other replica left is what counts.
+    await (held(await b.acquire(key))).release({ failures: 7 });
+    calls.length = 0;
+    const afterOther = held(await a.acquire(key));
+    expect(calls).toEqual(['update', 'get', 'update']);
+    expect(afterOther.previous).toEqual({ failures: 7 });
+
+    // Held elsewhere: the fast attempt fails and the answer is "busy", as before.
+    await afterOther.release();
+    const byB = held(await b.acquire(key));
+    calls.length = 0;
+    const busy = await a.acquire(key);
+    expect(busy.held).toBe(false);
+    expect(calls).toEqual(['update', 'get']);
+    await byB.release();
+  });
+
   it('aborts the signal before expiry when renewals fail, and lets another holder in after it', async () => {
     let partitioned = false;
     const flaky: KV = Object.create(kv, {

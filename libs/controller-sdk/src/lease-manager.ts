@@ -53,6 +53,14 @@ interface LeaseValue {
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+/** The server's answer to an expected last sequence when it cannot tell (2.10+). */
+const WRONG_LAST_SEQUENCE_UNKNOWN = 10164;
+/** Entries this process released and may take back with one compare-and-set, at most. */
+const REMEMBERED_RELEASES = 10_000;
+
+function isWrongLastSequence(error: unknown): boolean {
+  return error instanceof JetStreamApiError && (error.code === WRONG_LAST_SEQUENCE || error.code === WRONG_LAST_SEQUENCE_UNKNOWN);
+}
 
 /**
  * Leases in a NATS KV bucket: the value holds the holder and an expiry timestamp; a lease is
@@ -66,6 +74,16 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
   const ttl = options.ttlMs;
   const margin = options.safetyMarginMs ?? Math.floor(ttl / 4);
   const active = new Set<HeldLease>();
+  /**
+   * What this process last wrote when it released a key: taking it again is one compare-and-set
+   * on that revision (it fails if anyone wrote since, and then the entry is read as usual).
+   */
+  const lastReleases = new Map<string, { revision: number; data: Record<string, unknown> }>();
+  function rememberRelease(key: string, revision: number, data: Record<string, unknown>): void {
+    lastReleases.delete(key);
+    if (lastReleases.size >= REMEMBERED_RELEASES) lastReleases.delete(lastReleases.keys().next().value!);
+    lastReleases.set(key, { revision, data });
+  }
 
   class HeldLease implements Lease {
     readonly signal: AbortSignal;
@@ -119,7 +137,9 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
       const released = this.#chain.then(async () => {
         const value: LeaseValue = { holder: '', expiresAt: 0, data };
         // Losing this write is harmless: the entry then frees itself at its expiry.
-        await options.kv.update(this.key, encode(value), this.#revision).catch(() => undefined);
+        const revision = await options.kv.update(this.key, encode(value), this.#revision).catch(() => undefined);
+        if (revision === undefined) lastReleases.delete(this.key);
+        else rememberRelease(this.key, revision, data);
       });
       this.#chain = released;
       return released;
@@ -138,7 +158,7 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
         this.#expiresAt = startedAt + ttl;
         this.#armWatchdog();
       } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
+        if (isWrongLastSequence(error)) {
           this.#lose('taken over by another holder');
         }
         // Otherwise the bus is unreachable: try again at the next tick; the watchdog gives up in time.
@@ -174,6 +194,18 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
     async acquire(key) {
       const startedAt = now();
       const value = encode({ holder: options.holder, expiresAt: startedAt + ttl });
+      // One round trip in the common cases: a key nobody holds yet (create on "no entry"), or one
+      // this process released last (compare-and-set on the revision it wrote). Either fails if the
+      // entry is not what we think, and then it is read and judged as below.
+      const remembered = lastReleases.get(key);
+      lastReleases.delete(key);
+      try {
+        const revision =
+          remembered === undefined ? await options.kv.put(key, value, { previousSeq: 0 }) : await options.kv.update(key, value, remembered.revision);
+        return { held: true, lease: new HeldLease(key, revision, startedAt + ttl, remembered?.data ?? {}) };
+      } catch (error) {
+        if (!isWrongLastSequence(error)) throw error;
+      }
       const entry = await options.kv.get(key);
       let revision: number;
       let previous: Record<string, unknown> = {};
@@ -190,7 +222,7 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
         }
       } catch (error) {
         // Someone else won the race for the same entry.
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) return { held: false, busyForMs: ttl };
+        if (isWrongLastSequence(error)) return { held: false, busyForMs: ttl };
         throw error;
       }
       return { held: true, lease: new HeldLease(key, revision, startedAt + ttl, previous) };
