@@ -27,7 +27,7 @@ export interface CliOptions {
   fetch?: typeof fetch;
   signal?: AbortSignal;
   now?: () => number;
-  /** How often `wait` and `delete --wait` poll. Default 1 s. */
+  /** How often `wait` and `delete --wait` poll an API without a watch, and how long `get -w` pauses before resuming a watch. Default 1 s. */
   pollIntervalMs?: number;
   /** For `tug up`; defaults to the process. */
   processSignals?: SignalSource;

@@ -113,15 +113,16 @@ export async function followResources(options: FollowResourcesOptions): Promise<
             options.onChange({ type: 'DELETED', object });
           }
           cursor = again.cursor;
-          continue;
-        }
-        if (isErrorCode(error, 'NotFound')) {
+          // Fall through to the pause: a server that keeps answering 410 is not hammered.
+        } else if (isErrorCode(error, 'NotFound')) {
           throw new NotFoundError(`this API does not serve GET /v1/watch, so -w cannot follow changes (${(error as Error).message})`, {
             details: [{ path: '--watch', rule: 'unsupported' }],
           });
+        } else if (isErrorCode(error, 'Unavailable')) {
+          options.onResync?.(`${(error as Error).message}; resuming`);
+        } else {
+          throw error;
         }
-        if (!isErrorCode(error, 'Unavailable')) throw error;
-        options.onResync?.(`${(error as Error).message}; resuming`);
       }
       await sleep(options.retryDelayMs ?? 1_000, undefined, { signal });
     }

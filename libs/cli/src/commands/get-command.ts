@@ -60,6 +60,7 @@ Examples:
           onSnapshot: (items) => printer.snapshot(items),
           onChange: (change) => printer.change(change),
           onResync: (reason) => context.err(`(${reason})\n`),
+          ...(context.io.pollIntervalMs === undefined ? {} : { retryDelayMs: context.io.pollIntervalMs }),
           signal: signal ?? new AbortController().signal,
         });
         return;

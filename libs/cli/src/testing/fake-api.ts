@@ -29,12 +29,14 @@ export interface FakeApi {
   addEvent(kind: string, project: string, name: string, event: Omit<ResourceEvent, 'count' | 'firstSeen' | 'lastSeen'> & { lastSeen?: string }): void;
   /** Stored secret values, by object key and path, as the API would hold them encrypted. */
   secrets: Map<string, string>;
-  /** Makes watch cursors before `seq` answer 410, as a stream past its max age does. */
-  forgetChangesBefore(seq: number): void;
+  /** Makes every cursor older than the newest change answer 410, as a stream past its max age does. */
+  forgetChanges(): void;
   /** The sequence number of the newest change. */
   readonly lastSeq: number;
   /** Open watch streams. */
   readonly watchers: number;
+  /** Ends every open watch stream, as an API restart would. */
+  endWatches(): void;
   /** Routes to answer 404 as an older API would (e.g. `/v1/watch`). */
   missingRoutes: Set<string>;
 }
@@ -58,6 +60,7 @@ interface Watcher {
   kinds: string[];
   project: string;
   push(change: Change): void;
+  end(): void;
 }
 
 export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS): FakeApi {
@@ -214,7 +217,15 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
           };
           controller.enqueue(encoder.encode(`id: ${change.seq}\nevent: change\ndata: ${JSON.stringify(data)}\n\n`));
         };
-        watcher = { kinds: wanted, project, push: send };
+        watcher = {
+          kinds: wanted,
+          project,
+          push: send,
+          end: () => {
+            watchers.delete(watcher);
+            controller.close();
+          },
+        };
         controller.enqueue(encoder.encode(': watching\n\n'));
         if (cursor !== null) for (const change of changes.filter((candidate) => candidate.seq > Number(cursor))) send(change);
         watchers.add(watcher);
@@ -398,6 +409,9 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
     get watchers() {
       return watchers.size;
     },
+    endWatches() {
+      for (const watcher of [...watchers]) watcher.end();
+    },
     setStatus(kind, project, name, status) {
       const object = objects.get(key(kind, project, name));
       if (object === undefined) throw new Error(`no ${kind}/${project}/${name}`);
@@ -414,8 +428,8 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
     addEvent(kind, project, name, event) {
       pushEvent(key(kind, project, name), event);
     },
-    forgetChangesBefore(before) {
-      forgottenBefore = before;
+    forgetChanges() {
+      forgottenBefore = seq + 1;
     },
   };
 }

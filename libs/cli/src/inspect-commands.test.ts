@@ -1,0 +1,283 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './describe-error.js';
+import { runCli } from './run-cli.js';
+import { createFakeApi, FAKE_TOKEN, type FakeApi } from './testing/fake-api.js';
+
+const BUNDLE = `
+kind: ClusterDefinition
+metadata: { name: small }
+spec: { allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes: [small] }
+---
+kind: ClusterInstance
+metadata: { name: local, labels: { env: dev } }
+spec: { definitionRef: { name: small }, existing: { kubeconfig: "apiVersion: v1" } }
+---
+kind: WorkloadDefinition
+metadata: { name: web-service }
+spec: { maxReplicas: 5 }
+---
+kind: WorkloadInstance
+metadata: { name: web, project: team-a, labels: { tier: prod } }
+spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: nginx:1.27 }
+`;
+
+let dir: string;
+let api: FakeApi;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `tug` in-process; `output()` shows what it printed so far, `stop()` is its Ctrl-C. */
+function start(argv: string[], extra: { tty?: boolean; env?: Record<string, string> } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const interrupt = new AbortController();
+  const done: Promise<Run> = runCli(argv, {
+    stdout: { write: (text: string) => (stdout += text), isTTY: extra.tty ?? false },
+    stderr: { write: (text: string) => (stderr += text), isTTY: extra.tty ?? false },
+    env: { TUGBOAT_TOKEN: FAKE_TOKEN, ...extra.env },
+    cwd: dir,
+    fetch: api.fetch,
+    pollIntervalMs: 10,
+    signal: interrupt.signal,
+    now: () => Date.parse('2026-06-01T00:00:00Z'),
+  }).then((code) => ({ code, stdout, stderr }));
+  return { done, output: () => stdout, errors: () => stderr, stop: () => interrupt.abort(new Error('Ctrl-C')) };
+}
+
+const tug = (...argv: string[]) => start(argv).done;
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const rows = (text: string) => text.trim().split('\n').map((line) => line.trim().split(/\s{2,}/));
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tug-inspect-'));
+  api = createFakeApi();
+  await writeFile(join(dir, 'app.yaml'), BUNDLE);
+  expect((await tug('apply', '-f', 'app.yaml')).code).toBe(EXIT_OK);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tug get -w', () => {
+  it('prints the list, then a row per visible change, re-lists on 410, and ends cleanly on Ctrl-C', async () => {
+    const watch = start(['get', 'workloadinstances', '-p', 'team-a', '-w']);
+    await until(() => api.watchers === 1, 'the watch');
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1 });
+    // A status write that changes no column prints nothing.
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1, outputs: { a: 1 } });
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    await until(() => watch.output().includes('Ready'), 'the Ready row');
+
+    await writeFile(join(dir, 'api.yaml'), 'kind: WorkloadInstance\nmetadata: { name: api, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: api:1 }\n');
+    await tug('apply', '-f', 'api.yaml');
+    await until(() => watch.output().includes('api '), 'the added row');
+    // The stream ends, and before the watch is resumed a change happens and the server forgets
+    // it: the resumed watch answers 410, and the re-list reports the deletion it missed.
+    api.endWatches();
+    api.removeObject('WorkloadInstance', 'team-a', 'web');
+    api.forgetChanges();
+    await until(() => watch.output().includes('Deleted'), 'the Deleted row');
+    watch.stop();
+    const result = await watch.done;
+    expect(result.code).toBe(EXIT_OK);
+    expect(rows(result.stdout).map((row) => row.slice(0, 5))).toEqual([
+      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN'],
+      ['web', 'team-a', 'Pending', '-', '1'],
+      ['web', 'team-a', 'Progressing', '-', '1'],
+      ['web', 'team-a', 'Ready', 'True', '1'],
+      ['api', 'team-a', 'Pending', '-', '1'],
+      ['web', 'team-a', 'Deleted', 'True', '1'],
+    ]);
+    expect(result.stderr).toBe('(the API ended the watch; resuming)\n(the watch cursor is too old; listing again)\n');
+    expect(api.watchers).toBe(0);
+  });
+
+  it('prints one json document per change for one object, filtered by name and selector', async () => {
+    const watch = start(['get', 'cluster', 'local', '-o', 'json', '-w', '-l', 'env=dev']);
+    await until(() => api.watchers === 1, 'the watch');
+    api.setStatus('ClusterInstance', '', 'local', { phase: 'Ready' });
+    await until(() => watch.output().split('\n').length === 3, 'two documents');
+    watch.stop();
+    const lines = (await watch.done).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((line) => [line.type, line.object.metadata.name, line.object.status.phase])).toEqual([
+      ['ADDED', 'local', undefined],
+      ['MODIFIED', 'local', 'Ready'],
+    ]);
+    expect(lines[0].object.spec.existing.kubeconfig).toBe('<redacted>');
+  });
+
+  it('says so when the API has no watch', async () => {
+    api.missingRoutes.add('/v1/watch');
+    const result = await tug('get', 'app', '-w');
+    expect(result.code).toBe(EXIT_FAILED);
+    expect(result.stderr).toContain('this API does not serve GET /v1/watch');
+  });
+});
+
+describe('tug get -o wide, describe, events, history, kinds', () => {
+  it('prints wide rows with reason, suspension, finalizers and labels', async () => {
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Degraded', conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop' }] });
+    const wide = await tug('get', 'app', '-p', 'team-a', '-o', 'wide');
+    expect(rows(wide.stdout)).toEqual([
+      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'],
+      ['web', 'team-a', 'Degraded', 'False', '1', '0s', 'CrashLoop', 'no', 'workload-controller', 'tier=prod'],
+    ]);
+  });
+
+  it('describes an object: spec, status, conditions, references both ways, recent events', async () => {
+    api.setStatus('ClusterInstance', '', 'local', {
+      phase: 'Ready',
+      observedGeneration: 1,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Connected', message: 'API server answers', lastTransitionTime: '2026-05-31T23:58:00Z' }],
+      outputs: { endpoint: 'https://k8s.local' },
+    });
+    for (let index = 1; index <= 12; index++) {
+      api.addEvent('ClusterInstance', '', 'local', { type: index === 12 ? 'Warning' : 'Normal', reason: `Step${index}`, message: `step ${index}`, source: 'infra-controller', lastSeen: `2026-05-31T23:${String(index + 10)}:00Z` });
+    }
+    const result = await tug('describe', 'cluster', 'local');
+    expect(result.code).toBe(EXIT_OK);
+    const text = result.stdout;
+    expect(text).toContain('Name:               local\n');
+    expect(text).toContain('Kind:               ClusterInstance (platform-wide, owned by infra-controller)\n');
+    expect(text).toContain('Labels:             env=dev\n');
+    expect(text).toContain('Generation:         1, observed 1\n');
+    expect(text).toContain('Spec:\n  definitionRef:\n    name: small\n  existing:\n    kubeconfig: <redacted>\n');
+    expect(text).toContain('  Phase:              Ready\n');
+    expect(rows(text.slice(text.indexOf('    TYPE'), text.indexOf('  Outputs')))).toEqual([
+      ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
+      ['Ready', 'True', 'Connected', '2m', 'API server answers'],
+    ]);
+    expect(text).toContain('  Outputs:\n    endpoint: https://k8s.local\n');
+    expect(text).toContain('References:\n  ClusterDefinition/small   (spec.definitionRef)\n');
+    expect(text).toContain('Referenced by:\n  WorkloadInstance/team-a/web   (spec.clusterRef)\n');
+    expect(text).toContain('Events: (the 10 most recent of 12)\n');
+    expect(text).not.toContain('Step2 ');
+    expect(text).toMatch(/Step3 .*\n(.*\n){8}.*Warning\s+Step12\s+1\s+infra-controller\s+step 12\n$/);
+
+    expect(await tug('describe', 'app', 'nope', '-p', 'team-a')).toMatchObject({ code: EXIT_FAILED, stderr: 'error: WorkloadInstance/nope not found in project team-a\n' });
+    expect((await tug('describe', 'app', 'web')).code).toBe(EXIT_USAGE);
+    expect((await tug('describe', 'app', 'web', '-p', 'team-a', '--events', 'x')).stderr).toContain('--events: "x" is not a whole number');
+  });
+
+  it('lists events of one object, of a kind, and of everything, oldest first', async () => {
+    api.addEvent('WorkloadInstance', 'team-a', 'web', { type: 'Warning', reason: 'BackOff', message: 'pulling image', source: 'workload-controller', lastSeen: '2026-05-31T23:59:00Z' });
+    api.addEvent('ClusterInstance', '', 'local', { type: 'Normal', reason: 'Connected', message: 'ok', source: 'infra-controller', lastSeen: '2026-05-31T23:00:00Z' });
+    const one = await tug('events', 'app', 'web', '-p', 'team-a');
+    expect(rows(one.stdout)).toEqual([
+      ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'COUNT', 'FROM', 'MESSAGE'],
+      ['60s', 'Warning', 'BackOff', 'WorkloadInstance/team-a/web', '1', 'workload-controller', 'pulling image'],
+    ]);
+    const all = await tug('events');
+    expect(rows(all.stdout).slice(1).map((row) => row[3])).toEqual(['ClusterInstance/local', 'WorkloadInstance/team-a/web']);
+    const warnings = await tug('events', '--warnings', '-o', 'json');
+    expect(JSON.parse(warnings.stdout).items.map((event: { reason: string }) => event.reason)).toEqual(['BackOff']);
+    expect(await tug('events', 'cluster')).toMatchObject({ code: EXIT_OK });
+    expect(await tug('events', 'wd', 'web-service')).toMatchObject({ code: EXIT_OK, stderr: 'No events found.\n' });
+  });
+
+  it('shows revisions, one revision, and the diff between two', async () => {
+    await writeFile(join(dir, 'app.yaml'), BUNDLE.replace('nginx:1.27', 'nginx:1.28').replace('tier: prod', 'tier: prod, team: shop'));
+    await tug('apply', '-f', 'app.yaml');
+    const history = await tug('history', 'app', 'web', '-p', 'team-a');
+    expect(rows(history.stdout).map((row) => row.slice(0, 4))).toEqual([
+      ['REVISION', 'GEN', 'CAUSE', 'ACTOR'],
+      ['2', '2', 'spec', 'admin'],
+      ['1', '1', 'spec', 'admin'],
+    ]);
+    expect((await tug('history', 'app', 'web', '-p', 'team-a', '--diff', '1..2')).stdout).toBe(
+      'WorkloadInstance/web: revision 1 → 2\n  ~ spec.image: "nginx:1.27" → "nginx:1.28"\n',
+    );
+    expect(parse((await tug('history', 'app', 'web', '-p', 'team-a', '--revision', '1')).stdout)).toMatchObject({ revision: 1, spec: { image: 'nginx:1.27' } });
+    expect(await tug('history', 'app', 'web', '-p', 'team-a', '--revision', '9')).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('has no revision 9') });
+    expect(await tug('history', 'app', 'web', '-p', 'team-a', '--diff', '1-2')).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('--diff: "1-2" is not N..M') });
+  });
+
+  it('lists kinds with all their names, and shows one with its schema', async () => {
+    const table = await tug('kinds');
+    expect(rows(table.stdout).find((row) => row[0] === 'WorkloadInstance')).toEqual([
+      'WorkloadInstance',
+      'workloadinstances,workloadinstance,wi,app',
+      'Project',
+      'workload-controller',
+      'definitionRef→WorkloadDefinition,clusterRef→ClusterInstance',
+      'yes',
+    ]);
+    const one = parseAllDocuments((await tug('kinds', 'app', '-o', 'yaml')).stdout)[0]!.toJS();
+    expect(one).toMatchObject({ kind: 'WorkloadInstance', schema: { required: ['definitionRef', 'clusterRef', 'image'] } });
+    expect((await tug('kinds', 'gizmo')).code).toBe(EXIT_USAGE);
+  });
+});
+
+describe('operator controls and wait', () => {
+  it('suspends, resumes and asks for a reconcile, each recorded', async () => {
+    expect(await tug('suspend', 'app', 'web', '-p', 'team-a')).toEqual({ code: EXIT_OK, stdout: 'WorkloadInstance/web suspended\n', stderr: '' });
+    expect(api.objects.get('WorkloadInstance/team-a/web')?.metadata.suspended).toBe(true);
+    expect((await tug('get', 'app', '-p', 'team-a', '-o', 'wide')).stdout).toMatch(/web .* yes /);
+    expect((await tug('resume', 'app', 'web', '-p', 'team-a')).stdout).toBe('WorkloadInstance/web resumed\n');
+    expect((await tug('reconcile', 'cluster', 'local')).stdout).toBe('ClusterInstance/local reconcile requested\n');
+    expect(api.requests.filter((request) => request.method === 'POST' && request.path !== '/v1/apply').map((request) => request.path)).toEqual([
+      '/v1/workloadinstances/web/suspend',
+      '/v1/workloadinstances/web/resume',
+      '/v1/clusterinstances/local/reconcile',
+    ]);
+    expect((await tug('suspend', 'app', 'nope', '-p', 'team-a')).code).toBe(EXIT_FAILED);
+  });
+
+  it('follows the object through the watch, printing each change on its own line when not a terminal', async () => {
+    const waiting = start(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready', '--timeout=5s']);
+    await until(() => api.watchers === 1 && waiting.errors().includes('phase Pending'), 'the first progress line');
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Rolling' }] });
+    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    const result = await waiting.done;
+    expect(result).toEqual({
+      code: EXIT_OK,
+      stdout: 'WorkloadInstance/web condition met\n',
+      stderr: [
+        'waiting for condition Ready=True on WorkloadInstance/web: phase Pending; generation 1, observed none; no conditions; finalizers workload-controller',
+        'waiting for condition Ready=True on WorkloadInstance/web: phase Progressing; generation 1, observed 1; conditions Ready=False (Rolling); finalizers workload-controller',
+        'waiting for condition Ready=True on WorkloadInstance/web: phase Ready; generation 1, observed 1; conditions Ready=True; finalizers workload-controller',
+        '',
+      ].join('\n'),
+    });
+    // Only the watch: one read of the object, no polling.
+    expect(api.requests.filter((request) => request.path === '/v1/workloadinstances/web').length).toBe(1);
+  });
+
+  it('rewrites one line on a terminal, and polls an API without a watch', async () => {
+    api.missingRoutes.add('/v1/watch');
+    const waiting = start(['wait', 'cluster', 'local', '--for=condition=Ready', '--timeout=5s'], { tty: true });
+    await until(() => waiting.errors().includes('phase Pending'), 'the first progress line');
+    api.setStatus('ClusterInstance', '', 'local', { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    const result = await waiting.done;
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stderr.startsWith('\r\u001b[2Kwaiting for condition Ready=True on ClusterInstance/local: phase Pending')).toBe(true);
+    expect(result.stderr).not.toContain('\n');
+    expect(result.stderr.endsWith('\r\u001b[2K')).toBe(true);
+    expect(api.requests.filter((request) => request.path === '/v1/clusterinstances/local').length).toBeGreaterThan(1);
+  });
+
+  it('ends a wait on Ctrl-C with 130 and no error message', async () => {
+    const waiting = start(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready']);
+    await until(() => api.watchers === 1, 'the watch');
+    waiting.stop();
+    const result = await waiting.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).not.toContain('error');
+    expect(api.watchers).toBe(0);
+  });
+});
