@@ -21,16 +21,17 @@ export interface FollowResourcesOptions {
   onChange(change: ResourceChange): void;
   /** Ends the follow (normally: the user's Ctrl-C). */
   signal: AbortSignal;
-  /** Pause before resuming a broken watch. Default 1 s. */
+  /** Pause before a re-list or a new first connection; the first delay of the client's reconnects. Default 1 s. */
   retryDelayMs?: number;
-  /** Told when the watch is resumed or the kind re-listed, for a diagnostic line. */
+  /** Told when the kind is listed again or the API could not be reached, for a diagnostic line. */
   onResync?(reason: string): void;
 }
 
 /**
  * Lists, then follows the changes through `GET /v1/watch` from the list's cursor until the signal
- * ends it: a stream the server closes or cuts off is resumed from the last cursor, and a cursor the
- * server no longer keeps (410) makes it list again and report what changed in between.
+ * ends it: a stream the server closes or cuts off is resumed from the last cursor (by the client),
+ * and a cursor the server no longer keeps (410) makes it list again and report what changed in
+ * between.
  */
 export async function followResources(options: FollowResourcesOptions): Promise<void> {
   const { client, signal } = options;
@@ -65,10 +66,12 @@ export async function followResources(options: FollowResourcesOptions): Promise<
 
     for (;;) {
       try {
+        // The client resumes a broken, ended or cut-off stream from its last id by itself.
         const stream = await client.watch({
           kinds: [options.kind],
           ...(options.project === undefined ? {} : { project: options.project }),
           ...(cursor === undefined ? {} : { cursor }),
+          reconnect: { initialDelayMs: options.retryDelayMs ?? 250, maxDelayMs: 5_000 },
           signal,
         });
         for await (const event of stream) {
@@ -92,7 +95,6 @@ export async function followResources(options: FollowResourcesOptions): Promise<
           known.set(key, event.object);
           options.onChange({ type: before === undefined ? 'ADDED' : 'MODIFIED', object: event.object });
         }
-        options.onResync?.('the API ended the watch; resuming');
       } catch (error) {
         if (signal.aborted) return;
         if (isErrorCode(error, 'Gone')) {
@@ -113,13 +115,14 @@ export async function followResources(options: FollowResourcesOptions): Promise<
             options.onChange({ type: 'DELETED', object });
           }
           cursor = again.cursor;
-          // Fall through to the pause: a server that keeps answering 410 is not hammered.
+          // Then the pause below: a server that keeps answering 410 is not hammered.
         } else if (isErrorCode(error, 'NotFound')) {
           throw new NotFoundError(`this API does not serve GET /v1/watch, so -w cannot follow changes (${(error as Error).message})`, {
             details: [{ path: '--watch', rule: 'unsupported' }],
           });
         } else if (isErrorCode(error, 'Unavailable')) {
-          options.onResync?.(`${(error as Error).message}; resuming`);
+          // The first connection failed (the API is away): try again after the pause.
+          options.onResync?.(`${(error as Error).message}; trying again`);
         } else {
           throw error;
         }

@@ -103,7 +103,7 @@ describe('tug get -w', () => {
       ['api', 'team-a', 'Pending', '-', '1'],
       ['web', 'team-a', 'Deleted', 'True', '1'],
     ]);
-    expect(result.stderr).toBe('(the API ended the watch; resuming)\n(the watch cursor is too old; listing again)\n');
+    expect(result.stderr).toBe('(the watch cursor is too old; listing again)\n');
     expect(api.watchers).toBe(0);
   });
 
@@ -230,6 +230,12 @@ describe('operator controls and wait', () => {
     expect((await tug('get', 'app', '-p', 'team-a', '-o', 'wide')).stdout).toMatch(/web .* yes /);
     expect((await tug('resume', 'app', 'web', '-p', 'team-a')).stdout).toBe('WorkloadInstance/web resumed\n');
     expect((await tug('reconcile', 'cluster', 'local')).stdout).toBe('ClusterInstance/local reconcile requested\n');
+    expect(rows((await tug('history', 'app', 'web', '-p', 'team-a')).stdout).map((row) => [row[2], row.at(-1)])).toEqual([
+      ['CAUSE', 'NOTE'],
+      ['metadata', 'resumed'],
+      ['metadata', 'suspended'],
+      ['spec', '0s'],
+    ]);
     expect(api.requests.filter((request) => request.method === 'POST' && request.path !== '/v1/apply').map((request) => request.path)).toEqual([
       '/v1/workloadinstances/web/suspend',
       '/v1/workloadinstances/web/resume',

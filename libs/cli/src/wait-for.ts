@@ -39,7 +39,8 @@ export interface WaitForOptions {
 /**
  * Waits until the target holds, the object is Failed at its current generation, or the time is up.
  * It follows the object through `GET /v1/watch` (opened before the first read, so no change is
- * missed), reopening a broken watch and re-reading; an API without a watch route is polled instead.
+ * missed; the client resumes a broken stream, and a 410 opens a new one and reads again); an API
+ * without a watch route is polled instead.
  * A condition counts only once the controller has observed the current generation, so a Ready
  * left over from before the last change does not end the wait.
  */
@@ -71,7 +72,7 @@ export async function waitFor(options: WaitForOptions): Promise<WaitResult> {
       let stream: AsyncIterable<WatchEvent> | undefined;
       if (useWatch) {
         try {
-          stream = await client.watch({ kinds: [ref.kind], ...(project === '' ? {} : { project }), signal });
+          stream = await client.watch({ kinds: [ref.kind], ...(project === '' ? {} : { project }), reconnect: { initialDelayMs: Math.min(options.pollIntervalMs, 250) }, signal });
         } catch (error) {
           if (!isErrorCode(error, 'NotFound')) throw error;
           useWatch = false;
@@ -92,8 +93,9 @@ export async function waitFor(options: WaitForOptions): Promise<WaitResult> {
           if (outcome !== undefined) return outcome;
         }
       } catch (error) {
-        // A watch cut off or too far behind: open a new one and read the object again.
-        if (signal.aborted || !(isErrorCode(error, 'Unavailable') || isErrorCode(error, 'Gone'))) throw error;
+        // The client resumes a broken watch by itself; one too far behind (410) is opened anew and
+        // the object read again.
+        if (signal.aborted || !isErrorCode(error, 'Gone')) throw error;
       }
       await sleep(Math.min(options.pollIntervalMs, 1_000), undefined, { signal });
     }

@@ -28,9 +28,10 @@ export function registerHistoryCommand(program: Command, context: CommandContext
     .addHelpText(
       'after',
       `
-Every change is a revision: spec and label changes, status writes, finalizer
-removals, deletion requests, suspend and resume. Secret values show as
-<redacted>.
+Every change is a revision, numbered by the resourceVersion it produced: spec
+and label changes, status writes, finalizer removals, deletion requests, and
+operator controls (with a NOTE such as "suspended"). Secret values are never
+kept in revisions, so a change of a secret alone shows no field in a diff.
 
 Examples:
   tug history app web -p team-a
@@ -75,8 +76,15 @@ Examples:
       const now = (context.io.now ?? Date.now)();
       context.out(
         formatTable(
-          ['REVISION', 'GEN', 'CAUSE', 'ACTOR', 'AGE', 'AT'],
-          revisions.map((revision) => [String(revision.revision), String(revision.generation), revision.cause, revision.actor, formatAge(now - Date.parse(revision.at)), revision.at]),
+          ['REVISION', 'GEN', 'CAUSE', 'ACTOR', 'AGE', 'NOTE'],
+          revisions.map((revision) => [
+            String(revision.revision),
+            String(revision.generation),
+            revision.cause,
+            revision.actor,
+            formatAge(now - Date.parse(revision.at)),
+            revision.note ?? '',
+          ]),
         ),
       );
     });

@@ -103,7 +103,7 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
     return changed;
   }
 
-  function record(type: WatchEventType, cause: ChangeCause, object: Resource): void {
+  function record(type: WatchEventType, cause: ChangeCause, object: Resource, note?: string): void {
     const definition = definitionOf(object.kind);
     const change: Change = { seq: ++seq, type, cause, object: redact(definition, object) };
     changes.push(change);
@@ -117,6 +117,7 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
         actor: 'admin',
         at: new Date().toISOString(),
         spec: structuredClone(change.object.spec),
+        ...(note === undefined ? {} : { note }),
       });
       revisions.set(objectKey, list);
     } else {
@@ -361,7 +362,7 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
     if ((sub === 'suspend' || sub === 'resume' || sub === 'reconcile') && method === 'POST') {
       if (sub !== 'reconcile') stored.metadata.suspended = sub === 'suspend';
       stored.metadata.resourceVersion = String(++version);
-      record('MODIFIED', sub === 'reconcile' ? 'reconcile' : 'metadata', stored);
+      record('MODIFIED', sub === 'reconcile' ? 'reconcile' : 'metadata', stored, sub === 'suspend' ? 'suspended' : sub === 'resume' ? 'resumed' : 'reconcile requested');
       pushEvent(objectKey, { type: 'Normal', reason: sub === 'suspend' ? 'Suspended' : sub === 'resume' ? 'Resumed' : 'ReconcileRequested', message: `by admin`, source: 'admin' });
       return json(200, redact(definition, stored));
     }
