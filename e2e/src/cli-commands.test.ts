@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
 import { WORKLOAD_CONTROLLER } from '@tugboat/resource-model';
 import { parse } from 'yaml';
-import { freePort, REPO_ROOT, runTug, startApiProcess, waitUntil, type ApiProcess } from './harness/cli-processes.js';
+import { freePort, REPO_ROOT, runTug, startApiProcess, startTug, waitUntil, type ApiProcess } from './harness/cli-processes.js';
 
 // The real `tug` binary against the real API process (Postgres, NATS), starting from the example
 // a newcomer applies first.
@@ -49,6 +49,14 @@ describe('tug against the API', () => {
 
     const changed = (await readFile(join(REPO_ROOT, 'examples/first-app.yaml'), 'utf8')).replace('replicas: 2\n  port: 80', 'replicas: 3\n  port: 80');
     await writeFile(join(dir, 'changed.yaml'), changed);
+    // The plan first: the one changed field, and nothing written.
+    const plan = await tug('apply', '-f', join(dir, 'changed.yaml'), '--dry-run');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('~ WorkloadInstance/hello (project team-a) would be configured:\n    ~ spec.replicas: 2 → 3\n');
+    expect(plan.stdout).toContain('  ClusterInstance/dev unchanged\n');
+    expect(plan.stdout).toContain('Plan: 0 to create, 1 to change, 4 unchanged. Dry run: nothing was written.\n');
+    expect((await admin.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'hello' })).metadata.generation).toBe(1);
+
     const third = await tug('apply', '-f', join(dir, 'changed.yaml'));
     expect(third.code).toBe(0);
     expect(third.stdout).toContain('WorkloadInstance/hello configured');
@@ -84,20 +92,28 @@ describe('tug against the API', () => {
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain('phase Ready; generation 2, observed 1; conditions Ready=True');
 
-    const waiting = tug('wait', 'app', 'hello', '-p', 'team-a', '--for=condition=Ready', '--timeout=30s');
+    // The wait follows the watch; its progress line (stderr, not a terminal) prints each state once.
+    const waiting = startTug(['wait', 'app', 'hello', '-p', 'team-a', '--for=condition=Ready', '--timeout=30s'], { env });
+    await waitUntil(() => waiting.stderr().includes('observed 1'), 'the first progress line');
+    await controller.writeStatus(ref, { observedGeneration: 2, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'RollingOut' }] });
     await controller.writeStatus(ref, { observedGeneration: 2, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] });
-    expect(await waiting).toEqual({ code: 0, stdout: 'WorkloadInstance/hello condition met\n', stderr: '' });
+    const waited = await waiting.done;
+    expect(waited).toMatchObject({ code: 0, stdout: 'WorkloadInstance/hello condition met\n' });
+    const prefix = 'waiting for condition Ready=True on WorkloadInstance/hello: ';
+    expect(waited.stderr.split('\n').filter(Boolean)).toEqual([
+      `${prefix}phase Ready; generation 2, observed 1; conditions Ready=True; finalizers workload-controller`,
+      `${prefix}phase Progressing; generation 2, observed 2; conditions Ready=False (RollingOut); finalizers workload-controller`,
+      `${prefix}phase Ready; generation 2, observed 2; conditions Ready=True; finalizers workload-controller`,
+    ]);
 
     await controller.writeStatus(ref, {
       observedGeneration: 2,
       phase: 'Failed',
       conditions: [{ type: 'Ready', status: 'False', reason: 'ImagePullBackOff', message: 'image not found' }],
     });
-    expect(await tug('wait', 'wi', 'hello', '-p', 'team-a', '--for', 'condition=Ready')).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'error: WorkloadInstance/hello is Failed at generation 2: ImagePullBackOff: image not found\n',
-    });
+    const failed = await tug('wait', 'wi', 'hello', '-p', 'team-a', '--for', 'condition=Ready');
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    expect(failed.stderr.split('\n').at(-2)).toBe('error: WorkloadInstance/hello is Failed at generation 2: ImagePullBackOff: image not found');
 
     const timeout = await tug('wait', 'cluster', 'dev', '--for=condition=Ready', '--timeout=1s');
     expect(timeout.code).toBe(1);
@@ -118,7 +134,7 @@ describe('tug against the API', () => {
     expect(await deleting).toEqual({
       code: 0,
       stdout: 'WorkloadInstance/hello deletion requested; waiting for finalizers: workload-controller\nWorkloadInstance/hello deleted\n',
-      stderr: '',
+      stderr: 'waiting for WorkloadInstance/hello to go: finalizers workload-controller\n',
     });
     expect(await admin.get(ref)).toBeUndefined();
   });
@@ -133,8 +149,8 @@ describe('tug against the API', () => {
       stdin: 'kind: WorkloadInstance\nmetadata: { name: broken, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: x, replicas: -1 }\n',
     });
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toContain('error: WorkloadInstance/broken (<stdin>#1): spec.replicas: must be >= 0');
-    expect(invalid.stderr).toContain('  spec.replicas: minimum');
+    expect(invalid.stderr).toContain('  WorkloadInstance/team-a/broken: spec.replicas: minimum');
+    expect(invalid.stderr).toContain('hint: the bundle is one transaction, so nothing was applied');
 
     const port = await freePort();
     const unreachable = await runTug(['get', 'apps', '--server', `http://127.0.0.1:${port}`], { env: { TUGBOAT_TOKEN: 'x' } });

@@ -171,22 +171,53 @@ export interface TugResult {
   stderr: string;
 }
 
+export interface TugOptions {
+  env?: Record<string, string | undefined>;
+  stdin?: string;
+}
+
 /** Runs the real `tug` binary from its sources and collects what it printed. */
-export function runTug(args: readonly string[], options: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<TugResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE_TS[0], [...NODE_TS.slice(1), 'libs/cli/src/bin.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TUGBOAT_URL: undefined, TUGBOAT_TOKEN: undefined, TUGBOAT_STATE_DIR: undefined, ...options.env } as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+export function runTug(args: readonly string[], options: TugOptions = {}): Promise<TugResult> {
+  return startTug(args, options).done;
+}
+
+/** A running `tug` (e.g. `get -w`): what it printed so far, and a way to stop it as Ctrl-C does. */
+export interface RunningTug {
+  stdout(): string;
+  stderr(): string;
+  /** Sends SIGINT. */
+  interrupt(): void;
+  done: Promise<TugResult>;
+}
+
+/**
+ * Starts the real `tug` from its sources. The caller's `TUGBOAT_*` variables are dropped, and the
+ * config file is `/dev/null` (no contexts) unless the test names one, so a developer's own
+ * `~/.config/tugboat` never leaks into a test.
+ */
+export function startTug(args: readonly string[], options: TugOptions = {}): RunningTug {
+  const child = spawn(NODE_TS[0], [...NODE_TS.slice(1), 'libs/cli/src/bin.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      TUGBOAT_URL: undefined,
+      TUGBOAT_TOKEN: undefined,
+      TUGBOAT_STATE_DIR: undefined,
+      TUGBOAT_CONFIG: '/dev/null',
+      ...options.env,
+    } as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<TugResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.stdin ?? '');
   });
+  child.stdin.end(options.stdin ?? '');
+  return { stdout: () => stdout, stderr: () => stderr, interrupt: () => void child.kill('SIGINT'), done };
 }
 
 /** True while a process with this pid exists. */

@@ -23,3 +23,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   processSignals: process,
   signal: interrupt.signal,
 });
+// Output is written; a connection or timer some library left behind must not keep `tug` running.
+setTimeout(() => process.exit(), 2_000).unref();

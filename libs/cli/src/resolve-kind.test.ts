@@ -2,12 +2,13 @@ import { BUILTIN_KINDS } from '@tugboat/resource-model';
 import { findKind, resolveKind } from './resolve-kind.js';
 
 describe('resolveKind', () => {
-  it.each(['WorkloadInstance', 'workloadinstance', 'workloadinstances', 'wi', 'app', 'APP', 'WorkloadInstances'])('resolves %s', (name) => {
+  it.each(['WorkloadInstance', 'workloadinstance', 'workloadinstances', 'wi', 'app', 'APP', 'WorkloadInstances', 'apps', 'wis'])('resolves %s', (name) => {
     expect(resolveKind(BUILTIN_KINDS, name).kind).toBe('WorkloadInstance');
   });
 
   it('lists the known kinds, with their plural and short names, when the name is unknown', () => {
     expect(findKind(BUILTIN_KINDS, 'gizmo')).toBeUndefined();
+    expect(findKind(BUILTIN_KINDS, 'clusters')?.kind).toBe('ClusterInstance');
     expect(() => resolveKind(BUILTIN_KINDS, 'gizmo')).toThrow(
       'unknown kind "gizmo"; the API knows: AwsAccount (awsaccounts, aws), ClusterDefinition (clusterdefinitions, cd), ' +
         'ClusterInstance (clusterinstances, ci, cluster), WorkloadDefinition (workloaddefinitions, wd), WorkloadInstance (workloadinstances, wi, app)',

@@ -1,15 +1,20 @@
 import type { KindDefinition } from '@tugboat/resource-model';
 import { UsageError } from './usage-error.js';
 
-/** Finds a kind by its name, plural, singular or a short name, case-insensitively. */
+/**
+ * Finds a kind by its name, plural, singular or a short name, case-insensitively; a short name
+ * with an `s` (`apps`, `clusters`) is taken as its plural when no kind has that name.
+ */
 export function findKind(kinds: readonly KindDefinition[], name: string): KindDefinition | undefined {
   const wanted = name.toLowerCase();
-  return kinds.find(
-    (kind) =>
-      kind.kind.toLowerCase() === wanted ||
-      kind.plural.toLowerCase() === wanted ||
-      kind.singular.toLowerCase() === wanted ||
-      kind.shortNames.some((short) => short.toLowerCase() === wanted),
+  return (
+    kinds.find(
+      (kind) =>
+        kind.kind.toLowerCase() === wanted ||
+        kind.plural.toLowerCase() === wanted ||
+        kind.singular.toLowerCase() === wanted ||
+        kind.shortNames.some((short) => short.toLowerCase() === wanted),
+    ) ?? kinds.find((kind) => kind.shortNames.some((short) => `${short.toLowerCase()}s` === wanted))
   );
 }
 

@@ -123,7 +123,7 @@ describe('tug apply', () => {
     expect(result.code).toBe(EXIT_FAILED);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('  WorkloadInstance/team-a/web: spec.replicas: minimum (must be >= 0)');
-    expect(result.stderr).toContain('nothing was applied (the bundle is one transaction)');
+    expect(result.stderr).toContain('hint: the bundle is one transaction, so nothing was applied');
     expect(api.objects.size).toBe(0);
   });
 

@@ -67,12 +67,21 @@ export async function waitFor(options: WaitForOptions): Promise<WaitResult> {
     return failure === undefined ? undefined : { outcome: 'failed', object, reason: failure };
   };
 
+  // Ends the open watch when the wait is over, also one that was never read from (the answer came
+  // from the first read), so no connection outlives the command.
+  const finished = new AbortController();
+  const watchSignal = AbortSignal.any([signal, finished.signal]);
   try {
     for (;;) {
       let stream: AsyncIterable<WatchEvent> | undefined;
       if (useWatch) {
         try {
-          stream = await client.watch({ kinds: [ref.kind], ...(project === '' ? {} : { project }), reconnect: { initialDelayMs: Math.min(options.pollIntervalMs, 250) }, signal });
+          stream = await client.watch({
+            kinds: [ref.kind],
+            ...(project === '' ? {} : { project }),
+            reconnect: { initialDelayMs: Math.min(options.pollIntervalMs, 250) },
+            signal: watchSignal,
+          });
         } catch (error) {
           if (!isErrorCode(error, 'NotFound')) throw error;
           useWatch = false;
@@ -102,6 +111,8 @@ export async function waitFor(options: WaitForOptions): Promise<WaitResult> {
   } catch (error) {
     if (deadline.aborted && !options.signal?.aborted) return { outcome: 'timeout', object: last };
     throw error;
+  } finally {
+    finished.abort();
   }
 }
 

@@ -59,7 +59,7 @@ Examples:
         if (!isErrorCode(error, 'InvalidInput') && !isErrorCode(error, 'Conflict')) throw error;
         // The details name each object and field; say that the bundle is all or nothing.
         const report = describeError(error, { serverUrl: settings.server });
-        report.lines.push('nothing was applied (the bundle is one transaction): fix these and apply again; --dry-run shows the whole plan');
+        report.lines.push('  hint: the bundle is one transaction, so nothing was applied; fix these and apply again (--dry-run shows the whole plan)');
         context.err(report.lines.join('\n') + '\n');
         context.exitCode = report.exitCode;
         return;
