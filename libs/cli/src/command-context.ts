@@ -108,6 +108,8 @@ export function collect(value: string, previous: string[]): string[] {
 
 /** What a command about one object needs: the client, the kind, and the object's reference. */
 export interface ObjectTarget extends Connection {
+  /** Every kind the API knows (read once for the resolution). */
+  kinds: KindDefinition[];
   definition: KindDefinition;
   project: string | undefined;
   ref: ObjectRef;
@@ -125,10 +127,11 @@ export async function connectToObject(
   target: { kind: string; name: string; project: string | undefined; action: string },
 ): Promise<ObjectTarget> {
   const connection = await context.connect(command);
-  const definition = resolveKind(await connection.client.kinds({ signal: context.io.signal }), target.kind);
+  const kinds = await connection.client.kinds({ signal: context.io.signal });
+  const definition = resolveKind(kinds, target.kind);
   const project = projectFor(definition, target.project ?? connection.settings.project, target.action);
   const ref: ObjectRef = { kind: definition.kind, name: target.name, ...(project === undefined ? {} : { project }) };
-  return { ...connection, definition, project, ref, shown: `${definition.kind}/${target.name}` };
+  return { ...connection, kinds, definition, project, ref, shown: `${definition.kind}/${target.name}` };
 }
 
 /** `-p`, else the context's project, for lists of a project-scoped kind; platform-wide kinds have none. */

@@ -33,7 +33,7 @@ Examples:
     )
     .action(async (kindName: string, name: string, flags: DescribeFlags, command: Command) => {
       const eventCount = parseCount(flags.events, '--events');
-      const { client, ref, shown, definition, project } = await connectToObject(context, command, {
+      const { client, ref, shown, definition, project, kinds } = await connectToObject(context, command, {
         kind: kindName,
         name,
         project: flags.project,
@@ -42,7 +42,6 @@ Examples:
       const signal = context.io.signal;
       const object = await client.get(ref, { signal });
       if (object === undefined) throw new NotFoundError(`${shown} not found${project === undefined ? '' : ` in project ${project}`}`);
-      const kinds = await client.kinds({ signal });
       const [events, referrers] = await Promise.all([client.listEvents(ref, { signal }), client.referrers(ref, { signal })]);
       const now = (context.io.now ?? Date.now)();
       const oldestFirst = events.slice().sort((a, b) => Date.parse(a.lastSeen) - Date.parse(b.lastSeen));
