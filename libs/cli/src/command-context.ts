@@ -9,6 +9,8 @@ export interface TextSink {
   write(text: string): unknown;
   /** A terminal: colours, and progress lines rewritten in place. */
   isTTY?: boolean;
+  /** The terminal's width, when known: a line rewritten in place must not wrap. */
+  columns?: number;
 }
 
 /** Where a long-running command (`tug up`) learns that it should stop. */

@@ -37,8 +37,10 @@ export function createProgressLine(options: ProgressLineOptions): ProgressLine {
   }
   const draw = () => {
     if (current === undefined) return;
-    const elapsed = Math.floor((now() - started) / 1000);
-    sink.write(`\r\u001b[2K${current} (${elapsed}s)`);
+    const line = `${current} (${Math.floor((now() - started) / 1000)}s)`;
+    // A line longer than the terminal wraps, and `\r` would then rewrite only its last part.
+    const width = sink.columns !== undefined && sink.columns > 1 ? sink.columns - 1 : undefined;
+    sink.write(`\r\u001b[2K${width !== undefined && line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
   };
   return {
     update(text) {
