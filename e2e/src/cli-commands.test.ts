@@ -47,14 +47,19 @@ describe('tug against the API', () => {
     expect(second.code).toBe(0);
     expect(second.stdout.trim().split('\n').every((line) => line.endsWith(' unchanged'))).toBe(true);
 
-    const changed = (await readFile(join(REPO_ROOT, 'examples/first-app.yaml'), 'utf8')).replace('replicas: 2\n  port: 80', 'replicas: 3\n  port: 80');
+    const changed = (await readFile(join(REPO_ROOT, 'examples/first-app.yaml'), 'utf8'))
+      .replace('replicas: 2\n  port: 80', 'replicas: 3\n  port: 80')
+      .replace('secret/access/key/0', 'secret/access/key/rotated');
     await writeFile(join(dir, 'changed.yaml'), changed);
     // The plan first: the one changed field, and nothing written.
     const plan = await tug('apply', '-f', join(dir, 'changed.yaml'), '--dry-run');
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('~ WorkloadInstance/hello (project team-a) would be configured:\n    ~ spec.replicas: 2 → 3\n');
     expect(plan.stdout).toContain('  ClusterInstance/dev unchanged\n');
-    expect(plan.stdout).toContain('Plan: 0 to create, 1 to change, 4 unchanged. Dry run: nothing was written.\n');
+    // A changed secret is a change, and its values stay hidden.
+    expect(plan.stdout).toContain('~ AwsAccount/sandbox would be configured:\n    ~ spec.secretAccessKey: <redacted> → <redacted>\n');
+    expect(plan.stdout).not.toContain('rotated');
+    expect(plan.stdout).toContain('Plan: 0 to create, 2 to change, 3 unchanged. Dry run: nothing was written.\n');
     expect((await admin.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'hello' })).metadata.generation).toBe(1);
 
     const third = await tug('apply', '-f', join(dir, 'changed.yaml'));
