@@ -12,6 +12,11 @@ const onStop = (signal: NodeJS.Signals) => () => {
 };
 process.on('SIGINT', onStop('SIGINT'));
 process.on('SIGTERM', onStop('SIGTERM'));
+// `tug get -w | head`: the reader is gone, so there is nothing left to do.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
