@@ -41,6 +41,11 @@ describe('controller SDK proof: NATS restarted under the API and the controllers
     );
   }
 
+  async function busState(): Promise<string | undefined> {
+    const answer = await fetch(`${inst.apiUrl}/readyz`).catch(() => undefined);
+    return answer ? ((await answer.json()) as { bus?: string }).bus : undefined;
+  }
+
   beforeAll(async () => {
     nats = await startPrivateNats();
     inst = await createProofInstallation({ natsUrl: nats.url });
@@ -52,7 +57,7 @@ describe('controller SDK proof: NATS restarted under the API and the controllers
     await nats?.close();
   }, 60_000);
 
-  it('changes in flight when NATS dies are reconciled after it is back, by replicas that never restarted', async () => {
+  it('writes accepted while NATS is down and changes in flight when it dies are reconciled after it is back, by replicas that never restarted', async () => {
     const names = ['w1', 'w2', 'w3', 'w4'];
     for (const name of names) await inst.admin.create({ kind: PROOF_KIND, metadata: { name, project: PROOF_PROJECT }, spec: { size: 1 } });
     await settled(30_000);
@@ -61,12 +66,15 @@ describe('controller SDK proof: NATS restarted under the API and the controllers
     // reconciles running (they lose their leases if the bus stays away long enough).
     for (const name of ['w1', 'w2']) await inst.admin.patch(ref(name), { spec: { size: 2 } });
     await nats.stop('SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 2_500)); // longer than a lease: renewals fail meanwhile
-    await nats.start();
-    // The API answers 503 until it is connected again.
-    await waitUntil(() => inst.admin.whoami().then(() => true, () => false), 'the API ready again', 30_000);
+    // Postgres is the source of truth: the API keeps accepting writes while the bus is away; their
+    // outbox rows wait for the relay.
+    await waitUntil(() => busState().then((bus) => (bus === 'disconnected' ? true : undefined)), 'the API sees the bus gone', 10_000);
     for (const name of ['w3', 'w4']) await inst.admin.patch(ref(name), { spec: { size: 2 } });
     await inst.admin.create({ kind: PROOF_KIND, metadata: { name: 'w5', project: PROOF_PROJECT }, spec: { size: 2 } });
+    // The outage lasts longer than a lease, so renewals fail meanwhile (a fault's duration, not a wait for a condition).
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await nats.start();
+    await waitUntil(() => busState().then((bus) => (bus === 'connected' ? true : undefined)), 'the API connected again', 30_000);
 
     const all = await settled(45_000);
     expect(all).toHaveLength(5);

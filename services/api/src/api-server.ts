@@ -87,7 +87,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   let ready = false;
   let natsConnected = false;
 
-  /** `/readyz` answers 503 while the bus is away (the client reconnects on its own). */
+  /**
+   * Followed for `/readyz` and logs only: Postgres is the source of truth, so writes go on while the
+   * bus is away (their outbox rows wait for the relay) and the client reconnects on its own.
+   */
   async function followNatsStatus(connection: NatsConnection): Promise<void> {
     for await (const status of connection.status()) {
       if (status.type === 'disconnect' || status.type === 'close') {
@@ -153,13 +156,15 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       kinds,
       identities,
       logger,
-      isReady: () => ready && natsConnected,
+      isReady: () => ready,
+      isBusConnected: () => natsConnected,
       metrics,
       watch,
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     });
 
-    // Listen before NATS so /healthz answers while the bus is still coming; /readyz says 503 until then.
+    // Listen before NATS so /healthz answers while the bus is still coming; /readyz says 503 until the
+    // first connection (the stream must exist before the relay publishes).
     server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(options.port ?? 7070, options.host ?? '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(listening)));
     });

@@ -39,6 +39,8 @@ export interface AppOptions {
   logger: Logger;
   /** True once the database is migrated and NATS is connected. */
   isReady(): boolean;
+  /** Whether NATS is connected now; reported by `/readyz`, never a reason to refuse a write. */
+  isBusConnected?(): boolean;
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
   metrics?: ApiMetrics;
@@ -89,7 +91,9 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ ok: true });
   });
   app.get('/readyz', (_req, res) => {
-    res.status(options.isReady() ? 200 : 503).json({ ready: options.isReady() });
+    const ready = options.isReady();
+    const bus = options.isBusConnected === undefined ? undefined : options.isBusConnected() ? 'connected' : 'disconnected';
+    res.status(ready ? 200 : 503).json({ ready, ...(bus ? { bus } : {}) });
   });
   app.get('/metrics', (_req, res, next) => {
     if (!options.metrics) {
