@@ -66,7 +66,8 @@ describe('operator controls (real API, SDK controller process)', () => {
     logFile = join(logDir, 'reconciles.jsonl');
     controller = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'e2e/src/fixtures/operator-controller.ts'], {
       ...process.env,
-      TUGBOAT_API_URL: api.url,
+      TUGBOAT_URL: api.url,
+      PORT: '',
       TUGBOAT_TOKEN: token,
       NATS_URL: process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
       TUGBOAT_NATS_PREFIX: api.prefix,

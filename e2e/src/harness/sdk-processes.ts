@@ -83,7 +83,8 @@ export async function createProofInstallation(options: { natsUrl: string }): Pro
       launches += 1;
       const child = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'e2e/src/fixtures/proof-controller.ts'], {
         ...process.env,
-        TUGBOAT_API_URL: apiUrl,
+        TUGBOAT_URL: apiUrl,
+        PORT: '', // replicas serve no health port unless a test asks (HEALTH_PORT)
         TUGBOAT_TOKEN: installation.controllerToken,
         NATS_URL: options.natsUrl,
         TUGBOAT_NATS_PREFIX: prefix,

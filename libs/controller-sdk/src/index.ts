@@ -12,6 +12,8 @@ export type {
 export { createControllerRunner } from './controller-runner.js';
 export type { ControllerRunner, ControllerRunnerOptions } from './controller-runner.js';
 export { runController } from './run-controller.js';
+export { controllerEnvironment } from './controller-environment.js';
+export type { ControllerEnvironment } from './controller-environment.js';
 export type { RunControllerOptions, RunningController } from './run-controller.js';
 export type { Disposition, ReconcileOutcome, ReconcileReport } from './object-reconciler.js';
 export { LeaseLostError } from './lease-manager.js';

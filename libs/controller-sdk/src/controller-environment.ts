@@ -1,0 +1,49 @@
+/**
+ * The environment every controller service reads, so `tug up`, the Deployments in `deploy/` and a
+ * team's own controller agree on one set of names:
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | `TUGBOAT_URL` | the API (the same variable `tug` reads) | required |
+ * | `TUGBOAT_TOKEN` | the controller identity's token | required |
+ * | `NATS_URL` | JetStream, comma-separated for several servers | `nats://127.0.0.1:4222` |
+ * | `TUGBOAT_NATS_PREFIX` | prefix of every subject, stream and bucket | `tugboat` |
+ * | `PORT` | `/healthz`, `/readyz`, `/metrics` | none served |
+ * | `TUGBOAT_REPLICA_ID` | this replica's name in leases and logs | the host name |
+ * | `LOG_LEVEL` | pino level | `info` |
+ */
+import { DEFAULT_PREFIX, InputError, type ErrorDetail } from '@tugboat/resource-model';
+import type { RunControllerOptions } from './run-controller.js';
+
+export type ControllerEnvironment = Pick<RunControllerOptions, 'apiUrl' | 'token' | 'natsUrl' | 'prefix' | 'logLevel'> &
+  Partial<Pick<RunControllerOptions, 'healthPort' | 'replicaId'>>;
+
+export function controllerEnvironment(env: Record<string, string | undefined> = process.env): ControllerEnvironment {
+  const problems: ErrorDetail[] = [];
+  const required = (name: string): string => {
+    const value = env[name]?.trim();
+    if (!value) problems.push({ path: name, rule: 'required', message: `${name} must be set` });
+    return value ?? '';
+  };
+  const apiUrl = required('TUGBOAT_URL');
+  const token = required('TUGBOAT_TOKEN');
+  let healthPort: number | undefined;
+  if (env['PORT'] !== undefined && env['PORT'] !== '') {
+    healthPort = Number(env['PORT']);
+    if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65_535) {
+      problems.push({ path: 'PORT', rule: 'port', message: `PORT must be a port number, got ${JSON.stringify(env['PORT'])}` });
+    }
+  }
+  if (problems.length > 0) {
+    throw new InputError(`controller configuration: ${problems.map((p) => p.message).join('; ')}`, { details: problems });
+  }
+  return {
+    apiUrl,
+    token,
+    natsUrl: (env['NATS_URL'] || 'nats://127.0.0.1:4222').split(',').map((server) => server.trim()),
+    prefix: env['TUGBOAT_NATS_PREFIX'] || DEFAULT_PREFIX,
+    logLevel: env['LOG_LEVEL'] || 'info',
+    ...(healthPort === undefined ? {} : { healthPort }),
+    ...(env['TUGBOAT_REPLICA_ID'] ? { replicaId: env['TUGBOAT_REPLICA_ID'] } : {}),
+  };
+}
