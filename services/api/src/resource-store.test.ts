@@ -218,4 +218,47 @@ describe('resource store', () => {
     expect(isErrorCode(duplicate, 'Conflict')).toBe(true);
     expect(await tally()).toEqual(before);
   });
+
+  it('groups creates that arrive while one is on its way, and fails only the objects that break a rule', async () => {
+    const batching = createResourceStore({
+      db: database.db,
+      kinds,
+      secrets: createSecretBox({ keys: [{ id: 'k', key: randomBytes(32) }] }),
+      prefix: 'store',
+      outboxChannel: database.outboxChannel,
+      killPoint: noKillPoint,
+      groupCommit: { maxInFlight: 1, maxBatch: 8 },
+    });
+    await batching.create(definitions, input('grouped-taken', definitionSpec), admin);
+    const before = await tally();
+    const names = Array.from({ length: 12 }, (_, i) => `grouped-${i}`);
+    const outcomes = await Promise.allSettled([
+      ...names.map((name) => batching.create(definitions, input(name, definitionSpec), admin)),
+      batching.create(definitions, input('grouped-taken', definitionSpec), admin),
+      batching.create(definitions, input('grouped-3', definitionSpec), admin),
+      // Postgres refuses a NUL in text: a database error of one object, after validation.
+      batching.create(definitions, input('grouped-nul', { ...definitionSpec, description: 'a\u0000b' }), admin),
+    ]);
+    const created = outcomes.slice(0, 12).map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+    expect(created.map((r) => r?.metadata.name)).toEqual(names);
+    for (const o of outcomes.slice(12)) expect(o.status).toBe('rejected');
+    expect(isErrorCode((outcomes[12] as PromiseRejectedResult).reason, 'Conflict')).toBe(true);
+    expect(isErrorCode((outcomes[13] as PromiseRejectedResult).reason, 'Conflict')).toBe(true);
+    expect(String((outcomes[14] as PromiseRejectedResult).reason)).toMatch(/unsupported Unicode escape sequence|0x00/);
+    // One batch, one statement, one createdAt: the first went alone, the other 14 queued behind it (8 + 6).
+    expect(new Set(created.map((r) => r?.metadata.createdAt)).size).toBeLessThanOrEqual(3);
+    expect(await tally()).toEqual({ revisions: before.revisions + 12, outbox: before.outbox + 12 });
+    const { rows } = await sql<{ name: string; rv: string; revision_rv: string; outbox_rv: string; msg_id: string }>`
+      select r.name, r.resource_version::text as rv,
+             (select v.resource_version::text from revisions v where v.resource_uid = r.uid) as revision_rv,
+             (select o.payload->>'resourceVersion' from outbox o where o.object_uid = r.uid) as outbox_rv,
+             (select o.msg_id from outbox o where o.object_uid = r.uid) as msg_id
+      from resources r where r.name like 'grouped-%' and r.name <> 'grouped-taken' order by r.name`.execute(database.db);
+    expect(rows).toHaveLength(12);
+    for (const row of rows) {
+      const answer = created.find((r) => r?.metadata.name === row.name)!;
+      expect([row.revision_rv, row.outbox_rv, answer.metadata.resourceVersion]).toEqual([row.rv, row.rv, row.rv]);
+      expect(row.msg_id).toBe(`${answer.metadata.uid}/${row.rv}`);
+    }
+  });
 });

@@ -2,8 +2,9 @@
  * Every read and write of resources. Each write runs in one transaction that changes the resource,
  * appends its revision and its outbox row (and then notifies the relay): `recordChange` is the only
  * way a write ends, so no code path can change a resource without the other two. The one exception
- * in form, not in effect, is `createAlone`: a create with nothing to resolve writes the resource,
- * its revision and its outbox row in a single statement.
+ * in form, not in effect, is `createBatch`: creates with nothing to resolve write their resources,
+ * revisions and outbox rows in a single statement, and creates that arrive while earlier ones are
+ * on their way share one (group commit, see `group-commit.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
@@ -27,6 +28,7 @@ import { jsonb } from './database.js';
 import { diffJson, type FieldChange } from './json-diff.js';
 import type { Identity } from './identity.js';
 import { applyMergePatch, cloneJson, getPath, isJsonObject, jsonEqual, setPath, type JsonObject } from './json-value.js';
+import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import type { LabelRequirement } from './label-selector.js';
@@ -36,6 +38,8 @@ import type { SecretBox } from './secret-box.js';
 type Row = Selectable<ResourcesTable>;
 type Owner = { kind: string; name: string; uid: string };
 type Tx = Transaction<Database>;
+/** A create with nothing to resolve, validated and sealed, waiting for its batch. */
+type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: { stored: JsonObject; sealed: Record<string, SealedSecret> }; actor: Identity };
 
 export interface ObjectKey {
   project: string;
@@ -130,6 +134,11 @@ export interface ResourceStoreOptions {
    */
   localRelay?: { readonly active: boolean; wake(): void };
   killPoint: KillPoint;
+  /**
+   * Creates with nothing to resolve that arrive while `maxInFlight` (default 2) batches are on
+   * their way go together as the next one, up to `maxBatch` (default 64) objects.
+   */
+  groupCommit?: { maxInFlight?: number; maxBatch?: number };
 }
 
 const MAX_LIST_LIMIT = 1000;
@@ -386,48 +395,69 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   }
 
   /**
-   * A create with no references or owners to resolve, as one statement (its own transaction): the
-   * row, its revision and its outbox row as `insertResource` + `recordChange` write them, in one
-   * round trip instead of four (BEGIN, INSERT, change record, COMMIT). The outbox payload takes its
-   * `resourceVersion` from the inserted row. 409 when the name is taken (then nothing is written).
+   * Creates with no references or owners to resolve, as one statement (its own transaction) for
+   * any number of them: the rows, their revisions and their outbox rows as `insertResource` +
+   * `recordChange` write them, in one round trip instead of four per object (BEGIN, INSERT, change
+   * record, COMMIT). Each outbox payload takes its `resourceVersion` from its inserted row. A name
+   * that is taken inserts nothing for that object (`on conflict do nothing`): its outcome is a 409,
+   * the others commit. Any other failure of a batch of several runs each object alone, so an error
+   * reaches only the request that caused it.
    */
-  async function createAlone(kind: RegisteredKind, uid: string, input: ResourceWriteInput, prepared: { stored: JsonObject; sealed: Record<string, SealedSecret> }, actor: Identity): Promise<Row> {
+  async function createBatch(items: AloneCreate[]): Promise<Array<ItemOutcome<Row>>> {
     const now = new Date();
     const at = now.toISOString();
-    const key = { kind: kind.definition.kind, project: input.project, name: input.name };
-    const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
-    let row: Row | undefined;
+    const inputs = items.map(({ kind, uid, input, prepared, actor }, position) => {
+      const key = { kind: kind.definition.kind, project: input.project, name: input.name };
+      const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
+      return sql`(cast(${uid} as uuid), cast(${key.kind} as text), cast(${key.project} as text), cast(${key.name} as text), ${jsonb(input.labels)},
+                  ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${[kind.definition.controller]} as text[]), cast(${actor.name} as text),
+                  cast(${eventSubject(prefix, key)} as text), ${jsonb(event)}, cast(${position} as int))`;
+    });
+    let rows: Row[];
     try {
-      const { rows } = await sql<Row>`
-        with created as (
+      ({ rows } = await sql<Row>`
+        with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position) as (
+          values ${sql.join(inputs)}
+        ), created as (
           insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
-          values (${uid}, ${key.kind}, ${key.project}, ${key.name}, ${jsonb(input.labels)}, ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, '{}'::jsonb,
-                  1, nextval('resource_version_seq'), ${[kind.definition.controller]}, ${now}, ${now})
+          select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, cast(${now} as timestamptz), cast(${now} as timestamptz)
+          from input order by position
           on conflict (kind, project, name) do nothing
           returning *
         ), revision as (
           insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
-          select uid, kind, project, name, resource_version, generation, 'spec', cast(${actor.name} as text), cast(${at} as timestamptz), labels, spec, null from created
+          select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, cast(${at} as timestamptz), c.labels, c.spec, null
+          from created c join input i on i.uid = c.uid
         ), change as (
           insert into outbox (object_uid, subject, msg_id, payload)
-          select uid, cast(${eventSubject(prefix, key)} as text), uid::text || '/' || resource_version::text,
-                 ${jsonb(event)} || jsonb_build_object('resourceVersion', resource_version::text)
-          from created
+          select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
+          from created c join input i on i.uid = c.uid
+          order by c.resource_version
         )
-        select * from created`.execute(db);
-      row = rows[0];
+        select * from created`.execute(db));
     } catch (error) {
-      throw mapDatabaseError(error);
+      if (items.length > 1) return (await Promise.all(items.map((item) => createBatch([item])))).flat();
+      return [{ ok: false, error: mapDatabaseError(error) }];
     }
-    if (!row) {
-      throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
+    if (rows.length > 0) wakeRelay();
+    const byUid = new Map(rows.map((row) => [row.uid, row]));
+    return items.map(({ kind, uid, input }) => {
+      killPoint.pass('after-commit', 1);
+      const row = byUid.get(uid);
+      if (row) return { ok: true, value: row };
+      const error = new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
         details: [{ path: 'metadata.name', rule: 'unique' }],
       });
-    }
-    wakeRelay();
-    killPoint.pass('after-commit', 1);
-    return row;
+      return { ok: false, error };
+    });
   }
+
+  const aloneCreates = createGroupCommit<AloneCreate, Row>({
+    run: createBatch,
+    maxInFlight: options.groupCommit?.maxInFlight ?? 2,
+    maxBatch: options.groupCommit?.maxBatch ?? 64,
+    keyOf: ({ kind, input }) => `${kind.definition.kind}/${input.project}/${input.name}`,
+  });
 
   /** Inserts a new object with its references, owners and change record; 409 when the name is taken. */
   async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, prepared: { stored: JsonObject; sealed: Record<string, SealedSecret> }, actor: Identity): Promise<{ row: Row; owned: boolean }> {
@@ -645,7 +675,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       const uid = randomUUID();
       const prepared = prepareSpec(kind, uid, input.spec);
       const resolvesNothing = input.ownerReferences.length === 0 && kind.definition.references.every((reference) => getPath(input.spec, reference.path) === undefined);
-      if (resolvesNothing) return toResource(await createAlone(kind, uid, input, prepared, actor));
+      if (resolvesNothing) return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor }));
       return write(async (tx) => {
         const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
         return owned ? toResourceOne(tx, row) : toResource(row);

@@ -1,0 +1,100 @@
+/**
+ * Group commit: writes that arrive while `maxInFlight` batches are already on their way to the
+ * database wait, and go together as the next batch (one statement, one commit) as soon as one of
+ * those returns. At low load every write goes alone at once (no added latency); under load the
+ * per-statement and per-commit costs (parse, plan, WAL flush, one socket write each way) are paid
+ * once per batch instead of once per write.
+ *
+ * `run` answers each item of a batch on its own (a value or an error), so one item's failure
+ * fails only its own caller. Nothing is answered before `run` returned, i.e. before the commit.
+ */
+export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
+
+export interface GroupCommitOptions<I, O> {
+  /** Writes a batch (in its own transaction) and returns one outcome per item, in order. */
+  run(items: I[]): Promise<Array<ItemOutcome<O>>>;
+  /** Batches on their way at once. */
+  maxInFlight: number;
+  /** Items in one batch at most. */
+  maxBatch: number;
+  /**
+   * Items that may not share a batch (e.g. the same object key): the later one waits for the next
+   * batch, so the order of two writes to one key is the order they were submitted.
+   */
+  keyOf?(item: I): string;
+}
+
+export interface GroupCommit<I, O> {
+  submit(item: I): Promise<O>;
+  /** Batches on their way now (for tests and metrics). */
+  readonly inFlight: number;
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve(value: O): void;
+  reject(error: unknown): void;
+}
+
+export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): GroupCommit<I, O> {
+  const { maxInFlight, maxBatch } = options;
+  if (!(maxInFlight >= 1) || !(maxBatch >= 1)) throw new RangeError('group commit: maxInFlight and maxBatch must be at least 1');
+  let queue: Array<Waiting<I, O>> = [];
+  let inFlight = 0;
+
+  function takeBatch(): Array<Waiting<I, O>> {
+    const batch: Array<Waiting<I, O>> = [];
+    const rest: Array<Waiting<I, O>> = [];
+    const keys = new Set<string>();
+    for (const waiting of queue) {
+      const key = options.keyOf?.(waiting.item);
+      // Once an item waits, everything with its key after it waits too, so per-key order holds.
+      if (batch.length >= maxBatch || (key !== undefined && keys.has(key))) {
+        rest.push(waiting);
+        if (key !== undefined) keys.add(key);
+        continue;
+      }
+      if (key !== undefined) keys.add(key);
+      batch.push(waiting);
+    }
+    queue = rest;
+    return batch;
+  }
+
+  function drain(): void {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = takeBatch();
+      inFlight++;
+      void send(batch);
+    }
+  }
+
+  async function send(batch: Array<Waiting<I, O>>): Promise<void> {
+    try {
+      const outcomes = await options.run(batch.map((w) => w.item));
+      batch.forEach((waiting, i) => {
+        const outcome = outcomes[i];
+        if (!outcome) waiting.reject(new Error(`group commit: no outcome for item ${i} of ${batch.length}`));
+        else if (outcome.ok) waiting.resolve(outcome.value);
+        else waiting.reject(outcome.error);
+      });
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
+    } finally {
+      inFlight--;
+      drain();
+    }
+  }
+
+  return {
+    submit(item) {
+      return new Promise<O>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        drain();
+      });
+    },
+    get inFlight() {
+      return inFlight;
+    },
+  };
+}
