@@ -135,7 +135,7 @@ export interface ResourceStoreOptions {
   localRelay?: { readonly active: boolean; wake(): void };
   killPoint: KillPoint;
   /**
-   * Creates with nothing to resolve that arrive while `maxInFlight` (default 2) batches are on
+   * Creates with nothing to resolve that arrive while `maxInFlight` (default 1) batches are on
    * their way go together as the next one, up to `maxBatch` (default 64) objects.
    */
   groupCommit?: { maxInFlight?: number; maxBatch?: number };
@@ -454,7 +454,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
 
   const aloneCreates = createGroupCommit<AloneCreate, Row>({
     run: createBatch,
-    maxInFlight: options.groupCommit?.maxInFlight ?? 2,
+    maxInFlight: options.groupCommit?.maxInFlight ?? 1,
     maxBatch: options.groupCommit?.maxBatch ?? 64,
     keyOf: ({ kind, input }) => `${kind.definition.kind}/${input.project}/${input.name}`,
   });
