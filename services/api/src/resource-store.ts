@@ -400,8 +400,9 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
    * `recordChange` write them, in one round trip instead of four per object (BEGIN, INSERT, change
    * record, COMMIT). Each outbox payload takes its `resourceVersion` from its inserted row. A name
    * that is taken inserts nothing for that object (`on conflict do nothing`): its outcome is a 409,
-   * the others commit. Any other failure of a batch of several runs each object alone, so an error
-   * reaches only the request that caused it.
+   * the others commit. Any other refusal of a batch of several runs each object alone, so an error
+   * reaches only the request that caused it; a failure that may have committed (a lost connection)
+   * fails the whole batch, as it would fail a single create.
    */
   async function createBatch(items: AloneCreate[]): Promise<Array<ItemOutcome<Row>>> {
     const now = new Date();
@@ -436,8 +437,11 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
         )
         select * from created`.execute(db));
     } catch (error) {
-      if (items.length > 1) return (await Promise.all(items.map((item) => createBatch([item])))).flat();
-      return [{ ok: false, error: mapDatabaseError(error) }];
+      // Only a statement the server refused is known to have written nothing, so only then may its
+      // objects be tried again one by one; a lost connection may have lost the answer to a commit.
+      if (items.length > 1 && isServerError(error)) return (await Promise.all(items.map((item) => createBatch([item])))).flat();
+      const mapped = mapDatabaseError(error);
+      return items.map(() => ({ ok: false, error: mapped }));
     }
     if (rows.length > 0) wakeRelay();
     const byUid = new Map(rows.map((row) => [row.uid, row]));
@@ -975,6 +979,12 @@ function createRelayWaker(db: Kysely<Database>, channel: string): () => void {
     if (sending) again = true;
     else void send();
   };
+}
+
+/** An error the database server sent for a statement (pg and PGlite alike), not a broken connection. */
+function isServerError(error: unknown): boolean {
+  const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
+  return typeof severity === 'string' && typeof code === 'string';
 }
 
 /** Database refusals that are the client's conflict, not our failure. */
