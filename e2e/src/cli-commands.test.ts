@@ -101,6 +101,9 @@ describe('tug against the API', () => {
     const waiting = startTug(['wait', 'app', 'hello', '-p', 'team-a', '--for=condition=Ready', '--timeout=30s'], { env });
     await waitUntil(() => waiting.stderr().includes('observed 1'), 'the first progress line');
     await controller.writeStatus(ref, { observedGeneration: 2, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'RollingOut' }] });
+    // A watch change carries the object as read when it is fanned out: let the wait see this state
+    // before the next write, or both changes may show the newer one.
+    await waitUntil(() => waiting.stderr().includes('phase Progressing'), 'the Progressing progress line');
     await controller.writeStatus(ref, { observedGeneration: 2, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] });
     const waited = await waiting.done;
     expect(waited).toMatchObject({ code: 0, stdout: 'WorkloadInstance/hello condition met\n' });
