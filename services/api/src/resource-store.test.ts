@@ -245,8 +245,9 @@ describe('resource store', () => {
     expect(isErrorCode((outcomes[12] as PromiseRejectedResult).reason, 'Conflict')).toBe(true);
     expect(isErrorCode((outcomes[13] as PromiseRejectedResult).reason, 'Conflict')).toBe(true);
     expect(String((outcomes[14] as PromiseRejectedResult).reason)).toMatch(/unsupported Unicode escape sequence|0x00/);
-    // One batch, one statement, one createdAt: the first went alone, the other 14 queued behind it (8 + 6).
-    expect(new Set(created.map((r) => r?.metadata.createdAt)).size).toBeLessThanOrEqual(3);
+    // How many batches these took depends on when each request reached the queue (timing, not a
+    // property to assert here); group-commit.test.ts pins the batching itself down with a run it
+    // completes by hand, and the benchmark measures the batch sizes under load.
     expect(await tally()).toEqual({ revisions: before.revisions + 12, outbox: before.outbox + 12 });
     const { rows } = await sql<{ name: string; rv: string; revision_rv: string; outbox_rv: string; msg_id: string }>`
       select r.name, r.resource_version::text as rv,
