@@ -4,55 +4,36 @@
  * and the kinds and project filters. The API runs with a small stream (`TUGBOAT_STREAM_MAX_MSGS`),
  * a small ring (so a resume is served from the stream) and a tiny per-client buffer.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApiClient, type ApiClient, type WatchEvent } from '@tugboat/api-client';
 import { GoneError, streamNames, WORKLOAD_CONTROLLER, type ChangeEvent } from '@tugboat/resource-model';
-import { DATABASE_URL, deleteStreams, dropSchema, freePort, NATS_URL, NODE_TS, startChild, uniqueName, waitForReady, waitUntil, type Child } from './harness/cli-processes.js';
+import { NATS_URL, startApiProcess, waitUntil, type ApiProcess } from './harness/cli-processes.js';
 
 const STREAM_MAX_MSGS = 60;
 
-let child: Child;
+let apiProcess: ApiProcess;
 let url: string;
-let adminToken: string;
+let prefix: string;
 let admin: ApiClient;
 let controller: ApiClient;
-let schema: string;
-let prefix: string;
-let stateDir: string;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 const stops: AbortController[] = [];
 
 beforeAll(async () => {
-  schema = uniqueName('watch_e2e');
-  prefix = uniqueName('watch');
-  adminToken = randomBytes(16).toString('hex');
-  stateDir = await mkdtemp(join(tmpdir(), 'watch-e2e-api-'));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  child = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
-    ...process.env,
-    DATABASE_URL,
-    DATABASE_SCHEMA: schema,
-    NATS_URL,
-    TUGBOAT_NATS_PREFIX: prefix,
-    TUGBOAT_ADMIN_TOKEN: adminToken,
-    TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    TUGBOAT_STATE_DIR: stateDir,
-    PORT: String(port),
-    TUGBOAT_STREAM_MAX_MSGS: String(STREAM_MAX_MSGS),
-    TUGBOAT_WATCH_RING_SIZE: '8',
-    TUGBOAT_WATCH_CLIENT_BUFFER: '4',
-    TUGBOAT_WATCH_SLOW_CLIENT_GRACE_MS: '20000',
+  apiProcess = await startApiProcess({
+    name: 'watch',
+    env: {
+      TUGBOAT_STREAM_MAX_MSGS: String(STREAM_MAX_MSGS),
+      TUGBOAT_WATCH_RING_SIZE: '8',
+      TUGBOAT_WATCH_CLIENT_BUFFER: '4',
+      TUGBOAT_WATCH_SLOW_CLIENT_GRACE_MS: '20000',
+    },
   });
-  await waitForReady(`${url}/readyz`, child);
-  admin = createApiClient({ baseUrl: url, token: adminToken });
+  ({ url, prefix } = apiProcess);
+  admin = createApiClient({ baseUrl: url, token: apiProcess.adminToken });
   const token = await admin.createToken({ name: 'watch-e2e-workload-controller', type: 'controller', controller: WORKLOAD_CONTROLLER });
   controller = createApiClient({ baseUrl: url, token: token.token });
   nc = await connect({ servers: NATS_URL });
@@ -64,14 +45,8 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  if (child) {
-    child.process.kill('SIGTERM');
-    await child.exited;
-  }
   await nc?.close();
-  if (schema) await dropSchema(schema);
-  if (prefix) await deleteStreams(prefix);
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  await apiProcess?.close();
 });
 
 interface Collected {
@@ -122,7 +97,7 @@ describe('GET /v1/watch against the real API', () => {
     expect(listed.cursor).toMatch(/^\d+$/);
     firstCursor = listed.cursor!;
     const one = await follow(admin, { kinds: ['WorkloadDefinition'], cursor: firstCursor });
-    const two = await follow(createApiClient({ baseUrl: url, token: adminToken }), { kinds: ['wd'], cursor: firstCursor });
+    const two = await follow(createApiClient({ baseUrl: url, token: apiProcess.adminToken }), { kinds: ['wd'], cursor: firstCursor });
 
     const names = ['w-a', 'w-b', 'w-c', 'w-d'];
     await Promise.all(names.map((name) => admin.create(wd(name))));
@@ -193,7 +168,7 @@ describe('GET /v1/watch against the real API', () => {
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
     const closed = new Promise((resolve) => socket.once('close', resolve));
-    socket.write(`GET /v1/watch?kinds=WorkloadDefinition HTTP/1.1\r\nhost: api\r\nauthorization: Bearer ${adminToken}\r\n\r\n`);
+    socket.write(`GET /v1/watch?kinds=WorkloadDefinition HTTP/1.1\r\nhost: api\r\nauthorization: Bearer ${apiProcess.adminToken}\r\n\r\n`);
     await waitUntil(() => received.includes(': watching') || undefined, 'the slow watch to start');
     socket.pause();
     const reader = await follow(admin, { kinds: ['WorkloadDefinition'] });
@@ -204,7 +179,7 @@ describe('GET /v1/watch against the real API', () => {
     await waitUntil(
       async () => {
         await admin.create(wd(`big-${written++}`, { allowedImageRegistries: big }));
-        return child.output().includes('watch client too slow') || undefined;
+        return apiProcess.child.output().includes('watch client too slow') || undefined;
       },
       'the API to cut off the slow client',
       30_000,
@@ -229,7 +204,7 @@ describe('GET /v1/watch against the real API', () => {
       if (i > STREAM_MAX_MSGS + 5) throw new Error('the stream does not drop old messages');
     }
     await expect(admin.watch({ kinds: ['wd'], cursor: firstCursor })).rejects.toBeInstanceOf(GoneError);
-    const answer = await fetch(`${url}/v1/watch?cursor=${firstCursor}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const answer = await fetch(`${url}/v1/watch?cursor=${firstCursor}`, { headers: { authorization: `Bearer ${apiProcess.adminToken}` } });
     expect(answer.status).toBe(410);
     expect(await answer.json()).toMatchObject({ error: { code: 'Gone', details: [{ path: 'cursor', rule: 'gone' }] } });
 

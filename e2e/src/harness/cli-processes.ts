@@ -99,13 +99,17 @@ export interface ApiProcess {
   close(): Promise<void>;
 }
 
-/** The real API (`services/api/src/main.ts`) as a child, on real Postgres and NATS. */
-export async function startApiProcess(): Promise<ApiProcess> {
-  const schema = uniqueName('cli_e2e');
-  const prefix = uniqueName('cli');
+/**
+ * The real API (`services/api/src/main.ts`) as a child, on real Postgres and NATS, with its own
+ * schema and prefix; `env` adds settings (a small stream, a tiny watch buffer …).
+ */
+export async function startApiProcess(options: { name?: string; env?: Record<string, string> } = {}): Promise<ApiProcess> {
+  const name = options.name ?? 'cli';
+  const schema = uniqueName(`${name}_e2e`);
+  const prefix = uniqueName(name);
   const adminToken = randomBytes(16).toString('hex');
   const port = await freePort();
-  const stateDir = await mkdtemp(join(tmpdir(), 'cli-e2e-api-'));
+  const stateDir = await mkdtemp(join(tmpdir(), `${name}-e2e-api-`));
   const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
     ...process.env,
     DATABASE_URL,
@@ -116,6 +120,7 @@ export async function startApiProcess(): Promise<ApiProcess> {
     TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     TUGBOAT_STATE_DIR: stateDir,
     PORT: String(port),
+    ...options.env,
   });
   const url = `http://127.0.0.1:${port}`;
   const api: ApiProcess = {
