@@ -264,8 +264,9 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     changedTransactions.add(tx);
   }
 
-  async function lockRow(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
-    const row = await tx
+  /** The object's row, locked for the rest of the transaction; `undefined` when there is none. */
+  async function lockRowIfExists(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row | undefined> {
+    return tx
       .selectFrom('resources')
       .selectAll()
       .where('kind', '=', kind.definition.kind)
@@ -273,6 +274,10 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       .where('name', '=', key.name)
       .forUpdate()
       .executeTakeFirst();
+  }
+
+  async function lockRow(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
+    const row = await lockRowIfExists(tx, kind, key);
     if (!row) throw notFound(kind, key);
     return row;
   }
@@ -502,14 +507,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   /** One object of an apply, inside the apply's transaction; throws what blocks it. */
   async function applyOne(tx: Tx, item: ApplyItem, actor: Identity, check: ApplyOptions['authorize']): Promise<ApplyOutcome> {
     const { kind, input } = item;
-    const current = await tx
-      .selectFrom('resources')
-      .selectAll()
-      .where('kind', '=', kind.definition.kind)
-      .where('project', '=', input.project)
-      .where('name', '=', input.name)
-      .forUpdate()
-      .executeTakeFirst();
+    const current = await lockRowIfExists(tx, kind, input);
     if (!current) {
       check(kind, input.project, 'create');
       const uid = randomUUID();
