@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { streamNames } from '@tugboat/resource-model';
-import { DATABASE_URL, dropSchema, freePort, NATS_URL, NODE_TS, REPO_ROOT, uniqueName, waitUntil } from '../harness/cli-processes.js';
+import { apiProcessEnv, dropSchema, newSecretKeys, freePort, NATS_URL, NODE_TS, REPO_ROOT, uniqueName, waitUntil } from '../harness/cli-processes.js';
 
 export interface BenchProcess {
   child: ChildProcess;
@@ -70,14 +70,7 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
     'api',
     'services/api/src/main.ts',
     {
-      DATABASE_URL,
-      DATABASE_SCHEMA: schema,
-      NATS_URL,
-      TUGBOAT_NATS_PREFIX: prefix,
-      TUGBOAT_ADMIN_TOKEN: adminToken,
-      TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-      TUGBOAT_STATE_DIR: workDir,
-      PORT: String(port),
+      ...apiProcessEnv({ schema, prefix, adminToken, secretKeys: newSecretKeys(), stateDir: workDir, port }),
       // `pg` names its connections after this, so the benchmark can find the API's backends.
       PGAPPNAME: `${schema}-api`,
     },

@@ -99,6 +99,35 @@ export interface ApiProcess {
   close(): Promise<void>;
 }
 
+export interface ApiInstallation {
+  schema: string;
+  prefix: string;
+  adminToken: string;
+  /** `TUGBOAT_SECRET_KEYS`; keep it to restart the API on the same data. */
+  secretKeys: string;
+  stateDir: string;
+  port: number;
+  natsUrl?: string;
+}
+
+/** The environment of an API child on real Postgres and NATS, with its own schema and prefix. */
+export function apiProcessEnv(installation: ApiInstallation): Record<string, string> {
+  return {
+    DATABASE_URL,
+    DATABASE_SCHEMA: installation.schema,
+    NATS_URL: installation.natsUrl ?? NATS_URL,
+    TUGBOAT_NATS_PREFIX: installation.prefix,
+    TUGBOAT_ADMIN_TOKEN: installation.adminToken,
+    TUGBOAT_SECRET_KEYS: installation.secretKeys,
+    TUGBOAT_STATE_DIR: installation.stateDir,
+    PORT: String(installation.port),
+  };
+}
+
+export function newSecretKeys(): string {
+  return `k1:${randomBytes(32).toString('base64')}`;
+}
+
 /**
  * The real API (`services/api/src/main.ts`) as a child, on real Postgres and NATS, with its own
  * schema and prefix; `env` adds settings (a small stream, a tiny watch buffer …).
@@ -112,14 +141,7 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
   const stateDir = await mkdtemp(join(tmpdir(), `${name}-e2e-api-`));
   const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
     ...process.env,
-    DATABASE_URL,
-    DATABASE_SCHEMA: schema,
-    NATS_URL,
-    TUGBOAT_NATS_PREFIX: prefix,
-    TUGBOAT_ADMIN_TOKEN: adminToken,
-    TUGBOAT_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    TUGBOAT_STATE_DIR: stateDir,
-    PORT: String(port),
+    ...apiProcessEnv({ schema, prefix, adminToken, secretKeys: newSecretKeys(), stateDir, port }),
     ...options.env,
   });
   const url = `http://127.0.0.1:${port}`;

@@ -11,7 +11,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
 import { streamNames } from '@tugboat/resource-model';
-import { DATABASE_URL, dropSchema, freePort, NODE_TS, startChild, uniqueName, waitForReady, waitUntil, type Child } from './cli-processes.js';
+import { apiProcessEnv, dropSchema, newSecretKeys, freePort, NODE_TS, startChild, uniqueName, waitForReady, waitUntil, type Child } from './cli-processes.js';
 
 export const PROOF_CONTROLLER = 'proof-controller';
 export const PROOF_KIND = 'ProofWidget';
@@ -41,7 +41,7 @@ export async function createProofInstallation(options: { natsUrl: string }): Pro
   const schema = uniqueName('sdk_proof');
   const prefix = uniqueName('sdk');
   const adminToken = randomBytes(16).toString('hex');
-  const secretKeys = `k1:${randomBytes(32).toString('base64')}`;
+  const secretKeys = newSecretKeys();
   const port = await freePort();
   const stateDir = await mkdtemp(join(tmpdir(), 'sdk-proof-api-'));
   const logDir = await mkdtemp(join(tmpdir(), 'sdk-proof-log-'));
@@ -64,14 +64,7 @@ export async function createProofInstallation(options: { natsUrl: string }): Pro
     async startApi(env = {}) {
       const child = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
         ...process.env,
-        DATABASE_URL,
-        DATABASE_SCHEMA: schema,
-        NATS_URL: options.natsUrl,
-        TUGBOAT_NATS_PREFIX: prefix,
-        TUGBOAT_ADMIN_TOKEN: adminToken,
-        TUGBOAT_SECRET_KEYS: secretKeys,
-        TUGBOAT_STATE_DIR: stateDir,
-        PORT: String(port),
+        ...apiProcessEnv({ schema, prefix, adminToken, secretKeys, stateDir, port, natsUrl: options.natsUrl }),
         ...env,
       });
       installation.api = child;
