@@ -169,7 +169,7 @@ describe('POST /v1/apply and revisions', () => {
     const account = (await api.call('GET', '/v1/awsaccounts/main')).body;
     expect((await apply('kind: [unclosed')).body.error.details[0]).toMatchObject({ path: 'items[0]', rule: 'yaml' });
     const aliases = `a: &a [x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(9).fill(`*${i === 0 ? 'a' : 'bcdefghi'[i - 1]}`).join(', ')}]`).join('\n')}\n`;
-    expect((await apply(aliases)).body.error.details[0]).toMatchObject({ path: 'items[0]', rule: 'yaml' });
+    expect((await apply(aliases)).body.error.details[0]).toMatchObject({ path: 'items[0]', rule: 'max-aliases' });
     const list = `kind: List\nitems:\n  - ${JSON.stringify({ kind: 'AwsAccount', metadata: { name: 'main' }, spec: account.spec })}\n`;
     expect((await apply(list, '?dryRun=true')).body.results).toMatchObject([{ kind: 'AwsAccount', name: 'main', action: 'unchanged' }]);
     expect((await apply({ items: [] })).body.error.details[0]).toMatchObject({ path: 'items', rule: 'minItems' });

@@ -4,12 +4,14 @@
  * bundle) and created or updated by (kind, project, name) in one transaction. A dry run answers the
  * plan and writes nothing; a real run with any blocked object answers 422 and writes nothing.
  */
-import { parseAllDocuments } from 'yaml';
 import { InputError, PLATFORM_PROJECT, keyString, type ErrorDetail, type ResourceKey } from '@tugboat/resource-model';
 import type { Identity } from './identity.js';
 import { getPath, isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
+import { parseYamlDocuments } from './parse-yaml-documents.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
 import { detailMessage, parseResourceBody } from './resource-input.js';
+import { assertSafeStrings } from './string-safety.js';
 import type { ApplyItem, ApplyOptions, ApplyOutcome, ResourceStore } from './resource-store.js';
 import type { FieldChange } from './json-diff.js';
 
@@ -32,27 +34,18 @@ export interface ApplyAnswer {
 export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 
 /** The documents of a bundle: a YAML text, `{ items: [...] }` or an array. Empty YAML documents are skipped. */
-export function bundleDocuments(body: unknown): unknown[] {
+export function bundleDocuments(body: unknown, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): unknown[] {
   let documents: unknown[];
   if (typeof body === 'string') {
     documents = [];
-    for (const [index, document] of parseAllDocuments(body).entries()) {
-      const problem = document.errors[0];
-      if (problem) {
-        throw new InputError(`body: YAML document ${index + 1} does not parse: ${problem.message}`, { details: [{ path: `items[${index}]`, rule: 'yaml' }] });
-      }
-      let value: unknown;
-      try {
-        value = document.toJS();
-      } catch (error) {
-        // e.g. too many aliases (a "billion laughs" document)
-        throw new InputError(`body: YAML document ${index + 1} cannot be read: ${(error as Error).message}`, { details: [{ path: `items[${index}]`, rule: 'yaml' }] });
-      }
+    for (const value of parseYamlDocuments(body, limits)) {
       // A document may also be a list of objects, or a `kind: List` with `items`.
       if (Array.isArray(value)) documents.push(...(value as unknown[]));
       else if (isJsonObject(value) && value['kind'] === 'List' && Array.isArray(value['items'])) documents.push(...(value['items'] as unknown[]));
       else if (value !== null && value !== undefined) documents.push(value);
     }
+    // A JSON body was checked as it arrived; YAML escapes (`"\0"`) only exist once parsed.
+    assertSafeStrings(documents, 'items');
   } else if (Array.isArray(body)) documents = body;
   else if (isJsonObject(body) && Array.isArray(body['items']) && Object.keys(body).every((k) => k === 'items' || k === 'apiVersion' || k === 'kind')) {
     documents = body['items'];

@@ -1,0 +1,28 @@
+import { assertSafeStrings, findUnsafeString, unsafeStringRule } from './string-safety.js';
+
+describe('string safety', () => {
+  it('tells a NUL character and a lone surrogate apart from ordinary text, pairs included', () => {
+    expect(unsafeStringRule('plain')).toBeUndefined();
+    expect(unsafeStringRule('emoji \u{1F6A2} ok')).toBeUndefined();
+    expect(unsafeStringRule('a\u0000b')).toBe('nul-character');
+    expect(unsafeStringRule('a\uD800b')).toBe('lone-surrogate');
+    expect(unsafeStringRule('\uDC00')).toBe('lone-surrogate');
+    expect(unsafeStringRule('\uDC00\uD800')).toBe('lone-surrogate');
+  });
+
+  it('names the field at any depth, in arrays and in keys', () => {
+    expect(findUnsafeString({ spec: { env: [{ name: 'ok' }, { name: 'x\u0000' }] } }, '')).toEqual({ path: 'spec.env[1].name', rule: 'nul-character' });
+    expect(findUnsafeString({ metadata: { labels: { ['k\uD800']: 'v' } } }, '')).toEqual({ path: 'metadata.labels', rule: 'lone-surrogate' });
+    expect(findUnsafeString([{ a: 1 }, 'fine', true, null], 'items')).toBeUndefined();
+  });
+
+  it('walks a value far deeper than the stack would allow', () => {
+    let deep: unknown = 'end\u0000';
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(findUnsafeString(deep, 'body')?.rule).toBe('nul-character');
+  });
+
+  it('throws a 422 whose detail names the path and the rule', () => {
+    expect(() => assertSafeStrings({ metadata: { name: 'a\u0000' } })).toThrow(expect.objectContaining({ status: 422, details: [{ path: 'metadata.name', rule: 'nul-character' }] }));
+  });
+});
