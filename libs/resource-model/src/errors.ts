@@ -100,10 +100,16 @@ export class TerminalError extends TugboatError {
   readonly status = 422;
 }
 
-/** 503: try again later (the database or the bus is not reachable). */
+/** 503: try again later (the database or the bus is not reachable, or the API is full). */
 export class UnavailableError extends TugboatError {
   readonly code = 'Unavailable' as const;
   readonly status = 503;
+  /** Sent as `Retry-After` by the API; the client may wait this long before trying again. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options: TugboatErrorOptions & { retryAfterSeconds?: number } = {}) {
+    super(message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
 }
 
 export class InternalError extends TugboatError {

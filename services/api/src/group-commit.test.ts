@@ -79,3 +79,23 @@ describe('group commit', () => {
     expect(() => createGroupCommit({ run: async () => [], maxInFlight: 0, maxBatch: 1 })).toThrow(RangeError);
   });
 });
+
+describe('group commit bound', () => {
+  it('refuses a write at once with 503 and Retry-After when maxQueued writes already wait, and takes writes again once they drained', async () => {
+    const { batches, run } = manualRun();
+    const group = createGroupCommit<string, string>({ run, maxInFlight: 1, maxBatch: 2, maxQueued: 2, retryAfterSeconds: 3 });
+    const first = group.submit('a');
+    const waiting = [group.submit('b'), group.submit('c')];
+    expect(group.queued).toBe(2);
+    await expect(group.submit('d')).rejects.toMatchObject({ status: 503, code: 'Unavailable', retryAfterSeconds: 3, details: [{ path: 'body', rule: 'max-queued-writes' }] });
+    expect(group.queued).toBe(2);
+    batches[0]!.finish();
+    await tick();
+    expect(group.queued).toBe(0);
+    const later = group.submit('e');
+    batches[1]!.finish();
+    await tick();
+    batches[2]!.finish();
+    expect(await Promise.all([first, ...waiting, later])).toEqual(['done a', 'done b', 'done c', 'done e']);
+  });
+});

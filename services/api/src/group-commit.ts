@@ -5,9 +5,14 @@
  * per-statement and per-commit costs (parse, plan, WAL flush, one socket write each way) are paid
  * once per batch instead of once per write.
  *
+ * The queue is bounded (`maxQueued`): past it a write is refused at once with a 503 that says when
+ * to retry, so a flood of writes faster than the database costs a refusal each, not memory.
+ *
  * `run` answers each item of a batch on its own (a value or an error), so one item's failure
  * fails only its own caller. Nothing is answered before `run` returned, i.e. before the commit.
  */
+import { UnavailableError } from '@tugboat/resource-model';
+
 export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
 export interface GroupCommitOptions<I, O> {
@@ -22,12 +27,18 @@ export interface GroupCommitOptions<I, O> {
    * batch, so the order of two writes to one key is the order they were submitted.
    */
   keyOf?(item: I): string;
+  /** Writes waiting (not yet in a batch on its way) at most; default 10 000. */
+  maxQueued?: number;
+  /** `Retry-After` of the 503 when the queue is full; default 1 s. */
+  retryAfterSeconds?: number;
 }
 
 export interface GroupCommit<I, O> {
   submit(item: I): Promise<O>;
   /** Batches on their way now (for tests and metrics). */
   readonly inFlight: number;
+  /** Writes waiting now. */
+  readonly queued: number;
 }
 
 interface Waiting<I, O> {
@@ -38,7 +49,8 @@ interface Waiting<I, O> {
 
 export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): GroupCommit<I, O> {
   const { maxInFlight, maxBatch } = options;
-  if (!(maxInFlight >= 1) || !(maxBatch >= 1)) throw new RangeError('group commit: maxInFlight and maxBatch must be at least 1');
+  const maxQueued = options.maxQueued ?? 10_000;
+  if (!(maxInFlight >= 1) || !(maxBatch >= 1) || !(maxQueued >= 1)) throw new RangeError('group commit: maxInFlight, maxBatch and maxQueued must be at least 1');
   let queue: Array<Waiting<I, O>> = [];
   let inFlight = 0;
 
@@ -88,6 +100,14 @@ export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): Grou
 
   return {
     submit(item) {
+      if (queue.length >= maxQueued) {
+        return Promise.reject(
+          new UnavailableError(`the API has ${queue.length} writes waiting for the database (its limit): retry later`, {
+            details: [{ path: 'body', rule: 'max-queued-writes' }],
+            retryAfterSeconds: options.retryAfterSeconds ?? 1,
+          }),
+        );
+      }
       return new Promise<O>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         drain();
@@ -95,6 +115,9 @@ export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): Grou
     },
     get inFlight() {
       return inFlight;
+    },
+    get queued() {
+      return queue.length;
     },
   };
 }

@@ -138,7 +138,7 @@ export interface ResourceStoreOptions {
    * Creates with nothing to resolve that arrive while `maxInFlight` (default 1) batches are on
    * their way go together as the next one, up to `maxBatch` (default 64) objects.
    */
-  groupCommit?: { maxInFlight?: number; maxBatch?: number };
+  groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
 }
 
 const MAX_LIST_LIMIT = 1000;
@@ -465,6 +465,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     run: createBatch,
     maxInFlight: options.groupCommit?.maxInFlight ?? 1,
     maxBatch: options.groupCommit?.maxBatch ?? 64,
+    ...(options.groupCommit?.maxQueued ? { maxQueued: options.groupCommit.maxQueued } : {}),
     keyOf: ({ kind, input }) => `${kind.definition.kind}/${input.project}/${input.name}`,
   });
 
