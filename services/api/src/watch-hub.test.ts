@@ -101,7 +101,7 @@ describe('watch (in-process, Postgres)', () => {
       const watch = await openWatch(api, query, headers);
       return { status: watch.status, details: (watch.body as { error: { details: unknown[] } }).error.details };
     };
-    expect(await bad('?kinds=Nope,wi')).toEqual({ status: 400, details: [{ path: 'kinds', rule: 'unknown-kind' }] });
+    expect(await bad('?kinds=Nope,wi')).toEqual({ status: 404, details: [{ path: 'kinds', rule: 'unknown-kind' }] });
     expect(await bad('?cursor=abc')).toEqual({ status: 400, details: [{ path: 'cursor', rule: 'pattern' }] });
     expect(await bad('?kinds=wi', { 'last-event-id': '-1' })).toEqual({ status: 400, details: [{ path: 'cursor', rule: 'pattern' }] });
     expect(await bad('?project=Team_A')).toEqual({ status: 400, details: [{ path: 'project', rule: 'dns-label' }] });

@@ -3,11 +3,11 @@
  * `authorize` for a list of each kind, and hands the response to the hub.
  */
 import type { Request, Response } from 'express';
-import { isDnsLabel, type KindDefinition } from '@tugboat/resource-model';
+import { isDnsLabel, NotFoundError, type KindDefinition } from '@tugboat/resource-model';
 import { authorize } from './authorize.js';
 import type { Identity } from './identity.js';
 import type { KindRegistry } from './kind-registry.js';
-import { DetailCollector, projectFilterFromQuery } from './resource-input.js';
+import { DetailCollector, inputError, projectFilterFromQuery } from './resource-input.js';
 import type { WatchFilter, WatchHub } from './watch-hub.js';
 
 export interface WatchRouteOptions {
@@ -23,6 +23,8 @@ export interface ParsedWatchQuery {
 }
 
 const CURSOR_PATTERN = /^\d{1,15}$/;
+/** More kinds than the API could ever serve is a mistake or an attack; either way, refused before any lookup. */
+export const MAX_WATCH_KINDS = 256;
 
 export async function parseWatchQuery(req: Pick<Request, 'query' | 'get'>, kinds: Pick<KindRegistry, 'get'>): Promise<ParsedWatchQuery> {
   const problems = new DetailCollector();
@@ -34,10 +36,17 @@ export async function parseWatchQuery(req: Pick<Request, 'query' | 'get'>, kinds
   const definitions: KindDefinition[] = [];
   if (kindsParam !== undefined && typeof kindsParam !== 'string') problems.add('kinds', 'type', 'must be given once, as a comma-separated list');
   else if (kindsParam) {
-    for (const name of kindsParam.split(',').map((k) => k.trim())) {
-      const kind = name ? await kinds.get(name) : undefined;
-      if (!kind) problems.add('kinds', 'unknown-kind', name ? `unknown kind "${name}"` : 'empty kind name');
-      else if (!definitions.includes(kind.definition)) definitions.push(kind.definition);
+    const names = [...new Set(kindsParam.split(',').map((k) => k.trim()))];
+    if (names.length > MAX_WATCH_KINDS) throw inputError('kinds', 'maxItems', `at most ${MAX_WATCH_KINDS} kinds in one watch`, 400);
+    for (const name of names) {
+      if (!name) {
+        problems.add('kinds', 'minLength', 'empty kind name');
+        continue;
+      }
+      const kind = await kinds.get(name);
+      // At the first unknown name: looking up the rest would only cost more (each miss may read the table).
+      if (!kind) throw new NotFoundError(`kinds: unknown kind "${name}"`, { details: [{ path: 'kinds', rule: 'unknown-kind' }] });
+      if (!definitions.includes(kind.definition)) definitions.push(kind.definition);
     }
   }
 
