@@ -16,14 +16,17 @@ import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
+import { createLimitedHttpServer, DEFAULT_HTTP_SERVER_LIMITS, type HttpServerLimits } from './http-server-limits.js';
 import { createIdentityStore } from './identity.js';
 import { noKillPoint, type KillPoint } from './kill-point.js';
 import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
+import type { RequestLimits } from './request-limits.js';
 import { createResourceStore } from './resource-store.js';
 import { createRetentionJob, type RetentionJob, type RetentionOptions } from './retention-job.js';
 import { createRevisionHistory } from './revision-history.js';
 import { createSecretBox, loadSecretKeys, type SecretKey } from './secret-box.js';
+import { withUnknownKindCache } from './unknown-kind-cache.js';
 import { createWatchChangeReader } from './watch-change-reader.js';
 import { createWatchHub, type WatchHub, type WatchHubOptions } from './watch-hub.js';
 
@@ -57,6 +60,12 @@ export interface ApiServerOptions {
   relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
   idleInTransactionTimeoutMs?: number;
   bodyLimitBytes?: number;
+  /** Parser bounds: nesting depth, YAML aliases and documents, query parameters. */
+  requestLimits?: Partial<RequestLimits>;
+  /** Connection bounds: header, body and idle timeouts, requests per connection, pipelining. */
+  http?: Partial<HttpServerLimits>;
+  /** Creates waiting for the database at most; past it a create answers 503 with Retry-After. Default 10 000. */
+  maxQueuedWrites?: number;
   killPoint?: KillPoint;
 }
 
@@ -123,7 +132,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (error) throw new InternalError('database migration failed', { cause: error });
     }
     const secretKeys = options.secretKeys ?? (await loadSecretKeys({ stateDir }));
-    const kinds = createKindRegistry({ db: database.db });
+    const kinds = withUnknownKindCache(createKindRegistry({ db: database.db }));
     const store = createResourceStore({
       db: database.db,
       kinds,
@@ -137,6 +146,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         wake: () => relay?.wake(),
       },
       killPoint,
+      ...(options.maxQueuedWrites ? { groupCommit: { maxQueued: options.maxQueuedWrites } } : {}),
     });
     const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });
     const db = database.db;
@@ -149,6 +159,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         return { pending: Number(rows[0]?.pending ?? 0), oldestAgeSeconds: Math.max(0, Number(rows[0]?.age ?? 0)) };
       },
     });
+    const httpLimits: HttpServerLimits = { ...DEFAULT_HTTP_SERVER_LIMITS, ...options.http };
     watch = createWatchHub({ prefix, logger, registry: metrics.registry, readChange: createWatchChangeReader({ store, kinds, db }), ...options.watch });
     const app = createApp({
       store,
@@ -161,12 +172,19 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       metrics,
       watch,
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+      ...(options.requestLimits ? { limits: options.requestLimits } : {}),
+      maxPipelined: httpLimits.maxPipelined,
     });
 
     // Listen before NATS so /healthz answers while the bus is still coming; /readyz says 503 until the
     // first connection (the stream must exist before the relay publishes).
     server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(options.port ?? 7070, options.host ?? '0.0.0.0', (error?: Error) => (error ? reject(error) : resolve(listening)));
+      const listening = createLimitedHttpServer(app, httpLimits);
+      listening.once('error', reject);
+      listening.listen(options.port ?? 7070, options.host ?? '0.0.0.0', () => {
+        listening.off('error', reject);
+        resolve(listening);
+      });
     });
     const port = (server.address() as AddressInfo).port;
     url = `http://127.0.0.1:${port}`;

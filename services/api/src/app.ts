@@ -18,7 +18,9 @@ import {
 import { applyBundle, bundleDocuments, YAML_MEDIA_TYPES } from './apply-bundle.js';
 import { authorize, type Action } from './authorize.js';
 import { docsAssets, docsPage } from './docs-page.js';
-import { buildOpenApiDocument } from './openapi-document.js';
+import { DEFAULT_HTTP_SERVER_LIMITS, limitPipelinedRequests } from './http-server-limits.js';
+import { createOpenApiDocumentCache } from './openapi-document-cache.js';
+import { assertJsonTextDepth, createQueryParser, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
 import { parseRevisionNumber, type RevisionHistory } from './revision-history.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { Identity, IdentityStore } from './identity.js';
@@ -27,6 +29,7 @@ import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { parseLabelSelector } from './label-selector.js';
 import { DetailCollector, inputError, parsePatchBody, parseResourceBody, parseStatusBody, projectFilterFromQuery, projectFromQuery } from './resource-input.js';
 import type { ObjectKey, ResourceStore } from './resource-store.js';
+import { assertSafeStrings } from './string-safety.js';
 import type { WatchHub } from './watch-hub.js';
 import { createWatchRoute } from './watch-route.js';
 
@@ -43,6 +46,10 @@ export interface AppOptions {
   isBusConnected?(): boolean;
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Nesting, alias, document and query-parameter bounds (`request-limits.ts`). */
+  limits?: Partial<RequestLimits>;
+  /** Unanswered requests one connection may hold (pipelining); more get 503. Default 16. */
+  maxPipelined?: number;
   metrics?: ApiMetrics;
   /** `GET /v1/watch` and the lists' `metadata.cursor`; absent = no watch route. */
   watch?: WatchHub;
@@ -59,10 +66,12 @@ type Handler = (req: Request, res: Response<unknown, Locals>) => Promise<void>;
 
 export function createApp(options: AppOptions): express.Express {
   const { store, kinds, identities, logger } = options;
+  const limits: RequestLimits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
+  const openApi = createOpenApiDocumentCache(kinds);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('query parser', 'simple');
+  app.set('query parser', createQueryParser(limits));
 
   app.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     const incoming = req.get('x-request-id');
@@ -86,6 +95,7 @@ export function createApp(options: AppOptions): express.Express {
     });
     next();
   });
+  app.use(limitPipelinedRequests({ maxPipelined: options.maxPipelined ?? DEFAULT_HTTP_SERVER_LIMITS.maxPipelined }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -109,24 +119,18 @@ export function createApp(options: AppOptions): express.Express {
 
   // Discovery for pipelines and people: no token needed (the schemas hold no secrets).
   app.get('/openapi.json', (_req, res, next) => {
-    kinds.list().then((all) => {
-      res.json(buildOpenApiDocument(all));
+    openApi.json().then((text) => {
+      res.type('json').send(text);
     }, next);
   });
+  // Not strict routing: this also serves `/docs/`, whose page finds its files one level up.
   app.get('/docs', docsPage());
   app.use('/docs/assets', docsAssets());
-
-  app.use(
-    express.json({
-      limit: options.bodyLimitBytes ?? 1024 * 1024,
-      strict: true,
-      type: ['application/json', 'application/merge-patch+json', 'application/*+json'],
-    }),
-  );
 
   const v1 = express.Router();
   app.use('/v1', v1);
 
+  // From the headers alone: a body is read only for a caller who may send one.
   v1.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     if (!options.isReady()) {
       next(new UnavailableError('the API is starting'));
@@ -137,6 +141,37 @@ export function createApp(options: AppOptions): express.Express {
       next();
     }, next);
   });
+
+  v1.use(
+    express.json({
+      limit: options.bodyLimitBytes ?? 1024 * 1024,
+      strict: true,
+      type: ['application/json', 'application/merge-patch+json', 'application/*+json'],
+      // Before JSON.parse allocates: a deep body is refused for the cost of one pass over its bytes.
+      verify: (_req, _res, buffer) => assertJsonTextDepth(buffer, limits.maxDepth),
+    }),
+  );
+
+  // Every string a request brings (body, query, path segments) is checked once, here, before any route.
+  v1.use((req: Request, _res: Response, next: NextFunction) => {
+    try {
+      if (typeof req.body === 'object' && req.body !== null) assertSafeStrings(req.body);
+      assertSafeStrings(req.query);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  for (const parameter of ['plural', 'name', 'kind', 'finalizer', 'revision']) {
+    v1.param(parameter, (_req: Request, _res: Response, next: NextFunction, value: unknown) => {
+      try {
+        assertSafeStrings({ [parameter]: value });
+        next();
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
 
   const route = (handler: Handler) => (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     res.locals.route = `${req.baseUrl}${String(req.route?.path ?? '')}`;
@@ -207,7 +242,7 @@ export function createApp(options: AppOptions): express.Express {
       const dryRun = req.query['dryRun'];
       if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw inputError('dryRun', 'enum', 'must be true or false', 400);
       const identity = identityOf(res);
-      const answer = await applyBundle(bundleDocuments(bodyOf(req)), {
+      const answer = await applyBundle(bundleDocuments(bodyOf(req), limits), {
         store,
         kinds,
         actor: identity,
@@ -435,9 +470,12 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   // The one place errors become HTTP answers.
-  app.use((error: unknown, _req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
+  app.use((error: unknown, req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
     const mapped = toTugboatError(error);
-    if (mapped.status >= 500) (res.locals.logger ?? logger).error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
+    if (mapped.status >= 500 && mapped.status !== 503) (res.locals.logger ?? logger).error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
+    if (mapped instanceof UnavailableError && mapped.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(mapped.retryAfterSeconds));
+    // A body still on its way (refused before it was read: 401, 413 …) is not waited for.
+    if (!req.complete) res.setHeader('connection', 'close');
     res.status(mapped.status).json(mapped.toBody());
   });
 
@@ -464,5 +502,13 @@ function toTugboatError(error: unknown): TugboatError {
   if (type === 'entity.too.large') return new PayloadTooLargeError('body: larger than the API accepts', { details: [{ path: 'body', rule: 'max-size' }] });
   if (type === 'entity.parse.failed') return new InputError('body: malformed JSON', { details: [{ path: 'body', rule: 'json' }] });
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new InputError('body: unsupported encoding', { details: [{ path: 'body', rule: 'encoding' }] });
+  if (type === 'request.aborted') return new InputError('body: the client stopped sending it', { details: [{ path: 'body', rule: 'aborted' }] });
+  // Other client errors raised by express and its parsers (a path segment that is not valid
+  // percent-encoding, a body whose length disagrees with Content-Length …) carry a 4xx status.
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (status === 413) return new PayloadTooLargeError('body: larger than the API accepts', { details: [{ path: 'body', rule: 'max-size' }] });
+    return new InputError(`request: ${(error as Error).message}`, { details: [{ path: 'request', rule: 'malformed' }] });
+  }
   return new InternalError('internal error', { cause: error });
 }

@@ -7,20 +7,23 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import express, { type Handler, type RequestHandler } from 'express';
 
-/** Paths are relative, so the page also works behind a path prefix. */
+/**
+ * Paths are relative, so the page also works behind a path prefix; `BASE` is what leads from the
+ * page's own URL back to the API's root: `/docs` is a file in `/`, `/docs/` a folder below it.
+ */
 const PAGE = `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
     <title>Tugboat API</title>
-    <link rel="stylesheet" href="docs/assets/swagger-ui.css">
-    <link rel="icon" type="image/png" href="docs/assets/favicon-32x32.png" sizes="32x32">
+    <link rel="stylesheet" href="BASEdocs/assets/swagger-ui.css">
+    <link rel="icon" type="image/png" href="BASEdocs/assets/favicon-32x32.png" sizes="32x32">
   </head>
   <body>
     <div id="swagger-ui"></div>
-    <script src="docs/assets/swagger-ui-bundle.js"></script>
+    <script src="BASEdocs/assets/swagger-ui-bundle.js"></script>
     <script>
-      window.ui = SwaggerUIBundle({ url: 'openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: false });
+      window.ui = SwaggerUIBundle({ url: 'BASEopenapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: false });
     </script>
   </body>
 </html>
@@ -31,8 +34,9 @@ export function swaggerUiDirectory(): string {
 }
 
 export function docsPage(): Handler {
-  return (_req, res) => {
-    res.type('html').send(PAGE);
+  const pages = { file: PAGE.replaceAll('BASE', ''), folder: PAGE.replaceAll('BASE', '../') };
+  return (req, res) => {
+    res.type('html').send(req.path.endsWith('/') ? pages.folder : pages.file);
   };
 }
 

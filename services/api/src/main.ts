@@ -37,6 +37,15 @@ const server = createApiServer({
     ...(env['TUGBOAT_EVENTS_MAX_AGE_HOURS'] ? { eventsMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_HOURS']) * 3_600_000 } : {}),
     ...(env['TUGBOAT_RETENTION_INTERVAL_MS'] ? { intervalMs: Number(env['TUGBOAT_RETENTION_INTERVAL_MS']) } : {}),
   },
+  ...(env['TUGBOAT_MAX_QUEUED_WRITES'] ? { maxQueuedWrites: Number(env['TUGBOAT_MAX_QUEUED_WRITES']) } : {}),
+  http: {
+    ...(env['TUGBOAT_HTTP_HEADERS_TIMEOUT_MS'] ? { headersTimeoutMs: Number(env['TUGBOAT_HTTP_HEADERS_TIMEOUT_MS']) } : {}),
+    ...(env['TUGBOAT_HTTP_REQUEST_TIMEOUT_MS'] ? { requestTimeoutMs: Number(env['TUGBOAT_HTTP_REQUEST_TIMEOUT_MS']) } : {}),
+    ...(env['TUGBOAT_HTTP_KEEP_ALIVE_TIMEOUT_MS'] ? { keepAliveTimeoutMs: Number(env['TUGBOAT_HTTP_KEEP_ALIVE_TIMEOUT_MS']) } : {}),
+    ...(env['TUGBOAT_HTTP_IDLE_TIMEOUT_MS'] ? { idleTimeoutMs: Number(env['TUGBOAT_HTTP_IDLE_TIMEOUT_MS']) } : {}),
+    ...(env['TUGBOAT_HTTP_MAX_REQUESTS_PER_CONNECTION'] ? { maxRequestsPerConnection: Number(env['TUGBOAT_HTTP_MAX_REQUESTS_PER_CONNECTION']) } : {}),
+    ...(env['TUGBOAT_HTTP_MAX_PIPELINED'] ? { maxPipelined: Number(env['TUGBOAT_HTTP_MAX_PIPELINED']) } : {}),
+  },
   logger,
   killPoint: killPointFromEnv(env),
 });

@@ -1,0 +1,73 @@
+/**
+ * What one connection may hold: Node's defaults let a client keep a connection for 300 s by
+ * sending its body a byte at a time (requestTimeout), take 60 s for its headers, never go idle, and
+ * pipeline thousands of requests that all run at once. `createLimitedHttpServer` sets bounds on all
+ * of it; `limitPipelinedRequests` answers 503 to a connection's requests past `maxPipelined` that
+ * are still unanswered, without running them.
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { NextFunction, Request, Response } from 'express';
+import { UnavailableError } from '@tugboat/resource-model';
+
+export interface HttpServerLimits {
+  /** Time to receive a request's headers. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (a watch's long answer is not counted). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A connection on which nothing moves either way is closed after this long (watches send heartbeats). */
+  idleTimeoutMs: number;
+  /** Requests one connection may carry; past it the answer says `Connection: close`, later ones get 503. */
+  maxRequestsPerConnection: number;
+  /** Requests one connection may have unanswered at once (pipelining); more get 503 at once. */
+  maxPipelined: number;
+}
+
+export const DEFAULT_HTTP_SERVER_LIMITS: HttpServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 120_000,
+  maxRequestsPerConnection: 1_000,
+  maxPipelined: 16,
+};
+
+export function createLimitedHttpServer(listener: RequestListener, limits: HttpServerLimits): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks both timeouts on this interval (30 s by default), so a 2 s timeout would act after 30 s.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+    },
+    listener,
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.timeout = limits.idleTimeoutMs;
+  server.maxRequestsPerSocket = limits.maxRequestsPerConnection;
+  return server;
+}
+
+export function limitPipelinedRequests(limits: Pick<HttpServerLimits, 'maxPipelined'>): (req: Request, res: Response, next: NextFunction) => void {
+  const unanswered = new WeakMap<Socket, number>();
+  return (req, res, next) => {
+    const socket = req.socket;
+    const count = (unanswered.get(socket) ?? 0) + 1;
+    if (count > limits.maxPipelined) {
+      // The connection is ended after this answer: a client that pipelines this deep gets no more.
+      res.setHeader('connection', 'close');
+      next(
+        new UnavailableError(`more than ${limits.maxPipelined} requests waiting on one connection (the API's limit)`, {
+          details: [{ path: 'connection', rule: 'max-pipelined' }],
+          retryAfterSeconds: 1,
+        }),
+      );
+      return;
+    }
+    unanswered.set(socket, count);
+    res.once('close', () => unanswered.set(socket, (unanswered.get(socket) ?? 1) - 1));
+    next();
+  };
+}
