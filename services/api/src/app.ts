@@ -474,8 +474,13 @@ export function createApp(options: AppOptions): express.Express {
     const mapped = toTugboatError(error);
     if (mapped.status >= 500 && mapped.status !== 503) (res.locals.logger ?? logger).error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
     if (mapped instanceof UnavailableError && mapped.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(mapped.retryAfterSeconds));
-    // A body still on its way (refused before it was read: 401, 413 …) is not waited for.
-    if (!req.complete) res.setHeader('connection', 'close');
+    // A body still on its way (refused before it was read: 401, 413 …) is neither waited for nor
+    // read: Node would otherwise read and discard the rest of it before closing. The connection
+    // ends once the answer is handed to the system.
+    if (!req.complete) {
+      res.setHeader('connection', 'close');
+      res.once('finish', () => req.socket.destroy());
+    }
     res.status(mapped.status).json(mapped.toBody());
   });
 

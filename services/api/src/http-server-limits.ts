@@ -37,7 +37,8 @@ export const DEFAULT_HTTP_SERVER_LIMITS: HttpServerLimits = {
 export function createLimitedHttpServer(listener: RequestListener, limits: HttpServerLimits): Server {
   const server = createServer(
     {
-      headersTimeout: limits.headersTimeoutMs,
+      // Node refuses a headers timeout longer than the request's (the headers are part of it).
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
       requestTimeout: limits.requestTimeoutMs,
       // Node checks both timeouts on this interval (30 s by default), so a 2 s timeout would act after 30 s.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
