@@ -367,13 +367,16 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
 
   it('survives a bounded property-based run over apply, list, watch and label selectors: only 4xx or 503, never another 5xx', async () => {
     const refusedOrFine = (answer: Answer) => answer.status < 500 || answer.status === 503;
-    const text = fc.string({ unit: 'binary', maxLength: 300 });
+    // Random text, salted with what broke the API before: NULs, lone surrogates, deep nesting, aliases.
+    const hostileFragment = fc.constantFrom('\u0000', '\uD800', '\uDC00x', '['.repeat(3_000), '{a: '.repeat(500), '- '.repeat(2_000), '&a [x, x]', '*a', '"\\0"', '---\n');
+    const text = fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), hostileFragment), { maxLength: 8 }).map((parts) => parts.join(''));
+    const deepJson = fc.integer({ min: 1, max: 6_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`);
     const selectorText = fc
       .array(fc.constantFrom('a', 'team', '=', '==', '!=', '!', ' in ', ' notin ', '(', ')', ',', ' ', 'x', '-', '.', '/', '\u0000', '\uD800', 'é', 'tugboat.io/'), { maxLength: 60 })
       .map((parts) => parts.join(''));
     const query = (entries: Array<[string, string]>) => entries.map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&');
     // Bounded in count and in time (a loaded machine gets fewer runs, never a longer suite).
-    const settings = { numRuns: 100, interruptAfterTimeLimit: 4_000, markInterruptAsFailure: false };
+    const settings = { numRuns: 80, interruptAfterTimeLimit: 2_500, markInterruptAsFailure: false };
     const seen: number[] = [];
     const check = (answer: Answer): boolean => {
       seen.push(answer.status);
@@ -384,8 +387,16 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.record({ type: fc.constant('yaml'), body: text }),
-          fc.record({ type: fc.constant('json'), body: fc.json({ maxDepth: 8 }) }),
-          fc.record({ type: fc.constant('json'), body: fc.jsonValue({ maxDepth: 6 }).map((items) => JSON.stringify({ items: [items, { kind: 'Gadget', metadata: items, spec: items }] })) }),
+          fc.record({ type: fc.constant('json'), body: fc.json({ maxDepth: 8, stringUnit: 'binary' }) }),
+          fc.record({ type: fc.constant('json'), body: deepJson }),
+          fc.record({
+            type: fc.constant('json'),
+            // A well-formed object whose spec carries the hostile part, so it gets as far as the database.
+            body: fc
+              .tuple(fc.oneof(fc.json({ maxDepth: 6, stringUnit: 'binary' }), deepJson), text, fc.constantFrom('prop-a', 'prop-b'))
+              // Spliced as text: a value 6,000 deep would overflow the stack of JSON.stringify here.
+              .map(([value, note, name]) => `{"items":[{"kind":"Gadget","metadata":{"name":"${name}","project":"hostile"},"spec":{"note":${JSON.stringify(note)},"nested":{"value":${value}}}}]}`),
+          }),
         ),
         fc.boolean(),
         async ({ type, body }, dryRun) => check(await call('POST', `/v1/apply${dryRun ? '?dryRun=true' : ''}`, body, { contentType: type === 'yaml' ? 'application/yaml' : 'application/json' })),
@@ -418,7 +429,7 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
       settings,
     );
     process.stdout.write(`property-based run: ${seen.length} requests ${JSON.stringify(countOf(seen))}\n`);
-    expect(seen.length).toBeGreaterThan(100);
+    expect(seen.length).toBeGreaterThan(40);
     expectAlive();
   }, 60_000);
 
