@@ -472,12 +472,16 @@ export function createApp(options: AppOptions): express.Express {
   // The one place errors become HTTP answers.
   app.use((error: unknown, req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
     const mapped = toTugboatError(error);
-    if (mapped.status >= 500 && mapped.status !== 503) (res.locals.logger ?? logger).error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
+    const log = res.locals.logger ?? logger;
+    // A 503 is the API protecting itself (starting, full): worth seeing, not an error of the API.
+    if (mapped.status === 503) log.warn({ err: mapped.message }, 'request refused');
+    else if (mapped.status >= 500) log.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
     if (mapped instanceof UnavailableError && mapped.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(mapped.retryAfterSeconds));
     // A body still on its way (refused before it was read: 401, 413 …) is neither waited for nor
     // read: Node would otherwise read and discard the rest of it before closing. The connection
     // ends once the answer is handed to the system.
-    if (!req.complete) {
+    const expectsBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (expectsBody && !req.complete) {
       res.setHeader('connection', 'close');
       res.once('finish', () => req.socket.destroy());
     }
