@@ -228,6 +228,7 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
       { what: 'kind in the path', request: () => call('GET', '/v1/gad%00gets'), path: 'plural' },
       { what: 'finalizer in the path', request: () => call('DELETE', '/v1/gadgets/g1/finalizers/f%00?project=hostile'), path: 'finalizer' },
       { what: 'label selector', request: () => call('GET', '/v1/gadgets?labelSelector=team%3D%00'), path: 'labelSelector' },
+      { what: 'query parameter name', request: () => call('GET', '/v1/gadgets?x%00=1'), path: 'query' },
       { what: 'continue token', request: () => call('GET', '/v1/gadgets?continue=%00'), path: 'continue' },
       { what: 'project query', request: () => call('GET', '/v1/gadgets/g1?project=%00'), path: 'project' },
       { what: 'watch query', request: () => call('GET', '/v1/watch?kinds=gadgets%00'), path: 'kinds' },

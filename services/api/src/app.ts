@@ -156,7 +156,7 @@ export function createApp(options: AppOptions): express.Express {
   v1.use((req: Request, _res: Response, next: NextFunction) => {
     try {
       if (typeof req.body === 'object' && req.body !== null) assertSafeStrings(req.body);
-      assertSafeStrings(req.query);
+      assertSafeStrings(req.query, '', 'query');
       next();
     } catch (error) {
       next(error);

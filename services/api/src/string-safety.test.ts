@@ -14,6 +14,7 @@ describe('string safety', () => {
     expect(findUnsafeString({ spec: { env: [{ name: 'ok' }, { name: 'x\u0000' }] } }, '')).toEqual({ path: 'spec.env[1].name', rule: 'nul-character' });
     expect(findUnsafeString({ metadata: { labels: { ['k\uD800']: 'v' } } }, '')).toEqual({ path: 'metadata.labels', rule: 'lone-surrogate' });
     expect(findUnsafeString([{ a: 1 }, 'fine', true, null], 'items')).toBeUndefined();
+    expect(findUnsafeString({ ['x\u0000']: '1' }, '', 'query')).toEqual({ path: 'query', rule: 'nul-character' });
   });
 
   it('walks a value far deeper than the stack would allow', () => {

@@ -27,7 +27,7 @@ export function unsafeStringRule(text: string): UnsafeString['rule'] | undefined
  * The first string in `value` (strings, object keys, array items, at any depth) that Postgres would
  * refuse. Iterative, so a deep value cannot overflow the stack.
  */
-export function findUnsafeString(value: unknown, rootPath: string): UnsafeString | undefined {
+export function findUnsafeString(value: unknown, rootPath: string, rootName = 'body'): UnsafeString | undefined {
   const pending: Array<[unknown, string]> = [[value, rootPath]];
   while (pending.length > 0) {
     const [node, path] = pending.pop()!;
@@ -40,7 +40,7 @@ export function findUnsafeString(value: unknown, rootPath: string): UnsafeString
       for (const [key, item] of Object.entries(node)) {
         const keyRule = unsafeStringRule(key);
         // The key itself cannot be shown safely in a path: name its parent.
-        if (keyRule) return { path: path || 'body', rule: keyRule };
+        if (keyRule) return { path: path || rootName, rule: keyRule };
         pending.push([item, path ? `${path}.${key}` : key]);
       }
     }
@@ -53,8 +53,11 @@ const MESSAGES: Record<UnsafeString['rule'], string> = {
   'lone-surrogate': 'must be valid Unicode (it holds a lone UTF-16 surrogate)',
 };
 
-/** Throws a 422 naming the field when `value` holds a string the database cannot store. */
-export function assertSafeStrings(value: unknown, rootPath = ''): void {
-  const unsafe = findUnsafeString(value, rootPath);
+/**
+ * Throws a 422 naming the field when `value` holds a string the database cannot store; `rootName`
+ * names a bad key at the top (`body`, `query`).
+ */
+export function assertSafeStrings(value: unknown, rootPath = '', rootName = 'body'): void {
+  const unsafe = findUnsafeString(value, rootPath, rootName);
   if (unsafe) throw new InputError(`${unsafe.path}: ${MESSAGES[unsafe.rule]}`, { status: 422, details: [{ path: unsafe.path, rule: unsafe.rule }] });
 }
