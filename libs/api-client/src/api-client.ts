@@ -1,10 +1,12 @@
 import {
   errorFromBody,
+  formatLabelSelector,
   GoneError,
   InputError,
   isErrorCode,
   isTugboatError,
   NotFoundError,
+  parseLabelSelector,
   UnavailableError,
   type ChangeCause,
   type ErrorDetail,
@@ -746,10 +748,11 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
 }
 
 function formatSelector(selector: ListOptions['labelSelector']): string | undefined {
-  if (selector === undefined || typeof selector === 'string') return selector;
-  return Object.entries(selector)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+  if (selector === undefined) return undefined;
+  // Checked here with the API's own parser, so a mistake is an InputError before any request.
+  const text = typeof selector === 'string' ? selector : formatLabelSelector(selector);
+  parseLabelSelector(text);
+  return text;
 }
 
 function parseJson(text: string): unknown {

@@ -12,6 +12,7 @@ import {
   PayloadTooLargeError,
   UnavailableError,
   isTugboatError,
+  parseLabelSelector,
   type KindDefinition,
   type TugboatError,
 } from '@tugboat/resource-model';
@@ -24,7 +25,6 @@ import type { ApiMetrics } from './api-metrics.js';
 import type { Identity, IdentityStore } from './identity.js';
 import { isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
-import { parseLabelSelector } from './label-selector.js';
 import { DetailCollector, inputError, parsePatchBody, parseResourceBody, parseStatusBody, projectFilterFromQuery, projectFromQuery } from './resource-input.js';
 import type { ObjectKey, ResourceStore } from './resource-store.js';
 import type { WatchHub } from './watch-hub.js';

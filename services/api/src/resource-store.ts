@@ -20,6 +20,7 @@ import {
   type ChangeCause,
   type ChangeEvent,
   type ErrorDetail,
+  type LabelRequirement,
   type Resource,
   type ResourceStatus,
 } from '@tugboat/resource-model';
@@ -31,7 +32,6 @@ import { applyMergePatch, cloneJson, getPath, isJsonObject, jsonEqual, setPath, 
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
-import type { LabelRequirement } from './label-selector.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
 import type { SecretBox } from './secret-box.js';
 

@@ -3,6 +3,8 @@ import {
   API_VERSION,
   BUILTIN_KINDS,
   REDACTED,
+  matchesLabelSelector,
+  parseLabelSelector,
   type ChangeCause,
   type ErrorBody,
   type ErrorDetail,
@@ -12,7 +14,6 @@ import {
 } from '@tugboat/resource-model';
 import type { FieldChange, ResourceEvent, Revision, WatchEventType } from '@tugboat/api-client';
 import { valueAt } from '../order-manifests.js';
-import { matchesLabels, parseLabelSelector } from '../label-selector.js';
 
 /**
  * An in-memory stand-in for the parts of the v1 API that `tug` uses (contract parts 1 and 2),
@@ -300,7 +301,7 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
       const selector = parseLabelSelector(url.searchParams.get('labelSelector') ?? '');
       const items = [...objects.values()]
         .filter((object) => object.kind === definition.kind && (project === '' || object.metadata.project === project))
-        .filter((object) => matchesLabels(selector, object.metadata.labels))
+        .filter((object) => matchesLabelSelector(selector, object.metadata.labels))
         .sort((a, b) => `${a.metadata.project}/${a.metadata.name}`.localeCompare(`${b.metadata.project}/${b.metadata.name}`))
         .map((object) => redact(definition, object));
       return json(200, { items, metadata: { cursor: String(seq) } });

@@ -4,8 +4,11 @@ import {
   API_VERSION,
   ConflictError,
   ForbiddenError,
+  formatLabelSelector,
   InputError,
   isDnsLabel,
+  matchesLabelSelector,
+  parseLabelSelector,
   keyString,
   NotFoundError,
   type ChangeCause,
@@ -214,11 +217,11 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
 
     async list<Spec, Status>(kindName: string, opts: Parameters<ApiClient['list']>[1] = {}) {
       const kind = kindOf(kindName);
-      const selector = typeof opts.labelSelector === 'string' ? parseSelector(opts.labelSelector) : Object.entries(opts.labelSelector ?? {}).map(([k, v]) => ({ key: k, op: '=', value: v }));
+      const selector = parseLabelSelector(typeof opts.labelSelector === 'string' ? opts.labelSelector : formatLabelSelector(opts.labelSelector ?? {}));
       const all = [...store.values()]
         .filter((obj) => obj.kind === kind.kind)
         .filter((obj) => !opts.project || obj.metadata.project === opts.project)
-        .filter((obj) => selector.every((rule) => matches(obj.metadata.labels, rule)))
+        .filter((obj) => matchesLabelSelector(selector, obj.metadata.labels))
         .sort((a, b) => (a.metadata.project + '/' + a.metadata.name).localeCompare(b.metadata.project + '/' + b.metadata.name));
       const start = opts.continue === undefined ? 0 : Number(opts.continue);
       const limit = opts.limit ?? 500;
@@ -459,29 +462,6 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
     },
   };
   return api;
-}
-
-interface SelectorRule {
-  key: string;
-  op: string;
-  value?: string;
-}
-
-function parseSelector(selector: string): SelectorRule[] {
-  return selector
-    .split(',')
-    .filter((part) => part.trim() !== '')
-    .map((part) => {
-      const match = /^\s*([^!=\s]+)\s*(!=|=)?\s*([^\s]*)\s*$/.exec(part);
-      if (match === null) throw new InputError(`labelSelector: cannot parse "${part}"`, { details: [{ path: 'labelSelector', rule: 'syntax' }] });
-      return match[2] === undefined ? { key: match[1]!, op: 'exists' } : { key: match[1]!, op: match[2], value: match[3] ?? '' };
-    });
-}
-
-function matches(labels: Record<string, string>, rule: SelectorRule): boolean {
-  if (rule.op === 'exists') return rule.key in labels;
-  if (rule.op === '=') return labels[rule.key] === rule.value;
-  return labels[rule.key] !== rule.value;
 }
 
 /** Field-level differences between two JSON values, under `prefix`. */
