@@ -30,7 +30,7 @@ describe('parseLabelSelector', () => {
     [`${'k'.repeat(64)}`, 'label-key'],
   ])('refuses %p naming the term and the rule %p', (text, rule) => {
     expect(() => parseLabelSelector(`ok=1,${text}`)).toThrow(
-      expect.objectContaining({ status: 400, details: [expect.objectContaining({ path: 'labelSelector', rule })] }),
+      expect.objectContaining({ status: 400, details: [{ path: 'labelSelector', rule }] }),
     );
     expect(() => parseLabelSelector(text)).toThrow(text.length > 80 ? /labelSelector: "/ : `"${text.trim()}"`);
   });

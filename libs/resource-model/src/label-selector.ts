@@ -62,7 +62,7 @@ export function parseLabelSelector(text: string, options: ParseLabelSelectorOpti
 function parseTerm(term: string, field: string): LabelRequirement {
   const fail = (rule: string, why: string): never => {
     const shown = term.length > 80 ? `${term.slice(0, 77)}...` : term;
-    throw new InputError(`${field}: "${shown}": ${why} (${SYNTAX})`, { details: [{ path: field, rule, message: `"${shown}": ${why}` }] });
+    throw new InputError(`${field}: "${shown}": ${why} (${SYNTAX})`, { details: [{ path: field, rule }] });
   };
   const checkKey = (key: string): string => {
     if (key === '') fail('syntax', 'the label key is missing');
