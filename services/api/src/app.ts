@@ -191,6 +191,22 @@ export function createApp(options: AppOptions): express.Express {
       res.status(201).json(await kinds.register(bodyOf(req)));
     }),
   );
+  v1.put(
+    '/kinds/:kind',
+    route(async (req, res) => {
+      allow(res, 'updateKind', undefined, undefined);
+      const { action, definition } = await kinds.apply(String(req.params['kind']), bodyOf(req));
+      res.setHeader('tugboat-kind-action', action);
+      res.status(action === 'created' ? 201 : 200).json(definition);
+    }),
+  );
+  v1.delete(
+    '/kinds/:kind',
+    route(async (req, res) => {
+      allow(res, 'deleteKind', undefined, undefined);
+      res.json(await kinds.delete(String(req.params['kind'])));
+    }),
+  );
 
   if (options.watch) {
     const watch = createWatchRoute({ hub: options.watch, kinds });
