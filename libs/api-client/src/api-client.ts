@@ -136,6 +136,11 @@ export interface CreatedToken {
 
 export type KindRegistration = Omit<KindDefinition, 'builtIn'>;
 
+export interface KindApplyResult {
+  action: 'created' | 'updated' | 'unchanged';
+  definition: KindDefinition;
+}
+
 /** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
 export interface FieldChange {
   path: string;
@@ -225,6 +230,13 @@ export interface ApiClient {
   /** By kind, plural, singular or short name; `undefined` when unknown. */
   getKind(kind: string, options?: RequestOptions): Promise<KindDefinition | undefined>;
   registerKind(definition: KindRegistration, options?: RequestOptions): Promise<KindDefinition>;
+  /**
+   * Registers the kind, or updates it (`PUT /v1/kinds/KIND`): a schema change must accept every
+   * stored object of the kind (`ConflictError` naming those it would refuse otherwise).
+   */
+  applyKind(definition: KindRegistration, options?: RequestOptions): Promise<KindApplyResult>;
+  /** Deletes a kind no object and no other kind uses (`ConflictError` naming what remains); returns it. */
+  deleteKind(kind: string, options?: RequestOptions): Promise<KindDefinition>;
 
   create<Spec = Record<string, unknown>, Status = ResourceStatus>(
     input: ResourceInput<Spec>,
@@ -321,6 +333,7 @@ interface HttpCall {
 interface HttpAnswer {
   status: number;
   body: unknown;
+  headers?: Headers;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -344,7 +357,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (response.status >= 400) {
       throw errorFromBody(response.status, parsed);
     }
-    return { status: response.status, body: parsed };
+    return { status: response.status, body: parsed, headers: response.headers };
   }
 
   function request(call: HttpCall): { url: URL; init: RequestInit } {
@@ -447,6 +460,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async registerKind(definition, opts = {}) {
       const answer = await send({ method: 'POST', path: '/v1/kinds', body: definition, signal: opts.signal });
+      kindCache.invalidate();
+      return answer.body as KindDefinition;
+    },
+
+    async applyKind(definition, opts = {}) {
+      const answer = await send({ method: 'PUT', path: `/v1/kinds/${encodeURIComponent(definition.kind)}`, body: definition, signal: opts.signal });
+      kindCache.invalidate();
+      const said = answer.headers?.get('tugboat-kind-action');
+      const action = said === 'created' || said === 'updated' || said === 'unchanged' ? said : answer.status === 201 ? 'created' : 'updated';
+      return { action, definition: answer.body as KindDefinition };
+    },
+
+    async deleteKind(kind, opts = {}) {
+      const answer = await send({ method: 'DELETE', path: `/v1/kinds/${encodeURIComponent(kind)}`, signal: opts.signal });
       kindCache.invalidate();
       return answer.body as KindDefinition;
     },

@@ -173,6 +173,23 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
       kinds.push(copy(definition));
       return copy(definition);
     },
+    async applyKind(definition) {
+      const at = kinds.findIndex((k) => k.kind === definition.kind);
+      if (at === -1) {
+        kinds.push(copy(definition));
+        return { action: 'created', definition: copy(definition) };
+      }
+      if (kinds[at]!.builtIn) throw new ForbiddenError(`kind ${definition.kind} is built in and cannot be changed`);
+      kinds[at] = copy(definition);
+      return { action: 'updated', definition: copy(definition) };
+    },
+    async deleteKind(name) {
+      const kind = kindOf(name);
+      if (kind.builtIn) throw new ForbiddenError(`kind ${kind.kind} is built in and cannot be deleted`);
+      if ([...store.values()].some((obj) => obj.kind === kind.kind)) throw new ConflictError(`kind ${kind.kind} still has objects`, { details: [{ path: 'kind', rule: 'has-objects' }] });
+      kinds.splice(kinds.indexOf(kind), 1);
+      return copy(kind);
+    },
 
     async create<Spec, Status>(input: ResourceInput<Spec>) {
       const kind = kindOf(input.kind);
