@@ -2,7 +2,9 @@
  * Kind registration that cannot be abused, and kinds that can be changed and removed, through the
  * HTTP API on real Postgres and NATS.
  */
+import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
+import { parse } from 'yaml';
 import { startTestApi, uniqueName, type TestApi } from './api-test-harness.js';
 import { createKindRegistry, type KindChange } from './kind-registry.js';
 
@@ -95,6 +97,18 @@ describe('registration refuses what cannot be enforced', () => {
     // A backtracking engine needs tens of seconds for this value; RE2 needs microseconds.
     expect(ms).toBeLessThan(2000);
     expect((await api.call('POST', `/v1/${names.plural}`, { metadata: { name: 'g2', project: 'team-a' }, spec: { word: 'aaaa' } })).status).toBe(201);
+  });
+});
+
+describe('docs/kinds.md', () => {
+  it("registers its full example as written, and accepts the example object's spec", async () => {
+    const text = await readFile(new URL('../../../docs/kinds.md', import.meta.url), 'utf8');
+    const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1]!) as Record<string, unknown>);
+    const [definition, object] = blocks as [Record<string, unknown>, { spec: unknown }];
+    expect((await api.call('PUT', `/v1/kinds/${String(definition['kind'])}`, definition)).status).toBe(201);
+    const registered = await createKindRegistry({ db: api.server.database.db }).getOrThrow('mq');
+    expect(registered.validateSpec(object.spec)).toEqual([]);
+    expect(registered.validateSpec({ ...(object.spec as object), replicas: 9 })).toEqual([expect.objectContaining({ path: 'spec.replicas', rule: 'maximum' })]);
   });
 });
 
