@@ -90,6 +90,8 @@ interface Entry extends RegisteredKind {
   /** `kinds.version` of the row ('builtin' for built-in kinds). */
   version: string;
   schema?: Record<string, unknown>;
+  /** While an update of the kind is being checked here: writes must pass the new schema too. */
+  pending?: (spec: unknown) => ErrorDetail[];
 }
 
 interface ParsedKind {
@@ -201,7 +203,17 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         validateSpec: () => [{ path: 'spec', rule: 'unusable-kind', message: `the schema of kind ${kind} cannot be enforced (${reason}); an admin must fix or delete the kind` }],
       };
     }
-    return { definition: parsed.definition, validateSpec: parsed.validate, version, ...(parsed.schema ? { schema: parsed.schema } : {}) };
+    const validate = parsed.validate;
+    const entry: Entry = {
+      definition: parsed.definition,
+      version,
+      ...(parsed.schema ? { schema: parsed.schema } : {}),
+      validateSpec(spec) {
+        const problems = validate(spec);
+        return problems.length > 0 || !entry.pending ? problems : entry.pending(spec);
+      },
+    };
+    return entry;
   }
 
   /** Single-flight check of the table; `force` ignores the interval. */
@@ -335,6 +347,21 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
       }
     }
     checkNamesAndReferences(definition, kind);
+    // A write through this replica while stored objects are checked must suit both schemas, so it
+    // cannot slip an object the new schema refuses past the check.
+    existing.pending = validate;
+    try {
+      await runUpdate(existing, definition, validate);
+      // Until the new entry replaces this one.
+      await sync(true);
+    } finally {
+      existing.pending = undefined;
+    }
+    return { action: 'updated', definition };
+  }
+
+  async function runUpdate(existing: Entry, definition: KindDefinition, validate: (spec: unknown) => ErrorDetail[]): Promise<void> {
+    const kind = definition.kind;
     await db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('kinds').select(['version']).where('kind', '=', kind).forUpdate().executeTakeFirst();
       if (!row) throw new NotFoundError(`kind ${kind} was deleted meanwhile`, { details: [{ path: 'kind', rule: 'unknown-kind' }] });
@@ -350,8 +377,6 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         .where('kind', '=', kind)
         .execute();
     });
-    await sync(true);
-    return { action: 'updated', definition };
   }
 
   return {

@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { parse } from 'yaml';
 import { startTestApi, uniqueName, type TestApi } from './api-test-harness.js';
+import { createKindObjects } from './kind-objects.js';
 import { createKindRegistry, type KindChange } from './kind-registry.js';
+import { createSecretBox } from './secret-box.js';
 
 let api: TestApi;
 let userToken: string;
@@ -188,6 +190,51 @@ describe('updating and deleting kinds', () => {
     const tooShort = await api.call('PUT', `/v1/kinds/${names.kind}`, gadgetKind(names, { password: { type: 'string', minLength: 8 } }, { secretFields: ['password'] }));
     expect(tooShort.status).toBe(409);
     expect(tooShort.body.error.details).toEqual([{ path: `${names.kind}/team-a/v1: spec.password`, rule: 'minLength' }]);
+  });
+
+  it('holds writes through this replica to both schemas while stored objects are being checked', async () => {
+    const names = kindName('Held');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let scanning!: () => void;
+    const scanStarted = new Promise<void>((resolve) => (scanning = resolve));
+    const registry = createKindRegistry({
+      db: api.server.database.db,
+      objects: {
+        sample: async () => ({ total: 0, names: [] }),
+        specs: () => ({
+          async *[Symbol.asyncIterator]() {
+            scanning();
+            await gate;
+            // No stored object: the check passes once the gate opens.
+            yield* [];
+          },
+        }),
+      },
+    });
+    await registry.register(gadgetKind(names));
+    const updating = registry.apply(names.kind, gadgetKind(names, { size: { type: 'integer', maximum: 5 } }));
+    await scanStarted;
+    const kind = await registry.getOrThrow(names.kind);
+    expect(kind.validateSpec({ size: 8 })).toEqual([expect.objectContaining({ path: 'spec.size', rule: 'maximum' })]);
+    expect(kind.validateSpec({ size: 11 })).toEqual([expect.objectContaining({ path: 'spec.size', rule: 'maximum' })]);
+    release();
+    expect((await updating).action).toBe('updated');
+    expect((await registry.getOrThrow(names.kind)).validateSpec({ size: 4 })).toEqual([]);
+  });
+
+  it('reads every stored spec page by page, in (project, name) order', async () => {
+    const names = kindName('Paged');
+    expect((await api.call('POST', '/v1/kinds', gadgetKind(names, { size: { type: 'integer' } }, { scope: 'Project' }))).status).toBe(201);
+    for (const [project, name] of [['p-b', 'x'], ['p-a', 'z'], ['p-a', 'y'], ['p-b', 'a'], ['p-c', 'k']]) {
+      expect((await api.call('POST', `/v1/${names.plural}`, { metadata: { name, project }, spec: { size: 1 } })).status).toBe(201);
+    }
+    // The secrets of this kind are none, so any key opens them.
+    const objects = createKindObjects({ secrets: createSecretBox({ keys: [{ id: 'unused', key: Buffer.alloc(32) }] }) });
+    const seen: string[] = [];
+    for await (const stored of objects.specs(api.server.database.db, names.kind, 2)) seen.push(stored.name);
+    expect(seen).toEqual(['p-a/y', 'p-a/z', 'p-b/a', 'p-b/x', 'p-c/k'].map((key) => `${names.kind}/${key}`));
+    expect(await objects.sample(api.server.database.db, names.kind, 2)).toEqual({ total: 5, names: [`${names.kind}/p-a/y`, `${names.kind}/p-a/z`] });
   });
 
   it('deletes a kind only when no object and no other kind uses it', async () => {
