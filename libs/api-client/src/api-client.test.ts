@@ -20,7 +20,7 @@ interface Seen {
   body: unknown;
 }
 
-type Route = (req: Seen) => { status: number; body?: unknown; raw?: string } | undefined;
+type Route = (req: Seen) => { status: number; body?: unknown; raw?: string; headers?: Record<string, string> } | undefined;
 
 const widgetKind: KindDefinition = {
   kind: 'Widget',
@@ -76,7 +76,7 @@ async function startFakeApi(routes: Route[]) {
       let answer: ReturnType<Route> = request.path === '/v1/kinds' && request.method === 'GET' ? { status: 200, body: { items: kinds } } : undefined;
       for (const route of routes) answer ??= route(request);
       const final = answer ?? { status: 404, body: { error: { code: 'NotFound', message: `no route ${request.method} ${request.path}`, details: [] } } };
-      res.writeHead(final.status, { 'content-type': 'application/json' });
+      res.writeHead(final.status, { 'content-type': 'application/json', ...final.headers });
       res.end(final.raw ?? (final.body === undefined ? '' : JSON.stringify(final.body)));
     });
   });
@@ -141,6 +141,36 @@ describe('createApiClient', () => {
     const found = await client.get({ kind: 'Gadget', project: 'team-a', name: 'g' });
     expect(found?.kind).toBe('Gadget');
     expect(await client.getKind('gadgets')).toMatchObject({ kind: 'Gadget' });
+  });
+
+  it('applies and deletes kinds, saying whether the apply changed anything, and forgets its kinds after each', async () => {
+    const gadget = { ...widgetKind, kind: 'Gadget', plural: 'gadgets', singular: 'gadget', shortNames: [] };
+    api = await startFakeApi([
+      (r) => (r.method === 'PUT' && r.path === '/v1/kinds/Gadget' ? { status: 200, body: r.body, headers: { 'tugboat-kind-action': 'unchanged' } } : undefined),
+      (r) => (r.method === 'PUT' && r.path === '/v1/kinds/Widget' ? { status: 200, body: r.body } : undefined),
+      (r) => (r.method === 'PUT' && r.path === '/v1/kinds/Thing' ? { status: 201, body: r.body } : undefined),
+      (r) =>
+        r.method === 'DELETE' && r.path === '/v1/kinds/gadgets'
+          ? { status: 409, body: { error: { code: 'Conflict', message: 'kind Gadget: cannot be deleted while 1 object of it exist: Gadget/team-a/g', details: [{ path: 'kind', rule: 'has-objects' }] } } }
+          : undefined,
+      (r) => (r.method === 'DELETE' && r.path === '/v1/kinds/Widget' ? { status: 200, body: widgetKind } : undefined),
+    ]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    expect(await client.applyKind(gadget)).toEqual({ action: 'unchanged', definition: gadget });
+    expect((await client.applyKind(widgetKind)).action).toBe('updated');
+    expect((await client.applyKind({ ...gadget, kind: 'Thing' })).action).toBe('created');
+    await expect(client.deleteKind('gadgets')).rejects.toMatchObject({ status: 409, details: [{ path: 'kind', rule: 'has-objects' }] });
+    expect(await client.deleteKind('Widget')).toEqual(widgetKind);
+    await client.getKind('widgets');
+    expect(api.seen.filter((r) => r.method === 'GET' && r.path === '/v1/kinds')).toHaveLength(1);
+    expect(api.seen.filter((r) => r.method === 'PUT').map((r) => r.headers['authorization'])).toEqual(['Bearer t', 'Bearer t', 'Bearer t']);
+  });
+
+  it('checks a label selector before sending it', async () => {
+    api = await startFakeApi([]);
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    await expect(client.list('widgets', { labelSelector: 'tier=prod,bad key' })).rejects.toMatchObject({ status: 400, details: [{ path: 'labelSelector', rule: 'label-key' }] });
+    expect(api.seen.filter((r) => r.path === '/v1/widgets')).toHaveLength(0);
   });
 
   it('rebuilds typed errors with their details, status and code', async () => {

@@ -1,10 +1,12 @@
 import {
   errorFromBody,
+  formatLabelSelector,
   GoneError,
   InputError,
   isErrorCode,
   isTugboatError,
   NotFoundError,
+  parseLabelSelector,
   UnavailableError,
   type ChangeCause,
   type ErrorDetail,
@@ -134,6 +136,11 @@ export interface CreatedToken {
 
 export type KindRegistration = Omit<KindDefinition, 'builtIn'>;
 
+export interface KindApplyResult {
+  action: 'created' | 'updated' | 'unchanged';
+  definition: KindDefinition;
+}
+
 /** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
 export interface FieldChange {
   path: string;
@@ -223,6 +230,13 @@ export interface ApiClient {
   /** By kind, plural, singular or short name; `undefined` when unknown. */
   getKind(kind: string, options?: RequestOptions): Promise<KindDefinition | undefined>;
   registerKind(definition: KindRegistration, options?: RequestOptions): Promise<KindDefinition>;
+  /**
+   * Registers the kind, or updates it (`PUT /v1/kinds/KIND`): a schema change must accept every
+   * stored object of the kind (`ConflictError` naming those it would refuse otherwise).
+   */
+  applyKind(definition: KindRegistration, options?: RequestOptions): Promise<KindApplyResult>;
+  /** Deletes a kind no object and no other kind uses (`ConflictError` naming what remains); returns it. */
+  deleteKind(kind: string, options?: RequestOptions): Promise<KindDefinition>;
 
   create<Spec = Record<string, unknown>, Status = ResourceStatus>(
     input: ResourceInput<Spec>,
@@ -319,6 +333,7 @@ interface HttpCall {
 interface HttpAnswer {
   status: number;
   body: unknown;
+  headers?: Headers;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -342,7 +357,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (response.status >= 400) {
       throw errorFromBody(response.status, parsed);
     }
-    return { status: response.status, body: parsed };
+    return { status: response.status, body: parsed, headers: response.headers };
   }
 
   function request(call: HttpCall): { url: URL; init: RequestInit } {
@@ -445,6 +460,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async registerKind(definition, opts = {}) {
       const answer = await send({ method: 'POST', path: '/v1/kinds', body: definition, signal: opts.signal });
+      kindCache.invalidate();
+      return answer.body as KindDefinition;
+    },
+
+    async applyKind(definition, opts = {}) {
+      const answer = await send({ method: 'PUT', path: `/v1/kinds/${encodeURIComponent(definition.kind)}`, body: definition, signal: opts.signal });
+      kindCache.invalidate();
+      const said = answer.headers?.get('tugboat-kind-action');
+      const action = said === 'created' || said === 'updated' || said === 'unchanged' ? said : answer.status === 201 ? 'created' : 'updated';
+      return { action, definition: answer.body as KindDefinition };
+    },
+
+    async deleteKind(kind, opts = {}) {
+      const answer = await send({ method: 'DELETE', path: `/v1/kinds/${encodeURIComponent(kind)}`, signal: opts.signal });
       kindCache.invalidate();
       return answer.body as KindDefinition;
     },
@@ -746,10 +775,11 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
 }
 
 function formatSelector(selector: ListOptions['labelSelector']): string | undefined {
-  if (selector === undefined || typeof selector === 'string') return selector;
-  return Object.entries(selector)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+  if (selector === undefined) return undefined;
+  // Checked here with the API's own parser, so a mistake is an InputError before any request.
+  const text = typeof selector === 'string' ? selector : formatLabelSelector(selector);
+  parseLabelSelector(text);
+  return text;
 }
 
 function parseJson(text: string): unknown {

@@ -20,6 +20,7 @@ export type {
   EventInput,
   EventType,
   Identity,
+  KindApplyResult,
   KindRegistration,
   ListOptions,
   ListPage,

@@ -60,11 +60,11 @@ export function dependenciesOf(manifest: Manifest, kinds: readonly KindDefinitio
   return keys;
 }
 
-/** Reads a dotted path (`existing.kubeconfig`) inside an object; `undefined` when absent. */
+/** Reads a dotted path (`existing.kubeconfig`) inside an object, through own properties only; `undefined` when absent. */
 export function valueAt(root: unknown, path: string): unknown {
   let current = root;
   for (const part of path.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
   }
   return current;

@@ -26,6 +26,8 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     kinds: (options) => api.kinds(withSignal(options)),
     getKind: (kind, options) => api.getKind(kind, withSignal(options)),
     registerKind: (definition, options) => write(() => api.registerKind(definition, withSignal(options))),
+    applyKind: (definition, options) => write(() => api.applyKind(definition, withSignal(options))),
+    deleteKind: (kind, options) => write(() => api.deleteKind(kind, withSignal(options))),
     create: (input, options) => write(() => api.create(input, withSignal(options))),
     get: (ref, options) => api.get(ref, withSignal(options)),
     getOrThrow: (ref, options) => api.getOrThrow(ref, withSignal(options)),

@@ -5,3 +5,4 @@ export * from './kind-definition.js';
 export * from './builtin-kinds.js';
 export * from './dns-label.js';
 export * from './redacted.js';
+export * from './label-selector.js';

@@ -299,7 +299,7 @@ describe('API write path', () => {
       [api.call('POST', '/v1/workloadinstances', { ...workload('w', 'h'), metadata: { name: 'w', project: 'team-a', labels: { 'bad key!': 'x' } } }), 422, [{ path: 'metadata.labels.bad key!', rule: 'label-key' }]],
       [api.call('POST', '/v1/clusterinstances', { metadata: { name: 'x', project: 'team-a' }, spec: { definitionRef: { name: 'std-h' } } }), 422, [{ path: 'metadata.project', rule: 'platform-scope' }]],
       [raw('POST', '/v1/workloadinstances', 'metadata=1', 'text/plain'), 400, [{ path: 'body', rule: 'content-type' }]],
-      [api.call('GET', '/v1/workloadinstances?labelSelector=a%3D%3D%3Db'), 400, [{ path: 'labelSelector', rule: 'syntax' }]],
+      [api.call('GET', '/v1/workloadinstances?labelSelector=a%3D%3D%3Db'), 400, [{ path: 'labelSelector', rule: 'label-value' }]],
       [api.call('GET', '/v1/workloadinstances?limit=0'), 400, [{ path: 'limit', rule: 'range' }]],
       [api.call('GET', '/v1/workloadinstances?continue=garbage'), 400, [{ path: 'continue', rule: 'format' }]],
       [api.call('POST', '/v1/workloadinstances/x/y/z', {}), 404, [{ path: 'path', rule: 'route' }]],

@@ -19,6 +19,7 @@ import { ensureEventStream } from './event-stream.js';
 import { createLimitedHttpServer, DEFAULT_HTTP_SERVER_LIMITS, type HttpServerLimits } from './http-server-limits.js';
 import { createIdentityStore } from './identity.js';
 import { noKillPoint, type KillPoint } from './kill-point.js';
+import { createKindObjects } from './kind-objects.js';
 import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 import type { RequestLimits } from './request-limits.js';
@@ -46,6 +47,8 @@ export interface ApiServerOptions {
   adminToken: string;
   /** Secret keys; without them they come from `<stateDir>/secret-keys` (generated once). */
   secretKeys?: SecretKey[];
+  /** How stale this replica's kinds may get before it checks for changes made through another. Default 1000 ms. */
+  kindsReloadIntervalMs?: number;
   stateDir?: string;
   /** Run pending migrations at start. Default true. */
   migrate?: boolean;
@@ -132,11 +135,19 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (error) throw new InternalError('database migration failed', { cause: error });
     }
     const secretKeys = options.secretKeys ?? (await loadSecretKeys({ stateDir }));
-    const kinds = withUnknownKindCache(createKindRegistry({ db: database.db }));
+    const secrets = createSecretBox({ keys: secretKeys });
+    const kinds = withUnknownKindCache(
+      createKindRegistry({
+        db: database.db,
+        objects: createKindObjects({ secrets }),
+        logger,
+        ...(options.kindsReloadIntervalMs === undefined ? {} : { reloadIntervalMs: options.kindsReloadIntervalMs }),
+      }),
+    );
     const store = createResourceStore({
       db: database.db,
       kinds,
-      secrets: createSecretBox({ keys: secretKeys }),
+      secrets,
       prefix,
       outboxChannel: database.outboxChannel,
       localRelay: {

@@ -12,6 +12,7 @@ import {
   PayloadTooLargeError,
   UnavailableError,
   isTugboatError,
+  parseLabelSelector,
   type KindDefinition,
   type TugboatError,
 } from '@tugboat/resource-model';
@@ -26,7 +27,6 @@ import type { ApiMetrics } from './api-metrics.js';
 import type { Identity, IdentityStore } from './identity.js';
 import { isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
-import { parseLabelSelector } from './label-selector.js';
 import { DetailCollector, inputError, parsePatchBody, parseResourceBody, parseStatusBody, projectFilterFromQuery, projectFromQuery } from './resource-input.js';
 import type { ObjectKey, ResourceStore } from './resource-store.js';
 import { assertSafeStrings } from './string-safety.js';
@@ -224,6 +224,22 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       allow(res, 'registerKind', undefined, undefined);
       res.status(201).json(await kinds.register(bodyOf(req)));
+    }),
+  );
+  v1.put(
+    '/kinds/:kind',
+    route(async (req, res) => {
+      allow(res, 'updateKind', undefined, undefined);
+      const { action, definition } = await kinds.apply(String(req.params['kind']), bodyOf(req));
+      res.setHeader('tugboat-kind-action', action);
+      res.status(action === 'created' ? 201 : 200).json(definition);
+    }),
+  );
+  v1.delete(
+    '/kinds/:kind',
+    route(async (req, res) => {
+      allow(res, 'deleteKind', undefined, undefined);
+      res.json(await kinds.delete(String(req.params['kind'])));
     }),
   );
 

@@ -1,6 +1,6 @@
 /**
  * The one authorization hook. Every route asks it before acting; a later issue turns it into roles.
- * Today: the admin manages tokens and kinds; only the owning controller writes a kind's status;
+ * Today: the admin manages tokens and kinds (register, update, delete); only the owning controller writes a kind's status;
  * only the named controller removes its finalizer, and only the admin force-removes another's;
  * only controllers read secrets; any authenticated identity may otherwise read and write resources
  * and use the operator controls (`operate`: suspend, resume, reconcile now).
@@ -21,6 +21,8 @@ export type Action =
   | 'readSecrets'
   | 'writeEvent'
   | 'registerKind'
+  | 'updateKind'
+  | 'deleteKind'
   | 'createToken';
 
 export interface AuthorizationTarget {
@@ -36,6 +38,8 @@ export function authorize(identity: Identity, action: Action, resourceKind: Kind
   };
   switch (action) {
     case 'registerKind':
+    case 'updateKind':
+    case 'deleteKind':
     case 'createToken':
       if (!isAdmin) deny('admin only');
       return;

@@ -92,6 +92,9 @@ export interface KindsTable {
   plural: string;
   definition: Jsonb<Record<string, unknown>>;
   created_at: CreatedAt;
+  /** From `kind_version_seq` on every registration and update (the default takes the next one). */
+  version: ColumnType<string | number, string | number | undefined, string | number>;
+  updated_at: CreatedAt;
 }
 
 export interface TokensTable {

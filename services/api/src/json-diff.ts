@@ -3,7 +3,7 @@
  * show them: `{ path: 'spec.replicas', op: 'replace', from: 2, to: 3 }`. Objects are compared key
  * by key, arrays index by index; anything else is replaced as a whole.
  */
-import { isJsonObject, jsonEqual } from './json-value.js';
+import { isJsonObject, jsonEqual, ownValue } from './json-value.js';
 
 export interface FieldChange {
   /** Dotted path with `[i]` for array items, e.g. `spec.env.LOG_LEVEL` or `spec.command[1]`. */
@@ -37,7 +37,8 @@ function collect(before: unknown, after: unknown, path: string, changes: FieldCh
   }
   if (isJsonObject(before) && isJsonObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    for (const key of keys) collect(before[key], after[key], join(path, key), changes);
+    // Own values only: a key one side lacks (`constructor`) must not read the prototype's.
+    for (const key of keys) collect(ownValue(before, key), ownValue(after, key), join(path, key), changes);
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {

@@ -1,3 +1,4 @@
+import { diffJson } from './json-diff.js';
 import { applyMergePatch, getPath, jsonEqual, setPath } from './json-value.js';
 
 describe('JSON helpers', () => {
@@ -30,5 +31,35 @@ describe('JSON helpers', () => {
     setPath(value, 'existing.kubeconfig', 'y');
     setPath(value, 'missing.kubeconfig', 'z');
     expect(value).toEqual({ existing: { kubeconfig: 'y' } });
+  });
+
+  // User-given paths and keys never reach Object.prototype: a secret field `__proto__.toString`
+  // once replaced Object.prototype.toString with "<redacted>" for the whole process.
+  it('walks own properties only', () => {
+    const spec = JSON.parse('{"a":{"b":1}}') as Record<string, unknown>;
+    expect(getPath(spec, '__proto__.toString')).toBeUndefined();
+    expect(getPath(spec, 'constructor')).toBeUndefined();
+    expect(getPath(spec, 'a.constructor.prototype')).toBeUndefined();
+    setPath(spec, '__proto__.toString', '<redacted>');
+    setPath(spec, 'constructor.prototype.polluted', 'yes');
+    setPath(spec, 'a.__proto__', 'x');
+    expect(typeof Object.prototype.toString).toBe('function');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(spec['a']))).toBeNull();
+    expect(spec).toEqual({ a: { b: 1 } });
+  });
+
+  it('merges a "__proto__" key as data, not as a prototype', () => {
+    const patched = applyMergePatch({ a: 1 }, JSON.parse('{"__proto__":{"polluted":"yes"}}')) as Record<string, unknown>;
+    // structuredClone makes objects in Node's own realm, not the test's: compare shapes, not identity.
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(patched))).toBeNull();
+    expect(Object.hasOwn(patched, '__proto__')).toBe(true);
+    expect(patched['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('diffs keys one side lacks without reading the prototype', () => {
+    expect(diffJson({ constructor: 1 }, {})).toEqual([{ path: 'constructor', op: 'remove', from: 1 }]);
+    expect(diffJson({}, { toString: 'x' })).toEqual([{ path: 'toString', op: 'add', to: 'x' }]);
   });
 });

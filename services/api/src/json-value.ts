@@ -18,25 +18,42 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/** The value of `key` when `node` holds it itself; never one inherited from a prototype. */
+export function ownValue(node: JsonObject, key: string): unknown {
+  return Object.hasOwn(node, key) ? node[key] : undefined;
+}
+
+/**
+ * Sets `node[key]` as the object's own data property, even for `__proto__`, which a plain
+ * assignment would treat as the object's prototype.
+ */
+export function setOwn(node: JsonObject, key: string, value: unknown): void {
+  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** Follows a dotted path through own properties only (`__proto__.x` finds nothing). */
 export function getPath(root: unknown, dotted: string): unknown {
   let node = root;
   for (const part of dotted.split('.')) {
     if (!isJsonObject(node)) return undefined;
-    node = node[part];
+    node = ownValue(node, part);
   }
   return node;
 }
 
-/** Sets a value at a dotted path that already leads through objects; does nothing otherwise. */
+/**
+ * Sets a value at a dotted path that already leads through own properties of objects, to a key
+ * the last object already holds; does nothing otherwise (so never touches a prototype).
+ */
 export function setPath(root: JsonObject, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
   const last = parts.pop()!;
   let node: unknown = root;
   for (const part of parts) {
     if (!isJsonObject(node)) return;
-    node = node[part];
+    node = ownValue(node, part);
   }
-  if (isJsonObject(node) && Object.hasOwn(node, last)) node[last] = value;
+  if (isJsonObject(node) && Object.hasOwn(node, last)) setOwn(node, last, value);
 }
 
 export function cloneJson<T>(value: T): T {
@@ -47,9 +64,10 @@ export function cloneJson<T>(value: T): T {
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isJsonObject(patch)) return cloneJson(patch);
   const result: JsonObject = isJsonObject(target) ? cloneJson(target) : {};
+  // Keys come from the request (JSON.parse makes `__proto__` an own key): own properties only.
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
+    else setOwn(result, key, applyMergePatch(ownValue(result, key), value));
   }
   return result;
 }

@@ -436,6 +436,22 @@ function fixedPaths(): Record<string, PathItem> {
         parameters: [pathParam('kind', 'Any name of the kind')],
         responses: { 200: json(ref('KindDefinition'), 'The kind'), ...errors(401, 404, 503) },
       },
+      put: {
+        operationId: 'applyKind',
+        summary:
+          'Register the kind, or update it (admin). A schema change must accept every stored object (409 names those it would refuse); controller, references and secretFields change only while no object exists; plural and scope never. Header tugboat-kind-action: created, updated or unchanged. Built-in kinds: 403',
+        tags: ['discovery'],
+        parameters: [pathParam('kind', 'The kind (PascalCase), as in the body')],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('KindDefinition') } } },
+        responses: { 200: json(ref('KindDefinition'), 'Updated or unchanged'), 201: json(ref('KindDefinition'), 'Registered'), ...errors(400, 401, 403, 404, 409, 422, 503) },
+      },
+      delete: {
+        operationId: 'deleteKind',
+        summary: 'Delete a kind no object and no other kind uses (admin); 409 names what remains. Built-in kinds: 403',
+        tags: ['discovery'],
+        parameters: [pathParam('kind', 'Any name of the kind')],
+        responses: { 200: json(ref('KindDefinition'), 'The deleted kind'), ...errors(401, 403, 404, 409, 503) },
+      },
     },
     '/v1/apply': {
       post: {

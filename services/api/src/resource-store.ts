@@ -20,6 +20,7 @@ import {
   type ChangeCause,
   type ChangeEvent,
   type ErrorDetail,
+  type LabelRequirement,
   type Resource,
   type ResourceStatus,
 } from '@tugboat/resource-model';
@@ -31,9 +32,8 @@ import { applyMergePatch, cloneJson, getPath, isJsonObject, jsonEqual, setPath, 
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
-import type { LabelRequirement } from './label-selector.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
-import type { SecretBox } from './secret-box.js';
+import { secretContext, type SecretBox } from './secret-box.js';
 
 type Row = Selectable<ResourcesTable>;
 type Owner = { kind: string; name: string; uid: string };
@@ -173,10 +173,6 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     return result;
   }
 
-  function secretContext(uid: string, path: string): string {
-    return `${uid}:${path}`;
-  }
-
   function openSecrets(row: Pick<Row, 'uid' | 'secrets'>): Record<string, unknown> {
     const sealed = row.secrets as Record<string, SealedSecret>;
     return Object.fromEntries(Object.entries(sealed).map(([path, box]) => [path, secrets.open(box, secretContext(row.uid, path))]));
@@ -211,7 +207,8 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       });
     }
     const stored = cloneJson(plain);
-    const sealed: Record<string, SealedSecret> = {};
+    // Keyed by secret paths: no prototype, so no path can reach one (paths are also checked when the kind is registered).
+    const sealed: Record<string, SealedSecret> = Object.create(null) as Record<string, SealedSecret>;
     let secretsChanged = false;
     const previousSealed = (existing?.secrets ?? {}) as Record<string, SealedSecret>;
     for (const path of kind.definition.secretFields) {
@@ -221,7 +218,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
         continue;
       }
       setPath(stored, path, REDACTED);
-      const kept = previousSealed[path];
+      const kept = Object.hasOwn(previousSealed, path) ? previousSealed[path] : undefined;
       if (kept && Object.hasOwn(previous, path) && jsonEqual(previous[path], value)) sealed[path] = kept;
       else {
         sealed[path] = secrets.seal(value, secretContext(uid, path));

@@ -20,6 +20,11 @@ export interface SecretBox {
   open(sealed: SealedSecret, context: string): unknown;
 }
 
+/** The additional data a secret field's value is sealed with: the object's uid and the field's path. */
+export function secretContext(uid: string, path: string): string {
+  return `${uid}:${path}`;
+}
+
 export function createSecretBox(options: { keys: SecretKey[] }): SecretBox {
   const [current] = options.keys;
   if (!current) throw new InternalError('at least one secret key is required');

@@ -1,11 +1,13 @@
 import type { KindDefinition } from '@tugboat/resource-model';
-import type { KindRegistry, RegisteredKind } from './kind-registry.js';
+import type { KindChange, KindRegistry, RegisteredKind } from './kind-registry.js';
 import { withUnknownKindCache } from './unknown-kind-cache.js';
 
 /** A registry that counts its table reads (every miss is one). */
 function fakeRegistry() {
   const known = new Map<string, RegisteredKind>();
   const calls = { misses: 0 };
+  const listeners = new Set<(change: KindChange) => void>();
+  const changed = (change: KindChange) => listeners.forEach((listener) => listener(change));
   const registry: KindRegistry = {
     async get(name) {
       const found = known.get(name.toLowerCase());
@@ -23,8 +25,27 @@ function fakeRegistry() {
     async register(input) {
       const definition = input as KindDefinition;
       known.set(definition.kind.toLowerCase(), { definition, validateSpec: () => [] });
+      changed({ added: [definition.kind], changed: [], removed: [] });
       return definition;
     },
+    async apply(kindName, input) {
+      const definition = { ...(input as KindDefinition), kind: kindName };
+      known.set(kindName.toLowerCase(), { definition, validateSpec: () => [] });
+      changed({ added: [kindName], changed: [], removed: [] });
+      return { definition, action: 'created' };
+    },
+    async delete(name) {
+      const found = known.get(name.toLowerCase());
+      if (!found) throw new Error('not found');
+      known.delete(name.toLowerCase());
+      changed({ added: [], changed: [], removed: [name] });
+      return found.definition;
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async refresh() {},
   };
   return { registry, calls };
 }
@@ -49,6 +70,14 @@ describe('withUnknownKindCache', () => {
     expect(await kinds.get('Gadget')).toBeUndefined();
     await kinds.register({ kind: 'Gadget' });
     expect((await kinds.get('gadget'))?.definition.kind).toBe('Gadget');
+  });
+
+  it('forgets every miss when the registry reports any change (an update, a delete, another replica)', async () => {
+    const { registry } = fakeRegistry();
+    const kinds = withUnknownKindCache(registry, { ttlMs: 60_000 });
+    expect(await kinds.get('Widget')).toBeUndefined();
+    await registry.apply('Widget', {});
+    expect((await kinds.get('widget'))?.definition.kind).toBe('Widget');
   });
 
   it('remembers at most maxEntries names', async () => {

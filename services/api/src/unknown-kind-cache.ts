@@ -2,8 +2,9 @@
  * A kind registry that remembers names it did not find. Every miss of the registry re-reads the
  * kinds table (so a kind registered through another replica is found), which let a request naming
  * many unknown kinds, or many requests naming one, cost a query each. A name found missing is
- * answered from memory for `ttlMs`; a registration through this process forgets every remembered
- * name at once, and one through another replica is seen within `ttlMs`.
+ * answered from memory for `ttlMs`; any change the registry sees (a registration, update or delete
+ * through this process, or one through another replica found by its reload) forgets every remembered
+ * name at once, and a change not yet seen by the registry is found within `ttlMs`.
  */
 import { NotFoundError } from '@tugboat/resource-model';
 import type { KindRegistry } from './kind-registry.js';
@@ -45,6 +46,8 @@ export function withUnknownKindCache(registry: KindRegistry, options: UnknownKin
     return found;
   }
 
+  registry.onChange(() => unknown.clear());
+
   return {
     ...registry,
     get,
@@ -52,14 +55,6 @@ export function withUnknownKindCache(registry: KindRegistry, options: UnknownKin
       const found = await get(name);
       if (!found) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'unknown-kind' }] });
       return found;
-    },
-    async register(input) {
-      try {
-        return await registry.register(input);
-      } finally {
-        // Also after a refusal: the registry re-read the table, so what it knows now may be newer.
-        unknown.clear();
-      }
     },
   };
 }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { NotFoundError, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { matchesLabelSelector, NotFoundError, type InputError, parseLabelSelector, type KindDefinition, type LabelRequirement, type Resource } from '@tugboat/resource-model';
 import { listProject, projectFor, type CommandContext } from '../command-context.js';
 import { followResources, type ResourceChange } from '../follow-resources.js';
 import { formatDocument, parseOutputFormat, type OutputFormat } from '../format-output.js';
 import { createRowPrinter, formatResourceTable, RESOURCE_COLUMNS, resourceRow, WIDE_COLUMNS, wideResourceRow } from '../format-table.js';
-import { matchesLabels, parseLabelSelector } from '../label-selector.js';
 import { resolveKind } from '../resolve-kind.js';
+import { UsageError } from '../usage-error.js';
 import { stringify } from 'yaml';
 
 interface GetFlags {
@@ -42,7 +42,7 @@ Examples:
     )
     .action(async (kindName: string, name: string | undefined, flags: GetFlags, command: Command) => {
       const format = parseOutputFormat(flags.output);
-      const requirements = flags.selector === undefined ? [] : parseLabelSelector(flags.selector);
+      const requirements = flags.selector === undefined ? [] : parseSelectorFlag(flags.selector);
       const { client, settings } = await context.connect(command);
       const signal = context.io.signal;
       const definition = resolveKind(await client.kinds({ signal }), kindName);
@@ -56,7 +56,7 @@ Examples:
           kind: definition.kind,
           ...(project === undefined ? {} : { project }),
           ...(flags.selector === undefined ? {} : { labelSelector: flags.selector }),
-          matches: (object) => (name === undefined || object.metadata.name === name) && matchesLabels(requirements, object.metadata.labels),
+          matches: (object) => (name === undefined || object.metadata.name === name) && matchesLabelSelector(requirements, object.metadata.labels),
           onSnapshot: (items) => printer.snapshot(items),
           onChange: (change) => printer.change(change),
           onResync: (reason) => context.err(`(${reason})\n`),
@@ -141,4 +141,14 @@ function createWatchPrinter(format: OutputFormat, now: () => number, write: (tex
       printRow(change.object, change.type === 'DELETED');
     },
   };
+}
+
+/** `-l` is checked before any request (exit 2); `get -w` uses it again on watched changes, which the watch does not filter. */
+function parseSelectorFlag(text: string): LabelRequirement[] {
+  try {
+    return parseLabelSelector(text, { field: '-l/--selector' });
+  } catch (error) {
+    const { message, details } = error as InputError;
+    throw new UsageError(message, details);
+  }
 }

@@ -3,6 +3,8 @@ import {
   API_VERSION,
   BUILTIN_KINDS,
   REDACTED,
+  matchesLabelSelector,
+  parseLabelSelector,
   type ChangeCause,
   type ErrorBody,
   type ErrorDetail,
@@ -12,7 +14,6 @@ import {
 } from '@tugboat/resource-model';
 import type { FieldChange, ResourceEvent, Revision, WatchEventType } from '@tugboat/api-client';
 import { valueAt } from '../order-manifests.js';
-import { matchesLabels, parseLabelSelector } from '../label-selector.js';
 
 /**
  * An in-memory stand-in for the parts of the v1 API that `tug` uses (contract parts 1 and 2),
@@ -63,7 +64,9 @@ interface Watcher {
   end(): void;
 }
 
-export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS): FakeApi {
+export function createFakeApi(initialKinds: readonly KindDefinition[] = BUILTIN_KINDS): FakeApi {
+  /** `PUT` and `DELETE /v1/kinds/KIND` change it. */
+  const kinds: KindDefinition[] = initialKinds.map((kind) => structuredClone(kind));
   const objects = new Map<string, Resource>();
   const secrets = new Map<string, string>();
   const revisions = new Map<string, Revision[]>();
@@ -278,6 +281,25 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
     return json(200, { dryRun: false, results });
   }
 
+  /** The kind routes' rules that `tug kinds apply|delete` shows: built-in kinds and kinds with objects stay. */
+  function changeKind(method: 'PUT' | 'DELETE', name: string, text: string | undefined): Response {
+    const existing = kinds.find((kind) => [kind.kind, kind.plural, kind.singular, ...kind.shortNames].includes(name));
+    if (existing?.builtIn) return fail(403, 'Forbidden', `kind ${existing.kind} is built in and cannot be ${method === 'PUT' ? 'changed' : 'deleted'}`, [{ path: 'kind', rule: 'built-in' }]);
+    if (method === 'DELETE') {
+      if (existing === undefined) return fail(404, 'NotFound', `unknown kind "${name}"`, [{ path: 'kind', rule: 'unknown-kind' }]);
+      const left = [...objects.values()].filter((object) => object.kind === existing.kind).map((object) => `${object.kind}/${object.metadata.project || '_'}/${object.metadata.name}`);
+      if (left.length > 0) return fail(409, 'Conflict', `kind ${existing.kind}: cannot be deleted while ${left.length} object(s) of it exist: ${left.join(', ')}`, [{ path: 'kind', rule: 'has-objects' }]);
+      kinds.splice(kinds.indexOf(existing), 1);
+      return json(200, existing);
+    }
+    const definition = { singular: name.toLowerCase(), shortNames: [], references: [], secretFields: [], ...(JSON.parse(text ?? '{}') as Partial<KindDefinition>) } as KindDefinition;
+    if (definition.kind !== name) return fail(422, 'InvalidInput', `kind: the body names ${definition.kind}, the path ${name}`, [{ path: 'kind', rule: 'match-path' }]);
+    const action = existing === undefined ? 'created' : JSON.stringify(existing) === JSON.stringify(definition) ? 'unchanged' : 'updated';
+    if (existing === undefined) kinds.push(definition);
+    else kinds[kinds.indexOf(existing)] = definition;
+    return new Response(JSON.stringify(definition), { status: action === 'created' ? 201 : 200, headers: { 'content-type': 'application/json', 'tugboat-kind-action': action } });
+  }
+
   const fetchImpl = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const method = init.method ?? 'GET';
@@ -287,8 +309,9 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
     if (missingRoutes.has(url.pathname)) return fail(404, 'NotFound', `no route ${method} ${url.pathname}`, [{ path: 'path', rule: 'route' }]);
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'v1') return fail(404, 'NotFound', 'no such route');
-    if (parts[1] === 'kinds') return json(200, { items: kinds });
     const text = init.body === undefined || init.body === null ? undefined : String(init.body);
+    if (parts[1] === 'kinds' && parts.length === 3 && (method === 'PUT' || method === 'DELETE')) return changeKind(method, parts[2]!, text);
+    if (parts[1] === 'kinds') return json(200, { items: kinds });
     if (parts[1] === 'apply' && method === 'POST') return apply(JSON.parse(text ?? '{}'), url.searchParams.get('dryRun') === 'true');
     if (parts[1] === 'watch' && method === 'GET') return watchResponse(url, init.signal);
     const definition = kinds.find((kind) => kind.plural === parts[1]);
@@ -300,7 +323,7 @@ export function createFakeApi(kinds: readonly KindDefinition[] = BUILTIN_KINDS):
       const selector = parseLabelSelector(url.searchParams.get('labelSelector') ?? '');
       const items = [...objects.values()]
         .filter((object) => object.kind === definition.kind && (project === '' || object.metadata.project === project))
-        .filter((object) => matchesLabels(selector, object.metadata.labels))
+        .filter((object) => matchesLabelSelector(selector, object.metadata.labels))
         .sort((a, b) => `${a.metadata.project}/${a.metadata.name}`.localeCompare(`${b.metadata.project}/${b.metadata.name}`))
         .map((object) => redact(definition, object));
       return json(200, { items, metadata: { cursor: String(seq) } });

@@ -4,8 +4,11 @@ import {
   API_VERSION,
   ConflictError,
   ForbiddenError,
+  formatLabelSelector,
   InputError,
   isDnsLabel,
+  matchesLabelSelector,
+  parseLabelSelector,
   keyString,
   NotFoundError,
   type ChangeCause,
@@ -170,6 +173,23 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
       kinds.push(copy(definition));
       return copy(definition);
     },
+    async applyKind(definition) {
+      const at = kinds.findIndex((k) => k.kind === definition.kind);
+      if (at === -1) {
+        kinds.push(copy(definition));
+        return { action: 'created', definition: copy(definition) };
+      }
+      if (kinds[at]!.builtIn) throw new ForbiddenError(`kind ${definition.kind} is built in and cannot be changed`);
+      kinds[at] = copy(definition);
+      return { action: 'updated', definition: copy(definition) };
+    },
+    async deleteKind(name) {
+      const kind = kindOf(name);
+      if (kind.builtIn) throw new ForbiddenError(`kind ${kind.kind} is built in and cannot be deleted`);
+      if ([...store.values()].some((obj) => obj.kind === kind.kind)) throw new ConflictError(`kind ${kind.kind} still has objects`, { details: [{ path: 'kind', rule: 'has-objects' }] });
+      kinds.splice(kinds.indexOf(kind), 1);
+      return copy(kind);
+    },
 
     async create<Spec, Status>(input: ResourceInput<Spec>) {
       const kind = kindOf(input.kind);
@@ -214,11 +234,11 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
 
     async list<Spec, Status>(kindName: string, opts: Parameters<ApiClient['list']>[1] = {}) {
       const kind = kindOf(kindName);
-      const selector = typeof opts.labelSelector === 'string' ? parseSelector(opts.labelSelector) : Object.entries(opts.labelSelector ?? {}).map(([k, v]) => ({ key: k, op: '=', value: v }));
+      const selector = parseLabelSelector(typeof opts.labelSelector === 'string' ? opts.labelSelector : formatLabelSelector(opts.labelSelector ?? {}));
       const all = [...store.values()]
         .filter((obj) => obj.kind === kind.kind)
         .filter((obj) => !opts.project || obj.metadata.project === opts.project)
-        .filter((obj) => selector.every((rule) => matches(obj.metadata.labels, rule)))
+        .filter((obj) => matchesLabelSelector(selector, obj.metadata.labels))
         .sort((a, b) => (a.metadata.project + '/' + a.metadata.name).localeCompare(b.metadata.project + '/' + b.metadata.name));
       const start = opts.continue === undefined ? 0 : Number(opts.continue);
       const limit = opts.limit ?? 500;
@@ -459,29 +479,6 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
     },
   };
   return api;
-}
-
-interface SelectorRule {
-  key: string;
-  op: string;
-  value?: string;
-}
-
-function parseSelector(selector: string): SelectorRule[] {
-  return selector
-    .split(',')
-    .filter((part) => part.trim() !== '')
-    .map((part) => {
-      const match = /^\s*([^!=\s]+)\s*(!=|=)?\s*([^\s]*)\s*$/.exec(part);
-      if (match === null) throw new InputError(`labelSelector: cannot parse "${part}"`, { details: [{ path: 'labelSelector', rule: 'syntax' }] });
-      return match[2] === undefined ? { key: match[1]!, op: 'exists' } : { key: match[1]!, op: match[2], value: match[3] ?? '' };
-    });
-}
-
-function matches(labels: Record<string, string>, rule: SelectorRule): boolean {
-  if (rule.op === 'exists') return rule.key in labels;
-  if (rule.op === '=') return labels[rule.key] === rule.value;
-  return labels[rule.key] !== rule.value;
 }
 
 /** Field-level differences between two JSON values, under `prefix`. */
