@@ -19,8 +19,11 @@ import { isJsonObject } from './json-value.js';
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 type RegExpEngine = NonNullable<NonNullable<Options['code']>['regExp']>;
 
-/** Deeper schemas are refused before any recursive walk (and before ajv) sees them. */
-export const MAX_SCHEMA_DEPTH = 64;
+/**
+ * Deeper schemas are refused before any recursive walk (and before ajv) sees them. Below the API's
+ * body depth (64), so a request meets this rule (422 naming the schema) rather than the body limit.
+ */
+export const MAX_SCHEMA_DEPTH = 48;
 /** Path segments that would reach an object's prototype instead of its own data. */
 export const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 

@@ -45,7 +45,7 @@ describe('registration refuses what cannot be enforced', () => {
     ['an unknown format', { properties: { x: { type: 'string', format: 'colour' } } }, 'schema', 'schema'],
     ['a lookahead pattern', { properties: { x: { type: 'string', pattern: '^(?=a)a+$' } } }, 'schema.properties.x.pattern', 'pattern'],
     ['a backreference in patternProperties', { patternProperties: { '^(a)\\1$': { type: 'string' } } }, 'schema.patternProperties.^(a)\\1$', 'pattern'],
-    ['a schema nested too deep', { properties: { x: JSON.parse(`${'{"not":'.repeat(80)}{}${'}'.repeat(80)}`) } }, 'schema', 'max-depth'],
+    ['a schema nested too deep', { properties: { x: JSON.parse(`${'{"not":'.repeat(55)}{}${'}'.repeat(55)}`) } }, 'schema', 'max-depth'],
   ])('%s: 422 naming the keyword, nothing stored', async (_what, schema, path, rule) => {
     const names = kindName('Refused');
     const answer = await api.call('POST', '/v1/kinds', { ...names, scope: 'Project', controller: 'c', schema: { type: 'object', ...schema } });
