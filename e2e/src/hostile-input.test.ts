@@ -347,6 +347,42 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
     expectAlive();
   });
 
+  it('refuses kinds it cannot enforce or whose paths reach the prototype; runs patterns and selectors in linear time', async () => {
+    const admin = { auth: api.adminToken };
+    const kindNamed = (kind: string, extra: Record<string, unknown>) => ({ kind, plural: `${kind.toLowerCase()}s`, scope: 'Project', controller: 'c', ...extra });
+    // $async used to skip validation: an invalid row was committed and the API crashed at every start.
+    const async = await call('POST', '/v1/kinds', kindNamed('Asyncy', { schema: { $async: true, type: 'object' } }), admin);
+    expect(async.status).toBe(422);
+    expect(async.body.error.message).toContain('$async');
+    const remote = await call('POST', '/v1/kinds', kindNamed('Remotey', { schema: { type: 'object', properties: { x: { $ref: 'https://example.com/s.json' } } } }), admin);
+    expect(remote.status).toBe(422);
+    // A secret path into Object.prototype used to pollute every object of the process.
+    const polluting = await call('POST', '/v1/kinds', kindNamed('Polluty', { schema: { type: 'object' }, secretFields: ['__proto__.toString'] }), admin);
+    expect(polluting.status).toBe(422);
+    expect(({} as Record<string, unknown>)['toString']).toBe(Object.prototype.toString);
+    expect((await call('GET', '/v1/kinds/asyncys')).status).toBe(404);
+
+    // ^(a+)+$ on a crafted value stalled the event loop for 72 s; RE2 answers at once.
+    const patterned = await call('POST', '/v1/kinds', kindNamed('Patterny', { schema: { type: 'object', properties: { v: { type: 'string', pattern: '^(a+)+$' } } } }), admin);
+    expect(patterned.status).toBe(201);
+    let started = Date.now();
+    const crafted = await call('POST', '/v1/patternys', { kind: 'Patterny', metadata: { name: 'p1', project: 'hostile' }, spec: { v: `${'a'.repeat(40)}!` } });
+    expect(crafted.status).toBe(422);
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    // The label-selector parser was quadratic in a term's length.
+    started = Date.now();
+    const selector = await call('GET', `/v1/gadgets?project=hostile&labelSelector=${'a'.repeat(15_000)}%3D${'b'.repeat(15_000)}`);
+    expect(selector.status).toBeGreaterThanOrEqual(400);
+    expect(selector.status).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    started = Date.now();
+    const manyTerms = await call('GET', `/v1/gadgets?project=hostile&labelSelector=${Array.from({ length: 1_000 }, () => 'team%3Da').join(',')}`);
+    expect(manyTerms.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expectAlive();
+  });
+
   it('serves /docs with or without its trailing slash, each page finding its files; /openapi.json the same every time', async () => {
     for (const path of ['/docs', '/docs/']) {
       const page = await fetch(`${api.url}${path}`);
