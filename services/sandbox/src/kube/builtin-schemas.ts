@@ -66,21 +66,25 @@ function commentText(comment: string): string {
 interface Descriptions {
   type?: string;
   properties: Map<string, string>;
+  /** Each declared property's TypeScript type (`string`, `Array<IIoK8s…ValidationRule>`). */
+  types: Map<string, string>;
 }
 
 /** Reads the JSDoc of `export interface I{Name}` and of each of its properties. */
 function descriptionsOf(declaration: string, name: string): Descriptions {
   const properties = new Map<string, string>();
+  const types = new Map<string, string>();
   const head = new RegExp(`export interface I${name}(?: extends [^{]*)? \\{`).exec(declaration);
-  if (!head) return { properties };
+  if (!head) return { properties, types };
   const start = head.index;
   const end = declaration.indexOf('\n}', start);
   const body = declaration.slice(start + head[0].length, end < 0 ? undefined : end);
   const property = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*"([^"]+)"\??:/g;
   for (const match of body.matchAll(property)) properties.set(match[2] as string, commentText(match[1] as string));
+  for (const match of body.matchAll(/\n {4}"([^"]+)"\??: ([^;{\n]+);/g)) types.set(match[1] as string, (match[2] as string).trim());
   const before = declaration.slice(0, start).trimEnd();
   const typeComment = before.endsWith('*/') ? before.slice(before.lastIndexOf('/**') + 3, -2) : undefined;
-  return typeComment === undefined ? { properties } : { type: commentText(typeComment), properties };
+  return typeComment === undefined ? { properties, types } : { type: commentText(typeComment), properties, types };
 }
 
 /** Rewrites the package's JSON-schema dialect into the served OpenAPI v3 form. */
@@ -95,6 +99,11 @@ function normalise(node: unknown): unknown {
   }
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(node)) {
+    // Field names (JSONSchemaProps declares fields called `nullable` and `$ref`) are not keywords.
+    if (key === 'properties' && isPlainObject(value)) {
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, property]) => [name, normalise(property)]));
+      continue;
+    }
     if (key === 'nullable') continue;
     if (key === '$ref' && typeof value === 'string') continue;
     out[key] = normalise(value);
@@ -134,6 +143,22 @@ export function createBuiltinSchemas(options: BuiltinSchemasOptions = {}): Built
     return undefined;
   }
 
+  /** `string`, `boolean`, `Array<string>`, `Array<IIoK8s…>`: the shapes of the fields the generator dropped. */
+  function schemaOfTsType(tsType: string): JsonObject | undefined {
+    if (tsType === 'string' || tsType === 'boolean') return { type: tsType };
+    const list = /^Array<(.+)>$/.exec(tsType);
+    if (list) {
+      const items = schemaOfTsType(list[1] as string);
+      return items ? { type: 'array', items } : undefined;
+    }
+    const model = /^I(IoK8s\w+)$/.exec(tsType);
+    if (!model) return undefined;
+    const { models } = packageRoots();
+    const file = join(models, '_schemas', `${model[1] as string}.js`);
+    const registered = existsSync(file) ? /register\)\("([^"]+)"/.exec(readFileSync(file, 'utf8')) : undefined;
+    return registered ? { allOf: [{ $ref: `${SCHEMA_REF_PREFIX}${registered[1] as string}` }] } : undefined;
+  }
+
   function describe(id: string): Descriptions | undefined {
     const declaration = declarationFile(id);
     if (declaration === undefined || !existsSync(declaration)) return undefined;
@@ -158,11 +183,23 @@ export function createBuiltinSchemas(options: BuiltinSchemasOptions = {}): Built
       schema.required = schema.required.filter((field) => field !== 'apiVersion' && field !== 'kind');
       if ((schema.required as unknown[]).length === 0) delete schema.required;
     }
+    // These decode from a schema or a bool / a list (custom unmarshallers); the server declares no type for them.
+    if (/\.JSONSchemaPropsOr(Bool|Array|StringArray)$/.test(id)) delete schema.type;
     if (id === `${APIMACHINERY}pkg.util.intstr.IntOrString`) {
       schema.format = 'int-or-string';
       schema['x-kubernetes-int-or-string'] = true;
     }
     const described = describe(id);
+    if (described && isPlainObject(schema.properties)) {
+      // The package's generator dropped fields whose names are schema keywords (`description`,
+      // JSONSchemaProps' `x-kubernetes-*`); its type declarations still declare them.
+      for (const [name, tsType] of described.types) {
+        if (schema.properties[name] === undefined && name !== 'apiVersion' && name !== 'kind') {
+          const restored = schemaOfTsType(tsType);
+          if (restored) schema.properties[name] = restored;
+        }
+      }
+    }
     if (described) {
       if (described.type !== undefined) schema.description = described.type;
       if (isPlainObject(schema.properties)) {
