@@ -12,7 +12,7 @@ import { isPlainObject, type JsonObject } from './json-values.js';
 export interface TypeMismatch {
   /** JSON path with list indices: `spec.template.spec.containers[0].ports[0].containerPort`. */
   path: string;
-  /** Go's wording: `cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`. */
+  /** Go's wording: `json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`. */
   decodeMessage: string;
   /** Server-side apply's wording: `.spec.replicas: expected numeric (int or float), got string`. */
   applyMessage: string;
@@ -92,10 +92,11 @@ export function checkBuiltinObject(resolve: Resolve, rootId: string, body: unkno
 
   function fail(path: string, struct: string, goPath: string, node: JsonObject, goType: string | undefined, value: unknown, expected: string): void {
     if (mismatch) return;
-    const shown = typeof value === 'number' ? `number ${String(value)}` : jsonKind(value);
+    // Go names the number only when it does not fit the integer it was meant for (1.5 into an int32).
+    const shown = typeof value === 'number' && node.type === 'integer' ? `number ${String(value)}` : jsonKind(value);
     mismatch = {
       path,
-      decodeMessage: `cannot unmarshal ${shown} into Go struct field ${struct}.${goPath} of type ${goTypeOf(node, goType)}`,
+      decodeMessage: `json: cannot unmarshal ${shown} into Go struct field ${struct}.${goPath} of type ${goTypeOf(node, goType)}`,
       applyMessage: `.${path}: expected ${expected}, got ${applyKind(value)}`,
     };
   }
@@ -160,7 +161,8 @@ export function checkBuiltinObject(resolve: Resolve, rootId: string, body: unkno
       const childGoPath = goPath === '' ? key : `${goPath}.${key}`;
       const declared = properties?.[key];
       if (isPlainObject(declared)) out[key] = walk(declared, child, childPath, childGoPath, owner);
-      else if (additional) out[key] = walk(additional, child, childPath, childGoPath, owner);
+      // The decoder's error path names struct fields only, not map keys.
+      else if (additional) out[key] = walk(additional, child, childPath, goPath, owner);
       else if (embedded && (key === 'apiVersion' || key === 'kind')) out[key] = walk({ type: 'string' }, child, childPath, childGoPath, owner);
       else if (embedded && key === 'metadata') out[key] = walk({ $ref: `${SCHEMA_REF_PREFIX}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta` }, child, childPath, childGoPath, owner);
       else unknown.push(childPath);

@@ -419,7 +419,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     }
     const { status, ...rest } = body;
     const check = checkBuiltinObject((name) => schemas.definition(name), id, rest);
-    if (check.mismatch) throw badRequest(`${prefix}json: ${check.mismatch.decodeMessage}`);
+    if (check.mismatch) throw badRequest(`${prefix}${check.mismatch.decodeMessage}`);
     reportFields(type, check.unknown, validation, prefix);
     const object = check.object as JsonObject;
     if (status !== undefined) object.status = status;
