@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import YAML from 'yaml';
 import type { FaultInjector } from '../fault-injector.js';
 import type { BuiltinSchemas } from './builtin-schemas.js';
 import { schemaOfCrdVersion } from './crd-schema.js';
