@@ -79,7 +79,8 @@ function descriptionsOf(declaration: string, name: string): Descriptions {
   const start = head.index;
   const end = declaration.indexOf('\n}', start);
   const body = declaration.slice(start + head[0].length, end < 0 ? undefined : end);
-  const property = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*"([^"]+)"\??:/g;
+  // Inside an interface every comment documents the property right after it.
+  const property = /\/\*\*([\s\S]*?)\*\/\s*"([^"]+)"\??:/g;
   for (const match of body.matchAll(property)) properties.set(match[2] as string, commentText(match[1] as string));
   for (const match of body.matchAll(/\n {4}"([^"]+)"\??: ([^;{\n]+);/g)) types.set(match[1] as string, (match[2] as string).trim());
   const before = declaration.slice(0, start).trimEnd();
@@ -165,6 +166,9 @@ export function createBuiltinSchemas(options: BuiltinSchemasOptions = {}): Built
     return descriptionsOf(readFileSync(declaration, 'utf8'), id.split('.').at(-1) as string);
   }
 
+  /** Every kind's `apiVersion` and `kind` text, read once. */
+  let typeMetaWords: Descriptions | undefined;
+
   function load(id: string): JsonObject | undefined {
     const { models, apimachinery } = packageRoots();
     const file = join(id.startsWith(APIMACHINERY) ? apimachinery : models, '_schemas', `${pascalFileName(id)}.js`);
@@ -205,7 +209,7 @@ export function createBuiltinSchemas(options: BuiltinSchemasOptions = {}): Built
       if (isPlainObject(schema.properties)) {
         for (const [name, property] of Object.entries(schema.properties)) {
           // Kinds declare `apiVersion` and `kind` through a shared TypeMeta without text; Status carries the same words.
-          const text = described.properties.get(name) ?? (name === 'apiVersion' || name === 'kind' ? describe(STATUS)?.properties.get(name) : undefined);
+          const text = described.properties.get(name) ?? (name === 'apiVersion' || name === 'kind' ? (typeMetaWords ??= describe(STATUS))?.properties.get(name) : undefined);
           if (text !== undefined && isPlainObject(property)) property.description = text;
         }
       }

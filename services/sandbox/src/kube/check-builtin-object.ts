@@ -7,14 +7,14 @@
  * (`.spec.replicass: field not declared in schema`).
  */
 import { SCHEMA_REF_PREFIX } from './builtin-schemas.js';
-import { isPlainObject, type JsonObject } from './json-values.js';
+import { isPlainObject, listMapKey, type JsonObject } from './json-values.js';
 
 export interface TypeMismatch {
   /** JSON path with list indices: `spec.template.spec.containers[0].ports[0].containerPort`. */
   path: string;
   /** Go's wording: `json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`. */
   decodeMessage: string;
-  /** Server-side apply's wording: `.spec.replicas: expected numeric (int or float), got string`. */
+  /** Server-side apply's wording, after the path: `expected numeric (int or float), got string`. */
   applyMessage: string;
 }
 
@@ -97,7 +97,7 @@ export function checkBuiltinObject(resolve: Resolve, rootId: string, body: unkno
     mismatch = {
       path,
       decodeMessage: `json: cannot unmarshal ${shown} into Go struct field ${struct}.${goPath} of type ${goTypeOf(node, goType)}`,
-      applyMessage: `.${path}: expected ${expected}, got ${applyKind(value)}`,
+      applyMessage: `expected ${expected}, got ${applyKind(value)}`,
     };
   }
 
@@ -121,7 +121,7 @@ export function checkBuiltinObject(resolve: Resolve, rootId: string, body: unkno
         if (typeof value !== 'string') fail(path, fieldStruct, goPath, node, goType, value, 'string');
         else if (node.format === 'byte' && (!BASE64.test(value) || value.length % 4 !== 0) && !mismatch) {
           const at = [...value].findIndex((char) => !/[A-Za-z0-9+/=]/.test(char));
-          mismatch = { path, decodeMessage: `illegal base64 data at input byte ${at < 0 ? value.length - (value.length % 4) : at}`, applyMessage: `.${path}: illegal base64 data` };
+          mismatch = { path, decodeMessage: `illegal base64 data at input byte ${at < 0 ? value.length - (value.length % 4) : at}`, applyMessage: 'illegal base64 data' };
         }
         return value;
       case 'integer':
@@ -174,4 +174,29 @@ export function checkBuiltinObject(resolve: Resolve, rootId: string, body: unkno
   if (!root) return { object: body, unknown };
   const object = walk({ $ref: `${SCHEMA_REF_PREFIX}${rootId}` }, body, '', '', rootId.split('.').at(-1) ?? '');
   return mismatch ? { object, unknown, mismatch } : { object, unknown };
+}
+
+/**
+ * A path as structured-merge-diff prints it: keyed list items by their key
+ * (`.spec.template.spec.containers[name="web"].imagee`), other items by index.
+ */
+export function applyPathOf(object: unknown, path: string): string {
+  let current: unknown = object;
+  let field = '';
+  let out = '';
+  for (const segment of path.match(/[^.[\]]+|\[\d+\]/g) ?? []) {
+    const index = /^\[(\d+)\]$/.exec(segment);
+    if (index && Array.isArray(current)) {
+      const items: unknown[] = current;
+      const item = items[Number(index[1])];
+      const key = listMapKey(field, items);
+      out += key !== undefined && isPlainObject(item) ? `[${key}=${JSON.stringify(item[key])}]` : segment;
+      current = item;
+    } else {
+      out += `.${segment}`;
+      field = segment;
+      current = isPlainObject(current) ? current[segment] : undefined;
+    }
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SandboxCounters } from '../counters.js';
 import { createBuiltinSchemas, type BuiltinSchemas } from './builtin-schemas.js';
-import { checkBuiltinObject } from './check-builtin-object.js';
+import { applyPathOf, checkBuiltinObject } from './check-builtin-object.js';
 import { checkCustomResource, schemaOfCrdVersion } from './crd-schema.js';
 import { clone, deepEqual, isPlainObject, withoutNulls, type JsonObject } from './json-values.js';
 import {
@@ -439,8 +439,10 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
         const { status: _status, ...rest } = config;
         const check = checkBuiltinObject((definition) => schemas.definition(definition), id, rest);
         const where = `failed to create typed patch object (${namespace ?? ''}/${name}; ${groupVersionOf(type)}, Kind=${type.kind})`;
-        if (check.mismatch) throw badRequest(`${where}: ${check.mismatch.applyMessage}`);
-        if (check.unknown.length > 0) throw badRequest(`${where}: ${check.unknown.map((path) => `.${path}: field not declared in schema`).join(', ')}`);
+        if (check.mismatch) throw badRequest(`${where}: ${applyPathOf(rest, check.mismatch.path)}: ${check.mismatch.applyMessage}`);
+        const errors = check.unknown.map((path) => `${applyPathOf(rest, path)}: field not declared in schema`);
+        // structured-merge-diff lists several errors one per line under `errors:`.
+        if (errors.length > 0) throw badRequest(`${where}: ${errors.length === 1 ? errors[0] : ['errors:', ...errors.map((error) => `  ${error}`)].join('\n')}`);
       }
     }
     if (validation.directive === 'Ignore' || validation.duplicates.length === 0) return;

@@ -196,7 +196,9 @@ spec:
       'Error from server (BadRequest): error when creating "' + wrong + '": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicass", unknown field "spec.template.spec.containers[0].imagee"',
     );
     const serverSide = await kubectl('apply', '--server-side', '-f', wrong);
-    expect(serverSide.stderr).toContain('Error from server (BadRequest): failed to create typed patch object (default/cli; apps/v1, Kind=Deployment): .spec.replicass: field not declared in schema');
+    expect(serverSide.stderr).toContain(
+      'Error from server (BadRequest): failed to create typed patch object (default/cli; apps/v1, Kind=Deployment): errors:\n  .spec.replicass: field not declared in schema\n  .spec.template.spec.containers[name="web"].imagee: field not declared in schema',
+    );
 
     const warned = await kubectl('apply', '--validate=warn', '-f', wrong);
     expect(warned.code).toBe(0);
