@@ -133,6 +133,7 @@ export interface KubeClusterOptions {
 const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const FOREGROUND = 'foregroundDeletion';
+const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 export function randomSuffix(length: number): string {
   let suffix = '';
@@ -385,7 +386,10 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       return object;
     }
     const check = checkCustomResource(schema, object);
-    reportFields(type, check.unknown, fieldValidation, cannotHandle(type));
+    // A custom resource's metadata is an ObjectMeta like any other object's.
+    const metadata = fieldValidation ? checkBuiltinObject((id) => schemas.definition(id), OBJECT_META, object.metadata) : undefined;
+    reportFields(type, [...check.unknown, ...(metadata?.unknown ?? []).map((path) => `metadata.${path}`)], fieldValidation, cannotHandle(type));
+    if (metadata && isPlainObject(metadata.object)) (check.object as KubeObject).metadata = metadata.object as KubeObject['metadata'];
     if (check.errors.length > 0) throw invalid(type, object.metadata.name, check.errors);
     return check.object as KubeObject;
   }

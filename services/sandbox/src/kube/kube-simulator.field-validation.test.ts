@@ -210,7 +210,15 @@ spec:
     expect(typed.stderr).toContain('cannot unmarshal number into Go struct field ConfigMap.data of type string');
   });
 
-  it('custom resources: Warn reports the fields their schema prunes', async () => {
+  it('custom resources: Warn reports the fields their schema prunes, metadata is an ObjectMeta, embedded resources keep their envelope', async () => {
+    const boatSpec = {
+      type: 'object',
+      properties: {
+        size: { type: 'integer' },
+        free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        template: { type: 'object', 'x-kubernetes-embedded-resource': true, properties: { spec: { type: 'object', properties: { replicas: { type: 'integer' } } } } },
+      },
+    };
     const crd = {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
@@ -219,13 +227,19 @@ spec:
         group: 'example.com',
         scope: 'Namespaced',
         names: { plural: 'boats', singular: 'boat', kind: 'Boat' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } } } }],
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: boatSpec } } } }],
       },
     };
     expect((await raw('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions?fieldValidation=Strict', JSON.stringify(crd))).status).toBe(201);
-    const boat = await raw('POST', '/apis/example.com/v1/namespaces/default/boats', JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Boat', metadata: { name: 'b' }, spec: { size: 2, colour: 'red', free: { any: 1 } } }));
+    const template = { apiVersion: 'v1', kind: 'Thing', metadata: { name: 'inner' }, spec: { replicas: 1 } };
+    const boat = await raw(
+      'POST',
+      '/apis/example.com/v1/namespaces/default/boats',
+      JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Boat', metadata: { name: 'b', labelz: { a: 'b' } }, spec: { size: 2, colour: 'red', free: { any: 1 }, template } }),
+    );
     expect(boat.status).toBe(201);
-    expect(boat.warning).toBe('299 - "unknown field \\"spec.colour\\""');
-    expect(boat.body.spec).toEqual({ size: 2, free: { any: 1 } });
+    expect(boat.warning).toBe('299 - "unknown field \\"spec.colour\\"", 299 - "unknown field \\"metadata.labelz\\""');
+    expect(boat.body.spec).toEqual({ size: 2, free: { any: 1 }, template });
+    expect(boat.body.metadata).not.toHaveProperty('labelz');
   });
 });
