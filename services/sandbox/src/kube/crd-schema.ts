@@ -37,6 +37,7 @@ function show(value: unknown): string {
 
 /** Metadata is the server's; only these top-level fields are not the schema's business. */
 const ENVELOPE = new Set(['apiVersion', 'kind', 'metadata']);
+const NOTHING = new Set<string>();
 
 export function checkCustomResource(schema: unknown, input: JsonObject): SchemaCheck {
   const errors: FieldError[] = [];
@@ -72,11 +73,12 @@ export function checkCustomResource(schema: unknown, input: JsonObject): SchemaC
       const items = isPlainObject(node.items) ? node.items : undefined;
       return items ? value.map((item, index) => walk(items, item, `${path}[${index}]`)).filter((item) => item !== undefined) : value;
     }
-    if (isPlainObject(value)) return walkObject(node, value, path);
+    // An embedded resource always has room for its type and metadata, declared or not.
+    if (isPlainObject(value)) return walkObject(node, value, path, node['x-kubernetes-embedded-resource'] === true ? ENVELOPE : undefined);
     return value;
   }
 
-  function walkObject(node: Schema, value: JsonObject, path: string, skip: Set<string> = new Set()): JsonObject {
+  function walkObject(node: Schema, value: JsonObject, path: string, skip: Set<string> = NOTHING): JsonObject {
     const properties = isPlainObject(node.properties) ? node.properties : {};
     const additional = node.additionalProperties;
     const preserve = node['x-kubernetes-preserve-unknown-fields'] === true;

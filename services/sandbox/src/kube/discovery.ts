@@ -1,11 +1,13 @@
 /**
  * Discovery and OpenAPI documents as kubectl and client-go read them: `/version`, `/api`, `/apis`,
- * group-version resource lists, and an OpenAPI v3 index whose per-group-version documents declare,
- * for every kind, a PATCH operation with the `fieldValidation` parameter (so kubectl leaves field
- * validation to the server instead of validating against full schemas) and a permissive schema
- * tagged with `x-kubernetes-group-version-kind`.
+ * group-version resource lists, and an OpenAPI v3 index whose per-group-version documents carry
+ * the built-in kinds' real schemas (see `builtin-schemas.ts`) and custom resources' CRD schemas,
+ * each kind tagged with `x-kubernetes-group-version-kind`, and declare the `fieldValidation`
+ * parameter on every PATCH operation (so kubectl leaves field validation to the server, as it does
+ * with real servers).
  */
 import { createHash } from 'node:crypto';
+import { BUILTIN_SCHEMA_SOURCE, SCHEMA_REF_PREFIX, referencesOf, type BuiltinSchemas } from './builtin-schemas.js';
 import { RESOURCE_VERBS, groupVersionOf, type ResourceType } from './resource-table.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -92,9 +94,23 @@ export function openApiPathOf(groupName: string, version: string): string {
   return groupName === '' ? `api/${version}` : `apis/${groupName}/${version}`;
 }
 
-function schemaName(type: ResourceType): string {
-  const reversed = type.group === '' ? 'core' : type.group.split('.').reverse().join('.');
-  return type.crd === undefined ? `io.k8s.api.${reversed}.${type.version}.${type.kind}` : `${reversed}.${type.version}.${type.kind}`;
+function schemaName(type: ResourceType, builtins: BuiltinSchemas): string {
+  return type.crd === undefined ? builtins.idOfKind(type) : `${type.group.split('.').reverse().join('.')}.${type.version}.${type.kind}`;
+}
+
+const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+
+/** Copies `ids` and every definition they refer to, transitively, into `schemas`. */
+function addWithReferences(builtins: BuiltinSchemas, ids: Iterable<string>, schemas: Record<string, unknown>): void {
+  const pending = [...ids];
+  while (pending.length > 0) {
+    const id = pending.pop() as string;
+    if (schemas[id] !== undefined) continue;
+    const definition = builtins.definition(id);
+    if (!definition) continue;
+    schemas[id] = definition;
+    for (const reference of referencesOf(definition)) if (schemas[reference] === undefined) pending.push(reference);
+  }
 }
 
 const QUERY_PARAMETERS = ['dryRun', 'fieldManager', 'fieldValidation', 'force', 'pretty'].map((name) => ({
@@ -115,30 +131,43 @@ function operation(type: ResourceType, action: string, schemaRef: string) {
   };
 }
 
-/** `schemaOf` gives a custom resource's `openAPIV3Schema` (from its CRD), served instead of the permissive one. */
-export function openApiDocument(types: ResourceType[], groupName: string, version: string, schemaOf: (type: ResourceType) => unknown = () => undefined) {
+/**
+ * Built-in kinds get their real schema (with every definition it refers to); `schemaOf` gives a
+ * custom resource's `openAPIV3Schema` (from its CRD). A kind with neither (none the schema package
+ * lacks is written by Tugboat) is served with a permissive schema.
+ */
+export function openApiDocument(types: ResourceType[], groupName: string, version: string, builtins: BuiltinSchemas, schemaOf: (type: ResourceType) => unknown = () => undefined) {
   const served = types.filter((type) => type.group === groupName && type.version === version);
   if (served.length === 0) return undefined;
   const root = groupName === '' ? `/api/${version}` : `/apis/${groupName}/${version}`;
   const paths: Record<string, unknown> = {};
   const schemas: Record<string, unknown> = {};
   for (const type of served) {
-    const name = schemaName(type);
-    const ref = `#/components/schemas/${name}`;
-    const declared = schemaOf(type);
-    schemas[name] = {
-      ...(typeof declared === 'object' && declared !== null ? declared : {}),
-      type: 'object',
-      description: `${type.kind} (${groupVersionOf(type)}), served by the Tugboat sandbox with a permissive schema.`,
-      properties: {
-        ...(isObject(declared) && isObject(declared.properties) ? declared.properties : {}),
-        apiVersion: { type: 'string' },
-        kind: { type: 'string' },
-        metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-      },
-      ...(isObject(declared) ? {} : { 'x-kubernetes-preserve-unknown-fields': true }),
-      'x-kubernetes-group-version-kind': [{ group: type.group, version: type.version, kind: type.kind }],
-    };
+    const name = schemaName(type, builtins);
+    const ref = `${SCHEMA_REF_PREFIX}${name}`;
+    const gvk = { 'x-kubernetes-group-version-kind': [{ group: type.group, version: type.version, kind: type.kind }] };
+    const builtin = type.crd === undefined ? builtins.definition(name) : undefined;
+    if (builtin) {
+      addWithReferences(builtins, [name], schemas);
+      schemas[name] = { ...builtin, ...gvk };
+    } else {
+      const declared = schemaOf(type);
+      const hasMeta = builtins.definition(OBJECT_META) !== undefined;
+      if (hasMeta) addWithReferences(builtins, [OBJECT_META], schemas);
+      schemas[name] = {
+        ...(isObject(declared) ? declared : {}),
+        type: 'object',
+        description: isObject(declared) && typeof declared.description === 'string' ? declared.description : `${type.kind} (${groupVersionOf(type)}), served by the Tugboat sandbox with a permissive schema.`,
+        properties: {
+          ...(isObject(declared) && isObject(declared.properties) ? declared.properties : {}),
+          apiVersion: { type: 'string' },
+          kind: { type: 'string' },
+          metadata: hasMeta ? { allOf: [{ $ref: `${SCHEMA_REF_PREFIX}${OBJECT_META}` }] } : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+        },
+        ...(isObject(declared) ? {} : { 'x-kubernetes-preserve-unknown-fields': true }),
+        ...gvk,
+      };
+    }
     const collection = type.namespaced ? `${root}/namespaces/{namespace}/${type.plural}` : `${root}/${type.plural}`;
     paths[collection] = { get: operation(type, 'list', ref), post: operation(type, 'post', ref) };
     paths[`${collection}/{name}`] = {
@@ -163,7 +192,7 @@ export function openApiIndex(types: ResourceType[], urlPrefix: string, schemaOf:
   }
   for (const [key, group] of served) {
     const hash = createHash('sha512')
-      .update(JSON.stringify(group.map((type) => [type.kind, type.plural, type.namespaced, type.subresources, schemaOf(type) ?? null])))
+      .update(JSON.stringify([BUILTIN_SCHEMA_SOURCE, group.map((type) => [type.kind, type.plural, type.namespaced, type.subresources, schemaOf(type) ?? null])]))
       .digest('hex')
       .slice(0, 64)
       .toUpperCase();

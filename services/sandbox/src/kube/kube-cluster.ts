@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SandboxCounters } from '../counters.js';
+import { createBuiltinSchemas, type BuiltinSchemas } from './builtin-schemas.js';
+import { applyPathOf, checkBuiltinObject } from './check-builtin-object.js';
 import { checkCustomResource, schemaOfCrdVersion } from './crd-schema.js';
 import { clone, deepEqual, isPlainObject, withoutNulls, type JsonObject } from './json-values.js';
 import {
@@ -44,12 +46,24 @@ export interface StoredEvent {
   previous?: KubeObject;
 }
 
+/**
+ * How a request's fields are checked against the schemas (`?fieldValidation=`, Warn when absent, as
+ * kube-apiserver does). Absent for the simulator's own writes, which are not checked.
+ */
+export interface FieldValidation {
+  directive: 'Strict' | 'Warn' | 'Ignore';
+  /** Fields the raw request body gave twice (`JSON.parse` keeps only the last). */
+  duplicates: string[];
+  /** Filled with what the response's `Warning` headers say (`unknown field "spec.replicass"`). */
+  warnings: string[];
+}
+
 export interface WriteOptions {
   /** The field manager (`?fieldManager=`, or derived from the User-Agent). */
   manager: string;
   dryRun?: boolean;
-  /** `?fieldValidation=`: `Strict` refuses fields a custom resource's schema does not declare; otherwise they are pruned. */
-  fieldValidation?: string | undefined;
+  /** Undeclared and duplicate fields: refused under Strict, reported as warnings under Warn, dropped under both and Ignore. */
+  fieldValidation?: FieldValidation | undefined;
 }
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
@@ -112,11 +126,14 @@ export interface KubeClusterOptions {
   historySize?: number;
   now?: () => number;
   restoreFrom?: ClusterSnapshot;
+  /** The built-in kinds' schemas (shared by every cluster of a simulator; read lazily). */
+  schemas?: BuiltinSchemas;
 }
 
 const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const FOREGROUND = 'foregroundDeletion';
+const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
 export function randomSuffix(length: number): string {
   let suffix = '';
@@ -148,6 +165,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
   const now = options.now ?? Date.now;
   const historySize = options.historySize ?? 2000;
   const registry = createResourceRegistry();
+  const schemas = options.schemas ?? createBuiltinSchemas();
   const storage = new Map<string, Map<string, KubeObject>>();
   const listeners = new Set<(event: StoredEvent) => void>();
   const history: StoredEvent[] = [];
@@ -359,17 +377,83 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
   }
 
   /** Defaults, validation and pruning of a custom resource against its CRD's schema. */
-  function checkAgainstCrd(type: ResourceType, object: KubeObject, fieldValidation: string | undefined): KubeObject {
+  function checkAgainstCrd(type: ResourceType, object: KubeObject, fieldValidation: FieldValidation | undefined): KubeObject {
     if (type.crd === undefined) return object;
     const crdType = registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions') as ResourceType;
     const schema = schemaOfCrdVersion(bucket(crdType).get(objectKey(undefined, type.crd)), type.version);
-    if (schema === undefined) return object;
-    const check = checkCustomResource(schema, object);
-    if (check.unknown.length > 0 && fieldValidation === 'Strict') {
-      throw badRequest(`${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ${check.unknown.map((path) => `unknown field "${path}"`).join(', ')}`);
+    if (schema === undefined) {
+      reportFields(type, [], fieldValidation, cannotHandle(type));
+      return object;
     }
+    const check = checkCustomResource(schema, object);
+    // A custom resource's metadata is an ObjectMeta like any other object's.
+    const metadata = fieldValidation ? checkBuiltinObject((id) => schemas.definition(id), OBJECT_META, object.metadata) : undefined;
+    reportFields(type, [...check.unknown, ...(metadata?.unknown ?? []).map((path) => `metadata.${path}`)], fieldValidation, cannotHandle(type));
+    if (metadata && isPlainObject(metadata.object)) (check.object as KubeObject).metadata = metadata.object as KubeObject['metadata'];
     if (check.errors.length > 0) throw invalid(type, object.metadata.name, check.errors);
     return check.object as KubeObject;
+  }
+
+  function cannotHandle(type: ResourceType): string {
+    return `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: `;
+  }
+
+  /** Strict: 400 naming every undeclared and duplicate field, as the strict decoder does; Warn: one warning each; Ignore: nothing. */
+  function reportFields(type: ResourceType, unknown: string[], validation: FieldValidation | undefined, prefix: string): void {
+    if (!validation || validation.directive === 'Ignore') return;
+    const problems = [...unknown.map((path) => `unknown field "${path}"`), ...validation.duplicates.map((path) => `duplicate field "${path}"`)];
+    // Each write checks the body once; a commit after an apply must not report the body's duplicates again.
+    validation.duplicates = [];
+    if (problems.length === 0) return;
+    if (validation.directive === 'Strict') throw badRequest(`${prefix}strict decoding error: ${problems.join(', ')}`);
+    validation.warnings.push(...problems);
+  }
+
+  /**
+   * A built-in kind's body against its schema, as the decoder sees it: a wrong type is a 400 whatever
+   * the directive; undeclared fields are reported (see `reportFields`) and dropped. `status` is the
+   * simulator's on the main resource (it is never taken from the body there), so it is not checked.
+   */
+  function checkBuiltin(type: ResourceType, body: unknown, validation: FieldValidation | undefined, prefix: string): unknown {
+    if (!validation || type.crd !== undefined || !isPlainObject(body)) return body;
+    const id = schemas.idOfKind(type);
+    if (!schemas.definition(id)) {
+      reportFields(type, [], validation, prefix);
+      return body;
+    }
+    const { status, ...rest } = body;
+    const check = checkBuiltinObject((name) => schemas.definition(name), id, rest);
+    if (check.mismatch) throw badRequest(`${prefix}${check.mismatch.decodeMessage}`);
+    reportFields(type, check.unknown, validation, prefix);
+    const object = check.object as JsonObject;
+    if (status !== undefined) object.status = status;
+    return object;
+  }
+
+  /**
+   * Server-side apply turns the configuration into a typed value first: an undeclared field or a
+   * wrong type fails the apply whatever `fieldValidation` says (only duplicates follow it), worded as
+   * structured-merge-diff words it.
+   */
+  function checkApplyConfiguration(type: ResourceType, namespace: string | undefined, name: string, config: JsonObject, validation: FieldValidation | undefined): void {
+    if (!validation) return;
+    if (type.crd === undefined) {
+      const id = schemas.idOfKind(type);
+      if (schemas.definition(id)) {
+        const { status: _status, ...rest } = config;
+        const check = checkBuiltinObject((definition) => schemas.definition(definition), id, rest);
+        const where = `failed to create typed patch object (${namespace ?? ''}/${name}; ${groupVersionOf(type)}, Kind=${type.kind})`;
+        if (check.mismatch) throw badRequest(`${where}: ${applyPathOf(rest, check.mismatch.path)}: ${check.mismatch.applyMessage}`);
+        const errors = check.unknown.map((path) => `${applyPathOf(rest, path)}: field not declared in schema`);
+        // structured-merge-diff lists several errors one per line under `errors:`.
+        if (errors.length > 0) throw badRequest(`${where}: ${errors.length === 1 ? errors[0] : ['errors:', ...errors.map((error) => `  ${error}`)].join('\n')}`);
+      }
+    }
+    if (validation.directive === 'Ignore' || validation.duplicates.length === 0) return;
+    const problems = validation.duplicates.map((path) => `duplicate field "${path}"`);
+    validation.duplicates = [];
+    if (validation.directive === 'Strict') throw badRequest(`error strict decoding YAML: ${problems.join(', ')}`);
+    validation.warnings.push(...problems);
   }
 
   function crdStatus(object: KubeObject): JsonObject {
@@ -386,8 +470,9 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     };
   }
 
-  function createObject(type: ResourceType, namespace: string | undefined, body: unknown, writeOptions: WriteOptions, managedFields?: ManagedFieldsEntry[]): KubeObject {
-    if (!isPlainObject(body)) throw badRequest('the body of the request must be a JSON or YAML object');
+  function createObject(type: ResourceType, namespace: string | undefined, input: unknown, writeOptions: WriteOptions, managedFields?: ManagedFieldsEntry[]): KubeObject {
+    if (!isPlainObject(input)) throw badRequest('the body of the request must be a JSON or YAML object');
+    const body = checkBuiltin(type, input, writeOptions.fieldValidation, cannotHandle(type)) as JsonObject;
     const apiVersion = groupVersionOf(type);
     if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
       throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
@@ -578,7 +663,9 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     },
     create: (type, namespace, body, writeOptions) => createObject(type, namespace, body, writeOptions),
     update(type, namespace, name, body, writeOptions) {
-      return commit(type, existing(type, namespace, name), body, { ...writeOptions, subresource: writeOptions.subresource ?? '' });
+      const live = existing(type, namespace, name);
+      const checked = writeOptions.subresource === 'status' ? body : checkBuiltin(type, body, writeOptions.fieldValidation, cannotHandle(type));
+      return commit(type, live, checked, { ...writeOptions, subresource: writeOptions.subresource ?? '' });
     },
     patch(type, namespace, name, patchType, patch, patchOptions) {
       const subresource = patchOptions.subresource ?? '';
@@ -593,6 +680,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
         if (metadata.name !== undefined && metadata.name !== name) {
           throw badRequest(`the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`);
         }
+        checkApplyConfiguration(type, namespace, name, patch, patchOptions.fieldValidation);
         const applied = applyConfiguration({
           live,
           config: patch,
@@ -603,12 +691,14 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
           ...scopeOf(type, subresource),
         });
         if (applied.conflicts) throw applyConflictError(type, name, applied.conflicts);
+        // A built-in configuration was checked whole above; a custom resource is checked against its CRD as it is stored.
+        const appliedOptions = type.crd === undefined ? { ...patchOptions, fieldValidation: undefined } : patchOptions;
         if (!live) {
           if (subresource === 'status') throw notFound(type, name);
           const body = { ...applied.object, metadata: { ...(applied.object.metadata as JsonObject), name } };
-          return { object: createObject(type, namespace, body, patchOptions, applied.managedFields), created: true };
+          return { object: createObject(type, namespace, body, appliedOptions, applied.managedFields), created: true };
         }
-        return { object: commit(type, live, applied.object, { ...patchOptions, subresource, managedFields: applied.managedFields }), created: false };
+        return { object: commit(type, live, applied.object, { ...appliedOptions, subresource, managedFields: applied.managedFields }), created: false };
       }
       if (!live) throw notFound(type, name);
       const base = clone(live);
@@ -626,7 +716,8 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
         if (!isPlainObject(patch)) throw badRequest('a strategic merge patch must be an object');
         patched = strategicMergePatch(base, patch);
       }
-      return { object: commit(type, live, patched, { ...patchOptions, subresource }), created: false };
+      const checked = subresource === 'status' ? patched : checkBuiltin(type, patched, patchOptions.fieldValidation, '');
+      return { object: commit(type, live, checked, { ...patchOptions, subresource }), created: false };
     },
     delete: (type, namespace, name, deleteOptions) => deleteObject(type, namespace, name, deleteOptions),
     subscribe(listener) {

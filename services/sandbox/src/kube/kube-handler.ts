@@ -5,12 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import YAML from 'yaml';
 import type { FaultInjector } from '../fault-injector.js';
+import type { BuiltinSchemas } from './builtin-schemas.js';
 import { schemaOfCrdVersion } from './crd-schema.js';
 import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, openApiV2Document, SERVER_VERSION } from './discovery.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
-import type { DeleteOptions, KubeCluster, PatchType } from './kube-cluster.js';
+import { duplicateFieldsOfJson, parseYamlNotingDuplicates } from './duplicate-fields.js';
+import type { DeleteOptions, FieldValidation, KubeCluster, PatchType } from './kube-cluster.js';
 import { KubeStatusError, badRequest, failureStatus, isKubeStatusError, notFound, successStatus, type StatusReason } from './kube-status.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patches.js';
 import type { KubeObject } from './object-rules.js';
@@ -42,6 +43,8 @@ export interface KubeHandlerOptions {
    * with a wrong token is still refused with 401.
    */
   anonymousAccess: boolean;
+  /** The built-in kinds' schemas served under `/openapi/v3`. */
+  schemas: BuiltinSchemas;
   /** Accepts bearer tokens other than the cluster's own (e.g. an EKS `k8s-aws-v1.…` token the AWS half can check). */
   verifyToken?: ((clusterName: string, token: string) => boolean) | undefined;
 }
@@ -57,7 +60,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+yaml': 'apply',
 };
 
-function writeJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+function writeJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -88,13 +91,36 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 function parseBody(raw: Buffer, contentType: string): unknown {
+  return parseBodyNotingDuplicates(raw, contentType).value;
+}
+
+/** The body, and the fields it gives twice (which only the raw text shows). */
+function parseBodyNotingDuplicates(raw: Buffer, contentType: string): { value: unknown; duplicates: string[] } {
   const text = raw.toString('utf8');
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') return { value: undefined, duplicates: [] };
   try {
-    return contentType.includes('yaml') ? (YAML.parse(text) as unknown) : (JSON.parse(text) as unknown);
+    if (contentType.includes('yaml')) return parseYamlNotingDuplicates(text);
+    const value = JSON.parse(text) as unknown;
+    return { value, duplicates: duplicateFieldsOfJson(text) };
   } catch (error) {
     throw badRequest(`the body of the request could not be decoded: ${(error as Error).message}`);
   }
+}
+
+const DIRECTIVES = ['Ignore', 'Strict', 'Warn'] as const;
+
+/** `?fieldValidation=`; kube-apiserver's default when it is absent is Warn. */
+function fieldValidationOf(query: URLSearchParams, duplicates: string[]): FieldValidation {
+  const given = query.get('fieldValidation') ?? '';
+  const directive = given === '' ? 'Warn' : DIRECTIVES.find((candidate) => candidate === given);
+  if (directive === undefined) throw badRequest(`fieldValidation: Unsupported value: "${given}": supported values: ${DIRECTIVES.map((value) => `"${value}"`).join(', ')}`);
+  return { directive, duplicates, warnings: [] };
+}
+
+/** RFC 7234 warning headers, one per warning, as kube-apiserver sends them (kubectl prints `Warning: …`). */
+function warningHeaders(validation: FieldValidation): Record<string, string[]> {
+  if (validation.warnings.length === 0) return {};
+  return { Warning: validation.warnings.map((warning) => `299 - ${JSON.stringify(warning)}`) };
 }
 
 function faultStatus(code: number, message: string, throttle: boolean) {
@@ -211,9 +237,9 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
         }
         const document =
           second === 'v3' && third === 'api' && rest.length === 4
-            ? openApiDocument(types, '', fourth ?? '')
+            ? openApiDocument(types, '', fourth ?? '', options.schemas)
             : second === 'v3' && third === 'apis' && rest.length === 5
-              ? openApiDocument(types, fourth ?? '', fifth ?? '', crdSchema)
+              ? openApiDocument(types, fourth ?? '', fifth ?? '', options.schemas, crdSchema)
               : undefined;
         if (!document) throw notFoundPath();
         return writeJson(res, 200, document);
@@ -347,18 +373,20 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       throw new KubeStatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     }
     const raw = await readBody(req);
-    const body = isProtobufBody(contentType) ? decodeProtobufBody(raw) : parseBody(raw, contentType);
+    const parsed = isProtobufBody(contentType) ? { value: decodeProtobufBody(raw), duplicates: [] } : parseBodyNotingDuplicates(raw, contentType);
+    const body = parsed.value;
     const dryRun = dryRunOf(query, body);
+    const fieldValidation = method === 'DELETE' ? undefined : fieldValidationOf(query, parsed.duplicates);
 
-    if (method === 'POST') {
-      const created = cluster.create(type, namespace, body, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun });
-      return writeJson(res, 201, present(created));
+    if (method === 'POST' && fieldValidation) {
+      const created = cluster.create(type, namespace, body, { manager, fieldValidation, dryRun });
+      return writeJson(res, 201, present(created), warningHeaders(fieldValidation));
     }
-    if (method === 'PUT' && name !== undefined) {
-      const updated = cluster.update(type, namespace, name, body, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun, ...(subresource ? { subresource } : {}) });
-      return writeJson(res, 200, present(updated));
+    if (method === 'PUT' && name !== undefined && fieldValidation) {
+      const updated = cluster.update(type, namespace, name, body, { manager, fieldValidation, dryRun, ...(subresource ? { subresource } : {}) });
+      return writeJson(res, 200, present(updated), warningHeaders(fieldValidation));
     }
-    if (method === 'PATCH' && name !== undefined) {
+    if (method === 'PATCH' && name !== undefined && fieldValidation) {
       const patchType = PATCH_TYPES[contentType];
       if (!patchType) {
         throw new KubeStatusError(
@@ -372,8 +400,8 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
       }
       const force = query.get('force') === 'true';
       if (force && patchType !== 'apply') throw badRequest('force may not be set for non-apply patch requests');
-      const result = cluster.patch(type, namespace, name, patchType, body, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun, force, ...(subresource ? { subresource } : {}) });
-      return writeJson(res, result.created ? 201 : 200, present(result.object));
+      const result = cluster.patch(type, namespace, name, patchType, body, { manager, fieldValidation, dryRun, force, ...(subresource ? { subresource } : {}) });
+      return writeJson(res, result.created ? 201 : 200, present(result.object), warningHeaders(fieldValidation));
     }
     if (method === 'DELETE') {
       const deleteBody = isPlainObject(body) ? body : {};
@@ -446,7 +474,8 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
     const expected = isPlainObject(written) && isPlainObject(written.metadata) ? written.metadata.resourceVersion : undefined;
     const patch: JsonObject = { spec: { replicas } };
     if (typeof expected === 'string' && expected !== '') patch.metadata = { resourceVersion: expected };
-    const result = cluster.patch(type, namespace, name, 'merge', patch, { manager, fieldValidation: query.get('fieldValidation') ?? undefined, dryRun: dryRunOf(query, body) });
+    // The Scale body was read field by field above; the patch built from it is the sandbox's own.
+    const result = cluster.patch(type, namespace, name, 'merge', patch, { manager, dryRun: dryRunOf(query, body) });
     return writeJson(res, 200, scaleOf(result.object));
   }
 

@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import type { SandboxCounters } from '../counters.js';
 import type { FaultInjector } from '../fault-injector.js';
 import type { SimClock } from '../sim-clock.js';
+import { createBuiltinSchemas } from './builtin-schemas.js';
 import { createKubeCluster, type ClusterSnapshot, type KubeCluster } from './kube-cluster.js';
 import { createKubeHandler, type HandlerCluster, type KubeRequestHandler } from './kube-handler.js';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -181,6 +182,9 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
     clusters.delete(entry.cluster.name);
   }
 
+  // One set of schemas for every cluster: definitions are read on first use and shared.
+  const schemas = createBuiltinSchemas();
+
   const simulator: KubeSimulator = {
     addCluster(name, addOptions = {}) {
       if (!CLUSTER_NAME.test(name) || name.length > 63) {
@@ -202,6 +206,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
         logger,
         historySize: options.watchHistorySize,
         now: options.clock.now,
+        schemas,
       });
       const entry = start(cluster);
       for (const namespace of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -256,6 +261,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
       now: options.clock.now,
       anonymousAccess: options.anonymousAccess ?? true,
       verifyToken: options.verifyToken,
+      schemas,
     }),
     snapshot: () => ({ clusters: [...clusters.values()].map((entry) => entry.cluster.snapshot()), ...(tls ? { tls } : {}) }),
     restore(data) {
@@ -270,6 +276,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
           historySize: options.watchHistorySize,
           now: options.clock.now,
           restoreFrom: saved,
+          schemas,
         });
         start(cluster).simulation.resyncAll();
       }
