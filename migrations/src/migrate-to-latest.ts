@@ -2,11 +2,13 @@ import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
 import { initial } from './0001_initial.js';
 import { operatorControls } from './0002_operator_controls.js';
+import { tokenNames } from './0003_token_names.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_operator_controls': operatorControls,
+  '0003_token_names': tokenNames,
 };
 
 /**
