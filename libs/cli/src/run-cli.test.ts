@@ -321,6 +321,48 @@ describe('tug delete and tug wait', () => {
     expect(await tug(['delete', 'app'])).toMatchObject({ code: EXIT_USAGE });
   });
 
+  it('waits for several objects, named, by -l or --all, and names the ones not there yet', async () => {
+    const more = (name: string, tier: string) =>
+      `kind: WorkloadInstance\nmetadata: { name: ${name}, project: team-a, labels: { tier: ${tier} } }\n` +
+      'spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: nginx:1.27 }\n';
+    await writeFile(join(dir, 'more.yaml'), `${more('api', 'prod')}---\n${more('batch', 'dev')}`);
+    expect((await tug(['apply', '-f', 'more.yaml'])).code).toBe(EXIT_OK);
+    const ready = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' as const }] };
+    api.setStatus('WorkloadInstance', 'team-a', 'web', ready);
+
+    const late = await tug(['wait', 'app', 'web', 'api', '-p', 'team-a', '--for=condition=Ready', '--timeout=50ms']);
+    expect(late.code).toBe(EXIT_FAILED);
+    expect(late.stdout).toBe('');
+    expect(late.stderr).toContain('not yet: WorkloadInstance/api (phase Pending');
+    expect(late.stderr).toContain('error: timed out after 50ms waiting for condition Ready=True: 1 of 2 not yet:\n  WorkloadInstance/api: phase Pending');
+    expect(late.stderr).not.toContain('  WorkloadInstance/web:');
+
+    // -l: every matching object must meet it; the wait goes on until the last one does.
+    const waiting = tug(['wait', 'app', '-l', 'tier=prod', '-p', 'team-a', '--for=condition=Ready', '--timeout=5s']);
+    // api is read after its watch opened, so the status written next reaches the wait either way.
+    const before = api.requests.length;
+    await until(() => api.requests.slice(before).some((request) => request.method === 'GET' && request.path === '/v1/workloadinstances/api'));
+    api.setStatus('WorkloadInstance', 'team-a', 'api', ready);
+    expect(await waiting).toMatchObject({ code: EXIT_OK, stdout: 'WorkloadInstance/api condition met\nWorkloadInstance/web condition met\n' });
+
+    const all = await tug(['wait', 'app', '--all', '-p', 'team-a', '--for=condition=Ready', '--timeout=50ms']);
+    expect(all.code).toBe(EXIT_FAILED);
+    expect(all.stderr).toContain('1 of 3 not yet:\n  WorkloadInstance/batch: phase Pending');
+
+    // One Failed object ends the wait for all of them at once (the timeout is far away).
+    api.setStatus('WorkloadInstance', 'team-a', 'batch', { phase: 'Failed', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'BadImage' }] });
+    const failed = await tug(['wait', 'app', '--all', '-p', 'team-a', '--for=condition=Ready', '--timeout=1h']);
+    expect(failed).toMatchObject({ code: EXIT_FAILED, stdout: '' });
+    expect(failed.stderr).toContain('error: WorkloadInstance/batch is Failed at generation 1: BadImage');
+
+    expect(await tug(['wait', 'app', '-l', 'tier=none', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({
+      code: EXIT_FAILED,
+      stderr: expect.stringContaining('no workloadinstances found matching tier=none in project team-a'),
+    });
+    expect(await tug(['wait', 'app', 'web', '-l', 'tier=prod', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({ code: EXIT_USAGE });
+    expect(await tug(['wait', 'app', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({ code: EXIT_USAGE });
+  });
+
   it('ends when the condition holds at the current generation, and fails on Failed or timeout', async () => {
     api.setStatus('WorkloadInstance', 'team-a', 'web', { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     expect(await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({
