@@ -208,7 +208,16 @@ async function waitGone(context: CommandContext, client: ApiClient, kinds: reado
     context.out(`${shown} deleted\n`);
     return true;
   }
-  const object = outcome.outcome === 'timeout' ? outcome.object : undefined;
+  let object = outcome.outcome === 'timeout' ? outcome.object : undefined;
+  if (object === undefined) {
+    // The time ran out before the first read (a short --timeout on a slow link): read it once more,
+    // so the message can still say who holds it.
+    object = await client.get(ref, signal ? { signal } : {});
+    if (object === undefined) {
+      context.out(`${shown} deleted\n`);
+      return true;
+    }
+  }
   const lines = [`error: ${shown} is still there after ${formatDuration(timeoutMs)}`];
   if (object !== undefined && object.metadata.finalizers.length > 0) {
     const holders = await findFinalizerHolders(client, ref, object, kinds, signal);
