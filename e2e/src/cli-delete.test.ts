@@ -73,8 +73,7 @@ it('creates a controller token, says who holds a stuck delete, and forces it as 
 it('waits for several objects, and deletes what a manifest applied, dependents first', async () => {
   expect(await tug('apply', '-f', 'examples/first-app.yaml')).toMatchObject({ code: 0, stderr: '' });
   const workload = createApiClient({ baseUrl: api.url, token: (await admin.createToken({ name: 'wait-workload', type: 'controller', controller: WORKLOAD_CONTROLLER })).token });
-  const second = 'kind: app\nmetadata: { name: second, project: team-a, labels: { tier: web } }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: nginx:1 }\n';
-  expect((await runTug(['apply', '-f', '-'], { env, stdin: second })).code).toBe(0);
+  await admin.create({ kind: 'WorkloadInstance', metadata: { name: 'second', project: 'team-a', labels: { tier: 'web' } }, spec: { definitionRef: { name: 'web-service' }, clusterRef: { name: 'dev' }, image: 'nginx:1' } });
   await admin.patch(hello, { metadata: { labels: { tier: 'web' } } });
   const ready = { observedGeneration: 1, phase: 'Ready' as const, conditions: [{ type: 'Ready', status: 'True' as const }] };
   await workload.writeStatus(hello, ready);
