@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, isAlive, NODE_TS, runTug, startChild, waitForReady, waitUntil, type Child } from './harness/cli-processes.js';
+import { freePort, isAlive, runTug, startChild, waitForReady, waitUntil, type Child } from './harness/cli-processes.js';
 
-// `tug up` as a user runs it: separate processes, embedded Postgres, a local nats-server and the
-// sandbox; then the CLI against it with the token it saved, then SIGTERM.
+// `tug up` as a newcomer runs it, through `pnpm start`: separate
+// processes, embedded Postgres, a local nats-server and the sandbox; then the CLI against it with
+// the token it saved, then SIGTERM to the `pnpm start` parent (not to `tug` itself).
 let stateDir: string;
 let up: Child | undefined;
 
@@ -14,8 +17,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (up !== undefined && up.process.exitCode === null) {
-    up.process.kill('SIGKILL');
+    // pnpm relays SIGTERM to tug, which stops its children; SIGKILL only if that does not end it.
+    up.process.kill('SIGTERM');
+    const killer = setTimeout(() => up?.process.kill('SIGKILL'), 30_000);
     await up.exited;
+    clearTimeout(killer);
   }
   await rm(stateDir, { recursive: true, force: true });
 });
@@ -23,9 +29,10 @@ afterAll(async () => {
 it('runs every process, serves the CLI, and stops them all on SIGTERM', async () => {
   const [apiPort, natsPort, sandboxPort] = [await freePort(), await freePort(), await freePort()];
   up = startChild(
-    NODE_TS[0],
-    [...NODE_TS.slice(1), 'libs/cli/src/bin.ts', 'up', '--state-dir', stateDir, '--port', String(apiPort), '--nats-port', String(natsPort), '--sandbox-port', String(sandboxPort)],
-    { ...process.env, DATABASE_URL: 'postgres://must-not-be-used@127.0.0.1:1/none', TUGBOAT_TOKEN: undefined },
+    'pnpm',
+    // `pnpm start` reads --state-dir as its own option (README): the state directory comes from the environment.
+    ['start', '--port', String(apiPort), '--nats-port', String(natsPort), '--sandbox-port', String(sandboxPort)],
+    { ...process.env, TUGBOAT_STATE_DIR: stateDir, DATABASE_URL: 'postgres://must-not-be-used@127.0.0.1:1/none', TUGBOAT_TOKEN: undefined },
   );
   const api = `http://127.0.0.1:${apiPort}`;
   await waitForReady(`${api}/readyz`, up, 90_000);
@@ -46,8 +53,25 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   expect(pids.map((entry) => entry.name)).toEqual(expect.arrayContaining(['nats', 'sandbox', 'api']));
   expect(pids.every((entry) => isAlive(entry.pid))).toBe(true);
 
+  // The script execs node, so pnpm's one child is `tug` and pnpm relays the signal to it.
+  const tugPids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(up.process.pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  expect(tugPids).toHaveLength(1);
+  const monitorPort = Number(/monitoring http:\/\/127\.0\.0\.1:(\d+)/.exec(up.output())?.[1]);
+
   up.process.kill('SIGTERM');
+  // A clean stop exits 0, so pnpm adds no ELIFECYCLE line.
   expect(await up.exited).toEqual({ code: 0, signal: null });
+  expect(up.output()).not.toContain('ELIFECYCLE');
   for (const { name } of pids) expect(up.output()).toMatch(new RegExp(`${name} exited with code 0`));
-  expect(pids.filter((entry) => isAlive(entry.pid))).toEqual([]);
+  expect([...pids.map((entry) => entry.pid), ...tugPids].filter((pid) => isAlive(pid))).toEqual([]);
+  for (const port of [apiPort, natsPort, sandboxPort, monitorPort]) expect(await canListen(port)).toBe(true);
 }, 120_000);
+
+/** Whether the port is free again (nothing of the stack left listening on it). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { migrateToLatest, migrations } from './index.js';
 
@@ -66,5 +67,34 @@ describe('migrateToLatest', () => {
     await expect(sql`delete from resources where uid = ${b}`.execute(db)).rejects.toThrow(/foreign key/);
     await sql`delete from resources where uid = ${a}`.execute(db);
     await sql`delete from resources where uid = ${b}`.execute(db);
+  });
+
+  it('makes token names unique, renaming older duplicates so every token keeps working', async () => {
+    const tokens = `${schema}_t`;
+    const other = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${tokens}` }) }),
+    });
+    try {
+      await sql`create schema ${sql.id(tokens)}`.execute(other);
+      // The schema as it was before 0004, with the duplicate a lost token file used to leave.
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0004'));
+      const migrator = new Migrator({ db: other, provider: { getMigrations: async () => before }, migrationTableSchema: tokens });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      await sql`insert into tokens (token_hash, name, type, controller, created_at) values
+        ('aaaaaaaa11', 'demo-controller', 'controller', 'demo-controller', now() - interval '1 hour'),
+        ('bbbbbbbb22', 'demo-controller', 'controller', 'demo-controller', now()),
+        ('cccccccc33', 'ci', 'user', null, now())`.execute(other);
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+      const rows = await sql<{ token_hash: string; name: string }>`select token_hash, name from tokens order by token_hash`.execute(other);
+      expect(rows.rows).toEqual([
+        { token_hash: 'aaaaaaaa11', name: 'demo-controller-aaaaaaaa' },
+        { token_hash: 'bbbbbbbb22', name: 'demo-controller' },
+        { token_hash: 'cccccccc33', name: 'ci' },
+      ]);
+      await expect(sql`insert into tokens (token_hash, name, type) values ('dddd', 'ci', 'user')`.execute(other)).rejects.toThrow(/tokens_name_key/);
+    } finally {
+      await sql`drop schema if exists ${sql.id(tokens)} cascade`.execute(other);
+      await other.destroy();
+    }
   });
 });

@@ -3,12 +3,14 @@ import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migrat
 import { initial } from './0001_initial.js';
 import { operatorControls } from './0002_operator_controls.js';
 import { kindVersions } from './0003_kind_versions.js';
+import { tokenNames } from './0004_token_names.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_operator_controls': operatorControls,
   '0003_kind_versions': kindVersions,
+  '0004_token_names': tokenNames,
 };
 
 /**

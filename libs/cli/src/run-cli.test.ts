@@ -267,7 +267,100 @@ describe('tug delete and tug wait', () => {
     const result = await tug(['delete', 'app', 'web', '-p', 'team-a', '--wait', '--timeout', '50ms']);
     expect(result.code).toBe(EXIT_FAILED);
     expect(result.stderr).toContain('is still there after 50ms');
-    expect(result.stderr).toContain('finalizers workload-controller');
+    // Who holds it, whether that controller showed any sign of life, and the way out.
+    expect(result.stderr).toContain(
+      '  finalizer workload-controller: owned by controller workload-controller (the controller of WorkloadDefinition, WorkloadInstance); ' +
+        'no sign of it on this object: it may not be running',
+    );
+    expect(result.stderr).toContain('start the controller(s) above');
+    expect(result.stderr).toContain('    tug delete workloadinstance web -p team-a --force\n');
+
+    api.addEvent('WorkloadInstance', 'team-a', 'web', {
+      type: 'Normal',
+      reason: 'Deprovisioning',
+      message: 'deleting the deployment',
+      source: 'workload-controller',
+      lastSeen: new Date(Date.now() - 300_000).toISOString(),
+    });
+    const seen = await tug(['delete', 'app', 'web', '-p', 'team-a', '--wait', '--timeout', '50ms']);
+    expect(seen.code).toBe(EXIT_FAILED);
+    expect(seen.stderr).toMatch(/finalizer workload-controller: owned by controller workload-controller .*; last seen on this object 5m ago \(event Deprovisioning\)/);
+  });
+
+  it('force-removes the finalizers left, warning about each, through the admin path', async () => {
+    const result = await tug(['delete', 'app', 'web', '-p', 'team-a', '--force']);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stdout).toBe('WorkloadInstance/web deleted\n');
+    expect(result.stderr).toBe(
+      'warning: force-removed finalizer workload-controller from WorkloadInstance/web: controller workload-controller did not tear down what it made for it; ' +
+        'check for leftovers by hand (recorded as a FinalizerForceRemoved event and a revision)\n',
+    );
+    expect(api.objects.has('WorkloadInstance/team-a/web')).toBe(false);
+    expect(api.requests).toContainEqual({ method: 'DELETE', path: '/v1/workloadinstances/web/finalizers/workload-controller', query: '?project=team-a&force=true' });
+  });
+
+  it('deletes what a manifest applied, dependents first, counting not found as gone', async () => {
+    api.objects.delete('ClusterDefinition//small');
+    const marked = await tug(['delete', '-f', 'app.yaml']);
+    expect(marked.code).toBe(EXIT_OK);
+    expect(marked.stdout.trim().split('\n')).toEqual([
+      'WorkloadInstance/web deletion requested; waiting for finalizers: workload-controller',
+      'ClusterInstance/local deletion requested; waiting for finalizers: infra-controller',
+      'ClusterDefinition/small not found (already gone)',
+      'WorkloadDefinition/web-service deletion requested; waiting for finalizers: workload-controller',
+    ]);
+    expect(marked.stderr).toBe('4 objects: 1 gone, 3 waiting for finalizers\n');
+
+    const forced = await tug(['delete', '-f', 'app.yaml', '--force']);
+    expect(forced.code).toBe(EXIT_OK);
+    expect(forced.stdout).toContain('WorkloadInstance/web deleted\nClusterInstance/local deleted\nClusterDefinition/small not found (already gone)\nWorkloadDefinition/web-service deleted\n');
+    expect(forced.stderr.match(/^warning: force-removed/gm)).toHaveLength(3);
+    expect(api.objects.size).toBe(0);
+
+    expect(await tug(['delete', 'app', 'web', '-f', 'app.yaml'])).toMatchObject({ code: EXIT_USAGE });
+    expect(await tug(['delete', 'app'])).toMatchObject({ code: EXIT_USAGE });
+  });
+
+  it('waits for several objects, named, by -l or --all, and names the ones not there yet', async () => {
+    const more = (name: string, tier: string) =>
+      `kind: WorkloadInstance\nmetadata: { name: ${name}, project: team-a, labels: { tier: ${tier} } }\n` +
+      'spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: nginx:1.27 }\n';
+    await writeFile(join(dir, 'more.yaml'), `${more('api', 'prod')}---\n${more('batch', 'dev')}`);
+    expect((await tug(['apply', '-f', 'more.yaml'])).code).toBe(EXIT_OK);
+    const ready = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' as const }] };
+    api.setStatus('WorkloadInstance', 'team-a', 'web', ready);
+
+    const late = await tug(['wait', 'app', 'web', 'api', '-p', 'team-a', '--for=condition=Ready', '--timeout=50ms']);
+    expect(late.code).toBe(EXIT_FAILED);
+    expect(late.stdout).toBe('');
+    expect(late.stderr).toContain('not yet: WorkloadInstance/api (phase Pending');
+    expect(late.stderr).toContain('error: timed out after 50ms waiting for condition Ready=True: 1 of 2 not yet:\n  WorkloadInstance/api: phase Pending');
+    expect(late.stderr).not.toContain('  WorkloadInstance/web:');
+
+    // -l: every matching object must meet it; the wait goes on until the last one does.
+    const waiting = tug(['wait', 'app', '-l', 'tier=prod', '-p', 'team-a', '--for=condition=Ready', '--timeout=5s']);
+    // api is read after its watch opened, so the status written next reaches the wait either way.
+    const before = api.requests.length;
+    await until(() => api.requests.slice(before).some((request) => request.method === 'GET' && request.path === '/v1/workloadinstances/api'));
+    api.setStatus('WorkloadInstance', 'team-a', 'api', ready);
+    expect(await waiting).toMatchObject({ code: EXIT_OK, stdout: 'WorkloadInstance/api condition met\nWorkloadInstance/web condition met\n' });
+
+    const all = await tug(['wait', 'app', '--all', '-p', 'team-a', '--for=condition=Ready', '--timeout=50ms']);
+    expect(all.code).toBe(EXIT_FAILED);
+    expect(all.stderr).toContain('1 of 3 not yet:\n  WorkloadInstance/batch: phase Pending');
+
+    // One Failed object ends the wait for all of them at once (the timeout is far away).
+    api.setStatus('WorkloadInstance', 'team-a', 'batch', { phase: 'Failed', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'BadImage' }] });
+    const failed = await tug(['wait', 'app', '--all', '-p', 'team-a', '--for=condition=Ready', '--timeout=1h']);
+    expect(failed).toMatchObject({ code: EXIT_FAILED, stdout: '' });
+    expect(failed.stderr).toContain('error: WorkloadInstance/batch is Failed at generation 1: BadImage');
+
+    expect(await tug(['wait', 'app', '-l', 'tier=none', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({
+      code: EXIT_FAILED,
+      stderr: expect.stringContaining('no workloadinstances found matching tier=none in project team-a'),
+    });
+    expect(await tug(['wait', 'app', 'web', '-l', 'tier=prod', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({ code: EXIT_USAGE });
+    expect(await tug(['wait', 'app', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({ code: EXIT_USAGE });
   });
 
   it('ends when the condition holds at the current generation, and fails on Failed or timeout', async () => {
@@ -296,6 +389,21 @@ describe('tug delete and tug wait', () => {
   });
 });
 
+describe('tug token create', () => {
+  it('prints the new token alone on stdout and refuses a name already taken', async () => {
+    const created = await tug(['token', 'create', 'deploy-bot', '--controller', 'deploy-controller']);
+    expect(created).toEqual({
+      code: EXIT_OK,
+      stdout: 'tug_fake_1\n',
+      stderr: 'token created for controller "deploy-bot" (controller deploy-controller); it is not shown again\n',
+    });
+    const again = await tug(['token', 'create', 'deploy-bot', '--controller', 'deploy-controller']);
+    expect(again.code).toBe(EXIT_FAILED);
+    expect(again.stderr).toContain('a token named "deploy-bot" already exists');
+    expect(await tug(['token', 'create', 'deploy-bot'])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining("'--controller <controller>' not specified") });
+  });
+});
+
 describe('connection and help', () => {
   it('says how to start the API when it cannot be reached', async () => {
     const refused: typeof fetch = async () => {
@@ -318,7 +426,7 @@ describe('connection and help', () => {
   });
 
   it('prints help for every command and rejects unknown options', async () => {
-    for (const command of ['apply', 'get', 'describe', 'delete', 'wait', 'events', 'history', 'kinds', 'suspend', 'resume', 'reconcile', 'config', 'config set-context', 'config use-context', 'config get-contexts', 'up']) {
+    for (const command of ['apply', 'get', 'describe', 'delete', 'wait', 'events', 'history', 'kinds', 'suspend', 'resume', 'reconcile', 'config', 'config set-context', 'config use-context', 'config get-contexts', 'up', 'token', 'token create']) {
       const result = await tug([...command.split(' '), '--help']);
       expect(result.code).toBe(EXIT_OK);
       expect(result.stdout).toContain(`Usage: tug ${command}`);

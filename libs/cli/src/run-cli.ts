@@ -8,6 +8,7 @@ import { registerGetCommand } from './commands/get-command.js';
 import { registerHistoryCommand } from './commands/history-command.js';
 import { registerKindsCommand } from './commands/kinds-command.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
+import { registerTokenCommand } from './commands/token-command.js';
 import { registerUpCommand } from './commands/up-command.js';
 import { registerWaitCommand } from './commands/wait-command.js';
 import { createCommandContext, type CliOptions } from './command-context.js';
@@ -44,6 +45,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerKindsCommand(program, context);
   registerOperatorCommands(program, context);
   registerConfigCommand(program, context);
+  registerTokenCommand(program, context);
   registerUpCommand(program, context);
 
   try {

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isDnsLabel, UnauthenticatedError } from '@tugboat/resource-model';
+import { ConflictError, isDnsLabel, UnauthenticatedError } from '@tugboat/resource-model';
 import type { Database } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
 import { isJsonObject } from './json-value.js';
@@ -73,26 +73,36 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
     async createToken(input) {
       const problems = new DetailCollector();
       if (!isJsonObject(input)) {
-        problems.add('body', 'type', 'must be { name, type, controller? }');
+        problems.add('body', 'type', 'must be { name, controller } or { name, type }');
         problems.throwIfAny();
       }
       const body = input as Record<string, unknown>;
       for (const key of Object.keys(body)) if (!['name', 'type', 'controller'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
       if (!isDnsLabel(body['name'])) problems.add('name', 'dns-label', 'must be a DNS label');
       else if (body['name'] === ADMIN_NAME) problems.add('name', 'reserved', 'is the bootstrap identity');
-      if (body['type'] !== 'user' && body['type'] !== 'controller') problems.add('type', 'enum', 'must be user or controller');
-      if (body['controller'] !== undefined && (body['type'] !== 'controller' || !isDnsLabel(body['controller']))) {
+      // `controller` alone is enough (`tug token create NAME --controller C`); `type` stays accepted.
+      const type = body['type'] ?? (body['controller'] !== undefined ? 'controller' : undefined);
+      if (type !== 'user' && type !== 'controller') problems.add('type', 'enum', 'must be user or controller (or give controller)');
+      if (body['controller'] !== undefined && (type !== 'controller' || !isDnsLabel(body['controller']))) {
         problems.add('controller', 'dns-label', 'only for controller identities, a DNS label');
       }
       problems.throwIfAny();
       const name = body['name'] as string;
       const identity: Identity =
-        body['type'] === 'controller' ? { name, type: 'controller', controller: (body['controller'] as string | undefined) ?? name } : { name, type: 'user' };
+        type === 'controller' ? { name, type: 'controller', controller: (body['controller'] as string | undefined) ?? name } : { name, type: 'user' };
       const token = `tug_${randomBytes(24).toString('base64url')}`;
-      await db
-        .insertInto('tokens')
-        .values({ token_hash: hashToken(token), name, type: identity.type, controller: identity.controller ?? null })
-        .execute();
+      try {
+        await db
+          .insertInto('tokens')
+          .values({ token_hash: hashToken(token), name, type: identity.type, controller: identity.controller ?? null })
+          .execute();
+      } catch (error) {
+        // The unique index on `name` (migration 0003): the token is stored hashed, so it cannot be shown again.
+        if ((error as { code?: unknown }).code === '23505') {
+          throw new ConflictError(`a token named "${name}" already exists`, { cause: error, details: [{ path: 'name', rule: 'unique' }] });
+        }
+        throw error;
+      }
       return { token, identity };
     },
   };

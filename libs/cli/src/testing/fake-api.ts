@@ -75,6 +75,7 @@ export function createFakeApi(initialKinds: readonly KindDefinition[] = BUILTIN_
   const changes: Change[] = [];
   const watchers = new Set<Watcher>();
   const missingRoutes = new Set<string>();
+  const tokens = new Map<string, string>();
   let forgottenBefore = 0;
   let version = 0;
   let seq = 0;
@@ -309,6 +310,14 @@ export function createFakeApi(initialKinds: readonly KindDefinition[] = BUILTIN_
     if (missingRoutes.has(url.pathname)) return fail(404, 'NotFound', `no route ${method} ${url.pathname}`, [{ path: 'path', rule: 'route' }]);
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'v1') return fail(404, 'NotFound', 'no such route');
+    if (parts[1] === 'tokens' && method === 'POST') {
+      const input = JSON.parse(String(init.body ?? '{}')) as { name?: string; controller?: string };
+      if (typeof input.name !== 'string' || input.name === '') return fail(422, 'InvalidInput', 'name: must be a DNS label', [{ path: 'name', rule: 'dns-label' }]);
+      if (tokens.has(input.name)) return fail(409, 'Conflict', `a token named "${input.name}" already exists`, [{ path: 'name', rule: 'unique' }]);
+      const token = `tug_fake_${tokens.size + 1}`;
+      tokens.set(input.name, token);
+      return json(201, { token, identity: { name: input.name, type: 'controller', controller: input.controller ?? input.name } });
+    }
     const text = init.body === undefined || init.body === null ? undefined : String(init.body);
     if (parts[1] === 'kinds' && parts.length === 3 && (method === 'PUT' || method === 'DELETE')) return changeKind(method, parts[2]!, text);
     if (parts[1] === 'kinds') return json(200, { items: kinds });
@@ -347,7 +356,8 @@ export function createFakeApi(initialKinds: readonly KindDefinition[] = BUILTIN_
       return json(200, redact(definition, stored));
     }
     if (sub === '' && method === 'DELETE') {
-      const referrers = referrersOf(stored);
+      // As the API: a referrer already marked for deletion no longer blocks (`delete -f` relies on it).
+      const referrers = referrersOf(stored).filter((referrer) => objects.get(key(referrer.kind, referrer.project, referrer.name))?.metadata.deletionRequestedAt == null);
       if (referrers.length > 0 && url.searchParams.get('cascade') !== 'true') {
         return fail(
           409,
@@ -367,6 +377,21 @@ export function createFakeApi(initialKinds: readonly KindDefinition[] = BUILTIN_
       objects.delete(objectKey);
       record('DELETED', 'delete', stored);
       return json(200, { deleted: true });
+    }
+    if (parts[3] === 'finalizers' && parts.length === 5 && method === 'DELETE') {
+      // Only the admin's force path: `tug` never removes a finalizer as a controller.
+      if (url.searchParams.get('force') !== 'true') return fail(403, 'Forbidden', `only controller ${parts[4]} removes its finalizer`);
+      if (!stored.metadata.finalizers.includes(parts[4]!)) return json(200, { deleted: false, object: redact(definition, stored) });
+      stored.metadata.finalizers = stored.metadata.finalizers.filter((finalizer) => finalizer !== parts[4]);
+      pushEvent(objectKey, { type: 'Warning', reason: 'FinalizerForceRemoved', message: `finalizer ${parts[4]} force-removed by admin`, source: 'admin' });
+      if (stored.metadata.finalizers.length === 0 && stored.metadata.deletionRequestedAt !== null) {
+        objects.delete(objectKey);
+        record('DELETED', 'delete', stored);
+        return json(200, { deleted: true });
+      }
+      stored.metadata.resourceVersion = String(++version);
+      record('MODIFIED', 'metadata', stored, `finalizer ${parts[4]} force-removed`);
+      return json(200, { deleted: false, object: redact(definition, stored) });
     }
     if (sub === 'events' && method === 'GET') return json(200, { items: events.get(objectKey) ?? [] });
     if (sub === 'referrers' && method === 'GET') return json(200, { items: referrersOf(stored) });

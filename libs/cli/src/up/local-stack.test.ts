@@ -42,6 +42,12 @@ createServer((req, res) => {
     req.on('data', (chunk) => (body += chunk));
     return req.on('end', () => {
       const input = JSON.parse(body);
+      // As after a lost token file: a token of the controller's own name exists already.
+      if (input.name === input.controller) {
+        res.writeHead(409, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ error: { code: 'Conflict', message: 'a token named "' + input.name + '" already exists', details: [{ path: 'name', rule: 'unique' }] } }));
+      }
+      console.log('token name ' + input.name);
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ token: 'token-for-' + input.controller, identity: { name: input.name, type: 'controller', controller: input.controller } }));
     });
@@ -82,6 +88,8 @@ describe('a local stack of stand-in services', () => {
       expect(envOf('api')).toEqual({ ADMIN: adminToken, DB: null, NATS: urls.nats });
       expect(envOf('demo-controller')).toMatchObject({ TOKEN: 'token-for-demo-controller', DB: null, NATS: urls.nats });
       expect((await readFile(join(root, 'state', 'tokens', 'demo-controller'), 'utf8')).trim()).toBe('token-for-demo-controller');
+      // Token names are unique: the controller's own name was taken, so the new one has a suffix.
+      expect(lines.filter((line) => line.includes('token name '))).toEqual([expect.stringMatching(/\| token name demo-controller-[0-9a-f]{8}$/)]);
 
       await stack.stop('SIGTERM');
       const stops = lines.filter((line) => line.includes('| stopping '));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -158,8 +159,15 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         if (!isErrorCode(error, 'Unauthenticated')) throw error;
       }
     }
-    // Tokens are stored hashed: a lost token file means a new token, not a recovered one.
-    const created = await admin.createToken({ name, type: 'controller', controller: name });
+    // Tokens are stored hashed: a lost token file means a new token, not a recovered one. Token
+    // names are unique, so the new one takes a suffix when the controller's name is taken.
+    let created;
+    try {
+      created = await admin.createToken({ name, type: 'controller', controller: name });
+    } catch (error) {
+      if (!isErrorCode(error, 'Conflict')) throw error;
+      created = await admin.createToken({ name: `${name.slice(0, 54)}-${randomBytes(4).toString('hex')}`, type: 'controller', controller: name });
+    }
     await writeSecretFile(file, created.token);
     return created.token;
   }
