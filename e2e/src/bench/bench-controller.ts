@@ -30,7 +30,7 @@ const flusher = setInterval(() => void flush(), 100);
 const controller = defineController({
   name: controllerName,
   owns: kind,
-  concurrency: Number(env['BENCH_CONCURRENCY'] ?? 8),
+  concurrency: Number(env['BENCH_CONTROLLER_CONCURRENCY'] ?? 8),
   reconcile(_ctx, obj) {
     pending.push(`${JSON.stringify({ type: 'start', name: obj.metadata.name, generation: obj.metadata.generation, at: wallClockMs() })}\n`);
   },

@@ -1,10 +1,11 @@
 /**
  * CPU time spent by the processes of one measurement: a benchmark's own process, the API process,
- * and the Postgres backends serving them (found by `application_name`, which `pg` takes from
- * `PGAPPNAME`). On a machine shared with other work, CPU per operation is the steadier figure:
+ * the Postgres backends serving them (found by `application_name`, which `pg` takes from
+ * `PGAPPNAME`), and the NATS server (found by its command name; it is shared with whatever else
+ * uses it at the time, so its figure is an upper bound for the measured work). On a machine shared with other work, CPU per operation is the steadier figure:
  * wall-clock throughput moves with whatever else runs, the work one operation costs does not.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { DATABASE_URL } from '../harness/cli-processes.js';
 
@@ -17,6 +18,21 @@ async function processCpuMs(pid: number): Promise<number | undefined> {
   // Fields after the command (which may contain spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+}
+
+/** The `nats-server` process listening on `port` when that can be told, else the only one; `undefined` when none is visible. */
+export async function findNatsServerPid(port: number): Promise<number | undefined> {
+  const candidates: Array<{ pid: number; args: string }> = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() !== 'nats-server') continue;
+    const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
+    candidates.push({ pid: Number(entry), args });
+  }
+  const onPort = candidates.filter((c) => new RegExp(`(-p|--port)[ =]${port}\\b`).test(c.args));
+  if (onPort.length === 1) return onPort[0]!.pid;
+  return candidates.length === 1 ? candidates[0]!.pid : undefined;
 }
 
 async function backendPids(applicationName: string): Promise<number[]> {
@@ -37,6 +53,8 @@ export interface CpuSplit {
   apiMs: number;
   /** Postgres backends with the given application names. */
   postgresMs: number;
+  /** The NATS server (0 when it was not found). */
+  natsMs: number;
 }
 
 export interface CpuMeter {
@@ -44,7 +62,7 @@ export interface CpuMeter {
   stop(): Promise<CpuSplit>;
 }
 
-export async function startCpuMeter(options: { apiPid?: number; applicationNames: string[] }): Promise<CpuMeter> {
+export async function startCpuMeter(options: { apiPid?: number; natsPid?: number; applicationNames: string[] }): Promise<CpuMeter> {
   const snapshot = async () => {
     const pids = (await Promise.all(options.applicationNames.map(backendPids))).flat();
     const backends = new Map<number, number>();
@@ -53,8 +71,9 @@ export async function startCpuMeter(options: { apiPid?: number; applicationNames
       if (ms !== undefined) backends.set(pid, ms);
     }
     const api = options.apiPid === undefined ? 0 : ((await processCpuMs(options.apiPid)) ?? 0);
+    const nats = options.natsPid === undefined ? 0 : ((await processCpuMs(options.natsPid)) ?? 0);
     const usage = process.cpuUsage();
-    return { backends, api, clientMs: (usage.user + usage.system) / 1000 };
+    return { backends, api, nats, clientMs: (usage.user + usage.system) / 1000 };
   };
   const before = await snapshot();
   return {
@@ -62,7 +81,7 @@ export async function startCpuMeter(options: { apiPid?: number; applicationNames
       const after = await snapshot();
       let postgresMs = 0;
       for (const [pid, ms] of after.backends) postgresMs += ms - (before.backends.get(pid) ?? 0);
-      return { clientMs: after.clientMs - before.clientMs, apiMs: after.api - before.api, postgresMs };
+      return { clientMs: after.clientMs - before.clientMs, apiMs: after.api - before.api, postgresMs, natsMs: after.nats - before.nats };
     },
   };
 }

@@ -1,0 +1,299 @@
+/**
+ * The matched raw baseline of the write path: per object, the rows the API writes for a create
+ * (the resource, its revision, its outbox row, and its reference row when the kind has a
+ * reference), with the statements the API sends for them, through a `pg` pool of the API's size,
+ * batched as the API batches, and drained to JetStream by a relay loop that reads, publishes and
+ * deletes the outbox rows as the API's relay does. What it leaves out is what the API adds on top
+ * of the database and the bus: HTTP, authentication, validation, secret sealing, JSON of requests
+ * and answers, logging.
+ *
+ * The schema is made by the project's own migrations (`migrations/src/migrate.ts`), so the tables,
+ * indexes, foreign keys and sequences are the API's. The statements are written out here, not
+ * taken from the API's code, so the benchmark prints them beside its figures: they mirror
+ * `createBatch` (a create with nothing to resolve) and `insertResource` + `recordChange` (a create
+ * with a reference) in `services/api/src/resource-store.ts`, and `publishPass` in
+ * `outbox-relay.ts`. When those change, these must change with them.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { allEventsFilter, eventSubject, streamNames } from '@tugboat/resource-model';
+import pg from 'pg';
+import { DATABASE_URL, NATS_URL, NODE_TS, REPO_ROOT } from '../harness/cli-processes.js';
+
+/** One object to create: what the API would have after validation and sealing. */
+export interface RawObject {
+  uid: string;
+  kind: string;
+  project: string;
+  name: string;
+  labels: Record<string, string>;
+  /** The spec as stored (secret fields already `"<redacted>"`). */
+  spec: Record<string, unknown>;
+  /** Sealed secrets by path (`{}` for a kind without secret fields). */
+  secrets: Record<string, unknown>;
+  finalizers: string[];
+  actor: string;
+  /** A reference to resolve (kind, name, path) like `resolveReferences` does, or none. */
+  reference?: { path: string; kind: string; name: string };
+}
+
+export interface RawWritePathOptions {
+  schema: string;
+  /** NATS prefix of the baseline's own stream. */
+  prefix: string;
+  /** `application_name` of its connections (the CPU meter finds the backends by it). */
+  applicationName: string;
+  /** Connections in the pool (the API's pool size). */
+  poolSize: number;
+  /** Batches on their way at once, objects per batch at most (the API's group-commit settings). */
+  maxInFlight: number;
+  maxBatch: number;
+  /** Outbox rows read per relay pass (the API relay's batch size). */
+  relayBatch: number;
+}
+
+export interface RawWritePath {
+  /** Creates an object the way its API create would (batched when it has nothing to resolve). */
+  create(object: RawObject): Promise<void>;
+  /** Stream the relay publishes to. */
+  readonly streamName: string;
+  /** The statements, for printing beside the figures. */
+  readonly statements: { batched: string; withReference: string[]; relay: string[] };
+  close(): Promise<void>;
+}
+
+/** `createBatch`'s statement for `count` objects (12 parameters each, then `now` and `at`). */
+function batchStatement(count: number): string {
+  const rows = Array.from({ length: count }, (_, i) => {
+    const p = (n: number) => `$${i * 12 + n}`;
+    return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb), cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int))`;
+  });
+  const now = `$${count * 12 + 1}`;
+  const at = `$${count * 12 + 2}`;
+  return `with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position) as (
+  values ${rows.join(', ')}
+), created as (
+  insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
+  select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, cast(${now} as timestamptz), cast(${now} as timestamptz)
+  from input order by position
+  on conflict (kind, project, name) do nothing
+  returning *
+), revision as (
+  insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
+  select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, cast(${at} as timestamptz), c.labels, c.spec, null
+  from created c join input i on i.uid = c.uid
+), change as (
+  insert into outbox (object_uid, subject, msg_id, payload)
+  select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
+  from created c join input i on i.uid = c.uid
+  order by c.resource_version
+)
+select * from created`;
+}
+
+/** `insertResource` + `recordChange` for an object with one reference, in its own transaction. */
+const WITH_REFERENCE = {
+  resolve: 'select "uid", "deletion_requested_at" from "resources" where "kind" = $1 and "project" = $2 and "name" = $3 for share',
+  insert: `insert into "resources" ("uid", "kind", "project", "name", "labels", "spec", "secrets", "status", "generation", "resource_version", "finalizers", "created_at", "updated_at")
+  values ($1, $2, $3, $4, cast($5 as jsonb), cast($6 as jsonb), cast($7 as jsonb), cast($8 as jsonb), $9, nextval('resource_version_seq'), $10, $11, $12)
+  on conflict ("kind", "project", "name") do nothing returning *`,
+  reference: 'insert into "references" ("from_uid", "path", "to_uid") values ($1, $2, $3)',
+  change: `with revision as (
+    insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, cast($10 as jsonb), cast($11 as jsonb), $12)
+  )
+  insert into outbox (object_uid, subject, msg_id, payload)
+  values ($1, $13, $14, cast($15 as jsonb))`,
+};
+
+const RELAY = {
+  read: 'select "id", "object_uid", "subject", "msg_id", "payload", "created_at" from "outbox" order by "id" limit $1',
+  remove: 'delete from "outbox" where "id" in ($1, $2, …)',
+};
+
+interface Waiting {
+  object: RawObject;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export async function startRawWritePath(options: RawWritePathOptions): Promise<RawWritePath> {
+  await migrate(options.schema);
+  const pool = new pg.Pool({
+    connectionString: DATABASE_URL,
+    max: options.poolSize,
+    application_name: options.applicationName,
+    options: `-c search_path="${options.schema}"`,
+  });
+  const { eventsStream } = streamNames(options.prefix);
+  const nc: NatsConnection = await connect({ servers: NATS_URL });
+  const jsm = await jetstreamManager(nc);
+  // The API's stream configuration (`services/api/src/event-stream.ts`): file storage, limits, dedupe window.
+  await jsm.streams.add({
+    name: eventsStream,
+    subjects: [allEventsFilter(options.prefix)],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: 24 * 60 * 60 * 1_000_000_000,
+    duplicate_window: 120 * 1_000_000_000,
+  });
+  const relay = startRelay(pool, jetstream(nc), options.relayBatch);
+
+  // Group commit as `group-commit.ts` does it: while `maxInFlight` batches are on their way, new
+  // objects queue and go together as the next batch. Names are unique here, so no per-key rule.
+  let queue: Waiting[] = [];
+  let inFlight = 0;
+  const drain = () => {
+    while (inFlight < options.maxInFlight && queue.length > 0) {
+      const batch = queue.slice(0, options.maxBatch);
+      queue = queue.slice(options.maxBatch);
+      inFlight += 1;
+      void writeBatch(batch.map((w) => w.object))
+        .then(
+          () => batch.forEach((w) => w.resolve()),
+          (error: unknown) => batch.forEach((w) => w.reject(error)),
+        )
+        .finally(() => {
+          inFlight -= 1;
+          drain();
+        });
+    }
+  };
+
+  async function writeBatch(objects: RawObject[]): Promise<void> {
+    const now = new Date();
+    const at = now.toISOString();
+    const parameters: unknown[] = [];
+    objects.forEach((o, position) => {
+      const key = { kind: o.kind, project: o.project, name: o.name };
+      const event = { ...key, uid: o.uid, generation: 1, cause: 'spec', actor: o.actor, at };
+      parameters.push(o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), o.finalizers, o.actor, eventSubject(options.prefix, key), JSON.stringify(event), position);
+    });
+    parameters.push(now, now);
+    const { rowCount } = await pool.query(batchStatement(objects.length), parameters);
+    if (rowCount !== objects.length) throw new Error(`raw batch: ${rowCount} of ${objects.length} objects inserted`);
+    relay.wake();
+  }
+
+  async function writeWithReference(o: RawObject, reference: NonNullable<RawObject['reference']>): Promise<void> {
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const target = await client.query<{ uid: string }>(WITH_REFERENCE.resolve, [reference.kind, o.project, reference.name]);
+      if (!target.rows[0]) throw new Error(`raw: ${reference.kind} "${reference.name}" does not exist`);
+      const now = new Date();
+      const inserted = await client.query<{ resource_version: string; generation: string }>(WITH_REFERENCE.insert, [
+        o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), '{}', '1', o.finalizers, now, now,
+      ]);
+      const row = inserted.rows[0];
+      if (!row) throw new Error(`raw: ${o.name} already exists`);
+      await client.query(WITH_REFERENCE.reference, [o.uid, reference.path, target.rows[0].uid]);
+      const resourceVersion = String(row.resource_version);
+      const at = new Date().toISOString();
+      const key = { kind: o.kind, project: o.project, name: o.name };
+      const event = { ...key, uid: o.uid, generation: 1, resourceVersion, cause: 'spec', actor: o.actor, at };
+      await client.query(WITH_REFERENCE.change, [
+        o.uid, o.kind, o.project, o.name, resourceVersion, String(row.generation), 'spec', o.actor, at, JSON.stringify(o.labels), JSON.stringify(o.spec), null,
+        eventSubject(options.prefix, key), `${o.uid}/${resourceVersion}`, JSON.stringify(event),
+      ]);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    relay.wake();
+  }
+
+  return {
+    streamName: eventsStream,
+    statements: {
+      batched: batchStatement(2),
+      withReference: ['begin', WITH_REFERENCE.resolve, WITH_REFERENCE.insert, WITH_REFERENCE.reference, WITH_REFERENCE.change, 'commit'],
+      relay: [RELAY.read, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks', RELAY.remove],
+    },
+    create(object) {
+      if (object.reference) return writeWithReference(object, object.reference);
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ object, resolve, reject });
+        drain();
+      });
+    },
+    async close() {
+      await relay.stop();
+      await pool.end();
+      await jsm.streams.delete(eventsStream).catch(() => undefined);
+      await nc.close();
+    },
+  };
+}
+
+/** The relay loop of `outbox-relay.ts`: read a batch, publish the first row of each object, delete the acknowledged rows. */
+function startRelay(pool: pg.Pool, js: JetStreamClient, batchSize: number): { wake(): void; stop(): Promise<void> } {
+  let stopped = false;
+  let wakeRequested = false;
+  let wake: () => void = () => (wakeRequested = true);
+  const pause = (ms: number) => {
+    if (wakeRequested) {
+      wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = () => (wakeRequested = true);
+        resolve();
+      }
+      wake = done;
+    });
+  };
+  const pass = async (): Promise<number> => {
+    const { rows } = await pool.query<{ id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> }>(RELAY.read, [batchSize]);
+    if (rows.length === 0) return 0;
+    const seen = new Set<string>();
+    const inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
+    const results = await Promise.allSettled(inFlight.map((row) => js.publish(row.subject, JSON.stringify({ ...row.payload, seq: String(row.id) }), { msgID: row.msg_id, timeout: 5000 })));
+    const acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => String(row.id));
+    if (acknowledged.length > 0) await pool.query(`delete from "outbox" where "id" in (${acknowledged.map((_, i) => `$${i + 1}`).join(', ')})`, acknowledged);
+    return acknowledged.length === inFlight.length ? acknowledged.length : -1;
+  };
+  const running = (async () => {
+    while (!stopped) {
+      const outcome = await pass().catch(() => -1);
+      if (outcome < 0) await pause(500);
+      else if (outcome === 0) await pause(1000);
+    }
+  })();
+  return {
+    wake: () => wake(),
+    async stop() {
+      stopped = true;
+      wake();
+      await running;
+    },
+  };
+}
+
+/** The project's migrations into `schema`, as `pnpm migrate` runs them. */
+async function migrate(schema: string): Promise<void> {
+  const child = spawn(NODE_TS[0], [...NODE_TS.slice(1), 'migrations/src/migrate.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATABASE_URL, DATABASE_SCHEMA: schema },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`migrating the raw schema ${schema} failed (exit ${code}):\n${output.slice(-2000)}`);
+}
+
+/** A sealed secret of the size the API's secret box makes for `value` (AES-256-GCM, base64). */
+export function sealedLike(value: unknown): Record<string, string> {
+  const length = Buffer.byteLength(JSON.stringify(value));
+  return { keyId: 'k1', iv: randomBytes(12).toString('base64'), tag: randomBytes(16).toString('base64'), data: randomBytes(length).toString('base64') };
+}
