@@ -31,7 +31,7 @@
  * Figures go to `bench-results/write-path.json`. Environment: BENCH_CONCURRENCY (16),
  * BENCH_WINDOWS (3 per side and profile), BENCH_WINDOW_MS (5000, after 1000 ms of warm-up),
  * BENCH_OPEN_LOOP_MS (4000), BENCH_RATE (100), BENCH_RECONCILE_WRITES (1500),
- * BENCH_API_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_CONTROLLER_NODE_ARGS,
+ * BENCH_PROFILES (plain,secret-ref), BENCH_API_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_CONTROLLER_NODE_ARGS,
  * BENCH_KEEP_LOGS.
  */
 import { randomUUID } from 'node:crypto';
@@ -116,7 +116,9 @@ const passwordFor = (i: number) => `pw-${i}-${randomUUID()}`;
 const LABELS = { tier: 'web', team: 'shop', env: 'bench' };
 
 type Profile = 'plain' | 'secret-ref';
-const PROFILES: readonly Profile[] = ['plain', 'secret-ref'];
+const ALL_PROFILES: readonly Profile[] = ['plain', 'secret-ref'];
+/** BENCH_PROFILES=plain (for a CPU profile of one path) runs only those named; the plain profile is the target's. */
+const PROFILES = ALL_PROFILES.filter((profile) => (env['BENCH_PROFILES'] ?? ALL_PROFILES.join(',')).split(',').includes(profile));
 type Side = 'raw' | 'api';
 
 /** What the API is sent for object `i` of a profile. */
@@ -535,6 +537,7 @@ async function main(): Promise<void> {
     const reconcile = await measureCommitToReconcile(installation, writer, controllerToken);
     writer.close();
 
+    const plainRatio = summary.find((entry) => entry.profile === 'plain')?.apiToRawPercent ?? Number.NaN;
     const loadAfter = loadavg().map((value) => round(value));
     const figures = {
       benchmark: 'write-path',
@@ -551,7 +554,7 @@ async function main(): Promise<void> {
       commitToReconcile: reconcile,
       baselineStatements: raw.statements,
       targets: {
-        apiToRawPercent: { target: 40, actual: summary[0]!.apiToRawPercent, met: summary[0]!.apiToRawPercent >= 40 },
+        apiToRawPercent: { target: 40, actual: plainRatio, met: plainRatio >= 40 },
         commitToReconcileP99Ms: { target: 25, actual: reconcile.commitToReconcileMs.p99, met: reconcile.commitToReconcileMs.p99 <= 25 },
       },
     };
@@ -616,7 +619,7 @@ async function main(): Promise<void> {
         ['target', 'wanted', 'actual', 'met'],
         [
           ['API create / matched raw, plain (on the bus, medians)', '>= 40 %', `${figures.targets.apiToRawPercent.actual} %`, figures.targets.apiToRawPercent.met ? 'yes' : 'no'],
-          ['API create / matched raw, secret-ref (not a target)', '', `${summary[1]!.apiToRawPercent} %`, ''],
+          ...summary.filter((entry) => entry.profile !== 'plain').map((entry) => [`API create / matched raw, ${entry.profile} (not a target)`, '', `${entry.apiToRawPercent} %`, '']),
           ['commit -> reconcile start p99', '<= 25 ms', `${reconcile.commitToReconcileMs.p99} ms`, figures.targets.commitToReconcileP99Ms.met ? 'yes' : 'no'],
         ],
       ),
