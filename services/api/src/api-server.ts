@@ -206,6 +206,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       name: `tugboat-api-${process.pid}`,
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
+      // nats.js otherwise builds a RequestError and a TimeoutError (each capturing a stack) for every
+      // request, i.e. every relay publish, in case it fails: ~3 % of the API's busy time under load
+      // (CPU profile, e2e/src/bench/README.md). A failed publish still says what failed.
+      noAsyncTraces: true,
     });
     natsConnected = true;
     void followNatsStatus(nats);
