@@ -46,6 +46,14 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
   const port = await freePort();
   const workDir = await mkdtemp(join(tmpdir(), 'tugboat-bench-'));
   const processes: BenchProcess[] = [];
+  // A benchmark ended by a signal (Ctrl-C, a runner's SIGTERM) would otherwise leave its API and
+  // controller running, loading the shared machine for whatever is measured next.
+  const endChildren = (signal: NodeJS.Signals) => {
+    for (const started of processes) if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGTERM');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', endChildren);
+  process.once('SIGTERM', endChildren);
 
   function spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): BenchProcess {
     const logFile = join(workDir, `${name}.log`);

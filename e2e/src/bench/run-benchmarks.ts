@@ -22,6 +22,14 @@ for (const file of benchmarks) {
   console.log(`\n== ${basename(file, '.bench.ts')}`);
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(NODE_TS[0], [...NODE_TS.slice(1), join(here, file)], { cwd: REPO_ROOT, stdio: 'inherit' });
+    // Passed on, so the benchmark ends the processes it started (a SIGTERM to this runner alone would orphan them).
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.once('SIGINT', forward);
+    process.once('SIGTERM', forward);
+    child.once('close', () => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+    });
     child.once('close', (exitCode) => resolve(exitCode));
   });
   if (code !== 0) {
