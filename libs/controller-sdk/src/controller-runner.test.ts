@@ -259,6 +259,7 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     const spec: Partial<ControllerSpec> = {
       reconcile: async () => {
         calls += 1;
+        // Real time on purpose: the server's ack timer is what is under test, and it cannot be faked.
         await new Promise((resolve) => setTimeout(resolve, 2_500));
       },
     };
@@ -302,8 +303,10 @@ describe('createControllerRunner (real NATS, fake API)', () => {
       return info.num_ack_pending === 2 ? true : undefined;
     });
 
+    // The reconcile is still running when stop begins; it is let through only once stop has begun.
     const stopped = first.stop();
-    setTimeout(release, 200);
+    await until('r1 stopping', () => (first.isReady() ? undefined : true));
+    release();
     await stopped;
     expect(env.reports.find((r) => r.key.name === 'slow')).toMatchObject({ outcome: 'done', replicaId: 'r1' });
     expect((await api.get({ kind: 'Gadget', project: 'team-a', name: 'slow' }))?.status.phase).toBe('Ready');
