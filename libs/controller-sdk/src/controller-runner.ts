@@ -22,7 +22,7 @@ import type { Clock } from './clock.js';
 import { settlesWithin } from './settles-within.js';
 import { decodeKeyMessage, type KeyMessage } from './change-message.js';
 import { createControllerMetrics, type ControllerMetrics } from './controller-metrics.js';
-import type { ControllerDeclaration, WatchSpec } from './define-controller.js';
+import type { AnyControllerDeclaration, ControllerDeclaration, WatchSpec } from './define-controller.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { durableName, ensureControllerStreams, ensureDurableConsumer, openLeaseBucket } from './jetstream-setup.js';
 import { createKvLeaseManager, type LeaseManager } from './lease-manager.js';
@@ -96,7 +96,7 @@ interface Delivery {
   cause: KeyMessage['cause'];
 }
 
-export function createControllerRunner(declaration: ControllerDeclaration<never, never> | ControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
+export function createControllerRunner(declaration: AnyControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
   const decl = declaration as ControllerDeclaration;
   checkRunnerOptions(options);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
