@@ -259,6 +259,7 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     const spec: Partial<ControllerSpec> = {
       reconcile: async () => {
         calls += 1;
+        // Real time on purpose: the server's ack timer is what is under test, and it cannot be faked.
         await new Promise((resolve) => setTimeout(resolve, 2_500));
       },
     };
@@ -302,14 +303,22 @@ describe('createControllerRunner (real NATS, fake API)', () => {
       return info.num_ack_pending === 2 ? true : undefined;
     });
 
+    // Stop hands the waiting key back to the server while the running reconcile still holds its
+    // message; only then is the reconcile let through to finish.
     const stopped = first.stop();
-    setTimeout(release, 200);
+    await until('the waiting key handed back', async () => {
+      const waiting = (await first.metrics.queueDepth.get()).values[0]?.value;
+      return waiting === 0 ? true : undefined;
+    });
+    release();
     await stopped;
     expect(env.reports.find((r) => r.key.name === 'slow')).toMatchObject({ outcome: 'done', replicaId: 'r1' });
     expect((await api.get({ kind: 'Gadget', project: 'team-a', name: 'slow' }))?.status.phase).toBe('Ready');
 
     await env.start({ concurrency: 1 });
-    await until('queued reconciled by the second replica', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'queued' }))?.status.phase === 'Ready' ? true : undefined));
-    expect(env.reports.find((r) => r.key.name === 'queued')?.replicaId).toBe('r2');
+    // The report comes after the status write: wait for the report, not for Ready alone.
+    const queued = await until('queued reconciled', () => env.reports.find((r) => r.key.name === 'queued' && r.outcome === 'done'));
+    expect(queued.replicaId).toBe('r2');
+    expect((await api.get({ kind: 'Gadget', project: 'team-a', name: 'queued' }))?.status.phase).toBe('Ready');
   });
 });

@@ -18,10 +18,11 @@ import {
 } from '@tugboat/resource-model';
 import { pino, type Logger } from 'pino';
 import { abortableSleep } from './abortable-sleep.js';
+import type { Clock } from './clock.js';
 import { settlesWithin } from './settles-within.js';
 import { decodeKeyMessage, type KeyMessage } from './change-message.js';
 import { createControllerMetrics, type ControllerMetrics } from './controller-metrics.js';
-import type { ControllerDeclaration, WatchSpec } from './define-controller.js';
+import type { AnyControllerDeclaration, ControllerDeclaration, WatchSpec } from './define-controller.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { durableName, ensureControllerStreams, ensureDurableConsumer, openLeaseBucket } from './jetstream-setup.js';
 import { createKvLeaseManager, type LeaseManager } from './lease-manager.js';
@@ -42,9 +43,16 @@ export interface ControllerRunnerOptions {
   /** Port of `/healthz`, `/readyz`, `/metrics`; `0` picks a free one; absent: no server. */
   healthPort?: number;
   healthHost?: string;
-  /** Lease on one object (renewed every third). Default 15 s. */
+  /**
+   * Lease on one object (renewed every third). Default 10 s. A replica that dies holding an object
+   * lets another take it over within about this long, provided `ackWaitMs` is not longer.
+   */
   leaseTtlMs?: number;
-  /** The consumers' ack wait; held messages are kept alive with `working()` every third. Default 30 s. */
+  /**
+   * The consumers' ack wait; held messages are kept alive with `working()` every third. A dead
+   * replica's messages come back to the others after this long, so keep it at most `leaseTtlMs`.
+   * Default half the lease TTL (at least 1 s).
+   */
   ackWaitMs?: number;
   /** How long `stop()` lets running reconciles finish before aborting them. Default 10 s. */
   shutdownTimeoutMs?: number;
@@ -57,6 +65,8 @@ export interface ControllerRunnerOptions {
   maxHeldMessages?: number;
   /** Called after every reconcile with its report (for logs, tests, audits). */
   onReconcile?: (report: ReconcileReport) => void;
+  /** Lease expiry and renewal timers. Default the system clock. */
+  clock?: Clock;
 }
 
 export interface ControllerRunner {
@@ -86,7 +96,7 @@ interface Delivery {
   cause: KeyMessage['cause'];
 }
 
-export function createControllerRunner(declaration: ControllerDeclaration<never, never> | ControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
+export function createControllerRunner(declaration: AnyControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
   const decl = declaration as ControllerDeclaration;
   checkRunnerOptions(options);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -94,8 +104,10 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
   const replicaId = options.replicaId ?? hostname();
   const holder = `${replicaId}/${randomUUID().slice(0, 8)}`;
   const logger = (options.logger ?? pino({ level: 'info' })).child({ controller: decl.name, replica: replicaId });
-  const leaseTtlMs = options.leaseTtlMs ?? 15_000;
-  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const leaseTtlMs = options.leaseTtlMs ?? 10_000;
+  // A message held by a replica that died comes back after the ack wait: no later than the lease
+  // expires, so the hand-over is bounded by the lease, not by the ack wait (it used to be 30 s).
+  const ackWaitMs = options.ackWaitMs ?? Math.max(1_000, Math.floor(leaseTtlMs / 2));
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   const maxHeld = options.maxHeldMessages ?? decl.concurrency * 8;
   const queue = createWorkQueue<Delivery>();
@@ -146,6 +158,7 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
       leases,
       logger,
       replicaId,
+      ...(options.clock === undefined ? {} : { now: () => options.clock!.now() }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.leaseBusyDelayMs === undefined ? {} : { leaseBusyDelayMs: options.leaseBusyDelayMs }),
     });
@@ -301,6 +314,7 @@ export function createControllerRunner(declaration: ControllerDeclaration<never,
         kv,
         holder,
         ttlMs: leaseTtlMs,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
         onLost: (key) => {
           metrics.leaseLosses.inc();
           logger.warn({ object: key }, 'lease lost');

@@ -14,8 +14,20 @@ import type { Logger } from 'pino';
 
 export type EventType = 'Normal' | 'Warning';
 
-/** What reconcile code may say about the object; the SDK adds `observedGeneration` and `Ready`. */
-export interface StatusUpdate {
+/** Keys of the base status the SDK fills in or that are named fields of `StatusUpdate`. */
+type BaseStatusKey = 'observedGeneration' | 'phase' | 'conditions' | 'outputs';
+
+/** A status type's own named fields (not the base ones, not an index signature). */
+export type StatusFields<Status> = {
+  [K in keyof Status as K extends BaseStatusKey ? never : string extends K ? never : number extends K ? never : K]?: Status[K];
+};
+
+/**
+ * What reconcile code may say about the object; the SDK adds `observedGeneration` and `Ready`.
+ * Typed by the controller's `Status`: `outputs` and `fields` take its types, and a status without
+ * an index signature refuses fields it does not declare.
+ */
+export interface StatusUpdate<Status extends ResourceStatus = ResourceStatus> {
   /** Defaults to `Ready` when reconcile is done, `Progressing` when it asks to be requeued. */
   phase?: Phase;
   /** Reason and message of the `Ready` condition the SDK derives from the phase. */
@@ -23,12 +35,12 @@ export interface StatusUpdate {
   message?: string;
   /** Further conditions; a `Ready` condition here replaces the derived one. */
   conditions?: Condition[];
-  outputs?: Record<string, unknown>;
+  outputs?: Status['outputs'];
   /** Kind-specific fields (e.g. `definitionGeneration`), merged into the status. */
-  fields?: Record<string, unknown>;
+  fields?: StatusFields<Status> & (string extends keyof Status ? Record<string, unknown> : unknown);
 }
 
-export interface ReconcileContext {
+export interface ReconcileContext<Status extends ResourceStatus = ResourceStatus> {
   /** The API client; writes through it check the lease first and carry `signal`. */
   api: ApiClient;
   /** Carries the object's key, the controller, the replica and the attempt on every line. */
@@ -41,7 +53,7 @@ export interface ReconcileContext {
   controller: string;
   events: { record(type: EventType, reason: string, message: string): Promise<void> };
   /** Accumulates the status the SDK writes when reconcile returns (only if it changed). */
-  setStatus(update: StatusUpdate): void;
+  setStatus(update: StatusUpdate<Status>): void;
   /**
    * Throws unless the lease is still held by the clock, not only by the signal (after a process
    * pause the abort may not have run yet). Call it right before a side effect outside Tugboat.
@@ -71,9 +83,9 @@ export interface ControllerSpec<Spec = Record<string, unknown>, Status extends R
   name: string;
   owns: string;
   watches?: WatchSpec[];
-  reconcile(ctx: ReconcileContext, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
+  reconcile(ctx: ReconcileContext<Status>, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
   /** Tears down what reconcile made; the SDK removes the finalizer after it returns. */
-  finalize?(ctx: ReconcileContext, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
+  finalize?(ctx: ReconcileContext<Status>, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
   /** Objects reconciled at once by one replica. Default 4. */
   concurrency?: number;
   /** Every owned object is re-enqueued this often (and at start). Default 10 minutes. */
@@ -86,6 +98,13 @@ export interface ControllerDeclaration<Spec = Record<string, unknown>, Status ex
   reconcile: ControllerSpec<Spec, Status>['reconcile'];
   finalize?: ControllerSpec<Spec, Status>['finalize'];
 }
+
+/**
+ * A declaration of any spec and status types: what the runner takes. It hands each declaration
+ * the objects of the kind it owns, so the declaration's own types hold inside its reconcile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any spec/status shape, checked at defineController
+export type AnyControllerDeclaration = ControllerDeclaration<any, any>;
 
 const KIND_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
 

@@ -1,11 +1,13 @@
 export { defineController, dependentsOf } from './define-controller.js';
 export type {
+  AnyControllerDeclaration,
   ControllerDeclaration,
   ControllerSpec,
   EventType,
   MapContext,
   ReconcileContext,
   ReconcileResult,
+  StatusFields,
   StatusUpdate,
   WatchSpec,
 } from './define-controller.js';
@@ -17,6 +19,8 @@ export type { ControllerEnvironment } from './controller-environment.js';
 export type { RunControllerOptions, RunningController } from './run-controller.js';
 export type { Disposition, ReconcileOutcome, ReconcileReport } from './object-reconciler.js';
 export { LeaseLostError } from './lease-manager.js';
+export { systemClock } from './clock.js';
+export type { Clock, ClockTimer } from './clock.js';
 export { retryDelayMs } from './retry-delay.js';
 export type { RetryDelayOptions } from './retry-delay.js';
 export { eventsStreamConfig, resyncStreamConfig, deadLetterStreamConfig } from './jetstream-setup.js';

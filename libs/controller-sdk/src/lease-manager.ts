@@ -1,6 +1,7 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { ConflictError } from '@tugboat/resource-model';
+import { systemClock, type Clock, type ClockTimer } from './clock.js';
 
 /** Why a lease's signal was aborted: another holder may act on the object now. */
 export class LeaseLostError extends ConflictError {
@@ -42,7 +43,8 @@ export interface KvLeaseManagerOptions {
    * lands before anyone else can take over. Default a quarter of the TTL.
    */
   safetyMarginMs?: number;
-  now?: () => number;
+  /** Expiry judgements and the renewal and watchdog timers. Default the system clock. */
+  clock?: Clock;
   onLost?: (key: string, error: LeaseLostError) => void;
 }
 
@@ -70,7 +72,8 @@ function isWrongLastSequence(error: unknown): boolean {
  * to well within the safety margin.
  */
 export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManager {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const ttl = options.ttlMs;
   const margin = options.safetyMarginMs ?? Math.floor(ttl / 4);
   const active = new Set<HeldLease>();
@@ -92,8 +95,8 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
     #expiresAt: number;
     #lost = false;
     #released = false;
-    #renewTimer: NodeJS.Timeout | undefined;
-    #watchdog: NodeJS.Timeout | undefined;
+    #renewTimer: ClockTimer | undefined;
+    #watchdog: ClockTimer | undefined;
     // Renewals and the release run one after the other, so each uses the latest revision.
     #chain: Promise<unknown> = Promise.resolve();
 
@@ -107,10 +110,7 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
       this.#revision = revision;
       this.#expiresAt = expiresAt;
       this.#armWatchdog();
-      this.#renewTimer = setInterval(() => {
-        this.#chain = this.#chain.then(() => this.#renew());
-      }, Math.max(1, Math.floor(ttl / 3)));
-      this.#renewTimer.unref();
+      this.#armRenewal();
       active.add(this);
     }
 
@@ -165,18 +165,26 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
       }
     }
 
+    /** Every third of the TTL, counted from the last tick, whether or not the renewal landed. */
+    #armRenewal(): void {
+      this.#renewTimer = clock.setTimeout(() => {
+        if (this.#lost || this.#released) return;
+        this.#chain = this.#chain.then(() => this.#renew());
+        this.#armRenewal();
+      }, Math.max(1, Math.floor(ttl / 3)));
+    }
+
     #armWatchdog(): void {
-      if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
+      clock.clearTimeout(this.#watchdog);
       // Timers may fire a millisecond early: check again rather than trust the first wake-up.
-      this.#watchdog = setTimeout(() => {
+      this.#watchdog = clock.setTimeout(() => {
         if (this.isHeld()) this.#armWatchdog();
       }, Math.max(1, this.#expiresAt - margin - now()));
-      this.#watchdog.unref();
     }
 
     #stopTimers(): void {
-      clearInterval(this.#renewTimer);
-      clearTimeout(this.#watchdog);
+      clock.clearTimeout(this.#renewTimer);
+      clock.clearTimeout(this.#watchdog);
     }
 
     #lose(why: string): void {

@@ -1,7 +1,7 @@
 import type { ApiClient } from '@tugboat/api-client';
 import { isErrorCode, keyString, type Resource, type ResourceKey, type ResourceStatus } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
-import type { ControllerDeclaration, ReconcileContext, ReconcileResult, StatusUpdate } from './define-controller.js';
+import type { AnyControllerDeclaration, ControllerDeclaration, ReconcileContext, ReconcileResult, StatusUpdate } from './define-controller.js';
 import type { Lease, LeaseManager } from './lease-manager.js';
 import { leaseGuardedApi } from './lease-guarded-api.js';
 import { buildStatus, failedAtGeneration, sameStatus } from './object-status.js';
@@ -48,7 +48,7 @@ export interface ReconcileReport {
 }
 
 export interface ObjectReconcilerOptions {
-  declaration: ControllerDeclaration<never, never> | ControllerDeclaration;
+  declaration: AnyControllerDeclaration;
   api: ApiClient;
   leases: LeaseManager;
   logger: Logger;

@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApiClient } from '@tugboat/api-client';
 import { pino } from 'pino';
 import { createControllerRunner, type ControllerRunner, type ControllerRunnerOptions } from './controller-runner.js';
-import type { ControllerDeclaration } from './define-controller.js';
+import type { AnyControllerDeclaration } from './define-controller.js';
 import { settlesWithin } from './settles-within.js';
 
 export interface RunControllerOptions extends Omit<ControllerRunnerOptions, 'api' | 'nats'> {
@@ -29,7 +29,7 @@ export interface RunningController {
  * SIGTERM stops pulling, lets running reconciles finish, releases leases and drains NATS.
  */
 export async function runController(
-  declaration: ControllerDeclaration<never, never> | ControllerDeclaration,
+  declaration: AnyControllerDeclaration,
   options: RunControllerOptions,
 ): Promise<RunningController> {
   const replicaId = options.replicaId ?? hostname();

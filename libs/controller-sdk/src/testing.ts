@@ -5,3 +5,5 @@ export { createInMemoryLeaseManager } from './testing/in-memory-leases.js';
 export type { InMemoryLeaseManager } from './testing/in-memory-leases.js';
 export { reconcileOnce } from './testing/reconcile-once.js';
 export type { ReconcileOnceOptions, ReconcileOnceResult } from './testing/reconcile-once.js';
+export { createManualClock } from './testing/manual-clock.js';
+export type { ManualClock } from './testing/manual-clock.js';
