@@ -8,12 +8,23 @@ import {
   NotFoundError,
   parseLabelSelector,
   UnavailableError,
-  type ChangeCause,
-  type ErrorDetail,
+  type ApplyResult,
+  type CreatedToken,
+  type EventInput,
+  type Identity,
   type KindDefinition,
+  type KindApplyResult,
+  type KindRegistration,
+  type Referrer,
   type Resource,
+  type ResourceEvent,
   type ResourceInput,
+  type ResourceList,
   type ResourceStatus,
+  type Revision,
+  type RevisionDiff,
+  type TokenInput,
+  type WatchChange,
 } from '@tugboat/resource-model';
 import { createKindCache, type KindCache } from './kind-cache.js';
 import { parseServerSentEvents } from './server-sent-events.js';
@@ -94,103 +105,9 @@ export interface RemoveFinalizerResult<Spec, Status> {
   object?: Resource<Spec, Status>;
 }
 
-export type EventType = 'Normal' | 'Warning';
-
-export interface EventInput {
-  type: EventType;
-  reason: string;
-  message: string;
-}
-
-export interface ResourceEvent extends EventInput {
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-  source?: string;
-}
-
-export interface Referrer {
-  kind: string;
-  project: string;
-  name: string;
-  uid: string;
-  path: string;
-}
-
-export interface Identity {
-  name: string;
-  type: 'user' | 'controller';
-  controller?: string;
-}
-
-export interface TokenInput {
-  name: string;
-  type: 'user' | 'controller';
-  controller?: string;
-}
-
-export interface CreatedToken {
-  token: string;
-  identity: Identity;
-}
-
-export type KindRegistration = Omit<KindDefinition, 'builtIn'>;
-
-export interface KindApplyResult {
-  action: 'created' | 'updated' | 'unchanged';
-  definition: KindDefinition;
-}
-
-/** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
-export interface FieldChange {
-  path: string;
-  op: 'add' | 'remove' | 'replace';
-  from?: unknown;
-  to?: unknown;
-}
-
-export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked';
-
-export interface ApplyItemResult {
-  kind: string;
-  project: string;
-  name: string;
-  action: ApplyAction;
-  generation?: number;
-  /** For `updated`. */
-  diff?: FieldChange[];
-  /** For `blocked` (dry runs only): what stops the object, by field and rule. */
-  reasons?: ErrorDetail[];
-}
-
-export interface ApplyResult {
-  dryRun: boolean;
-  results: ApplyItemResult[];
-}
-
 export interface ApplyOptions extends RequestOptions {
   /** Answer what would happen and write nothing. */
   dryRun?: boolean;
-}
-
-export interface Revision {
-  /** The resourceVersion the change produced: stable while older revisions are pruned. */
-  revision: number;
-  generation: number;
-  cause: ChangeCause;
-  actor: string;
-  at: string;
-  /** Labels and spec after the change (secrets redacted). */
-  labels?: Record<string, string>;
-  spec: Record<string, unknown>;
-  /** What an operator control did (`suspended`, `resumed`, `reconcile requested`, `finalizer X force-removed`). */
-  note?: string;
-}
-
-export interface RevisionDiff {
-  from: number;
-  to: number;
-  diff: FieldChange[];
 }
 
 export interface WatchOptions extends RequestOptions {
@@ -208,17 +125,10 @@ export interface WatchOptions extends RequestOptions {
   reconnect?: boolean | { initialDelayMs?: number; maxDelayMs?: number };
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-export interface WatchEvent<Spec = Record<string, unknown>, Status = ResourceStatus> {
+/** One change as `watch` yields it: the API's `WatchChange` and where it sits in the stream. */
+export interface WatchEvent<Spec = Record<string, unknown>, Status = ResourceStatus> extends WatchChange<Spec, Status> {
   /** The stream position of this change: pass it back as `cursor` to resume after it. */
   cursor: string | undefined;
-  type: WatchEventType;
-  cause: ChangeCause;
-  key: { kind: string; project: string; name: string; uid: string };
-  resourceVersion: string;
-  /** The object after the change (secrets redacted); absent for `DELETED`. */
-  object?: Resource<Spec, Status>;
 }
 
 export interface ApiClient {
@@ -516,14 +426,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         },
         signal: opts.signal,
       });
-      const body = answer.body as { items: Array<Resource<Spec, Status>>; metadata?: { continue?: string | null; cursor?: string | number | null } };
-      const next = body.metadata?.continue;
-      const cursor = body.metadata?.cursor;
-      return {
-        items: body.items,
-        ...(next ? { continue: next } : {}),
-        ...(cursor === undefined || cursor === null ? {} : { cursor: String(cursor) }),
-      };
+      const body = answer.body as ResourceList<Spec, Status>;
+      const { continue: next, cursor } = body.metadata;
+      return { items: body.items, ...(next ? { continue: next } : {}), ...(cursor === undefined ? {} : { cursor }) };
     },
 
     listAll<Spec, Status>(kind: string, opts: Omit<ListOptions, 'continue'> = {}): AsyncIterable<Resource<Spec, Status>> {

@@ -5,6 +5,7 @@ import {
   isDnsLabel,
   type ChangeEvent,
   type Condition,
+  type EventType,
   type Phase,
   type Resource,
   type ResourceKey,
@@ -12,7 +13,7 @@ import {
 } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 
-export type EventType = 'Normal' | 'Warning';
+export type { EventType };
 
 /** Keys of the base status the SDK fills in or that are named fields of `StatusUpdate`. */
 type BaseStatusKey = 'observedGeneration' | 'phase' | 'conditions' | 'outputs';

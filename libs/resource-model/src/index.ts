@@ -6,3 +6,4 @@ export * from './builtin-kinds.js';
 export * from './dns-label.js';
 export * from './redacted.js';
 export * from './label-selector.js';
+export * from './api-wire-types.js';

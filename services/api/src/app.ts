@@ -15,6 +15,7 @@ import {
   parseLabelSelector,
   type KindDefinition,
   type TugboatError,
+  type ResourceList,
 } from '@tugboat/resource-model';
 import { applyBundle, bundleDocuments, YAML_MEDIA_TYPES } from './apply-bundle.js';
 import { authorize, type Action } from './authorize.js';
@@ -299,7 +300,8 @@ export function createApp(options: AppOptions): express.Express {
         ...(limit ? { limit: Number(limit) } : {}),
         ...(cont ? { continue: cont } : {}),
       });
-      res.json({ items: page.items, metadata: { ...(page.continue ? { continue: page.continue } : {}), ...(cursor !== undefined ? { cursor: String(cursor) } : {}) } });
+      const list: ResourceList = { items: page.items, metadata: { ...(page.continue ? { continue: page.continue } : {}), ...(cursor !== undefined ? { cursor: String(cursor) } : {}) } };
+      res.json(list);
     }),
   );
 

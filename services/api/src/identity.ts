@@ -4,17 +4,12 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { ConflictError, isDnsLabel, UnauthenticatedError } from '@tugboat/resource-model';
+import { ConflictError, isDnsLabel, UnauthenticatedError, type Identity } from '@tugboat/resource-model';
 import type { Database } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
 import { isJsonObject } from './json-value.js';
 
-export interface Identity {
-  name: string;
-  type: 'user' | 'controller';
-  /** For controller identities: the controller name (its finalizer, the owner of its kinds' status). */
-  controller?: string;
-}
+export type { Identity };
 
 export const ADMIN_NAME = 'admin';
 

@@ -3,15 +3,10 @@
  * show them: `{ path: 'spec.replicas', op: 'replace', from: 2, to: 3 }`. Objects are compared key
  * by key, arrays index by index; anything else is replaced as a whole.
  */
+import type { FieldChange } from '@tugboat/resource-model';
 import { isJsonObject, jsonEqual, ownValue } from './json-value.js';
 
-export interface FieldChange {
-  /** Dotted path with `[i]` for array items, e.g. `spec.env.LOG_LEVEL` or `spec.command[1]`. */
-  path: string;
-  op: 'add' | 'remove' | 'replace';
-  from?: unknown;
-  to?: unknown;
-}
+export type { FieldChange };
 
 export function diffJson(before: unknown, after: unknown, path = ''): FieldChange[] {
   const changes: FieldChange[] = [];

@@ -21,6 +21,7 @@ import {
   NotFoundError,
   isDnsLabel,
   type ErrorDetail,
+  type KindApplyResult,
   type KindDefinition,
 } from '@tugboat/resource-model';
 import type { Database } from './database-schema.js';
@@ -49,10 +50,7 @@ export interface KindChange {
   removed: string[];
 }
 
-export interface KindApplyResult {
-  action: 'created' | 'updated' | 'unchanged';
-  definition: KindDefinition;
-}
+export type { KindApplyResult };
 
 export interface KindRegistry {
   /** By kind, plural, singular or short name (case-insensitive); `undefined` when unknown. */

@@ -17,11 +17,14 @@ import {
   eventSubject,
   isTugboatError,
   keyString,
+  type ApplyAction,
   type ChangeCause,
   type ChangeEvent,
   type ErrorDetail,
   type LabelRequirement,
+  type Referrer,
   type Resource,
+  type ResourceEvent,
   type ResourceStatus,
 } from '@tugboat/resource-model';
 import type { Database, ResourcesTable, SealedSecret } from './database-schema.js';
@@ -58,23 +61,9 @@ export interface DeleteResult {
   object?: Resource;
 }
 
-export interface ObjectEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-  source: string;
-}
-
-export interface Referrer {
-  kind: string;
-  project: string;
-  name: string;
-  uid: string;
-  path: string;
-}
+/** An event as the API answers it (`ResourceEvent` in resource-model). */
+export type ObjectEvent = ResourceEvent;
+export type { Referrer };
 
 export interface ResourceStore {
   create(kind: RegisteredKind, input: ResourceWriteInput, actor: Identity): Promise<Resource>;
@@ -113,7 +102,7 @@ export interface ApplyOptions {
 }
 
 export interface ApplyOutcome {
-  action: 'created' | 'updated' | 'unchanged' | 'blocked';
+  action: ApplyAction;
   generation?: number;
   diff?: FieldChange[];
   reasons?: Array<{ path: string; rule: string; message: string }>;

@@ -5,29 +5,13 @@
  * The history outlives the object: after a delete, the last object of that name is shown.
  */
 import type { Kysely, Selectable } from 'kysely';
-import { InputError, NotFoundError, type ChangeCause } from '@tugboat/resource-model';
+import { InputError, NotFoundError, type ChangeCause, type Revision, type RevisionDiff } from '@tugboat/resource-model';
 import type { Database, RevisionsTable } from './database-schema.js';
-import { diffJson, type FieldChange } from './json-diff.js';
+import { diffJson } from './json-diff.js';
 import type { RegisteredKind } from './kind-registry.js';
 import type { ObjectKey } from './resource-store.js';
 
-export interface Revision {
-  revision: number;
-  generation: number;
-  cause: ChangeCause;
-  actor: string;
-  at: string;
-  labels: Record<string, string>;
-  spec: Record<string, unknown>;
-  /** What an operator control did, e.g. `suspended` or `finalizer x force-removed`. */
-  note?: string;
-}
-
-export interface RevisionDiff {
-  from: number;
-  to: number;
-  diff: FieldChange[];
-}
+export type { Revision, RevisionDiff };
 
 export interface RevisionHistory {
   /** Newest first. */

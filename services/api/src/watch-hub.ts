@@ -11,21 +11,11 @@
 import type { ServerResponse } from 'node:http';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { allEventsFilter, GoneError, InternalError, isErrorCode, streamNames, type ChangeCause, type ChangeEvent, type Resource } from '@tugboat/resource-model';
+import { allEventsFilter, GoneError, InternalError, isErrorCode, streamNames, type ChangeEvent, type WatchChange, type WatchEventType } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-/** The `data:` of one `event: change` (see README, "HTTP contract, part 2"). */
-export interface WatchChange {
-  type: WatchEventType;
-  cause: ChangeCause;
-  key: { kind: string; project: string; name: string; uid: string };
-  resourceVersion: string;
-  /** The object as read when the change was fanned out (it may already be newer); absent for DELETED or when gone. */
-  object?: Resource;
-}
+export type { WatchChange, WatchEventType };
 
 /** Turns a change event into what clients see; called once per change, shared by every client. */
 export type ChangeReader = (event: ChangeEvent) => Promise<WatchChange>;

@@ -120,6 +120,7 @@ export function createFakeApi(initialKinds: readonly KindDefinition[] = BUILTIN_
         cause,
         actor: 'admin',
         at: new Date().toISOString(),
+        labels: structuredClone(change.object.metadata.labels),
         spec: structuredClone(change.object.spec),
         ...(note === undefined ? {} : { note }),
       });

@@ -102,7 +102,7 @@ export function createFakeApi(options: FakeApiOptions): FakeApi {
   function publish(obj: Resource, cause: ChangeCause): void {
     const id = keyString({ kind: obj.kind, project: obj.metadata.project, name: obj.metadata.name });
     const history = revisions.get(id) ?? [];
-    history.unshift({ revision: (history[0]?.revision ?? 0) + 1, generation: obj.metadata.generation, cause, actor: identity.name, at: now().toISOString(), spec: copy(obj.spec) });
+    history.unshift({ revision: (history[0]?.revision ?? 0) + 1, generation: obj.metadata.generation, cause, labels: copy(obj.metadata.labels), actor: identity.name, at: now().toISOString(), spec: copy(obj.spec) });
     if (cause === 'delete') revisions.delete(id);
     else revisions.set(id, history);
     seq += 1;

@@ -1,0 +1,140 @@
+/**
+ * The shapes the HTTP API sends and accepts beside the resource envelope (see services/api/README.md,
+ * "HTTP contract"): one definition each, used by the API that writes them, the client that reads
+ * them, and the in-memory fake that stands in for the API in unit tests.
+ */
+import type { ErrorDetail } from './errors.js';
+import type { KindDefinition } from './kind-definition.js';
+import type { ChangeCause, Resource, ResourceStatus } from './resource.js';
+
+/** `GET /v1/{plural}`: one page of objects. */
+export interface ResourceList<Spec = Record<string, unknown>, Status = ResourceStatus> {
+  items: Array<Resource<Spec, Status>>;
+  metadata: {
+    /** Opaque cursor for the next page; absent on the last page. */
+    continue?: string;
+    /** Where a watch resumes to see every change after this list (absent from APIs without watch). */
+    cursor?: string;
+  };
+}
+
+/** `POST /v1/kinds`: a kind definition as a client registers it (`builtIn` is the API's to set). */
+export type KindRegistration = Omit<KindDefinition, 'builtIn'>;
+
+/** `PUT /v1/kinds/{kind}`: what it did (the `tugboat-kind-action` header) and the definition (the body). */
+export interface KindApplyResult {
+  action: 'created' | 'updated' | 'unchanged';
+  definition: KindDefinition;
+}
+
+export type EventType = 'Normal' | 'Warning';
+
+/** `POST …/events`: what a controller reports about an object. */
+export interface EventInput {
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+/** `GET …/events`: repeats of the same type, reason and message are counted, not stored again. */
+export interface ResourceEvent extends EventInput {
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  /** The identity that recorded it. */
+  source: string;
+}
+
+/** `GET …/referrers`: an object whose spec points at this one. */
+export interface Referrer {
+  kind: string;
+  project: string;
+  name: string;
+  uid: string;
+  /** Where the reference sits, e.g. `spec.clusterRef`. */
+  path: string;
+}
+
+/** `GET /v1/whoami`. */
+export interface Identity {
+  name: string;
+  type: 'user' | 'controller';
+  /** For controller identities: the controller name (its finalizer, the owner of its kinds' status). */
+  controller?: string;
+}
+
+/** `POST /v1/tokens`. */
+export interface TokenInput {
+  name: string;
+  type: 'user' | 'controller';
+  controller?: string;
+}
+
+export interface CreatedToken {
+  /** Shown once; the API keeps only its hash. */
+  token: string;
+  identity: Identity;
+}
+
+/** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
+export interface FieldChange {
+  /** Dotted path with `[i]` for array items, e.g. `spec.env.LOG_LEVEL` or `spec.command[1]`. */
+  path: string;
+  op: 'add' | 'remove' | 'replace';
+  from?: unknown;
+  to?: unknown;
+}
+
+export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked';
+
+export interface ApplyItemResult {
+  kind: string;
+  project: string;
+  name: string;
+  action: ApplyAction;
+  generation?: number;
+  /** For `updated`. */
+  diff?: FieldChange[];
+  /** For `blocked` (dry runs only): what stops the object, by field and rule. */
+  reasons?: ErrorDetail[];
+}
+
+/** `POST /v1/apply`. */
+export interface ApplyResult {
+  dryRun: boolean;
+  results: ApplyItemResult[];
+}
+
+/** `GET …/revisions`: one committed change of an object's desired state or an operator control. */
+export interface Revision {
+  /** The resourceVersion the change produced: stable while older revisions are pruned. */
+  revision: number;
+  generation: number;
+  cause: ChangeCause;
+  actor: string;
+  at: string;
+  /** Labels and spec after the change (secrets redacted). */
+  labels: Record<string, string>;
+  spec: Record<string, unknown>;
+  /** What an operator control did (`suspended`, `resumed`, `reconcile requested`, `finalizer X force-removed`). */
+  note?: string;
+}
+
+/** `GET …/revisions/diff`. */
+export interface RevisionDiff {
+  from: number;
+  to: number;
+  diff: FieldChange[];
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** The `data:` of one `event: change` on `GET /v1/watch`. */
+export interface WatchChange<Spec = Record<string, unknown>, Status = ResourceStatus> {
+  type: WatchEventType;
+  cause: ChangeCause;
+  key: { kind: string; project: string; name: string; uid: string };
+  resourceVersion: string;
+  /** The object as read when the change was fanned out (it may already be newer); absent for DELETED or when gone. */
+  object?: Resource<Spec, Status>;
+}
