@@ -1,24 +1,23 @@
 /**
- * Prometheus metrics of one API process, on its own registry (no global state): request latency by
- * route, and the relay's view of delivery — how long a committed change waited before JetStream
- * acknowledged it, how many were published, how many wait.
+ * Prometheus metrics of one API process, on its own registry (no global state): requests and their
+ * latency by route, and the relay's view of delivery — how long a committed change waited before
+ * JetStream acknowledged it, how many were published, how many wait. One metric per measure: the
+ * names are the contract's (README, "HTTP contract, part 2"), plus the relay's own.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ApiMetrics {
   registry: Registry;
-  httpRequestSeconds: Histogram<'method' | 'route' | 'status'>;
-  /** The contract's names (README, part 2): requests by route pattern, method and status … */
+  /** Requests by route pattern, method and status … */
   httpRequests: Counter<'route' | 'method' | 'status'>;
   /** … and their latency by route pattern and method. */
   httpRequestDuration: Histogram<'route' | 'method'>;
   /** From the outbox row's commit (its `created_at`, close enough) to the server's ack. */
   commitToPublishSeconds: Histogram;
-  /** Rows acknowledged by JetStream: counts `tugboat_outbox_published_total` and `tugboat_relay_published_total`. */
-  published: { inc(count?: number): void };
+  /** Rows acknowledged by JetStream (`tugboat_relay_published_total`). */
+  published: Counter;
   publishFailures: Counter;
   relayActive: Gauge;
-  outboxBacklog: Gauge;
 }
 
 export interface OutboxStats {
@@ -28,7 +27,7 @@ export interface OutboxStats {
 }
 
 export function createApiMetrics(
-  options: { countOutbox?: () => Promise<number>; relayActive?: () => boolean; outboxStats?: () => Promise<OutboxStats> } = {},
+  options: { relayActive?: () => boolean; outboxStats?: () => Promise<OutboxStats> } = {},
 ): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -40,8 +39,6 @@ export function createApiMetrics(
     stats ??= options.outboxStats().finally(() => setTimeout(() => (stats = undefined), 100).unref());
     return stats;
   };
-  const outboxPublished = new Counter({ name: 'tugboat_outbox_published_total', help: 'Outbox rows acknowledged by JetStream and deleted', registers: [registry] });
-  const relayPublished = new Counter({ name: 'tugboat_relay_published_total', help: 'Change events the relay published (acknowledged by JetStream)', registers: [registry] });
   new Gauge({
     name: 'tugboat_outbox_pending_rows',
     help: 'Outbox rows committed and not yet published',
@@ -62,13 +59,6 @@ export function createApiMetrics(
   });
   return {
     registry,
-    httpRequestSeconds: new Histogram({
-      name: 'tugboat_api_http_request_seconds',
-      help: 'HTTP request latency by method, route template and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets,
-      registers: [registry],
-    }),
     commitToPublishSeconds: new Histogram({
       name: 'tugboat_outbox_commit_to_publish_seconds',
       help: 'Time from writing an outbox row to its acknowledgement by JetStream',
@@ -88,12 +78,7 @@ export function createApiMetrics(
       buckets,
       registers: [registry],
     }),
-    published: {
-      inc(count = 1) {
-        outboxPublished.inc(count);
-        relayPublished.inc(count);
-      },
-    },
+    published: new Counter({ name: 'tugboat_relay_published_total', help: 'Change events the relay published (acknowledged by JetStream)', registers: [registry] }),
     publishFailures: new Counter({ name: 'tugboat_outbox_publish_failures_total', help: 'Publishes that failed (the rows stay and are retried)', registers: [registry] }),
     relayActive: new Gauge({
       name: 'tugboat_outbox_relay_active',
@@ -101,14 +86,6 @@ export function createApiMetrics(
       registers: [registry],
       collect() {
         this.set(options.relayActive?.() ? 1 : 0);
-      },
-    }),
-    outboxBacklog: new Gauge({
-      name: 'tugboat_outbox_backlog',
-      help: 'Outbox rows not yet published',
-      registers: [registry],
-      async collect() {
-        if (options.countOutbox) this.set(await options.countOutbox());
       },
     }),
   };

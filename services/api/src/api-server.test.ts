@@ -365,12 +365,15 @@ describe('API write path', () => {
   it('exposes Prometheus metrics: request latency by route template, delivery latency and backlog', async () => {
     await waitUntil(async () => (await api.sql('select count(*)::int as n from outbox'))[0].n === 0, 'the outbox to drain');
     const text = await (await fetch(`${api.url}/metrics`)).text();
-    expect(text).toMatch(/tugboat_api_http_request_seconds_count\{method="POST",route="\/v1\/:plural",status="201"\} \d+/);
+    expect(text).toMatch(/tugboat_http_requests_total\{route="\/v1\/:plural",method="POST",status="201"\} [1-9]\d*/);
+    expect(text).toMatch(/tugboat_http_request_duration_seconds_count\{route="\/v1\/:plural",method="POST"\} [1-9]\d*/);
     expect(text).not.toMatch(/route="\/v1\/workloadinstances/);
     expect(text).toMatch(/tugboat_outbox_commit_to_publish_seconds_count [1-9]\d*/);
-    expect(text).toMatch(/tugboat_outbox_published_total [1-9]\d*/);
+    expect(text).toMatch(/^tugboat_relay_published_total [1-9]\d*$/m);
     expect(text).toContain('tugboat_outbox_relay_active 1');
-    expect(text).toContain('tugboat_outbox_backlog 0');
+    expect(text).toMatch(/^tugboat_outbox_pending_rows 0$/m);
+    // One metric per measure: the older names of the same measures are gone.
+    for (const duplicate of ['tugboat_api_http_request_seconds', 'tugboat_outbox_published_total', 'tugboat_outbox_backlog']) expect(text).not.toContain(duplicate);
   });
 
   it('logs JSON with request ids and never a request body', async () => {

@@ -162,7 +162,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });
     const db = database.db;
     const metrics = createApiMetrics({
-      countOutbox: async () => Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
       relayActive: () => relay?.active ?? false,
       outboxStats: async () => {
         const { rows } = await sql<{ pending: string | number; age: string | number | null }>`

@@ -86,7 +86,6 @@ export function createApp(options: AppOptions): express.Express {
       // The route template (`/v1/:plural/:name`), not the path, so object names do not become labels.
       const route = res.locals.route ?? (req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      options.metrics?.httpRequestSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       options.metrics?.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
       options.metrics?.httpRequestDuration.observe({ route, method: req.method }, seconds);
       res.locals.logger.info(
