@@ -212,7 +212,8 @@ describe('createObjectReconciler', () => {
   });
 
   it('reconcileOnce runs one full reconcile against a fake API', async () => {
-    const api = createFakeApi({ kinds: [gadgetKind, hubKind] });
+    // As against the real API, only the owning controller's identity writes the status.
+    const api = createFakeApi({ kinds: [gadgetKind, hubKind], identity: { name: 'gadget-controller', type: 'controller', controller: 'gadget-controller' } });
     const obj = await createGadget(api);
     const declaration = defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: (ctx) => ctx.setStatus({ outputs: { ok: true } }) });
     const { report, object } = await reconcileOnce(declaration, obj, { api });
