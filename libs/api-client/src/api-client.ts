@@ -332,12 +332,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
   });
 
-  async function plural(kind: string, signal: AbortSignal | undefined): Promise<string> {
+  async function kindOrThrow(kind: string, signal: AbortSignal | undefined): Promise<KindDefinition> {
     const definition = await kindCache.resolve(kind, signal);
     if (definition === undefined) {
       throw new NotFoundError(`unknown kind "${kind}"`, { details: [{ path: 'kind', rule: 'known-kind' }] });
     }
-    return definition.plural;
+    return definition;
+  }
+
+  async function plural(kind: string, signal: AbortSignal | undefined): Promise<string> {
+    return (await kindOrThrow(kind, signal)).plural;
+  }
+
+  /** The API wants the kind itself in a body; a caller may have named it by any of its names. */
+  async function withCanonicalKind<Spec>(input: ResourceInput<Spec>, signal: AbortSignal | undefined): Promise<ResourceInput<Spec>> {
+    const definition = await kindOrThrow(input.kind, signal);
+    return definition.kind === input.kind ? input : { ...input, kind: definition.kind };
   }
 
   async function objectPath(ref: ObjectRef, signal: AbortSignal | undefined, suffix = ''): Promise<string> {
@@ -389,8 +399,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     async create<Spec, Status>(input: ResourceInput<Spec>, opts: RequestOptions = {}) {
+      const body = await withCanonicalKind(input, opts.signal);
       const path = `/v1/${encodeURIComponent(await plural(input.kind, opts.signal))}`;
-      const answer = await send({ method: 'POST', path, body: input, signal: opts.signal });
+      const answer = await send({ method: 'POST', path, body, signal: opts.signal });
       return answer.body as Resource<Spec, Status>;
     },
 
@@ -451,7 +462,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         method: 'PUT',
         path: await objectPath(ref, opts.signal),
         query: projectQuery(ref),
-        body: input,
+        body: await withCanonicalKind(input, opts.signal),
         headers: resourceVersion === undefined ? {} : { 'if-match': `"${resourceVersion}"` },
         signal: opts.signal,
       });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './describe-error.js';
 import { runCli } from './run-cli.js';
-import { createFakeApi, FAKE_TOKEN, type FakeApi } from './testing/fake-api.js';
+import { createFakeApi, FAKE_TOKEN, type FakeApi } from '@tugboat/api-client/testing';
 
 const BUNDLE = `
 kind: ClusterDefinition
@@ -77,10 +77,10 @@ describe('tug get -w', () => {
   it('prints the list, then a row per visible change, re-lists on 410, and ends cleanly on Ctrl-C', async () => {
     const watch = start(['get', 'workloadinstances', '-p', 'team-a', '-w']);
     await until(() => api.watchers === 1, 'the watch');
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1 });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Progressing', observedGeneration: 1 });
     // A status write that changes no column prints nothing.
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1, outputs: { a: 1 } });
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Progressing', observedGeneration: 1, outputs: { a: 1 } });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     await until(() => watch.output().includes('Ready'), 'the Ready row');
 
     await writeFile(join(dir, 'api.yaml'), 'kind: WorkloadInstance\nmetadata: { name: api, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: api:1 }\n');
@@ -89,7 +89,7 @@ describe('tug get -w', () => {
     // The stream ends, and before the watch is resumed a change happens and the server forgets
     // it: the resumed watch answers 410, and the re-list reports the deletion it missed.
     api.endWatches();
-    api.removeObject('WorkloadInstance', 'team-a', 'web');
+    api.removeObject({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' });
     api.forgetChanges();
     await until(() => watch.output().includes('Deleted'), 'the Deleted row');
     watch.stop();
@@ -110,7 +110,7 @@ describe('tug get -w', () => {
   it('prints one json document per change for one object, filtered by name and selector', async () => {
     const watch = start(['get', 'cluster', 'local', '-o', 'json', '-w', '-l', 'env=dev']);
     await until(() => api.watchers === 1, 'the watch');
-    api.setStatus('ClusterInstance', '', 'local', { phase: 'Ready' });
+    api.setStatus({ kind: 'ClusterInstance', project: '', name: 'local' }, { phase: 'Ready' });
     await until(() => watch.output().split('\n').length === 3, 'two documents');
     watch.stop();
     const lines = (await watch.done).stdout.trim().split('\n').map((line) => JSON.parse(line));
@@ -131,7 +131,7 @@ describe('tug get -w', () => {
 
 describe('tug get -o wide, describe, events, history, kinds', () => {
   it('prints wide rows with reason, suspension, finalizers and labels', async () => {
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Degraded', conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Degraded', conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop' }] });
     const wide = await tug('get', 'app', '-p', 'team-a', '-o', 'wide');
     expect(rows(wide.stdout)).toEqual([
       ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'],
@@ -140,14 +140,14 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
   });
 
   it('describes an object: spec, status, conditions, references both ways, recent events', async () => {
-    api.setStatus('ClusterInstance', '', 'local', {
+    api.setStatus({ kind: 'ClusterInstance', project: '', name: 'local' }, {
       phase: 'Ready',
       observedGeneration: 1,
       conditions: [{ type: 'Ready', status: 'True', reason: 'Connected', message: 'API server answers', lastTransitionTime: '2026-05-31T23:58:00Z' }],
       outputs: { endpoint: 'https://k8s.local' },
     });
     for (let index = 1; index <= 12; index++) {
-      api.addEvent('ClusterInstance', '', 'local', { type: index === 12 ? 'Warning' : 'Normal', reason: `Step${index}`, message: `step ${index}`, source: 'infra-controller', lastSeen: `2026-05-31T23:${String(index + 10)}:00Z` });
+      api.addEvent({ kind: 'ClusterInstance', project: '', name: 'local' }, { type: index === 12 ? 'Warning' : 'Normal', reason: `Step${index}`, message: `step ${index}`, source: 'infra-controller', lastSeen: `2026-05-31T23:${String(index + 10)}:00Z` });
     }
     const result = await tug('describe', 'cluster', 'local');
     expect(result.code).toBe(EXIT_OK);
@@ -175,8 +175,8 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
   });
 
   it('lists events of one object, of a kind, and of everything, oldest first', async () => {
-    api.addEvent('WorkloadInstance', 'team-a', 'web', { type: 'Warning', reason: 'BackOff', message: 'pulling image', source: 'workload-controller', lastSeen: '2026-05-31T23:59:00Z' });
-    api.addEvent('ClusterInstance', '', 'local', { type: 'Normal', reason: 'Connected', message: 'ok', source: 'infra-controller', lastSeen: '2026-05-31T23:00:00Z' });
+    api.addEvent({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { type: 'Warning', reason: 'BackOff', message: 'pulling image', source: 'workload-controller', lastSeen: '2026-05-31T23:59:00Z' });
+    api.addEvent({ kind: 'ClusterInstance', project: '', name: 'local' }, { type: 'Normal', reason: 'Connected', message: 'ok', source: 'infra-controller', lastSeen: '2026-05-31T23:00:00Z' });
     const one = await tug('events', 'app', 'web', '-p', 'team-a');
     expect(rows(one.stdout)).toEqual([
       ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'COUNT', 'FROM', 'MESSAGE'],
@@ -194,16 +194,19 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
     await writeFile(join(dir, 'app.yaml'), BUNDLE.replace('nginx:1.27', 'nginx:1.28').replace('tier: prod', 'tier: prod, team: shop'));
     await tug('apply', '-f', 'app.yaml');
     const history = await tug('history', 'app', 'web', '-p', 'team-a');
-    expect(rows(history.stdout).map((row) => row.slice(0, 4))).toEqual([
-      ['REVISION', 'GEN', 'CAUSE', 'ACTOR'],
-      ['2', '2', 'spec', 'admin'],
-      ['1', '1', 'spec', 'admin'],
+    // A revision is numbered by the resourceVersion its change produced, as the API numbers them.
+    const [newer, older] = rows(history.stdout).slice(1).map((row) => row[0]!);
+    expect(Number(newer)).toBeGreaterThan(Number(older));
+    expect(rows(history.stdout).map((row) => row.slice(1, 4))).toEqual([
+      ['GEN', 'CAUSE', 'ACTOR'],
+      ['2', 'spec', 'admin'],
+      ['1', 'spec', 'admin'],
     ]);
-    expect((await tug('history', 'app', 'web', '-p', 'team-a', '--diff', '1..2')).stdout).toBe(
-      'WorkloadInstance/web: revision 1 → 2\n  ~ spec.image: "nginx:1.27" → "nginx:1.28"\n',
+    expect((await tug('history', 'app', 'web', '-p', 'team-a', '--diff', `${older}..${newer}`)).stdout).toBe(
+      `WorkloadInstance/web: revision ${older} → ${newer}\n  + metadata.labels.team: "shop"\n  ~ spec.image: "nginx:1.27" → "nginx:1.28"\n`,
     );
-    expect(parse((await tug('history', 'app', 'web', '-p', 'team-a', '--revision', '1')).stdout)).toMatchObject({ revision: 1, spec: { image: 'nginx:1.27' } });
-    expect(await tug('history', 'app', 'web', '-p', 'team-a', '--revision', '9')).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('has no revision 9') });
+    expect(parse((await tug('history', 'app', 'web', '-p', 'team-a', '--revision', older!)).stdout)).toMatchObject({ revision: Number(older), spec: { image: 'nginx:1.27' } });
+    expect(await tug('history', 'app', 'web', '-p', 'team-a', '--revision', '999')).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('has no revision 999') });
     expect(await tug('history', 'app', 'web', '-p', 'team-a', '--diff', '1-2')).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('--diff: "1-2" is not N..M') });
   });
 
@@ -226,7 +229,7 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
 describe('operator controls and wait', () => {
   it('suspends, resumes and asks for a reconcile, each recorded', async () => {
     expect(await tug('suspend', 'app', 'web', '-p', 'team-a')).toEqual({ code: EXIT_OK, stdout: 'WorkloadInstance/web suspended\n', stderr: '' });
-    expect(api.objects.get('WorkloadInstance/team-a/web')?.metadata.suspended).toBe(true);
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.metadata.suspended).toBe(true);
     expect((await tug('get', 'app', '-p', 'team-a', '-o', 'wide')).stdout).toMatch(/web .* yes /);
     expect((await tug('resume', 'app', 'web', '-p', 'team-a')).stdout).toBe('WorkloadInstance/web resumed\n');
     expect((await tug('reconcile', 'cluster', 'local')).stdout).toBe('ClusterInstance/local reconcile requested\n');
@@ -247,8 +250,8 @@ describe('operator controls and wait', () => {
   it('follows the object through the watch, printing each change on its own line when not a terminal', async () => {
     const waiting = start(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready', '--timeout=5s']);
     await until(() => api.watchers === 1 && waiting.errors().includes('phase Pending'), 'the first progress line');
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Rolling' }] });
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Progressing', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Rolling' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     const result = await waiting.done;
     expect(result).toEqual({
       code: EXIT_OK,
@@ -268,7 +271,7 @@ describe('operator controls and wait', () => {
     api.missingRoutes.add('/v1/watch');
     const waiting = start(['wait', 'cluster', 'local', '--for=condition=Ready', '--timeout=5s'], { tty: true });
     await until(() => waiting.errors().includes('phase Pending'), 'the first progress line');
-    api.setStatus('ClusterInstance', '', 'local', { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    api.setStatus({ kind: 'ClusterInstance', project: '', name: 'local' }, { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     const result = await waiting.done;
     expect(result.code).toBe(EXIT_OK);
     expect(result.stderr.startsWith('\r\u001b[2Kwaiting for condition Ready=True on ClusterInstance/local: phase Pending')).toBe(true);

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'yaml';
 import { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from './describe-error.js';
 import { runCli } from './run-cli.js';
-import { createFakeApi, FAKE_TOKEN, type FakeApi } from './testing/fake-api.js';
+import { createFakeApi, FAKE_TOKEN, type FakeApi } from '@tugboat/api-client/testing';
 
 const BUNDLE = `
 apiVersion: tugboat.dev/v1
@@ -105,7 +105,7 @@ describe('tug apply', () => {
     const third = await tug(['apply', '-f', dir]);
     expect(third.stdout).toContain('WorkloadInstance/web configured');
     expect(third.stdout).toContain('ClusterDefinition/small unchanged');
-    expect(api.objects.get('WorkloadInstance/team-a/web')?.spec.image).toBe('nginx:1.28');
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.spec.image).toBe('nginx:1.28');
   });
 
   it('reads stdin and fills in the project from -p', async () => {
@@ -114,7 +114,7 @@ describe('tug apply', () => {
     );
     const result = await tug(['apply', '-f', '-', '-p', 'team-b'], { stdin: BUNDLE.replace('project: team-a, ', '') });
     expect(result.code).toBe(EXIT_OK);
-    expect(api.objects.has('WorkloadInstance/team-b/web')).toBe(true);
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-b', name: 'web' })).toBeDefined();
   });
 
   it('reports every problem the API finds, writes nothing, and exits 1', async () => {
@@ -122,9 +122,11 @@ describe('tug apply', () => {
     const result = await tug(['apply', '-f', 'bad.yaml']);
     expect(result.code).toBe(EXIT_FAILED);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('  WorkloadInstance/team-a/web: spec.replicas: minimum (must be >= 0)');
+    // The API's 422 names each object, field and rule (its message says what the rule wants).
+    expect(result.stderr).toContain('error: the bundle was not applied (nothing was written): WorkloadInstance/team-a/web: spec.replicas: must be >= 0\n');
+    expect(result.stderr).toContain('  WorkloadInstance/team-a/web: spec.replicas: minimum\n');
     expect(result.stderr).toContain('hint: the bundle is one transaction, so nothing was applied');
-    expect(api.objects.size).toBe(0);
+    expect(api.objects().length).toBe(0);
   });
 
   it('--dry-run prints the plan field by field, secrets redacted, and writes nothing', async () => {
@@ -159,8 +161,8 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image
     );
     expect(plan.stdout).not.toContain('apiVersion: v2');
     expect(api.requests.filter((request) => request.method !== 'GET').length - before).toBe(1);
-    expect(api.objects.has('WorkloadInstance/team-a/api')).toBe(false);
-    expect(api.objects.get('WorkloadInstance/team-a/web')?.spec.image).toBe('nginx:1.27');
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'api' })).toBeUndefined();
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.spec.image).toBe('nginx:1.27');
 
     // On a terminal the plan is coloured: green additions, yellow changes, red removals.
     const coloured = await tug(['apply', '-f', 'app.yaml', '--dry-run'], { tty: true });
@@ -168,11 +170,13 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image
     expect(coloured.stdout).toContain('\u001b[32m+ WorkloadInstance/api (project team-a) would be created\u001b[39m\n');
     expect((await tug(['apply', '-f', 'app.yaml', '--dry-run'], { tty: true, env: { NO_COLOR: '1' } })).stdout).toBe(plan.stdout);
 
-    await writeFile(join(dir, 'blocked.yaml'), 'kind: WorkloadInstance\nmetadata: { name: x, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, image: x, replicas: -2 }\n');
+    await writeFile(join(dir, 'blocked.yaml'), 'kind: WorkloadInstance\nmetadata: { name: x, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, image: x, replicas: -2 }\n---\nkind: WorkloadInstance\nmetadata: { name: y, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, image: x }\n');
     const blocked = await tug(['apply', '-f', 'blocked.yaml', '--dry-run']);
     expect(blocked.code).toBe(EXIT_FAILED);
-    expect(blocked.stdout).toContain('! WorkloadInstance/x (project team-a) is blocked:\n    spec.replicas: minimum (must be >= 0)\n    spec.definitionRef.name: reference (WorkloadDefinition "nope" does not exist)\n');
-    expect(blocked.stdout).toContain('Plan: 0 to create, 0 to change, 0 unchanged, 1 blocked.');
+    // The API checks the schema before the references: an object breaking its schema is blocked for that alone.
+    expect(blocked.stdout).toContain('! WorkloadInstance/x (project team-a) is blocked:\n    spec.replicas: minimum (must be >= 0)\n!');
+    expect(blocked.stdout).toContain('! WorkloadInstance/y (project team-a) is blocked:\n    spec.definitionRef.name: reference (WorkloadDefinition "nope" does not exist)\n');
+    expect(blocked.stdout).toContain('Plan: 0 to create, 0 to change, 0 unchanged, 2 blocked.');
   });
 
   it('refuses a missing file, an unknown kind and a malformed document before any write', async () => {
@@ -204,7 +208,7 @@ describe('tug get', () => {
   });
 
   it('prints a table, accepting plural, singular and short names', async () => {
-    api.setStatus('WorkloadInstance', 'team-a', 'web', {
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, {
       phase: 'Ready',
       observedGeneration: 1,
       conditions: [{ type: 'Ready', status: 'True' }],
@@ -254,8 +258,8 @@ describe('tug delete and tug wait', () => {
   it('requests deletion while finalizers remain and waits for the row to go', async () => {
     const deleting = tug(['delete', 'app', 'web', '-p', 'team-a', '--wait', '--timeout', '5s']);
     // The controller finishing its teardown: the row goes once its finalizer is gone.
-    await until(() => api.objects.get('WorkloadInstance/team-a/web')?.metadata.deletionRequestedAt != null && api.watchers > 0);
-    api.removeObject('WorkloadInstance', 'team-a', 'web');
+    await until(() => api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.metadata.deletionRequestedAt != null && api.watchers > 0);
+    api.removeObject({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' });
     const result = await deleting;
     expect(result.code).toBe(EXIT_OK);
     expect(result.stdout).toBe(
@@ -364,13 +368,13 @@ describe('tug delete and tug wait', () => {
   });
 
   it('ends when the condition holds at the current generation, and fails on Failed or timeout', async () => {
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     expect(await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready'])).toMatchObject({
       code: EXIT_OK,
       stdout: 'WorkloadInstance/web condition met\n',
     });
 
-    api.setStatus('WorkloadInstance', 'team-a', 'web', {
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, {
       phase: 'Failed',
       observedGeneration: 1,
       conditions: [{ type: 'Ready', status: 'False', reason: 'ImagePullBackOff', message: 'no such image' }],
@@ -379,7 +383,7 @@ describe('tug delete and tug wait', () => {
     expect(failed.code).toBe(EXIT_FAILED);
     expect(failed.stderr.split('\n').at(-2)).toBe('error: WorkloadInstance/web is Failed at generation 1: ImagePullBackOff: no such image');
 
-    api.setStatus('WorkloadInstance', 'team-a', 'web', { phase: 'Progressing', observedGeneration: 1 });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Progressing', observedGeneration: 1 });
     const timeout = await tug(['wait', 'app', 'web', '-p', 'team-a', '--for=condition=Ready', '--timeout=30ms']);
     expect(timeout.code).toBe(EXIT_FAILED);
     expect(timeout.stderr).toContain('timed out after 30ms waiting for condition Ready=True on WorkloadInstance/web; now: phase Progressing');

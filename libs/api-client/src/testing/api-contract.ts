@@ -130,8 +130,10 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
       expect(created.metadata.resourceVersion).toMatch(/^\d+$/);
       expect(await admin.get(ref('g1'))).toEqual(created);
-      // Any name of the kind reaches it.
+      // Any name of the kind reaches it, in a read as in a write.
       expect((await admin.get({ kind: 'cgd', project, name: 'g1' }))?.metadata.uid).toBe(created.metadata.uid);
+      expect((await admin.create({ ...gadget('g2'), kind: 'cgd' })).kind).toBe('ContractGadget');
+      expect((await admin.replace({ ...gadget('g2', { size: 2 }), kind: 'contractgadgets' })).metadata.generation).toBe(2);
     });
 
     it('answers absence as undefined from get, NotFoundError from getOrThrow and for unknown kinds', async () => {
@@ -334,6 +336,44 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       expect(reconciled.metadata.generation).toBe(2);
       expect(Number(reconciled.metadata.resourceVersion)).toBeGreaterThan(Number(resumed.metadata.resourceVersion));
       expect((await admin.listEvents(ref('g1'))).map((event) => event.reason).sort()).toEqual(['ReconcileRequested', 'Resumed', 'Suspended']);
+    });
+
+    it('applies a bundle in one transaction: created, unchanged, updated with a diff; a dry run or a blocked object writes nothing', async () => {
+      const hub = { kind: 'contracthubs', metadata: { name: 'hub', project }, spec: {} };
+      const first = [gadget('g1', { size: 1, hubRef: { name: 'hub' } }), hub];
+      const planned = await admin.apply(first, { dryRun: true });
+      expect(planned.dryRun).toBe(true);
+      expect(planned.results.map((r) => [r.kind, r.name, r.action])).toEqual([
+        ['ContractHub', 'hub', 'created'],
+        ['ContractGadget', 'g1', 'created'],
+      ]);
+      expect(await admin.get(ref('g1'))).toBeUndefined();
+      // The hub comes first: the gadget refers to it.
+      expect((await admin.apply(first)).results.map((r) => [r.name, r.action, r.generation])).toEqual([
+        ['hub', 'created', 1],
+        ['g1', 'created', 1],
+      ]);
+      const second = await admin.apply([gadget('g1', { size: 2, hubRef: { name: 'hub' } }, { tier: 'prod' }), hub]);
+      expect(second.results).toEqual([
+        { kind: 'ContractHub', project, name: 'hub', action: 'unchanged', generation: 1 },
+        { kind: 'ContractGadget', project, name: 'g1', action: 'updated', generation: 2, diff: [{ path: 'metadata.labels.tier', op: 'add', to: 'prod' }, { path: 'spec.size', op: 'replace', from: 1, to: 2 }] },
+      ]);
+
+      const bad = [gadget('g2', { size: 1 }), gadget('g3', { size: -1 }), gadget('g4', { hubRef: { name: 'nowhere' } })];
+      const dry = await admin.apply(bad, { dryRun: true });
+      expect(dry.results.map((r) => [r.name, r.action, r.reasons?.map((reason) => [reason.path, reason.rule])])).toEqual([
+        ['g2', 'created', undefined],
+        ['g3', 'blocked', [['spec.size', 'minimum']]],
+        ['g4', 'blocked', [['spec.hubRef.name', 'reference']]],
+      ]);
+      const refused = await rejection(admin.apply(bad));
+      expect(refused).toBeInstanceOf(InputError);
+      expect(refused.status).toBe(422);
+      expect(refused.details).toEqual([
+        { path: `ContractGadget/${project}/g3: spec.size`, rule: 'minimum' },
+        { path: `ContractGadget/${project}/g4: spec.hubRef.name`, rule: 'reference' },
+      ]);
+      expect(await admin.get(ref('g2'))).toBeUndefined();
     });
 
     it('streams changes to a watch: ADDED with the object, MODIFIED, DELETED without it', async () => {

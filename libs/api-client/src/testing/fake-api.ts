@@ -441,8 +441,14 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
 
   function apply(items: unknown[], dryRun: boolean, actor: Identity): HttpAnswer {
     if (items.length === 0) throw new InputError('body: the bundle holds no objects', { details: [{ path: 'items', rule: 'minItems' }] });
-    const planned = new Set<string>();
-    const plans = items.map((item, index) => {
+    interface Candidate {
+      key: ResourceKey;
+      kind?: RegisteredKind;
+      input?: ParsedInput;
+      reasons: ErrorDetail[];
+    }
+    // First each document alone (its shape), then duplicates, then the order references need.
+    const candidates: Candidate[] = items.map((item, index) => {
       const document = isRecord(item) ? item : {};
       const metadata = isRecord(document['metadata']) ? document['metadata'] : {};
       const key: ResourceKey = {
@@ -450,26 +456,64 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
         project: typeof metadata['project'] === 'string' ? metadata['project'] : '',
         name: typeof metadata['name'] === 'string' ? metadata['name'] : `items[${index}]`,
       };
-      const blocked = (reasons: ErrorDetail[]) => ({ result: { ...key, action: 'blocked' as const, reasons } as ApplyItemResult });
       const kind = findKind(key.kind);
-      if (kind === undefined) return blocked([{ path: 'kind', rule: key.kind === '' ? 'required' : 'unknown-kind', message: `unknown kind "${key.kind}"` }]);
+      if (kind === undefined) return { key, reasons: [{ path: 'kind', rule: key.kind === '' ? 'required' : 'unknown-kind', message: `unknown kind "${key.kind}"` }] };
       key.kind = kind.definition.kind;
-      let input: ParsedInput;
       try {
-        input = parseResourceBody({ ...document, kind: kind.definition.kind }, kind.definition);
+        const input = parseResourceBody({ ...document, kind: kind.definition.kind }, kind.definition);
+        return { key: { kind: key.kind, project: input.project, name: input.name }, kind, input, reasons: [] };
       } catch (error) {
-        return blocked(reasonsOf(error));
+        return { key, reasons: reasonsOf(error) };
       }
+    });
+    const seen = new Set<string>();
+    for (const candidate of candidates.filter((c) => c.reasons.length === 0)) {
+      if (seen.has(keyString(candidate.key))) candidate.reasons.push({ path: 'metadata.name', rule: 'unique', message: 'appears more than once in the bundle' });
+      seen.add(keyString(candidate.key));
+    }
+    const valid = candidates.filter((c) => c.reasons.length === 0);
+    const byKey = new Map(valid.map((c) => [keyString(c.key), c]));
+    const needs = new Map(
+      valid.map((c) => [
+        c,
+        c.kind!.definition.references.flatMap((reference) => {
+          const target = findKind(reference.kind);
+          const name = valueAt(c.input!.spec, `${reference.path}.name`);
+          if (target === undefined || typeof name !== 'string') return [];
+          const found = byKey.get(keyString({ kind: target.definition.kind, project: target.definition.scope === 'Platform' ? '' : c.key.project, name }));
+          return found === undefined || found === c ? [] : [found];
+        }),
+      ]),
+    );
+    // Referenced objects in the bundle come before the objects that need them; otherwise the bundle's order.
+    const ordered: Candidate[] = [];
+    for (;;) {
+      const next = valid.find((c) => !ordered.includes(c) && needs.get(c)!.every((t) => ordered.includes(t)));
+      if (next === undefined) break;
+      ordered.push(next);
+    }
+    for (const candidate of valid) {
+      if (ordered.includes(candidate)) continue;
+      candidate.reasons.push({ path: 'spec', rule: 'cycle', message: 'its references in this bundle form a cycle, or lead to one' });
+      ordered.push(candidate);
+    }
+    ordered.push(...candidates.filter((c) => !valid.includes(c)));
+
+    const planned = new Set<string>();
+    const plans = ordered.map((candidate) => {
+      const { key } = candidate;
+      const blocked = (reasons: ErrorDetail[]) => ({ result: { ...key, action: 'blocked' as const, reasons } as ApplyItemResult });
+      if (candidate.reasons.length > 0) return blocked(candidate.reasons);
+      const kind = candidate.kind!;
+      const input = candidate.input!;
       const objectKey = keyString(key);
       const stored = objects.get(objectKey);
       try {
-        if (planned.has(objectKey)) throw new InputError('metadata.name: appears more than once in the bundle', { details: [{ path: 'metadata.name', rule: 'unique' }] });
+        // As in the API: the schema first, then the references.
+        prepareSpec(kind, input.spec, stored);
         throwIfAny(referenceProblems(kind, input.project, input.spec, planned));
         planned.add(objectKey);
-        if (stored === undefined) {
-          prepareSpec(kind, input.spec);
-          return { kind, input, result: { ...key, action: 'created' as const, generation: 1 } as ApplyItemResult };
-        }
+        if (stored === undefined) return { kind, input, result: { ...key, action: 'created' as const, generation: 1 } as ApplyItemResult };
         checkVersion(stored.resource, input.resourceVersion);
         if (stored.resource.metadata.deletionRequestedAt) {
           throw new ConflictError(`${key.kind} "${key.name}" is being deleted`, { details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }] });
@@ -485,11 +529,14 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     const blocked = plans.filter((plan) => plan.result.action === 'blocked');
     if (dryRun) return { status: 200, body: { dryRun: true, results: plans.map((plan) => plan.result) } };
     if (blocked.length > 0) {
-      const details = blocked.flatMap(({ result }) => (result.reasons ?? []).map((reason) => ({ path: `${keyString(result)}: ${reason.path}`, rule: reason.rule })));
-      throw new InputError(`the bundle was not applied (nothing was written): ${details.map((d) => d.path).join('; ')}`, { status: 422, details });
+      const reasons = blocked.flatMap(({ result }) => (result.reasons ?? []).map((reason) => ({ ...reason, path: `${keyString(result)}: ${reason.path}` })));
+      throw new InputError(`the bundle was not applied (nothing was written): ${reasons.map((r) => `${r.path}: ${r.message ?? r.rule}`).join('; ')}`, {
+        status: 422,
+        details: reasons.map(({ path, rule }) => ({ path, rule })),
+      });
     }
     for (const plan of plans) {
-      if (!('kind' in plan) || plan.kind === undefined) continue;
+      if (!('kind' in plan)) continue;
       if (plan.result.action === 'created') insert(plan.kind, plan.input, actor);
       else if (plan.result.action === 'updated') change(plan.kind, plan.stored!, plan.input.labels, plan.input.spec, actor);
     }
@@ -876,9 +923,13 @@ function inputError(path: string, rule: string, message: string, status: 400 | 4
 
 function reasonsOf(error: unknown): ErrorDetail[] {
   if (!isTugboatError(error) || error.status >= 500) throw error;
-  const first = error.message;
   const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
-  return details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? first }));
+  // The message of one detail, out of an error message that joins `path: message` pairs with `; `.
+  const messageOf = (path: string) => {
+    const part = error.message.split('; ').find((p) => p.startsWith(`${path}: `));
+    return part ? part.slice(path.length + 2) : error.message;
+  };
+  return details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? messageOf(d.path) }));
 }
 
 function routeNotFound(request: { method: string; url: URL }): NotFoundError {
