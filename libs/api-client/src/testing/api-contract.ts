@@ -191,6 +191,9 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       for await (const item of admin.listAll('ContractGadget', { project, limit: 1 })) all.push(item.metadata.name);
       expect(all).toEqual(['a', 'b', 'c']);
       expect((await admin.list('ContractGadget', { project: nextProject() })).items).toEqual([]);
+      // A project where none belongs, or none where one must: 422 naming `project`.
+      expect(await rejection(admin.list('ClusterInstance', { project }))).toMatchObject({ status: 422, details: [{ path: 'project', rule: 'platform-scope' }] });
+      expect(await rejection(admin.getOrThrow({ kind: 'ContractGadget', name: 'a' }))).toMatchObject({ status: 422, details: [{ path: 'project', rule: 'required' }] });
     });
 
     it('bumps the generation on spec changes only, refuses a stale resourceVersion with 409, and writes nothing for a change that changes nothing', async () => {

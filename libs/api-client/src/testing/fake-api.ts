@@ -644,7 +644,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       return { status: 201, body: copy(insert(kind, input, identity)) };
     }
     if (parts.length === 2 && method === 'GET') {
-      const project = query('project') || undefined;
+      const project = query('project') ? projectFromQuery(definition, query('project')) : undefined;
       const selector = parseLabelSelector(query('labelSelector') ?? '');
       const limitText = query('limit');
       if (limitText !== null && !/^\d+$/.test(limitText)) throw inputError('limit', 'type', 'must be a positive integer', 400);
