@@ -598,10 +598,14 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       if (!isAdmin) deny('createToken', 'admin only');
       const input = isRecord(request.body) ? request.body : {};
       if (!isDnsLabel(input['name'])) throw inputError('name', 'dns-label', 'must be a DNS label');
-      if (input['type'] !== 'user' && input['type'] !== 'controller') throw inputError('type', 'enum', 'must be user or controller');
-      const created: Identity =
-        input['type'] === 'controller' ? { name: input['name'], type: 'controller', controller: typeof input['controller'] === 'string' ? input['controller'] : input['name'] } : { name: input['name'], type: 'user' };
-      const token = randomUUID();
+      if (input['name'] === 'admin') throw inputError('name', 'reserved', 'is the bootstrap identity');
+      // `controller` alone makes a controller identity (`tug token create NAME --controller C`).
+      const type = input['type'] ?? (input['controller'] !== undefined ? 'controller' : undefined);
+      if (type !== 'user' && type !== 'controller') throw inputError('type', 'enum', 'must be user or controller (or give controller)');
+      const name = input['name'];
+      if ([...tokens.values()].some((identity) => identity.name === name)) throw new ConflictError(`a token named "${name}" already exists`, { details: [{ path: 'name', rule: 'unique' }] });
+      const created: Identity = type === 'controller' ? { name, type: 'controller', controller: typeof input['controller'] === 'string' ? input['controller'] : name } : { name, type: 'user' };
+      const token = `tug_fake_${randomUUID()}`;
       tokens.set(token, created);
       return { status: 201, body: { token, identity: created } };
     }
