@@ -5,7 +5,7 @@ import { BUILTIN_KINDS } from '@tugboat/resource-model';
 import { orderKindDocuments } from './commands/kinds-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './describe-error.js';
 import { runCli } from './run-cli.js';
-import { createFakeApi, FAKE_TOKEN, type FakeApi } from './testing/fake-api.js';
+import { createFakeApi, FAKE_TOKEN, type FakeApi } from '@tugboat/api-client/testing';
 
 const GADGET = `
 kind: Gadget

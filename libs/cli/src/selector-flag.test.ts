@@ -1,6 +1,6 @@
 import { EXIT_USAGE } from './describe-error.js';
 import { runCli } from './run-cli.js';
-import { createFakeApi, FAKE_TOKEN } from './testing/fake-api.js';
+import { createFakeApi, FAKE_TOKEN } from '@tugboat/api-client/testing';
 
 describe('tug get -l', () => {
   it('checks the selector with the API parser before any request: a usage error naming the term', async () => {

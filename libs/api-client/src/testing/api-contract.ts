@@ -5,6 +5,7 @@
  * a test file; it declares a `describe` block with jest's globals.
  */
 import {
+  WORKLOAD_DEFINITION as BUILTIN_WORKLOAD_DEFINITION,
   ConflictError,
   ForbiddenError,
   InputError,
@@ -179,7 +180,7 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       expect(await names('canary')).toEqual(['c']);
       expect(await names('!canary')).toEqual(['a', 'b']);
       expect(await names('tier=prod,!canary')).toEqual(['a']);
-      expect(await rejection(names('tier=prod=x'))).toMatchObject({ status: 400, details: [{ path: 'labelSelector', rule: 'syntax' }] });
+      expect(await rejection(names('tier=prod=x'))).toMatchObject({ status: 400, details: [{ path: 'labelSelector', rule: 'label-value' }] });
 
       const first = await admin.list('ContractGadget', { project, limit: 2 });
       expect(first.items.map((item) => item.metadata.name)).toEqual(['a', 'b']);
@@ -377,6 +378,31 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
         { path: `ContractGadget/${project}/g4: spec.hubRef.name`, rule: 'reference' },
       ]);
       expect(await admin.get(ref('g2'))).toBeUndefined();
+    });
+
+    it('changes a kind compatibly, refuses a schema its objects would fail, and deletes a kind only once it has no objects', async () => {
+      const widget: KindRegistration = { ...gadgetKind, kind: 'ContractWidget', plural: 'contractwidgets', singular: 'contractwidget', shortNames: [], references: [], secretFields: [] };
+      expect(await admin.applyKind(widget)).toMatchObject({ action: 'created', definition: { kind: 'ContractWidget' } });
+      expect((await admin.applyKind(widget)).action).toBe('unchanged');
+      await admin.create({ kind: 'ContractWidget', metadata: { name: 'w1', project }, spec: { size: 5 } });
+      const wider = { ...widget, schema: { type: 'object', properties: { ...(widget.schema['properties'] as object), label: { type: 'string' } } } };
+      expect((await admin.applyKind(wider)).action).toBe('updated');
+      const narrower = { ...wider, schema: { type: 'object', properties: { size: { type: 'integer', maximum: 3 } } } };
+      const refused = await rejection(admin.applyKind(narrower));
+      expect(refused).toBeInstanceOf(ConflictError);
+      expect(await rejection(admin.applyKind({ ...wider, scope: 'Platform' }))).toMatchObject({ status: 422, details: [{ path: 'scope', rule: 'immutable' }] });
+      const { builtIn: _, ...builtIn } = BUILTIN_WORKLOAD_DEFINITION;
+      expect(await rejection(admin.applyKind(builtIn))).toBeInstanceOf(ForbiddenError);
+      expect(await rejection(controller.applyKind(wider))).toBeInstanceOf(ForbiddenError);
+
+      const inUse = await rejection(admin.deleteKind('ContractWidget'));
+      expect(inUse).toBeInstanceOf(ConflictError);
+      expect(inUse.details[0]).toEqual({ path: 'kind', rule: 'has-objects' });
+      await admin.delete({ kind: 'ContractWidget', project, name: 'w1' });
+      await admin.removeFinalizer({ kind: 'ContractWidget', project, name: 'w1' }, GADGET_CONTROLLER, { force: true });
+      expect((await admin.deleteKind('contractwidgets')).kind).toBe('ContractWidget');
+      expect(await admin.getKind('ContractWidget')).toBeUndefined();
+      expect(await rejection(admin.deleteKind('ContractHub'))).toMatchObject({ status: 409, details: [{ path: 'ContractGadget', rule: 'references' }] });
     });
 
     it('streams changes to a watch: ADDED with the object, MODIFIED, DELETED without it', async () => {

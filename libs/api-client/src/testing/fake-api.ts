@@ -21,7 +21,9 @@ import {
   isDnsLabel,
   isTugboatError,
   keyString,
+  matchesLabelSelector,
   NotFoundError,
+  parseLabelSelector,
   REDACTED,
   UnauthenticatedError,
   type ApplyItemResult,
@@ -31,6 +33,7 @@ import {
   type FieldChange,
   type Identity,
   type KindDefinition,
+  type KindRegistration,
   type Referrer,
   type Resource,
   type ResourceEvent,
@@ -166,6 +169,42 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     const found = findKind(name);
     if (found === undefined) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'known-kind' }] });
     return found;
+  }
+
+  /**
+   * A kind as a client sends it, with the API's defaults. Trusted otherwise: the fake does not check
+   * a definition as the API's registry does (that is the registry's own tests' business).
+   */
+  function kindDefinition(given: KindRegistration): KindDefinition {
+    const schema = given.schema['additionalProperties'] === undefined ? { ...given.schema, additionalProperties: false } : given.schema;
+    return {
+      kind: given.kind,
+      plural: given.plural,
+      singular: given.singular ?? given.kind.toLowerCase(),
+      shortNames: given.shortNames ?? [],
+      scope: given.scope,
+      controller: given.controller,
+      schema,
+      references: given.references ?? [],
+      secretFields: given.secretFields ?? [],
+    };
+  }
+
+  /** Registers a new kind whose names are all free. */
+  function registerChecked(definition: KindDefinition): KindDefinition {
+    for (const name of [definition.plural, definition.singular, ...definition.shortNames]) {
+      const taken = findKind(name);
+      if (taken !== undefined) throw new ConflictError(`"${name}" is already used by kind ${taken.definition.kind}`, { details: [{ path: 'plural', rule: 'unique' }] });
+    }
+    return register(definition).definition;
+  }
+
+  function builtInRefusal(kind: string, what: string): ForbiddenError {
+    return new ForbiddenError(`kind ${kind} is built in and cannot be ${what}; register a kind of your own instead`, { details: [{ path: 'kind', rule: 'built-in' }] });
+  }
+
+  function answerKind(status: number, action: 'created' | 'updated' | 'unchanged', definition: KindDefinition): Response {
+    return new Response(JSON.stringify(definition), { status, headers: { 'content-type': 'application/json', 'tugboat-kind-action': action } });
   }
 
   /** `?project=` of an object route, by the API's rules for the kind's scope. */
@@ -612,24 +651,48 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     if (parts[1] === 'kinds') {
       if (parts.length === 2 && method === 'GET') return { status: 200, body: { items: [...kinds.values()].map((k) => k.definition) } };
       if (parts.length === 3 && method === 'GET') return { status: 200, body: kindOrThrow(parts[2]!).definition };
+      if (parts.length === 3 && method === 'PUT') {
+        if (!isAdmin) deny('updateKind', 'admin only');
+        const given = isRecord(request.body) ? request.body : {};
+        if (given['kind'] !== undefined && given['kind'] !== parts[2]) throw inputError('kind', 'match-path', `the body names ${JSON.stringify(given['kind'])}, the path ${parts[2]!}`);
+        const definition = kindDefinition({ ...given, kind: parts[2] } as KindRegistration);
+        const existing = kinds.get(definition.kind);
+        if (existing === undefined) return answerKind(201, 'created', registerChecked(definition));
+        if (existing.definition.builtIn) throw builtInRefusal(definition.kind, 'changed');
+        if (jsonEqual(definition, existing.definition)) return answerKind(200, 'unchanged', existing.definition);
+        for (const field of ['plural', 'scope'] as const) {
+          if (definition[field] !== existing.definition[field]) throw inputError(field, 'immutable', `cannot change (${existing.definition[field]} → ${definition[field]}); delete the kind and register it again`);
+        }
+        // A schema the stored objects would no longer pass is refused, naming them.
+        const validate = ajv.compile(definition.schema);
+        const failing = [...objects.values()].filter(({ resource }) => resource.kind === definition.kind && !validate(resource.spec));
+        if (failing.length > 0) {
+          throw new ConflictError(`kind ${definition.kind}: the new schema would refuse ${failing.length} stored object(s)`, {
+            details: failing.map(({ resource }) => ({ path: keyString({ kind: resource.kind, project: resource.metadata.project, name: resource.metadata.name }), rule: 'incompatible' })),
+          });
+        }
+        return answerKind(200, 'updated', register(definition).definition);
+      }
+      if (parts.length === 3 && method === 'DELETE') {
+        if (!isAdmin) deny('deleteKind', 'admin only');
+        const { definition } = kindOrThrow(parts[2]!);
+        if (definition.builtIn) throw builtInRefusal(definition.kind, 'deleted');
+        const referrers = [...kinds.values()].filter((k) => k.definition.kind !== definition.kind && k.definition.references.some((r) => r.kind === definition.kind)).map((k) => k.definition.kind);
+        if (referrers.length > 0) throw new ConflictError(`kind ${definition.kind} is referenced by ${referrers.join(', ')}; delete or change those first`, { details: referrers.map((k) => ({ path: k, rule: 'references' })) });
+        const left = [...objects.values()].filter(({ resource }) => resource.kind === definition.kind).map(({ resource }) => keyOf(resource));
+        if (left.length > 0) {
+          throw new ConflictError(`kind ${definition.kind}: cannot be deleted while ${left.length} object(s) of it exist: ${left.join(', ')}`, {
+            details: [{ path: 'kind', rule: 'has-objects' }, ...left.map((name) => ({ path: name, rule: 'exists' }))],
+          });
+        }
+        kinds.delete(definition.kind);
+        return { status: 200, body: definition };
+      }
       if (parts.length === 2 && method === 'POST') {
         if (!isAdmin) deny('registerKind', 'admin only');
-        // Trusted input (the fake does not check a definition as the API does), with the API's defaults.
-        const given = request.body as Partial<KindDefinition> & Pick<KindDefinition, 'kind' | 'plural' | 'scope' | 'controller' | 'schema'>;
-        if (findKind(given.kind) !== undefined || findKind(given.plural) !== undefined) throw new ConflictError(`kind ${given.kind} already exists`, { details: [{ path: 'kind', rule: 'unique' }] });
-        const schema = given.schema['additionalProperties'] === undefined ? { ...given.schema, additionalProperties: false } : given.schema;
-        const definition: KindDefinition = {
-          kind: given.kind,
-          plural: given.plural,
-          singular: given.singular ?? given.kind.toLowerCase(),
-          shortNames: given.shortNames ?? [],
-          scope: given.scope,
-          controller: given.controller,
-          schema,
-          references: given.references ?? [],
-          secretFields: given.secretFields ?? [],
-        };
-        return { status: 201, body: register(definition).definition };
+        const definition = kindDefinition(request.body as KindRegistration);
+        if (kinds.has(definition.kind)) throw new ConflictError(`kind ${definition.kind} is already registered`, { details: [{ path: 'kind', rule: 'unique' }] });
+        return { status: 201, body: registerChecked(definition) };
       }
     }
     if (parts[1] === 'apply' && parts.length === 2 && method === 'POST') {
@@ -658,7 +721,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       const all = [...objects.values()]
         .map((stored) => stored.resource)
         .filter((resource) => resource.kind === definition.kind && (project === undefined || resource.metadata.project === project))
-        .filter((resource) => selector.every((requirement) => matchesRequirement(requirement, resource.metadata.labels)))
+        .filter((resource) => matchesLabelSelector(selector, resource.metadata.labels))
         .sort((a, b) => compareKeys(a, b))
         .filter((resource) => after === null || `${resource.metadata.project}\u0000${resource.metadata.name}` > after);
       const page = all.slice(0, limit);
@@ -974,39 +1037,6 @@ function schemaDetail(error: ErrorObject): ErrorDetail {
   if (error.keyword === 'required' && typeof params['missingProperty'] === 'string') segments.push(params['missingProperty']);
   const path = ['spec', ...segments].map((s, i) => (i > 0 && /^\d+$/.test(s) ? `[${s}]` : s)).join('.').replace(/\.\[/g, '[');
   return { path, rule: error.keyword, message: error.keyword === 'additionalProperties' ? 'unknown field' : (error.message ?? error.keyword) };
-}
-
-type LabelRequirement = { op: 'eq' | 'neq'; key: string; value: string } | { op: 'exists' | 'absent'; key: string };
-
-/** The API's `a=b,c!=d,e,!f` syntax. */
-function parseLabelSelector(text: string): LabelRequirement[] {
-  const requirements: LabelRequirement[] = [];
-  for (const raw of text.split(',')) {
-    const term = raw.trim();
-    if (term === '') continue;
-    const match = /^(!?)([A-Za-z0-9._/-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9._-]*))?$/.exec(term);
-    if (match === null || (match[1] === '!' && match[3] !== undefined)) {
-      throw new InputError(`labelSelector: cannot parse "${term}" (use a=b, a!=b, a or !a, separated by commas)`, { details: [{ path: 'labelSelector', rule: 'syntax' }] });
-    }
-    const key = match[2]!;
-    if (match[3] === undefined) requirements.push({ op: match[1] === '!' ? 'absent' : 'exists', key });
-    else requirements.push({ op: match[3] === '!=' ? 'neq' : 'eq', key, value: match[4] ?? '' });
-  }
-  return requirements;
-}
-
-function matchesRequirement(requirement: LabelRequirement, labels: Record<string, string>): boolean {
-  const value = Object.hasOwn(labels, requirement.key) ? labels[requirement.key] : undefined;
-  switch (requirement.op) {
-    case 'eq':
-      return value === requirement.value;
-    case 'neq':
-      return value !== requirement.value;
-    case 'exists':
-      return value !== undefined;
-    case 'absent':
-      return value === undefined;
-  }
 }
 
 function compareKeys(a: Resource, b: Resource): number {
