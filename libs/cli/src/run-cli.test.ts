@@ -279,7 +279,7 @@ describe('tug delete and tug wait', () => {
     expect(result.stderr).toContain('start the controller(s) above');
     expect(result.stderr).toContain('    tug delete workloadinstance web -p team-a --force\n');
 
-    api.addEvent('WorkloadInstance', 'team-a', 'web', {
+    api.addEvent({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, {
       type: 'Normal',
       reason: 'Deprovisioning',
       message: 'deleting the deployment',
@@ -299,12 +299,12 @@ describe('tug delete and tug wait', () => {
       'warning: force-removed finalizer workload-controller from WorkloadInstance/web: controller workload-controller did not tear down what it made for it; ' +
         'check for leftovers by hand (recorded as a FinalizerForceRemoved event and a revision)\n',
     );
-    expect(api.objects.has('WorkloadInstance/team-a/web')).toBe(false);
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })).toBeUndefined();
     expect(api.requests).toContainEqual({ method: 'DELETE', path: '/v1/workloadinstances/web/finalizers/workload-controller', query: '?project=team-a&force=true' });
   });
 
   it('deletes what a manifest applied, dependents first, counting not found as gone', async () => {
-    api.objects.delete('ClusterDefinition//small');
+    api.removeObject({ kind: 'ClusterDefinition', project: '', name: 'small' });
     const marked = await tug(['delete', '-f', 'app.yaml']);
     expect(marked.code).toBe(EXIT_OK);
     expect(marked.stdout.trim().split('\n')).toEqual([
@@ -319,7 +319,7 @@ describe('tug delete and tug wait', () => {
     expect(forced.code).toBe(EXIT_OK);
     expect(forced.stdout).toContain('WorkloadInstance/web deleted\nClusterInstance/local deleted\nClusterDefinition/small not found (already gone)\nWorkloadDefinition/web-service deleted\n');
     expect(forced.stderr.match(/^warning: force-removed/gm)).toHaveLength(3);
-    expect(api.objects.size).toBe(0);
+    expect(api.objects().length).toBe(0);
 
     expect(await tug(['delete', 'app', 'web', '-f', 'app.yaml'])).toMatchObject({ code: EXIT_USAGE });
     expect(await tug(['delete', 'app'])).toMatchObject({ code: EXIT_USAGE });
@@ -332,7 +332,7 @@ describe('tug delete and tug wait', () => {
     await writeFile(join(dir, 'more.yaml'), `${more('api', 'prod')}---\n${more('batch', 'dev')}`);
     expect((await tug(['apply', '-f', 'more.yaml'])).code).toBe(EXIT_OK);
     const ready = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' as const }] };
-    api.setStatus('WorkloadInstance', 'team-a', 'web', ready);
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, ready);
 
     const late = await tug(['wait', 'app', 'web', 'api', '-p', 'team-a', '--for=condition=Ready', '--timeout=50ms']);
     expect(late.code).toBe(EXIT_FAILED);
@@ -346,7 +346,7 @@ describe('tug delete and tug wait', () => {
     // api is read after its watch opened, so the status written next reaches the wait either way.
     const before = api.requests.length;
     await until(() => api.requests.slice(before).some((request) => request.method === 'GET' && request.path === '/v1/workloadinstances/api'));
-    api.setStatus('WorkloadInstance', 'team-a', 'api', ready);
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'api' }, ready);
     expect(await waiting).toMatchObject({ code: EXIT_OK, stdout: 'WorkloadInstance/api condition met\nWorkloadInstance/web condition met\n' });
 
     const all = await tug(['wait', 'app', '--all', '-p', 'team-a', '--for=condition=Ready', '--timeout=50ms']);
@@ -354,7 +354,7 @@ describe('tug delete and tug wait', () => {
     expect(all.stderr).toContain('1 of 3 not yet:\n  WorkloadInstance/batch: phase Pending');
 
     // One Failed object ends the wait for all of them at once (the timeout is far away).
-    api.setStatus('WorkloadInstance', 'team-a', 'batch', { phase: 'Failed', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'BadImage' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'batch' }, { phase: 'Failed', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'BadImage' }] });
     const failed = await tug(['wait', 'app', '--all', '-p', 'team-a', '--for=condition=Ready', '--timeout=1h']);
     expect(failed).toMatchObject({ code: EXIT_FAILED, stdout: '' });
     expect(failed.stderr).toContain('error: WorkloadInstance/batch is Failed at generation 1: BadImage');

@@ -63,10 +63,10 @@ export interface Identity {
   controller?: string;
 }
 
-/** `POST /v1/tokens`. */
+/** `POST /v1/tokens`: `controller` alone makes a controller identity. */
 export interface TokenInput {
   name: string;
-  type: 'user' | 'controller';
+  type?: 'user' | 'controller';
   controller?: string;
 }
 

@@ -109,7 +109,8 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       await admin.registerKind(hubKind);
       await admin.registerKind(gadgetKind);
       controller = clientWith((await admin.createToken({ name: GADGET_CONTROLLER, type: 'controller', controller: GADGET_CONTROLLER })).token);
-      other = clientWith((await admin.createToken({ name: 'contract-other', type: 'controller', controller: 'contract-other' })).token);
+      // `controller` alone makes a controller identity.
+      other = clientWith((await admin.createToken({ name: 'contract-other', controller: 'contract-other' })).token);
     });
 
     afterAll(async () => {
@@ -135,6 +136,13 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       expect((await admin.get({ kind: 'cgd', project, name: 'g1' }))?.metadata.uid).toBe(created.metadata.uid);
       expect((await admin.create({ ...gadget('g2'), kind: 'cgd' })).kind).toBe('ContractGadget');
       expect((await admin.replace({ ...gadget('g2', { size: 2 }), kind: 'contractgadgets' })).metadata.generation).toBe(2);
+    });
+
+    it('knows who calls, and refuses a token name already taken', async () => {
+      expect(await admin.whoami()).toEqual({ name: 'admin', type: 'user' });
+      expect(await other.whoami()).toEqual({ name: 'contract-other', type: 'controller', controller: 'contract-other' });
+      expect(await rejection(admin.createToken({ name: 'contract-other', controller: 'contract-other' }))).toMatchObject({ status: 409, details: [{ path: 'name', rule: 'unique' }] });
+      expect(await rejection(other.createToken({ name: 'contract-third', type: 'user' }))).toBeInstanceOf(ForbiddenError);
     });
 
     it('answers absence as undefined from get, NotFoundError from getOrThrow and for unknown kinds', async () => {

@@ -644,7 +644,8 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       const name = input['name'];
       if ([...tokens.values()].some((identity) => identity.name === name)) throw new ConflictError(`a token named "${name}" already exists`, { details: [{ path: 'name', rule: 'unique' }] });
       const created: Identity = type === 'controller' ? { name, type: 'controller', controller: typeof input['controller'] === 'string' ? input['controller'] : name } : { name, type: 'user' };
-      const token = `tug_fake_${randomUUID()}`;
+      // Numbered, so a test can expect the token `tug` prints (the first one made is `tug_fake_1`).
+      const token = `tug_fake_${tokens.size}`;
       tokens.set(token, created);
       return { status: 201, body: { token, identity: created } };
     }
