@@ -1,11 +1,13 @@
 /**
  * A self-signed CA and a server certificate it signs, made with node:crypto alone (P-256 keys,
- * ECDSA-SHA256, X.509 v3 written in DER by hand), so the simulated API servers can be served over
- * HTTPS and kubeconfigs can carry `certificate-authority-data`: kubectl only sends a bearer token
- * to an `https` server, and @kubernetes/client-node only trusts one it can verify.
+ * ECDSA-SHA256, X.509 v3 written in DER by hand with `der-writer.ts`), so the simulated API
+ * servers can be served over HTTPS and kubeconfigs can carry `certificate-authority-data`: kubectl
+ * only sends a bearer token to an `https` server, and @kubernetes/client-node only trusts one it
+ * can verify.
  */
 import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { certificatePem, objectIdentifier as oid, sequence, set, tlv, unsignedInteger, x509Time as time } from '../der-writer.js';
 
 export interface TlsCredentials {
   /** PEM of the CA certificate: what a kubeconfig's `certificate-authority-data` holds (base64 of this). */
@@ -15,42 +17,6 @@ export interface TlsCredentials {
   /** PEM (PKCS#8) of the server's private key. */
   key: string;
   hosts: string[];
-}
-
-function length(size: number): Buffer {
-  if (size < 0x80) return Buffer.from([size]);
-  const bytes: number[] = [];
-  for (let rest = size; rest > 0; rest >>= 8) bytes.unshift(rest & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function tlv(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), length(body.length), body]);
-}
-
-const sequence = (...content: Buffer[]) => tlv(0x30, ...content);
-const set = (...content: Buffer[]) => tlv(0x31, ...content);
-
-function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const bytes: number[] = [(parts[0] ?? 0) * 40 + (parts[1] ?? 0)];
-  for (const part of parts.slice(2)) {
-    const chunk: number[] = [part & 0x7f];
-    for (let rest = part >> 7; rest > 0; rest >>= 7) chunk.unshift((rest & 0x7f) | 0x80);
-    bytes.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(bytes));
-}
-
-function positiveInteger(bytes: Buffer): Buffer {
-  const trimmed = bytes[0] !== undefined && bytes[0] >= 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
-  return tlv(0x02, trimmed);
-}
-
-function time(date: Date): Buffer {
-  const iso = date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return date.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${iso.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${iso}Z`));
 }
 
 function name(commonName: string): Buffer {
@@ -76,7 +42,7 @@ function certificate(options: { subject: string; issuer: string; publicKey: KeyO
   const now = Date.now();
   const tbs = sequence(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
-    positiveInteger(randomBytes(16)),
+    unsignedInteger(randomBytes(16)),
     ECDSA_SHA256,
     name(options.issuer),
     sequence(time(new Date(now - 60 * 60 * 1000)), time(new Date(now + 10 * 365 * 24 * 60 * 60 * 1000))),
@@ -86,8 +52,7 @@ function certificate(options: { subject: string; issuer: string; publicKey: KeyO
   );
   const signature = sign('sha256', tbs, options.signer);
   const der = sequence(tbs, ECDSA_SHA256, tlv(0x03, Buffer.from([0]), signature));
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+  return certificatePem(der);
 }
 
 /** A fresh CA and a server certificate for `hosts` (DNS names and IP addresses). */
