@@ -18,6 +18,8 @@ import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } fro
 
 // 10 simulated minutes take 100 ms.
 const SCALE = 6000;
+// While a test needs a cluster to still be CREATING: its 10 simulated minutes then take ~17 real hours.
+const HELD_SCALE = 0.01;
 const ROLE = 'arn:aws:iam::123456789012:role/eks-cluster';
 const VPC = { subnetIds: ['subnet-a', 'subnet-b'], securityGroupIds: ['sg-1'] };
 
@@ -42,6 +44,16 @@ async function errorOf(promise: Promise<unknown>): Promise<{ name: string; statu
     return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
   }
   throw new Error('expected the call to fail');
+}
+
+/** Sets the time scale through the control API, which also re-times the transitions under way. */
+async function setTimeScale(scale: number): Promise<void> {
+  const response = await fetch(`${t.url}/_sandbox/time`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ scale }),
+  });
+  expect(await response.json()).toEqual({ scale });
 }
 
 async function activeCluster(name: string) {
@@ -141,11 +153,18 @@ describe('EKS clusters', () => {
 
 describe('EKS node groups and deletion', () => {
   it('runs a cluster through its whole life with a node group feeding the Kubernetes cluster nodes', async () => {
-    await eks.send(new CreateClusterCommand({ name: 'life', roleArn: ROLE, resourcesVpcConfig: VPC }));
-    const early = await errorOf(
-      eks.send(new CreateNodegroupCommand({ clusterName: 'life', nodegroupName: 'ng', subnets: ['subnet-a'], nodeRole: ROLE })),
-    );
-    expect(early).toMatchObject({ name: 'InvalidRequestException', status: 400 });
+    // At SCALE the cluster is ACTIVE 100 real ms after its creation, and a loaded machine can spend
+    // that between two requests: hold simulated time until the early node group has been refused.
+    await setTimeScale(HELD_SCALE);
+    try {
+      await eks.send(new CreateClusterCommand({ name: 'life', roleArn: ROLE, resourcesVpcConfig: VPC }));
+      const early = await errorOf(
+        eks.send(new CreateNodegroupCommand({ clusterName: 'life', nodegroupName: 'ng', subnets: ['subnet-a'], nodeRole: ROLE })),
+      );
+      expect(early).toMatchObject({ name: 'InvalidRequestException', status: 400 });
+    } finally {
+      await setTimeScale(SCALE);
+    }
     await activeCluster('life');
 
     const ngInput = {
