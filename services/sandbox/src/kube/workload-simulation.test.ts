@@ -4,6 +4,7 @@ import { createSimClock } from '../sim-clock.js';
 import { createKubeCluster } from './kube-cluster.js';
 import { eventually } from './kube-test-server.js';
 import { BUILT_IN_RESOURCES, type ResourceType } from './resource-table.js';
+import { EVENT_TTL_MS } from './simulation-runtime.js';
 import { createWorkloadSimulation, templateHash } from './workload-simulation.js';
 
 const type = (kind: string) => BUILT_IN_RESOURCES.find((candidate) => candidate.kind === kind) as ResourceType;
@@ -25,7 +26,7 @@ function setup() {
       { metadata: { name }, spec: { replicas: 3, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } },
       { manager: 'test' },
     );
-  return { cluster, simulation, deploy, counters };
+  return { cluster, simulation, deploy, counters, clock };
 }
 
 describe('workload simulation', () => {
@@ -71,7 +72,7 @@ describe('workload simulation', () => {
   });
 
   it('expires events after an hour of sandbox time', async () => {
-    const { cluster, simulation, deploy } = setup();
+    const { cluster, simulation, deploy, clock } = setup();
     try {
       deploy('first');
       const early = await eventually(() => {
@@ -79,7 +80,9 @@ describe('workload simulation', () => {
         const events = cluster.list(type('Event'), 'default').filter((event) => (event.involvedObject as { name: string }).name.startsWith('first'));
         return events.length > 0 ? events : undefined;
       }, 5000, 'events of the first deployment');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Every event in `early` was recorded by now: wait until they are an hour of sandbox time old.
+      const seen = clock.now();
+      await eventually(() => (clock.elapsed(seen, EVENT_TTL_MS) ? true : undefined), 5000, 'an hour of sandbox time');
       deploy('second');
       await eventually(() => {
         const names = new Set(cluster.list(type('Event'), 'default').map((event) => event.metadata.name));
