@@ -21,6 +21,10 @@ export interface SimClockOptions {
   scale?: number;
 }
 
+// setTimeout fires almost at once for a delay above 2^31 - 1 ms (~24.8 days, which 10 simulated
+// minutes take at scale 0.0003): a longer wait is made of steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function createSimClock(options: SimClockOptions = {}): SimClock {
   let scale = validScale(options.scale ?? 1);
   const timers = new Set<NodeJS.Timeout>();
@@ -28,13 +32,21 @@ export function createSimClock(options: SimClockOptions = {}): SimClock {
     now: () => Date.now(),
     real: (simulatedMs) => Math.max(0, Math.round(simulatedMs / scale)),
     after(simulatedMs, fn) {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        fn();
-      }, Math.max(0, Math.round(simulatedMs / scale)));
-      timer.unref();
-      timers.add(timer);
+      let timer: NodeJS.Timeout | undefined;
+      const wait = (delay: number) => {
+        const step = Math.min(delay, MAX_TIMER_MS);
+        const current = setTimeout(() => {
+          timers.delete(current);
+          if (delay > step) wait(delay - step);
+          else fn();
+        }, step);
+        current.unref();
+        timers.add(current);
+        timer = current;
+      };
+      wait(Math.max(0, Math.round(simulatedMs / scale)));
       return () => {
+        if (timer === undefined) return;
         clearTimeout(timer);
         timers.delete(timer);
       };
