@@ -24,9 +24,15 @@ export interface DatabaseOptions {
   onConnectionError?: (error: Error) => void;
 }
 
-/** The relay's own session: an advisory lock and notifications live and die with it. */
+/**
+ * The relay's own session: an advisory lock and notifications live and die with it. `db` runs on
+ * that same connection, so whatever the relay reads or deletes through it proves the lock is still
+ * held at that moment: a session the server ended cannot read another batch (see the relay's fencing).
+ */
 export interface RelaySession {
   tryLock(): Promise<boolean>;
+  /** Queries on the session's own connection (the one holding the lock). */
+  readonly db: Kysely<Database>;
   /** Calls `onNotify` for every NOTIFY on the outbox channel. */
   listen(onNotify: () => void): Promise<void>;
   /** Resolves when the session is lost (the lock is gone with it). */
@@ -40,8 +46,17 @@ export interface OpenDatabase {
   schema: string;
   /** Channel the write path notifies and the relay listens on. */
   outboxChannel: string;
-  openRelaySession(): Promise<RelaySession>;
+  openRelaySession(options?: RelaySessionOptions): Promise<RelaySession>;
   close(): Promise<void>;
+}
+
+export interface RelaySessionOptions {
+  /**
+   * A query on the session that gets no answer within this time fails and ends the connection: a
+   * session cut off without a word (a network partition) must not leave the relay believing it
+   * still holds the lock. Default 30 s.
+   */
+  queryTimeoutMs?: number;
 }
 
 export function quoteIdentifier(name: string): string {
@@ -87,15 +102,31 @@ async function openPostgres(url: string, schema: string, outboxChannel: string, 
     engine: 'postgres',
     schema,
     outboxChannel,
-    async openRelaySession() {
-      const client = new pg.Client({ connectionString: url, options: `-c search_path=${quoteIdentifier(schema)}` });
+    async openRelaySession(sessionOptions) {
+      const client = new pg.Client({
+        connectionString: url,
+        options: `-c search_path=${quoteIdentifier(schema)}`,
+        query_timeout: sessionOptions?.queryTimeoutMs ?? 30_000,
+        keepAlive: true,
+      });
       let markLost: (error: Error) => void = () => undefined;
       const lost = new Promise<Error>((resolve) => (markLost = resolve));
       client.on('error', (error) => markLost(error));
       client.on('end', () => markLost(new Error('relay session ended')));
       await client.connect();
+      // Kysely over this one connection: every query of the relay's pass runs where the lock is held.
+      const sessionDb = new Kysely<Database>({
+        dialect: new PostgresDialect({
+          pool: {
+            connect: () => Promise.resolve({ query: client.query.bind(client), release: () => undefined } as unknown as pg.PoolClient),
+            end: () => Promise.resolve(),
+            options: {},
+          },
+        }),
+      });
       return {
         lost,
+        db: sessionDb,
         async tryLock() {
           // One lock per schema: replicas of one installation compete, test schemas do not.
           const result = await client.query<{ locked: boolean }>(
@@ -137,6 +168,7 @@ async function openPglite(schema: string, outboxChannel: string, options: Databa
       const unsubscribers: Array<() => Promise<void>> = [];
       return {
         lost: new Promise<Error>(() => undefined),
+        db,
         async tryLock() {
           return true;
         },

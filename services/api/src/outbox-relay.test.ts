@@ -3,6 +3,7 @@
  * active relay among several, and take-over.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, connect as connectTcp, type Socket } from 'node:net';
 import { jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { streamNames, type ChangeEvent } from '@tugboat/resource-model';
@@ -16,7 +17,7 @@ import { ensureEventStream } from './event-stream.js';
 import { noKillPoint } from './kill-point.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 
-const silent = pino({ level: 'silent' });
+const silent = pino({ level: process.env['RELAY_TEST_LOG'] ?? 'silent' });
 
 describe('outbox relay', () => {
   const schema = uniqueName('relay_test');
@@ -53,6 +54,16 @@ describe('outbox relay', () => {
   async function insert(objectUid: string, version: number, client: pg.Pool | pg.PoolClient = pool): Promise<void> {
     const { sql, values } = row(objectUid, version);
     await client.query(sql, values);
+  }
+
+  /** The backend holding this schema's relay lock, if any. */
+  async function lockHolderPid(): Promise<number | undefined> {
+    const { rows } = await pool.query<{ pid: number }>(
+      `select l.pid from pg_locks l where l.locktype = 'advisory' and l.granted and l.objid = (hashtext('tugboat-outbox-relay:' || $1)::bigint & 4294967295)`,
+      [schema],
+    );
+    expect(rows.length).toBeLessThanOrEqual(1);
+    return rows[0]?.pid;
   }
 
   const published = (uid: string) => received.filter((r) => r.event.uid === uid).map((r) => r.event.resourceVersion);
@@ -173,23 +184,108 @@ describe('outbox relay', () => {
     await waitUntil(() => second.published > 0, 'the second relay to count the row');
   });
 
-  it("recovers when the lock holder's session dies: one relay publishes again", async () => {
+  it("recovers when the lock holder's session dies: the standby takes over and publishes", async () => {
     const relaysHere = [relay(await database()), relay(await database())];
     for (const r of relaysHere) r.start();
-    await waitUntil(() => relaysHere.some((r) => r.active), 'a relay to take the lock');
-    const holder = relaysHere.find((r) => r.active)!;
-    // Kill the session that holds this schema's advisory lock, as a crashed process would lose it.
-    const { rows } = await pool.query(
-      `select l.pid from pg_locks l where l.locktype = 'advisory' and l.granted and l.objid = (hashtext('tugboat-outbox-relay:' || $1)::bigint & 4294967295)`,
-      [schema],
-    );
-    expect(rows).toHaveLength(1);
-    await pool.query('select pg_terminate_backend($1)', [rows[0].pid]);
-    await waitUntil(() => !holder.active || relaysHere.filter((r) => r.active).length === 1, 'the holder to notice');
+    const holder = await waitUntil(() => relaysHere.find((r) => r.active), 'a relay to take the lock');
+    const standby = relaysHere.find((r) => r !== holder)!;
+    await pool.query('select pg_terminate_backend($1)', [await lockHolderPid()]);
+    await waitUntil(() => !holder.active, 'the holder to notice its session ended');
+    await waitUntil(() => standby.active, 'the standby to take the lock');
     const uid = randomUUID();
     await insert(uid, 1);
     await waitUntil(() => published(uid).length === 1, 'a row to publish after the holder lost its session');
-    expect(relaysHere.filter((r) => r.active)).toHaveLength(1);
+    await waitUntil(async () => (await lockHolderPid()) !== undefined, 'the lock to be held again');
+    // The old holder, back on a new session, finds the lock taken and stands by: one relay is active.
+    await waitUntil(() => standby.published > 0, 'the standby to count the row');
+    expect(holder.active && standby.active).toBe(false);
+  });
+
+  it('fences a relay whose session died mid-batch: it publishes nothing after, the new one delivers every row once', async () => {
+    // The old relay's session goes through a proxy the test can freeze: its connection then dies
+    // without a word reaching the relay (as in a network partition), so only fencing can stop it.
+    const proxy = await startFreezableProxy(TEST_DATABASE_URL);
+    const direct = await database();
+    const proxied = await openDatabase({ databaseUrl: proxy.url, schema, poolSize: 1 });
+    databases.push(proxied);
+    const oldDatabase: OpenDatabase = { ...direct, openRelaySession: (o) => proxied.openRelaySession(o) };
+    let terminated = false;
+    const publishedAfterTermination: string[] = [];
+    let releaseOld!: () => void;
+    const oldGate = new Promise<void>((resolve) => (releaseOld = resolve));
+    let firstOldPublish!: () => void;
+    const oldPublishing = new Promise<void>((resolve) => (firstOldPublish = resolve));
+    const gated = {
+      publish: async (subject: string, data: string, publishOptions: { msgID: string }) => {
+        if (terminated) publishedAfterTermination.push(publishOptions.msgID);
+        firstOldPublish();
+        await oldGate;
+        return js.publish(subject, data, publishOptions);
+      },
+    } as unknown as JetStreamClient;
+    const oldRelay = createOutboxRelay({ database: oldDatabase, js: gated, logger: silent, killPoint: noKillPoint, pollIntervalMs: 50, standbyRetryMs: 50, batchSize: 3, sessionQueryTimeoutMs: 1_500 });
+    relays.push(oldRelay);
+    try {
+      const objects = Array.from({ length: 4 }, () => randomUUID());
+      for (const v of [1, 2]) for (const o of objects) await insert(o, v);
+      oldRelay.start();
+      await oldPublishing; // rows read, publishes waiting for their acks: mid-batch
+      const oldPid = await lockHolderPid();
+      proxy.freeze();
+      await pool.query('select pg_terminate_backend($1)', [oldPid]);
+      terminated = true;
+      const newRelay = relay(await database());
+      newRelay.start();
+      await waitUntil(() => newRelay.active, 'the new relay to take the lock');
+      await waitUntil(() => objects.every((o) => published(o).length === 2), 'the new relay to deliver every row');
+      // The old relay's in-flight batch reaches the stream now, late; more rows are waiting.
+      const late = randomUUID();
+      await insert(late, 1);
+      releaseOld();
+      await waitUntil(() => !oldRelay.active, 'the old relay to give up its turn', 15_000);
+      await waitUntil(() => published(late).length === 1, 'the new relay to deliver the late row');
+      await waitUntil(async () => (await pool.query('select count(*)::int as n from outbox')).rows[0].n === 0, 'the outbox to drain');
+      expect(publishedAfterTermination).toEqual([]);
+      expect(oldRelay.published).toBe(0);
+      for (const o of [...objects, late]) {
+        const seen = received.filter((r) => r.event.uid === o).map((r) => r.msgId);
+        expect(seen).toEqual(o === late ? [`${o}/1`] : [`${o}/1`, `${o}/2`]);
+      }
+    } finally {
+      releaseOld();
+      await oldRelay.stop();
+      proxy.close();
+    }
+  });
+
+  it("does not hold other objects back behind one whose publish keeps failing, and keeps each object's order", async () => {
+    const stuck = randomUUID();
+    const others = Array.from({ length: 5 }, () => randomUUID());
+    let failing = true;
+    const attemptsForStuck: string[] = [];
+    const failsForOne = {
+      publish: (subject: string, data: string, publishOptions: { msgID: string }) => {
+        if (publishOptions.msgID.startsWith(stuck)) {
+          attemptsForStuck.push(publishOptions.msgID);
+          if (failing) return Promise.reject(new Error('injected publish failure'));
+        }
+        return js.publish(subject, data, publishOptions);
+      },
+    } as unknown as JetStreamClient;
+    // The stuck object's rows come first and fill a whole batch: a relay that retried the head of
+    // the table would never reach the others.
+    for (let v = 1; v <= 4; v++) await insert(stuck, v);
+    for (let v = 1; v <= 3; v++) for (const o of others) await insert(o, v);
+    const r = createOutboxRelay({ database: databases[0]!, js: failsForOne, logger: silent, killPoint: noKillPoint, pollIntervalMs: 200, standbyRetryMs: 50, retryDelayMs: 20, maxRetryDelayMs: 200, batchSize: 4 });
+    relays.push(r);
+    r.start();
+    await waitUntil(() => others.every((o) => published(o).length === 3), "the other objects' rows");
+    for (const o of others) expect(published(o)).toEqual(['1', '2', '3']);
+    expect(published(stuck)).toEqual([]);
+    expect(new Set(attemptsForStuck)).toEqual(new Set([`${stuck}/1`])); // never a later row while the first fails
+    failing = false;
+    await waitUntil(() => published(stuck).length === 4, "the stuck object's rows once publishing works");
+    expect(published(stuck)).toEqual(['1', '2', '3', '4']);
   });
 
   it('created the stream idempotently, with limits retention, a max age and a duplicate window', async () => {
@@ -208,3 +304,39 @@ describe('outbox relay', () => {
     expect(repeatAck.seq).toBe(firstAck.seq);
   });
 });
+
+/**
+ * A TCP proxy in front of Postgres whose open connections can be frozen: nothing passes either way
+ * and neither side's close reaches the other, which is how a network partition looks to a client.
+ */
+async function startFreezableProxy(databaseUrl: string): Promise<{ url: string; freeze(): void; close(): void }> {
+  const target = new URL(databaseUrl);
+  const pairs: Array<[Socket, Socket]> = [];
+  const server = createServer((client) => {
+    const upstream = connectTcp(Number(target.port || 5432), target.hostname);
+    client.pipe(upstream).pipe(client);
+    for (const socket of [client, upstream]) socket.on('error', () => undefined);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(address.port);
+  return {
+    url: url.toString(),
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close() {
+      for (const pair of pairs) for (const socket of pair) socket.destroy();
+      server.close();
+    },
+  };
+}

@@ -7,12 +7,20 @@
  * - Keeps per-object order: at most one row per object is in flight; an object's next row is only
  *   read after the previous one was acknowledged and deleted. (Rows of one object get ids in commit
  *   order, because every write locks the object's row first.)
+ * - One object's failing publish holds back only that object: it is backed off on its own
+ *   (exponentially, capped) and left out of the next reads, so other objects' rows fill the batch.
  * - A re-publish after a crash carries the same `Nats-Msg-Id` (`<uid>/<resourceVersion>`), which
  *   the stream drops inside its duplicate window.
  * - Woken by LISTEN/NOTIFY; polls as a fallback. Only the holder of the advisory lock publishes;
  *   other replicas stand by and retry, and take over when the holder's session ends.
+ * - Fenced: the relay reads and deletes rows on the very connection that holds the lock, and a
+ *   failure of any query there (the server ended the session, or it went silent past the query
+ *   timeout) ends the relay's turn before it publishes anything more. A relay whose session died
+ *   can therefore not read another batch; what it had in flight was read while it held the lock and
+ *   carries the same Msg-Ids the next holder publishes, so the stream keeps one copy.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
 import type { ApiMetrics } from './api-metrics.js';
@@ -20,7 +28,8 @@ import type { KillPoint } from './kill-point.js';
 
 export interface OutboxRelayOptions {
   database: OpenDatabase;
-  js: JetStreamClient;
+  /** Only `publish` is used; a test hands in one that fails or waits. */
+  js: Pick<JetStreamClient, 'publish'>;
   logger: Logger;
   killPoint: KillPoint;
   metrics?: Pick<ApiMetrics, 'commitToPublishSeconds' | 'published' | 'publishFailures'>;
@@ -30,8 +39,12 @@ export interface OutboxRelayOptions {
   standbyRetryMs?: number;
   /** Rows read per pass. Default 256. */
   batchSize?: number;
-  /** Wait after a failed publish before the next pass. Default 500 ms. */
+  /** First wait before an object whose publish failed is tried again; doubles per failure. Default 500 ms. */
   retryDelayMs?: number;
+  /** Longest wait between retries of one object. Default 10 s. */
+  maxRetryDelayMs?: number;
+  /** See `RelaySessionOptions.queryTimeoutMs`. Default 30 s. */
+  sessionQueryTimeoutMs?: number;
 }
 
 export interface OutboxRelay {
@@ -62,6 +75,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const standbyRetryMs = options.standbyRetryMs ?? 1000;
   const batchSize = options.batchSize ?? 256;
   const retryDelayMs = options.retryDelayMs ?? 500;
+  const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
+  const sessionQueryTimeoutMs = options.sessionQueryTimeoutMs ?? 30_000;
+  /** Objects whose last publish failed: when they may be tried again, and how often they failed. */
+  const backoff = new Map<string, { until: number; failures: number }>();
   const stopping = new AbortController();
   // A wake-up that arrives while a pass runs is kept for the next pause: that pass may have read the
   // table before the commit it announces, and waiting a whole poll interval for it would be a 1 s tail.
@@ -76,7 +93,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Resolves after `ms`, on a wake-up (also one that came since the last pause), or on stop. */
   function pause(ms: number): Promise<void> {
-    if (wakeRequested) {
+    // A stop that came while a pass ran has already fired its abort event: do not wait for it.
+    if (wakeRequested || stopping.signal.aborted) {
       wakeRequested = false;
       return Promise.resolve();
     }
@@ -93,15 +111,31 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  async function readBatch(): Promise<OutboxRow[]> {
-    const rows = await database.db.selectFrom('outbox').select(['id', 'object_uid', 'subject', 'msg_id', 'payload', 'created_at']).orderBy('id').limit(batchSize).execute();
+  /** The lowest rows, leaving out objects still backing off (so they cannot fill the batch). */
+  async function readBatch(session: RelaySession): Promise<OutboxRow[]> {
+    const now = Date.now();
+    for (const [uid, entry] of backoff) if (entry.until <= now) backoff.delete(uid);
+    const waiting = [...backoff.keys()];
+    let query = session.db.selectFrom('outbox').select(['id', 'object_uid', 'subject', 'msg_id', 'payload', 'created_at']);
+    if (waiting.length > 0) query = query.where(sql<boolean>`not (object_uid = any(${waiting}::uuid[]))`);
+    const rows = await query.orderBy('id').limit(batchSize).execute();
     return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at) }));
   }
 
-  /** One pass: returns how many rows were acknowledged and deleted, or -1 after a failure. */
-  async function publishPass(): Promise<number> {
-    const rows = await readBatch();
-    if (rows.length === 0) return 0;
+  function backOff(uid: string): void {
+    const failures = (backoff.get(uid)?.failures ?? 0) + 1;
+    const delay = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.min(failures - 1, 20));
+    backoff.set(uid, { until: Date.now() + delay, failures });
+  }
+
+  /**
+   * One pass: how many rows were acknowledged (and deleted) and how many publishes failed. Publish
+   * failures back off their object and are not errors of the pass; a database error throws, and
+   * ends this relay's turn.
+   */
+  async function publishPass(session: RelaySession): Promise<{ acknowledged: number; failed: number }> {
+    const rows = await readBatch(session);
+    if (rows.length === 0) return { acknowledged: 0, failed: 0 };
     // The first row of each object only: a second row of the same object waits for the next pass.
     const seen = new Set<string>();
     let inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
@@ -111,21 +145,34 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         js.publish(row.subject, JSON.stringify({ ...row.payload, seq: row.id }), { msgID: row.msg_id, timeout: 5000 }),
       ),
     );
-    const acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => row.id);
+    const acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled');
     if (acknowledged.length > 0) {
-      await database.db.deleteFrom('outbox').where('id', 'in', acknowledged).execute();
+      // On the lock's connection: a relay that lost its session deletes nothing (the next holder re-publishes, deduplicated).
+      await session.db.deleteFrom('outbox').where('id', 'in', acknowledged.map((row) => row.id)).execute();
       published += acknowledged.length;
       const now = Date.now();
       options.metrics?.published.inc(acknowledged.length);
-      for (const row of inFlight) if (acknowledged.includes(row.id)) options.metrics?.commitToPublishSeconds.observe(Math.max(0, now - row.created_at.getTime()) / 1000);
+      for (const row of acknowledged) {
+        backoff.delete(row.object_uid);
+        options.metrics?.commitToPublishSeconds.observe(Math.max(0, now - row.created_at.getTime()) / 1000);
+      }
     }
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      options.metrics?.publishFailures.inc(inFlight.length - acknowledged.length);
-      logger.warn({ err: String(failed.reason), failed: inFlight.length - acknowledged.length }, 'publish failed; rows stay in the outbox');
-      return -1;
+    const failed = inFlight.filter((_, i) => results[i]!.status === 'rejected');
+    if (failed.length > 0) {
+      for (const row of failed) backOff(row.object_uid);
+      options.metrics?.publishFailures.inc(failed.length);
+      const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
+      logger.warn({ err: String(reason), failed: failed.length, objects: failed.map((row) => row.object_uid) }, 'publish failed; those objects back off, their rows stay in the outbox');
     }
-    return acknowledged.length;
+    return { acknowledged: acknowledged.length, failed: failed.length };
+  }
+
+  /** How long to wait when a pass published nothing: the poll, or sooner when a backed-off object is due. */
+  function idleWaitMs(): number {
+    let wait = pollIntervalMs;
+    const now = Date.now();
+    for (const entry of backoff.values()) wait = Math.min(wait, Math.max(0, entry.until - now));
+    return wait;
   }
 
   async function serve(session: RelaySession): Promise<void> {
@@ -138,19 +185,29 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     active = true;
     logger.info({ engine: database.engine, schema: database.schema }, 'relay active');
     try {
+      // Passes in a row that published nothing and saw failures: past one, the bus itself is likely
+      // down, so the relay waits as a whole instead of walking the backlog one failing batch after another.
+      let failingPasses = 0;
       while (!stopping.signal.aborted && !lostReason) {
-        let outcome: number;
+        let outcome: { acknowledged: number; failed: number };
         try {
-          outcome = await publishPass();
+          outcome = await publishPass(session);
         } catch (error) {
-          logger.warn({ err: String(error) }, 'relay pass failed');
-          outcome = -1;
+          // The session's connection failed: the lock may be gone with it. Stop here, before any
+          // further publish; the caller closes the session and stands by like any other replica.
+          lostReason = error instanceof Error ? error : new Error(String(error));
+          break;
         }
-        if (outcome < 0) await pause(retryDelayMs);
-        else if (outcome === 0) await pause(pollIntervalMs);
+        if (outcome.acknowledged > 0) failingPasses = 0;
+        else if (outcome.failed > 0) {
+          // The first failing pass goes straight on: its objects are backed off, so the next pass
+          // reads other objects. A second one in a row means the bus, not an object: wait.
+          if (++failingPasses > 1) await pause(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.min(failingPasses - 2, 20)));
+        } else await pause(idleWaitMs());
       }
     } finally {
       active = false;
+      backoff.clear();
     }
     if (lostReason && !stopping.signal.aborted) logger.warn({ err: String(lostReason) }, 'relay session lost; standing by');
   }
@@ -159,7 +216,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     while (!stopping.signal.aborted) {
       let session: RelaySession | undefined;
       try {
-        session = await database.openRelaySession();
+        session = await database.openRelaySession({ queryTimeoutMs: sessionQueryTimeoutMs });
         let lost = false;
         void session.lost.then(() => (lost = true));
         // Stand by on the same session until the lock is ours (its holder's session ended) or ours is lost.
