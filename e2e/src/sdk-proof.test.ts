@@ -206,7 +206,7 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
         at: new Date().toISOString(),
       };
       for (const copy of [1, 2]) {
-        await js.publish(eventSubject(inst.prefix, event), JSON.stringify(event), { msgID: `dup-${obj.metadata.uid}-${copy}` });
+        await js.publish(eventSubject(inst.prefix, event, event.cause), JSON.stringify(event), { msgID: `dup-${obj.metadata.uid}-${copy}` });
         const objectId = keyString(event);
         duplicates.set(objectId, (duplicates.get(objectId) ?? 0) + 1);
       }

@@ -43,11 +43,11 @@ export function decodeKeyMessage(data: Uint8Array, subject: string, prefix: stri
   return { ok: true, message };
 }
 
-/** `{prefix}.res.{Kind}.{project|_}.{name}` or `{prefix}.resync.{controller}.{Kind}.{project|_}.{name}`. */
+/** `{prefix}.res|status.{Kind}.{project|_}.{name}` or `{prefix}.resync.{controller}.{Kind}.{project|_}.{name}`. */
 export function keyFromSubject(subject: string, prefix: string): ResourceKey | undefined {
   if (!subject.startsWith(`${prefix}.`)) return undefined;
   const tokens = subject.slice(prefix.length + 1).split('.');
-  const rest = tokens[0] === 'res' ? tokens.slice(1) : tokens[0] === 'resync' ? tokens.slice(2) : undefined;
+  const rest = tokens[0] === 'res' || tokens[0] === 'status' ? tokens.slice(1) : tokens[0] === 'resync' ? tokens.slice(2) : undefined;
   if (rest === undefined || rest.length !== 3 || rest.some((token) => token === '')) return undefined;
   const [kind, project, name] = rest as [string, string, string];
   return { kind, project: project === '_' ? '' : project, name };

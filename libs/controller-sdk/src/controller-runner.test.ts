@@ -20,7 +20,8 @@ const gadgetKind: KindDefinition = {
   references: [{ path: 'hubRef', kind: 'Hub' }],
   secretFields: [],
 };
-const hubKind: KindDefinition = { ...gadgetKind, kind: 'Hub', plural: 'hubs', singular: 'hub', controller: 'hub-controller', references: [] };
+// The fake answers as one identity; the tests write a hub's status as its owner would, so that identity owns hubs too.
+const hubKind: KindDefinition = { ...gadgetKind, kind: 'Hub', plural: 'hubs', singular: 'hub', controller: 'gadget-controller', references: [] };
 const identity = { name: 'gadget-controller', type: 'controller' as const, controller: 'gadget-controller' };
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -42,7 +43,7 @@ async function installation(nc: NatsConnection) {
     kinds: [gadgetKind, hubKind],
     identity,
     onChange: (event: ChangeEvent) => {
-      published.push(js.publish(eventSubject(prefix, event), JSON.stringify(event), { msgID: `${event.uid}/${event.resourceVersion}` }));
+      published.push(js.publish(eventSubject(prefix, event, event.cause), JSON.stringify(event), { msgID: `${event.uid}/${event.resourceVersion}` }));
     },
   });
   const runners: ControllerRunner[] = [];
@@ -158,7 +159,7 @@ describe('createControllerRunner (real NATS, fake API)', () => {
         const obj = await api.patch({ kind: 'Gadget', project: 'team-a', name }, { spec: { size: round } });
         // A duplicate publish of the same change under a different Msg-Id: both replicas may get one.
         const event = api.changes.at(-1)!;
-        await js.publish(eventSubject(prefix, event), JSON.stringify(event), { msgID: `dup-${obj.metadata.uid}-${round}` });
+        await js.publish(eventSubject(prefix, event, event.cause), JSON.stringify(event), { msgID: `dup-${obj.metadata.uid}-${round}` });
       }
     }
     await env.flush();
@@ -203,7 +204,7 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     await api.requestReconcile({ kind: 'Gadget', project: 'team-a', name: 'doomed' });
     await until('doomed Ready after a forced reconcile', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'doomed' }))?.status.phase === 'Ready' ? true : undefined));
 
-    await js.publish(eventSubject(prefix, { kind: 'Gadget', project: 'team-a', name: 'flaky' }), 'not json at all');
+    await js.publish(eventSubject(prefix, { kind: 'Gadget', project: 'team-a', name: 'flaky' }, 'spec'), 'not json at all');
     const jsm = await jetstreamManager(nc);
     const dead = await until('a dead letter', async () => {
       const info = await jsm.streams.info(streamNames(prefix).deadLetterStream);
@@ -220,9 +221,10 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     expect(events[0]).toMatchObject({ type: 'Warning' });
   });
 
-  it('wakes owned objects when a watched object changes, and resyncs existing objects at start (skipping Failed ones)', async () => {
+  it("wakes owned objects when a watched object's status changes (not its spec), and resyncs existing objects at start (skipping Failed ones)", async () => {
     const { api } = env;
     await api.create({ kind: 'Hub', metadata: { name: 'h1', project: 'team-a' }, spec: { zone: 'a' } });
+    await api.writeStatus({ kind: 'Hub', project: 'team-a', name: 'h1' }, { zone: 'a' });
     await api.create({ kind: 'Gadget', metadata: { name: 'g1', project: 'team-a' }, spec: { hubRef: { name: 'h1' } } });
     await api.create({ kind: 'Gadget', metadata: { name: 'g2', project: 'team-a' }, spec: {} });
     const failed = await api.create({ kind: 'Gadget', metadata: { name: 'broken', project: 'team-a' }, spec: {} });
@@ -237,8 +239,9 @@ describe('createControllerRunner (real NATS, fake API)', () => {
         const hubName = (obj.spec as { hubRef?: { name: string } }).hubRef?.name;
         if (hubName === undefined) return;
         const hub = await ctx.api.getOrThrow({ kind: 'Hub', project: obj.metadata.project, name: hubName });
-        zones.push((hub.spec as { zone: string }).zone);
-        ctx.setStatus({ outputs: { zone: (hub.spec as { zone: string }).zone } });
+        const zone = (hub.status as { zone: string }).zone;
+        zones.push(zone);
+        ctx.setStatus({ outputs: { zone } });
       },
     });
     // Created before the runner existed: only the start-up resync can bring these in.
@@ -248,7 +251,14 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     });
     expect(env.reports.some((r) => r.key.name === 'broken')).toBe(false);
 
+    // The watch consumes the hub's status subject only: its spec change wakes no gadget (were it
+    // to, g1 would reconcile once more and see zone a again), the status the hub's owner writes does.
+    const jsm = await jetstreamManager(nc);
+    const watchConsumer = await jsm.consumers.info(streamNames(env.prefix).eventsStream, 'gadget-controller-Hub-status');
+    expect(watchConsumer.config.filter_subject).toBe(`${env.prefix}.status.Hub.>`);
+    expect((await jsm.consumers.info(streamNames(env.prefix).eventsStream, 'gadget-controller-Gadget')).config.filter_subject).toBe(`${env.prefix}.res.Gadget.>`);
     await api.patch({ kind: 'Hub', project: 'team-a', name: 'h1' }, { spec: { zone: 'b' } });
+    await api.writeStatus({ kind: 'Hub', project: 'team-a', name: 'h1' }, { zone: 'b' });
     await until('g1 follows its hub', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'g1' }))?.status.outputs?.zone === 'b' ? true : undefined));
     expect(zones).toEqual(['a', 'b']);
   });

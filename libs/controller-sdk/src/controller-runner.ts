@@ -8,7 +8,8 @@ import {
   DEFAULT_PREFIX,
   InputError,
   isErrorCode,
-  kindEventsFilter,
+  kindDesiredStateFilter,
+  kindStatusFilter,
   keyString,
   resyncFilter,
   resyncSubject,
@@ -118,10 +119,20 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
   const consumers = new Map<string, Consumer>();
   const tasks: Array<Promise<void>> = [];
 
+  // One durable per filter subject, named after what it filters, so a name never changes its filter:
+  // `{controller}-{Kind}` takes the owned kind's desired-state changes (never its own status writes),
+  // `{controller}-{Kind}-status` a watched kind's status changes.
   const sources: Source[] = [
-    { role: 'owned', stream: names.eventsStream, durable: durableName(decl.name, decl.owns), filterSubject: kindEventsFilter(prefix, decl.owns), deliver: 'new' },
+    { role: 'owned', stream: names.eventsStream, durable: durableName(decl.name, decl.owns), filterSubject: kindDesiredStateFilter(prefix, decl.owns), deliver: 'new' },
     ...decl.watches.map(
-      (watch): Source => ({ role: 'watched', stream: names.eventsStream, durable: durableName(decl.name, watch.kind), filterSubject: kindEventsFilter(prefix, watch.kind), deliver: 'new', watch }),
+      (watch): Source => ({
+        role: 'watched',
+        stream: names.eventsStream,
+        durable: durableName(decl.name, `${watch.kind}-status`),
+        filterSubject: kindStatusFilter(prefix, watch.kind),
+        deliver: 'new',
+        watch,
+      }),
     ),
     { role: 'resync', stream: names.resyncStream, durable: durableName(decl.name, 'resync'), filterSubject: resyncFilter(prefix, decl.name), deliver: 'all' },
   ];
@@ -232,7 +243,8 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
     if (!decoded.ok) return deadLetter(source, msg, decoded.reason, decoded.key);
     const message = decoded.message;
     if (source.role === 'owned') {
-      // The owner's own status writes wake no one (it wrote them).
+      // The owner's consumer filters desired-state changes only; a status event here can only be one
+      // published by hand on the wrong subject, and it still wakes no one.
       if (message.cause === 'status') return msg.ack();
       return queue.add(message, { msg, source: source.role, cause: message.cause });
     }

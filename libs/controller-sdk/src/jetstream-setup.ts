@@ -10,26 +10,19 @@ import {
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { allEventsFilter, streamNames } from '@tugboat/resource-model';
+import { eventStreamConfig, streamNames } from '@tugboat/resource-model';
 
 const SECOND_NS = 1_000_000_000;
 const ms = (value: number): number => value * 1_000_000;
 
 /**
- * The events stream as the API's relay creates it (limits retention, kept by age), so whichever
- * process starts first creates the same thing. The SDK never changes an existing events stream.
+ * The events stream: the API owns its configuration (`eventStreamConfig` in `@tugboat/resource-model`
+ * is the one definition). A controller that starts before any API creates it with those defaults so
+ * it can bind its consumers; it never changes an existing one, and the API brings it to its own
+ * settings (its maximum age, say) at its next start.
  */
 export function eventsStreamConfig(prefix: string): Partial<StreamConfig> & { name: string; subjects: string[] } {
-  return {
-    name: streamNames(prefix).eventsStream,
-    subjects: [allEventsFilter(prefix)],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_age: 24 * 3600 * SECOND_NS,
-    duplicate_window: 2 * 60 * SECOND_NS,
-    num_replicas: 1,
-  };
+  return eventStreamConfig({ prefix }) as unknown as Partial<StreamConfig> & { name: string; subjects: string[] };
 }
 
 /**

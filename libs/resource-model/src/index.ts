@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './resource.js';
 export * from './subjects.js';
+export * from './event-stream-config.js';
 export * from './kind-definition.js';
 export * from './builtin-kinds.js';
 export * from './dns-label.js';

@@ -2,10 +2,18 @@
  * NATS naming shared by the API's relay, the controller SDK and the watch fan-out.
  * Every name derives from one prefix so tests (and several installations) can share a server.
  *
- *   {prefix}.res.{Kind}.{project|_}.{name}   change events, one filter subject per kind
+ *   {prefix}.res.{Kind}.{project|_}.{name}      desired-state changes: create, spec, labels,
+ *                                              finalizers, deletion requested, delete, operator
+ *                                              controls, reconcile requests (every cause but status)
+ *   {prefix}.status.{Kind}.{project|_}.{name}   status changes
  *   {prefix}.resync.{controller}.{Kind}.{project|_}.{name}   resync keys, per controller
+ *
+ * The two change subjects let a consumer (one filter subject each, NATS 2.9) take only what it
+ * needs: a kind's owner consumes `res` (its own status writes never wake it), a controller that
+ * watches another kind's readiness consumes that kind's `status`. The events stream holds both;
+ * the API's watch reads the whole stream.
  */
-import type { ResourceKey } from './resource.js';
+import type { ChangeCause, ResourceKey } from './resource.js';
 
 export const DEFAULT_PREFIX = 'tugboat';
 
@@ -33,16 +41,31 @@ function projectToken(project: string): string {
   return project === '' ? '_' : project;
 }
 
-export function eventSubject(prefix: string, key: ResourceKey): string {
-  return `${prefix}.res.${key.kind}.${projectToken(key.project)}.${key.name}`;
+/** Which of the two change subjects an event goes on. */
+export type ChangeChannel = 'res' | 'status';
+
+export function changeChannel(cause: ChangeCause): ChangeChannel {
+  return cause === 'status' ? 'status' : 'res';
 }
 
-export function kindEventsFilter(prefix: string, kind: string): string {
+/** The subject of a change event; the cause picks desired state (`res`) or `status`. */
+export function eventSubject(prefix: string, key: ResourceKey, cause: ChangeCause): string {
+  return `${prefix}.${changeChannel(cause)}.${key.kind}.${projectToken(key.project)}.${key.name}`;
+}
+
+/** A kind's desired-state changes: what its owner consumes. */
+export function kindDesiredStateFilter(prefix: string, kind: string): string {
   return `${prefix}.res.${kind}.>`;
 }
 
-export function allEventsFilter(prefix: string): string {
-  return `${prefix}.res.>`;
+/** A kind's status changes: what a controller watching that kind consumes. */
+export function kindStatusFilter(prefix: string, kind: string): string {
+  return `${prefix}.status.${kind}.>`;
+}
+
+/** The subjects of the events stream (both channels). */
+export function eventStreamSubjects(prefix: string): string[] {
+  return [`${prefix}.res.>`, `${prefix}.status.>`];
 }
 
 export function resyncSubject(prefix: string, controller: string, key: ResourceKey): string {

@@ -142,7 +142,9 @@ describe('API write path', () => {
     expect(written.status).toBe(200);
     expect(written.body.metadata.generation).toBe(1);
     expect(written.body.status).toEqual(status);
-    await api.waitForEvent((e) => e.event.uid === created.metadata.uid && e.event.cause === 'status');
+    const statusEvent = await api.waitForEvent((e) => e.event.uid === created.metadata.uid && e.event.cause === 'status');
+    // On the status subject, apart from desired-state changes: the owner's consumer never sees it.
+    expect(statusEvent.subject).toBe(`${api.prefix}.status.WorkloadInstance.team-a.stat`);
     await waitUntil(async () => (await counts()).outbox === 0, 'the outbox to drain');
 
     const before = await settledCounts();

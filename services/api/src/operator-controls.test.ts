@@ -136,6 +136,20 @@ describe('operator controls, retention, metrics', () => {
     expect(() => createRetentionJob({ db: api.server.database.db, logger: pino({ level: 'silent' }), revisionsKeep: 0 })).toThrow(/revisionsKeep/);
   });
 
+  it('records desired-state changes as revisions, not status writes: 60 status writes keep the first revision', async () => {
+    const created = (await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'churn' }, spec: definitionSpec })).body;
+    for (let i = 1; i <= 60; i += 1) {
+      const written = await api.call('PUT', path('churn', '/status'), { status: { phase: 'Progressing', message: `step ${i}` } }, { token: infraToken });
+      expect(written.status).toBe(200);
+    }
+    await api.call('PUT', path('churn'), { metadata: { name: 'churn' }, spec: { ...definitionSpec, description: 'changed' } });
+    const job = createRetentionJob({ db: api.server.database.db, logger: pino({ level: 'silent' }) }); // the default bound, 50
+    await job.prune();
+    const history = (await api.call('GET', path('churn', '/revisions'))).body.items as Array<{ revision: number; cause: string }>;
+    expect(history.map((r) => r.cause)).toEqual(['spec', 'spec']);
+    expect(history.at(-1)!.revision).toBe(Number(created.metadata.resourceVersion));
+  });
+
   it('exports the contract metrics: requests by route pattern, outbox depth and age, relay publishes', async () => {
     await waitUntil(async () => (await api.sql('select count(*)::int as n from outbox'))[0].n === 0, 'the outbox to drain');
     const text = await (await fetch(`${api.url}/metrics`)).text();

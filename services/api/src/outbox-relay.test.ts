@@ -290,7 +290,7 @@ describe('outbox relay', () => {
 
   it('created the stream idempotently, with limits retention, a max age and a duplicate window', async () => {
     const info = await (await jetstreamManager(nc)).streams.info(streamNames(prefix).eventsStream);
-    expect(info.config).toMatchObject({ subjects: [`${prefix}.res.>`], retention: 'limits', max_age: 60_000 * 1_000_000, duplicate_window: 60_000 * 1_000_000 });
+    expect(info.config).toMatchObject({ subjects: [`${prefix}.res.>`, `${prefix}.status.>`], retention: 'limits', max_age: 60_000 * 1_000_000, duplicate_window: 60_000 * 1_000_000 });
   });
 
   it('re-publishing a row after a crash is dropped by the stream (same Msg-Id)', async () => {

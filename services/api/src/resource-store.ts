@@ -223,8 +223,8 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   }
 
   /**
-   * The one way every write ends: the revision and the outbox row, in one statement of the caller's
-   * transaction; `write` wakes the relay once it committed.
+   * The one way every write ends: the revision (desired-state changes only) and the outbox row, in
+   * one statement of the caller's transaction; `write` wakes the relay once it committed.
    */
   async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity, note: string | null = null): Promise<void> {
     const resourceVersion = String(row.resource_version);
@@ -239,14 +239,21 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       actor: actor.name,
       at,
     };
-    await sql`
-      with revision as (
-        insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
-        values (${row.uid}, ${key.kind}, ${row.project}, ${row.name}, ${resourceVersion}, ${String(row.generation)}, ${cause}, ${actor.name}, ${at},
-                ${jsonb(row.labels)}, ${jsonb(row.spec)}, ${note})
-      )
-      insert into outbox (object_uid, subject, msg_id, payload)
-      values (${row.uid}, ${eventSubject(prefix, key)}, ${`${row.uid}/${resourceVersion}`}, ${jsonb(event)})`.execute(tx);
+    const outboxRow = sql`insert into outbox (object_uid, subject, msg_id, payload)
+      values (${row.uid}, ${eventSubject(prefix, key, cause)}, ${`${row.uid}/${resourceVersion}`}, ${jsonb(event)})`;
+    // Revisions are the audit trail of desired state (spec, labels, finalizers, deletion, operator
+    // controls): a status write is the controller reporting, not a change anyone asked for, and would
+    // only push those out of the retention bound. The event still goes out.
+    if (cause === 'status') await outboxRow.execute(tx);
+    else {
+      await sql`
+        with revision as (
+          insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
+          values (${row.uid}, ${key.kind}, ${row.project}, ${row.name}, ${resourceVersion}, ${String(row.generation)}, ${cause}, ${actor.name}, ${at},
+                  ${jsonb(row.labels)}, ${jsonb(row.spec)}, ${note})
+        )
+        ${outboxRow}`.execute(tx);
+    }
     changedTransactions.add(tx);
   }
 
@@ -403,7 +410,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
       return sql`(cast(${uid} as uuid), cast(${key.kind} as text), cast(${key.project} as text), cast(${key.name} as text), ${jsonb(input.labels)},
                   ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${[kind.definition.controller]} as text[]), cast(${actor.name} as text),
-                  cast(${eventSubject(prefix, key)} as text), ${jsonb(event)}, cast(${position} as int))`;
+                  cast(${eventSubject(prefix, key, 'spec')} as text), ${jsonb(event)}, cast(${position} as int))`;
     });
     let rows: Row[];
     try {

@@ -54,11 +54,13 @@ export function createRetentionJob(options: RetentionOptions): RetentionJob {
   let running: Promise<unknown> | undefined;
 
   async function prune(): Promise<RetentionPass> {
+    // Only desired-state revisions count towards the bound. Status revisions are no longer written;
+    // any left from before carry no desired state and go.
     const revisions = await sql`
       delete from revisions r using (
-        select id, row_number() over (partition by resource_uid order by id desc) as n from revisions
+        select id, cause, row_number() over (partition by resource_uid, cause = 'status' order by id desc) as n from revisions
       ) ranked
-      where r.id = ranked.id and ranked.n > ${revisionsKeep}`.execute(db);
+      where r.id = ranked.id and (ranked.cause = 'status' or ranked.n > ${revisionsKeep})`.execute(db);
     const byCount = await sql`
       delete from events e using (
         select id, row_number() over (partition by resource_uid order by last_seen desc, id desc) as n from events

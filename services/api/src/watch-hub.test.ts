@@ -287,8 +287,10 @@ describe('watch hub alone (NATS only)', () => {
       const js = jetstream(nc);
       for (let i = 1; i <= 5; i++) {
         const key = { kind: 'Widget', project: 'p', name: `w${i % 2}` };
-        const event: ChangeEvent = { ...key, uid: `u${i % 2}`, generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: new Date().toISOString() };
-        await js.publish(eventSubject(prefix, key), JSON.stringify(event));
+        // Desired-state and status changes travel on separate subjects; the watch reads both.
+        const cause = i % 2 === 0 ? 'status' : 'spec';
+        const event: ChangeEvent = { ...key, uid: `u${i % 2}`, generation: 1, resourceVersion: String(i), cause, seq: String(i), at: new Date().toISOString() };
+        await js.publish(eventSubject(prefix, key, cause), JSON.stringify(event));
       }
       await waitUntil(() => texts.every((t) => (t.match(/event: change/g) ?? []).length === 5) || undefined, 'every client to get five changes');
       expect(reads).toEqual(['1', '2', '3', '4', '5']);
@@ -353,7 +355,7 @@ describe('watch hub alone (NATS only)', () => {
       for (let i = 1; hub.clientCount > 0; i++) {
         if (i > 100) throw new Error('the client was never cut off');
         const key = { kind: 'Widget', project: 'p', name: 'w' };
-        await js.publish(eventSubject(prefix, key), JSON.stringify({ ...key, uid: 'u', generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: '' }));
+        await js.publish(eventSubject(prefix, key, 'spec'), JSON.stringify({ ...key, uid: 'u', generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: '' }));
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       // Cut off, and it never reads again: the server side of the connection is reset after the grace period.

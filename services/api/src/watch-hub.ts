@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { allEventsFilter, GoneError, InternalError, isErrorCode, streamNames, type ChangeEvent, type WatchChange, type WatchEventType } from '@tugboat/resource-model';
+import { GoneError, InternalError, isErrorCode, streamNames, type ChangeEvent, type WatchChange, type WatchEventType } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -107,7 +107,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   const heartbeatMs = options.heartbeatMs ?? DEFAULTS.heartbeatMs;
   const slowClientGraceMs = options.slowClientGraceMs ?? DEFAULTS.slowClientGraceMs;
   const streamName = streamNames(options.prefix).eventsStream;
-  const filterSubject = allEventsFilter(options.prefix);
+  // No filter subject: the watch reads the whole events stream, desired-state and status changes alike.
 
   let js: JetStreamClient | undefined;
   let jsm: JetStreamManager | undefined;
@@ -239,7 +239,6 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
       ringStart = position;
     }
     const consumer = await js!.consumers.get(streamName, {
-      filter_subjects: filterSubject,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: position + 1,
     });
@@ -428,7 +427,6 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   /** The changes in [from, to] straight from the stream, for a cursor older than the ring. */
   async function* catchUp(from: number, to: number, filter: WatchFilter, signal: AbortSignal): AsyncGenerator<Entry> {
     const consumer = await js!.consumers.get(streamName, {
-      filter_subjects: filterSubject,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: from,
     });
