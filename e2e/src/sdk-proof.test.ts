@@ -161,7 +161,7 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
   it('the API SIGKILLed between commit and publish (and between commit and answer): what was committed is reconciled', async () => {
     inst.api!.process.kill('SIGTERM');
     await inst.api!.exited;
-    const dying = await inst.startApi({ TUGBOAT_KILL_POINT: 'relay-before-publish', TUGBOAT_KILL_POINT_AFTER: '2' });
+    const dying = await inst.startApi({ TUGBOAT_TEST_HOOKS: '1', TUGBOAT_KILL_POINT: 'relay-before-publish', TUGBOAT_KILL_POINT_AFTER: '2' });
     const answered: string[] = [];
     for (const n of [1, 2, 3, 4, 5]) {
       try {
@@ -181,7 +181,7 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
     // Killed right after a commit, before answering: the client never heard, the change still counts.
     inst.api!.process.kill('SIGTERM');
     await inst.api!.exited;
-    const killedAfterCommit = await inst.startApi({ TUGBOAT_KILL_POINT: 'after-commit' });
+    const killedAfterCommit = await inst.startApi({ TUGBOAT_TEST_HOOKS: '1', TUGBOAT_KILL_POINT: 'after-commit' });
     const unanswered = await inst.admin.create({ kind: PROOF_KIND, metadata: { name: 'api-unanswered', project: PROOF_PROJECT }, spec: { size: 7 } }).catch((error: unknown) => error);
     expect(unanswered).toBeInstanceOf(Error);
     await exited(killedAfterCommit, 'the API killed after its commit');

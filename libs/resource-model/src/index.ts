@@ -8,3 +8,4 @@ export * from './dns-label.js';
 export * from './redacted.js';
 export * from './label-selector.js';
 export * from './api-wire-types.js';
+export * from './kill-point.js';

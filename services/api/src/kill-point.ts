@@ -1,36 +1,34 @@
 /**
- * Test-only fault hook for crash-recovery proofs: with `TUGBOAT_KILL_POINT` set, the process
- * SIGKILLs itself at that point, once per process start, after `TUGBOAT_KILL_POINT_AFTER` (default
- * 0) rows (relay) or commits (write path) have gone through.
+ * The API's kill points (the hook itself is `KillPoint` in `@tugboat/resource-model`):
  *
  *   relay-before-publish   after the relay read committed outbox rows, before it publishes them
  *   after-commit           after a resource transaction committed, before the HTTP answer
+ *
+ * `main.ts` arms one from the environment only when `TUGBOAT_TEST_HOOKS=1` is set as well: a stray
+ * `TUGBOAT_KILL_POINT` in a production environment arms nothing (it is reported, see `main.ts`).
  */
-export type KillPointName = 'relay-before-publish' | 'after-commit';
+import { armedKillPoint, noKillPoint, type KillPoint } from '@tugboat/resource-model';
 
-export interface KillPoint {
-  /** How many of `count` items may pass before the process dies here; never returns if none. */
-  pass(point: KillPointName, count: number): number;
+export type { KillPoint } from '@tugboat/resource-model';
+export { noKillPoint } from '@tugboat/resource-model';
+
+export const API_KILL_POINTS = ['relay-before-publish', 'after-commit'] as const;
+export type ApiKillPointName = (typeof API_KILL_POINTS)[number];
+
+export interface TestKillPointResult {
+  killPoint: KillPoint;
+  /** Set when kill-point variables were given but not armed, and why. */
+  ignored?: string;
 }
 
-export const noKillPoint: KillPoint = { pass: (_point, count) => count };
-
-export function killPointFromEnv(env: NodeJS.ProcessEnv, kill: () => void = () => process.kill(process.pid, 'SIGKILL')): KillPoint {
-  const armed = env['TUGBOAT_KILL_POINT'] as KillPointName | undefined;
-  if (armed !== 'relay-before-publish' && armed !== 'after-commit') return noKillPoint;
-  const allowance = Number(env['TUGBOAT_KILL_POINT_AFTER'] ?? '0');
-  let passed = 0;
-  return {
-    pass(point, count) {
-      if (point !== armed || count === 0) return count;
-      const left = Math.max(0, allowance - passed);
-      if (left === 0) {
-        kill();
-        return 0;
-      }
-      const allowed = Math.min(left, count);
-      passed += allowed;
-      return allowed;
-    },
-  };
+/**
+ * `TUGBOAT_KILL_POINT` (one of `API_KILL_POINTS`) and `TUGBOAT_KILL_POINT_AFTER` (items let through
+ * first, default 0), armed only with `TUGBOAT_TEST_HOOKS=1`.
+ */
+export function testKillPointFromEnv(env: NodeJS.ProcessEnv, kill: () => void = () => process.kill(process.pid, 'SIGKILL')): TestKillPointResult {
+  const point = env['TUGBOAT_KILL_POINT'];
+  if (point === undefined || point === '') return { killPoint: noKillPoint };
+  if (env['TUGBOAT_TEST_HOOKS'] !== '1') return { killPoint: noKillPoint, ignored: 'TUGBOAT_KILL_POINT is set but TUGBOAT_TEST_HOOKS is not 1' };
+  if (!(API_KILL_POINTS as readonly string[]).includes(point)) return { killPoint: noKillPoint, ignored: `TUGBOAT_KILL_POINT must be one of ${API_KILL_POINTS.join(', ')}` };
+  return { killPoint: armedKillPoint({ point, after: Number(env['TUGBOAT_KILL_POINT_AFTER'] ?? '0'), kill }) };
 }

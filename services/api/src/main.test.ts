@@ -90,7 +90,7 @@ describe('api process (main.ts)', () => {
 
   it('dies at its kill points without losing a committed change, and stops gracefully on SIGTERM', async () => {
     // 1. The relay lets one row through, then dies before publishing the next.
-    const first = await start({ TUGBOAT_KILL_POINT: 'relay-before-publish', TUGBOAT_KILL_POINT_AFTER: '1' });
+    const first = await start({ TUGBOAT_TEST_HOOKS: '1', TUGBOAT_KILL_POINT: 'relay-before-publish', TUGBOAT_KILL_POINT_AFTER: '1' });
     const messages = await (await jetstream(nc).consumers.get(streamNames(prefix).eventsStream)).consume();
     void (async () => {
       for await (const m of messages as AsyncIterable<JsMsg>) received.push(m.json<ChangeEvent>());
@@ -104,7 +104,7 @@ describe('api process (main.ts)', () => {
     expect(publishedNames()).not.toContain('two');
 
     // 2. The next start publishes what the dead relay left; its write path dies right after a commit.
-    const second = await start({ TUGBOAT_KILL_POINT: 'after-commit' });
+    const second = await start({ TUGBOAT_TEST_HOOKS: '1', TUGBOAT_KILL_POINT: 'after-commit' });
     await waitUntil(() => publishedNames().includes('two'), 'the event the dead relay left behind');
     await expect(post(second.url, 'three')).rejects.toThrow();
     expect(await second.exited).toEqual({ code: null, signal: 'SIGKILL' });

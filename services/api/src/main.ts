@@ -1,7 +1,7 @@
 // Process entry: reads configuration from the environment, starts the API, stops it on SIGTERM/SIGINT.
 import { pino } from 'pino';
 import { createApiServer } from './api-server.js';
-import { killPointFromEnv } from './kill-point.js';
+import { testKillPointFromEnv } from './kill-point.js';
 import { parseSecretKeys } from './secret-box.js';
 
 const env = process.env;
@@ -12,6 +12,10 @@ if (!adminToken) {
   logger.fatal('TUGBOAT_ADMIN_TOKEN is required');
   process.exit(2);
 }
+
+// Test-only fault hook: inert unless a test also sets TUGBOAT_TEST_HOOKS=1.
+const { killPoint, ignored: killPointIgnored } = testKillPointFromEnv(env);
+if (killPointIgnored) logger.warn({ reason: killPointIgnored }, 'kill point not armed');
 
 const server = createApiServer({
   ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
@@ -47,7 +51,7 @@ const server = createApiServer({
     ...(env['TUGBOAT_HTTP_MAX_PIPELINED'] ? { maxPipelined: Number(env['TUGBOAT_HTTP_MAX_PIPELINED']) } : {}),
   },
   logger,
-  killPoint: killPointFromEnv(env),
+  killPoint,
 });
 
 let stopping = false;
