@@ -116,6 +116,15 @@ describe('createApiClient', () => {
     expect(api.requestsTo('/v1/kinds')).toHaveLength(1);
   });
 
+  it('resolves a kind to its plural once: later calls make no /v1/kinds round trip, even past the cache TTL', async () => {
+    api = await startFakeApi([(r) => (r.method === 'GET' && r.path === '/v1/widgets/a' ? { status: 200, body: object('a') } : undefined)]);
+    // A TTL of 0: the kinds cache itself would reload on every lookup.
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't', kindsCacheTtlMs: 0 });
+    for (let i = 0; i < 5; i += 1) await client.get({ kind: 'Widget', project: 'team-a', name: 'a' });
+    expect(api.requestsTo('/v1/widgets/a')).toHaveLength(5);
+    expect(api.requestsTo('/v1/kinds')).toHaveLength(1);
+  });
+
   it('answers undefined for a missing object from get, and NotFoundError from getOrThrow', async () => {
     api = await startFakeApi([]);
     const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });

@@ -332,11 +332,18 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
   });
 
+  // A kind's plural and name never change once registered, so a name resolved once builds URLs for
+  // good: a controller's reconcile path (get, status write, event) makes no /v1/kinds round trip
+  // after the first, not even when the cache's TTL has run out. Only unknown names go to the cache.
+  const resolved = new Map<string, KindDefinition>();
   async function kindOrThrow(kind: string, signal: AbortSignal | undefined): Promise<KindDefinition> {
+    const known = resolved.get(kind);
+    if (known !== undefined) return known;
     const definition = await kindCache.resolve(kind, signal);
     if (definition === undefined) {
       throw new NotFoundError(`unknown kind "${kind}"`, { details: [{ path: 'kind', rule: 'known-kind' }] });
     }
+    resolved.set(kind, definition);
     return definition;
   }
 
