@@ -7,7 +7,7 @@ import { migrateToLatest } from '@tugboat/migrations';
 import { isErrorCode } from '@tugboat/resource-model';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { TEST_DATABASE_URL, uniqueName } from './api-test-harness.js';
+import { TEST_DATABASE_URL, uniqueName, waitUntil } from './api-test-harness.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import type { Identity } from './identity.js';
 import { noKillPoint } from './kill-point.js';
@@ -136,8 +136,10 @@ describe('resource store', () => {
       const outcome = await strict.db
         .transaction()
         .execute(async (tx) => {
-          await sql`select 1`.execute(tx);
-          await new Promise((resolve) => setTimeout(resolve, 400)); // the client stalls; the server must not wait for it
+          const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx);
+          // The client stalls inside its transaction until the server has ended the session: no fixed sleep.
+          const ended = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where pid = ${rows[0]!.pid}`.execute(database.db)).rows[0]!.n === 0;
+          await waitUntil(() => ended().then((gone) => gone || undefined), 'the server to end the idle session');
           await sql`select 1`.execute(tx);
           return 'survived';
         })
@@ -150,7 +152,7 @@ describe('resource store', () => {
     }
   });
 
-  it('writes one revision and one outbox row for every committed change, and nothing for a refused one', async () => {
+  it('writes one outbox row for every committed change, a revision for each desired-state one, and nothing for a refused one', async () => {
     await sql`delete from outbox`.execute(database.db);
     await sql`delete from revisions`.execute(database.db);
     const key = { project: '', name: 'ledger' };
@@ -167,22 +169,23 @@ describe('resource store', () => {
     await store.removeFinalizer(clusters, { project: '', name: 'ledger-user' }, 'infra-controller', infra); // removes the cluster
     await store.removeFinalizer(definitions, key, 'infra-controller', infra); // removes the definition
 
-    const { rows } = await sql<{ name: string; cause: string; resource_version: string; msg_id: string }>`
-      select r.name, r.cause, r.resource_version::text, o.msg_id
-      from revisions r full join outbox o on o.msg_id = r.resource_uid || '/' || r.resource_version
-      order by r.id`.execute(database.db);
-    expect(rows.every((r) => r.msg_id !== null && r.name !== null)).toBe(true);
-    expect(rows.map((r) => `${r.name}:${r.cause}`)).toEqual([
-      'ledger:spec',
-      'ledger:spec',
-      'ledger:spec',
-      'ledger:status',
-      'ledger-user:spec',
-      'ledger-user:metadata',
-      'ledger:metadata',
-      'ledger-user:delete',
-      'ledger:delete',
+    const { rows } = await sql<{ change: string; revision: boolean }>`
+      select (o.payload->>'name') || ':' || (o.payload->>'cause') || ' on ' || split_part(o.subject, '.', 2) as change, r.id is not null as revision
+      from outbox o left join revisions r on o.msg_id = r.resource_uid || '/' || r.resource_version
+      order by o.id`.execute(database.db);
+    expect(rows).toEqual([
+      { change: 'ledger:spec on res', revision: true },
+      { change: 'ledger:spec on res', revision: true },
+      { change: 'ledger:spec on res', revision: true },
+      { change: 'ledger:status on status', revision: false },
+      { change: 'ledger-user:spec on res', revision: true },
+      { change: 'ledger-user:metadata on res', revision: true },
+      { change: 'ledger:metadata on res', revision: true },
+      { change: 'ledger-user:delete on res', revision: true },
+      { change: 'ledger:delete on res', revision: true },
     ]);
+    // No revision without its outbox row.
+    expect((await sql<{ n: number }>`select count(*)::int as n from revisions`.execute(database.db)).rows[0]!.n).toBe(8);
     expect(await store.get(definitions, key)).toBeUndefined();
   });
 

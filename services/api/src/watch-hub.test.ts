@@ -356,7 +356,8 @@ describe('watch hub alone (NATS only)', () => {
         if (i > 100) throw new Error('the client was never cut off');
         const key = { kind: 'Widget', project: 'p', name: 'w' };
         await js.publish(eventSubject(prefix, key, 'spec'), JSON.stringify({ ...key, uid: 'u', generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: '' }));
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        // The hub has taken this change in (queued or written) before the next one: paced by the hub, not a sleep.
+        await waitUntil(() => hub.position >= i || hub.clientCount === 0 || undefined, `change ${i} to reach the hub`);
       }
       // Cut off, and it never reads again: the server side of the connection is reset after the grace period.
       await waitUntil(async () => (await connections()) === 0 || undefined, 'the connection to be reset', 5_000);
