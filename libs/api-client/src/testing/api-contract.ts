@@ -330,6 +330,8 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
     it('keeps revisions numbered by resourceVersion with field diffs, and runs the operator controls', async () => {
       const created = await admin.create(gadget('g1', { size: 1 }));
       const updated = await admin.patch(ref('g1'), { spec: { size: 3 } });
+      // A status write is no revision: revisions record desired-state changes only.
+      await controller.writeStatus(ref('g1'), { phase: 'Ready', observedGeneration: 2 });
       const revisions = await admin.revisions(ref('g1'));
       expect(revisions.slice(0, 2).map((r) => [r.revision, r.generation, r.cause])).toEqual([
         [Number(updated.metadata.resourceVersion), 2, 'spec'],

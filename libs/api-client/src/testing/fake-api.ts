@@ -248,7 +248,8 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     const at = now().toISOString();
     const objectKey = keyOf(resource);
     const history = revisions.get(objectKey) ?? [];
-    history.unshift({
+    // Like the API: revisions are the desired-state audit trail; a status write makes none.
+    if (cause !== 'status') history.unshift({
       revision: Number(resource.metadata.resourceVersion),
       generation: resource.metadata.generation,
       cause,
