@@ -357,6 +357,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return definition.kind === input.kind ? input : { ...input, kind: definition.kind };
   }
 
+  /** After this client changed kinds: forget the cache and the plurals resolved so far. */
+  function invalidateKinds(): void {
+    kindCache.invalidate();
+    plurals.clear();
+  }
+
   async function objectPath(ref: ObjectRef, signal: AbortSignal | undefined, suffix = ''): Promise<string> {
     if (ref.name === '') throw new InputError('metadata.name: must not be empty', { details: [{ path: 'metadata.name', rule: 'required' }] });
     return `/v1/${encodeURIComponent(await plural(ref.kind, signal))}/${encodeURIComponent(ref.name)}${suffix}`;
@@ -387,13 +393,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async registerKind(definition, opts = {}) {
       const answer = await send({ method: 'POST', path: '/v1/kinds', body: definition, signal: opts.signal });
-      kindCache.invalidate();
+      invalidateKinds();
       return answer.body as KindDefinition;
     },
 
     async applyKind(definition, opts = {}) {
       const answer = await send({ method: 'PUT', path: `/v1/kinds/${encodeURIComponent(definition.kind)}`, body: definition, signal: opts.signal });
-      kindCache.invalidate();
+      invalidateKinds();
       const said = answer.headers?.get('tugboat-kind-action');
       const action = said === 'created' || said === 'updated' || said === 'unchanged' ? said : answer.status === 201 ? 'created' : 'updated';
       return { action, definition: answer.body as KindDefinition };
@@ -401,7 +407,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async deleteKind(kind, opts = {}) {
       const answer = await send({ method: 'DELETE', path: `/v1/kinds/${encodeURIComponent(kind)}`, signal: opts.signal });
-      kindCache.invalidate();
+      invalidateKinds();
       return answer.body as KindDefinition;
     },
 
