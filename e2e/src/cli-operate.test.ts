@@ -40,6 +40,9 @@ describe('tug (issue 3) against the API', () => {
     await writeFile(join(dir, 'second.yaml'), 'kind: app\nmetadata: { name: second, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: nginx:1 }\n');
     expect((await tug('apply', '-f', join(dir, 'second.yaml'))).stdout).toBe('WorkloadInstance/second created\n');
     await admin.delete({ ...hello, name: 'second' });
+    // The watch shows a change with the object as it is when the change is read: remove the finalizer
+    // only once the Deleting row is out, or the object may already be gone and that row never printed.
+    await waitUntil(() => watch.stdout().includes('Deleting'), 'the Deleting row');
     await controller.removeFinalizer({ ...hello, name: 'second' }, WORKLOAD_CONTROLLER);
     await waitUntil(() => watch.stdout().includes('Deleted'), 'the Deleted row');
     watch.interrupt();
