@@ -65,7 +65,7 @@ test('writes the rows of an API create, batches concurrent creates, and drains t
   await waitUntil(async () => (await count('outbox')) === 0, 'the raw relay to drain the outbox', 20_000);
   const jsm = await jetstreamManager(nc);
   expect((await jsm.streams.info(raw.streamName)).state.messages).toBe(7);
-  const last = await jsm.streams.getMessage(raw.streamName, { last_by_subj: eventSubject(prefix, { kind: 'Vault', project: 'p', name: 'v' }) });
+  const last = await jsm.streams.getMessage(raw.streamName, { last_by_subj: eventSubject(prefix, { kind: 'Vault', project: 'p', name: 'v' }, 'spec') });
   const { rows: stored } = await client.query<{ uid: string; resource_version: string }>(`select uid, resource_version::text from "${schema}".resources where name = 'v'`);
   expect(last?.header?.get('Nats-Msg-Id')).toBe(`${stored[0]!.uid}/${stored[0]!.resource_version}`);
 });

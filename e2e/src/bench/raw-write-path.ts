@@ -16,9 +16,9 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { allEventsFilter, eventSubject, streamNames } from '@tugboat/resource-model';
+import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
 import { DATABASE_URL, NATS_URL, NODE_TS, REPO_ROOT } from '../harness/cli-processes.js';
 
@@ -130,15 +130,8 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   const { eventsStream } = streamNames(options.prefix);
   const nc: NatsConnection = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
-  // The API's stream configuration (`services/api/src/event-stream.ts`): file storage, limits, dedupe window.
-  await jsm.streams.add({
-    name: eventsStream,
-    subjects: [allEventsFilter(options.prefix)],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: 24 * 60 * 60 * 1_000_000_000,
-    duplicate_window: 120 * 1_000_000_000,
-  });
+  // The API's stream configuration, from its one definition: file storage, limits, dedupe window.
+  await jsm.streams.add(eventStreamConfig({ prefix: options.prefix }) as unknown as Parameters<typeof jsm.streams.add>[0]);
   const relay = startRelay(pool, jetstream(nc), options.relayBatch);
 
   // Group commit as `group-commit.ts` does it: while `maxInFlight` batches are on their way, new
@@ -169,7 +162,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     objects.forEach((o, position) => {
       const key = { kind: o.kind, project: o.project, name: o.name };
       const event = { ...key, uid: o.uid, generation: 1, cause: 'spec', actor: o.actor, at };
-      parameters.push(o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), o.finalizers, o.actor, eventSubject(options.prefix, key), JSON.stringify(event), position);
+      parameters.push(o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), o.finalizers, o.actor, eventSubject(options.prefix, key, 'spec'), JSON.stringify(event), position);
     });
     parameters.push(now, now);
     const { rowCount } = await pool.query(batchStatement(objects.length), parameters);
@@ -196,7 +189,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
       const event = { ...key, uid: o.uid, generation: 1, resourceVersion, cause: 'spec', actor: o.actor, at };
       await client.query(WITH_REFERENCE.change, [
         o.uid, o.kind, o.project, o.name, resourceVersion, String(row.generation), 'spec', o.actor, at, JSON.stringify(o.labels), JSON.stringify(o.spec), null,
-        eventSubject(options.prefix, key), `${o.uid}/${resourceVersion}`, JSON.stringify(event),
+        eventSubject(options.prefix, key, 'spec'), `${o.uid}/${resourceVersion}`, JSON.stringify(event),
       ]);
       await client.query('commit');
     } catch (error) {
