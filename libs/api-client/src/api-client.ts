@@ -357,10 +357,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return definition.kind === input.kind ? input : { ...input, kind: definition.kind };
   }
 
-  /** After this client changed kinds: forget the cache and the plurals resolved so far. */
+  /** After this client changed kinds: forget the cache and the kinds resolved so far. */
   function invalidateKinds(): void {
     kindCache.invalidate();
-    plurals.clear();
+    resolved.clear();
   }
 
   async function objectPath(ref: ObjectRef, signal: AbortSignal | undefined, suffix = ''): Promise<string> {
