@@ -1,0 +1,144 @@
+/**
+ * How every write of the store ends: `write` runs the transaction, `recordChange` appends the
+ * revision and the outbox row in it, and the commit wakes the relay. No write changes a resource
+ * without the other two.
+ */
+import { sql, type Kysely } from 'kysely';
+import { ConflictError, eventSubject, type ChangeCause, type ChangeEvent } from '@tugboat/resource-model';
+import type { Database } from './database-schema.js';
+import { jsonb } from './database.js';
+import type { Identity } from './identity.js';
+import type { KillPoint } from './kill-point.js';
+import type { RegisteredKind } from './kind-registry.js';
+import type { Row, Tx } from './resource-row.js';
+
+export interface ChangeRecorderOptions {
+  db: Kysely<Database>;
+  /** NATS prefix: the subject of each outbox row derives from it. */
+  prefix: string;
+  /** NOTIFY channel the relay listens on. */
+  outboxChannel: string;
+  /** See `ResourceStoreOptions.localRelay`. */
+  localRelay?: { readonly active: boolean; wake(): void };
+  killPoint: KillPoint;
+}
+
+export type ChangeRecorder = ReturnType<typeof createChangeRecorder>;
+
+export function createChangeRecorder(options: ChangeRecorderOptions) {
+  const { db, prefix, outboxChannel, killPoint } = options;
+
+  /** Transactions that wrote an outbox row: their commit wakes the relay. */
+  const changedTransactions = new WeakSet<Tx>();
+  const notifyRelay = createRelayWaker(db, outboxChannel);
+  const wakeRelay = () => {
+    if (options.localRelay?.active) options.localRelay.wake();
+    else notifyRelay();
+  };
+
+  /** Runs a write transaction, maps database conflicts to 409, and honours the after-commit kill point. */
+  async function write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    let result: T;
+    let changed = false;
+    try {
+      result = await db.transaction().execute(async (tx) => {
+        const value = await work(tx);
+        changed = changedTransactions.has(tx);
+        return value;
+      });
+    } catch (error) {
+      throw mapDatabaseError(error);
+    }
+    if (changed) wakeRelay();
+    killPoint.pass('after-commit', 1);
+    return result;
+  }
+
+  async function nextVersion(tx: Tx): Promise<string> {
+    const { rows } = await sql<{ rv: string }>`select nextval('resource_version_seq')::text as rv`.execute(tx);
+    return rows[0]!.rv;
+  }
+
+  /**
+   * The one way every write ends: the revision (desired-state changes only) and the outbox row, in
+   * one statement of the caller's transaction; `write` wakes the relay once it committed.
+   */
+  async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity, note: string | null = null): Promise<void> {
+    const resourceVersion = String(row.resource_version);
+    const at = new Date().toISOString();
+    const key = { kind: kind.definition.kind, project: row.project, name: row.name };
+    const event: Omit<ChangeEvent, 'seq'> = {
+      ...key,
+      uid: row.uid,
+      generation: Number(row.generation),
+      resourceVersion,
+      cause,
+      actor: actor.name,
+      at,
+    };
+    const outboxRow = sql`insert into outbox (object_uid, subject, msg_id, payload)
+      values (${row.uid}, ${eventSubject(prefix, key, cause)}, ${`${row.uid}/${resourceVersion}`}, ${jsonb(event)})`;
+    // Revisions are the audit trail of desired state (spec, labels, finalizers, deletion, operator
+    // controls): a status write is the controller reporting, not a change anyone asked for, and would
+    // only push those out of the retention bound. The event still goes out.
+    if (cause === 'status') await outboxRow.execute(tx);
+    else {
+      await sql`
+        with revision as (
+          insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
+          values (${row.uid}, ${key.kind}, ${row.project}, ${row.name}, ${resourceVersion}, ${String(row.generation)}, ${cause}, ${actor.name}, ${at},
+                  ${jsonb(row.labels)}, ${jsonb(row.spec)}, ${note})
+        )
+        ${outboxRow}`.execute(tx);
+    }
+    changedTransactions.add(tx);
+  }
+
+  return { write, recordChange, nextVersion, wakeRelay };
+}
+
+/**
+ * Wakes the relay after commits, with at most one NOTIFY in flight: commits that land while one is
+ * on its way ask for one more after it, so the last commit is always followed by a NOTIFY.
+ *
+ * Not inside the write transaction: a transaction that NOTIFYs holds a database-wide lock from
+ * its pre-commit until its commit is flushed, so every notifying transaction commits alone and
+ * group commit is lost (measured here: 1.8k instead of 11k single-row commits/s at 16
+ * connections). A NOTIFY lost to a crash between commit and wake-up costs one fallback poll.
+ */
+function createRelayWaker(db: Kysely<Database>, channel: string): () => void {
+  let sending = false;
+  let again = false;
+  async function send(): Promise<void> {
+    sending = true;
+    do {
+      again = false;
+      await sql`select pg_notify(${channel}, '')`.execute(db).catch(() => undefined);
+    } while (again);
+    sending = false;
+  }
+  return () => {
+    if (sending) again = true;
+    else void send();
+  };
+}
+
+/** An error the database server sent for a statement (pg and PGlite alike), not a broken connection. */
+export function isServerError(error: unknown): boolean {
+  const { severity, code } = (error ?? {}) as { severity?: unknown; code?: unknown };
+  return typeof severity === 'string' && typeof code === 'string';
+}
+
+/** Database refusals that are the client's conflict, not our failure. */
+export function mapDatabaseError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '23503') {
+    return new ConflictError('a referenced object changed concurrently (it is used by another object or is gone); retry', {
+      cause: error,
+      details: [{ path: 'spec', rule: 'reference' }],
+    });
+  }
+  if (code === '23505') return new ConflictError('the object already exists', { cause: error, details: [{ path: 'metadata.name', rule: 'unique' }] });
+  if (code === '40P01' || code === '40001') return new ConflictError('a concurrent write conflicted with this one; retry', { cause: error });
+  return error;
+}

@@ -1,0 +1,25 @@
+/** Row locks of a write transaction (`for update`): the one place that spells the lookup of a locked object. */
+import type { RegisteredKind } from './kind-registry.js';
+import { notFound, type ObjectKey, type Row, type Tx } from './resource-row.js';
+
+export async function lockRow(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
+  const row = await lockRowIfExists(tx, kind, key);
+  if (!row) throw notFound(kind, key);
+  return row;
+}
+
+/** The object's row, locked for the rest of the transaction; `undefined` when there is none. */
+export async function lockRowIfExists(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row | undefined> {
+  return tx
+    .selectFrom('resources')
+    .selectAll()
+    .where('kind', '=', kind.definition.kind)
+    .where('project', '=', key.project)
+    .where('name', '=', key.name)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function lockByUid(tx: Tx, uid: string): Promise<Row | undefined> {
+  return tx.selectFrom('resources').selectAll().where('uid', '=', uid).forUpdate().executeTakeFirst();
+}

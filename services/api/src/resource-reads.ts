@@ -1,0 +1,138 @@
+/** The store's reads: one object (with its owners), pages of a kind by label selector, referrers, secrets. */
+import { sql, type Kysely } from 'kysely';
+import { InputError, type LabelRequirement, type Referrer } from '@tugboat/resource-model';
+import type { Database } from './database-schema.js';
+import { jsonb } from './database.js';
+import type { RegisteredKind } from './kind-registry.js';
+import type { ResourceStore } from './resource-store.js';
+import { notFound, toResource, toResources, type Executor, type ObjectKey, type Owner, type Row } from './resource-row.js';
+import type { SpecSealer } from './spec-sealer.js';
+
+export interface ListOptions {
+  project?: string;
+  selector?: LabelRequirement[];
+  limit?: number;
+  continue?: string;
+}
+
+export interface ResourceReadsOptions {
+  db: Kysely<Database>;
+  sealer: SpecSealer;
+}
+
+export type ResourceReads = Pick<ResourceStore, 'get' | 'getOrThrow' | 'list' | 'readSecrets' | 'referrers'>;
+
+const MAX_LIST_LIMIT = 1000;
+const DEFAULT_LIST_LIMIT = 100;
+
+export function createResourceReads(options: ResourceReadsOptions): ResourceReads {
+  const { db, sealer } = options;
+  return {
+    async get(kind, key) {
+      const found = await findWithOwners(db, kind, key);
+      return found ? toResource(found.row, found.owners) : undefined;
+    },
+
+    async getOrThrow(kind, key) {
+      const found = await findWithOwners(db, kind, key);
+      if (!found) throw notFound(kind, key);
+      return toResource(found.row, found.owners);
+    },
+
+    async list(kind, listOptions) {
+      const limit = listOptions.limit ?? DEFAULT_LIST_LIMIT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+        throw new InputError(`limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`, { details: [{ path: 'limit', rule: 'range' }] });
+      }
+      let query = db.selectFrom('resources').selectAll().where('kind', '=', kind.definition.kind);
+      if (listOptions.project !== undefined) query = query.where('project', '=', listOptions.project);
+      for (const requirement of listOptions.selector ?? []) {
+        const pair = { [requirement.key]: requirement.op === 'eq' || requirement.op === 'neq' ? requirement.value : '' };
+        if (requirement.op === 'eq') query = query.where(sql<boolean>`labels @> ${jsonb(pair)}`);
+        else if (requirement.op === 'neq') query = query.where(sql<boolean>`not (labels @> ${jsonb(pair)})`);
+        else if (requirement.op === 'exists') query = query.where(sql<boolean>`jsonb_exists(labels, ${requirement.key})`);
+        else query = query.where(sql<boolean>`not jsonb_exists(labels, ${requirement.key})`);
+      }
+      if (listOptions.continue) {
+        const [afterProject, afterName] = decodeContinue(listOptions.continue);
+        query = query.where(sql<boolean>`(project, name) > (${afterProject}, ${afterName})`);
+      }
+      const rows = await query.orderBy('project').orderBy('name').limit(limit + 1).execute();
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return { items: await toResources(db, page), ...(rows.length > limit && last ? { continue: encodeContinue(last.project, last.name) } : {}) };
+    },
+
+    async readSecrets(kind, key) {
+      return sealer.openSecrets(await findRowOrThrow(db, kind, key));
+    },
+
+    async referrers(kind, key) {
+      const row = await findRowOrThrow(db, kind, key);
+      return (await referrersOf(db, row.uid)).map(({ kind: k, project, name, uid, path }) => ({ kind: k, project, name, uid, path }));
+    },
+  };
+}
+
+/**
+ * An object with its owners in one query (`ownersOf` is a second round trip): the read path of
+ * every GET and of the status write a controller makes after each reconcile. `forUpdate` locks the
+ * object's row (not its owners'), as `lockRow` does.
+ */
+export async function findWithOwners(executor: Executor, kind: RegisteredKind, key: ObjectKey, forUpdate = false): Promise<{ row: Row; owners: Owner[] } | undefined> {
+  let query = executor
+    .selectFrom('resources')
+    .selectAll('resources')
+    .select(
+      sql<Owner[] | null>`(select json_agg(json_build_object('kind', r.kind, 'name', r.name, 'uid', r.uid) order by o.position)
+                           from owner_references o join resources r on r.uid = o.owner_uid where o.owned_uid = resources.uid)`.as('owners'),
+    )
+    .where('kind', '=', kind.definition.kind)
+    .where('project', '=', key.project)
+    .where('name', '=', key.name);
+  if (forUpdate) query = query.forUpdate();
+  const found = await query.executeTakeFirst();
+  if (!found) return undefined;
+  const { owners, ...row } = found;
+  return { row, owners: owners ?? [] };
+}
+
+/** An object's row, unlocked (reads that need its uid or its sealed secrets). */
+export async function findRowOrThrow(db: Kysely<Database>, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
+  const row = await db
+    .selectFrom('resources')
+    .selectAll()
+    .where('kind', '=', kind.definition.kind)
+    .where('project', '=', key.project)
+    .where('name', '=', key.name)
+    .executeTakeFirst();
+  if (!row) throw notFound(kind, key);
+  return row;
+}
+
+export async function referrersOf(tx: Executor, uid: string): Promise<Array<Referrer & { deletionRequested: boolean }>> {
+  const rows = await tx
+    .selectFrom('references as ref')
+    .innerJoin('resources as r', 'r.uid', 'ref.from_uid')
+    .select(['r.kind', 'r.project', 'r.name', 'r.uid', 'ref.path', 'r.deletion_requested_at'])
+    .where('ref.to_uid', '=', uid)
+    .orderBy('r.kind')
+    .orderBy('r.project')
+    .orderBy('r.name')
+    .execute();
+  return rows.map((r) => ({ kind: r.kind, project: r.project, name: r.name, uid: r.uid, path: `spec.${r.path}`, deletionRequested: r.deletion_requested_at !== null }));
+}
+
+function encodeContinue(project: string, name: string): string {
+  return Buffer.from(JSON.stringify([project, name])).toString('base64url');
+}
+
+function decodeContinue(token: string): [string, string] {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+  } catch {
+    // fall through to the input error
+  }
+  throw new InputError('continue: not a token this API issued', { details: [{ path: 'continue', rule: 'format' }] });
+}

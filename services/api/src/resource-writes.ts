@@ -1,0 +1,417 @@
+/**
+ * The store's writes, one function per operation: create (alone creates through group commit, see
+ * `group-commit.ts`), replace, patch, status, apply and the operator controls. Each runs in one
+ * transaction (`write`) and ends in `recordChange`; `createBatch` writes the same rows in one statement.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { ConflictError, REDACTED, eventSubject, isTugboatError, type ApplyAction, type ChangeEvent, type Resource } from '@tugboat/resource-model';
+import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
+import type { Database } from './database-schema.js';
+import { jsonb } from './database.js';
+import { createGroupCommit, type ItemOutcome } from './group-commit.js';
+import type { Identity } from './identity.js';
+import { diffJson, type FieldChange } from './json-diff.js';
+import { applyMergePatch, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
+import type { KillPoint } from './kill-point.js';
+import type { KindRegistry, RegisteredKind } from './kind-registry.js';
+import { lockRow, lockRowIfExists } from './lock-row.js';
+import { insertEvent } from './resource-events.js';
+import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
+import { findWithOwners } from './resource-reads.js';
+import { checkVersion, notFound, toResource, toResourceOne, type ObjectKey, type Row, type Tx } from './resource-row.js';
+import type { ResourceStore } from './resource-store.js';
+import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
+
+/** A create with nothing to resolve, validated and sealed, waiting for its batch. */
+type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: PreparedSpec; actor: Identity };
+
+export interface ApplyItem {
+  kind: RegisteredKind;
+  input: ResourceWriteInput;
+}
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Throws `ForbiddenError` when the identity may not create or update this object. */
+  authorize(kind: RegisteredKind, project: string, action: 'create' | 'update'): void;
+}
+
+export interface ApplyOutcome {
+  action: ApplyAction;
+  generation?: number;
+  diff?: FieldChange[];
+  reasons?: Array<{ path: string; rule: string; message: string }>;
+}
+
+export interface ResourceWritesOptions {
+  db: Kysely<Database>;
+  kinds: KindRegistry;
+  sealer: SpecSealer;
+  changes: ChangeRecorder;
+  /** NATS prefix: the subject of each outbox row of a batch derives from it. */
+  prefix: string;
+  killPoint: KillPoint;
+  /** See `ResourceStoreOptions.groupCommit`. */
+  groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
+}
+
+export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile'>;
+
+export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
+  const { db, kinds, prefix, killPoint } = options;
+  const { write, recordChange, wakeRelay } = options.changes;
+  const { openSecrets, plaintextSpec, prepareSpec } = options.sealer;
+
+  /** Resolves the spec's reference fields to uids; a missing target is a 422 naming the field. */
+  async function resolveReferences(tx: Tx, kind: RegisteredKind, project: string, spec: JsonObject): Promise<Array<{ path: string; uid: string }>> {
+    const resolved: Array<{ path: string; uid: string }> = [];
+    const problems = new DetailCollector();
+    for (const reference of kind.definition.references) {
+      const value = getPath(spec, reference.path);
+      if (value === undefined) continue;
+      const name = isJsonObject(value) ? value['name'] : undefined;
+      if (typeof name !== 'string') {
+        problems.add(`spec.${reference.path}.name`, 'required', 'must name the referenced object');
+        continue;
+      }
+      const target = await kinds.getOrThrow(reference.kind);
+      const targetProject = target.definition.scope === 'Platform' ? '' : project;
+      const row = await tx
+        .selectFrom('resources')
+        .select(['uid', 'deletion_requested_at'])
+        .where('kind', '=', target.definition.kind)
+        .where('project', '=', targetProject)
+        .where('name', '=', name)
+        .forShare()
+        .executeTakeFirst();
+      if (!row) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}`);
+      else if (row.deletion_requested_at) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" is being deleted`);
+      else resolved.push({ path: reference.path, uid: row.uid });
+    }
+    problems.throwIfAny();
+    return resolved;
+  }
+
+  async function resolveOwners(tx: Tx, project: string, owners: ResourceWriteInput['ownerReferences']): Promise<string[]> {
+    const uids: string[] = [];
+    const problems = new DetailCollector();
+    for (const [i, owner] of owners.entries()) {
+      const ownerKind = await kinds.get(owner.kind);
+      if (!ownerKind) {
+        problems.add(`metadata.ownerReferences[${i}].kind`, 'unknown-kind', `unknown kind "${owner.kind}"`);
+        continue;
+      }
+      const ownerProject = ownerKind.definition.scope === 'Platform' ? '' : project;
+      const row = await tx
+        .selectFrom('resources')
+        .select(['uid', 'deletion_requested_at'])
+        .where('kind', '=', ownerKind.definition.kind)
+        .where('project', '=', ownerProject)
+        .where('name', '=', owner.name)
+        .forShare()
+        .executeTakeFirst();
+      if (!row || row.deletion_requested_at) problems.add(`metadata.ownerReferences[${i}]`, 'reference', `${owner.kind} "${owner.name}" does not exist or is being deleted`);
+      else if (!uids.includes(row.uid)) uids.push(row.uid);
+    }
+    problems.throwIfAny();
+    return uids;
+  }
+
+  async function writeReferences(tx: Tx, uid: string, references: Array<{ path: string; uid: string }>, replace = true): Promise<void> {
+    if (replace) await tx.deleteFrom('references').where('from_uid', '=', uid).execute();
+    if (references.length > 0) await tx.insertInto('references').values(references.map((r) => ({ from_uid: uid, path: r.path, to_uid: r.uid }))).execute();
+  }
+
+  /**
+   * Writes new labels and spec over a locked row (generation +1 when the spec changed), its
+   * references and its change record. `undefined` when nothing changed: nothing is written.
+   */
+  async function changeSpec(tx: Tx, kind: RegisteredKind, current: Row, labels: Record<string, string>, spec: JsonObject, actor: Identity): Promise<Row | undefined> {
+    const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
+    const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
+    if (!specChanged && jsonEqual(labels, current.labels)) return undefined;
+    if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, current.project, spec));
+    const row = await tx
+      .updateTable('resources')
+      .set({
+        labels: jsonb(labels),
+        spec: jsonb(stored),
+        secrets: jsonb(sealed),
+        generation: specChanged ? String(Number(current.generation) + 1) : String(current.generation),
+        resource_version: sql`nextval('resource_version_seq')`,
+        updated_at: new Date(),
+      })
+      .where('uid', '=', current.uid)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordChange(tx, kind, row, 'spec', actor);
+    return row;
+  }
+
+  /**
+   * Creates with no references or owners to resolve, as one statement (its own transaction) for
+   * any number of them: the rows, their revisions and their outbox rows as `insertResource` +
+   * `recordChange` write them, in one round trip instead of four per object (BEGIN, INSERT, change
+   * record, COMMIT). Each outbox payload takes its `resourceVersion` from its inserted row. A name
+   * that is taken inserts nothing for that object (`on conflict do nothing`): its outcome is a 409,
+   * the others commit. Any other refusal of a batch of several runs each object alone, so an error
+   * reaches only the request that caused it; a failure that may have committed (a lost connection)
+   * fails the whole batch, as it would fail a single create.
+   */
+  async function createBatch(items: AloneCreate[]): Promise<Array<ItemOutcome<Row>>> {
+    const now = new Date();
+    const at = now.toISOString();
+    const inputs = items.map(({ kind, uid, input, prepared, actor }, position) => {
+      const key = { kind: kind.definition.kind, project: input.project, name: input.name };
+      const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
+      return sql`(cast(${uid} as uuid), cast(${key.kind} as text), cast(${key.project} as text), cast(${key.name} as text), ${jsonb(input.labels)},
+                  ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${[kind.definition.controller]} as text[]), cast(${actor.name} as text),
+                  cast(${eventSubject(prefix, key, 'spec')} as text), ${jsonb(event)}, cast(${position} as int))`;
+    });
+    let rows: Row[];
+    try {
+      ({ rows } = await sql<Row>`
+        with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position) as (
+          values ${sql.join(inputs)}
+        ), created as (
+          insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
+          select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, cast(${now} as timestamptz), cast(${now} as timestamptz)
+          from input order by position
+          on conflict (kind, project, name) do nothing
+          returning *
+        ), revision as (
+          insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
+          select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, cast(${at} as timestamptz), c.labels, c.spec, null
+          from created c join input i on i.uid = c.uid
+        ), change as (
+          insert into outbox (object_uid, subject, msg_id, payload)
+          select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
+          from created c join input i on i.uid = c.uid
+          order by c.resource_version
+        )
+        select * from created`.execute(db));
+    } catch (error) {
+      // Only a statement the server refused is known to have written nothing, so only then may its
+      // objects be tried again one by one; a lost connection may have lost the answer to a commit.
+      if (items.length > 1 && isServerError(error)) return (await Promise.all(items.map((item) => createBatch([item])))).flat();
+      const mapped = mapDatabaseError(error);
+      return items.map(() => ({ ok: false, error: mapped }));
+    }
+    if (rows.length > 0) wakeRelay();
+    const byUid = new Map(rows.map((row) => [row.uid, row]));
+    return items.map(({ kind, uid, input }) => {
+      killPoint.pass('after-commit', 1);
+      const row = byUid.get(uid);
+      if (row) return { ok: true, value: row };
+      const error = new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
+        details: [{ path: 'metadata.name', rule: 'unique' }],
+      });
+      return { ok: false, error };
+    });
+  }
+
+  const aloneCreates = createGroupCommit<AloneCreate, Row>({
+    run: createBatch,
+    maxInFlight: options.groupCommit?.maxInFlight ?? 1,
+    maxBatch: options.groupCommit?.maxBatch ?? 64,
+    ...(options.groupCommit?.maxQueued ? { maxQueued: options.groupCommit.maxQueued } : {}),
+    keyOf: ({ kind, input }) => `${kind.definition.kind}/${input.project}/${input.name}`,
+  });
+
+  /** Inserts a new object with its references, owners and change record; 409 when the name is taken. */
+  async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, prepared: PreparedSpec, actor: Identity): Promise<{ row: Row; owned: boolean }> {
+    const references = await resolveReferences(tx, kind, input.project, input.spec);
+    const owners = await resolveOwners(tx, input.project, input.ownerReferences);
+    const now = new Date();
+    const row = await tx
+      .insertInto('resources')
+      .values({
+        uid,
+        kind: kind.definition.kind,
+        project: input.project,
+        name: input.name,
+        labels: jsonb(input.labels),
+        spec: jsonb(prepared.stored),
+        secrets: jsonb(prepared.sealed),
+        status: jsonb({}),
+        generation: '1',
+        resource_version: sql`nextval('resource_version_seq')`,
+        finalizers: [kind.definition.controller],
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['kind', 'project', 'name']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) {
+      throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
+        details: [{ path: 'metadata.name', rule: 'unique' }],
+      });
+    }
+    await writeReferences(tx, uid, references, false);
+    if (owners.length > 0) await tx.insertInto('owner_references').values(owners.map((owner, position) => ({ owned_uid: uid, owner_uid: owner, position }))).execute();
+    await recordChange(tx, kind, row, 'spec', actor);
+    return { row, owned: owners.length > 0 };
+  }
+
+  /** One object of an apply, inside the apply's transaction; throws what blocks it. */
+  async function applyOne(tx: Tx, item: ApplyItem, actor: Identity, check: ApplyOptions['authorize']): Promise<ApplyOutcome> {
+    const { kind, input } = item;
+    const current = await lockRowIfExists(tx, kind, input);
+    if (!current) {
+      check(kind, input.project, 'create');
+      const uid = randomUUID();
+      await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor);
+      return { action: 'created', generation: 1 };
+    }
+    check(kind, input.project, 'update');
+    checkVersion(current, input.resourceVersion);
+    if (current.deletion_requested_at) {
+      throw new ConflictError(`${kind.definition.kind} "${input.name}" is being deleted`, { details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }] });
+    }
+    const previousSecrets = openSecrets(current);
+    const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor);
+    if (!row) return { action: 'unchanged', generation: Number(current.generation) };
+    const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
+    // Stored specs hold "<redacted>" on both sides, so a changed secret value needs its own line.
+    for (const path of kind.definition.secretFields) {
+      const given = getPath(input.spec, path);
+      if (given === undefined || given === REDACTED || !Object.hasOwn(previousSecrets, path) || jsonEqual(previousSecrets[path], given)) continue;
+      diff.push({ path: `spec.${path}`, op: 'replace', from: REDACTED, to: REDACTED });
+    }
+    return { action: 'updated', generation: Number(row.generation), diff };
+  }
+
+  /** Common path of PUT and PATCH: `desired` computes labels and spec from the current object. */
+  async function update(
+    kind: RegisteredKind,
+    key: ObjectKey,
+    expectedVersion: string | undefined,
+    actor: Identity,
+    desired: (current: Row) => { labels: Record<string, string>; spec: JsonObject },
+  ): Promise<Resource> {
+    return write(async (tx) => {
+      const current = await lockRow(tx, kind, key);
+      checkVersion(current, expectedVersion);
+      const { labels, spec } = desired(current);
+      const row = await changeSpec(tx, kind, current, labels, spec, actor);
+      return toResourceOne(tx, row ?? current);
+    });
+  }
+
+  return {
+    async create(kind, input, actor) {
+      const uid = randomUUID();
+      const prepared = prepareSpec(kind, uid, input.spec);
+      const resolvesNothing = input.ownerReferences.length === 0 && kind.definition.references.every((reference) => getPath(input.spec, reference.path) === undefined);
+      if (resolvesNothing) return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor }));
+      return write(async (tx) => {
+        const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
+        return owned ? toResourceOne(tx, row) : toResource(row);
+      });
+    },
+
+    async replace(kind, key, input, expectedVersion, actor) {
+      const expected = expectedVersion ?? input.resourceVersion;
+      if (expectedVersion && input.resourceVersion && expectedVersion !== input.resourceVersion) {
+        throw new ConflictError('If-Match and metadata.resourceVersion disagree', { details: [{ path: 'metadata.resourceVersion', rule: 'stale' }] });
+      }
+      return update(kind, key, expected, actor, () => ({ labels: input.labels, spec: input.spec }));
+    },
+
+    async patch(kind, key, patch, expectedVersion, actor) {
+      return update(kind, key, expectedVersion, actor, (current) => {
+        const problems = new DetailCollector();
+        const labels =
+          patch.labels === undefined ? (current.labels as Record<string, string>) : parseLabels(applyMergePatch(current.labels, patch.labels), 'metadata.labels', problems);
+        problems.throwIfAny();
+        const spec = patch.spec === undefined ? plaintextSpec(current) : applyMergePatch(plaintextSpec(current), patch.spec);
+        if (!isJsonObject(spec)) throw inputError('spec', 'type', 'must stay an object');
+        return { labels, spec };
+      });
+    },
+
+    async writeStatus(kind, key, status, expectedVersion, actor) {
+      return write(async (tx) => {
+        const locked = await findWithOwners(tx, kind, key, true);
+        if (!locked) throw notFound(kind, key);
+        const { row: current, owners } = locked;
+        checkVersion(current, expectedVersion);
+        // A write that changes nothing writes nothing and wakes no one.
+        if (jsonEqual(status, current.status)) return toResource(current, owners);
+        const row = await tx
+          .updateTable('resources')
+          .set({ status: jsonb(status), resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
+          .where('uid', '=', current.uid)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordChange(tx, kind, row, 'status', actor);
+        // A status write changes no ownership: the owners read under the lock still hold.
+        return toResource(row, owners);
+      });
+    },
+
+    async applyAll(items, actor, applyOptions) {
+      const outcomes: ApplyOutcome[] = [];
+      const rollback = new Error('apply rolled back');
+      try {
+        await write(async (tx) => {
+          for (const item of items) {
+            try {
+              outcomes.push(await applyOne(tx, item, actor, applyOptions.authorize));
+            } catch (error) {
+              // A rule the object breaks (checked before it writes anything): report it and go on,
+              // so one answer names every problem. Anything else ends the transaction.
+              if (!isTugboatError(error) || error.status >= 500) throw error;
+              const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
+              outcomes.push({ action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) });
+            }
+          }
+          // A dry run, or a bundle with a blocked object, writes nothing: not even an outbox row.
+          if (applyOptions.dryRun || outcomes.some((o) => o.action === 'blocked')) throw rollback;
+        });
+      } catch (error) {
+        if (error !== rollback) throw error;
+        return { outcomes, committed: false };
+      }
+      return { outcomes, committed: true };
+    },
+
+    async setSuspended(kind, key, suspended, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        if (current.suspended === suspended) return toResourceOne(tx, current);
+        const row = await touch(tx, current, { suspended });
+        const what = suspended ? 'suspended' : 'resumed';
+        await recordChange(tx, kind, row, 'metadata', actor, what);
+        await insertEvent(tx, row.uid, { type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', message: `${what} by ${actor.name}` }, actor);
+        return toResourceOne(tx, row);
+      });
+    },
+
+    async requestReconcile(kind, key, actor) {
+      return write(async (tx) => {
+        const current = await lockRow(tx, kind, key);
+        if (current.suspended) {
+          throw new ConflictError(`${kind.definition.kind} "${key.name}" is suspended: resume it first`, { details: [{ path: 'metadata.suspended', rule: 'suspended' }] });
+        }
+        // A new resourceVersion gives the event its own Msg-Id, so the stream does not drop it as a repeat.
+        const row = await touch(tx, current);
+        await recordChange(tx, kind, row, 'reconcile', actor, 'reconcile requested');
+        await insertEvent(tx, row.uid, { type: 'Normal', reason: 'ReconcileRequested', message: `reconcile requested by ${actor.name}` }, actor);
+        return toResourceOne(tx, row);
+      });
+    },
+  };
+}
+
+/** Bumps the resourceVersion (and sets what `changes` says) of a locked row; the caller records the change. */
+export async function touch(tx: Tx, current: Row, changes: { suspended?: boolean; finalizers?: string[] } = {}): Promise<Row> {
+  return tx
+    .updateTable('resources')
+    .set({ ...changes, resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
+    .where('uid', '=', current.uid)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
