@@ -11,8 +11,8 @@
  * indexes, foreign keys and sequences are the API's. The statements are written out here, not
  * taken from the API's code, so the benchmark prints them beside its figures: they mirror
  * `createBatch` (a create with nothing to resolve) and `insertResource` + `recordChange` (a create
- * with a reference) in `services/api/src/resource-store.ts`, and `publishPass` in
- * `outbox-relay.ts`. When those change, these must change with them.
+ * with a reference) in `services/api/src/resource-writes.ts` and `change-recorder.ts`, and
+ * `publishPass` in `outbox-relay.ts`. When those change, these must change with them.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

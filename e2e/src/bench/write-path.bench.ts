@@ -66,7 +66,7 @@ const CONTROLLER_CONCURRENCY = 8;
 
 /**
  * The API's own settings, which the baseline copies: its `pg` pool (`database.ts`, `poolSize`
- * default), group commit (`resource-store.ts`, `groupCommit` defaults) and relay batch
+ * default), group commit (`resource-writes.ts`, `groupCommit` defaults) and relay batch
  * (`outbox-relay.ts`, `batchSize` default). The run also prints how many Postgres connections the
  * API actually had, and the mean batch each side formed.
  */
@@ -562,7 +562,7 @@ async function main(): Promise<void> {
     const ms = (s: LatencyStats) => [s.p50, s.p90, s.p99, s.max];
     const cpu = (c: CpuPerObject) => [c.client, c.api, c.postgres, c.nats, c.total];
     console.log('');
-    console.log('Baseline statements (raw-write-path.ts; mirror services/api/src/resource-store.ts and outbox-relay.ts):');
+    console.log('Baseline statements (raw-write-path.ts; mirror services/api/src/resource-writes.ts, change-recorder.ts and outbox-relay.ts):');
     console.log(`-- plain profile, one statement per batch (shown for 2 objects):\n${raw.statements.batched}`);
     console.log(`-- secret-ref profile, one transaction per object:\n${raw.statements.withReference.join(';\n')}`);
     console.log(`-- relay pass (both profiles):\n${raw.statements.relay.join(';\n')}`);

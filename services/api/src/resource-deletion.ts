@@ -11,9 +11,8 @@ import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockByUid, lockRow } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
 import { referrersOf } from './resource-reads.js';
-import { toResourceOne, type Row, type Tx } from './resource-row.js';
+import { toResourceOne, touch, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
-import { touch } from './resource-writes.js';
 
 export interface DeleteResult {
   deleted: boolean;

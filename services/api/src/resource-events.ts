@@ -1,15 +1,13 @@
 /** Events of an object: what controllers report (with the object's secrets masked) and what operator controls record. */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { REDACTED, type ResourceEvent } from '@tugboat/resource-model';
+import { REDACTED } from '@tugboat/resource-model';
 import { mapDatabaseError } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import type { Identity } from './identity.js';
 import { findRowOrThrow } from './resource-reads.js';
 import type { Tx } from './resource-row.js';
-import type { ResourceStore } from './resource-store.js';
+import type { ObjectEvent, ResourceStore } from './resource-store.js';
 import type { SpecSealer } from './spec-sealer.js';
-
-type ObjectEvent = ResourceEvent;
 
 export interface ResourceEventsOptions {
   db: Kysely<Database>;

@@ -1,8 +1,8 @@
 /**
- * The resources row as the store reads it, and its mapping to the API's `Resource`: shared by the
- * reads, writes and deletion of `resource-store.ts`.
+ * The resources row as the store reads it, its mapping to the API's `Resource`, and the version bump
+ * of a locked row: shared by the reads, writes and deletion of `resource-store.ts`.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { API_VERSION, ConflictError, NotFoundError, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import type { Database, ResourcesTable } from './database-schema.js';
 import type { RegisteredKind } from './kind-registry.js';
@@ -80,4 +80,14 @@ export function notFound(kind: RegisteredKind, key: ObjectKey): NotFoundError {
   return new NotFoundError(`${kind.definition.kind} "${key.name}" not found${key.project ? ` in project ${key.project}` : ''}`, {
     details: [{ path: 'metadata.name', rule: 'not-found' }],
   });
+}
+
+/** Bumps the resourceVersion (and sets what `changes` says) of a locked row; the caller records the change. */
+export async function touch(tx: Tx, current: Row, changes: { suspended?: boolean; finalizers?: string[] } = {}): Promise<Row> {
+  return tx
+    .updateTable('resources')
+    .set({ ...changes, resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
+    .where('uid', '=', current.uid)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

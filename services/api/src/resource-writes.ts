@@ -19,7 +19,7 @@ import { lockRow, lockRowIfExists } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
 import { findWithOwners } from './resource-reads.js';
-import { checkVersion, notFound, toResource, toResourceOne, type ObjectKey, type Row, type Tx } from './resource-row.js';
+import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
 
@@ -404,14 +404,4 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       });
     },
   };
-}
-
-/** Bumps the resourceVersion (and sets what `changes` says) of a locked row; the caller records the change. */
-export async function touch(tx: Tx, current: Row, changes: { suspended?: boolean; finalizers?: string[] } = {}): Promise<Row> {
-  return tx
-    .updateTable('resources')
-    .set({ ...changes, resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
-    .where('uid', '=', current.uid)
-    .returningAll()
-    .executeTakeFirstOrThrow();
 }
