@@ -195,7 +195,8 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   schema: {
     type: 'object',
     additionalProperties: false,
-    required: ['definitionRef', 'clusterRef', 'image'],
+    // No `clusterRef`: the API writes the project's default cluster in (see ClusterInstance `defaultFor`).
+    required: ['definitionRef', 'image'],
     properties: {
       definitionRef: ref,
       clusterRef: ref,

@@ -10,6 +10,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Referrer, Resource, ResourceEvent, ResourceStatus } from '@tugboat/resource-model';
+import { createAdmission, type Admission } from './admission.js';
 import { createChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import type { Identity } from './identity.js';
@@ -77,6 +78,8 @@ export interface ResourceStoreOptions {
    * their way go together as the next one, up to `maxBatch` (default 64) objects.
    */
   groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
+  /** Write-time checks against other objects (guardrails, default cluster); `createAdmission()` when absent. */
+  admission?: Admission;
 }
 
 export function createResourceStore(options: ResourceStoreOptions): ResourceStore {
@@ -92,7 +95,16 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   return {
     ...createResourceReads({ db, sealer }),
     ...createResourceEvents({ db, sealer }),
-    ...createResourceWrites({ db, kinds, sealer, changes, prefix, killPoint, ...(options.groupCommit ? { groupCommit: options.groupCommit } : {}) }),
+    ...createResourceWrites({
+      db,
+      kinds,
+      sealer,
+      changes,
+      prefix,
+      killPoint,
+      admission: options.admission ?? createAdmission(),
+      ...(options.groupCommit ? { groupCommit: options.groupCommit } : {}),
+    }),
     ...createResourceDeletion({ kinds, changes }),
   };
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ConflictError, REDACTED, eventSubject, isTugboatError, type ApplyAction, type ChangeEvent, type Resource } from '@tugboat/resource-model';
+import type { Admission } from './admission.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
@@ -54,12 +55,14 @@ export interface ResourceWritesOptions {
   killPoint: KillPoint;
   /** See `ResourceStoreOptions.groupCommit`. */
   groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
+  /** Write-time checks against other objects (guardrails, default cluster), in each write's transaction. */
+  admission: Admission;
 }
 
 export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile'>;
 
 export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
-  const { db, kinds, prefix, killPoint } = options;
+  const { db, kinds, prefix, killPoint, admission } = options;
   const { write, recordChange, wakeRelay } = options.changes;
   const { openSecrets, plaintextSpec, prepareSpec } = options.sealer;
 
@@ -127,10 +130,22 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
    * Writes new labels and spec over a locked row (generation +1 when the spec changed), its
    * references and its change record. `undefined` when nothing changed: nothing is written.
    */
-  async function changeSpec(tx: Tx, kind: RegisteredKind, current: Row, labels: Record<string, string>, spec: JsonObject, actor: Identity): Promise<Row | undefined> {
+  async function changeSpec(
+    tx: Tx,
+    kind: RegisteredKind,
+    current: Row,
+    labels: Record<string, string>,
+    given: JsonObject,
+    actor: Identity,
+    defer: (check: () => Promise<void>) => Promise<void> = (check) => check(),
+  ): Promise<Row | undefined> {
+    prepareSpec(kind, current.uid, given, current); // the schema first: admission reads valid shapes only
+    const request = { kind: kind.definition.kind, project: current.project, name: current.name, current: current.spec as JsonObject };
+    const spec = await admission.admit(tx, { ...request, spec: given });
     const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
     const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
     if (!specChanged && jsonEqual(labels, current.labels)) return undefined;
+    if (specChanged) await defer(() => admission.checkDefinitionChange(tx, { kind: kind.definition.kind, uid: current.uid, name: current.name, spec: stored }));
     if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, current.project, spec));
     const row = await tx
       .updateTable('resources')
@@ -220,7 +235,11 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   });
 
   /** Inserts a new object with its references, owners and change record; 409 when the name is taken. */
-  async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, prepared: PreparedSpec, actor: Identity): Promise<{ row: Row; owned: boolean }> {
+  async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, given: ResourceWriteInput, checked: PreparedSpec, actor: Identity): Promise<{ row: Row; owned: boolean }> {
+    const spec = await admission.admit(tx, { kind: kind.definition.kind, project: given.project, name: given.name, spec: given.spec });
+    // Admission may fill a field in (the default cluster): seal and validate what is written.
+    const input = spec === given.spec ? given : { ...given, spec };
+    const prepared = spec === given.spec ? checked : prepareSpec(kind, uid, spec);
     const references = await resolveReferences(tx, kind, input.project, input.spec);
     const owners = await resolveOwners(tx, input.project, input.ownerReferences);
     const now = new Date();
@@ -255,8 +274,12 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     return { row, owned: owners.length > 0 };
   }
 
-  /** One object of an apply, inside the apply's transaction; throws what blocks it. */
-  async function applyOne(tx: Tx, item: ApplyItem, actor: Identity, check: ApplyOptions['authorize']): Promise<ApplyOutcome> {
+  /**
+   * One object of an apply, inside the apply's transaction; throws what blocks it. A definition's
+   * check of its instances goes to `defer`: it runs once the whole bundle is written, so a bundle
+   * that tightens a definition and brings its instances within it in one go passes.
+   */
+  async function applyOne(tx: Tx, item: ApplyItem, actor: Identity, check: ApplyOptions['authorize'], defer: (check: () => Promise<void>) => Promise<void>): Promise<ApplyOutcome> {
     const { kind, input } = item;
     const current = await lockRowIfExists(tx, kind, input);
     if (!current) {
@@ -271,7 +294,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       throw new ConflictError(`${kind.definition.kind} "${input.name}" is being deleted`, { details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }] });
     }
     const previousSecrets = openSecrets(current);
-    const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor);
+    const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor, defer);
     if (!row) return { action: 'unchanged', generation: Number(current.generation) };
     const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
     // Stored specs hold "<redacted>" on both sides, so a changed secret value needs its own line.
@@ -305,7 +328,11 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const uid = randomUUID();
       const prepared = prepareSpec(kind, uid, input.spec);
       const resolvesNothing = input.ownerReferences.length === 0 && kind.definition.references.every((reference) => getPath(input.spec, reference.path) === undefined);
-      if (resolvesNothing) return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor }));
+      if (resolvesNothing) {
+        // Nothing to read for it: only a definition's checks of itself apply, before it queues.
+        await admission.admit(db, { kind: kind.definition.kind, project: input.project, name: input.name, spec: input.spec });
+        return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor }));
+      }
       return write(async (tx) => {
         const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
         return owned ? toResourceOne(tx, row) : toResource(row);
@@ -353,19 +380,30 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     },
 
     async applyAll(items, actor, applyOptions) {
+      // A rule an object breaks (checked before it writes anything, or before the bundle commits):
+      // reported, and the apply goes on so one answer names every problem. Anything else ends the transaction.
+      const blocked = (error: unknown): ApplyOutcome => {
+        if (!isTugboatError(error) || error.status >= 500) throw error;
+        const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
+        return { action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) };
+      };
       const outcomes: ApplyOutcome[] = [];
       const rollback = new Error('apply rolled back');
       try {
         await write(async (tx) => {
-          for (const item of items) {
+          const deferred: Array<{ index: number; check: () => Promise<void> }> = [];
+          for (const [index, item] of items.entries()) {
             try {
-              outcomes.push(await applyOne(tx, item, actor, applyOptions.authorize));
+              outcomes.push(await applyOne(tx, item, actor, applyOptions.authorize, async (check) => void deferred.push({ index, check })));
             } catch (error) {
-              // A rule the object breaks (checked before it writes anything): report it and go on,
-              // so one answer names every problem. Anything else ends the transaction.
-              if (!isTugboatError(error) || error.status >= 500) throw error;
-              const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
-              outcomes.push({ action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) });
+              outcomes.push(blocked(error));
+            }
+          }
+          for (const { index, check } of deferred) {
+            try {
+              await check();
+            } catch (error) {
+              outcomes[index] = blocked(error);
             }
           }
           // A dry run, or a bundle with a blocked object, writes nothing: not even an outbox row.

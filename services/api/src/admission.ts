@@ -1,0 +1,199 @@
+/**
+ * Write-time admission: the checks an object must pass that depend on other objects, run inside
+ * the write's transaction so what they read cannot change before the write commits.
+ *
+ * - An instance (ClusterInstance, WorkloadInstance) is checked against its definition, read with a
+ *   share lock: a concurrent definition change (which holds the definition's row lock) waits for
+ *   this write to commit, and then sees this instance.
+ * - A definition change (ClusterDefinition, WorkloadDefinition) is refused 409 when it would put
+ *   existing instances outside its rules, naming up to `MAX_NAMED` of them (the row lock the update
+ *   already holds keeps new instances out while it checks).
+ * - A WorkloadInstance that names no cluster gets its project's default cluster written into
+ *   `spec.clusterRef`; a ClusterInstance's `defaultFor` may not overlap another's (409).
+ *
+ * Kinds without a rule here pass untouched. Specs reaching here passed their kind's schema.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { CLUSTER_DEFINITION, CLUSTER_INSTANCE, ConflictError, InputError, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE } from '@tugboat/resource-model';
+import type { Database } from './database-schema.js';
+import {
+  clusterDefinitionViolations,
+  clusterInstanceViolations,
+  workloadDefinitionViolations,
+  workloadInstanceViolations,
+  type Violation,
+} from './guardrail-rules.js';
+import { isJsonObject, type JsonObject } from './json-value.js';
+
+type Reader = Kysely<Database> | Transaction<Database>;
+
+/** How many offending instances a refused definition change names. */
+export const MAX_NAMED = 10;
+
+/** Serialises writes that set `defaultFor`, so two clusters cannot both become a project's default. */
+const DEFAULT_CLUSTER_LOCK = sql`pg_advisory_xact_lock(hashtext('tugboat:default-cluster'))`;
+
+export interface AdmissionRequest {
+  /** The object's kind name (`WorkloadInstance` …). */
+  kind: string;
+  project: string;
+  name: string;
+  /** The spec to write, in clear, valid for the kind's schema. */
+  spec: JsonObject;
+  /** The stored spec when this is an update. */
+  current?: JsonObject;
+}
+
+export interface Admission {
+  /**
+   * Checks an object about to be written and returns the spec to write (the same object when
+   * nothing was filled in). Throws 422 naming the field and the rule, or 409 for a taken default.
+   * `reader` is the write's transaction; a create with nothing to resolve passes the database,
+   * as only self-contained checks (a definition's own defaults) apply to it.
+   */
+  admit(reader: Reader, request: AdmissionRequest): Promise<JsonObject>;
+  /** Refuses (409) a definition's new spec when existing instances of it would break its rules. */
+  checkDefinitionChange(tx: Transaction<Database>, request: { kind: string; uid: string; name: string; spec: JsonObject }): Promise<void>;
+}
+
+/** A definition kind, the instance kind that references it and how an instance is judged. */
+interface DefinitionRules {
+  instanceKind: string;
+  instanceRules(spec: JsonObject, definition: JsonObject, definitionName: string): Violation[];
+  ownRules(definition: JsonObject): Violation[];
+}
+
+const DEFINITIONS: Record<string, DefinitionRules> = {
+  [CLUSTER_DEFINITION.kind]: { instanceKind: CLUSTER_INSTANCE.kind, instanceRules: clusterInstanceViolations, ownRules: clusterDefinitionViolations },
+  [WORKLOAD_DEFINITION.kind]: { instanceKind: WORKLOAD_INSTANCE.kind, instanceRules: workloadInstanceViolations, ownRules: workloadDefinitionViolations },
+};
+const INSTANCE_DEFINITION: Record<string, string> = { [CLUSTER_INSTANCE.kind]: CLUSTER_DEFINITION.kind, [WORKLOAD_INSTANCE.kind]: WORKLOAD_DEFINITION.kind };
+
+function refuse(violations: Violation[]): never {
+  throw new InputError(violations.map((v) => `${v.path}: ${v.message}`).join('; '), { status: 422, details: violations });
+}
+
+function refName(spec: JsonObject, field: string): string | undefined {
+  const value = spec[field];
+  return isJsonObject(value) && typeof value['name'] === 'string' ? value['name'] : undefined;
+}
+
+export function createAdmission(): Admission {
+  /** A platform-wide object's spec, share-locked; `undefined` when absent (the reference check then answers). */
+  async function readDefinition(reader: Reader, kind: string, name: string): Promise<JsonObject | undefined> {
+    const row = await reader.selectFrom('resources').select('spec').where('kind', '=', kind).where('project', '=', '').where('name', '=', name).forShare().executeTakeFirst();
+    return row && isJsonObject(row.spec) ? row.spec : undefined;
+  }
+
+  /** The cluster whose `defaultFor` has the project or `*` (at most one: `checkDefaultFor` keeps it so). */
+  async function defaultCluster(reader: Reader, project: string): Promise<string | undefined> {
+    const row = await reader
+      .selectFrom('resources')
+      .select('name')
+      .where('kind', '=', CLUSTER_INSTANCE.kind)
+      .where('project', '=', '')
+      .where('deletion_requested_at', 'is', null)
+      .where(sql<boolean>`coalesce(spec->'defaultFor', '[]'::jsonb) ?| ${sql.val([project, '*'])}::text[]`)
+      .orderBy('name')
+      .executeTakeFirst();
+    return row?.name;
+  }
+
+  /** 409 when another live cluster is already the default for one of the projects this one claims. */
+  async function checkDefaultFor(reader: Reader, name: string, spec: JsonObject): Promise<void> {
+    const claimed = Array.isArray(spec['defaultFor']) ? spec['defaultFor'].filter((v): v is string => typeof v === 'string') : [];
+    if (claimed.length === 0) return;
+    await sql`select ${DEFAULT_CLUSTER_LOCK}`.execute(reader);
+    const overlap = claimed.includes('*')
+      ? sql<boolean>`jsonb_array_length(coalesce(spec->'defaultFor', '[]'::jsonb)) > 0`
+      : sql<boolean>`coalesce(spec->'defaultFor', '[]'::jsonb) ?| ${sql.val([...claimed, '*'])}::text[]`;
+    const others = await reader
+      .selectFrom('resources')
+      .select(['name', 'spec'])
+      .where('kind', '=', CLUSTER_INSTANCE.kind)
+      .where('project', '=', '')
+      .where('name', '<>', name)
+      .where('deletion_requested_at', 'is', null)
+      .where(overlap)
+      .orderBy('name')
+      .execute();
+    const other = others[0];
+    if (!other) return;
+    const theirs = isJsonObject(other.spec) && Array.isArray(other.spec['defaultFor']) ? other.spec['defaultFor'].filter((v): v is string => typeof v === 'string') : [];
+    const shared = claimed.includes('*') || theirs.includes('*') ? (claimed.includes('*') ? theirs : claimed) : claimed.filter((p) => theirs.includes(p));
+    throw new ConflictError(
+      `spec.defaultFor: ClusterInstance "${other.name}" is already the default cluster for ${shared.map((p) => (p === '*' ? 'every project' : `project ${p}`)).join(', ')}; a project has at most one default cluster`,
+      { details: [{ path: 'spec.defaultFor', rule: 'one-default', message: `ClusterInstance/_/${other.name} is already the default (defaultFor: ${theirs.join(', ')})` }] },
+    );
+  }
+
+  async function admitInstance(reader: Reader, request: AdmissionRequest, definitionKind: string): Promise<JsonObject> {
+    let spec = request.spec;
+    if (request.kind === WORKLOAD_INSTANCE.kind && spec['clusterRef'] === undefined) {
+      // An update that leaves the cluster out keeps the one it has: re-applying the same file must
+      // not move a workload because the project's default changed since.
+      const kept = request.current?.['clusterRef'];
+      const cluster = isJsonObject(kept) ? refName(request.current!, 'clusterRef') : await defaultCluster(reader, request.project);
+      if (cluster === undefined) {
+        refuse([{ path: 'spec.clusterRef', rule: 'required', message: `names no cluster, and no ClusterInstance is the default for project ${request.project} (spec.defaultFor)` }]);
+      }
+      spec = { ...spec, clusterRef: { name: cluster } };
+    }
+    if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
+    const definitionName = refName(spec, 'definitionRef');
+    if (definitionName === undefined) return spec;
+    const definition = await readDefinition(reader, definitionKind, definitionName);
+    if (definition === undefined) return spec;
+    const violations = DEFINITIONS[definitionKind]!.instanceRules(spec, definition, definitionName);
+    if (violations.length > 0) refuse(violations);
+    return spec;
+  }
+
+  return {
+    async admit(reader, request) {
+      const definitionKind = INSTANCE_DEFINITION[request.kind];
+      if (definitionKind !== undefined) return admitInstance(reader, request, definitionKind);
+      const rules = DEFINITIONS[request.kind];
+      if (rules) {
+        const violations = rules.ownRules(request.spec);
+        if (violations.length > 0) refuse(violations);
+      }
+      return request.spec;
+    },
+
+    async checkDefinitionChange(tx, request) {
+      const rules = DEFINITIONS[request.kind];
+      if (!rules) return;
+      const instances = await tx
+        .selectFrom('references as ref')
+        .innerJoin('resources as r', 'r.uid', 'ref.from_uid')
+        .select(['r.project', 'r.name', 'r.spec'])
+        .where('ref.to_uid', '=', request.uid)
+        .where('ref.path', '=', 'definitionRef')
+        .where('r.kind', '=', rules.instanceKind)
+        // An instance on its way out does not hold its definition back.
+        .where('r.deletion_requested_at', 'is', null)
+        .orderBy('r.project')
+        .orderBy('r.name')
+        .execute();
+      const broken: Violation[] = [];
+      let count = 0;
+      for (const instance of instances) {
+        if (!isJsonObject(instance.spec)) continue;
+        const violations = rules.instanceRules(instance.spec, request.spec, request.name);
+        if (violations.length === 0) continue;
+        count += 1;
+        if (count > MAX_NAMED) continue;
+        const at = `${rules.instanceKind}/${instance.project || '_'}/${instance.name}`;
+        broken.push(...violations.map((v) => ({ path: `${at}:${v.path}`, rule: v.rule, message: v.message })));
+      }
+      if (count === 0) return;
+      const named = broken.map((v) => `${v.path} (${v.rule}): ${v.message}`).join('; ');
+      throw new ConflictError(
+        `${request.kind} "${request.name}": the change would put ${count} existing ${rules.instanceKind}${count === 1 ? '' : 's'} outside its rules` +
+          `${count > MAX_NAMED ? ` (the first ${MAX_NAMED} named)` : ''}: ${named}; change them first`,
+        { details: broken },
+      );
+    },
+  };
+}
