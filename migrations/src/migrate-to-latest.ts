@@ -4,6 +4,7 @@ import { initial } from './0001_initial.js';
 import { operatorControls } from './0002_operator_controls.js';
 import { kindVersions } from './0003_kind_versions.js';
 import { tokenNames } from './0004_token_names.js';
+import { clusterController } from './0005_cluster_controller.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -11,6 +12,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0002_operator_controls': operatorControls,
   '0003_kind_versions': kindVersions,
   '0004_token_names': tokenNames,
+  '0005_cluster_controller': clusterController,
 };
 
 /**

@@ -35,6 +35,8 @@ export interface SealedSecret {
   iv: string;
   tag: string;
   data: string;
+  /** The path it was sealed under, when a migration moved it (honoured only for `MOVED_SECRET_PATHS`). */
+  sealedAt?: string;
 }
 
 export interface ReferencesTable {

@@ -7,7 +7,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { keyString } from '@tugboat/resource-model';
 import type { Database, SealedSecret } from './database-schema.js';
 import { cloneJson, setPath, type JsonObject } from './json-value.js';
-import { secretContext, type SecretBox } from './secret-box.js';
+import { storedSecretContext, type SecretBox } from './secret-box.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -43,7 +43,7 @@ export function createKindObjects(options: { secrets: SecretBox }): KindObjects 
             const rows = await query.orderBy('project').orderBy('name').limit(pageSize).execute();
             for (const row of rows) {
               const spec = cloneJson(row.spec);
-              for (const [path, box] of Object.entries(row.secrets as Record<string, SealedSecret>)) setPath(spec, path, secrets.open(box, secretContext(row.uid, path)));
+              for (const [path, box] of Object.entries(row.secrets as Record<string, SealedSecret>)) setPath(spec, path, secrets.open(box, storedSecretContext(row.uid, path, box)));
               yield { name: keyString({ kind: row.kind, project: row.project, name: row.name }), spec };
             }
             if (rows.length < pageSize) return;

@@ -25,6 +25,19 @@ export function secretContext(uid: string, path: string): string {
   return `${uid}:${path}`;
 }
 
+/**
+ * Secret fields a migration moved without re-sealing them (it holds no key): new path → the path
+ * the value was sealed under. Migration 0005 moved ClusterInstance `existing.kubeconfig`. Only these
+ * moves are honoured, so editing a row's `sealedAt` cannot move a sealed value to another field.
+ */
+export const MOVED_SECRET_PATHS: Readonly<Record<string, string>> = { kubeconfig: 'existing.kubeconfig' };
+
+/** The context to open a stored sealed value with: its own path, or where a migration moved it from. */
+export function storedSecretContext(uid: string, path: string, sealed: SealedSecret): string {
+  const movedFrom = Object.hasOwn(MOVED_SECRET_PATHS, path) ? MOVED_SECRET_PATHS[path] : undefined;
+  return secretContext(uid, sealed.sealedAt !== undefined && sealed.sealedAt === movedFrom ? movedFrom : path);
+}
+
 export function createSecretBox(options: { keys: SecretKey[] }): SecretBox {
   const [current] = options.keys;
   if (!current) throw new InternalError('at least one secret key is required');

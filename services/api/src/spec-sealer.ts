@@ -8,7 +8,7 @@ import type { RegisteredKind } from './kind-registry.js';
 import { cloneJson, getPath, jsonEqual, setPath, type JsonObject } from './json-value.js';
 import { DetailCollector } from './resource-input.js';
 import type { Row } from './resource-row.js';
-import { secretContext, type SecretBox } from './secret-box.js';
+import { secretContext, storedSecretContext, type SecretBox } from './secret-box.js';
 
 /** A validated spec as it is stored: in clear with secrets REDACTED, and the sealed secrets. */
 export interface PreparedSpec {
@@ -21,7 +21,7 @@ export type SpecSealer = ReturnType<typeof createSpecSealer>;
 export function createSpecSealer(secrets: SecretBox) {
   function openSecrets(row: Pick<Row, 'uid' | 'secrets'>): Record<string, unknown> {
     const sealed = row.secrets as Record<string, SealedSecret>;
-    return Object.fromEntries(Object.entries(sealed).map(([path, box]) => [path, secrets.open(box, secretContext(row.uid, path))]));
+    return Object.fromEntries(Object.entries(sealed).map(([path, box]) => [path, secrets.open(box, storedSecretContext(row.uid, path, box))]));
   }
 
   /** The spec with secrets in clear: only for validation and merge patches, never returned. */
