@@ -113,6 +113,27 @@ describe('tug (issue 3) against the API', () => {
     expect(rows(wide.stdout)[1]).toEqual(['hello', 'team-a', 'Progressing', 'False', '1/2', expect.any(String), 'Rolling', 'no', WORKLOAD_CONTROLLER, 'tier=web']);
   });
 
+  it('plans guardrail refusals: an instance outside its definition, and a definition change that would put one outside', async () => {
+    await writeFile(
+      join(dir, 'too-big.yaml'),
+      'kind: app\nmetadata: { name: hello, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: quay.io/org/hello:1, replicas: 50 }\n',
+    );
+    const plan = await tug('apply', '-f', join(dir, 'too-big.yaml'), '--dry-run');
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain(
+      '! WorkloadInstance/hello (project team-a) is blocked:\n' +
+        '    spec.replicas: maxReplicas (50 is more than the definition web-service allows (10))\n' +
+        '    spec.image: allowedImageRegistries (registry quay.io (of "quay.io/org/hello:1") is not one the definition web-service allows (docker.io))\n',
+    );
+    expect((await tug('apply', '-f', join(dir, 'too-big.yaml'))).code).toBe(1);
+    expect((await admin.getOrThrow(hello)).spec['replicas']).toBe(2);
+
+    await writeFile(join(dir, 'tighter.yaml'), 'kind: WorkloadDefinition\nmetadata: { name: web-service }\nspec: { maxReplicas: 1, allowedImageRegistries: [docker.io] }\n');
+    const tighter = await tug('apply', '-f', join(dir, 'tighter.yaml'), '--dry-run');
+    expect(tighter.code).toBe(1);
+    expect(tighter.stdout).toContain('! WorkloadDefinition/web-service is blocked:\n    WorkloadInstance/team-a/hello:spec.replicas: maxReplicas (2 is more than the definition web-service allows (1))\n');
+  });
+
   it('plans a blocked bundle without writing, and takes server and token from a context', async () => {
     await writeFile(join(dir, 'blocked.yaml'), 'kind: app\nmetadata: { name: third, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: dev }, image: x }\n');
     const blocked = await tug('apply', '-f', join(dir, 'blocked.yaml'), '--dry-run');
