@@ -221,7 +221,7 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
       'yes',
     ]);
     const one = parseAllDocuments((await tug('kinds', 'app', '-o', 'yaml')).stdout)[0]!.toJS();
-    expect(one).toMatchObject({ kind: 'WorkloadInstance', schema: { required: ['definitionRef', 'clusterRef', 'image'] } });
+    expect(one).toMatchObject({ kind: 'WorkloadInstance', schema: { required: ['definitionRef', 'image'] } });
     expect((await tug('kinds', 'gizmo')).code).toBe(EXIT_USAGE);
   });
 });
