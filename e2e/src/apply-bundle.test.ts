@@ -27,7 +27,7 @@ metadata: { name: web }
 spec: { maxReplicas: 5 }`,
     `kind: ClusterDefinition
 metadata: { name: std }
-spec: { allowedVersions: ['1.31'], allowedRegions: [eu-west-1], allowedNodeSizes: [m5.large] }`,
+spec: { provider: eks, allowedVersions: ['1.31'], allowedRegions: [eu-west-1], allowedNodeSizes: [m5.large] }`,
   ].join('\n---\n');
 }
 

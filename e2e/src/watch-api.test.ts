@@ -108,7 +108,7 @@ describe('GET /v1/watch against the real API', () => {
     await admin.delete({ kind: 'wd', name: 'w-a' });
     await controller.removeFinalizer({ kind: 'wd', name: 'w-a' }, WORKLOAD_CONTROLLER);
     // Another kind: not asked for.
-    await admin.create({ kind: 'ClusterDefinition', metadata: { name: 'std' }, spec: { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] } });
+    await admin.create({ kind: 'ClusterDefinition', metadata: { name: 'std' }, spec: { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] } });
     const total = names.length * 7 + 2;
 
     const truth = (await waitUntil(async () => {

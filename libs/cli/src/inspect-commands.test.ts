@@ -9,11 +9,11 @@ import { createFakeApi, FAKE_TOKEN, type FakeApi } from '@tugboat/api-client/tes
 const BUNDLE = `
 kind: ClusterDefinition
 metadata: { name: small }
-spec: { allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes: [small] }
+spec: { provider: kubeconfig, allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes: [small] }
 ---
 kind: ClusterInstance
 metadata: { name: local, labels: { env: dev } }
-spec: { definitionRef: { name: small }, existing: { kubeconfig: "apiVersion: v1" } }
+spec: { definitionRef: { name: small }, kubeconfig: "apiVersion: v1" }
 ---
 kind: WorkloadDefinition
 metadata: { name: web-service }
@@ -118,7 +118,7 @@ describe('tug get -w', () => {
       ['ADDED', 'local', undefined],
       ['MODIFIED', 'local', 'Ready'],
     ]);
-    expect(lines[0].object.spec.existing.kubeconfig).toBe('<redacted>');
+    expect(lines[0].object.spec.kubeconfig).toBe('<redacted>');
   });
 
   it('says so when the API has no watch', async () => {
@@ -153,10 +153,10 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
     expect(result.code).toBe(EXIT_OK);
     const text = result.stdout;
     expect(text).toContain('Name:               local\n');
-    expect(text).toContain('Kind:               ClusterInstance (platform-wide, owned by infra-controller)\n');
+    expect(text).toContain('Kind:               ClusterInstance (platform-wide, owned by cluster-controller)\n');
     expect(text).toContain('Labels:             env=dev\n');
     expect(text).toContain('Generation:         1, observed 1\n');
-    expect(text).toContain('Spec:\n  definitionRef:\n    name: small\n  existing:\n    kubeconfig: <redacted>\n');
+    expect(text).toContain('Spec:\n  definitionRef:\n    name: small\n  kubeconfig: <redacted>\n');
     expect(text).toContain('  Phase:              Ready\n');
     expect(rows(text.slice(text.indexOf('    TYPE'), text.indexOf('  Outputs')))).toEqual([
       ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],

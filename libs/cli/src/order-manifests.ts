@@ -60,7 +60,7 @@ export function dependenciesOf(manifest: Manifest, kinds: readonly KindDefinitio
   return keys;
 }
 
-/** Reads a dotted path (`existing.kubeconfig`) inside an object, through own properties only; `undefined` when absent. */
+/** Reads a dotted path (`accountRef.name`) inside an object, through own properties only; `undefined` when absent. */
 export function valueAt(root: unknown, path: string): unknown {
   let current = root;
   for (const part of path.split('.')) {

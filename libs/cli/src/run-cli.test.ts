@@ -20,7 +20,7 @@ kind: ClusterInstance
 metadata: { name: local }
 spec:
   definitionRef: { name: small }
-  existing: { kubeconfig: "apiVersion: v1" }
+  kubeconfig: "apiVersion: v1"
 ---
 kind: WorkloadDefinition
 metadata: { name: web-service }
@@ -28,7 +28,7 @@ spec: { maxReplicas: 5 }
 ---
 kind: ClusterDefinition
 metadata: { name: small }
-spec: { allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes: [small] }
+spec: { provider: kubeconfig, allowedVersions: ["1.30"], allowedRegions: [eu-west-1], allowedNodeSizes: [small] }
 `;
 
 let dir: string;
@@ -150,7 +150,7 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image
         '    - spec.maxReplicas: 5',
         '  ClusterDefinition/small unchanged',
         '~ ClusterInstance/local would be configured:',
-        '    ~ spec.existing.kubeconfig: <redacted> → <redacted>',
+        '    ~ spec.kubeconfig: <redacted> → <redacted>',
         '~ WorkloadInstance/web (project team-a) would be configured:',
         '    + metadata.labels.team: "shop"',
         '    ~ spec.image: "nginx:1.27" → "nginx:1.28"',
@@ -225,7 +225,7 @@ describe('tug get', () => {
   it('prints yaml and json that round-trip, with secrets redacted', async () => {
     const yaml = await tug(['get', 'cluster', 'local', '-o', 'yaml']);
     expect(yaml.code).toBe(EXIT_OK);
-    expect(parse(yaml.stdout)).toMatchObject({ kind: 'ClusterInstance', spec: { existing: { kubeconfig: '<redacted>' } } });
+    expect(parse(yaml.stdout)).toMatchObject({ kind: 'ClusterInstance', spec: { kubeconfig: '<redacted>' } });
 
     const json = await tug(['get', 'wi', '-o', 'json']);
     expect(JSON.parse(json.stdout).items.map((item: { metadata: { name: string } }) => item.metadata.name)).toEqual(['web']);
@@ -309,7 +309,7 @@ describe('tug delete and tug wait', () => {
     expect(marked.code).toBe(EXIT_OK);
     expect(marked.stdout.trim().split('\n')).toEqual([
       'WorkloadInstance/web deletion requested; waiting for finalizers: workload-controller',
-      'ClusterInstance/local deletion requested; waiting for finalizers: infra-controller',
+      'ClusterInstance/local deletion requested; waiting for finalizers: cluster-controller',
       'ClusterDefinition/small not found (already gone)',
       'WorkloadDefinition/web-service deletion requested; waiting for finalizers: workload-controller',
     ]);

@@ -60,6 +60,15 @@ export const AWS_ACCOUNT: KindDefinition = {
   },
 };
 
+/** How a cluster is reached: `kubeconfig` adopts an existing cluster, `eks` is provisioned on AWS. */
+export const CLUSTER_PROVIDERS = ['kubeconfig', 'eks'] as const;
+export type ClusterProvider = (typeof CLUSTER_PROVIDERS)[number];
+
+/**
+ * What a cluster may look like: the platform team's guardrails, checked by the API whenever a
+ * ClusterInstance is written. Nothing reconciles a definition, so it keeps the infra controller as
+ * its nominal controller (and finalizer) until one does.
+ */
 export const CLUSTER_DEFINITION: KindDefinition = {
   kind: 'ClusterDefinition',
   plural: 'clusterdefinitions',
@@ -73,8 +82,9 @@ export const CLUSTER_DEFINITION: KindDefinition = {
   schema: {
     type: 'object',
     additionalProperties: false,
-    required: ['allowedVersions', 'allowedRegions', 'allowedNodeSizes'],
+    required: ['provider'],
     properties: {
+      provider: { type: 'string', enum: [...CLUSTER_PROVIDERS] },
       description: { type: 'string', maxLength: 1024 },
       allowedVersions: { type: 'array', minItems: 1, uniqueItems: true, items: k8sVersion },
       allowedRegions: { type: 'array', minItems: 1, uniqueItems: true, items: region },
@@ -90,12 +100,22 @@ export const CLUSTER_DEFINITION: KindDefinition = {
         },
       },
     },
+    // An EKS cluster is provisioned, so its version, region and node sizes must be bounded; a
+    // `kubeconfig` cluster already exists and only its server version can be checked (optionally).
+    if: { properties: { provider: { const: 'eks' } } },
+    then: { required: ['allowedVersions', 'allowedRegions', 'allowedNodeSizes'] },
   },
 };
 
+/** `defaultFor` entries: a project name (DNS label) or `*` for every project. */
+const defaultForEntry = { type: 'string', pattern: '^(\\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$' } as const;
+
 /**
- * Platform-wide, so one shared cluster can serve several projects. Owned by the infra controller,
- * which provisions it (EKS) or adopts it (`existing.kubeconfig`); the cluster controller watches it.
+ * Platform-wide, so one shared cluster can serve several projects. Owned by the cluster controller,
+ * the only writer of its status: it connects (with `kubeconfig`, a secret field), records the
+ * server version and ready nodes, and keeps checking. The EKS fields (`accountRef`, `region`,
+ * `version`, `nodeGroups`) are validated against the definition now; provisioning them is the infra
+ * issue's, with its own kind. Which fields a provider allows is a write-time rule of the API.
  */
 export const CLUSTER_INSTANCE: KindDefinition = {
   kind: 'ClusterInstance',
@@ -103,13 +123,13 @@ export const CLUSTER_INSTANCE: KindDefinition = {
   singular: 'clusterinstance',
   shortNames: ['ci', 'cluster'],
   scope: 'Platform',
-  controller: INFRA_CONTROLLER,
+  controller: CLUSTER_CONTROLLER,
   builtIn: true,
   references: [
     { path: 'definitionRef', kind: 'ClusterDefinition', required: true },
     { path: 'accountRef', kind: 'AwsAccount' },
   ],
-  secretFields: ['existing.kubeconfig'],
+  secretFields: ['kubeconfig'],
   schema: {
     type: 'object',
     additionalProperties: false,
@@ -120,12 +140,11 @@ export const CLUSTER_INSTANCE: KindDefinition = {
       region,
       version: k8sVersion,
       nodeGroups: { type: 'array', maxItems: 20, items: nodeGroup },
-      existing: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['kubeconfig'],
-        properties: { kubeconfig: { type: 'string', minLength: 1, maxLength: 262144 } },
-      },
+      kubeconfig: { type: 'string', minLength: 1, maxLength: 262144 },
+      /** The kubeconfig context to use; its current-context when absent. */
+      context: { type: 'string', minLength: 1, maxLength: 253 },
+      /** The projects whose WorkloadInstances land here when they name no cluster (`*`: every project). */
+      defaultFor: { type: 'array', maxItems: 100, uniqueItems: true, items: defaultForEntry },
     },
   },
 };

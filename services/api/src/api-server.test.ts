@@ -5,17 +5,19 @@
 import { REDACTED } from '@tugboat/resource-model';
 import { startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
 
-const definitionSpec = { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+const definitionSpec = { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
 const workloadDefinitionSpec = { maxReplicas: 10 };
 
 describe('API write path', () => {
   let api: TestApi;
   let infraToken: string;
+  let clusterToken: string;
   let workloadToken: string;
 
   beforeAll(async () => {
     api = await startTestApi();
     infraToken = (await api.call('POST', '/v1/tokens', { name: 'infra', type: 'controller', controller: 'infra-controller' })).body.token;
+    clusterToken = (await api.call('POST', '/v1/tokens', { name: 'cluster', type: 'controller', controller: 'cluster-controller' })).body.token;
     workloadToken = (await api.call('POST', '/v1/tokens', { name: 'workload-controller', type: 'controller' })).body.token;
   });
   afterAll(async () => {
@@ -212,7 +214,7 @@ describe('API write path', () => {
       expect((await api.call('GET', `/v1/workloadinstances/${name}?project=${project}`)).body.metadata.deletionRequestedAt).not.toBeNull();
     }
     // The cluster cannot go before its dependents are gone, even when its own finalizer is removed.
-    const early = await api.call('DELETE', '/v1/clusterinstances/c-f/finalizers/infra-controller', undefined, { token: infraToken });
+    const early = await api.call('DELETE', '/v1/clusterinstances/c-f/finalizers/cluster-controller', undefined, { token: clusterToken });
     expect(early.body.deleted).toBe(false);
     for (const [project, name] of [['team-a', 'user-1'], ['team-b', 'user-2']]) {
       await api.call('DELETE', `/v1/workloadinstances/${name}/finalizers/workload-controller?project=${project}`, undefined, { token: workloadToken });

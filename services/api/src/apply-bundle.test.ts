@@ -30,7 +30,7 @@ spec: { maxReplicas: 10 }
 ---
 kind: ClusterDefinition
 metadata: { name: std }
-spec: { allowedVersions: ['1.30'], allowedRegions: [eu-west-1], allowedNodeSizes: [m5.large] }
+spec: { provider: eks, allowedVersions: ['1.30'], allowedRegions: [eu-west-1], allowedNodeSizes: [m5.large] }
 ---
 kind: AwsAccount
 metadata: { name: main }

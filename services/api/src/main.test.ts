@@ -67,7 +67,7 @@ describe('api process (main.ts)', () => {
     return fetch(`${url}/v1/clusterdefinitions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ metadata: { name }, spec: { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] } }),
+      body: JSON.stringify({ metadata: { name }, spec: { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] } }),
     });
   }
 

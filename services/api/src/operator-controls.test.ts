@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
 import { createRetentionJob } from './retention-job.js';
 
-const definitionSpec = { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+const definitionSpec = { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
 
 describe('operator controls, retention, metrics', () => {
   let api: TestApi;

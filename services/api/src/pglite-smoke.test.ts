@@ -20,7 +20,7 @@ describe('API on embedded Postgres (PGlite)', () => {
   it('creates and reads an object and publishes its event', async () => {
     const created = await api.call('POST', '/v1/clusterdefinitions', {
       metadata: { name: 'std', labels: { tier: 'prod' } },
-      spec: { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] },
+      spec: { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] },
     });
     expect(created.status).toBe(201);
     expect(api.server.database.engine).toBe('pglite');

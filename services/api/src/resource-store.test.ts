@@ -17,7 +17,8 @@ import { createSecretBox } from './secret-box.js';
 
 const admin: Identity = { name: 'admin', type: 'user' };
 const infra: Identity = { name: 'infra', type: 'controller', controller: 'infra-controller' };
-const definitionSpec = { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+const clusterController: Identity = { name: 'cluster', type: 'controller', controller: 'cluster-controller' };
+const definitionSpec = { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
 
 describe('resource store', () => {
   const schema = uniqueName('store_test');
@@ -102,7 +103,7 @@ describe('resource store', () => {
     await store.removeFinalizer(definitions, { project: '', name: 'parent' }, 'infra-controller', infra);
     // Still referenced by its finalizing child: it waits.
     expect(await store.get(definitions, { project: '', name: 'parent' })).toBeDefined();
-    await store.removeFinalizer(clusters, { project: '', name: 'child' }, 'infra-controller', infra);
+    await store.removeFinalizer(clusters, { project: '', name: 'child' }, 'cluster-controller', clusterController);
     expect(await store.get(clusters, { project: '', name: 'child' })).toBeUndefined();
     expect(await store.get(definitions, { project: '', name: 'parent' })).toBeUndefined();
   });
@@ -166,7 +167,7 @@ describe('resource store', () => {
     await expect(store.replace(definitions, key, input('ledger', definitionSpec), created.metadata.resourceVersion, admin)).rejects.toMatchObject({ status: 409 });
     await store.create(clusters, input('ledger-user', { definitionRef: { name: 'ledger' } }), admin);
     await store.delete(definitions, key, { cascade: true }, admin); // marks both
-    await store.removeFinalizer(clusters, { project: '', name: 'ledger-user' }, 'infra-controller', infra); // removes the cluster
+    await store.removeFinalizer(clusters, { project: '', name: 'ledger-user' }, 'cluster-controller', clusterController); // removes the cluster
     await store.removeFinalizer(definitions, key, 'infra-controller', infra); // removes the definition
 
     const { rows } = await sql<{ change: string; revision: boolean }>`

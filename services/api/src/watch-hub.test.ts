@@ -79,7 +79,7 @@ async function openWatch(api: TestApi, query: string, headers: Record<string, st
   return base;
 }
 
-const clusterDefinition = { allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+const clusterDefinition = { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
 
 describe('watch (in-process, Postgres)', () => {
   let api: TestApi;
