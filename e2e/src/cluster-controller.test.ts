@@ -90,10 +90,11 @@ describe('cluster-controller (API, sandbox and controller as processes)', () => 
 
   it('brings the sandbox cluster Ready, survives it going unreachable, and cleans up on delete', async () => {
     const kubeconfig = await readFile(kubeconfigFile, 'utf8');
-    await admin.apply([
+    const bundle = [
       { kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig', description: 'the sandbox' } },
       { kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig, defaultFor: ['*'] } },
-    ]);
+    ];
+    await admin.apply(bundle);
 
     // Ready, with what the cluster said about itself.
     const ready = await clusterWhen('ClusterInstance Ready', (status) => status.phase === 'Ready');
@@ -104,6 +105,8 @@ describe('cluster-controller (API, sandbox and controller as processes)', () => 
     expect(outputs.endpoint).toBe(`${sandboxUrl}/k8s/local`);
     expect(conditionOf(ready, 'Connected')).toMatchObject({ status: 'True', reason: 'Connected' });
     expect(conditionOf(ready, 'Ready')).toMatchObject({ status: 'True' });
+    // What `tug up` does on every start: the same bundle again (secret field included) changes nothing.
+    expect((await admin.apply(bundle)).results.map((result) => result.action)).toEqual(['unchanged', 'unchanged']);
 
     // The base configuration, seen by an independent client.
     const ns = JSON.parse((await kubectl('get', 'ns', 'tugboat-system', '-o', 'json')).stdout) as { metadata: { labels: Record<string, string> } };
