@@ -146,7 +146,7 @@ describe('cluster-controller reconcile', () => {
     expect(condition(stuck.object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({
       status: 'False',
       reason: 'Unreachable',
-      message: expect.stringContaining('tug delete --force'),
+      message: expect.stringContaining('tug delete clusterinstance local --force'),
     });
 
     cluster.state.failure = undefined;

@@ -142,7 +142,7 @@ export function createClusterReconciler(options: ClusterReconcilerOptions) {
     } catch (error) {
       if (!isKubeClusterError(error) || ctx.signal.aborted) throw error;
       // Say why deletion waits, then throw: the SDK retries with capped exponential backoff.
-      const message = `cannot remove the base configuration (${error.message}); retrying with backoff — \`tug delete --force clusterinstance/${obj.metadata.name}\` removes the object without cleaning the cluster`;
+      const message = `cannot remove the base configuration (${error.message}); retrying with backoff — \`tug delete clusterinstance ${obj.metadata.name} --force\` removes the object without cleaning the cluster`;
       await writeDeletingStatus(ctx, obj, {
         type: 'Connected',
         status: 'False',
