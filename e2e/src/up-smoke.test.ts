@@ -49,6 +49,14 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   expect(got.code).toBe(0);
   expect(got.stdout).toMatch(/^hello\s+team-a\s+Pending\s+-\s+1\s/m);
 
+  // The sandbox's cluster is registered as the default and the cluster-controller brings it Ready.
+  expect(up.output()).toContain('sandbox cluster registered as the default ClusterInstance local (ClusterDefinition local created, ClusterInstance local created)');
+  await waitUntil(
+    async () => /^local\s+-\s+Ready\s/m.test((await runTug(['get', 'clusterinstances'], { env })).stdout),
+    `ClusterInstance local Ready (output:\n${up.output().slice(-2000)})`,
+    30_000,
+  );
+
   const pids = [...up.output().matchAll(/started (\S+) \(pid (\d+)\)/g)].map((match) => ({ name: match[1]!, pid: Number(match[2]) }));
   expect(pids.map((entry) => entry.name)).toEqual(expect.arrayContaining(['nats', 'sandbox', 'api']));
   expect(pids.every((entry) => isAlive(entry.pid))).toBe(true);

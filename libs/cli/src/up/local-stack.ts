@@ -11,6 +11,7 @@ import { discoverControllers } from './discover-services.js';
 import { findExecutable } from './find-executable.js';
 import { assertPortFree, freePort } from './free-port.js';
 import { describeExit, startManagedProcess, type ManagedProcess, type ProcessExit } from './managed-process.js';
+import { registerLocalCluster } from './register-local-cluster.js';
 import { readOrCreateSecretFile, readSecretFile, writeSecretFile } from './secret-file.js';
 import { waitReady } from './wait-ready.js';
 
@@ -268,6 +269,16 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         started.push({ child, port });
       }
       await Promise.all(started.map((entry) => ready(entry.child, `http://127.0.0.1:${entry.port}/readyz`)));
+
+      const registration = await registerLocalCluster({ admin, kubeconfigFile: join(options.stateDir, 'sandbox', 'kubeconfig'), signal: startup.signal });
+      if (registration !== undefined) {
+        const actions = registration.results.map((result) => `${result.kind} ${result.name} ${result.action}`).join(', ');
+        say(
+          registration.isDefault
+            ? `sandbox cluster registered as the default ClusterInstance local (${actions})`
+            : `sandbox cluster registered as ClusterInstance local, not the default: ${registration.notDefaultBecause} (${actions})`,
+        );
+      }
     } catch (error) {
       await stop('SIGTERM');
       throw error;

@@ -1,0 +1,14 @@
+export { createClusterConnections } from './cluster-connections.js';
+export type {
+  ApplyOptions,
+  ClusterConnection,
+  ClusterConnectionInput,
+  ClusterConnections,
+  ClusterConnectionsOptions,
+  KubeRequestOptions,
+  NodeSummary,
+  ServerVersion,
+} from './cluster-connections.js';
+export { classifyKubeError, isKubeClusterError, KubeClusterError } from './kube-cluster-error.js';
+export type { ClassifyOptions, KubeClusterErrorOptions, KubeFailureReason } from './kube-cluster-error.js';
+export type { KubernetesObject } from '@kubernetes/client-node';

@@ -1,0 +1,31 @@
+import type { ResourceStatus } from '@tugboat/resource-model';
+
+/** `ClusterInstance.spec` as the cluster-controller reads it (see the kind's schema). */
+export interface ClusterSpec {
+  definitionRef: { name: string };
+  /** Secret field: read through the API's secret route, never from `spec` (the API redacts it). */
+  kubeconfig?: string;
+  context?: string;
+  defaultFor?: string[];
+  accountRef?: { name: string };
+  region?: string;
+  version?: string;
+}
+
+export interface ClusterOutputs {
+  endpoint: string;
+  serverVersion?: string;
+  readyNodes?: number;
+  nodes?: number;
+  [key: string]: unknown;
+}
+
+export interface ClusterStatus extends ResourceStatus {
+  outputs?: ClusterOutputs;
+}
+
+/** `ClusterDefinition.spec` fields the controller uses. */
+export interface ClusterDefinitionSpec {
+  provider?: 'kubeconfig' | 'eks';
+  allowedVersions?: string[];
+}

@@ -1,0 +1,158 @@
+/**
+ * The reconcile logic against the SDK's fake API and a fake cluster connection. The kinds here are
+ * shaped as the issue-9 contract says (provider on the definition, `kubeconfig` a secret field,
+ * ClusterInstance owned by the cluster-controller), so the test does not depend on the stored schema.
+ */
+import { createFakeApi, reconcileOnce } from '@tugboat/controller-sdk/testing';
+import { KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
+import { CLUSTER_DEFINITION, CLUSTER_INSTANCE, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { CLUSTER_ROLE, SYSTEM_NAMESPACE } from './base-configuration.js';
+import { createClusterController } from './cluster-controller.js';
+import type { ClusterSpec, ClusterStatus } from './cluster-types.js';
+
+const DEFINITION: KindDefinition = {
+  ...CLUSTER_DEFINITION,
+  schema: { type: 'object', required: ['provider'], properties: { provider: { enum: ['kubeconfig', 'eks'] }, allowedVersions: { type: 'array', items: { type: 'string' } } } },
+};
+const INSTANCE: KindDefinition = {
+  ...CLUSTER_INSTANCE,
+  controller: 'cluster-controller',
+  secretFields: ['kubeconfig'],
+  schema: { type: 'object', required: ['definitionRef'], properties: { definitionRef: { type: 'object' }, kubeconfig: { type: 'string' }, context: { type: 'string' } } },
+};
+
+/** A cluster whose answers the test sets; records what was applied and deleted. */
+function fakeCluster() {
+  const state = {
+    failure: undefined as KubeClusterError | undefined,
+    version: { gitVersion: 'v1.32.0', major: '1', minor: '32' },
+    nodes: [{ name: 'n1', ready: true }, { name: 'n2', ready: true }],
+    present: new Map<string, KubernetesObject>(),
+    applied: [] as Array<{ object: KubernetesObject; fieldManager: string }>,
+    kubeconfigs: [] as string[],
+  };
+  const id = (object: KubernetesObject) => `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
+  const guard = () => {
+    if (state.failure) throw state.failure;
+  };
+  const connection: ClusterConnection = {
+    uid: 'u',
+    endpoint: 'https://cluster.example:6443',
+    context: 'c',
+    serverVersion: async () => (guard(), state.version),
+    listNodes: async () => (guard(), state.nodes),
+    apply: async (object, options) => {
+      guard();
+      state.applied.push({ object, fieldManager: options.fieldManager });
+      state.present.set(id(object), object);
+      return object;
+    },
+    read: async (object) => (guard(), state.present.get(id(object)) as typeof object | undefined),
+    delete: async (object) => (guard(), state.present.delete(id(object))),
+  };
+  const connections: ClusterConnections = {
+    connect: (input) => {
+      state.kubeconfigs.push(input.kubeconfig);
+      return connection;
+    },
+    drop: () => {},
+    size: 1,
+  };
+  return { state, connections };
+}
+
+async function setup(provider: 'kubeconfig' | 'eks', definitionExtra: Record<string, unknown> = {}) {
+  const api = createFakeApi({ kinds: [DEFINITION, INSTANCE], identity: { name: 'cluster-controller', type: 'controller', controller: 'cluster-controller' } });
+  await api.create({ kind: 'ClusterDefinition', metadata: { name: 'def' }, spec: { provider, ...definitionExtra } });
+  const obj = await api.create({
+    kind: 'ClusterInstance',
+    metadata: { name: 'local' },
+    spec: provider === 'kubeconfig' ? { definitionRef: { name: 'def' }, kubeconfig: 'apiVersion: v1\nkind: Config\n' } : { definitionRef: { name: 'def' } },
+  });
+  const cluster = fakeCluster();
+  const controller = createClusterController({ connections: cluster.connections, healthCheckEveryMs: 30_000, degradedRetryMs: 5_000 });
+  const run = async () => reconcileOnce(controller, obj, { api });
+  return { api, cluster, run, obj };
+}
+
+const condition = (obj: Resource<ClusterSpec, ClusterStatus> | undefined, type: string) => obj?.status.conditions?.find((c) => c.type === type);
+
+describe('cluster-controller reconcile', () => {
+  it('connects with the secret kubeconfig, applies the base configuration and reports Ready with outputs', async () => {
+    const { cluster, run } = await setup('kubeconfig');
+    const { report, object } = await run();
+    expect(report.outcome).toBe('requeue');
+    expect(report.disposition).toEqual({ action: 'nak', delayMs: 30_000 });
+    expect(cluster.state.kubeconfigs).toEqual(['apiVersion: v1\nkind: Config\n']);
+    expect(object?.status.phase).toBe('Ready');
+    expect(object?.status.outputs).toEqual({ endpoint: 'https://cluster.example:6443', serverVersion: 'v1.32.0', readyNodes: 2, nodes: 2 });
+    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({ status: 'True', reason: 'Connected' });
+    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({ status: 'True' });
+    expect(cluster.state.applied.map((a) => `${a.object.kind}:${a.object.metadata?.name}`)).toEqual([
+      `Namespace:${SYSTEM_NAMESPACE}`,
+      'ServiceAccount:tugboat',
+      `ClusterRole:${CLUSTER_ROLE}`,
+      `ClusterRoleBinding:${CLUSTER_ROLE}`,
+    ]);
+    for (const { object: applied, fieldManager } of cluster.state.applied) {
+      expect(fieldManager).toBe('tugboat-cluster');
+      expect(applied.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'tugboat', 'tugboat.dev/cluster': 'local' });
+    }
+  });
+
+  it('turns Degraded with the reason when the cluster is unreachable, and Ready again by itself', async () => {
+    const { cluster, run } = await setup('kubeconfig');
+    await run();
+    cluster.state.failure = new KubeClusterError('list nodes: cannot reach https://cluster.example:6443 (ECONNREFUSED)', { reason: 'Unreachable', endpoint: 'https://cluster.example:6443' });
+    const down = await run();
+    expect(down.report.disposition).toEqual({ action: 'nak', delayMs: 5_000 });
+    expect(down.object?.status.phase).toBe('Degraded');
+    expect(condition(down.object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({ status: 'False', reason: 'Unreachable', message: expect.stringContaining('ECONNREFUSED') });
+    expect(condition(down.object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({ status: 'False', reason: 'Unreachable' });
+    // What was last seen stays beside the endpoint.
+    expect(down.object?.status.outputs).toMatchObject({ endpoint: 'https://cluster.example:6443', serverVersion: 'v1.32.0' });
+
+    cluster.state.failure = undefined;
+    const back = await run();
+    expect(back.object?.status.phase).toBe('Ready');
+    expect(condition(back.object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({ status: 'True' });
+  });
+
+  it('reports a server version outside the definition as VersionAllowed=False and Degraded', async () => {
+    const { run } = await setup('kubeconfig', { allowedVersions: ['1.30', '1.31'] });
+    const { object } = await run();
+    expect(object?.status.phase).toBe('Degraded');
+    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'VersionAllowed')).toMatchObject({ status: 'False', message: expect.stringContaining('1.30, 1.31') });
+  });
+
+  it('waits, Progressing, for the infra-controller when the provider is eks', async () => {
+    const { cluster, run } = await setup('eks');
+    const { report, object } = await run();
+    expect(report.outcome).toBe('requeue');
+    expect(object?.status.phase).toBe('Progressing');
+    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({ status: 'Unknown', reason: 'WaitingForInfrastructure' });
+    expect(cluster.state.kubeconfigs).toEqual([]);
+  });
+
+  it('removes the base configuration on delete, and keeps the finalizer with the reason while the cluster is down', async () => {
+    const { api, cluster, run, obj } = await setup('kubeconfig');
+    await run();
+    await api.delete({ kind: 'ClusterInstance', name: 'local' });
+    cluster.state.failure = new KubeClusterError('delete ClusterRoleBinding: cannot reach https://cluster.example:6443 (ECONNREFUSED)', { reason: 'Unreachable' });
+    const stuck = await run();
+    expect(stuck.report.outcome).toBe('error');
+    expect(stuck.object?.metadata.finalizers).toContain('cluster-controller');
+    expect(stuck.object?.status.phase).toBe('Deleting');
+    expect(condition(stuck.object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({
+      status: 'False',
+      reason: 'Unreachable',
+      message: expect.stringContaining('tug delete clusterinstance local --force'),
+    });
+
+    cluster.state.failure = undefined;
+    const done = await reconcileOnce(createClusterController({ connections: cluster.connections }), obj, { api });
+    expect(done.report.outcome).toBe('finalized');
+    expect(done.object).toBeUndefined();
+    expect([...cluster.state.present.keys()].filter((key) => !key.startsWith('ServiceAccount'))).toEqual([]);
+  });
+});
