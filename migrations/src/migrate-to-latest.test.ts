@@ -52,6 +52,42 @@ describe('migrateToLatest', () => {
     }
   });
 
+  it('is not failed by a neighbour dropping its schema meanwhile (Kysely scanned every schema by name)', async () => {
+    const churn = new pg.Pool({ connectionString: url, max: 1 });
+    let stop = false;
+    let dropped = 0;
+    // Schemas with a serial column, so the old scan called pg_get_serial_sequence on each by name.
+    const churning = (async () => {
+      while (!stop) {
+        const name = `${schema}_churn_${dropped}`;
+        await churn.query(`create schema ${name}; create table ${name}.t (id serial primary key)`);
+        await churn.query(`drop schema ${name} cascade`);
+        dropped++;
+      }
+    })();
+    try {
+      for (let round = 0; round < 15; round++) {
+        const target = `${schema}_r${round}`;
+        const roundDb = new Kysely<unknown>({
+          dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${target}` }) }),
+        });
+        try {
+          await sql`create schema ${sql.id(target)}`.execute(roundDb);
+          const { error } = await migrateToLatest(roundDb);
+          expect(error).toBeUndefined();
+        } finally {
+          await sql`drop schema if exists ${sql.id(target)} cascade`.execute(roundDb);
+          await roundDb.destroy();
+        }
+      }
+    } finally {
+      stop = true;
+      await churning;
+      await churn.end();
+    }
+    expect(dropped).toBeGreaterThan(0);
+  }, 60_000);
+
   it('lets the database refuse a dangling reference and a delete of a used object', async () => {
     const insert = (uid: string, name: string) =>
       sql`insert into resources (uid, kind, project, name, spec, generation, resource_version, created_at, updated_at)

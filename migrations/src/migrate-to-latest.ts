@@ -5,6 +5,7 @@ import { operatorControls } from './0002_operator_controls.js';
 import { kindVersions } from './0003_kind_versions.js';
 import { tokenNames } from './0004_token_names.js';
 import { clusterController } from './0005_cluster_controller.js';
+import { withCurrentSchemaIntrospection } from './current-schema-introspection.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -24,7 +25,8 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationRes
   // neighbour schema (another test, another installation) would make it skip creating them.
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
   const migrator = new Migrator({
-    db,
+    // Kysely's own introspection scans every schema by name and fails when a neighbour drops one.
+    db: withCurrentSchemaIntrospection(db),
     provider: { getMigrations: async () => ({ ...migrations }) },
     migrationTableSchema: rows[0]?.schema ?? 'public',
   });
