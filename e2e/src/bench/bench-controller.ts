@@ -6,7 +6,8 @@
  * Lines go to `RECONCILE_LOG` as JSON, buffered and appended every 100 ms, so the file write does
  * not sit on the path it measures: `{ type: 'ready' }`, then `{ type: 'start', name, generation, at }`
  * when reconcile is entered and `{ type: 'lease', name, at }` (from the SDK's report, ms) when the
- * lease on the object was held, before the SDK read the object.
+ * lease on the object was held, before the SDK read the object, and `{ type: 'done', name, at }` (ms)
+ * when that reconcile ended (status written).
  */
 import { appendFile } from 'node:fs/promises';
 import { defineController, runController } from '@tugboat/controller-sdk';
@@ -46,7 +47,11 @@ const running = await runController(controller, {
   handleSignals: false,
   // When the SDK held the lease (before it read the object): splits the SDK's share of the latency.
   onReconcile: (report) => {
-    if (report.generation === 1) pending.push(`${JSON.stringify({ type: 'lease', name: report.key.name, at: report.startedAt })}\n`);
+    if (report.generation !== 1) return;
+    pending.push(`${JSON.stringify({ type: 'lease', name: report.key.name, at: report.startedAt })}\n`);
+    // When the reconcile (status write included) ended: with the lease time, how long one object
+    // held a worker, and how many objects the controller finished per second while the writer wrote.
+    pending.push(`${JSON.stringify({ type: 'done', name: report.key.name, at: report.finishedAt })}\n`);
   },
 });
 pending.push(`${JSON.stringify({ type: 'ready', at: wallClockMs() })}\n`);

@@ -62,7 +62,7 @@ const RECONCILE_WRITES = Number(env['BENCH_RECONCILE_WRITES'] ?? 1_500);
 /** Writes at the start of the open loop left out of the figures (connections, JIT, first pulls). */
 const RECONCILE_WARMUP_WRITES = Math.min(200, Math.floor(RECONCILE_WRITES / 5));
 const PROJECT = 'bench';
-const CONTROLLER_CONCURRENCY = 8;
+const CONTROLLER_CONCURRENCY = Number(env['BENCH_CONTROLLER_CONCURRENCY'] ?? 8);
 
 /**
  * The API's own settings, which the baseline copies: its `pg` pool (`database.ts`, `poolSize`
@@ -325,6 +325,13 @@ interface CommitToReconcileResult {
   publishToLeaseMs: LatencyStats;
   /** The SDK's read of the object through the API. */
   leaseToReconcileMs: LatencyStats;
+  /** Lease held → reconcile ended (GET, reconcile, status write): how long one object holds one of the controller's workers. */
+  leaseToDoneMs: LatencyStats;
+  /**
+   * Reconciles of measured objects the controller ended per second while the measured writes were
+   * being sent. Below the write rate, a queue grows for the whole run and the latencies measure it.
+   */
+  controllerPerSecond: number;
   createLatencyMs: LatencyStats;
   /** How far the open-loop writer fell behind its schedule at worst (ms). */
   writerLagMs: number;
@@ -369,39 +376,66 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
     30_000,
   );
 
-  // Open loop: write i is due at start + i / RATE, whether or not earlier writes have answered.
-  const writes: WriteRecord[] = [];
-  const inFlight: Array<Promise<void>> = [];
-  const intervalMs = 1000 / RATE;
-  const start = wallClockMs() + 20;
-  let writerLagMs = 0;
-  for (let i = 0; i < RECONCILE_WRITES; i += 1) {
-    const due = start + i * intervalMs;
-    const wait = due - wallClockMs();
-    if (wait > 0.5) await new Promise((resolve) => setTimeout(resolve, wait));
-    writerLagMs = Math.max(writerLagMs, wallClockMs() - due);
-    const name = `t-${i}`;
-    const sentAt = wallClockMs();
-    inFlight.push(
-      client.send('POST', `/v1/${RECONCILE_PLURAL}`, { metadata: { name, project: PROJECT, labels: LABELS }, spec: specFor(i) }).then((answer) => {
-        const answeredAt = wallClockMs();
-        if (answer.status !== 201) throw new Error(`create ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
-        const createdAt = Date.parse((answer.body as { metadata: { createdAt: string } }).metadata.createdAt);
-        if (i >= RECONCILE_WARMUP_WRITES) writes.push({ name, sentAt, answeredAt, createdAt });
-      }),
-    );
-  }
-  await Promise.all(inFlight);
-
   const started = new Map<string, number>();
   const leased = new Map<string, number>();
+  const finished = new Map<string, number>();
+  const readReconciles = async () => {
+    for (const line of await readLog()) {
+      if (line.type === 'done' && !finished.has(line.name!)) finished.set(line.name!, line.at);
+      if (line.type === 'start' && line.generation === 1 && !started.has(line.name!)) started.set(line.name!, line.at);
+      if (line.type === 'lease' && !leased.has(line.name!)) leased.set(line.name!, line.at);
+    }
+  };
+
+  // Open loop: write i is due at start + (i - first) / RATE, whether or not earlier writes have answered.
+  const writes: WriteRecord[] = [];
+  let writerLagMs = 0;
+  const openLoop = async (first: number, end: number, record: boolean): Promise<string[]> => {
+    const inFlight: Array<Promise<void>> = [];
+    const names: string[] = [];
+    const intervalMs = 1000 / RATE;
+    const start = wallClockMs() + 20;
+    for (let i = first; i < end; i += 1) {
+      const due = start + (i - first) * intervalMs;
+      const wait = due - wallClockMs();
+      if (wait > 0.5) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (record) writerLagMs = Math.max(writerLagMs, wallClockMs() - due);
+      const name = `t-${i}`;
+      names.push(name);
+      const sentAt = wallClockMs();
+      inFlight.push(
+        client.send('POST', `/v1/${RECONCILE_PLURAL}`, { metadata: { name, project: PROJECT, labels: LABELS }, spec: specFor(i) }).then((answer) => {
+          const answeredAt = wallClockMs();
+          if (answer.status !== 201) throw new Error(`create ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
+          const createdAt = Date.parse((answer.body as { metadata: { createdAt: string } }).metadata.createdAt);
+          if (record) writes.push({ name, sentAt, answeredAt, createdAt });
+        }),
+      );
+    }
+    await Promise.all(inFlight);
+    return names;
+  };
+
+  // Warm-up (connections, JIT, first pulls) at the same rate, then wait until the controller has
+  // reconciled all of it: a fresh controller is several times slower for its first few hundred
+  // objects, and a backlog it builds then would otherwise be carried into the measured writes (at
+  // a rate near the controller's capacity it never drains), so every measured object would wait
+  // behind it and p50 ≈ p99 ≈ the backlog, whatever the latency of one object.
+  const warmup = await openLoop(0, RECONCILE_WARMUP_WRITES, false);
   await waitUntil(
     async () => {
-      for (const line of await readLog()) {
-        if (line.type === 'start' && line.generation === 1 && !started.has(line.name!)) started.set(line.name!, line.at);
-        if (line.type === 'lease' && !leased.has(line.name!)) leased.set(line.name!, line.at);
-      }
-      return writes.every((write) => started.has(write.name) && leased.has(write.name));
+      await readReconciles();
+      return warmup.every((name) => started.has(name));
+    },
+    `the warm-up objects to be reconciled (log in ${reconcileLog})`,
+    60_000,
+  );
+  await openLoop(RECONCILE_WARMUP_WRITES, RECONCILE_WRITES, true);
+
+  await waitUntil(
+    async () => {
+      await readReconciles();
+      return writes.every((write) => started.has(write.name) && leased.has(write.name) && finished.has(write.name));
     },
     `every object to be reconciled (log in ${reconcileLog})`,
     60_000,
@@ -412,6 +446,9 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
   const byName = (map: Map<string, number>, name: string) => map.get(name)!;
   const missingPublish = writes.filter((write) => !published.has(write.name)).length;
   if (missingPublish > 0) throw new Error(`${missingPublish} changes were never seen on the bus`);
+  const firstSent = Math.min(...writes.map((w) => w.sentAt));
+  const lastSent = Math.max(...writes.map((w) => w.sentAt));
+  const doneWhileWriting = writes.filter((w) => byName(finished, w.name) <= lastSent).length;
   return {
     rate: RATE,
     writes: RECONCILE_WRITES,
@@ -422,6 +459,8 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
     publishToReconcileMs: latencyStats(writes.map((w) => byName(started, w.name) - byName(published, w.name))),
     publishToLeaseMs: latencyStats(writes.map((w) => byName(leased, w.name) - byName(published, w.name))),
     leaseToReconcileMs: latencyStats(writes.map((w) => byName(started, w.name) - byName(leased, w.name))),
+    leaseToDoneMs: latencyStats(writes.map((w) => byName(finished, w.name) - byName(leased, w.name))),
+    controllerPerSecond: round((doneWhileWriting / (lastSent - firstSent)) * 1000, 1),
     createLatencyMs: latencyStats(writes.map((w) => w.answeredAt - w.sentAt)),
     writerLagMs: round(writerLagMs),
   };
@@ -610,8 +649,13 @@ async function main(): Promise<void> {
           ['  on the bus -> reconcile start (SDK)', RATE, ...ms(reconcile.publishToReconcileMs)],
           ['    on the bus -> lease held', RATE, ...ms(reconcile.publishToLeaseMs)],
           ['    lease held -> reconcile start (GET)', RATE, ...ms(reconcile.leaseToReconcileMs)],
+          ['  lease held -> reconcile end (one worker busy)', RATE, ...ms(reconcile.leaseToDoneMs)],
         ],
       ),
+    );
+    console.log(
+      `controller: ${reconcile.controllerPerSecond} reconciles/s ended while ${RATE} writes/s were sent (${CONTROLLER_CONCURRENCY} at once)` +
+        (reconcile.controllerPerSecond < RATE * 0.97 ? ' — below the write rate: the latencies above are mostly a queue' : ''),
     );
     console.log('');
     console.log(
