@@ -9,3 +9,4 @@ export * from './redacted.js';
 export * from './label-selector.js';
 export * from './api-wire-types.js';
 export * from './kill-point.js';
+export * from './schema-error-detail.js';

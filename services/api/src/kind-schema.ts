@@ -9,11 +9,11 @@
  * Every pattern runs on RE2: matching is linear in the value's length, so `^(a+)+$` cannot stall
  * the event loop however the value is crafted.
  */
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import traverse from 'json-schema-traverse';
 import { RE2JS } from 're2js';
-import type { ErrorDetail } from '@tugboat/resource-model';
+import { schemaErrorDetail, type ErrorDetail } from '@tugboat/resource-model';
 import { isJsonObject } from './json-value.js';
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -91,7 +91,7 @@ export function createKindSchemaCompiler(): KindSchemaCompiler {
           if (valid === true) return [];
           // Fail closed: anything but `false` (a promise) means the schema was not enforced.
           if (valid !== false) return [{ path: 'spec', rule: 'schema', message: 'the kind schema cannot be enforced synchronously' }];
-          return (validate.errors ?? []).map((error) => toDetail('spec', error));
+          return (validate.errors ?? []).map((error) => schemaErrorDetail('spec', error));
         },
       };
     },
@@ -174,15 +174,3 @@ export function declaredAt(schema: Record<string, unknown>, dotted: string): Rec
   return node;
 }
 
-/** ajv error → `{ path: 'spec.replicas', rule: 'minimum' }`. */
-export function toDetail(root: string, error: ErrorObject): ErrorDetail {
-  const segments = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') segments.push(params['additionalProperty']);
-  if (error.keyword === 'required' && typeof params['missingProperty'] === 'string') segments.push(params['missingProperty']);
-  const path = [root, ...segments].map((s, i) => (i > 0 && /^\d+$/.test(s) ? `[${s}]` : s)).join('.').replace(/\.\[/g, '[');
-  return { path, rule: error.keyword, message: error.keyword === 'additionalProperties' ? 'unknown field' : (error.message ?? error.keyword) };
-}

@@ -9,7 +9,7 @@
  * references, YAML bodies, retention, authorization beyond the controller rules.
  */
 import { randomUUID } from 'node:crypto';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import {
   API_VERSION,
@@ -25,6 +25,7 @@ import {
   NotFoundError,
   parseLabelSelector,
   REDACTED,
+  schemaErrorDetail,
   UnauthenticatedError,
   type ApplyItemResult,
   type ChangeCause,
@@ -298,7 +299,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       if (existing !== undefined && Object.hasOwn(existing.secrets, path)) setAt(plain, path, existing.secrets[path]);
       else problems.push({ path: `spec.${path}`, rule: 'redacted', message: `"${REDACTED}" keeps a stored secret, but none is stored` });
     }
-    if (problems.length === 0 && !kind.validate(plain)) problems.push(...(kind.validate.errors ?? []).map((error) => schemaDetail(error)));
+    if (problems.length === 0 && !kind.validate(plain)) problems.push(...(kind.validate.errors ?? []).map((error) => schemaErrorDetail('spec', error)));
     throwIfAny(problems);
     const stored = copy(plain);
     const secrets: Record<string, unknown> = {};
@@ -1028,18 +1029,6 @@ function parseBody(body: RequestInit['body']): unknown {
   }
 }
 
-/** ajv error → `{ path: 'spec.replicas', rule: 'minimum' }`, as the API names them. */
-function schemaDetail(error: ErrorObject): ErrorDetail {
-  const segments = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') segments.push(params['additionalProperty']);
-  if (error.keyword === 'required' && typeof params['missingProperty'] === 'string') segments.push(params['missingProperty']);
-  const path = ['spec', ...segments].map((s, i) => (i > 0 && /^\d+$/.test(s) ? `[${s}]` : s)).join('.').replace(/\.\[/g, '[');
-  return { path, rule: error.keyword, message: error.keyword === 'additionalProperties' ? 'unknown field' : (error.message ?? error.keyword) };
-}
 
 function compareKeys(a: Resource, b: Resource): number {
   return a.metadata.project === b.metadata.project ? a.metadata.name.localeCompare(b.metadata.name) : a.metadata.project.localeCompare(b.metadata.project);
