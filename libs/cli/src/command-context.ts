@@ -2,6 +2,8 @@ import { createApiClient, type ApiClient, type ObjectRef } from '@tugboat/api-cl
 import type { KindDefinition } from '@tugboat/resource-model';
 import type { Command } from 'commander';
 import { resolveClientSettings, type ClientSettings, type GlobalFlags } from './client-settings.js';
+import { orderManifests } from './order-manifests.js';
+import { readManifestDocuments, toManifest, type Manifest } from './read-manifests.js';
 import { resolveKind } from './resolve-kind.js';
 import { UsageError } from './usage-error.js';
 
@@ -134,6 +136,29 @@ export async function connectToObject(
   const project = projectFor(definition, target.project ?? connection.settings.project, target.action);
   const ref: ObjectRef = { kind: definition.kind, name: target.name, ...(project === undefined ? {} : { project }) };
   return { ...connection, kinds, definition, project, ref, shown: `${definition.kind}/${target.name}` };
+}
+
+/**
+ * Reads `-f` files, directories or stdin, connects, and returns the manifests in apply's order
+ * (what others reference, and owners, first): the common start of `apply` and `delete -f`.
+ */
+export async function connectWithManifests(
+  context: CommandContext,
+  command: Command,
+  flags: { filename: string[]; project?: string | undefined },
+): Promise<Connection & { kinds: KindDefinition[]; manifests: Manifest[] }> {
+  const documents = await readManifestDocuments({
+    paths: flags.filename,
+    cwd: context.io.cwd,
+    ...(context.io.stdin === undefined ? {} : { stdin: context.io.stdin }),
+  });
+  const connection = await context.connect(command);
+  const kinds = await connection.client.kinds({ signal: context.io.signal });
+  const manifests = orderManifests(
+    documents.map((document) => toManifest(document, kinds, flags.project ?? connection.settings.project)),
+    kinds,
+  );
+  return { ...connection, kinds, manifests };
 }
 
 /** `-p`, else the context's project, for lists of a project-scoped kind; platform-wide kinds have none. */

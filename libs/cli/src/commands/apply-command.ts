@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 import type { ApplyItemResult, ApplyResult } from '@tugboat/api-client';
 import { isErrorCode, type KindDefinition } from '@tugboat/resource-model';
-import { collect, type CommandContext } from '../command-context.js';
+import { collect, connectWithManifests, type CommandContext } from '../command-context.js';
 import { describeError, EXIT_FAILED } from '../describe-error.js';
 import { formatFieldChanges } from '../format-diff.js';
-import { orderManifests } from '../order-manifests.js';
-import { readManifestDocuments, toManifest } from '../read-manifests.js';
 import { terminalStyle, type TerminalStyle } from '../terminal-style.js';
 
 interface ApplyFlags {
@@ -38,17 +36,7 @@ Examples:
   tug get app web -p team-a -o yaml | tug apply -f -`,
     )
     .action(async (flags: ApplyFlags, command: Command) => {
-      const documents = await readManifestDocuments({
-        paths: flags.filename,
-        cwd: context.io.cwd,
-        ...(context.io.stdin === undefined ? {} : { stdin: context.io.stdin }),
-      });
-      const { client, settings } = await context.connect(command);
-      const kinds = await client.kinds({ signal: context.io.signal });
-      const manifests = orderManifests(
-        documents.map((document) => toManifest(document, kinds, flags.project ?? settings.project)),
-        kinds,
-      );
+      const { client, settings, kinds, manifests } = await connectWithManifests(context, command, flags);
       let answer: ApplyResult;
       try {
         answer = await client.apply(

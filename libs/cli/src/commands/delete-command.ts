@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
 import type { ApiClient, ObjectRef } from '@tugboat/api-client';
 import { isErrorCode, type KindDefinition, type Resource } from '@tugboat/resource-model';
-import { collect, connectToObject, type CommandContext } from '../command-context.js';
+import { collect, connectToObject, connectWithManifests, type CommandContext } from '../command-context.js';
 import { describeError, EXIT_FAILED } from '../describe-error.js';
 import { describeHolder, findFinalizerHolders } from '../finalizer-holders.js';
 import { displayName } from '../manifest-key.js';
-import { orderManifests } from '../order-manifests.js';
 import { formatDuration, parseDuration } from '../parse-duration.js';
 import { createProgressLine } from '../progress-line.js';
-import { readManifestDocuments, toManifest } from '../read-manifests.js';
 import { UsageError } from '../usage-error.js';
 import { waitFor } from '../wait-for.js';
 
@@ -94,19 +92,10 @@ Examples:
 
 /** `tug delete -f`: every object of the manifests, dependents first; not found counts as gone. */
 async function deleteManifests(context: CommandContext, command: Command, flags: DeleteFlags, deadline: number, timeoutMs: number): Promise<void> {
-  const documents = await readManifestDocuments({
-    paths: flags.filename,
-    cwd: context.io.cwd,
-    ...(context.io.stdin === undefined ? {} : { stdin: context.io.stdin }),
-  });
-  const { client, settings } = await context.connect(command);
-  const kinds = await client.kinds({ signal: context.io.signal });
+  const { client, settings, kinds, manifests: applyOrder } = await connectWithManifests(context, command, flags);
   // apply sends referenced objects and owners first; deleting goes the other way round, so an
   // object is never refused as "still used" by another object of the same manifest.
-  const manifests = orderManifests(
-    documents.map((document) => toManifest(document, kinds, flags.project ?? settings.project)),
-    kinds,
-  ).reverse();
+  const manifests = applyOrder.reverse();
   const pending: Target[] = [];
   let gone = 0;
   let failed = 0;
