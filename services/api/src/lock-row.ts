@@ -1,4 +1,4 @@
-/** Row locks of a write transaction (`for update`): the one place that spells the lookup of a locked object. */
+/** Row locks of a write transaction (`for update`, and `for share` on link targets): the one place that spells the lookup of a locked object. */
 import type { RegisteredKind } from './kind-registry.js';
 import { notFound, type ObjectKey, type Row, type Tx } from './resource-row.js';
 
@@ -22,4 +22,19 @@ export async function lockRowIfExists(tx: Tx, kind: RegisteredKind, key: ObjectK
 
 export async function lockByUid(tx: Tx, uid: string): Promise<Row | undefined> {
   return tx.selectFrom('resources').selectAll().where('uid', '=', uid).forUpdate().executeTakeFirst();
+}
+
+/**
+ * The row a new reference or owner link points at, locked `for share` so it cannot be deleted
+ * before this transaction commits; `undefined` when there is none.
+ */
+export async function shareLinkTarget(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Pick<Row, 'uid' | 'deletion_requested_at'> | undefined> {
+  return tx
+    .selectFrom('resources')
+    .select(['uid', 'deletion_requested_at'])
+    .where('kind', '=', kind.definition.kind)
+    .where('project', '=', key.project)
+    .where('name', '=', key.name)
+    .forShare()
+    .executeTakeFirst();
 }

@@ -16,7 +16,7 @@ import { diffJson, type FieldChange } from './json-diff.js';
 import { applyMergePatch, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
-import { lockRow, lockRowIfExists } from './lock-row.js';
+import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
 import { findWithOwners } from './resource-reads.js';
@@ -80,14 +80,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       }
       const target = await kinds.getOrThrow(reference.kind);
       const targetProject = target.definition.scope === 'Platform' ? '' : project;
-      const row = await tx
-        .selectFrom('resources')
-        .select(['uid', 'deletion_requested_at'])
-        .where('kind', '=', target.definition.kind)
-        .where('project', '=', targetProject)
-        .where('name', '=', name)
-        .forShare()
-        .executeTakeFirst();
+      const row = await shareLinkTarget(tx, target, { project: targetProject, name });
       if (!row) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}`);
       else if (row.deletion_requested_at) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" is being deleted`);
       else resolved.push({ path: reference.path, uid: row.uid });
@@ -106,14 +99,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         continue;
       }
       const ownerProject = ownerKind.definition.scope === 'Platform' ? '' : project;
-      const row = await tx
-        .selectFrom('resources')
-        .select(['uid', 'deletion_requested_at'])
-        .where('kind', '=', ownerKind.definition.kind)
-        .where('project', '=', ownerProject)
-        .where('name', '=', owner.name)
-        .forShare()
-        .executeTakeFirst();
+      const row = await shareLinkTarget(tx, ownerKind, { project: ownerProject, name: owner.name });
       if (!row || row.deletion_requested_at) problems.add(`metadata.ownerReferences[${i}]`, 'reference', `${owner.kind} "${owner.name}" does not exist or is being deleted`);
       else if (!uids.includes(row.uid)) uids.push(row.uid);
     }
