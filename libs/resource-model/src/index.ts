@@ -10,3 +10,4 @@ export * from './label-selector.js';
 export * from './api-wire-types.js';
 export * from './kill-point.js';
 export * from './schema-error-detail.js';
+export * from './if-match.js';

@@ -12,6 +12,7 @@ import {
   PayloadTooLargeError,
   UnavailableError,
   isTugboatError,
+  parseIfMatch,
   parseLabelSelector,
   type KindDefinition,
   type TugboatError,
@@ -513,13 +514,9 @@ function bodyOf(req: Request): unknown {
   return req.body;
 }
 
-/** `If-Match: "123"` (also `W/"123"` or `123`); `*` or absent means no precondition. */
+/** The request's `If-Match` precondition (see `parseIfMatch`). */
 function ifMatch(req: Request): string | undefined {
-  const header = req.get('if-match');
-  if (header === undefined || header.trim() === '*') return undefined;
-  const value = header.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-  if (!/^\d{1,19}$/.test(value)) throw inputError('If-Match', 'pattern', 'must be a quoted resourceVersion', 400);
-  return value;
+  return parseIfMatch(req.get('if-match'));
 }
 
 function toTugboatError(error: unknown): TugboatError {

@@ -24,6 +24,7 @@ import {
   matchesLabelSelector,
   NotFoundError,
   parseLabelSelector,
+  parseIfMatch,
   REDACTED,
   schemaErrorDetail,
   UnauthenticatedError,
@@ -1007,11 +1008,7 @@ function routeNotFound(request: { method: string; url: URL }): NotFoundError {
 }
 
 function ifMatch(headers: Headers): string | undefined {
-  const header = headers.get('if-match');
-  if (header === null || header.trim() === '*') return undefined;
-  const value = header.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-  if (!/^\d{1,19}$/.test(value)) throw inputError('If-Match', 'pattern', 'must be a quoted resourceVersion', 400);
-  return value;
+  return parseIfMatch(headers.get('if-match'));
 }
 
 function revisionNumber(value: string | null, path: string): number {
