@@ -1,0 +1,21 @@
+export { imageRegistry, normalizeRegistry, withTag } from './image-reference.js';
+export { containersOf, groupOf, podSpecOf } from './pod-templates.js';
+export { derivedNamespace, effectiveImage, instanceLabels, manifestObjects, renderWorkload, type RenderInput } from './render-workload.js';
+export { definitionViolations, describeObject, instanceViolations, manifestViolations, MAX_MANIFEST_DOCUMENTS } from './workload-rules.js';
+export {
+  LABELS,
+  MANAGED_BY,
+  OVERRIDABLE,
+  WORKLOAD_FIELD_MANAGER,
+  type ContainerPort,
+  type ContainerResources,
+  type ContainerSource,
+  type KubeManifest,
+  type Overridable,
+  type Probe,
+  type ResourceQuantities,
+  type Violation,
+  type WorkloadDefinitionSpec,
+  type WorkloadInstanceSpec,
+  type WorkloadOverrides,
+} from './workload-types.js';

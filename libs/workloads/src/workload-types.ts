@@ -1,0 +1,106 @@
+/**
+ * The shapes of the workload kinds as the API stores them (after schema validation) and the
+ * constants shared by the API (admission) and the workload-controller (rendering, labels).
+ */
+
+/** The server-side apply field manager of the workload-controller: never shared with another controller. */
+export const WORKLOAD_FIELD_MANAGER = 'tugboat-workload';
+
+/** Labels on every object Tugboat applies for an instance. */
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  instanceUid: 'tugboat.dev/instance-uid',
+  instance: 'tugboat.dev/instance',
+  project: 'tugboat.dev/project',
+  /** On a namespace Tugboat created: the uid of the instance it belongs to (and is deleted with). */
+  namespaceOwner: 'tugboat.dev/namespace-owner',
+} as const;
+
+export const MANAGED_BY = 'tugboat';
+
+/** What an instance may override, when its definition lists it in `overridable`. */
+export const OVERRIDABLE = ['image', 'imageTag', 'replicas', 'env', 'resources', 'command', 'args'] as const;
+export type Overridable = (typeof OVERRIDABLE)[number];
+
+export interface ResourceQuantities {
+  cpu?: string;
+  memory?: string;
+}
+
+export interface ContainerResources {
+  requests?: ResourceQuantities;
+  limits?: ResourceQuantities;
+}
+
+export interface Probe {
+  httpGet?: { path: string; port: number };
+  tcpSocket?: { port: number };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+}
+
+export interface ContainerPort {
+  name?: string;
+  port: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+/** A WorkloadDefinition's container source: rendered into a ServiceAccount, a Deployment and a Service. */
+export interface ContainerSource {
+  /** Absent when every instance brings its own (then `image` is overridable). */
+  image?: string;
+  command?: string[];
+  args?: string[];
+  ports?: ContainerPort[];
+  env?: Record<string, string>;
+  resources?: ContainerResources;
+  /** Default 1. */
+  replicas?: number;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+}
+
+export interface WorkloadDefinitionSpec {
+  description?: string;
+  /** Exactly one of `container` and `manifests`. */
+  container?: ContainerSource;
+  /** Multi-document Kubernetes YAML, parsed by the caller (see `renderWorkload`). */
+  manifests?: string;
+  overridable?: Overridable[];
+  maxReplicas?: number;
+  allowedImageRegistries?: string[];
+}
+
+export interface WorkloadOverrides {
+  image?: string;
+  imageTag?: string;
+  replicas?: number;
+  env?: Record<string, string>;
+  resources?: ContainerResources;
+  command?: string[];
+  args?: string[];
+}
+
+export interface WorkloadInstanceSpec {
+  definitionRef: { name: string };
+  /** Filled by the API with the project's default cluster when a write leaves it out. */
+  clusterRef: { name: string };
+  /** Filled by the API with `derivedNamespace` on create when left out; immutable. */
+  namespace?: string;
+  overrides?: WorkloadOverrides;
+}
+
+/** A Kubernetes object as Tugboat renders it: the envelope typed, the rest as the kind has it. */
+export interface KubeManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** A broken rule: where (`spec.overrides.replicas`), which rule (`maxReplicas`), and in words. */
+export interface Violation {
+  path: string;
+  rule: string;
+  message: string;
+}
