@@ -6,7 +6,7 @@
  */
 import { imageRegistry, normalizeRegistry } from './image-reference.js';
 import { containersOf, groupOf, isReplicated, podSpecOf } from './pod-templates.js';
-import { manifestObjects, renderWorkload } from './render-workload.js';
+import { renderWorkload } from './render-workload.js';
 import type { KubeManifest, Overridable, Violation, WorkloadDefinitionSpec, WorkloadInstanceSpec } from './workload-types.js';
 
 /** The most documents a definition's manifests may hold. */
