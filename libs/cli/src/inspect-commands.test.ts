@@ -174,6 +174,23 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
     expect((await tug('describe', 'app', 'web', '-p', 'team-a', '--events', 'x')).stderr).toContain('--events: "x" is not a whole number');
   });
 
+  it('describes the objects a controller made, one row each, with why one is not ready', async () => {
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, {
+      phase: 'Degraded',
+      objects: [
+        { apiVersion: 'v1', kind: 'ServiceAccount', namespace: 'team-a-web', name: 'web', ready: true },
+        { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a-web', name: 'web', ready: false, reason: 'ImagePullBackOff', message: 'pod web-1: image not found' },
+        { kind: 42 },
+      ],
+    });
+    const text = (await tug('describe', 'app', 'web', '-p', 'team-a')).stdout;
+    expect(rows(text.slice(text.indexOf('    KIND'), text.indexOf('References')))).toEqual([
+      ['KIND', 'NAME', 'READY', 'REASON', 'MESSAGE'],
+      ['ServiceAccount', 'team-a-web/web', 'yes', '-'],
+      ['Deployment', 'team-a-web/web', 'no', 'ImagePullBackOff', 'pod web-1: image not found'],
+    ]);
+  });
+
   it('lists events of one object, of a kind, and of everything, oldest first', async () => {
     api.addEvent({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { type: 'Warning', reason: 'BackOff', message: 'pulling image', source: 'workload-controller', lastSeen: '2026-05-31T23:59:00Z' });
     api.addEvent({ kind: 'ClusterInstance', project: '', name: 'local' }, { type: 'Normal', reason: 'Connected', message: 'ok', source: 'infra-controller', lastSeen: '2026-05-31T23:00:00Z' });

@@ -116,6 +116,20 @@ export function formatDescription(input: DescriptionInput): string {
       ),
     );
   }
+  const objects = objectRows(status?.['objects']);
+  if (objects.length > 0) {
+    // What a controller made in the real world (a workload's Kubernetes objects), one row each.
+    lines.push('  Objects:\n');
+    lines.push(
+      indent(
+        formatTable(
+          ['KIND', 'NAME', 'READY', 'REASON', 'MESSAGE'],
+          objects.map((row) => [row.kind, row.namespace ? `${row.namespace}/${row.name}` : row.name, row.ready ? 'yes' : 'no', row.reason ?? '-', row.message ?? '']),
+        ),
+        '    ',
+      ),
+    );
+  }
   if (status?.outputs !== undefined && Object.keys(status.outputs).length > 0) {
     lines.push('  Outputs:\n');
     lines.push(indentYaml(status.outputs, '    '));
@@ -145,6 +159,27 @@ export function formatDescription(input: DescriptionInput): string {
     );
   }
   return lines.join('');
+}
+
+interface ObjectRow {
+  kind: string;
+  name: string;
+  namespace?: string;
+  ready: boolean;
+  reason?: string;
+  message?: string;
+}
+
+/** `status.objects` rows as a controller wrote them; entries without a kind and a name are left out. */
+function objectRows(value: unknown): ObjectRow[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry): ObjectRow[] => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const row = entry as Record<string, unknown>;
+    if (typeof row['kind'] !== 'string' || typeof row['name'] !== 'string') return [];
+    const text = (field: string) => (typeof row[field] === 'string' ? { [field]: row[field] as string } : {});
+    return [{ kind: row['kind'], name: row['name'], ready: row['ready'] === true, ...text('namespace'), ...text('reason'), ...text('message') }];
+  });
 }
 
 /** The objects this one names: each reference field set in its spec, and its owners. */
