@@ -33,8 +33,8 @@ export interface BenchInstallation {
   adminToken: string;
   workDir: string;
   api: BenchProcess;
-  /** Starts a process from TypeScript sources with its output in `workDir/<name>.log`. */
-  spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]): BenchProcess;
+  /** Starts a process from TypeScript sources (with `args` after the script) with its output in `workDir/<name>.log`. */
+  spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[], args?: readonly string[]): BenchProcess;
   /** SIGTERM the processes started here, drop the schemas, delete the streams and buckets. */
   close(options: { extraSchemas?: string[]; extraStreams?: string[] }): Promise<void>;
 }
@@ -55,10 +55,10 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
   process.once('SIGINT', endChildren);
   process.once('SIGTERM', endChildren);
 
-  function spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): BenchProcess {
+  function spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = [], args: readonly string[] = []): BenchProcess {
     const logFile = join(workDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child = spawn(NODE_TS[0], [...nodeArgs, ...NODE_TS.slice(1), script], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+    const child = spawn(NODE_TS[0], [...nodeArgs, ...NODE_TS.slice(1), script, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const started: BenchProcess = {

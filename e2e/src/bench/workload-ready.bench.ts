@@ -1,0 +1,221 @@
+/**
+ * Time to Ready for many WorkloadInstances (issue 9), with one and with two workload-controller
+ * replicas, and each controller's peak memory.
+ *
+ * Per replica count, a fresh installation: the API, the sandbox (one Kubernetes cluster), the
+ * cluster-controller, and N workload-controller processes. The sandbox's cluster is registered
+ * and brought Ready; then every Kubernetes request of the sandbox gets a fixed latency (a network
+ * round trip, BENCH_KUBE_LATENCY_MS, 20 ms) so the controllers' own concurrency — fixed per
+ * replica and printed — is what bounds the rate, not the machine's two shared cores. Then WORKLOADS
+ * instances of one container definition are created through the API (batches of 50 per apply);
+ * the clock runs from the first create to the moment the last instance reads `Ready` at its
+ * generation (the API's list, polled every 500 ms). Memory: the peak resident set of each
+ * controller process, sampled from /proc every 250 ms.
+ *
+ * The sandbox runs at BENCH_SANDBOX_TIME_SCALE (20×): a pod's simulated 5 s start takes 250 ms, so
+ * the figure is the controllers' work and the rollout a real cluster would add is left out.
+ *
+ * Figures go to `bench-results/workload-ready.json`. Environment: BENCH_WORKLOADS (1000),
+ * BENCH_WORKLOADS_LARGE=1 (also 10,000 with one replica, for memory), BENCH_WORKLOAD_REPLICAS
+ * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16 reconciles at once per replica), BENCH_KUBE_LATENCY_MS
+ * (20), BENCH_SANDBOX_TIME_SCALE (20), BENCH_KEEP_LOGS.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiClient, type ApiClient } from '@tugboat/api-client';
+import { freePort, REPO_ROOT, waitUntil } from '../harness/cli-processes.js';
+import { startBenchInstallation, type BenchInstallation, type BenchProcess } from './bench-installation.js';
+import { formatTable, round } from './latency-stats.js';
+
+const env = process.env;
+const WORKLOADS = Number(env['BENCH_WORKLOADS'] ?? 1000);
+const LARGE = env['BENCH_WORKLOADS_LARGE'] === '1';
+const REPLICAS = (env['BENCH_WORKLOAD_REPLICAS'] ?? '1,2').split(',').map(Number);
+const CONCURRENCY = Number(env['BENCH_WORKLOAD_CONCURRENCY'] ?? 16);
+const KUBE_LATENCY_MS = Number(env['BENCH_KUBE_LATENCY_MS'] ?? 20);
+const TIME_SCALE = Number(env['BENCH_SANDBOX_TIME_SCALE'] ?? 20);
+const CREATE_BATCH = 50;
+const PROJECT = 'bench';
+
+interface RunFigures {
+  workloads: number;
+  replicas: number;
+  concurrencyPerReplica: number;
+  kubeLatencyMs: number;
+  createSeconds: number;
+  readySeconds: number;
+  readyPerSecond: number;
+  peakRssMiB: number[];
+}
+
+/** Peak resident set size of each process, sampled until stopped. */
+function startRssSampler(processes: readonly BenchProcess[]) {
+  const peaks = processes.map(() => 0);
+  const sample = async () => {
+    await Promise.all(
+      processes.map(async (started, index) => {
+        const status = await readFile(`/proc/${started.child.pid}/status`, 'utf8').catch(() => '');
+        const kib = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+        peaks[index] = Math.max(peaks[index]!, kib / 1024);
+      }),
+    );
+  };
+  const timer = setInterval(() => void sample(), 250);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await sample();
+      return peaks.map((peak) => round(peak, 1));
+    },
+  };
+}
+
+async function countReady(admin: ApiClient): Promise<number> {
+  let ready = 0;
+  for await (const item of admin.listAll('WorkloadInstance', { project: PROJECT, limit: 500 })) {
+    if (item.status?.phase === 'Ready' && item.status.observedGeneration === item.metadata.generation) ready += 1;
+  }
+  return ready;
+}
+
+async function waitHealthy(url: string, started: BenchProcess, what: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      if (started.child.exitCode !== null) throw new Error(`${what} exited while starting:\n${await started.tail()}`);
+      const response = await fetch(url).catch(() => undefined);
+      await response?.arrayBuffer();
+      return response?.ok === true;
+    },
+    `${what} to be ready`,
+    60_000,
+  );
+}
+
+async function runOnce(workloads: number, replicas: number): Promise<RunFigures> {
+  const installation: BenchInstallation = await startBenchInstallation();
+  const stateDir = await mkdtemp(join(tmpdir(), 'tugboat-bench-sandbox-'));
+  try {
+    const sandboxPort = await freePort();
+    const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+    const sandbox = installation.spawnTs('sandbox', 'services/sandbox/src/main.ts', { LOG_LEVEL: 'warn' }, [], [
+      '--port',
+      String(sandboxPort),
+      '--state-dir',
+      stateDir,
+      '--time-scale',
+      String(TIME_SCALE),
+    ]);
+    await waitHealthy(`${sandboxUrl}/_sandbox/healthz`, sandbox, 'the sandbox');
+    const admin = createApiClient({ baseUrl: installation.apiUrl, token: installation.adminToken });
+    const controllerEnv = async (controller: string, replica: string) => {
+      const token = await admin.createToken({ name: `${controller}-${replica}`, type: 'controller', controller });
+      const port = await freePort();
+      return {
+        port,
+        env: {
+          TUGBOAT_URL: installation.apiUrl,
+          TUGBOAT_TOKEN: token.token,
+          TUGBOAT_NATS_PREFIX: installation.prefix,
+          TUGBOAT_REPLICA_ID: `${controller}-${replica}`,
+          NATS_URL: env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
+          PORT: String(port),
+          LOG_LEVEL: 'warn',
+        },
+      };
+    };
+    const cluster = await controllerEnv('cluster-controller', '0');
+    const clusterController = installation.spawnTs('cluster-controller', 'services/cluster-controller/src/main.ts', cluster.env);
+    await waitHealthy(`http://127.0.0.1:${cluster.port}/readyz`, clusterController, 'the cluster-controller');
+    const controllers: BenchProcess[] = [];
+    for (let replica = 0; replica < replicas; replica++) {
+      const started = await controllerEnv('workload-controller', String(replica));
+      const controller = installation.spawnTs(`workload-controller-${replica}`, 'services/workload-controller/src/main.ts', {
+        ...started.env,
+        WORKLOAD_CONCURRENCY: String(CONCURRENCY),
+      });
+      await waitHealthy(`http://127.0.0.1:${started.port}/readyz`, controller, `workload-controller ${replica}`);
+      controllers.push(controller);
+    }
+
+    const kubeconfig = await readFile(join(stateDir, 'kubeconfig'), 'utf8');
+    await admin.apply([
+      { kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig' } },
+      { kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig, defaultFor: [PROJECT] } },
+      {
+        kind: 'WorkloadDefinition',
+        metadata: { name: 'web' },
+        spec: { container: { image: 'nginx:1.27', ports: [{ port: 80 }], replicas: 1 }, overridable: ['env'] },
+      },
+    ]);
+    await waitUntil(
+      async () => (await admin.get({ kind: 'ClusterInstance', name: 'local' }))?.status?.phase === 'Ready',
+      `the sandbox cluster to be Ready (cluster-controller log: ${await clusterController.tail()})`,
+      60_000,
+    );
+    const fault = await fetch(`${sandboxUrl}/_sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'kube', latencyMs: KUBE_LATENCY_MS }),
+    });
+    if (!fault.ok) throw new Error(`the sandbox refused the latency rule: ${fault.status} ${await fault.text()}`);
+
+    const memory = startRssSampler(controllers);
+    const started = performance.now();
+    for (let from = 0; from < workloads; from += CREATE_BATCH) {
+      const batch = [];
+      for (let index = from; index < Math.min(workloads, from + CREATE_BATCH); index++) {
+        batch.push({ kind: 'WorkloadInstance', metadata: { name: `w-${index}`, project: PROJECT }, spec: { definitionRef: { name: 'web' } } });
+      }
+      await admin.apply(batch);
+    }
+    const created = performance.now();
+    // Listing every instance costs the API (and so the shared cores) something: twice a second.
+    const deadline = Date.now() + Math.max(600_000, workloads * 200);
+    let readyCount = 0;
+    while ((readyCount = await countReady(admin)) < workloads) {
+      if (Date.now() > deadline) throw new Error(`only ${readyCount} of ${workloads} WorkloadInstances Ready in time; controller log: ${await controllers[0]!.tail()}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const ready = performance.now();
+    const peakRssMiB = await memory.stop();
+    const readySeconds = round((ready - started) / 1000, 1);
+    const figures: RunFigures = {
+      workloads,
+      replicas,
+      concurrencyPerReplica: CONCURRENCY,
+      kubeLatencyMs: KUBE_LATENCY_MS,
+      createSeconds: round((created - started) / 1000, 1),
+      readySeconds,
+      readyPerSecond: round(workloads / readySeconds, 1),
+      peakRssMiB,
+    };
+    console.log(`${workloads} workloads, ${replicas} replica(s): Ready in ${readySeconds} s; peak RSS ${peakRssMiB.join(' / ')} MiB`);
+    return figures;
+  } finally {
+    await installation.close({});
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const runs: RunFigures[] = [];
+  const loadBefore = loadavg()[0]!;
+  for (const replicas of REPLICAS) runs.push(await runOnce(WORKLOADS, replicas));
+  if (LARGE) runs.push(await runOnce(10_000, 1));
+  const one = runs.find((run) => run.replicas === 1 && run.workloads === WORKLOADS);
+  const two = runs.find((run) => run.replicas === 2 && run.workloads === WORKLOADS);
+  const ratio = one && two ? round(one.readySeconds / two.readySeconds, 2) : undefined;
+  console.log(
+    formatTable(
+      ['workloads', 'replicas', 'concurrency/replica', 'kube latency ms', 'create s', 'to Ready s', 'Ready/s', 'peak RSS MiB per controller'],
+      runs.map((run) => [run.workloads, run.replicas, run.concurrencyPerReplica, run.kubeLatencyMs, run.createSeconds, run.readySeconds, run.readyPerSecond, run.peakRssMiB.join(' / ')]),
+    ),
+  );
+  if (ratio !== undefined) console.log(`two replicas / one: ${ratio}× (target ≥ 1.6×); one replica, ${WORKLOADS} Ready in ${one!.readySeconds} s (target ≤ 20 s)`);
+  const resultsDir = join(REPO_ROOT, 'bench-results');
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, 'workload-ready.json'), `${JSON.stringify({ runs, ratio, loadBefore, loadAfter: loadavg()[0] }, null, 2)}\n`);
+}
+
+await main();
