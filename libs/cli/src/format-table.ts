@@ -27,17 +27,19 @@ export function resourceRow(resource: Resource, now: number): string[] {
   return [metadata.name, metadata.project || '-', phase, ready, generation, formatAge(now - Date.parse(metadata.createdAt))];
 }
 
-export const WIDE_COLUMNS = [...RESOURCE_COLUMNS, 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'] as const;
+export const WIDE_COLUMNS = [...RESOURCE_COLUMNS, 'DEF GEN', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'] as const;
 
 /**
- * `-o wide`: also the Ready condition's reason (or message), whether reconciles are suspended, the
- * finalizers still held, and the labels.
+ * `-o wide`: also the generation of its definition an instance has applied (how a definition's
+ * rollout is followed instance by instance), the Ready condition's reason (or message), whether
+ * reconciles are suspended, the finalizers still held, and the labels.
  */
 export function wideResourceRow(resource: Resource, now: number): string[] {
   const ready = resource.status?.conditions?.find((condition) => condition.type === 'Ready');
   const labels = Object.entries(resource.metadata.labels ?? {}).map(([key, value]) => `${key}=${value}`);
   return [
     ...resourceRow(resource, now),
+    resource.status?.definitionGeneration === undefined ? '-' : String(resource.status.definitionGeneration),
     ready?.reason || ready?.message || '-',
     resource.metadata.suspended ? 'yes' : 'no',
     resource.metadata.finalizers.length > 0 ? resource.metadata.finalizers.join(',') : '-',

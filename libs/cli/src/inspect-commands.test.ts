@@ -131,11 +131,11 @@ describe('tug get -w', () => {
 
 describe('tug get -o wide, describe, events, history, kinds', () => {
   it('prints wide rows with reason, suspension, finalizers and labels', async () => {
-    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Degraded', conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop' }] });
+    api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Degraded', definitionGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop' }] });
     const wide = await tug('get', 'app', '-p', 'team-a', '-o', 'wide');
     expect(rows(wide.stdout)).toEqual([
-      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'],
-      ['web', 'team-a', 'Degraded', 'False', '1', '0s', 'CrashLoop', 'no', 'workload-controller', 'tier=prod'],
+      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'DEF GEN', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'],
+      ['web', 'team-a', 'Degraded', 'False', '1', '0s', '1', 'CrashLoop', 'no', 'workload-controller', 'tier=prod'],
     ]);
   });
 
