@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { derivedNamespace0006 } from './0006_workload_shape.js';
 import { migrateToLatest, migrations } from './index.js';
 
 const url = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -130,6 +131,73 @@ describe('migrateToLatest', () => {
       await expect(sql`insert into tokens (token_hash, name, type) values ('dddd', 'ci', 'user')`.execute(other)).rejects.toThrow(/tokens_name_key/);
     } finally {
       await sql`drop schema if exists ${sql.id(tokens)} cascade`.execute(other);
+      await other.destroy();
+    }
+  });
+  it('0006 rewrites workloads of the old shape into the new one, losing nothing they were accepted with', async () => {
+    const workloads = `${schema}_w`;
+    const other = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${workloads}` }) }),
+    });
+    try {
+      await sql`create schema ${sql.id(workloads)}`.execute(other);
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0006'));
+      const migrator = new Migrator({ db: other, provider: { getMigrations: async () => before }, migrationTableSchema: workloads });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const uid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+      const insert = (id: number, kind: string, project: string, name: string, spec: object) =>
+        sql`insert into resources (uid, kind, project, name, spec, generation, resource_version, created_at, updated_at)
+            values (${uid(id)}, ${kind}, ${project}, ${name}, ${JSON.stringify(spec)}::jsonb, 3, nextval('resource_version_seq'), now(), now())`.execute(other);
+      const refer = (from: number, path: string, to: number) => sql`insert into "references" (from_uid, path, to_uid) values (${uid(from)}, ${path}, ${uid(to)})`.execute(other);
+      await insert(1, 'ClusterInstance', '', 'local', { definitionRef: { name: 'local' } });
+      await insert(2, 'WorkloadDefinition', '', 'web', { description: 'web apps', maxReplicas: 10, allowedImageRegistries: ['docker.io'], defaults: { replicas: 2, port: 80, env: { LOG: 'info' } } });
+      await insert(3, 'WorkloadDefinition', '', 'bare', {});
+      const longName = 'a-very-long-instance-name-that-will-not-fit-into-a-namespace';
+      await insert(10, 'WorkloadInstance', 'team-a', 'shop', { definitionRef: { name: 'web' }, clusterRef: { name: 'local' }, image: 'nginx:1.27', replicas: 3, port: 8080, env: { MODE: 'shop' }, command: ['nginx', '-g', 'daemon off;'] });
+      await insert(11, 'WorkloadInstance', 'team-a', 'blog', { definitionRef: { name: 'web' }, clusterRef: { name: 'local' }, image: 'ghost:5', port: 80 });
+      await insert(12, 'WorkloadInstance', 'team-with-a-long-name', longName, { definitionRef: { name: 'bare' }, clusterRef: { name: 'local' }, image: 'nginx' });
+      for (const id of [10, 11, 12]) await refer(id, 'clusterRef', 1);
+      await refer(10, 'definitionRef', 2);
+      await refer(11, 'definitionRef', 2);
+      await refer(12, 'definitionRef', 3);
+
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+      const rows = await sql<{ name: string; spec: unknown; generation: string }>`
+        select name, spec, generation::text from resources where kind like 'Workload%' order by kind, name`.execute(other);
+      expect(rows.rows).toEqual([
+        { name: 'bare', generation: '3', spec: { container: {}, overridable: ['image', 'replicas', 'env', 'command'] } },
+        {
+          name: 'web',
+          generation: '3',
+          spec: {
+            description: 'web apps',
+            maxReplicas: 10,
+            allowedImageRegistries: ['docker.io'],
+            // The definition's port and every port its instances named: each instance still exposes its own.
+            container: { replicas: 2, ports: [{ port: 80 }, { port: 8080 }], env: { LOG: 'info' } },
+            overridable: ['image', 'replicas', 'env', 'command'],
+          },
+        },
+        { name: longName, generation: '3', spec: { definitionRef: { name: 'bare' }, clusterRef: { name: 'local' }, namespace: derivedNamespace0006('team-with-a-long-name', longName), overrides: { image: 'nginx' } } },
+        { name: 'blog', generation: '3', spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'local' }, namespace: 'team-a-blog', overrides: { image: 'ghost:5' } } },
+        {
+          name: 'shop',
+          generation: '3',
+          spec: {
+            definitionRef: { name: 'web' },
+            clusterRef: { name: 'local' },
+            namespace: 'team-a-shop',
+            overrides: { image: 'nginx:1.27', replicas: 3, env: { MODE: 'shop' }, command: ['nginx', '-g', 'daemon off;'] },
+          },
+        },
+      ]);
+      const hashed = derivedNamespace0006('team-with-a-long-name', longName);
+      expect(hashed).toMatch(/^team-with-a-long-name-a-very-long-instance-name-that-w-[0-9a-f]{8}$/);
+      expect(hashed.length).toBeLessThanOrEqual(63);
+      // Every port found a place, so no port was reported dropped.
+      expect((await sql`select * from events`.execute(other)).rows).toEqual([]);
+    } finally {
+      await sql`drop schema if exists ${sql.id(workloads)} cascade`.execute(other);
       await other.destroy();
     }
   });

@@ -5,6 +5,7 @@ import { operatorControls } from './0002_operator_controls.js';
 import { kindVersions } from './0003_kind_versions.js';
 import { tokenNames } from './0004_token_names.js';
 import { clusterController } from './0005_cluster_controller.js';
+import { workloadShape } from './0006_workload_shape.js';
 import { withCurrentSchemaIntrospection } from './current-schema-introspection.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
@@ -14,6 +15,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003_kind_versions': kindVersions,
   '0004_token_names': tokenNames,
   '0005_cluster_controller': clusterController,
+  '0006_workload_shape': workloadShape,
 };
 
 /**

@@ -149,6 +149,85 @@ export const CLUSTER_INSTANCE: KindDefinition = {
   },
 };
 
+/** An environment: variable names as a shell takes them, bounded in count and size. */
+const env = {
+  type: 'object',
+  maxProperties: 100,
+  propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 256 },
+  additionalProperties: { type: 'string', maxLength: 32768 },
+} as const;
+
+/** `command` / `args`: replaced whole by an override. */
+const argv = { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 4096 } } as const;
+
+/** A Kubernetes quantity as Tugboat accepts one (`250m`, `1.5`, `512Mi`). */
+const quantity = { type: 'string', maxLength: 32, pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' } as const;
+const quantities = { type: 'object', additionalProperties: false, properties: { cpu: quantity, memory: quantity } } as const;
+const resources = { type: 'object', additionalProperties: false, properties: { requests: quantities, limits: quantities } } as const;
+
+const portNumber = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const image = { type: 'string', minLength: 1, maxLength: 512 } as const;
+const replicas = { type: 'integer', minimum: 0, maximum: 1000 } as const;
+
+/** What an instance may override when its definition lists it in `overridable` (`@tugboat/workloads` OVERRIDABLE). */
+export const WORKLOAD_OVERRIDABLE = ['image', 'imageTag', 'replicas', 'env', 'resources', 'command', 'args'] as const;
+
+/** Exactly one of httpGet and tcpSocket. */
+const probe = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    httpGet: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path', 'port'],
+      properties: { path: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^/' }, port: portNumber },
+    },
+    tcpSocket: { type: 'object', additionalProperties: false, required: ['port'], properties: { port: portNumber } },
+    initialDelaySeconds: { type: 'integer', minimum: 0, maximum: 3600 },
+    periodSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+  },
+  oneOf: [{ required: ['httpGet'] }, { required: ['tcpSocket'] }],
+} as const;
+
+/** The container source: rendered into a ServiceAccount, a Deployment and (with ports) a Service. */
+const container = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    /** Absent when every instance brings its own (then `image` must be overridable). */
+    image,
+    command: argv,
+    args: argv,
+    ports: {
+      type: 'array',
+      maxItems: 20,
+      uniqueItems: true,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['port'],
+        properties: {
+          name: { type: 'string', maxLength: 15, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' },
+          port: portNumber,
+          protocol: { type: 'string', enum: ['TCP', 'UDP'] },
+        },
+      },
+    },
+    env,
+    resources,
+    replicas,
+    readinessProbe: probe,
+    livenessProbe: probe,
+  },
+} as const;
+
+/**
+ * What a workload is, published by the platform team: either a container Tugboat renders, or
+ * Kubernetes manifests (any kinds, custom resources included), plus what an instance may override
+ * and the guardrails every instance is held to. The API parses `manifests` at write time and
+ * refuses (422 naming the document) what the workload-controller could not apply.
+ */
 export const WORKLOAD_DEFINITION: KindDefinition = {
   kind: 'WorkloadDefinition',
   plural: 'workloaddefinitions',
@@ -164,21 +243,23 @@ export const WORKLOAD_DEFINITION: KindDefinition = {
     additionalProperties: false,
     properties: {
       description: { type: 'string', maxLength: 1024 },
+      container,
+      /** Multi-document Kubernetes YAML; each document is checked by the API when written. */
+      manifests: { type: 'string', minLength: 1, maxLength: 262144 },
+      overridable: { type: 'array', maxItems: WORKLOAD_OVERRIDABLE.length, uniqueItems: true, items: { type: 'string', enum: [...WORKLOAD_OVERRIDABLE] } },
       maxReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
-      allowedImageRegistries: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 } },
-      defaults: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          replicas: { type: 'integer', minimum: 0, maximum: 1000 },
-          port: { type: 'integer', minimum: 1, maximum: 65535 },
-          env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
-        },
-      },
+      allowedImageRegistries: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 260 } },
     },
+    // One source: named by its fields in the 422 (see `schemaErrorDetails`).
+    oneOf: [{ required: ['container'] }, { required: ['manifests'] }],
   },
 };
 
+/**
+ * A developer's running copy of a definition, in a project: on a cluster (the project's default
+ * when left out), in a namespace (derived from project and name when left out, then immutable),
+ * with the overrides its definition allows.
+ */
 export const WORKLOAD_INSTANCE: KindDefinition = {
   kind: 'WorkloadInstance',
   plural: 'workloadinstances',
@@ -195,16 +276,25 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   schema: {
     type: 'object',
     additionalProperties: false,
-    // No `clusterRef`: the API writes the project's default cluster in (see ClusterInstance `defaultFor`).
-    required: ['definitionRef', 'image'],
+    // No `clusterRef` nor `namespace`: the API writes the project's default cluster and the derived namespace in.
+    required: ['definitionRef'],
     properties: {
       definitionRef: ref,
       clusterRef: ref,
-      image: { type: 'string', minLength: 1, maxLength: 512 },
-      replicas: { type: 'integer', minimum: 0, maximum: 1000 },
-      port: { type: 'integer', minimum: 1, maximum: 65535 },
-      env: { type: 'object', additionalProperties: { type: 'string' }, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
-      command: { type: 'array', items: { type: 'string' } },
+      namespace: { type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+      overrides: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          image,
+          imageTag: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' },
+          replicas,
+          env,
+          resources,
+          command: argv,
+          args: argv,
+        },
+      },
     },
   },
 };

@@ -10,11 +10,16 @@
  *   already holds keeps new instances out while it checks).
  * - A WorkloadInstance that names no cluster gets its project's default cluster written into
  *   `spec.clusterRef`; a ClusterInstance's `defaultFor` may not overlap another's (409).
+ * - A WorkloadInstance created without `spec.namespace` gets `derivedNamespace(project, name)`; an
+ *   update without it keeps the stored one, and one that changes it is refused (422 `immutable`).
+ * - A WorkloadDefinition's `spec.manifests` is parsed here, with the request limits, by the API's
+ *   hostile-input-safe parser: this is the gate the workload-controller relies on to read it.
  *
  * Kinds without a rule here pass untouched. Specs reaching here passed their kind's schema.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { CLUSTER_DEFINITION, CLUSTER_INSTANCE, ConflictError, InputError, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE } from '@tugboat/resource-model';
+import { CLUSTER_DEFINITION, CLUSTER_INSTANCE, ConflictError, InputError, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, isTugboatError } from '@tugboat/resource-model';
+import { derivedNamespace, MAX_MANIFEST_DOCUMENTS } from '@tugboat/workloads';
 import type { Database } from './database-schema.js';
 import {
   clusterDefinitionViolations,
@@ -24,6 +29,8 @@ import {
   type Violation,
 } from './guardrail-rules.js';
 import { isJsonObject, type JsonObject } from './json-value.js';
+import { parseYamlDocuments } from './parse-yaml-documents.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
 
 type Reader = Kysely<Database> | Transaction<Database>;
 
@@ -56,21 +63,46 @@ export interface Admission {
   checkDefinitionChange(tx: Transaction<Database>, request: { kind: string; uid: string; name: string; spec: JsonObject }): Promise<void>;
 }
 
-/** A definition kind, the instance kind that references it and how an instance is judged. */
-interface DefinitionRules {
-  instanceKind: string;
-  instanceRules(spec: JsonObject, definition: JsonObject, definitionName: string): Violation[];
-  ownRules(definition: JsonObject): Violation[];
+export interface AdmissionOptions {
+  /** Bounds on parsing a definition's `spec.manifests` (the API's request limits). */
+  limits?: Pick<RequestLimits, 'maxDepth' | 'maxAliases'>;
 }
 
-const DEFINITIONS: Record<string, DefinitionRules> = {
-  [CLUSTER_DEFINITION.kind]: { instanceKind: CLUSTER_INSTANCE.kind, instanceRules: clusterInstanceViolations, ownRules: clusterDefinitionViolations },
-  [WORKLOAD_DEFINITION.kind]: { instanceKind: WORKLOAD_INSTANCE.kind, instanceRules: workloadInstanceViolations, ownRules: workloadDefinitionViolations },
-};
+/**
+ * A definition kind, the instance kind that references it and how an instance is judged.
+ * `documents` are what `parse` made of the definition (a WorkloadDefinition's manifests).
+ */
+interface DefinitionRules {
+  instanceKind: string;
+  instanceRules(spec: JsonObject, definition: JsonObject, definitionName: string, documents?: readonly unknown[]): Violation[];
+  ownRules(definition: JsonObject, documents?: readonly unknown[]): Violation[];
+  /** The definition's embedded documents; throws 422 naming the field and the document. */
+  parse?(definition: JsonObject): readonly unknown[] | undefined;
+}
+
+/** How many parsed manifests texts are kept: a definition is read by every write of its instances. */
+const PARSED_MANIFESTS_KEPT = 16;
 const INSTANCE_DEFINITION: Record<string, string> = { [CLUSTER_INSTANCE.kind]: CLUSTER_DEFINITION.kind, [WORKLOAD_INSTANCE.kind]: WORKLOAD_DEFINITION.kind };
 
 function refuse(violations: Violation[]): never {
   throw new InputError(violations.map((v) => `${v.path}: ${v.message}`).join('; '), { status: 422, details: violations });
+}
+
+/**
+ * A WorkloadInstance's namespace: derived from project and name on create when not given; on an
+ * update, the stored one when not given, and never another (the objects live there).
+ */
+function withNamespace(request: AdmissionRequest, spec: JsonObject): JsonObject {
+  const given = spec['namespace'];
+  const stored = request.current?.['namespace'];
+  if (typeof stored === 'string') {
+    if (given === undefined) return { ...spec, namespace: stored };
+    if (given !== stored) {
+      refuse([{ path: 'spec.namespace', rule: 'immutable', message: `is ${stored} and cannot change: delete the instance and create it again to move it to ${String(given)}` }]);
+    }
+    return spec;
+  }
+  return given === undefined ? { ...spec, namespace: derivedNamespace(request.project, request.name) } : spec;
 }
 
 function refName(spec: JsonObject, field: string): string | undefined {
@@ -78,7 +110,47 @@ function refName(spec: JsonObject, field: string): string | undefined {
   return isJsonObject(value) && typeof value['name'] === 'string' ? value['name'] : undefined;
 }
 
-export function createAdmission(): Admission {
+export function createAdmission(options: AdmissionOptions = {}): Admission {
+  const limits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits, maxDocuments: MAX_MANIFEST_DOCUMENTS };
+  const parsedManifests = new Map<string, readonly unknown[]>();
+
+  /**
+   * The documents of a WorkloadDefinition's `spec.manifests`, as the API's parser reads them (a
+   * YAML error is a 422 on `spec.manifests` naming the document). Empty documents are kept, so a
+   * document's number in a message is its place in the text. Parsed once per text: every write of
+   * an instance reads its definition.
+   */
+  function workloadManifests(definition: JsonObject): readonly unknown[] | undefined {
+    const text = definition['manifests'];
+    if (typeof text !== 'string') return undefined;
+    const kept = parsedManifests.get(text);
+    if (kept) {
+      parsedManifests.delete(text);
+      parsedManifests.set(text, kept);
+      return kept;
+    }
+    let documents: unknown[];
+    try {
+      documents = parseYamlDocuments(text, limits, { field: 'spec.manifests', documentPath: () => 'spec.manifests' });
+    } catch (error) {
+      if (!isTugboatError(error) || error.status >= 500) throw error;
+      throw new InputError(error.message, { status: 422, details: error.details, cause: error });
+    }
+    parsedManifests.set(text, documents);
+    if (parsedManifests.size > PARSED_MANIFESTS_KEPT) parsedManifests.delete(parsedManifests.keys().next().value!);
+    return documents;
+  }
+
+  const DEFINITIONS: Record<string, DefinitionRules> = {
+    [CLUSTER_DEFINITION.kind]: { instanceKind: CLUSTER_INSTANCE.kind, instanceRules: clusterInstanceViolations, ownRules: clusterDefinitionViolations },
+    [WORKLOAD_DEFINITION.kind]: {
+      instanceKind: WORKLOAD_INSTANCE.kind,
+      instanceRules: workloadInstanceViolations,
+      ownRules: workloadDefinitionViolations,
+      parse: workloadManifests,
+    },
+  };
+
   /** A platform-wide object's spec, share-locked; `undefined` when absent (the reference check then answers). */
   async function readDefinition(reader: Reader, kind: string, name: string): Promise<JsonObject | undefined> {
     const row = await reader.selectFrom('resources').select('spec').where('kind', '=', kind).where('project', '=', '').where('name', '=', name).forShare().executeTakeFirst();
@@ -139,12 +211,14 @@ export function createAdmission(): Admission {
       }
       spec = { ...spec, clusterRef: { name: cluster } };
     }
+    if (request.kind === WORKLOAD_INSTANCE.kind) spec = withNamespace(request, spec);
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
     const definitionName = refName(spec, 'definitionRef');
     if (definitionName === undefined) return spec;
     const definition = await readDefinition(reader, definitionKind, definitionName);
     if (definition === undefined) return spec;
-    const violations = DEFINITIONS[definitionKind]!.instanceRules(spec, definition, definitionName);
+    const rules = DEFINITIONS[definitionKind]!;
+    const violations = rules.instanceRules(spec, definition, definitionName, rules.parse?.(definition));
     if (violations.length > 0) refuse(violations);
     return spec;
   }
@@ -155,7 +229,7 @@ export function createAdmission(): Admission {
       if (definitionKind !== undefined) return admitInstance(reader, request, definitionKind);
       const rules = DEFINITIONS[request.kind];
       if (rules) {
-        const violations = rules.ownRules(request.spec);
+        const violations = rules.ownRules(request.spec, rules.parse?.(request.spec));
         if (violations.length > 0) refuse(violations);
       }
       return request.spec;
@@ -178,9 +252,10 @@ export function createAdmission(): Admission {
         .execute();
       const broken: Violation[] = [];
       let count = 0;
+      const documents = rules.parse?.(request.spec);
       for (const instance of instances) {
         if (!isJsonObject(instance.spec)) continue;
-        const violations = rules.instanceRules(instance.spec, request.spec, request.name);
+        const violations = rules.instanceRules(instance.spec, request.spec, request.name, documents);
         if (violations.length === 0) continue;
         count += 1;
         if (count > MAX_NAMED) continue;

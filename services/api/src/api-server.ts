@@ -22,7 +22,8 @@ import { noKillPoint, type KillPoint } from './kill-point.js';
 import { createKindObjects } from './kind-objects.js';
 import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
-import type { RequestLimits } from './request-limits.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
+import { createAdmission } from './admission.js';
 import { createResourceStore } from './resource-store.js';
 import { createRetentionJob, type RetentionJob, type RetentionOptions } from './retention-job.js';
 import { createRevisionHistory } from './revision-history.js';
@@ -158,6 +159,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       },
       killPoint,
       ...(options.maxQueuedWrites ? { groupCommit: { maxQueued: options.maxQueuedWrites } } : {}),
+      admission: createAdmission({ limits: { ...DEFAULT_REQUEST_LIMITS, ...options.requestLimits } }),
     });
     const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });
     const db = database.db;

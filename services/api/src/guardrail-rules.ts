@@ -4,11 +4,13 @@
  * definitions inside the write's transaction and calls these.
  *
  * Each returns violations (field, rule, message); the rule is the name of the definition field that
- * sets the limit (`maxReplicas`, `allowedImageRegistries`, `allowedVersions` …) or `provider`.
+ * sets the limit (`maxReplicas`, `allowedImageRegistries`, `allowedVersions`, `overridable` …) or
+ * `provider`. The workload rules are `@tugboat/workloads`' (judged on the rendered objects, as the
+ * workload-controller renders them); this file adapts them to stored specs.
  * Specs reaching here have passed their kind's JSON Schema, so shapes are as declared.
  */
-import { parseFamiliarName } from '@swimlane/docker-reference';
 import type { ErrorDetail } from '@tugboat/resource-model';
+import { definitionViolations, instanceViolations, type WorkloadDefinitionSpec, type WorkloadInstanceSpec } from '@tugboat/workloads';
 import { isJsonObject, type JsonObject } from './json-value.js';
 
 export type Violation = Required<ErrorDetail>;
@@ -22,63 +24,41 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filt
 const list = (values: string[]) => values.join(', ');
 
 /**
- * The registry an image is pulled from, resolved as Docker resolves it: no registry part means
- * `docker.io` (`nginx`, `nginxdemos/hello`), a first part with a dot, a colon or `localhost` is a
- * registry (`ghcr.io/x/y:1`, `localhost:5000/x`); `index.docker.io` is `docker.io`. Lower case, as
- * host names compare. `undefined` when the reference does not parse (with the reason).
+ * A WorkloadInstance against its WorkloadDefinition (`definitionName` for the messages;
+ * `documents`, the definition's parsed `spec.manifests`): only overridable fields, and the objects
+ * it renders to within the definition's guardrails (`@tugboat/workloads`, shared with the controller).
  */
-export function imageRegistry(image: string): { registry: string } | { error: string } {
-  try {
-    const domain = parseFamiliarName(image).domain;
-    if (domain === undefined) return { error: 'has no registry' };
-    return { registry: domain.toLowerCase() };
-  } catch (error) {
-    return { error: (error as Error).message };
-  }
+export function workloadInstanceViolations(spec: JsonObject, definition: JsonObject, definitionName: string, documents?: readonly unknown[]): Violation[] {
+  return instanceViolations(spec as unknown as WorkloadInstanceSpec, definition as unknown as WorkloadDefinitionSpec, definitionName, documents);
 }
 
-/** A registry as written in `allowedImageRegistries`, compared the way `imageRegistry` resolves one. */
-export function normalizeRegistry(registry: string): string {
-  const lower = registry.toLowerCase();
-  return lower === 'index.docker.io' || lower === 'registry-1.docker.io' ? 'docker.io' : lower;
-}
-
-/** A WorkloadInstance against its WorkloadDefinition (`definitionName` for the messages). */
-export function workloadInstanceViolations(spec: JsonObject, definition: JsonObject, definitionName: string): Violation[] {
-  const violations: Violation[] = [];
-  const maxReplicas = definition['maxReplicas'];
-  const replicas = spec['replicas'];
-  if (typeof maxReplicas === 'number' && typeof replicas === 'number' && replicas > maxReplicas) {
-    violations.push({ path: 'spec.replicas', rule: 'maxReplicas', message: `${replicas} is more than the definition ${definitionName} allows (${maxReplicas})` });
-  }
-  const image = spec['image'];
-  if (typeof image === 'string') {
-    const parsed = imageRegistry(image);
-    if ('error' in parsed) {
-      violations.push({ path: 'spec.image', rule: 'image-reference', message: `"${image}" is not an image reference: ${parsed.error}` });
-    } else if (Array.isArray(definition['allowedImageRegistries'])) {
-      const allowed = strings(definition['allowedImageRegistries']);
-      if (!allowed.map(normalizeRegistry).includes(parsed.registry)) {
-        violations.push({
-          path: 'spec.image',
-          rule: 'allowedImageRegistries',
-          message: `registry ${parsed.registry} (of "${image}") is not one the definition ${definitionName} allows (${allowed.length > 0 ? list(allowed) : 'none'})`,
-        });
-      }
+/**
+ * A WorkloadDefinition's own consistency: one source, well-formed manifests, an image or a way for
+ * instances to bring one, its defaults within its guardrails, and no port (number or name) twice.
+ */
+export function workloadDefinitionViolations(definition: JsonObject, documents?: readonly unknown[]): Violation[] {
+  const violations = definitionViolations(definition as unknown as WorkloadDefinitionSpec, documents);
+  const container = definition['container'];
+  const ports = isJsonObject(container) && Array.isArray(container['ports']) ? container['ports'] : [];
+  const numbers = new Map<number, number>();
+  const names = new Map<string, number>();
+  ports.forEach((port, index) => {
+    if (!isJsonObject(port)) return;
+    const at = `spec.container.ports[${index}]`;
+    const number = port['port'];
+    if (typeof number === 'number') {
+      const first = numbers.get(number);
+      if (first !== undefined) violations.push({ path: `${at}.port`, rule: 'unique', message: `${number} is already ports[${first}]` });
+      else numbers.set(number, index);
     }
-  }
+    const name = port['name'];
+    if (typeof name === 'string') {
+      const first = names.get(name);
+      if (first !== undefined) violations.push({ path: `${at}.name`, rule: 'unique', message: `${name} is already the name of ports[${first}]` });
+      else names.set(name, index);
+    }
+  });
   return violations;
-}
-
-/** A WorkloadDefinition's own consistency: its defaults within its limits. */
-export function workloadDefinitionViolations(definition: JsonObject): Violation[] {
-  const defaults = isJsonObject(definition['defaults']) ? definition['defaults'] : {};
-  const maxReplicas = definition['maxReplicas'];
-  const replicas = defaults['replicas'];
-  if (typeof maxReplicas === 'number' && typeof replicas === 'number' && replicas > maxReplicas) {
-    return [{ path: 'spec.defaults.replicas', rule: 'maxReplicas', message: `${replicas} is more than this definition's maxReplicas (${maxReplicas})` }];
-  }
-  return [];
 }
 
 /** A ClusterInstance against its ClusterDefinition: which fields its provider allows, and the EKS limits. */

@@ -13,7 +13,7 @@ import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import traverse from 'json-schema-traverse';
 import { RE2JS } from 're2js';
-import { schemaErrorDetail, type ErrorDetail } from '@tugboat/resource-model';
+import { schemaErrorDetails, type ErrorDetail } from '@tugboat/resource-model';
 import { isJsonObject } from './json-value.js';
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -91,7 +91,7 @@ export function createKindSchemaCompiler(): KindSchemaCompiler {
           if (valid === true) return [];
           // Fail closed: anything but `false` (a promise) means the schema was not enforced.
           if (valid !== false) return [{ path: 'spec', rule: 'schema', message: 'the kind schema cannot be enforced synchronously' }];
-          return (validate.errors ?? []).map((error) => schemaErrorDetail('spec', error));
+          return schemaErrorDetails('spec', validate.errors ?? [], schema);
         },
       };
     },

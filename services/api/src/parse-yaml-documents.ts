@@ -16,15 +16,32 @@ import { assertValueDepth, depthError, type RequestLimits } from './request-limi
  */
 const BLOCK_ESTIMATE_FACTOR = 4;
 
-export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxAliases' | 'maxDocuments'>): unknown[] {
-  prescan(text, limits);
+/**
+ * Where the text came from, for the errors: a request body (the default: a document's detail path
+ * is `items[i]`), or a field holding YAML (`spec.manifests`: every detail names the field and the
+ * message the document).
+ */
+export interface YamlSource {
+  field: string;
+  documentPath(index: number): string;
+}
+
+const BODY: YamlSource = { field: 'body', documentPath: (index) => `items[${index}]` };
+
+/** A field's detail says which document (its path cannot); a body's path already does. */
+const detailMessage = (source: YamlSource, message: string): { message?: string } => (source === BODY ? {} : { message });
+
+export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxAliases' | 'maxDocuments'>, source: YamlSource = BODY): unknown[] {
+  prescan(text, limits, source.field);
   const values: unknown[] = [];
   const composer = new Composer();
   const take = (document: Document.Parsed): void => {
     const index = values.length;
     const problem = document.errors[0];
     if (problem) {
-      throw new InputError(`body: YAML document ${index + 1} does not parse: ${problem.message}`, { details: [{ path: `items[${index}]`, rule: 'yaml' }] });
+      throw new InputError(`${source.field}: YAML document ${index + 1} does not parse: ${problem.message}`, {
+        details: [{ path: source.documentPath(index), rule: 'yaml', ...detailMessage(source, `YAML document ${index + 1} does not parse: ${problem.message}`) }],
+      });
     }
     let value: unknown;
     try {
@@ -32,14 +49,12 @@ export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'ma
     } catch (error) {
       // The library's message for too many aliases ("a resource exhaustion attack") names no number.
       const aliases = /alias/i.test((error as Error).message);
-      throw new InputError(
-        aliases
-          ? `body: YAML document ${index + 1} expands more than ${limits.maxAliases} aliases (the API's limit)`
-          : `body: YAML document ${index + 1} cannot be read: ${(error as Error).message}`,
-        { details: [{ path: `items[${index}]`, rule: aliases ? 'max-aliases' : 'yaml' }] },
-      );
+      const message = aliases
+        ? `YAML document ${index + 1} expands more than ${limits.maxAliases} aliases (the API's limit)`
+        : `YAML document ${index + 1} cannot be read: ${(error as Error).message}`;
+      throw new InputError(`${source.field}: ${message}`, { details: [{ path: source.documentPath(index), rule: aliases ? 'max-aliases' : 'yaml', ...detailMessage(source, message) }] });
     }
-    assertValueDepth(value, limits.maxDepth);
+    assertValueDepth(value, limits.maxDepth, source.field);
     values.push(value);
   };
   for (const token of new Parser().parse(text)) for (const document of composer.next(token)) take(document);
@@ -47,14 +62,14 @@ export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'ma
   return values;
 }
 
-function prescan(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxDocuments'>): void {
+function prescan(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxDocuments'>, where: string): void {
   let flowDepth = 0;
   let documents = 1;
   let lineStart = true;
   let lineDepth = 0;
   for (const lexeme of new Lexer().lex(text)) {
     if (lexeme === '[' || lexeme === '{') {
-      if (++flowDepth > limits.maxDepth) throw depthError(limits.maxDepth);
+      if (++flowDepth > limits.maxDepth) throw depthError(limits.maxDepth, where);
     } else if (lexeme === ']' || lexeme === '}') flowDepth = Math.max(0, flowDepth - 1);
     else if (lexeme === '\n') {
       lineStart = true;
@@ -62,11 +77,11 @@ function prescan(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxDocu
       continue;
     } else if (lexeme === '---') {
       if (++documents > limits.maxDocuments) {
-        throw new InputError(`body: more than ${limits.maxDocuments} YAML documents (the API's limit)`, { details: [{ path: 'body', rule: 'max-documents' }] });
+        throw new InputError(`${where}: more than ${limits.maxDocuments} YAML documents (the API's limit)`, { details: [{ path: where, rule: 'max-documents' }] });
       }
     } else if (lineStart && /^ +$/.test(lexeme)) lineDepth += lexeme.length;
     else if (lexeme === '-' || lexeme === '?' || lexeme === ':') lineDepth++;
-    if (lineDepth > limits.maxDepth * BLOCK_ESTIMATE_FACTOR) throw depthError(limits.maxDepth);
+    if (lineDepth > limits.maxDepth * BLOCK_ESTIMATE_FACTOR) throw depthError(limits.maxDepth, where);
     lineStart = false;
   }
 }

@@ -26,7 +26,7 @@ import {
   parseLabelSelector,
   parseIfMatch,
   REDACTED,
-  schemaErrorDetail,
+  schemaErrorDetails,
   UnauthenticatedError,
   type ApplyItemResult,
   type ChangeCause,
@@ -300,7 +300,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       if (existing !== undefined && Object.hasOwn(existing.secrets, path)) setAt(plain, path, existing.secrets[path]);
       else problems.push({ path: `spec.${path}`, rule: 'redacted', message: `"${REDACTED}" keeps a stored secret, but none is stored` });
     }
-    if (problems.length === 0 && !kind.validate(plain)) problems.push(...(kind.validate.errors ?? []).map((error) => schemaErrorDetail('spec', error)));
+    if (problems.length === 0 && !kind.validate(plain)) problems.push(...schemaErrorDetails('spec', kind.validate.errors ?? [], kind.definition.schema));
     throwIfAny(problems);
     const stored = copy(plain);
     const secrets: Record<string, unknown> = {};
