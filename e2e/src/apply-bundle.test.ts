@@ -15,7 +15,7 @@ function bundleYaml(options: { replicas: number; image: string }): string {
   return [
     `kind: WorkloadInstance
 metadata: { name: shop, project: team-a, labels: { app: shop } }
-spec: { definitionRef: { name: web }, clusterRef: { name: shared }, image: '${options.image}', replicas: ${options.replicas} }`,
+spec: { definitionRef: { name: web }, clusterRef: { name: shared }, overrides: { image: '${options.image}', replicas: ${options.replicas} } }`,
     `kind: ClusterInstance
 metadata: { name: shared }
 spec: { definitionRef: { name: std }, accountRef: { name: main } }`,
@@ -24,7 +24,7 @@ metadata: { name: main }
 spec: { accountId: '210987654321', region: eu-west-1, secretAccessKey: ${SECRET} }`,
     `kind: WorkloadDefinition
 metadata: { name: web }
-spec: { maxReplicas: 5 }`,
+spec: { container: {}, overridable: [image, replicas], maxReplicas: 5 }`,
     `kind: ClusterDefinition
 metadata: { name: std }
 spec: { provider: eks, allowedVersions: ['1.31'], allowedRegions: [eu-west-1], allowedNodeSizes: [m5.large] }`,
@@ -99,20 +99,20 @@ describe('apply (real API process)', () => {
     const shopPlan = plan.results.find((r) => r.name === 'shop')!;
     expect(shopPlan.generation).toBe(2);
     expect(shopPlan.diff).toEqual([
-      { path: 'spec.image', op: 'replace', from: 'shop:1', to: 'shop:2' },
-      { path: 'spec.replicas', op: 'replace', from: 2, to: 4 },
+      { path: 'spec.overrides.image', op: 'replace', from: 'shop:1', to: 'shop:2' },
+      { path: 'spec.overrides.replicas', op: 'replace', from: 2, to: 4 },
     ]);
     // A dry run writes nothing: the same rows, revisions and (no) outbox rows; the object as it was.
     expect(await db.query(`select count(*)::int as n from outbox`).then((r) => r.rows[0].n)).toBe(0);
     expect(await rowCounts()).toEqual(before);
-    expect((await client.getOrThrow({ kind: 'app', project: 'team-a', name: 'shop' })).spec).toMatchObject({ image: 'shop:1', replicas: 2 });
+    expect((await client.getOrThrow({ kind: 'app', project: 'team-a', name: 'shop' })).spec).toMatchObject({ overrides: { image: 'shop:1', replicas: 2 } });
 
     const applied = await client.apply(changed);
     expect(applied.dryRun).toBe(false);
     expect(applied.results.find((r) => r.name === 'shop')).toEqual({ ...shopPlan });
     const shop = await client.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'shop' });
     expect(shop.metadata.generation).toBe(2);
-    expect(shop.spec).toMatchObject({ image: 'shop:2', replicas: 4 });
+    expect(shop.spec).toMatchObject({ namespace: 'team-a-shop', overrides: { image: 'shop:2', replicas: 4 } });
     const after = await rowCounts();
     expect(after).toEqual({ ...before, revisions: before.revisions + 1 });
     const diff = await client.revisionDiff({ kind: 'WorkloadInstance', project: 'team-a', name: 'shop' }, { from: Number((await client.revisions({ kind: 'wi', project: 'team-a', name: 'shop' }))[1]!.revision) });
@@ -122,9 +122,9 @@ describe('apply (real API process)', () => {
   it('refuses an invalid bundle with a 422 naming object and field, and writes nothing', async () => {
     const before = await rowCounts();
     const invalid: ResourceInput[] = [
-      { kind: 'WorkloadInstance', metadata: { name: 'extra', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'shared' }, image: 'x:1' } },
-      { kind: 'WorkloadInstance', metadata: { name: 'shop', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'shared' }, image: 'shop:3', replicas: 5000 } },
-      { kind: 'WorkloadInstance', metadata: { name: 'orphan', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'missing' }, image: 'x:1' } },
+      { kind: 'WorkloadInstance', metadata: { name: 'extra', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'shared' }, overrides: { image: 'x:1' } } },
+      { kind: 'WorkloadInstance', metadata: { name: 'shop', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'shared' }, overrides: { image: 'shop:3', replicas: 5000 } } },
+      { kind: 'WorkloadInstance', metadata: { name: 'orphan', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'missing' }, overrides: { image: 'x:1' } } },
     ];
     const error = await client.apply(invalid).then(
       () => undefined,
@@ -133,11 +133,11 @@ describe('apply (real API process)', () => {
     expect(isErrorCode(error, 'InvalidInput')).toBe(true);
     expect((error as { status: number }).status).toBe(422);
     expect((error as { details: unknown[] }).details).toEqual([
-      { path: 'WorkloadInstance/team-a/shop: spec.replicas', rule: 'maximum' },
+      { path: 'WorkloadInstance/team-a/shop: spec.overrides.replicas', rule: 'maximum' },
       { path: 'WorkloadInstance/team-a/orphan: spec.clusterRef.name', rule: 'reference' },
     ]);
     expect(await rowCounts()).toEqual(before);
     expect(await client.get({ kind: 'WorkloadInstance', project: 'team-a', name: 'extra' })).toBeUndefined();
-    expect((await client.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'shop' })).spec['image']).toBe('shop:2');
+    expect((await client.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'shop' })).spec['overrides']).toMatchObject({ image: 'shop:2' });
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
 import { WORKLOAD_CONTROLLER } from '@tugboat/resource-model';
 import { parse } from 'yaml';
-import { freePort, REPO_ROOT, runTug, startApiProcess, startTug, waitUntil, type ApiProcess } from './harness/cli-processes.js';
+import { freePort, registerLocalClusterFixture, REPO_ROOT, runTug, startApiProcess, startTug, waitUntil, type ApiProcess } from './harness/cli-processes.js';
 
 // The real `tug` binary against the real API process (Postgres, NATS), starting from the example
 // a newcomer applies first.
@@ -18,6 +18,8 @@ const tug = (...args: string[]) => runTug(args, { env });
 
 beforeAll(async () => {
   api = await startApiProcess();
+  // The cluster `tug up` registers, which the example's app runs on.
+  await registerLocalClusterFixture(api);
   env = { TUGBOAT_URL: api.url, TUGBOAT_TOKEN: api.adminToken };
   admin = createApiClient({ baseUrl: api.url, token: api.adminToken });
   const created = await admin.createToken({ name: 'cli-e2e-workload-controller', type: 'controller', controller: WORKLOAD_CONTROLLER });
@@ -48,13 +50,13 @@ describe('tug against the API', () => {
     expect(second.stdout.trim().split('\n').every((line) => line.endsWith(' unchanged'))).toBe(true);
 
     const changed = (await readFile(join(REPO_ROOT, 'examples/first-app.yaml'), 'utf8'))
-      .replace('replicas: 2\n  port: 80', 'replicas: 3\n  port: 80')
+      .replace('    replicas: 2\n', '    replicas: 3\n')
       .replace('secret/access/key/0', 'secret/access/key/rotated');
     await writeFile(join(dir, 'changed.yaml'), changed);
     // The plan first: the one changed field, and nothing written.
     const plan = await tug('apply', '-f', join(dir, 'changed.yaml'), '--dry-run');
     expect(plan.code).toBe(0);
-    expect(plan.stdout).toContain('~ WorkloadInstance/hello (project team-a) would be configured:\n    ~ spec.replicas: 2 → 3\n');
+    expect(plan.stdout).toContain('~ WorkloadInstance/hello (project team-a) would be configured:\n    ~ spec.overrides.replicas: 2 → 3\n');
     expect(plan.stdout).toContain('  ClusterInstance/dev unchanged\n');
     // A changed secret is a change, and its values stay hidden.
     expect(plan.stdout).toContain('~ AwsAccount/sandbox would be configured:\n    ~ spec.secretAccessKey: <redacted> → <redacted>\n');
@@ -67,7 +69,7 @@ describe('tug against the API', () => {
     expect(third.stdout).toContain('WorkloadInstance/hello configured');
     expect(third.stdout).toContain('ClusterInstance/dev unchanged');
     const stored = await admin.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'hello' });
-    expect(stored.spec.replicas).toBe(3);
+    expect(stored.spec).toMatchObject({ namespace: 'team-a-hello', overrides: { replicas: 3 } });
     expect(stored.metadata.generation).toBe(2);
   });
 
@@ -154,10 +156,10 @@ describe('tug against the API', () => {
 
     const invalid = await runTug(['apply', '-f', '-'], {
       env,
-      stdin: 'kind: WorkloadInstance\nmetadata: { name: broken, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: x, replicas: -1 }\n',
+      stdin: 'kind: WorkloadInstance\nmetadata: { name: broken, project: team-a }\nspec: { definitionRef: { name: web-service }, overrides: { replicas: -1 } }\n',
     });
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toContain('  WorkloadInstance/team-a/broken: spec.replicas: minimum');
+    expect(invalid.stderr).toContain('  WorkloadInstance/team-a/broken: spec.overrides.replicas: minimum');
     expect(invalid.stderr).toContain('hint: the bundle is one transaction, so nothing was applied');
 
     const port = await freePort();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
 import { WORKLOAD_CONTROLLER } from '@tugboat/resource-model';
-import { runTug, startApiProcess, startTug, waitUntil, type ApiProcess } from './harness/cli-processes.js';
+import { registerLocalClusterFixture, runTug, startApiProcess, startTug, waitUntil, type ApiProcess } from './harness/cli-processes.js';
 
 // The real `tug` binary against the real API process: the issue-3 commands (watch, describe,
 // history, events, kinds, operator controls, contexts, dry-run refusals), many commands per test.
@@ -24,6 +24,7 @@ beforeAll(async () => {
   const created = await admin.createToken({ name: 'cli-operate-workload-controller', type: 'controller', controller: WORKLOAD_CONTROLLER });
   controller = createApiClient({ baseUrl: api.url, token: created.token });
   dir = await mkdtemp(join(tmpdir(), 'cli-operate-'));
+  await registerLocalClusterFixture(api);
   expect((await tug('apply', '-f', 'examples/first-app.yaml')).code).toBe(0);
 });
 
@@ -37,7 +38,7 @@ describe('tug (issue 3) against the API', () => {
     const watch = startTug(['get', 'apps', '-p', 'team-a', '-w'], { env });
     await waitUntil(() => watch.stdout().includes('hello'), 'the listed row');
     await controller.writeStatus(hello, { observedGeneration: 1, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'Rolling' }] });
-    await writeFile(join(dir, 'second.yaml'), 'kind: app\nmetadata: { name: second, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: nginx:1 }\n');
+    await writeFile(join(dir, 'second.yaml'), 'kind: app\nmetadata: { name: second, project: team-a }\nspec: { definitionRef: { name: web-service } }\n');
     expect((await tug('apply', '-f', join(dir, 'second.yaml'))).stdout).toBe('WorkloadInstance/second created\n');
     await admin.delete({ ...hello, name: 'second' });
     // The watch shows a change with the object as it is when the change is read: remove the finalizer
@@ -67,7 +68,7 @@ describe('tug (issue 3) against the API', () => {
     expect((await tug('resume', 'wi', 'hello', '-p', 'team-a')).stdout).toBe('WorkloadInstance/hello resumed\n');
     expect((await tug('reconcile', 'workloadinstance', 'hello', '-p', 'team-a')).stdout).toBe('WorkloadInstance/hello reconcile requested\n');
 
-    await writeFile(join(dir, 'hello.yaml'), 'kind: app\nmetadata: { name: hello, project: team-a, labels: { tier: web } }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: docker.io/nginxdemos/hello:0.5, replicas: 2, port: 80, env: { GREETING: hello from Tugboat } }\n');
+    await writeFile(join(dir, 'hello.yaml'), 'kind: app\nmetadata: { name: hello, project: team-a, labels: { tier: web } }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: local }, overrides: { imageTag: "0.5", replicas: 2, env: { GREETING: hello from Tugboat } } }\n');
     expect((await tug('apply', '-f', join(dir, 'hello.yaml'))).stdout).toBe('WorkloadInstance/hello configured\n');
 
     const history = await tug('history', 'app', 'hello', '-p', 'team-a');
@@ -82,7 +83,7 @@ describe('tug (issue 3) against the API', () => {
     ]);
     const first = table.at(-1)![0]!;
     expect((await tug('history', 'app', 'hello', '-p', 'team-a', '--diff', first)).stdout).toBe(
-      `WorkloadInstance/hello: revision ${first} → ${table[1]![0]}\n  ~ spec.image: "docker.io/nginxdemos/hello:0.4" → "docker.io/nginxdemos/hello:0.5"\n`,
+      `WorkloadInstance/hello: revision ${first} → ${table[1]![0]}\n  + spec.overrides.imageTag: "0.5"\n`,
     );
     expect((await tug('history', 'app', 'hello', '-p', 'team-a', '--diff', '999999')).stderr).toContain('not found');
 
@@ -90,14 +91,15 @@ describe('tug (issue 3) against the API', () => {
     const described = await tug('describe', 'app', 'hello', '-p', 'team-a');
     expect(described.code).toBe(0);
     expect(described.stdout).toContain('Kind:               WorkloadInstance (per project, owned by workload-controller)\n');
-    expect(described.stdout).toContain('  image: docker.io/nginxdemos/hello:0.5\n');
+    expect(described.stdout).toContain('    imageTag: "0.5"\n');
     expect(described.stdout).toContain('  Phase:              Progressing\n');
-    expect(described.stdout).toContain('References:\n  WorkloadDefinition/web-service   (spec.definitionRef)\n  ClusterInstance/dev   (spec.clusterRef)\n');
+    expect(described.stdout).toContain('References:\n  WorkloadDefinition/web-service   (spec.definitionRef)\n  ClusterInstance/local   (spec.clusterRef)\n');
     expect(described.stdout).toContain('Referenced by:      none\n');
     expect(described.stdout).toMatch(/Events:\n(.*\n)*.*Warning\s+ImagePullBackOff\s+1\s+cli-operate-workload-controller\s+pulling 0\.5\n$/);
-    const cluster = await tug('describe', 'cluster', 'dev');
+    const cluster = await tug('describe', 'cluster', 'local');
     expect(cluster.stdout).toContain('Referenced by:\n  WorkloadInstance/team-a/hello   (spec.clusterRef)\n');
-    expect(cluster.stdout).toContain('References:\n  ClusterDefinition/small   (spec.definitionRef)\n  AwsAccount/sandbox   (spec.accountRef)\n');
+    expect(cluster.stdout).toContain('References:\n  ClusterDefinition/local   (spec.definitionRef)\n');
+    expect((await tug('describe', 'cluster', 'dev')).stdout).toContain('References:\n  ClusterDefinition/small   (spec.definitionRef)\n  AwsAccount/sandbox   (spec.accountRef)\n');
 
     const events = await tug('events', '--warnings');
     expect(rows(events.stdout).map((row) => row.slice(1, 4))).toEqual([
@@ -114,28 +116,30 @@ describe('tug (issue 3) against the API', () => {
   });
 
   it('plans guardrail refusals: an instance outside its definition, and a definition change that would put one outside', async () => {
-    await writeFile(
-      join(dir, 'too-big.yaml'),
-      'kind: app\nmetadata: { name: hello, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: dev }, image: quay.io/org/hello:1, replicas: 50 }\n',
-    );
+    await writeFile(join(dir, 'too-big.yaml'), 'kind: app\nmetadata: { name: hello, project: team-a }\nspec: { definitionRef: { name: web-service }, overrides: { replicas: 50 } }\n');
     const plan = await tug('apply', '-f', join(dir, 'too-big.yaml'), '--dry-run');
     expect(plan.code).toBe(1);
-    expect(plan.stdout).toContain(
-      '! WorkloadInstance/hello (project team-a) is blocked:\n' +
-        '    spec.replicas: maxReplicas (50 is more than the definition web-service allows (10))\n' +
-        '    spec.image: allowedImageRegistries (registry quay.io (of "quay.io/org/hello:1") is not one the definition web-service allows (docker.io))\n',
-    );
+    expect(plan.stdout).toContain('! WorkloadInstance/hello (project team-a) is blocked:\n    spec.overrides.replicas: maxReplicas (');
+    expect(plan.stdout).toContain('50 replicas is more than WorkloadDefinition web-service allows (10))\n');
     expect((await tug('apply', '-f', join(dir, 'too-big.yaml'))).code).toBe(1);
-    expect((await admin.getOrThrow(hello)).spec['replicas']).toBe(2);
+    expect((await admin.getOrThrow(hello)).spec['overrides']).toMatchObject({ replicas: 2 });
 
-    await writeFile(join(dir, 'tighter.yaml'), 'kind: WorkloadDefinition\nmetadata: { name: web-service }\nspec: { maxReplicas: 1, allowedImageRegistries: [docker.io] }\n');
+    await writeFile(join(dir, 'not-overridable.yaml'), 'kind: app\nmetadata: { name: hello, project: team-a }\nspec: { definitionRef: { name: web-service }, overrides: { image: quay.io/org/hello:1 } }\n');
+    const image = await tug('apply', '-f', join(dir, 'not-overridable.yaml'), '--dry-run');
+    expect(image.stdout).toContain('    spec.overrides.image: overridable (WorkloadDefinition web-service does not let instances override image (overridable: imageTag, replicas, env))\n');
+
+    await writeFile(
+      join(dir, 'tighter.yaml'),
+      'kind: WorkloadDefinition\nmetadata: { name: web-service }\nspec: { container: { image: docker.io/nginxdemos/hello:0.4 }, overridable: [imageTag, replicas, env], maxReplicas: 1, allowedImageRegistries: [docker.io] }\n',
+    );
     const tighter = await tug('apply', '-f', join(dir, 'tighter.yaml'), '--dry-run');
     expect(tighter.code).toBe(1);
-    expect(tighter.stdout).toContain('! WorkloadDefinition/web-service is blocked:\n    WorkloadInstance/team-a/hello:spec.replicas: maxReplicas (2 is more than the definition web-service allows (1))\n');
+    expect(tighter.stdout).toContain('! WorkloadDefinition/web-service is blocked:\n    WorkloadInstance/team-a/hello:spec.overrides.replicas: maxReplicas (');
+    expect(tighter.stdout).toContain('2 replicas is more than WorkloadDefinition web-service allows (1))\n');
   });
 
   it('plans a blocked bundle without writing, and takes server and token from a context', async () => {
-    await writeFile(join(dir, 'blocked.yaml'), 'kind: app\nmetadata: { name: third, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: dev }, image: x }\n');
+    await writeFile(join(dir, 'blocked.yaml'), 'kind: app\nmetadata: { name: third, project: team-a }\nspec: { definitionRef: { name: nope } }\n');
     const blocked = await tug('apply', '-f', join(dir, 'blocked.yaml'), '--dry-run');
     expect(blocked.code).toBe(1);
     expect(blocked.stdout).toContain('! WorkloadInstance/third (project team-a) is blocked:\n    spec.definitionRef.name: reference');

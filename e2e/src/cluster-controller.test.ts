@@ -138,8 +138,8 @@ describe('cluster-controller (API, sandbox and controller as processes)', () => 
 
     // A workload on the cluster blocks its deletion (409 naming it).
     await admin.apply([
-      { kind: 'WorkloadDefinition', metadata: { name: 'web' }, spec: {} },
-      { kind: 'WorkloadInstance', metadata: { name: 'web', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'local' }, image: 'nginx:1.27' } },
+      { kind: 'WorkloadDefinition', metadata: { name: 'web' }, spec: { container: { image: 'nginx:1.27' } } },
+      { kind: 'WorkloadInstance', metadata: { name: 'web', project: 'team-a' }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'local' } } },
     ]);
     const refused = await admin.delete(cluster).then(
       () => undefined,

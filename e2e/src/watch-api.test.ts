@@ -87,7 +87,12 @@ async function streamEvents(after: number): Promise<Array<{ seq: number; event: 
   return out;
 }
 
-const wd = (name: string, spec: Record<string, unknown> = {}) => ({ kind: 'WorkloadDefinition', metadata: { name }, spec });
+/** A WorkloadDefinition: a container unless `spec` brings manifests. */
+const wd = (name: string, spec: Record<string, unknown> = {}) => ({
+  kind: 'WorkloadDefinition',
+  metadata: { name },
+  spec: { ...(spec['manifests'] === undefined ? { container: { image: 'nginx' } } : {}), overridable: ['replicas'], ...spec },
+});
 
 describe('GET /v1/watch against the real API', () => {
   let firstCursor: string;
@@ -148,17 +153,17 @@ describe('GET /v1/watch against the real API', () => {
     const clusters = await follow(admin, { kinds: ['ClusterInstance'] });
     await admin.create({ kind: 'ClusterInstance', metadata: { name: 'c1' }, spec: { definitionRef: { name: 'std' } } });
     for (const project of ['team-b', 'team-a']) {
-      await admin.create({ kind: 'WorkloadInstance', metadata: { name: 'web', project }, spec: { definitionRef: { name: 'w-b' }, clusterRef: { name: 'c1' }, image: 'nginx' } });
+      await admin.create({ kind: 'WorkloadInstance', metadata: { name: 'web', project }, spec: { definitionRef: { name: 'w-b' }, clusterRef: { name: 'c1' } } });
     }
-    await admin.patch({ kind: 'app', project: 'team-b', name: 'web' }, { spec: { replicas: 2 } });
-    await admin.patch({ kind: 'app', project: 'team-a', name: 'web' }, { spec: { replicas: 3 } });
+    await admin.patch({ kind: 'app', project: 'team-b', name: 'web' }, { spec: { overrides: { replicas: 2 } } });
+    await admin.patch({ kind: 'app', project: 'team-a', name: 'web' }, { spec: { overrides: { replicas: 3 } } });
     await waitUntil(() => teamA.events.length >= 2, 'the team-a changes');
     await waitUntil(() => clusters.events.length >= 1, 'the cluster change');
     expect(teamA.events.map((e) => [e.type, e.key.kind, e.key.project, e.key.name])).toEqual([
       ['ADDED', 'WorkloadInstance', 'team-a', 'web'],
       ['MODIFIED', 'WorkloadInstance', 'team-a', 'web'],
     ]);
-    expect(teamA.events[1]!.object?.spec['replicas']).toBe(3);
+    expect(teamA.events[1]!.object?.spec['overrides']).toEqual({ replicas: 3 });
     expect(clusters.events.map((e) => [e.type, e.key.kind, e.key.name])).toEqual([['ADDED', 'ClusterInstance', 'c1']]);
   });
 
@@ -174,11 +179,11 @@ describe('GET /v1/watch against the real API', () => {
     const reader = await follow(admin, { kinds: ['WorkloadDefinition'] });
 
     // Big objects fill the socket buffers quickly; past them, the 4-change buffer overflows.
-    const big = Array.from({ length: 200 }, (_, i) => `registry-${i}.example/${'x'.repeat(1_000)}`);
+    const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: big }\ndata: { blob: ${'x'.repeat(200_000)} }\n`;
     let written = 0;
     await waitUntil(
       async () => {
-        await admin.create(wd(`big-${written++}`, { allowedImageRegistries: big }));
+        await admin.create(wd(`big-${written++}`, { manifests: big }));
         return apiProcess.child.output().includes('watch client too slow') || undefined;
       },
       'the API to cut off the slow client',

@@ -256,3 +256,22 @@ export function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * What `tug up` registers, without the sandbox: the ClusterDefinition and ClusterInstance `local`
+ * (provider kubeconfig, the default for every project) that `examples/first-app.yaml` deploys to.
+ * The kubeconfig points nowhere: no controller connects to it in these tests.
+ */
+export async function registerLocalClusterFixture(api: Pick<ApiProcess, 'url' | 'adminToken'>): Promise<void> {
+  const response = await fetch(`${api.url}/v1/apply`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${api.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      items: [
+        { kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig' } },
+        { kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1\nkind: Config\n', defaultFor: ['*'] } },
+      ],
+    }),
+  });
+  if (!response.ok) throw new Error(`registering the local cluster: ${response.status} ${await response.text()}`);
+}

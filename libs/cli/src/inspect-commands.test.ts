@@ -17,11 +17,11 @@ spec: { definitionRef: { name: small }, kubeconfig: "apiVersion: v1" }
 ---
 kind: WorkloadDefinition
 metadata: { name: web-service }
-spec: { maxReplicas: 5 }
+spec: { container: {}, overridable: [image], maxReplicas: 5 }
 ---
 kind: WorkloadInstance
 metadata: { name: web, project: team-a, labels: { tier: prod } }
-spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: nginx:1.27 }
+spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, overrides: { image: nginx:1.27 } }
 `;
 
 let dir: string;
@@ -83,7 +83,7 @@ describe('tug get -w', () => {
     api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     await until(() => watch.output().includes('Ready'), 'the Ready row');
 
-    await writeFile(join(dir, 'api.yaml'), 'kind: WorkloadInstance\nmetadata: { name: api, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: api:1 }\n');
+    await writeFile(join(dir, 'api.yaml'), 'kind: WorkloadInstance\nmetadata: { name: api, project: team-a }\nspec: { definitionRef: { name: web-service }, clusterRef: { name: local }, overrides: { image: api:1 } }\n');
     await tug('apply', '-f', 'api.yaml');
     await until(() => watch.output().includes('api '), 'the added row');
     // The stream ends, and before the watch is resumed a change happens and the server forgets
@@ -220,9 +220,9 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
       ['1', 'spec', 'admin'],
     ]);
     expect((await tug('history', 'app', 'web', '-p', 'team-a', '--diff', `${older}..${newer}`)).stdout).toBe(
-      `WorkloadInstance/web: revision ${older} → ${newer}\n  + metadata.labels.team: "shop"\n  ~ spec.image: "nginx:1.27" → "nginx:1.28"\n`,
+      `WorkloadInstance/web: revision ${older} → ${newer}\n  + metadata.labels.team: "shop"\n  ~ spec.overrides.image: "nginx:1.27" → "nginx:1.28"\n`,
     );
-    expect(parse((await tug('history', 'app', 'web', '-p', 'team-a', '--revision', older!)).stdout)).toMatchObject({ revision: Number(older), spec: { image: 'nginx:1.27' } });
+    expect(parse((await tug('history', 'app', 'web', '-p', 'team-a', '--revision', older!)).stdout)).toMatchObject({ revision: Number(older), spec: { overrides: { image: 'nginx:1.27' } } });
     expect(await tug('history', 'app', 'web', '-p', 'team-a', '--revision', '999')).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('has no revision 999') });
     expect(await tug('history', 'app', 'web', '-p', 'team-a', '--diff', '1-2')).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('--diff: "1-2" is not N..M') });
   });
@@ -238,7 +238,7 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
       'yes',
     ]);
     const one = parseAllDocuments((await tug('kinds', 'app', '-o', 'yaml')).stdout)[0]!.toJS();
-    expect(one).toMatchObject({ kind: 'WorkloadInstance', schema: { required: ['definitionRef', 'image'] } });
+    expect(one).toMatchObject({ kind: 'WorkloadInstance', schema: { required: ['definitionRef'] } });
     expect((await tug('kinds', 'gizmo')).code).toBe(EXIT_USAGE);
   });
 });

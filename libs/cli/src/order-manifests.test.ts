@@ -8,10 +8,10 @@ const names = (list: ReturnType<typeof orderManifests>) => list.map((item) => `$
 describe('orderManifests', () => {
   it('puts every referenced object before its referrers and keeps file order otherwise', () => {
     const bundle = [
-      { kind: 'WorkloadInstance', metadata: { name: 'web' }, spec: { definitionRef: { name: 'svc' }, clusterRef: { name: 'c1' }, image: 'x' } },
+      { kind: 'WorkloadInstance', metadata: { name: 'web' }, spec: { definitionRef: { name: 'svc' }, clusterRef: { name: 'c1' }, overrides: { image: 'x' } } },
       { kind: 'AwsAccount', metadata: { name: 'unrelated' }, spec: {} },
       { kind: 'ClusterInstance', metadata: { name: 'c1' }, spec: { definitionRef: { name: 'small' } } },
-      { kind: 'WorkloadDefinition', metadata: { name: 'svc' }, spec: {} },
+      { kind: 'WorkloadDefinition', metadata: { name: 'svc' }, spec: { container: {}, overridable: ['image'] } },
       { kind: 'ClusterDefinition', metadata: { name: 'small' }, spec: {} },
     ].map(manifest);
     expect(names(orderManifests(bundle, BUILTIN_KINDS))).toEqual([

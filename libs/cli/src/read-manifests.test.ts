@@ -25,14 +25,14 @@ describe('toManifest', () => {
       apiVersion: 'tugboat.dev/v1',
       kind: 'app',
       metadata: { name: 'web', project: 'team-a', uid: 'u', resourceVersion: '7', generation: 2, labels: { a: 'b' } },
-      spec: { image: 'x' },
+      spec: { overrides: { image: 'x' } },
       status: { phase: 'Ready' },
     };
     expect(check(fromGet)().input).toEqual({
       apiVersion: 'tugboat.dev/v1',
       kind: 'WorkloadInstance',
       metadata: { name: 'web', project: 'team-a', labels: { a: 'b' } },
-      spec: { image: 'x' },
+      spec: { overrides: { image: 'x' } },
     });
   });
 

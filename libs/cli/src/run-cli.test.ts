@@ -14,7 +14,8 @@ metadata: { name: web, project: team-a, labels: { tier: prod } }
 spec:
   definitionRef: { name: web-service }
   clusterRef: { name: local }
-  image: nginx:1.27
+  overrides:
+    image: nginx:1.27
 ---
 kind: ClusterInstance
 metadata: { name: local }
@@ -24,7 +25,7 @@ spec:
 ---
 kind: WorkloadDefinition
 metadata: { name: web-service }
-spec: { maxReplicas: 5 }
+spec: { container: {}, overridable: [image, replicas], maxReplicas: 5 }
 ---
 kind: ClusterDefinition
 metadata: { name: small }
@@ -105,7 +106,7 @@ describe('tug apply', () => {
     const third = await tug(['apply', '-f', dir]);
     expect(third.stdout).toContain('WorkloadInstance/web configured');
     expect(third.stdout).toContain('ClusterDefinition/small unchanged');
-    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.spec.image).toBe('nginx:1.28');
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.spec).toMatchObject({ overrides: { image: 'nginx:1.28' } });
   });
 
   it('reads stdin and fills in the project from -p', async () => {
@@ -118,13 +119,13 @@ describe('tug apply', () => {
   });
 
   it('reports every problem the API finds, writes nothing, and exits 1', async () => {
-    await writeFile(join(dir, 'bad.yaml'), BUNDLE.replace('image: nginx:1.27', 'image: nginx:1.27\n  replicas: -1'));
+    await writeFile(join(dir, 'bad.yaml'), BUNDLE.replace('image: nginx:1.27', 'image: nginx:1.27\n    replicas: -1'));
     const result = await tug(['apply', '-f', 'bad.yaml']);
     expect(result.code).toBe(EXIT_FAILED);
     expect(result.stdout).toBe('');
     // The API's 422 names each object, field and rule (its message says what the rule wants).
-    expect(result.stderr).toContain('error: the bundle was not applied (nothing was written): WorkloadInstance/team-a/web: spec.replicas: must be >= 0\n');
-    expect(result.stderr).toContain('  WorkloadInstance/team-a/web: spec.replicas: minimum\n');
+    expect(result.stderr).toContain('error: the bundle was not applied (nothing was written): WorkloadInstance/team-a/web: spec.overrides.replicas: must be >= 0\n');
+    expect(result.stderr).toContain('  WorkloadInstance/team-a/web: spec.overrides.replicas: minimum\n');
     expect(result.stderr).toContain('hint: the bundle is one transaction, so nothing was applied');
     expect(api.objects().length).toBe(0);
   });
@@ -135,11 +136,11 @@ describe('tug apply', () => {
     const changed = BUNDLE.replace('nginx:1.27', 'nginx:1.28')
       .replace('labels: { tier: prod }', 'labels: { tier: prod, team: shop }')
       .replace('"apiVersion: v1"', '"apiVersion: v2"')
-      .replace('spec: { maxReplicas: 5 }', 'spec: {}');
+      .replace(', maxReplicas: 5 }', ' }');
     await writeFile(join(dir, 'app.yaml'), `${changed}---
 kind: WorkloadInstance
 metadata: { name: api, project: team-a }
-spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: api:1 }
+spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, overrides: { image: api:1 } }
 `);
     const before = api.requests.filter((request) => request.method !== 'GET').length;
     const plan = await tug(['apply', '-f', 'app.yaml', '--dry-run']);
@@ -153,7 +154,7 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image
         '    ~ spec.kubeconfig: <redacted> → <redacted>',
         '~ WorkloadInstance/web (project team-a) would be configured:',
         '    + metadata.labels.team: "shop"',
-        '    ~ spec.image: "nginx:1.27" → "nginx:1.28"',
+        '    ~ spec.overrides.image: "nginx:1.27" → "nginx:1.28"',
         '+ WorkloadInstance/api (project team-a) would be created',
         'Plan: 1 to create, 3 to change, 1 unchanged. Dry run: nothing was written.',
         '',
@@ -162,7 +163,7 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image
     expect(plan.stdout).not.toContain('apiVersion: v2');
     expect(api.requests.filter((request) => request.method !== 'GET').length - before).toBe(1);
     expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'api' })).toBeUndefined();
-    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.spec.image).toBe('nginx:1.27');
+    expect(api.object({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' })?.spec).toMatchObject({ overrides: { image: 'nginx:1.27' } });
 
     // On a terminal the plan is coloured: green additions, yellow changes, red removals.
     const coloured = await tug(['apply', '-f', 'app.yaml', '--dry-run'], { tty: true });
@@ -170,11 +171,11 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image
     expect(coloured.stdout).toContain('\u001b[32m+ WorkloadInstance/api (project team-a) would be created\u001b[39m\n');
     expect((await tug(['apply', '-f', 'app.yaml', '--dry-run'], { tty: true, env: { NO_COLOR: '1' } })).stdout).toBe(plan.stdout);
 
-    await writeFile(join(dir, 'blocked.yaml'), 'kind: WorkloadInstance\nmetadata: { name: x, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, image: x, replicas: -2 }\n---\nkind: WorkloadInstance\nmetadata: { name: y, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, image: x }\n');
+    await writeFile(join(dir, 'blocked.yaml'), 'kind: WorkloadInstance\nmetadata: { name: x, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local }, overrides: { replicas: -2 } }\n---\nkind: WorkloadInstance\nmetadata: { name: y, project: team-a }\nspec: { definitionRef: { name: nope }, clusterRef: { name: local } }\n');
     const blocked = await tug(['apply', '-f', 'blocked.yaml', '--dry-run']);
     expect(blocked.code).toBe(EXIT_FAILED);
     // The API checks the schema before the references: an object breaking its schema is blocked for that alone.
-    expect(blocked.stdout).toContain('! WorkloadInstance/x (project team-a) is blocked:\n    spec.replicas: minimum (must be >= 0)\n!');
+    expect(blocked.stdout).toContain('! WorkloadInstance/x (project team-a) is blocked:\n    spec.overrides.replicas: minimum (must be >= 0)\n!');
     expect(blocked.stdout).toContain('! WorkloadInstance/y (project team-a) is blocked:\n    spec.definitionRef.name: reference (WorkloadDefinition "nope" does not exist)\n');
     expect(blocked.stdout).toContain('Plan: 0 to create, 0 to change, 0 unchanged, 2 blocked.');
   });
@@ -328,7 +329,7 @@ describe('tug delete and tug wait', () => {
   it('waits for several objects, named, by -l or --all, and names the ones not there yet', async () => {
     const more = (name: string, tier: string) =>
       `kind: WorkloadInstance\nmetadata: { name: ${name}, project: team-a, labels: { tier: ${tier} } }\n` +
-      'spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, image: nginx:1.27 }\n';
+      'spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, overrides: { image: nginx:1.27 } }\n';
     await writeFile(join(dir, 'more.yaml'), `${more('api', 'prod')}---\n${more('batch', 'dev')}`);
     expect((await tug(['apply', '-f', 'more.yaml'])).code).toBe(EXIT_OK);
     const ready = { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' as const }] };

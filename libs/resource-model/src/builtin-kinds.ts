@@ -199,10 +199,10 @@ const container = {
     image,
     command: argv,
     args: argv,
+    // A port number or name used twice is the API's rule (naming the entry), not `uniqueItems`.
     ports: {
       type: 'array',
       maxItems: 20,
-      uniqueItems: true,
       items: {
         type: 'object',
         additionalProperties: false,

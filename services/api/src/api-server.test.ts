@@ -6,7 +6,7 @@ import { REDACTED } from '@tugboat/resource-model';
 import { startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
 
 const definitionSpec = { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
-const workloadDefinitionSpec = { maxReplicas: 10 };
+const workloadDefinitionSpec = { container: { image: 'nginx:1.27' }, overridable: ['image', 'replicas'], maxReplicas: 10 };
 
 describe('API write path', () => {
   let api: TestApi;
@@ -50,7 +50,7 @@ describe('API write path', () => {
   function workload(name: string, suffix: string, extra: Record<string, unknown> = {}) {
     return {
       metadata: { name, project: 'team-a', labels: { tier: 'prod' } },
-      spec: { definitionRef: { name: `web-${suffix}` }, clusterRef: { name: `c-${suffix}` }, image: 'nginx:1.27', replicas: 2, ...extra },
+      spec: { definitionRef: { name: `web-${suffix}` }, clusterRef: { name: `c-${suffix}` }, overrides: { image: 'nginx:1.27', replicas: 2 }, ...extra },
     };
   }
 
@@ -100,15 +100,15 @@ describe('API write path', () => {
     expect(same.body.metadata.resourceVersion).toBe(relabelled.body.metadata.resourceVersion);
     expect(await revisionsOf(uid)).toBe(2);
 
-    const scaled = await api.call('PATCH', '/v1/workloadinstances/gen?project=team-a', { spec: { replicas: 5 } }, { headers: { 'content-type': 'application/merge-patch+json', 'if-match': `"${relabelled.body.metadata.resourceVersion}"` } });
+    const scaled = await api.call('PATCH', '/v1/workloadinstances/gen?project=team-a', { spec: { overrides: { replicas: 5 } } }, { headers: { 'content-type': 'application/merge-patch+json', 'if-match': `"${relabelled.body.metadata.resourceVersion}"` } });
     expect(scaled.status).toBe(200);
     expect(scaled.body.metadata.generation).toBe(2);
-    expect(scaled.body.spec).toMatchObject({ replicas: 5, image: 'nginx:1.27' });
+    expect(scaled.body.spec).toMatchObject({ overrides: { replicas: 5, image: 'nginx:1.27' } });
     const event = await api.waitForEvent((e) => e.event.uid === uid && e.event.resourceVersion === scaled.body.metadata.resourceVersion);
     expect(event.event).toMatchObject({ cause: 'spec', generation: 2 });
 
-    const removed = await api.call('PATCH', '/v1/workloadinstances/gen?project=team-a', { spec: { replicas: null }, metadata: { labels: { tier: null, team: 'a' } } }, { headers: { 'content-type': 'application/merge-patch+json' } });
-    expect(removed.body.spec).not.toHaveProperty('replicas');
+    const removed = await api.call('PATCH', '/v1/workloadinstances/gen?project=team-a', { spec: { overrides: { replicas: null } }, metadata: { labels: { tier: null, team: 'a' } } }, { headers: { 'content-type': 'application/merge-patch+json' } });
+    expect(removed.body.spec.overrides).not.toHaveProperty('replicas');
     expect(removed.body.metadata.labels).toEqual({ team: 'a' });
     expect(removed.body.metadata.generation).toBe(3);
   });
@@ -116,15 +116,15 @@ describe('API write path', () => {
   it('refuses a stale PUT or PATCH with 409 and changes nothing', async () => {
     await createPlatformBase('c');
     const created = (await api.call('POST', '/v1/workloadinstances', workload('stale', 'c'))).body;
-    const updated = (await api.call('PATCH', '/v1/workloadinstances/stale?project=team-a', { spec: { replicas: 3 } })).body;
+    const updated = (await api.call('PATCH', '/v1/workloadinstances/stale?project=team-a', { spec: { overrides: { replicas: 3 } } })).body;
     const before = await settledCounts();
 
-    const stalePut = await api.call('PUT', '/v1/workloadinstances/stale?project=team-a', { ...workload('stale', 'c', { replicas: 9 }), metadata: { ...workload('stale', 'c').metadata, resourceVersion: created.metadata.resourceVersion } });
+    const stalePut = await api.call('PUT', '/v1/workloadinstances/stale?project=team-a', { ...workload('stale', 'c', { overrides: { replicas: 9 } }), metadata: { ...workload('stale', 'c').metadata, resourceVersion: created.metadata.resourceVersion } });
     expect(stalePut.status).toBe(409);
     expect(stalePut.body.error).toMatchObject({ code: 'Conflict', details: [{ path: 'metadata.resourceVersion', rule: 'stale' }] });
-    const staleHeader = await api.call('PUT', '/v1/workloadinstances/stale?project=team-a', workload('stale', 'c', { replicas: 9 }), { headers: { 'if-match': `"${created.metadata.resourceVersion}"` } });
+    const staleHeader = await api.call('PUT', '/v1/workloadinstances/stale?project=team-a', workload('stale', 'c', { overrides: { replicas: 9 } }), { headers: { 'if-match': `"${created.metadata.resourceVersion}"` } });
     expect(staleHeader.status).toBe(409);
-    const stalePatch = await api.call('PATCH', '/v1/workloadinstances/stale?project=team-a', { metadata: { resourceVersion: created.metadata.resourceVersion }, spec: { replicas: 9 } });
+    const stalePatch = await api.call('PATCH', '/v1/workloadinstances/stale?project=team-a', { metadata: { resourceVersion: created.metadata.resourceVersion }, spec: { overrides: { replicas: 9 } } });
     expect(stalePatch.status).toBe(409);
 
     expect(await counts()).toEqual(before);
@@ -290,14 +290,14 @@ describe('API write path', () => {
     };
     const cases: Array<[Promise<{ status: number; body: { error: { details: unknown[] } } }>, number, Array<{ path: string; rule: string }>]> = [
       [raw('POST', '/v1/workloadinstances', '{"metadata": {'), 400, [{ path: 'body', rule: 'json' }]],
-      [raw('POST', '/v1/workloadinstances', JSON.stringify({ ...workload('big', 'h'), spec: { ...workload('big', 'h').spec, image: 'x'.repeat(1_100_000) } })), 413, [{ path: 'body', rule: 'max-size' }]],
+      [raw('POST', '/v1/workloadinstances', JSON.stringify({ ...workload('big', 'h'), spec: { ...workload('big', 'h').spec, overrides: { image: 'x'.repeat(1_100_000) } } })), 413, [{ path: 'body', rule: 'max-size' }]],
       [api.call('POST', '/v1/gizmos', workload('w', 'h')), 404, [{ path: 'kind', rule: 'unknown-kind' }]],
       [api.call('POST', '/v1/workloadinstances', { ...workload('Bad_Name', 'h'), metadata: { name: 'Bad_Name', project: 'team-a' } }), 422, [{ path: 'metadata.name', rule: 'dns-label' }]],
       [api.call('POST', '/v1/workloadinstances', { ...workload('w', 'h'), metadata: { name: 'w', project: 'Team A' } }), 422, [{ path: 'metadata.project', rule: 'dns-label' }]],
       [api.call('POST', '/v1/workloadinstances', { ...workload('w', 'h'), metadata: { name: 'w' } }), 422, [{ path: 'metadata.project', rule: 'required' }]],
-      [api.call('POST', '/v1/workloadinstances', workload('w', 'h', { replicas: -1 })), 422, [{ path: 'spec.replicas', rule: 'minimum' }]],
+      [api.call('POST', '/v1/workloadinstances', workload('w', 'h', { overrides: { replicas: -1 } })), 422, [{ path: 'spec.overrides.replicas', rule: 'minimum' }]],
       [api.call('POST', '/v1/workloadinstances', workload('w', 'h', { colour: 'red' })), 422, [{ path: 'spec.colour', rule: 'additionalProperties' }]],
-      [api.call('POST', '/v1/workloadinstances', { metadata: { name: 'w', project: 'team-a' }, spec: { clusterRef: { name: 'c-h' }, definitionRef: { name: 'web-h' } } }), 422, [{ path: 'spec.image', rule: 'required' }]],
+      [api.call('POST', '/v1/workloadinstances', { metadata: { name: 'w', project: 'team-a' }, spec: { clusterRef: { name: 'c-h' } } }), 422, [{ path: 'spec.definitionRef', rule: 'required' }]],
       [api.call('POST', '/v1/workloadinstances', { ...workload('w', 'h'), spec: { ...workload('w', 'h').spec, clusterRef: { name: 'missing' } } }), 422, [{ path: 'spec.clusterRef.name', rule: 'reference' }]],
       [api.call('POST', '/v1/workloadinstances', { ...workload('w', 'h'), status: undefined, extra: 1 }), 422, [{ path: 'extra', rule: 'additionalProperties' }]],
       [api.call('POST', '/v1/workloadinstances', { ...workload('w', 'h'), metadata: { name: 'w', project: 'team-a', labels: { 'bad key!': 'x' } } }), 422, [{ path: 'metadata.labels.bad key!', rule: 'label-key' }]],

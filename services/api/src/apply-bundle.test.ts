@@ -17,8 +17,8 @@ metadata: { name: web, project: team-a, labels: { tier: ${options.tier ?? 'prod'
 spec:
   definitionRef: { name: web-def }
   clusterRef: { name: shared }
-  image: nginx:1.27
-  replicas: ${options.replicas ?? 2}
+  overrides:
+    replicas: ${options.replicas ?? 2}
 ---
 kind: ClusterInstance
 metadata: { name: shared }
@@ -26,7 +26,7 @@ spec: { definitionRef: { name: std }, accountRef: { name: main } }
 ---
 kind: workloaddefinitions
 metadata: { name: web-def }
-spec: { maxReplicas: 10 }
+spec: { container: { image: nginx:1.27 }, overridable: [replicas], maxReplicas: 10 }
 ---
 kind: ClusterDefinition
 metadata: { name: std }
@@ -108,7 +108,7 @@ describe('POST /v1/apply and revisions', () => {
     expect(web).toMatchObject({ project: 'team-a', name: 'web', action: 'updated', generation: 2 });
     expect(web.diff).toEqual([
       { path: 'metadata.labels.tier', op: 'replace', from: 'prod', to: 'canary' },
-      { path: 'spec.replicas', op: 'replace', from: 2, to: 3 },
+      { path: 'spec.overrides.replicas', op: 'replace', from: 2, to: 3 },
     ]);
     const account = plan.body.results.find((r: { kind: string }) => r.kind === 'AwsAccount');
     expect(account).toMatchObject({ action: 'updated', generation: 2, diff: [{ path: 'spec.secretAccessKey', op: 'replace', from: REDACTED, to: REDACTED }] });
@@ -116,14 +116,14 @@ describe('POST /v1/apply and revisions', () => {
     expect(plan.body.results.filter((r: { action: string }) => r.action === 'unchanged')).toHaveLength(3);
     // Nothing written: rows, revisions, outbox and stream are as before, and so is the object.
     expect(await counts()).toEqual(before);
-    expect((await api.call('GET', '/v1/workloadinstances/web?project=team-a')).body.spec.replicas).toBe(2);
+    expect((await api.call('GET', '/v1/workloadinstances/web?project=team-a')).body.spec.overrides.replicas).toBe(2);
 
     const applied = await apply(changed);
     expect(applied.body.results.map((r: { action: string }) => r.action)).toEqual(plan.body.results.map((r: { action: string }) => r.action));
     expect(applied.body.results.find((r: { kind: string }) => r.kind === 'WorkloadInstance').diff).toEqual(web.diff);
     const read = await api.call('GET', '/v1/workloadinstances/web?project=team-a');
     expect(read.body.metadata).toMatchObject({ generation: 2, labels: { tier: 'canary' } });
-    expect(read.body.spec.replicas).toBe(3);
+    expect(read.body.spec.overrides.replicas).toBe(3);
     expect(Number((await api.sql(`select last_value::text as v from resource_version_seq`))[0].v)).toBeGreaterThan(Number(sequence));
   });
 
@@ -131,9 +131,9 @@ describe('POST /v1/apply and revisions', () => {
     const before = await settled();
     const invalid = {
       items: [
-        { kind: 'WorkloadInstance', metadata: { name: 'web', project: 'team-a' }, spec: { definitionRef: { name: 'web-def' }, clusterRef: { name: 'shared' }, image: 'nginx', replicas: -1 } },
-        { kind: 'WorkloadInstance', metadata: { name: 'api', project: 'team-a' }, spec: { definitionRef: { name: 'web-def' }, clusterRef: { name: 'nowhere' }, image: 'nginx' } },
-        { kind: 'WorkloadInstance', metadata: { name: 'fine', project: 'team-a' }, spec: { definitionRef: { name: 'web-def' }, clusterRef: { name: 'shared' }, image: 'nginx' } },
+        { kind: 'WorkloadInstance', metadata: { name: 'web', project: 'team-a' }, spec: { definitionRef: { name: 'web-def' }, clusterRef: { name: 'shared' }, overrides: { replicas: -1 } } },
+        { kind: 'WorkloadInstance', metadata: { name: 'api', project: 'team-a' }, spec: { definitionRef: { name: 'web-def' }, clusterRef: { name: 'nowhere' } } },
+        { kind: 'WorkloadInstance', metadata: { name: 'fine', project: 'team-a' }, spec: { definitionRef: { name: 'web-def' }, clusterRef: { name: 'shared' } } },
         { kind: 'Teapot', metadata: { name: 'x' }, spec: {} },
         { kind: 'ClusterDefinition', metadata: { name: 'Bad_Name' }, spec: {} },
       ],
@@ -143,7 +143,7 @@ describe('POST /v1/apply and revisions', () => {
     const paths = answer.body.error.details.map((d: { path: string; rule: string }) => `${d.path} ${d.rule}`);
     expect(paths).toEqual(
       expect.arrayContaining([
-        'WorkloadInstance/team-a/web: spec.replicas minimum',
+        'WorkloadInstance/team-a/web: spec.overrides.replicas minimum',
         'WorkloadInstance/team-a/api: spec.clusterRef.name reference',
         'Teapot/_/x: kind unknown-kind',
         'ClusterDefinition/_/Bad_Name: metadata.name dns-label',
@@ -158,7 +158,7 @@ describe('POST /v1/apply and revisions', () => {
     const plan = await apply(invalid, '?dryRun=true');
     expect(plan.status).toBe(200);
     const byName = Object.fromEntries(plan.body.results.map((r: { name: string }) => [r.name, r]));
-    expect(byName['web']).toMatchObject({ action: 'blocked', reasons: [{ path: 'spec.replicas', rule: 'minimum' }] });
+    expect(byName['web']).toMatchObject({ action: 'blocked', reasons: [{ path: 'spec.overrides.replicas', rule: 'minimum' }] });
     expect(byName['web'].reasons[0].message).toBe('must be >= 0');
     expect(byName['api']).toMatchObject({ action: 'blocked', reasons: [{ path: 'spec.clusterRef.name', rule: 'reference' }] });
     expect(byName['fine']).toMatchObject({ action: 'created', generation: 1 });
@@ -189,7 +189,7 @@ describe('POST /v1/apply and revisions', () => {
     expect(list.status).toBe(200);
     expect(list.body.items.map((r: { generation: number; cause: string }) => `${r.generation}:${r.cause}`)).toEqual(['2:spec', '1:spec']);
     const [newest, oldest] = list.body.items;
-    expect(newest).toMatchObject({ actor: 'admin', labels: { tier: 'canary' }, spec: { replicas: 3 } });
+    expect(newest).toMatchObject({ actor: 'admin', labels: { tier: 'canary' }, spec: { overrides: { replicas: 3 } } });
     expect(newest.revision).toBeGreaterThan(oldest.revision);
 
     const one = await api.call('GET', `${ref}/revisions/${oldest.revision}?project=team-a`);
@@ -203,11 +203,11 @@ describe('POST /v1/apply and revisions', () => {
       to: newest.revision,
       diff: [
         { path: 'metadata.labels.tier', op: 'replace', from: 'prod', to: 'canary' },
-        { path: 'spec.replicas', op: 'replace', from: 2, to: 3 },
+        { path: 'spec.overrides.replicas', op: 'replace', from: 2, to: 3 },
       ],
     });
     const reverse = await api.call('GET', `${ref}/revisions/diff?project=team-a&from=${newest.revision}&to=${oldest.revision}`);
-    expect(reverse.body.diff[1]).toEqual({ path: 'spec.replicas', op: 'replace', from: 3, to: 2 });
+    expect(reverse.body.diff[1]).toEqual({ path: 'spec.overrides.replicas', op: 'replace', from: 3, to: 2 });
     expect((await api.call('GET', `${ref}/revisions/diff?project=team-a`)).body.error.details[0]).toMatchObject({ path: 'from', rule: 'type' });
 
     // Secrets stay redacted in history too.

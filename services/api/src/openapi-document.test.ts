@@ -106,7 +106,7 @@ describe('OpenAPI document', () => {
   it("carries each kind's spec schema and asks for ?project= only where the kind needs it", () => {
     expect(document.components.schemas['GadgetSpec']).toMatchObject({ required: ['size'], properties: { size: { type: 'integer', minimum: 1 } } });
     expect(document.components.schemas['GadgetSpec']!['description']).toContain('token');
-    expect(document.components.schemas['WorkloadInstanceSpec']).toMatchObject({ required: ['definitionRef', 'image'] });
+    expect(document.components.schemas['WorkloadInstanceSpec']).toMatchObject({ required: ['definitionRef'] });
     const params = (path: string) => ((document.paths[path]?.get as { parameters: Array<{ name: string; required: boolean }> }).parameters ?? []).map((p) => `${p.name}${p.required ? '!' : ''}`);
     expect(params('/v1/gadgets/{name}')).toEqual(['name!', 'project!']);
     expect(params('/v1/clusterinstances/{name}')).toEqual(['name!']);

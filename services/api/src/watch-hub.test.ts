@@ -17,6 +17,8 @@ import { ADMIN_TOKEN, startTestApi, TEST_NATS_URL, uniqueName, waitUntil, type T
 import { ensureEventStream } from './event-stream.js';
 import { createWatchHub, type WatchChange } from './watch-hub.js';
 
+const WORKLOAD_DEFINITION_SPEC = { container: { image: 'nginx' } };
+
 interface Frame {
   id: string | undefined;
   event: string;
@@ -86,7 +88,7 @@ describe('watch (in-process, Postgres)', () => {
 
   beforeAll(async () => {
     api = await startTestApi({ streamMaxMsgs: 40, watch: { ringSize: 8, heartbeatMs: 200, clientBufferEvents: 4, slowClientGraceMs: 10_000 } });
-    expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'web' }, spec: {} })).status).toBe(201);
+    expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'web' }, spec: WORKLOAD_DEFINITION_SPEC })).status).toBe(201);
   });
   afterAll(async () => {
     await api?.close();
@@ -154,7 +156,7 @@ describe('watch (in-process, Postgres)', () => {
     expect(middle.changes().map((f) => f.id)).toEqual(changes.slice(2).map((f) => f.id));
 
     // More changes than the ring holds: the same cursor is now served from the stream.
-    for (let i = 0; i < 10; i++) expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `wd-${i}` }, spec: {} })).status).toBe(201);
+    for (let i = 0; i < 10; i++) expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `wd-${i}` }, spec: WORKLOAD_DEFINITION_SPEC })).status).toBe(201);
     await waitUntil(async () => (await api.call('GET', '/v1/awsaccounts')).body.metadata.cursor === String(await streamLast()) || undefined, 'the hub to take in every change');
     const fromStream = await openWatch(api, `?kinds=AwsAccount,WorkloadDefinition&cursor=${listCursor}`);
     await waitUntil(() => fromStream.changes().length >= 14 || undefined, 'the changes from the stream');
@@ -162,7 +164,7 @@ describe('watch (in-process, Postgres)', () => {
     expect(fromStream.changes().map((f) => Number(f.id))).toEqual([...fromStream.changes().map((f) => Number(f.id))].sort((a, b) => a - b));
 
     // The stream keeps 40 messages: push the first ones out and the old cursor is gone.
-    for (let i = 10; i < 40; i++) expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `wd-${i}` }, spec: {} })).status).toBe(201);
+    for (let i = 10; i < 40; i++) expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `wd-${i}` }, spec: WORKLOAD_DEFINITION_SPEC })).status).toBe(201);
     await waitUntil(async () => (await api.call('GET', '/v1/awsaccounts')).body.metadata.cursor === String(await streamLast()) || undefined, 'the hub to take in every change');
     const gone = await openWatch(api, `?cursor=${listCursor}`);
     expect(gone.status).toBe(410);
@@ -180,7 +182,7 @@ describe('watch (in-process, Postgres)', () => {
     const everything = await openWatch(api, `?cursor=${await streamLast()}`);
     expect((await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'std-2' }, spec: clusterDefinition })).status).toBe(201);
     expect((await api.call('POST', '/v1/clusterinstances', { metadata: { name: 'c1' }, spec: { definitionRef: { name: 'std-2' } } })).status).toBe(201);
-    const workload = (project: string) => ({ metadata: { name: 'app', project }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'c1' }, image: 'nginx' } });
+    const workload = (project: string) => ({ metadata: { name: 'app', project }, spec: { definitionRef: { name: 'web' }, clusterRef: { name: 'c1' } } });
     expect((await api.call('POST', '/v1/workloadinstances', workload('team-b'))).status).toBe(201);
     expect((await api.call('POST', '/v1/workloadinstances', workload('team-a'))).status).toBe(201);
     await waitUntil(() => everything.changes().length >= 4 || undefined, 'every change');
@@ -211,7 +213,7 @@ describe('watch (in-process, Postgres)', () => {
     let written = 0;
     await waitUntil(
       async () => {
-        expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `big-${written++}` }, spec: { description: 'big', allowedImageRegistries: [big] } })).status).toBe(201);
+        expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `big-${written++}` }, spec: { description: 'big', manifests: `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: big }\ndata: { blob: ${big} }\n` } })).status).toBe(201);
         return api.logText().includes('watch client too slow') || undefined;
       },
       'the slow client to be cut off',
@@ -243,7 +245,7 @@ describe('watch on PGlite', () => {
     const api = await startTestApi({ pglite: true, dataDir: join(dataDir, 'pgdata'), stateDir: dataDir });
     try {
       const watch = await openWatch(api, '?kinds=wd');
-      expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'lite' }, spec: {} })).status).toBe(201);
+      expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'lite' }, spec: WORKLOAD_DEFINITION_SPEC })).status).toBe(201);
       await waitUntil(() => watch.changes().length >= 1 || undefined, 'the change');
       expect(watch.changes()[0]!.data).toMatchObject({ type: 'ADDED', key: { kind: 'WorkloadDefinition', name: 'lite' }, object: { metadata: { name: 'lite' } } });
       watch.close();

@@ -5,7 +5,7 @@ import { createFakeApi, FAKE_TOKEN } from './fake-api.js';
 // What only the fake has: the hooks tests use behind the API's back. Its API behaviour is checked by
 // the contract suite (fake-api.contract.test.ts), which also runs against the real API.
 const web = { kind: 'WorkloadDefinition', name: 'web' };
-const webSpec = { description: 'web services', maxReplicas: 5 };
+const webSpec = { description: 'web services', container: { image: 'nginx' }, maxReplicas: 5 };
 
 describe('createFakeApi hooks', () => {
   it('reports every committed change to onChange and in changes; setStatus that changes nothing writes nothing', async () => {
