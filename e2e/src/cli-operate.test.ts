@@ -112,7 +112,7 @@ describe('tug (issue 3) against the API', () => {
     const kinds = await tug('kinds');
     expect(rows(kinds.stdout).find((row) => row[0] === 'ClusterInstance')?.slice(1, 3)).toEqual(['clusterinstances,clusterinstance,ci,cluster', 'Platform']);
     const wide = await tug('get', 'app', 'hello', '-p', 'team-a', '-o', 'wide');
-    expect(rows(wide.stdout)[1]).toEqual(['hello', 'team-a', 'Progressing', 'False', '1/2', expect.any(String), 'Rolling', 'no', WORKLOAD_CONTROLLER, 'tier=web']);
+    expect(rows(wide.stdout)[1]).toEqual(['hello', 'team-a', 'Progressing', 'False', '1/2', expect.any(String), '-', 'Rolling', 'no', WORKLOAD_CONTROLLER, 'tier=web']);
   });
 
   it('plans guardrail refusals: an instance outside its definition, and a definition change that would put one outside', async () => {
