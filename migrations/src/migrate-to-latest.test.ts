@@ -196,6 +196,24 @@ describe('migrateToLatest', () => {
       expect(hashed.length).toBeLessThanOrEqual(63);
       // Every port found a place, so no port was reported dropped.
       expect((await sql`select * from events`.execute(other)).rows).toEqual([]);
+
+      // Past the schema's 20 ports, an instance's port is dropped with a Warning event naming it.
+      await sql`delete from kysely_migration where name = '0006_workload_shape'`.execute(other);
+      await insert(4, 'WorkloadDefinition', '', 'wide', { defaults: { port: 1 } });
+      for (let port = 2; port <= 22; port++) {
+        await insert(100 + port, 'WorkloadInstance', 'team-b', `p${port}`, { definitionRef: { name: 'wide' }, clusterRef: { name: 'local' }, image: 'nginx', port });
+        await refer(100 + port, 'definitionRef', 4);
+      }
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+      const wide = await sql<{ spec: { container: { ports: Array<{ port: number }> } } }>`select spec from resources where name = 'wide'`.execute(other);
+      expect(wide.rows[0]!.spec.container.ports.map((p) => p.port)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      const dropped = await sql<{ name: string; type: string; reason: string; message: string }>`
+        select r.name, e.type, e.reason, e.message from events e join resources r on r.uid = e.resource_uid order by r.name`.execute(other);
+      expect(dropped.rows.map((row) => [row.name, row.type, row.reason])).toEqual([
+        ['p21', 'Warning', 'PortDropped'],
+        ['p22', 'Warning', 'PortDropped'],
+      ]);
+      expect(dropped.rows[0]!.message).toMatch(/^migration 0006: spec.port 21 was dropped: ports belong to the WorkloadDefinition now, and it has 1, 2, .*, 20$/);
     } finally {
       await sql`drop schema if exists ${sql.id(workloads)} cascade`.execute(other);
       await other.destroy();
