@@ -137,11 +137,13 @@ describe('tug against the API', () => {
     expect(inUse.stderr).toContain('--cascade');
 
     const ref = { kind: 'WorkloadInstance', project: 'team-a', name: 'hello' };
-    const deleting = tug('delete', 'app', 'hello', '-p', 'team-a', '--wait', '--timeout=30s');
-    // The workload controller finishing its teardown.
-    await waitUntil(async () => (await admin.get(ref))?.metadata.deletionRequestedAt, 'deletion to be requested');
+    const deleting = startTug(['delete', 'app', 'hello', '-p', 'team-a', '--wait', '--timeout=30s'], { env });
+    // The workload controller finishing its teardown, once tug is waiting (it says so when its watch
+    // is open and its first read saw the finalizer): removed sooner, the wait would find the object
+    // gone at its first read and have nothing to say about finalizers.
+    await waitUntil(() => deleting.stderr().includes('to go: finalizers'), `tug to wait for the finalizers (stderr: ${deleting.stderr()})`);
     await controller.removeFinalizer(ref, WORKLOAD_CONTROLLER);
-    expect(await deleting).toEqual({
+    expect(await deleting.done).toEqual({
       code: 0,
       stdout: 'WorkloadInstance/hello deletion requested; waiting for finalizers: workload-controller\nWorkloadInstance/hello deleted\n',
       stderr: 'waiting for WorkloadInstance/hello to go: finalizers workload-controller\n',

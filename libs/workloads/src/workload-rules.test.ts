@@ -78,12 +78,12 @@ describe('instanceViolations', () => {
 
   it('reports a guardrail on the override that broke it', () => {
     expect(rules(instanceViolations({ ...instance, overrides: { replicas: 50 } }, definition, 'web-service'))).toEqual(['spec.overrides.replicas maxReplicas']);
-    const image = instanceViolations({ ...instance, overrides: { image: 'docker.io/library/nginx:1' } }, definition, 'web-service');
+    const image = instanceViolations({ ...instance, overrides: { image: 'docker.io/library/nginx:1' } }, definition, 'web-service', undefined, 'shop');
     expect(image).toEqual([
       {
         path: 'spec.overrides.image',
         rule: 'allowedImageRegistries',
-        message: 'Deployment instance: registry docker.io (of "docker.io/library/nginx:1") is not one WorkloadDefinition web-service allows (ghcr.io)',
+        message: 'Deployment shop: registry docker.io (of "docker.io/library/nginx:1") is not one WorkloadDefinition web-service allows (ghcr.io)',
       },
     ]);
   });

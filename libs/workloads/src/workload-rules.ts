@@ -140,6 +140,8 @@ export function instanceViolations(
   definition: WorkloadDefinitionSpec,
   definitionName: string,
   documents?: readonly unknown[],
+  /** The instance's name, so messages name its objects (`Deployment web: …`). */
+  instanceName = 'instance',
 ): Violation[] {
   const overrides = instance.overrides ?? {};
   const overridable = definition.overridable ?? [];
@@ -157,7 +159,7 @@ export function instanceViolations(
     violations.push({ path: 'spec.overrides.image', rule: 'required', message: `WorkloadDefinition ${definitionName} has no image of its own: set spec.overrides.image` });
   }
   if (violations.length > 0) return violations;
-  const objects = renderWorkload({ ...PROBE_INSTANCE, spec: instance, definition, ...(documents ? { documents } : {}) });
+  const objects = renderWorkload({ ...PROBE_INSTANCE, name: instanceName, spec: instance, definition, ...(documents ? { documents } : {}) });
   const imageOverride = overrides.image !== undefined ? 'spec.overrides.image' : overrides.imageTag !== undefined ? 'spec.overrides.imageTag' : undefined;
   return guardrailFindings(objects, definition, `WorkloadDefinition ${definitionName}`).map((finding) => {
     const path =

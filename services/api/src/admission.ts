@@ -74,7 +74,7 @@ export interface AdmissionOptions {
  */
 interface DefinitionRules {
   instanceKind: string;
-  instanceRules(spec: JsonObject, definition: JsonObject, definitionName: string, documents?: readonly unknown[]): Violation[];
+  instanceRules(spec: JsonObject, definition: JsonObject, definitionName: string, documents?: readonly unknown[], instanceName?: string): Violation[];
   ownRules(definition: JsonObject, documents?: readonly unknown[]): Violation[];
   /** The definition's embedded documents; throws 422 naming the field and the document. */
   parse?(definition: JsonObject): readonly unknown[] | undefined;
@@ -218,7 +218,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     const definition = await readDefinition(reader, definitionKind, definitionName);
     if (definition === undefined) return spec;
     const rules = DEFINITIONS[definitionKind]!;
-    const violations = rules.instanceRules(spec, definition, definitionName, rules.parse?.(definition));
+    const violations = rules.instanceRules(spec, definition, definitionName, rules.parse?.(definition), request.name);
     if (violations.length > 0) refuse(violations);
     return spec;
   }
@@ -255,7 +255,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       const documents = rules.parse?.(request.spec);
       for (const instance of instances) {
         if (!isJsonObject(instance.spec)) continue;
-        const violations = rules.instanceRules(instance.spec, request.spec, request.name, documents);
+        const violations = rules.instanceRules(instance.spec, request.spec, request.name, documents, instance.name);
         if (violations.length === 0) continue;
         count += 1;
         if (count > MAX_NAMED) continue;

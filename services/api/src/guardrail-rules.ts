@@ -28,8 +28,8 @@ const list = (values: string[]) => values.join(', ');
  * `documents`, the definition's parsed `spec.manifests`): only overridable fields, and the objects
  * it renders to within the definition's guardrails (`@tugboat/workloads`, shared with the controller).
  */
-export function workloadInstanceViolations(spec: JsonObject, definition: JsonObject, definitionName: string, documents?: readonly unknown[]): Violation[] {
-  return instanceViolations(spec as unknown as WorkloadInstanceSpec, definition as unknown as WorkloadDefinitionSpec, definitionName, documents);
+export function workloadInstanceViolations(spec: JsonObject, definition: JsonObject, definitionName: string, documents?: readonly unknown[], instanceName?: string): Violation[] {
+  return instanceViolations(spec as unknown as WorkloadInstanceSpec, definition as unknown as WorkloadDefinitionSpec, definitionName, documents, instanceName);
 }
 
 /**
