@@ -302,7 +302,7 @@ describe('workload-controller (API, sandbox and both controllers as processes)',
     await waitUntil(async () => (await admin.get(hello)) === undefined && (await admin.get(stack)) === undefined, `instances gone (${logs()})`, 20_000);
     expect(await absent('ns', 'demo-hello')).toBe(true);
     expect(await absent('ns', 'demo-stack')).toBe(true);
-    const left = await kubectl('get', 'deployments,services,serviceaccounts,configmaps', '-A', '-l', 'app.kubernetes.io/managed-by=tugboat', '-o', 'name');
+    const left = await kubectl('get', 'deployments,services,serviceaccounts,configmaps', '-A', '-l', 'tugboat.dev/instance', '-o', 'name');
     expect(left.stdout.trim()).toBe('');
   }, 90_000);
 });
