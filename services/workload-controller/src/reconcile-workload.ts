@@ -419,6 +419,11 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       return undefined;
     } catch (error) {
       if (!isKubeClusterError(error) || ctx.signal.aborted) throw error;
+      if (error.reason === 'InvalidKubeconfig' && obj.status.definitionGeneration === undefined && cluster.status.phase !== 'Ready') {
+        // Never applied, and the cluster has no usable connection (an eks cluster still waiting): nothing can be there.
+        ctx.logger.info({ cluster: clusterName }, 'never applied to a cluster without a usable kubeconfig: nothing to remove');
+        return undefined;
+      }
       // Say why deletion waits, then throw: the SDK retries with capped exponential backoff.
       const message = `cannot remove the objects from ClusterInstance ${clusterName} (${error.message}); retrying with backoff — \`tug delete workloadinstance ${obj.metadata.name} -p ${obj.metadata.project} --force\` removes the object without cleaning the cluster`;
       await writeDeletingStatus(ctx, obj, error.reason === 'Other' ? 'DeletionFailed' : 'ClusterUnavailable', message);
