@@ -166,7 +166,7 @@ describe('workload-controller (API, sandbox and both controllers as processes)',
       TUGBOAT_TOKEN: workloadToken.token,
       PORT: String(workloadPort),
       // Short periods so each step shows within the test's bounds; the defaults are 2 s, 5 s, 30 s and 5 minutes.
-      WORKLOAD_PROGRESSING_REQUEUE_MS: '300',
+      WORKLOAD_PROGRESS_REQUEUE_MS: '300',
       WORKLOAD_DEGRADED_RETRY_MS: '500',
       WORKLOAD_CLUSTER_WAIT_MS: '2000',
       WORKLOAD_RESYNC_MS: '2000',

@@ -92,8 +92,8 @@ describe('workload-controller reconcile against the sandbox', () => {
   it('killed after apply, re-applies without re-creating anything and becomes Ready', async () => {
     const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a', 'b']) } });
     const kills: string[] = [];
-    const killed = await reconcileWith(api, obj, armedKillPoint({ point: 'after-apply', kill: () => kills.push('after-apply') }));
-    expect(kills).toEqual(['after-apply']);
+    const killed = await reconcileWith(api, obj, armedKillPoint({ point: 'workload-after-apply', kill: () => kills.push('workload-after-apply') }));
+    expect(kills).toEqual(['workload-after-apply']);
     expect(killed.report.outcome).toBe('error');
     expect(await configMaps(namespace)).toEqual(['a', 'b']);
     const before = await uids(namespace);
@@ -111,8 +111,8 @@ describe('workload-controller reconcile against the sandbox', () => {
     const kept = (await uids(namespace))['a'];
     await api.apply([{ kind: 'WorkloadDefinition', metadata: { name: 'def' }, spec: { manifests: MANIFESTS(['a']) } }]);
     const kills: string[] = [];
-    await reconcileWith(api, obj, armedKillPoint({ point: 'mid-prune', after: 1, kill: () => kills.push('mid-prune') }));
-    expect(kills).toEqual(['mid-prune']);
+    await reconcileWith(api, obj, armedKillPoint({ point: 'workload-mid-prune', after: 1, kill: () => kills.push('workload-mid-prune') }));
+    expect(kills).toEqual(['workload-mid-prune']);
     expect((await configMaps(namespace)).length).toBe(3); // one of three pruned
     const inventory = await cluster.read<KubernetesObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName('app'), namespace } });
     expect(JSON.parse(inventory!.metadata!.annotations![INVENTORY_ANNOTATION]!)).toHaveLength(4); // still the superset
@@ -147,8 +147,8 @@ describe('workload-controller reconcile against the sandbox', () => {
     await untilReady(api, obj);
     await api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
     const kills: string[] = [];
-    const killed = await reconcileWith(api, obj, armedKillPoint({ point: 'mid-delete', after: 1, kill: () => kills.push('mid-delete') }));
-    expect(kills).toEqual(['mid-delete']);
+    const killed = await reconcileWith(api, obj, armedKillPoint({ point: 'workload-mid-delete', after: 1, kill: () => kills.push('workload-mid-delete') }));
+    expect(kills).toEqual(['workload-mid-delete']);
     expect(killed.object?.metadata.finalizers).toContain('workload-controller');
     let outcome: string | undefined;
     for (let i = 0; i < 50 && outcome !== 'finalized'; i += 1) outcome = (await reconcileWith(api, obj)).report.outcome;

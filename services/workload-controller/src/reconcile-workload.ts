@@ -271,10 +271,10 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       ctx.assertLeaseHeld();
       live.push(await cluster.apply(object as KubernetesObject, { fieldManager, signal }));
     }
-    pass('after-apply');
+    pass('workload-after-apply');
     const leaving = prunable(inventory, desiredIds);
     for (const entry of leaving) {
-      pass('mid-prune');
+      pass('workload-mid-prune');
       ctx.assertLeaseHeld();
       await cluster.delete(entry, { signal });
       ctx.logger.info({ object: describeEntry(entry) }, 'pruned an object that left the definition');
@@ -388,7 +388,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       }
       const ordered = prunable(entries, []);
       for (const entry of ordered) {
-        pass('mid-delete');
+        pass('workload-mid-delete');
         ctx.assertLeaseHeld();
         await connection.delete(entry, { signal });
       }

@@ -11,7 +11,7 @@ describe('workloadControllerSettings', () => {
       resyncEveryMs: 300_000,
       requestTimeoutMs: 15_000,
     });
-    const set = workloadControllerSettings({ WORKLOAD_CONCURRENCY: '2', WORKLOAD_RESYNC_MS: '1000', WORKLOAD_PROGRESSING_REQUEUE_MS: '' });
+    const set = workloadControllerSettings({ WORKLOAD_CONCURRENCY: '2', WORKLOAD_RESYNC_MS: '1000', WORKLOAD_PROGRESS_REQUEUE_MS: '' });
     expect(set).toMatchObject({ concurrency: 2, resyncEveryMs: 1_000, progressingRequeueMs: 2_000 });
   });
 

@@ -17,7 +17,7 @@ export interface WorkloadControllerSettings {
 
 /**
  * The workload-controller's own settings, beside the SDK's shared ones: `WORKLOAD_CONCURRENCY` (8),
- * `WORKLOAD_PROGRESSING_REQUEUE_MS` (2000), `WORKLOAD_DEGRADED_RETRY_MS` (5000),
+ * `WORKLOAD_PROGRESS_REQUEUE_MS` (2000), `WORKLOAD_DEGRADED_RETRY_MS` (5000),
  * `WORKLOAD_CLUSTER_WAIT_MS` (30000), `WORKLOAD_RESYNC_MS` (300000), `KUBE_REQUEST_TIMEOUT_MS` (15000).
  */
 export function workloadControllerSettings(env: Record<string, string | undefined>): WorkloadControllerSettings {
@@ -33,7 +33,7 @@ export function workloadControllerSettings(env: Record<string, string | undefine
   const ms = (name: string, fallback: number, minimum = 100) => read(name, fallback, minimum, ' of milliseconds');
   return {
     concurrency: read('WORKLOAD_CONCURRENCY', 8, 1, ''),
-    progressingRequeueMs: ms('WORKLOAD_PROGRESSING_REQUEUE_MS', 2_000),
+    progressingRequeueMs: ms('WORKLOAD_PROGRESS_REQUEUE_MS', 2_000),
     degradedRetryMs: ms('WORKLOAD_DEGRADED_RETRY_MS', 5_000),
     clusterWaitMs: ms('WORKLOAD_CLUSTER_WAIT_MS', 30_000),
     // The SDK refuses a resync under one second.

@@ -3,12 +3,12 @@ import { workloadKillPointFromEnv } from './workload-kill-points.js';
 describe('workloadKillPointFromEnv', () => {
   it('arms a named point only with TUGBOAT_TEST_HOOKS=1, letting the given number through first', () => {
     const kills: string[] = [];
-    const { killPoint, ignored } = workloadKillPointFromEnv({ TUGBOAT_KILL_POINT: 'mid-prune', TUGBOAT_KILL_POINT_AFTER: '1', TUGBOAT_TEST_HOOKS: '1' }, () => kills.push('kill'));
+    const { killPoint, ignored } = workloadKillPointFromEnv({ TUGBOAT_KILL_POINT: 'workload-mid-prune', TUGBOAT_KILL_POINT_AFTER: '1', TUGBOAT_TEST_HOOKS: '1' }, () => kills.push('kill'));
     expect(ignored).toBeUndefined();
-    expect(killPoint.pass('after-apply', 1)).toBe(1);
-    expect(killPoint.pass('mid-prune', 1)).toBe(1);
+    expect(killPoint.pass('workload-after-apply', 1)).toBe(1);
+    expect(killPoint.pass('workload-mid-prune', 1)).toBe(1);
     expect(kills).toEqual([]);
-    expect(killPoint.pass('mid-prune', 1)).toBe(0);
+    expect(killPoint.pass('workload-mid-prune', 1)).toBe(0);
     expect(kills).toEqual(['kill']);
   });
 
@@ -16,11 +16,11 @@ describe('workloadKillPointFromEnv', () => {
     const kill = () => {
       throw new Error('must not kill');
     };
-    const unflagged = workloadKillPointFromEnv({ TUGBOAT_KILL_POINT: 'after-apply' }, kill);
+    const unflagged = workloadKillPointFromEnv({ TUGBOAT_KILL_POINT: 'workload-after-apply' }, kill);
     expect(unflagged.ignored).toContain('TUGBOAT_TEST_HOOKS');
-    expect(unflagged.killPoint.pass('after-apply', 1)).toBe(1);
+    expect(unflagged.killPoint.pass('workload-after-apply', 1)).toBe(1);
     const unknown = workloadKillPointFromEnv({ TUGBOAT_KILL_POINT: 'somewhere', TUGBOAT_TEST_HOOKS: '1' }, kill);
-    expect(unknown.ignored).toContain('after-apply, mid-prune, mid-delete');
+    expect(unknown.ignored).toContain('workload-after-apply, workload-mid-prune, workload-mid-delete');
     expect(workloadKillPointFromEnv({}, kill).ignored).toBeUndefined();
   });
 });

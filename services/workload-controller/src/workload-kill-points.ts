@@ -2,16 +2,16 @@
  * The workload-controller's kill points, for crash-recovery tests (the hook is `KillPoint` in
  * `@tugboat/resource-model`):
  *
- *   after-apply   every desired object applied, before pruning and before the status write
- *   mid-prune     before deleting each object that left the desired set (`after` = how many go first)
- *   mid-delete    during finalize, before deleting each inventory object
+ *   workload-after-apply   every desired object applied, before pruning and before the status write
+ *   workload-mid-prune     before deleting each object that left the desired set (`after` = how many go first)
+ *   workload-mid-delete    during finalize, before deleting each inventory object
  *
  * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
  * `TUGBOAT_TEST_HOOKS=1` is set as well, as the API does; otherwise nothing is armed.
  */
 import { armedKillPoint, noKillPoint, type KillPoint } from '@tugboat/resource-model';
 
-export const WORKLOAD_KILL_POINTS = ['after-apply', 'mid-prune', 'mid-delete'] as const;
+export const WORKLOAD_KILL_POINTS = ['workload-after-apply', 'workload-mid-prune', 'workload-mid-delete'] as const;
 export type WorkloadKillPointName = (typeof WORKLOAD_KILL_POINTS)[number];
 
 export function workloadKillPointFromEnv(
