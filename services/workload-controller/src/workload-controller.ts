@@ -16,7 +16,8 @@ export function createWorkloadController(options: WorkloadReconcilerOptions & { 
     owns: 'WorkloadInstance',
     watches: [
       { kind: 'ClusterInstance', map: dependentsOf('clusterRef') },
-      { kind: 'WorkloadDefinition', map: dependentsOf('definitionRef') },
+      // Nothing reconciles a definition and writes its status: its spec changes are what roll out.
+      { kind: 'WorkloadDefinition', on: 'spec', map: dependentsOf('definitionRef') },
     ],
     concurrency: options.concurrency ?? 8,
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
