@@ -120,6 +120,7 @@ describe('workload-controller reconcile against the sandbox', () => {
     expect(await configMaps(namespace)).toEqual(['a']);
     expect((await uids(namespace))['a']).toBe(kept);
     expect(ready.status.definitionGeneration).toBe(2);
+    expect(api.eventsOf({ kind: 'WorkloadInstance', project: 'team', name: 'app' }).filter((event) => event.reason === 'Pruned').length).toBeGreaterThan(0);
   });
 
   it('refuses a namespace another instance owns, and uses one nobody owns without deleting it', async () => {

@@ -281,6 +281,11 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     }
     if (!sameInventory(inventory, desiredIds)) await writeInventory(desiredIds);
     const prunedNote = leaving.length === 0 ? '' : `; pruned ${listed(leaving.map(describeEntry))}`;
+    if (leaving.length > 0) {
+      await ctx.events.record('Normal', 'Pruned', `removed ${listed(leaving.map(describeEntry), 10)} from cluster ${clusterName}: no longer in WorkloadDefinition ${definition.metadata.name}`).catch((error: unknown) => {
+        ctx.logger.warn({ err: String(error) }, 'could not record the Pruned event');
+      });
+    }
 
     // Readiness of each object, as the cluster reports it.
     const rows: ObjectRow[] = [];
