@@ -131,7 +131,9 @@ describe('workload-controller killed at named points', () => {
   }, 150_000);
 
   it('in the middle of a prune: the restart finishes it', async () => {
-    // The definition loses its ports: every instance's Service leaves the desired set.
+    // The definition loses its ports: every instance's Service leaves the desired set. The running
+    // controller stops first, or it prunes them (a definition change wakes its instances) before the armed one starts.
+    await stopController();
     await stack.admin.apply([containerDefinition('named', 'nginx:1.27', false)]);
     await dieAt('workload-mid-prune');
     await recordUids();

@@ -263,6 +263,28 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     expect(zones).toEqual(['a', 'b']);
   });
 
+  it("with on: 'spec', wakes owned objects when a watched object's spec changes, with no status written", async () => {
+    const { api } = env;
+    await api.create({ kind: 'Hub', metadata: { name: 'h2', project: 'team-a' }, spec: { zone: 'a' } });
+    await api.create({ kind: 'Gadget', metadata: { name: 'g3', project: 'team-a' }, spec: { hubRef: { name: 'h2' } } });
+    await env.flush();
+    await env.start({
+      resyncEveryMs: 60_000,
+      watches: [{ kind: 'Hub', on: 'spec', map: dependentsOf('hubRef') }],
+      reconcile: async (ctx, obj) => {
+        const hubName = (obj.spec as { hubRef?: { name: string } }).hubRef?.name;
+        if (hubName === undefined) return;
+        const hub = await ctx.api.getOrThrow({ kind: 'Hub', project: obj.metadata.project, name: hubName });
+        ctx.setStatus({ outputs: { zone: (hub.spec as { zone: string }).zone } });
+      },
+    });
+    await until('g3 Ready by resync', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'g3' }))?.status.outputs?.zone === 'a' ? true : undefined));
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.consumers.info(streamNames(env.prefix).eventsStream, 'gadget-controller-Hub-spec')).config.filter_subject).toBe(`${env.prefix}.res.Hub.>`);
+    await api.patch({ kind: 'Hub', project: 'team-a', name: 'h2' }, { spec: { zone: 'b' } });
+    await until('g3 follows its hub’s spec', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'g3' }))?.status.outputs?.zone === 'b' ? true : undefined));
+  });
+
   it('keeps the message of a long reconcile alive with working(), so no other replica gets it', async () => {
     const { api } = env;
     let calls = 0;

@@ -121,15 +121,16 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
 
   // One durable per filter subject, named after what it filters, so a name never changes its filter:
   // `{controller}-{Kind}` takes the owned kind's desired-state changes (never its own status writes),
-  // `{controller}-{Kind}-status` a watched kind's status changes.
+  // `{controller}-{Kind}-status` a watched kind's status changes, `{controller}-{Kind}-spec` its
+  // desired-state changes (a watch with `on: 'spec'`).
   const sources: Source[] = [
     { role: 'owned', stream: names.eventsStream, durable: durableName(decl.name, decl.owns), filterSubject: kindDesiredStateFilter(prefix, decl.owns), deliver: 'new' },
     ...decl.watches.map(
       (watch): Source => ({
         role: 'watched',
         stream: names.eventsStream,
-        durable: durableName(decl.name, `${watch.kind}-status`),
-        filterSubject: kindStatusFilter(prefix, watch.kind),
+        durable: durableName(decl.name, `${watch.kind}-${watch.on ?? 'status'}`),
+        filterSubject: watch.on === 'spec' ? kindDesiredStateFilter(prefix, watch.kind) : kindStatusFilter(prefix, watch.kind),
         deliver: 'new',
         watch,
       }),

@@ -75,6 +75,13 @@ export interface MapContext {
 
 export interface WatchSpec {
   kind: string;
+  /**
+   * Which changes of the watched kind wake the owned objects: its `status` (the default: a
+   * dependent waits on what the watched kind's owner reports), or its desired state (`spec`:
+   * create, spec, labels, deletion), for a kind no controller acts on and reports, such as a
+   * definition its instances are rendered from.
+   */
+  on?: 'status' | 'spec';
   /** Maps a change of a watched object to the owned objects to reconcile. */
   map(event: ChangeEvent, ctx: MapContext): Promise<ResourceKey[]> | ResourceKey[];
 }
@@ -129,6 +136,7 @@ export function defineController<Spec = Record<string, unknown>, Status extends 
     if (!KIND_PATTERN.test(watch.kind)) fail(`watches[${index}].kind`, 'kind', 'must be a PascalCase kind');
     if (seen.has(watch.kind)) fail(`watches[${index}].kind`, 'unique', `${watch.kind} is owned or watched already`);
     if (typeof watch.map !== 'function') fail(`watches[${index}].map`, 'required', 'must be a function');
+    if (watch.on !== undefined && watch.on !== 'status' && watch.on !== 'spec') fail(`watches[${index}].on`, 'enum', 'must be "status" or "spec"');
     seen.add(watch.kind);
   });
   return Object.freeze({

@@ -44,6 +44,28 @@ export interface NodeSummary {
   ready: boolean;
 }
 
+/** What names one object on a cluster: enough to read or delete it. */
+export interface ObjectIdentity {
+  apiVersion: string;
+  kind: string;
+  /** Absent for cluster-scoped kinds. */
+  namespace?: string;
+  name: string;
+}
+
+export interface ListOptions extends KubeRequestOptions {
+  /** Only this namespace; every namespace when absent (and for cluster-scoped kinds). */
+  namespace?: string;
+  /** A Kubernetes label selector, e.g. `app=web,tier!=cache`. */
+  labelSelector?: string;
+}
+
+export interface EnsuredNamespace {
+  namespace: KubernetesObject;
+  /** True when this call created it; false when it existed (whoever made it). */
+  created: boolean;
+}
+
 /** A client set for one cluster. Every call throws `KubeClusterError` (classified) on failure. */
 export interface ClusterConnection {
   readonly uid: string;
@@ -57,7 +79,22 @@ export interface ClusterConnection {
   /** The object, or `undefined` when it does not exist. */
   read<T extends KubernetesObject>(object: T, options?: KubeRequestOptions): Promise<T | undefined>;
   /** Deletes (Background propagation); false when it was already gone. */
-  delete(object: KubernetesObject, options?: KubeRequestOptions): Promise<boolean>;
+  delete(object: KubernetesObject | ObjectIdentity, options?: KubeRequestOptions): Promise<boolean>;
+  /**
+   * Whether the cluster serves the kind per namespace (true) or cluster-wide (false); `undefined`
+   * when it does not serve that kind at all (a custom resource whose definition is not installed).
+   * Discovery answers are cached per connection; a kind not found is asked again (a CRD may have
+   * arrived since).
+   */
+  isNamespaced(apiVersion: string, kind: string, options?: KubeRequestOptions): Promise<boolean | undefined>;
+  /** Every object of a kind (following `continue` pages), optionally in one namespace and by label selector. */
+  list<T extends KubernetesObject = KubernetesObject>(apiVersion: string, kind: string, options?: ListOptions): Promise<T[]>;
+  /**
+   * Creates the namespace with these labels when it does not exist, otherwise reads it as it is
+   * (its labels untouched: a namespace someone else made is not taken over). A create that loses a
+   * race to another creator reads theirs.
+   */
+  ensureNamespace(name: string, options: ApplyOptions & { labels?: Record<string, string> }): Promise<EnsuredNamespace>;
 }
 
 export interface ClusterConnections {
@@ -100,6 +137,15 @@ export function createClusterConnections(options: ClusterConnectionsOptions = {}
     },
   };
 }
+
+/** The generated object API, with its (protected, cached) discovery lookup made reachable. */
+class DiscoveringObjectApi extends KubernetesObjectApi {
+  kindResource(apiVersion: string, kind: string) {
+    return this.resource(apiVersion, kind);
+  }
+}
+
+const LIST_PAGE_SIZE = 500;
 
 function invalidKubeconfig(message: string, cause?: unknown, endpoint?: string): KubeClusterError {
   return new KubeClusterError(`invalid kubeconfig: ${message}`, { reason: 'InvalidKubeconfig', cause, ...(endpoint === undefined ? {} : { endpoint }) });
@@ -144,7 +190,7 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     authMethods: { default: kc },
     promiseMiddleware: [signalMiddleware],
   });
-  const objects = new KubernetesObjectApi(configuration);
+  const objects = new DiscoveringObjectApi(configuration);
   const core = new CoreV1Api(configuration);
   const version = new VersionApi(configuration);
 
@@ -160,8 +206,19 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     }
   }
 
-  const describe = (object: KubernetesObject) =>
-    `${object.kind ?? 'object'} ${object.metadata?.namespace === undefined ? '' : `${object.metadata.namespace}/`}${object.metadata?.name ?? ''}`;
+  const describe = (given: KubernetesObject | ObjectIdentity) => {
+    const object = asObject(given);
+    return `${object.kind ?? 'object'} ${object.metadata?.namespace === undefined ? '' : `${object.metadata.namespace}/`}${object.metadata?.name ?? ''}`;
+  };
+
+  async function read<T extends KubernetesObject>(object: T, options?: KubeRequestOptions): Promise<T | undefined> {
+    try {
+      return await call(`read ${describe(object)}`, options, () => objects.read(object as KubernetesObject & { metadata: { name: string } }) as Promise<T>);
+    } catch (error) {
+      if (error instanceof KubeClusterError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
 
   return {
     uid: input.uid,
@@ -184,22 +241,60 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
       call(`apply ${describe(object)}`, options, () =>
         objects.patch(object, undefined, undefined, options.fieldManager, true, PatchStrategy.ServerSideApply),
       ),
-    read: async (object, options) => {
-      try {
-        return await call(`read ${describe(object)}`, options, () => objects.read(object as KubernetesObject & { metadata: { name: string } }) as Promise<typeof object>);
-      } catch (error) {
-        if (error instanceof KubeClusterError && error.status === 404) return undefined;
-        throw error;
-      }
-    },
+    read,
     delete: async (object, options) => {
       try {
-        await call(`delete ${describe(object)}`, options, () => objects.delete(object, undefined, undefined, undefined, undefined, 'Background'));
+        await call(`delete ${describe(object)}`, options, () => objects.delete(asObject(object), undefined, undefined, undefined, undefined, 'Background'));
         return true;
       } catch (error) {
         if (error instanceof KubeClusterError && error.status === 404) return false;
         throw error;
       }
     },
+    isNamespaced: async (apiVersion, kind, options) => {
+      try {
+        const resource = await call(`discover ${apiVersion} ${kind}`, options, () => objects.kindResource(apiVersion, kind));
+        return resource === undefined ? undefined : resource.namespaced;
+      } catch (error) {
+        // A group-version the cluster does not serve at all answers 404.
+        if (error instanceof KubeClusterError && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+    list: (apiVersion, kind, options) =>
+      call(`list ${kind}${options?.namespace === undefined ? '' : ` in ${options.namespace}`}${options?.labelSelector ? ` (${options.labelSelector})` : ''}`, options, async () => {
+        const items: KubernetesObject[] = [];
+        let continueToken: string | undefined;
+        do {
+          const page = await objects.list(apiVersion, kind, options?.namespace, undefined, undefined, undefined, undefined, options?.labelSelector, LIST_PAGE_SIZE, continueToken);
+          // List items carry neither apiVersion nor kind on the wire; callers expect whole objects.
+          for (const item of page.items) items.push({ ...item, apiVersion, kind });
+          continueToken = page.metadata?._continue || undefined;
+        } while (continueToken !== undefined);
+        return items as never;
+      }),
+    ensureNamespace: async (name, options) => {
+      const identity = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+      const existing = await read(identity, options);
+      if (existing !== undefined) return { namespace: existing, created: false };
+      try {
+        const created = await call(`create Namespace ${name}`, options, () =>
+          objects.create({ ...identity, metadata: { name, ...(options.labels ? { labels: options.labels } : {}) } }, undefined, undefined, options.fieldManager),
+        );
+        return { namespace: created, created: true };
+      } catch (error) {
+        if (!(error instanceof KubeClusterError && error.status === 409)) throw error;
+        const theirs = await read(identity, options);
+        if (theirs === undefined) throw error;
+        return { namespace: theirs, created: false };
+      }
+    },
   };
+}
+
+/** An identity in the shape the generated object API takes. */
+function asObject(object: KubernetesObject | ObjectIdentity): KubernetesObject {
+  if ('metadata' in object) return object;
+  const { apiVersion, kind, namespace, name } = object as ObjectIdentity;
+  return { apiVersion, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }) } };
 }

@@ -5,8 +5,11 @@ export type {
   ClusterConnectionInput,
   ClusterConnections,
   ClusterConnectionsOptions,
+  EnsuredNamespace,
   KubeRequestOptions,
+  ListOptions,
   NodeSummary,
+  ObjectIdentity,
   ServerVersion,
 } from './cluster-connections.js';
 export { classifyKubeError, isKubeClusterError, KubeClusterError } from './kube-cluster-error.js';

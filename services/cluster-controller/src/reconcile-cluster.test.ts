@@ -48,7 +48,12 @@ function fakeCluster() {
       return object;
     },
     read: async (object) => (guard(), state.present.get(id(object)) as typeof object | undefined),
-    delete: async (object) => (guard(), state.present.delete(id(object))),
+    delete: async (object) => (guard(), state.present.delete(id(object as KubernetesObject))),
+    isNamespaced: async (_apiVersion, kind) => (guard(), !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(kind)),
+    list: async () => (guard(), []),
+    ensureNamespace: async () => {
+      throw new Error('not used by the cluster-controller');
+    },
   };
   const connections: ClusterConnections = {
     connect: (input) => {

@@ -1,0 +1,12 @@
+import { controllerEnvironment, runController } from '@tugboat/controller-sdk';
+import { createClusterConnections } from '@tugboat/kube';
+import { createWorkloadController } from './workload-controller.js';
+import { workloadControllerSettings } from './workload-controller-settings.js';
+import { workloadKillPointFromEnv } from './workload-kill-points.js';
+
+const settings = workloadControllerSettings(process.env);
+const connections = createClusterConnections({ requestTimeoutMs: settings.requestTimeoutMs });
+// Test-only fault hook: inert unless a test also sets TUGBOAT_TEST_HOOKS=1.
+const { killPoint, ignored } = workloadKillPointFromEnv(process.env);
+if (ignored !== undefined) process.stderr.write(`${JSON.stringify({ level: 40, msg: 'kill point not armed', reason: ignored })}\n`);
+await runController(createWorkloadController({ connections, killPoint, ...settings }), controllerEnvironment(process.env));

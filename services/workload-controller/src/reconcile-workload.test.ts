@@ -1,0 +1,181 @@
+/**
+ * The reconcile and finalize logic against the SDK's fake API and the sandbox's simulated cluster
+ * (in this process, fast simulated time): crash points leave nothing behind and re-create nothing,
+ * the namespace rules, waiting for the cluster, and deletion. The kinds are shaped as the issue-9
+ * contract says, with loose schemas, so the test does not depend on the stored ones.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
+import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
+import { armedKillPoint, CLUSTER_DEFINITION, CLUSTER_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
+import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
+import pino from 'pino';
+import { INVENTORY_ANNOTATION, inventoryName } from './inventory.js';
+import { createWorkloadController } from './workload-controller.js';
+import type { WorkloadStatus } from './workload-types.js';
+
+const loose = { type: 'object', additionalProperties: true } as const;
+const KINDS: KindDefinition[] = [
+  { ...CLUSTER_DEFINITION, schema: loose },
+  { ...CLUSTER_INSTANCE, controller: 'cluster-controller', secretFields: ['kubeconfig'], schema: { ...loose, properties: { kubeconfig: { type: 'string' } } } },
+  { ...WORKLOAD_DEFINITION, schema: loose },
+  { ...WORKLOAD_INSTANCE, schema: loose },
+];
+
+const MANIFESTS = (names: string[]) =>
+  names
+    .map(
+      (name) => `apiVersion: v1
+kind: ConfigMap
+metadata: { name: ${name} }
+data: { value: "${name}" }`,
+    )
+    .join('\n---\n');
+
+describe('workload-controller reconcile against the sandbox', () => {
+  let sandbox: SandboxServer;
+  let kubeconfig: string;
+  let cluster: ClusterConnection;
+
+  beforeAll(async () => {
+    sandbox = createSandboxServer({ port: 0, timeScale: 100, logger: pino({ level: 'silent' }) });
+    const { url } = await sandbox.start();
+    kubeconfig = await (await fetch(`${url}/_sandbox/kubeconfig`)).text();
+    cluster = createClusterConnections().connect({ uid: 'observer', kubeconfig });
+  });
+  afterAll(() => sandbox.close());
+
+  let counter = 0;
+  async function setup(options: { definition: Record<string, unknown>; clusterPhase?: Phase; namespace?: string }) {
+    counter += 1;
+    const api = createFakeApi({ kinds: KINDS, identity: { name: 'workload-controller', type: 'controller', controller: 'workload-controller' } });
+    await api.create({ kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig' } });
+    const clusterObj = await api.create({ kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig } });
+    api.setStatus({ kind: 'ClusterInstance', name: 'local' }, { phase: options.clusterPhase ?? 'Ready', conditions: [{ type: 'Ready', status: options.clusterPhase === undefined ? 'True' : 'False', reason: 'Unreachable', message: 'connect ECONNREFUSED' }] });
+    await api.create({ kind: 'WorkloadDefinition', metadata: { name: 'def' }, spec: options.definition });
+    const namespace = options.namespace ?? `unit-${counter}`;
+    const obj = await api.create({
+      kind: 'WorkloadInstance',
+      metadata: { name: 'app', project: 'team' },
+      spec: { definitionRef: { name: 'def' }, clusterRef: { name: 'local' }, namespace },
+    });
+    return { api, obj, namespace, clusterObj };
+  }
+
+  const controller = (killPoint?: Parameters<typeof createWorkloadController>[0]['killPoint']) =>
+    createWorkloadController({ connections: createClusterConnections(), progressingRequeueMs: 100, degradedRetryMs: 100, clusterWaitMs: 1_000, ...(killPoint ? { killPoint } : {}) });
+  const reconcileWith = (api: FakeApi, obj: Resource, killPoint?: Parameters<typeof controller>[0]) => reconcileOnce(controller(killPoint), obj, { api });
+  const configMaps = async (namespace: string) =>
+    (await cluster.list('v1', 'ConfigMap', { namespace, labelSelector: 'tugboat.dev/instance=app' }))
+      .map((map) => map.metadata?.name)
+      .filter((name) => !name!.startsWith('tugboat-inventory'))
+      .sort();
+  const uids = async (namespace: string) => Object.fromEntries((await cluster.list('v1', 'ConfigMap', { namespace })).map((map) => [map.metadata?.name, map.metadata?.uid]));
+  async function untilReady(api: FakeApi, obj: Resource) {
+    for (let i = 0; i < 50; i += 1) {
+      const { object } = await reconcileWith(api, obj);
+      if (object?.status.phase === 'Ready') return object as unknown as Resource<Record<string, unknown>, WorkloadStatus>;
+    }
+    throw new Error('not Ready after 50 reconciles');
+  }
+
+  it('waits for a cluster that is not Ready, naming it and its reason', async () => {
+    const { api, obj } = await setup({ definition: { manifests: MANIFESTS(['a']) }, clusterPhase: 'Degraded' });
+    const { report, object } = await reconcileWith(api, obj);
+    expect(report.outcome).toBe('requeue');
+    expect(object?.status.phase).toBe('Progressing');
+    const ready = object?.status.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready).toMatchObject({ reason: 'WaitingForCluster', message: expect.stringContaining('ClusterInstance local is Degraded (Unreachable: connect ECONNREFUSED)') });
+  });
+
+  it('killed after apply, re-applies without re-creating anything and becomes Ready', async () => {
+    const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a', 'b']) } });
+    const kills: string[] = [];
+    const killed = await reconcileWith(api, obj, armedKillPoint({ point: 'workload-after-apply', kill: () => kills.push('workload-after-apply') }));
+    expect(kills).toEqual(['workload-after-apply']);
+    expect(killed.report.outcome).toBe('error');
+    expect(await configMaps(namespace)).toEqual(['a', 'b']);
+    const before = await uids(namespace);
+    const ready = await untilReady(api, obj);
+    expect(ready.status.objects?.map((row) => `${row.kind}/${row.name}:${row.ready}`)).toEqual(['ConfigMap/a:true', 'ConfigMap/b:true']);
+    expect(ready.status.outputs).toEqual({ namespace, cluster: 'local', addresses: [] });
+    expect(await uids(namespace)).toEqual(before);
+    const ns = await cluster.read<KubernetesObject>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    expect(ns?.metadata?.labels).toMatchObject({ 'tugboat.dev/namespace-owner': obj.metadata.uid, 'app.kubernetes.io/managed-by': 'tugboat' });
+  });
+
+  it('killed mid-prune, prunes the rest on the next reconcile from the widened inventory', async () => {
+    const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a', 'b', 'c', 'd']) } });
+    await untilReady(api, obj);
+    const kept = (await uids(namespace))['a'];
+    await api.apply([{ kind: 'WorkloadDefinition', metadata: { name: 'def' }, spec: { manifests: MANIFESTS(['a']) } }]);
+    const kills: string[] = [];
+    await reconcileWith(api, obj, armedKillPoint({ point: 'workload-mid-prune', after: 1, kill: () => kills.push('workload-mid-prune') }));
+    expect(kills).toEqual(['workload-mid-prune']);
+    expect((await configMaps(namespace)).length).toBe(3); // one of three pruned
+    const inventory = await cluster.read<KubernetesObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName('app'), namespace } });
+    expect(JSON.parse(inventory!.metadata!.annotations![INVENTORY_ANNOTATION]!)).toHaveLength(4); // still the superset
+    const ready = await untilReady(api, obj);
+    expect(await configMaps(namespace)).toEqual(['a']);
+    expect((await uids(namespace))['a']).toBe(kept);
+    expect(ready.status.definitionGeneration).toBe(2);
+    expect(api.eventsOf({ kind: 'WorkloadInstance', project: 'team', name: 'app' }).filter((event) => event.reason === 'Pruned').length).toBeGreaterThan(0);
+  });
+
+  it('refuses a namespace another instance owns, and uses one nobody owns without deleting it', async () => {
+    await cluster.ensureNamespace('taken', { fieldManager: 'test', labels: { 'tugboat.dev/namespace-owner': 'someone-else' } });
+    const taken = await setup({ definition: { manifests: MANIFESTS(['a']) }, namespace: 'taken' });
+    const { object } = await reconcileWith(taken.api, taken.obj);
+    expect(object?.status.phase).toBe('Degraded');
+    expect(object?.status.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({
+      reason: 'NamespaceTaken',
+      message: expect.stringContaining('set spec.namespace'),
+    });
+
+    await cluster.ensureNamespace('shared', { fieldManager: 'test' });
+    const shared = await setup({ definition: { manifests: MANIFESTS(['a']) }, namespace: 'shared' });
+    await untilReady(shared.api, shared.obj);
+    await shared.api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
+    const done = await reconcileWith(shared.api, shared.obj);
+    expect(done.report.outcome).toBe('finalized');
+    expect(await configMaps('shared')).toEqual([]);
+    expect(await cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } })).toBeDefined();
+  });
+
+  it('killed mid-delete, finishes on the next try: objects, inventory and its own namespace gone', async () => {
+    const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a', 'b']) } });
+    await untilReady(api, obj);
+    await api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
+    const kills: string[] = [];
+    const killed = await reconcileWith(api, obj, armedKillPoint({ point: 'workload-mid-delete', after: 1, kill: () => kills.push('workload-mid-delete') }));
+    expect(kills).toEqual(['workload-mid-delete']);
+    expect(killed.object?.metadata.finalizers).toContain('workload-controller');
+    let outcome: string | undefined;
+    for (let i = 0; i < 50 && outcome !== 'finalized'; i += 1) outcome = (await reconcileWith(api, obj)).report.outcome;
+    expect(outcome).toBe('finalized');
+    expect(await cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } } as KubernetesObject)).toBeUndefined();
+    expect(await cluster.list('v1', 'ConfigMap', { labelSelector: `tugboat.dev/instance-uid=${obj.metadata.uid}` })).toEqual([]);
+  });
+
+  it('keeps the finalizer and says why while the cluster cannot be reached', async () => {
+    const { api, obj } = await setup({ definition: { manifests: MANIFESTS(['a']) } });
+    await untilReady(api, obj);
+    // A port nothing listens on: bind one, note it, close it.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const unreachable = kubeconfig.replace(/server: \S+/g, `server: http://127.0.0.1:${port}/k8s/local`);
+    await api.apply([{ kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig: unreachable } }]);
+    await api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
+    const stuck = await reconcileWith(api, obj);
+    expect(stuck.report.outcome).toBe('error');
+    expect(stuck.object?.metadata.finalizers).toContain('workload-controller');
+    expect(stuck.object?.status.phase).toBe('Deleting');
+    expect(stuck.object?.status.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({
+      reason: 'ClusterUnavailable',
+      message: expect.stringContaining('tug delete workloadinstance app -p team --force'),
+    });
+  });
+});

@@ -1,0 +1,474 @@
+import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
+import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
+import { keyOf, noKillPoint, type Condition, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
+import {
+  derivedNamespace,
+  groupOf,
+  instanceLabels,
+  LABELS,
+  MANAGED_BY,
+  renderWorkload,
+  WORKLOAD_FIELD_MANAGER,
+  type KubeManifest,
+  type WorkloadDefinitionSpec,
+  type WorkloadInstanceSpec,
+} from '@tugboat/workloads';
+import { parseAllDocuments } from 'yaml';
+import {
+  describeEntry,
+  identityOf,
+  inventoryConfigMap,
+  inventoryName,
+  INVENTORY_ANNOTATION,
+  parseInventory,
+  prunable,
+  sameInventory,
+  widenedInventory,
+  type InventoryEntry,
+} from './inventory.js';
+import { labelSelectorQuery, objectReadiness, POD_CONTROLLERS, stuckPods, type LabelSelector, type Readiness } from './object-readiness.js';
+import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js';
+
+export interface WorkloadReconcilerOptions {
+  connections: ClusterConnections;
+  /** How soon an instance still rolling out is looked at again. Default 2 s. */
+  progressingRequeueMs?: number;
+  /** How soon a Degraded instance is tried again. Default 5 s. */
+  degradedRetryMs?: number;
+  /** Fallback look at an instance waiting for its cluster (the ClusterInstance watch wakes it first). Default 30 s. */
+  clusterWaitMs?: number;
+  /** Test-only crash hook (see workload-kill-points.ts); production passes nothing. */
+  killPoint?: KillPoint;
+}
+
+type Ctx = ReconcileContext<WorkloadStatus>;
+type Instance = Resource<WorkloadInstanceSpec, WorkloadStatus>;
+type Cluster = Resource<ClusterView, ResourceStatus>;
+
+const CRD_GROUP = 'apiextensions.k8s.io';
+
+/** Raised after a kill point let nothing through with a recorder instead of a real kill (tests). */
+class KilledAtPoint extends Error {}
+
+/** A Ready condition's reason and message on another object, for messages that quote it. */
+function readyOf(status: ResourceStatus | undefined): { reason: string; message: string } {
+  const ready = status?.conditions?.find((condition) => condition.type === 'Ready');
+  return { reason: ready?.reason ?? status?.phase ?? 'Unknown', message: ready?.message ?? '' };
+}
+
+function listed(items: readonly string[], limit = 3): string {
+  return items.length <= limit ? items.join('; ') : `${items.slice(0, limit).join('; ')}; and ${items.length - limit} more`;
+}
+
+export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
+  const progressingRequeueMs = options.progressingRequeueMs ?? 2_000;
+  const degradedRetryMs = options.degradedRetryMs ?? 5_000;
+  const clusterWaitMs = options.clusterWaitMs ?? 30_000;
+  const killPoint = options.killPoint ?? noKillPoint;
+
+  const pass = (point: string): void => {
+    if (killPoint.pass(point, 1) === 0) throw new KilledAtPoint(`killed at ${point}`);
+  };
+
+  const namespaceOf = (obj: Instance) => obj.spec.namespace ?? derivedNamespace(obj.metadata.project, obj.metadata.name);
+  const labelsOf = (obj: Instance) => instanceLabels({ project: obj.metadata.project, name: obj.metadata.name, uid: obj.metadata.uid });
+
+  /** The kubeconfig from the API's secret read of the ClusterInstance; the client set is the cluster's, cached. */
+  async function connectionOf(ctx: Ctx, cluster: Cluster): Promise<ClusterConnection> {
+    const secrets = await ctx.api.readSecrets(keyOf(cluster), { signal: ctx.signal });
+    const kubeconfig = secrets['kubeconfig'];
+    if (typeof kubeconfig !== 'string' || kubeconfig.length === 0) {
+      throw new KubeClusterError(`ClusterInstance ${cluster.metadata.name} has no kubeconfig`, { reason: 'InvalidKubeconfig' });
+    }
+    return options.connections.connect({ uid: cluster.metadata.uid, kubeconfig, ...(cluster.spec.context ? { context: cluster.spec.context } : {}) });
+  }
+
+  /** The definition's objects for this instance (manifests parsed from text the API accepted at write). */
+  function render(obj: Instance, definition: Resource<WorkloadDefinitionSpec>): KubeManifest[] {
+    const manifests = definition.spec.manifests;
+    const documents =
+      manifests === undefined
+        ? undefined
+        : parseAllDocuments(manifests).map((document) => {
+            if (document.errors.length > 0) throw new Error(`spec.manifests of WorkloadDefinition ${definition.metadata.name}: ${document.errors[0]!.message}`);
+            return document.toJSON() as unknown;
+          });
+    return renderWorkload({
+      project: obj.metadata.project,
+      name: obj.metadata.name,
+      uid: obj.metadata.uid,
+      spec: obj.spec,
+      definition: definition.spec,
+      ...(documents === undefined ? {} : { documents }),
+    });
+  }
+
+  /**
+   * Puts each object in the instance's namespace when its kind is namespaced (and out of any when
+   * it is cluster-wide); `undefined` for a kind the cluster does not serve.
+   */
+  async function place(ctx: Ctx, cluster: ClusterConnection, objects: readonly KubeManifest[], namespace: string): Promise<Array<KubeManifest | { unknown: KubeManifest }>> {
+    const placed: Array<KubeManifest | { unknown: KubeManifest }> = [];
+    for (const object of objects) {
+      const namespaced = await cluster.isNamespaced(object.apiVersion, object.kind, { signal: ctx.signal });
+      if (namespaced === undefined) {
+        placed.push({ unknown: object });
+        continue;
+      }
+      const { namespace: _ignored, ...metadata } = object.metadata;
+      placed.push({ ...object, metadata: namespaced ? { ...metadata, namespace } : metadata });
+    }
+    return placed;
+  }
+
+  async function reconcile(ctx: Ctx, obj: Instance): Promise<ReconcileResult> {
+    const namespace = namespaceOf(obj);
+    const clusterName = obj.spec.clusterRef.name;
+    const hadApplied = obj.status.definitionGeneration !== undefined;
+    const definition = await ctx.api.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal: ctx.signal });
+    if (definition === undefined) {
+      ctx.setStatus({ phase: 'Progressing', reason: 'DefinitionMissing', message: `WorkloadDefinition ${obj.spec.definitionRef.name} does not exist` });
+      return { requeueAfterMs: clusterWaitMs };
+    }
+
+    const cluster = await ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal });
+    if (cluster === undefined || cluster.status.phase !== 'Ready') {
+      const why = cluster === undefined ? `ClusterInstance ${clusterName} does not exist` : clusterNotReadyMessage(cluster);
+      const clusterReady: Condition = { type: 'ClusterReady', status: 'False', reason: cluster === undefined ? 'ClusterMissing' : readyOf(cluster.status).reason, message: why };
+      return clusterUnavailable(ctx, obj, why, clusterReady, hadApplied);
+    }
+    const clusterReady: Condition = { type: 'ClusterReady', status: 'True', reason: 'ClusterReady', message: `ClusterInstance ${clusterName} is Ready` };
+
+    let desired: KubeManifest[];
+    try {
+      desired = render(obj, definition);
+    } catch (error) {
+      // The API judged both at write time; reaching this means stored data the renderer cannot take.
+      const message = `cannot render WorkloadDefinition ${definition.metadata.name} for this instance: ${error instanceof Error ? error.message : String(error)}`;
+      ctx.setStatus({ phase: 'Degraded', reason: 'RenderFailed', message, conditions: [clusterReady, { type: 'Applied', status: 'False', reason: 'RenderFailed', message }] });
+      return { requeueAfterMs: degradedRetryMs };
+    }
+
+    try {
+      const connection = await connectionOf(ctx, cluster);
+      return await deliver(ctx, obj, connection, { desired, namespace, clusterName, clusterReady, definition });
+    } catch (error) {
+      if (!isKubeClusterError(error) || ctx.signal.aborted) throw error;
+      ctx.logger.warn({ reason: error.reason, status: error.status, err: error.message }, 'cluster request failed');
+      if (error.reason === 'Other') {
+        // One object (or the inventory) refused: name it and what the server said.
+        ctx.setStatus({
+          phase: 'Degraded',
+          reason: 'ApplyFailed',
+          message: error.message,
+          conditions: [clusterReady, { type: 'Applied', status: 'False', reason: 'ApplyFailed', message: error.message }],
+        });
+        return { requeueAfterMs: degradedRetryMs };
+      }
+      const message = `cannot reach ClusterInstance ${clusterName}: ${error.message}`;
+      return clusterUnavailable(ctx, obj, message, { type: 'ClusterReady', status: 'False', reason: error.reason, message }, hadApplied);
+    }
+  }
+
+  function clusterNotReadyMessage(cluster: Cluster): string {
+    const { reason, message } = readyOf(cluster.status);
+    return `ClusterInstance ${cluster.metadata.name} is ${cluster.status.phase ?? 'Pending'} (${reason}${message ? `: ${message}` : ''})`;
+  }
+
+  /** Never applied: still waiting. Applied before: Degraded, objects as last seen, back to Ready by itself. */
+  function clusterUnavailable(ctx: Ctx, obj: Instance, message: string, clusterReady: Condition, hadApplied: boolean): ReconcileResult {
+    if (!hadApplied) {
+      ctx.setStatus({
+        phase: 'Progressing',
+        reason: 'WaitingForCluster',
+        message: `waiting for the cluster: ${message}`,
+        conditions: [clusterReady],
+        outputs: { namespace: namespaceOf(obj), cluster: obj.spec.clusterRef.name, addresses: [] },
+      });
+      return { requeueAfterMs: clusterWaitMs };
+    }
+    ctx.setStatus({ phase: 'Degraded', reason: 'ClusterUnavailable', message: `${message}; the objects are left as they were and are checked again when it returns`, conditions: [clusterReady] });
+    return { requeueAfterMs: degradedRetryMs };
+  }
+
+  interface Delivery {
+    desired: KubeManifest[];
+    namespace: string;
+    clusterName: string;
+    clusterReady: Condition;
+    definition: Resource<WorkloadDefinitionSpec>;
+  }
+
+  async function deliver(ctx: Ctx, obj: Instance, cluster: ClusterConnection, delivery: Delivery): Promise<ReconcileResult> {
+    const { namespace, clusterName, clusterReady, definition } = delivery;
+    const labels = labelsOf(obj);
+    const outputs = { namespace, cluster: clusterName, addresses: obj.status.outputs?.addresses ?? [] };
+    const fieldManager = WORKLOAD_FIELD_MANAGER;
+    const signal = ctx.signal;
+
+    // The namespace: created (and then owned) when absent; another instance's is refused; one made by someone else is used as is.
+    ctx.assertLeaseHeld();
+    const { namespace: ns } = await cluster.ensureNamespace(namespace, {
+      fieldManager,
+      labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.namespaceOwner]: obj.metadata.uid },
+      signal,
+    });
+    const owner = ns.metadata?.labels?.[LABELS.namespaceOwner];
+    if (owner !== undefined && owner !== obj.metadata.uid) {
+      const message = `namespace ${namespace} on cluster ${clusterName} belongs to another instance (uid ${owner}); set spec.namespace to a namespace of its own`;
+      ctx.setStatus({ phase: 'Degraded', reason: 'NamespaceTaken', message, conditions: [clusterReady, { type: 'Applied', status: 'False', reason: 'NamespaceTaken', message }], outputs });
+      return { requeueAfterMs: degradedRetryMs };
+    }
+    if (ns.metadata?.deletionTimestamp !== undefined || (ns as { status?: { phase?: string } }).status?.phase === 'Terminating') {
+      const message = `namespace ${namespace} is still terminating; it is created again once it is gone`;
+      ctx.setStatus({ phase: 'Progressing', reason: 'NamespaceTerminating', message, conditions: [clusterReady], outputs });
+      return { requeueAfterMs: progressingRequeueMs };
+    }
+
+    const inventoryIdentity: KubernetesObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName(obj.metadata.name), namespace } };
+    const stored = await cluster.read(inventoryIdentity, { signal });
+    const parsed = parseInventory(stored?.metadata?.annotations?.[INVENTORY_ANNOTATION]);
+    if (parsed.problem !== undefined) ctx.logger.warn({ problem: parsed.problem }, 'inventory damaged; keeping the entries that parse');
+    let inventory = parsed.entries;
+    let inventoryStored = stored !== undefined;
+    const writeInventory = async (entries: InventoryEntry[]) => {
+      ctx.assertLeaseHeld();
+      await cluster.apply(inventoryConfigMap(obj.metadata.name, namespace, labels, entries), { fieldManager, signal });
+      inventory = entries;
+      inventoryStored = true;
+    };
+    const widenTo = async (entries: InventoryEntry[]) => {
+      const widened = widenedInventory(inventory, entries);
+      if (!inventoryStored || !sameInventory(widened, inventory)) await writeInventory(widened);
+    };
+
+    let placed = await place(ctx, cluster, delivery.desired, namespace);
+    if (placed.some((object) => 'unknown' in object)) {
+      // Custom resources whose definitions come with them: install the CRDs first, then look again.
+      const crds = placed.filter((object): object is KubeManifest => !('unknown' in object) && object.kind === 'CustomResourceDefinition' && groupOf(object.apiVersion) === CRD_GROUP);
+      if (crds.length > 0) {
+        await widenTo(crds.map(identityOf));
+        for (const crd of crds) {
+          ctx.assertLeaseHeld();
+          await cluster.apply(crd, { fieldManager, signal });
+        }
+        placed = await place(ctx, cluster, delivery.desired, namespace);
+      }
+      const unknown = placed.filter((object): object is { unknown: KubeManifest } => 'unknown' in object).map(({ unknown: object }) => `${object.kind} (${object.apiVersion})`);
+      if (unknown.length > 0) {
+        const message = `cluster ${clusterName} does not serve ${listed(unknown)}: install the CustomResourceDefinition (or API) that provides it`;
+        ctx.setStatus({ phase: 'Degraded', reason: 'KindNotServed', message, conditions: [clusterReady, { type: 'Applied', status: 'False', reason: 'KindNotServed', message }], outputs });
+        return { requeueAfterMs: degradedRetryMs };
+      }
+    }
+    const objects = placed as KubeManifest[];
+    const desiredIds = objects.map(identityOf);
+
+    // Widen → apply everything (force) → prune → narrow.
+    await widenTo(desiredIds);
+    const live: KubernetesObject[] = [];
+    for (const object of objects) {
+      ctx.assertLeaseHeld();
+      live.push(await cluster.apply(object as KubernetesObject, { fieldManager, signal }));
+    }
+    pass('workload-after-apply');
+    const leaving = prunable(inventory, desiredIds);
+    for (const entry of leaving) {
+      pass('workload-mid-prune');
+      ctx.assertLeaseHeld();
+      await cluster.delete(entry, { signal });
+      ctx.logger.info({ object: describeEntry(entry) }, 'pruned an object that left the definition');
+    }
+    if (!sameInventory(inventory, desiredIds)) await writeInventory(desiredIds);
+    const prunedNote = leaving.length === 0 ? '' : `; pruned ${listed(leaving.map(describeEntry))}`;
+    if (leaving.length > 0) {
+      await ctx.events.record('Normal', 'Pruned', `removed ${listed(leaving.map(describeEntry), 10)} from cluster ${clusterName}: no longer in WorkloadDefinition ${definition.metadata.name}`).catch((error: unknown) => {
+        ctx.logger.warn({ err: String(error) }, 'could not record the Pruned event');
+      });
+    }
+
+    // Readiness of each object, as the cluster reports it.
+    const rows: ObjectRow[] = [];
+    const failed: string[] = [];
+    const waiting: string[] = [];
+    let firstFailure: string | undefined;
+    for (const object of live) {
+      const readiness = await readinessOf(ctx, cluster, object);
+      const id = identityOf(object);
+      rows.push({ ...id, ready: readiness.ready, reason: readiness.reason, message: readiness.message });
+      if (readiness.failed) {
+        firstFailure ??= readiness.reason;
+        failed.push(`${describeEntry(id)}: ${readiness.reason} (${readiness.message})`);
+      } else if (!readiness.ready) {
+        waiting.push(`${describeEntry(id)}: ${readiness.message}`);
+      }
+    }
+    const addresses = live.flatMap((object) => serviceAddresses(object));
+    const applied: Condition = {
+      type: 'Applied',
+      status: 'True',
+      reason: 'Applied',
+      message: `applied ${objects.length} object${objects.length === 1 ? '' : 's'} of WorkloadDefinition ${definition.metadata.name} (generation ${definition.metadata.generation}) to namespace ${namespace}${prunedNote}`,
+    };
+    const common = {
+      conditions: [clusterReady, applied],
+      outputs: { namespace, cluster: clusterName, addresses },
+      fields: { objects: rows, definitionGeneration: definition.metadata.generation },
+    };
+    if (failed.length > 0) {
+      ctx.setStatus({ ...common, phase: 'Degraded', reason: firstFailure ?? 'ObjectFailed', message: listed(failed) });
+      return { requeueAfterMs: degradedRetryMs };
+    }
+    if (waiting.length > 0) {
+      ctx.setStatus({ ...common, phase: 'Progressing', reason: 'RollingOut', message: `waiting for ${listed(waiting)}` });
+      return { requeueAfterMs: progressingRequeueMs };
+    }
+    ctx.setStatus({ ...common, phase: 'Ready', reason: 'Ready', message: `${rows.length}/${rows.length} objects ready in namespace ${namespace} on cluster ${clusterName}` });
+    return undefined;
+  }
+
+  async function readinessOf(ctx: Ctx, cluster: ClusterConnection, object: KubernetesObject): Promise<Readiness> {
+    const signal = ctx.signal;
+    const namespace = object.metadata?.namespace;
+    let endpoints: KubernetesObject | undefined;
+    if (object.kind === 'Service' && groupOf(object.apiVersion ?? 'v1') === '' && namespace !== undefined) {
+      endpoints = await cluster.read({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: object.metadata?.name ?? '', namespace } }, { signal });
+    }
+    const readiness = objectReadiness(object, { endpoints });
+    if (readiness.ready || readiness.failed || !POD_CONTROLLERS.has(object.kind ?? '') || namespace === undefined) return readiness;
+    const pods = await currentPods(ctx, cluster, object, namespace);
+    return stuckPods(pods) ?? readiness;
+  }
+
+  /** The pods of the object's current rollout (a Deployment's newest ReplicaSet, a StatefulSet's update revision). */
+  async function currentPods(ctx: Ctx, cluster: ClusterConnection, object: KubernetesObject, namespace: string): Promise<KubernetesObject[]> {
+    const signal = ctx.signal;
+    const spec = (object as { spec?: { selector?: LabelSelector } }).spec;
+    const status = (object as { status?: { updateRevision?: string } }).status;
+    const selector = spec?.selector;
+    if (object.kind === 'Deployment') {
+      const query = labelSelectorQuery(selector);
+      if (query === undefined) return [];
+      const replicaSets = (await cluster.list('apps/v1', 'ReplicaSet', { namespace, labelSelector: query, signal })).filter((replicaSet) =>
+        (replicaSet.metadata?.ownerReferences ?? []).some((owner) => owner.uid === object.metadata?.uid),
+      );
+      const revision = (replicaSet: KubernetesObject) => Number(replicaSet.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+      const newest = replicaSets.sort((a, b) => revision(b) - revision(a))[0];
+      const hash = newest?.metadata?.labels?.['pod-template-hash'];
+      if (hash === undefined) return [];
+      const podQuery = labelSelectorQuery(selector, { 'pod-template-hash': hash });
+      return podQuery === undefined ? [] : cluster.list('v1', 'Pod', { namespace, labelSelector: podQuery, signal });
+    }
+    const extra: Record<string, string> = object.kind === 'StatefulSet' && status?.updateRevision ? { 'controller-revision-hash': status.updateRevision } : {};
+    const query = labelSelectorQuery(selector, extra);
+    return query === undefined ? [] : cluster.list('v1', 'Pod', { namespace, labelSelector: query, signal });
+  }
+
+  async function finalize(ctx: Ctx, obj: Instance): Promise<ReconcileResult> {
+    const namespace = namespaceOf(obj);
+    const clusterName = obj.spec.clusterRef.name;
+    const cluster = await ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal });
+    if (cluster === undefined) {
+      // References keep a cluster while instances use it; only a forced removal gets here. Nothing left to reach.
+      ctx.logger.warn({ cluster: clusterName }, 'cluster gone: nothing to remove from it');
+      await ctx.events.record('Warning', 'ClusterGone', `ClusterInstance ${clusterName} no longer exists; objects in namespace ${namespace} were not removed`).catch(() => undefined);
+      return undefined;
+    }
+    try {
+      const connection = await connectionOf(ctx, cluster);
+      const signal = ctx.signal;
+      const inventoryIdentity: KubernetesObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName(obj.metadata.name), namespace } };
+      const stored = await connection.read(inventoryIdentity, { signal });
+      let entries = parseInventory(stored?.metadata?.annotations?.[INVENTORY_ANNOTATION]).entries;
+      // What the definition renders now as well: a lost inventory must not leak what is known to be applied.
+      const definition = await ctx.api.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal });
+      if (definition !== undefined) {
+        try {
+          const placed = await place(ctx, connection, render(obj, definition), namespace);
+          entries = widenedInventory(entries, placed.filter((object): object is KubeManifest => !('unknown' in object)).map(identityOf));
+        } catch (error) {
+          if (isKubeClusterError(error)) throw error;
+          ctx.logger.warn({ err: String(error) }, 'cannot render the definition at deletion; removing what the inventory lists');
+        }
+      }
+      const ordered = prunable(entries, []);
+      for (const entry of ordered) {
+        pass('workload-mid-delete');
+        ctx.assertLeaseHeld();
+        await connection.delete(entry, { signal });
+      }
+      const remaining: string[] = [];
+      for (const entry of ordered) {
+        const found = await connection.read({ apiVersion: entry.apiVersion, kind: entry.kind, metadata: { name: entry.name, ...(entry.namespace === undefined ? {} : { namespace: entry.namespace }) } }, { signal });
+        if (found !== undefined) remaining.push(describeEntry(entry));
+      }
+      if (remaining.length > 0) {
+        await writeDeletingStatus(ctx, obj, 'WaitingForObjects', `waiting for ${listed(remaining)} to be gone from cluster ${clusterName}`);
+        return { requeueAfterMs: progressingRequeueMs };
+      }
+      if (stored !== undefined) {
+        ctx.assertLeaseHeld();
+        await connection.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name: inventoryName(obj.metadata.name) }, { signal });
+      }
+      const ns = await connection.read<KubernetesObject>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, { signal });
+      if (ns !== undefined && ns.metadata?.labels?.[LABELS.namespaceOwner] === obj.metadata.uid) {
+        if (ns.metadata.deletionTimestamp === undefined) {
+          ctx.assertLeaseHeld();
+          await connection.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace }, { signal });
+        }
+        if ((await connection.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, { signal })) !== undefined) {
+          await writeDeletingStatus(ctx, obj, 'WaitingForNamespace', `waiting for namespace ${namespace} to finish terminating on cluster ${clusterName}`);
+          return { requeueAfterMs: progressingRequeueMs };
+        }
+      }
+      return undefined;
+    } catch (error) {
+      if (!isKubeClusterError(error) || ctx.signal.aborted) throw error;
+      if (error.reason === 'InvalidKubeconfig' && obj.status.definitionGeneration === undefined && cluster.status.phase !== 'Ready') {
+        // Never applied, and the cluster has no usable connection (an eks cluster still waiting): nothing can be there.
+        ctx.logger.info({ cluster: clusterName }, 'never applied to a cluster without a usable kubeconfig: nothing to remove');
+        return undefined;
+      }
+      // Say why deletion waits, then throw: the SDK retries with capped exponential backoff.
+      const message = `cannot remove the objects from ClusterInstance ${clusterName} (${error.message}); retrying with backoff — \`tug delete workloadinstance ${obj.metadata.name} -p ${obj.metadata.project} --force\` removes the object without cleaning the cluster`;
+      await writeDeletingStatus(ctx, obj, error.reason === 'Other' ? 'DeletionFailed' : 'ClusterUnavailable', message);
+      throw new KubeClusterError(message, { reason: error.reason, ...(error.endpoint ? { endpoint: error.endpoint } : {}), cause: error });
+    }
+  }
+
+  /** The SDK writes `Deleting` once before finalize; why it is not done yet is written here. */
+  async function writeDeletingStatus(ctx: Ctx, obj: Instance, reason: string, message: string): Promise<void> {
+    const current = await ctx.api.get<WorkloadInstanceSpec, WorkloadStatus>(keyOf(obj), { signal: ctx.signal });
+    if (current === undefined) return;
+    const now = new Date().toISOString();
+    const before = current.status.conditions ?? [];
+    const previous = before.find((condition) => condition.type === 'Ready');
+    if (previous?.reason === reason && previous.message === message && current.status.phase === 'Deleting') return;
+    const ready: Condition = {
+      type: 'Ready',
+      status: 'False',
+      reason,
+      message,
+      lastTransitionTime: previous?.status === 'False' && previous.lastTransitionTime ? previous.lastTransitionTime : now,
+      observedGeneration: current.metadata.generation,
+    };
+    const status: WorkloadStatus = { ...current.status, phase: 'Deleting', conditions: [ready, ...before.filter((condition) => condition.type !== 'Ready')] };
+    try {
+      ctx.assertLeaseHeld();
+      await ctx.api.writeStatus(keyOf(obj), status, { resourceVersion: current.metadata.resourceVersion, signal: ctx.signal });
+    } catch (error) {
+      ctx.logger.warn({ err: error }, 'could not write why deletion waits');
+    }
+  }
+
+  return { reconcile, finalize };
+}
+
+/** `name.namespace.svc.cluster.local:port` for each port of a Service. */
+function serviceAddresses(object: KubernetesObject): string[] {
+  if (object.kind !== 'Service' || object.metadata?.namespace === undefined) return [];
+  const spec = (object as { spec?: { type?: string; ports?: Array<{ port?: number }> } }).spec;
+  if (spec?.type === 'ExternalName') return [];
+  const host = `${object.metadata.name}.${object.metadata.namespace}.svc.cluster.local`;
+  return (spec?.ports ?? []).filter((port) => typeof port.port === 'number').map((port) => `${host}:${port.port}`);
+}

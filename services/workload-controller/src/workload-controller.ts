@@ -1,0 +1,27 @@
+import { defineController, dependentsOf } from '@tugboat/controller-sdk';
+import type { WorkloadInstanceSpec } from '@tugboat/workloads';
+import { createWorkloadReconciler, type WorkloadReconcilerOptions } from './reconcile-workload.js';
+import type { WorkloadStatus } from './workload-types.js';
+
+export const WORKLOAD_CONTROLLER = 'workload-controller';
+
+/**
+ * The workload-controller's declaration: owns WorkloadInstance; a change of its ClusterInstance
+ * (Ready or not) or of its WorkloadDefinition (a new generation rolls out) reconciles it at once.
+ */
+export function createWorkloadController(options: WorkloadReconcilerOptions & { concurrency?: number; resyncEveryMs?: number }) {
+  const reconciler = createWorkloadReconciler(options);
+  return defineController<WorkloadInstanceSpec, WorkloadStatus>({
+    name: WORKLOAD_CONTROLLER,
+    owns: 'WorkloadInstance',
+    watches: [
+      { kind: 'ClusterInstance', map: dependentsOf('clusterRef') },
+      // Nothing reconciles a definition and writes its status: its spec changes are what roll out.
+      { kind: 'WorkloadDefinition', on: 'spec', map: dependentsOf('definitionRef') },
+    ],
+    concurrency: options.concurrency ?? 8,
+    ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
+    reconcile: reconciler.reconcile,
+    finalize: reconciler.finalize,
+  });
+}
