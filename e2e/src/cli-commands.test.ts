@@ -146,7 +146,7 @@ describe('tug against the API', () => {
     expect(await deleting.done).toEqual({
       code: 0,
       stdout: 'WorkloadInstance/hello deletion requested; waiting for finalizers: workload-controller\nWorkloadInstance/hello deleted\n',
-      stderr: 'waiting for WorkloadInstance/hello to go: finalizers workload-controller\n',
+      stderr: 'waiting for WorkloadInstance/hello to go: finalizers: workload-controller\n',
     });
     expect(await admin.get(ref)).toBeUndefined();
   });

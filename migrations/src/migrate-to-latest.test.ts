@@ -198,7 +198,7 @@ describe('migrateToLatest', () => {
       expect((await sql`select * from events`.execute(other)).rows).toEqual([]);
 
       // Past the schema's 20 ports, an instance's port is dropped with a Warning event naming it.
-      await sql`delete from kysely_migration where name = '0006_workload_shape'`.execute(other);
+      await sql`delete from kysely_migration where name >= '0006'`.execute(other);
       await insert(4, 'WorkloadDefinition', '', 'wide', { defaults: { port: 1 } });
       for (let port = 2; port <= 22; port++) {
         await insert(100 + port, 'WorkloadInstance', 'team-b', `p${port}`, { definitionRef: { name: 'wide' }, clusterRef: { name: 'local' }, image: 'nginx', port });
@@ -216,6 +216,38 @@ describe('migrateToLatest', () => {
       expect(dropped.rows[0]!.message).toMatch(/^migration 0006: spec.port 21 was dropped: ports belong to the WorkloadDefinition now, and it has 1, 2, .*, 20$/);
     } finally {
       await sql`drop schema if exists ${sql.id(workloads)} cascade`.execute(other);
+      await other.destroy();
+    }
+  });
+
+  it('0007 takes the finalizer off definitions, except from one whose delete is already under way', async () => {
+    const definitions = `${schema}_d`;
+    const other = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${definitions}` }) }),
+    });
+    try {
+      await sql`create schema ${sql.id(definitions)}`.execute(other);
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0007'));
+      const migrator = new Migrator({ db: other, provider: { getMigrations: async () => before }, migrationTableSchema: definitions });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const insert = (id: number, kind: string, name: string, finalizer: string, deleting: boolean) =>
+        sql`insert into resources (uid, kind, project, name, spec, generation, resource_version, finalizers, deletion_requested_at, created_at, updated_at)
+            values (${`00000000-0000-4000-8000-${String(id).padStart(12, '0')}`}, ${kind}, '', ${name}, '{}'::jsonb, 1, nextval('resource_version_seq'),
+                    ${[finalizer]}::text[], ${deleting ? new Date() : null}, now(), now())`.execute(other);
+      await insert(1, 'WorkloadDefinition', 'web', 'workload-controller', false);
+      await insert(2, 'ClusterDefinition', 'small', 'infra-controller', false);
+      await insert(3, 'WorkloadDefinition', 'going', 'workload-controller', true);
+      await insert(4, 'ClusterInstance', 'local', 'cluster-controller', false);
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+      const rows = await sql<{ name: string; finalizers: string[] }>`select name, finalizers from resources order by name`.execute(other);
+      expect(rows.rows).toEqual([
+        { name: 'going', finalizers: ['workload-controller'] },
+        { name: 'local', finalizers: ['cluster-controller'] },
+        { name: 'small', finalizers: [] },
+        { name: 'web', finalizers: [] },
+      ]);
+    } finally {
+      await sql`drop schema if exists ${sql.id(definitions)} cascade`.execute(other);
       await other.destroy();
     }
   });

@@ -6,6 +6,7 @@ import { kindVersions } from './0003_kind_versions.js';
 import { tokenNames } from './0004_token_names.js';
 import { clusterController } from './0005_cluster_controller.js';
 import { workloadShape } from './0006_workload_shape.js';
+import { definitionFinalizers } from './0007_definition_finalizers.js';
 import { withCurrentSchemaIntrospection } from './current-schema-introspection.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
@@ -16,6 +17,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_token_names': tokenNames,
   '0005_cluster_controller': clusterController,
   '0006_workload_shape': workloadShape,
+  '0007_definition_finalizers': definitionFinalizers,
 };
 
 /**

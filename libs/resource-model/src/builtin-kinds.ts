@@ -66,8 +66,8 @@ export type ClusterProvider = (typeof CLUSTER_PROVIDERS)[number];
 
 /**
  * What a cluster may look like: the platform team's guardrails, checked by the API whenever a
- * ClusterInstance is written. Nothing reconciles a definition, so it keeps the infra controller as
- * its nominal controller (and finalizer) until one does.
+ * ClusterInstance is written. Nothing reconciles a definition: the infra controller is its nominal
+ * controller (the one identity that may write a status), and it keeps no finalizer.
  */
 export const CLUSTER_DEFINITION: KindDefinition = {
   kind: 'ClusterDefinition',
@@ -76,6 +76,8 @@ export const CLUSTER_DEFINITION: KindDefinition = {
   shortNames: ['cd'],
   scope: 'Platform',
   controller: INFRA_CONTROLLER,
+  // Rules, not things: nothing to tear down, so no finalizer (deletion waits only for referrers).
+  finalizer: false,
   builtIn: true,
   references: [],
   secretFields: [],
@@ -235,6 +237,8 @@ export const WORKLOAD_DEFINITION: KindDefinition = {
   shortNames: ['wd'],
   scope: 'Platform',
   controller: WORKLOAD_CONTROLLER,
+  // Rules, not things: nothing to tear down, so no finalizer (deletion waits only for referrers).
+  finalizer: false,
   builtIn: true,
   references: [],
   secretFields: [],

@@ -21,6 +21,12 @@ export interface KindDefinition {
   scope: KindScope;
   /** The controller that owns the kind: its finalizer name, and the only identity that writes status. */
   controller: string;
+  /**
+   * `false` for kinds that are rules rather than things (a `WorkloadDefinition`): their owner makes
+   * nothing in the real world for them, so the API gives their objects no finalizer and a delete
+   * takes effect at once (still refused while others reference them). Default `true`.
+   */
+  finalizer?: boolean;
   /** JSON Schema (draft 2020-12 subset ajv supports) for `spec`. Unknown fields are rejected. */
   schema: Record<string, unknown>;
   references: ReferenceField[];

@@ -366,6 +366,8 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
       if (String(row.version) !== existing.version) throw new ConflictError(`kind ${kind} was changed meanwhile; apply again`, { details: [{ path: 'kind', rule: 'version' }] });
       // These decide how stored objects are laid out (finalizers, reference rows, sealed values).
       if (definition.controller !== existing.definition.controller) await refuseWhileObjects(tx, kind, 'controller cannot change', 'controller', 'immutable-while-objects');
+      // Objects made before would keep (or lack) the finalizer the new setting says they should not.
+      if ((definition.finalizer ?? true) !== (existing.definition.finalizer ?? true)) await refuseWhileObjects(tx, kind, 'finalizer cannot change', 'finalizer', 'immutable-while-objects');
       if (!jsonEqual(definition.references, existing.definition.references)) await refuseWhileObjects(tx, kind, 'references cannot change', 'references', 'immutable-while-objects');
       if (!jsonEqual(definition.secretFields, existing.definition.secretFields)) await refuseWhileObjects(tx, kind, 'secretFields cannot change', 'secretFields', 'immutable-while-objects');
       if (existing.unusable !== undefined || !jsonEqual(definition.schema, existing.definition.schema)) await checkStoredSpecs(tx, kind, validate);
@@ -446,13 +448,13 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   const fail = (path: string, rule: string, message: string) => problems.push({ path, rule, message });
   if (!isJsonObject(input)) return { problems: [{ path: 'body', rule: 'type', message: 'must be a kind definition object' }] };
 
-  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'schema', 'references', 'secretFields']);
+  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields']);
   for (const key of Object.keys(input)) {
     if (key === 'builtIn' && options.builtIn) continue;
     if (!allowed.has(key)) fail(key, key === 'builtIn' ? 'read-only' : 'additionalProperties', 'unknown field');
   }
 
-  const { kind, plural, singular, shortNames, scope, controller, schema, references, secretFields } = input;
+  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields } = input;
   if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]{0,62}$/.test(kind)) fail('kind', 'pattern', 'must be PascalCase letters and digits');
   if (!isDnsLabel(plural) || !/^[a-z0-9]+$/.test(plural)) fail('plural', 'pattern', 'must be lower-case letters and digits');
   else if (RESERVED_NAMES.has(plural)) fail('plural', 'reserved', 'is reserved by the API');
@@ -462,6 +464,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   }
   if (scope !== 'Project' && scope !== 'Platform') fail('scope', 'enum', 'must be Project or Platform');
   if (!isDnsLabel(controller)) fail('controller', 'dns-label', 'must be a DNS label');
+  if (finalizer !== undefined && typeof finalizer !== 'boolean') fail('finalizer', 'type', 'must be true or false');
   const envelopeBroken = problems.length > 0;
 
   let specSchema: Record<string, unknown> | undefined;
@@ -527,6 +530,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
     shortNames: (shortNames as string[] | undefined) ?? [],
     scope: scope as KindDefinition['scope'],
     controller: controller as string,
+    ...(finalizer === false ? { finalizer: false } : {}),
     schema: specSchema ?? {},
     references: refs,
     secretFields: secrets,

@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
 import { createRetentionJob } from './retention-job.js';
 
-const definitionSpec = { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] };
+// An AwsAccount: a kind whose objects its owner (the infra-controller) holds with a finalizer.
+const definitionSpec = { accountId: '123456789012', region: 'eu-west-1' };
 
 describe('operator controls, retention, metrics', () => {
   let api: TestApi;
@@ -22,7 +23,7 @@ describe('operator controls, retention, metrics', () => {
     await api?.close();
   });
 
-  const path = (name: string, suffix = '') => `/v1/clusterdefinitions/${name}${suffix}`;
+  const path = (name: string, suffix = '') => `/v1/awsaccounts/${name}${suffix}`;
 
   async function revisions(name: string): Promise<Array<{ cause: string; actor: string; note?: string; generation: number }>> {
     return (await api.call('GET', path(name, '/revisions'))).body.items;
@@ -33,7 +34,7 @@ describe('operator controls, retention, metrics', () => {
   }
 
   it('suspends and resumes, each recorded as a revision and an event with the identity', async () => {
-    const created = (await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'std' }, spec: definitionSpec })).body;
+    const created = (await api.call('POST', '/v1/awsaccounts', { metadata: { name: 'std' }, spec: definitionSpec })).body;
     expect(created.metadata).not.toHaveProperty('suspended');
 
     const suspended = await api.call('POST', path('std', '/suspend'), undefined, { token: userToken });
@@ -80,11 +81,11 @@ describe('operator controls, retention, metrics', () => {
     const second = await api.call('POST', path('std', '/reconcile'));
     await api.waitForEvent((e) => e.event.resourceVersion === second.body.metadata.resourceVersion && e.event.cause === 'reconcile');
     expect((await events('std'))[0]).toMatchObject({ reason: 'ReconcileRequested', count: 2 });
-    expect((await api.call('POST', '/v1/clusterdefinitions/nope/reconcile')).status).toBe(404);
+    expect((await api.call('POST', '/v1/awsaccounts/nope/reconcile')).status).toBe(404);
   });
 
   it('force-removes a finalizer for the admin only, and the delete then completes', async () => {
-    await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'stuck' }, spec: definitionSpec });
+    await api.call('POST', '/v1/awsaccounts', { metadata: { name: 'stuck' }, spec: definitionSpec });
     expect((await api.call('DELETE', path('stuck'))).status).toBe(202);
 
     const byUser = await api.call('DELETE', path('stuck', '/finalizers/infra-controller?force=true'), undefined, { token: userToken });
@@ -106,16 +107,16 @@ describe('operator controls, retention, metrics', () => {
     await api.waitForEvent((e) => e.event.uid === uid && e.event.cause === 'delete');
 
     // Without a pending delete the object stays, with one finalizer fewer.
-    await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'kept' }, spec: definitionSpec });
+    await api.call('POST', '/v1/awsaccounts', { metadata: { name: 'kept' }, spec: definitionSpec });
     const kept = await api.call('DELETE', path('kept', '/finalizers/infra-controller?force=true'));
     expect(kept.body).toMatchObject({ deleted: false, object: { metadata: { finalizers: [] } } });
     expect((await events('kept'))[0]).toMatchObject({ type: 'Warning', reason: 'FinalizerForceRemoved', message: 'finalizer infra-controller force-removed by admin' });
   });
 
   it('prunes revisions and events to their bounds, and old events', async () => {
-    await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'busy' }, spec: definitionSpec });
+    await api.call('POST', '/v1/awsaccounts', { metadata: { name: 'busy' }, spec: definitionSpec });
     for (let i = 1; i <= 4; i += 1) {
-      await api.call('PUT', path('busy'), { metadata: { name: 'busy' }, spec: { ...definitionSpec, description: `v${i}` } });
+      await api.call('PUT', path('busy'), { metadata: { name: 'busy' }, spec: { ...definitionSpec, endpoint: `http://127.0.0.1:${4560 + i}` } });
       await api.call('POST', path('busy', '/events'), { type: 'Normal', reason: 'Step', message: `step ${i}` }, { token: infraToken });
     }
     // Another object's only event, last seen three hours ago: too old, whatever the count.
@@ -137,12 +138,12 @@ describe('operator controls, retention, metrics', () => {
   });
 
   it('records desired-state changes as revisions, not status writes: 60 status writes keep the first revision', async () => {
-    const created = (await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'churn' }, spec: definitionSpec })).body;
+    const created = (await api.call('POST', '/v1/awsaccounts', { metadata: { name: 'churn' }, spec: definitionSpec })).body;
     for (let i = 1; i <= 60; i += 1) {
       const written = await api.call('PUT', path('churn', '/status'), { status: { phase: 'Progressing', message: `step ${i}` } }, { token: infraToken });
       expect(written.status).toBe(200);
     }
-    await api.call('PUT', path('churn'), { metadata: { name: 'churn' }, spec: { ...definitionSpec, description: 'changed' } });
+    await api.call('PUT', path('churn'), { metadata: { name: 'churn' }, spec: { ...definitionSpec, endpoint: 'http://127.0.0.1:4566' } });
     const job = createRetentionJob({ db: api.server.database.db, logger: pino({ level: 'silent' }) }); // the default bound, 50
     await job.prune();
     const history = (await api.call('GET', path('churn', '/revisions'))).body.items as Array<{ revision: number; cause: string }>;
@@ -162,7 +163,7 @@ describe('operator controls, retention, metrics', () => {
     expect(published).toBeGreaterThanOrEqual(api.events().length);
     // Failed requests carry their route pattern too (the 403s of the forced removal).
     expect(text).toMatch(/tugboat_http_requests_total\{route="\/v1\/:plural\/:name\/finalizers\/:finalizer",method="DELETE",status="403"\} 3/);
-    expect(text).not.toMatch(/route="\/(v1\/)?clusterdefinitions/);
+    expect(text).not.toMatch(/route="\/(v1\/)?awsaccounts/);
     expect(text).not.toMatch(/route="\/:plural/);
   });
 });

@@ -167,8 +167,8 @@ describe('resource store', () => {
     await expect(store.replace(definitions, key, input('ledger', definitionSpec), created.metadata.resourceVersion, admin)).rejects.toMatchObject({ status: 409 });
     await store.create(clusters, input('ledger-user', { definitionRef: { name: 'ledger' } }), admin);
     await store.delete(definitions, key, { cascade: true }, admin); // marks both
-    await store.removeFinalizer(clusters, { project: '', name: 'ledger-user' }, 'cluster-controller', clusterController); // removes the cluster
-    await store.removeFinalizer(definitions, key, 'infra-controller', infra); // removes the definition
+    // Removes the cluster, and with it the definition: a definition keeps no finalizer, only its referrers held it.
+    await store.removeFinalizer(clusters, { project: '', name: 'ledger-user' }, 'cluster-controller', clusterController);
 
     const { rows } = await sql<{ change: string; revision: boolean }>`
       select (o.payload->>'name') || ':' || (o.payload->>'cause') || ' on ' || split_part(o.subject, '.', 2) as change, r.id is not null as revision
@@ -214,7 +214,8 @@ describe('resource store', () => {
         revisions: 1,
       },
     ]);
-    expect(created.metadata.finalizers).toEqual(['infra-controller']);
+    // A definition is a rule, not a thing: no finalizer (`finalizer: false` on its kind).
+    expect(created.metadata.finalizers).toEqual([]);
     expect(await store.get(definitions, { project: '', name: 'one-statement' })).toEqual(created);
 
     const before = await tally();

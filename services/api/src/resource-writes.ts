@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { ConflictError, REDACTED, eventSubject, isTugboatError, type ApplyAction, type ChangeEvent, type Resource } from '@tugboat/resource-model';
+import { ConflictError, REDACTED, eventSubject, isTugboatError, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
@@ -60,6 +60,11 @@ export interface ResourceWritesOptions {
 }
 
 export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile'>;
+
+/** A new object's finalizers: its owning controller's, unless the kind is one that keeps none. */
+function initialFinalizers(definition: KindDefinition): string[] {
+  return definition.finalizer === false ? [] : [definition.controller];
+}
 
 export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
   const { db, kinds, prefix, killPoint, admission } = options;
@@ -167,7 +172,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const key = { kind: kind.definition.kind, project: input.project, name: input.name };
       const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
       return sql`(cast(${uid} as uuid), cast(${key.kind} as text), cast(${key.project} as text), cast(${key.name} as text), ${jsonb(input.labels)},
-                  ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${[kind.definition.controller]} as text[]), cast(${actor.name} as text),
+                  ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${initialFinalizers(kind.definition)} as text[]), cast(${actor.name} as text),
                   cast(${eventSubject(prefix, key, 'spec')} as text), ${jsonb(event)}, cast(${position} as int))`;
     });
     let rows: Row[];
@@ -242,7 +247,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         status: jsonb({}),
         generation: '1',
         resource_version: sql`nextval('resource_version_seq')`,
-        finalizers: [kind.definition.controller],
+        finalizers: initialFinalizers(kind.definition),
         created_at: now,
         updated_at: now,
       })

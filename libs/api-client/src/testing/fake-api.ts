@@ -373,7 +373,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
           labels: input.labels,
           generation: 1,
           resourceVersion: '',
-          finalizers: [kind.definition.controller],
+          finalizers: kind.definition.finalizer === false ? [] : [kind.definition.controller],
           deletionRequestedAt: null,
           createdAt: at,
           updatedAt: at,

@@ -168,8 +168,14 @@ async function deleteOne(context: CommandContext, client: ApiClient, target: Tar
       return object;
     }
   }
-  context.out(`${shown} deletion requested; waiting for finalizers: ${object.metadata.finalizers.join(', ')}\n`);
+  context.out(`${shown} deletion requested; waiting for ${holdersOf(object)}\n`);
   return object;
+}
+
+/** What still holds an object whose deletion was requested: its finalizers, else the objects that use it or that it owns. */
+function holdersOf(object: Resource): string {
+  const finalizers = object.metadata.finalizers;
+  return finalizers.length > 0 ? `finalizers: ${finalizers.join(', ')}` : 'the objects that use it (or that it owns) to go first';
 }
 
 /** Waits until the object is gone; on timeout, says who holds it and what to do. Resolves to whether it went. */
@@ -187,7 +193,7 @@ async function waitGone(context: CommandContext, client: ApiClient, kinds: reado
       pollIntervalMs: context.io.pollIntervalMs ?? 1_000,
       ...(signal ? { signal } : {}),
       onProgress: (object) => {
-        if (object !== undefined) progress.update(`waiting for ${shown} to go: finalizers ${object.metadata.finalizers.join(', ') || 'none'}`);
+        if (object !== undefined) progress.update(`waiting for ${shown} to go: ${holdersOf(object)}`);
       },
     });
   } finally {
