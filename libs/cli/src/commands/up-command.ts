@@ -119,8 +119,8 @@ Tugboat is up.
   controllers  ${controllers.length > 0 ? controllers.join(', ') : 'none yet (each services/*-controller is started when it exists)'}
 
 In another terminal, in this directory:
-  ${env}pnpm tug apply -f examples/first-app.yaml
-  ${env}pnpm tug get workloadinstances -p team-a
+  ${env}pnpm tug apply -f examples/hello/
+  ${env}pnpm tug get workloadinstances -p demo
 Elsewhere, set TUGBOAT_URL=${urls.api} and TUGBOAT_TOKEN to the token in ${stateDir}/admin-token.
 
 Press Ctrl-C to stop.
