@@ -9,7 +9,7 @@
  * replica and printed — is what bounds the rate, not the machine's two shared cores. Then WORKLOADS
  * instances of one container definition are created through the API (batches of 50 per apply);
  * the clock runs from the first create to the moment the last instance reads `Ready` at its
- * generation (the API's list, polled every 500 ms). Memory: the peak resident set of each
+ * generation (the API's list, polled every second). Memory: the peak resident set of each
  * controller process, sampled from /proc every 250 ms.
  *
  * The sandbox runs at BENCH_SANDBOX_TIME_SCALE (20×): a pod's simulated 5 s start takes 250 ms, so
@@ -18,7 +18,8 @@
  * Figures go to `bench-results/workload-ready.json`. Environment: BENCH_WORKLOADS (1000),
  * BENCH_WORKLOADS_LARGE=1 (also 10,000 with one replica, for memory), BENCH_WORKLOAD_REPLICAS
  * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16 reconciles at once per replica), BENCH_KUBE_LATENCY_MS
- * (20), BENCH_SANDBOX_TIME_SCALE (20), BENCH_KEEP_LOGS.
+ * (20), BENCH_SANDBOX_TIME_SCALE (20), BENCH_CONTROLLER_NODE_ARGS (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` for the workload-controllers), BENCH_SANDBOX_NODE_ARGS, BENCH_KEEP_LOGS.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ const REPLICAS = (env['BENCH_WORKLOAD_REPLICAS'] ?? '1,2').split(',').map(Number
 const CONCURRENCY = Number(env['BENCH_WORKLOAD_CONCURRENCY'] ?? 16);
 const KUBE_LATENCY_MS = Number(env['BENCH_KUBE_LATENCY_MS'] ?? 20);
 const TIME_SCALE = Number(env['BENCH_SANDBOX_TIME_SCALE'] ?? 20);
+const SANDBOX_NODE_ARGS = (env['BENCH_SANDBOX_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+const CONTROLLER_NODE_ARGS = (env['BENCH_CONTROLLER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
 const CREATE_BATCH = 50;
 const PROJECT = 'bench';
 
@@ -47,6 +50,18 @@ interface RunFigures {
   readySeconds: number;
   readyPerSecond: number;
   peakRssMiB: number[];
+  /** Per controller, from its /metrics at the end: reconciles by outcome and their mean duration. */
+  reconciles: Array<{ outcomes: Record<string, number>; meanMs: number }>;
+}
+
+/** Reconciles by outcome and mean reconcile duration, from a controller's Prometheus metrics. */
+async function reconcileFigures(port: number): Promise<{ outcomes: Record<string, number>; meanMs: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const outcomes: Record<string, number> = {};
+  for (const match of text.matchAll(/^tugboat_controller_reconciles_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)/gm)) outcomes[match[1]!] = Number(match[2]);
+  const sum = Number(/^tugboat_controller_reconcile_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)/m.exec(text)?.[1] ?? 0);
+  const count = Number(/^tugboat_controller_reconcile_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  return { outcomes, meanMs: count === 0 ? 0 : round((sum / count) * 1000, 1) };
 }
 
 /** Peak resident set size of each process, sampled until stopped. */
@@ -98,7 +113,7 @@ async function runOnce(workloads: number, replicas: number): Promise<RunFigures>
   try {
     const sandboxPort = await freePort();
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-    const sandbox = installation.spawnTs('sandbox', 'services/sandbox/src/main.ts', { LOG_LEVEL: 'warn' }, [], [
+    const sandbox = installation.spawnTs('sandbox', 'services/sandbox/src/main.ts', { LOG_LEVEL: 'warn' }, SANDBOX_NODE_ARGS, [
       '--port',
       String(sandboxPort),
       '--state-dir',
@@ -128,14 +143,16 @@ async function runOnce(workloads: number, replicas: number): Promise<RunFigures>
     const clusterController = installation.spawnTs('cluster-controller', 'services/cluster-controller/src/main.ts', cluster.env);
     await waitHealthy(`http://127.0.0.1:${cluster.port}/readyz`, clusterController, 'the cluster-controller');
     const controllers: BenchProcess[] = [];
+    const metricsPorts: number[] = [];
     for (let replica = 0; replica < replicas; replica++) {
       const started = await controllerEnv('workload-controller', String(replica));
       const controller = installation.spawnTs(`workload-controller-${replica}`, 'services/workload-controller/src/main.ts', {
         ...started.env,
         WORKLOAD_CONCURRENCY: String(CONCURRENCY),
-      });
+      }, CONTROLLER_NODE_ARGS);
       await waitHealthy(`http://127.0.0.1:${started.port}/readyz`, controller, `workload-controller ${replica}`);
       controllers.push(controller);
+      metricsPorts.push(started.port);
     }
 
     const kubeconfig = await readFile(join(stateDir, 'kubeconfig'), 'utf8');
@@ -170,15 +187,16 @@ async function runOnce(workloads: number, replicas: number): Promise<RunFigures>
       await admin.apply(batch);
     }
     const created = performance.now();
-    // Listing every instance costs the API (and so the shared cores) something: twice a second.
+    // Listing every instance costs the API (and so the shared cores) something: once a second.
     const deadline = Date.now() + Math.max(600_000, workloads * 200);
     let readyCount = 0;
     while ((readyCount = await countReady(admin)) < workloads) {
       if (Date.now() > deadline) throw new Error(`only ${readyCount} of ${workloads} WorkloadInstances Ready in time; controller log: ${await controllers[0]!.tail()}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const ready = performance.now();
     const peakRssMiB = await memory.stop();
+    const reconciles = await Promise.all(metricsPorts.map((port) => reconcileFigures(port)));
     const readySeconds = round((ready - started) / 1000, 1);
     const figures: RunFigures = {
       workloads,
@@ -189,8 +207,13 @@ async function runOnce(workloads: number, replicas: number): Promise<RunFigures>
       readySeconds,
       readyPerSecond: round(workloads / readySeconds, 1),
       peakRssMiB,
+      reconciles,
     };
-    console.log(`${workloads} workloads, ${replicas} replica(s): Ready in ${readySeconds} s; peak RSS ${peakRssMiB.join(' / ')} MiB`);
+    console.log(
+      `${workloads} workloads, ${replicas} replica(s): Ready in ${readySeconds} s; peak RSS ${peakRssMiB.join(' / ')} MiB; reconciles ${reconciles
+        .map((r) => `${JSON.stringify(r.outcomes)} mean ${r.meanMs} ms`)
+        .join(' / ')}`,
+    );
     return figures;
   } finally {
     await installation.close({});

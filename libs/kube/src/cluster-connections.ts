@@ -12,6 +12,7 @@ import {
   type Middleware,
   type RequestContext,
   type ResponseContext,
+  type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { classifyKubeError, KubeClusterError } from './kube-cluster-error.js';
 
@@ -185,9 +186,22 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     },
     post: (response: ResponseContext) => Promise.resolve(response),
   };
+  // The kubeconfig's authentication makes a new connection pool (an undici Agent) for every
+  // request, so each request paid a new TCP and TLS handshake. Its headers (a token, an exec
+  // plugin's) are applied per request as before; the pool is the first one made, kept for the
+  // connection's life.
+  let dispatcher: ReturnType<RequestContext['getDispatcher']>;
+  const authentication: SecurityAuthentication = {
+    getName: () => 'kubeconfig authentication, one connection pool',
+    async applySecurityAuthentication(context: RequestContext) {
+      await kc.applySecurityAuthentication(context);
+      dispatcher ??= context.getDispatcher();
+      if (dispatcher !== undefined) context.setDispatcher(dispatcher);
+    },
+  };
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(endpoint, {}),
-    authMethods: { default: kc },
+    authMethods: { default: authentication },
     promiseMiddleware: [signalMiddleware],
   });
   const objects = new DiscoveringObjectApi(configuration);

@@ -46,6 +46,22 @@ type Instance = Resource<WorkloadInstanceSpec, WorkloadStatus>;
 type Cluster = Resource<ClusterView, ResourceStatus>;
 
 const CRD_GROUP = 'apiextensions.k8s.io';
+/** Requests one reconcile keeps in flight to its cluster at most (a definition may hold 200 objects). */
+const CLUSTER_CALLS_AT_ONCE = 8;
+
+/** `fn` over every item, at most `limit` at a time, results in the items' order; the first failure rejects. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 /** Raised after a kill point let nothing through with a recorder instead of a real kill (tests). */
 class KilledAtPoint extends Error {}
@@ -208,11 +224,16 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     // The namespace: created (and then owned) when absent; another instance's is refused; one made by someone else is used as is.
     ctx.assertLeaseHeld();
-    const { namespace: ns } = await cluster.ensureNamespace(namespace, {
-      fieldManager,
-      labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.namespaceOwner]: obj.metadata.uid },
-      signal,
-    });
+    const inventoryIdentity: KubernetesObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName(obj.metadata.name), namespace } };
+    // Both at once: each is a round trip to the cluster, and neither needs the other's answer.
+    const [{ namespace: ns }, stored] = await Promise.all([
+      cluster.ensureNamespace(namespace, {
+        fieldManager,
+        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.namespaceOwner]: obj.metadata.uid },
+        signal,
+      }),
+      cluster.read(inventoryIdentity, { signal }),
+    ]);
     const owner = ns.metadata?.labels?.[LABELS.namespaceOwner];
     if (owner !== undefined && owner !== obj.metadata.uid) {
       const message = `namespace ${namespace} on cluster ${clusterName} belongs to another instance (uid ${owner}); set spec.namespace to a namespace of its own`;
@@ -225,8 +246,6 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       return { requeueAfterMs: progressingRequeueMs };
     }
 
-    const inventoryIdentity: KubernetesObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName(obj.metadata.name), namespace } };
-    const stored = await cluster.read(inventoryIdentity, { signal });
     const parsed = parseInventory(stored?.metadata?.annotations?.[INVENTORY_ANNOTATION]);
     if (parsed.problem !== undefined) ctx.logger.warn({ problem: parsed.problem }, 'inventory damaged; keeping the entries that parse');
     let inventory = parsed.entries;
@@ -266,11 +285,11 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     // Widen → apply everything (force) → prune → narrow.
     await widenTo(desiredIds);
-    const live: KubernetesObject[] = [];
-    for (const object of objects) {
+    // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
+    const live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
       ctx.assertLeaseHeld();
-      live.push(await cluster.apply(object as KubernetesObject, { fieldManager, signal }));
-    }
+      return cluster.apply(object as KubernetesObject, { fieldManager, signal });
+    });
     pass('workload-after-apply');
     const leaving = prunable(inventory, desiredIds);
     for (const entry of leaving) {
@@ -292,8 +311,9 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const failed: string[] = [];
     const waiting: string[] = [];
     let firstFailure: string | undefined;
-    for (const object of live) {
-      const readiness = await readinessOf(ctx, cluster, object);
+    const readinesses = await mapBounded(live, CLUSTER_CALLS_AT_ONCE, (object) => readinessOf(ctx, cluster, object));
+    for (const [index, object] of live.entries()) {
+      const readiness = readinesses[index]!;
       const id = identityOf(object);
       rows.push({ ...id, ready: readiness.ready, reason: readiness.reason, message: readiness.message });
       if (readiness.failed) {
@@ -336,6 +356,9 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     }
     const readiness = objectReadiness(object, { endpoints });
     if (readiness.ready || readiness.failed || !POD_CONTROLLERS.has(object.kind ?? '') || namespace === undefined) return readiness;
+    // Its controller has not seen this generation yet: no pod of it exists to be stuck.
+    const observed = (object as { status?: { observedGeneration?: number } }).status?.observedGeneration;
+    if (observed === undefined || observed < (object.metadata?.generation ?? 0)) return readiness;
     const pods = await currentPods(ctx, cluster, object, namespace);
     return stuckPods(pods) ?? readiness;
   }

@@ -112,6 +112,7 @@ export interface KubeCluster {
   subscribe(listener: (event: StoredEvent) => void): () => void;
   /** Events after `resourceVersion`, or undefined when that version has left the history (410 Expired). */
   eventsSince(resourceVersion: number): StoredEvent[] | undefined;
+  /** The state to persist; it holds the live objects, so serialise it before anything else runs. */
   snapshot(): ClusterSnapshot;
   /** Stops pending namespace clean-ups; the cluster answers nothing afterwards. */
   close(): void;
@@ -731,7 +732,8 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     snapshot() {
       const objects: ClusterSnapshot['objects'] = [];
       for (const [storageKey, bucketObjects] of storage) {
-        for (const object of bucketObjects.values()) objects.push({ storageKey, object: clone(object) });
+        // Live objects, not copies: the state store serialises the snapshot at once (copying every object first was most of a save's cost).
+        for (const object of bucketObjects.values()) objects.push({ storageKey, object });
       }
       return { name: options.name, token: cluster.token, resourceVersion, clusterIps, objects };
     },
