@@ -13,6 +13,7 @@ import {
   type WorkloadDefinitionSpec,
   type WorkloadInstanceSpec,
 } from '@tugboat/workloads';
+import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import {
   describeEntry,
@@ -37,6 +38,13 @@ export interface WorkloadReconcilerOptions {
   degradedRetryMs?: number;
   /** Fallback look at an instance waiting for its cluster (the ClusterInstance watch wakes it first). Default 30 s. */
   clusterWaitMs?: number;
+  /**
+   * Within this long after it applied an instance's objects, a reconcile whose desired objects are
+   * unchanged reads them instead of applying them again (a Deployment deleted by hand is still seen,
+   * and applied again); past it, everything is applied again, which also undoes edits made by hand.
+   * Default 150 s: half the default resync, so every resync re-applies.
+   */
+  reapplyEveryMs?: number;
   /** Test-only crash hook (see workload-kill-points.ts); production passes nothing. */
   killPoint?: KillPoint;
 }
@@ -81,6 +89,11 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   const degradedRetryMs = options.degradedRetryMs ?? 5_000;
   const clusterWaitMs = options.clusterWaitMs ?? 30_000;
   const killPoint = options.killPoint ?? noKillPoint;
+  const reapplyEveryMs = options.reapplyEveryMs ?? 150_000;
+  /** Per instance uid: what was last applied (a hash of the desired objects) and when. Lost on restart, which only means one full apply. */
+  const lastApplied = new Map<string, { hash: string; at: number }>();
+  /** Per cluster uid: its kubeconfig at a spec generation (the kubeconfig is in the spec), so a reconcile need not read it again. */
+  const kubeconfigs = new Map<string, { generation: number; kubeconfig: string }>();
 
   const pass = (point: string): void => {
     if (killPoint.pass(point, 1) === 0) throw new KilledAtPoint(`killed at ${point}`);
@@ -91,8 +104,12 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
   /** The kubeconfig from the API's secret read of the ClusterInstance; the client set is the cluster's, cached. */
   async function connectionOf(ctx: Ctx, cluster: Cluster): Promise<ClusterConnection> {
-    const secrets = await ctx.api.readSecrets(keyOf(cluster), { signal: ctx.signal });
-    const kubeconfig = secrets['kubeconfig'];
+    const cached = kubeconfigs.get(cluster.metadata.uid);
+    let kubeconfig: unknown = cached?.generation === cluster.metadata.generation ? cached.kubeconfig : undefined;
+    if (kubeconfig === undefined) {
+      kubeconfig = (await ctx.api.readSecrets(keyOf(cluster), { signal: ctx.signal }))['kubeconfig'];
+      if (typeof kubeconfig === 'string') kubeconfigs.set(cluster.metadata.uid, { generation: cluster.metadata.generation, kubeconfig });
+    }
     if (typeof kubeconfig !== 'string' || kubeconfig.length === 0) {
       throw new KubeClusterError(`ClusterInstance ${cluster.metadata.name} has no kubeconfig`, { reason: 'InvalidKubeconfig' });
     }
@@ -285,11 +302,23 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     // Widen → apply everything (force) → prune → narrow.
     await widenTo(desiredIds);
-    // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
-    const live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
-      ctx.assertLeaseHeld();
-      return cluster.apply(object as KubernetesObject, { fieldManager, signal });
-    });
+    // Unchanged since a recent apply: reading is enough (and much cheaper for the API server than
+    // an apply); an object found missing is applied again with the rest.
+    const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex');
+    const recent = lastApplied.get(obj.metadata.uid);
+    let live: KubernetesObject[] | undefined;
+    if (recent !== undefined && recent.hash === hash && Date.now() - recent.at < reapplyEveryMs && sameInventory(inventory, desiredIds)) {
+      const read = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => cluster.read(object as KubernetesObject, { signal }));
+      if (read.every((object) => object !== undefined)) live = read as KubernetesObject[];
+    }
+    if (live === undefined) {
+      // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
+      live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
+        ctx.assertLeaseHeld();
+        return cluster.apply(object as KubernetesObject, { fieldManager, signal });
+      });
+      lastApplied.set(obj.metadata.uid, { hash, at: Date.now() });
+    }
     pass('workload-after-apply');
     const leaving = prunable(inventory, desiredIds);
     for (const entry of leaving) {
@@ -388,6 +417,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   }
 
   async function finalize(ctx: Ctx, obj: Instance): Promise<ReconcileResult> {
+    lastApplied.delete(obj.metadata.uid);
     const namespace = namespaceOf(obj);
     const clusterName = obj.spec.clusterRef.name;
     const cluster = await ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal });

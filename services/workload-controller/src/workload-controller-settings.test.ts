@@ -9,10 +9,11 @@ describe('workloadControllerSettings', () => {
       degradedRetryMs: 5_000,
       clusterWaitMs: 30_000,
       resyncEveryMs: 300_000,
+      reapplyEveryMs: 150_000,
       requestTimeoutMs: 15_000,
     });
     const set = workloadControllerSettings({ WORKLOAD_CONCURRENCY: '2', WORKLOAD_RESYNC_MS: '1000', WORKLOAD_PROGRESS_REQUEUE_MS: '' });
-    expect(set).toMatchObject({ concurrency: 2, resyncEveryMs: 1_000, progressingRequeueMs: 2_000 });
+    expect(set).toMatchObject({ concurrency: 2, resyncEveryMs: 1_000, reapplyEveryMs: 500, progressingRequeueMs: 2_000 });
   });
 
   it('refuses a value out of range, naming the variable', () => {

@@ -90,6 +90,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseBody(raw: Buffer, contentType: string): unknown {
   return parseBodyNotingDuplicates(raw, contentType).value;
 }
@@ -99,7 +107,12 @@ function parseBodyNotingDuplicates(raw: Buffer, contentType: string): { value: u
   const text = raw.toString('utf8');
   if (text.trim() === '') return { value: undefined, duplicates: [] };
   try {
-    if (contentType.includes('yaml')) return parseYamlNotingDuplicates(text);
+    if (contentType.includes('yaml')) {
+      // JSON is YAML, and what clients send as an apply patch (client-node, controllers): read it
+      // as JSON, several times faster; what is not JSON goes to the YAML parser.
+      const json = text.trimStart().startsWith('{') ? parseJsonOrUndefined(text) : undefined;
+      return json === undefined ? parseYamlNotingDuplicates(text) : { value: json, duplicates: duplicateFieldsOfJson(text) };
+    }
     const value = JSON.parse(text) as unknown;
     return { value, duplicates: duplicateFieldsOfJson(text) };
   } catch (error) {
