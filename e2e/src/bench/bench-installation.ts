@@ -35,6 +35,8 @@ export interface BenchInstallation {
   api: BenchProcess;
   /** Starts a process from TypeScript sources (with `args` after the script) with its output in `workDir/<name>.log`. */
   spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[], args?: readonly string[]): BenchProcess;
+  /** Starts a built script (`dist/…js`, run by plain node, as deployed) with its output in `workDir/<name>.log`. */
+  spawnJs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]): BenchProcess;
   /** SIGTERM the processes started here, drop the schemas, delete the streams and buckets. */
   close(options: { extraSchemas?: string[]; extraStreams?: string[] }): Promise<void>;
 }
@@ -55,10 +57,10 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
   process.once('SIGINT', endChildren);
   process.once('SIGTERM', endChildren);
 
-  function spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = [], args: readonly string[] = []): BenchProcess {
+  function spawnNode(name: string, argv: readonly string[], env: Record<string, string>): BenchProcess {
     const logFile = join(workDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child = spawn(NODE_TS[0], [...nodeArgs, ...NODE_TS.slice(1), script, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+    const child = spawn(NODE_TS[0], [...argv], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const started: BenchProcess = {
@@ -72,6 +74,14 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
     };
     processes.push(started);
     return started;
+  }
+
+  function spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = [], args: readonly string[] = []): BenchProcess {
+    return spawnNode(name, [...nodeArgs, ...NODE_TS.slice(1), script, ...args], env);
+  }
+
+  function spawnJs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): BenchProcess {
+    return spawnNode(name, [...nodeArgs, script], env);
   }
 
   const api = spawnTs(
@@ -96,6 +106,7 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
     workDir,
     api,
     spawnTs,
+    spawnJs,
     async close({ extraSchemas = [], extraStreams = [] }) {
       for (const started of processes) if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGTERM');
       await Promise.all(processes.map((started) => started.exited));

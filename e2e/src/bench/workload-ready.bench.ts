@@ -15,6 +15,9 @@
  * The sandbox runs at BENCH_SANDBOX_TIME_SCALE (20×): a pod's simulated 5 s start takes 250 ms, so
  * the figure is the controllers' work and the rollout a real cluster would add is left out.
  *
+ * The workload-controllers run built (`pnpm build` first), as deployed: `node --max-old-space-size=128
+ * dist/main.js` (the heap cap of deploy/kubernetes/workload-controller.yaml).
+ *
  * Figures go to `bench-results/workload-ready.json`. Environment: BENCH_WORKLOADS (1000),
  * BENCH_WORKLOADS_LARGE=1 (also 10,000 with one replica, for memory), BENCH_WORKLOAD_REPLICAS
  * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16 reconciles at once per replica), BENCH_KUBE_LATENCY_MS
@@ -37,7 +40,8 @@ const CONCURRENCY = Number(env['BENCH_WORKLOAD_CONCURRENCY'] ?? 16);
 const KUBE_LATENCY_MS = Number(env['BENCH_KUBE_LATENCY_MS'] ?? 20);
 const TIME_SCALE = Number(env['BENCH_SANDBOX_TIME_SCALE'] ?? 20);
 const SANDBOX_NODE_ARGS = (env['BENCH_SANDBOX_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-const CONTROLLER_NODE_ARGS = (env['BENCH_CONTROLLER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+/** As deploy/kubernetes/workload-controller.yaml runs it (NODE_OPTIONS), plus BENCH_CONTROLLER_NODE_ARGS. */
+const CONTROLLER_NODE_ARGS = ['--max-old-space-size=128', ...(env['BENCH_CONTROLLER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '')];
 const CREATE_BATCH = 50;
 const PROJECT = 'bench';
 
@@ -146,10 +150,13 @@ async function runOnce(workloads: number, replicas: number): Promise<RunFigures>
     const metricsPorts: number[] = [];
     for (let replica = 0; replica < replicas; replica++) {
       const started = await controllerEnv('workload-controller', String(replica));
-      const controller = installation.spawnTs(`workload-controller-${replica}`, 'services/workload-controller/src/main.ts', {
-        ...started.env,
-        WORKLOAD_CONCURRENCY: String(CONCURRENCY),
-      }, CONTROLLER_NODE_ARGS);
+      // Built, as deployed (`node dist/main.js`): run from sources, tsx's loader would be part of the memory figure.
+      const controller = installation.spawnJs(
+        `workload-controller-${replica}`,
+        'services/workload-controller/dist/main.js',
+        { ...started.env, WORKLOAD_CONCURRENCY: String(CONCURRENCY) },
+        CONTROLLER_NODE_ARGS,
+      );
       await waitHealthy(`http://127.0.0.1:${started.port}/readyz`, controller, `workload-controller ${replica}`);
       controllers.push(controller);
       metricsPorts.push(started.port);
