@@ -8,13 +8,11 @@
  * deleting the instances removes their objects and namespaces.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createApiClient, type ApiClient } from '@tugboat/api-client';
+import type { ApiClient } from '@tugboat/api-client';
 import { isErrorCode, type Condition, type Resource } from '@tugboat/resource-model';
-import { freePort, NODE_TS, startApiProcess, startChild, waitForReady, waitUntil, type ApiProcess, type Child } from './harness/cli-processes.js';
+import { waitUntil, type Child } from './harness/cli-processes.js';
+import { startWorkloadStack, type WorkloadStack } from './harness/workload-stack.js';
 
 const run = promisify(execFile);
 
@@ -96,13 +94,10 @@ spec:
 }
 
 describe('workload-controller (API, sandbox and both controllers as processes)', () => {
-  let api: ApiProcess;
+  let workloads: WorkloadStack;
   let admin: ApiClient;
-  let sandbox: Child;
   let sandboxUrl: string;
-  let clusterController: Child;
   let workloadController: Child;
-  let stateDir: string;
   let kubeconfigFile: string;
 
   const hello = { kind: 'WorkloadInstance', project: 'demo', name: 'hello' };
@@ -130,67 +125,21 @@ describe('workload-controller (API, sandbox and both controllers as processes)',
   const readyAt = (generation: number) => (status: WorkloadStatusView) => status.phase === 'Ready' && status.observedGeneration === generation;
 
   beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'workload-controller-e2e-'));
-    const sandboxPort = await freePort();
-    sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     // Scale 50: a pod is ready 100 ms after it is created, an image back-off takes 200 ms.
-    sandbox = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'services/sandbox/src/main.ts', '--port', String(sandboxPort), '--state-dir', stateDir, '--time-scale', '50'], {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-    });
-    api = await startApiProcess({ name: 'workloadctl' });
-    await waitForReady(`${sandboxUrl}/_sandbox/healthz`, sandbox);
-    kubeconfigFile = join(stateDir, 'kubeconfig');
-    admin = createApiClient({ baseUrl: api.url, token: api.adminToken });
-    const common = {
-      ...process.env,
-      TUGBOAT_URL: api.url,
-      TUGBOAT_NATS_PREFIX: api.prefix,
-      NATS_URL: process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
-      LOG_LEVEL: 'warn',
-      KUBE_REQUEST_TIMEOUT_MS: '5000',
-    };
-    const clusterToken = await admin.createToken({ name: 'cluster-controller', type: 'controller', controller: 'cluster-controller' });
-    const workloadToken = await admin.createToken({ name: 'workload-controller', type: 'controller', controller: 'workload-controller' });
-    const clusterPort = await freePort();
-    const workloadPort = await freePort();
-    clusterController = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'services/cluster-controller/src/main.ts'], {
-      ...common,
-      TUGBOAT_TOKEN: clusterToken.token,
-      PORT: String(clusterPort),
-      CLUSTER_HEALTH_CHECK_MS: '1000',
-      CLUSTER_DEGRADED_RETRY_MS: '500',
-    });
-    workloadController = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'services/workload-controller/src/main.ts'], {
-      ...common,
-      TUGBOAT_TOKEN: workloadToken.token,
-      PORT: String(workloadPort),
+    workloads = await startWorkloadStack({ name: 'workloadctl', timeScale: 50 });
+    ({ admin, sandboxUrl, kubeconfigFile } = workloads);
+    workloadController = await workloads.startWorkloadController({
       // Short periods so each step shows within the test's bounds; the defaults are 2 s, 5 s, 30 s and 5 minutes.
       WORKLOAD_PROGRESS_REQUEUE_MS: '300',
       WORKLOAD_DEGRADED_RETRY_MS: '500',
       WORKLOAD_CLUSTER_WAIT_MS: '2000',
       WORKLOAD_RESYNC_MS: '2000',
+      KUBE_REQUEST_TIMEOUT_MS: '5000',
     });
-    await waitForReady(`http://127.0.0.1:${clusterPort}/readyz`, clusterController);
-    await waitForReady(`http://127.0.0.1:${workloadPort}/readyz`, workloadController);
-
-    const kubeconfig = await readFile(kubeconfigFile, 'utf8');
-    await admin.apply([
-      { kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig', description: 'the sandbox' } },
-      { kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig, defaultFor: ['*'] } },
-    ]);
-    await waitUntil(async () => (await admin.get({ kind: 'ClusterInstance', name: 'local' }))?.status.phase === 'Ready', 'ClusterInstance local Ready', 20_000);
   }, 120_000);
 
   afterAll(async () => {
-    for (const child of [workloadController, clusterController, sandbox]) {
-      if (child !== undefined && child.process.exitCode === null && child.process.signalCode === null) {
-        child.process.kill('SIGTERM');
-        await child.exited;
-      }
-    }
-    await api?.close();
-    await rm(stateDir, { recursive: true, force: true });
+    await workloads?.close();
   }, 60_000);
 
   it('delivers an app, rolls out image and replica changes, degrades on a failing image, and survives the cluster going away', async () => {
