@@ -90,7 +90,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   const clusterWaitMs = options.clusterWaitMs ?? 30_000;
   const killPoint = options.killPoint ?? noKillPoint;
   const reapplyEveryMs = options.reapplyEveryMs ?? 150_000;
-  /** Per instance uid: what was last applied (a hash of the desired objects) and when. Lost on restart, which only means one full apply. */
+  /** Per instance uid: what this replica last applied and pruned (a hash of the generations and the objects) and when. Lost on restart, which only means one full apply. */
   const lastApplied = new Map<string, { hash: string; at: number }>();
   /** Per cluster uid: its kubeconfig at a spec generation (the kubeconfig is in the spec), so a reconcile need not read it again. */
   const kubeconfigs = new Map<string, { generation: number; kubeconfig: string }>();
@@ -158,13 +158,16 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const namespace = namespaceOf(obj);
     const clusterName = obj.spec.clusterRef.name;
     const hadApplied = obj.status.definitionGeneration !== undefined;
-    const definition = await ctx.api.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal: ctx.signal });
+    // Both at once: neither read needs the other.
+    const [definition, cluster] = await Promise.all([
+      ctx.api.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal: ctx.signal }),
+      ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal }),
+    ]);
     if (definition === undefined) {
       ctx.setStatus({ phase: 'Progressing', reason: 'DefinitionMissing', message: `WorkloadDefinition ${obj.spec.definitionRef.name} does not exist` });
       return { requeueAfterMs: clusterWaitMs };
     }
 
-    const cluster = await ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal });
     if (cluster === undefined || cluster.status.phase !== 'Ready') {
       const why = cluster === undefined ? `ClusterInstance ${clusterName} does not exist` : clusterNotReadyMessage(cluster);
       const clusterReady: Condition = { type: 'ClusterReady', status: 'False', reason: cluster === undefined ? 'ClusterMissing' : readyOf(cluster.status).reason, message: why };
@@ -239,6 +242,85 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const fieldManager = WORKLOAD_FIELD_MANAGER;
     const signal = ctx.signal;
 
+    /** Readiness of each object, as the cluster reports it, and the status that says it. */
+    const report = async (
+      live: KubernetesObject[],
+      endpointsRead: Map<string, Promise<KubernetesObject | undefined>>,
+      objects: KubeManifest[],
+      prunedNote: string,
+    ): Promise<ReconcileResult> => {
+      const rows: ObjectRow[] = [];
+      const failed: string[] = [];
+      const waiting: string[] = [];
+      let firstFailure: string | undefined;
+      const readinesses = await mapBounded(live, CLUSTER_CALLS_AT_ONCE, async (object) =>
+        readinessOf(ctx, cluster, object, await endpointsRead.get(`${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`)),
+      );
+      for (const [index, object] of live.entries()) {
+        const readiness = readinesses[index]!;
+        const id = identityOf(object);
+        rows.push({ ...id, ready: readiness.ready, reason: readiness.reason, message: readiness.message });
+        if (readiness.failed) {
+          firstFailure ??= readiness.reason;
+          failed.push(`${describeEntry(id)}: ${readiness.reason} (${readiness.message})`);
+        } else if (!readiness.ready) {
+          waiting.push(`${describeEntry(id)}: ${readiness.message}`);
+        }
+      }
+      const addresses = live.flatMap((object) => serviceAddresses(object));
+      const applied: Condition = {
+        type: 'Applied',
+        status: 'True',
+        reason: 'Applied',
+        message: `applied ${objects.length} object${objects.length === 1 ? '' : 's'} of WorkloadDefinition ${definition.metadata.name} (generation ${definition.metadata.generation}) to namespace ${namespace}${prunedNote}`,
+      };
+      const common = {
+        conditions: [clusterReady, applied],
+        outputs: { namespace, cluster: clusterName, addresses },
+        fields: { objects: rows, definitionGeneration: definition.metadata.generation },
+      };
+      if (failed.length > 0) {
+        ctx.setStatus({ ...common, phase: 'Degraded', reason: firstFailure ?? 'ObjectFailed', message: listed(failed) });
+        return { requeueAfterMs: degradedRetryMs };
+      }
+      if (waiting.length > 0) {
+        ctx.setStatus({ ...common, phase: 'Progressing', reason: 'RollingOut', message: `waiting for ${listed(waiting)}` });
+        return { requeueAfterMs: progressingRequeueMs };
+      }
+      ctx.setStatus({ ...common, phase: 'Ready', reason: 'Ready', message: `${rows.length}/${rows.length} objects ready in namespace ${namespace} on cluster ${clusterName}` });
+      return undefined;
+    };
+
+    /** A Service is ready when its Endpoints list a ready address: read beside the objects, not after them (one round trip fewer). */
+    const prefetchEndpoints = (objects: KubeManifest[]) => {
+      const reads = new Map<string, Promise<KubernetesObject | undefined>>();
+      for (const object of objects) {
+        if (object.kind !== 'Service' || groupOf(object.apiVersion) !== '' || object.metadata.namespace === undefined) continue;
+        const read = cluster.read({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: object.metadata.name, namespace: object.metadata.namespace } }, { signal });
+        read.catch(() => undefined); // awaited in report(); a failure must not go unhandled before that
+        reads.set(`${object.metadata.namespace}/${object.metadata.name}`, read);
+      }
+      return reads;
+    };
+    // The generations tie the entry to what was rendered from: another replica that applied a newer
+    // generation in between (even one that renders the same objects again) sends this one down the full path.
+    const hashOf = (objects: KubeManifest[]) =>
+      createHash('sha256').update(`${obj.metadata.generation}/${definition.metadata.generation}/`).update(JSON.stringify(objects)).digest('hex');
+
+    // Unchanged since this replica applied and pruned them, recently: reading the objects is enough
+    // (cheaper for the API server than applying, and the namespace and inventory were settled then).
+    // One found missing (deleted by hand) sends the reconcile down the full path below.
+    const early = await place(ctx, cluster, delivery.desired, namespace);
+    const recent = lastApplied.get(obj.metadata.uid);
+    if (recent !== undefined && Date.now() - recent.at < reapplyEveryMs && early.every((object) => !('unknown' in object))) {
+      const objects = early as KubeManifest[];
+      if (recent.hash === hashOf(objects)) {
+        const endpointsRead = prefetchEndpoints(objects);
+        const read = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => cluster.read(object as KubernetesObject, { signal }));
+        if (read.every((object) => object !== undefined)) return report(read as KubernetesObject[], endpointsRead, objects, '');
+      }
+    }
+
     // The namespace: created (and then owned) when absent; another instance's is refused; one made by someone else is used as is.
     ctx.assertLeaseHeld();
     const inventoryIdentity: KubernetesObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName(obj.metadata.name), namespace } };
@@ -278,7 +360,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       if (!inventoryStored || !sameInventory(widened, inventory)) await writeInventory(widened);
     };
 
-    let placed = await place(ctx, cluster, delivery.desired, namespace);
+    let placed = early;
     if (placed.some((object) => 'unknown' in object)) {
       // Custom resources whose definitions come with them: install the CRDs first, then look again.
       const crds = placed.filter((object): object is KubeManifest => !('unknown' in object) && object.kind === 'CustomResourceDefinition' && groupOf(object.apiVersion) === CRD_GROUP);
@@ -302,32 +384,12 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     // Widen → apply everything (force) → prune → narrow.
     await widenTo(desiredIds);
-    // Unchanged since a recent apply: reading is enough (and much cheaper for the API server than
-    // an apply); an object found missing is applied again with the rest.
-    const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex');
-    // A Service is ready when its Endpoints list a ready address: read them beside the apply (or
-    // read) of the objects rather than after it, one round trip fewer per reconcile.
-    const endpointsRead = new Map<string, Promise<KubernetesObject | undefined>>();
-    for (const object of objects) {
-      if (object.kind !== 'Service' || groupOf(object.apiVersion) !== '' || object.metadata.namespace === undefined) continue;
-      const read = cluster.read({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: object.metadata.name, namespace: object.metadata.namespace } }, { signal });
-      read.catch(() => undefined); // awaited below; a failure here must not go unhandled before that
-      endpointsRead.set(`${object.metadata.namespace}/${object.metadata.name}`, read);
-    }
-    const recent = lastApplied.get(obj.metadata.uid);
-    let live: KubernetesObject[] | undefined;
-    if (recent !== undefined && recent.hash === hash && Date.now() - recent.at < reapplyEveryMs && sameInventory(inventory, desiredIds)) {
-      const read = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => cluster.read(object as KubernetesObject, { signal }));
-      if (read.every((object) => object !== undefined)) live = read as KubernetesObject[];
-    }
-    if (live === undefined) {
-      // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
-      live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
-        ctx.assertLeaseHeld();
-        return cluster.apply(object as KubernetesObject, { fieldManager, signal });
-      });
-      lastApplied.set(obj.metadata.uid, { hash, at: Date.now() });
-    }
+    const endpointsRead = prefetchEndpoints(objects);
+    // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
+    const live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
+      ctx.assertLeaseHeld();
+      return cluster.apply(object as KubernetesObject, { fieldManager, signal });
+    });
     pass('workload-after-apply');
     const leaving = prunable(inventory, desiredIds);
     for (const entry of leaving) {
@@ -337,6 +399,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       ctx.logger.info({ object: describeEntry(entry) }, 'pruned an object that left the definition');
     }
     if (!sameInventory(inventory, desiredIds)) await writeInventory(desiredIds);
+    // Only now is everything settled (applied, pruned, listed) for the read-only path above.
+    lastApplied.set(obj.metadata.uid, { hash: hashOf(objects), at: Date.now() });
     const prunedNote = leaving.length === 0 ? '' : `; pruned ${listed(leaving.map(describeEntry))}`;
     if (leaving.length > 0) {
       await ctx.events.record('Normal', 'Pruned', `removed ${listed(leaving.map(describeEntry), 10)} from cluster ${clusterName}: no longer in WorkloadDefinition ${definition.metadata.name}`).catch((error: unknown) => {
@@ -344,48 +408,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       });
     }
 
-    // Readiness of each object, as the cluster reports it.
-    const rows: ObjectRow[] = [];
-    const failed: string[] = [];
-    const waiting: string[] = [];
-    let firstFailure: string | undefined;
-    const current = live;
-    const readinesses = await mapBounded(current, CLUSTER_CALLS_AT_ONCE, async (object) =>
-      readinessOf(ctx, cluster, object, await endpointsRead.get(`${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`)),
-    );
-    for (const [index, object] of live.entries()) {
-      const readiness = readinesses[index]!;
-      const id = identityOf(object);
-      rows.push({ ...id, ready: readiness.ready, reason: readiness.reason, message: readiness.message });
-      if (readiness.failed) {
-        firstFailure ??= readiness.reason;
-        failed.push(`${describeEntry(id)}: ${readiness.reason} (${readiness.message})`);
-      } else if (!readiness.ready) {
-        waiting.push(`${describeEntry(id)}: ${readiness.message}`);
-      }
-    }
-    const addresses = live.flatMap((object) => serviceAddresses(object));
-    const applied: Condition = {
-      type: 'Applied',
-      status: 'True',
-      reason: 'Applied',
-      message: `applied ${objects.length} object${objects.length === 1 ? '' : 's'} of WorkloadDefinition ${definition.metadata.name} (generation ${definition.metadata.generation}) to namespace ${namespace}${prunedNote}`,
-    };
-    const common = {
-      conditions: [clusterReady, applied],
-      outputs: { namespace, cluster: clusterName, addresses },
-      fields: { objects: rows, definitionGeneration: definition.metadata.generation },
-    };
-    if (failed.length > 0) {
-      ctx.setStatus({ ...common, phase: 'Degraded', reason: firstFailure ?? 'ObjectFailed', message: listed(failed) });
-      return { requeueAfterMs: degradedRetryMs };
-    }
-    if (waiting.length > 0) {
-      ctx.setStatus({ ...common, phase: 'Progressing', reason: 'RollingOut', message: `waiting for ${listed(waiting)}` });
-      return { requeueAfterMs: progressingRequeueMs };
-    }
-    ctx.setStatus({ ...common, phase: 'Ready', reason: 'Ready', message: `${rows.length}/${rows.length} objects ready in namespace ${namespace} on cluster ${clusterName}` });
-    return undefined;
+    return report(live, endpointsRead, objects, prunedNote);
   }
 
   /** `endpoints`: a Service's Endpoints, read beforehand. */
