@@ -7,6 +7,7 @@ import { tokenNames } from './0004_token_names.js';
 import { clusterController } from './0005_cluster_controller.js';
 import { workloadShape } from './0006_workload_shape.js';
 import { definitionFinalizers } from './0007_definition_finalizers.js';
+import { tokenLifecycle } from './0008_token_lifecycle.js';
 import { withCurrentSchemaIntrospection } from './current-schema-introspection.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
@@ -18,6 +19,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005_cluster_controller': clusterController,
   '0006_workload_shape': workloadShape,
   '0007_definition_finalizers': definitionFinalizers,
+  '0008_token_lifecycle': tokenLifecycle,
 };
 
 /**

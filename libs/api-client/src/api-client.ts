@@ -24,6 +24,7 @@ import {
   type Revision,
   type RevisionDiff,
   type TokenInput,
+  type TokenSummary,
   type WatchChange,
 } from '@tugboat/resource-model';
 import { createKindCache, type KindCache } from './kind-cache.js';
@@ -135,6 +136,10 @@ export interface ApiClient {
   readonly baseUrl: string;
   whoami(options?: RequestOptions): Promise<Identity>;
   createToken(input: TokenInput, options?: RequestOptions): Promise<CreatedToken>;
+  /** Every token, revoked ones included (admin only); never a token or its hash. */
+  listTokens(options?: RequestOptions): Promise<TokenSummary[]>;
+  /** Revokes the token named `name` (admin only; `NotFoundError` for an unknown name); idempotent. */
+  revokeToken(name: string, options?: RequestOptions): Promise<TokenSummary>;
 
   kinds(options?: RequestOptions): Promise<KindDefinition[]>;
   /** By kind, plural, singular or short name; `undefined` when unknown. */
@@ -381,6 +386,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async createToken(input, opts = {}) {
       return (await send({ method: 'POST', path: '/v1/tokens', body: input, signal: opts.signal })).body as CreatedToken;
+    },
+
+    async listTokens(opts = {}) {
+      return ((await send({ method: 'GET', path: '/v1/tokens', signal: opts.signal })).body as { items: TokenSummary[] }).items;
+    },
+
+    async revokeToken(name, opts = {}) {
+      return (await send({ method: 'DELETE', path: `/v1/tokens/${encodeURIComponent(name)}`, signal: opts.signal })).body as TokenSummary;
     },
 
     async kinds(opts = {}) {

@@ -36,6 +36,7 @@ export type {
   Revision,
   RevisionDiff,
   TokenInput,
+  TokenSummary,
   WatchChange,
   WatchEventType,
 } from '@tugboat/resource-model';

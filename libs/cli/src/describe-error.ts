@@ -41,7 +41,9 @@ export function describeError(error: unknown, options: DescribeErrorOptions): Er
     lines.push(`  ${detail.path}: ${detail.rule}${detail.message ? ` (${detail.message})` : ''}`);
   }
   if (isUsageError(error)) return { exitCode: EXIT_USAGE, lines };
-  if (isErrorCode(error, 'Unauthenticated')) {
+  if (isErrorCode(error, 'Unauthenticated') && error.details.some((detail) => detail.rule === 'revoked' || detail.rule === 'expired')) {
+    lines.push('  hint: this token no longer works: pass another with --token or TUGBOAT_TOKEN; the platform admin makes one with `tug token create`');
+  } else if (isErrorCode(error, 'Unauthenticated')) {
     lines.push('  hint: pass --token or set TUGBOAT_TOKEN; `tug up` keeps the admin token in STATE_DIR/admin-token');
   } else if (isErrorCode(error, 'Conflict') && error.details.some((detail) => detail.rule === 'in-use')) {
     lines.push('  hint: delete those first, or pass --cascade to delete them with it');

@@ -23,6 +23,8 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     baseUrl: api.baseUrl,
     whoami: (options) => api.whoami(withSignal(options)),
     createToken: (input, options) => write(() => api.createToken(input, withSignal(options))),
+    listTokens: (options) => api.listTokens(withSignal(options)),
+    revokeToken: (name, options) => write(() => api.revokeToken(name, withSignal(options))),
     kinds: (options) => api.kinds(withSignal(options)),
     getKind: (kind, options) => api.getKind(kind, withSignal(options)),
     registerKind: (definition, options) => write(() => api.registerKind(definition, withSignal(options))),

@@ -63,17 +63,39 @@ export interface Identity {
   controller?: string;
 }
 
-/** `POST /v1/tokens`: `controller` alone makes a controller identity. */
+/**
+ * `POST /v1/tokens`: `controller` alone makes a controller identity. `expiresIn` (`90m`, `12h`,
+ * `30d`) or `expiresAt` (RFC 3339), at most a year ahead; neither = the token does not expire.
+ */
 export interface TokenInput {
   name: string;
   type?: 'user' | 'controller';
   controller?: string;
+  expiresIn?: string;
+  expiresAt?: string;
 }
 
 export interface CreatedToken {
   /** Shown once; the API keeps only its hash. */
   token: string;
   identity: Identity;
+  /** RFC 3339, or null when the token does not expire. */
+  expiresAt: string | null;
+}
+
+/**
+ * `GET /v1/tokens` (one item) and `DELETE /v1/tokens/{name}`: what is known of a token, never the
+ * token or its hash. Times are RFC 3339; null when the token does not expire, was never used (the
+ * API records a use at most once a minute) or is not revoked. A revoked token stays listed.
+ */
+export interface TokenSummary {
+  name: string;
+  type: 'user' | 'controller';
+  controller: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
 }
 
 /** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */

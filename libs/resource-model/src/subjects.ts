@@ -7,6 +7,8 @@
  *                                              controls, reconcile requests (every cause but status)
  *   {prefix}.status.{Kind}.{project|_}.{name}   status changes
  *   {prefix}.resync.{controller}.{Kind}.{project|_}.{name}   resync keys, per controller
+ *   {prefix}.tokens.revoked                    core NATS (no stream): a token was revoked; every
+ *                                              API replica drops it from its token cache
  *
  * The two change subjects let a consumer (one filter subject each, NATS 2.9) take only what it
  * needs: a kind's owner consumes `res` (its own status writes never wake it), a controller that
@@ -78,4 +80,13 @@ export function resyncFilter(prefix: string, controller: string): string {
 
 export function deadLetterSubject(prefix: string, controller: string): string {
   return `${prefix}.dead.${controller}`;
+}
+
+/**
+ * Core NATS, not JetStream: an API replica that revokes a token announces it here and every
+ * replica forgets the token at once. A replica that misses it (disconnected) re-reads the token
+ * within its cache lifetime anyway, so nothing needs keeping.
+ */
+export function tokenRevokedSubject(prefix: string): string {
+  return `${prefix}.tokens.revoked`;
 }

@@ -17,7 +17,7 @@ import { createApp } from './app.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
 import { createLimitedHttpServer, DEFAULT_HTTP_SERVER_LIMITS, type HttpServerLimits } from './http-server-limits.js';
-import { createIdentityStore } from './identity.js';
+import { createIdentityStore, type IdentityStore } from './identity.js';
 import { noKillPoint, type KillPoint } from './kill-point.js';
 import { createKindObjects } from './kind-objects.js';
 import { createKindRegistry } from './kind-registry.js';
@@ -28,6 +28,7 @@ import { createResourceStore } from './resource-store.js';
 import { createRetentionJob, type RetentionJob, type RetentionOptions } from './retention-job.js';
 import { createRevisionHistory } from './revision-history.js';
 import { createSecretBox, loadSecretKeys, type SecretKey } from './secret-box.js';
+import { announceTokenRevocation, followTokenRevocations } from './token-revocations.js';
 import { withUnknownKindCache } from './unknown-kind-cache.js';
 import { createWatchChangeReader } from './watch-change-reader.js';
 import { createWatchHub, type WatchHub, type WatchHubOptions } from './watch-hub.js';
@@ -71,6 +72,8 @@ export interface ApiServerOptions {
   /** Creates waiting for the database at most; past it a create answers 503 with Retry-After. Default 10 000. */
   maxQueuedWrites?: number;
   killPoint?: KillPoint;
+  /** Token cache lifetime (default 1 s) and the clock of token expiry and last use (tests move it). */
+  identity?: { cacheTtlMs?: number; now?: () => number };
 }
 
 export interface ApiServer {
@@ -95,6 +98,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   let relay: OutboxRelay | undefined;
   let retention: RetentionJob | undefined;
   let watch: WatchHub | undefined;
+  let identities: IdentityStore | undefined;
   let server: Server | undefined;
   let url = '';
   let ready = false;
@@ -111,6 +115,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         logger.warn({ nats: status.type }, 'NATS connection lost');
       } else if (status.type === 'reconnect') {
         natsConnected = true;
+        // Revocations announced while this replica was away were lost (core NATS): forget them all.
+        identities?.forgetAll();
         logger.info('NATS reconnected');
       }
     }
@@ -161,7 +167,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...(options.maxQueuedWrites ? { groupCommit: { maxQueued: options.maxQueuedWrites } } : {}),
       admission: createAdmission({ limits: { ...DEFAULT_REQUEST_LIMITS, ...options.requestLimits } }),
     });
-    const identities = createIdentityStore({ db: database.db, adminToken: options.adminToken });
+    identities = createIdentityStore({
+      db: database.db,
+      adminToken: options.adminToken,
+      logger,
+      ...(options.identity?.cacheTtlMs === undefined ? {} : { cacheTtlMs: options.identity.cacheTtlMs }),
+      ...(options.identity?.now ? { now: options.identity.now } : {}),
+    });
     const db = database.db;
     const metrics = createApiMetrics({
       relayActive: () => relay?.active ?? false,
@@ -181,6 +193,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       logger,
       isReady: () => ready,
       isBusConnected: () => natsConnected,
+      onTokenRevoked: (name) => announceTokenRevocation(nats, prefix, name, logger),
       metrics,
       watch,
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
@@ -220,6 +233,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ...(options.streamMaxMsgs ? { maxMsgs: options.streamMaxMsgs } : {}),
     });
     await watch.start(nats);
+    followTokenRevocations({ nats, prefix, identities, logger });
+    // The server knows of the subscription before this replica says it is ready.
+    await nats.flush();
     relay = createOutboxRelay({
       database,
       js: jetstream(nats),

@@ -53,6 +53,8 @@ export interface AppOptions {
   /** Unanswered requests one connection may hold (pipelining); more get 503. Default 16. */
   maxPipelined?: number;
   metrics?: ApiMetrics;
+  /** Tells the other API replicas a token was revoked, so they forget it now (core NATS). */
+  onTokenRevoked?(name: string): void;
   /** `GET /v1/watch` and the lists' `metadata.cursor`; absent = no watch route. */
   watch?: WatchHub;
 }
@@ -205,6 +207,23 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       allow(res, 'createToken', undefined, undefined);
       res.status(201).json(await identities.createToken(bodyOf(req)));
+    }),
+  );
+  v1.get(
+    '/tokens',
+    route(async (_req, res) => {
+      allow(res, 'listTokens', undefined, undefined);
+      res.json({ items: await identities.listTokens() });
+    }),
+  );
+  // Before `/:plural/:name`, which would otherwise take it (`tokens` is a reserved plural).
+  v1.delete(
+    '/tokens/:name',
+    route(async (req, res) => {
+      allow(res, 'revokeToken', undefined, undefined);
+      const revoked = await identities.revokeToken(String(req.params['name']));
+      options.onTokenRevoked?.(revoked.name);
+      res.json(revoked);
     }),
   );
 

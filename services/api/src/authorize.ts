@@ -1,6 +1,6 @@
 /**
  * The one authorization hook. Every route asks it before acting; a later issue turns it into roles.
- * Today: the admin manages tokens and kinds (register, update, delete); only the owning controller writes a kind's status;
+ * Today: the admin manages tokens (create, list, revoke) and kinds (register, update, delete); only the owning controller writes a kind's status;
  * only the named controller removes its finalizer, and only the admin force-removes another's;
  * only controllers read secrets; any authenticated identity may otherwise read and write resources
  * and use the operator controls (`operate`: suspend, resume, reconcile now).
@@ -23,7 +23,9 @@ export type Action =
   | 'registerKind'
   | 'updateKind'
   | 'deleteKind'
-  | 'createToken';
+  | 'createToken'
+  | 'listTokens'
+  | 'revokeToken';
 
 export interface AuthorizationTarget {
   /** For `removeFinalizer`: which finalizer. */
@@ -41,6 +43,8 @@ export function authorize(identity: Identity, action: Action, resourceKind: Kind
     case 'updateKind':
     case 'deleteKind':
     case 'createToken':
+    case 'listTokens':
+    case 'revokeToken':
       if (!isAdmin) deny('admin only');
       return;
     case 'writeStatus':

@@ -105,6 +105,12 @@ export interface TokensTable {
   type: 'user' | 'controller';
   controller: string | null;
   created_at: CreatedAt;
+  /** Migration 0008: absent = never expires. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Written at most once a minute per token. */
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A revoked token keeps its row (the audit trail names it); it no longer authenticates. */
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface Database {

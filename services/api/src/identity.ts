@@ -1,11 +1,22 @@
 /**
- * Who is calling: bearer tokens stored as SHA-256 hashes, each mapped to a user or a controller.
- * The admin token from `TUGBOAT_ADMIN_TOKEN` is not stored; it is compared in constant time.
+ * Who is calling: bearer tokens stored as SHA-256 hashes, each mapped to a user or a controller,
+ * with an optional expiry, a last-used time and a revocation. The admin token from
+ * `TUGBOAT_ADMIN_TOKEN` is not stored; it is compared in constant time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { ConflictError, isDnsLabel, UnauthenticatedError, type Identity } from '@tugboat/resource-model';
-import type { Database } from './database-schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Logger } from 'pino';
+import {
+  ConflictError,
+  InputError,
+  isDnsLabel,
+  NotFoundError,
+  UnauthenticatedError,
+  type CreatedToken,
+  type Identity,
+  type TokenSummary,
+} from '@tugboat/resource-model';
+import type { Database, TokensTable } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
 import { isJsonObject } from './json-value.js';
 
@@ -13,9 +24,27 @@ export type { Identity };
 
 export const ADMIN_NAME = 'admin';
 
+/** A token's use is written at most this often (per token, across replicas): no write per request. */
+export const LAST_USED_INTERVAL_MS = 60_000;
+/** The longest a token may live: a year. */
+export const MAX_TOKEN_LIFETIME_MS = 365 * 24 * 3_600_000;
+/** The shortest: a token that expires before it can be handed over is a mistake. */
+export const MIN_TOKEN_LIFETIME_MS = 60_000;
+
 export interface IdentityStore {
   authenticate(authorization: string | undefined): Promise<Identity>;
-  createToken(input: unknown): Promise<{ token: string; identity: Identity }>;
+  createToken(input: unknown): Promise<CreatedToken>;
+  /** Every stored token, revoked ones included, by name; never a token or its hash. */
+  listTokens(): Promise<TokenSummary[]>;
+  /**
+   * Marks the token revoked (the row stays, for the audit trail) and forgets it here; revoking a
+   * revoked token answers it unchanged. The caller announces it to the other replicas.
+   */
+  revokeToken(name: string): Promise<TokenSummary>;
+  /** Forgets what this process remembers of the token named `name` (a revocation elsewhere). */
+  forget(name: string): void;
+  /** Forgets every remembered token (revocations may have been missed while the bus was away). */
+  forgetAll(): void;
 }
 
 function hashToken(token: string): string {
@@ -26,24 +55,125 @@ export interface IdentityStoreOptions {
   db: Kysely<Database>;
   adminToken: string;
   /**
-   * How long a token found in the database is trusted without asking again. Default 10 s; 0 asks
-   * on every request. Saves a query per request; a token removed from the table (there is no API
-   * for that yet) keeps working for at most this long in each API process.
+   * How long a token found in the database is trusted without asking again. Default 1 s, the bound
+   * on how long a revocation takes on a replica that missed its announcement on the bus (the
+   * announcement itself takes milliseconds); 0 asks on every request.
    */
   cacheTtlMs?: number;
   /** Most tokens remembered at once; the oldest is forgotten first. Default 10 000. */
   cacheSize?: number;
+  /** The clock of expiry, last use and revocation (tests move it). */
   now?: () => number;
+  /** Where a failed last-used write is reported (it never fails the request). */
+  logger?: Logger;
+}
+
+interface Remembered {
+  identity: Identity;
+  until: number;
+  expiresAt: number | undefined;
+  /** When this token's use was last written (or read from its row), ms. */
+  lastUsedAt: number | undefined;
+}
+
+type TokenRow = Pick<Selectable<TokensTable>, 'name' | 'type' | 'controller' | 'created_at' | 'expires_at' | 'last_used_at' | 'revoked_at'>;
+
+const SUMMARY_COLUMNS = ['name', 'type', 'controller', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'] as const;
+
+function iso(value: Date | string | null): string | null {
+  return value === null ? null : new Date(value).toISOString();
+}
+
+function summaryOf(row: TokenRow): TokenSummary {
+  return {
+    name: row.name,
+    type: row.type,
+    controller: row.type === 'controller' ? (row.controller ?? row.name) : null,
+    createdAt: new Date(row.created_at).toISOString(),
+    expiresAt: iso(row.expires_at),
+    lastUsedAt: iso(row.last_used_at),
+    revokedAt: iso(row.revoked_at),
+  };
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** `expiresIn` / `expiresAt` of a create, as an absolute time (ms), or undefined for no expiry. */
+function parseExpiry(body: Record<string, unknown>, nowMs: number, problems: DetailCollector): number | undefined {
+  const expiresIn = body['expiresIn'];
+  const expiresAt = body['expiresAt'];
+  if (expiresIn !== undefined && expiresAt !== undefined) {
+    problems.add('expiresAt', 'exclusive', 'give expiresIn or expiresAt, not both');
+    return undefined;
+  }
+  const bounds = (path: string, at: number): number | undefined => {
+    if (at - nowMs < MIN_TOKEN_LIFETIME_MS) problems.add(path, 'minimum', 'must be at least a minute ahead');
+    else if (at - nowMs > MAX_TOKEN_LIFETIME_MS) problems.add(path, 'maximum', 'must be at most a year (365d) ahead');
+    else return at;
+    return undefined;
+  };
+  if (expiresIn !== undefined) {
+    const match = typeof expiresIn === 'string' ? /^(\d{1,6})([mhd])$/.exec(expiresIn) : null;
+    if (!match) {
+      problems.add('expiresIn', 'duration', 'must be a whole number of minutes, hours or days, e.g. 90m, 12h, 30d');
+      return undefined;
+    }
+    return bounds('expiresIn', nowMs + Number(match[1]) * DURATION_UNITS_MS[match[2]!]!);
+  }
+  if (expiresAt !== undefined) {
+    const at = typeof expiresAt === 'string' && RFC3339.test(expiresAt) ? Date.parse(expiresAt) : Number.NaN;
+    if (Number.isNaN(at)) {
+      problems.add('expiresAt', 'date-time', 'must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z');
+      return undefined;
+    }
+    return bounds('expiresAt', at);
+  }
+  return undefined;
 }
 
 export function createIdentityStore(options: IdentityStoreOptions): IdentityStore {
   const { db } = options;
   const adminHash = Buffer.from(hashToken(options.adminToken), 'hex');
-  const cacheTtlMs = options.cacheTtlMs ?? 10_000;
+  const cacheTtlMs = options.cacheTtlMs ?? 1_000;
   const cacheSize = options.cacheSize ?? 10_000;
   const now = options.now ?? Date.now;
-  // Only known tokens are remembered, so unknown ones cannot crowd them out.
-  const known = new Map<string, { identity: Identity; until: number }>();
+  // Only known, working tokens are remembered, so unknown ones cannot crowd them out.
+  const known = new Map<string, Remembered>();
+  // Bumped by every forget: a lookup that overlapped one may have read the row before the
+  // revocation committed, so it must not remember what it read.
+  let forgets = 0;
+
+  function forget(name: string): void {
+    forgets++;
+    for (const [hash, entry] of known) if (entry.identity.name === name) known.delete(hash);
+  }
+
+  function recordUse(hash: string, entry: Remembered, at: number): void {
+    if (entry.lastUsedAt !== undefined && at - entry.lastUsedAt < LAST_USED_INTERVAL_MS) return;
+    entry.lastUsedAt = at;
+    // Not awaited: the request does not wait on bookkeeping. The condition keeps replicas (and this
+    // one, after its cache lapses) from writing more than once a minute between them.
+    db.updateTable('tokens')
+      .set({ last_used_at: new Date(at) })
+      .where('token_hash', '=', hash)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', new Date(at - LAST_USED_INTERVAL_MS))]))
+      .execute()
+      .catch((error: unknown) => options.logger?.warn({ err: (error as Error).message, token: entry.identity.name }, 'could not record the token\'s last use'));
+  }
+
+  function admit(hash: string, entry: Remembered): Identity {
+    const at = now();
+    if (entry.expiresAt !== undefined && entry.expiresAt <= at) {
+      known.delete(hash);
+      throw new UnauthenticatedError(`token "${entry.identity.name}" expired at ${new Date(entry.expiresAt).toISOString()}; the admin can create a new one`, {
+        details: [{ path: 'authorization', rule: 'expired' }],
+      });
+    }
+    recordUse(hash, entry, at);
+    return { ...entry.identity };
+  }
+
   return {
     async authenticate(authorization) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
@@ -51,20 +181,34 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       const hash = hashToken(match[1]!);
       if (timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { name: ADMIN_NAME, type: 'user' };
       const cached = known.get(hash);
-      if (cached && cached.until > now()) return { ...cached.identity };
-      const row = await db.selectFrom('tokens').select(['name', 'type', 'controller']).where('token_hash', '=', hash).executeTakeFirst();
+      if (cached && cached.until > now()) return admit(hash, cached);
+      const lookup = forgets;
+      const row = await db.selectFrom('tokens').select(SUMMARY_COLUMNS).where('token_hash', '=', hash).executeTakeFirst();
       if (!row) {
         known.delete(hash);
         throw new UnauthenticatedError('unknown token');
       }
-      const identity: Identity = row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name } : { name: row.name, type: 'user' };
-      if (cacheTtlMs > 0) {
+      if (row.revoked_at !== null) {
         known.delete(hash);
-        if (known.size >= cacheSize) known.delete(known.keys().next().value!);
-        known.set(hash, { identity, until: now() + cacheTtlMs });
+        throw new UnauthenticatedError(`token "${row.name}" was revoked at ${new Date(row.revoked_at).toISOString()}; the admin can create a new one`, {
+          details: [{ path: 'authorization', rule: 'revoked' }],
+        });
       }
-      return { ...identity };
+      const identity: Identity = row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name } : { name: row.name, type: 'user' };
+      const entry: Remembered = {
+        identity,
+        until: now() + cacheTtlMs,
+        expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at).getTime(),
+        lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at).getTime(),
+      };
+      known.delete(hash);
+      if (cacheTtlMs > 0 && lookup === forgets) {
+        if (known.size >= cacheSize) known.delete(known.keys().next().value!);
+        known.set(hash, entry);
+      }
+      return admit(hash, entry);
     },
+
     async createToken(input) {
       const problems = new DetailCollector();
       if (!isJsonObject(input)) {
@@ -72,7 +216,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
         problems.throwIfAny();
       }
       const body = input as Record<string, unknown>;
-      for (const key of Object.keys(body)) if (!['name', 'type', 'controller'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
+      for (const key of Object.keys(body)) if (!['name', 'type', 'controller', 'expiresIn', 'expiresAt'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
       if (!isDnsLabel(body['name'])) problems.add('name', 'dns-label', 'must be a DNS label');
       else if (body['name'] === ADMIN_NAME) problems.add('name', 'reserved', 'is the bootstrap identity');
       // `controller` alone is enough (`tug token create NAME --controller C`); `type` stays accepted.
@@ -81,6 +225,8 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       if (body['controller'] !== undefined && (type !== 'controller' || !isDnsLabel(body['controller']))) {
         problems.add('controller', 'dns-label', 'only for controller identities, a DNS label');
       }
+      const createdAt = now();
+      const expiresAt = parseExpiry(body, createdAt, problems);
       problems.throwIfAny();
       const name = body['name'] as string;
       const identity: Identity =
@@ -89,16 +235,59 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       try {
         await db
           .insertInto('tokens')
-          .values({ token_hash: hashToken(token), name, type: identity.type, controller: identity.controller ?? null })
+          .values({
+            token_hash: hashToken(token),
+            name,
+            type: identity.type,
+            controller: identity.controller ?? null,
+            // The same clock as the expiry, so a token's lifetime reads as it was asked for.
+            created_at: new Date(createdAt),
+            expires_at: expiresAt === undefined ? null : new Date(expiresAt),
+          })
           .execute();
       } catch (error) {
-        // The unique index on `name` (migration 0003): the token is stored hashed, so it cannot be shown again.
+        // The unique index on `name` (migration 0004): the token is stored hashed, so it cannot be shown again.
         if ((error as { code?: unknown }).code === '23505') {
-          throw new ConflictError(`a token named "${name}" already exists`, { cause: error, details: [{ path: 'name', rule: 'unique' }] });
+          const taken = await db.selectFrom('tokens').select('revoked_at').where('name', '=', name).executeTakeFirst();
+          const why = taken?.revoked_at ? ` (revoked at ${new Date(taken.revoked_at).toISOString()}; names are not reused, so the audit trail names one token)` : '';
+          throw new ConflictError(`a token named "${name}" already exists${why}`, { cause: error, details: [{ path: 'name', rule: 'unique' }] });
         }
         throw error;
       }
-      return { token, identity };
+      return { token, identity, expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString() };
+    },
+
+    async listTokens() {
+      const rows = await db.selectFrom('tokens').select(SUMMARY_COLUMNS).orderBy('name').execute();
+      return rows.map(summaryOf);
+    },
+
+    async revokeToken(name) {
+      if (name === ADMIN_NAME) {
+        throw new InputError('name: the admin token is not stored and cannot be revoked: give the API a new TUGBOAT_ADMIN_TOKEN and restart it', {
+          status: 422,
+          details: [{ path: 'name', rule: 'reserved' }],
+        });
+      }
+      const revoked = await db
+        .updateTable('tokens')
+        .set({ revoked_at: new Date(now()) })
+        .where('name', '=', name)
+        .where('revoked_at', 'is', null)
+        .returning(SUMMARY_COLUMNS)
+        .executeTakeFirst();
+      forget(name);
+      if (revoked) return summaryOf(revoked);
+      const row = await db.selectFrom('tokens').select(SUMMARY_COLUMNS).where('name', '=', name).executeTakeFirst();
+      if (!row) throw new NotFoundError(`no token named "${name}" (tug token list shows them)`);
+      return summaryOf(row);
+    },
+
+    forget,
+
+    forgetAll() {
+      forgets++;
+      known.clear();
     },
   };
 }

@@ -153,11 +153,35 @@ function sharedSchemas(): Record<string, Schema> {
     },
     TokenInput: {
       type: 'object',
-      required: ['name', 'type'],
+      required: ['name'],
       additionalProperties: false,
-      properties: { name: { type: 'string' }, type: { enum: ['user', 'controller'] }, controller: { type: 'string' } },
+      description: 'type, or controller alone for a controller identity; expiresIn or expiresAt (1 minute to 365 days ahead), or neither for a token that does not expire',
+      properties: {
+        name: { type: 'string' },
+        type: { enum: ['user', 'controller'] },
+        controller: { type: 'string' },
+        expiresIn: { type: 'string', pattern: '^\\d{1,6}[mhd]$', description: 'e.g. 90m, 12h, 30d' },
+        expiresAt: { type: 'string', format: 'date-time' },
+      },
     },
-    CreatedToken: { type: 'object', required: ['token', 'identity'], properties: { token: { type: 'string' }, identity: ref('Identity') } },
+    CreatedToken: {
+      type: 'object',
+      required: ['token', 'identity', 'expiresAt'],
+      properties: { token: { type: 'string' }, identity: ref('Identity'), expiresAt: { type: ['string', 'null'], format: 'date-time' } },
+    },
+    TokenSummary: {
+      type: 'object',
+      required: ['name', 'type', 'controller', 'createdAt', 'expiresAt', 'lastUsedAt', 'revokedAt'],
+      properties: {
+        name: { type: 'string' },
+        type: { enum: ['user', 'controller'] },
+        controller: { type: ['string', 'null'] },
+        createdAt: { type: 'string', format: 'date-time' },
+        expiresAt: { type: ['string', 'null'], format: 'date-time' },
+        lastUsedAt: { type: ['string', 'null'], format: 'date-time', description: 'Recorded at most once a minute' },
+        revokedAt: { type: ['string', 'null'], format: 'date-time' },
+      },
+    },
     EventInput: {
       type: 'object',
       required: ['type', 'reason', 'message'],
@@ -410,7 +434,22 @@ function fixedPaths(): Record<string, PathItem> {
         summary: 'Create a token (admin); shown once',
         tags: ['identity'],
         requestBody: { required: true, content: { 'application/json': { schema: ref('TokenInput') } } },
-        responses: { 201: json(ref('CreatedToken'), 'Created'), ...errors(400, 401, 403, 422, 503) },
+        responses: { 201: json(ref('CreatedToken'), 'Created'), ...errors(400, 401, 403, 409, 422, 503) },
+      },
+      get: {
+        operationId: 'listTokens',
+        summary: 'Every token, revoked ones included (admin); never a token or its hash',
+        tags: ['identity'],
+        responses: { 200: json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('TokenSummary') } } }, 'The tokens, by name'), ...errors(401, 403, 503) },
+      },
+    },
+    '/v1/tokens/{name}': {
+      delete: {
+        operationId: 'revokeToken',
+        summary: 'Revoke a token (admin): it stops working within a second on every replica; the row stays, listed with revokedAt',
+        tags: ['identity'],
+        parameters: [pathParam('name', 'The token name')],
+        responses: { 200: json(ref('TokenSummary'), 'Revoked (or already revoked: unchanged)'), ...errors(401, 403, 404, 422, 503) },
       },
     },
     '/v1/kinds': {

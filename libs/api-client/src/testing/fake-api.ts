@@ -43,6 +43,7 @@ import {
   type ResourceList,
   type ResourceStatus,
   type Revision,
+  type TokenSummary,
   type TugboatError,
   type WatchChange,
 } from '@tugboat/resource-model';
@@ -140,6 +141,8 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
   const ajv = addFormats(new Ajv({ allErrors: true, strict: false }));
   const kinds = new Map<string, RegisteredKind>();
   const tokens = new Map<string, Identity>([[FAKE_TOKEN, options.identity ?? { name: 'admin', type: 'user' }]]);
+  /** What the API keeps of each created token (the bootstrap `FAKE_TOKEN` is not stored, as the admin's is not). */
+  const tokenRecords = new Map<string, TokenSummary>();
   const objects = new Map<string, StoredObject>();
   /** Outlives the object, as the API's history does; a new object of the same name starts afresh. */
   const revisions = new Map<string, Revision[]>();
@@ -622,6 +625,42 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
   }
 
+  /** `expiresIn` (90m, 12h, 30d) or `expiresAt` (RFC 3339), a minute to a year ahead, as the API checks them. */
+  function tokenExpiry(input: Record<string, unknown>): string | null {
+    const { expiresIn, expiresAt } = input;
+    if (expiresIn !== undefined && expiresAt !== undefined) throw inputError('expiresAt', 'exclusive', 'give expiresIn or expiresAt, not both');
+    let at: number;
+    let path: string;
+    if (expiresIn !== undefined) {
+      const match = typeof expiresIn === 'string' ? /^(\d{1,6})([mhd])$/.exec(expiresIn) : null;
+      if (match === null) throw inputError('expiresIn', 'duration', 'must be a whole number of minutes, hours or days, e.g. 90m, 12h, 30d');
+      at = now().getTime() + Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'm' | 'h' | 'd'];
+      path = 'expiresIn';
+    } else if (expiresAt !== undefined) {
+      at = typeof expiresAt === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/i.test(expiresAt) ? Date.parse(expiresAt) : Number.NaN;
+      if (Number.isNaN(at)) throw inputError('expiresAt', 'date-time', 'must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z');
+      path = 'expiresAt';
+    } else {
+      return null;
+    }
+    const ahead = at - now().getTime();
+    if (ahead < 60_000) throw inputError(path, 'minimum', 'must be at least a minute ahead');
+    if (ahead > 365 * 86_400_000) throw inputError(path, 'maximum', 'must be at most a year (365d) ahead');
+    return new Date(at).toISOString();
+  }
+
+  /** A revoked or expired token answers 401 saying which; a use is recorded at most once a minute. */
+  function admitToken(identity: Identity): void {
+    const record = tokenRecords.get(identity.name);
+    if (record === undefined) return;
+    if (record.revokedAt !== null) throw new UnauthenticatedError(`token "${record.name}" was revoked at ${record.revokedAt}`, { details: [{ path: 'authorization', rule: 'revoked' }] });
+    const at = now().getTime();
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= at) {
+      throw new UnauthenticatedError(`token "${record.name}" expired at ${record.expiresAt}`, { details: [{ path: 'authorization', rule: 'expired' }] });
+    }
+    if (record.lastUsedAt === null || at - Date.parse(record.lastUsedAt) >= 60_000) record.lastUsedAt = new Date(at).toISOString();
+  }
+
   /** The routes of the v1 contract; throws the shared errors, which `fetchImpl` turns into answers. */
   function route(request: HttpRequest): HttpAnswer | Response {
     const { method, url, parts, identity } = request;
@@ -645,12 +684,26 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       const type = input['type'] ?? (input['controller'] !== undefined ? 'controller' : undefined);
       if (type !== 'user' && type !== 'controller') throw inputError('type', 'enum', 'must be user or controller (or give controller)');
       const name = input['name'];
+      const expiresAt = tokenExpiry(input);
       if ([...tokens.values()].some((identity) => identity.name === name)) throw new ConflictError(`a token named "${name}" already exists`, { details: [{ path: 'name', rule: 'unique' }] });
       const created: Identity = type === 'controller' ? { name, type: 'controller', controller: typeof input['controller'] === 'string' ? input['controller'] : name } : { name, type: 'user' };
       // Numbered, so a test can expect the token `tug` prints (the first one made is `tug_fake_1`).
       const token = `tug_fake_${tokens.size}`;
       tokens.set(token, created);
-      return { status: 201, body: { token, identity: created } };
+      tokenRecords.set(name, { name, type: created.type, controller: created.controller ?? null, createdAt: now().toISOString(), expiresAt, lastUsedAt: null, revokedAt: null });
+      return { status: 201, body: { token, identity: created, expiresAt } };
+    }
+    if (parts[1] === 'tokens' && parts.length === 2 && method === 'GET') {
+      if (!isAdmin) deny('listTokens', 'admin only');
+      return { status: 200, body: { items: [...tokenRecords.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) } };
+    }
+    if (parts[1] === 'tokens' && parts.length === 3 && method === 'DELETE') {
+      if (!isAdmin) deny('revokeToken', 'admin only');
+      if (parts[2] === 'admin') throw inputError('name', 'reserved', 'the admin token is not stored and cannot be revoked');
+      const record = tokenRecords.get(parts[2]!);
+      if (record === undefined) throw new NotFoundError(`no token named "${parts[2]!}" (tug token list shows them)`);
+      record.revokedAt ??= now().toISOString();
+      return { status: 200, body: { ...record } };
     }
     if (parts[1] === 'kinds') {
       if (parts.length === 2 && method === 'GET') return { status: 200, body: { items: [...kinds.values()].map((k) => k.definition) } };
@@ -862,6 +915,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       const token = /^Bearer (.+)$/.exec(headers.get('authorization') ?? '')?.[1];
       const identity = token === undefined ? undefined : tokens.get(token);
       if (identity === undefined) throw new UnauthenticatedError('missing or unknown bearer token');
+      admitToken(identity);
       const request: HttpRequest = { method, url, parts, headers, body: parseBody(init.body), signal: init.signal ?? undefined, identity };
       if (missingRoutes.has(url.pathname) || parts[0] !== 'v1') throw routeNotFound(request);
       const answer = route(request);

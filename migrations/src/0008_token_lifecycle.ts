@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+/**
+ * Tokens get a lifecycle (issue 10): an optional expiry, the time of last use (written at most once
+ * a minute per token) and a revocation time. A revoked token keeps its row: revisions and events
+ * name their actor by token name, so the row says who that was, when the token stopped working and
+ * why a request with it answers 401; and its name stays taken, so no later token inherits a name
+ * the audit trail already uses. Existing tokens never expire and were never used, as before.
+ */
+export const tokenLifecycle: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .alterTable('tokens')
+      .addColumn('expires_at', 'timestamptz')
+      .addColumn('last_used_at', 'timestamptz')
+      .addColumn('revoked_at', 'timestamptz')
+      .execute();
+  },
+};
