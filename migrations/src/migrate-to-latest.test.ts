@@ -220,6 +220,29 @@ describe('migrateToLatest', () => {
     }
   });
 
+  it('0008 gives tokens an expiry, a last use and a revocation, all empty for the tokens already there', async () => {
+    const lifecycle = `${schema}_l`;
+    const other = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${lifecycle}` }) }),
+    });
+    try {
+      await sql`create schema ${sql.id(lifecycle)}`.execute(other);
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0008'));
+      const migrator = new Migrator({ db: other, provider: { getMigrations: async () => before }, migrationTableSchema: lifecycle });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      await sql`insert into tokens (token_hash, name, type, controller) values ('aaaa', 'old-bot', 'controller', 'old-controller')`.execute(other);
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+      const rows = await sql`select name, expires_at, last_used_at, revoked_at from tokens`.execute(other);
+      expect(rows.rows).toEqual([{ name: 'old-bot', expires_at: null, last_used_at: null, revoked_at: null }]);
+      // A revoked token keeps its row, so its name stays taken.
+      await sql`update tokens set revoked_at = now() where name = 'old-bot'`.execute(other);
+      await expect(sql`insert into tokens (token_hash, name, type) values ('bbbb', 'old-bot', 'user')`.execute(other)).rejects.toThrow(/tokens_name_key/);
+    } finally {
+      await sql`drop schema if exists ${sql.id(lifecycle)} cascade`.execute(other);
+      await other.destroy();
+    }
+  });
+
   it('0007 takes the finalizer off definitions, except from one whose delete is already under way', async () => {
     const definitions = `${schema}_d`;
     const other = new Kysely<unknown>({

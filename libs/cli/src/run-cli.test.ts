@@ -395,20 +395,7 @@ describe('tug delete and tug wait', () => {
   });
 });
 
-describe('tug token create', () => {
-  it('prints the new token alone on stdout and refuses a name already taken', async () => {
-    const created = await tug(['token', 'create', 'deploy-bot', '--controller', 'deploy-controller']);
-    expect(created).toEqual({
-      code: EXIT_OK,
-      stdout: 'tug_fake_1\n',
-      stderr: 'token created for controller "deploy-bot" (controller deploy-controller); it is not shown again\n',
-    });
-    const again = await tug(['token', 'create', 'deploy-bot', '--controller', 'deploy-controller']);
-    expect(again.code).toBe(EXIT_FAILED);
-    expect(again.stderr).toContain('a token named "deploy-bot" already exists');
-    expect(await tug(['token', 'create', 'deploy-bot'])).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining("'--controller <controller>' not specified") });
-  });
-});
+// `tug token create|list|revoke`: token-command.test.ts.
 
 describe('connection and help', () => {
   it('says how to start the API when it cannot be reached', async () => {
@@ -432,7 +419,7 @@ describe('connection and help', () => {
   });
 
   it('prints help for every command and rejects unknown options', async () => {
-    for (const command of ['apply', 'get', 'describe', 'delete', 'wait', 'events', 'history', 'kinds', 'suspend', 'resume', 'reconcile', 'config', 'config set-context', 'config use-context', 'config get-contexts', 'up', 'token', 'token create']) {
+    for (const command of ['apply', 'get', 'describe', 'delete', 'wait', 'events', 'history', 'kinds', 'suspend', 'resume', 'reconcile', 'config', 'config set-context', 'config use-context', 'config get-contexts', 'up', 'token', 'token create', 'token list', 'token revoke']) {
       const result = await tug([...command.split(' '), '--help']);
       expect(result.code).toBe(EXIT_OK);
       expect(result.stdout).toContain(`Usage: tug ${command}`);

@@ -60,6 +60,17 @@ describe('identity store', () => {
     expect(isErrorCode(forgotten, 'Unauthenticated')).toBe(true);
   });
 
+  it('does not remember a token read while a revocation was being announced (the read may predate it)', async () => {
+    const identities = createIdentityStore({ db: database.db, adminToken: 'admin-secret', cacheTtlMs: 60_000 });
+    const { token } = await identities.createToken({ name: 'racing', type: 'user' });
+    const reading = identities.authenticate(`Bearer ${token}`);
+    identities.forget('racing');
+    expect(await reading).toEqual({ name: 'racing', type: 'user' });
+    await sql`update tokens set revoked_at = now() where name = 'racing'`.execute(database.db);
+    const refused = await identities.authenticate(`Bearer ${token}`).catch((error: unknown) => error);
+    expect(isErrorCode(refused, 'Unauthenticated')).toBe(true);
+  });
+
   it('knows the admin token without the database and refuses a missing header', async () => {
     const identities = createIdentityStore({ db: database.db, adminToken: 'admin-secret' });
     expect(await identities.authenticate('Bearer admin-secret')).toEqual({ name: 'admin', type: 'user' });

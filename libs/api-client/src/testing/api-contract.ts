@@ -145,6 +145,35 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       expect(await rejection(other.createToken({ name: 'contract-third', type: 'user' }))).toBeInstanceOf(ForbiddenError);
     });
 
+    it('lists tokens without their secret, revokes one (401 saying so, still listed, idempotent), all for the admin only', async () => {
+      const created = await admin.createToken({ name: 'contract-revoked', type: 'user', expiresIn: '30d' });
+      expect(created.expiresAt).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
+      const doomed = createApiClient({ baseUrl: target.baseUrl, token: created.token, ...(target.fetch ? { fetch: target.fetch } : {}) });
+      expect(await doomed.whoami()).toEqual({ name: 'contract-revoked', type: 'user' });
+      const listed = await admin.listTokens();
+      expect(JSON.stringify(listed)).not.toContain(created.token);
+      expect(listed.find((token) => token.name === 'contract-revoked')).toEqual({
+        name: 'contract-revoked',
+        type: 'user',
+        controller: null,
+        createdAt: expect.any(String),
+        expiresAt: created.expiresAt,
+        lastUsedAt: expect.any(String),
+        revokedAt: null,
+      });
+      expect(listed.find((token) => token.name === 'contract-other')).toMatchObject({ type: 'controller', controller: 'contract-other', expiresAt: null });
+
+      const revoked = await admin.revokeToken('contract-revoked');
+      expect(revoked.revokedAt).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
+      expect(await rejection(doomed.whoami())).toMatchObject({ status: 401, details: [{ path: 'authorization', rule: 'revoked' }] });
+      expect((await admin.revokeToken('contract-revoked')).revokedAt).toBe(revoked.revokedAt);
+      expect((await admin.listTokens()).find((token) => token.name === 'contract-revoked')?.revokedAt).toBe(revoked.revokedAt);
+      expect(await rejection(admin.revokeToken('contract-never'))).toBeInstanceOf(NotFoundError);
+      expect(await rejection(other.listTokens())).toBeInstanceOf(ForbiddenError);
+      expect(await rejection(other.revokeToken('contract-other'))).toBeInstanceOf(ForbiddenError);
+      expect(await rejection(admin.createToken({ name: 'contract-late', type: 'user', expiresIn: '400d' }))).toMatchObject({ status: 422, details: [{ path: 'expiresIn', rule: 'maximum' }] });
+    });
+
     it('answers absence as undefined from get, NotFoundError from getOrThrow and for unknown kinds', async () => {
       expect(await admin.get(ref('missing'))).toBeUndefined();
       const missing = await rejection(admin.getOrThrow(ref('missing')));
