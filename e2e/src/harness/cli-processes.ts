@@ -94,8 +94,10 @@ export interface ApiProcess {
   adminToken: string;
   schema: string;
   prefix: string;
+  /** `TUGBOAT_SECRET_KEYS`: a replica must seal and open with the same keys. */
+  secretKeys: string;
   child: Child;
-  /** SIGTERM, wait for the exit, drop the schema and the streams. */
+  /** SIGTERM, wait for the exit, drop the schema and the streams (a replica's: only its state). */
   close(): Promise<void>;
 }
 
@@ -137,11 +139,12 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
   const schema = uniqueName(`${name}_e2e`);
   const prefix = uniqueName(name);
   const adminToken = randomBytes(16).toString('hex');
+  const secretKeys = newSecretKeys();
   const port = await freePort();
   const stateDir = await mkdtemp(join(tmpdir(), `${name}-e2e-api-`));
   const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
     ...process.env,
-    ...apiProcessEnv({ schema, prefix, adminToken, secretKeys: newSecretKeys(), stateDir, port }),
+    ...apiProcessEnv({ schema, prefix, adminToken, secretKeys, stateDir, port }),
     ...options.env,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -150,6 +153,7 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
     adminToken,
     schema,
     prefix,
+    secretKeys,
     child,
     async close() {
       child.process.kill('SIGTERM');
@@ -166,6 +170,39 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
     throw error;
   }
   return api;
+}
+
+/**
+ * A second API process on the same installation as `primary` (schema, prefix, admin token, secret
+ * keys): another replica, as production runs them. Its `close()` stops only it; the primary's
+ * `close()` drops what they share.
+ */
+export async function startApiReplica(primary: ApiProcess, options: { env?: Record<string, string> } = {}): Promise<ApiProcess> {
+  const port = await freePort();
+  const stateDir = await mkdtemp(join(tmpdir(), 'replica-e2e-api-'));
+  const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
+    ...process.env,
+    ...apiProcessEnv({ schema: primary.schema, prefix: primary.prefix, adminToken: primary.adminToken, secretKeys: primary.secretKeys, stateDir, port }),
+    ...options.env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const replica: ApiProcess = {
+    ...primary,
+    url,
+    child,
+    async close() {
+      child.process.kill('SIGTERM');
+      await child.exited;
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitForReady(`${url}/readyz`, child);
+  } catch (error) {
+    await replica.close();
+    throw error;
+  }
+  return replica;
 }
 
 export async function dropSchema(schema: string): Promise<void> {
