@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /**
@@ -10,11 +10,12 @@ import type { Migration } from 'kysely/migration';
  */
 export const tokenLifecycle: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
-    await db.schema
-      .alterTable('tokens')
-      .addColumn('expires_at', 'timestamptz')
-      .addColumn('last_used_at', 'timestamptz')
-      .addColumn('revoked_at', 'timestamptz')
-      .execute();
+    // `if not exists`: re-running it (as a test that replays 0006 onwards does) changes nothing.
+    await sql`
+      alter table tokens
+        add column if not exists expires_at timestamptz,
+        add column if not exists last_used_at timestamptz,
+        add column if not exists revoked_at timestamptz
+    `.execute(db);
   },
 };

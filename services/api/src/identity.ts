@@ -269,6 +269,9 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
           details: [{ path: 'name', rule: 'reserved' }],
         });
       }
+      // Names are DNS labels: anything else is not one, and costs no query.
+      const shown = name.slice(0, 63);
+      if (!isDnsLabel(name)) throw new NotFoundError(`no token named "${shown}" (tug token list shows them)`);
       const revoked = await db
         .updateTable('tokens')
         .set({ revoked_at: new Date(now()) })

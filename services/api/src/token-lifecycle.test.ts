@@ -55,6 +55,9 @@ describe('token lifecycle', () => {
       [{ expiresAt: '2027-02-01T00:00:00Z' }, 'expiresAt', 'minimum'],
       [{ expiresAt: '2028-03-02T00:00:00Z' }, 'expiresAt', 'maximum'],
       [{ expiresIn: '1d', expiresAt: '2027-04-01T00:00:00Z' }, 'expiresAt', 'exclusive'],
+      [{ expiresIn: `${'9'.repeat(5_000)}d` }, 'expiresIn', 'duration'],
+      [{ expiresAt: `2027-04-01T00:00:00.${'0'.repeat(5_000)}Z` }, 'expiresAt', 'date-time'],
+      [{ expiresAt: { $gt: 0 } }, 'expiresAt', 'date-time'],
     ];
     for (const [expiry, path, rule] of cases) {
       const answer = await api.call('POST', '/v1/tokens', { name: 'bad-expiry', type: 'user', ...expiry });
@@ -85,6 +88,8 @@ describe('token lifecycle', () => {
     expect((await api.call('DELETE', '/v1/tokens/ci-pipeline')).body.revokedAt).toBe('2027-03-01T12:00:05.000Z');
     const unknown = await api.call('DELETE', '/v1/tokens/never-made');
     expect([unknown.status, unknown.body.error.message]).toEqual([404, 'no token named "never-made" (tug token list shows them)']);
+    expect((await api.call('DELETE', `/v1/tokens/${'x'.repeat(2_000)}`)).status).toBe(404);
+    expect((await api.call('DELETE', '/v1/tokens/Not_A_Label')).status).toBe(404);
     expect((await api.call('DELETE', '/v1/tokens/admin')).body.error.details).toEqual([{ path: 'name', rule: 'reserved' }]);
     const again = await api.call('POST', '/v1/tokens', { name: 'ci-pipeline', type: 'user' });
     expect(again.status).toBe(409);

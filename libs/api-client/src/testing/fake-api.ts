@@ -5,7 +5,8 @@
  * what `api-contract.ts` checks against both this fake and the real API: uid, generation bumped by
  * spec changes only, a new resourceVersion per write and 409 for a stale one, a write that changes
  * nothing writes nothing, status written only by the owning controller, finalizers and deletion,
- * references, events with counts, revisions, operator controls and a watch. Not kept: owner
+ * references, events with counts, revisions, operator controls, a watch, and tokens (expiry,
+ * last use, list, revocation answering 401). Not kept: owner
  * references, YAML bodies, retention, authorization beyond the controller rules.
  */
 import { randomUUID } from 'node:crypto';
