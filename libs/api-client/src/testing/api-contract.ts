@@ -150,7 +150,12 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
       expect(created.expiresAt).toEqual(expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/));
       const doomed = createApiClient({ baseUrl: target.baseUrl, token: created.token, ...(target.fetch ? { fetch: target.fetch } : {}) });
       expect(await doomed.whoami()).toEqual({ name: 'contract-revoked', type: 'user' });
-      const listed = await admin.listTokens();
+      // The use is recorded without holding up the request: it shows up shortly after.
+      let listed = await admin.listTokens();
+      for (const deadline = Date.now() + 10_000; listed.find((token) => token.name === 'contract-revoked')?.lastUsedAt === null && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        listed = await admin.listTokens();
+      }
       expect(JSON.stringify(listed)).not.toContain(created.token);
       expect(listed.find((token) => token.name === 'contract-revoked')).toEqual({
         name: 'contract-revoked',
