@@ -125,19 +125,24 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
   };
 
   try {
-    await waitUntil(
-      async () => {
-        if (api.child.exitCode !== null) throw new Error(`the API exited while starting:\n${await api.tail()}`);
-        const response = await fetch(`${apiUrl}/readyz`).catch(() => undefined);
-        await response?.arrayBuffer();
-        return response?.ok === true;
-      },
-      'the API to be ready',
-      60_000,
-    );
+    await waitHealthy(`${apiUrl}/readyz`, api, 'the API');
   } catch (error) {
     await installation.close({});
     throw error;
   }
   return installation;
+}
+
+/** Waits until `url` answers 2xx; fails at once, with its output, when the process exits first. */
+export async function waitHealthy(url: string, started: BenchProcess, what: string): Promise<void> {
+  await waitUntil(
+    async () => {
+      if (started.child.exitCode !== null) throw new Error(`${what} exited while starting:\n${await started.tail()}`);
+      const response = await fetch(url).catch(() => undefined);
+      await response?.arrayBuffer();
+      return response?.ok === true;
+    },
+    `${what} to be ready`,
+    60_000,
+  );
 }

@@ -29,7 +29,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
 import { freePort, REPO_ROOT, waitUntil } from '../harness/cli-processes.js';
-import { startBenchInstallation, type BenchInstallation, type BenchProcess } from './bench-installation.js';
+import { startBenchInstallation, waitHealthy, type BenchInstallation, type BenchProcess } from './bench-installation.js';
 import { formatTable, round } from './latency-stats.js';
 
 const env = process.env;
@@ -96,19 +96,6 @@ async function countReady(admin: ApiClient): Promise<number> {
     if (item.status?.phase === 'Ready' && item.status.observedGeneration === item.metadata.generation) ready += 1;
   }
   return ready;
-}
-
-async function waitHealthy(url: string, started: BenchProcess, what: string): Promise<void> {
-  await waitUntil(
-    async () => {
-      if (started.child.exitCode !== null) throw new Error(`${what} exited while starting:\n${await started.tail()}`);
-      const response = await fetch(url).catch(() => undefined);
-      await response?.arrayBuffer();
-      return response?.ok === true;
-    },
-    `${what} to be ready`,
-    60_000,
-  );
 }
 
 async function runOnce(workloads: number, replicas: number): Promise<RunFigures> {

@@ -138,14 +138,36 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
   const name = options.name ?? 'cli';
   const schema = uniqueName(`${name}_e2e`);
   const prefix = uniqueName(name);
-  const adminToken = randomBytes(16).toString('hex');
-  const secretKeys = newSecretKeys();
+  const installation = { schema, prefix, adminToken: randomBytes(16).toString('hex'), secretKeys: newSecretKeys() };
+  return spawnApi(installation, name, options.env, async () => {
+    await dropSchema(schema);
+    await deleteStreams(prefix);
+  });
+}
+
+/**
+ * A second API process on the same installation as `primary` (schema, prefix, admin token, secret
+ * keys): another replica, as production runs them. Its `close()` stops only it; the primary's
+ * `close()` drops what they share.
+ */
+export async function startApiReplica(primary: ApiProcess, options: { env?: Record<string, string> } = {}): Promise<ApiProcess> {
+  return spawnApi(primary, 'replica', options.env, async () => undefined);
+}
+
+/** One API process on `installation`, ready; its `close()` stops it, then `release()`s what only it owned. */
+async function spawnApi(
+  installation: Pick<ApiProcess, 'schema' | 'prefix' | 'adminToken' | 'secretKeys'>,
+  name: string,
+  env: Record<string, string> | undefined,
+  release: () => Promise<void>,
+): Promise<ApiProcess> {
+  const { schema, prefix, adminToken, secretKeys } = installation;
   const port = await freePort();
   const stateDir = await mkdtemp(join(tmpdir(), `${name}-e2e-api-`));
   const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
     ...process.env,
     ...apiProcessEnv({ schema, prefix, adminToken, secretKeys, stateDir, port }),
-    ...options.env,
+    ...env,
   });
   const url = `http://127.0.0.1:${port}`;
   const api: ApiProcess = {
@@ -158,8 +180,7 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
     async close() {
       child.process.kill('SIGTERM');
       await child.exited;
-      await dropSchema(schema);
-      await deleteStreams(prefix);
+      await release();
       await rm(stateDir, { recursive: true, force: true });
     },
   };
@@ -170,39 +191,6 @@ export async function startApiProcess(options: { name?: string; env?: Record<str
     throw error;
   }
   return api;
-}
-
-/**
- * A second API process on the same installation as `primary` (schema, prefix, admin token, secret
- * keys): another replica, as production runs them. Its `close()` stops only it; the primary's
- * `close()` drops what they share.
- */
-export async function startApiReplica(primary: ApiProcess, options: { env?: Record<string, string> } = {}): Promise<ApiProcess> {
-  const port = await freePort();
-  const stateDir = await mkdtemp(join(tmpdir(), 'replica-e2e-api-'));
-  const child = startChild([...NODE_TS][0]!, [...NODE_TS.slice(1), 'services/api/src/main.ts'], {
-    ...process.env,
-    ...apiProcessEnv({ schema: primary.schema, prefix: primary.prefix, adminToken: primary.adminToken, secretKeys: primary.secretKeys, stateDir, port }),
-    ...options.env,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const replica: ApiProcess = {
-    ...primary,
-    url,
-    child,
-    async close() {
-      child.process.kill('SIGTERM');
-      await child.exited;
-      await rm(stateDir, { recursive: true, force: true });
-    },
-  };
-  try {
-    await waitForReady(`${url}/readyz`, child);
-  } catch (error) {
-    await replica.close();
-    throw error;
-  }
-  return replica;
 }
 
 export async function dropSchema(schema: string): Promise<void> {

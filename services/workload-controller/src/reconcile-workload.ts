@@ -92,6 +92,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   const reapplyEveryMs = options.reapplyEveryMs ?? 150_000;
   /** Per instance uid: what this replica last applied and pruned (a hash of the generations and the objects) and when. Lost on restart, which only means one full apply. */
   const lastApplied = new Map<string, { hash: string; at: number }>();
+  /** Per definition uid: its manifests parsed, at a generation (one entry per definition, replaced when it changes). */
+  const parsedManifests = new Map<string, { generation: number; documents: readonly unknown[] }>();
   /** Per cluster uid: its kubeconfig at a spec generation (the kubeconfig is in the spec), so a reconcile need not read it again. */
   const kubeconfigs = new Map<string, { generation: number; kubeconfig: string }>();
 
@@ -116,16 +118,26 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     return options.connections.connect({ uid: cluster.metadata.uid, kubeconfig, ...(cluster.spec.context ? { context: cluster.spec.context } : {}) });
   }
 
+  /**
+   * A definition's parsed manifests, once per generation: every instance of it renders from them
+   * (renderWorkload copies what it changes, so they are shared safely).
+   */
+  function manifestDocuments(definition: Resource<WorkloadDefinitionSpec>): readonly unknown[] | undefined {
+    const manifests = definition.spec.manifests;
+    if (manifests === undefined) return undefined;
+    const kept = parsedManifests.get(definition.metadata.uid);
+    if (kept?.generation === definition.metadata.generation) return kept.documents;
+    const documents = parseAllDocuments(manifests).map((document) => {
+      if (document.errors.length > 0) throw new Error(`spec.manifests of WorkloadDefinition ${definition.metadata.name}: ${document.errors[0]!.message}`);
+      return document.toJSON() as unknown;
+    });
+    parsedManifests.set(definition.metadata.uid, { generation: definition.metadata.generation, documents });
+    return documents;
+  }
+
   /** The definition's objects for this instance (manifests parsed from text the API accepted at write). */
   function render(obj: Instance, definition: Resource<WorkloadDefinitionSpec>): KubeManifest[] {
-    const manifests = definition.spec.manifests;
-    const documents =
-      manifests === undefined
-        ? undefined
-        : parseAllDocuments(manifests).map((document) => {
-            if (document.errors.length > 0) throw new Error(`spec.manifests of WorkloadDefinition ${definition.metadata.name}: ${document.errors[0]!.message}`);
-            return document.toJSON() as unknown;
-          });
+    const documents = manifestDocuments(definition);
     return renderWorkload({
       project: obj.metadata.project,
       name: obj.metadata.name,
