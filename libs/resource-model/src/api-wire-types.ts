@@ -61,6 +61,8 @@ export interface Identity {
   type: 'user' | 'controller';
   /** For controller identities: the controller name (its finalizer, the owner of its kinds' status). */
   controller?: string;
+  /** The name of the token the caller presented; absent for the bootstrap admin token (not stored). */
+  token?: string;
 }
 
 /**

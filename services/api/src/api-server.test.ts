@@ -56,7 +56,7 @@ describe('API write path', () => {
 
   it('answers whoami, health and readiness', async () => {
     expect((await api.call('GET', '/v1/whoami')).body).toEqual({ name: 'admin', type: 'user' });
-    expect((await api.call('GET', '/v1/whoami', undefined, { token: infraToken })).body).toEqual({ name: 'infra', type: 'controller', controller: 'infra-controller' });
+    expect((await api.call('GET', '/v1/whoami', undefined, { token: infraToken })).body).toEqual({ name: 'infra', type: 'controller', controller: 'infra-controller', token: 'infra' });
     expect((await api.call('GET', '/readyz', undefined, { token: null })).status).toBe(200);
     expect((await api.call('GET', '/v1/whoami', undefined, { token: null })).status).toBe(401);
     expect((await api.call('GET', '/v1/whoami', undefined, { token: 'nope' })).status).toBe(401);

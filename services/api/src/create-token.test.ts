@@ -19,7 +19,7 @@ describe('POST /v1/tokens', () => {
   it('creates a controller token from name and controller, stored hashed, working at once', async () => {
     const created = await api.call('POST', '/v1/tokens', { name: 'deploy-bot', controller: 'deploy-controller' });
     expect(created.status).toBe(201);
-    expect(created.body.identity).toEqual({ name: 'deploy-bot', type: 'controller', controller: 'deploy-controller' });
+    expect(created.body.identity).toEqual({ name: 'deploy-bot', type: 'controller', controller: 'deploy-controller', token: 'deploy-bot' });
     const token: string = created.body.token;
     expect(token).toMatch(/^tug_[\w-]{32}$/);
     const rows = await api.sql('select token_hash from tokens where name = $1', ['deploy-bot']);

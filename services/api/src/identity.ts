@@ -194,7 +194,8 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
           details: [{ path: 'authorization', rule: 'revoked' }],
         });
       }
-      const identity: Identity = row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name } : { name: row.name, type: 'user' };
+      const identity: Identity =
+        row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name, token: row.name } : { name: row.name, type: 'user', token: row.name };
       const entry: Remembered = {
         identity,
         until: now() + cacheTtlMs,
@@ -230,7 +231,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       problems.throwIfAny();
       const name = body['name'] as string;
       const identity: Identity =
-        type === 'controller' ? { name, type: 'controller', controller: (body['controller'] as string | undefined) ?? name } : { name, type: 'user' };
+        type === 'controller' ? { name, type: 'controller', controller: (body['controller'] as string | undefined) ?? name, token: name } : { name, type: 'user', token: name };
       const token = `tug_${randomBytes(24).toString('base64url')}`;
       try {
         await db
