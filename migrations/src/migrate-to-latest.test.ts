@@ -199,6 +199,8 @@ describe('migrateToLatest', () => {
 
       // Past the schema's 20 ports, an instance's port is dropped with a Warning event naming it.
       await sql`delete from kysely_migration where name >= '0006'`.execute(other);
+      // As before 0009: objects of a project without its Project row (0009 adds that key again).
+      await sql`alter table resources drop constraint resources_project_fkey`.execute(other);
       await insert(4, 'WorkloadDefinition', '', 'wide', { defaults: { port: 1 } });
       for (let port = 2; port <= 22; port++) {
         await insert(100 + port, 'WorkloadInstance', 'team-b', `p${port}`, { definitionRef: { name: 'wide' }, clusterRef: { name: 'local' }, image: 'nginx', port });
@@ -239,6 +241,52 @@ describe('migrateToLatest', () => {
       await expect(sql`insert into tokens (token_hash, name, type) values ('bbbb', 'old-bot', 'user')`.execute(other)).rejects.toThrow(/tokens_name_key/);
     } finally {
       await sql`drop schema if exists ${sql.id(lifecycle)} cascade`.execute(other);
+      await other.destroy();
+    }
+  });
+
+  it('0009 makes a Project for each project in use, keeps old user tokens editors there, and lets the database hold the boundary', async () => {
+    const projects = `${schema}_p`;
+    const other = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${projects}` }) }),
+    });
+    try {
+      await sql`create schema ${sql.id(projects)}`.execute(other);
+      const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0009'));
+      const migrator = new Migrator({ db: other, provider: { getMigrations: async () => before }, migrationTableSchema: projects });
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const insert = (id: number, kind: string, project: string, name: string) =>
+        sql`insert into resources (uid, kind, project, name, spec, generation, resource_version, created_at, updated_at)
+            values (${`00000000-0000-4000-8000-${String(id).padStart(12, '0')}`}, ${kind}, ${project}, ${name}, '{}'::jsonb, 1, nextval('resource_version_seq'), now(), now())`.execute(other);
+      await insert(1, 'WorkloadDefinition', '', 'web');
+      await insert(2, 'WorkloadInstance', 'shop', 'a');
+      await insert(3, 'WorkloadInstance', 'shop', 'b');
+      await insert(4, 'WorkloadInstance', 'blog', 'a');
+      await sql`insert into tokens (token_hash, name, type) values ('aaaa', 'dev', 'user'), ('bbbb', 'gone', 'user')`.execute(other);
+      await sql`update tokens set revoked_at = now() where name = 'gone'`.execute(other);
+      await sql`insert into tokens (token_hash, name, type, controller) values ('cccc', 'bot', 'controller', 'x-controller')`.execute(other);
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+      // Running it again changes nothing.
+      await sql`delete from kysely_migration where name = '0009_projects'`.execute(other);
+      expect((await migrateToLatest(other)).error).toBeUndefined();
+
+      const made = await sql<{ name: string; spec: unknown; actor: string }>`
+        select r.name, r.spec, v.actor from resources r join revisions v on v.resource_uid = r.uid where r.kind = 'Project' order by r.name`.execute(other);
+      expect(made.rows).toEqual([
+        { name: 'blog', spec: { members: [{ user: 'dev', role: 'editor' }] }, actor: 'migration' },
+        { name: 'shop', spec: { members: [{ user: 'dev', role: 'editor' }] }, actor: 'migration' },
+      ]);
+      const tokenColumns = await sql<{ name: string; subject: null; project: null; role: null }>`select name, subject, project, role from tokens order by name`.execute(other);
+      expect(tokenColumns.rows.map((row) => [row.name, row.subject, row.project, row.role])).toEqual([['bot', null, null, null], ['dev', null, null, null], ['gone', null, null, null]]);
+      await sql`insert into tokens (token_hash, name, type, project, role) values ('dddd', 'ci', 'serviceaccount', 'shop', 'editor')`.execute(other);
+
+      // An object in a project that does not exist, and the delete of a project still holding objects: refused by the database.
+      await expect(insert(5, 'WorkloadInstance', 'nowhere', 'a')).rejects.toThrow(/resources_project_fkey/);
+      await expect(sql`delete from resources where kind = 'Project' and name = 'shop'`.execute(other)).rejects.toThrow(/resources_project_fkey/);
+      await sql`delete from resources where kind = 'WorkloadInstance' and project = 'blog'`.execute(other);
+      await sql`delete from resources where kind = 'Project' and name = 'blog'`.execute(other);
+    } finally {
+      await sql`drop schema if exists ${sql.id(projects)} cascade`.execute(other);
       await other.destroy();
     }
   });

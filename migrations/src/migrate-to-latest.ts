@@ -8,6 +8,7 @@ import { clusterController } from './0005_cluster_controller.js';
 import { workloadShape } from './0006_workload_shape.js';
 import { definitionFinalizers } from './0007_definition_finalizers.js';
 import { tokenLifecycle } from './0008_token_lifecycle.js';
+import { projects } from './0009_projects.js';
 import { withCurrentSchemaIntrospection } from './current-schema-introspection.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_workload_shape': workloadShape,
   '0007_definition_finalizers': definitionFinalizers,
   '0008_token_lifecycle': tokenLifecycle,
+  '0009_projects': projects,
 };
 
 /**

@@ -55,14 +55,19 @@ export interface Referrer {
   path: string;
 }
 
-/** `GET /v1/whoami`. */
+/**
+ * `GET /v1/whoami`. `name` is the subject: a user's name (a user token speaks for a user), a
+ * service account's (its token's name) or a controller token's name.
+ */
 export interface Identity {
   name: string;
-  type: 'user' | 'controller';
+  type: 'user' | 'serviceaccount' | 'controller';
   /** For controller identities: the controller name (its finalizer, the owner of its kinds' status). */
   controller?: string;
   /** The name of the token the caller presented; absent for the bootstrap admin token (not stored). */
   token?: string;
+  /** `whoami` only: the platform role, then each project role the caller holds now. */
+  roles?: Array<{ project?: string; role: string }>;
 }
 
 /**
@@ -71,8 +76,14 @@ export interface Identity {
  */
 export interface TokenInput {
   name: string;
-  type?: 'user' | 'controller';
+  /** Inferred when left out: `controller` → controller, `user` → user, `project`/`role` → serviceaccount. */
+  type?: 'user' | 'serviceaccount' | 'controller';
   controller?: string;
+  /** For user tokens: the user (a member of projects); default the token's name. */
+  user?: string;
+  /** The token's grant: a project and one of its roles, or a platform role alone. */
+  project?: string;
+  role?: string;
   expiresIn?: string;
   expiresAt?: string;
 }
@@ -92,8 +103,12 @@ export interface CreatedToken {
  */
 export interface TokenSummary {
   name: string;
-  type: 'user' | 'controller';
+  type: 'user' | 'serviceaccount' | 'controller';
   controller: string | null;
+  /** For user tokens: the user it speaks for. */
+  user: string | null;
+  project: string | null;
+  role: string | null;
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;

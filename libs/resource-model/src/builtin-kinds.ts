@@ -9,6 +9,17 @@ import type { KindDefinition } from './kind-definition.js';
 export const INFRA_CONTROLLER = 'infra-controller';
 export const CLUSTER_CONTROLLER = 'cluster-controller';
 export const WORKLOAD_CONTROLLER = 'workload-controller';
+/** The API keeps `Project` objects itself: no controller reconciles them. */
+export const API_OWNER = 'tugboat-api';
+
+/** What a role may do to a kind (a custom role is a list of kinds × verbs). */
+export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'delete', 'operate'] as const;
+export type Verb = (typeof VERBS)[number];
+/** The roles every project has; a project may define more (`spec.roles`). */
+export const PROJECT_ROLES = ['viewer', 'editor', 'admin'] as const;
+/** Roles over the whole platform, granted on a token (`tug token create … --role platform-admin`). */
+export const PLATFORM_ROLES = ['platform-viewer', 'platform-editor', 'platform-admin'] as const;
+export type PlatformRole = (typeof PLATFORM_ROLES)[number];
 
 const ref = {
   type: 'object',
@@ -126,6 +137,8 @@ export const CLUSTER_INSTANCE: KindDefinition = {
   shortNames: ['ci', 'cluster'],
   scope: 'Platform',
   controller: CLUSTER_CONTROLLER,
+  // The workload-controller connects to the cluster to apply workloads: an explicit, audited grant.
+  secretReaders: [WORKLOAD_CONTROLLER],
   builtIn: true,
   references: [
     { path: 'definitionRef', kind: 'ClusterDefinition', required: true },
@@ -303,7 +316,74 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   },
 };
 
+const dnsLabel = { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' } as const;
+const kindName = { type: 'string', minLength: 1, maxLength: 63, pattern: '^(\\*|[A-Z][A-Za-z0-9]*)$' } as const;
+
+/**
+ * A tenancy boundary: every project-scoped object lives in one, and the database refuses an object
+ * in a project that does not exist, or the delete of a project that still holds objects. Members
+ * are users with a role; `roles` adds custom roles (lists of kinds × verbs) to the built-in
+ * viewer, editor and admin. Named after the project; platform-scoped; kept by the API itself.
+ */
+export const PROJECT: KindDefinition = {
+  kind: 'Project',
+  plural: 'projects',
+  singular: 'project',
+  shortNames: ['proj'],
+  scope: 'Platform',
+  controller: API_OWNER,
+  finalizer: false,
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      members: {
+        type: 'array',
+        maxItems: 1000,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['user', 'role'],
+          properties: { user: dnsLabel, role: dnsLabel },
+        },
+      },
+      roles: {
+        type: 'array',
+        maxItems: 50,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'rules'],
+          properties: {
+            name: dnsLabel,
+            description: { type: 'string', maxLength: 1024 },
+            rules: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 50,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['kinds', 'verbs'],
+                properties: {
+                  kinds: { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: kindName },
+                  verbs: { type: 'array', minItems: 1, maxItems: VERBS.length + 1, uniqueItems: true, items: { type: 'string', enum: ['*', ...VERBS] } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
+  PROJECT,
   AWS_ACCOUNT,
   CLUSTER_DEFINITION,
   CLUSTER_INSTANCE,

@@ -32,6 +32,11 @@ export interface KindDefinition {
   references: ReferenceField[];
   /** Dotted paths inside `spec` holding secrets: encrypted at rest, redacted everywhere. */
   secretFields: string[];
+  /**
+   * Controllers other than the owner that may read the secret fields (`GET …/secrets`): an explicit
+   * grant, each read audited. Nothing else reads them, not even the platform admin.
+   */
+  secretReaders?: string[];
   /** True for kinds shipped with the API; built-in kinds cannot be re-registered. */
   builtIn?: boolean;
 }

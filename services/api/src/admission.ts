@@ -15,10 +15,24 @@
  * - A WorkloadDefinition's `spec.manifests` is parsed here, with the request limits, by the API's
  *   hostile-input-safe parser: this is the gate the workload-controller relies on to read it.
  *
+ * - A Project's members name roles it has (built-in or its own `spec.roles`), once per user; its
+ *   own roles do not reuse a built-in or platform role's name, nor each other's.
+ *
  * Kinds without a rule here pass untouched. Specs reaching here passed their kind's schema.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { CLUSTER_DEFINITION, CLUSTER_INSTANCE, ConflictError, InputError, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, isTugboatError } from '@tugboat/resource-model';
+import {
+  CLUSTER_DEFINITION,
+  CLUSTER_INSTANCE,
+  ConflictError,
+  InputError,
+  PLATFORM_ROLES,
+  PROJECT,
+  PROJECT_ROLES,
+  WORKLOAD_DEFINITION,
+  WORKLOAD_INSTANCE,
+  isTugboatError,
+} from '@tugboat/resource-model';
 import { derivedNamespace, MAX_MANIFEST_DOCUMENTS } from '@tugboat/workloads';
 import type { Database } from './database-schema.js';
 import {
@@ -225,6 +239,11 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   return {
     async admit(reader, request) {
+      if (request.kind === PROJECT.kind) {
+        const violations = projectRules(request.spec);
+        if (violations.length > 0) refuse(violations);
+        return request.spec;
+      }
       const definitionKind = INSTANCE_DEFINITION[request.kind];
       if (definitionKind !== undefined) return admitInstance(reader, request, definitionKind);
       const rules = DEFINITIONS[request.kind];
@@ -271,4 +290,27 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       );
     },
   };
+}
+
+/** A Project's own consistency: every member's role exists, no user twice, no role name twice. */
+function projectRules(spec: JsonObject): Violation[] {
+  const violations: Violation[] = [];
+  const roles = Array.isArray(spec['roles']) ? (spec['roles'] as Array<{ name: string }>) : [];
+  const defined = new Set<string>(PROJECT_ROLES);
+  roles.forEach((role, i) => {
+    if ((PROJECT_ROLES as readonly string[]).includes(role.name) || (PLATFORM_ROLES as readonly string[]).includes(role.name)) {
+      violations.push({ path: `spec.roles[${i}].name`, rule: 'reserved', message: `"${role.name}" is a built-in role` });
+    } else if (defined.has(role.name)) violations.push({ path: `spec.roles[${i}].name`, rule: 'unique', message: `role "${role.name}" is defined twice` });
+    defined.add(role.name);
+  });
+  const members = Array.isArray(spec['members']) ? (spec['members'] as Array<{ user: string; role: string }>) : [];
+  const seen = new Set<string>();
+  members.forEach((member, i) => {
+    if (!defined.has(member.role)) {
+      violations.push({ path: `spec.members[${i}].role`, rule: 'exists', message: `"${member.role}" is not a role of this project (viewer, editor, admin${roles.length ? `, ${roles.map((r) => r.name).join(', ')}` : ''})` });
+    }
+    if (seen.has(member.user)) violations.push({ path: `spec.members[${i}].user`, rule: 'unique', message: `user "${member.user}" is listed twice: give one role per user (a custom role can combine rules)` });
+    seen.add(member.user);
+  });
+  return violations;
 }

@@ -15,7 +15,7 @@ describe('API write path', () => {
   let workloadToken: string;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ projects: ['team-a', 'team-b', 'team-m', 'team-z', 'p', 'p-one', 'p-two'] });
     infraToken = (await api.call('POST', '/v1/tokens', { name: 'infra', type: 'controller', controller: 'infra-controller' })).body.token;
     clusterToken = (await api.call('POST', '/v1/tokens', { name: 'cluster', type: 'controller', controller: 'cluster-controller' })).body.token;
     workloadToken = (await api.call('POST', '/v1/tokens', { name: 'workload-controller', type: 'controller' })).body.token;
@@ -55,8 +55,8 @@ describe('API write path', () => {
   }
 
   it('answers whoami, health and readiness', async () => {
-    expect((await api.call('GET', '/v1/whoami')).body).toEqual({ name: 'admin', type: 'user' });
-    expect((await api.call('GET', '/v1/whoami', undefined, { token: infraToken })).body).toEqual({ name: 'infra', type: 'controller', controller: 'infra-controller', token: 'infra' });
+    expect((await api.call('GET', '/v1/whoami')).body).toEqual({ name: 'admin', type: 'user', roles: [{ role: 'platform-admin' }] });
+    expect((await api.call('GET', '/v1/whoami', undefined, { token: infraToken })).body).toEqual({ name: 'infra', type: 'controller', controller: 'infra-controller', token: 'infra', roles: [] });
     expect((await api.call('GET', '/readyz', undefined, { token: null })).status).toBe(200);
     expect((await api.call('GET', '/v1/whoami', undefined, { token: null })).status).toBe(401);
     expect((await api.call('GET', '/v1/whoami', undefined, { token: 'nope' })).status).toBe(401);
@@ -136,9 +136,11 @@ describe('API write path', () => {
     const created = (await api.call('POST', '/v1/workloadinstances', workload('stat', 'd'))).body;
     const status = { observedGeneration: 1, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] };
 
-    for (const token of [undefined, infraToken]) {
+    // The platform admin may read it, so it is told why not (403); the infra-controller may not even
+    // read a WorkloadInstance, so it is answered as if it did not exist (404).
+    for (const [token, expected] of [[undefined, 403], [infraToken, 404]] as const) {
       const denied = await api.call('PUT', '/v1/workloadinstances/stat/status?project=team-a', { status }, token ? { token } : {});
-      expect(denied.status).toBe(403);
+      expect(denied.status).toBe(expected);
     }
     const written = await api.call('PUT', '/v1/workloadinstances/stat/status?project=team-a', { metadata: { resourceVersion: created.metadata.resourceVersion }, status }, { token: workloadToken });
     expect(written.status).toBe(200);
@@ -172,7 +174,7 @@ describe('API write path', () => {
     expect(repeat.status).toBe(202);
     expect(repeat.body).toEqual(requested.body);
 
-    expect((await api.call('DELETE', '/v1/workloadinstances/fin/finalizers/workload-controller?project=team-a', undefined, { token: infraToken })).status).toBe(403);
+    expect((await api.call('DELETE', '/v1/workloadinstances/fin/finalizers/workload-controller?project=team-a', undefined, { token: infraToken })).status).toBe(404);
     const removed = await api.call('DELETE', '/v1/workloadinstances/fin/finalizers/workload-controller?project=team-a', undefined, { token: workloadToken });
     expect(removed.status).toBe(200);
     expect(removed.body).toEqual({ deleted: true });

@@ -39,6 +39,8 @@ export interface TestApi {
   call(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read rows loosely
   sql<T extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<T[]>;
+  /** Creates these projects (as the platform admin) unless they exist; objects of a project need it. */
+  createProjects(...names: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function waitUntil<T>(probe: () => T | undefined | Promise<T | unde
   }
 }
 
-export async function startTestApi(overrides: Partial<ApiServerOptions> & { pglite?: boolean } = {}): Promise<TestApi> {
+export async function startTestApi(overrides: Partial<ApiServerOptions> & { pglite?: boolean; projects?: string[] } = {}): Promise<TestApi> {
   const schema = uniqueName('api_test');
   const prefix = uniqueName('t');
   let logText = '';
@@ -66,7 +68,7 @@ export async function startTestApi(overrides: Partial<ApiServerOptions> & { pgli
       done();
     },
   });
-  const { pglite, ...options } = overrides;
+  const { pglite, projects, ...options } = overrides;
   const server = createApiServer({
     ...(pglite ? {} : { databaseUrl: TEST_DATABASE_URL, schema }),
     natsUrl: TEST_NATS_URL,
@@ -107,7 +109,7 @@ export async function startTestApi(overrides: Partial<ApiServerOptions> & { pgli
 
   const pool = pglite ? undefined : new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2, options: `-c search_path=${schema}` });
 
-  return {
+  const api: TestApi = {
     server,
     url,
     schema,
@@ -129,6 +131,12 @@ export async function startTestApi(overrides: Partial<ApiServerOptions> & { pgli
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     },
+    async createProjects(...names) {
+      for (const name of names) {
+        const created = await api.call('POST', '/v1/projects', { kind: 'Project', metadata: { name }, spec: {} });
+        if (created.status !== 201 && created.status !== 409) throw new Error(`project ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+      }
+    },
     async sql(text, values) {
       if (pool) return (await pool.query(text, values)).rows;
       return (await server.database.db.executeQuery(CompiledQuery.raw(text, values ?? []))).rows as never[];
@@ -145,4 +153,6 @@ export async function startTestApi(overrides: Partial<ApiServerOptions> & { pgli
       }
     },
   };
+  if (projects?.length) await api.createProjects(...projects);
+  return api;
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import {
+  ForbiddenError,
   InputError,
   InternalError,
   NotFoundError,
@@ -19,17 +20,19 @@ import {
   type ResourceList,
 } from '@tugboat/resource-model';
 import { applyBundle, bundleDocuments, YAML_MEDIA_TYPES } from './apply-bundle.js';
-import { authorize, type Action } from './authorize.js';
+import { administeredProjects, can, createKindIndex, describeGrants, PROJECT_KIND, projectsWhere, type KindIndex, type Principal } from './access.js';
+import { accessProject, authorize, type Action, type AuthorizationTarget } from './authorize.js';
 import { docsAssets, docsPage } from './docs-page.js';
 import { DEFAULT_HTTP_SERVER_LIMITS, limitPipelinedRequests } from './http-server-limits.js';
 import { createOpenApiDocumentCache } from './openapi-document-cache.js';
 import { assertJsonTextDepth, createQueryParser, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
 import { parseRevisionNumber, type RevisionHistory } from './revision-history.js';
 import type { ApiMetrics } from './api-metrics.js';
-import type { Identity, IdentityStore } from './identity.js';
+import { tokenTypeOf, type Identity, type IdentityStore } from './identity.js';
 import { isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { DetailCollector, inputError, parsePatchBody, parseResourceBody, parseStatusBody, projectFilterFromQuery, projectFromQuery } from './resource-input.js';
+import { notFound } from './resource-row.js';
 import type { ObjectKey, ResourceStore } from './resource-store.js';
 import { assertSafeStrings } from './string-safety.js';
 import type { WatchHub } from './watch-hub.js';
@@ -62,6 +65,7 @@ export interface AppOptions {
 interface Locals {
   logger: Logger;
   identity?: Identity;
+  principal?: Principal;
   /** The matched route pattern, kept for the metrics: an error leaves the router before `finish`. */
   route?: string;
 }
@@ -133,14 +137,24 @@ export function createApp(options: AppOptions): express.Express {
   const v1 = express.Router();
   app.use('/v1', v1);
 
+  // The kinds as the access rules see them, rebuilt only when the registry's list changes.
+  let indexed: { list: KindDefinition[]; index: KindIndex } | undefined;
+  async function kindIndex(): Promise<KindIndex> {
+    const list = await kinds.list();
+    if (indexed && indexed.list.length === list.length && indexed.list.every((d, i) => d === list[i])) return indexed.index;
+    indexed = { list, index: createKindIndex(list) };
+    return indexed.index;
+  }
+
   // From the headers alone: a body is read only for a caller who may send one.
   v1.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     if (!options.isReady()) {
       next(new UnavailableError('the API is starting'));
       return;
     }
-    identities.authenticate(req.get('authorization')).then((identity) => {
+    identities.authenticate(req.get('authorization')).then(async ({ identity, grants }) => {
       res.locals.identity = identity;
+      res.locals.principal = { identity, grants, kinds: await kindIndex() };
       next();
     }, next);
   });
@@ -181,6 +195,7 @@ export function createApp(options: AppOptions): express.Express {
     handler(req, res).catch(next);
   };
   const identityOf = (res: Response<unknown, Locals>): Identity => res.locals.identity!;
+  const principalOf = (res: Response<unknown, Locals>): Principal => res.locals.principal!;
 
   async function kindOf(req: Request): Promise<RegisteredKind> {
     return kinds.getOrThrow(String(req.params['plural']));
@@ -191,29 +206,46 @@ export function createApp(options: AppOptions): express.Express {
     return { project: projectFromQuery(kind.definition, req.query['project']), name };
   }
 
-  function allow(res: Response<unknown, Locals>, action: Action, kind: KindDefinition | undefined, project: string | undefined, finalizer?: string): void {
-    authorize(identityOf(res), action, kind, project, finalizer === undefined ? {} : { finalizer });
+  function allow(res: Response<unknown, Locals>, action: Action, kind: KindDefinition | undefined, project: string | undefined, target: AuthorizationTarget = {}): void {
+    authorize(principalOf(res), action, kind, project, target);
+  }
+
+  /**
+   * `authorize` for a route that names one object. A caller who may not even read the object gets
+   * the 404 a missing object gets, so that a 403 never confirms an object exists in a project the
+   * caller cannot see; one who may read it gets the 403 naming the rule.
+   */
+  function allowObject(res: Response<unknown, Locals>, action: Action, kind: RegisteredKind, key: ObjectKey, target: AuthorizationTarget = {}): void {
+    const project = accessProject(kind.definition, key);
+    try {
+      authorize(principalOf(res), action, kind.definition, project, target);
+    } catch (error) {
+      if (action !== 'get' && can(principalOf(res), 'get', kind.definition, project)) throw error;
+      throw notFound(kind, key);
+    }
   }
 
   v1.get(
     '/whoami',
     route(async (_req, res) => {
-      res.json(identityOf(res));
+      res.json({ ...identityOf(res), roles: describeGrants(principalOf(res).grants) });
     }),
   );
 
   v1.post(
     '/tokens',
     route(async (req, res) => {
-      allow(res, 'createToken', undefined, undefined);
-      res.status(201).json(await identities.createToken(bodyOf(req)));
+      const body = bodyOf(req);
+      const asked = isJsonObject(body) ? body : {};
+      allow(res, 'createToken', undefined, typeof asked['project'] === 'string' ? asked['project'] : undefined, { tokenType: String(tokenTypeOf(asked)) });
+      res.status(201).json(await identities.createToken(body));
     }),
   );
   v1.get(
     '/tokens',
     route(async (_req, res) => {
       allow(res, 'listTokens', undefined, undefined);
-      res.json({ items: await identities.listTokens() });
+      res.json({ items: await identities.listTokens(administeredProjects(principalOf(res))) });
     }),
   );
   // Before `/:plural/:name`, which would otherwise take it (`tokens` is a reserved plural).
@@ -221,7 +253,7 @@ export function createApp(options: AppOptions): express.Express {
     '/tokens/:name',
     route(async (req, res) => {
       allow(res, 'revokeToken', undefined, undefined);
-      const revoked = await identities.revokeToken(String(req.params['name']));
+      const revoked = await identities.revokeToken(String(req.params['name']), administeredProjects(principalOf(res)));
       options.onTokenRevoked?.(revoked.name);
       res.json(revoked);
     }),
@@ -267,7 +299,7 @@ export function createApp(options: AppOptions): express.Express {
     const watch = createWatchRoute({ hub: options.watch, kinds });
     v1.get(
       '/watch',
-      route(async (req, res) => watch(req, res, identityOf(res))),
+      route(async (req, res) => watch(req, res, principalOf(res))),
     );
   }
 
@@ -277,13 +309,13 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const dryRun = req.query['dryRun'];
       if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw inputError('dryRun', 'enum', 'must be true or false', 400);
-      const identity = identityOf(res);
+      const principal = principalOf(res);
       const answer = await applyBundle(bundleDocuments(bodyOf(req), limits), {
         store,
         kinds,
-        actor: identity,
+        actor: principal.identity,
         dryRun: dryRun === 'true',
-        authorize: (kind, project, action) => authorize(identity, action, kind.definition, project),
+        authorize: (kind, key, action) => authorize(principal, action, kind.definition, accessProject(kind.definition, key)),
       });
       res.json(answer);
     }),
@@ -294,7 +326,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const input = parseResourceBody(bodyOf(req), kind.definition);
-      allow(res, 'create', kind.definition, input.project);
+      allow(res, 'create', kind.definition, accessProject(kind.definition, input));
       res.status(201).json(await store.create(kind, input, identityOf(res)));
     }),
   );
@@ -304,7 +336,13 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const project = projectFilterFromQuery(kind.definition, req.query['project']);
-      allow(res, 'list', kind.definition, project);
+      if (project !== undefined) allow(res, 'list', kind.definition, project);
+      // Without a project, the query itself is narrowed to what the caller may list.
+      const where = project === undefined ? projectsWhere(principalOf(res), 'list', kind.definition) : 'all';
+      if (where !== 'all' && where.length === 0) {
+        const { identity } = principalOf(res);
+        throw new ForbiddenError(`${identity.type} "${identity.name}" may not list ${kind.definition.kind}: none of its roles reads it in any project`);
+      }
       const selector = req.query['labelSelector'];
       const limit = req.query['limit'];
       const cont = req.query['continue'];
@@ -315,6 +353,7 @@ export function createApp(options: AppOptions): express.Express {
       const cursor = options.watch?.position;
       const page = await store.list(kind, {
         ...(project !== undefined ? { project } : {}),
+        ...(where !== 'all' ? (kind.definition.kind === PROJECT_KIND ? { names: where } : { projects: where }) : {}),
         ...(selector ? { selector: parseLabelSelector(selector) } : {}),
         ...(limit ? { limit: Number(limit) } : {}),
         ...(cont ? { continue: cont } : {}),
@@ -329,7 +368,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'get', kind.definition, key.project);
+      allowObject(res, 'get', kind, key);
       res.json(await store.getOrThrow(kind, key));
     }),
   );
@@ -340,7 +379,7 @@ export function createApp(options: AppOptions): express.Express {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
       const input = parseResourceBody(bodyOf(req), kind.definition, key);
-      allow(res, 'update', kind.definition, key.project);
+      allowObject(res, 'update', kind, key);
       res.json(await store.replace(kind, key, input, ifMatch(req), identityOf(res)));
     }),
   );
@@ -351,7 +390,7 @@ export function createApp(options: AppOptions): express.Express {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
       const { patch, resourceVersion } = parsePatchBody(bodyOf(req));
-      allow(res, 'update', kind.definition, key.project);
+      allowObject(res, 'update', kind, key);
       const header = ifMatch(req);
       if (header && resourceVersion && header !== resourceVersion) throw inputError('metadata.resourceVersion', 'const', 'disagrees with If-Match');
       res.json(await store.patch(kind, key, patch, header ?? resourceVersion, identityOf(res)));
@@ -365,7 +404,7 @@ export function createApp(options: AppOptions): express.Express {
       const key = keyOf(kind, req);
       const cascade = req.query['cascade'];
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') throw inputError('cascade', 'enum', 'must be true or false', 400);
-      allow(res, 'delete', kind.definition, key.project);
+      allowObject(res, 'delete', kind, key);
       const result = await store.delete(kind, key, { cascade: cascade === 'true' }, identityOf(res));
       if (result.deleted) res.status(200).json({ deleted: true });
       else res.status(202).json(result.object);
@@ -377,7 +416,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'writeStatus', kind.definition, key.project);
+      allowObject(res, 'writeStatus', kind, key);
       const { status, resourceVersion } = parseStatusBody(bodyOf(req));
       const header = ifMatch(req);
       res.json(await store.writeStatus(kind, key, status, header ?? resourceVersion, identityOf(res)));
@@ -393,11 +432,11 @@ export function createApp(options: AppOptions): express.Express {
       const force = req.query['force'];
       if (force !== undefined && force !== 'true' && force !== 'false') throw inputError('force', 'enum', 'must be true or false', 400);
       if (force === 'true') {
-        allow(res, 'forceRemoveFinalizer', kind.definition, key.project, finalizer);
+        allowObject(res, 'forceRemoveFinalizer', kind, key, { finalizer });
         res.json(await store.forceRemoveFinalizer(kind, key, finalizer, identityOf(res)));
         return;
       }
-      allow(res, 'removeFinalizer', kind.definition, key.project, finalizer);
+      allowObject(res, 'removeFinalizer', kind, key, { finalizer });
       res.json(await store.removeFinalizer(kind, key, finalizer, identityOf(res)));
     }),
   );
@@ -407,7 +446,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'readSecrets', kind.definition, key.project);
+      allowObject(res, 'readSecrets', kind, key);
       res.setHeader('cache-control', 'no-store');
       res.json(await store.readSecrets(kind, key));
     }),
@@ -418,7 +457,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'writeEvent', kind.definition, key.project);
+      allowObject(res, 'writeEvent', kind, key);
       const body = bodyOf(req);
       const problems = new DetailCollector();
       if (!isJsonObject(body)) throw inputError('body', 'type', 'must be { type, reason, message }');
@@ -437,7 +476,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'get', kind.definition, key.project);
+      allowObject(res, 'get', kind, key);
       res.json({ items: await store.listEvents(kind, key) });
     }),
   );
@@ -447,8 +486,15 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'get', kind.definition, key.project);
-      res.json({ items: await store.referrers(kind, key) });
+      allowObject(res, 'get', kind, key);
+      // Only the referrers the caller may read: a shared object's referrers span projects.
+      const principal = principalOf(res);
+      const index = principal.kinds;
+      const referrers = await store.referrers(kind, key);
+      res.json({ items: referrers.filter((r) => {
+        const definition = index.byName.get(r.kind);
+        return definition !== undefined && can(principal, 'get', definition, accessProject(definition, r));
+      }) });
     }),
   );
 
@@ -457,7 +503,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'get', kind.definition, key.project);
+      allowObject(res, 'get', kind, key);
       res.json({ items: await options.history.list(kind, key) });
     }),
   );
@@ -468,7 +514,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'get', kind.definition, key.project);
+      allowObject(res, 'get', kind, key);
       const from = parseRevisionNumber(req.query['from'], 'from');
       const to = req.query['to'] === undefined || req.query['to'] === '' ? undefined : parseRevisionNumber(req.query['to'], 'to');
       res.json(await options.history.diff(kind, key, from, to));
@@ -480,7 +526,7 @@ export function createApp(options: AppOptions): express.Express {
     route(async (req, res) => {
       const kind = await kindOf(req);
       const key = keyOf(kind, req);
-      allow(res, 'get', kind.definition, key.project);
+      allowObject(res, 'get', kind, key);
       const number = parseRevisionNumber(req.params['revision'], 'revision');
       const revision = await options.history.get(kind, key, number);
       if (!revision) throw new NotFoundError(`revision ${number} of ${kind.definition.kind} "${key.name}" not found (it may have been pruned)`, { details: [{ path: 'revision', rule: 'not-found' }] });
@@ -495,7 +541,7 @@ export function createApp(options: AppOptions): express.Express {
       route(async (req, res) => {
         const kind = await kindOf(req);
         const key = keyOf(kind, req);
-        allow(res, 'operate', kind.definition, key.project);
+        allowObject(res, 'operate', kind, key);
         if (control === 'reconcile') res.json(await store.requestReconcile(kind, key, identityOf(res)));
         else res.json(await store.setSuspended(kind, key, control === 'suspend', identityOf(res)));
       }),

@@ -138,7 +138,7 @@ function markDuplicates(candidates: Candidate[]): void {
 }
 
 /**
- * Referenced objects and owners that are in the bundle come before the objects that need them;
+ * Referenced objects, owners and projects that are in the bundle come before the objects that need them;
  * otherwise the bundle's order is kept. Objects in a cycle are blocked.
  */
 async function referenceOrder(candidates: Candidate[], kinds: KindRegistry): Promise<Candidate[]> {
@@ -155,6 +155,8 @@ async function referenceOrder(candidates: Candidate[], kinds: KindRegistry): Pro
     };
     for (const reference of kind.definition.references) await add(reference.kind, getPath(input.spec, `${reference.path}.name`));
     for (const owner of input.ownerReferences) await add(owner.kind, owner.name);
+    // A project in the same bundle is created before the objects that live in it.
+    if (kind.definition.scope === 'Project') await add('Project', input.project);
     needs.set(candidate, targets);
   }
 

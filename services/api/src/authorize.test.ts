@@ -1,35 +1,90 @@
-import { WORKLOAD_INSTANCE } from '@tugboat/resource-model';
+import { AWS_ACCOUNT, BUILTIN_KINDS, CLUSTER_INSTANCE, PROJECT, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type PlatformRole } from '@tugboat/resource-model';
+import { addProjectRole, createKindIndex, projectsWhere, type Grants, type Principal, type ProjectGrant } from './access.js';
 import { authorize } from './authorize.js';
+import type { Identity } from './identity.js';
+
+const kinds = createKindIndex(BUILTIN_KINDS);
+
+function principal(identity: Identity, platform?: PlatformRole, roles: Array<[string, string, Record<string, unknown>?]> = []): Principal {
+  const projects = new Map<string, ProjectGrant>();
+  for (const [project, role, spec] of roles) addProjectRole(projects, project, role, spec);
+  const grants: Grants = { ...(platform ? { platform } : {}), projects };
+  return { identity, grants, kinds };
+}
+
+const forbidden = expect.objectContaining({ status: 403 });
 
 describe('authorize', () => {
-  const admin = { name: 'admin', type: 'user' as const };
-  const alice = { name: 'alice', type: 'user' as const };
-  const workload = { name: 'wc', type: 'controller' as const, controller: 'workload-controller' };
-  const infra = { name: 'ic', type: 'controller' as const, controller: 'infra-controller' };
+  const admin = principal({ name: 'admin', type: 'user' }, 'platform-admin');
+  const alice = principal({ name: 'alice', type: 'user', token: 'alice' }, undefined, [['shop', 'editor']]);
+  const viewer = principal({ name: 'vic', type: 'user', token: 'vic' }, undefined, [['shop', 'viewer']]);
+  const workload = principal({ name: 'wc', type: 'controller', controller: 'workload-controller', token: 'wc' });
+  const infra = principal({ name: 'ic', type: 'controller', controller: 'infra-controller', token: 'ic' });
 
-  it('lets only the owning controller write status, the admin included in the refusal', () => {
+  it('lets only the owning controller write status, the platform admin included in the refusal', () => {
     expect(() => authorize(workload, 'writeStatus', WORKLOAD_INSTANCE, 'p')).not.toThrow();
-    for (const who of [admin, alice, infra]) expect(() => authorize(who, 'writeStatus', WORKLOAD_INSTANCE, 'p')).toThrow(expect.objectContaining({ status: 403 }));
+    for (const who of [admin, alice, infra]) expect(() => authorize(who, 'writeStatus', WORKLOAD_INSTANCE, 'p')).toThrow(forbidden);
   });
 
-  it('lets only the named controller remove its finalizer and only controllers read secrets', () => {
+  it('lets only the named controller remove its finalizer, and only the owner or a granted reader read secrets', () => {
     expect(() => authorize(workload, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).not.toThrow();
-    expect(() => authorize(infra, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).toThrow(expect.objectContaining({ status: 403 }));
-    expect(() => authorize(infra, 'readSecrets', WORKLOAD_INSTANCE, 'p')).not.toThrow();
-    expect(() => authorize(admin, 'readSecrets', WORKLOAD_INSTANCE, 'p')).toThrow(expect.objectContaining({ status: 403 }));
+    expect(() => authorize(infra, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).toThrow(forbidden);
+    expect(() => authorize(infra, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
+    // ClusterInstance names the workload-controller in secretReaders; AwsAccount names nobody.
+    expect(() => authorize(workload, 'readSecrets', CLUSTER_INSTANCE, '')).not.toThrow();
+    expect(() => authorize(workload, 'readSecrets', AWS_ACCOUNT, '')).toThrow(forbidden);
+    for (const who of [admin, alice]) expect(() => authorize(who, 'readSecrets', AWS_ACCOUNT, '')).toThrow(forbidden);
   });
 
-  it('lets only the admin force-remove a finalizer, and anyone authenticated operate an object', () => {
-    expect(() => authorize(admin, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).not.toThrow();
-    for (const who of [alice, workload, infra]) {
-      expect(() => authorize(who, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).toThrow(expect.objectContaining({ status: 403 }));
-    }
-    for (const who of [admin, alice, workload]) expect(() => authorize(who, 'operate', WORKLOAD_INSTANCE, 'p')).not.toThrow();
+  it('lets a controller read the kinds it owns and the kinds they reference, and change nothing else', () => {
+    for (const kind of [WORKLOAD_INSTANCE, WORKLOAD_DEFINITION, CLUSTER_INSTANCE]) expect(() => authorize(workload, 'watch', kind, 'any')).not.toThrow();
+    expect(() => authorize(workload, 'get', AWS_ACCOUNT, '')).toThrow(forbidden);
+    for (const verb of ['create', 'update', 'delete', 'operate'] as const) expect(() => authorize(workload, verb, WORKLOAD_INSTANCE, 'p')).toThrow(forbidden);
+    expect(projectsWhere(workload, 'list', WORKLOAD_INSTANCE)).toBe('all');
   });
 
-  it('keeps tokens and kinds to the admin; the rest to anyone authenticated', () => {
-    expect(() => authorize(admin, 'createToken', undefined, undefined)).not.toThrow();
-    expect(() => authorize(alice, 'registerKind', undefined, undefined)).toThrow(expect.objectContaining({ status: 403 }));
-    expect(() => authorize(alice, 'create', WORKLOAD_INSTANCE, 'p')).not.toThrow();
+  it('keeps a project role to its project, and a viewer to reading', () => {
+    expect(() => authorize(alice, 'create', WORKLOAD_INSTANCE, 'shop')).not.toThrow();
+    expect(() => authorize(alice, 'create', WORKLOAD_INSTANCE, 'other')).toThrow(expect.objectContaining({ message: expect.stringContaining('no role in project other') }));
+    expect(() => authorize(viewer, 'get', WORKLOAD_INSTANCE, 'shop')).not.toThrow();
+    expect(() => authorize(viewer, 'update', WORKLOAD_INSTANCE, 'shop')).toThrow(expect.objectContaining({ message: expect.stringContaining('role viewer does not allow update') }));
+    expect(projectsWhere(alice, 'list', WORKLOAD_INSTANCE)).toEqual(['shop']);
+  });
+
+  it('reads the catalogue (what project objects reference) with any project role; writes it with platform-editor', () => {
+    expect(() => authorize(viewer, 'get', WORKLOAD_DEFINITION, '')).not.toThrow();
+    expect(() => authorize(viewer, 'get', AWS_ACCOUNT, '')).toThrow(forbidden);
+    expect(() => authorize(alice, 'create', WORKLOAD_DEFINITION, '')).toThrow(forbidden);
+    const platformEditor = principal({ name: 'pe', type: 'serviceaccount', token: 'pe' }, 'platform-editor');
+    expect(() => authorize(platformEditor, 'create', WORKLOAD_DEFINITION, '')).not.toThrow();
+    expect(() => authorize(platformEditor, 'create', PROJECT, 'new')).toThrow(forbidden);
+    expect(() => authorize(platformEditor, 'registerKind', undefined, undefined)).toThrow(forbidden);
+  });
+
+  it('applies custom roles as kinds × verbs', () => {
+    const spec = { roles: [{ name: 'deployer', rules: [{ kinds: ['WorkloadInstance'], verbs: ['get', 'list', 'update'] }] }] };
+    const deployer = principal({ name: 'ci', type: 'serviceaccount', token: 'ci' }, undefined, [['shop', 'deployer', spec]]);
+    expect(() => authorize(deployer, 'update', WORKLOAD_INSTANCE, 'shop')).not.toThrow();
+    expect(() => authorize(deployer, 'delete', WORKLOAD_INSTANCE, 'shop')).toThrow(forbidden);
+    expect(() => authorize(deployer, 'watch', WORKLOAD_INSTANCE, 'shop')).toThrow(forbidden);
+  });
+
+  it('lets a project admin manage its project and its service-account tokens, nothing wider', () => {
+    const owner = principal({ name: 'olga', type: 'user', token: 'olga' }, undefined, [['shop', 'admin']]);
+    expect(() => authorize(owner, 'update', PROJECT, 'shop')).not.toThrow();
+    expect(() => authorize(owner, 'delete', PROJECT, 'shop')).toThrow(forbidden);
+    expect(() => authorize(alice, 'update', PROJECT, 'shop')).toThrow(forbidden);
+    expect(() => authorize(owner, 'createToken', undefined, 'shop', { tokenType: 'serviceaccount' })).not.toThrow();
+    expect(() => authorize(owner, 'createToken', undefined, 'other', { tokenType: 'serviceaccount' })).toThrow(forbidden);
+    expect(() => authorize(owner, 'createToken', undefined, 'shop', { tokenType: 'user' })).toThrow(forbidden);
+    expect(() => authorize(owner, 'createToken', undefined, undefined, { tokenType: 'serviceaccount' })).toThrow(forbidden);
+    expect(() => authorize(owner, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'shop')).not.toThrow();
+    expect(() => authorize(alice, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'shop')).toThrow(forbidden);
+    expect(() => authorize(admin, 'forceRemoveFinalizer', WORKLOAD_INSTANCE, 'shop')).not.toThrow();
+  });
+
+  it('keeps kinds to the platform admin', () => {
+    expect(() => authorize(admin, 'registerKind', undefined, undefined)).not.toThrow();
+    expect(() => authorize(alice, 'registerKind', undefined, undefined)).toThrow(forbidden);
   });
 });

@@ -1,23 +1,17 @@
 /**
- * The one authorization hook. Every route asks it before acting; a later issue turns it into roles.
- * Today: the admin manages tokens (create, list, revoke) and kinds (register, update, delete); only the owning controller writes a kind's status;
- * only the named controller removes its finalizer, and only the admin force-removes another's;
- * only controllers read secrets; any authenticated identity may otherwise read and write resources
- * and use the operator controls (`operate`: suspend, resume, reconcile now).
+ * The one authorization hook: every route asks it before acting (the rules: `access.ts` and
+ * docs/access-control.md). It throws `ForbiddenError` naming who, what and why; the routes turn a
+ * refusal into 404 where the caller may not even read the object, so that a 403 never confirms an
+ * object exists (`authorizeObject` in app.ts).
  */
-import { ForbiddenError, type KindDefinition } from '@tugboat/resource-model';
-import { ADMIN_NAME, type Identity } from './identity.js';
+import { ForbiddenError, type KindDefinition, type Verb } from '@tugboat/resource-model';
+import { administers, can, PROJECT_KIND, type Principal } from './access.js';
 
 export type Action =
-  | 'get'
-  | 'list'
-  | 'create'
-  | 'update'
-  | 'delete'
+  | Verb
   | 'writeStatus'
   | 'removeFinalizer'
   | 'forceRemoveFinalizer'
-  | 'operate'
   | 'readSecrets'
   | 'writeEvent'
   | 'registerKind'
@@ -25,41 +19,102 @@ export type Action =
   | 'deleteKind'
   | 'createToken'
   | 'listTokens'
-  | 'revokeToken';
+  | 'revokeToken'
+  | 'readAudit'
+  | 'readKeys';
 
 export interface AuthorizationTarget {
   /** For `removeFinalizer`: which finalizer. */
   finalizer?: string;
+  /** For `createToken`: the kind of token asked for (user tokens inherit memberships: platform admin only). */
+  tokenType?: string;
 }
 
-/** Throws `ForbiddenError` when `identity` may not do `action`; returns otherwise. */
-export function authorize(identity: Identity, action: Action, resourceKind: KindDefinition | undefined, project: string | undefined, target: AuthorizationTarget = {}): void {
-  const isAdmin = identity.type === 'user' && identity.name === ADMIN_NAME;
+/** The project an object's access is decided in: a `Project` object is its own project. */
+export function accessProject(kind: KindDefinition, key: { project: string; name: string }): string {
+  return kind.kind === PROJECT_KIND ? key.name : key.project;
+}
+
+/**
+ * Throws `ForbiddenError` when `principal` may not do `action` (on `kind` in `project`, the access
+ * project: see `accessProject`); returns otherwise.
+ */
+export function authorize(principal: Principal, action: Action, resourceKind: KindDefinition | undefined, project: string | undefined, target: AuthorizationTarget = {}): void {
+  const { identity, grants } = principal;
+  const platformAdmin = grants.platform === 'platform-admin';
+  const controller = identity.type === 'controller' ? identity.controller : undefined;
   const deny = (why: string): never => {
-    throw new ForbiddenError(`${identity.type} "${identity.name}" may not ${action}${resourceKind ? ` ${resourceKind.kind}` : ''}${project ? ` in project ${project}` : ''}: ${why}`);
+    const where = project ? (resourceKind?.kind === PROJECT_KIND ? ` ${project}` : ` in project ${project}`) : '';
+    throw new ForbiddenError(`${identity.type} "${identity.name}" may not ${action}${resourceKind ? ` ${resourceKind.kind}` : ''}${where}: ${why}`);
   };
   switch (action) {
+    case 'get':
+    case 'list':
+    case 'watch':
+    case 'create':
+    case 'update':
+    case 'delete':
+    case 'operate':
+      if (!resourceKind) {
+        if (!platformAdmin) deny('name the kinds');
+        return;
+      }
+      if (!can(principal, action, resourceKind, project ?? '')) deny(whyNot(principal, action, resourceKind, project ?? ''));
+      return;
     case 'registerKind':
     case 'updateKind':
     case 'deleteKind':
+    case 'readKeys':
+      if (!platformAdmin) deny('platform admin only');
+      return;
     case 'createToken':
+      if (platformAdmin) return;
+      if (target.tokenType === 'user' || target.tokenType === 'controller') deny(`${target.tokenType} tokens are created by a platform admin`);
+      if (project === undefined) return deny('only a platform admin creates a token without a project');
+      if (!administers(principal, project)) deny(`needs the admin role in project ${project}`);
+      return;
     case 'listTokens':
     case 'revokeToken':
-      if (!isAdmin) deny('admin only');
+    case 'readAudit':
+      // Without a project the answer is narrowed to the caller's administered projects (in the query).
+      if (platformAdmin || (action === 'readAudit' && grants.platform !== undefined)) return;
+      if (project !== undefined ? !administers(principal, project) : ![...grants.projects.values()].some((g) => g.admin)) {
+        deny(project !== undefined ? `needs the admin role in project ${project}` : 'needs the admin role in a project, or a platform role');
+      }
       return;
     case 'writeStatus':
-      if (identity.type !== 'controller' || identity.controller !== resourceKind?.controller) deny(`only controller ${resourceKind?.controller ?? '?'} writes this status`);
+      if (controller === undefined || controller !== resourceKind?.controller) deny(`only controller ${resourceKind?.controller ?? '?'} writes this status`);
       return;
     case 'removeFinalizer':
-      if (identity.type !== 'controller' || identity.controller !== target.finalizer) deny(`only controller ${target.finalizer ?? '?'} removes its finalizer`);
+      if (controller === undefined || controller !== target.finalizer) deny(`only controller ${target.finalizer ?? '?'} removes its finalizer`);
       return;
     case 'forceRemoveFinalizer':
-      if (!isAdmin) deny('only the admin force-removes a finalizer');
+      if (platformAdmin) return;
+      if (resourceKind?.scope === 'Project' && project !== undefined && administers(principal, project)) return;
+      deny('only a platform admin, or an admin of the project, force-removes a finalizer');
       return;
     case 'readSecrets':
-      if (identity.type !== 'controller') deny('secrets are readable by controllers only');
+      if (controller === undefined || !resourceKind || (controller !== resourceKind.controller && !(resourceKind.secretReaders ?? []).includes(controller))) {
+        deny(`secret fields are read only by controller ${resourceKind?.controller ?? '?'}${resourceKind?.secretReaders?.length ? ` and ${resourceKind.secretReaders.join(', ')}` : ''}`);
+      }
       return;
-    default:
+    case 'writeEvent':
+      if (controller !== undefined && controller === resourceKind?.controller) return;
+      if (resourceKind && can(principal, 'update', resourceKind, project ?? '')) return;
+      deny('events are written by the owning controller or by who may update the object');
       return;
   }
+}
+
+function whyNot(principal: Principal, verb: Verb, kind: KindDefinition, project: string): string {
+  const { identity, grants } = principal;
+  if (identity.type === 'controller') return `controller ${identity.controller ?? '?'} reads the kinds it owns and the kinds they reference, and changes only their status, finalizers and events`;
+  if (kind.kind === PROJECT_KIND) return verb === 'update' ? `needs the admin role in project ${project}` : verb === 'create' || verb === 'delete' ? 'platform admin only' : `no role in project ${project}`;
+  if (kind.scope === 'Platform') {
+    if (verb === 'get' || verb === 'list' || verb === 'watch') return `${kind.kind} is platform-wide: reading it takes a platform role${principal.kinds.catalogue.has(kind.kind) ? ' or a role in a project' : ''}`;
+    return `${kind.kind} is platform-wide: changing it takes platform-editor${grants.platform ? ` (this token has ${grants.platform})` : ''}`;
+  }
+  const grant = grants.projects.get(project);
+  if (!grant) return `no role in project ${project}`;
+  return `role ${grant.roles.join(', ')} does not allow ${verb} on ${kind.kind}`;
 }

@@ -4,7 +4,7 @@
  * without the other two.
  */
 import { sql, type Kysely } from 'kysely';
-import { ConflictError, eventSubject, type ChangeCause, type ChangeEvent } from '@tugboat/resource-model';
+import { ConflictError, InputError, eventSubject, type ChangeCause, type ChangeEvent } from '@tugboat/resource-model';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import type { Identity } from './identity.js';
@@ -131,7 +131,19 @@ export function isServerError(error: unknown): boolean {
 
 /** Database refusals that are the client's conflict, not our failure. */
 export function mapDatabaseError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, constraint, detail } = (error ?? {}) as { code?: unknown; constraint?: unknown; detail?: unknown };
+  // Migration 0009: every project-scoped object references its Project.
+  if (code === '23503' && (constraint === 'resources_project_fkey' || String((error as Error).message).includes('resources_project_fkey'))) {
+    const project = /\(Project, , ([a-z0-9-]+)\)/.exec(String(detail ?? ''))?.[1];
+    if (String(detail ?? '').includes('still referenced')) {
+      return new ConflictError(`project${project ? ` ${project}` : ''} still holds objects: delete them first`, { cause: error, details: [{ path: 'metadata.name', rule: 'project-not-empty' }] });
+    }
+    return new InputError(`metadata.project: project ${project ? `"${project}" ` : ''}does not exist; a platform admin creates it (kind: Project)`, {
+      status: 422,
+      cause: error,
+      details: [{ path: 'metadata.project', rule: 'exists' }],
+    });
+  }
   if (code === '23503') {
     return new ConflictError('a referenced object changed concurrently (it is used by another object or is gone); retry', {
       cause: error,

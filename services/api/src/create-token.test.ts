@@ -10,7 +10,7 @@ describe('POST /v1/tokens', () => {
   let api: TestApi;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ projects: ['team-a', 'team-b', 'team-m', 'team-z', 'p', 'p-one', 'p-two'] });
   });
   afterAll(async () => {
     await api?.close();
@@ -24,7 +24,7 @@ describe('POST /v1/tokens', () => {
     expect(token).toMatch(/^tug_[\w-]{32}$/);
     const rows = await api.sql('select token_hash from tokens where name = $1', ['deploy-bot']);
     expect(rows).toEqual([{ token_hash: createHash('sha256').update(token).digest('hex') }]);
-    expect((await api.call('GET', '/v1/whoami', undefined, { token })).body).toEqual(created.body.identity);
+    expect((await api.call('GET', '/v1/whoami', undefined, { token })).body).toEqual({ ...created.body.identity, roles: [] });
   });
 
   it('answers 409 for a name already taken, and keeps the first token', async () => {
@@ -45,7 +45,14 @@ describe('POST /v1/tokens', () => {
       [{ name: 'ok' }, 'type', 'enum'],
       [{ name: 'ok', controller: 'Bad Name' }, 'controller', 'dns-label'],
       [{ name: 'ok', type: 'user', controller: 'x-controller' }, 'controller', 'dns-label'],
-      [{ name: 'ok', controller: 'x-controller', project: 'team-a' }, 'project', 'additionalProperties'],
+      [{ name: 'ok', controller: 'x-controller', project: 'team-a' }, 'project', 'controller'],
+      [{ name: 'ok', project: 'team-a' }, 'role', 'required'],
+      [{ name: 'ok', role: 'editor' }, 'role', 'platform-role'],
+      [{ name: 'ok', project: 'team-a', role: 'platform-admin' }, 'role', 'project-role'],
+      [{ name: 'ok', project: 'no-such-project', role: 'editor' }, 'project', 'exists'],
+      [{ name: 'ok', project: 'team-a', role: 'no-such-role' }, 'role', 'exists'],
+      [{ name: 'ok', user: 'Bad User' }, 'user', 'dns-label'],
+      [{ name: 'ok', nope: 1, type: 'user' }, 'nope', 'additionalProperties'],
       [['ok'], 'body', 'type'],
     ];
     for (const [body, path, rule] of cases) {

@@ -102,8 +102,13 @@ export interface KindsTable {
 export interface TokensTable {
   token_hash: string;
   name: string;
-  type: 'user' | 'controller';
+  type: 'user' | 'serviceaccount' | 'controller';
   controller: string | null;
+  /** Migration 0009: the user a user token speaks for (null = the token's name). */
+  subject: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0009: the token's one grant: a project role (`project` + `role`) or a platform role (`role` alone). */
+  project: ColumnType<string | null, string | null | undefined, string | null>;
+  role: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   /** Migration 0008: absent = never expires. */
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;

@@ -41,7 +41,7 @@ describe('guardrails at write time', () => {
   let api: TestApi;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ projects: ['team-a', 'team-b', 'team-m', 'team-z', 'p', 'p-one', 'p-two'] });
     const created = await Promise.all([
       api.call('POST', '/v1/workloaddefinitions', {
         metadata: { name: 'web-service' },

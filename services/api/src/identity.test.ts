@@ -24,12 +24,12 @@ describe('identity store', () => {
     const identities = createIdentityStore({ db: database.db, adminToken: 'admin-secret', cacheTtlMs: 5_000, now: () => clock });
     const { token } = await identities.createToken({ name: 'ci-bot', type: 'controller', controller: 'infra-controller' });
     const expected = { name: 'ci-bot', type: 'controller', controller: 'infra-controller', token: 'ci-bot' };
-    expect(await identities.authenticate(`Bearer ${token}`)).toEqual(expected);
+    expect((await identities.authenticate(`Bearer ${token}`)).identity).toEqual(expected);
 
     // Gone from the table: still trusted inside the lifetime, refused after it.
     await sql`delete from tokens`.execute(database.db);
     clock += 4_999;
-    expect(await identities.authenticate(`Bearer ${token}`)).toEqual(expected);
+    expect((await identities.authenticate(`Bearer ${token}`)).identity).toEqual(expected);
     clock += 2;
     const refused = await identities.authenticate(`Bearer ${token}`).catch((error: unknown) => error);
     expect(isErrorCode(refused, 'Unauthenticated')).toBe(true);
@@ -40,7 +40,7 @@ describe('identity store', () => {
     const unknown = await identities.authenticate('Bearer tug_nope').catch((error: unknown) => error);
     expect(isErrorCode(unknown, 'Unauthenticated')).toBe(true);
     const { token } = await identities.createToken({ name: 'dev', type: 'user' });
-    expect(await identities.authenticate(`Bearer ${token}`)).toEqual({ name: 'dev', type: 'user', token: 'dev' });
+    expect((await identities.authenticate(`Bearer ${token}`)).identity).toEqual({ name: 'dev', type: 'user', token: 'dev' });
     await sql`delete from tokens`.execute(database.db);
     const after = await identities.authenticate(`Bearer ${token}`).catch((error: unknown) => error);
     expect(isErrorCode(after, 'Unauthenticated')).toBe(true);
@@ -55,7 +55,7 @@ describe('identity store', () => {
     await identities.authenticate(`Bearer ${second}`);
     await sql`delete from tokens`.execute(database.db);
     clock += 1;
-    expect(await identities.authenticate(`Bearer ${second}`)).toEqual({ name: 'second', type: 'user', token: 'second' });
+    expect((await identities.authenticate(`Bearer ${second}`)).identity).toEqual({ name: 'second', type: 'user', token: 'second' });
     const forgotten = await identities.authenticate(`Bearer ${first}`).catch((error: unknown) => error);
     expect(isErrorCode(forgotten, 'Unauthenticated')).toBe(true);
   });
@@ -65,7 +65,7 @@ describe('identity store', () => {
     const { token } = await identities.createToken({ name: 'racing', type: 'user' });
     const reading = identities.authenticate(`Bearer ${token}`);
     identities.forget('racing');
-    expect(await reading).toEqual({ name: 'racing', type: 'user', token: 'racing' });
+    expect((await reading).identity).toEqual({ name: 'racing', type: 'user', token: 'racing' });
     await sql`update tokens set revoked_at = now() where name = 'racing'`.execute(database.db);
     const refused = await identities.authenticate(`Bearer ${token}`).catch((error: unknown) => error);
     expect(isErrorCode(refused, 'Unauthenticated')).toBe(true);
@@ -73,7 +73,7 @@ describe('identity store', () => {
 
   it('knows the admin token without the database and refuses a missing header', async () => {
     const identities = createIdentityStore({ db: database.db, adminToken: 'admin-secret' });
-    expect(await identities.authenticate('Bearer admin-secret')).toEqual({ name: 'admin', type: 'user' });
+    expect((await identities.authenticate('Bearer admin-secret')).identity).toEqual({ name: 'admin', type: 'user' });
     const missing = await identities.authenticate(undefined).catch((error: unknown) => error);
     expect(isErrorCode(missing, 'Unauthenticated')).toBe(true);
   });

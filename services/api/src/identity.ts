@@ -1,10 +1,12 @@
 /**
- * Who is calling: bearer tokens stored as SHA-256 hashes, each mapped to a user or a controller,
- * with an optional expiry, a last-used time and a revocation. The admin token from
- * `TUGBOAT_ADMIN_TOKEN` is not stored; it is compared in constant time.
+ * Who is calling: bearer tokens stored as SHA-256 hashes, each mapped to a user, a service account
+ * or a controller, with an optional expiry, a last-used time, a revocation and one grant (a project
+ * role or a platform role). A user's other roles come from the projects that name it a member.
+ * The admin token from `TUGBOAT_ADMIN_TOKEN` is not stored; it is compared in constant time and is
+ * a platform admin.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import {
   ConflictError,
@@ -16,6 +18,8 @@ import {
   type Identity,
   type TokenSummary,
 } from '@tugboat/resource-model';
+import { addProjectRole, isBuiltInProjectRole, isPlatformRole, NO_GRANTS, roleRules, type Grants, type ProjectGrant } from './access.js';
+import { jsonb } from './database.js';
 import type { Database, TokensTable } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
 import { isJsonObject } from './json-value.js';
@@ -31,16 +35,26 @@ export const MAX_TOKEN_LIFETIME_MS = 365 * 24 * 3_600_000;
 /** The shortest: a token that expires before it can be handed over is a mistake. */
 export const MIN_TOKEN_LIFETIME_MS = 60_000;
 
+/** Who a request comes from, and the grants they hold now. */
+export interface Authenticated {
+  identity: Identity;
+  grants: Grants;
+}
+
+/** `'all'`, or only the tokens whose grant is in one of these projects (a project admin's view). */
+export type TokenScope = 'all' | readonly string[];
+
 export interface IdentityStore {
-  authenticate(authorization: string | undefined): Promise<Identity>;
+  authenticate(authorization: string | undefined): Promise<Authenticated>;
   createToken(input: unknown): Promise<CreatedToken>;
-  /** Every stored token, revoked ones included, by name; never a token or its hash. */
-  listTokens(): Promise<TokenSummary[]>;
+  /** Every stored token in `scope`, revoked ones included, by name; never a token or its hash. */
+  listTokens(scope?: TokenScope): Promise<TokenSummary[]>;
   /**
    * Marks the token revoked (the row stays, for the audit trail) and forgets it here; revoking a
-   * revoked token answers it unchanged. The caller announces it to the other replicas.
+   * revoked token answers it unchanged; a token outside `scope` is not found. The caller announces
+   * it to the other replicas.
    */
-  revokeToken(name: string): Promise<TokenSummary>;
+  revokeToken(name: string, scope?: TokenScope): Promise<TokenSummary>;
   /** Forgets what this process remembers of the token named `name` (a revocation elsewhere). */
   forget(name: string): void;
   /** Forgets every remembered token (revocations may have been missed while the bus was away). */
@@ -70,15 +84,27 @@ export interface IdentityStoreOptions {
 
 interface Remembered {
   identity: Identity;
+  grants: Grants;
   until: number;
   expiresAt: number | undefined;
   /** When this token's use was last written (or read from its row), ms. */
   lastUsedAt: number | undefined;
 }
 
-type TokenRow = Pick<Selectable<TokensTable>, 'name' | 'type' | 'controller' | 'created_at' | 'expires_at' | 'last_used_at' | 'revoked_at'>;
+type TokenRow = Pick<
+  Selectable<TokensTable>,
+  'name' | 'type' | 'controller' | 'subject' | 'project' | 'role' | 'created_at' | 'expires_at' | 'last_used_at' | 'revoked_at'
+>;
 
-const SUMMARY_COLUMNS = ['name', 'type', 'controller', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'] as const;
+const SUMMARY_COLUMNS = ['name', 'type', 'controller', 'subject', 'project', 'role', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'] as const;
+
+const ADMIN_GRANTS: Grants = { platform: 'platform-admin', projects: new Map() };
+
+function identityOf(row: Pick<TokenRow, 'name' | 'type' | 'controller' | 'subject'>): Identity {
+  if (row.type === 'controller') return { name: row.name, type: 'controller', controller: row.controller ?? row.name, token: row.name };
+  if (row.type === 'serviceaccount') return { name: row.name, type: 'serviceaccount', token: row.name };
+  return { name: row.subject ?? row.name, type: 'user', token: row.name };
+}
 
 function iso(value: Date | string | null): string | null {
   return value === null ? null : new Date(value).toISOString();
@@ -89,6 +115,9 @@ function summaryOf(row: TokenRow): TokenSummary {
     name: row.name,
     type: row.type,
     controller: row.type === 'controller' ? (row.controller ?? row.name) : null,
+    user: row.type === 'user' ? (row.subject ?? row.name) : null,
+    project: row.project,
+    role: row.role,
     createdAt: new Date(row.created_at).toISOString(),
     expiresAt: iso(row.expires_at),
     lastUsedAt: iso(row.last_used_at),
@@ -132,6 +161,15 @@ function parseExpiry(body: Record<string, unknown>, nowMs: number, problems: Det
   return undefined;
 }
 
+/** The token type a create asks for: given, or inferred from its other fields. */
+export function tokenTypeOf(body: Record<string, unknown>): unknown {
+  if (body['type'] !== undefined) return body['type'];
+  if (body['controller'] !== undefined) return 'controller';
+  if (body['user'] !== undefined) return 'user';
+  if (body['project'] !== undefined || body['role'] !== undefined) return 'serviceaccount';
+  return undefined;
+}
+
 export function createIdentityStore(options: IdentityStoreOptions): IdentityStore {
   const { db } = options;
   const adminHash = Buffer.from(hashToken(options.adminToken), 'hex');
@@ -146,7 +184,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
 
   function forget(name: string): void {
     forgets++;
-    for (const [hash, entry] of known) if (entry.identity.name === name) known.delete(hash);
+    for (const [hash, entry] of known) if (entry.identity.token === name) known.delete(hash);
   }
 
   function recordUse(hash: string, entry: Remembered, at: number): void {
@@ -162,7 +200,41 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       .catch((error: unknown) => options.logger?.warn({ err: (error as Error).message, token: entry.identity.name }, 'could not record the token\'s last use'));
   }
 
-  function admit(hash: string, entry: Remembered): Identity {
+  /**
+   * The grants of a token's row, read now: its own grant, and for a user token the roles of every
+   * project naming its user a member. A role a project no longer defines grants nothing.
+   */
+  async function grantsOf(row: TokenRow): Promise<Grants> {
+    if (row.type === 'controller') return NO_GRANTS;
+    const platform = row.project === null && isPlatformRole(row.role) ? row.role : undefined;
+    const user = row.type === 'user' ? (row.subject ?? row.name) : undefined;
+    if (user === undefined && row.project === null) return platform ? { platform, projects: new Map() } : NO_GRANTS;
+    const projects = await db
+      .selectFrom('resources')
+      .select(['name', 'spec'])
+      .where('kind', '=', 'Project')
+      .where('project', '=', '')
+      .where((eb) => {
+        const either = [];
+        if (row.project !== null) either.push(eb('name', '=', row.project));
+        if (user !== undefined) either.push(sql<boolean>`spec -> 'members' @> ${jsonb([{ user }])}`);
+        return eb.or(either);
+      })
+      .execute();
+    const granted = new Map<string, ProjectGrant>();
+    for (const project of projects) {
+      const spec = project.spec as Record<string, unknown>;
+      if (user !== undefined && Array.isArray(spec['members'])) {
+        for (const member of spec['members'] as Array<{ user?: unknown; role?: unknown }>) {
+          if (member?.user === user && typeof member.role === 'string') addProjectRole(granted, project.name, member.role, spec);
+        }
+      }
+      if (project.name === row.project && row.role !== null) addProjectRole(granted, project.name, row.role, spec);
+    }
+    return { ...(platform ? { platform } : {}), projects: granted };
+  }
+
+  function admit(hash: string, entry: Remembered): Authenticated {
     const at = now();
     if (entry.expiresAt !== undefined && entry.expiresAt <= at) {
       known.delete(hash);
@@ -171,7 +243,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       });
     }
     recordUse(hash, entry, at);
-    return { ...entry.identity };
+    return { identity: { ...entry.identity }, grants: entry.grants };
   }
 
   return {
@@ -179,7 +251,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
       if (!match) throw new UnauthenticatedError('missing bearer token (Authorization: Bearer <token>)');
       const hash = hashToken(match[1]!);
-      if (timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { name: ADMIN_NAME, type: 'user' };
+      if (timingSafeEqual(Buffer.from(hash, 'hex'), adminHash)) return { identity: { name: ADMIN_NAME, type: 'user' }, grants: ADMIN_GRANTS };
       const cached = known.get(hash);
       if (cached && cached.until > now()) return admit(hash, cached);
       const lookup = forgets;
@@ -194,10 +266,9 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
           details: [{ path: 'authorization', rule: 'revoked' }],
         });
       }
-      const identity: Identity =
-        row.type === 'controller' ? { name: row.name, type: 'controller', controller: row.controller ?? row.name, token: row.name } : { name: row.name, type: 'user', token: row.name };
       const entry: Remembered = {
-        identity,
+        identity: identityOf(row),
+        grants: await grantsOf(row),
         until: now() + cacheTtlMs,
         expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at).getTime(),
         lastUsedAt: row.last_used_at === null ? undefined : new Date(row.last_used_at).getTime(),
@@ -213,34 +284,65 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
     async createToken(input) {
       const problems = new DetailCollector();
       if (!isJsonObject(input)) {
-        problems.add('body', 'type', 'must be { name, controller } or { name, type }');
+        problems.add('body', 'type', 'must be { name, project, role }, { name, user }, { name, role } or { name, controller }');
         problems.throwIfAny();
       }
       const body = input as Record<string, unknown>;
-      for (const key of Object.keys(body)) if (!['name', 'type', 'controller', 'expiresIn', 'expiresAt'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
+      const fields = ['name', 'type', 'controller', 'user', 'project', 'role', 'expiresIn', 'expiresAt'];
+      for (const key of Object.keys(body)) if (!fields.includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
       if (!isDnsLabel(body['name'])) problems.add('name', 'dns-label', 'must be a DNS label');
       else if (body['name'] === ADMIN_NAME) problems.add('name', 'reserved', 'is the bootstrap identity');
-      // `controller` alone is enough (`tug token create NAME --controller C`); `type` stays accepted.
-      const type = body['type'] ?? (body['controller'] !== undefined ? 'controller' : undefined);
-      if (type !== 'user' && type !== 'controller') problems.add('type', 'enum', 'must be user or controller (or give controller)');
+      const type = tokenTypeOf(body);
+      if (type !== 'user' && type !== 'serviceaccount' && type !== 'controller') {
+        problems.add('type', 'enum', 'must be user, serviceaccount or controller (or give user, controller, or project and role)');
+      }
       if (body['controller'] !== undefined && (type !== 'controller' || !isDnsLabel(body['controller']))) {
         problems.add('controller', 'dns-label', 'only for controller identities, a DNS label');
+      }
+      if (body['user'] !== undefined && (type !== 'user' || !isDnsLabel(body['user']))) problems.add('user', 'dns-label', 'only for user tokens, a DNS label (the user\'s name)');
+      const project = body['project'];
+      const role = body['role'];
+      if (type === 'controller') {
+        if (project !== undefined) problems.add('project', 'controller', 'a controller\'s rights come from the kinds it owns: leave project out');
+        if (role !== undefined) problems.add('role', 'controller', 'a controller\'s rights come from the kinds it owns: leave role out');
+      } else {
+        if (project !== undefined && !isDnsLabel(project)) problems.add('project', 'dns-label', 'must be a project name (a DNS label)');
+        if (role !== undefined && !isDnsLabel(role)) problems.add('role', 'dns-label', 'must be a role name (a DNS label)');
+        if (project !== undefined && role === undefined) problems.add('role', 'required', 'a token with a project needs a role in it (viewer, editor, admin or one the project defines)');
+        if (project === undefined && role !== undefined && isDnsLabel(role) && !isPlatformRole(role)) {
+          problems.add('role', 'platform-role', `without a project, the role must be one of platform-viewer, platform-editor, platform-admin${isBuiltInProjectRole(role) ? ` (for ${role}, give the project)` : ''}`);
+        }
+        if (project !== undefined && isPlatformRole(role)) problems.add('role', 'project-role', `${role} is a platform role: leave project out`);
+        if (type === 'serviceaccount' && role === undefined) problems.add('role', 'required', 'a service account needs a grant: a project and a role, or a platform role');
       }
       const createdAt = now();
       const expiresAt = parseExpiry(body, createdAt, problems);
       problems.throwIfAny();
+      if (typeof project === 'string') {
+        // The role must exist in the project now (a role removed later grants nothing).
+        const found = await db.selectFrom('resources').select('spec').where('kind', '=', 'Project').where('project', '=', '').where('name', '=', project).executeTakeFirst();
+        if (!found) throw new InputError(`project: project "${project}" does not exist`, { status: 422, details: [{ path: 'project', rule: 'exists' }] });
+        if (!roleRules(role as string, found.spec as Record<string, unknown>)) {
+          throw new InputError(`role: project ${project} has no role "${role as string}" (viewer, editor, admin, or one its spec.roles defines)`, { status: 422, details: [{ path: 'role', rule: 'exists' }] });
+        }
+      }
       const name = body['name'] as string;
-      const identity: Identity =
-        type === 'controller' ? { name, type: 'controller', controller: (body['controller'] as string | undefined) ?? name, token: name } : { name, type: 'user', token: name };
+      const row = {
+        name,
+        type: type as TokenRow['type'],
+        controller: type === 'controller' ? ((body['controller'] as string | undefined) ?? name) : null,
+        subject: type === 'user' ? ((body['user'] as string | undefined) ?? name) : null,
+        project: typeof project === 'string' ? project : null,
+        role: typeof role === 'string' ? role : null,
+      };
+      const identity = identityOf(row);
       const token = `tug_${randomBytes(24).toString('base64url')}`;
       try {
         await db
           .insertInto('tokens')
           .values({
             token_hash: hashToken(token),
-            name,
-            type: identity.type,
-            controller: identity.controller ?? null,
+            ...row,
             // The same clock as the expiry, so a token's lifetime reads as it was asked for.
             created_at: new Date(createdAt),
             expires_at: expiresAt === undefined ? null : new Date(expiresAt),
@@ -258,12 +360,14 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       return { token, identity, expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString() };
     },
 
-    async listTokens() {
-      const rows = await db.selectFrom('tokens').select(SUMMARY_COLUMNS).orderBy('name').execute();
-      return rows.map(summaryOf);
+    async listTokens(scope = 'all') {
+      if (scope !== 'all' && scope.length === 0) return [];
+      let query = db.selectFrom('tokens').select(SUMMARY_COLUMNS);
+      if (scope !== 'all') query = query.where('project', 'in', [...scope]);
+      return (await query.orderBy('name').execute()).map(summaryOf);
     },
 
-    async revokeToken(name) {
+    async revokeToken(name, scope = 'all') {
       if (name === ADMIN_NAME) {
         throw new InputError('name: the admin token is not stored and cannot be revoked: give the API a new TUGBOAT_ADMIN_TOKEN and restart it', {
           status: 422,
@@ -273,16 +377,16 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       // Names are DNS labels: anything else is not one, and costs no query.
       const shown = name.slice(0, 63);
       if (!isDnsLabel(name)) throw new NotFoundError(`no token named "${shown}" (tug token list shows them)`);
-      const revoked = await db
-        .updateTable('tokens')
-        .set({ revoked_at: new Date(now()) })
-        .where('name', '=', name)
-        .where('revoked_at', 'is', null)
-        .returning(SUMMARY_COLUMNS)
-        .executeTakeFirst();
+      // A token outside the caller's projects is not found: the answer does not say it exists.
+      if (scope !== 'all' && scope.length === 0) throw new NotFoundError(`no token named "${name}" (tug token list shows them)`);
+      let revoke = db.updateTable('tokens').set({ revoked_at: new Date(now()) }).where('name', '=', name).where('revoked_at', 'is', null);
+      if (scope !== 'all') revoke = revoke.where('project', 'in', [...scope]);
+      const revoked = await revoke.returning(SUMMARY_COLUMNS).executeTakeFirst();
       forget(name);
       if (revoked) return summaryOf(revoked);
-      const row = await db.selectFrom('tokens').select(SUMMARY_COLUMNS).where('name', '=', name).executeTakeFirst();
+      let find = db.selectFrom('tokens').select(SUMMARY_COLUMNS).where('name', '=', name);
+      if (scope !== 'all') find = find.where('project', 'in', [...scope]);
+      const row = await find.executeTakeFirst();
       if (!row) throw new NotFoundError(`no token named "${name}" (tug token list shows them)`);
       return summaryOf(row);
     },

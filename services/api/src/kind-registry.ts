@@ -448,13 +448,13 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   const fail = (path: string, rule: string, message: string) => problems.push({ path, rule, message });
   if (!isJsonObject(input)) return { problems: [{ path: 'body', rule: 'type', message: 'must be a kind definition object' }] };
 
-  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields']);
+  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields', 'secretReaders']);
   for (const key of Object.keys(input)) {
     if (key === 'builtIn' && options.builtIn) continue;
     if (!allowed.has(key)) fail(key, key === 'builtIn' ? 'read-only' : 'additionalProperties', 'unknown field');
   }
 
-  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields } = input;
+  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders } = input;
   if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]{0,62}$/.test(kind)) fail('kind', 'pattern', 'must be PascalCase letters and digits');
   if (!isDnsLabel(plural) || !/^[a-z0-9]+$/.test(plural)) fail('plural', 'pattern', 'must be lower-case letters and digits');
   else if (RESERVED_NAMES.has(plural)) fail('plural', 'reserved', 'is reserved by the API');
@@ -465,6 +465,17 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   if (scope !== 'Project' && scope !== 'Platform') fail('scope', 'enum', 'must be Project or Platform');
   if (!isDnsLabel(controller)) fail('controller', 'dns-label', 'must be a DNS label');
   if (finalizer !== undefined && typeof finalizer !== 'boolean') fail('finalizer', 'type', 'must be true or false');
+  const readers: string[] = [];
+  if (secretReaders !== undefined) {
+    if (!Array.isArray(secretReaders) || secretReaders.length > 16) fail('secretReaders', 'type', 'must be an array of at most 16 controller names');
+    else
+      secretReaders.forEach((reader: unknown, i) => {
+        if (!isDnsLabel(reader)) fail(`secretReaders[${i}]`, 'dns-label', 'must be a controller name (a DNS label)');
+        else if (reader === controller) fail(`secretReaders[${i}]`, 'owner', 'the owning controller reads its secrets already');
+        else if (readers.includes(reader)) fail(`secretReaders[${i}]`, 'unique', `"${reader}" is listed twice`);
+        else readers.push(reader);
+      });
+  }
   const envelopeBroken = problems.length > 0;
 
   let specSchema: Record<string, unknown> | undefined;
@@ -534,6 +545,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
     schema: specSchema ?? {},
     references: refs,
     secretFields: secrets,
+    ...(readers.length > 0 ? { secretReaders: readers } : {}),
   };
   if (problems.length > 0) {
     if (validate && specSchema) compiler.release(specSchema);

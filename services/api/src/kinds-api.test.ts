@@ -14,7 +14,7 @@ let api: TestApi;
 let userToken: string;
 
 beforeAll(async () => {
-  api = await startTestApi({ kindsReloadIntervalMs: 0 });
+  api = await startTestApi({ kindsReloadIntervalMs: 0, projects: ['team-a', 'p-a', 'p-b', 'p-c'] });
   userToken = (await api.call('POST', '/v1/tokens', { name: 'dev', type: 'user' })).body.token;
 });
 afterAll(async () => {

@@ -143,6 +143,7 @@ function sharedSchemas(): Record<string, Schema> {
         schema: { type: 'object', description: 'JSON Schema of spec' },
         references: { type: 'array', items: { type: 'object', required: ['path', 'kind'], properties: { path: { type: 'string' }, kind: { type: 'string' }, required: { type: 'boolean' } } } },
         secretFields: { type: 'array', items: { type: 'string' } },
+        secretReaders: { type: 'array', items: { type: 'string' }, description: 'Controllers besides the owner that may read the secret fields (an explicit, audited grant)' },
         builtIn: { type: 'boolean' },
       },
     },

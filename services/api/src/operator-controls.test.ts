@@ -16,7 +16,7 @@ describe('operator controls, retention, metrics', () => {
 
   beforeAll(async () => {
     api = await startTestApi({ retention: { enabled: false } });
-    userToken = (await api.call('POST', '/v1/tokens', { name: 'alice', type: 'user' })).body.token;
+    userToken = (await api.call('POST', '/v1/tokens', { name: 'alice', type: 'user', role: 'platform-editor' })).body.token;
     infraToken = (await api.call('POST', '/v1/tokens', { name: 'infra', type: 'controller', controller: 'infra-controller' })).body.token;
   });
   afterAll(async () => {
@@ -90,7 +90,7 @@ describe('operator controls, retention, metrics', () => {
 
     const byUser = await api.call('DELETE', path('stuck', '/finalizers/infra-controller?force=true'), undefined, { token: userToken });
     expect(byUser.status).toBe(403);
-    expect(byUser.body.error.message).toContain('only the admin force-removes a finalizer');
+    expect(byUser.body.error.message).toContain('only a platform admin, or an admin of the project, force-removes a finalizer');
     const byOtherController = await api.call('DELETE', path('stuck', '/finalizers/somebody-else?force=true'), undefined, { token: infraToken });
     expect(byOtherController.status).toBe(403);
     expect((await api.call('DELETE', path('stuck', '/finalizers/infra-controller?force=maybe'))).status).toBe(400);

@@ -53,6 +53,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
   async function deleteRow(tx: Tx, row: Row, cascade: boolean, actor: Identity, visiting: Set<string>): Promise<Row | undefined> {
     if (row.deletion_requested_at || visiting.has(row.uid)) return row;
     visiting.add(row.uid);
+    if (row.kind === 'Project' && row.project === '') await refuseUnlessEmpty(tx, row.name);
     const owned = await tx.selectFrom('owner_references').select('owned_uid').where('owner_uid', '=', row.uid).orderBy('owned_uid').execute();
     const ownedUids = new Set(owned.map((o) => o.owned_uid));
     // Owned objects go with their owner, so they never block it, even when they also reference it.
@@ -79,6 +80,26 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
       .executeTakeFirstOrThrow();
     await recordChange(tx, await kindOfRow(marked), marked, 'metadata', actor);
     return marked;
+  }
+
+  /**
+   * A project is deleted only when empty, cascade or not: its objects are other teams' running
+   * things, not dependents to sweep away. The foreign key of migration 0009 holds the same rule
+   * against a create racing this delete; this names what is left.
+   */
+  async function refuseUnlessEmpty(tx: Tx, project: string): Promise<void> {
+    const left = await tx
+      .selectFrom('resources')
+      .select(['kind', sql<string>`count(*)`.as('count')])
+      .where('project', '=', project)
+      .groupBy('kind')
+      .orderBy('kind')
+      .execute();
+    if (left.length === 0) return;
+    const counts = left.map((k) => `${String(k.count)} ${k.kind}`);
+    throw new ConflictError(`project ${project} still holds ${counts.join(', ')}: delete them first (tug get KIND --project ${project} lists them)`, {
+      details: left.map((k) => ({ path: `${k.kind}/${project}`, rule: 'project-not-empty' })),
+    });
   }
 
   return {

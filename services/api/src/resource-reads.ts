@@ -10,6 +10,10 @@ import type { SpecSealer } from './spec-sealer.js';
 
 export interface ListOptions {
   project?: string;
+  /** Only objects in these projects (the caller's): authorization narrows the query, not the answer. */
+  projects?: readonly string[];
+  /** Only objects with these names (a `Project` list narrowed to the caller's projects). */
+  names?: readonly string[];
   selector?: LabelRequirement[];
   limit?: number;
   continue?: string;
@@ -46,6 +50,14 @@ export function createResourceReads(options: ResourceReadsOptions): ResourceRead
       }
       let query = db.selectFrom('resources').selectAll().where('kind', '=', kind.definition.kind);
       if (listOptions.project !== undefined) query = query.where('project', '=', listOptions.project);
+      if (listOptions.projects !== undefined) {
+        if (listOptions.projects.length === 0) return { items: [] };
+        query = query.where('project', 'in', [...listOptions.projects]);
+      }
+      if (listOptions.names !== undefined) {
+        if (listOptions.names.length === 0) return { items: [] };
+        query = query.where('name', 'in', [...listOptions.names]);
+      }
       for (const requirement of listOptions.selector ?? []) {
         const pair = { [requirement.key]: requirement.op === 'eq' || requirement.op === 'neq' ? requirement.value : '' };
         if (requirement.op === 'eq') query = query.where(sql<boolean>`labels @> ${jsonb(pair)}`);

@@ -35,7 +35,7 @@ export interface ApplyItem {
 export interface ApplyOptions {
   dryRun: boolean;
   /** Throws `ForbiddenError` when the identity may not create or update this object. */
-  authorize(kind: RegisteredKind, project: string, action: 'create' | 'update'): void;
+  authorize(kind: RegisteredKind, key: { project: string; name: string }, action: 'create' | 'update'): void;
 }
 
 export interface ApplyOutcome {
@@ -274,12 +274,12 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     const { kind, input } = item;
     const current = await lockRowIfExists(tx, kind, input);
     if (!current) {
-      check(kind, input.project, 'create');
+      check(kind, { project: input.project, name: input.name }, 'create');
       const uid = randomUUID();
       await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor);
       return { action: 'created', generation: 1 };
     }
-    check(kind, input.project, 'update');
+    check(kind, { project: input.project, name: input.name }, 'update');
     checkVersion(current, input.resourceVersion);
     if (current.deletion_requested_at) {
       throw new ConflictError(`${kind.definition.kind} "${input.name}" is being deleted`, { details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }] });

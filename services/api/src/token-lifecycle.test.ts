@@ -107,11 +107,14 @@ describe('token lifecycle', () => {
     expect(text).not.toContain(createHash('sha256').update(token).digest('hex'));
     const names = listed.body.items.map((item: { name: string }) => item.name);
     expect(names).toEqual([...names].sort());
-    for (const item of listed.body.items) expect(Object.keys(item).sort()).toEqual(['controller', 'createdAt', 'expiresAt', 'lastUsedAt', 'name', 'revokedAt', 'type']);
+    for (const item of listed.body.items) expect(Object.keys(item).sort()).toEqual(['controller', 'createdAt', 'expiresAt', 'lastUsedAt', 'name', 'project', 'revokedAt', 'role', 'type', 'user']);
     expect(listed.body.items.find((item: { name: string }) => item.name === 'listed')).toEqual({
       name: 'listed',
       type: 'controller',
       controller: 'list-controller',
+      user: null,
+      project: null,
+      role: null,
       createdAt: '2027-03-01T12:00:00.000Z',
       expiresAt: '2027-03-31T12:00:00.000Z',
       lastUsedAt: null,

@@ -87,7 +87,7 @@ describe('watch (in-process, Postgres)', () => {
   let api: TestApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ streamMaxMsgs: 40, watch: { ringSize: 8, heartbeatMs: 200, clientBufferEvents: 4, slowClientGraceMs: 10_000 } });
+    api = await startTestApi({ projects: ['p', 'team-a', 'team-b', 'team-c'], streamMaxMsgs: 40, watch: { ringSize: 8, heartbeatMs: 200, clientBufferEvents: 4, slowClientGraceMs: 10_000 } });
     expect((await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'web' }, spec: WORKLOAD_DEFINITION_SPEC })).status).toBe(201);
   });
   afterAll(async () => {

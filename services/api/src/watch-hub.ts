@@ -25,6 +25,11 @@ export interface WatchFilter {
   kinds?: ReadonlySet<string>;
   /** Only objects of this project (`''` = platform-wide objects); absent = every project. */
   project?: string;
+  /**
+   * What the caller may see (its roles, decided once when the watch starts): events it may not
+   * read are never sent. Absent = everything the other fields let through.
+   */
+  allows?: (event: { kind: string; project: string; name: string }) => boolean;
 }
 
 export interface WatchRequest {
@@ -166,7 +171,11 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   }
 
   function matches(filter: WatchFilter, event: ChangeEvent): boolean {
-    return (filter.kinds === undefined || filter.kinds.has(event.kind)) && (filter.project === undefined || filter.project === event.project);
+    return (
+      (filter.kinds === undefined || filter.kinds.has(event.kind)) &&
+      (filter.project === undefined || filter.project === event.project) &&
+      (filter.allows === undefined || filter.allows(event))
+    );
   }
 
   function decode(message: JsMsg): ChangeEvent | undefined {

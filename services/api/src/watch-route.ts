@@ -1,18 +1,19 @@
 /**
  * `GET /v1/watch?kinds=K1,K2&project=&cursor=N` (or `Last-Event-ID: N`): checks the query, asks
- * `authorize` for a list of each kind, and hands the response to the hub.
+ * `authorize` for a watch of each kind, narrows the hub's filter to what the caller may read, and
+ * hands the response to the hub.
  */
 import type { Request, Response } from 'express';
-import { isDnsLabel, NotFoundError, type KindDefinition } from '@tugboat/resource-model';
+import { ForbiddenError, isDnsLabel, NotFoundError, type KindDefinition } from '@tugboat/resource-model';
+import { PROJECT_KIND, projectsWhere, type Principal } from './access.js';
 import { authorize } from './authorize.js';
-import type { Identity } from './identity.js';
 import type { KindRegistry } from './kind-registry.js';
 import { DetailCollector, inputError, projectFilterFromQuery } from './resource-input.js';
 import type { WatchFilter, WatchHub } from './watch-hub.js';
 
 export interface WatchRouteOptions {
   hub: WatchHub;
-  kinds: Pick<KindRegistry, 'get'>;
+  kinds: Pick<KindRegistry, 'get' | 'list'>;
 }
 
 export interface ParsedWatchQuery {
@@ -81,12 +82,31 @@ export async function parseWatchQuery(req: Pick<Request, 'query' | 'get'>, kinds
   return { filter, definitions, ...(cursor !== undefined ? { cursor } : {}) };
 }
 
-export function createWatchRoute(options: WatchRouteOptions): (req: Request, res: Response, identity: Identity) => Promise<void> {
-  return async (req, res, identity) => {
+export function createWatchRoute(options: WatchRouteOptions): (req: Request, res: Response, principal: Principal) => Promise<void> {
+  return async (req, res, principal) => {
     const query = await parseWatchQuery(req, options.kinds);
     const project = query.filter.project;
-    if (query.definitions.length === 0) authorize(identity, 'list', undefined, project);
-    for (const definition of query.definitions) authorize(identity, 'list', definition, project);
+    // A named project must be readable for every kind asked for (403 otherwise); without one, the
+    // stream carries only what the caller may read, decided here once for the watch's life.
+    if (project !== undefined) for (const definition of query.definitions) authorize(principal, 'watch', definition, project);
+    const definitions = query.definitions.length > 0 ? query.definitions : await options.kinds.list();
+    const scopes = new Map<string, 'all' | ReadonlySet<string>>();
+    for (const definition of definitions) {
+      const where = projectsWhere(principal, 'watch', definition);
+      if (where === 'all' || where.length > 0) scopes.set(definition.kind, where === 'all' ? 'all' : new Set(where));
+    }
+    const unreadable = query.definitions.filter((definition) => !scopes.has(definition.kind)).map((definition) => definition.kind);
+    if (unreadable.length > 0) throw new ForbiddenError(`${principal.identity.type} "${principal.identity.name}" may not watch ${unreadable.join(', ')}: none of its roles reads ${unreadable.length > 1 ? 'them' : 'it'}`);
+    if (scopes.size === 0) throw new ForbiddenError(`${principal.identity.type} "${principal.identity.name}" may not watch: it has no role that reads any kind`);
+    const everything = [...scopes.values()].every((scope) => scope === 'all') && (query.definitions.length > 0 || scopes.size === definitions.length);
+    if (!everything) {
+      query.filter.allows = ({ kind, project: eventProject, name }) => {
+        const scope = scopes.get(kind);
+        if (scope === undefined) return false;
+        return scope === 'all' || scope.has(kind === PROJECT_KIND ? name : eventProject);
+      };
+      if (query.definitions.length === 0) query.filter.kinds = new Set(scopes.keys());
+    }
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     await options.hub.serve(res, { filter: query.filter, signal: abort.signal, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) });

@@ -159,6 +159,11 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
   const copy = <T>(value: T): T => structuredClone(value);
   const keyOf = (resource: Resource): string => keyString({ kind: resource.kind, project: resource.metadata.project, name: resource.metadata.name });
 
+  /** Whether `controller` reads `kind`: it owns it, or owns a kind that references it. */
+  function controllerReads(controller: string, kind: string): boolean {
+    return [...kinds.values()].some(({ definition }) => definition.controller === controller && (definition.kind === kind || definition.references.some((r) => r.kind === kind)));
+  }
+
   function register(definition: KindDefinition): RegisteredKind {
     const registered = { definition: copy(definition), validate: ajv.compile(definition.schema) };
     kinds.set(definition.kind, registered);
@@ -682,16 +687,26 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       if (!isDnsLabel(input['name'])) throw inputError('name', 'dns-label', 'must be a DNS label');
       if (input['name'] === 'admin') throw inputError('name', 'reserved', 'is the bootstrap identity');
       // `controller` alone makes a controller identity (`tug token create NAME --controller C`).
-      const type = input['type'] ?? (input['controller'] !== undefined ? 'controller' : undefined);
-      if (type !== 'user' && type !== 'controller') throw inputError('type', 'enum', 'must be user or controller (or give controller)');
+      const type =
+        input['type'] ??
+        (input['controller'] !== undefined ? 'controller' : input['user'] !== undefined ? 'user' : input['project'] !== undefined || input['role'] !== undefined ? 'serviceaccount' : undefined);
+      if (type !== 'user' && type !== 'serviceaccount' && type !== 'controller') throw inputError('type', 'enum', 'must be user, serviceaccount or controller');
       const name = input['name'];
+      const project = typeof input['project'] === 'string' ? input['project'] : null;
+      const role = typeof input['role'] === 'string' ? input['role'] : null;
+      const user = type === 'user' ? (typeof input['user'] === 'string' ? input['user'] : name) : null;
       const expiresAt = tokenExpiry(input);
       if ([...tokens.values()].some((identity) => identity.name === name)) throw new ConflictError(`a token named "${name}" already exists`, { details: [{ path: 'name', rule: 'unique' }] });
-      const created: Identity = type === 'controller' ? { name, type: 'controller', controller: typeof input['controller'] === 'string' ? input['controller'] : name } : { name, type: 'user' };
+      const created: Identity =
+        type === 'controller'
+          ? { name, type: 'controller', controller: typeof input['controller'] === 'string' ? input['controller'] : name, token: name }
+          : type === 'user'
+            ? { name: user!, type: 'user', token: name }
+            : { name, type: 'serviceaccount', token: name };
       // Numbered, so a test can expect the token `tug` prints (the first one made is `tug_fake_1`).
       const token = `tug_fake_${tokens.size}`;
       tokens.set(token, created);
-      tokenRecords.set(name, { name, type: created.type, controller: created.controller ?? null, createdAt: now().toISOString(), expiresAt, lastUsedAt: null, revokedAt: null });
+      tokenRecords.set(name, { name, type: created.type, controller: created.controller ?? null, user, project, role, createdAt: now().toISOString(), expiresAt, lastUsedAt: null, revokedAt: null });
       return { status: 201, body: { token, identity: created, expiresAt } };
     }
     if (parts[1] === 'tokens' && parts.length === 2 && method === 'GET') {
@@ -793,6 +808,11 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
 
     const key: ResourceKey = { kind: definition.kind, project: projectFromQuery(definition, query('project')), name: parts[2] ?? '' };
     const sub = parts.slice(3).join('/');
+    // As the real API: a controller reads only the kinds it owns and those they reference; any
+    // other object is answered as missing, so an answer never confirms it exists.
+    if (identity.type === 'controller' && !controllerReads(identity.controller ?? identity.name, definition.kind)) {
+      throw new NotFoundError(`${definition.kind} "${key.name}" not found${key.project ? ` in project ${key.project}` : ''}`, { details: [{ path: 'metadata.name', rule: 'not-found' }] });
+    }
     if (sub === 'revisions' && method === 'GET') return { status: 200, body: { items: copy(revisions.get(keyString(key)) ?? []) } };
     if (sub === 'revisions/diff' && method === 'GET') {
       const history = revisions.get(keyString(key)) ?? [];
