@@ -25,7 +25,8 @@ export type Action =
   | 'deleteKind'
   | 'createToken'
   | 'listTokens'
-  | 'revokeToken';
+  | 'revokeToken'
+  | 'readKeys';
 
 export interface AuthorizationTarget {
   /** For `removeFinalizer`: which finalizer. */
@@ -45,6 +46,7 @@ export function authorize(identity: Identity, action: Action, resourceKind: Kind
     case 'createToken':
     case 'listTokens':
     case 'revokeToken':
+    case 'readKeys':
       if (!isAdmin) deny('admin only');
       return;
     case 'writeStatus':
