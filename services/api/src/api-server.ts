@@ -157,7 +157,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     const secretKeys = options.secretKeys ?? (await loadSecretKeys({ stateDir }));
     const secrets = createSecretBox({ keys: secretKeys });
-    const keyStatus = await assertStoredSecretsOpenable(database.db, secrets);
+    const keyStatus = await assertStoredSecretsOpenable(database.db, secrets).catch((error: unknown) => {
+      if (options.secretKeys || !(error instanceof Error)) throw error;
+      throw new InternalError(`${error.message} (the keys came from ${join(stateDir, 'secret-keys')}: restore that file)`);
+    });
     logger.info({ current: keyStatus.current, keys: keyStatus.keys }, 'secret keys');
     const kinds = withUnknownKindCache(
       createKindRegistry({
