@@ -25,6 +25,7 @@ import {
   type RevisionDiff,
   type TokenInput,
   type TokenSummary,
+  type SecretKeyStatus,
   type WatchChange,
 } from '@tugboat/resource-model';
 import { createKindCache, type KindCache } from './kind-cache.js';
@@ -140,6 +141,8 @@ export interface ApiClient {
   listTokens(options?: RequestOptions): Promise<TokenSummary[]>;
   /** Revokes the token named `name` (admin only; `NotFoundError` for an unknown name); idempotent. */
   revokeToken(name: string, options?: RequestOptions): Promise<TokenSummary>;
+  /** Stored secret values per key id, as the answering replica sees them (admin only; `GET /v1/admin/keys`). */
+  secretKeyStatus(options?: RequestOptions): Promise<SecretKeyStatus>;
 
   kinds(options?: RequestOptions): Promise<KindDefinition[]>;
   /** By kind, plural, singular or short name; `undefined` when unknown. */
@@ -394,6 +397,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async revokeToken(name, opts = {}) {
       return (await send({ method: 'DELETE', path: `/v1/tokens/${encodeURIComponent(name)}`, signal: opts.signal })).body as TokenSummary;
+    },
+
+    async secretKeyStatus(opts = {}) {
+      return (await send({ method: 'GET', path: '/v1/admin/keys', signal: opts.signal })).body as SecretKeyStatus;
     },
 
     async kinds(opts = {}) {

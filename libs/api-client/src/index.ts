@@ -35,6 +35,7 @@ export type {
   ResourceList,
   Revision,
   RevisionDiff,
+  SecretKeyStatus,
   TokenInput,
   TokenSummary,
   WatchChange,

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAdminCommand } from './commands/admin-command.js';
 import { registerApplyCommand } from './commands/apply-command.js';
 import { registerConfigCommand } from './commands/config-command.js';
 import { registerDeleteCommand } from './commands/delete-command.js';
@@ -46,6 +47,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerOperatorCommands(program, context);
   registerConfigCommand(program, context);
   registerTokenCommand(program, context);
+  registerAdminCommand(program, context);
   registerUpCommand(program, context);
 
   try {

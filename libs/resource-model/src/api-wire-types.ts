@@ -115,6 +115,17 @@ export interface TokenSummary {
   revokedAt: string | null;
 }
 
+/**
+ * `GET /v1/admin/keys`: how many stored secret values each key id seals, as the answering replica
+ * sees it. `keys` lists the keys that replica was given (the current one first); `unknown` the key
+ * ids stored values name that it was not given (a replica refuses to start with any).
+ */
+export interface SecretKeyStatus {
+  current: string;
+  keys: Array<{ id: string; current: boolean; values: number }>;
+  unknown: Array<{ id: string; values: number }>;
+}
+
 /** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
 export interface FieldChange {
   /** Dotted path with `[i]` for array items, e.g. `spec.env.LOG_LEVEL` or `spec.command[1]`. */

@@ -27,7 +27,9 @@ import { createAdmission } from './admission.js';
 import { createResourceStore } from './resource-store.js';
 import { createRetentionJob, type RetentionJob, type RetentionOptions } from './retention-job.js';
 import { createRevisionHistory } from './revision-history.js';
-import { createSecretBox, loadSecretKeys, type SecretKey } from './secret-box.js';
+import { createSecretBox, loadSecretKeys, SECRET_KEYS_HOWTO, type SecretKey } from './secret-box.js';
+import { assertStoredSecretsOpenable, countSealedValuesByKey, secretKeyStatus } from './secret-key-usage.js';
+import { createSecretResealJob, type SecretResealJob, type SecretResealOptions } from './secret-reseal-job.js';
 import { announceTokenRevocation, followTokenRevocations } from './token-revocations.js';
 import { withUnknownKindCache } from './unknown-kind-cache.js';
 import { createWatchChangeReader } from './watch-change-reader.js';
@@ -47,8 +49,13 @@ export interface ApiServerOptions {
   port?: number;
   host?: string;
   adminToken: string;
-  /** Secret keys; without them they come from `<stateDir>/secret-keys` (generated once). */
+  /**
+   * Secret keys, the one that seals first. Required with `databaseUrl` (replicas must share them
+   * and a restart must keep them); on PGlite they default to `<stateDir>/secret-keys` (generated once).
+   */
   secretKeys?: SecretKey[];
+  /** The background pass that moves stored values to the current key (default: every 10 min, 200 rows a statement). */
+  secretReseal?: Pick<SecretResealOptions, 'intervalMs' | 'batchSize'> & { enabled?: boolean };
   /** How stale this replica's kinds may get before it checks for changes made through another. Default 1000 ms. */
   kindsReloadIntervalMs?: number;
   stateDir?: string;
@@ -87,6 +94,8 @@ export interface ApiServer {
   readonly database: OpenDatabase;
   readonly relay: OutboxRelay;
   readonly nats: NatsConnection;
+  /** The re-seal of stored secret values with the current key (`reseal()` runs a pass now). */
+  readonly secretReseal: SecretResealJob;
 }
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
@@ -97,6 +106,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   let nats: NatsConnection | undefined;
   let relay: OutboxRelay | undefined;
   let retention: RetentionJob | undefined;
+  let secretReseal: SecretResealJob | undefined;
   let watch: WatchHub | undefined;
   let identities: IdentityStore | undefined;
   let server: Server | undefined;
@@ -130,6 +140,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   async function start(): Promise<{ port: number; url: string }> {
     const killPoint = options.killPoint ?? noKillPoint;
+    if (options.databaseUrl && !options.secretKeys) {
+      // A key generated per process could not be shared by replicas and would be lost on restart.
+      throw new InternalError(`TUGBOAT_SECRET_KEYS is required with DATABASE_URL; ${SECRET_KEYS_HOWTO}`);
+    }
     database = await openDatabase({
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : { dataDir: options.dataDir ?? join(stateDir, 'pgdata') }),
       ...(options.schema ? { schema: options.schema } : {}),
@@ -143,6 +157,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     const secretKeys = options.secretKeys ?? (await loadSecretKeys({ stateDir }));
     const secrets = createSecretBox({ keys: secretKeys });
+    const keyStatus = await assertStoredSecretsOpenable(database.db, secrets).catch((error: unknown) => {
+      if (options.secretKeys || !(error instanceof Error)) throw error;
+      throw new InternalError(`${error.message} (the keys came from ${join(stateDir, 'secret-keys')}: restore that file)`);
+    });
+    logger.info({ current: keyStatus.current, keys: keyStatus.keys }, 'secret keys');
     const kinds = withUnknownKindCache(
       createKindRegistry({
         db: database.db,
@@ -196,6 +215,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       onTokenRevoked: (name) => announceTokenRevocation(nats, prefix, name, logger),
       metrics,
       watch,
+      secretKeys: { status: async () => secretKeyStatus(secrets, await countSealedValuesByKey(db)) },
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
       ...(options.requestLimits ? { limits: options.requestLimits } : {}),
       maxPipelined: httpLimits.maxPipelined,
@@ -252,6 +272,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       retention = createRetentionJob({ db, logger, ...bounds });
       retention.start();
     }
+    secretReseal = createSecretResealJob({
+      db,
+      secrets,
+      logger,
+      ...(options.secretReseal?.intervalMs ? { intervalMs: options.secretReseal.intervalMs } : {}),
+      ...(options.secretReseal?.batchSize ? { batchSize: options.secretReseal.batchSize } : {}),
+    });
+    if (options.secretReseal?.enabled !== false) secretReseal.start();
     ready = true;
     logger.info({ port }, 'api ready');
     return { port, url };
@@ -270,6 +298,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     await relay?.stop();
     await retention?.stop();
+    await secretReseal?.stop();
     await nats?.drain().catch(() => undefined);
     await database?.close();
     logger.info('api stopped');
@@ -292,6 +321,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     },
     get nats() {
       return required(nats, 'NATS');
+    },
+    get secretReseal() {
+      return required(secretReseal, 'the secret re-seal');
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   type KindDefinition,
   type TugboatError,
   type ResourceList,
+  type SecretKeyStatus,
 } from '@tugboat/resource-model';
 import { applyBundle, bundleDocuments, YAML_MEDIA_TYPES } from './apply-bundle.js';
 import { administeredProjects, can, createKindIndex, describeGrants, PROJECT_KIND, projectsWhere, type KindIndex, type Principal } from './access.js';
@@ -60,6 +61,8 @@ export interface AppOptions {
   onTokenRevoked?(name: string): void;
   /** `GET /v1/watch` and the lists' `metadata.cursor`; absent = no watch route. */
   watch?: WatchHub;
+  /** `GET /v1/admin/keys`: stored secret values per key id; absent = no route. */
+  secretKeys?: { status(): Promise<SecretKeyStatus> };
 }
 
 interface Locals {
@@ -258,6 +261,17 @@ export function createApp(options: AppOptions): express.Express {
       res.json(revoked);
     }),
   );
+
+  if (options.secretKeys) {
+    const secretKeys = options.secretKeys;
+    v1.get(
+      '/admin/keys',
+      route(async (_req, res) => {
+        allow(res, 'readKeys', undefined, undefined);
+        res.json(await secretKeys.status());
+      }),
+    );
+  }
 
   v1.get(
     '/kinds',

@@ -56,6 +56,14 @@ describe('migration 0005 (ClusterInstance to the cluster-controller)', () => {
       { name: 'aws', provider: 'eks' },
     ]);
 
+    // The re-seal pass moves it to its own path (same key, no sealedAt), the object untouched.
+    const [beforeReseal] = await api.sql(`select resource_version from resources where uid = $1`, [uid]);
+    expect(await api.server.secretReseal.reseal()).toMatchObject({ rowsResealed: 1, valuesResealed: 1, rowsChanged: 0 });
+    const [afterReseal] = await api.sql(`select resource_version, secrets->'kubeconfig' ? 'sealedAt' as legacy from resources where uid = $1`, [uid]);
+    expect(afterReseal).toEqual({ resource_version: beforeReseal.resource_version, legacy: false });
+    expect(await secrets()).toEqual({ kubeconfig: KUBECONFIG });
+    await api.sql(`update resources set secrets = jsonb_build_object('kubeconfig', $2::jsonb) where uid = $1`, [uid, JSON.stringify({ ...sealed, sealedAt: 'existing.kubeconfig' })]);
+
     // The moved secret keeps working through writes: an unchanged re-apply keeps it, a new value re-seals it at its path.
     const again = await api.call('POST', '/v1/apply', { items: [{ kind: 'ClusterInstance', metadata: { name: 'old' }, spec: { definitionRef: { name: 'adopted' }, kubeconfig: KUBECONFIG } }] });
     expect(again.body.results[0].action).toBe('unchanged');

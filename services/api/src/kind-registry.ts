@@ -31,7 +31,7 @@ import type { KindObjects } from './kind-objects.js';
 import { createKindSchemaCompiler, declaredAt, FORBIDDEN_SEGMENTS, type KindSchemaCompiler, type SchemaProblem } from './kind-schema.js';
 
 /** Path segments the API itself serves under `/v1`. */
-const RESERVED_NAMES = new Set(['kinds', 'tokens', 'whoami', 'kind', 'token', 'apply', 'watch']);
+const RESERVED_NAMES = new Set(['kinds', 'tokens', 'whoami', 'kind', 'token', 'apply', 'watch', 'admin']);
 /** Objects named in a refusal (blocking a delete, failing a new schema). */
 const DEFAULT_MAX_REPORTED = 10;
 const PATH_SYNTAX = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;

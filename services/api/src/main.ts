@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { createApiServer } from './api-server.js';
 import { testKillPointFromEnv } from './kill-point.js';
-import { parseSecretKeys } from './secret-box.js';
+import { parseSecretKeys, SECRET_KEYS_HOWTO, type SecretKey } from './secret-box.js';
 
 const env = process.env;
 const logger = pino({ base: { service: 'api' } });
@@ -10,6 +10,22 @@ const logger = pino({ base: { service: 'api' } });
 const adminToken = env['TUGBOAT_ADMIN_TOKEN'];
 if (!adminToken) {
   logger.fatal('TUGBOAT_ADMIN_TOKEN is required');
+  process.exit(2);
+}
+
+// With a shared database every replica must seal and open with the same keys, and keep them across
+// restarts: a key generated here would be neither. Only the embedded database (no DATABASE_URL)
+// generates one, into the state directory.
+let secretKeys: SecretKey[] | undefined;
+if (env['TUGBOAT_SECRET_KEYS']) {
+  try {
+    secretKeys = parseSecretKeys(env['TUGBOAT_SECRET_KEYS']);
+  } catch (error) {
+    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'TUGBOAT_SECRET_KEYS is not usable');
+    process.exit(2);
+  }
+} else if (env['DATABASE_URL']) {
+  logger.fatal({ howTo: SECRET_KEYS_HOWTO }, `TUGBOAT_SECRET_KEYS is required with DATABASE_URL; ${SECRET_KEYS_HOWTO}`);
   process.exit(2);
 }
 
@@ -24,7 +40,7 @@ const server = createApiServer({
   prefix: env['TUGBOAT_NATS_PREFIX'] || 'tugboat',
   port: Number(env['PORT'] || 7070),
   adminToken,
-  ...(env['TUGBOAT_SECRET_KEYS'] ? { secretKeys: parseSecretKeys(env['TUGBOAT_SECRET_KEYS']) } : {}),
+  ...(secretKeys ? { secretKeys } : {}),
   stateDir: env['TUGBOAT_STATE_DIR'] || '.state',
   migrate: env['TUGBOAT_MIGRATE'] !== 'false',
   ...(env['TUGBOAT_EVENTS_MAX_AGE_MS'] ? { streamMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_MS']) } : {}),
@@ -41,6 +57,7 @@ const server = createApiServer({
     ...(env['TUGBOAT_EVENTS_MAX_AGE_HOURS'] ? { eventsMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_HOURS']) * 3_600_000 } : {}),
     ...(env['TUGBOAT_RETENTION_INTERVAL_MS'] ? { intervalMs: Number(env['TUGBOAT_RETENTION_INTERVAL_MS']) } : {}),
   },
+  ...(env['TUGBOAT_SECRET_RESEAL_INTERVAL_MS'] ? { secretReseal: { intervalMs: Number(env['TUGBOAT_SECRET_RESEAL_INTERVAL_MS']) } } : {}),
   ...(env['TUGBOAT_MAX_QUEUED_WRITES'] ? { maxQueuedWrites: Number(env['TUGBOAT_MAX_QUEUED_WRITES']) } : {}),
   http: {
     ...(env['TUGBOAT_HTTP_HEADERS_TIMEOUT_MS'] ? { headersTimeoutMs: Number(env['TUGBOAT_HTTP_HEADERS_TIMEOUT_MS']) } : {}),

@@ -83,6 +83,7 @@ describe('OpenAPI document', () => {
       logger: pino({ level: 'silent' }),
       isReady: () => true,
       watch: {} as WatchHub,
+      secretKeys: { status: async () => ({ current: 'k1', keys: [], unknown: [] }) },
     });
     const served = servedRoutes(app);
     const documented = documentedRoutes(document.paths as Record<string, Record<string, unknown>>, kinds);

@@ -183,6 +183,24 @@ function sharedSchemas(): Record<string, Schema> {
         revokedAt: { type: ['string', 'null'], format: 'date-time' },
       },
     },
+    SecretKeyStatus: {
+      type: 'object',
+      required: ['current', 'keys', 'unknown'],
+      description: 'Stored secret values per key id, as the answering replica sees them',
+      properties: {
+        current: { type: 'string', description: 'The key id new values are sealed with' },
+        keys: {
+          type: 'array',
+          description: "The keys this replica was given, the current one first; an old key with 0 values can be dropped",
+          items: { type: 'object', required: ['id', 'current', 'values'], properties: { id: { type: 'string' }, current: { type: 'boolean' }, values: { type: 'integer', minimum: 0 } } },
+        },
+        unknown: {
+          type: 'array',
+          description: 'Key ids stored values name that this replica was not given',
+          items: { type: 'object', required: ['id', 'values'], properties: { id: { type: 'string' }, values: { type: 'integer', minimum: 0 } } },
+        },
+      },
+    },
     EventInput: {
       type: 'object',
       required: ['type', 'reason', 'message'],
@@ -451,6 +469,14 @@ function fixedPaths(): Record<string, PathItem> {
         tags: ['identity'],
         parameters: [pathParam('name', 'The token name')],
         responses: { 200: json(ref('TokenSummary'), 'Revoked (or already revoked: unchanged)'), ...errors(401, 403, 404, 422, 503) },
+      },
+    },
+    '/v1/admin/keys': {
+      get: {
+        operationId: 'secretKeyStatus',
+        summary: 'Stored secret values per key id (admin): when an old key holds none, it can be dropped',
+        tags: ['identity'],
+        responses: { 200: json(ref('SecretKeyStatus'), 'Values per key'), ...errors(401, 403, 503) },
       },
     },
     '/v1/kinds': {

@@ -22,11 +22,46 @@ describe('secret box', () => {
     expect(() => rotated.open({ ...sealed, data: Buffer.from('tampered').toString('base64') }, 'uid-1:password')).toThrow();
   });
 
-  it('parses TUGBOAT_SECRET_KEYS and refuses keys of the wrong size', () => {
+  it('parses TUGBOAT_SECRET_KEYS: the first key seals, every key listed opens', () => {
     const text = `a:${randomBytes(32).toString('base64')}, b:${randomBytes(32).toString('base64')}`;
-    expect(parseSecretKeys(text).map((k) => k.id)).toEqual(['a', 'b']);
-    expect(() => parseSecretKeys(`a:${randomBytes(16).toString('base64')}`)).toThrow(/32-byte/);
-    expect(() => parseSecretKeys('')).toThrow();
+    const keys = parseSecretKeys(text);
+    expect(keys.map((k) => k.id)).toEqual(['a', 'b']);
+    const box = createSecretBox({ keys });
+    expect([box.currentKeyId, box.keyIds]).toEqual(['a', ['a', 'b']]);
+    expect(parseSecretKeys(`local-2026-12-05:${randomBytes(32).toString('base64')}\n`).map((k) => k.id)).toEqual(['local-2026-12-05']);
+  });
+
+  const good = randomBytes(32).toString('base64');
+  it.each([
+    ['', /names no key; make one with: TUGBOAT_SECRET_KEYS="k1:\$\(openssl rand -base64 32\)"/],
+    [' , ,', /names no key/],
+    [good, /entry 1: must be id:base64key/],
+    [`:${good}`, /entry 1: the key id must be 1-63 letters/],
+    [`a b:${good}`, /entry 1: the key id must be/],
+    [`-a:${good}`, /entry 1: the key id must be/],
+    [`${'k'.repeat(64)}:${good}`, /entry 1: the key id must be/],
+    [`k\u0000:${good}`, /entry 1: the key id must be/],
+    ['k1:', /entry 1 \(key id "k1"\): the key is not base64/],
+    [`k1:${good.slice(0, 20)}!!${good.slice(22)}`, /entry 1 \(key id "k1"\): the key is not base64/],
+    [`k1:${good.replace(/=+$/, '')}`, /the key is not base64/],
+    // The URL-safe alphabet (which Node's decoder also takes): not the form the variable is given in.
+    [`k1:${good.slice(0, 40)}-_A=`, /the key is not base64/],
+    [`k1:${randomBytes(16).toString('base64')}`, /entry 1 \(key id "k1"\): the key is 16 bytes, must be 32/],
+    [`k1:${randomBytes(33).toString('base64')}`, /the key is 33 bytes, must be 32/],
+    [`k1:${good},k2:${randomBytes(31).toString('base64')}`, /entry 2 \(key id "k2"\): the key is 31 bytes/],
+    [`k1:${good},k1:${randomBytes(32).toString('base64')}`, /entry 2: key id "k1" is listed twice/],
+  ])('refuses TUGBOAT_SECRET_KEYS=%j, naming the entry and the rule', (text, message) => {
+    expect(() => parseSecretKeys(text)).toThrow(message);
+    // Key material is never echoed back.
+    try {
+      parseSecretKeys(text);
+    } catch (error) {
+      expect(String(error)).not.toContain(good);
+    }
+  });
+
+  it('refuses two keys with one id', () => {
+    expect(() => createSecretBox({ keys: [oldKey, { id: 'old', key: randomBytes(32) }] })).toThrow(/unique/);
   });
 
   it('generates a local key once into the state directory (mode 0600)', async () => {

@@ -18,7 +18,14 @@ export interface SecretKey {
 export interface SecretBox {
   seal(value: unknown, context: string): SealedSecret;
   open(sealed: SealedSecret, context: string): unknown;
+  /** The id new values are sealed with (the first key given). */
+  readonly currentKeyId: string;
+  /** Every key id this box opens, the current one first. */
+  readonly keyIds: readonly string[];
 }
+
+/** How an operator makes a key; named in every refusal about keys. */
+export const SECRET_KEYS_HOWTO = 'make one with: TUGBOAT_SECRET_KEYS="k1:$(openssl rand -base64 32)" (id:base64 of 32 random bytes; several comma-separated, the first seals)';
 
 /** The additional data a secret field's value is sealed with: the object's uid and the field's path. */
 export function secretContext(uid: string, path: string): string {
@@ -42,7 +49,10 @@ export function createSecretBox(options: { keys: SecretKey[] }): SecretBox {
   const [current] = options.keys;
   if (!current) throw new InternalError('at least one secret key is required');
   const byId = new Map(options.keys.map((k) => [k.id, k.key]));
+  if (byId.size !== options.keys.length) throw new InternalError('secret key ids must be unique');
   return {
+    currentKeyId: current.id,
+    keyIds: options.keys.map((k) => k.id),
     seal(value, context) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current.key, iv);
@@ -62,23 +72,35 @@ export function createSecretBox(options: { keys: SecretKey[] }): SecretBox {
   };
 }
 
-/** Parses `id:base64key[,id:base64key…]`; every key must be 32 bytes. */
+const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * Parses `id:base64key[,id:base64key…]`: ids unique (letters, digits, `.`, `_`, `-`; at most 63),
+ * keys the canonical base64 of exactly 32 bytes. A refusal names the entry and the rule, never
+ * the key material.
+ */
 export function parseSecretKeys(text: string): SecretKey[] {
-  const keys = text
+  const entries = text
     .split(',')
     .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map((part) => {
-      const colon = part.indexOf(':');
-      const id = part.slice(0, colon);
-      const key = Buffer.from(part.slice(colon + 1), 'base64');
-      if (colon <= 0 || key.length !== 32) {
-        throw new InternalError('TUGBOAT_SECRET_KEYS must be id:base64key[,id:base64key…] with 32-byte keys');
-      }
-      return { id, key };
-    });
-  if (keys.length === 0) throw new InternalError('TUGBOAT_SECRET_KEYS names no key');
-  return keys;
+    .filter((part) => part !== '');
+  if (entries.length === 0) throw new InternalError(`TUGBOAT_SECRET_KEYS names no key; ${SECRET_KEYS_HOWTO}`);
+  const seen = new Set<string>();
+  return entries.map((part, index) => {
+    const where = `TUGBOAT_SECRET_KEYS entry ${index + 1}`;
+    const colon = part.indexOf(':');
+    if (colon < 0) throw new InternalError(`${where}: must be id:base64key; ${SECRET_KEYS_HOWTO}`);
+    const id = part.slice(0, colon).trim();
+    const encoded = part.slice(colon + 1).trim();
+    if (!KEY_ID.test(id)) throw new InternalError(`${where}: the key id must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    if (seen.has(id)) throw new InternalError(`${where}: key id "${id}" is listed twice`);
+    seen.add(id);
+    const key = Buffer.from(encoded, 'base64');
+    // Node's decoder skips what is not base64: only a key that re-encodes to the same text is whole.
+    if (encoded === '' || key.toString('base64') !== encoded) throw new InternalError(`${where} (key id "${id}"): the key is not base64; ${SECRET_KEYS_HOWTO}`);
+    if (key.length !== 32) throw new InternalError(`${where} (key id "${id}"): the key is ${key.length} bytes, must be 32; ${SECRET_KEYS_HOWTO}`);
+    return { id, key };
+  });
 }
 
 /**

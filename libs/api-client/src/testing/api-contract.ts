@@ -268,7 +268,16 @@ export function describeApiContract(name: string, setup: ApiContractSetup): void
     });
 
     it('keeps secrets out of every answer and hands them to controllers only', async () => {
+      const valuesOnCurrentKey = async () => {
+        const status = await admin.secretKeyStatus();
+        expect(status.keys[0]).toMatchObject({ id: status.current, current: true });
+        return status.keys[0]!.values;
+      };
+      const before = await valuesOnCurrentKey();
       const created = await admin.create(gadget('g1', { size: 1, password: 'pw-contract-1' }));
+      // Each stored secret value counts on the key that sealed it (the admin's view, GET /v1/admin/keys).
+      expect(await valuesOnCurrentKey()).toBe(before + 1);
+      expect(await rejection(controller.secretKeyStatus())).toBeInstanceOf(ForbiddenError);
       expect(created.spec['password']).toBe('<redacted>');
       expect((await admin.getOrThrow(ref('g1'))).spec['password']).toBe('<redacted>');
       expect(await controller.readSecrets(ref('g1'))).toEqual({ password: 'pw-contract-1' });

@@ -44,6 +44,7 @@ import {
   type ResourceList,
   type ResourceStatus,
   type Revision,
+  type SecretKeyStatus,
   type TokenSummary,
   type TugboatError,
   type WatchChange,
@@ -63,6 +64,11 @@ export interface FakeApiOptions {
   /** Called after every committed change, as the API's outbox relay would publish it. */
   onChange?: (event: ChangeEvent) => void;
   now?: () => Date;
+  /**
+   * What `GET /v1/admin/keys` answers, given the number of stored secret values; default: every
+   * value on one key, `fake-1`. A test of a rotation gives its own.
+   */
+  secretKeyStatus?: (storedValues: number) => SecretKeyStatus;
 }
 
 /** The fake's own client, and what a test may look at or do behind the API's back. */
@@ -720,6 +726,11 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       if (record === undefined) throw new NotFoundError(`no token named "${parts[2]!}" (tug token list shows them)`);
       record.revokedAt ??= now().toISOString();
       return { status: 200, body: { ...record } };
+    }
+    if (parts[1] === 'admin' && parts[2] === 'keys' && parts.length === 3 && method === 'GET') {
+      if (!isAdmin) deny('readKeys', 'admin only');
+      const stored = [...objects.values()].reduce((n, object) => n + Object.keys(object.secrets).length, 0);
+      return { status: 200, body: options.secretKeyStatus?.(stored) ?? { current: 'fake-1', keys: [{ id: 'fake-1', current: true, values: stored }], unknown: [] } };
     }
     if (parts[1] === 'kinds') {
       if (parts.length === 2 && method === 'GET') return { status: 200, body: { items: [...kinds.values()].map((k) => k.definition) } };
