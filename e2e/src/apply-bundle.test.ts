@@ -37,7 +37,7 @@ describe('apply (real API process)', () => {
   let db: pg.Client;
 
   beforeAll(async () => {
-    api = await startApiProcess();
+    api = await startApiProcess({ projects: ['team-a'] });
     client = createApiClient({ baseUrl: api.url, token: api.adminToken });
     db = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${api.schema}` });
     await db.connect();

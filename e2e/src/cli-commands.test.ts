@@ -41,6 +41,7 @@ describe('tug against the API', () => {
       'ClusterDefinition/small created',
       'ClusterInstance/dev created',
       'WorkloadDefinition/web-service created',
+      'Project/team-a created',
       'WorkloadInstance/hello created',
     ]);
 
@@ -61,7 +62,7 @@ describe('tug against the API', () => {
     // A changed secret is a change, and its values stay hidden.
     expect(plan.stdout).toContain('~ AwsAccount/sandbox would be configured:\n    ~ spec.secretAccessKey: <redacted> → <redacted>\n');
     expect(plan.stdout).not.toContain('rotated');
-    expect(plan.stdout).toContain('Plan: 0 to create, 2 to change, 3 unchanged. Dry run: nothing was written.\n');
+    expect(plan.stdout).toContain('Plan: 0 to create, 2 to change, 4 unchanged. Dry run: nothing was written.\n');
     expect((await admin.getOrThrow({ kind: 'WorkloadInstance', project: 'team-a', name: 'hello' })).metadata.generation).toBe(1);
 
     const third = await tug('apply', '-f', join(dir, 'changed.yaml'));

@@ -34,7 +34,7 @@ it('creates a controller token, says who holds a stuck delete, and forces it as 
   expect(created.stderr).toContain(`token created for controller "${WORKLOAD_CONTROLLER}"`);
   const token = created.stdout.trim();
   const controller = createApiClient({ baseUrl: api.url, token });
-  expect(await controller.whoami()).toEqual({ name: WORKLOAD_CONTROLLER, type: 'controller', controller: WORKLOAD_CONTROLLER });
+  expect(await controller.whoami()).toEqual({ name: WORKLOAD_CONTROLLER, type: 'controller', controller: WORKLOAD_CONTROLLER, token: WORKLOAD_CONTROLLER, roles: [] });
   const again = await tug('token', 'create', WORKLOAD_CONTROLLER, '--controller', WORKLOAD_CONTROLLER);
   expect(again.code).toBe(1);
   expect(again.stderr).toContain(`a token named "${WORKLOAD_CONTROLLER}" already exists`);
@@ -58,7 +58,8 @@ it('creates a controller token, says who holds a stuck delete, and forces it as 
   // Only the platform admin forces it.
   const refused = await runTug(['delete', 'app', 'hello', '-p', 'team-a', '--force'], { env: { ...env, TUGBOAT_TOKEN: token } });
   expect(refused.code).toBe(1);
-  expect(refused.stderr).toContain('only the admin force-removes a finalizer');
+  // A controller changes only status, finalizers and events: it may not even ask for the delete.
+  expect(refused.stderr).toContain(`controller "${WORKLOAD_CONTROLLER}" may not delete WorkloadInstance in project team-a`);
   expect(await admin.get(hello)).toBeDefined();
 
   const forced = await tug('delete', 'app', 'hello', '-p', 'team-a', '--force');
@@ -97,7 +98,9 @@ it('waits for several objects, and deletes what a manifest applied, dependents f
   expect(removed.stderr).toContain('error: ClusterInstance/dev: ');
   expect(removed.stderr).toContain('WorkloadInstance/team-a/second');
   expect(removed.stderr).toContain('error: WorkloadDefinition/web-service: ');
-  expect(removed.stderr).toMatch(/^5 objects: 1 gone, 4 refused$/m);
+  // The project is refused too: it still holds `second`.
+  expect(removed.stderr).toContain('error: Project/team-a: project team-a still holds 1 WorkloadInstance');
+  expect(removed.stderr).toMatch(/^6 objects: 1 gone, 5 refused$/m);
   expect(removed.code).toBe(1);
 
   await admin.delete({ ...hello, name: 'second' });
@@ -106,7 +109,7 @@ it('waits for several objects, and deletes what a manifest applied, dependents f
   expect(rest.code).toBe(0);
   expect(rest.stdout).toContain('WorkloadInstance/hello not found (already gone)\n');
   expect(rest.stdout).toContain('ClusterInstance/dev deleted\n');
-  expect(rest.stderr).toMatch(/^5 objects: 5 gone$/m);
+  expect(rest.stderr).toMatch(/^6 objects: 6 gone$/m);
   for (const kind of ['workloadinstances', 'workloaddefinitions', 'awsaccounts']) {
     expect((await admin.list(kind)).items).toEqual([]);
   }

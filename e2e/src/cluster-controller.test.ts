@@ -55,7 +55,7 @@ describe('cluster-controller (API, sandbox and controller as processes)', () => 
       ...process.env,
       LOG_LEVEL: 'warn',
     });
-    api = await startApiProcess({ name: 'clusterctl' });
+    api = await startApiProcess({ name: 'clusterctl', projects: ['team-a'] });
     await waitForReady(`${sandboxUrl}/_sandbox/healthz`, sandbox);
     kubeconfigFile = join(stateDir, 'kubeconfig');
     admin = createApiClient({ baseUrl: api.url, token: api.adminToken });

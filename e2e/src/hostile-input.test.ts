@@ -123,6 +123,7 @@ const gadget = (name: string, spec: Record<string, unknown> = { note: 'hello' },
 beforeAll(async () => {
   api = await startApiProcess({
     name: 'hostile',
+    projects: ['hostile', 'other'],
     env: {
       TUGBOAT_HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS),
       TUGBOAT_HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -149,7 +150,10 @@ beforeAll(async () => {
     admin,
   );
   expect(kind.status).toBe(201);
+  // An ordinary token: an editor of the two projects, as a team's pipeline would be.
   const created = await call('POST', '/v1/tokens', { name: 'hostile-user', type: 'user' }, admin);
+  const members = [{ user: 'hostile-user', role: 'editor' }];
+  for (const project of ['hostile', 'other']) expect((await call('PUT', `/v1/projects/${project}`, { kind: 'Project', metadata: { name: project }, spec: { members } }, admin)).status).toBe(200);
   expect(created.status).toBe(201);
   token = created.body.token;
   expect((await call('POST', '/v1/gadgets', gadget('g1', { note: 'one', tags: ['a', 'b'], nested: { deep: 'x' } }))).status).toBe(201);

@@ -48,7 +48,7 @@ describe('operator controls (real API, SDK controller process)', () => {
   }
 
   beforeAll(async () => {
-    api = await startApiProcess();
+    api = await startApiProcess({ projects: [PROJECT] });
     admin = createApiClient({ baseUrl: api.url, token: api.adminToken });
     await admin.registerKind({
       kind: KIND,
@@ -150,7 +150,8 @@ describe('operator controls (real API, SDK controller process)', () => {
     );
     expect((await admin.getOrThrow(ref('stuck'))).metadata.finalizers).toEqual(['ops-controller']);
 
-    const { token } = await admin.createToken({ name: 'dana', type: 'user' });
+    // An editor of the project: she sees the object, so she is told why not (403).
+    const { token } = await admin.createToken({ name: 'dana', project: PROJECT, role: 'editor' });
     const user = createApiClient({ baseUrl: api.url, token });
     const refused = await user.removeFinalizer(ref('stuck'), 'ops-controller', { force: true }).then(
       () => undefined,

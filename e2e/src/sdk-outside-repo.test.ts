@@ -95,7 +95,7 @@ describe('controller SDK outside the repository', () => {
     expect(relative(REPO_ROOT, project).startsWith('..')).toBe(true);
 
     // The one documented command. Starting the API meanwhile: both take a few seconds.
-    const apiStarted = timed('api start', timings, () => startApiProcess({ name: 'sdkout' }));
+    const apiStarted = timed('api start', timings, () => startApiProcess({ name: 'sdkout', projects: ['outside'] }));
     await timed('pnpm sdk:pack', timings, () => run('pnpm', ['sdk:pack'], { cwd: REPO_ROOT, env: { ...process.env, SDK_PACK_DIR: tarballs } }));
     const tgz = (name: string) => `file:${join(tarballs, `tugboat-${name}-0.1.0.tgz`)}`;
 

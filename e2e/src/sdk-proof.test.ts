@@ -41,16 +41,21 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
 
   /** Every widget Ready at its current generation, no delete pending. */
   async function settled(timeoutMs = 30_000): Promise<Resource[]> {
+    // What was still behind when the wait gave up: the failure says which and how.
+    let behind: Resource[] = [];
     return waitUntil(
       async () => {
         const all = await widgets().catch(() => undefined);
         if (all === undefined) return undefined;
-        const behind = all.filter((obj) => obj.status.observedGeneration !== obj.metadata.generation || obj.status.phase !== 'Ready' || obj.metadata.deletionRequestedAt !== null);
+        behind = all.filter((obj) => obj.status.observedGeneration !== obj.metadata.generation || obj.status.phase !== 'Ready' || obj.metadata.deletionRequestedAt !== null);
         return behind.length === 0 ? all : undefined;
       },
       'every widget Ready at its generation',
       timeoutMs,
-    );
+    ).catch((error: unknown) => {
+      const shown = behind.map((obj) => `${obj.metadata.name} gen ${obj.metadata.generation} ${JSON.stringify(obj.status)}${obj.metadata.deletionRequestedAt ? ' deleting' : ''}`);
+      throw new Error(`${(error as Error).message}; behind: ${shown.join('; ')}\nAPI output (tail):\n${inst.api?.output().slice(-2000) ?? ''}`);
+    });
   }
 
   async function stopReplica(replica: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

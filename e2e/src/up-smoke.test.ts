@@ -59,7 +59,7 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   );
 
   // The README's first app, and the first-app bundle's workload, delivered: Ready on the sandbox's cluster.
-  expect(await runTug(['apply', '-f', 'examples/hello/'], { env })).toMatchObject({ code: 0, stdout: 'WorkloadDefinition/web-app created\nWorkloadInstance/hello created\n' });
+  expect(await runTug(['apply', '-f', 'examples/hello/'], { env })).toMatchObject({ code: 0, stdout: 'WorkloadDefinition/web-app created\nProject/demo created\nWorkloadInstance/hello created\n' });
   const ready = await runTug(['wait', 'app', 'hello', '-p', 'demo', '--for=condition=Ready', '--timeout=60s'], { env });
   expect(ready).toMatchObject({ code: 0, stdout: 'WorkloadInstance/hello condition met\n' });
   expect((await runTug(['wait', 'app', 'hello', '-p', 'team-a', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);

@@ -23,6 +23,7 @@ const stops: AbortController[] = [];
 
 beforeAll(async () => {
   apiProcess = await startApiProcess({
+    projects: ['team-a', 'team-b'],
     name: 'watch',
     env: {
       TUGBOAT_STREAM_MAX_MSGS: String(STREAM_MAX_MSGS),

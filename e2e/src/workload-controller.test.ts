@@ -126,7 +126,7 @@ describe('workload-controller (API, sandbox and both controllers as processes)',
 
   beforeAll(async () => {
     // Scale 50: a pod is ready 100 ms after it is created, an image back-off takes 200 ms.
-    workloads = await startWorkloadStack({ name: 'workloadctl', timeScale: 50 });
+    workloads = await startWorkloadStack({ name: 'workloadctl', timeScale: 50, projects: ['demo'] });
     ({ admin, sandboxUrl, kubeconfigFile } = workloads);
     workloadController = await workloads.startWorkloadController({
       // Short periods so each step shows within the test's bounds; the defaults are 2 s, 5 s, 30 s and 5 minutes.

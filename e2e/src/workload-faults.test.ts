@@ -108,7 +108,7 @@ const containerDefinition = (name: string, image: string, withPorts: boolean) =>
 });
 
 beforeAll(async () => {
-  stack = await startWorkloadStack({ name: 'wlfaults', workloadEnv: { WORKLOAD_PROGRESS_REQUEUE_MS: '200' } });
+  stack = await startWorkloadStack({ name: 'wlfaults', projects: [PROJECT], workloadEnv: { WORKLOAD_PROGRESS_REQUEUE_MS: '200' } });
 }, 120_000);
 
 afterAll(async () => {

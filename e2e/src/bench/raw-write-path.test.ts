@@ -49,14 +49,16 @@ const object = (name: string, extra: Partial<RawObject> = {}): RawObject => ({
 const count = async (table: string) => Number((await client.query<{ n: string }>(`select count(*)::text as n from "${schema}"."${table}"`)).rows[0]!.n);
 
 test('writes the rows of an API create, batches concurrent creates, and drains the outbox to the stream', async () => {
+  await raw.create(object('p', { kind: 'Project', project: '', finalizers: [] }));
   await raw.create(object('store', { kind: 'Store' }));
   const widgets = Array.from({ length: 5 }, (_, i) => object(`w-${i}`));
   await Promise.all(widgets.map((w) => raw.create(w)));
   const vault = object('v', { kind: 'Vault', spec: { password: '<redacted>' }, secrets: { password: sealedLike('secret') }, reference: { path: 'storeRef', kind: 'Store', name: 'store' } });
   await raw.create(vault);
 
-  expect(await count('resources')).toBe(7);
-  expect(await count('revisions')).toBe(7);
+  // The Project and seven objects in it.
+  expect(await count('resources')).toBe(8);
+  expect(await count('revisions')).toBe(8);
   expect(await count('references')).toBe(1);
   // The first widget goes alone; the four that arrived meanwhile share the next statement.
   const { rows } = await client.query<{ n: string }>(`select count(distinct created_at)::text as n from "${schema}".resources where kind = 'Widget'`);
@@ -64,7 +66,7 @@ test('writes the rows of an API create, batches concurrent creates, and drains t
 
   await waitUntil(async () => (await count('outbox')) === 0, 'the raw relay to drain the outbox', 20_000);
   const jsm = await jetstreamManager(nc);
-  expect((await jsm.streams.info(raw.streamName)).state.messages).toBe(7);
+  expect((await jsm.streams.info(raw.streamName)).state.messages).toBe(8);
   const last = await jsm.streams.getMessage(raw.streamName, { last_by_subj: eventSubject(prefix, { kind: 'Vault', project: 'p', name: 'v' }, 'spec') });
   const { rows: stored } = await client.query<{ uid: string; resource_version: string }>(`select uid, resource_version::text from "${schema}".resources where name = 'v'`);
   expect(last?.header?.get('Nats-Msg-Id')).toBe(`${stored[0]!.uid}/${stored[0]!.resource_version}`);

@@ -151,6 +151,7 @@ async function runOnce(workloads: number, replicas: number): Promise<RunFigures>
 
     const kubeconfig = await readFile(join(stateDir, 'kubeconfig'), 'utf8');
     await admin.apply([
+      { kind: 'Project', metadata: { name: PROJECT }, spec: {} },
       { kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig' } },
       { kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig, defaultFor: [PROJECT] } },
       {

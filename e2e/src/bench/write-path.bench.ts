@@ -490,18 +490,23 @@ async function main(): Promise<void> {
       const answer = await admin.send('POST', '/v1/kinds', { scope: 'Project', ...kind });
       if (answer.status !== 201) throw new Error(`register ${kind.kind}: ${answer.status} ${JSON.stringify(answer.body)}`);
     }
-    const tokenOf = async (name: string, type: 'user' | 'controller') => {
-      const answer = await admin.send('POST', '/v1/tokens', { name, type });
+    const project = await admin.send('POST', '/v1/projects', { metadata: { name: PROJECT }, spec: {} });
+    if (project.status !== 201) throw new Error(`create the project: ${project.status} ${JSON.stringify(project.body)}`);
+    const tokenOf = async (name: string, type: 'serviceaccount' | 'controller') => {
+      // The writer is a pipeline: an editor of the bench project.
+      const answer = await admin.send('POST', '/v1/tokens', type === 'controller' ? { name, type } : { name, type, project: PROJECT, role: 'editor' });
       if (answer.status !== 201) throw new Error(`token ${name}: ${answer.status} ${JSON.stringify(answer.body)}`);
       return (answer.body as { token: string }).token;
     };
-    const writerToken = await tokenOf(WRITER, 'user');
+    const writerToken = await tokenOf(WRITER, 'serviceaccount');
     const controllerToken = await tokenOf(CONTROLLER, 'controller');
     const store = await admin.send('POST', `/v1/${STORE.plural}`, { metadata: { name: STORE_NAME, project: PROJECT }, spec: specFor(0) });
     if (store.status !== 201) throw new Error(`create the store: ${store.status} ${JSON.stringify(store.body)}`);
     admin.close();
 
     raw = await startRawWritePath({ schema: rawSchema, prefix: rawPrefix, applicationName: `${rawSchema}-client`, ...API_SETTINGS });
+    // The raw path writes into the same schema, so its objects need their Project row too.
+    await raw.create({ ...rawObject('plain', PROJECT, 0), kind: 'Project', project: '', finalizers: [] });
     await raw.create({ ...rawObject('plain', STORE_NAME, 0), kind: STORE.kind });
     const writer = createHttpJsonClient({ port: installation.port, token: writerToken, maxSockets: CONCURRENCY });
     const rawPath = raw;

@@ -134,15 +134,29 @@ export function newSecretKeys(): string {
  * The real API (`services/api/src/main.ts`) as a child, on real Postgres and NATS, with its own
  * schema and prefix; `env` adds settings (a small stream, a tiny watch buffer …).
  */
-export async function startApiProcess(options: { name?: string; env?: Record<string, string> } = {}): Promise<ApiProcess> {
+export async function startApiProcess(options: { name?: string; env?: Record<string, string>; projects?: readonly string[] } = {}): Promise<ApiProcess> {
   const name = options.name ?? 'cli';
   const schema = uniqueName(`${name}_e2e`);
   const prefix = uniqueName(name);
   const installation = { schema, prefix, adminToken: randomBytes(16).toString('hex'), secretKeys: newSecretKeys() };
-  return spawnApi(installation, name, options.env, async () => {
+  const api = await spawnApi(installation, name, options.env, async () => {
     await dropSchema(schema);
     await deleteStreams(prefix);
   });
+  if (options.projects?.length) await createProjects(api, options.projects);
+  return api;
+}
+
+/** Creates these projects (as the platform admin) unless they exist: a project's objects need it. */
+export async function createProjects(api: Pick<ApiProcess, 'url' | 'adminToken'>, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const response = await fetch(`${api.url}/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'Project', metadata: { name }, spec: {} }),
+    });
+    if (response.status !== 201 && response.status !== 409) throw new Error(`creating project ${name}: ${response.status} ${await response.text()}`);
+  }
 }
 
 /**

@@ -129,6 +129,7 @@ export async function createProofInstallation(options: { natsUrl: string }): Pro
     references: [],
     secretFields: [],
   });
+  await admin.create({ kind: 'Project', metadata: { name: PROOF_PROJECT }, spec: {} });
   const { token } = await admin.createToken({ name: PROOF_CONTROLLER, type: 'controller', controller: PROOF_CONTROLLER });
   installation.controllerToken = token;
   return installation;

@@ -42,7 +42,7 @@ export interface WorkloadStack {
 
 export const MANAGED_KINDS = 'deployments,services,serviceaccounts,configmaps';
 
-export async function startWorkloadStack(options: { name: string; timeScale?: number; workloadEnv?: Record<string, string> }): Promise<WorkloadStack> {
+export async function startWorkloadStack(options: { name: string; timeScale?: number; workloadEnv?: Record<string, string>; projects?: readonly string[] }): Promise<WorkloadStack> {
   const stateDir = await mkdtemp(join(tmpdir(), `${options.name}-`));
   const sandboxPort = await freePort();
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
@@ -53,7 +53,7 @@ export async function startWorkloadStack(options: { name: string; timeScale?: nu
     { ...process.env, LOG_LEVEL: 'warn' },
   );
   children.push(sandbox);
-  const api = await startApiProcess({ name: options.name });
+  const api = await startApiProcess({ name: options.name, ...(options.projects ? { projects: options.projects } : {}) });
   await waitForReady(`${sandboxUrl}/_sandbox/healthz`, sandbox);
   const kubeconfigFile = join(stateDir, 'kubeconfig');
   const admin = createApiClient({ baseUrl: api.url, token: api.adminToken });

@@ -5,7 +5,7 @@ import { UsageError } from './usage-error.js';
 
 /**
  * Orders a bundle so that every object another one references (its reference fields, as the kind
- * declares them) or is owned by comes first; otherwise the order of the files is kept. Only
+ * declares them), is owned by or lives in (its Project) comes first; otherwise the order of the files is kept. Only
  * references to objects in the same bundle matter: others must already exist on the server.
  */
 export function orderManifests(manifests: readonly Manifest[], kinds: readonly KindDefinition[]): Manifest[] {
@@ -57,6 +57,8 @@ export function dependenciesOf(manifest: Manifest, kinds: readonly KindDefinitio
     const ownerKind = kinds.find((kind) => kind.kind === owner.kind);
     keys.push(manifestKey(owner.kind, ownerKind?.scope === 'Platform' ? '' : project, owner.name));
   }
+  // An object of a project comes after that project's Project, when the bundle holds it.
+  if (manifest.definition.scope === 'Project' && project !== '') keys.push(manifestKey('Project', '', project));
   return keys;
 }
 

@@ -64,6 +64,8 @@ describe('tug token list', () => {
 
     const bot = (await tug(['token', 'create', 'deploy-bot', '--controller', 'deploy-controller'])).stdout.trim();
     const ci = (await tug(['token', 'create', 'ci-pipeline', '--expires', '30d'])).stdout.trim();
+    const shop = await tug(['token', 'create', 'shop-ci', '--project', 'shop', '--role', 'editor']);
+    expect(shop.stderr).toBe('token created for service account "shop-ci" with role editor in project shop; does not expire; it is not shown again\n');
     clock = START + 3 * 3_600_000;
     expect((await tug(['get', 'app'], bot)).code).toBe(EXIT_OK); // a use of deploy-bot
     clock = START + 5 * 3_600_000;
@@ -74,19 +76,22 @@ describe('tug token list', () => {
     expect(table.code).toBe(EXIT_OK);
     expect(table.stdout).toBe(
       [
-        'NAME          TYPE         CONTROLLER          CREATED   EXPIRES   LAST USED   REVOKED',
-        'ci-pipeline   user         -                   2d ago    -         never       43h ago',
-        'deploy-bot    controller   deploy-controller   2d ago    never     45h ago     -',
+        'NAME          TYPE             FOR                 GRANT         CREATED   EXPIRES   LAST USED   REVOKED',
+        'ci-pipeline   user             ci-pipeline         -             2d ago    -         never       43h ago',
+        'deploy-bot    controller       deploy-controller   -             2d ago    never     45h ago     -',
+        'shop-ci       serviceaccount   -                   shop:editor   2d ago    never     never       -',
         '',
       ].join('\n'),
     );
     expect(table.stdout).not.toContain(bot);
     expect(table.stdout).not.toContain(ci);
+    expect(table.stdout).not.toContain(shop.stdout.trim());
 
     const json = JSON.parse((await tug(['token', 'list', '-o', 'json'])).stdout) as { items: Array<Record<string, unknown>> };
     expect(json.items.map((item) => [item['name'], item['expiresAt'], item['revokedAt']])).toEqual([
       ['ci-pipeline', '2027-03-31T12:00:00.000Z', '2027-03-01T17:00:00.000Z'],
       ['deploy-bot', null, null],
+      ['shop-ci', null, null],
     ]);
   });
 

@@ -7,6 +7,9 @@ import { UsageError } from '../usage-error.js';
 
 interface TokenCreateFlags {
   controller?: string;
+  user?: string;
+  project?: string;
+  role?: string;
   expires?: string;
 }
 
@@ -39,13 +42,15 @@ function agoCell(at: string | null, now: number): string {
   return at === null ? '-' : `${formatAge(now - Date.parse(at))} ago`;
 }
 
-export const TOKEN_COLUMNS = ['NAME', 'TYPE', 'CONTROLLER', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED'] as const;
+export const TOKEN_COLUMNS = ['NAME', 'TYPE', 'FOR', 'GRANT', 'CREATED', 'EXPIRES', 'LAST USED', 'REVOKED'] as const;
 
 export function tokenRow(token: TokenSummary, now: number): string[] {
   return [
     token.name,
     token.type,
-    token.controller ?? '-',
+    // Who it speaks for: the controller, the user, or (a service account) itself.
+    token.controller ?? token.user ?? '-',
+    token.role === null ? '-' : token.project === null ? token.role : `${token.project}:${token.role}`,
     agoCell(token.createdAt, now),
     token.revokedAt === null ? expiryCell(token.expiresAt, now) : '-',
     // Recorded at most once a minute, so "never" and a minute's precision are what is known.
@@ -58,12 +63,14 @@ export function registerTokenCommand(program: Command, context: CommandContext):
   const now = () => (context.io.now ?? Date.now)();
   const token = program
     .command('token')
-    .description('create, list and revoke API tokens (platform admin only)')
+    .description("create, list and revoke API tokens (a platform admin: any; a project's admin: its service accounts)")
     .addHelpText(
       'after',
       `
 Examples:
-  TUGBOAT_TOKEN=$(tug token create ci-pipeline --expires 30d)
+  TUGBOAT_TOKEN=$(tug token create ci-pipeline --project shop --role editor --expires 30d)
+  tug token create alice-laptop --user alice
+  tug token create ops --role platform-admin --expires 90d
   tug token create deploy-bot --controller deploy-controller
   tug token list
   tug token revoke ci-pipeline`,
@@ -72,7 +79,10 @@ Examples:
     .command('create')
     .description('create a token; prints the token alone on stdout, once')
     .argument('<name>', 'the identity name (a DNS label, unique, never reused): shown as the actor of what the token does')
-    .option('--controller <controller>', "make it a controller's token: it writes the status of that controller's kinds and removes its finalizer (default: a user token)")
+    .option('--project <project>', 'a service-account token with a role in this project (give --role)')
+    .option('--role <role>', 'with --project: viewer, editor, admin or a role the project defines; alone: platform-viewer, platform-editor or platform-admin')
+    .option('--user <user>', "a user's token: it holds the roles the projects give that user as a member (default: the token's name)")
+    .option('--controller <controller>', "a controller's token: it reads the kinds that controller owns and those they reference, writes their status, finalizers and events")
     .option('--expires <when>', 'a lifetime (90m, 12h, 30d; at most 365d) or a time (2027-01-31, 2027-01-31T12:00:00Z); default: never expires')
     .addHelpText(
       'after',
@@ -80,20 +90,48 @@ Examples:
 The API (POST /v1/tokens) keeps only a hash of the token: it cannot be shown
 again, so keep it where its user reads it (e.g. TUGBOAT_TOKEN). A name already
 taken answers 409, a revoked token's name too (names are not reused, so the
-history names one token). Only the platform admin may create tokens.
+history names one token).
+
+Four kinds of token:
+  --project P --role R   a service account (a pipeline) with role R in project P;
+                         a project's admin may create these for that project
+  --role platform-...    a service account with a platform role (platform admin only)
+  --user U               a person's token: the roles of U in every project that
+                         names U a member (spec.members), optionally --role too
+                         (the default, for the user of the token's name)
+  --controller C         a controller's identity (platform admin only)
 
 Examples:
-  tug token create deploy-bot --controller deploy-controller
-  TUGBOAT_TOKEN=$(tug token create ci-pipeline --expires 30d)`,
+  TUGBOAT_TOKEN=$(tug token create ci-pipeline --project shop --role editor --expires 30d)
+  tug token create alice-laptop --user alice --expires 90d
+  tug token create deploy-bot --controller deploy-controller`,
     )
     .action(async (name: string, flags: TokenCreateFlags, command: Command) => {
       const expiry = flags.expires === undefined ? {} : parseTokenExpiry(flags.expires);
       const { client } = await context.connect(command);
-      const input: TokenInput = flags.controller === undefined ? { name, type: 'user', ...expiry } : { name, type: 'controller', controller: flags.controller, ...expiry };
+      if (flags.controller !== undefined && (flags.user !== undefined || flags.project !== undefined || flags.role !== undefined)) {
+        throw new UsageError('--controller: a controller token takes no --user, --project or --role (its rights come from the kinds it owns)', [{ path: '--controller', rule: 'exclusive' }]);
+      }
+      if (flags.project !== undefined && flags.role === undefined) throw new UsageError('--project: give the role too (--role viewer, editor, admin or one the project defines)', [{ path: '--role', rule: 'required' }]);
+      const input: TokenInput =
+        flags.controller !== undefined
+          ? { name, type: 'controller', controller: flags.controller, ...expiry }
+          : {
+              name,
+              // Neither a user nor a role: a person's token, for the user of the token's name.
+              type: flags.user !== undefined || flags.role === undefined ? 'user' : 'serviceaccount',
+              ...(flags.user !== undefined ? { user: flags.user } : {}),
+              ...(flags.project !== undefined ? { project: flags.project } : {}),
+              ...(flags.role !== undefined ? { role: flags.role } : {}),
+              ...expiry,
+            };
       const created = await client.createToken(input, { signal: context.io.signal });
       // stdout holds the token alone, so `$(tug token create …)` captures exactly it.
       context.out(`${created.token}\n`);
-      const who = created.identity.type === 'controller' ? `controller "${created.identity.name}" (controller ${created.identity.controller ?? '-'})` : `user "${created.identity.name}"`;
+      const who =
+        created.identity.type === 'controller'
+          ? `controller "${created.identity.name}" (controller ${created.identity.controller ?? '-'})`
+          : `${created.identity.type === 'user' ? 'user' : 'service account'} "${created.identity.name}"${input.role ? ` with role ${input.project ? `${input.role} in project ${input.project}` : input.role}` : ''}`;
       const expires = created.expiresAt ? `expires ${created.expiresAt}` : 'does not expire';
       context.err(`token created for ${who}; ${expires}; it is not shown again\n`);
     });
