@@ -128,6 +128,15 @@ describe('every mutation and secret read leaves one record in its transaction', 
     expect(forcedRecord).toMatchObject({ action: 'forceRemoveFinalizer', actor: 'admin', token: null, actor_type: 'user', name: 'v2', detail: { finalizer: 'vault-controller' } });
   });
 
+  it('names, in the one record of a delete, the other objects it changed', async () => {
+    await api.call('POST', '/v1/vaults', { metadata: { name: 'parent', project: 'team-a' }, spec: { size: 1 } });
+    const child = await api.call('POST', '/v1/vaults', { metadata: { name: 'child', project: 'team-a', ownerReferences: [{ kind: 'Vault', name: 'parent' }] }, spec: { size: 1 } });
+    expect(child.status).toBe(201);
+    const deleted = await traced('DELETE', '/v1/vaults/parent?project=team-a', undefined, devToken);
+    expect(deleted.status).toBe(202);
+    expect(await theRecordOf(deleted.requestId)).toMatchObject({ action: 'delete', name: 'parent', detail: { alsoChanged: ['Vault/team-a/child'], alsoChangedCount: 1 } });
+  });
+
   it('records kind registration, update and delete, and token creation and revocation', async () => {
     const names = { kind: 'Gizmo', plural: 'gizmos' };
     const definition = { ...names, scope: 'Project', controller: 'gizmo-controller', schema: { type: 'object', properties: { size: { type: 'integer' } } } };

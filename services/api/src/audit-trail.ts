@@ -99,7 +99,7 @@ export function auditRow(entry: AuditEntry, context: AuditContext) {
  * Reads that are not worth a record when refused or failed (everyone may try them, they reveal
  * nothing when refused): every other action's refusal or failure is recorded.
  */
-const UNAUDITED_ATTEMPTS = new Set(['get', 'list', 'listTokens', 'readAudit']);
+const UNAUDITED_ATTEMPTS = new Set(['get', 'list', 'watch', 'listTokens', 'readAudit', 'readKeys']);
 
 /**
  * The action a refused or failed request is recorded under, named as its success would be:
