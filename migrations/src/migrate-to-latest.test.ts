@@ -32,7 +32,7 @@ describe('migrateToLatest', () => {
     const tables = await sql<{ table_name: string }>`
       select table_name from information_schema.tables where table_schema = ${schema} order by table_name`.execute(db);
     expect(tables.rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['events', 'kinds', 'outbox', 'owner_references', 'references', 'resources', 'revisions', 'tokens']),
+      expect.arrayContaining(['audit_records', 'events', 'kinds', 'outbox', 'owner_references', 'references', 'resources', 'revisions', 'tokens']),
     );
   });
 
@@ -267,7 +267,8 @@ describe('migrateToLatest', () => {
       await sql`insert into tokens (token_hash, name, type, controller) values ('cccc', 'bot', 'controller', 'x-controller')`.execute(other);
       expect((await migrateToLatest(other)).error).toBeUndefined();
       // Running it again changes nothing.
-      await sql`delete from kysely_migration where name = '0009_projects'`.execute(other);
+      // (0010 after it is re-runnable too; Kysely re-runs only a tail of the list.)
+      await sql`delete from kysely_migration where name >= '0009'`.execute(other);
       expect((await migrateToLatest(other)).error).toBeUndefined();
 
       const made = await sql<{ name: string; spec: unknown; actor: string }>`

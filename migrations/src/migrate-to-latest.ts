@@ -9,6 +9,7 @@ import { workloadShape } from './0006_workload_shape.js';
 import { definitionFinalizers } from './0007_definition_finalizers.js';
 import { tokenLifecycle } from './0008_token_lifecycle.js';
 import { projects } from './0009_projects.js';
+import { audit } from './0010_audit.js';
 import { withCurrentSchemaIntrospection } from './current-schema-introspection.js';
 
 /** Every migration, in order. Names are forward-only and never renamed. */
@@ -22,6 +23,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0007_definition_finalizers': definitionFinalizers,
   '0008_token_lifecycle': tokenLifecycle,
   '0009_projects': projects,
+  '0010_audit': audit,
 };
 
 /**

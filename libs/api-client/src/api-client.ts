@@ -26,6 +26,8 @@ import {
   type TokenInput,
   type TokenSummary,
   type SecretKeyStatus,
+  type AuditQuery,
+  type AuditRecordList,
   type WatchChange,
 } from '@tugboat/resource-model';
 import { createKindCache, type KindCache } from './kind-cache.js';
@@ -143,6 +145,8 @@ export interface ApiClient {
   revokeToken(name: string, options?: RequestOptions): Promise<TokenSummary>;
   /** Stored secret values per key id, as the answering replica sees them (admin only; `GET /v1/admin/keys`). */
   secretKeyStatus(options?: RequestOptions): Promise<SecretKeyStatus>;
+  /** One page of the audit trail, newest first (`GET /v1/audit`; admin only); `metadata.continue` asks for the next. */
+  listAudit(query?: AuditQuery, options?: RequestOptions): Promise<AuditRecordList>;
 
   kinds(options?: RequestOptions): Promise<KindDefinition[]>;
   /** By kind, plural, singular or short name; `undefined` when unknown. */
@@ -401,6 +405,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
     async secretKeyStatus(opts = {}) {
       return (await send({ method: 'GET', path: '/v1/admin/keys', signal: opts.signal })).body as SecretKeyStatus;
+    },
+
+    async listAudit(query = {}, opts = {}) {
+      const { limit, ...filters } = query;
+      return (await send({ method: 'GET', path: '/v1/audit', query: { ...filters, limit: limit === undefined ? undefined : String(limit) }, signal: opts.signal })).body as AuditRecordList;
     },
 
     async kinds(opts = {}) {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommand } from './commands/admin-command.js';
 import { registerApplyCommand } from './commands/apply-command.js';
+import { registerAuditCommand } from './commands/audit-command.js';
 import { registerConfigCommand } from './commands/config-command.js';
 import { registerDeleteCommand } from './commands/delete-command.js';
 import { registerDescribeCommand } from './commands/describe-command.js';
@@ -48,6 +49,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerConfigCommand(program, context);
   registerTokenCommand(program, context);
   registerAdminCommand(program, context);
+  registerAuditCommand(program, context);
   registerUpCommand(program, context);
 
   try {

@@ -26,6 +26,7 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     listTokens: (options) => api.listTokens(withSignal(options)),
     revokeToken: (name, options) => write(() => api.revokeToken(name, withSignal(options))),
     secretKeyStatus: (options) => api.secretKeyStatus(withSignal(options)),
+    listAudit: (query, options) => api.listAudit(query, withSignal(options)),
     kinds: (options) => api.kinds(withSignal(options)),
     getKind: (kind, options) => api.getKind(kind, withSignal(options)),
     registerKind: (definition, options) => write(() => api.registerKind(definition, withSignal(options))),

@@ -126,6 +126,48 @@ export interface SecretKeyStatus {
   unknown: Array<{ id: string; values: number }>;
 }
 
+/**
+ * `GET /v1/audit` (one item): one mutation, secret read, or refused or failed attempt. Times are
+ * RFC 3339. `project` is null outside projects (platform objects, kinds, tokens); `token` is null
+ * for the bootstrap admin; `status` is the HTTP status the request was answered (or, for a
+ * success, would be answered) with.
+ */
+export interface AuditRecord {
+  /** Increasing in the order records were written. */
+  id: string;
+  at: string;
+  actor: string;
+  actorType: string;
+  token: string | null;
+  action: string;
+  kind: string | null;
+  project: string | null;
+  name: string | null;
+  outcome: 'success' | 'denied' | 'failed';
+  status: number;
+  requestId: string | null;
+  source: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** `GET /v1/audit`: newest first; `metadata.continue` asks for the next (older) page. */
+export interface AuditRecordList {
+  items: AuditRecord[];
+  metadata: { continue?: string };
+}
+
+/** The filters of `GET /v1/audit`; `since`/`until` are RFC 3339 (`until` exclusive). */
+export interface AuditQuery {
+  project?: string;
+  identity?: string;
+  kind?: string;
+  action?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  continue?: string;
+}
+
 /** One field that differs between two versions of a spec (or labels); secret values are `"<redacted>"`. */
 export interface FieldChange {
   /** Dotted path with `[i]` for array items, e.g. `spec.env.LOG_LEVEL` or `spec.command[1]`. */

@@ -14,6 +14,8 @@ import { sql, type Kysely } from 'kysely';
 import { pino, type Logger } from 'pino';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
+import { createAuditLog } from './audit-log.js';
+import { createAuditTrail } from './audit-trail.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
 import { createLimitedHttpServer, DEFAULT_HTTP_SERVER_LIMITS, type HttpServerLimits } from './http-server-limits.js';
@@ -65,8 +67,11 @@ export interface ApiServerOptions {
   streamMaxAgeMs?: number;
   /** Most messages the events stream keeps (tests make a cursor go stale with it). Default: no limit. */
   streamMaxMsgs?: number;
-  /** History bounds and how often they are enforced (defaults: 50 revisions, 100 events per object, events up to 168 h, every 10 min). */
-  retention?: Pick<RetentionOptions, 'revisionsKeep' | 'eventsKeep' | 'eventsMaxAgeMs' | 'intervalMs'> & { enabled?: boolean };
+  /**
+   * History bounds and how often they are enforced (defaults: 50 revisions, 100 events per object,
+   * events up to 168 h, audit records up to 90 days, every 10 min).
+   */
+  retention?: Pick<RetentionOptions, 'revisionsKeep' | 'eventsKeep' | 'eventsMaxAgeMs' | 'auditMaxAgeMs' | 'intervalMs' | 'now'> & { enabled?: boolean };
   /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace. */
   watch?: Pick<WatchHubOptions, 'ringSize' | 'frameCacheBytes' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
   relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
@@ -162,11 +167,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       throw new InternalError(`${error.message} (the keys came from ${join(stateDir, 'secret-keys')}: restore that file)`);
     });
     logger.info({ current: keyStatus.current, keys: keyStatus.keys }, 'secret keys');
+    // One trail for the app and every store: the app enters each request's context, the stores record in it.
+    const audit = createAuditTrail({ db: database.db, logger });
     const kinds = withUnknownKindCache(
       createKindRegistry({
         db: database.db,
         objects: createKindObjects({ secrets }),
         logger,
+        audit,
         ...(options.kindsReloadIntervalMs === undefined ? {} : { reloadIntervalMs: options.kindsReloadIntervalMs }),
       }),
     );
@@ -185,11 +193,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       killPoint,
       ...(options.maxQueuedWrites ? { groupCommit: { maxQueued: options.maxQueuedWrites } } : {}),
       admission: createAdmission({ limits: { ...DEFAULT_REQUEST_LIMITS, ...options.requestLimits } }),
+      audit,
     });
     identities = createIdentityStore({
       db: database.db,
       adminToken: options.adminToken,
       logger,
+      audit,
       ...(options.identity?.cacheTtlMs === undefined ? {} : { cacheTtlMs: options.identity.cacheTtlMs }),
       ...(options.identity?.now ? { now: options.identity.now } : {}),
     });
@@ -216,6 +226,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       metrics,
       watch,
       secretKeys: { status: async () => secretKeyStatus(secrets, await countSealedValuesByKey(db)) },
+      audit: { trail: audit, log: createAuditLog({ db }) },
       ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
       ...(options.requestLimits ? { limits: options.requestLimits } : {}),
       maxPipelined: httpLimits.maxPipelined,

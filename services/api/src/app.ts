@@ -23,6 +23,9 @@ import {
 import { applyBundle, bundleDocuments, YAML_MEDIA_TYPES } from './apply-bundle.js';
 import { administeredProjects, can, createKindIndex, describeGrants, PROJECT_KIND, projectsWhere, type KindIndex, type Principal } from './access.js';
 import { accessProject, authorize, type Action, type AuthorizationTarget } from './authorize.js';
+import type { AuditLog } from './audit-log.js';
+import { createAuditRoute } from './audit-route.js';
+import { attemptedAction, auditContextOf, type AuditTrail } from './audit-trail.js';
 import { docsAssets, docsPage } from './docs-page.js';
 import { DEFAULT_HTTP_SERVER_LIMITS, limitPipelinedRequests } from './http-server-limits.js';
 import { createOpenApiDocumentCache } from './openapi-document-cache.js';
@@ -63,6 +66,11 @@ export interface AppOptions {
   watch?: WatchHub;
   /** `GET /v1/admin/keys`: stored secret values per key id; absent = no route. */
   secretKeys?: { status(): Promise<SecretKeyStatus> };
+  /**
+   * The audit trail the stores write to: each route handler runs in the request's audit context,
+   * refused and failed attempts are recorded, and `GET /v1/audit` reads it. Absent = none of these.
+   */
+  audit?: { trail: AuditTrail; log: AuditLog };
 }
 
 interface Locals {
@@ -71,6 +79,9 @@ interface Locals {
   principal?: Principal;
   /** The matched route pattern, kept for the metrics: an error leaves the router before `finish`. */
   route?: string;
+  requestId?: string;
+  /** What the request asked `authorize` for: the audit record of its refusal or failure names it. */
+  attempt?: { action: Action; kind?: string | undefined; project?: string | undefined; name?: string | undefined; denied?: boolean };
 }
 
 type Handler = (req: Request, res: Response<unknown, Locals>) => Promise<void>;
@@ -88,6 +99,7 @@ export function createApp(options: AppOptions): express.Express {
     const incoming = req.get('x-request-id');
     const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
     res.setHeader('x-request-id', requestId);
+    res.locals.requestId = requestId;
     res.locals.logger = logger.child({ reqId: requestId });
     const started = process.hrtime.bigint();
     const path = req.originalUrl.split('?')[0];
@@ -195,7 +207,11 @@ export function createApp(options: AppOptions): express.Express {
 
   const route = (handler: Handler) => (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     res.locals.route = `${req.baseUrl}${String(req.route?.path ?? '')}`;
-    handler(req, res).catch(next);
+    const { audit } = options;
+    const identity = res.locals.identity;
+    // Entered here, not in a middleware: the body parsers' stream callbacks would lose it.
+    if (!audit || !identity) return void handler(req, res).catch(next);
+    audit.trail.run(auditContextOf(identity, { requestId: res.locals.requestId, source: req.ip ?? req.socket.remoteAddress }), () => handler(req, res)).catch(next);
   };
   const identityOf = (res: Response<unknown, Locals>): Identity => res.locals.identity!;
   const principalOf = (res: Response<unknown, Locals>): Principal => res.locals.principal!;
@@ -210,6 +226,7 @@ export function createApp(options: AppOptions): express.Express {
   }
 
   function allow(res: Response<unknown, Locals>, action: Action, kind: KindDefinition | undefined, project: string | undefined, target: AuthorizationTarget = {}): void {
+    attempting(res, action, kind, project);
     authorize(principalOf(res), action, kind, project, target);
   }
 
@@ -220,12 +237,21 @@ export function createApp(options: AppOptions): express.Express {
    */
   function allowObject(res: Response<unknown, Locals>, action: Action, kind: RegisteredKind, key: ObjectKey, target: AuthorizationTarget = {}): void {
     const project = accessProject(kind.definition, key);
+    attempting(res, action, kind.definition, project);
     try {
       authorize(principalOf(res), action, kind.definition, project, target);
     } catch (error) {
       if (action !== 'get' && can(principalOf(res), 'get', kind.definition, project)) throw error;
+      // Recorded as the refusal it is, whatever the caller is told.
+      if (res.locals.attempt) res.locals.attempt.denied = true;
       throw notFound(kind, key);
     }
+  }
+
+  /** What the request asks `authorize` for: its audit record names it should it be refused or fail. */
+  function attempting(res: Response<unknown, Locals>, action: Action, kind: KindDefinition | undefined, project: string | undefined): void {
+    const named = res.req.params['name'] ?? res.req.params['kind'] ?? (res.req.body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
+    res.locals.attempt = { action, kind: kind?.kind, project, name: typeof named === 'string' ? named : undefined };
   }
 
   v1.get(
@@ -270,6 +296,14 @@ export function createApp(options: AppOptions): express.Express {
         allow(res, 'readKeys', undefined, undefined);
         res.json(await secretKeys.status());
       }),
+    );
+  }
+
+  if (options.audit) {
+    const audited = createAuditRoute({ log: options.audit.log, kinds });
+    v1.get(
+      '/audit',
+      route(async (req, res) => audited(req, res, principalOf(res))),
     );
   }
 
@@ -324,6 +358,7 @@ export function createApp(options: AppOptions): express.Express {
       const dryRun = req.query['dryRun'];
       if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw inputError('dryRun', 'enum', 'must be true or false', 400);
       const principal = principalOf(res);
+      res.locals.attempt = { action: 'create' };
       const answer = await applyBundle(bundleDocuments(bodyOf(req), limits), {
         store,
         kinds,
@@ -462,7 +497,7 @@ export function createApp(options: AppOptions): express.Express {
       const key = keyOf(kind, req);
       allowObject(res, 'readSecrets', kind, key);
       res.setHeader('cache-control', 'no-store');
-      res.json(await store.readSecrets(kind, key));
+      res.json(await store.readSecrets(kind, key, identityOf(res)));
     }),
   );
 
@@ -570,6 +605,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use((error: unknown, req: Request, res: Response<unknown, Locals>, _next: NextFunction) => {
     const mapped = toTugboatError(error);
     const log = res.locals.logger ?? logger;
+    recordAttempt(req, res, mapped);
     // A 503 is the API protecting itself (starting, full): worth seeing, not an error of the API.
     if (mapped.status === 503) log.warn({ err: mapped.message }, 'request refused');
     else if (mapped.status >= 500) log.error({ err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) }, 'request failed');
@@ -584,6 +620,20 @@ export function createApp(options: AppOptions): express.Express {
     }
     res.status(mapped.status).json(mapped.toBody());
   });
+
+  /** A refused or failed request that got as far as asking `authorize`, in the audit trail (not awaited). */
+  function recordAttempt(req: Request, res: Response<unknown, Locals>, error: TugboatError): void {
+    const { attempt, identity } = res.locals;
+    if (!options.audit || !attempt || !identity) return;
+    const path = req.originalUrl.split('?')[0] ?? '';
+    const action = path === '/v1/apply' ? 'apply' : attemptedAction(attempt.action, req.method, path);
+    if (action === undefined) return;
+    const context = auditContextOf(identity, { requestId: res.locals.requestId, source: req.ip ?? req.socket.remoteAddress });
+    // The error's paths and rules, never its message: a message may quote what the request sent.
+    const detail = { code: error.code, ...(error.details.length > 0 ? { details: error.details.slice(0, 20).map(({ path, rule }) => ({ path: path.slice(0, 256), rule })) } : {}) };
+    const outcome = attempt.denied || error.status === 401 || error.status === 403 ? 'denied' : 'failed';
+    void options.audit.trail.recordAttempt({ action, kind: attempt.kind, project: attempt.project, name: attempt.name, outcome, status: error.status, detail }, context);
+  }
 
   return app;
 }

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { ConflictError, InputError, eventSubject, type ChangeCause, type ChangeEvent } from '@tugboat/resource-model';
+import type { AuditTrail } from './audit-trail.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import type { Identity } from './identity.js';
@@ -21,29 +22,58 @@ export interface ChangeRecorderOptions {
   /** See `ResourceStoreOptions.localRelay`. */
   localRelay?: { readonly active: boolean; wake(): void };
   killPoint: KillPoint;
+  /** Where each write's audit record goes, in the write's transaction. */
+  audit: AuditTrail;
 }
+
+/** The request a write serves, as its audit record names it. */
+export interface AuditTarget {
+  action: string;
+  kind: string;
+  project: string;
+  name: string;
+  actor: Identity;
+  /** The HTTP status of the success (default 200). */
+  status?: number;
+  detail?: Record<string, unknown>;
+}
+
+/** Objects a cascade changed beyond the one asked for, named in its audit record up to this many. */
+const MAX_AUDITED_CHANGES = 100;
 
 export type ChangeRecorder = ReturnType<typeof createChangeRecorder>;
 
 export function createChangeRecorder(options: ChangeRecorderOptions) {
   const { db, prefix, outboxChannel, killPoint } = options;
 
-  /** Transactions that wrote an outbox row: their commit wakes the relay. */
-  const changedTransactions = new WeakSet<Tx>();
+  /** Transactions that wrote an outbox row (their commit wakes the relay), with the objects they changed. */
+  const changedTransactions = new WeakMap<Tx, string[]>();
   const notifyRelay = createRelayWaker(db, outboxChannel);
   const wakeRelay = () => {
     if (options.localRelay?.active) options.localRelay.wake();
     else notifyRelay();
   };
 
-  /** Runs a write transaction, maps database conflicts to 409, and honours the after-commit kill point. */
-  async function write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Runs a write transaction, maps database conflicts to 409, and honours the after-commit kill
+   * point. With `audit`, a transaction that changed something also writes the request's audit
+   * record (a write that changes nothing is no mutation and leaves none).
+   */
+  async function write<T>(work: (tx: Tx) => Promise<T>, audit?: AuditTarget): Promise<T> {
     let result: T;
     let changed = false;
     try {
       result = await db.transaction().execute(async (tx) => {
         const value = await work(tx);
-        changed = changedTransactions.has(tx);
+        const changes = changedTransactions.get(tx);
+        changed = changes !== undefined;
+        if (changes && audit) {
+          const own = `${audit.kind}/${audit.project}/${audit.name}`;
+          const others = [...new Set(changes.filter((change) => change !== own))];
+          const cascade = others.length > 0 ? { alsoChanged: others.slice(0, MAX_AUDITED_CHANGES), alsoChangedCount: others.length } : undefined;
+          const detail = audit.detail || cascade ? { ...audit.detail, ...cascade } : undefined;
+          await options.audit.record(tx, { action: audit.action, kind: audit.kind, project: audit.project, name: audit.name, status: audit.status ?? 200, detail }, options.audit.current(audit.actor));
+        }
         return value;
       });
     } catch (error) {
@@ -91,7 +121,9 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
         )
         ${outboxRow}`.execute(tx);
     }
-    changedTransactions.add(tx);
+    const changes = changedTransactions.get(tx);
+    if (changes) changes.push(`${key.kind}/${key.project}/${key.name}`);
+    else changedTransactions.set(tx, [`${key.kind}/${key.project}/${key.name}`]);
   }
 
   return { write, recordChange, nextVersion, wakeRelay };

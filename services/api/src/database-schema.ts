@@ -118,6 +118,25 @@ export interface TokensTable {
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+/** Migration 0010: one row per mutation, secret read, refused or failed attempt (see `audit-trail.ts`). */
+export interface AuditRecordsTable {
+  id: Serial8;
+  at: CreatedAt;
+  actor: string;
+  actor_type: string;
+  /** The presented token's name; null for the bootstrap admin (not a stored token) and internal work. */
+  token: string | null;
+  action: string;
+  kind: string | null;
+  project: string | null;
+  name: string | null;
+  outcome: 'success' | 'denied' | 'failed';
+  status: number;
+  request_id: string | null;
+  source: string | null;
+  detail: Jsonb<Record<string, unknown> | null>;
+}
+
 export interface Database {
   resources: ResourcesTable;
   references: ReferencesTable;
@@ -127,4 +146,5 @@ export interface Database {
   outbox: OutboxTable;
   kinds: KindsTable;
   tokens: TokensTable;
+  audit_records: AuditRecordsTable;
 }

@@ -20,6 +20,7 @@ import {
 } from '@tugboat/resource-model';
 import { addProjectRole, isBuiltInProjectRole, isPlatformRole, NO_GRANTS, roleRules, type Grants, type ProjectGrant } from './access.js';
 import { jsonb } from './database.js';
+import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import type { Database, TokensTable } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
 import { isJsonObject } from './json-value.js';
@@ -80,6 +81,8 @@ export interface IdentityStoreOptions {
   now?: () => number;
   /** Where a failed last-used write is reported (it never fails the request). */
   logger?: Logger;
+  /** Where token creation and revocation record themselves, in their transaction. Default: a trail of its own. */
+  audit?: AuditTrail;
 }
 
 interface Remembered {
@@ -172,6 +175,7 @@ export function tokenTypeOf(body: Record<string, unknown>): unknown {
 
 export function createIdentityStore(options: IdentityStoreOptions): IdentityStore {
   const { db } = options;
+  const audit = options.audit ?? createAuditTrail();
   const adminHash = Buffer.from(hashToken(options.adminToken), 'hex');
   const cacheTtlMs = options.cacheTtlMs ?? 1_000;
   const cacheSize = options.cacheSize ?? 10_000;
@@ -338,16 +342,27 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       const identity = identityOf(row);
       const token = `tug_${randomBytes(24).toString('base64url')}`;
       try {
-        await db
-          .insertInto('tokens')
-          .values({
-            token_hash: hashToken(token),
-            ...row,
-            // The same clock as the expiry, so a token's lifetime reads as it was asked for.
-            created_at: new Date(createdAt),
-            expires_at: expiresAt === undefined ? null : new Date(expiresAt),
-          })
-          .execute();
+        await db.transaction().execute(async (tx) => {
+          await tx
+            .insertInto('tokens')
+            .values({
+              token_hash: hashToken(token),
+              ...row,
+              // The same clock as the expiry, so a token's lifetime reads as it was asked for.
+              created_at: new Date(createdAt),
+              expires_at: expiresAt === undefined ? null : new Date(expiresAt),
+            })
+            .execute();
+          // `name` is the token's (the object acted on); never the token itself.
+          const detail = {
+            type: row.type,
+            ...(row.controller ? { controller: row.controller } : {}),
+            ...(row.subject ? { user: row.subject } : {}),
+            ...(row.role ? { role: row.role } : {}),
+            ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
+          };
+          await audit.record(tx, { action: 'createToken', project: row.project ?? undefined, name, status: 201, detail });
+        });
       } catch (error) {
         // The unique index on `name` (migration 0004): the token is stored hashed, so it cannot be shown again.
         if ((error as { code?: unknown }).code === '23505') {
@@ -379,9 +394,14 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       if (!isDnsLabel(name)) throw new NotFoundError(`no token named "${shown}" (tug token list shows them)`);
       // A token outside the caller's projects is not found: the answer does not say it exists.
       if (scope !== 'all' && scope.length === 0) throw new NotFoundError(`no token named "${name}" (tug token list shows them)`);
-      let revoke = db.updateTable('tokens').set({ revoked_at: new Date(now()) }).where('name', '=', name).where('revoked_at', 'is', null);
-      if (scope !== 'all') revoke = revoke.where('project', 'in', [...scope]);
-      const revoked = await revoke.returning(SUMMARY_COLUMNS).executeTakeFirst();
+      const revoked = await db.transaction().execute(async (tx) => {
+        let revoke = tx.updateTable('tokens').set({ revoked_at: new Date(now()) }).where('name', '=', name).where('revoked_at', 'is', null);
+        if (scope !== 'all') revoke = revoke.where('project', 'in', [...scope]);
+        const row = await revoke.returning(SUMMARY_COLUMNS).executeTakeFirst();
+        // Revoking a revoked token changes nothing and records nothing.
+        if (row) await audit.record(tx, { action: 'revokeToken', project: row.project ?? undefined, name });
+        return row;
+      });
       forget(name);
       if (revoked) return summaryOf(revoked);
       let find = db.selectFrom('tokens').select(SUMMARY_COLUMNS).where('name', '=', name);

@@ -24,6 +24,7 @@ import {
   type KindApplyResult,
   type KindDefinition,
 } from '@tugboat/resource-model';
+import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import { isJsonObject, jsonEqual } from './json-value.js';
@@ -31,7 +32,7 @@ import type { KindObjects } from './kind-objects.js';
 import { createKindSchemaCompiler, declaredAt, FORBIDDEN_SEGMENTS, type KindSchemaCompiler, type SchemaProblem } from './kind-schema.js';
 
 /** Path segments the API itself serves under `/v1`. */
-const RESERVED_NAMES = new Set(['kinds', 'tokens', 'whoami', 'kind', 'token', 'apply', 'watch', 'admin']);
+const RESERVED_NAMES = new Set(['kinds', 'tokens', 'whoami', 'kind', 'token', 'apply', 'watch', 'admin', 'audit']);
 /** Objects named in a refusal (blocking a delete, failing a new schema). */
 const DEFAULT_MAX_REPORTED = 10;
 const PATH_SYNTAX = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -82,6 +83,8 @@ export interface KindRegistryOptions {
   /** Objects named at most in a refusal. Default 10. */
   maxReported?: number;
   now?: () => number;
+  /** Where registrations, updates and deletes record themselves, in their transaction. Default: a trail of its own. */
+  audit?: AuditTrail;
 }
 
 interface Entry extends RegisteredKind {
@@ -103,6 +106,7 @@ interface ParsedKind {
 
 export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
   const { db, logger } = options;
+  const audit = options.audit ?? createAuditTrail();
   const reloadIntervalMs = options.reloadIntervalMs ?? 1000;
   const maxReported = options.maxReported ?? DEFAULT_MAX_REPORTED;
   const now = options.now ?? Date.now;
@@ -287,12 +291,16 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
   async function insert(definition: KindDefinition): Promise<KindDefinition> {
     await sync(true);
     checkNamesAndReferences(definition, undefined);
-    const inserted = await db
-      .insertInto('kinds')
-      .values({ kind: definition.kind, plural: definition.plural, definition: jsonb(definition) })
-      .onConflict((oc) => oc.doNothing())
-      .returning('kind')
-      .executeTakeFirst();
+    const inserted = await db.transaction().execute(async (tx) => {
+      const row = await tx
+        .insertInto('kinds')
+        .values({ kind: definition.kind, plural: definition.plural, definition: jsonb(definition) })
+        .onConflict((oc) => oc.doNothing())
+        .returning('kind')
+        .executeTakeFirst();
+      if (row) await audit.record(tx, { action: 'registerKind', kind: definition.kind, status: 201, detail: { controller: definition.controller } });
+      return row;
+    });
     if (!inserted) throw new ConflictError(`kind ${definition.kind} is already registered`, { details: [{ path: 'kind', rule: 'unique' }] });
     await sync(true);
     return definition;
@@ -376,6 +384,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         .set({ definition: jsonb(definition), version: sql`nextval('kind_version_seq')`, updated_at: new Date() })
         .where('kind', '=', kind)
         .execute();
+      await audit.record(tx, { action: 'updateKind', kind, detail: { controller: definition.controller } });
     });
   }
 
@@ -417,6 +426,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         if (!row) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'unknown-kind' }] });
         await refuseWhileObjects(tx, kind, 'cannot be deleted', 'kind', 'has-objects');
         await tx.deleteFrom('kinds').where('kind', '=', kind).execute();
+        await audit.record(tx, { action: 'deleteKind', kind });
       });
       await sync(true);
       return existing.definition;

@@ -55,6 +55,7 @@ const server = createApiServer({
     ...(env['TUGBOAT_REVISIONS_KEEP'] ? { revisionsKeep: Number(env['TUGBOAT_REVISIONS_KEEP']) } : {}),
     ...(env['TUGBOAT_EVENTS_KEEP'] ? { eventsKeep: Number(env['TUGBOAT_EVENTS_KEEP']) } : {}),
     ...(env['TUGBOAT_EVENTS_MAX_AGE_HOURS'] ? { eventsMaxAgeMs: Number(env['TUGBOAT_EVENTS_MAX_AGE_HOURS']) * 3_600_000 } : {}),
+    ...(env['TUGBOAT_AUDIT_MAX_AGE_DAYS'] ? { auditMaxAgeMs: Math.round(Number(env['TUGBOAT_AUDIT_MAX_AGE_DAYS']) * 86_400_000) } : {}),
     ...(env['TUGBOAT_RETENTION_INTERVAL_MS'] ? { intervalMs: Number(env['TUGBOAT_RETENTION_INTERVAL_MS']) } : {}),
   },
   ...(env['TUGBOAT_SECRET_RESEAL_INTERVAL_MS'] ? { secretReseal: { intervalMs: Number(env['TUGBOAT_SECRET_RESEAL_INTERVAL_MS']) } } : {}),

@@ -7,6 +7,7 @@ import { validate } from '@readme/openapi-parser';
 import { BUILTIN_KINDS, type KindDefinition } from '@tugboat/resource-model';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
+import { createAuditTrail } from './audit-trail.js';
 import { createApp } from './app.js';
 import type { Database } from './database-schema.js';
 import type { IdentityStore } from './identity.js';
@@ -84,6 +85,7 @@ describe('OpenAPI document', () => {
       isReady: () => true,
       watch: {} as WatchHub,
       secretKeys: { status: async () => ({ current: 'k1', keys: [], unknown: [] }) },
+      audit: { trail: createAuditTrail(), log: { list: async () => ({ items: [] }) } },
     });
     const served = servedRoutes(app);
     const documented = documentedRoutes(document.paths as Record<string, Record<string, unknown>>, kinds);

@@ -183,6 +183,27 @@ function sharedSchemas(): Record<string, Schema> {
         revokedAt: { type: ['string', 'null'], format: 'date-time' },
       },
     },
+    AuditRecord: {
+      type: 'object',
+      required: ['id', 'at', 'actor', 'actorType', 'token', 'action', 'kind', 'project', 'name', 'outcome', 'status', 'requestId', 'source', 'detail'],
+      description: 'One mutation, secret read, or refused or failed attempt (written in the transaction of the change it records)',
+      properties: {
+        id: { type: 'string', description: 'Increasing in the order records were written' },
+        at: { type: 'string', format: 'date-time' },
+        actor: { type: 'string' },
+        actorType: { type: 'string' },
+        token: { type: ['string', 'null'], description: 'The presented token; null for the bootstrap admin' },
+        action: { type: 'string' },
+        kind: { type: ['string', 'null'] },
+        project: { type: ['string', 'null'], description: 'null outside projects' },
+        name: { type: ['string', 'null'] },
+        outcome: { enum: ['success', 'denied', 'failed'] },
+        status: { type: 'integer' },
+        requestId: { type: ['string', 'null'] },
+        source: { type: ['string', 'null'], description: "The caller's address" },
+        detail: { type: ['object', 'null'] },
+      },
+    },
     SecretKeyStatus: {
       type: 'object',
       required: ['current', 'keys', 'unknown'],
@@ -469,6 +490,30 @@ function fixedPaths(): Record<string, PathItem> {
         tags: ['identity'],
         parameters: [pathParam('name', 'The token name')],
         responses: { 200: json(ref('TokenSummary'), 'Revoked (or already revoked: unchanged)'), ...errors(401, 403, 404, 422, 503) },
+      },
+    },
+    '/v1/audit': {
+      get: {
+        operationId: 'listAudit',
+        summary: 'The audit trail, newest first (platform roles: all; a project admin: its projects)',
+        tags: ['identity'],
+        parameters: [
+          query('project', { type: 'string' }, 'Only records of this project'),
+          query('identity', { type: 'string' }, 'Only what this identity did'),
+          query('kind', { type: 'string' }, 'Only records about this kind (any of its names)'),
+          query('action', { type: 'string' }, 'Only this action (create, update, patch, delete, readSecrets …)'),
+          query('since', { type: 'string', format: 'date-time' }, 'Records at or after this time'),
+          query('until', { type: 'string', format: 'date-time' }, 'Records before this time'),
+          query('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'Records per page'),
+          query('continue', { type: 'string' }, "The previous page's metadata.continue"),
+        ],
+        responses: {
+          200: json(
+            { type: 'object', required: ['items', 'metadata'], properties: { items: { type: 'array', items: ref('AuditRecord') }, metadata: { type: 'object', properties: { continue: { type: 'string' } } } } },
+            'A page of records',
+          ),
+          ...errors(400, 401, 403, 422, 503),
+        },
       },
     },
     '/v1/admin/keys': {

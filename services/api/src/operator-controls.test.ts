@@ -133,7 +133,7 @@ describe('operator controls, retention, metrics', () => {
     expect((await events('busy')).map((e) => e.message)).toEqual(['step 4', 'step 3', 'step 2']);
     expect((await events('kept')).map((e) => e.reason)).toEqual(['FinalizerForceRemoved']);
     expect(pass.eventsDeleted).toBe(2);
-    expect(await job.prune()).toEqual({ revisionsDeleted: 0, eventsDeleted: 0 });
+    expect(await job.prune()).toEqual({ revisionsDeleted: 0, eventsDeleted: 0, auditRecordsDeleted: 0 });
     expect(() => createRetentionJob({ db: api.server.database.db, logger: pino({ level: 'silent' }), revisionsKeep: 0 })).toThrow(/revisionsKeep/);
   });
 

@@ -108,7 +108,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
         const row = await lockRow(tx, kind, key);
         const after = await deleteRow(tx, row, deleteOptions.cascade, actor, new Set());
         return after ? { deleted: false, object: await toResourceOne(tx, after) } : { deleted: true };
-      });
+      }, { action: 'delete', kind: kind.definition.kind, ...key, actor, ...(deleteOptions.cascade ? { detail: { cascade: true } } : {}) });
     },
 
     async removeFinalizer(kind, key, finalizer, actor) {
@@ -125,7 +125,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
           .executeTakeFirstOrThrow();
         await recordChange(tx, kind, row, 'metadata', actor);
         return { deleted: false, object: await toResourceOne(tx, row) };
-      });
+      }, { action: 'removeFinalizer', kind: kind.definition.kind, ...key, actor, detail: { finalizer } });
     },
 
     async forceRemoveFinalizer(kind, key, finalizer, actor) {
@@ -139,7 +139,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
         await recordChange(tx, kind, row, 'metadata', actor, note);
         if (row.finalizers.length === 0 && row.deletion_requested_at && (await removeIfReleased(tx, row, actor))) return { deleted: true };
         return { deleted: false, object: await toResourceOne(tx, row) };
-      });
+      }, { action: 'forceRemoveFinalizer', kind: kind.definition.kind, ...key, actor, detail: { finalizer } });
     },
   };
 }

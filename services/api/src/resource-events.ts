@@ -1,6 +1,7 @@
 /** Events of an object: what controllers report (with the object's secrets masked) and what operator controls record. */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { REDACTED } from '@tugboat/resource-model';
+import type { AuditTrail } from './audit-trail.js';
 import { mapDatabaseError } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import type { Identity } from './identity.js';
@@ -12,12 +13,13 @@ import type { SpecSealer } from './spec-sealer.js';
 export interface ResourceEventsOptions {
   db: Kysely<Database>;
   sealer: SpecSealer;
+  audit: AuditTrail;
 }
 
 export type ResourceEvents = Pick<ResourceStore, 'recordEvent' | 'listEvents'>;
 
 export function createResourceEvents(options: ResourceEventsOptions): ResourceEvents {
-  const { db, sealer } = options;
+  const { db, sealer, audit } = options;
   return {
     async recordEvent(kind, key, event, actor) {
       const row = await findRowOrThrow(db, kind, key);
@@ -28,14 +30,19 @@ export function createResourceEvents(options: ResourceEventsOptions): ResourceEv
       }
       const now = new Date();
       try {
-        const stored = await db
-          .insertInto('events')
-          .values({ resource_uid: row.uid, type: event.type, reason: event.reason, message, first_seen: now, last_seen: now, source: actor.name })
-          .onConflict((oc) =>
-            oc.columns(['resource_uid', 'type', 'reason', 'message']).doUpdateSet({ count: sql`events.count + 1`, last_seen: now, source: actor.name }),
-          )
-          .returningAll()
-          .executeTakeFirstOrThrow();
+        const stored = await db.transaction().execute(async (tx) => {
+          const written = await tx
+            .insertInto('events')
+            .values({ resource_uid: row.uid, type: event.type, reason: event.reason, message, first_seen: now, last_seen: now, source: actor.name })
+            .onConflict((oc) =>
+              oc.columns(['resource_uid', 'type', 'reason', 'message']).doUpdateSet({ count: sql`events.count + 1`, last_seen: now, source: actor.name }),
+            )
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          // The message may quote what the object holds: the record names the event, not its text.
+          await audit.record(tx, { action: 'writeEvent', kind: kind.definition.kind, project: key.project, name: key.name, status: 201, detail: { type: event.type, reason: event.reason } }, audit.current(actor));
+          return written;
+        });
         return toEvent(stored);
       } catch (error) {
         throw mapDatabaseError(error);

@@ -1,6 +1,8 @@
 /** The store's reads: one object (with its owners), pages of a kind by label selector, referrers, secrets. */
 import { sql, type Kysely } from 'kysely';
 import { InputError, type LabelRequirement, type Referrer } from '@tugboat/resource-model';
+import type { AuditTrail } from './audit-trail.js';
+import { mapDatabaseError } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import type { RegisteredKind } from './kind-registry.js';
@@ -22,6 +24,7 @@ export interface ListOptions {
 export interface ResourceReadsOptions {
   db: Kysely<Database>;
   sealer: SpecSealer;
+  audit: AuditTrail;
 }
 
 export type ResourceReads = Pick<ResourceStore, 'get' | 'getOrThrow' | 'list' | 'readSecrets' | 'referrers'>;
@@ -30,7 +33,7 @@ const MAX_LIST_LIMIT = 1000;
 const DEFAULT_LIST_LIMIT = 100;
 
 export function createResourceReads(options: ResourceReadsOptions): ResourceReads {
-  const { db, sealer } = options;
+  const { db, sealer, audit } = options;
   return {
     async get(kind, key) {
       const found = await findWithOwners(db, kind, key);
@@ -75,8 +78,17 @@ export function createResourceReads(options: ResourceReadsOptions): ResourceRead
       return { items: await toResources(db, page), ...(rows.length > limit && last ? { continue: encodeContinue(last.project, last.name) } : {}) };
     },
 
-    async readSecrets(kind, key) {
-      return sealer.openSecrets(await findRowOrThrow(db, kind, key));
+    async readSecrets(kind, key, actor) {
+      // No secret leaves without its record: the record commits with the read, or the read fails.
+      try {
+        return await db.transaction().execute(async (tx) => {
+          const row = await findRowOrThrow(tx, kind, key);
+          await audit.record(tx, { action: 'readSecrets', kind: kind.definition.kind, project: key.project, name: key.name }, audit.current(actor));
+          return sealer.openSecrets(row);
+        });
+      } catch (error) {
+        throw mapDatabaseError(error);
+      }
     },
 
     async referrers(kind, key) {
@@ -110,7 +122,7 @@ export async function findWithOwners(executor: Executor, kind: RegisteredKind, k
 }
 
 /** An object's row, unlocked (reads that need its uid or its sealed secrets). */
-export async function findRowOrThrow(db: Kysely<Database>, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
+export async function findRowOrThrow(db: Executor, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
   const row = await db
     .selectFrom('resources')
     .selectAll()

@@ -11,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import type { Referrer, Resource, ResourceEvent, ResourceStatus } from '@tugboat/resource-model';
 import { createAdmission, type Admission } from './admission.js';
+import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import { createChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import type { Identity } from './identity.js';
@@ -43,7 +44,8 @@ export interface ResourceStore {
   writeStatus(kind: RegisteredKind, key: ObjectKey, status: ResourceStatus, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
   delete(kind: RegisteredKind, key: ObjectKey, options: { cascade: boolean }, actor: Identity): Promise<DeleteResult>;
   removeFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Identity): Promise<DeleteResult>;
-  readSecrets(kind: RegisteredKind, key: ObjectKey): Promise<Record<string, unknown>>;
+  /** The object's secret fields in the clear; the read is recorded in the audit trail first, in the same transaction. */
+  readSecrets(kind: RegisteredKind, key: ObjectKey, actor: Identity): Promise<Record<string, unknown>>;
   recordEvent(kind: RegisteredKind, key: ObjectKey, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Identity): Promise<ObjectEvent>;
   listEvents(kind: RegisteredKind, key: ObjectKey): Promise<ObjectEvent[]>;
   referrers(kind: RegisteredKind, key: ObjectKey): Promise<Referrer[]>;
@@ -80,11 +82,18 @@ export interface ResourceStoreOptions {
   groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
   /** Write-time checks against other objects (guardrails, default cluster); `createAdmission()` when absent. */
   admission?: Admission;
+  /**
+   * Where every write and secret read records itself, in its own transaction. Default: a trail of
+   * its own (records name the identity each call is given, without request id or source).
+   */
+  audit?: AuditTrail;
 }
 
 export function createResourceStore(options: ResourceStoreOptions): ResourceStore {
   const { db, kinds, prefix, killPoint } = options;
+  const audit = options.audit ?? createAuditTrail();
   const changes = createChangeRecorder({
+    audit,
     db,
     prefix,
     outboxChannel: options.outboxChannel,
@@ -93,8 +102,8 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
   });
   const sealer = createSpecSealer(options.secrets);
   return {
-    ...createResourceReads({ db, sealer }),
-    ...createResourceEvents({ db, sealer }),
+    ...createResourceReads({ db, sealer, audit }),
+    ...createResourceEvents({ db, sealer, audit }),
     ...createResourceWrites({
       db,
       kinds,
@@ -103,6 +112,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       prefix,
       killPoint,
       admission: options.admission ?? createAdmission(),
+      audit,
       ...(options.groupCommit ? { groupCommit: options.groupCommit } : {}),
     }),
     ...createResourceDeletion({ kinds, changes }),

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ConflictError, REDACTED, eventSubject, isTugboatError, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
+import { auditRow, type AuditContext, type AuditTrail } from './audit-trail.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
@@ -25,7 +26,7 @@ import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
 
 /** A create with nothing to resolve, validated and sealed, waiting for its batch. */
-type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: PreparedSpec; actor: Identity };
+type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: PreparedSpec; actor: Identity; audit: AuditContext };
 
 export interface ApplyItem {
   kind: RegisteredKind;
@@ -57,6 +58,8 @@ export interface ResourceWritesOptions {
   groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
   /** Write-time checks against other objects (guardrails, default cluster), in each write's transaction. */
   admission: Admission;
+  /** Each write's audit record, in its transaction. */
+  audit: AuditTrail;
 }
 
 export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile'>;
@@ -67,7 +70,7 @@ function initialFinalizers(definition: KindDefinition): string[] {
 }
 
 export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
-  const { db, kinds, prefix, killPoint, admission } = options;
+  const { db, kinds, prefix, killPoint, admission, audit } = options;
   const { write, recordChange, wakeRelay } = options.changes;
   const { openSecrets, plaintextSpec, prepareSpec } = options.sealer;
 
@@ -168,17 +171,21 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   async function createBatch(items: AloneCreate[]): Promise<Array<ItemOutcome<Row>>> {
     const now = new Date();
     const at = now.toISOString();
-    const inputs = items.map(({ kind, uid, input, prepared, actor }, position) => {
+    const inputs = items.map(({ kind, uid, input, prepared, actor, audit: context }, position) => {
       const key = { kind: kind.definition.kind, project: input.project, name: input.name };
       const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
+      // Each create's audit record carries the context of the request that queued it.
+      const record = auditRow({ action: 'create', ...key }, context);
       return sql`(cast(${uid} as uuid), cast(${key.kind} as text), cast(${key.project} as text), cast(${key.name} as text), ${jsonb(input.labels)},
                   ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${initialFinalizers(kind.definition)} as text[]), cast(${actor.name} as text),
-                  cast(${eventSubject(prefix, key, 'spec')} as text), ${jsonb(event)}, cast(${position} as int))`;
+                  cast(${eventSubject(prefix, key, 'spec')} as text), ${jsonb(event)}, cast(${position} as int),
+                  cast(${record.actor} as text), cast(${record.actor_type} as text), cast(${record.token} as text),
+                  cast(${record.request_id} as text), cast(${record.source} as text))`;
     });
     let rows: Row[];
     try {
       ({ rows } = await sql<Row>`
-        with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position) as (
+        with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
           values ${sql.join(inputs)}
         ), created as (
           insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
@@ -195,6 +202,11 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
           select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
           from created c join input i on i.uid = c.uid
           order by c.resource_version
+        ), audit as (
+          insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
+          select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
+          from created c join input i on i.uid = c.uid
+          order by i.position
         )
         select * from created`.execute(db));
     } catch (error) {
@@ -277,6 +289,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       check(kind, { project: input.project, name: input.name }, 'create');
       const uid = randomUUID();
       await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor);
+      await audit.record(tx, { action: 'create', kind: kind.definition.kind, project: input.project, name: input.name, status: 201, detail: { via: 'apply' } }, audit.current(actor));
       return { action: 'created', generation: 1 };
     }
     check(kind, { project: input.project, name: input.name }, 'update');
@@ -287,6 +300,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     const previousSecrets = openSecrets(current);
     const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor, defer);
     if (!row) return { action: 'unchanged', generation: Number(current.generation) };
+    await audit.record(tx, { action: 'update', kind: kind.definition.kind, project: input.project, name: input.name, detail: { via: 'apply' } }, audit.current(actor));
     const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
     // Stored specs hold "<redacted>" on both sides, so a changed secret value needs its own line.
     for (const path of kind.definition.secretFields) {
@@ -299,6 +313,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
 
   /** Common path of PUT and PATCH: `desired` computes labels and spec from the current object. */
   async function update(
+    action: 'update' | 'patch',
     kind: RegisteredKind,
     key: ObjectKey,
     expectedVersion: string | undefined,
@@ -311,7 +326,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const { labels, spec } = desired(current);
       const row = await changeSpec(tx, kind, current, labels, spec, actor);
       return toResourceOne(tx, row ?? current);
-    });
+    }, { action, kind: kind.definition.kind, ...key, actor });
   }
 
   return {
@@ -322,12 +337,12 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       if (resolvesNothing) {
         // Nothing to read for it: only a definition's checks of itself apply, before it queues.
         await admission.admit(db, { kind: kind.definition.kind, project: input.project, name: input.name, spec: input.spec });
-        return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor }));
+        return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor, audit: audit.current(actor) }));
       }
       return write(async (tx) => {
         const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
         return owned ? toResourceOne(tx, row) : toResource(row);
-      });
+      }, { action: 'create', kind: kind.definition.kind, project: input.project, name: input.name, actor, status: 201 });
     },
 
     async replace(kind, key, input, expectedVersion, actor) {
@@ -335,11 +350,11 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       if (expectedVersion && input.resourceVersion && expectedVersion !== input.resourceVersion) {
         throw new ConflictError('If-Match and metadata.resourceVersion disagree', { details: [{ path: 'metadata.resourceVersion', rule: 'stale' }] });
       }
-      return update(kind, key, expected, actor, () => ({ labels: input.labels, spec: input.spec }));
+      return update('update', kind, key, expected, actor, () => ({ labels: input.labels, spec: input.spec }));
     },
 
     async patch(kind, key, patch, expectedVersion, actor) {
-      return update(kind, key, expectedVersion, actor, (current) => {
+      return update('patch', kind, key, expectedVersion, actor, (current) => {
         const problems = new DetailCollector();
         const labels =
           patch.labels === undefined ? (current.labels as Record<string, string>) : parseLabels(applyMergePatch(current.labels, patch.labels), 'metadata.labels', problems);
@@ -367,7 +382,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         await recordChange(tx, kind, row, 'status', actor);
         // A status write changes no ownership: the owners read under the lock still hold.
         return toResource(row, owners);
-      });
+      }, { action: 'writeStatus', kind: kind.definition.kind, ...key, actor });
     },
 
     async applyAll(items, actor, applyOptions) {
@@ -416,7 +431,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         await recordChange(tx, kind, row, 'metadata', actor, what);
         await insertEvent(tx, row.uid, { type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', message: `${what} by ${actor.name}` }, actor);
         return toResourceOne(tx, row);
-      });
+      }, { action: suspended ? 'suspend' : 'resume', kind: kind.definition.kind, ...key, actor });
     },
 
     async requestReconcile(kind, key, actor) {
@@ -430,7 +445,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         await recordChange(tx, kind, row, 'reconcile', actor, 'reconcile requested');
         await insertEvent(tx, row.uid, { type: 'Normal', reason: 'ReconcileRequested', message: `reconcile requested by ${actor.name}` }, actor);
         return toResourceOne(tx, row);
-      });
+      }, { action: 'reconcile', kind: kind.definition.kind, ...key, actor });
     },
   };
 }
