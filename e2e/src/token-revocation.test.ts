@@ -11,7 +11,7 @@ let primary: ApiProcess | undefined;
 let replica: ApiProcess | undefined;
 
 beforeAll(async () => {
-  primary = await startApiProcess({ name: 'tokrev' });
+  primary = await startApiProcess({ name: 'tokrev', projects: ['rev'] });
   replica = await startApiReplica(primary);
 });
 
@@ -23,7 +23,7 @@ afterAll(async () => {
 it('a token revoked through one API replica stops working on the other within one second', async () => {
   const one = primary!;
   const two = replica!;
-  const created = await runTug(['token', 'create', 'ci-pipeline', '--expires', '30d'], { env: { TUGBOAT_URL: one.url, TUGBOAT_TOKEN: one.adminToken } });
+  const created = await runTug(['token', 'create', 'ci-pipeline', '--project', 'rev', '--role', 'viewer', '--expires', '30d'], { env: { TUGBOAT_URL: one.url, TUGBOAT_TOKEN: one.adminToken } });
   expect(created).toMatchObject({ code: 0, stdout: expect.stringMatching(/^tug_[\w-]+\n$/) });
   const token = created.stdout.trim();
   const whoamiOnTwo = async () => (await fetch(`${two.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status;
@@ -32,6 +32,15 @@ it('a token revoked through one API replica stops working on the other within on
   expect(await whoamiOnTwo()).toBe(200);
   expect(await whoamiOnTwo()).toBe(200);
 
+  // A watch the token holds open on the other replica ends too, saying why.
+  const watch = await fetch(`${two.url}/v1/watch?kinds=Project`, { headers: { authorization: `Bearer ${token}` } });
+  expect(watch.status).toBe(200);
+  const watchEnded = (async () => {
+    let text = '';
+    for await (const chunk of watch.body as AsyncIterable<Uint8Array>) text += Buffer.from(chunk).toString('utf8');
+    return { text, at: performance.now() };
+  })();
+
   const started = performance.now();
   const revoked = await createApiClient({ baseUrl: one.url, token: one.adminToken }).revokeToken('ci-pipeline');
   let status = await whoamiOnTwo();
@@ -39,7 +48,10 @@ it('a token revoked through one API replica stops working on the other within on
   const tookMs = performance.now() - started;
   expect(status).toBe(401);
   expect(tookMs).toBeLessThan(1_000);
-  process.stdout.write(`token revocation felt by the other replica after ${tookMs.toFixed(1)} ms\n`);
+  const ended = await watchEnded;
+  expect(ended.text).toContain('event: error\ndata: {"code":"Unauthenticated","message":"token \\"ci-pipeline\\" was revoked"}');
+  expect(ended.at - started).toBeLessThan(1_000);
+  process.stdout.write(`token revocation felt by the other replica after ${tookMs.toFixed(1)} ms; its open watch ended after ${(ended.at - started).toFixed(1)} ms\n`);
 
   const refused = await fetch(`${two.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
   expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(`token "ci-pipeline" was revoked at ${revoked.revokedAt}; the admin can create a new one`);

@@ -344,7 +344,7 @@ export function createApp(options: AppOptions): express.Express {
   );
 
   if (options.watch) {
-    const watch = createWatchRoute({ hub: options.watch, kinds });
+    const watch = createWatchRoute({ hub: options.watch, kinds, onForget: (listener) => identities.onForget(listener) });
     v1.get(
       '/watch',
       route(async (req, res) => watch(req, res, principalOf(res))),

@@ -60,6 +60,12 @@ export interface IdentityStore {
   forget(name: string): void;
   /** Forgets every remembered token (revocations may have been missed while the bus was away). */
   forgetAll(): void;
+  /**
+   * Calls `listener` with a token's name when it is forgotten (revoked here or elsewhere), or with
+   * `undefined` when every token is (`forgetAll`): what holds a request open (a watch) ends it.
+   * Returns the unsubscribe function.
+   */
+  onForget(listener: (token: string | undefined) => void): () => void;
 }
 
 function hashToken(token: string): string {
@@ -185,10 +191,12 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
   // Bumped by every forget: a lookup that overlapped one may have read the row before the
   // revocation committed, so it must not remember what it read.
   let forgets = 0;
+  const forgetListeners = new Set<(token: string | undefined) => void>();
 
   function forget(name: string): void {
     forgets++;
     for (const [hash, entry] of known) if (entry.identity.token === name) known.delete(hash);
+    for (const listener of [...forgetListeners]) listener(name);
   }
 
   function recordUse(hash: string, entry: Remembered, at: number): void {
@@ -416,6 +424,12 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
     forgetAll() {
       forgets++;
       known.clear();
+      for (const listener of [...forgetListeners]) listener(undefined);
+    },
+
+    onForget(listener) {
+      forgetListeners.add(listener);
+      return () => forgetListeners.delete(listener);
     },
   };
 }

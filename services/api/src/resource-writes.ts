@@ -387,9 +387,11 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
 
     async applyAll(items, actor, applyOptions) {
       // A rule an object breaks (checked before it writes anything, or before the bundle commits):
-      // reported, and the apply goes on so one answer names every problem. Anything else ends the transaction.
+      // reported, and the apply goes on so one answer names every problem. Anything else (a 403
+      // included: the caller may not write that object at all) ends the transaction.
       const blocked = (error: unknown): ApplyOutcome => {
-        if (!isTugboatError(error) || error.status >= 500) throw error;
+        // A refusal of the caller, not of the object: the whole bundle answers 403, naming it.
+        if (!isTugboatError(error) || error.status >= 500 || error.status === 403) throw error;
         const details = error.details.length > 0 ? error.details : [{ path: 'metadata.name', rule: error.code }];
         return { action: 'blocked', reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) };
       };

@@ -38,6 +38,11 @@ export interface WatchRequest {
   cursor?: number;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /**
+   * Aborted when the caller's token stops working (revoked): the watch ends with an
+   * `Unauthenticated` error event whose message is the abort reason.
+   */
+  revoked?: AbortSignal;
 }
 
 export interface WatchHubOptions {
@@ -96,7 +101,7 @@ interface Client {
   closed: boolean;
   res: ServerResponse;
   wake: (() => void) | undefined;
-  close(reason: 'left' | 'TooSlow' | 'Gone' | 'Unavailable' | 'stopping', message?: string): void;
+  close(reason: 'left' | 'TooSlow' | 'Gone' | 'Unavailable' | 'Unauthenticated' | 'stopping', message?: string): void;
 }
 
 const DEFAULTS = { ringSize: 1024, clientBufferEvents: 256, heartbeatMs: 15_000, slowClientGraceMs: 5_000, frameCacheBytes: 64 * 1024 * 1024 };
@@ -336,11 +341,15 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     // Sent at once so the client knows the watch is established (and its proxies flush).
     res.write(': watching\n\n');
     const onAbort = (): void => client.close('left');
+    const onRevoked = (): void => client.close('Unauthenticated', String(request.revoked?.reason ?? 'the token stopped working'));
     signal.addEventListener('abort', onAbort, { once: true });
+    if (request.revoked?.aborted) onRevoked();
+    else request.revoked?.addEventListener('abort', onRevoked, { once: true });
     try {
       await pump(client, replay ?? (from < handoff ? catchUp(from + 1, handoff, filter, ended.signal) : []));
     } finally {
       signal.removeEventListener('abort', onAbort);
+      request.revoked?.removeEventListener('abort', onRevoked);
     }
   }
 

@@ -14,6 +14,8 @@ import type { WatchFilter, WatchHub } from './watch-hub.js';
 export interface WatchRouteOptions {
   hub: WatchHub;
   kinds: Pick<KindRegistry, 'get' | 'list'>;
+  /** Token revocations (`IdentityStore.onForget`): a watch of a revoked token ends at once. */
+  onForget?(listener: (token: string | undefined) => void): () => void;
 }
 
 export interface ParsedWatchQuery {
@@ -109,6 +111,18 @@ export function createWatchRoute(options: WatchRouteOptions): (req: Request, res
     }
     const abort = new AbortController();
     res.once('close', () => abort.abort());
-    await options.hub.serve(res, { filter: query.filter, signal: abort.signal, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) });
+    // A revocation ends the watch; so does a bus reconnect (revocations may have been missed): the
+    // client reconnects and is authenticated again.
+    const revoked = new AbortController();
+    const token = principal.identity.token;
+    const unsubscribe = options.onForget?.((name) => {
+      if (name === undefined) revoked.abort('the API lost revocations while its bus was away: reconnect');
+      else if (name === token) revoked.abort(`token "${name}" was revoked`);
+    });
+    try {
+      await options.hub.serve(res, { filter: query.filter, signal: abort.signal, revoked: revoked.signal, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) });
+    } finally {
+      unsubscribe?.();
+    }
   };
 }
