@@ -52,11 +52,14 @@ describe('controller SDK proof (real API, controller replicas as processes)', ()
       },
       'every widget Ready at its generation',
       timeoutMs,
-    ).catch((error: unknown) => {
+    ).catch(async (error: unknown) => {
+      const records = (await readProofLog(inst.logDir).catch(() => [])).filter((line) => behind.some((obj) => JSON.stringify(line).includes(`"${obj.metadata.name}"`)));
       const shown = behind.map((obj) => `${obj.metadata.name} gen ${obj.metadata.generation} ${JSON.stringify(obj.status)}${obj.metadata.deletionRequestedAt ? ' deleting' : ''}`);
       // The API's own lines, without the polling of this wait.
       const output = (inst.api?.output() ?? '').split('\n').filter((line) => !line.includes('"path":"/v1/proofwidgets","status":200'));
-      throw new Error(`${(error as Error).message}; behind: ${shown.join('; ')}\nAPI output (tail):\n${output.slice(-40).join('\n')}`);
+      const names = behind.map((obj) => obj.metadata.name);
+      const replicas = [...inst.replicas].map(([replica, child]) => `${replica}: ${child.output().split('\n').filter((line) => names.some((n) => line.includes(n)) || /error|warn/i.test(line)).slice(-15).join('\n')}`);
+      throw new Error(`${(error as Error).message}; behind: ${shown.join('; ')}\nAPI output (tail):\n${output.slice(-40).join('\n')}\nreplicas:\n${replicas.join('\n')}\nreconcile log:\n${records.slice(-20).map((r) => JSON.stringify(r)).join('\n')}`);
     });
   }
 

@@ -54,6 +54,14 @@ describe('tug token create', () => {
     const tooLong = await tug(['token', 'create', 'later', '--expires', '400d']);
     expect(tooLong).toMatchObject({ code: EXIT_FAILED, stdout: '' });
     expect(tooLong.stderr).toContain('expiresIn: must be at most a year (365d) ahead');
+
+    const mixed = await tug(['token', 'create', 'odd', '--controller', 'x-controller', '--project', 'shop', '--role', 'editor']);
+    expect(mixed).toMatchObject({ code: EXIT_USAGE, stdout: '' });
+    expect(mixed.stderr).toContain('--controller: a controller token takes no --user, --project or --role');
+    // Options in another order say the same.
+    const roleless = await tug(['token', 'create', '--project', 'shop', 'odd']);
+    expect(roleless).toMatchObject({ code: EXIT_USAGE, stdout: '' });
+    expect(roleless.stderr).toContain('--project: give the role too (--role viewer, editor, admin or one the project defines)');
   });
 });
 

@@ -8,6 +8,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from './database-schema.js';
+import { createPeriodicPass } from './periodic-pass.js';
 
 export interface RetentionOptions {
   db: Kysely<Database>;
@@ -62,9 +63,6 @@ export function createRetentionJob(options: RetentionOptions): RetentionJob {
   ] as const) {
     if (!Number.isSafeInteger(value) || value < minimum) throw new RangeError(`retention ${name}: must be an integer >= ${minimum}`);
   }
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-
   async function prune(): Promise<RetentionPass> {
     // Only desired-state revisions count towards the bound. Status revisions are no longer written;
     // any left from before carry no desired state and go.
@@ -98,27 +96,7 @@ export function createRetentionJob(options: RetentionOptions): RetentionJob {
     return pass;
   }
 
-  function schedule(delayMs: number): void {
-    timer = setTimeout(() => {
-      running = prune()
-        .catch((error: unknown) => logger.warn({ err: String(error) }, 'retention pass failed; next pass as scheduled'))
-        .finally(() => {
-          running = undefined;
-          if (timer !== undefined) schedule(intervalMs);
-        });
-    }, delayMs);
-    timer.unref();
-  }
+  const periodic = createPeriodicPass({ run: prune, intervalMs, logger, failure: 'retention pass failed; next pass as scheduled' });
 
-  return {
-    prune,
-    start() {
-      if (timer === undefined) schedule(0);
-    },
-    async stop() {
-      clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  return { prune, start: periodic.start, stop: periodic.stop };
 }

@@ -13,6 +13,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, SealedSecret } from './database-schema.js';
 import { secretContext, storedSecretContext, type SecretBox } from './secret-box.js';
+import { createPeriodicPass } from './periodic-pass.js';
 
 export interface SecretResealOptions {
   db: Kysely<Database>;
@@ -57,8 +58,6 @@ export function createSecretResealJob(options: SecretResealOptions): SecretResea
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError('secret reseal batchSize: must be an integer >= 1');
   if (!Number.isSafeInteger(intervalMs) || intervalMs < 10) throw new RangeError('secret reseal intervalMs: must be an integer >= 10');
   const known = new Set(secrets.keyIds);
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
   let stopped = false;
 
   /** The row's values with every one that needs it sealed again; `undefined` when none can be. */
@@ -130,29 +129,17 @@ export function createSecretResealJob(options: SecretResealOptions): SecretResea
     return pass;
   }
 
-  function schedule(delayMs: number): void {
-    timer = setTimeout(() => {
-      running = reseal()
-        .catch((error: unknown) => logger.warn({ err: String(error) }, 'secret re-seal pass failed; next pass as scheduled'))
-        .finally(() => {
-          running = undefined;
-          if (timer !== undefined) schedule(intervalMs);
-        });
-    }, delayMs);
-    timer.unref();
-  }
+  const periodic = createPeriodicPass({ run: reseal, intervalMs, logger, failure: 'secret re-seal pass failed; next pass as scheduled' });
 
   return {
     reseal,
     start() {
       stopped = false;
-      if (timer === undefined) schedule(0);
+      periodic.start();
     },
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await running;
+      await periodic.stop();
     },
   };
 }
