@@ -53,6 +53,9 @@ export const projects: Migration = {
         add column if not exists project_kind text generated always as (case when project = '' then null else 'Project' end) stored,
         add column if not exists project_scope text generated always as (case when project = '' then null else '' end) stored
     `.execute(db);
+    // The key's own index: without it, every delete of any resource row would scan the table for
+    // objects still pointing at it (the check a foreign key makes on the referenced side).
+    await sql`create index if not exists resources_project_key on resources (project_kind, project_scope, project)`.execute(db);
     await sql`alter table resources drop constraint if exists resources_project_fkey`.execute(db);
     await sql`
       alter table resources add constraint resources_project_fkey
