@@ -121,7 +121,8 @@ const ROLE_NAME = /^[\w+=,.@-]+$/;
 const PATH = /^(\/|\/[\u0021-\u007E]+\/)$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const DESCRIPTION = /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/;
+// IAM's pattern for descriptions: tab, line feed, carriage return and printable Latin-1.
+const DESCRIPTION = new RegExp('^[\\t\\n\\r\\u0020-\\u007E\\u00A1-\\u00FF]*$');
 const POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/(?:[\u0021-\u007E]+\/)*[\w+=,.@-]+$/;
 
 export function createIamSimulator(options: IamSimulatorOptions): IamSimulator {
