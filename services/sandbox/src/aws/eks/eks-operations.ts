@@ -28,6 +28,21 @@ export function eksOperations(eks: EksSimulator): AwsOperation[] {
     op('DeleteNodegroup', 'DELETE', '/clusters/{clusterName}/node-groups/{nodegroupName}', (ctx) => ({
       nodegroup: eks.deleteNodegroup(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName')),
     })),
+    op('UpdateClusterVersion', 'POST', '/clusters/{name}/updates', (ctx) => ({
+      update: eks.updateClusterVersion(ctx.region, param(ctx, 'name'), ctx.input),
+    })),
+    op('UpdateNodegroupConfig', 'POST', '/clusters/{clusterName}/node-groups/{nodegroupName}/update-config', (ctx) => ({
+      update: eks.updateNodegroupConfig(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName'), ctx.input),
+    })),
+    op('UpdateNodegroupVersion', 'POST', '/clusters/{clusterName}/node-groups/{nodegroupName}/update-version', (ctx) => ({
+      update: eks.updateNodegroupVersion(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName'), ctx.input),
+    })),
+    op('DescribeUpdate', 'GET', '/clusters/{name}/updates/{updateId}', (ctx) => ({
+      update: eks.describeUpdate(ctx.region, param(ctx, 'name'), param(ctx, 'updateId'), ctx.query.get('nodegroupName') ?? undefined),
+    })),
+    op('ListUpdates', 'GET', '/clusters/{name}/updates', (ctx) =>
+      eks.listUpdates(ctx.region, param(ctx, 'name'), ctx.query.get('nodegroupName') ?? undefined, pageOf(ctx)),
+    ),
     op('TagResource', 'POST', '/tags/{resourceArn}', (ctx) => {
       eks.tagResource(ctx.region, param(ctx, 'resourceArn'), ctx.input.tags);
       return {};
