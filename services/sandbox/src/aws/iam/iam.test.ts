@@ -305,3 +305,21 @@ describe('IAM state across a restart', () => {
     });
   });
 });
+
+describe('IAM and the control API', () => {
+  it('throttles IAM through an injected fault, and forgets every role on reset', async () => {
+    const fault = await fetch(`${t.url}/_sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'iam', operation: 'CreateRole', failNext: 1, throttle: true }),
+    });
+    expect(fault.status).toBeLessThan(300);
+    const throttled = await errorOf(iam.send(new CreateRoleCommand({ RoleName: 'throttled', AssumeRolePolicyDocument: trustPolicy('eks.amazonaws.com') })));
+    expect(throttled).toMatchObject({ name: 'Throttling', status: 400 });
+    await iam.send(new CreateRoleCommand({ RoleName: 'throttled', AssumeRolePolicyDocument: trustPolicy('eks.amazonaws.com') }));
+
+    expect((await fetch(`${t.url}/_sandbox/reset`, { method: 'POST' })).status).toBeLessThan(300);
+    expect((await iam.send(new ListRolesCommand({}))).Roles).toEqual([]);
+    expect((await counters()).created['iam:role']).toBeUndefined();
+  });
+});
