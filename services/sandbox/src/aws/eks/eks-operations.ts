@@ -38,11 +38,13 @@ export function eksOperations(eks: EksSimulator): AwsOperation[] {
       update: eks.updateNodegroupVersion(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName'), ctx.input),
     })),
     op('DescribeUpdate', 'GET', '/clusters/{name}/updates/{updateId}', (ctx) => ({
+      ...noAddons(ctx),
       update: eks.describeUpdate(ctx.region, param(ctx, 'name'), param(ctx, 'updateId'), ctx.query.get('nodegroupName') ?? undefined),
     })),
-    op('ListUpdates', 'GET', '/clusters/{name}/updates', (ctx) =>
-      eks.listUpdates(ctx.region, param(ctx, 'name'), ctx.query.get('nodegroupName') ?? undefined, pageOf(ctx)),
-    ),
+    op('ListUpdates', 'GET', '/clusters/{name}/updates', (ctx) => ({
+      ...noAddons(ctx),
+      ...eks.listUpdates(ctx.region, param(ctx, 'name'), ctx.query.get('nodegroupName') ?? undefined, pageOf(ctx)),
+    })),
     op('TagResource', 'POST', '/tags/{resourceArn}', (ctx) => {
       eks.tagResource(ctx.region, param(ctx, 'resourceArn'), ctx.input.tags);
       return {};
@@ -61,6 +63,15 @@ function param(ctx: AwsOperationContext, name: string): string {
   const value = ctx.params[name];
   if (value === undefined || value === '') throw new AwsError('InvalidParameterException', `${name}: is required in the path.`);
   return value;
+}
+
+/** The sandbox has no add-ons or capabilities, so none of their updates exist. */
+function noAddons(ctx: AwsOperationContext): Record<string, never> {
+  for (const name of ['addonName', 'capabilityName']) {
+    const value = ctx.query.get(name);
+    if (value !== null) throw new AwsError('ResourceNotFoundException', `${name}: no ${name.replace('Name', '')} named ${value} exists (the sandbox simulates none).`, { status: 404 });
+  }
+  return {};
 }
 
 function pageOf(ctx: AwsOperationContext): PageRequest {

@@ -178,6 +178,10 @@ describe('EKS updates', () => {
     expect(await errorOf(eks.send(new DescribeUpdateCommand({ name: 'skip', updateId: 'no-such-update' })))).toMatchObject({
       name: 'ResourceNotFoundException',
     });
+    expect(await errorOf(eks.send(new ListUpdatesCommand({ name: 'skip', addonName: 'vpc-cni' })))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: expect.stringContaining('addonName'),
+    });
   });
 
   it('scales a node group 2 → 4, the simulated cluster getting the nodes once the update succeeds', async () => {
