@@ -14,6 +14,8 @@ import { createCredentialStore, type CredentialStore, type CredentialStoreSnapsh
 import { createEksSimulator, type EksDurations, type EksSimulator, type EksSnapshot } from './aws/eks/eks-simulator.js';
 import { eksOperations } from './aws/eks/eks-operations.js';
 import { isEksToken, verifyEksToken } from './aws/eks/eks-token.js';
+import { iamOperations } from './aws/iam/iam-operations.js';
+import { createIamSimulator, type IamSimulator, type IamSnapshot } from './aws/iam/iam-simulator.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import { createControlApi } from './control-api.js';
@@ -88,6 +90,7 @@ export interface SandboxServer {
   readonly counters: SandboxCounters;
   readonly credentials: CredentialStore;
   readonly eks: EksSimulator;
+  readonly iam: IamSimulator;
   readonly clusters: ClusterRegistry;
   readonly aws: AwsOperationRegistry;
 }
@@ -97,6 +100,8 @@ interface SandboxState {
   savedAt: string;
   timeScale: number;
   eks: EksSnapshot;
+  /** Absent in state saved before the sandbox had IAM. */
+  iam?: IamSnapshot;
   kube: unknown;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
@@ -135,6 +140,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             savedAt: new Date(clock.now()).toISOString(),
             timeScale: clock.scale,
             eks: eks.snapshot(),
+            iam: iam.snapshot(),
             kube: clusters.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
@@ -152,7 +158,19 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     onChange: () => stateChanged(),
   });
 
-  const registry = createAwsOperationRegistry([...eksOperations(eks), ...stsOperations({ credentials, now: clock.now })]);
+  const iam: IamSimulator = createIamSimulator({
+    accountId,
+    counters,
+    logger: logger.child({ half: 'aws', service: 'iam' }),
+    now: clock.now,
+    onChange: () => store?.scheduleSave(),
+  });
+
+  const registry = createAwsOperationRegistry([
+    ...eksOperations(eks),
+    ...stsOperations({ credentials, now: clock.now, roles: (roleArn) => iam.roleForSts(roleArn) }),
+    ...iamOperations(iam),
+  ]);
   if (options.awsOperations) registry.add(...options.awsOperations({ credentials, clock }));
   const handleAws = createAwsRequestHandler({ registry, credentials, faults, accountId, logger: logger.child({ half: 'aws' }), now: clock.now });
 
@@ -233,13 +251,18 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clearFaults: () => faults.clear(),
         counters: () => ({
           ...counters.snapshot(),
-          current: { ...eks.inventory(), kubeClusters: kubeInventory(clusters) },
+          current: {
+            ...eks.inventory(),
+            ...iam.inventory(),
+            kubeClusters: kubeInventory(clusters),
+          },
         }),
         credentials: () => credentials.describe(),
         restrictCredentials: (list) => credentials.restrict(list),
         async reset() {
           faults.clear();
           eks.reset();
+          iam.reset();
           clusters.reset();
           credentials.reset();
           clock.setScale(initialScale);
@@ -271,6 +294,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     counters,
     credentials,
     eks,
+    iam,
     clusters,
     aws: registry,
     endpoints,
@@ -281,6 +305,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
         eks.restore(saved.eks);
+        iam.restore(saved.iam);
         if (saved.counters !== undefined) counters.restore(saved.counters);
         logger.info({ path: store?.path, clusters: saved.eks.clusters.length }, 'sandbox state restored');
       }

@@ -28,6 +28,23 @@ export function eksOperations(eks: EksSimulator): AwsOperation[] {
     op('DeleteNodegroup', 'DELETE', '/clusters/{clusterName}/node-groups/{nodegroupName}', (ctx) => ({
       nodegroup: eks.deleteNodegroup(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName')),
     })),
+    op('UpdateClusterVersion', 'POST', '/clusters/{name}/updates', (ctx) => ({
+      update: eks.updateClusterVersion(ctx.region, param(ctx, 'name'), ctx.input),
+    })),
+    op('UpdateNodegroupConfig', 'POST', '/clusters/{clusterName}/node-groups/{nodegroupName}/update-config', (ctx) => ({
+      update: eks.updateNodegroupConfig(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName'), ctx.input),
+    })),
+    op('UpdateNodegroupVersion', 'POST', '/clusters/{clusterName}/node-groups/{nodegroupName}/update-version', (ctx) => ({
+      update: eks.updateNodegroupVersion(ctx.region, param(ctx, 'clusterName'), param(ctx, 'nodegroupName'), ctx.input),
+    })),
+    op('DescribeUpdate', 'GET', '/clusters/{name}/updates/{updateId}', (ctx) => ({
+      ...noAddons(ctx),
+      update: eks.describeUpdate(ctx.region, param(ctx, 'name'), param(ctx, 'updateId'), ctx.query.get('nodegroupName') ?? undefined),
+    })),
+    op('ListUpdates', 'GET', '/clusters/{name}/updates', (ctx) => ({
+      ...noAddons(ctx),
+      ...eks.listUpdates(ctx.region, param(ctx, 'name'), ctx.query.get('nodegroupName') ?? undefined, pageOf(ctx)),
+    })),
     op('TagResource', 'POST', '/tags/{resourceArn}', (ctx) => {
       eks.tagResource(ctx.region, param(ctx, 'resourceArn'), ctx.input.tags);
       return {};
@@ -46,6 +63,15 @@ function param(ctx: AwsOperationContext, name: string): string {
   const value = ctx.params[name];
   if (value === undefined || value === '') throw new AwsError('InvalidParameterException', `${name}: is required in the path.`);
   return value;
+}
+
+/** The sandbox has no add-ons or capabilities, so none of their updates exist. */
+function noAddons(ctx: AwsOperationContext): Record<string, never> {
+  for (const name of ['addonName', 'capabilityName']) {
+    const value = ctx.query.get(name);
+    if (value !== null) throw new AwsError('ResourceNotFoundException', `${name}: no ${name.replace('Name', '')} named ${value} exists (the sandbox simulates none).`, { status: 404 });
+  }
+  return {};
 }
 
 function pageOf(ctx: AwsOperationContext): PageRequest {

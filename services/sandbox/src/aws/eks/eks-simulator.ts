@@ -12,8 +12,10 @@ import type { SimClock } from '../../sim-clock.js';
 import { AwsError } from '../aws-error.js';
 import { createClusterCertificateAuthority } from './cluster-certificate-authority.js';
 
-export type ClusterStatus = 'CREATING' | 'ACTIVE' | 'DELETING' | 'FAILED';
-export type NodegroupStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
+export type ClusterStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING' | 'FAILED';
+export type NodegroupStatus = 'CREATING' | 'ACTIVE' | 'UPDATING' | 'DELETING';
+export type UpdateStatus = 'InProgress' | 'Successful' | 'Failed';
+export type UpdateType = 'VersionUpdate' | 'ConfigUpdate';
 
 /** Simulated durations in ms of sandbox time. */
 export interface EksDurations {
@@ -21,6 +23,10 @@ export interface EksDurations {
   clusterDelete: number;
   nodegroupCreate: number;
   nodegroupDelete: number;
+  /** A control plane version update (UpdateClusterVersion). */
+  clusterUpdate: number;
+  /** A node group's config or version update. */
+  nodegroupUpdate: number;
 }
 
 export const DEFAULT_EKS_DURATIONS: EksDurations = {
@@ -28,6 +34,8 @@ export const DEFAULT_EKS_DURATIONS: EksDurations = {
   clusterDelete: 5 * 60_000,
   nodegroupCreate: 3 * 60_000,
   nodegroupDelete: 3 * 60_000,
+  clusterUpdate: 8 * 60_000,
+  nodegroupUpdate: 3 * 60_000,
 };
 
 export const SUPPORTED_VERSIONS = ['1.29', '1.30', '1.31', '1.32', '1.33'];
@@ -81,9 +89,26 @@ interface NodegroupRecord {
   ordinal: number;
 }
 
+/** An update of a cluster (`nodegroupName` absent) or of one of its node groups. */
+interface UpdateRecord {
+  id: string;
+  region: string;
+  clusterName: string;
+  nodegroupName?: string;
+  type: UpdateType;
+  status: UpdateStatus;
+  params: Array<{ type: string; value: string }>;
+  createdAt: number;
+  clientRequestToken?: string;
+  /** What the resource becomes when the update succeeds. */
+  target: { version?: string; releaseVersion?: string; scalingConfig?: NodegroupRecord['scalingConfig']; labels?: Record<string, string> };
+}
+
 export interface EksSnapshot {
   clusters: ClusterRecord[];
   nodegroups: NodegroupRecord[];
+  /** Absent in state saved before updates existed. */
+  updates?: UpdateRecord[];
   nextOrdinal: number;
 }
 
@@ -120,6 +145,11 @@ export interface EksSimulator {
   tagResource(region: string, arn: string, tags: unknown): void;
   untagResource(region: string, arn: string, tagKeys: string[]): void;
   listTagsForResource(region: string, arn: string): Record<string, string>;
+  updateClusterVersion(region: string, name: string, input: Record<string, unknown>): Record<string, unknown>;
+  updateNodegroupConfig(region: string, clusterName: string, nodegroupName: string, input: Record<string, unknown>): Record<string, unknown>;
+  updateNodegroupVersion(region: string, clusterName: string, nodegroupName: string, input: Record<string, unknown>): Record<string, unknown>;
+  describeUpdate(region: string, name: string, updateId: string, nodegroupName: string | undefined): Record<string, unknown>;
+  listUpdates(region: string, name: string, nodegroupName: string | undefined, page: PageRequest): { updateIds: string[]; nextToken?: string };
   /** What exists now, for the control API's counters. */
   inventory(): { clusters: EksResourceSummary[]; nodegroups: EksResourceSummary[] };
   /** Names of the simulated Kubernetes clusters that ACTIVE EKS clusters have. */
@@ -166,6 +196,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
   const durations: EksDurations = { ...DEFAULT_EKS_DURATIONS, ...options.durations };
   let clusters = new Map<string, ClusterRecord>();
   let nodegroups = new Map<string, NodegroupRecord>();
+  let updates = new Map<string, UpdateRecord>();
   let nextOrdinal = 1;
   let cancelTimer: (() => void) | undefined;
 
@@ -189,9 +220,14 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
     return [...nodegroups.values()].filter((ng) => ng.region === cluster.region && ng.clusterName === cluster.name);
   }
 
+  /** A cluster's Kubernetes API serves while it is ACTIVE and during an update. */
+  function servesKube(cluster: ClusterRecord): boolean {
+    return cluster.status === 'ACTIVE' || cluster.status === 'UPDATING';
+  }
+
   function nodesOf(cluster: ClusterRecord): KubeNode[] {
     return nodegroupsOf(cluster)
-      .filter((ng) => ng.status === 'ACTIVE')
+      .filter((ng) => ng.status === 'ACTIVE' || ng.status === 'UPDATING')
       .flatMap((ng) =>
         Array.from({ length: ng.scalingConfig.desiredSize }, (_, i) => ({
           name: `ip-10-${Math.floor(ng.ordinal / 250) % 250}-${ng.ordinal % 250}-${i + 10}.${cluster.region}.compute.internal`,
@@ -217,7 +253,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
 
   function renderCluster(cluster: ClusterRecord): Record<string, unknown> {
     const kubeName = kubeClusterNameOf(cluster.region, cluster.name);
-    const active = cluster.status === 'ACTIVE';
+    const active = servesKube(cluster);
     return {
       name: cluster.name,
       arn: cluster.arn,
@@ -260,7 +296,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       diskSize: ng.diskSize,
       health: { issues: [] },
       tags: { ...ng.tags },
-      ...(ng.status === 'ACTIVE'
+      ...(ng.status === 'ACTIVE' || ng.status === 'UPDATING'
         ? { resources: { autoScalingGroups: [{ name: `eks-${ng.nodegroupName}-${ng.arn.split('/').pop() ?? ''}` }] } }
         : {}),
     };
@@ -273,12 +309,16 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
           ? durations.clusterCreate
           : status === 'DELETING'
             ? durations.clusterDelete
-            : undefined
+            : status === 'UPDATING'
+              ? durations.clusterUpdate
+              : undefined
         : status === 'CREATING'
           ? durations.nodegroupCreate
           : status === 'DELETING'
             ? durations.nodegroupDelete
-            : undefined;
+            : status === 'UPDATING'
+              ? durations.nodegroupUpdate
+              : undefined;
     if (duration === undefined) return undefined;
     return duration - (clock.now() - since) * clock.scale;
   }
@@ -295,8 +335,16 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
         certificateAuthorityOf(cluster);
         syncKubeCluster(cluster);
         logger.info({ region: cluster.region, cluster: cluster.name }, 'eks cluster ACTIVE');
+      } else if (cluster.status === 'UPDATING') {
+        const update = inProgressUpdateOf(cluster.region, cluster.name, undefined);
+        if (update?.target.version !== undefined) cluster.version = update.target.version;
+        if (update) update.status = 'Successful';
+        cluster.status = 'ACTIVE';
+        cluster.statusSince = clock.now();
+        logger.info({ region: cluster.region, cluster: cluster.name, version: cluster.version }, 'eks cluster update successful');
       } else {
         clusters.delete(clusterKey(cluster.region, cluster.name));
+        dropUpdates(cluster.region, cluster.name, undefined);
         kube.removeCluster(kubeClusterNameOf(cluster.region, cluster.name));
         counters.deleted('eks:cluster');
         logger.info({ region: cluster.region, cluster: cluster.name }, 'eks cluster deleted');
@@ -312,12 +360,27 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
         ng.statusSince = clock.now();
         ng.modifiedAt = clock.now();
         logger.info({ region: ng.region, cluster: ng.clusterName, nodegroup: ng.nodegroupName }, 'eks node group ACTIVE');
+      } else if (ng.status === 'UPDATING') {
+        const update = inProgressUpdateOf(ng.region, ng.clusterName, ng.nodegroupName);
+        if (update) {
+          const { version, releaseVersion, scalingConfig, labels } = update.target;
+          if (version !== undefined) ng.version = version;
+          if (releaseVersion !== undefined) ng.releaseVersion = releaseVersion;
+          if (scalingConfig !== undefined) ng.scalingConfig = { ...scalingConfig };
+          if (labels !== undefined) ng.labels = { ...labels };
+          update.status = 'Successful';
+        }
+        ng.status = 'ACTIVE';
+        ng.statusSince = clock.now();
+        ng.modifiedAt = clock.now();
+        logger.info({ region: ng.region, cluster: ng.clusterName, nodegroup: ng.nodegroupName }, 'eks node group update successful');
       } else {
         nodegroups.delete(nodegroupKey(ng.region, ng.clusterName, ng.nodegroupName));
+        dropUpdates(ng.region, ng.clusterName, ng.nodegroupName);
         counters.deleted('eks:nodegroup');
         logger.info({ region: ng.region, cluster: ng.clusterName, nodegroup: ng.nodegroupName }, 'eks node group deleted');
       }
-      if (cluster?.status === 'ACTIVE') syncKubeCluster(cluster);
+      if (cluster !== undefined && servesKube(cluster)) syncKubeCluster(cluster);
     }
     reschedule();
     if (changes > 0) changed();
@@ -336,6 +399,61 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       if (remaining !== undefined) next = Math.min(next ?? Infinity, remaining);
     }
     if (next !== undefined) cancelTimer = clock.after(Math.max(0, next) + clock.scale, advance);
+  }
+
+  function inProgressUpdateOf(region: string, clusterName: string, nodegroupName: string | undefined): UpdateRecord | undefined {
+    return [...updates.values()].find(
+      (u) => u.region === region && u.clusterName === clusterName && u.nodegroupName === nodegroupName && u.status === 'InProgress',
+    );
+  }
+
+  /** Forgets the updates of a deleted cluster (all of them) or node group (its own). */
+  function dropUpdates(region: string, clusterName: string, nodegroupName: string | undefined): void {
+    for (const [id, u] of updates) {
+      if (u.region === region && u.clusterName === clusterName && (nodegroupName === undefined || u.nodegroupName === nodegroupName)) updates.delete(id);
+    }
+  }
+
+  /** An update already made with this token for this resource (a retried call returns it). */
+  function updateByToken(region: string, clusterName: string, nodegroupName: string | undefined, token: string | undefined): UpdateRecord | undefined {
+    if (token === undefined) return undefined;
+    return [...updates.values()].find(
+      (u) => u.region === region && u.clusterName === clusterName && u.nodegroupName === nodegroupName && u.clientRequestToken === token,
+    );
+  }
+
+  function startUpdate(fields: Omit<UpdateRecord, 'id' | 'status' | 'createdAt'>): UpdateRecord {
+    const update: UpdateRecord = { id: randomUUID(), status: 'InProgress', createdAt: clock.now(), ...fields };
+    if (update.clientRequestToken === undefined) delete update.clientRequestToken;
+    if (update.nodegroupName === undefined) delete update.nodegroupName;
+    updates.set(update.id, update);
+    return update;
+  }
+
+  function renderUpdate(update: UpdateRecord): Record<string, unknown> {
+    return {
+      id: update.id,
+      status: update.status,
+      type: update.type,
+      params: update.params.map((param) => ({ ...param })),
+      createdAt: update.createdAt / 1000,
+      errors: [],
+    };
+  }
+
+  /** A node group can change only while it and its cluster are ACTIVE. */
+  function nodegroupForUpdate(region: string, clusterName: string, nodegroupName: string): { cluster: ClusterRecord; ng: NodegroupRecord } {
+    const cluster = clusterOrThrow(region, clusterName);
+    const ng = nodegroupOrThrow(region, clusterName, nodegroupName);
+    if (cluster.status !== 'ACTIVE') {
+      throw new AwsError('ResourceInUseException', `Cluster ${clusterName} is currently ${cluster.status}; node groups can be updated once it is ACTIVE.`, {
+        status: 409,
+      });
+    }
+    if (ng.status !== 'ACTIVE') {
+      throw new AwsError('ResourceInUseException', `Nodegroup ${nodegroupName} is currently ${ng.status}; it can be updated once it is ACTIVE.`, { status: 409 });
+    }
+    return { cluster, ng };
   }
 
   function resolveArn(region: string, arn: string): { tags: Record<string, string> } {
@@ -440,6 +558,9 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       if (cluster.status === 'CREATING') {
         throw new AwsError('ResourceInUseException', `Cluster ${name} is currently being created; delete it once it is ACTIVE.`, { status: 409 });
       }
+      if (cluster.status === 'UPDATING') {
+        throw new AwsError('ResourceInUseException', `Cluster ${name} is currently being updated; delete it once it is ACTIVE.`, { status: 409 });
+      }
       const attached = nodegroupsOf(cluster).map((ng) => ng.nodegroupName);
       if (attached.length > 0) {
         throw new AwsError('ResourceInUseException', `Cluster has nodegroups attached: ${attached.sort().join(', ')}`, { status: 409 });
@@ -496,7 +617,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
         modifiedAt: now,
         ...(token !== undefined ? { clientRequestToken: token } : {}),
         version,
-        releaseVersion: `${version}.0-20261101`,
+        releaseVersion: releaseOf(version),
         nodeRole,
         subnets,
         instanceTypes: optionalStringList(input.instanceTypes, 'instanceTypes') ?? ['t3.medium'],
@@ -541,6 +662,9 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       if (ng.status === 'CREATING') {
         throw new AwsError('ResourceInUseException', `Nodegroup ${nodegroupName} is currently being created.`, { status: 409 });
       }
+      if (ng.status === 'UPDATING') {
+        throw new AwsError('ResourceInUseException', `Nodegroup ${nodegroupName} is currently being updated.`, { status: 409 });
+      }
       ng.status = 'DELETING';
       ng.statusSince = clock.now();
       ng.modifiedAt = clock.now();
@@ -574,22 +698,189 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       return { ...resolveArn(region, arn).tags };
     },
 
+    updateClusterVersion(region, name, input) {
+      advance();
+      const cluster = clusterOrThrow(region, name);
+      const token = optionalString(input.clientRequestToken, 'clientRequestToken');
+      const retried = updateByToken(region, name, undefined, token);
+      if (retried) return renderUpdate(retried);
+      const version = requireString(input.version, 'version');
+      if (cluster.status === 'UPDATING') {
+        throw new AwsError('ResourceInUseException', `Cluster ${name} already has an update in progress.`, { status: 409 });
+      }
+      if (cluster.status !== 'ACTIVE') {
+        throw new AwsError('ResourceInUseException', `Cluster ${name} is currently ${cluster.status}; it can be updated once it is ACTIVE.`, { status: 409 });
+      }
+      if (!SUPPORTED_VERSIONS.includes(version)) {
+        throw invalid(`version: unsupported Kubernetes version ${version}. Supported: ${SUPPORTED_VERSIONS.join(', ')}.`);
+      }
+      if (version === cluster.version) throw invalid(`version: the cluster is already at version ${version}.`);
+      if (minorOf(version) !== minorOf(cluster.version) + 1) {
+        throw invalid(`version: unsupported Kubernetes minor version update from ${cluster.version} to ${version}; a cluster moves one minor version at a time.`);
+      }
+      const busy = nodegroupsOf(cluster).filter((ng) => ng.status !== 'ACTIVE');
+      if (busy.length > 0) {
+        throw new AwsError('ResourceInUseException', `Nodegroups ${names(busy)} are not ACTIVE; update the cluster once they are.`, { status: 409 });
+      }
+      const behind = nodegroupsOf(cluster).filter((ng) => ng.version !== cluster.version);
+      if (behind.length > 0) {
+        throw invalid(`Nodegroups ${names(behind)} must be updated to match cluster version ${cluster.version} before updating cluster version.`);
+      }
+      const update = startUpdate({
+        region,
+        clusterName: name,
+        type: 'VersionUpdate',
+        params: [
+          { type: 'Version', value: version },
+          { type: 'PlatformVersion', value: 'eks.1' },
+        ],
+        clientRequestToken: token,
+        target: { version },
+      });
+      cluster.status = 'UPDATING';
+      cluster.statusSince = clock.now();
+      logger.info({ region, cluster: name, from: cluster.version, to: version }, 'eks cluster UPDATING');
+      reschedule();
+      changed();
+      return renderUpdate(update);
+    },
+
+    updateNodegroupConfig(region, clusterName, nodegroupName, input) {
+      advance();
+      clusterOrThrow(region, clusterName);
+      nodegroupOrThrow(region, clusterName, nodegroupName);
+      const token = optionalString(input.clientRequestToken, 'clientRequestToken');
+      const retried = updateByToken(region, clusterName, nodegroupName, token);
+      if (retried) return renderUpdate(retried);
+      for (const field of ['taints', 'updateConfig', 'nodeRepairConfig', 'warmPoolConfig']) {
+        if (input[field] !== undefined && input[field] !== null) throw invalid(`${field}: the sandbox does not simulate updating it; only scalingConfig and labels.`);
+      }
+      const { ng } = nodegroupForUpdate(region, clusterName, nodegroupName);
+      const params: Array<{ type: string; value: string }> = [];
+      const target: UpdateRecord['target'] = {};
+      if (input.scalingConfig !== undefined && input.scalingConfig !== null) {
+        const scaling = requireObject(input.scalingConfig, 'scalingConfig');
+        const given = {
+          minSize: optionalInteger(scaling.minSize, 'scalingConfig.minSize'),
+          maxSize: optionalInteger(scaling.maxSize, 'scalingConfig.maxSize'),
+          desiredSize: optionalInteger(scaling.desiredSize, 'scalingConfig.desiredSize'),
+        };
+        const next = {
+          minSize: given.minSize ?? ng.scalingConfig.minSize,
+          maxSize: given.maxSize ?? ng.scalingConfig.maxSize,
+          desiredSize: given.desiredSize ?? ng.scalingConfig.desiredSize,
+        };
+        if (next.minSize < 0) throw invalid('scalingConfig.minSize must be >= 0.');
+        if (next.maxSize < 1) throw invalid('scalingConfig.maxSize must be >= 1.');
+        if (next.minSize > next.maxSize) throw invalid(`scalingConfig.minSize (${next.minSize}) must not be greater than maxSize (${next.maxSize}).`);
+        if (next.desiredSize < next.minSize || next.desiredSize > next.maxSize) {
+          throw invalid(`scalingConfig.desiredSize (${next.desiredSize}) must be between minSize (${next.minSize}) and maxSize (${next.maxSize}).`);
+        }
+        if (given.minSize !== undefined) params.push({ type: 'MinSize', value: String(given.minSize) });
+        if (given.maxSize !== undefined) params.push({ type: 'MaxSize', value: String(given.maxSize) });
+        if (given.desiredSize !== undefined) params.push({ type: 'DesiredSize', value: String(given.desiredSize) });
+        target.scalingConfig = next;
+      }
+      if (input.labels !== undefined && input.labels !== null) {
+        const labels = requireObject(input.labels, 'labels');
+        const add = validTags(labels.addOrUpdateLabels, 'labels.addOrUpdateLabels');
+        const remove = optionalStringList(labels.removeLabels, 'labels.removeLabels') ?? [];
+        const clash = remove.find((key) => key in add);
+        if (clash !== undefined) throw invalid(`labels: '${clash}' cannot be both added and removed.`);
+        if (Object.keys(add).length > 0) params.push({ type: 'LabelsToAdd', value: JSON.stringify(add) });
+        if (remove.length > 0) params.push({ type: 'LabelsToRemove', value: JSON.stringify(remove) });
+        target.labels = { ...Object.fromEntries(Object.entries(ng.labels).filter(([key]) => !remove.includes(key))), ...add };
+      }
+      if (params.length === 0) throw invalid('scalingConfig or labels: the update changes nothing; give at least one of them.');
+      const update = startUpdate({ region, clusterName, nodegroupName, type: 'ConfigUpdate', params, clientRequestToken: token, target });
+      ng.status = 'UPDATING';
+      ng.statusSince = clock.now();
+      ng.modifiedAt = clock.now();
+      logger.info({ region, cluster: clusterName, nodegroup: nodegroupName, params }, 'eks node group UPDATING');
+      reschedule();
+      changed();
+      return renderUpdate(update);
+    },
+
+    updateNodegroupVersion(region, clusterName, nodegroupName, input) {
+      advance();
+      clusterOrThrow(region, clusterName);
+      nodegroupOrThrow(region, clusterName, nodegroupName);
+      const token = optionalString(input.clientRequestToken, 'clientRequestToken');
+      const retried = updateByToken(region, clusterName, nodegroupName, token);
+      if (retried) return renderUpdate(retried);
+      if (input.launchTemplate !== undefined && input.launchTemplate !== null) {
+        throw invalid('launchTemplate: the sandbox does not simulate launch templates.');
+      }
+      const { cluster, ng } = nodegroupForUpdate(region, clusterName, nodegroupName);
+      const version = optionalString(input.version, 'version') ?? cluster.version;
+      if (version !== cluster.version) {
+        throw invalid(`version: requested node group version ${version} is invalid; the only allowed value is the cluster's version ${cluster.version}.`);
+      }
+      const releaseVersion = optionalString(input.releaseVersion, 'releaseVersion') ?? releaseOf(version);
+      if (!releaseVersion.startsWith(`${version}.`)) throw invalid(`releaseVersion ${releaseVersion} is not a release of Kubernetes ${version}.`);
+      if (version === ng.version && releaseVersion === ng.releaseVersion) {
+        throw invalid(`version: node group ${nodegroupName} is already at version ${version} (release ${releaseVersion}).`);
+      }
+      const update = startUpdate({
+        region,
+        clusterName,
+        nodegroupName,
+        type: 'VersionUpdate',
+        params: [
+          { type: 'Version', value: version },
+          { type: 'ReleaseVersion', value: releaseVersion },
+        ],
+        clientRequestToken: token,
+        target: { version, releaseVersion },
+      });
+      ng.status = 'UPDATING';
+      ng.statusSince = clock.now();
+      ng.modifiedAt = clock.now();
+      logger.info({ region, cluster: clusterName, nodegroup: nodegroupName, from: ng.version, to: version }, 'eks node group UPDATING');
+      reschedule();
+      changed();
+      return renderUpdate(update);
+    },
+
+    describeUpdate(region, name, updateId, nodegroupName) {
+      advance();
+      clusterOrThrow(region, name);
+      if (nodegroupName !== undefined) nodegroupOrThrow(region, name, nodegroupName);
+      const update = updates.get(updateId);
+      if (!update || update.region !== region || update.clusterName !== name || update.nodegroupName !== nodegroupName) {
+        throw new AwsError('ResourceNotFoundException', `No update found for ID: ${updateId}.`, { status: 404 });
+      }
+      return renderUpdate(update);
+    },
+
+    listUpdates(region, name, nodegroupName, page) {
+      advance();
+      clusterOrThrow(region, name);
+      if (nodegroupName !== undefined) nodegroupOrThrow(region, name, nodegroupName);
+      const ids = [...updates.values()]
+        .filter((u) => u.region === region && u.clusterName === name && u.nodegroupName === nodegroupName)
+        .map((u) => u.id);
+      const { items, nextToken } = paginate(ids, page);
+      return { updateIds: items, ...(nextToken ? { nextToken } : {}) };
+    },
+
     inventory: () => ({
       clusters: [...clusters.values()].map((c) => ({
         region: c.region,
         name: c.name,
         status: c.status,
-        ...(c.status === 'ACTIVE' ? { kubeCluster: kubeClusterNameOf(c.region, c.name) } : {}),
+        ...(servesKube(c) ? { kubeCluster: kubeClusterNameOf(c.region, c.name) } : {}),
       })),
       nodegroups: [...nodegroups.values()].map((n) => ({ region: n.region, name: n.nodegroupName, cluster: n.clusterName, status: n.status })),
     }),
 
     activeKubeClusters: () =>
-      [...clusters.values()].filter((c) => c.status === 'ACTIVE').map((c) => kubeClusterNameOf(c.region, c.name)),
+      [...clusters.values()].filter(servesKube).map((c) => kubeClusterNameOf(c.region, c.name)),
 
     clusterOfKube(kubeClusterName) {
       const cluster = [...clusters.values()].find(
-        (c) => c.status === 'ACTIVE' && kubeClusterNameOf(c.region, c.name) === kubeClusterName,
+        (c) => servesKube(c) && kubeClusterNameOf(c.region, c.name) === kubeClusterName,
       );
       return cluster === undefined ? undefined : { region: cluster.region, name: cluster.name };
     },
@@ -600,16 +891,18 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
     snapshot: () => ({
       clusters: [...clusters.values()].map((c) => structuredClone(c)),
       nodegroups: [...nodegroups.values()].map((n) => structuredClone(n)),
+      updates: [...updates.values()].map((u) => structuredClone(u)),
       nextOrdinal,
     }),
 
     restore(snapshot) {
       clusters = new Map(snapshot.clusters.map((c) => [clusterKey(c.region, c.name), structuredClone(c)]));
       nodegroups = new Map(snapshot.nodegroups.map((n) => [nodegroupKey(n.region, n.clusterName, n.nodegroupName), structuredClone(n)]));
+      updates = new Map((snapshot.updates ?? []).map((u) => [u.id, structuredClone(u)]));
       nextOrdinal = snapshot.nextOrdinal;
       const present = new Set(kube.listClusters().map((c) => c.name));
       for (const cluster of clusters.values()) {
-        if (cluster.status === 'ACTIVE' && !present.has(kubeClusterNameOf(cluster.region, cluster.name))) syncKubeCluster(cluster);
+        if (servesKube(cluster) && !present.has(kubeClusterNameOf(cluster.region, cluster.name))) syncKubeCluster(cluster);
       }
       advance();
     },
@@ -619,6 +912,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       cancelTimer = undefined;
       clusters = new Map();
       nodegroups = new Map();
+      updates = new Map();
       nextOrdinal = 1;
       changed();
     },
@@ -628,6 +922,18 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       cancelTimer = undefined;
     },
   };
+}
+
+function minorOf(version: string): number {
+  return Number(version.split('.')[1] ?? Number.NaN);
+}
+
+function releaseOf(version: string): string {
+  return `${version}.0-20261101`;
+}
+
+function names(nodegroups: NodegroupRecord[]): string {
+  return `[${nodegroups.map((ng) => ng.nodegroupName).sort().join(', ')}]`;
 }
 
 function invalid(message: string): AwsError {

@@ -1,20 +1,27 @@
 /**
  * STS on the wire (Query protocol): GetCallerIdentity and AssumeRole. AssumeRole issues temporary
  * credentials that the credential store then accepts (with their session token) until they expire.
+ * A role that the sandbox's IAM holds is checked as STS does: its trust policy's `sts:ExternalId`
+ * condition and its MaxSessionDuration. A role ARN that IAM does not hold is assumed unchecked
+ * (tests and demos name roles of other accounts without creating them).
  */
 import { createHash } from 'node:crypto';
 import { AwsError } from '../aws-error.js';
 import type { AwsOperation, AwsOperationContext } from '../aws-operation.js';
 import type { CredentialStore } from '../credential-store.js';
+import type { IamRoleForSts } from '../iam/iam-simulator.js';
 
 export const STS_XML_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]*$/;
 
 export interface StsOperationsOptions {
   credentials: CredentialStore;
   now?: () => number;
+  /** The sandbox's IAM role an ARN names, if it holds one. */
+  roles?: (roleArn: string) => IamRoleForSts | undefined;
 }
 
 export function stsOperations(options: StsOperationsOptions): AwsOperation[] {
@@ -61,8 +68,24 @@ export function stsOperations(options: StsOperationsOptions): AwsOperation[] {
       if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
         throw validation(`1 validation error detected: Value '${String(rawDuration)}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
       }
-      const roleName = match[2] as string;
-      const roleId = `AROA${stableId(roleArn)}`;
+      const externalId = ctx.input.ExternalId;
+      if (typeof externalId === 'string' && (externalId.length < 2 || externalId.length > 1224 || !EXTERNAL_ID.test(externalId))) {
+        throw validation(
+          `1 validation error detected: Value '${externalId}' at 'externalId' failed to satisfy constraint: Member must have length between 2 and 1224 and satisfy regular expression pattern: [\\w+=,.@:\\/-]*`,
+        );
+      }
+      const role = options.roles?.(roleArn);
+      if (role !== undefined) {
+        const accepted = role.externalIds === undefined || (typeof externalId === 'string' && role.externalIds.includes(externalId));
+        if (role.arn !== roleArn || !accepted) {
+          throw new AwsError('AccessDenied', `User: ${callerArn(ctx)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, { status: 403 });
+        }
+        if (duration > role.maxSessionDuration) {
+          throw validation(`The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`);
+        }
+      }
+      const roleName = role?.roleName ?? (match[2] as string);
+      const roleId = role?.roleId ?? `AROA${stableId(roleArn)}`;
       const issued = options.credentials.issueTemporary({ type: 'assumed-role', roleArn, roleName, roleId, sessionName }, duration, now());
       return {
         Credentials: {
@@ -76,6 +99,12 @@ export function stsOperations(options: StsOperationsOptions): AwsOperation[] {
       };
     }),
   ];
+}
+
+function callerArn(ctx: AwsOperationContext): string {
+  const principal = ctx.caller.principal;
+  if (principal.type === 'assumed-role') return assumedRoleArn(principal.roleArn, principal.roleName, principal.sessionName);
+  return `arn:aws:iam::${ctx.accountId}:user/${principal.userName}`;
 }
 
 function validation(message: string): AwsError {
