@@ -13,6 +13,8 @@ import { createAwsRequestHandler } from './aws/aws-request-handler.js';
 import { createCredentialStore, type CredentialStore, type CredentialStoreSnapshot, type StaticCredential } from './aws/credential-store.js';
 import { createEksSimulator, type EksDurations, type EksSimulator, type EksSnapshot } from './aws/eks/eks-simulator.js';
 import { eksOperations } from './aws/eks/eks-operations.js';
+import { createEc2Simulator, type Ec2Durations, type Ec2Simulator, type Ec2Snapshot } from './aws/ec2/ec2-simulator.js';
+import { ec2Operations } from './aws/ec2/ec2-operations.js';
 import { isEksToken, verifyEksToken } from './aws/eks/eks-token.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
 import type { ClusterRegistry } from './cluster-registry.js';
@@ -59,6 +61,7 @@ export interface SandboxServerOptions {
   /** Initial time scale (also what reset returns to). Default 1. */
   timeScale?: number;
   eksDurations?: Partial<EksDurations>;
+  ec2Durations?: Partial<Ec2Durations>;
   logger?: Logger;
   /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
   createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
@@ -88,6 +91,7 @@ export interface SandboxServer {
   readonly counters: SandboxCounters;
   readonly credentials: CredentialStore;
   readonly eks: EksSimulator;
+  readonly ec2: Ec2Simulator;
   readonly clusters: ClusterRegistry;
   readonly aws: AwsOperationRegistry;
 }
@@ -97,6 +101,8 @@ interface SandboxState {
   savedAt: string;
   timeScale: number;
   eks: EksSnapshot;
+  /** Absent in a state saved before the sandbox simulated EC2. */
+  ec2?: Ec2Snapshot;
   kube: unknown;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
@@ -135,6 +141,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             savedAt: new Date(clock.now()).toISOString(),
             timeScale: clock.scale,
             eks: eks.snapshot(),
+            ec2: ec2.snapshot(),
             kube: clusters.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
@@ -152,7 +159,15 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     onChange: () => stateChanged(),
   });
 
+  const ec2: Ec2Simulator = createEc2Simulator({
+    clock,
+    counters,
+    ...(options.ec2Durations !== undefined ? { durations: options.ec2Durations } : {}),
+    onChange: () => stateChanged(),
+  });
+
   const registry = createAwsOperationRegistry([...eksOperations(eks), ...stsOperations({ credentials, now: clock.now })]);
+  registry.add(...ec2Operations({ ec2 }));
   if (options.awsOperations) registry.add(...options.awsOperations({ credentials, clock }));
   const handleAws = createAwsRequestHandler({ registry, credentials, faults, accountId, logger: logger.child({ half: 'aws' }), now: clock.now });
 
@@ -233,13 +248,14 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clearFaults: () => faults.clear(),
         counters: () => ({
           ...counters.snapshot(),
-          current: { ...eks.inventory(), kubeClusters: kubeInventory(clusters) },
+          current: { ...eks.inventory(), kubeClusters: kubeInventory(clusters), ec2: ec2.inventory() },
         }),
         credentials: () => credentials.describe(),
         restrictCredentials: (list) => credentials.restrict(list),
         async reset() {
           faults.clear();
           eks.reset();
+          ec2.reset();
           clusters.reset();
           credentials.reset();
           clock.setScale(initialScale);
@@ -271,6 +287,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     counters,
     credentials,
     eks,
+    ec2,
     clusters,
     aws: registry,
     endpoints,
@@ -281,6 +298,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
         eks.restore(saved.eks);
+        if (saved.ec2 !== undefined) ec2.restore(saved.ec2);
         if (saved.counters !== undefined) counters.restore(saved.counters);
         logger.info({ path: store?.path, clusters: saved.eks.clusters.length }, 'sandbox state restored');
       }
