@@ -16,7 +16,6 @@ import {
   structList,
   tagList,
   tagsAtCreation,
-  type Ec2Filter,
   type Ec2Parameters,
   type FilterAttributes,
 } from './ec2-parameters.js';
@@ -212,12 +211,7 @@ export function ec2Operations(options: Ec2OperationsOptions): AwsOperation[] {
     records: T[],
     ids: { prefix: string; idOf: (r: T) => string; notFound: (id: string) => AwsError },
     filters: FilterAttributes<T>,
-    filterPrefix = 'Filter',
-  ): T[] => {
-    const wanted = stringList(input, ids.prefix);
-    const parsedFilters: Ec2Filter[] = filterPrefix === 'Filter' ? filterList(input) : [];
-    return applyFilters(byIds(records, wanted, ids.idOf, ids.notFound), parsedFilters, filters);
-  };
+  ): T[] => applyFilters(byIds(records, stringList(input, ids.prefix), ids.idOf, ids.notFound), filterList(input), filters);
 
   return [
     op('DescribeAvailabilityZones', (ctx, input) => {

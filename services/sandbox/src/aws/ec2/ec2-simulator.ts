@@ -476,8 +476,7 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
       const gateway = internetGateway(regionName, id);
       vpc(regionName, vpcId);
       if (gateway.vpcId !== vpcId) throw new AwsError('Gateway.NotAttached', `resource ${id} is not attached to network ${vpcId}`, { status: 400 });
-      const routed = region(regionName).routeTables.some((t) => t.vpcId === vpcId && t.routes.some((r) => r.gatewayId === id));
-      // EC2 refuses while public addresses in the VPC need the gateway; with no instances here, only
+      // Routes through the gateway stay and become blackholes, as on AWS. EC2 refuses while public addresses in the VPC need the gateway; with no instances here, only
       // a NAT gateway holds one.
       const mapped = liveNatGateways(region(regionName)).some((n) => n.vpcId === vpcId && n.connectivityType === 'public');
       if (mapped) {
@@ -485,7 +484,6 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
           status: 400,
         });
       }
-      void routed; // routes to a detached gateway stay, as on AWS (they become blackholes)
       delete gateway.vpcId;
       changed();
     },

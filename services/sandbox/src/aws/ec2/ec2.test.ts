@@ -109,7 +109,7 @@ describe('EC2 in the sandbox (AWS SDK v3)', () => {
     expect(subnetA).toMatchObject({ VpcId: vpcId, AvailabilityZone: 'eu-west-1a', AvailableIpAddressCount: 4091, Tags: owner('net-1') });
     await ec2.send(new ModifySubnetAttributeCommand({ SubnetId: subnetA?.SubnetId, MapPublicIpOnLaunch: { Value: true } }));
 
-    const igwId = (await ec2.send(new CreateInternetGatewayCommandWithTags('net-1'))).InternetGateway?.InternetGatewayId as string;
+    const igwId = (await ec2.send(createTaggedInternetGateway('net-1'))).InternetGateway?.InternetGatewayId as string;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId }));
     const table = (
       await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId, TagSpecifications: [{ ResourceType: 'route-table', Tags: owner('net-1') }] }))
@@ -240,7 +240,7 @@ describe('EC2 in the sandbox (AWS SDK v3)', () => {
     const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.3.0.0/24' }))).Subnet?.SubnetId as string;
     const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc', TagSpecifications: [{ ResourceType: 'elastic-ip', Tags: owner('nat') }] }));
     expect(await errorOf(ec2.send(new CreateNatGatewayCommand({ SubnetId: subnetId, AllocationId: eip.AllocationId })))).toMatchObject({ name: 'Gateway.NotAttached' });
-    const igwId = (await ec2.send(new CreateInternetGatewayCommandWithTags('nat'))).InternetGateway?.InternetGatewayId as string;
+    const igwId = (await ec2.send(createTaggedInternetGateway('nat'))).InternetGateway?.InternetGatewayId as string;
     await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId }));
     const request = { SubnetId: subnetId, AllocationId: eip.AllocationId, ClientToken: 'nat-1', TagSpecifications: [{ ResourceType: 'natgateway' as const, Tags: owner('nat') }] };
     const created = (await ec2.send(new CreateNatGatewayCommand(request))).NatGateway;
@@ -288,6 +288,6 @@ describe('EC2 in the sandbox (AWS SDK v3)', () => {
   });
 });
 
-function CreateInternetGatewayCommandWithTags(value: string) {
+function createTaggedInternetGateway(value: string) {
   return new CreateInternetGatewayCommand({ TagSpecifications: [{ ResourceType: 'internet-gateway', Tags: owner(value) }] });
 }
