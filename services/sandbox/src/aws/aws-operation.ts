@@ -1,7 +1,7 @@
 /**
  * The unit a simulated AWS service is made of: one operation of one service, in one protocol.
  * The handler sees parsed input and returns the output shape; the protocol layer does the wire.
- * EC2, IAM and RDS (Query) or Route 53 (REST-XML) are added as more operations, not new servers.
+ * EC2 (its own variant of Query), IAM and RDS (Query) or Route 53 (REST-XML) are added as more operations, not new servers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from './credential-store.js';

@@ -30,6 +30,7 @@ import type {
   SubnetRecord,
   VpcRecord,
 } from './ec2-simulator.js';
+import { checkIdForm } from './ec2-simulator.js';
 
 export const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
@@ -40,11 +41,6 @@ function itemSet(items: unknown[]): unknown {
 
 function tagSet(tags: Ec2Tag[]): unknown {
   return itemSet(tags.map((t) => ({ key: t.key, value: t.value })));
-}
-
-/** EC2 refuses an id of the wrong form before looking it up. */
-function checkIdForm(id: string, prefix: string, code: string): void {
-  if (!new RegExp(`^${prefix}-[0-9a-f]{8,17}$`).test(id)) throw new AwsError(code, `Invalid id: "${id}" (expecting "${prefix}-...")`, { status: 400 });
 }
 
 /** Those of `records` named in `ids` (all when `ids` is empty); an unknown id fails the whole call. */
@@ -304,6 +300,7 @@ export function ec2Operations(options: Ec2OperationsOptions): AwsOperation[] {
       return { subnet: { ...renderSubnet(subnet, ctx.accountId, ctx.region, freeAddresses(ctx.region, subnet)), state: 'pending' } };
     }),
     op('DescribeSubnets', (ctx, input) => {
+      for (const id of stringList(input, 'SubnetId')) checkIdForm(id, 'subnet', 'InvalidSubnetID.Malformed');
       const subnets = describe(
         input,
         ec2.region(ctx.region).subnets,

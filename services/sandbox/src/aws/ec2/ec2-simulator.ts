@@ -203,6 +203,11 @@ function dependencyViolation(kind: string, id: string): AwsError {
   return new AwsError('DependencyViolation', `The ${kind} '${id}' has dependencies and cannot be deleted.`, { status: 400 });
 }
 
+/** EC2 refuses an id of the wrong form before looking it up. */
+export function checkIdForm(id: string, prefix: string, code: string): void {
+  if (!new RegExp(`^${prefix}-[0-9a-f]{8,17}$`).test(id)) throw new AwsError(code, `Invalid id: "${id}" (expecting "${prefix}-...")`, { status: 400 });
+}
+
 function emptyRegion(): Ec2RegionState {
   return { vpcs: [], subnets: [], internetGateways: [], routeTables: [], addresses: [], natGateways: [] };
 }
@@ -228,11 +233,13 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
   }
 
   function vpc(regionName: string, vpcId: string): VpcRecord {
+    checkIdForm(vpcId, 'vpc', 'InvalidVpcID.Malformed');
     const found = region(regionName).vpcs.find((v) => v.vpcId === vpcId);
     if (found === undefined) throw notFound('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`);
     return found;
   }
   function subnet(regionName: string, subnetId: string): SubnetRecord {
+    checkIdForm(subnetId, 'subnet', 'InvalidSubnetID.Malformed');
     const found = region(regionName).subnets.find((s) => s.subnetId === subnetId);
     if (found === undefined) throw notFound('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
     return found;
