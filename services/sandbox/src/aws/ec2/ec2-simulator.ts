@@ -298,13 +298,16 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
     return state.natGateways.filter((n) => n.state !== 'deleted');
   }
 
+  /** Sets `tags` on `target` (a key already there takes the new value); nothing changes when the result would exceed 50 tags. */
   function applyTags(target: { tags: Ec2Tag[] }, tags: Ec2Tag[]): void {
+    const merged = target.tags.map((t) => ({ ...t }));
     for (const tag of tags) {
-      const existing = target.tags.find((t) => t.key === tag.key);
+      const existing = merged.find((t) => t.key === tag.key);
       if (existing) existing.value = tag.value;
-      else target.tags.push({ ...tag });
+      else merged.push({ ...tag });
     }
-    if (target.tags.length > 50) throw new AwsError('TagLimitExceeded', 'The maximum number of tags for a resource is 50.', { status: 400 });
+    if (merged.length > 50) throw new AwsError('TagLimitExceeded', 'The maximum number of tags for a resource is 50.', { status: 400 });
+    target.tags = merged;
   }
 
   /** The tagged record behind an id, by its prefix, or the type's NotFound error. */
@@ -702,6 +705,8 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
 
     createTags(regionName, resourceIds, tags) {
       const targets = resourceIds.map((id) => taggable(regionName, id));
+      // All or nothing: every target is checked against the tag limit before any changes.
+      for (const target of targets) applyTags({ tags: target.tags }, tags);
       for (const target of targets) applyTags(target, tags);
       changed();
     },
