@@ -91,8 +91,8 @@ export interface SandboxServer {
   readonly counters: SandboxCounters;
   readonly credentials: CredentialStore;
   readonly eks: EksSimulator;
-  readonly ec2: Ec2Simulator;
   readonly clusters: ClusterRegistry;
+  readonly ec2: Ec2Simulator;
   readonly aws: AwsOperationRegistry;
 }
 
@@ -101,9 +101,9 @@ interface SandboxState {
   savedAt: string;
   timeScale: number;
   eks: EksSnapshot;
+  kube: unknown;
   /** Absent in a state saved before the sandbox simulated EC2. */
   ec2?: Ec2Snapshot;
-  kube: unknown;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
 }
@@ -141,8 +141,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             savedAt: new Date(clock.now()).toISOString(),
             timeScale: clock.scale,
             eks: eks.snapshot(),
-            ec2: ec2.snapshot(),
             kube: clusters.snapshot(),
+            ec2: ec2.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
           }),
@@ -159,17 +159,17 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     onChange: () => stateChanged(),
   });
 
+  const registry = createAwsOperationRegistry([...eksOperations(eks), ...stsOperations({ credentials, now: clock.now })]);
+  if (options.awsOperations) registry.add(...options.awsOperations({ credentials, clock }));
+  const handleAws = createAwsRequestHandler({ registry, credentials, faults, accountId, logger: logger.child({ half: 'aws' }), now: clock.now });
+
   const ec2: Ec2Simulator = createEc2Simulator({
     clock,
     counters,
     ...(options.ec2Durations !== undefined ? { durations: options.ec2Durations } : {}),
     onChange: () => stateChanged(),
   });
-
-  const registry = createAwsOperationRegistry([...eksOperations(eks), ...stsOperations({ credentials, now: clock.now })]);
   registry.add(...ec2Operations({ ec2 }));
-  if (options.awsOperations) registry.add(...options.awsOperations({ credentials, clock }));
-  const handleAws = createAwsRequestHandler({ registry, credentials, faults, accountId, logger: logger.child({ half: 'aws' }), now: clock.now });
 
   function kubeconfigNames(): string[] {
     const present = new Set(clusters.listClusters().map((c) => c.name));
@@ -248,15 +248,19 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clearFaults: () => faults.clear(),
         counters: () => ({
           ...counters.snapshot(),
-          current: { ...eks.inventory(), kubeClusters: kubeInventory(clusters), ec2: ec2.inventory() },
+          current: {
+            ...eks.inventory(),
+            kubeClusters: kubeInventory(clusters),
+            ec2: ec2.inventory(),
+          },
         }),
         credentials: () => credentials.describe(),
         restrictCredentials: (list) => credentials.restrict(list),
         async reset() {
           faults.clear();
           eks.reset();
-          ec2.reset();
           clusters.reset();
+          ec2.reset();
           credentials.reset();
           clock.setScale(initialScale);
           counters.reset();
@@ -287,8 +291,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     counters,
     credentials,
     eks,
-    ec2,
     clusters,
+    ec2,
     aws: registry,
     endpoints,
     async start() {
@@ -297,8 +301,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         if (options.timeScale === undefined) clock.setScale(saved.timeScale);
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
-        eks.restore(saved.eks);
         if (saved.ec2 !== undefined) ec2.restore(saved.ec2);
+        eks.restore(saved.eks);
         if (saved.counters !== undefined) counters.restore(saved.counters);
         logger.info({ path: store?.path, clusters: saved.eks.clusters.length }, 'sandbox state restored');
       }
