@@ -267,6 +267,20 @@ describe('EC2 in the sandbox (AWS SDK v3)', () => {
     await stop(s);
   });
 
+  it('keeps a pending NAT gateway across a restart, and it goes on to available', async () => {
+    // At scale 1 the gateway stays pending for 90 real seconds: long past this test.
+    let s = await start(1);
+    const vpcId = (await s.ec2.send(new CreateVpcCommand({ CidrBlock: '10.4.0.0/16' }))).Vpc?.VpcId as string;
+    const subnetId = (await s.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.4.0.0/24' }))).Subnet?.SubnetId as string;
+    const natId = (await s.ec2.send(new CreateNatGatewayCommand({ SubnetId: subnetId, ConnectivityType: 'private' }))).NatGateway?.NatGatewayId as string;
+    await stop(s);
+    s = await start(6000);
+    const stateOf = async () => (await s.ec2.send(new DescribeNatGatewaysCommand({ Filter: [{ Name: 'vpc-id', Values: [vpcId] }] }))).NatGateways?.[0];
+    expect((await stateOf())?.NatGatewayId).toBe(natId);
+    await waitFor(async () => ((await stateOf())?.State === 'available' ? true : undefined), 5000, 'NAT gateway available after restart');
+    await stop(s);
+  });
+
   it('answers injected throttling as EC2 does (RequestLimitExceeded), which the SDK retries', async () => {
     const s = await start();
     await fetch(`${s.t.url}/_sandbox/faults`, {
