@@ -15,6 +15,7 @@ export { createAwsOperationRegistry, type AwsOperation, type AwsOperationContext
 export { AwsError } from './aws/aws-error.js';
 export type { StaticCredential, CredentialStore } from './aws/credential-store.js';
 export { kubeClusterNameOf } from './aws/eks/eks-simulator.js';
+export { EC2_COUNTER_TYPES, type Ec2Durations, type Ec2Simulator } from './aws/ec2/ec2-simulator.js';
 export type { FaultRule, FaultInjector } from './fault-injector.js';
 export type { SimClock } from './sim-clock.js';
 export type { SandboxCounters } from './counters.js';

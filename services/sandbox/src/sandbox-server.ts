@@ -13,6 +13,8 @@ import { createAwsRequestHandler } from './aws/aws-request-handler.js';
 import { createCredentialStore, type CredentialStore, type CredentialStoreSnapshot, type StaticCredential } from './aws/credential-store.js';
 import { createEksSimulator, type EksDurations, type EksSimulator, type EksSnapshot } from './aws/eks/eks-simulator.js';
 import { eksOperations } from './aws/eks/eks-operations.js';
+import { createEc2Simulator, type Ec2Durations, type Ec2Simulator, type Ec2Snapshot } from './aws/ec2/ec2-simulator.js';
+import { ec2Operations } from './aws/ec2/ec2-operations.js';
 import { isEksToken, verifyEksToken } from './aws/eks/eks-token.js';
 import { iamOperations } from './aws/iam/iam-operations.js';
 import { createIamSimulator, type IamSimulator, type IamSnapshot } from './aws/iam/iam-simulator.js';
@@ -61,6 +63,7 @@ export interface SandboxServerOptions {
   /** Initial time scale (also what reset returns to). Default 1. */
   timeScale?: number;
   eksDurations?: Partial<EksDurations>;
+  ec2Durations?: Partial<Ec2Durations>;
   logger?: Logger;
   /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
   createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
@@ -92,6 +95,7 @@ export interface SandboxServer {
   readonly eks: EksSimulator;
   readonly iam: IamSimulator;
   readonly clusters: ClusterRegistry;
+  readonly ec2: Ec2Simulator;
   readonly aws: AwsOperationRegistry;
 }
 
@@ -103,6 +107,8 @@ interface SandboxState {
   /** Absent in state saved before the sandbox had IAM. */
   iam?: IamSnapshot;
   kube: unknown;
+  /** Absent in a state saved before the sandbox simulated EC2. */
+  ec2?: Ec2Snapshot;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
 }
@@ -142,6 +148,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             eks: eks.snapshot(),
             iam: iam.snapshot(),
             kube: clusters.snapshot(),
+            ec2: ec2.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
           }),
@@ -173,6 +180,14 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   ]);
   if (options.awsOperations) registry.add(...options.awsOperations({ credentials, clock }));
   const handleAws = createAwsRequestHandler({ registry, credentials, faults, accountId, logger: logger.child({ half: 'aws' }), now: clock.now });
+
+  const ec2: Ec2Simulator = createEc2Simulator({
+    clock,
+    counters,
+    ...(options.ec2Durations !== undefined ? { durations: options.ec2Durations } : {}),
+    onChange: () => stateChanged(),
+  });
+  registry.add(...ec2Operations({ ec2 }));
 
   function kubeconfigNames(): string[] {
     const present = new Set(clusters.listClusters().map((c) => c.name));
@@ -255,6 +270,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             ...eks.inventory(),
             ...iam.inventory(),
             kubeClusters: kubeInventory(clusters),
+            ec2: ec2.inventory(),
           },
         }),
         credentials: () => credentials.describe(),
@@ -264,6 +280,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
           eks.reset();
           iam.reset();
           clusters.reset();
+          ec2.reset();
           credentials.reset();
           clock.setScale(initialScale);
           counters.reset();
@@ -296,6 +313,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     eks,
     iam,
     clusters,
+    ec2,
     aws: registry,
     endpoints,
     async start() {
@@ -304,6 +322,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         if (options.timeScale === undefined) clock.setScale(saved.timeScale);
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
+        if (saved.ec2 !== undefined) ec2.restore(saved.ec2);
         eks.restore(saved.eks);
         iam.restore(saved.iam);
         if (saved.counters !== undefined) counters.restore(saved.counters);

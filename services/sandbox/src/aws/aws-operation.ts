@@ -1,12 +1,12 @@
 /**
  * The unit a simulated AWS service is made of: one operation of one service, in one protocol.
  * The handler sees parsed input and returns the output shape; the protocol layer does the wire.
- * EC2, IAM and RDS (Query) or Route 53 (REST-XML) are added as more operations, not new servers.
+ * EC2 (its own variant of Query), IAM and RDS (Query) or Route 53 (REST-XML) are added as more operations, not new servers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from './credential-store.js';
 
-export type AwsProtocolName = 'rest-json' | 'query' | 'rest-xml';
+export type AwsProtocolName = 'rest-json' | 'query' | 'rest-xml' | 'ec2';
 
 export interface AwsCaller {
   accessKeyId: string;
@@ -42,7 +42,7 @@ export interface AwsOperation {
   operation: string;
   /** REST protocols: method, path template (`/clusters/{name}`) and success status (default 200). */
   http?: { method: string; path: string; status?: number };
-  /** Query and REST-XML: the namespace of the answer's root element. */
+  /** Query, EC2 and REST-XML: the namespace of the answer's root element. */
   xmlNamespace?: string;
   /** REST-XML: the answer's root element (default `${operation}Response`). */
   xmlRoot?: string;
@@ -70,7 +70,7 @@ export function createAwsOperationRegistry(operations: AwsOperation[] = []): Aws
         if (existing.some((other) => other.operation === operation.operation)) {
           throw new Error(`operation ${operation.service}:${operation.operation} is already registered`);
         }
-        if (operation.protocol !== 'query' && operation.http === undefined) {
+        if (operation.protocol !== 'query' && operation.protocol !== 'ec2' && operation.http === undefined) {
           throw new Error(`REST operation ${operation.service}:${operation.operation} needs http.method and http.path`);
         }
         byService.set(operation.service, [...existing, operation]);

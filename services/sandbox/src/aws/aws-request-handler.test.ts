@@ -31,11 +31,13 @@ const laterServices = (): AwsOperation[] => [
     },
   },
   {
-    service: 'ec2',
+    service: 'rds',
     protocol: 'query',
-    operation: 'DescribeVpcs',
-    xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15/',
-    handler: (ctx) => ({ vpcSet: { item: [{ vpcId: 'vpc-1' }, { vpcId: `vpc-${String(ctx.input['VpcId.1'])}` }] } }),
+    operation: 'DescribeDBInstances',
+    xmlNamespace: 'http://rds.amazonaws.com/doc/2014-10-31/',
+    handler: (ctx) => ({
+      DBInstances: { DBInstance: [{ DBInstanceIdentifier: 'db-1' }, { DBInstanceIdentifier: `db-${String(ctx.input.DBInstanceIdentifier)}` }] },
+    }),
   },
 ];
 
@@ -76,13 +78,15 @@ describe('the AWS protocol layer', () => {
   it('serves another Query service with lists as repeated elements', async () => {
     const answer = await fetch(t.url, {
       method: 'POST',
-      headers: { ...auth('ec2'), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'Action=DescribeVpcs&Version=2016-11-15&VpcId.1=2',
+      headers: { ...auth('rds'), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier=2',
     });
     expect(answer.status).toBe(200);
     const text = await answer.text();
-    expect(text).toContain('<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><DescribeVpcsResult><vpcSet><item><vpcId>vpc-1</vpcId></item><item><vpcId>vpc-2</vpcId></item></vpcSet>');
-    expect(text).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/DescribeVpcsResponse>/);
+    expect(text).toContain(
+      '<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult><DBInstances><DBInstance><DBInstanceIdentifier>db-1</DBInstanceIdentifier></DBInstance><DBInstance><DBInstanceIdentifier>db-2</DBInstanceIdentifier></DBInstance></DBInstances>',
+    );
+    expect(text).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/DescribeDBInstancesResponse>/);
 
     const unknown = await fetch(t.url, {
       method: 'POST',
@@ -90,7 +94,8 @@ describe('the AWS protocol layer', () => {
       body: 'Action=RunInstances&Version=2016-11-15',
     });
     expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toContain('<Code>InvalidAction</Code>');
+    // EC2's own error shape, not the Query protocol's <ErrorResponse>.
+    expect(await unknown.text()).toMatch(/^<\?xml[^>]*>\n<Response><Errors><Error><Code>InvalidAction<\/Code>.*<\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/);
   });
 
   it('refuses services it does not simulate and malformed bodies', async () => {
@@ -109,10 +114,10 @@ describe('the AWS protocol layer', () => {
 
   it('keeps one protocol per service and one handler per operation', () => {
     const registry = createAwsOperationRegistry(laterServices());
-    expect(() => registry.add({ service: 'ec2', protocol: 'rest-json', operation: 'X', http: { method: 'GET', path: '/x' }, handler: () => ({}) })).toThrow(
-      /ec2 speaks query/,
+    expect(() => registry.add({ service: 'rds', protocol: 'rest-json', operation: 'X', http: { method: 'GET', path: '/x' }, handler: () => ({}) })).toThrow(
+      /rds speaks query/,
     );
-    expect(() => registry.add({ service: 'ec2', protocol: 'query', operation: 'DescribeVpcs', handler: () => ({}) })).toThrow(/already registered/);
+    expect(() => registry.add({ service: 'rds', protocol: 'query', operation: 'DescribeDBInstances', handler: () => ({}) })).toThrow(/already registered/);
     expect(registry.protocolOf('route53')).toBe('rest-xml');
   });
 });

@@ -11,10 +11,14 @@ import { AwsError, AwsRequestError, isAwsError } from './aws-error.js';
 import type { AwsCaller, AwsOperationRegistry, AwsProtocolName } from './aws-operation.js';
 import { DEFAULT_USER_NAME, type CredentialStore } from './credential-store.js';
 import type { AwsProtocol, AwsWireRequest, AwsWireResponse } from './protocols/aws-protocol.js';
+import { createEc2Protocol } from './protocols/ec2-protocol.js';
 import { createQueryProtocol } from './protocols/query-protocol.js';
 import { createRestJsonProtocol } from './protocols/rest-json-protocol.js';
 import { createRestXmlProtocol } from './protocols/rest-xml-protocol.js';
 import { parseAuthorization, signatureMatches, type SigV4Authorization } from './sigv4.js';
+
+/** The `Version` of every EC2 request: how an unsigned one is recognised. */
+const EC2_API_VERSION = '2016-11-15';
 
 export interface AwsRequestHandlerOptions {
   registry: AwsOperationRegistry;
@@ -37,14 +41,18 @@ export function createAwsRequestHandler(options: AwsRequestHandlerOptions): AwsR
     'rest-json': createRestJsonProtocol(),
     query: createQueryProtocol(),
     'rest-xml': createRestXmlProtocol(),
+    ec2: createEc2Protocol(),
   };
 
   /** Without a readable credential scope, the request's shape says which protocol to answer in. */
   function guessProtocol(request: AwsWireRequest): AwsProtocol {
     const contentType = String(request.headers['content-type'] ?? '');
-    if (contentType.includes('x-www-form-urlencoded') || request.query.has('Action')) return protocols.query;
+    if (contentType.includes('x-www-form-urlencoded') || request.query.has('Action')) {
+      const version = request.query.get('Version') ?? new URLSearchParams(request.body.toString('utf8')).get('Version');
+      return version === EC2_API_VERSION ? protocols.ec2 : protocols.query;
+    }
     for (const operation of registry.all()) {
-      if (operation.protocol === 'query' || operation.http === undefined) continue;
+      if (operation.protocol === 'query' || operation.protocol === 'ec2' || operation.http === undefined) continue;
       const prefix = `/${operation.http.path.split('/').filter(Boolean)[0] ?? ''}`;
       if (request.path === prefix || request.path.startsWith(`${prefix}/`)) return protocols[operation.protocol];
     }

@@ -1,5 +1,5 @@
 /**
- * The Query protocol (STS, EC2, IAM, RDS): `Action=…&Version=…` form-encoded (or in the query
+ * The Query protocol (STS, IAM, RDS; EC2 has its own variant, `ec2-protocol.ts`): `Action=…&Version=…` form-encoded (or in the query
  * string), answers `<XResponse><XResult>…</XResult><ResponseMetadata>…`, errors `<ErrorResponse>`.
  */
 import type { AwsRequestFailure } from '../aws-error.js';
