@@ -1,7 +1,7 @@
 // The `aws` CLI (botocore: its own serializers, parsers and signer) against the sandbox's IAM, STS
 // external id and EKS update operations, as an independent client. Node group updates are covered
 // with the SDK in `aws/eks/eks-updates.test.ts` (each `aws` start costs most of a second).
-import { spawn } from 'node:child_process';
+import { cliJson, runAwsCli, type CliResult } from './test-support/run-aws-cli.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from './test-support/start-test-sandbox.js';
 
 // 10 simulated minutes take 10 ms.
@@ -19,41 +19,11 @@ afterAll(async () => {
   await t.sandbox.close();
 });
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function aws(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('aws', ['--endpoint-url', t.url, '--output', 'json', ...args], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        AWS_CONFIG_FILE: '/dev/null',
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        AWS_ACCESS_KEY_ID: TEST_AWS_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: TEST_AWS_CREDENTIALS.secretAccessKey,
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_REGION: 'us-east-1',
-        AWS_PAGER: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runAwsCli(t.url, args, TEST_AWS_CREDENTIALS);
 }
 
-function json(result: CliResult): Record<string, unknown> {
-  if (result.code !== 0) throw new Error(`aws exited ${result.code}: ${result.stderr}`);
-  return result.stdout.trim() === '' ? {} : (JSON.parse(result.stdout) as Record<string, unknown>);
-}
+const json = cliJson;
 
 async function setTimeScale(scale: number): Promise<void> {
   const response = await fetch(`${t.url}/_sandbox/time`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scale }) });
