@@ -63,6 +63,9 @@ export const AWS_ACCOUNT: KindDefinition = {
       accountId: { type: 'string', pattern: '^[0-9]{12}$' },
       region,
       roleArn: { type: 'string', pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$' },
+      // Credentials: an access key pair (the secret encrypted at rest), a role assumed through STS
+      // (with the pair, or with the infra-controller's own credentials), or both; the
+      // infra-controller reports an incomplete set (Failed, NoCredentials).
       /** What the role's trust policy asks for in `sts:ExternalId` (only with roleArn). */
       externalId: { type: 'string', minLength: 2, maxLength: 1224, pattern: '^[\\w+=,.@:/-]+$' },
       accessKeyId: { type: 'string', minLength: 16, maxLength: 128 },
@@ -70,9 +73,6 @@ export const AWS_ACCOUNT: KindDefinition = {
       /** Endpoint override (the sandbox in tests and the local demo). */
       endpoint: { type: 'string', format: 'uri' },
     },
-    // Credentials: an access key pair (the secret encrypted at rest), a role assumed through STS
-    // (with the pair, or with the infra-controller's own credentials), or both.
-    dependentRequired: { accessKeyId: ['secretAccessKey'], secretAccessKey: ['accessKeyId'], externalId: ['roleArn'] },
   },
 };
 
