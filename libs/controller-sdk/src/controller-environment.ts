@@ -47,3 +47,17 @@ export function controllerEnvironment(env: Record<string, string | undefined> = 
     ...(env['TUGBOAT_REPLICA_ID'] ? { replicaId: env['TUGBOAT_REPLICA_ID'] } : {}),
   };
 }
+
+/**
+ * A controller's own millisecond setting from its environment: `fallback` when unset or empty; a
+ * 422-style `InputError` naming the variable when it is not a whole number >= 100.
+ */
+export function millisecondsSetting(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 100) {
+    throw new InputError(`${name} must be a whole number of milliseconds >= 100, got ${JSON.stringify(raw)}`, { details: [{ path: name, rule: 'minimum' }] });
+  }
+  return value;
+}

@@ -14,7 +14,7 @@ export type {
 export { createControllerRunner } from './controller-runner.js';
 export type { ControllerRunner, ControllerRunnerOptions } from './controller-runner.js';
 export { runController } from './run-controller.js';
-export { controllerEnvironment } from './controller-environment.js';
+export { controllerEnvironment, millisecondsSetting } from './controller-environment.js';
 export type { ControllerEnvironment } from './controller-environment.js';
 export type { RunControllerOptions, RunningController } from './run-controller.js';
 export type { Disposition, ReconcileOutcome, ReconcileReport } from './object-reconciler.js';

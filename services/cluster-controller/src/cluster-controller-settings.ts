@@ -1,4 +1,4 @@
-import { InputError } from '@tugboat/resource-model';
+import { millisecondsSetting } from '@tugboat/controller-sdk';
 
 export interface ClusterControllerSettings {
   healthCheckEveryMs: number;
@@ -11,15 +11,7 @@ export interface ClusterControllerSettings {
  * `CLUSTER_HEALTH_CHECK_MS` (30000), `CLUSTER_DEGRADED_RETRY_MS` (5000), `KUBE_REQUEST_TIMEOUT_MS` (15000).
  */
 export function clusterControllerSettings(env: Record<string, string | undefined>): ClusterControllerSettings {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 100) {
-      throw new InputError(`${name} must be a whole number of milliseconds >= 100, got ${JSON.stringify(raw)}`, { details: [{ path: name, rule: 'minimum' }] });
-    }
-    return value;
-  };
+  const read = (name: string, fallback: number): number => millisecondsSetting(env, name, fallback);
   return {
     healthCheckEveryMs: read('CLUSTER_HEALTH_CHECK_MS', 30_000),
     degradedRetryMs: read('CLUSTER_DEGRADED_RETRY_MS', 5_000),

@@ -1,4 +1,4 @@
-import { InputError } from '@tugboat/resource-model';
+import { millisecondsSetting } from '@tugboat/controller-sdk';
 
 export interface InfraControllerSettings {
   recheckEveryMs: number;
@@ -11,15 +11,7 @@ export interface InfraControllerSettings {
  * `AWS_RETRY_MS` (5000), `AWS_REQUEST_TIMEOUT_MS` (15000).
  */
 export function infraControllerSettings(env: Record<string, string | undefined>): InfraControllerSettings {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < 100) {
-      throw new InputError(`${name} must be a whole number of milliseconds >= 100, got ${JSON.stringify(raw)}`, { details: [{ path: name, rule: 'minimum' }] });
-    }
-    return value;
-  };
+  const read = (name: string, fallback: number): number => millisecondsSetting(env, name, fallback);
   return {
     recheckEveryMs: read('ACCOUNT_RECHECK_MS', 600_000),
     retryMs: read('AWS_RETRY_MS', 5_000),
