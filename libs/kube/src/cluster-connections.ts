@@ -22,6 +22,13 @@ export interface ClusterConnectionInput {
   kubeconfig: string;
   /** A context of the kubeconfig; its current-context when absent. */
   context?: string;
+  /**
+   * A bearer token asked for before every request (the provider caches and renews it), in place of
+   * the kubeconfig user's credentials: an EKS token signed with an AWS account's credentials.
+   */
+  bearerToken?: () => Promise<string>;
+  /** What the bearer token stands for (e.g. an account's uid and generation): a change makes a new client set. */
+  credentialsKey?: string;
 }
 
 export interface KubeRequestOptions {
@@ -122,7 +129,13 @@ export function createClusterConnections(options: ClusterConnectionsOptions = {}
   const byUid = new Map<string, { fingerprint: string; connection: ClusterConnection }>();
   return {
     connect(input) {
-      const fingerprint = createHash('sha256').update(input.kubeconfig).update('\0').update(input.context ?? '').digest('hex');
+      const fingerprint = createHash('sha256')
+        .update(input.kubeconfig)
+        .update('\0')
+        .update(input.context ?? '')
+        .update('\0')
+        .update(input.bearerToken === undefined ? '' : `bearer:${input.credentialsKey ?? ''}`)
+        .digest('hex');
       const held = byUid.get(input.uid);
       if (held !== undefined && held.fingerprint === fingerprint) return held.connection;
       byUid.delete(input.uid);
@@ -195,6 +208,16 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     getName: () => 'kubeconfig authentication, one connection pool',
     async applySecurityAuthentication(context: RequestContext) {
       await kc.applySecurityAuthentication(context);
+      if (input.bearerToken !== undefined) {
+        let token: string;
+        try {
+          token = await input.bearerToken();
+        } catch (error) {
+          const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          throw new KubeClusterError(`could not make a bearer token for ${endpoint}: ${why}`, { reason: 'Unauthorized', endpoint, cause: error });
+        }
+        context.setHeaderParam('Authorization', `Bearer ${token}`);
+      }
       dispatcher ??= context.getDispatcher();
       if (dispatcher !== undefined) context.setDispatcher(dispatcher);
     },

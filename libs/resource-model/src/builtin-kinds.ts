@@ -45,6 +45,25 @@ const nodeGroup = {
   },
 } as const;
 
+/**
+ * An EKS cluster's network: an existing VPC and its subnets (at least two, in different zones), or
+ * the CIDR and zone count of the VPC Tugboat makes (public and private subnets in each zone).
+ */
+const eksNetwork = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    vpcId: { type: 'string', pattern: '^vpc-[0-9a-f]{8,17}$' },
+    subnetIds: { type: 'array', minItems: 2, maxItems: 16, uniqueItems: true, items: { type: 'string', pattern: '^subnet-[0-9a-f]{8,17}$' } },
+    /** The VPC's block when Tugboat makes it: a /16 to /20, split into one /20-or-smaller subnet per zone and tier. */
+    vpcCidr: { type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])/(1[6-9]|20)$' },
+    availabilityZones: { type: 'integer', minimum: 2, maximum: 3 },
+  },
+  // An existing VPC comes with the subnets to use, and existing subnets with their VPC.
+  if: { anyOf: [{ required: ['vpcId'] }, { required: ['subnetIds'] }] },
+  then: { required: ['vpcId', 'subnetIds'], not: { anyOf: [{ required: ['vpcCidr'] }, { required: ['availabilityZones'] }] } },
+} as const;
+
 export const AWS_ACCOUNT: KindDefinition = {
   kind: 'AwsAccount',
   plural: 'awsaccounts',
@@ -52,6 +71,8 @@ export const AWS_ACCOUNT: KindDefinition = {
   shortNames: ['aws'],
   scope: 'Platform',
   controller: INFRA_CONTROLLER,
+  // Clients of an EKS cluster sign their EKS tokens with the account's credentials: an explicit, audited grant.
+  secretReaders: [CLUSTER_CONTROLLER, WORKLOAD_CONTROLLER],
   builtIn: true,
   references: [],
   secretFields: ['secretAccessKey'],
@@ -114,7 +135,8 @@ export const CLUSTER_DEFINITION: KindDefinition = {
         properties: {
           version: k8sVersion,
           region,
-          nodeGroups: { type: 'array', items: nodeGroup },
+          nodeGroups: { type: 'array', maxItems: 20, items: nodeGroup },
+          network: eksNetwork,
         },
       },
     },
@@ -160,11 +182,60 @@ export const CLUSTER_INSTANCE: KindDefinition = {
       region,
       version: k8sVersion,
       nodeGroups: { type: 'array', maxItems: 20, items: nodeGroup },
+      network: eksNetwork,
       kubeconfig: { type: 'string', minLength: 1, maxLength: 262144 },
       /** The kubeconfig context to use; its current-context when absent. */
       context: { type: 'string', minLength: 1, maxLength: 253 },
       /** The projects whose WorkloadInstances land here when they name no cluster (`*`: every project). */
       defaultFor: { type: 'array', maxItems: 100, uniqueItems: true, items: defaultForEntry },
+    },
+  },
+};
+
+/**
+ * An EKS cluster as the infra-controller provisions it: network, IAM roles, the cluster and its
+ * managed node groups in one AWS account and region. The cluster-controller writes one for every
+ * ClusterInstance whose definition has provider `eks` (same name, owned by it); a platform team may
+ * also declare one directly. Status holds the step, the inventory of what was made, and the
+ * outputs a client needs to connect (endpoint, certificate authority, cluster name, region).
+ */
+export const EKS_CLUSTER: KindDefinition = {
+  kind: 'EksCluster',
+  plural: 'eksclusters',
+  singular: 'ekscluster',
+  shortNames: ['eks'],
+  scope: 'Platform',
+  controller: INFRA_CONTROLLER,
+  // The cluster-controller makes, changes and deletes the EksCluster of each eks ClusterInstance.
+  composedBy: [CLUSTER_CONTROLLER],
+  builtIn: true,
+  references: [{ path: 'accountRef', kind: 'AwsAccount', required: true }],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['accountRef', 'region', 'version'],
+    properties: {
+      accountRef: ref,
+      region,
+      version: k8sVersion,
+      network: eksNetwork,
+      nodeGroups: {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'instanceTypes', 'minSize', 'maxSize'],
+          properties: {
+            name: nodeGroup.properties.name,
+            instanceTypes: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: nodeSize },
+            minSize: nodeGroup.properties.minSize,
+            maxSize: nodeGroup.properties.maxSize,
+            desiredSize: nodeGroup.properties.desiredSize,
+          },
+        },
+      },
     },
   },
 };
@@ -390,6 +461,7 @@ export const PROJECT: KindDefinition = {
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
   PROJECT,
   AWS_ACCOUNT,
+  EKS_CLUSTER,
   CLUSTER_DEFINITION,
   CLUSTER_INSTANCE,
   WORKLOAD_DEFINITION,

@@ -37,6 +37,12 @@ export interface KindDefinition {
    * grant, each read audited. Nothing else reads them, not even the platform admin.
    */
   secretReaders?: string[];
+  /**
+   * Controllers other than the owner that make objects of this kind on behalf of the objects they
+   * own (the cluster-controller writes the `EksCluster` of an eks `ClusterInstance`): they may read,
+   * create, update and delete them, each write audited. The owner still alone writes the status.
+   */
+  composedBy?: string[];
   /** True for kinds shipped with the API; built-in kinds cannot be re-registered. */
   builtIn?: boolean;
 }

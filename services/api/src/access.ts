@@ -11,7 +11,8 @@
  * - Users get their project roles from the projects whose `spec.members` name them; a
  *   service-account token carries its one grant; a controller reads the kinds it owns and the kinds
  *   those reference, writes their status, finalizers and events, and reads the secret fields of the
- *   kinds it owns or that name it in `secretReaders`.
+ *   kinds it owns or that name it in `secretReaders`; a kind that names it in `composedBy` it also
+ *   creates, updates and deletes (the objects it makes for its own, e.g. an eks cluster's EksCluster).
  * - Platform-scoped kinds that a project-scoped kind references (definitions, clusters) are the
  *   catalogue: anyone with a role in some project may read them, since their objects point there.
  */
@@ -121,7 +122,9 @@ export function createKindIndex(definitions: readonly KindDefinition[]): KindInd
       if (!kinds) {
         kinds = new Set<string>();
         for (const d of definitions) {
-          if (d.controller !== controller) continue;
+          // What it composes and whose secrets it reads, it reads too.
+          if (d.composedBy?.includes(controller) || d.secretReaders?.includes(controller)) kinds.add(d.kind);
+          if (d.controller !== controller && !d.composedBy?.includes(controller)) continue;
           kinds.add(d.kind);
           for (const ref of d.references) kinds.add(ref.kind);
         }
@@ -144,7 +147,12 @@ function ruleAllows(rules: readonly RoleRule[], kind: string, verb: Verb): boole
 export function can(principal: Principal, verb: Verb, kind: KindDefinition, project: string): boolean {
   const { identity, grants } = principal;
   if (grants.platform === 'platform-admin') return true;
-  if (identity.type === 'controller') return READ.has(verb) && identity.controller !== undefined && principal.kinds.readableBy(identity.controller).has(kind.kind);
+  if (identity.type === 'controller') {
+    if (identity.controller === undefined) return false;
+    if (READ.has(verb)) return principal.kinds.readableBy(identity.controller).has(kind.kind);
+    // A composer writes the objects it makes for its own (never `operate`: that is a person's control).
+    return (verb === 'create' || verb === 'update' || verb === 'delete') && kind.composedBy?.includes(identity.controller) === true;
+  }
   const reads = READ.has(verb);
   if (kind.kind === PROJECT_KIND) {
     if (reads) return grants.platform !== undefined || grants.projects.has(project);

@@ -1,4 +1,4 @@
-import { AWS_ACCOUNT, BUILTIN_KINDS, CLUSTER_INSTANCE, PROJECT, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type PlatformRole } from '@tugboat/resource-model';
+import { AWS_ACCOUNT, BUILTIN_KINDS, CLUSTER_DEFINITION, CLUSTER_INSTANCE, EKS_CLUSTER, PROJECT, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type PlatformRole } from '@tugboat/resource-model';
 import { addProjectRole, createKindIndex, projectsWhere, type Grants, type Principal, type ProjectGrant } from './access.js';
 import { authorize } from './authorize.js';
 import type { Identity } from './identity.js';
@@ -20,6 +20,22 @@ describe('authorize', () => {
   const viewer = principal({ name: 'vic', type: 'user', token: 'vic' }, undefined, [['shop', 'viewer']]);
   const workload = principal({ name: 'wc', type: 'controller', controller: 'workload-controller', token: 'wc' });
   const infra = principal({ name: 'ic', type: 'controller', controller: 'infra-controller', token: 'ic' });
+  const cluster = principal({ name: 'cc', type: 'controller', controller: 'cluster-controller', token: 'cc' });
+  const outsider = principal({ name: 'oc', type: 'controller', controller: 'team-controller', token: 'oc' });
+
+  it('lets a composer write the objects it makes (an EksCluster for its ClusterInstance), never their status', () => {
+    for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete'] as const) expect(() => authorize(cluster, verb, EKS_CLUSTER, '')).not.toThrow();
+    expect(() => authorize(cluster, 'operate', EKS_CLUSTER, '')).toThrow(forbidden);
+    expect(() => authorize(cluster, 'writeStatus', EKS_CLUSTER, '')).toThrow(forbidden);
+    expect(() => authorize(infra, 'writeStatus', EKS_CLUSTER, '')).not.toThrow();
+    // The owner reads it and what it references, but does not create it.
+    expect(() => authorize(infra, 'get', EKS_CLUSTER, '')).not.toThrow();
+    expect(() => authorize(infra, 'create', EKS_CLUSTER, '')).toThrow(forbidden);
+    for (const who of [workload, outsider]) expect(() => authorize(who, 'create', EKS_CLUSTER, '')).toThrow(forbidden);
+    // Composing a kind grants nothing on the other kinds.
+    expect(() => authorize(cluster, 'create', CLUSTER_INSTANCE, '')).toThrow(forbidden);
+    expect(() => authorize(cluster, 'update', CLUSTER_DEFINITION, '')).toThrow(forbidden);
+  });
 
   it('lets only the owning controller write status, the platform admin included in the refusal', () => {
     expect(() => authorize(workload, 'writeStatus', WORKLOAD_INSTANCE, 'p')).not.toThrow();
@@ -30,15 +46,20 @@ describe('authorize', () => {
     expect(() => authorize(workload, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).not.toThrow();
     expect(() => authorize(infra, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).toThrow(forbidden);
     expect(() => authorize(infra, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
-    // ClusterInstance names the workload-controller in secretReaders; AwsAccount names nobody.
+    // ClusterInstance names the workload-controller in secretReaders; AwsAccount names the two EKS clients.
     expect(() => authorize(workload, 'readSecrets', CLUSTER_INSTANCE, '')).not.toThrow();
-    expect(() => authorize(workload, 'readSecrets', AWS_ACCOUNT, '')).toThrow(forbidden);
+    expect(() => authorize(workload, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
+    expect(() => authorize(cluster, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
+    expect(() => authorize(outsider, 'readSecrets', AWS_ACCOUNT, '')).toThrow(forbidden);
     for (const who of [admin, alice]) expect(() => authorize(who, 'readSecrets', AWS_ACCOUNT, '')).toThrow(forbidden);
   });
 
   it('lets a controller read the kinds it owns and the kinds they reference, and change nothing else', () => {
     for (const kind of [WORKLOAD_INSTANCE, WORKLOAD_DEFINITION, CLUSTER_INSTANCE]) expect(() => authorize(workload, 'watch', kind, 'any')).not.toThrow();
-    expect(() => authorize(workload, 'get', AWS_ACCOUNT, '')).toThrow(forbidden);
+    expect(() => authorize(outsider, 'get', AWS_ACCOUNT, '')).toThrow(forbidden);
+    // A secret reader reads the objects whose secrets it reads.
+    expect(() => authorize(workload, 'get', AWS_ACCOUNT, '')).not.toThrow();
+    expect(() => authorize(workload, 'get', EKS_CLUSTER, '')).toThrow(forbidden);
     for (const verb of ['create', 'update', 'delete', 'operate'] as const) expect(() => authorize(workload, verb, WORKLOAD_INSTANCE, 'p')).toThrow(forbidden);
     expect(projectsWhere(workload, 'list', WORKLOAD_INSTANCE)).toBe('all');
   });

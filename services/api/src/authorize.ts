@@ -108,7 +108,7 @@ export function authorize(principal: Principal, action: Action, resourceKind: Ki
 
 function whyNot(principal: Principal, verb: Verb, kind: KindDefinition, project: string): string {
   const { identity, grants } = principal;
-  if (identity.type === 'controller') return `controller ${identity.controller ?? '?'} reads the kinds it owns and the kinds they reference, and changes only their status, finalizers and events`;
+  if (identity.type === 'controller') return `controller ${identity.controller ?? '?'} reads the kinds it owns and the kinds they reference, and changes only their status, finalizers and events (and the kinds that name it in composedBy)`;
   if (kind.kind === PROJECT_KIND) return verb === 'update' ? `needs the admin role in project ${project}` : verb === 'create' || verb === 'delete' ? 'platform admin only' : `no role in project ${project}`;
   if (kind.scope === 'Platform') {
     if (verb === 'get' || verb === 'list' || verb === 'watch') return `${kind.kind} is platform-wide: reading it takes a platform role${principal.kinds.catalogue.has(kind.kind) ? ' or a role in a project' : ''}`;

@@ -16,7 +16,7 @@ import { isJsonObject, type JsonObject } from './json-value.js';
 export type Violation = Required<ErrorDetail>;
 
 /** Fields only an EKS cluster has: a `kubeconfig` cluster refuses them. */
-const EKS_ONLY_FIELDS = ['accountRef', 'region', 'version', 'nodeGroups'] as const;
+const EKS_ONLY_FIELDS = ['accountRef', 'region', 'version', 'nodeGroups', 'network'] as const;
 /** Fields only a `kubeconfig` cluster has: an EKS cluster refuses them. */
 const KUBECONFIG_ONLY_FIELDS = ['kubeconfig', 'context'] as const;
 

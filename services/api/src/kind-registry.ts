@@ -458,13 +458,13 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   const fail = (path: string, rule: string, message: string) => problems.push({ path, rule, message });
   if (!isJsonObject(input)) return { problems: [{ path: 'body', rule: 'type', message: 'must be a kind definition object' }] };
 
-  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields', 'secretReaders']);
+  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields', 'secretReaders', 'composedBy']);
   for (const key of Object.keys(input)) {
     if (key === 'builtIn' && options.builtIn) continue;
     if (!allowed.has(key)) fail(key, key === 'builtIn' ? 'read-only' : 'additionalProperties', 'unknown field');
   }
 
-  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders } = input;
+  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders, composedBy } = input;
   if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]{0,62}$/.test(kind)) fail('kind', 'pattern', 'must be PascalCase letters and digits');
   if (!isDnsLabel(plural) || !/^[a-z0-9]+$/.test(plural)) fail('plural', 'pattern', 'must be lower-case letters and digits');
   else if (RESERVED_NAMES.has(plural)) fail('plural', 'reserved', 'is reserved by the API');
@@ -475,17 +475,22 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   if (scope !== 'Project' && scope !== 'Platform') fail('scope', 'enum', 'must be Project or Platform');
   if (!isDnsLabel(controller)) fail('controller', 'dns-label', 'must be a DNS label');
   if (finalizer !== undefined && typeof finalizer !== 'boolean') fail('finalizer', 'type', 'must be true or false');
-  const readers: string[] = [];
-  if (secretReaders !== undefined) {
-    if (!Array.isArray(secretReaders) || secretReaders.length > 16) fail('secretReaders', 'type', 'must be an array of at most 16 controller names');
+  /** A list of other controllers' names (`secretReaders`, `composedBy`). */
+  const controllerList = (value: unknown, field: string, ownerRule: string): string[] => {
+    const names: string[] = [];
+    if (value === undefined) return names;
+    if (!Array.isArray(value) || value.length > 16) fail(field, 'type', 'must be an array of at most 16 controller names');
     else
-      secretReaders.forEach((reader: unknown, i) => {
-        if (!isDnsLabel(reader)) fail(`secretReaders[${i}]`, 'dns-label', 'must be a controller name (a DNS label)');
-        else if (reader === controller) fail(`secretReaders[${i}]`, 'owner', 'the owning controller reads its secrets already');
-        else if (readers.includes(reader)) fail(`secretReaders[${i}]`, 'unique', `"${reader}" is listed twice`);
-        else readers.push(reader);
+      value.forEach((name: unknown, i) => {
+        if (!isDnsLabel(name)) fail(`${field}[${i}]`, 'dns-label', 'must be a controller name (a DNS label)');
+        else if (name === controller) fail(`${field}[${i}]`, 'owner', ownerRule);
+        else if (names.includes(name)) fail(`${field}[${i}]`, 'unique', `"${name}" is listed twice`);
+        else names.push(name);
       });
-  }
+    return names;
+  };
+  const readers = controllerList(secretReaders, 'secretReaders', 'the owning controller reads its secrets already');
+  const composers = controllerList(composedBy, 'composedBy', 'the owning controller is not a composer of its own kind');
   const envelopeBroken = problems.length > 0;
 
   let specSchema: Record<string, unknown> | undefined;
@@ -556,6 +561,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
     references: refs,
     secretFields: secrets,
     ...(readers.length > 0 ? { secretReaders: readers } : {}),
+    ...(composers.length > 0 ? { composedBy: composers } : {}),
   };
   if (problems.length > 0) {
     if (validate && specSchema) compiler.release(specSchema);
