@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { eventSubject, streamNames, TerminalError, type ChangeEvent, type KindDefinition } from '@tugboat/resource-model';
+import type { ApiClient } from '@tugboat/api-client';
+import { eventSubject, InputError, resyncSubject, streamNames, TerminalError, type ChangeEvent, type KindDefinition } from '@tugboat/resource-model';
 import { pino } from 'pino';
+import type { RunnableController } from './controller-parts.js';
 import { createControllerRunner, type ControllerRunner, type ControllerRunnerOptions } from './controller-runner.js';
 import { defineController, dependentsOf, type ControllerSpec } from './define-controller.js';
 import { ensureControllerStreams, leaseBucketName } from './jetstream-setup.js';
 import type { ReconcileReport } from './object-reconciler.js';
+import { runController } from './run-controller.js';
 import { createFakeApi, type FakeApi } from './testing/fake-api.js';
 
 const gadgetKind: KindDefinition = {
@@ -22,6 +26,8 @@ const gadgetKind: KindDefinition = {
 };
 // The fake answers as one identity; the tests write a hub's status as its owner would, so that identity owns hubs too.
 const hubKind: KindDefinition = { ...gadgetKind, kind: 'Hub', plural: 'hubs', singular: 'hub', controller: 'gadget-controller', references: [] };
+// A second kind the same controller identity owns (as the infra-controller owns AwsAccount and EksCluster).
+const widgetKind: KindDefinition = { ...gadgetKind, kind: 'Widget', plural: 'widgets', singular: 'widget' };
 const identity = { name: 'gadget-controller', type: 'controller' as const, controller: 'gadget-controller' };
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -40,7 +46,7 @@ async function installation(nc: NatsConnection) {
   const js = jetstream(nc);
   const published: Array<Promise<unknown>> = [];
   const api: FakeApi = createFakeApi({
-    kinds: [gadgetKind, hubKind],
+    kinds: [gadgetKind, hubKind, widgetKind],
     identity,
     onChange: (event: ChangeEvent) => {
       published.push(js.publish(eventSubject(prefix, event, event.cause), JSON.stringify(event), { msgID: `${event.uid}/${event.resourceVersion}` }));
@@ -48,9 +54,8 @@ async function installation(nc: NatsConnection) {
   });
   const runners: ControllerRunner[] = [];
   const reports: ReconcileReport[] = [];
-  const start = async (spec: Partial<ControllerSpec>, overrides: Partial<ControllerRunnerOptions> = {}) => {
-    const declaration = defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: () => undefined, ...spec });
-    const runner = createControllerRunner(declaration, {
+  const startRunner = async (declarations: RunnableController, overrides: Partial<ControllerRunnerOptions> = {}) => {
+    const runner = createControllerRunner(declarations, {
       api,
       nats: nc,
       prefix,
@@ -67,6 +72,8 @@ async function installation(nc: NatsConnection) {
     await runner.start();
     return runner;
   };
+  const start = (spec: Partial<ControllerSpec>, overrides: Partial<ControllerRunnerOptions> = {}) =>
+    startRunner(defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: () => undefined, ...spec }), overrides);
   await ensureControllerStreams(await jetstreamManager(nc), prefix);
   const cleanup = async () => {
     await Promise.all(runners.map((runner) => runner.stop()));
@@ -77,7 +84,13 @@ async function installation(nc: NatsConnection) {
       await jsm.streams.delete(stream).catch(() => undefined);
     }
   };
-  return { prefix, js, api, reports, start, cleanup, flush: () => Promise.all(published) };
+  const leaseKeys = async () => {
+    const kv = await new Kvm(nc).open(leaseBucketName(prefix, 'gadget-controller'));
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    return keys.sort();
+  };
+  return { prefix, js, api, reports, start, startRunner, leaseKeys, cleanup, flush: () => Promise.all(published) };
 }
 
 describe('createControllerRunner (real NATS, fake API)', () => {
@@ -127,7 +140,7 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    const done = /tugboat_controller_reconciles_total\{outcome="done",controller="gadget-controller",replica="r1"\} (\d+)/.exec(metrics);
+    const done = /tugboat_controller_reconciles_total\{outcome="done",kind="Gadget",controller="gadget-controller",replica="r1"\} (\d+)/.exec(metrics);
     expect(Number(done?.[1])).toBe(env.reports.filter((r) => r.outcome === 'done').length);
     expect(metrics).toContain('tugboat_controller_queue_depth');
     await runner.stop();
@@ -250,6 +263,8 @@ describe('createControllerRunner (real NATS, fake API)', () => {
       return both.every((obj) => obj?.status.phase === 'Ready') ? true : undefined;
     });
     expect(env.reports.some((r) => r.key.name === 'broken')).toBe(false);
+    // A controller of one kind keeps the resync lease key it always had (rolling upgrades share it).
+    expect((await env.leaseKeys()).filter((key) => key.startsWith('resync'))).toEqual(['resync']);
 
     // The watch consumes the hub's status subject only: its spec change wakes no gadget (were it
     // to, g1 would reconcile once more and see zone a again), the status the hub's owner writes does.
@@ -352,5 +367,144 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     const queued = await until('queued reconciled', () => env.reports.find((r) => r.key.name === 'queued' && r.outcome === 'done'));
     expect(queued.replicaId).toBe('r2');
     expect((await api.get({ kind: 'Gadget', project: 'team-a', name: 'queued' }))?.status.phase).toBe('Ready');
+  });
+
+  describe('one controller identity owning several kinds', () => {
+    interface LinkedSpec {
+      hubRef?: { name: string };
+    }
+    const ref = (kind: string, name: string) => ({ kind, project: 'team-a', name });
+
+    it('reconciles both kinds on create and by resync, maps a watched kind to either, and finalizes both on delete', async () => {
+      const { api, prefix, js } = env;
+      await api.create({ kind: 'Hub', metadata: { name: 'h1', project: 'team-a' }, spec: {} });
+      await api.writeStatus(ref('Hub', 'h1'), { zone: 'a' });
+      // Created before the runner exists: only the start-up resync of each kind brings these in.
+      await api.create({ kind: 'Gadget', metadata: { name: 'g-old', project: 'team-a' }, spec: { hubRef: { name: 'h1' } } });
+      await api.create({ kind: 'Widget', metadata: { name: 'w-old', project: 'team-a' }, spec: { hubRef: { name: 'h1' } } });
+      await env.flush();
+
+      const finalized: string[] = [];
+      const mappedFor: string[] = [];
+      const zoneOf = async (ctx: { api: ApiClient; signal: AbortSignal }, obj: { metadata: { project: string }; spec: LinkedSpec }) => {
+        const hub = await ctx.api.getOrThrow({ kind: 'Hub', project: obj.metadata.project, name: obj.spec.hubRef!.name }, { signal: ctx.signal });
+        return (hub.status as { zone: string }).zone;
+      };
+      const gadgets = defineController<LinkedSpec>({
+        name: 'gadget-controller',
+        owns: 'Gadget',
+        concurrency: 1,
+        resyncEveryMs: 60_000,
+        watches: [
+          {
+            kind: 'Hub',
+            map: (event, ctx) => {
+              mappedFor.push(ctx.owns);
+              return dependentsOf('hubRef')(event, ctx);
+            },
+          },
+        ],
+        reconcile: async (ctx, obj) => ctx.setStatus({ outputs: { zone: await zoneOf(ctx, obj), by: 'gadgets' } }),
+        finalize: (_ctx, obj) => void finalized.push(`Gadget/${obj.metadata.name}`),
+      });
+      const widgets = defineController<LinkedSpec>({
+        name: 'gadget-controller',
+        owns: 'Widget',
+        concurrency: 2,
+        resyncEveryMs: 60_000,
+        // The same watched kind and channel as the gadgets: one durable, each declaration maps with
+        // its own `owns`. A key of a kind the controller does not own (the hub itself) is ignored.
+        watches: [
+          {
+            kind: 'Hub',
+            map: async (event, ctx) => {
+              mappedFor.push(ctx.owns);
+              return [...(await dependentsOf('hubRef')(event, ctx)), ref('Hub', event.name)];
+            },
+          },
+        ],
+        reconcile: async (ctx, obj) => ctx.setStatus({ outputs: { zone: await zoneOf(ctx, obj), by: 'widgets' } }),
+        finalize: (_ctx, obj) => void finalized.push(`Widget/${obj.metadata.name}`),
+      });
+      const runner = await env.startRunner([gadgets, widgets], { healthPort: 0, healthHost: '127.0.0.1' });
+
+      const outputsOf = async (kind: string, name: string) => (await api.get(ref(kind, name)))?.status.outputs;
+      await until('g-old and w-old Ready by resync', async () => ((await api.get(ref('Gadget', 'g-old')))?.status.phase === 'Ready' && (await api.get(ref('Widget', 'w-old')))?.status.phase === 'Ready') || undefined);
+      expect(await outputsOf('Gadget', 'g-old')).toEqual({ zone: 'a', by: 'gadgets' });
+      expect(await outputsOf('Widget', 'w-old')).toEqual({ zone: 'a', by: 'widgets' });
+
+      await api.create({ kind: 'Gadget', metadata: { name: 'g-new', project: 'team-a' }, spec: { hubRef: { name: 'h1' } } });
+      await api.create({ kind: 'Widget', metadata: { name: 'w-new', project: 'team-a' }, spec: { hubRef: { name: 'h1' } } });
+      await until('g-new and w-new Ready on create', async () => ((await outputsOf('Gadget', 'g-new'))?.zone === 'a' && (await outputsOf('Widget', 'w-new'))?.zone === 'a') || undefined);
+      expect(await outputsOf('Widget', 'w-new')).toEqual({ zone: 'a', by: 'widgets' });
+
+      // The hub's owner reports a new zone: the one watch durable wakes the objects of both kinds.
+      await api.writeStatus(ref('Hub', 'h1'), { zone: 'b' });
+      const all = [ref('Gadget', 'g-old'), ref('Gadget', 'g-new'), ref('Widget', 'w-old'), ref('Widget', 'w-new')];
+      await until('all four follow their hub', async () => ((await Promise.all(all.map((key) => outputsOf(key.kind, key.name)))).every((outputs) => outputs?.zone === 'b') ? true : undefined));
+      // Each declaration mapped the hub's change with its own kind as `owns` (dependentsOf filters by it).
+      expect(new Set(mappedFor)).toEqual(new Set(['Gadget', 'Widget']));
+      expect(env.reports.some((r) => r.key.kind === 'Hub')).toBe(false);
+
+      const jsm = await jetstreamManager(nc);
+      const names = streamNames(prefix);
+      const filters = async (stream: string) =>
+        Object.fromEntries((await jsm.consumers.list(stream).next()).map((info) => [info.config.durable_name, info.config.filter_subject]));
+      expect(await filters(names.eventsStream)).toEqual({
+        'gadget-controller-Gadget': `${prefix}.res.Gadget.>`,
+        'gadget-controller-Widget': `${prefix}.res.Widget.>`,
+        'gadget-controller-Hub-status': `${prefix}.status.Hub.>`,
+      });
+      expect(await filters(names.resyncStream)).toEqual({ 'gadget-controller-resync': `${prefix}.resync.gadget-controller.>` });
+      expect((await env.leaseKeys()).filter((key) => key.startsWith('resync'))).toEqual(['resync.Gadget', 'resync.Widget']);
+
+      const metricsText = async () => (await fetch(`http://127.0.0.1:${runner.healthPort}/metrics`)).text();
+      await until('resync counted per kind', async () => {
+        const text = await metricsText();
+        return ['Gadget', 'Widget'].every((kind) => text.includes(`tugboat_controller_resync_keys_total{kind="${kind}",controller="gadget-controller",replica="r1"} 1`)) || undefined;
+      });
+      const widgetsDone = /tugboat_controller_reconciles_total\{outcome="done",kind="Widget",controller="gadget-controller",replica="r1"\} (\d+)/.exec(await metricsText());
+      expect(Number(widgetsDone?.[1])).toBe(env.reports.filter((r) => r.key.kind === 'Widget' && r.outcome === 'done').length);
+
+      for (const key of all) await api.delete(key);
+      await until('all four gone after their finalizers', async () => ((await Promise.all(all.map((key) => api.get(key)))).every((obj) => obj === undefined) ? true : undefined));
+      expect(finalized.sort()).toEqual(['Gadget/g-new', 'Gadget/g-old', 'Widget/w-new', 'Widget/w-old']);
+      expect((await jsm.streams.info(names.deadLetterStream)).state.messages).toBe(0);
+
+      // A resync key of a kind no declaration owns is still dead-lettered, naming the owned kinds.
+      await js.publish(resyncSubject(prefix, 'gadget-controller', ref('Hub', 'h1')), JSON.stringify({ ...ref('Hub', 'h1'), cause: 'resync' }));
+      const dead = await until('the dead letter', async () => {
+        const info = await jsm.streams.info(names.deadLetterStream);
+        return info.state.messages === 1 ? info : undefined;
+      });
+      const letter = await jsm.streams.getMessage(names.deadLetterStream, { seq: dead.state.first_seq });
+      expect(letter?.header.get('Tugboat-Reason')).toBe('resync key names Hub, not Gadget or Widget');
+    });
+
+    it('refuses declarations that are not one controller, naming the field: another name, a kind owned twice, none', async () => {
+      const declare = (name: string, owns: string) => defineController({ name, owns, reconcile: () => undefined });
+      const gadgets = declare('gadget-controller', 'Gadget');
+      const base = { api: env.api, nats: nc, logger: pino({ level: 'silent' }) };
+      const refusal = (declarations: RunnableController) => {
+        try {
+          createControllerRunner(declarations, base);
+        } catch (error) {
+          return error as InputError;
+        }
+        throw new Error('not refused');
+      };
+      const otherName = refusal([gadgets, declare('widget-controller', 'Widget')]);
+      expect(otherName).toBeInstanceOf(InputError);
+      expect(otherName.message).toBe('declarations[1].name: is "widget-controller", but declarations[0] names "gadget-controller": one runner runs one controller identity');
+      expect(otherName.details).toEqual([{ path: 'declarations[1].name', rule: 'same' }]);
+      const twice = refusal([gadgets, declare('gadget-controller', 'Widget'), declare('gadget-controller', 'Gadget')]);
+      expect(twice.message).toBe('declarations[2].owns: Gadget is owned by declarations[0] already');
+      expect(twice.details).toEqual([{ path: 'declarations[2].owns', rule: 'unique' }]);
+      expect(refusal([]).message).toBe('declarations: must hold at least one controller declaration');
+      // runController refuses before it connects to anything (nothing listens on these ports).
+      await expect(
+        runController([gadgets, declare('widget-controller', 'Widget')], { apiUrl: 'http://127.0.0.1:9', token: 't', natsUrl: '127.0.0.1:9', handleSignals: false, logger: pino({ level: 'silent' }) }),
+      ).rejects.toThrow(/^declarations\[1\]\.name: /);
+    });
   });
 });

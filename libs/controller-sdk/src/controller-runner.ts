@@ -23,12 +23,13 @@ import type { Clock } from './clock.js';
 import { settlesWithin } from './settles-within.js';
 import { decodeKeyMessage, type KeyMessage } from './change-message.js';
 import { createControllerMetrics, type ControllerMetrics } from './controller-metrics.js';
-import type { AnyControllerDeclaration, ControllerDeclaration, WatchSpec } from './define-controller.js';
+import { controllerParts, type RunnableController } from './controller-parts.js';
+import type { WatchSpec } from './define-controller.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { durableName, ensureControllerStreams, ensureDurableConsumer, openLeaseBucket } from './jetstream-setup.js';
 import { createKvLeaseManager, type LeaseManager } from './lease-manager.js';
-import { createObjectReconciler, type Disposition, type ReconcileReport } from './object-reconciler.js';
-import { createResyncPublisher } from './resync-publisher.js';
+import { createObjectReconciler, type Disposition, type ObjectReconciler, type ReconcileReport } from './object-reconciler.js';
+import { createResyncPublisher, RESYNC_LEASE, resyncLeaseKey } from './resync-publisher.js';
 import { retryDelayMs, type RetryDelayOptions } from './retry-delay.js';
 import { createWorkQueue, type WorkItem } from './work-queue.js';
 
@@ -62,7 +63,7 @@ export interface ControllerRunnerOptions {
   leaseBusyDelayMs?: number;
   /** A resync round is spread over this long. Default a quarter of `resyncEveryMs`. */
   resyncSpreadMs?: number;
-  /** Messages pulled but not yet settled, at most. Default 8 × concurrency. */
+  /** Messages pulled but not yet settled, at most. Default 8 × concurrency (summed over the declarations). */
   maxHeldMessages?: number;
   /** Called after every reconcile with its report (for logs, tests, audits). */
   onReconcile?: (report: ReconcileReport) => void;
@@ -88,7 +89,13 @@ interface Source {
   durable: string;
   filterSubject: string;
   deliver: 'new' | 'all';
-  watch?: WatchSpec;
+  /** A watched source: every declaration watching this kind on this channel, with the kind it owns. */
+  watchers?: Watcher[];
+}
+
+interface Watcher {
+  watch: WatchSpec;
+  owns: string;
 }
 
 interface Delivery {
@@ -97,22 +104,30 @@ interface Delivery {
   cause: KeyMessage['cause'];
 }
 
-export function createControllerRunner(declaration: AnyControllerDeclaration, options: ControllerRunnerOptions): ControllerRunner {
-  const decl = declaration as ControllerDeclaration;
+/**
+ * Runs one controller identity: one declaration, or several with the same `name` that each own
+ * one kind (one connection, work queue, lease bucket, health server and metrics registry for all;
+ * each object goes to the declaration that owns its kind).
+ */
+export function createControllerRunner(declarations: RunnableController, options: ControllerRunnerOptions): ControllerRunner {
+  const { name: controller, parts, byKind } = controllerParts(declarations);
+  const ownedKinds = parts.map((part) => part.owns);
+  // The workers are shared: any of them takes the next object of any kind.
+  const concurrency = parts.reduce((sum, part) => sum + part.concurrency, 0);
   checkRunnerOptions(options);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const names = streamNames(prefix);
   const replicaId = options.replicaId ?? hostname();
   const holder = `${replicaId}/${randomUUID().slice(0, 8)}`;
-  const logger = (options.logger ?? pino({ level: 'info' })).child({ controller: decl.name, replica: replicaId });
+  const logger = (options.logger ?? pino({ level: 'info' })).child({ controller, replica: replicaId });
   const leaseTtlMs = options.leaseTtlMs ?? 10_000;
   // A message held by a replica that died comes back after the ack wait: no later than the lease
   // expires, so the hand-over is bounded by the lease, not by the ack wait (it used to be 30 s).
   const ackWaitMs = options.ackWaitMs ?? Math.max(1_000, Math.floor(leaseTtlMs / 2));
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
-  const maxHeld = options.maxHeldMessages ?? decl.concurrency * 8;
+  const maxHeld = options.maxHeldMessages ?? concurrency * 8;
   const queue = createWorkQueue<Delivery>();
-  const metrics = createControllerMetrics(decl.name, replicaId, { depth: () => queue.depth, held: () => queue.held });
+  const metrics = createControllerMetrics(controller, replicaId, { depth: () => queue.depth, held: () => queue.held });
   const stopPulling = new AbortController();
   const hardStop = new AbortController();
   const batches = new Set<ConsumerMessages>();
@@ -122,20 +137,25 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
   // One durable per filter subject, named after what it filters, so a name never changes its filter:
   // `{controller}-{Kind}` takes the owned kind's desired-state changes (never its own status writes),
   // `{controller}-{Kind}-status` a watched kind's status changes, `{controller}-{Kind}-spec` its
-  // desired-state changes (a watch with `on: 'spec'`).
+  // desired-state changes (a watch with `on: 'spec'`). Declarations of one controller that watch
+  // the same kind on the same channel share its durable: each maps the change to its own keys.
+  const watched = new Map<string, Source>();
+  for (const part of parts) {
+    for (const watch of part.watches) {
+      const durable = durableName(controller, `${watch.kind}-${watch.on ?? 'status'}`);
+      const filterSubject = watch.on === 'spec' ? kindDesiredStateFilter(prefix, watch.kind) : kindStatusFilter(prefix, watch.kind);
+      const source = watched.get(durable) ?? { role: 'watched', stream: names.eventsStream, durable, filterSubject, deliver: 'new', watchers: [] };
+      source.watchers!.push({ watch, owns: part.owns });
+      watched.set(durable, source);
+    }
+  }
   const sources: Source[] = [
-    { role: 'owned', stream: names.eventsStream, durable: durableName(decl.name, decl.owns), filterSubject: kindDesiredStateFilter(prefix, decl.owns), deliver: 'new' },
-    ...decl.watches.map(
-      (watch): Source => ({
-        role: 'watched',
-        stream: names.eventsStream,
-        durable: durableName(decl.name, `${watch.kind}-${watch.on ?? 'status'}`),
-        filterSubject: watch.on === 'spec' ? kindDesiredStateFilter(prefix, watch.kind) : kindStatusFilter(prefix, watch.kind),
-        deliver: 'new',
-        watch,
-      }),
+    ...parts.map(
+      (part): Source => ({ role: 'owned', stream: names.eventsStream, durable: durableName(controller, part.owns), filterSubject: kindDesiredStateFilter(prefix, part.owns), deliver: 'new' }),
     ),
-    { role: 'resync', stream: names.resyncStream, durable: durableName(decl.name, 'resync'), filterSubject: resyncFilter(prefix, decl.name), deliver: 'all' },
+    ...watched.values(),
+    // One resync durable whatever the kinds: the name and filter a one-kind controller always had.
+    { role: 'resync', stream: names.resyncStream, durable: durableName(controller, 'resync'), filterSubject: resyncFilter(prefix, controller), deliver: 'all' },
   ];
 
   let js: JetStreamClient;
@@ -163,19 +183,32 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
     else primary.msg.term(disposition.reason);
   }
 
-  const reconcileObject = () =>
-    createObjectReconciler({
-      declaration: decl,
-      api: options.api,
-      leases,
-      logger,
-      replicaId,
-      ...(options.clock === undefined ? {} : { now: () => options.clock!.now() }),
-      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-      ...(options.leaseBusyDelayMs === undefined ? {} : { leaseBusyDelayMs: options.leaseBusyDelayMs }),
-    });
+  /** Hands each key to the reconciler of the declaration that owns its kind. */
+  const reconcileObject = (): ObjectReconciler => {
+    const reconcilers = new Map(
+      parts.map((part) => [
+        part.owns,
+        createObjectReconciler({
+          declaration: part,
+          api: options.api,
+          leases,
+          logger,
+          replicaId,
+          ...(options.clock === undefined ? {} : { now: () => options.clock!.now() }),
+          ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+          ...(options.leaseBusyDelayMs === undefined ? {} : { leaseBusyDelayMs: options.leaseBusyDelayMs }),
+        }),
+      ]),
+    );
+    return (key, stopSignal, request) => {
+      const reconcile = reconcilers.get(key.kind);
+      // `receive` lets only owned kinds into the queue; this is the last guard.
+      if (reconcile === undefined) throw new Error(`${controller} owns no ${key.kind}`);
+      return reconcile(key, stopSignal, request);
+    };
+  };
 
-  async function worker(reconcile: ReturnType<typeof reconcileObject>): Promise<void> {
+  async function worker(reconcile: ObjectReconciler): Promise<void> {
     for (;;) {
       const item = await queue.take(stopPulling.signal);
       if (item === undefined) return;
@@ -192,8 +225,8 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
         queue.finish(item);
       }
       if (report !== undefined) {
-        metrics.reconciles.inc({ outcome: report.outcome });
-        metrics.reconcileSeconds.observe({ outcome: report.outcome }, (report.finishedAt - report.startedAt) / 1000);
+        metrics.reconciles.inc({ outcome: report.outcome, kind: report.key.kind });
+        metrics.reconcileSeconds.observe({ outcome: report.outcome, kind: report.key.kind }, (report.finishedAt - report.startedAt) / 1000);
         const level = report.outcome === 'error' || report.outcome === 'terminal' || report.outcome === 'aborted' ? 'warn' : 'debug';
         logger[level]({ object: item.id, outcome: report.outcome, attempt: report.attempt, ms: report.finishedAt - report.startedAt }, 'reconciled');
         try {
@@ -250,28 +283,38 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
       return queue.add(message, { msg, source: source.role, cause: message.cause });
     }
     if (source.role === 'resync') {
-      if (message.kind !== decl.owns) return deadLetter(source, msg, `resync key names ${message.kind}, not ${decl.owns}`, message);
+      if (!byKind.has(message.kind)) return deadLetter(source, msg, `resync key names ${message.kind}, not ${ownedKinds.join(' or ')}`, message);
       return queue.add(message, { msg, source: source.role, cause: message.cause });
     }
-    return fanOut(source.watch!, msg, message);
+    return fanOut(source.watchers!, msg, message);
   }
 
   /**
    * A watched object's change becomes one resync-stream message per owned key it maps to, so each
    * key gets its own durable retry; the Msg-Id makes a repeat after a crash harmless.
    */
-  async function fanOut(watch: WatchSpec, msg: JsMsg, message: KeyMessage): Promise<void> {
+  async function fanOut(watchers: readonly Watcher[], msg: JsMsg, message: KeyMessage): Promise<void> {
     try {
       const event = { seq: String(msg.seq), at: msg.time.toISOString(), uid: '', generation: 0, resourceVersion: '', ...message } as ChangeEvent;
-      const keys = await watch.map(event, { api: options.api, logger, signal: hardStop.signal, owns: decl.owns });
-      for (const key of keys) {
-        if (key.kind !== decl.owns) {
-          logger.warn({ watched: watch.kind, mapped: keyString(key) }, 'watch mapped to a kind this controller does not own; ignored');
-          continue;
+      // Every declaration watching this kind maps the change (a failure retries all: the Msg-Ids
+      // make the keys already published harmless); a key two of them name is published once.
+      const keys = new Map<string, ResourceKey>();
+      for (const { watch, owns } of watchers) {
+        for (const key of await watch.map(event, { api: options.api, logger, signal: hardStop.signal, owns })) {
+          if (!byKind.has(key.kind)) {
+            logger.warn(
+              { watched: watch.kind, mapped: keyString(key), owns: ownedKinds },
+              `watch mapped to ${key.kind}, a kind this controller does not own (it owns ${ownedKinds.join(', ')}); ignored`,
+            );
+            continue;
+          }
+          keys.set(keyString(key), key);
         }
+      }
+      for (const [id, key] of keys) {
         const body = JSON.stringify({ kind: key.kind, project: key.project, name: key.name, cause: 'resync', via: keyString(message) });
-        await js.publish(resyncSubject(prefix, decl.name, key), body, {
-          msgID: `watch:${message.uid ?? ''}:${message.resourceVersion ?? msg.seq}:${keyString(key)}`,
+        await js.publish(resyncSubject(prefix, controller, key), body, {
+          msgID: `watch:${message.uid ?? ''}:${message.resourceVersion ?? msg.seq}:${id}`,
         });
       }
       msg.ack();
@@ -288,7 +331,7 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
     h.set('Tugboat-Original-Stream', source.stream);
     h.set('Tugboat-Original-Sequence', String(msg.seq));
     try {
-      await js.publish(deadLetterSubject(prefix, decl.name), msg.data, { headers: h, msgID: `${source.stream}:${msg.seq}` });
+      await js.publish(deadLetterSubject(prefix, controller), msg.data, { headers: h, msgID: `${source.stream}:${msg.seq}` });
     } catch (error) {
       logger.warn({ err: error }, 'could not dead-letter a message; it will come back');
       msg.nak(5_000);
@@ -299,7 +342,7 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
     logger.warn({ subject: msg.subject, reason }, 'undecodable message moved to the dead-letter stream');
     if (key === undefined) return;
     await options.api
-      .recordEvent(key, { type: 'Warning', reason: 'UndecodableMessage', message: `${decl.name} could not decode a message on ${msg.subject}: ${reason}; moved to ${names.deadLetterStream}` })
+      .recordEvent(key, { type: 'Warning', reason: 'UndecodableMessage', message: `${controller} could not decode a message on ${msg.subject}: ${reason}; moved to ${names.deadLetterStream}` })
       .catch((error: unknown) => {
         if (!isErrorCode(error, 'NotFound')) logger.warn({ err: error }, 'could not record the dead-letter event');
       });
@@ -322,7 +365,8 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
       if (started) throw new Error('runner already started');
       js = jetstream(options.nats);
       await ensureAll();
-      const kv = await openLeaseBucket(options.nats, prefix, decl.name, Math.max(5 * 60_000, 10 * leaseTtlMs, 2 * decl.resyncEveryMs));
+      const longestResyncMs = Math.max(...parts.map((part) => part.resyncEveryMs));
+      const kv = await openLeaseBucket(options.nats, prefix, controller, Math.max(5 * 60_000, 10 * leaseTtlMs, 2 * longestResyncMs));
       leases = createKvLeaseManager({
         kv,
         holder,
@@ -342,23 +386,28 @@ export function createControllerRunner(declaration: AnyControllerDeclaration, op
       heartbeat.unref();
 
       const reconcile = reconcileObject();
-      for (let i = 0; i < decl.concurrency; i += 1) tasks.push(worker(reconcile));
+      for (let i = 0; i < concurrency; i += 1) tasks.push(worker(reconcile));
       for (const source of sources) tasks.push(pull(source));
-      const resync = createResyncPublisher({
-        controller: decl.name,
-        owns: decl.owns,
-        api: options.api,
-        js,
-        leases,
-        prefix,
-        logger,
-        resyncEveryMs: decl.resyncEveryMs,
-        ...(options.resyncSpreadMs === undefined ? {} : { spreadMs: options.resyncSpreadMs }),
-        onPublished: (count) => metrics.resyncPublished.inc(count),
-      });
-      tasks.push(resync.run(stopPulling.signal));
+      for (const part of parts) {
+        // Each kind has its own round and period. A one-kind controller keeps the lease key it always
+        // had, so replicas of the previous version and of this one share it during a rolling upgrade.
+        const resync = createResyncPublisher({
+          controller,
+          owns: part.owns,
+          api: options.api,
+          js,
+          leases,
+          prefix,
+          logger: parts.length === 1 ? logger : logger.child({ owns: part.owns }),
+          resyncEveryMs: part.resyncEveryMs,
+          leaseKey: parts.length === 1 ? RESYNC_LEASE : resyncLeaseKey(part.owns),
+          ...(options.resyncSpreadMs === undefined ? {} : { spreadMs: options.resyncSpreadMs }),
+          onPublished: (count) => metrics.resyncPublished.inc({ kind: part.owns }, count),
+        });
+        tasks.push(resync.run(stopPulling.signal));
+      }
       started = true;
-      logger.info({ consumers: sources.map((s) => s.durable), concurrency: decl.concurrency }, 'controller started');
+      logger.info({ owns: ownedKinds, consumers: sources.map((s) => s.durable), concurrency }, 'controller started');
     },
 
     async stop() {

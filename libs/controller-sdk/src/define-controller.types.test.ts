@@ -4,6 +4,7 @@
  * part only makes sure the declarations are built as written.
  */
 import type { Resource, ResourceStatus } from '@tugboat/resource-model';
+import type { ControllerDeclarations, RunnableController } from './controller-parts.js';
 import { defineController } from './define-controller.js';
 
 interface BucketSpec {
@@ -72,5 +73,24 @@ describe('defineController typing', () => {
       },
     });
     expect([inferred.owns, untyped.owns]).toEqual(['Widget', 'Gadget']);
+  });
+
+  it('lets declarations of different spec and status types form one controller, each keeping its own', () => {
+    const buckets = defineController<BucketSpec, BucketStatus>({
+      name: 'storage-controller',
+      owns: 'Bucket',
+      reconcile: (ctx, obj) => ctx.setStatus({ outputs: { arn: obj.spec.region } }),
+    });
+    const apps = defineController<{ image: string }, StrictStatus>({
+      name: 'storage-controller',
+      owns: 'App',
+      reconcile: (ctx, obj) => ctx.setStatus({ outputs: { url: obj.spec.image } }),
+    });
+    const both: ControllerDeclarations = [buckets, apps];
+    const runnable: RunnableController[] = [both, buckets];
+    // @ts-expect-error a runner takes declarations, not specs
+    const notDeclared: RunnableController = [{ name: 'storage-controller', owns: 'Bucket' }];
+    void notDeclared;
+    expect(runnable.map((r) => (Array.isArray(r) ? r.length : 1))).toEqual([2, 1]);
   });
 });

@@ -11,6 +11,7 @@ export type {
   StatusUpdate,
   WatchSpec,
 } from './define-controller.js';
+export type { ControllerDeclarations, RunnableController } from './controller-parts.js';
 export { createControllerRunner } from './controller-runner.js';
 export type { ControllerRunner, ControllerRunnerOptions } from './controller-runner.js';
 export { runController } from './run-controller.js';

@@ -15,6 +15,11 @@ export interface ResyncPublisherOptions {
   prefix: string;
   logger: Logger;
   resyncEveryMs: number;
+  /**
+   * The lease (in the controller's bucket) that one replica holds while publishing, with the time
+   * of the last completed round. Default `resync`; a runner of several kinds gives each its own.
+   */
+  leaseKey?: string;
   /** Publishing one round is spread over this long (at most 500 ms between two keys). Default a quarter of the period. */
   spreadMs?: number;
   now?: () => number;
@@ -30,7 +35,16 @@ export interface ResyncPublisher {
   run(signal: AbortSignal): Promise<void>;
 }
 
-const RESYNC_LEASE = 'resync';
+/** The resync lease of a controller that owns one kind (kept as it was: rolling upgrades share it). */
+export const RESYNC_LEASE = 'resync';
+
+/**
+ * The resync lease of one kind of a controller that owns several: KV keys allow letters, digits,
+ * `-`, `_`, `/`, `=` and `.`, and an object's lease key always holds a `/`, so this cannot clash.
+ */
+export function resyncLeaseKey(kind: string): string {
+  return `${RESYNC_LEASE}.${kind}`;
+}
 const MAX_GAP_MS = 500;
 
 /**
@@ -43,9 +57,10 @@ export function createResyncPublisher(options: ResyncPublisherOptions): ResyncPu
   const now = options.now ?? Date.now;
   const period = options.resyncEveryMs;
   const spreadMs = options.spreadMs ?? Math.floor(period / 4);
+  const leaseKey = options.leaseKey ?? RESYNC_LEASE;
 
   async function runOnce(signal: AbortSignal): Promise<ResyncRound> {
-    const acquired = await options.leases.acquire(RESYNC_LEASE);
+    const acquired = await options.leases.acquire(leaseKey);
     if (!acquired.held) return 'busy';
     const lease = acquired.lease;
     const lastCompletedAt = typeof lease.previous.lastCompletedAt === 'number' ? lease.previous.lastCompletedAt : 0;

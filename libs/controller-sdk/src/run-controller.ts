@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createApiClient } from '@tugboat/api-client';
 import { pino } from 'pino';
 import { createControllerRunner, type ControllerRunner, type ControllerRunnerOptions } from './controller-runner.js';
-import type { AnyControllerDeclaration } from './define-controller.js';
+import { controllerParts, type RunnableController } from './controller-parts.js';
 import { settlesWithin } from './settles-within.js';
 
 export interface RunControllerOptions extends Omit<ControllerRunnerOptions, 'api' | 'nats'> {
@@ -26,22 +26,25 @@ export interface RunningController {
 
 /**
  * What a controller's `main.ts` calls: connects to the API and NATS, starts the runner, and on
- * SIGTERM stops pulling, lets running reconciles finish, releases leases and drains NATS.
+ * SIGTERM stops pulling, lets running reconciles finish, releases leases and drains NATS. Takes
+ * one declaration, or several of one controller identity (one per owned kind).
  */
 export async function runController(
-  declaration: AnyControllerDeclaration,
+  declarations: RunnableController,
   options: RunControllerOptions,
 ): Promise<RunningController> {
+  // Refused before anything connects.
+  const { name } = controllerParts(declarations);
   const replicaId = options.replicaId ?? hostname();
   const logger = options.logger ?? pino({ level: options.logLevel ?? 'info' });
-  const api = createApiClient({ baseUrl: options.apiUrl, token: options.token, userAgent: `${declaration.name}/${replicaId}` });
+  const api = createApiClient({ baseUrl: options.apiUrl, token: options.token, userAgent: `${name}/${replicaId}` });
   const nats = await connect({
     servers: options.natsUrl,
-    name: `${declaration.name}/${replicaId}`,
+    name: `${name}/${replicaId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
-  const runner = createControllerRunner(declaration, { ...options, replicaId, logger, api, nats });
+  const runner = createControllerRunner(declarations, { ...options, replicaId, logger, api, nats });
   await runner.start();
 
   let stopping: Promise<void> | undefined;
