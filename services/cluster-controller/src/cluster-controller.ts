@@ -4,13 +4,17 @@ import { createClusterReconciler, type ClusterReconcilerOptions } from './reconc
 
 export const CLUSTER_CONTROLLER = 'cluster-controller';
 
-/** The cluster-controller's declaration: owns ClusterInstance, re-checks when its definition changes. */
+/** The cluster-controller's declaration: owns ClusterInstance, re-checks when its definition or its EksCluster's status changes. */
 export function createClusterController(options: ClusterReconcilerOptions & { concurrency?: number }) {
   const reconciler = createClusterReconciler(options);
   return defineController<ClusterSpec, ClusterStatus>({
     name: CLUSTER_CONTROLLER,
     owns: 'ClusterInstance',
-    watches: [{ kind: 'ClusterDefinition', map: dependentsOf('definitionRef') }],
+    watches: [
+      { kind: 'ClusterDefinition', map: dependentsOf('definitionRef') },
+      // An eks cluster's EksCluster (same name, owned by it) reports the infra-controller's progress.
+      { kind: 'EksCluster', map: (event) => [{ kind: 'ClusterInstance', project: '', name: event.name }] },
+    ],
     concurrency: options.concurrency ?? 4,
     reconcile: reconciler.reconcile,
     finalize: reconciler.finalize,

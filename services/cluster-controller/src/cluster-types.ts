@@ -10,6 +10,24 @@ export interface ClusterSpec {
   accountRef?: { name: string };
   region?: string;
   version?: string;
+  nodeGroups?: NodeGroupSpec[];
+  network?: EksNetwork;
+}
+
+export interface NodeGroupSpec {
+  name: string;
+  instanceType: string;
+  minSize: number;
+  maxSize: number;
+  desiredSize?: number;
+}
+
+/** An existing VPC and subnets, or the shape of the VPC the infra-controller makes. */
+export interface EksNetwork {
+  vpcId?: string;
+  subnetIds?: string[];
+  vpcCidr?: string;
+  availabilityZones?: number;
 }
 
 export interface ClusterOutputs {
@@ -28,4 +46,5 @@ export interface ClusterStatus extends ResourceStatus {
 export interface ClusterDefinitionSpec {
   provider?: 'kubeconfig' | 'eks';
   allowedVersions?: string[];
+  defaults?: { version?: string; region?: string; nodeGroups?: NodeGroupSpec[]; network?: EksNetwork };
 }

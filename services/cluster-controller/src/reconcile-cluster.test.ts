@@ -5,20 +5,36 @@
  */
 import { createFakeApi, reconcileOnce } from '@tugboat/controller-sdk/testing';
 import { KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
-import { CLUSTER_DEFINITION, CLUSTER_INSTANCE, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, EKS_CLUSTER, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import { CLUSTER_ROLE, SYSTEM_NAMESPACE } from './base-configuration.js';
 import { createClusterController } from './cluster-controller.js';
 import type { ClusterSpec, ClusterStatus } from './cluster-types.js';
 
 const DEFINITION: KindDefinition = {
   ...CLUSTER_DEFINITION,
-  schema: { type: 'object', required: ['provider'], properties: { provider: { enum: ['kubeconfig', 'eks'] }, allowedVersions: { type: 'array', items: { type: 'string' } } } },
+  schema: {
+    type: 'object',
+    required: ['provider'],
+    properties: { provider: { enum: ['kubeconfig', 'eks'] }, allowedVersions: { type: 'array', items: { type: 'string' } }, defaults: { type: 'object' } },
+  },
 };
 const INSTANCE: KindDefinition = {
   ...CLUSTER_INSTANCE,
   controller: 'cluster-controller',
   secretFields: ['kubeconfig'],
-  schema: { type: 'object', required: ['definitionRef'], properties: { definitionRef: { type: 'object' }, kubeconfig: { type: 'string' }, context: { type: 'string' } } },
+  schema: {
+    type: 'object',
+    required: ['definitionRef'],
+    properties: {
+      definitionRef: { type: 'object' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      accountRef: { type: 'object' },
+      region: { type: 'string' },
+      version: { type: 'string' },
+      nodeGroups: { type: 'array' },
+    },
+  },
 };
 
 /** A cluster whose answers the test sets; records what was applied and deleted. */
@@ -30,6 +46,7 @@ function fakeCluster() {
     present: new Map<string, KubernetesObject>(),
     applied: [] as Array<{ object: KubernetesObject; fieldManager: string }>,
     kubeconfigs: [] as string[],
+    bearerTokens: [] as Array<() => Promise<string>>,
   };
   const id = (object: KubernetesObject) => `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name}`;
   const guard = () => {
@@ -58,6 +75,7 @@ function fakeCluster() {
   const connections: ClusterConnections = {
     connect: (input) => {
       state.kubeconfigs.push(input.kubeconfig);
+      if (input.bearerToken) state.bearerTokens.push(input.bearerToken);
       return connection;
     },
     drop: () => {},
@@ -66,13 +84,19 @@ function fakeCluster() {
   return { state, connections };
 }
 
-async function setup(provider: 'kubeconfig' | 'eks', definitionExtra: Record<string, unknown> = {}) {
-  const api = createFakeApi({ kinds: [DEFINITION, INSTANCE], identity: { name: 'cluster-controller', type: 'controller', controller: 'cluster-controller' } });
+async function setup(provider: 'kubeconfig' | 'eks', definitionExtra: Record<string, unknown> = {}, instanceExtra: Record<string, unknown> = {}) {
+  const api = createFakeApi({
+    kinds: [DEFINITION, INSTANCE, AWS_ACCOUNT, EKS_CLUSTER],
+    identity: { name: 'cluster-controller', type: 'controller', controller: 'cluster-controller' },
+  });
   await api.create({ kind: 'ClusterDefinition', metadata: { name: 'def' }, spec: { provider, ...definitionExtra } });
+  if (provider === 'eks') {
+    await api.create({ kind: 'AwsAccount', metadata: { name: 'main' }, spec: { accountId: '123456789012', region: 'eu-west-1', accessKeyId: 'AKIAEXAMPLEEXAMPLE01', secretAccessKey: 'shh' } });
+  }
   const obj = await api.create({
     kind: 'ClusterInstance',
     metadata: { name: 'local' },
-    spec: provider === 'kubeconfig' ? { definitionRef: { name: 'def' }, kubeconfig: 'apiVersion: v1\nkind: Config\n' } : { definitionRef: { name: 'def' } },
+    spec: provider === 'kubeconfig' ? { definitionRef: { name: 'def' }, kubeconfig: 'apiVersion: v1\nkind: Config\n' } : { definitionRef: { name: 'def' }, ...instanceExtra },
   });
   const cluster = fakeCluster();
   const controller = createClusterController({ connections: cluster.connections, healthCheckEveryMs: 30_000, degradedRetryMs: 5_000 });
@@ -130,13 +154,83 @@ describe('cluster-controller reconcile', () => {
     expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'VersionAllowed')).toMatchObject({ status: 'False', message: expect.stringContaining('1.30, 1.31') });
   });
 
-  it('waits, Progressing, for the infra-controller when the provider is eks', async () => {
-    const { cluster, run } = await setup('eks');
+  it('refuses an eks cluster without an account, region or version: Failed naming the fields', async () => {
+    const { api, run } = await setup('eks');
     const { report, object } = await run();
-    expect(report.outcome).toBe('requeue');
-    expect(object?.status.phase).toBe('Progressing');
-    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'Connected')).toMatchObject({ status: 'Unknown', reason: 'WaitingForInfrastructure' });
+    expect(report.outcome).toBe('done');
+    expect(object?.status.phase).toBe('Failed');
+    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({ reason: 'InvalidSpec', message: expect.stringContaining('spec.accountRef') });
+    expect(api.object({ kind: 'EksCluster', name: 'local' })).toBeUndefined();
+  });
+
+  it('writes the EksCluster of an eks cluster (owned by it, defaults filled in), waits for it, and follows spec changes', async () => {
+    const defaults = { region: 'eu-west-1', version: '1.31', nodeGroups: [{ name: 'general', instanceType: 'm5.large', minSize: 2, maxSize: 4 }] };
+    const { api, cluster, run } = await setup('eks', { defaults }, { accountRef: { name: 'main' }, version: '1.32' });
+    const first = await run();
+    expect(first.report.outcome).toBe('requeue');
+    expect(first.object?.status.phase).toBe('Progressing');
+    expect(condition(first.object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({ reason: 'Provisioning', message: expect.stringContaining('EksCluster local is Pending') });
+    const eks = api.object({ kind: 'EksCluster', name: 'local' });
+    expect(eks?.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ClusterInstance', name: 'local' })]);
+    expect(eks?.spec).toEqual({
+      accountRef: { name: 'main' },
+      region: 'eu-west-1',
+      version: '1.32',
+      nodeGroups: [{ name: 'general', instanceTypes: ['m5.large'], minSize: 2, maxSize: 4 }],
+    });
     expect(cluster.state.kubeconfigs).toEqual([]);
+
+    // The infra-controller's step shows through.
+    api.setStatus({ kind: 'EksCluster', name: 'local' }, { phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'WaitingForCluster', message: 'EKS cluster local is CREATING' }] });
+    const waiting = await run();
+    expect(condition(waiting.object as Resource<ClusterSpec, ClusterStatus>, 'Ready')?.message).toBe('EksCluster local is Progressing, WaitingForCluster: EKS cluster local is CREATING');
+
+    // A changed instance changes the EksCluster (one write), and a repeat writes nothing.
+    await api.patch({ kind: 'ClusterInstance', name: 'local' }, { spec: { version: '1.33' } });
+    const current = api.object({ kind: 'ClusterInstance', name: 'local' })!;
+    await reconcileOnce(createClusterController({ connections: cluster.connections }), current, { api });
+    const changed = api.object({ kind: 'EksCluster', name: 'local' });
+    expect(changed?.spec).toMatchObject({ version: '1.33' });
+    await reconcileOnce(createClusterController({ connections: cluster.connections }), current, { api });
+    expect(api.object({ kind: 'EksCluster', name: 'local' })?.metadata.resourceVersion).toBe(changed?.metadata.resourceVersion);
+  });
+
+  it('reports an EksCluster of that name that is not its own, and leaves it alone', async () => {
+    const { api, run } = await setup('eks', { defaults: { region: 'eu-west-1', version: '1.31' } }, { accountRef: { name: 'main' } });
+    await api.create({ kind: 'EksCluster', metadata: { name: 'local' }, spec: { accountRef: { name: 'main' }, region: 'us-east-1', version: '1.30' } });
+    const { object } = await run();
+    expect(object?.status.phase).toBe('Failed');
+    expect(condition(object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({ reason: 'NameTaken' });
+    expect(api.object({ kind: 'EksCluster', name: 'local' })?.spec).toMatchObject({ region: 'us-east-1', version: '1.30' });
+  });
+
+  it('connects to a provisioned eks cluster with an EKS token from its account, and waits for the EksCluster on delete', async () => {
+    const { api, cluster, run, obj } = await setup('eks', { defaults: { region: 'eu-west-1', version: '1.31' } }, { accountRef: { name: 'main' } });
+    await run();
+    const outputs = { clusterName: 'local', region: 'eu-west-1', endpoint: 'https://ABC.gr7.eu-west-1.eks.amazonaws.com', certificateAuthority: Buffer.from('ca').toString('base64') };
+    api.setStatus({ kind: 'EksCluster', name: 'local' }, { phase: 'Ready', observedGeneration: 1, outputs });
+    const ready = await run();
+    expect(ready.object?.status.phase).toBe('Ready');
+    expect(ready.object?.status.outputs).toMatchObject({ provider: 'eks', clusterName: 'local', region: 'eu-west-1', certificateAuthority: outputs.certificateAuthority });
+    expect(condition(ready.object as Resource<ClusterSpec, ClusterStatus>, 'Infrastructure')).toMatchObject({ status: 'True' });
+    // The kubeconfig names the endpoint and CA; the token comes with every request.
+    expect(JSON.parse(cluster.state.kubeconfigs.at(-1)!)).toMatchObject({ clusters: [{ cluster: { server: outputs.endpoint, 'certificate-authority-data': outputs.certificateAuthority } }] });
+    const token = await cluster.state.bearerTokens.at(-1)!();
+    expect(token).toMatch(/^k8s-aws-v1\./);
+    const url = new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString());
+    expect(url.host).toBe('sts.eu-west-1.amazonaws.com');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^AKIAEXAMPLEEXAMPLE01\//);
+
+    // Deleting: the EksCluster is asked to go, and the instance waits for it.
+    await api.delete({ kind: 'ClusterInstance', name: 'local' });
+    const waiting = await run();
+    expect(waiting.report.outcome).toBe('requeue');
+    expect(waiting.object?.status.phase).toBe('Deleting');
+    expect(api.object({ kind: 'EksCluster', name: 'local' })?.metadata.deletionRequestedAt).not.toBeNull();
+    expect(condition(waiting.object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({ reason: 'WaitingForInfrastructure', message: expect.stringContaining('EksCluster local') });
+    api.removeObject({ kind: 'EksCluster', name: 'local' });
+    const done = await reconcileOnce(createClusterController({ connections: cluster.connections }), obj, { api });
+    expect(done.report.outcome).toBe('finalized');
   });
 
   it('removes the base configuration on delete, and keeps the finalizer with the reason while the cluster is down', async () => {

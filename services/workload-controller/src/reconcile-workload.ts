@@ -1,3 +1,4 @@
+import { createEksAccess, eksEndpointOf, type AwsAccountSpec, type EksAccess } from '@tugboat/aws';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
 import { keyOf, noKillPoint, type Condition, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
@@ -32,6 +33,8 @@ import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js
 
 export interface WorkloadReconcilerOptions {
   connections: ClusterConnections;
+  /** EKS tokens for clusters with provider eks (signed with the cluster's AwsAccount credentials). */
+  eksAccess?: EksAccess;
   /** How soon an instance still rolling out is looked at again. Default 2 s. */
   progressingRequeueMs?: number;
   /** How soon a Degraded instance is tried again. Default 5 s. */
@@ -85,6 +88,7 @@ function listed(items: readonly string[], limit = 3): string {
 }
 
 export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
+  const eksAccess = options.eksAccess ?? createEksAccess();
   const progressingRequeueMs = options.progressingRequeueMs ?? 2_000;
   const degradedRetryMs = options.degradedRetryMs ?? 5_000;
   const clusterWaitMs = options.clusterWaitMs ?? 30_000;
@@ -106,6 +110,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
   /** The kubeconfig from the API's secret read of the ClusterInstance; the client set is the cluster's, cached. */
   async function connectionOf(ctx: Ctx, cluster: Cluster): Promise<ClusterConnection> {
+    // An eks cluster: its endpoint and CA in the ClusterInstance's outputs, an EKS token from its account.
+    if (cluster.spec.accountRef !== undefined) return eksConnectionOf(ctx, cluster, cluster.spec.accountRef.name);
     const cached = kubeconfigs.get(cluster.metadata.uid);
     let kubeconfig: unknown = cached?.generation === cluster.metadata.generation ? cached.kubeconfig : undefined;
     if (kubeconfig === undefined) {
@@ -116,6 +122,23 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       throw new KubeClusterError(`ClusterInstance ${cluster.metadata.name} has no kubeconfig`, { reason: 'InvalidKubeconfig' });
     }
     return options.connections.connect({ uid: cluster.metadata.uid, kubeconfig, ...(cluster.spec.context ? { context: cluster.spec.context } : {}) });
+  }
+
+  async function eksConnectionOf(ctx: Ctx, cluster: Cluster, accountName: string): Promise<ClusterConnection> {
+    const endpoint = eksEndpointOf(cluster.status.outputs);
+    if (endpoint === undefined) {
+      throw new KubeClusterError(`ClusterInstance ${cluster.metadata.name} has no EKS endpoint yet (its EksCluster is not provisioned)`, { reason: 'InvalidKubeconfig' });
+    }
+    const accountKey = { kind: 'AwsAccount', name: accountName };
+    const account = await ctx.api.get<AwsAccountSpec>(accountKey, { signal: ctx.signal });
+    if (account === undefined) throw new KubeClusterError(`AwsAccount ${accountName} does not exist: no credentials to sign an EKS token with`, { reason: 'Unauthorized', endpoint: endpoint.endpoint });
+    const api = ctx.api;
+    const input = eksAccess.connection(
+      endpoint,
+      { uid: account.metadata.uid, generation: account.metadata.generation, name: account.metadata.name, spec: account.spec },
+      (signal) => api.readSecrets(accountKey, { signal: signal ?? AbortSignal.timeout(15_000) }),
+    );
+    return options.connections.connect({ uid: cluster.metadata.uid, ...input });
   }
 
   /**

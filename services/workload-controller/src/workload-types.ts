@@ -29,4 +29,6 @@ export interface WorkloadStatus extends ResourceStatus {
 /** What the controller reads of a ClusterInstance. */
 export interface ClusterView {
   context?: string;
+  /** Set for an eks cluster: the account whose credentials sign the EKS token. */
+  accountRef?: { name: string };
 }

@@ -166,8 +166,13 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
   const keyOf = (resource: Resource): string => keyString({ kind: resource.kind, project: resource.metadata.project, name: resource.metadata.name });
 
   /** Whether `controller` reads `kind`: it owns it, or owns a kind that references it. */
+  /** The API's rule: what it owns or composes and what those reference, and the kinds whose secrets it reads. */
   function controllerReads(controller: string, kind: string): boolean {
-    return [...kinds.values()].some(({ definition }) => definition.controller === controller && (definition.kind === kind || definition.references.some((r) => r.kind === kind)));
+    return [...kinds.values()].some(({ definition }) => {
+      if (definition.kind === kind && (definition.secretReaders?.includes(controller) || definition.composedBy?.includes(controller))) return true;
+      const acts = definition.controller === controller || definition.composedBy?.includes(controller) === true;
+      return acts && (definition.kind === kind || definition.references.some((r) => r.kind === kind));
+    });
   }
 
   function register(definition: KindDefinition): RegisteredKind {
@@ -376,6 +381,13 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
         details: [{ path: 'metadata.name', rule: 'unique' }],
       });
     }
+    // Owners live in the object's project (or are platform-wide), as the API resolves them.
+    const ownerReferences = (input.ownerReferences ?? []).map((owner, i) => {
+      const ownerKind = findKind(owner.kind);
+      const found = ownerKind && objects.get(keyString({ kind: ownerKind.definition.kind, project: ownerKind.definition.scope === 'Platform' ? '' : input.project, name: owner.name }));
+      if (!ownerKind || !found) throw inputError(`metadata.ownerReferences[${i}]`, 'exists', `${owner.kind} "${owner.name}" does not exist`);
+      return { kind: ownerKind.definition.kind, name: owner.name, uid: found.resource.metadata.uid };
+    });
     const at = now().toISOString();
     const stored: StoredObject = {
       resource: {
@@ -392,6 +404,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
           deletionRequestedAt: null,
           createdAt: at,
           updatedAt: at,
+          ...(ownerReferences.length > 0 ? { ownerReferences } : {}),
         },
         spec: prepared.stored,
         status: {},
@@ -464,6 +477,10 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     for (const referrer of live) {
       const found = objects.get(keyString(referrer));
       if (found !== undefined) deleteObject(found, true, actor, visiting);
+    }
+    // Owned objects go with their owner.
+    for (const owned of [...objects.values()]) {
+      if (owned.resource.metadata.ownerReferences?.some((owner) => owner.uid === resource.metadata.uid)) deleteObject(owned, cascade, actor, visiting);
     }
     if (resource.metadata.finalizers.length === 0 && removeIfReleased(stored, actor)) return true;
     resource.metadata.deletionRequestedAt = now().toISOString();
@@ -1018,6 +1035,7 @@ interface ParsedInput {
   labels: Record<string, string>;
   spec: Record<string, unknown>;
   resourceVersion?: string;
+  ownerReferences?: Array<{ kind: string; name: string }>;
 }
 
 const SERVER_SET_METADATA = new Set(['uid', 'generation', 'finalizers', 'deletionRequestedAt', 'createdAt', 'updatedAt', 'suspended']);
@@ -1055,6 +1073,15 @@ function parseResourceBody(body: unknown, kind: KindDefinition, target?: Resourc
       if (!isRecord(labels)) add('metadata.labels', 'type', 'must be a map of strings');
       else for (const [label, value] of Object.entries(labels)) if (typeof value !== 'string') add(`metadata.labels.${label}`, 'type', 'must be a string');
       if (isRecord(labels)) parsed.labels = { ...(labels as Record<string, string>) };
+    }
+    const owners = metadata['ownerReferences'];
+    if (owners !== undefined && !target) {
+      if (!Array.isArray(owners)) add('metadata.ownerReferences', 'type', 'must be an array of { kind, name }');
+      else
+        owners.forEach((owner: unknown, i) => {
+          if (!isRecord(owner) || typeof owner['kind'] !== 'string' || !isDnsLabel(owner['name'])) add(`metadata.ownerReferences[${i}]`, 'type', 'must be { kind, name } with a DNS-label name');
+          else (parsed.ownerReferences ??= []).push({ kind: owner['kind'], name: owner['name'] as string });
+        });
     }
     const rv = metadata['resourceVersion'];
     if (rv !== undefined && rv !== null && rv !== '') {
