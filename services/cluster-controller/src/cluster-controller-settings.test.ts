@@ -3,7 +3,7 @@ import { clusterControllerSettings } from './cluster-controller-settings.js';
 
 describe('clusterControllerSettings', () => {
   it('defaults to a 30 s health check, 5 s retry when degraded and 15 s per cluster request', () => {
-    expect(clusterControllerSettings({})).toEqual({ healthCheckEveryMs: 30_000, degradedRetryMs: 5_000, requestTimeoutMs: 15_000 });
+    expect(clusterControllerSettings({})).toEqual({ healthCheckEveryMs: 30_000, degradedRetryMs: 5_000, waitingRetryMs: 30_000, requestTimeoutMs: 15_000 });
     expect(clusterControllerSettings({ CLUSTER_HEALTH_CHECK_MS: '1000', CLUSTER_DEGRADED_RETRY_MS: '' }).healthCheckEveryMs).toBe(1_000);
   });
 

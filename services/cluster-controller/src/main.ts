@@ -1,3 +1,4 @@
+import { createEksAccess } from '@tugboat/aws';
 import { controllerEnvironment, runController } from '@tugboat/controller-sdk';
 import { createClusterConnections } from '@tugboat/kube';
 import { createClusterController } from './cluster-controller.js';
@@ -5,4 +6,5 @@ import { clusterControllerSettings } from './cluster-controller-settings.js';
 
 const settings = clusterControllerSettings(process.env);
 const connections = createClusterConnections({ requestTimeoutMs: settings.requestTimeoutMs });
-await runController(createClusterController({ connections, ...settings }), controllerEnvironment(process.env));
+const eksAccess = createEksAccess({ requestTimeoutMs: settings.requestTimeoutMs });
+await runController(createClusterController({ connections, eksAccess, ...settings }), controllerEnvironment(process.env));

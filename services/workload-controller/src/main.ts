@@ -1,3 +1,4 @@
+import { createEksAccess } from '@tugboat/aws';
 import { controllerEnvironment, runController } from '@tugboat/controller-sdk';
 import { createClusterConnections } from '@tugboat/kube';
 import { createWorkloadController } from './workload-controller.js';
@@ -9,4 +10,5 @@ const connections = createClusterConnections({ requestTimeoutMs: settings.reques
 // Test-only fault hook: inert unless a test also sets TUGBOAT_TEST_HOOKS=1.
 const { killPoint, ignored } = workloadKillPointFromEnv(process.env);
 if (ignored !== undefined) process.stderr.write(`${JSON.stringify({ level: 40, msg: 'kill point not armed', reason: ignored })}\n`);
-await runController(createWorkloadController({ connections, killPoint, ...settings }), controllerEnvironment(process.env));
+const eksAccess = createEksAccess({ requestTimeoutMs: settings.requestTimeoutMs });
+await runController(createWorkloadController({ connections, eksAccess, killPoint, ...settings }), controllerEnvironment(process.env));

@@ -6,13 +6,14 @@ import { EXIT_FAILED, EXIT_OK } from '../describe-error.js';
 import { parseDuration } from '../parse-duration.js';
 import { UsageError } from '../usage-error.js';
 import { findRepoRoot } from '../up/discover-services.js';
-import { createLocalStack, DEFAULT_SANDBOX_PORT, type LocalStackUrls } from '../up/local-stack.js';
+import { createLocalStack, DEFAULT_SANDBOX_PORT, DEFAULT_SANDBOX_TIME_SCALE, type LocalStackUrls } from '../up/local-stack.js';
 import { describeExit } from '../up/managed-process.js';
 
 interface UpFlags {
   port: string;
   natsPort?: string;
   sandboxPort: string;
+  sandboxTimeScale: string;
   readyTimeout: string;
 }
 
@@ -23,6 +24,7 @@ export function registerUpCommand(program: Command, context: CommandContext): vo
     .option('--port <port>', 'API port', '7070')
     .option('--nats-port <port>', 'NATS port (default: a free one)')
     .option('--sandbox-port <port>', 'sandbox port (the AWS endpoint examples/ name)', String(DEFAULT_SANDBOX_PORT))
+    .option('--sandbox-time-scale <factor>', 'how much faster than real time the sandbox simulates AWS and Kubernetes (an EKS cluster takes ~10 simulated minutes)', String(DEFAULT_SANDBOX_TIME_SCALE))
     .option('--ready-timeout <duration>', 'how long each process may take to become ready, e.g. 90s, 3m', '120s')
     .addHelpText(
       'after',
@@ -44,6 +46,7 @@ Needs nats-server on the machine (apt-get install nats-server).`,
         apiPort: parsePort(flags.port, '--port'),
         ...(flags.natsPort === undefined ? {} : { natsPort: parsePort(flags.natsPort, '--nats-port') }),
         sandboxPort: parsePort(flags.sandboxPort, '--sandbox-port'),
+        sandboxTimeScale: parseTimeScale(flags.sandboxTimeScale),
         env: context.io.env,
         output: { write: (text: string) => context.out(text) },
         fromSource: import.meta.url.endsWith('.ts'),
@@ -133,4 +136,12 @@ function parsePort(value: string, flag: string): number {
     throw new UsageError(`${flag}: "${value}" is not a port (1-65535)`, [{ path: flag, rule: 'port' }]);
   }
   return port;
+}
+
+function parseTimeScale(value: string): number {
+  const scale = Number(value);
+  if (!Number.isFinite(scale) || scale < 1 || scale > 10_000) {
+    throw new UsageError(`--sandbox-time-scale: "${value}" is not a factor between 1 (real time) and 10000`, [{ path: '--sandbox-time-scale', rule: 'range' }]);
+  }
+  return scale;
 }

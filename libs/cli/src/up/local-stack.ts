@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   natsPort?: number;
   /** Default 4566 (the sandbox's own default), so a bundle can name the sandbox as an AWS endpoint. */
   sandboxPort?: number;
+  /** How much faster than real time the sandbox runs. Default 30: an EKS cluster in ~20 s, not 10 minutes. */
+  sandboxTimeScale?: number;
   /** The environment the children start from (DATABASE_URL is removed: the API embeds Postgres). */
   env: Record<string, string | undefined>;
   /** Where the children's prefixed output and the stack's own lines go. */
@@ -63,6 +65,8 @@ export interface LocalStack {
 
 const NATS_PREFIX = 'tugboat';
 export const DEFAULT_SANDBOX_PORT = 4566;
+/** The local demo simulates AWS and Kubernetes 30× faster than real time: an EKS cluster with its node group is Ready in about half a minute. */
+export const DEFAULT_SANDBOX_TIME_SCALE = 30;
 
 export function createLocalStack(options: LocalStackOptions): LocalStack {
   const processes: ManagedProcess[] = [];
@@ -218,7 +222,7 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         infrastructure,
         'sandbox',
         sandboxCommand.command,
-        [...sandboxCommand.args, '--port', String(sandboxPort), '--state-dir', join(options.stateDir, 'sandbox')],
+        [...sandboxCommand.args, '--port', String(sandboxPort), '--state-dir', join(options.stateDir, 'sandbox'), '--time-scale', String(options.sandboxTimeScale ?? DEFAULT_SANDBOX_TIME_SCALE)],
         { ...baseEnv(), PORT: String(sandboxPort) },
         sandboxCommand.cwd,
       );
