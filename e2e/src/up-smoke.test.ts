@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, isAlive, runTug, startChild, waitForReady, waitUntil, type Child } from './harness/cli-processes.js';
+import { freePort, isAlive, REPO_ROOT, runTug, startChild, waitForReady, waitUntil, type Child } from './harness/cli-processes.js';
 
 // `tug up` as a newcomer runs it, through `pnpm start`: separate
 // processes, embedded Postgres, a local nats-server and the sandbox; then the CLI against it with
@@ -31,7 +31,7 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   up = startChild(
     'pnpm',
     // `pnpm start` reads --state-dir as its own option (README): the state directory comes from the environment.
-    ['start', '--port', String(apiPort), '--nats-port', String(natsPort), '--sandbox-port', String(sandboxPort)],
+    ['start', '--port', String(apiPort), '--nats-port', String(natsPort), '--sandbox-port', String(sandboxPort), '--sandbox-time-scale', '120'],
     { ...process.env, TUGBOAT_STATE_DIR: stateDir, DATABASE_URL: 'postgres://must-not-be-used@127.0.0.1:1/none', TUGBOAT_TOKEN: undefined },
   );
   const api = `http://127.0.0.1:${apiPort}`;
@@ -63,6 +63,18 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   const ready = await runTug(['wait', 'app', 'hello', '-p', 'demo', '--for=condition=Ready', '--timeout=60s'], { env });
   expect(ready).toMatchObject({ code: 0, stdout: 'WorkloadInstance/hello condition met\n' });
   expect((await runTug(['wait', 'app', 'hello', '-p', 'team-a', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
+
+  // examples/eks: a cluster from nothing in the sandbox (its AWS endpoint moved to this test's port), and an app on it.
+  const eksDir = join(stateDir, 'examples-eks');
+  await mkdir(eksDir);
+  for (const file of ['account.yaml', 'cluster.yaml', 'app.yaml']) {
+    const text = await readFile(join(REPO_ROOT, 'examples', 'eks', file), 'utf8');
+    await writeFile(join(eksDir, file), text.replaceAll('http://127.0.0.1:4566', `http://127.0.0.1:${sandboxPort}`));
+  }
+  expect(await runTug(['apply', '-f', eksDir], { env })).toMatchObject({ code: 0 });
+  const eksReady = await runTug(['wait', 'clusterinstance', 'demo-eks', '--for=condition=Ready', '--timeout=120s'], { env });
+  if (eksReady.code !== 0) throw new Error(`demo-eks not Ready: ${eksReady.stderr}\n${(await runTug(['get', 'eksclusters', '-o', 'yaml'], { env })).stdout}\n${up.output().slice(-3000)}`);
+  expect((await runTug(['wait', 'app', 'hello', '-p', 'eks-demo', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
 
   const pids = [...up.output().matchAll(/started (\S+) \(pid (\d+)\)/g)].map((match) => ({ name: match[1]!, pid: Number(match[2]) }));
   expect(pids.map((entry) => entry.name)).toEqual(expect.arrayContaining(['nats', 'sandbox', 'api']));
