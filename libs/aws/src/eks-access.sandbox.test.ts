@@ -7,6 +7,7 @@ import { CreateClusterCommand, DescribeClusterCommand, EKSClient } from '@aws-sd
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { createClusterConnections, isKubeClusterError } from '@tugboat/kube';
 import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
+import { createEksPrerequisites } from '@tugboat/sandbox/testing';
 import pino from 'pino';
 import { createAccountCredentials, type AccountRef } from './account.js';
 import { createEksAccess, eksEndpointOf, type EksEndpoint } from './eks-access.js';
@@ -37,7 +38,9 @@ describe('EKS access against the sandbox', () => {
     });
     ({ url } = await sandbox.start());
     const eks = new EKSClient({ endpoint: url, region: 'us-east-1', credentials: KEYS });
-    await eks.send(new CreateClusterCommand({ name: 'tokens', roleArn: 'arn:aws:iam::123456789012:role/eks', resourcesVpcConfig: { subnetIds: ['subnet-a', 'subnet-b'] } }));
+    // EKS takes only a role and subnets that the sandbox's IAM and EC2 hold, as AWS does.
+    const net = await createEksPrerequisites(url, KEYS);
+    await eks.send(new CreateClusterCommand({ name: 'tokens', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds } }));
     for (;;) {
       const described = await eks.send(new DescribeClusterCommand({ name: 'tokens' }));
       const found = eksEndpointOf({ clusterName: 'tokens', region: 'us-east-1', endpoint: described.cluster?.endpoint, certificateAuthority: described.cluster?.certificateAuthority?.data });

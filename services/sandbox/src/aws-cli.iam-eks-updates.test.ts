@@ -1,6 +1,7 @@
 // The `aws` CLI (botocore: its own serializers, parsers and signer) against the sandbox's IAM, STS
 // external id and EKS update operations, as an independent client. Node group updates are covered
 // with the SDK in `aws/eks/eks-updates.test.ts` (each `aws` start costs most of a second).
+import { createEksPrerequisites } from './test-support/eks-prerequisites.js';
 import { cliJson, runAwsCli, type CliResult } from './test-support/run-aws-cli.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from './test-support/start-test-sandbox.js';
 
@@ -67,6 +68,7 @@ describe('aws CLI: IAM, STS external id, EKS updates', () => {
   });
 
   it('upgrades a cluster with update-cluster-version and follows it with describe-update', async () => {
+    const net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
     json(
       await aws([
         'eks',
@@ -76,9 +78,9 @@ describe('aws CLI: IAM, STS external id, EKS updates', () => {
         '--kubernetes-version',
         '1.30',
         '--role-arn',
-        'arn:aws:iam::123456789012:role/eks',
+        net.roleArn,
         '--resources-vpc-config',
-        'subnetIds=subnet-a,subnet-b',
+        `subnetIds=${net.subnetIds.join(',')}`,
       ]),
     );
     expect(await aws(['eks', 'wait', 'cluster-active', '--name', 'cli-upgrade'])).toMatchObject({ code: 0 });

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { createKubeSimulator } from './kube/index.js';
+import { createEksPrerequisites, type EksPrerequisites } from './test-support/eks-prerequisites.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, type TestSandbox } from './test-support/start-test-sandbox.js';
 
 let t: TestSandbox;
+let net: EksPrerequisites;
 
 beforeAll(async () => {
   // 10 simulated minutes take 10 ms, so `eks wait cluster-active` finds the cluster ACTIVE on its first poll.
@@ -16,6 +18,7 @@ beforeAll(async () => {
     credentials: [TEST_AWS_CREDENTIALS],
     createClusterRegistry: (dependencies) => createKubeSimulator(dependencies),
   });
+  net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
 });
 
 afterAll(async () => {
@@ -64,6 +67,12 @@ function json(result: CliResult): Record<string, unknown> {
 
 describe('aws CLI against the sandbox', () => {
   it('creates, describes and waits for an EKS cluster', async () => {
+    // botocore parses EKS's refusal of a role IAM does not hold.
+    const refused = await aws(['eks', 'create-cluster', '--name', 'cli-cluster', '--role-arn', 'arn:aws:iam::123456789012:role/eks', '--resources-vpc-config', `subnetIds=${net.subnetIds.join(',')}`]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'An error occurred (InvalidParameterException) when calling the CreateCluster operation: Role with arn: arn:aws:iam::123456789012:role/eks, could not be assumed',
+    );
     const created = json(
       await aws([
         'eks',
@@ -71,9 +80,9 @@ describe('aws CLI against the sandbox', () => {
         '--name',
         'cli-cluster',
         '--role-arn',
-        'arn:aws:iam::123456789012:role/eks',
+        net.roleArn,
         '--resources-vpc-config',
-        'subnetIds=subnet-a,subnet-b',
+        `subnetIds=${net.subnetIds.join(',')}`,
         '--tags',
         'team=cli',
       ]),
@@ -88,7 +97,7 @@ describe('aws CLI against the sandbox', () => {
       name: 'cli-cluster',
       status: 'ACTIVE',
       endpoint: `${t.url}/k8s/cli-cluster-us-east-1`,
-      resourcesVpcConfig: expect.objectContaining({ subnetIds: ['subnet-a', 'subnet-b'] }),
+      resourcesVpcConfig: expect.objectContaining({ subnetIds: net.subnetIds, vpcId: net.vpcId }),
     });
 
     // A kubeconfig as a controller builds it from DescribeCluster, with the token `aws eks get-token` makes.

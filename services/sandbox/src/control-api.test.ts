@@ -1,8 +1,8 @@
 import { CreateClusterCommand, DescribeClusterCommand, EKSClient, ListClustersCommand } from '@aws-sdk/client-eks';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createEksPrerequisites } from './test-support/eks-prerequisites.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from './test-support/start-test-sandbox.js';
 
-const ROLE = 'arn:aws:iam::123456789012:role/eks';
 let t: TestSandbox;
 let eks: EKSClient;
 let sts: STSClient;
@@ -96,14 +96,15 @@ describe('control API', () => {
   });
 
   it('scales time, counts what exists, and resets', async () => {
-    await eks.send(new CreateClusterCommand({ name: 'timed', roleArn: ROLE, resourcesVpcConfig: {} }));
+    const net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
+    await eks.send(new CreateClusterCommand({ name: 'timed', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds } }));
     // At scale 1 it would take ten real minutes; scaling now applies to the cluster already CREATING.
     expect((await control('POST', '/time', { scale: 12_000 })).body).toEqual({ scale: 12_000 });
     await waitFor(async () => ((await eks.send(new DescribeClusterCommand({ name: 'timed' }))).cluster?.status === 'ACTIVE' ? true : undefined));
 
     const counters = (await control('GET', '/counters')).body;
     expect(counters).toMatchObject({
-      created: { 'eks:cluster': 1 },
+      created: { 'eks:cluster': 1, 'iam:role': 2, 'ec2:vpc': 1, 'ec2:subnet': 2 },
       current: {
         clusters: [{ region: 'us-east-1', name: 'timed', status: 'ACTIVE', kubeCluster: 'timed-us-east-1' }],
         nodegroups: [],

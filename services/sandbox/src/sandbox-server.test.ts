@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateClusterCommand, CreateNodegroupCommand, DescribeClusterCommand, EKSClient, ListClustersCommand } from '@aws-sdk/client-eks';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createEksPrerequisites } from './test-support/eks-prerequisites.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from './test-support/start-test-sandbox.js';
 
-const ROLE = 'arn:aws:iam::123456789012:role/eks';
 let dir: string;
 const running: TestSandbox[] = [];
 const clients: Array<{ destroy(): void }> = [];
@@ -39,6 +39,7 @@ const status = async (eks: EKSClient, name: string) => (await eks.send(new Descr
 describe('sandbox server with a state directory', () => {
   it('writes aws.env and a kubeconfig that gains each EKS cluster once ACTIVE', async () => {
     const { t, eks } = await start(60_000);
+    const net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
     const env = await readFile(join(dir, 'aws.env'), 'utf8');
     expect(env).toContain(`AWS_ENDPOINT_URL=${t.url}\n`);
     expect(env).toContain('AWS_REGION=us-east-1\n');
@@ -48,7 +49,7 @@ describe('sandbox server with a state directory', () => {
     const before = await readFile(join(dir, 'kubeconfig'), 'utf8');
     expect(before).toContain(`${t.url}/k8s/local`);
 
-    await eks.send(new CreateClusterCommand({ name: 'kc', roleArn: ROLE, resourcesVpcConfig: {} }));
+    await eks.send(new CreateClusterCommand({ name: 'kc', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds } }));
     const after = await waitFor(async () => {
       const text = await readFile(join(dir, 'kubeconfig'), 'utf8');
       return text.includes('kc-us-east-1') ? text : undefined;
@@ -59,15 +60,18 @@ describe('sandbox server with a state directory', () => {
 
   it('keeps clusters, node groups, pending transitions and issued credentials across a restart', async () => {
     const first = await start(60_000);
-    await first.eks.send(new CreateClusterCommand({ name: 'keep', roleArn: ROLE, resourcesVpcConfig: {}, clientRequestToken: 'tok' }));
+    // The roles, VPC and subnets are sandbox state too: kept across the restart with the clusters that use them.
+    const net = await createEksPrerequisites(first.t.url, TEST_AWS_CREDENTIALS);
+    const vpc = { subnetIds: net.subnetIds };
+    await first.eks.send(new CreateClusterCommand({ name: 'keep', roleArn: net.roleArn, resourcesVpcConfig: vpc, clientRequestToken: 'tok' }));
     await waitFor(async () => ((await status(first.eks, 'keep')) === 'ACTIVE' ? true : undefined));
     await first.eks.send(
-      new CreateNodegroupCommand({ clusterName: 'keep', nodegroupName: 'ng', subnets: ['s'], nodeRole: ROLE, scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 2 } }),
+      new CreateNodegroupCommand({ clusterName: 'keep', nodegroupName: 'ng', subnets: net.subnetIds, nodeRole: net.nodeRoleArn, scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 2 } }),
     );
     await waitFor(() => (first.t.kube.clusters.get('keep-us-east-1')?.nodes.length === 2 ? true : undefined));
     // Slow time right down so this one is still CREATING when the sandbox stops.
     await fetch(`${first.t.url}/_sandbox/time`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"scale":1}' });
-    await first.eks.send(new CreateClusterCommand({ name: 'pending', roleArn: ROLE, resourcesVpcConfig: {} }));
+    await first.eks.send(new CreateClusterCommand({ name: 'pending', roleArn: net.roleArn, resourcesVpcConfig: vpc }));
     const assumed = await first.sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/r', RoleSessionName: 'persist' }));
     await stop(first.t);
 
@@ -78,7 +82,8 @@ describe('sandbox server with a state directory', () => {
     expect(second.t.kube.clusters.get('keep-us-east-1')?.nodes).toHaveLength(2);
     const kept = (await second.eks.send(new DescribeClusterCommand({ name: 'keep' }))).cluster;
     expect(kept).toMatchObject({ status: 'ACTIVE', endpoint: `${second.t.url}/k8s/keep-us-east-1`, clientRequestToken: 'tok' });
-    const again = await second.eks.send(new CreateClusterCommand({ name: 'keep', roleArn: ROLE, resourcesVpcConfig: {}, clientRequestToken: 'tok' }));
+    expect(kept?.resourcesVpcConfig?.vpcId).toBe(net.vpcId);
+    const again = await second.eks.send(new CreateClusterCommand({ name: 'keep', roleArn: net.roleArn, resourcesVpcConfig: vpc, clientRequestToken: 'tok' }));
     expect(again.cluster?.arn).toBe(kept?.arn);
     expect((await second.eks.send(new ListClustersCommand({}))).clusters).toEqual(['keep', 'pending']);
     expect(await status(second.eks, 'pending')).toBe('CREATING');

@@ -163,6 +163,9 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     ...(options.eksDurations !== undefined ? { durations: options.eksDurations } : {}),
     kubeEndpoint: (name) => `${url}/k8s/${encodeURIComponent(name)}`,
     onChange: () => stateChanged(),
+    // EKS checks what it is given against the sandbox's own IAM and EC2, as AWS does.
+    roleTrusts: (roleArn, servicePrincipal) => iam.roleTrusts(roleArn, servicePrincipal),
+    subnet: (regionName, subnetId) => ec2.region(regionName).subnets.find((s) => s.subnetId === subnetId),
   });
 
   const iam: IamSimulator = createIamSimulator({
@@ -186,6 +189,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     counters,
     ...(options.ec2Durations !== undefined ? { durations: options.ec2Durations } : {}),
     onChange: () => stateChanged(),
+    dependents: { usesSubnet: (regionName, subnetId) => eks.usesSubnet(regionName, subnetId), usesVpc: (regionName, vpcId) => eks.usesVpc(regionName, vpcId) },
   });
   registry.add(...ec2Operations({ ec2 }));
 

@@ -6,9 +6,9 @@ import { CreateClusterCommand, CreateNodegroupCommand, DeleteClusterCommand, Del
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { createSandboxServer, type SandboxServer } from './sandbox-server.js';
+import { createEksPrerequisites } from './test-support/eks-prerequisites.js';
 import { TEST_AWS_CREDENTIALS, waitFor } from './test-support/start-test-sandbox.js';
 
-const ROLE = 'arn:aws:iam::123456789012:role/eks';
 let dir: string;
 let sandbox: SandboxServer | undefined;
 let eks: EKSClient | undefined;
@@ -50,10 +50,11 @@ async function counters(url: string): Promise<{ current: { kubeClusters: Array<R
 
 it('gives an ACTIVE EKS cluster a Kubernetes API with its node groups as nodes, kept across a restart and removed with it', async () => {
   const first = await start();
-  await first.eks.send(new CreateClusterCommand({ name: 'shop', roleArn: ROLE, resourcesVpcConfig: {} }));
+  const net = await createEksPrerequisites(first.url, TEST_AWS_CREDENTIALS);
+  await first.eks.send(new CreateClusterCommand({ name: 'shop', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds } }));
   await waitFor(async () => ((await first.eks.send(new DescribeClusterCommand({ name: 'shop' }))).cluster?.status === 'ACTIVE' ? true : undefined));
   await first.eks.send(
-    new CreateNodegroupCommand({ clusterName: 'shop', nodegroupName: 'general', subnets: ['s'], nodeRole: ROLE, scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 2 } }),
+    new CreateNodegroupCommand({ clusterName: 'shop', nodegroupName: 'general', subnets: net.subnetIds, nodeRole: net.nodeRoleArn, scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 2 } }),
   );
   await waitFor(async () =>
     (await first.eks.send(new DescribeNodegroupCommand({ clusterName: 'shop', nodegroupName: 'general' }))).nodegroup?.status === 'ACTIVE' ? true : undefined,

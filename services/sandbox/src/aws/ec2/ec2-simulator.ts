@@ -137,6 +137,16 @@ export interface Ec2SimulatorOptions {
   counters: SandboxCounters;
   durations?: Partial<Ec2Durations>;
   onChange?: () => void;
+  /**
+   * What other services keep in a subnet or VPC (an EKS cluster's or node group's network
+   * interfaces and security group): while they do, deleting it is `DependencyViolation`.
+   */
+  dependents?: Ec2ExternalDependents;
+}
+
+export interface Ec2ExternalDependents {
+  usesSubnet(region: string, subnetId: string): boolean;
+  usesVpc(region: string, vpcId: string): boolean;
 }
 
 export interface Ec2Simulator {
@@ -383,7 +393,8 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
         state.subnets.some((s) => s.vpcId === vpcId) ||
         state.internetGateways.some((g) => g.vpcId === vpcId) ||
         state.routeTables.some((t) => t.vpcId === vpcId && t.routeTableId !== record.mainRouteTableId) ||
-        liveNatGateways(state).some((n) => n.vpcId === vpcId);
+        liveNatGateways(state).some((n) => n.vpcId === vpcId) ||
+        (options.dependents?.usesVpc(regionName, vpcId) ?? false);
       if (blocked) throw dependencyViolation('vpc', vpcId);
       state.vpcs = state.vpcs.filter((v) => v !== record);
       state.routeTables = state.routeTables.filter((t) => t.routeTableId !== record.mainRouteTableId);
@@ -449,7 +460,8 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
       const state = region(regionName);
       const blocked =
         liveNatGateways(state).some((n) => n.subnetId === subnetId) ||
-        state.routeTables.some((t) => t.associations.some((a) => a.subnetId === subnetId));
+        state.routeTables.some((t) => t.associations.some((a) => a.subnetId === subnetId)) ||
+        (options.dependents?.usesSubnet(regionName, subnetId) ?? false);
       if (blocked) throw dependencyViolation('subnet', subnetId);
       state.subnets = state.subnets.filter((s) => s !== record);
       counters.deleted(EC2_COUNTER_TYPES.subnet);

@@ -112,6 +112,13 @@ export interface EksSnapshot {
   nextOrdinal: number;
 }
 
+/** A subnet of the sandbox's EC2, as EKS sees it. */
+export interface EksSubnet {
+  subnetId: string;
+  vpcId: string;
+  availabilityZone: string;
+}
+
 export interface EksSimulatorOptions {
   clock: SimClock;
   counters: SandboxCounters;
@@ -123,6 +130,13 @@ export interface EksSimulatorOptions {
   durations?: Partial<EksDurations>;
   /** Called after every change of state (to persist it, to rewrite the kubeconfig). */
   onChange?: () => void;
+  /**
+   * The sandbox's IAM: whether a role exists in this account and its trust policy lets the service
+   * principal assume it. EKS refuses a cluster or node group role that fails this, as AWS does.
+   */
+  roleTrusts: (roleArn: string, servicePrincipal: string) => boolean;
+  /** The sandbox's EC2: a subnet of a region, `undefined` when the region has none of that id. */
+  subnet: (region: string, subnetId: string) => EksSubnet | undefined;
 }
 
 export interface EksResourceSummary {
@@ -150,6 +164,13 @@ export interface EksSimulator {
   updateNodegroupVersion(region: string, clusterName: string, nodegroupName: string, input: Record<string, unknown>): Record<string, unknown>;
   describeUpdate(region: string, name: string, updateId: string, nodegroupName: string | undefined): Record<string, unknown>;
   listUpdates(region: string, name: string, nodegroupName: string | undefined, page: PageRequest): { updateIds: string[]; nextToken?: string };
+  /**
+   * Whether a cluster or node group that is not fully deleted has network interfaces in the subnet
+   * (EC2 then refuses to delete it with `DependencyViolation`).
+   */
+  usesSubnet(region: string, subnetId: string): boolean;
+  /** Whether a cluster that is not fully deleted is in the VPC (its security group and interfaces are). */
+  usesVpc(region: string, vpcId: string): boolean;
   /** What exists now, for the control API's counters. */
   inventory(): { clusters: EksResourceSummary[]; nodegroups: EksResourceSummary[] };
   /** Names of the simulated Kubernetes clusters that ACTIVE EKS clusters have. */
@@ -189,6 +210,8 @@ export function kubeClusterNameOf(region: string, name: string): string {
 }
 
 const NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
+const CLUSTER_SERVICE_PRINCIPAL = 'eks.amazonaws.com';
+const NODE_SERVICE_PRINCIPAL = 'ec2.amazonaws.com';
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
@@ -481,6 +504,30 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
     return { items, ...(more ? { nextToken: encodeToken(items[items.length - 1] ?? '') } : {}) };
   }
 
+  /** EKS looks each subnet up in EC2 and passes EC2's refusal on, wrapped as EKS wraps it. */
+  function subnetsOrThrow(region: string, subnetIds: string[]): EksSubnet[] {
+    return subnetIds.map((subnetId) => {
+      const found = options.subnet(region, subnetId);
+      if (found === undefined) {
+        throw invalid(
+          `The subnet ID '${subnetId}' does not exist (Service: AmazonEC2; Status Code: 400; Error Code: InvalidSubnetID.NotFound; Request ID: ${randomUUID()}; Proxy: null)`,
+        );
+      }
+      return found;
+    });
+  }
+
+  /** The VPC of a new cluster: its subnets' one VPC, in at least two availability zones. */
+  function clusterVpcOrThrow(region: string, subnetIds: string[]): string {
+    const subnets = subnetsOrThrow(region, subnetIds);
+    const vpcIds = new Set(subnets.map((subnet) => subnet.vpcId));
+    if (vpcIds.size > 1) throw invalid('Subnets specified must belong to the same VPC.');
+    const zones = new Set(subnets.map((subnet) => subnet.availabilityZone));
+    const [vpcId] = vpcIds;
+    if (zones.size < 2 || vpcId === undefined) throw invalid('Subnets specified must be in at least two different AZs');
+    return vpcId;
+  }
+
   return {
     createCluster(region, input) {
       advance();
@@ -493,12 +540,16 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       }
       const roleArn = requireString(input.roleArn, 'roleArn');
       if (!ROLE_ARN_PATTERN.test(roleArn)) throw invalid(`roleArn '${roleArn}' is not a valid IAM role ARN.`);
+      if (!options.roleTrusts(roleArn, CLUSTER_SERVICE_PRINCIPAL)) {
+        throw invalid(`Role with arn: ${roleArn}, could not be assumed because it does not exist or the trusted entity is not correct`);
+      }
       const version = optionalString(input.version, 'version') ?? DEFAULT_VERSION;
       if (!SUPPORTED_VERSIONS.includes(version)) {
         throw invalid(`unsupported Kubernetes version ${version}. Supported: ${SUPPORTED_VERSIONS.join(', ')}.`);
       }
       const vpc = requireObject(input.resourcesVpcConfig, 'resourcesVpcConfig');
       const subnetIds = optionalStringList(vpc.subnetIds, 'resourcesVpcConfig.subnetIds') ?? [];
+      const vpcId = clusterVpcOrThrow(region, subnetIds);
       const securityGroupIds = optionalStringList(vpc.securityGroupIds, 'resourcesVpcConfig.securityGroupIds') ?? [];
       const network = input.kubernetesNetworkConfig === undefined ? {} : requireObject(input.kubernetesNetworkConfig, 'kubernetesNetworkConfig');
       const uid = randomUUID();
@@ -517,7 +568,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
           subnetIds,
           securityGroupIds,
           clusterSecurityGroupId: `sg-${uid.replace(/-/g, '').slice(0, 17)}`,
-          vpcId: typeof vpc.vpcId === 'string' ? vpc.vpcId : `vpc-${uid.replace(/-/g, '').slice(-17)}`,
+          vpcId,
           endpointPublicAccess: vpc.endpointPublicAccess ?? true,
           endpointPrivateAccess: vpc.endpointPrivateAccess ?? false,
           publicAccessCidrs: optionalStringList(vpc.publicAccessCidrs, 'resourcesVpcConfig.publicAccessCidrs') ?? ['0.0.0.0/0'],
@@ -592,6 +643,13 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
       if (subnets === undefined || subnets.length === 0) throw invalid('subnets: at least one subnet is required.');
       const nodeRole = requireString(input.nodeRole, 'nodeRole');
       if (!ROLE_ARN_PATTERN.test(nodeRole)) throw invalid(`nodeRole '${nodeRole}' is not a valid IAM role ARN.`);
+      if (!options.roleTrusts(nodeRole, NODE_SERVICE_PRINCIPAL)) {
+        throw invalid(`Following required service principals [${NODE_SERVICE_PRINCIPAL}] were not found in the trust relationships of nodeRole ${nodeRole}`);
+      }
+      const clusterVpcId = cluster.resourcesVpcConfig.vpcId;
+      if (subnetsOrThrow(region, subnets).some((subnet) => subnet.vpcId !== clusterVpcId)) {
+        throw invalid(`Specified subnets must belong to cluster's vpc ${String(clusterVpcId)}`);
+      }
       const scaling = input.scalingConfig === undefined ? {} : requireObject(input.scalingConfig, 'scalingConfig');
       const minSize = optionalInteger(scaling.minSize, 'scalingConfig.minSize') ?? 1;
       const maxSize = optionalInteger(scaling.maxSize, 'scalingConfig.maxSize') ?? 2;
@@ -863,6 +921,19 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
         .map((u) => u.id);
       const { items, nextToken } = paginate(ids, page);
       return { updateIds: items, ...(nextToken ? { nextToken } : {}) };
+    },
+
+    usesSubnet(region, subnetId) {
+      advance();
+      return (
+        [...clusters.values()].some((c) => c.region === region && ((c.resourcesVpcConfig.subnetIds ?? []) as string[]).includes(subnetId)) ||
+        [...nodegroups.values()].some((ng) => ng.region === region && ng.subnets.includes(subnetId))
+      );
+    },
+
+    usesVpc(region, vpcId) {
+      advance();
+      return [...clusters.values()].some((c) => c.region === region && c.resourcesVpcConfig.vpcId === vpcId);
     },
 
     inventory: () => ({

@@ -17,15 +17,17 @@ import {
   UpdateNodegroupConfigCommand,
   UpdateNodegroupVersionCommand,
 } from '@aws-sdk/client-eks';
+import { createEksPrerequisites } from '../../test-support/eks-prerequisites.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from '../../test-support/start-test-sandbox.js';
 
 // 10 simulated minutes take 100 ms.
 const SCALE = 6000;
 // While a test needs to see an update InProgress: its 8 simulated minutes then take ~13 real hours.
 const HELD_SCALE = 0.01;
-const ROLE = 'arn:aws:iam::123456789012:role/eks-cluster';
-const NODE_ROLE = 'arn:aws:iam::123456789012:role/eks-nodes';
-const VPC = { subnetIds: ['subnet-a', 'subnet-b'] };
+// The roles and subnets EKS checks clusters and node groups against (kept across the restart with the rest of the state).
+let ROLE: string;
+let NODE_ROLE: string;
+let VPC: { subnetIds: string[] };
 
 let t: TestSandbox;
 let eks: EKSClient;
@@ -44,6 +46,10 @@ async function stop(): Promise<void> {
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'tugboat-sandbox-eks-updates-'));
   await start();
+  const net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
+  ROLE = net.roleArn;
+  NODE_ROLE = net.nodeRoleArn;
+  VPC = { subnetIds: net.subnetIds };
 });
 
 afterAll(async () => {

@@ -14,21 +14,29 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-eks';
 import { kubeClusterNameOf } from './eks-simulator.js';
+import { createEksPrerequisites, type EksPrerequisites } from '../../test-support/eks-prerequisites.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, waitFor, type TestSandbox } from '../../test-support/start-test-sandbox.js';
 
 // 10 simulated minutes take 100 ms.
 const SCALE = 6000;
 // While a test needs a cluster to still be CREATING: its 10 simulated minutes then take ~17 real hours.
 const HELD_SCALE = 0.01;
-const ROLE = 'arn:aws:iam::123456789012:role/eks-cluster';
-const VPC = { subnetIds: ['subnet-a', 'subnet-b'], securityGroupIds: ['sg-1'] };
 
 let t: TestSandbox;
 let eks: EKSClient;
+/** The roles, VPC and subnets (us-east-1) that EKS checks a cluster against. */
+let net: EksPrerequisites;
+let ROLE: string;
+let NODE_ROLE: string;
+let VPC: { subnetIds: string[]; securityGroupIds: string[] };
 
 beforeAll(async () => {
   t = await startTestSandbox({ timeScale: SCALE });
   eks = new EKSClient({ endpoint: t.url, region: 'us-east-1', credentials: TEST_AWS_CREDENTIALS, maxAttempts: 1 });
+  net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
+  ROLE = net.roleArn;
+  NODE_ROLE = net.nodeRoleArn;
+  VPC = { subnetIds: net.subnetIds, securityGroupIds: ['sg-1'] };
 });
 
 afterAll(async () => {
@@ -83,7 +91,8 @@ describe('EKS clusters', () => {
     const ca = new X509Certificate(Buffer.from(cluster.certificateAuthority?.data ?? '', 'base64'));
     expect(ca).toMatchObject({ ca: true, subject: 'CN=alpha-us-east-1' });
     expect(cluster.platformVersion).toBe('eks.1');
-    expect(cluster.resourcesVpcConfig?.subnetIds).toEqual(['subnet-a', 'subnet-b']);
+    expect(cluster.resourcesVpcConfig?.subnetIds).toEqual(net.subnetIds);
+    expect(cluster.resourcesVpcConfig?.vpcId).toBe(net.vpcId);
     expect(t.kube.clusters.get('alpha-us-east-1')?.nodes).toEqual([]);
     expect(t.sandbox.counters.snapshot().created['eks:cluster']).toBeGreaterThanOrEqual(1);
   });
@@ -102,7 +111,14 @@ describe('EKS clusters', () => {
   it('keeps cluster names per region', async () => {
     const west = new EKSClient({ endpoint: t.url, region: 'eu-west-1', credentials: TEST_AWS_CREDENTIALS, maxAttempts: 1 });
     try {
-      const other = await west.send(new CreateClusterCommand({ name: 'alpha', roleArn: ROLE, resourcesVpcConfig: VPC }));
+      // Subnets are regional: us-east-1's are unknown in eu-west-1.
+      expect(await errorOf(west.send(new CreateClusterCommand({ name: 'alpha', roleArn: ROLE, resourcesVpcConfig: VPC })))).toMatchObject({
+        name: 'InvalidParameterException',
+        status: 400,
+        message: expect.stringContaining(`The subnet ID '${net.subnetIds[0]}' does not exist`),
+      });
+      const westNet = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS, { region: 'eu-west-1' });
+      const other = await west.send(new CreateClusterCommand({ name: 'alpha', roleArn: ROLE, resourcesVpcConfig: { subnetIds: westNet.subnetIds } }));
       expect(other.cluster?.arn).toBe('arn:aws:eks:eu-west-1:123456789012:cluster/alpha');
       const listed = await west.send(new ListClustersCommand({}));
       expect(listed.clusters).toEqual(['alpha']);
@@ -159,7 +175,7 @@ describe('EKS node groups and deletion', () => {
     try {
       await eks.send(new CreateClusterCommand({ name: 'life', roleArn: ROLE, resourcesVpcConfig: VPC }));
       const early = await errorOf(
-        eks.send(new CreateNodegroupCommand({ clusterName: 'life', nodegroupName: 'ng', subnets: ['subnet-a'], nodeRole: ROLE })),
+        eks.send(new CreateNodegroupCommand({ clusterName: 'life', nodegroupName: 'ng', subnets: net.subnetIds, nodeRole: NODE_ROLE })),
       );
       expect(early).toMatchObject({ name: 'InvalidRequestException', status: 400 });
     } finally {
@@ -170,8 +186,8 @@ describe('EKS node groups and deletion', () => {
     const ngInput = {
       clusterName: 'life',
       nodegroupName: 'workers',
-      subnets: ['subnet-a'],
-      nodeRole: ROLE,
+      subnets: net.subnetIds,
+      nodeRole: NODE_ROLE,
       scalingConfig: { minSize: 1, maxSize: 5, desiredSize: 3 },
       labels: { pool: 'general' },
       tags: { cost: 'center' },
@@ -233,7 +249,7 @@ describe('EKS node groups and deletion', () => {
     expect((await eks.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual({ env: 'test' });
     expect((await eks.send(new DescribeClusterCommand({ name: 'alpha' }))).cluster?.tags).toEqual({ env: 'test' });
 
-    const ng = await eks.send(new CreateNodegroupCommand({ clusterName: 'alpha', nodegroupName: 'tagged', subnets: ['s'], nodeRole: ROLE }));
+    const ng = await eks.send(new CreateNodegroupCommand({ clusterName: 'alpha', nodegroupName: 'tagged', subnets: [net.subnetIds[0]!], nodeRole: NODE_ROLE }));
     await eks.send(new TagResourceCommand({ resourceArn: ng.nodegroup!.nodegroupArn!, tags: { a: 'b' } }));
     expect((await eks.send(new ListTagsForResourceCommand({ resourceArn: ng.nodegroup!.nodegroupArn! }))).tags).toEqual({ a: 'b' });
 

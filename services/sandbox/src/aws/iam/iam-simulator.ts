@@ -101,6 +101,12 @@ export interface IamSimulator {
   listRoleTags(roleName: string, page: IamPage): { tags: IamTag[]; marker?: string };
   /** The role an ARN names in this account, `undefined` when IAM has no role of that name. */
   roleForSts(roleArn: string): IamRoleForSts | undefined;
+  /**
+   * Whether the role an ARN names exists in this account (same path and name) and its trust policy
+   * lets `servicePrincipal` (`eks.amazonaws.com`) assume it: what a service checks before it uses a
+   * role it was given.
+   */
+  roleTrusts(roleArn: string, servicePrincipal: string): boolean;
   /** What exists now, for the control API's counters. */
   inventory(): { roles: Array<{ name: string; arn: string; attachedPolicies: string[] }> };
   snapshot(): IamSnapshot;
@@ -287,6 +293,14 @@ export function createIamSimulator(options: IamSimulatorOptions): IamSimulator {
       };
     },
 
+    roleTrusts(roleArn, servicePrincipal) {
+      const match = /^arn:aws[a-z-]*:iam::(\d{12}):role(\/(?:.*\/)?)([^/]+)$/.exec(roleArn);
+      if (!match || match[1] !== accountId) return false;
+      const role = roles.get((match[3] as string).toLowerCase());
+      if (!role || role.path !== match[2]) return false;
+      return trustsServicePrincipal(role.assumeRolePolicyDocument, servicePrincipal);
+    },
+
     inventory: () => ({
       roles: [...roles.values()].sort(byName).map((role) => ({ name: role.roleName, arn: role.arn, attachedPolicies: [...role.attachedPolicies] })),
     }),
@@ -433,6 +447,31 @@ export function externalIdsOf(document: string): string[] | undefined {
     }
   }
   return conditioned ? ids : undefined;
+}
+
+/**
+ * Whether a trust policy lets a service principal call `sts:AssumeRole`: some `Allow` statement
+ * names it under `Principal.Service` (or `Principal` is `*`) and no `Deny` statement names it.
+ * Conditions are not evaluated: a service's own call carries no external id or source account here.
+ */
+export function trustsServicePrincipal(document: string, servicePrincipal: string): boolean {
+  let policy: { Statement?: unknown };
+  try {
+    policy = JSON.parse(document) as { Statement?: unknown };
+  } catch {
+    return false;
+  }
+  const statements = (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]) as Array<Record<string, unknown> | undefined>;
+  const naming = statements.filter((statement) => statement !== undefined && allowsAssumeRole(statement.Action) && namesService(statement.Principal, servicePrincipal));
+  return naming.some((statement) => statement?.Effect === 'Allow') && !naming.some((statement) => statement?.Effect === 'Deny');
+}
+
+function namesService(principal: unknown, servicePrincipal: string): boolean {
+  if (principal === '*') return true;
+  if (typeof principal !== 'object' || principal === null) return false;
+  const service = (principal as Record<string, unknown>).Service;
+  const services = Array.isArray(service) ? service : [service];
+  return services.some((item) => typeof item === 'string' && item.toLowerCase() === servicePrincipal.toLowerCase());
 }
 
 function allowsAssumeRole(action: unknown): boolean {

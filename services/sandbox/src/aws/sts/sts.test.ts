@@ -1,5 +1,6 @@
 import { CreateClusterCommand, EKSClient, ListClustersCommand, ListTagsForResourceCommand } from '@aws-sdk/client-eks';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
+import { createEksPrerequisites } from '../../test-support/eks-prerequisites.js';
 import { startTestSandbox, TEST_AWS_CREDENTIALS, type TestSandbox } from '../../test-support/start-test-sandbox.js';
 
 let t: TestSandbox;
@@ -57,8 +58,9 @@ describe('STS', () => {
 
   it('verifies EKS signatures over encoded paths, query strings and bodies', async () => {
     const eks = track(new EKSClient({ endpoint: t.url, region: 'us-east-1', credentials: TEST_AWS_CREDENTIALS, maxAttempts: 1 }));
+    const net = await createEksPrerequisites(t.url, TEST_AWS_CREDENTIALS);
     const created = await eks.send(
-      new CreateClusterCommand({ name: 'signed', roleArn: 'arn:aws:iam::123456789012:role/r', resourcesVpcConfig: {}, tags: { 'a b': 'c/d' } }),
+      new CreateClusterCommand({ name: 'signed', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds }, tags: { 'a b': 'c/d' } }),
     );
     const tags = await eks.send(new ListTagsForResourceCommand({ resourceArn: created.cluster!.arn! }));
     expect(tags.tags).toEqual({ 'a b': 'c/d' });

@@ -1,0 +1,2 @@
+/** Test helpers for packages that run their tests against a sandbox (`@tugboat/sandbox/testing`). */
+export { createEksPrerequisites, trustPolicyFor, type EksPrerequisites, type EksPrerequisitesOptions } from './test-support/eks-prerequisites.js';
