@@ -3,7 +3,16 @@
  * outputs a client needs, idempotent passes, throttling, permanent errors, the account gate, and
  * delete → nothing left (the sandbox's counters).
  */
-import { DescribeNatGatewaysCommand, DescribeRouteTablesCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DescribeNatGatewaysCommand,
+  DescribeRouteTablesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+} from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, DescribeNodegroupCommand } from '@aws-sdk/client-eks';
 import { CreateRoleCommand, DeleteRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { OWNER_TAG, nodegroupName } from './eks-naming.js';
@@ -27,10 +36,12 @@ const WORKERS = { name: 'workers', instanceTypes: ['t3.medium'], minSize: 2, max
 const isReady = (o: EksObject | undefined) => o?.status.phase === 'Ready';
 const isFailed = (o: EksObject | undefined) => o?.status.phase === 'Failed';
 
-async function deleteAndWait(obj: EksObject): Promise<void> {
+async function deleteAndWait(obj: EksObject): Promise<EksObject['status'][]> {
   await h.api.delete({ kind: 'EksCluster', name: obj.metadata.name });
-  const gone = await h.converge(obj, (o) => o === undefined);
+  const seen: EksObject['status'][] = [];
+  const gone = await h.converge(obj, (o) => o === undefined, { seen });
   expect(gone).toBeUndefined();
+  return seen;
 }
 
 describe('infra-controller: EksCluster', () => {
@@ -93,7 +104,12 @@ describe('infra-controller: EksCluster', () => {
 
     // Delete: everything that was made is gone, in an order AWS accepts.
     const beforeDelete = h.counters();
-    await deleteAndWait(done);
+    const deleting = await deleteAndWait(done);
+    expect(deleting.every((s) => s.phase === 'Deleting')).toBe(true);
+    const said = deleting.map((s) => `${s.step}: ${ready(s)?.message ?? ''}`).join('\n');
+    expect(said).toContain(`DeletingNodegroups: deleting node group ${nodegroupName(WORKERS)}`);
+    expect(said).toContain('DeletingCluster: deleting EKS cluster alpha; IAM roles and network follow');
+    expect(said).toMatch(/DeletingNetwork: deleting NAT gateway nat-[0-9a-f]+ \(its Elastic IP, route tables, subnets, internet gateway and VPC follow\)/);
     expect(countersDelta(beforeDelete, h.counters()).deleted).toEqual(ONE_CLUSTER);
     expect((await h.ec2.send(new DescribeVpcsCommand({ Filters: ours }))).Vpcs).toEqual([]);
   });
@@ -146,6 +162,23 @@ describe('infra-controller: EksCluster', () => {
     } finally {
       iam.destroy();
     }
+  });
+
+  it('uses a VPC and subnets the spec names, and never deletes them', async () => {
+    const vpcId = (await h.ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc?.VpcId ?? '';
+    const subnetIds = await Promise.all(
+      ['a', 'b'].map(async (zone, i) => (await h.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.42.${i * 16}.0/20`, AvailabilityZone: `eu-west-1${zone}` }))).Subnet?.SubnetId ?? ''),
+    );
+    const before = h.counters();
+    const obj = await h.create('byo', { accountRef: { name: account }, network: { vpcId, subnetIds }, nodeGroups: [WORKERS] });
+    const done = (await h.converge(obj, isReady)) as EksObject;
+    expect(done.status.outputs).toMatchObject({ vpcId, subnetIds, publicSubnetIds: [] });
+    expect(countersDelta(before, h.counters()).created).toEqual({ 'iam:role': 2, 'eks:cluster': 1, 'eks:nodegroup': 1 });
+    await deleteAndWait(done);
+    expect(countersDelta(before, h.counters()).deleted).toEqual({ 'iam:role': 2, 'eks:cluster': 1, 'eks:nodegroup': 1 });
+    expect((await h.ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds }))).Subnets).toHaveLength(2);
+    for (const SubnetId of subnetIds) await h.ec2.send(new DeleteSubnetCommand({ SubnetId }));
+    await h.ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
   });
 
   it('waits for the account without a single AWS call while it is not Ready', async () => {
