@@ -261,10 +261,20 @@ async function ensureRouteTable(
 /**
  * Deletes what `ensureNetwork` made, found by the owner tag, in the order EC2 needs: NAT gateway
  * (and waits until it is deleted), its Elastic IP, route tables, subnets, internet gateway, VPC.
- * Returns what it still waits for, or `undefined` when nothing is left.
+ * Ids in `keep` (a VPC and subnets the spec names) are never touched. Returns what it still waits
+ * for, or `undefined` when nothing is left.
  */
-export async function teardownNetwork(run: EksRun): Promise<string | undefined> {
-  const owned = await findOwned(run);
+export async function teardownNetwork(run: EksRun, keep: ReadonlySet<string> = new Set()): Promise<string | undefined> {
+  const all = await findOwned(run);
+  const kept = <T>(items: T[], id: (item: T) => string | undefined) => items.filter((item) => !keep.has(id(item) ?? ''));
+  const owned: Owned = {
+    vpcs: kept(all.vpcs, (x) => x.VpcId),
+    subnets: kept(all.subnets, (x) => x.SubnetId),
+    gateways: kept(all.gateways, (x) => x.InternetGatewayId),
+    routeTables: kept(all.routeTables, (x) => x.RouteTableId),
+    addresses: kept(all.addresses, (x) => x.AllocationId),
+    natGateways: kept(all.natGateways, (x) => x.NatGatewayId),
+  };
   for (const nat of owned.natGateways) {
     if (nat.State === 'pending' || nat.State === 'available') {
       run.assertLeaseHeld();

@@ -79,6 +79,8 @@ export interface EksClusterStatus extends ResourceStatus {
   /** The step the last reconcile reached (`CreatingNetwork` … `Ready`, `Deleting…`). */
   step?: string;
   inventory?: InventoryItem[];
+  /** Where the cluster's resources are, from its first pass on (a region change is refused). */
+  region?: string;
   /** Throttled or transient AWS failures in a row: the retry delay doubles with each. */
   retries?: number;
 }

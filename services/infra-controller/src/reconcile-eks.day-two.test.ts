@@ -1,7 +1,7 @@
 /**
  * Day two on one cluster: scaling in place, a version upgrade across two minors (control plane
  * first, then node groups, one minor at a time), a replacement node group for new instance types,
- * a refused downgrade, a group added and removed, then delete with nothing left.
+ * a refused downgrade and region change, a group added and removed, then delete with nothing left.
  */
 import { DescribeClusterCommand, DescribeNodegroupCommand, DescribeUpdateCommand, ListNodegroupsCommand, ListUpdatesCommand } from '@aws-sdk/client-eks';
 import { nodegroupName } from './eks-naming.js';
@@ -30,7 +30,7 @@ async function change(obj: EksObject, spec: Partial<EksClusterSpec>, until = isR
 }
 
 describe('infra-controller: EksCluster day two', () => {
-  it('scales, upgrades 1.30 → 1.32 in two steps, replaces a node group, refuses a downgrade, adds and removes groups', async () => {
+  it('scales, upgrades 1.30 → 1.32 in two steps, replaces a node group, refuses a downgrade and a move, adds and removes groups', async () => {
     const before = h.counters();
     const workers = { name: 'workers', instanceTypes: ['t3.medium'], minSize: 1, maxSize: 5, desiredSize: 2 };
     let obj = await h.create(NAME, { accountRef: { name: 'day-two' }, version: '1.30', nodeGroups: [workers] });
@@ -71,12 +71,16 @@ describe('infra-controller: EksCluster day two', () => {
     ]);
 
     // A downgrade is refused: Failed with the reason, nothing touched.
-    const refused = await change(replaced.after, { version: '1.31' }, (o) => o?.status.phase === 'Failed');
+    const refused = await change(replaced.after, { version: '1.31' }, (o) => o?.status.phase === 'Failed' && o.status.observedGeneration === o.metadata.generation);
     expect(ready(refused.after.status)).toMatchObject({ reason: 'VersionDowngradeRefused', message: expect.stringContaining("spec.version 1.31 is lower than the cluster's 1.32") });
 
-    // Back to 1.32 with a second group; then that group removed.
+    // A cluster cannot move to another region either.
+    const moved = await change(refused.after, { version: '1.32', region: 'eu-central-1' }, (o) => o?.status.phase === 'Failed' && o.status.observedGeneration === o.metadata.generation);
+    expect(ready(moved.after.status)).toMatchObject({ reason: 'RegionChangeRefused', message: expect.stringContaining('this cluster lives in eu-west-1') });
+
+    // Back where it was, with a second group; then that group removed.
     const extra = { name: 'batch', instanceTypes: ['c5.xlarge'], minSize: 0, maxSize: 2 };
-    const added = await change(refused.after, { version: '1.32', nodeGroups: [bigger, extra] });
+    const added = await change(moved.after, { region: 'eu-west-1', nodeGroups: [bigger, extra] });
     expect(added.after.status.outputs?.nodegroups.map((g) => g.name)).toEqual(['workers', 'batch']);
     expect(added.after.status.outputs?.nodegroups[1]).toMatchObject({ desiredSize: 0, version: '1.32' });
     const removed = await change(added.after, { nodeGroups: [bigger] });

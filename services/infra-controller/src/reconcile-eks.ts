@@ -51,14 +51,17 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
     return `AwsAccount ${name} is ${phase === 'Ready' ? 'being checked again after a change' : phase}${why}; nothing is provisioned until it is Ready`;
   }
 
+  /** Where this object's AWS resources are: the region of its first pass (status), else the spec's. */
+  const regionOf = (obj: EksCluster) => obj.status?.region ?? obj.spec.region;
+
   async function open(ctx: Ctx, obj: EksCluster, account: Account): Promise<EksRun> {
     const ref = { uid: account.metadata.uid, generation: account.metadata.generation, name: account.metadata.name, spec: account.spec };
     const keys = await credentials.get(ref, (signal) => ctx.api.readSecrets(keyOf(account), signal ? { signal } : {}), ctx.signal);
     return openEksRun({
-      config: clientConfig(account.spec, keys, requestTimeoutMs, obj.spec.region),
+      config: clientConfig(account.spec, keys, requestTimeoutMs, regionOf(obj)),
       uid: obj.metadata.uid,
       name: obj.metadata.name,
-      region: obj.spec.region,
+      region: regionOf(obj),
       signal: ctx.signal,
       killPoint,
       assertLeaseHeld: () => ctx.assertLeaseHeld(),
@@ -79,21 +82,21 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
     if (error instanceof KilledAtPoint || ctx.signal.aborted) throw error;
     const inventory = inventoryAfter(obj, run, false);
     if (error instanceof ProvisioningRefused) {
-      ctx.setStatus({ phase: 'Failed', reason: error.reason, message: `${step}: ${error.message}`, fields: { step, inventory, retries: 0 } });
+      ctx.setStatus({ phase: 'Failed', reason: error.reason, message: `${step}: ${error.message}`, fields: { step, inventory, retries: 0, region: regionOf(obj) } });
       return { done: true };
     }
     if (error instanceof MissingCredentials) {
-      ctx.setStatus({ phase: 'Failed', reason: 'InvalidCredentials', message: `${step}: ${error.message}`, fields: { step, inventory, retries: 0 } });
+      ctx.setStatus({ phase: 'Failed', reason: 'InvalidCredentials', message: `${step}: ${error.message}`, fields: { step, inventory, retries: 0, region: regionOf(obj) } });
       return { done: true };
     }
     const kind = classifyAwsError(error);
     if (kind === 'Refused') {
       if (accountRef) credentials.forget(accountRef.metadata.uid);
-      ctx.setStatus({ phase: 'Failed', reason: 'InvalidCredentials', message: `${step}: ${awsMessage(error)}`, fields: { step, inventory, retries: 0 } });
+      ctx.setStatus({ phase: 'Failed', reason: 'InvalidCredentials', message: `${step}: ${awsMessage(error)}`, fields: { step, inventory, retries: 0, region: regionOf(obj) } });
       return { done: true };
     }
     if (kind === 'Permanent') {
-      ctx.setStatus({ phase: 'Failed', reason: 'ProvisioningFailed', message: `${step}: ${awsMessage(error)}`, fields: { step, inventory, retries: 0 } });
+      ctx.setStatus({ phase: 'Failed', reason: 'ProvisioningFailed', message: `${step}: ${awsMessage(error)}`, fields: { step, inventory, retries: 0, region: regionOf(obj) } });
       return { done: true };
     }
     const retries = (obj.status?.retries ?? 0) + 1;
@@ -102,7 +105,7 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
       phase: 'Progressing',
       reason: step,
       message: `${kind === 'Throttled' ? 'AWS throttles' : 'AWS failed'} (${awsMessage(error)}); retry ${retries} in ${delay < 1000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`}`,
-      fields: { step, inventory, retries },
+      fields: { step, inventory, retries, region: regionOf(obj) },
     });
     return { requeueAfterMs: delay };
   }
@@ -116,11 +119,14 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
     let run: EksRun | undefined;
     let step = 'CreatingNetwork';
     try {
+      if (regionOf(obj) !== obj.spec.region) {
+        throw new ProvisioningRefused('RegionChangeRefused', `spec.region is ${obj.spec.region}, but this cluster lives in ${regionOf(obj)}: a cluster cannot move; set it back, or delete this EksCluster and create another`);
+      }
       run = await open(ctx, obj, account);
       const outcome = await provision(run, obj, account);
       step = run.step;
       if ('waiting' in outcome) {
-        ctx.setStatus({ phase: 'Progressing', reason: run.step, message: outcome.waiting, fields: { step: run.step, inventory: inventoryAfter(obj, run, false), retries: 0 } });
+        ctx.setStatus({ phase: 'Progressing', reason: run.step, message: outcome.waiting, fields: { step: run.step, inventory: inventoryAfter(obj, run, false), retries: 0, region: regionOf(obj) } });
         return { requeueAfterMs: pollMs };
       }
       ctx.setStatus({
@@ -128,7 +134,7 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
         reason: 'Ready',
         message: `EKS cluster ${outcome.outputs.clusterName} ${outcome.outputs.version} is ACTIVE with ${outcome.outputs.nodegroups.length} node group(s)`,
         outputs: outcome.outputs,
-        fields: { step: 'Ready', inventory: inventoryAfter(obj, run, true), retries: 0 },
+        fields: { step: 'Ready', inventory: inventoryAfter(obj, run, true), retries: 0, region: regionOf(obj) },
       });
       return { done: true };
     } catch (error) {
@@ -209,13 +215,13 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
       }
       run.step = 'DeletingIamRoles';
       await deleteRoles(run);
-      if (obj.spec.network?.vpcId === undefined) {
-        run.step = 'DeletingNetwork';
-        const waitingOnNetwork = await teardownNetwork(run);
-        if (waitingOnNetwork !== undefined) {
-          await reportDeletion(ctx, obj, run.step, waitingOnNetwork, inventoryAfter(obj, run, false));
-          return { requeueAfterMs: pollMs };
-        }
+      // By the owner tag only, so a VPC the spec names is never in it (nor, should the spec name one of ours, that one).
+      run.step = 'DeletingNetwork';
+      const keep = new Set([obj.spec.network?.vpcId, ...(obj.spec.network?.subnetIds ?? [])].filter((id): id is string => id !== undefined));
+      const waitingOnNetwork = await teardownNetwork(run, keep);
+      if (waitingOnNetwork !== undefined) {
+        await reportDeletion(ctx, obj, run.step, waitingOnNetwork, inventoryAfter(obj, run, false));
+        return { requeueAfterMs: pollMs };
       }
       return { done: true };
     } catch (error) {
