@@ -4,8 +4,8 @@ import type { AwsAccountSpec, AwsAccountStatus } from './account-types.js';
 import { createAccountReconciler, type AccountReconcilerOptions } from './reconcile-account.js';
 
 /**
- * The infra-controller's declaration. This first part owns `AwsAccount`: it checks the credentials
- * with STS. Provisioning EKS clusters (network, IAM roles, cluster, node groups) is issue 11's next part.
+ * The infra-controller's `AwsAccount` declaration: it checks the credentials with STS. Its sibling
+ * `createEksClusterController` (same identity) provisions EKS clusters with the accounts.
  */
 export function createAccountController(options: AccountReconcilerOptions & { concurrency?: number } = {}) {
   const reconciler = createAccountReconciler(options);

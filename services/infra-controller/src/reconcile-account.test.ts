@@ -2,12 +2,12 @@
  * The AwsAccount check against the SDK's fake API and a real, in-process sandbox (its STS speaks
  * the real protocol and verifies SigV4 signatures of the keys it was given).
  */
+import { classifyAwsError } from '@tugboat/aws';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
 import { AWS_ACCOUNT, INFRA_CONTROLLER, type Resource } from '@tugboat/resource-model';
 import { DEFAULT_ACCOUNT_ID } from '@tugboat/sandbox';
 import { startTestSandbox, type TestSandbox } from '../../sandbox/src/test-support/start-test-sandbox.js';
 import type { AwsAccountSpec, AwsAccountStatus } from './account-types.js';
-import { classifyAwsError } from './reconcile-account.js';
 import { createAccountController } from './infra-controller.js';
 
 const KEY = { accessKeyId: 'AKIAINFRATEST0000001', secretAccessKey: 'infra-test-secret' };
@@ -87,7 +87,7 @@ describe('infra-controller: AwsAccount', () => {
   it('tells refused credentials from what a retry may cure', () => {
     expect(classifyAwsError({ name: 'InvalidClientTokenId' })).toBe('Refused');
     expect(classifyAwsError({ name: 'Whatever', $metadata: { httpStatusCode: 403 } })).toBe('Refused');
-    expect(classifyAwsError({ name: 'Throttling', $metadata: { httpStatusCode: 400 } })).toBe('Transient');
+    expect(classifyAwsError({ name: 'Throttling', $metadata: { httpStatusCode: 400 } })).toBe('Throttled');
     expect(classifyAwsError(new Error('socket hang up'))).toBe('Transient');
   });
 });

@@ -7,8 +7,9 @@
  * `Progressing`; a healthy account is checked again now and then, since keys are revoked and trust
  * policies change without the spec changing.
  */
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
+import { awsMessage, classifyAwsError, clientConfig, createAccountCredentials, MissingCredentials, type AccountCredentials } from '@tugboat/aws';
 import { keyOf, type Resource } from '@tugboat/resource-model';
 import type { AwsAccountSpec, AwsAccountStatus } from './account-types.js';
 
@@ -19,91 +20,26 @@ export interface AccountReconcilerOptions {
   retryMs?: number;
   /** Per STS call. Default 15 s. */
   requestTimeoutMs?: number;
+  credentials?: AccountCredentials;
 }
 
 type Ctx = ReconcileContext<AwsAccountStatus>;
 type Account = Resource<AwsAccountSpec, AwsAccountStatus>;
-
-/** AWS error names that mean "these credentials are not accepted": the account is Invalid. */
-const REFUSED = new Set([
-  'InvalidClientTokenId',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'AccessDenied',
-  'AccessDeniedException',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'UnrecognizedClientException',
-  'InvalidAccessKeyId',
-  'AuthFailure',
-  'MissingAuthenticationToken',
-  'RegionDisabledException',
-  'CredentialsProviderError',
-]);
-
-interface AwsLikeError {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** `Refused` for credentials AWS does not accept; `Transient` for what a retry may cure. */
-export function classifyAwsError(error: unknown): 'Refused' | 'Transient' {
-  const { name, $metadata } = (error ?? {}) as AwsLikeError;
-  if (name && REFUSED.has(name)) return 'Refused';
-  const status = $metadata?.httpStatusCode;
-  if (status === 401 || status === 403) return 'Refused';
-  return 'Transient';
-}
-
-function awsMessage(error: unknown): string {
-  const { name, message } = (error ?? {}) as AwsLikeError;
-  return `${name ?? 'Error'}: ${message ?? String(error)}`;
-}
 
 export function createAccountReconciler(options: AccountReconcilerOptions = {}) {
   const recheckEveryMs = options.recheckEveryMs ?? 600_000;
   const retryMs = options.retryMs ?? 5_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
 
-  function client(spec: AwsAccountSpec, credentials?: STSClientConfig['credentials']): STSClient {
-    return new STSClient({
-      region: spec.region,
-      ...(spec.endpoint ? { endpoint: spec.endpoint } : {}),
-      ...(credentials ? { credentials } : {}),
-      // The controller retries on its own schedule; one SDK retry absorbs a blip.
-      maxAttempts: 2,
-      requestHandler: { requestTimeout: requestTimeoutMs },
-    });
-  }
+  const credentials = options.credentials ?? createAccountCredentials({ requestTimeoutMs });
 
-  /** Who the account's credentials are, as STS says. Throws AWS's error. */
+  /** Who the account's credentials are, as STS says. Throws AWS's error or `MissingCredentials`. */
   async function callerOf(ctx: Ctx, obj: Account): Promise<{ account: string; arn: string }> {
-    const { spec } = obj;
-    let credentials: STSClientConfig['credentials'] | undefined;
-    if (spec.accessKeyId) {
-      const secrets = await ctx.api.readSecrets(keyOf(obj), { signal: ctx.signal });
-      const secretAccessKey = secrets['secretAccessKey'];
-      if (typeof secretAccessKey !== 'string' || secretAccessKey === '') throw new MissingCredentials('spec.secretAccessKey is empty: set it with spec.accessKeyId');
-      credentials = { accessKeyId: spec.accessKeyId, secretAccessKey };
-    }
-    if (spec.roleArn) {
-      // With the account's keys, or else the controller's own credentials (its environment, as the AWS SDK reads it).
-      const base = client(spec, credentials);
-      try {
-        const assumed = await base.send(
-          new AssumeRoleCommand({ RoleArn: spec.roleArn, RoleSessionName: `tugboat-${obj.metadata.name}`.slice(0, 64), ...(spec.externalId ? { ExternalId: spec.externalId } : {}) }),
-          { abortSignal: ctx.signal },
-        );
-        const c = assumed.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new MissingCredentials(`AssumeRole ${spec.roleArn} returned no credentials`);
-        credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}) };
-      } finally {
-        base.destroy();
-      }
-    }
-    if (!credentials) throw new MissingCredentials('spec: give accessKeyId and secretAccessKey, or roleArn (with externalId when the role asks for one)');
-    const sts = client(spec, credentials);
+    // A check is a check: keys revoked or a trust policy changed since the last one must show.
+    credentials.forget(obj.metadata.uid);
+    const ref = { uid: obj.metadata.uid, generation: obj.metadata.generation, name: obj.metadata.name, spec: obj.spec };
+    const keys = await credentials.get(ref, (signal) => ctx.api.readSecrets(keyOf(obj), signal ? { signal } : {}), ctx.signal);
+    const sts = new STSClient(clientConfig(obj.spec, keys, requestTimeoutMs));
     try {
       const identity = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal });
       return { account: identity.Account ?? '', arn: identity.Arn ?? '' };
@@ -156,4 +92,3 @@ export function createAccountReconciler(options: AccountReconcilerOptions = {}) 
   return { reconcile, finalize };
 }
 
-class MissingCredentials extends Error {}
