@@ -34,7 +34,7 @@ export function ownershipTags(uid: string, clusterName: string, part: string): R
 export function roleName(clusterName: string, purpose: 'cluster' | 'node'): string {
   const plain = `tugboat-${clusterName}-${purpose}`;
   if (plain.length <= 64) return plain;
-  const room = 64 - 'tugboat-'.length - purpose.length - 2 - 8 - 1;
+  const room = 64 - 'tugboat-'.length - purpose.length - '-'.length - 8 - '-'.length;
   return `tugboat-${clusterName.slice(0, room)}-${hash(clusterName)}-${purpose}`;
 }
 
