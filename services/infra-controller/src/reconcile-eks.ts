@@ -117,14 +117,12 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
       return { requeueAfterMs: pollMs };
     }
     let run: EksRun | undefined;
-    let step = 'CreatingNetwork';
     try {
       if (regionOf(obj) !== obj.spec.region) {
         throw new ProvisioningRefused('RegionChangeRefused', `spec.region is ${obj.spec.region}, but this cluster lives in ${regionOf(obj)}: a cluster cannot move; set it back, or delete this EksCluster and create another`);
       }
       run = await open(ctx, obj, account);
       const outcome = await provision(run, obj, account);
-      step = run.step;
       if ('waiting' in outcome) {
         ctx.setStatus({ phase: 'Progressing', reason: run.step, message: outcome.waiting, fields: { step: run.step, inventory: inventoryAfter(obj, run, false), retries: 0, region: regionOf(obj) } });
         return { requeueAfterMs: pollMs };
@@ -138,7 +136,8 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
       });
       return { done: true };
     } catch (error) {
-      return failure(ctx, obj, run, run?.step ?? step, error, account);
+      // Before the first AWS call (the region check, the account's credentials) the step is `Starting`.
+      return failure(ctx, obj, run, run?.step ?? 'Starting', error, account);
     } finally {
       run?.close();
     }
