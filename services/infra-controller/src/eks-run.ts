@@ -30,7 +30,6 @@ export interface EksRun {
   /** Before every call that changes AWS: throws once the lease on the object is lost. */
   assertLeaseHeld(): void;
   record(item: InventoryItem): void;
-  forget(type: InventoryItem['type'], id: string): void;
   close(): void;
 }
 
@@ -85,9 +84,6 @@ export function openEksRun(input: EksRunInput): EksRun {
     assertLeaseHeld: input.assertLeaseHeld,
     record(item) {
       inventory.set(`${item.type}/${item.id}`, item);
-    },
-    forget(type, id) {
-      inventory.delete(`${type}/${id}`);
     },
     close() {
       ec2.destroy();

@@ -114,7 +114,7 @@ describe('infra-controller: EksCluster', () => {
     expect((await h.ec2.send(new DescribeVpcsCommand({ Filters: ours }))).Vpcs).toEqual([]);
   });
 
-  it('converges while EKS and EC2 throttle, showing the step and AWS’s message meanwhile', async () => {
+  it('converges while EKS and EC2 throttle (and EC2 refuses a delete for a while), showing the step and AWS’s message meanwhile', async () => {
     const faults = h.sandbox.sandbox.faults;
     // The SDK retries a throttled call once itself (after its own delay); the controller sees every second one.
     faults.add({ service: 'ec2', operation: 'CreateVpc', throttle: true, failNext: 4 });
@@ -129,7 +129,12 @@ describe('infra-controller: EksCluster', () => {
     expect(throttled.map((s) => s.step)).toEqual(expect.arrayContaining(['CreatingNetwork', 'CreatingCluster', 'CreatingNodegroups']));
     expect(Math.max(...seen.map((s) => s.retries ?? 0))).toBeGreaterThanOrEqual(2);
     expect(countersDelta(before, h.counters()).created).toEqual(ONE_CLUSTER);
-    await deleteAndWait(done as EksObject);
+
+    // Deleting: EC2 refuses the VPC twice while it still sees a dependency; the teardown retries.
+    faults.add({ service: 'ec2', operation: 'DeleteVpc', failNext: 2, error: { code: 'DependencyViolation', status: 400, message: "The vpc 'vpc-x' has dependencies and cannot be deleted." } });
+    const deleting = await deleteAndWait(done as EksObject);
+    expect(deleting.map((s) => `${s.step}: ${ready(s)?.message}`)).toContain("DeletingNetwork: retrying after DependencyViolation: The vpc 'vpc-x' has dependencies and cannot be deleted.");
+    expect(countersDelta(before, h.counters()).deleted).toEqual(ONE_CLUSTER);
   });
 
   it('is Failed with the step and AWS’s message on a permanent error, and tries again after a spec change', async () => {
