@@ -14,9 +14,8 @@
  *   and before its status write, and then at seeded random moments, while a cluster is created and
  *   deleted: still exactly one of everything, and nothing left behind.
  */
-import { createApiClient } from '@tugboat/api-client';
 import { isErrorCode, type Condition, type Resource } from '@tugboat/resource-model';
-import { createProjects, waitUntil } from './harness/cli-processes.js';
+import { waitUntil } from './harness/cli-processes.js';
 import { ACCOUNT_ID, EKS_KEYS, startEksStack, type AwsCounters, type EksStack } from './harness/eks-stack.js';
 
 const WORKLOAD_DEFINITION = {
@@ -157,7 +156,9 @@ describe('EKS clusters from nothing (API, sandbox and controllers as processes)'
     // Day two: 2 → 4 nodes in place.
     await stack.admin.patch({ kind: 'ClusterInstance', name: 'prod' }, { spec: { nodeGroups: [{ name: 'general', instanceType: 'm5.large', minSize: 1, maxSize: 6, desiredSize: 4 }] } });
     await objectWhen('ClusterInstance', 'prod', 'Ready with 4 nodes', (obj) => statusOf(obj).phase === 'Ready' && statusOf(obj).outputs?.['readyNodes'] === 4, 60_000);
-    const group = (await stack.aws('eks', 'describe-nodegroup', '--cluster-name', 'prod', '--nodegroup-name', 'general')).nodegroup as { scalingConfig: { desiredSize: number } };
+    const scaled = await stack.admin.get({ kind: 'EksCluster', name: 'prod' });
+    const nodegroupName = (statusOf(scaled).outputs?.['nodegroups'] as Array<{ name: string; nodegroupName: string }>).find((g) => g.name === 'general')!.nodegroupName;
+    const group = (await stack.aws('eks', 'describe-nodegroup', '--cluster-name', 'prod', '--nodegroup-name', nodegroupName)).nodegroup as { scalingConfig: { desiredSize: number } };
     expect(group.scalingConfig.desiredSize).toBe(4);
 
     // Day two: 1.30 → 1.32, one minor version at a time, control plane then node groups.
@@ -212,10 +213,6 @@ describe('EKS clusters from nothing (API, sandbox and controllers as processes)'
 
   it('refuses bad credentials with AWS’s message and provisions nothing with them', async () => {
     const before = await stack.awsCounters();
-    await stack.admin.apply([
-      account('unknown-keys', { accessKeyId: 'AKIANOSUCHKEY0000001', secretAccessKey: 'wrong' }, stack.sandboxUrl),
-      account('wrong-external-id', { accessKeyId: EKS_KEYS.accessKeyId, secretAccessKey: EKS_KEYS.secretAccessKey, roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/tugboat-deployer`, externalId: 'not-the-one' }, stack.sandboxUrl),
-    ]);
     // The role exists and wants another external id: AssumeRole is refused (403 AccessDenied).
     await stack.aws(
       'iam',
@@ -228,16 +225,20 @@ describe('EKS clusters from nothing (API, sandbox and controllers as processes)'
         Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': 'the-right-one' } } }],
       }),
     );
-    const unknown = await objectWhen('AwsAccount', 'unknown-keys', 'Failed', (obj) => statusOf(obj).phase === 'Failed');
+    await stack.admin.apply([
+      account('unknown-keys', { accessKeyId: 'AKIANOSUCHKEY0000001', secretAccessKey: 'wrong' }, stack.sandboxUrl),
+      account('wrong-external-id', { accessKeyId: EKS_KEYS.accessKeyId, secretAccessKey: EKS_KEYS.secretAccessKey, roleArn: `arn:aws:iam::${ACCOUNT_ID}:role/tugboat-deployer`, externalId: 'not-the-one' }, stack.sandboxUrl),
+    ]);
+    const unknown = await objectWhen('AwsAccount', 'unknown-keys', 'Failed', (obj) => statusOf(obj).phase === 'Failed', 20_000);
     expect(readyOf(unknown)).toMatchObject({ reason: 'InvalidCredentials', message: expect.stringContaining('InvalidClientTokenId') });
-    const external = await objectWhen('AwsAccount', 'wrong-external-id', 'Failed', (obj) => statusOf(obj).phase === 'Failed');
+    const external = await objectWhen('AwsAccount', 'wrong-external-id', 'Failed', (obj) => statusOf(obj).phase === 'Failed', 20_000);
     expect(readyOf(external)?.message).toContain('AccessDenied');
 
     // A cluster in the refused account waits, saying why, and no AWS call provisions anything.
     await stack.admin.apply([clusterInstance('refused', 'unknown-keys')]);
-    const waiting = await objectWhen('EksCluster', 'refused', 'waiting for its account', (obj) => readyOf(obj)?.reason === 'AccountNotReady');
+    const waiting = await objectWhen('EksCluster', 'refused', 'waiting for its account', (obj) => readyOf(obj)?.reason === 'AccountNotReady', 20_000);
     expect(readyOf(waiting)?.message).toContain('unknown-keys');
-    const instance = await objectWhen('ClusterInstance', 'refused', 'Progressing with the account’s reason', (obj) => (readyOf(obj)?.message ?? '').includes('AccountNotReady'));
+    const instance = await objectWhen('ClusterInstance', 'refused', 'Progressing with the account’s reason', (obj) => (readyOf(obj)?.message ?? '').includes('AccountNotReady'), 20_000);
     expect(statusOf(instance).phase).toBe('Progressing');
     const after = await stack.awsCounters();
     // One role the test made itself; nothing else.

@@ -142,7 +142,7 @@ export async function startEksStack(options: { name: string; timeScale?: number;
       await control('/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
     },
     async faults() {
-      return (await (await control('/faults')).json()) as Array<Record<string, unknown>>;
+      return ((await (await control('/faults')).json()) as { items: Array<Record<string, unknown>> }).items;
     },
     async clearFaults() {
       await control('/faults', { method: 'DELETE' });

@@ -203,12 +203,27 @@ describe('infra-controller: EksCluster', () => {
       expect(object?.status.phase).toBe('Progressing');
       expect(ready(object?.status)).toMatchObject({ reason: 'AccountNotReady', message: expect.stringMatching(/^AwsAccount revoked is Failed \(InvalidCredentials: .*SignatureDoesNotMatch/) });
       expect(calls).toEqual([]);
+      // Deleted before it ever started: nothing can exist in AWS, so it goes at once, still without a call.
+      await h.api.delete({ kind: 'EksCluster', name: 'gated' });
+      const deleted = await h.once(obj);
+      expect(deleted.report.outcome).toBe('finalized');
+      expect(deleted.object).toBeUndefined();
+      expect(calls).toEqual([]);
       // The count works: a call of our own is seen.
       await h.eks.send(new DescribeClusterCommand({ name: 'gated' })).catch(() => undefined);
       expect(calls).toEqual(['eks:DescribeCluster']);
     } finally {
       faults.check = original;
     }
-    await h.api.delete({ kind: 'EksCluster', name: 'gated' });
+  });
+
+  it('records the region before its first AWS call (what a delete goes by), then provisions and tears down', async () => {
+    const obj = await h.create('recorded', { accountRef: { name: account } });
+    const first = await h.once(obj);
+    // The first pass only records where it will provision: no AWS call yet.
+    expect(first.object?.status).toMatchObject({ phase: 'Progressing', step: 'Starting', region: obj.spec.region });
+    expect(first.report.disposition).toEqual({ action: 'nak', delayMs: 1 });
+    const done = await h.converge(obj, isReady);
+    await deleteAndWait(done as EksObject);
   });
 });

@@ -116,6 +116,12 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
       ctx.setStatus({ phase: 'Progressing', reason: 'AccountNotReady', message: account, fields: { step: 'AccountNotReady', inventory: obj.status?.inventory ?? [], retries: 0 } });
       return { requeueAfterMs: pollMs };
     }
+    if (obj.status?.region === undefined) {
+      // Recorded before the first AWS call, so a delete knows whether anything can exist in AWS
+      // (an object that never got this far made nothing, whatever its account says now).
+      ctx.setStatus({ phase: 'Progressing', reason: 'Starting', message: `provisioning in ${obj.spec.region} with AwsAccount ${obj.spec.accountRef.name}`, fields: { step: 'Starting', inventory: [], retries: 0, region: obj.spec.region } });
+      return { requeueAfterMs: 1 };
+    }
     let run: EksRun | undefined;
     try {
       if (regionOf(obj) !== obj.spec.region) {
@@ -198,6 +204,8 @@ export function createEksReconciler(options: EksReconcilerOptions = {}) {
   }
 
   async function finalize(ctx: Ctx, obj: EksCluster): Promise<ReconcileResult> {
+    // No region recorded: no AWS call was ever made for it (see reconcile), so there is nothing to tear down.
+    if (obj.status?.region === undefined) return { done: true };
     const account = await readyAccount(ctx, obj);
     if (typeof account === 'string') {
       await reportDeletion(ctx, obj, 'AccountNotReady', `cannot delete yet: ${account}`, obj.status?.inventory ?? []);
