@@ -18,7 +18,7 @@ export interface KubeClusterSummary {
 
 export interface ClusterRegistry {
   /** Adds a cluster, or replaces the node list of one that exists (its objects stay). */
-  addCluster(name: string, options?: { nodes?: KubeNode[]; token?: string }): void;
+  addCluster(name: string, options?: { nodes?: KubeNode[]; token?: string; version?: string }): void;
   removeCluster(name: string): void;
   listClusters(): KubeClusterSummary[];
   /** A kubeconfig (YAML) with one context per cluster named (all when `names` is absent). */

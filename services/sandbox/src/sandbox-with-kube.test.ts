@@ -2,8 +2,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateClusterCommand, CreateNodegroupCommand, DeleteClusterCommand, DeleteNodegroupCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient } from '@aws-sdk/client-eks';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CreateClusterCommand, CreateNodegroupCommand, DeleteClusterCommand, DeleteNodegroupCommand, DescribeClusterCommand, DescribeNodegroupCommand, EKSClient, UpdateClusterVersionCommand } from '@aws-sdk/client-eks';
+import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import pino from 'pino';
 import { createSandboxServer, type SandboxServer } from './sandbox-server.js';
 import { createEksPrerequisites } from './test-support/eks-prerequisites.js';
@@ -51,7 +51,7 @@ async function counters(url: string): Promise<{ current: { kubeClusters: Array<R
 it('gives an ACTIVE EKS cluster a Kubernetes API with its node groups as nodes, kept across a restart and removed with it', async () => {
   const first = await start();
   const net = await createEksPrerequisites(first.url, TEST_AWS_CREDENTIALS);
-  await first.eks.send(new CreateClusterCommand({ name: 'shop', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds } }));
+  await first.eks.send(new CreateClusterCommand({ name: 'shop', version: '1.30', roleArn: net.roleArn, resourcesVpcConfig: { subnetIds: net.subnetIds } }));
   await waitFor(async () => ((await first.eks.send(new DescribeClusterCommand({ name: 'shop' }))).cluster?.status === 'ACTIVE' ? true : undefined));
   await first.eks.send(
     new CreateNodegroupCommand({ clusterName: 'shop', nodegroupName: 'general', subnets: net.subnetIds, nodeRole: net.nodeRoleArn, scalingConfig: { minSize: 1, maxSize: 3, desiredSize: 2 } }),
@@ -62,6 +62,16 @@ it('gives an ACTIVE EKS cluster a Kubernetes API with its node groups as nodes, 
   await waitFor(async () => ((await readFile(join(dir, 'kubeconfig'), 'utf8')).includes('shop-us-east-1') ? true : undefined));
 
   const shop = await coreApi('shop-us-east-1');
+  // Its API server reports the cluster's version, and the new one after an upgrade.
+  const serverVersion = async () => {
+    const config = new KubeConfig();
+    config.loadFromString(await readFile(join(dir, 'kubeconfig'), 'utf8'));
+    config.setCurrentContext('shop-us-east-1');
+    return config.makeApiClient(VersionApi).getCode();
+  };
+  expect((await serverVersion()).gitVersion).toMatch(/^v1\.30\./);
+  await first.eks.send(new UpdateClusterVersionCommand({ name: 'shop', version: '1.31' }));
+  await waitFor(async () => ((await serverVersion()).gitVersion.startsWith('v1.31.') ? true : undefined));
   const nodes = await shop.listNode();
   expect(nodes.items).toHaveLength(2);
   expect(nodes.items[0]?.metadata?.labels).toMatchObject({ 'eks.amazonaws.com/nodegroup': 'general' });

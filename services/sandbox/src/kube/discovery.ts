@@ -14,6 +14,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What `/version` answers for a cluster serving Kubernetes `major.minor` (the sandbox's default without one). */
+export function serverVersionOf(version: string | undefined): typeof SERVER_VERSION {
+  const match = version === undefined ? null : /^(\d+)\.(\d+)$/.exec(version);
+  if (match === null) return SERVER_VERSION;
+  return { ...SERVER_VERSION, major: match[1]!, minor: match[2]!, gitVersion: `v${match[1]!}.${match[2]!}.0-tugboat-sandbox` };
+}
+
 export const SERVER_VERSION = {
   major: '1',
   minor: '32',

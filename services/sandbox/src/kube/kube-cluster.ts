@@ -95,6 +95,8 @@ export interface ClusterSnapshot {
 export interface KubeCluster {
   readonly name: string;
   token: string;
+  /** The Kubernetes `major.minor` `/version` reports (an EKS cluster's version); the sandbox's default when absent. */
+  serverVersion?: string;
   readonly registry: ResourceRegistry;
   currentResourceVersion(): number;
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;

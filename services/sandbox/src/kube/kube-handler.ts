@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { FaultInjector } from '../fault-injector.js';
 import type { BuiltinSchemas } from './builtin-schemas.js';
 import { schemaOfCrdVersion } from './crd-schema.js';
-import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, openApiV2Document, SERVER_VERSION } from './discovery.js';
+import { apiGroupList, apiGroupOf, apiResourceList, apiVersions, openApiDocument, openApiIndex, openApiV2Document, serverVersionOf } from './discovery.js';
 import { isPlainObject, type JsonObject } from './json-values.js';
 import { duplicateFieldsOfJson, parseYamlNotingDuplicates } from './duplicate-fields.js';
 import type { DeleteOptions, FieldValidation, KubeCluster, PatchType } from './kube-cluster.js';
@@ -222,7 +222,7 @@ export function createKubeHandler(options: KubeHandlerOptions): KubeRequestHandl
         res.end('ok');
         return;
       }
-      if (rest.length === 1 && first === 'version') return writeJson(res, 200, SERVER_VERSION);
+      if (rest.length === 1 && first === 'version') return writeJson(res, 200, serverVersionOf(entry.cluster.serverVersion));
       if (rest.length === 1 && first === 'api') return writeJson(res, 200, apiVersions(String(req.headers.host ?? '127.0.0.1')));
       if (rest.length === 1 && first === 'apis') return writeJson(res, 200, apiGroupList(types));
       if (rest.length === 2 && first === 'apis') {

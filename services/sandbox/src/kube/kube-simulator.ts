@@ -27,6 +27,8 @@ export interface AddClusterOptions {
   nodes?: SimulatedNode[];
   /** Bearer token clients must present; generated when absent. */
   token?: string;
+  /** The Kubernetes `major.minor` its `/version` reports (an EKS cluster's control plane version). */
+  version?: string;
 }
 
 export interface ClusterInfo {
@@ -196,6 +198,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
       const existing = clusters.get(name);
       if (existing) {
         if (addOptions.token !== undefined) existing.cluster.token = addOptions.token;
+        if (addOptions.version !== undefined) existing.cluster.serverVersion = addOptions.version;
         if (addOptions.nodes !== undefined) syncNodes(existing.cluster, addOptions.nodes);
         return info(existing);
       }
@@ -208,6 +211,7 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
         now: options.clock.now,
         schemas,
       });
+      if (addOptions.version !== undefined) cluster.serverVersion = addOptions.version;
       const entry = start(cluster);
       for (const namespace of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
         cluster.create(namespaceType, undefined, { metadata: { name: namespace } }, { manager: 'kube-apiserver' });

@@ -271,7 +271,7 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
   }
 
   function syncKubeCluster(cluster: ClusterRecord): void {
-    kube.addCluster(kubeClusterNameOf(cluster.region, cluster.name), { nodes: nodesOf(cluster) });
+    kube.addCluster(kubeClusterNameOf(cluster.region, cluster.name), { nodes: nodesOf(cluster), version: cluster.version });
   }
 
   function renderCluster(cluster: ClusterRecord): Record<string, unknown> {
@@ -364,6 +364,8 @@ export function createEksSimulator(options: EksSimulatorOptions): EksSimulator {
         if (update) update.status = 'Successful';
         cluster.status = 'ACTIVE';
         cluster.statusSince = clock.now();
+        // Its API server now answers with the new version.
+        syncKubeCluster(cluster);
         logger.info({ region: cluster.region, cluster: cluster.name, version: cluster.version }, 'eks cluster update successful');
       } else {
         clusters.delete(clusterKey(cluster.region, cluster.name));
