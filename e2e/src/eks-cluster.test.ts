@@ -40,7 +40,8 @@ const ONE_CLUSTER: Record<string, number> = {
   'ec2:vpc': 1,
   'ec2:subnet': 4,
   'ec2:internet-gateway': 1,
-  'ec2:route-table': 2,
+  // The VPC's main route table, the public and the private one.
+  'ec2:route-table': 3,
   'ec2:elastic-ip': 1,
   'ec2:nat-gateway': 1,
   'iam:role': 2,
