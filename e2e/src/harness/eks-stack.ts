@@ -44,7 +44,7 @@ export interface EksStack {
 }
 
 /** Short periods: the sandbox runs 300× faster than real time. */
-const INFRA_ENV = { EKS_POLL_MS: '250', AWS_RETRY_MS: '200', AWS_REQUEST_TIMEOUT_MS: '5000', ACCOUNT_RECHECK_MS: '60000' };
+const INFRA_ENV = { EKS_POLL_MS: '250', AWS_RETRY_MS: '200', AWS_REQUEST_TIMEOUT_MS: '5000', ACCOUNT_RECHECK_MS: '60000', TUGBOAT_LEASE_TTL_MS: '2000' };
 
 export async function startEksStack(options: { name: string; timeScale?: number; projects?: readonly string[] }): Promise<EksStack> {
   const stateDir = await mkdtemp(join(tmpdir(), `${options.name}-`));

@@ -11,16 +11,17 @@ describe('controllerEnvironment', () => {
       logLevel: 'info',
       healthPort: 9090,
     });
+    expect(controllerEnvironment({ TUGBOAT_URL: 'http://api:7070', TUGBOAT_TOKEN: 't', TUGBOAT_LEASE_TTL_MS: '3000' }).leaseTtlMs).toBe(3_000);
   });
 
   it('names every missing or malformed variable at once', () => {
     let error: unknown;
     try {
-      controllerEnvironment({ PORT: 'http' });
+      controllerEnvironment({ PORT: 'http', TUGBOAT_LEASE_TTL_MS: '200' });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).details.map((d) => `${d.path}:${d.rule}`)).toEqual(['TUGBOAT_URL:required', 'TUGBOAT_TOKEN:required', 'PORT:port']);
+    expect((error as InputError).details.map((d) => `${d.path}:${d.rule}`)).toEqual(['TUGBOAT_URL:required', 'TUGBOAT_TOKEN:required', 'PORT:port', 'TUGBOAT_LEASE_TTL_MS:minimum']);
   });
 });

@@ -11,12 +11,13 @@
  * | `PORT` | `/healthz`, `/readyz`, `/metrics` | none served |
  * | `TUGBOAT_REPLICA_ID` | this replica's name in leases and logs | the host name |
  * | `LOG_LEVEL` | pino level | `info` |
+ * | `TUGBOAT_LEASE_TTL_MS` | how long an object's lease lives unrenewed: how soon a dead replica's objects are taken over | `10000` |
  */
 import { DEFAULT_PREFIX, InputError, type ErrorDetail } from '@tugboat/resource-model';
 import type { RunControllerOptions } from './run-controller.js';
 
 export type ControllerEnvironment = Pick<RunControllerOptions, 'apiUrl' | 'token' | 'natsUrl' | 'prefix' | 'logLevel'> &
-  Partial<Pick<RunControllerOptions, 'healthPort' | 'replicaId'>>;
+  Partial<Pick<RunControllerOptions, 'healthPort' | 'replicaId' | 'leaseTtlMs'>>;
 
 export function controllerEnvironment(env: Record<string, string | undefined> = process.env): ControllerEnvironment {
   const problems: ErrorDetail[] = [];
@@ -34,6 +35,13 @@ export function controllerEnvironment(env: Record<string, string | undefined> = 
       problems.push({ path: 'PORT', rule: 'port', message: `PORT must be a port number, got ${JSON.stringify(env['PORT'])}` });
     }
   }
+  let leaseTtlMs: number | undefined;
+  if (env['TUGBOAT_LEASE_TTL_MS'] !== undefined && env['TUGBOAT_LEASE_TTL_MS'] !== '') {
+    leaseTtlMs = Number(env['TUGBOAT_LEASE_TTL_MS']);
+    if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 1_000) {
+      problems.push({ path: 'TUGBOAT_LEASE_TTL_MS', rule: 'minimum', message: `TUGBOAT_LEASE_TTL_MS must be a whole number of milliseconds >= 1000, got ${JSON.stringify(env['TUGBOAT_LEASE_TTL_MS'])}` });
+    }
+  }
   if (problems.length > 0) {
     throw new InputError(`controller configuration: ${problems.map((p) => p.message).join('; ')}`, { details: problems });
   }
@@ -45,6 +53,7 @@ export function controllerEnvironment(env: Record<string, string | undefined> = 
     logLevel: env['LOG_LEVEL'] || 'info',
     ...(healthPort === undefined ? {} : { healthPort }),
     ...(env['TUGBOAT_REPLICA_ID'] ? { replicaId: env['TUGBOAT_REPLICA_ID'] } : {}),
+    ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }),
   };
 }
 
