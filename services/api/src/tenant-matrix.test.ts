@@ -51,7 +51,8 @@ const ALLOWED: Record<Role, string[]> = {
   'platform-editor': [...on(['own', 'other', 'platform'], READS), ...on(['platform'], WRITES)],
   'platform-admin': [...on(['own', 'other', 'platform'], [...READS, ...WRITES, 'forceFinalizer'])],
   'box-controller': [...on(['own', 'other', 'platform'], READS), ...on(['own', 'other'], CONTROLLER)],
-  'reader-controller': on(['own', 'other'], ['secrets']),
+  // A secret reader reads the objects whose secrets it reads (not what they reference).
+  'reader-controller': on(['own', 'other'], [...READS, 'secrets']),
   stranger: on(['platform'], READS),
   nobody: [],
 };
@@ -65,7 +66,7 @@ const READABLE: Record<Role, Target[]> = {
   'platform-editor': ['own', 'other', 'platform'],
   'platform-admin': ['own', 'other', 'platform'],
   'box-controller': ['own', 'other', 'platform'],
-  'reader-controller': [],
+  'reader-controller': ['own', 'other'],
   stranger: ['platform'],
   nobody: [],
 };
@@ -212,7 +213,7 @@ describe('tenant matrix: every route × role × (own project, other project, pla
     expect(await projectsIn(tokens['platform-viewer'])).toEqual(['other', 'own']);
     expect(await projectsIn(tokens['box-controller'])).toEqual(['other', 'own']);
     expect(await projectsIn(tokens.nobody)).toBe(403);
-    expect(await projectsIn(tokens['reader-controller'])).toBe(403);
+    expect(await projectsIn(tokens['reader-controller'])).toEqual(['other', 'own']);
     // Projects themselves: each sees its own.
     const projectNames = async (token: string) => ((await api.call('GET', '/v1/projects', undefined, { token })).body.items as Array<{ metadata: { name: string } }>).map((p) => p.metadata.name);
     expect(await projectNames(tokens.viewer)).toEqual(['own']);
