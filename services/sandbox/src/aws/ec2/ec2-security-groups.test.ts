@@ -147,8 +147,8 @@ describe('EC2 security groups in the sandbox (AWS SDK v3)', () => {
     await ec2.send(new DeleteSecurityGroupCommand({ GroupId: dbGroup }));
     await ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
     const seen = await counters();
-    // Two VPCs with their default groups, and three of our own; one VPC gone with its default group and our two.
-    expect([seen.created['ec2:security-group'], seen.deleted['ec2:security-group']]).toEqual([5, 3]);
+    // Three of our own, two deleted; the default groups are not counted (one is gone with its VPC, one is left).
+    expect([seen.created['ec2:security-group'], seen.deleted['ec2:security-group']]).toEqual([3, 2]);
     expect(seen.current.ec2.securityGroups).toHaveLength(2);
   });
 

@@ -499,7 +499,6 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
       });
       counters.created(EC2_COUNTER_TYPES.vpc);
       counters.created(EC2_COUNTER_TYPES.routeTable);
-      counters.created(EC2_COUNTER_TYPES.securityGroup);
       changed();
       return record;
     },
@@ -517,9 +516,8 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
       if (blocked) throw dependencyViolation('vpc', vpcId);
       state.vpcs = state.vpcs.filter((v) => v !== record);
       state.routeTables = state.routeTables.filter((t) => t.routeTableId !== record.mainRouteTableId);
-      const defaults = state.securityGroups.filter((g) => g.vpcId === vpcId);
+      // Its default group goes with it (not counted: `ec2:security-group` counts the groups clients make).
       state.securityGroups = state.securityGroups.filter((g) => g.vpcId !== vpcId);
-      for (const _group of defaults) counters.deleted(EC2_COUNTER_TYPES.securityGroup);
       counters.deleted(EC2_COUNTER_TYPES.routeTable);
       counters.deleted(EC2_COUNTER_TYPES.vpc);
       changed();

@@ -3,7 +3,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DeleteSecurityGroupCommand, DeleteSubnetCommand, DeleteVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   AddTagsToResourceCommand,
   CreateDBInstanceCommand,
@@ -260,6 +269,9 @@ describe('RDS in the sandbox (AWS SDK v3)', () => {
     await stop(c);
     c = await start(6000);
     const restored = await describe1(c, 'shop');
+    // EC2 kept its groups too: the instance's group is still there and still in use.
+    expect((await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [net.groupId] }))).SecurityGroups?.map((g) => g.GroupName)).toEqual(['db']);
+    expect((await errorOf(c.ec2.send(new DeleteSecurityGroupCommand({ GroupId: net.groupId })))).name).toBe('DependencyViolation');
     expect(restored).toMatchObject({ DBInstanceStatus: 'available', Endpoint: available.Endpoint, TagList: [{ Key: 'tugboat.dev/owner', Value: 'shop' }] });
     const seen = await counters(c);
     expect(seen.created['rds:db-instance']).toBe(2);
