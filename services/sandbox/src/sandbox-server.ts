@@ -70,7 +70,7 @@ export interface SandboxServerOptions {
   logger?: Logger;
   /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
   createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
-  /** Extra AWS operations (EC2, IAM, RDS, Route 53 …) served on the same port. */
+  /** Extra AWS operations (Route 53 …) served on the same port beside the built-in EKS, STS, IAM, EC2 and RDS. */
   awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
   saveDebounceMs?: number;
 }
