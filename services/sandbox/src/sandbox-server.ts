@@ -18,6 +18,8 @@ import { ec2Operations } from './aws/ec2/ec2-operations.js';
 import { isEksToken, verifyEksToken } from './aws/eks/eks-token.js';
 import { iamOperations } from './aws/iam/iam-operations.js';
 import { createIamSimulator, type IamSimulator, type IamSnapshot } from './aws/iam/iam-simulator.js';
+import { rdsOperations } from './aws/rds/rds-operations.js';
+import { createRdsSimulator, type RdsDurations, type RdsSimulator, type RdsSnapshot } from './aws/rds/rds-simulator.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import { createControlApi } from './control-api.js';
@@ -64,10 +66,11 @@ export interface SandboxServerOptions {
   timeScale?: number;
   eksDurations?: Partial<EksDurations>;
   ec2Durations?: Partial<Ec2Durations>;
+  rdsDurations?: Partial<RdsDurations>;
   logger?: Logger;
   /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
   createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
-  /** Extra AWS operations (EC2, IAM, RDS, Route 53 …) served on the same port. */
+  /** Extra AWS operations (Route 53 …) served on the same port beside the built-in EKS, STS, IAM, EC2 and RDS. */
   awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
   saveDebounceMs?: number;
 }
@@ -96,6 +99,7 @@ export interface SandboxServer {
   readonly iam: IamSimulator;
   readonly clusters: ClusterRegistry;
   readonly ec2: Ec2Simulator;
+  readonly rds: RdsSimulator;
   readonly aws: AwsOperationRegistry;
 }
 
@@ -109,6 +113,8 @@ interface SandboxState {
   kube: unknown;
   /** Absent in a state saved before the sandbox simulated EC2. */
   ec2?: Ec2Snapshot;
+  /** Absent in a state saved before the sandbox simulated RDS. */
+  rds?: RdsSnapshot;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
 }
@@ -149,6 +155,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             iam: iam.snapshot(),
             kube: clusters.snapshot(),
             ec2: ec2.snapshot(),
+            rds: rds.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
           }),
@@ -189,9 +196,29 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     counters,
     ...(options.ec2Durations !== undefined ? { durations: options.ec2Durations } : {}),
     onChange: () => stateChanged(),
-    dependents: { usesSubnet: (regionName, subnetId) => eks.usesSubnet(regionName, subnetId), usesVpc: (regionName, vpcId) => eks.usesVpc(regionName, vpcId) },
+    // What EKS and RDS keep in a subnet, VPC or security group blocks its delete, as on AWS.
+    dependents: {
+      usesSubnet: (regionName, subnetId) => eks.usesSubnet(regionName, subnetId) || rds.usesSubnet(regionName, subnetId),
+      usesVpc: (regionName, vpcId) => eks.usesVpc(regionName, vpcId) || rds.usesVpc(regionName, vpcId),
+      usesSecurityGroup: (regionName, groupId) => rds.usesSecurityGroup(regionName, groupId),
+    },
   });
   registry.add(...ec2Operations({ ec2 }));
+
+  const rds: RdsSimulator = createRdsSimulator({
+    clock,
+    counters,
+    accountId,
+    ...(options.rdsDurations !== undefined ? { durations: options.rdsDurations } : {}),
+    onChange: () => store?.scheduleSave(),
+    // RDS takes only the subnets and security groups EC2 holds.
+    network: {
+      subnet: (regionName, subnetId) => ec2.region(regionName).subnets.find((s) => s.subnetId === subnetId),
+      securityGroup: (regionName, groupId) => ec2.region(regionName).securityGroups.find((g) => g.groupId === groupId),
+      defaultSecurityGroup: (regionName, vpcId) => ec2.region(regionName).securityGroups.find((g) => g.vpcId === vpcId && g.isDefault)?.groupId,
+    },
+  });
+  registry.add(...rdsOperations({ rds }));
 
   function kubeconfigNames(): string[] {
     const present = new Set(clusters.listClusters().map((c) => c.name));
@@ -275,6 +302,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             ...iam.inventory(),
             kubeClusters: kubeInventory(clusters),
             ec2: ec2.inventory(),
+            rds: rds.inventory(),
           },
         }),
         credentials: () => credentials.describe(),
@@ -285,6 +313,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
           iam.reset();
           clusters.reset();
           ec2.reset();
+          rds.reset();
           credentials.reset();
           clock.setScale(initialScale);
           counters.reset();
@@ -318,6 +347,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     iam,
     clusters,
     ec2,
+    rds,
     aws: registry,
     endpoints,
     async start() {
@@ -327,6 +357,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         clusters.restore(saved.kube);
         credentials.restore(saved.credentials);
         if (saved.ec2 !== undefined) ec2.restore(saved.ec2);
+        rds.restore(saved.rds);
         eks.restore(saved.eks);
         iam.restore(saved.iam);
         if (saved.counters !== undefined) counters.restore(saved.counters);

@@ -31,12 +31,13 @@ const laterServices = (): AwsOperation[] => [
     },
   },
   {
-    service: 'rds',
+    // A Query service the sandbox does not simulate itself (RDS is built in now).
+    service: 'elasticache',
     protocol: 'query',
-    operation: 'DescribeDBInstances',
-    xmlNamespace: 'http://rds.amazonaws.com/doc/2014-10-31/',
+    operation: 'DescribeCacheClusters',
+    xmlNamespace: 'http://elasticache.amazonaws.com/doc/2015-02-02/',
     handler: (ctx) => ({
-      DBInstances: { DBInstance: [{ DBInstanceIdentifier: 'db-1' }, { DBInstanceIdentifier: `db-${String(ctx.input.DBInstanceIdentifier)}` }] },
+      CacheClusters: { CacheCluster: [{ CacheClusterId: 'cc-1' }, { CacheClusterId: `cc-${String(ctx.input.CacheClusterId)}` }] },
     }),
   },
 ];
@@ -78,15 +79,15 @@ describe('the AWS protocol layer', () => {
   it('serves another Query service with lists as repeated elements', async () => {
     const answer = await fetch(t.url, {
       method: 'POST',
-      headers: { ...auth('rds'), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier=2',
+      headers: { ...auth('elasticache'), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=DescribeCacheClusters&Version=2015-02-02&CacheClusterId=2',
     });
     expect(answer.status).toBe(200);
     const text = await answer.text();
     expect(text).toContain(
-      '<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult><DBInstances><DBInstance><DBInstanceIdentifier>db-1</DBInstanceIdentifier></DBInstance><DBInstance><DBInstanceIdentifier>db-2</DBInstanceIdentifier></DBInstance></DBInstances>',
+      '<DescribeCacheClustersResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><DescribeCacheClustersResult><CacheClusters><CacheCluster><CacheClusterId>cc-1</CacheClusterId></CacheCluster><CacheCluster><CacheClusterId>cc-2</CacheClusterId></CacheCluster></CacheClusters>',
     );
-    expect(text).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/DescribeDBInstancesResponse>/);
+    expect(text).toMatch(/<ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/DescribeCacheClustersResponse>/);
 
     const unknown = await fetch(t.url, {
       method: 'POST',
@@ -114,10 +115,10 @@ describe('the AWS protocol layer', () => {
 
   it('keeps one protocol per service and one handler per operation', () => {
     const registry = createAwsOperationRegistry(laterServices());
-    expect(() => registry.add({ service: 'rds', protocol: 'rest-json', operation: 'X', http: { method: 'GET', path: '/x' }, handler: () => ({}) })).toThrow(
-      /rds speaks query/,
+    expect(() => registry.add({ service: 'elasticache', protocol: 'rest-json', operation: 'X', http: { method: 'GET', path: '/x' }, handler: () => ({}) })).toThrow(
+      /elasticache speaks query/,
     );
-    expect(() => registry.add({ service: 'rds', protocol: 'query', operation: 'DescribeDBInstances', handler: () => ({}) })).toThrow(/already registered/);
+    expect(() => registry.add({ service: 'elasticache', protocol: 'query', operation: 'DescribeCacheClusters', handler: () => ({}) })).toThrow(/already registered/);
     expect(registry.protocolOf('route53')).toBe('rest-xml');
   });
 });

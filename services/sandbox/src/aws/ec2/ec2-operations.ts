@@ -26,7 +26,9 @@ import type {
   Ec2Tag,
   InternetGatewayRecord,
   NatGatewayRecord,
+  IngressRuleInput,
   RouteTableRecord,
+  SecurityGroupRecord,
   SubnetRecord,
   VpcRecord,
 } from './ec2-simulator.js';
@@ -49,6 +51,62 @@ function byIds<T>(records: T[], ids: string[], idOf: (record: T) => string, notF
   const missing = ids.filter((id) => !records.some((r) => idOf(r) === id));
   if (missing.length > 0) throw notFound(missing.join(', '));
   return records.filter((r) => ids.includes(idOf(r)));
+}
+
+function optionalPort(input: Ec2Parameters, name: string): number | undefined {
+  const text = optionalString(input, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value)) throw new AwsError('InvalidParameterValue', `Invalid value '${text}' for ${name}.`, { status: 400 });
+  return value;
+}
+
+/**
+ * The rules of `IpPermissions.N` (one per source in `IpRanges.M` / `Groups.M`), or the short form
+ * (`IpProtocol`, `FromPort`, `ToPort`, `CidrIp`) that `aws ec2 authorize-security-group-ingress --protocol --port --cidr` sends.
+ */
+function ingressRules(input: Ec2Parameters): IngressRuleInput[] {
+  const rules: IngressRuleInput[] = [];
+  const permissions = structList(input, 'IpPermissions');
+  const shortForm = optionalString(input, 'IpProtocol');
+  if (shortForm !== undefined) {
+    const cidrIp = optionalString(input, 'CidrIp');
+    const fromPort = optionalPort(input, 'FromPort');
+    const toPort = optionalPort(input, 'ToPort');
+    if (cidrIp === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter CidrIp or IpPermissions', { status: 400 });
+    rules.push({ ipProtocol: shortForm, cidrIp, ...(fromPort !== undefined ? { fromPort } : {}), ...(toPort !== undefined ? { toPort } : {}) });
+  }
+  for (const permission of permissions) {
+    const ipProtocol = optionalString(permission, 'IpProtocol');
+    if (ipProtocol === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter IpPermissions.N.IpProtocol', { status: 400 });
+    const fromPort = optionalPort(permission, 'FromPort');
+    const toPort = optionalPort(permission, 'ToPort');
+    const base = { ipProtocol, ...(fromPort !== undefined ? { fromPort } : {}), ...(toPort !== undefined ? { toPort } : {}) };
+    const sources = [
+      ...structList(permission, 'IpRanges').map((range) => ({ cidrIp: optionalString(range, 'CidrIp'), description: optionalString(range, 'Description') })),
+      ...structList(permission, 'Groups').map((pair) => ({ sourceGroupId: optionalString(pair, 'GroupId'), description: optionalString(pair, 'Description') })),
+    ];
+    if (structList(permission, 'Ipv6Ranges').length > 0 || structList(permission, 'PrefixListIds').length > 0) {
+      throw new AwsError('InvalidParameterValue', 'The sandbox simulates IPv4 ranges and security group sources only (no Ipv6Ranges or PrefixListIds).', { status: 400 });
+    }
+    if (sources.length === 0) throw new AwsError('MissingParameter', 'The request must contain a source: IpPermissions.N.IpRanges or IpPermissions.N.Groups', { status: 400 });
+    for (const source of sources) {
+      const rule: IngressRuleInput = { ...base };
+      if ('cidrIp' in source) {
+        if (source.cidrIp === undefined) throw new AwsError('MissingParameter', 'The request must contain the parameter IpRanges.N.CidrIp', { status: 400 });
+        rule.cidrIp = source.cidrIp;
+      } else {
+        if (source.sourceGroupId === undefined) {
+          throw new AwsError('MissingParameter', 'The request must contain the parameter Groups.N.GroupId (group names are resolved only in the default VPC)', { status: 400 });
+        }
+        rule.sourceGroupId = source.sourceGroupId;
+      }
+      if (source.description !== undefined) rule.description = source.description;
+      rules.push(rule);
+    }
+  }
+  if (rules.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter IpPermissions', { status: 400 });
+  return rules;
 }
 
 export interface Ec2OperationsOptions {
@@ -173,6 +231,42 @@ export function ec2Operations(options: Ec2OperationsOptions): AwsOperation[] {
       },
     ]),
     tagSet: tagSet(n.tags),
+  });
+
+  const renderRules = (rules: SecurityGroupRecord['ingress'], ownerId: string) => {
+    // EC2 answers one IpPermission per protocol and port range, with every source of it inside.
+    const grouped = new Map<string, { ipProtocol: string; fromPort?: number; toPort?: number; groups: unknown[]; ipRanges: unknown[] }>();
+    for (const rule of rules) {
+      const key = `${rule.ipProtocol}/${rule.fromPort}/${rule.toPort}`;
+      let permission = grouped.get(key);
+      if (permission === undefined) {
+        permission = {
+          ipProtocol: rule.ipProtocol,
+          ...(rule.fromPort !== undefined ? { fromPort: rule.fromPort, toPort: rule.toPort as number } : {}),
+          groups: [],
+          ipRanges: [],
+        };
+        grouped.set(key, permission);
+      }
+      const description = rule.description !== undefined ? { description: rule.description } : {};
+      if (rule.cidrIp !== undefined) permission.ipRanges.push({ cidrIp: rule.cidrIp, ...description });
+      if (rule.sourceGroupId !== undefined) permission.groups.push({ userId: ownerId, groupId: rule.sourceGroupId, ...description });
+    }
+    return itemSet(
+      [...grouped.values()].map((p) => ({ ...p, groups: itemSet(p.groups), ipRanges: itemSet(p.ipRanges), ipv6Ranges: '', prefixListIds: '' })),
+    );
+  };
+  const renderSecurityGroup = (g: SecurityGroupRecord, ownerId: string, region: string) => ({
+    ownerId,
+    groupId: g.groupId,
+    groupName: g.groupName,
+    groupDescription: g.description,
+    vpcId: g.vpcId,
+    securityGroupArn: `arn:aws:ec2:${region}:${ownerId}:security-group/${g.groupId}`,
+    ipPermissions: renderRules(g.ingress, ownerId),
+    // Every VPC security group lets everything out, as EC2 makes them; egress rules are not simulated.
+    ipPermissionsEgress: itemSet([{ ipProtocol: '-1', groups: '', ipRanges: itemSet([{ cidrIp: '0.0.0.0/0' }]), ipv6Ranges: '', prefixListIds: '' }]),
+    tagSet: tagSet(g.tags),
   });
 
   const freeAddresses = (region: string, s: SubnetRecord) => {
@@ -508,6 +602,82 @@ export function ec2Operations(options: Ec2OperationsOptions): AwsOperation[] {
       return { natGatewaySet: itemSet(gateways.map(renderNat)) };
     }),
     op('DeleteNatGateway', (ctx, input) => ({ natGatewayId: ec2.deleteNatGateway(ctx.region, requiredString(input, 'NatGatewayId')).natGatewayId })),
+
+    op('CreateSecurityGroup', (ctx, input) => {
+      const group = ec2.createSecurityGroup(ctx.region, {
+        groupName: requiredString(input, 'GroupName'),
+        description: requiredString(input, 'GroupDescription'),
+        // Without a VpcId EC2 uses the default VPC, which the sandbox does not have.
+        vpcId: requiredString(input, 'VpcId'),
+        tags: tagsAtCreation(input, 'security-group'),
+      });
+      return {
+        groupId: group.groupId,
+        securityGroupArn: `arn:aws:ec2:${ctx.region}:${ctx.accountId}:security-group/${group.groupId}`,
+        ...(group.tags.length > 0 ? { tagSet: tagSet(group.tags) } : {}),
+      };
+    }),
+    op('DescribeSecurityGroups', (ctx, input) => {
+      const ids = stringList(input, 'GroupId');
+      for (const id of ids) checkIdForm(id, 'sg', 'InvalidGroupId.Malformed');
+      const names = stringList(input, 'GroupName');
+      const all = ec2.region(ctx.region).securityGroups;
+      for (const name of names) {
+        if (!all.some((g) => g.groupName === name)) throw new AwsError('InvalidGroup.NotFound', `The security group '${name}' does not exist`, { status: 400 });
+      }
+      const groups = describe(
+        input,
+        names.length === 0 ? all : all.filter((g) => names.includes(g.groupName)),
+        { prefix: 'GroupId', idOf: (g) => g.groupId, notFound: (id) => new AwsError('InvalidGroup.NotFound', `The security group '${id}' does not exist`) },
+        {
+          'group-id': (g) => [g.groupId],
+          'group-name': (g) => [g.groupName],
+          'description': (g) => [g.description],
+          'vpc-id': (g) => [g.vpcId],
+          'owner-id': () => [ctx.accountId],
+          'ip-permission.protocol': (g) => g.ingress.map((r) => r.ipProtocol),
+          'ip-permission.from-port': (g) => g.ingress.map((r) => (r.fromPort === undefined ? undefined : String(r.fromPort))),
+          'ip-permission.to-port': (g) => g.ingress.map((r) => (r.toPort === undefined ? undefined : String(r.toPort))),
+          'ip-permission.cidr': (g) => g.ingress.map((r) => r.cidrIp),
+          'ip-permission.group-id': (g) => g.ingress.map((r) => r.sourceGroupId),
+        },
+      );
+      return { securityGroupInfo: itemSet(groups.map((g) => renderSecurityGroup(g, ctx.accountId, ctx.region))) };
+    }),
+    op('DeleteSecurityGroup', (ctx, input) => {
+      const groupId = optionalString(input, 'GroupId');
+      if (groupId === undefined) {
+        // By name only in the default VPC, which the sandbox does not have.
+        throw new AwsError('MissingParameter', 'The request must contain the parameter GroupId (groups of a non-default VPC are deleted by id)', { status: 400 });
+      }
+      ec2.deleteSecurityGroup(ctx.region, groupId);
+      return { return: true, groupId };
+    }),
+    op('AuthorizeSecurityGroupIngress', (ctx, input) => {
+      const groupId = requiredString(input, 'GroupId');
+      const added = ec2.authorizeIngress(ctx.region, groupId, ingressRules(input));
+      return {
+        return: true,
+        securityGroupRuleSet: itemSet(
+          added.map((r) => ({
+            securityGroupRuleId: r.ruleId,
+            groupId,
+            groupOwnerId: ctx.accountId,
+            isEgress: false,
+            ipProtocol: r.ipProtocol,
+            fromPort: r.fromPort ?? -1,
+            toPort: r.toPort ?? -1,
+            ...(r.cidrIp !== undefined ? { cidrIpv4: r.cidrIp } : {}),
+            ...(r.sourceGroupId !== undefined ? { referencedGroupInfo: { groupId: r.sourceGroupId, userId: ctx.accountId } } : {}),
+            ...(r.description !== undefined ? { description: r.description } : {}),
+          })),
+        ),
+      };
+    }),
+    op('RevokeSecurityGroupIngress', (ctx, input) => {
+      ec2.revokeIngress(ctx.region, requiredString(input, 'GroupId'), ingressRules(input));
+      return done;
+    }),
 
     op('CreateTags', (ctx, input) => {
       const resources = stringList(input, 'ResourceId');

@@ -93,7 +93,40 @@ export interface NatGatewayRecord {
   tags: Ec2Tag[];
 }
 
+/** One source of one ingress rule: EC2 answers rules grouped by protocol and ports, and keeps each source on its own. */
+export interface SecurityGroupRuleRecord {
+  ruleId: string;
+  /** `tcp`, `udp`, `icmp` or `-1` (all). */
+  ipProtocol: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrIp?: string;
+  sourceGroupId?: string;
+  description?: string;
+}
+
+export interface SecurityGroupRecord {
+  groupId: string;
+  groupName: string;
+  description: string;
+  vpcId: string;
+  /** The group every VPC is made with: deleted with its VPC, never on its own. */
+  isDefault: boolean;
+  ingress: SecurityGroupRuleRecord[];
+  tags: Ec2Tag[];
+}
+
+export interface IngressRuleInput {
+  ipProtocol: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrIp?: string;
+  sourceGroupId?: string;
+  description?: string;
+}
+
 export interface Ec2RegionState {
+  securityGroups: SecurityGroupRecord[];
   vpcs: VpcRecord[];
   subnets: SubnetRecord[];
   internetGateways: InternetGatewayRecord[];
@@ -124,6 +157,7 @@ export const EC2_COUNTER_TYPES = {
   routeTable: 'ec2:route-table',
   address: 'ec2:elastic-ip',
   natGateway: 'ec2:nat-gateway',
+  securityGroup: 'ec2:security-group',
 } as const;
 
 export interface AvailabilityZone {
@@ -147,6 +181,8 @@ export interface Ec2SimulatorOptions {
 export interface Ec2ExternalDependents {
   usesSubnet(region: string, subnetId: string): boolean;
   usesVpc(region: string, vpcId: string): boolean;
+  /** An RDS instance's `VpcSecurityGroupIds`. */
+  usesSecurityGroup?(region: string, groupId: string): boolean;
 }
 
 export interface Ec2Simulator {
@@ -179,6 +215,11 @@ export interface Ec2Simulator {
   createNatGateway(region: string, input: { subnetId: string; allocationId?: string; connectivityType?: string; clientToken?: string; tags: Ec2Tag[] }): NatGatewayRecord;
   deleteNatGateway(region: string, natGatewayId: string): NatGatewayRecord;
   natGateway(region: string, natGatewayId: string): NatGatewayRecord;
+  createSecurityGroup(region: string, input: { groupName: string; description: string; vpcId: string; tags: Ec2Tag[] }): SecurityGroupRecord;
+  securityGroup(region: string, groupId: string): SecurityGroupRecord;
+  deleteSecurityGroup(region: string, groupId: string): void;
+  authorizeIngress(region: string, groupId: string, rules: IngressRuleInput[]): SecurityGroupRuleRecord[];
+  revokeIngress(region: string, groupId: string, rules: IngressRuleInput[]): void;
   createTags(region: string, resourceIds: string[], tags: Ec2Tag[]): void;
   /** `value` undefined: delete the key whatever its value. */
   deleteTags(region: string, resourceIds: string[], tags: Array<{ key: string; value?: string }>): void;
@@ -188,6 +229,23 @@ export interface Ec2Simulator {
   snapshot(): Ec2Snapshot;
   restore(snapshot: Ec2Snapshot): void;
   reset(): void;
+}
+
+function sameRule(a: Omit<SecurityGroupRuleRecord, 'ruleId'>, b: Omit<SecurityGroupRuleRecord, 'ruleId'>): boolean {
+  return a.ipProtocol === b.ipProtocol && a.fromPort === b.fromPort && a.toPort === b.toPort && a.cidrIp === b.cidrIp && a.sourceGroupId === b.sourceGroupId;
+}
+
+function describeRule(rule: Omit<SecurityGroupRuleRecord, 'ruleId'>): string {
+  const protocol = rule.ipProtocol === '-1' ? 'ALL' : rule.ipProtocol.toUpperCase();
+  return `peer: ${rule.cidrIp ?? rule.sourceGroupId}, ${protocol}, from port: ${rule.fromPort ?? -1}, to port: ${rule.toPort ?? -1}, ALLOW`;
+}
+
+/** Group names and descriptions: up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* (EC2's rule for VPC groups). */
+function checkSecurityGroupText(parameter: string, value: string): void {
+  if (value === '') throw new AwsError('MissingParameter', `The request must contain the parameter ${parameter}`, { status: 400 });
+  if (value.length > 255 || !/^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]+$/.test(value)) {
+    throw invalidParameter(`Value (${value}) for parameter ${parameter} is invalid. Character sets beyond ASCII are not supported.`);
+  }
 }
 
 /** `ap-southeast-2` → `apse2`, as zone ids (`apse2-az1`) abbreviate regions. */
@@ -219,7 +277,7 @@ export function checkIdForm(id: string, prefix: string, code: string): void {
 }
 
 function emptyRegion(): Ec2RegionState {
-  return { vpcs: [], subnets: [], internetGateways: [], routeTables: [], addresses: [], natGateways: [] };
+  return { vpcs: [], subnets: [], internetGateways: [], routeTables: [], addresses: [], natGateways: [], securityGroups: [] };
 }
 
 export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
@@ -267,6 +325,12 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
   function address(regionName: string, allocationId: string): AddressRecord {
     const found = region(regionName).addresses.find((a) => a.allocationId === allocationId);
     if (found === undefined) throw notFound('InvalidAllocationID.NotFound', `The allocation ID '${allocationId}' does not exist`);
+    return found;
+  }
+  function securityGroup(regionName: string, groupId: string): SecurityGroupRecord {
+    checkIdForm(groupId, 'sg', 'InvalidGroupId.Malformed');
+    const found = region(regionName).securityGroups.find((g) => g.groupId === groupId);
+    if (found === undefined) throw notFound('InvalidGroup.NotFound', `The security group '${groupId}' does not exist`);
     return found;
   }
   function natGateway(regionName: string, id: string): NatGatewayRecord {
@@ -336,9 +400,50 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
         return address(regionName, id);
       case 'nat':
         return natGateway(regionName, id);
+      case 'sg':
+        return securityGroup(regionName, id);
       default:
         throw new AwsError('InvalidID', `The ID '${id}' is not valid`, { status: 400 });
     }
+  }
+
+  /** A rule as EC2 keeps it: protocol names for numbers, ports checked, the source group found in the same VPC. */
+  function checkedRule(regionName: string, group: SecurityGroupRecord, input: IngressRuleInput): Omit<SecurityGroupRuleRecord, 'ruleId'> {
+    const names: Record<string, string> = { '6': 'tcp', '17': 'udp', '1': 'icmp', 'all': '-1' };
+    const ipProtocol = names[input.ipProtocol.toLowerCase()] ?? input.ipProtocol.toLowerCase();
+    if (!['tcp', 'udp', 'icmp', '-1'].includes(ipProtocol)) {
+      throw invalidParameter(`Invalid value '${input.ipProtocol}' for IP protocol. Unknown protocol.`);
+    }
+    if ((input.cidrIp === undefined) === (input.sourceGroupId === undefined)) {
+      throw new AwsError('InvalidParameterValue', 'A rule needs exactly one source: a CIDR range (IpRanges) or a security group (UserIdGroupPairs).', { status: 400 });
+    }
+    let ports: { fromPort?: number; toPort?: number } = {};
+    if (ipProtocol === 'tcp' || ipProtocol === 'udp') {
+      const { fromPort, toPort } = input;
+      if (fromPort === undefined || toPort === undefined) throw new AwsError('MissingParameter', `Invalid value 'null' for fromPort/toPort. Both must be given for ${ipProtocol}.`, { status: 400 });
+      if (!Number.isInteger(fromPort) || !Number.isInteger(toPort) || fromPort < 0 || toPort > 65535 || fromPort > toPort) {
+        throw invalidParameter(`Invalid value '${fromPort}-${toPort}' for port range. Ports are 0-65535 and fromPort may not exceed toPort.`);
+      }
+      ports = { fromPort, toPort };
+    } else if (ipProtocol === 'icmp') {
+      ports = { fromPort: input.fromPort ?? -1, toPort: input.toPort ?? -1 };
+    }
+    if (input.cidrIp !== undefined && parseIpv4Cidr(input.cidrIp) === undefined) {
+      throw invalidParameter(`CIDR block ${input.cidrIp} is malformed`);
+    }
+    if (input.sourceGroupId !== undefined) {
+      const source = securityGroup(regionName, input.sourceGroupId);
+      if (source.vpcId !== group.vpcId) {
+        throw invalidParameter(`You have specified two resources that belong to different networks.`);
+      }
+    }
+    return {
+      ipProtocol,
+      ...ports,
+      ...(input.cidrIp !== undefined ? { cidrIp: input.cidrIp } : {}),
+      ...(input.sourceGroupId !== undefined ? { sourceGroupId: input.sourceGroupId } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+    };
   }
 
   const simulator: Ec2Simulator = {
@@ -350,6 +455,7 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
     routeTable,
     address,
     natGateway,
+    securityGroup,
     advance,
 
     createVpc(regionName, input) {
@@ -380,6 +486,17 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
         associations: [{ associationId: newEc2Id('rtbassoc'), main: true }],
         tags: [],
       });
+      // Every VPC comes with a security group named `default` that admits its own members.
+      const defaultGroupId = newEc2Id('sg');
+      state.securityGroups.push({
+        groupId: defaultGroupId,
+        groupName: 'default',
+        description: 'default VPC security group',
+        vpcId: record.vpcId,
+        isDefault: true,
+        ingress: [{ ruleId: newEc2Id('sgr'), ipProtocol: '-1', sourceGroupId: defaultGroupId }],
+        tags: [],
+      });
       counters.created(EC2_COUNTER_TYPES.vpc);
       counters.created(EC2_COUNTER_TYPES.routeTable);
       changed();
@@ -394,10 +511,13 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
         state.internetGateways.some((g) => g.vpcId === vpcId) ||
         state.routeTables.some((t) => t.vpcId === vpcId && t.routeTableId !== record.mainRouteTableId) ||
         liveNatGateways(state).some((n) => n.vpcId === vpcId) ||
+        state.securityGroups.some((g) => g.vpcId === vpcId && !g.isDefault) ||
         (options.dependents?.usesVpc(regionName, vpcId) ?? false);
       if (blocked) throw dependencyViolation('vpc', vpcId);
       state.vpcs = state.vpcs.filter((v) => v !== record);
       state.routeTables = state.routeTables.filter((t) => t.routeTableId !== record.mainRouteTableId);
+      // Its default group goes with it (not counted: `ec2:security-group` counts the groups clients make).
+      state.securityGroups = state.securityGroups.filter((g) => g.vpcId !== vpcId);
       counters.deleted(EC2_COUNTER_TYPES.routeTable);
       counters.deleted(EC2_COUNTER_TYPES.vpc);
       changed();
@@ -715,6 +835,78 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
       return record;
     },
 
+    createSecurityGroup(regionName, input) {
+      const parent = vpc(regionName, input.vpcId);
+      checkSecurityGroupText('GroupName', input.groupName);
+      checkSecurityGroupText('GroupDescription', input.description);
+      if (input.groupName.toLowerCase().startsWith('sg-')) throw invalidParameter(`Group names may not be in the format sg-*.`);
+      if (input.groupName === 'default') throw invalidParameter("Cannot use reserved security group name: default");
+      const state = region(regionName);
+      if (state.securityGroups.some((g) => g.vpcId === parent.vpcId && g.groupName === input.groupName)) {
+        throw new AwsError('InvalidGroup.Duplicate', `The security group '${input.groupName}' already exists for VPC '${parent.vpcId}'`, { status: 400 });
+      }
+      const record: SecurityGroupRecord = {
+        groupId: newEc2Id('sg'),
+        groupName: input.groupName,
+        description: input.description,
+        vpcId: parent.vpcId,
+        isDefault: false,
+        ingress: [],
+        tags: [],
+      };
+      applyTags(record, input.tags);
+      state.securityGroups.push(record);
+      counters.created(EC2_COUNTER_TYPES.securityGroup);
+      changed();
+      return record;
+    },
+
+    deleteSecurityGroup(regionName, groupId) {
+      const record = securityGroup(regionName, groupId);
+      if (record.isDefault) throw new AwsError('CannotDelete', `the specified group: "${groupId}" name: "default" cannot be deleted by a user`, { status: 400 });
+      const state = region(regionName);
+      const referencing = state.securityGroups.find((g) => g !== record && g.ingress.some((r) => r.sourceGroupId === groupId));
+      if (referencing !== undefined) {
+        throw new AwsError('DependencyViolation', `resource ${groupId} has a dependent object`, { status: 400 });
+      }
+      if (options.dependents?.usesSecurityGroup?.(regionName, groupId) ?? false) {
+        throw new AwsError('DependencyViolation', `resource ${groupId} has a dependent object`, { status: 400 });
+      }
+      state.securityGroups = state.securityGroups.filter((g) => g !== record);
+      counters.deleted(EC2_COUNTER_TYPES.securityGroup);
+      changed();
+    },
+
+    authorizeIngress(regionName, groupId, rules) {
+      const group = securityGroup(regionName, groupId);
+      const added: SecurityGroupRuleRecord[] = [];
+      for (const input of rules) {
+        const rule = checkedRule(regionName, group, input);
+        const same = (r: SecurityGroupRuleRecord) => sameRule(r, rule);
+        if (group.ingress.some(same) || added.some(same)) {
+          throw new AwsError('InvalidPermission.Duplicate', `the specified rule "${describeRule(rule)}" already exists`, { status: 400 });
+        }
+        added.push({ ruleId: newEc2Id('sgr'), ...rule });
+      }
+      group.ingress.push(...added);
+      changed();
+      return added;
+    },
+
+    revokeIngress(regionName, groupId, rules) {
+      const group = securityGroup(regionName, groupId);
+      const removed = rules.map((input) => {
+        const rule = checkedRule(regionName, group, input);
+        const found = group.ingress.find((r) => sameRule(r, rule));
+        if (found === undefined) {
+          throw new AwsError('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.', { status: 400 });
+        }
+        return found;
+      });
+      group.ingress = group.ingress.filter((r) => !removed.includes(r));
+      changed();
+    },
+
     createTags(regionName, resourceIds, tags) {
       const targets = resourceIds.map((id) => taggable(regionName, id));
       // All or nothing: every target is checked against the tag limit before any changes.
@@ -741,8 +933,10 @@ export function createEc2Simulator(options: Ec2SimulatorOptions): Ec2Simulator {
         routeTables: [],
         addresses: [],
         natGateways: [],
+        securityGroups: [],
       };
       for (const [name, state] of regions) {
+        out.securityGroups!.push(...state.securityGroups.map((g) => ({ region: name, id: g.groupId })));
         out.vpcs!.push(...state.vpcs.map((v) => ({ region: name, id: v.vpcId })));
         out.subnets!.push(...state.subnets.map((s) => ({ region: name, id: s.subnetId })));
         out.internetGateways!.push(...state.internetGateways.map((g) => ({ region: name, id: g.internetGatewayId })));

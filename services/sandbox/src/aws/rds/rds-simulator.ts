@@ -1,0 +1,767 @@
+/**
+ * The RDS stand-in's state and rules, per region: DB instances (Postgres and MySQL) that move through
+ * `creating` → `backing-up` → `available`, `modifying`, `resetting-master-credentials` and
+ * `deleting` on the simulated clock; DB subnet groups made of EC2's subnets; DB snapshots (final
+ * snapshots taken on delete). Subnets and security groups are checked against the sandbox's EC2, as
+ * RDS does. `rds-operations.ts` does the wire.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { SandboxCounters } from '../../counters.js';
+import type { SimClock } from '../../sim-clock.js';
+import { AwsError } from '../aws-error.js';
+import { RDS_ENGINES, RDS_INSTANCE_CLASSES, RDS_STORAGE, resolveEngineVersion, type RdsEngine } from './rds-engines.js';
+import { checkBackupWindow, checkMaintenanceWindow, msUntilMaintenanceWindow } from './maintenance-window.js';
+
+export interface RdsTag {
+  Key: string;
+  Value: string;
+}
+
+export type DbInstanceStatus = 'creating' | 'backing-up' | 'available' | 'modifying' | 'resetting-master-credentials' | 'deleting';
+
+/** Changes that wait for the maintenance window, or are being applied while `modifying`. */
+export interface DbInstanceChanges {
+  instanceClass?: string;
+  allocatedStorage?: number;
+  /** SHA-256 of the new password: the password itself is never kept. */
+  passwordSha256?: string;
+}
+
+export interface DbInstanceRecord {
+  identifier: string;
+  arn: string;
+  resourceId: string;
+  instanceClass: string;
+  engine: 'postgres' | 'mysql';
+  engineVersion: string;
+  allocatedStorage: number;
+  storageType: string;
+  storageEncrypted: boolean;
+  masterUsername: string;
+  /** SHA-256 (hex) of the master password, so a state file never holds one. */
+  passwordSha256: string;
+  dbName?: string;
+  port: number;
+  subnetGroupName: string;
+  vpcId: string;
+  vpcSecurityGroupIds: string[];
+  availabilityZone: string;
+  multiAz: boolean;
+  backupRetentionPeriod: number;
+  preferredBackupWindow: string;
+  preferredMaintenanceWindow: string;
+  deletionProtection: boolean;
+  publiclyAccessible: boolean;
+  copyTagsToSnapshot: boolean;
+  endpointAddress: string;
+  status: DbInstanceStatus;
+  /** Real ms when the current status began: transitions are measured from it on the simulated clock. */
+  statusSince: number;
+  /** ISO time it first became available. */
+  instanceCreateTime?: string;
+  /** Waiting for the maintenance window. */
+  pending?: DbInstanceChanges & { since: number; windowInMs: number };
+  /** Being applied (`modifying`, `resetting-master-credentials`). */
+  applying?: DbInstanceChanges;
+  tags: RdsTag[];
+}
+
+export interface DbSubnetGroupRecord {
+  name: string;
+  arn: string;
+  description: string;
+  vpcId: string;
+  subnets: Array<{ subnetId: string; availabilityZone: string }>;
+  tags: RdsTag[];
+}
+
+export interface DbSnapshotRecord {
+  identifier: string;
+  arn: string;
+  dbInstanceIdentifier: string;
+  dbiResourceId: string;
+  snapshotType: 'manual';
+  status: 'creating' | 'available';
+  statusSince: number;
+  snapshotCreateTime: string;
+  instanceCreateTime?: string;
+  engine: string;
+  engineVersion: string;
+  allocatedStorage: number;
+  storageType: string;
+  encrypted: boolean;
+  port: number;
+  availabilityZone: string;
+  vpcId: string;
+  masterUsername: string;
+  tags: RdsTag[];
+}
+
+export interface RdsRegionState {
+  instances: DbInstanceRecord[];
+  subnetGroups: DbSubnetGroupRecord[];
+  snapshots: DbSnapshotRecord[];
+}
+
+export interface RdsSnapshot {
+  regions: Record<string, RdsRegionState>;
+}
+
+/** Simulated durations in ms of sandbox time. */
+export interface RdsDurations {
+  create: number;
+  /** The first automated backup after `creating`. */
+  backup: number;
+  modify: number;
+  resetCredentials: number;
+  delete: number;
+  snapshot: number;
+}
+
+export const DEFAULT_RDS_DURATIONS: RdsDurations = {
+  create: 4 * 60_000,
+  backup: 60_000,
+  modify: 2 * 60_000,
+  resetCredentials: 30_000,
+  delete: 2 * 60_000,
+  snapshot: 2 * 60_000,
+};
+
+export const RDS_COUNTER_TYPES = {
+  instance: 'rds:db-instance',
+  subnetGroup: 'rds:db-subnet-group',
+  snapshot: 'rds:db-snapshot',
+} as const;
+
+export const DEFAULT_MAINTENANCE_WINDOW = 'sun:05:00-sun:05:30';
+export const DEFAULT_BACKUP_WINDOW = '03:00-03:30';
+
+/** What RDS reads from EC2. */
+export interface RdsNetwork {
+  subnet(region: string, subnetId: string): { subnetId: string; vpcId: string; availabilityZone: string } | undefined;
+  securityGroup(region: string, groupId: string): { groupId: string; vpcId: string } | undefined;
+  defaultSecurityGroup(region: string, vpcId: string): string | undefined;
+}
+
+export interface CreateDbInstanceInput {
+  identifier: string;
+  instanceClass: string;
+  engine: string;
+  engineVersion?: string;
+  allocatedStorage?: number;
+  storageType?: string;
+  storageEncrypted?: boolean;
+  masterUsername?: string;
+  masterUserPassword?: string;
+  dbName?: string;
+  port?: number;
+  subnetGroupName?: string;
+  vpcSecurityGroupIds: string[];
+  availabilityZone?: string;
+  multiAz?: boolean;
+  backupRetentionPeriod?: number;
+  preferredBackupWindow?: string;
+  preferredMaintenanceWindow?: string;
+  deletionProtection?: boolean;
+  publiclyAccessible?: boolean;
+  copyTagsToSnapshot?: boolean;
+  tags: RdsTag[];
+}
+
+export interface ModifyDbInstanceInput {
+  identifier: string;
+  instanceClass?: string;
+  allocatedStorage?: number;
+  masterUserPassword?: string;
+  vpcSecurityGroupIds?: string[];
+  preferredMaintenanceWindow?: string;
+  backupRetentionPeriod?: number;
+  deletionProtection?: boolean;
+  applyImmediately: boolean;
+}
+
+export interface DeleteDbInstanceInput {
+  identifier: string;
+  skipFinalSnapshot: boolean;
+  finalSnapshotIdentifier?: string;
+}
+
+export interface RdsSimulator {
+  region(region: string): RdsRegionState;
+  createDbInstance(region: string, input: CreateDbInstanceInput): DbInstanceRecord;
+  dbInstance(region: string, identifier: string): DbInstanceRecord;
+  modifyDbInstance(region: string, input: ModifyDbInstanceInput): DbInstanceRecord;
+  deleteDbInstance(region: string, input: DeleteDbInstanceInput): DbInstanceRecord;
+  createDbSubnetGroup(region: string, input: { name: string; description: string; subnetIds: string[]; tags: RdsTag[] }): DbSubnetGroupRecord;
+  dbSubnetGroup(region: string, name: string): DbSubnetGroupRecord;
+  deleteDbSubnetGroup(region: string, name: string): void;
+  dbSnapshot(region: string, identifier: string): DbSnapshotRecord;
+  deleteDbSnapshot(region: string, identifier: string): DbSnapshotRecord;
+  /** The record an RDS ARN names (for tags), or its type's NotFound error. */
+  taggable(region: string, arn: string): { tags: RdsTag[] };
+  addTags(region: string, arn: string, tags: RdsTag[]): void;
+  removeTags(region: string, arn: string, keys: string[]): void;
+  /** Moves instances and snapshots on along their states; called before every read. */
+  advance(): void;
+  /** Whether an instance (until it is gone) sits in this subnet, VPC or security group: EC2 refuses to delete them meanwhile. */
+  usesSubnet(region: string, subnetId: string): boolean;
+  usesVpc(region: string, vpcId: string): boolean;
+  usesSecurityGroup(region: string, groupId: string): boolean;
+  inventory(): Record<string, Array<{ region: string; id: string; status?: string }>>;
+  snapshot(): RdsSnapshot;
+  restore(snapshot: RdsSnapshot | undefined): void;
+  reset(): void;
+}
+
+export interface RdsSimulatorOptions {
+  clock: SimClock;
+  counters: SandboxCounters;
+  accountId: string;
+  network: RdsNetwork;
+  durations?: Partial<RdsDurations>;
+  onChange?: () => void;
+}
+
+const IDENTIFIER = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}$/;
+const SUBNET_GROUP_NAME = /^[a-zA-Z][a-zA-Z0-9 ._-]{0,254}$/;
+const DB_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
+const MASTER_USERNAME = /^[a-zA-Z][a-zA-Z0-9_]{0,15}$/;
+const TAGS_PER_RESOURCE = 50;
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function invalidParameterValue(message: string): AwsError {
+  return new AwsError('InvalidParameterValue', message, { status: 400 });
+}
+
+function invalidCombination(message: string): AwsError {
+  return new AwsError('InvalidParameterCombination', message, { status: 400 });
+}
+
+function checkIdentifier(parameter: string, value: string): string {
+  if (value === '') throw invalidParameterValue(`The parameter ${parameter} must be provided and must not be blank.`);
+  if (!IDENTIFIER.test(value) || value.endsWith('-')) {
+    throw invalidParameterValue(
+      `The parameter ${parameter} is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.`,
+    );
+  }
+  return value.toLowerCase();
+}
+
+function checkPassword(password: string | undefined): string {
+  if (password === undefined || password === '') throw invalidParameterValue('The parameter MasterUserPassword must be provided and must not be blank.');
+  if (password.length < 8) throw invalidParameterValue('The parameter MasterUserPassword is not a valid password because it is shorter than 8 characters.');
+  if (password.length > 128) throw invalidParameterValue('The parameter MasterUserPassword is not a valid password because it is longer than 128 characters.');
+  if (/[/"@\s]/.test(password)) {
+    throw invalidParameterValue("The parameter MasterUserPassword is not a valid password. Only printable ASCII characters besides '/', '@', '\"', ' ' may be used.");
+  }
+  return sha256(password);
+}
+
+export function checkRdsTags(tags: RdsTag[]): RdsTag[] {
+  for (const tag of tags) {
+    if (tag.Key === '' || tag.Key.length > 128) throw invalidParameterValue('Tag keys must be between 1 and 128 characters.');
+    if (tag.Value.length > 256) throw invalidParameterValue('Tag values must be at most 256 characters.');
+    if (tag.Key.toLowerCase().startsWith('aws:') || tag.Key.toLowerCase().startsWith('rds:')) {
+      throw invalidParameterValue(`Tag keys may not start with 'aws:' or 'rds:': ${tag.Key}`);
+    }
+  }
+  return tags;
+}
+
+function emptyRegion(): RdsRegionState {
+  return { instances: [], subnetGroups: [], snapshots: [] };
+}
+
+export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
+  const { clock, counters, accountId, network } = options;
+  const durations = { ...DEFAULT_RDS_DURATIONS, ...options.durations };
+  let regions = new Map<string, RdsRegionState>();
+  const changed = () => options.onChange?.();
+
+  function region(name: string): RdsRegionState {
+    let state = regions.get(name);
+    if (state === undefined) {
+      state = emptyRegion();
+      regions.set(name, state);
+    }
+    return state;
+  }
+
+  function arn(regionName: string, type: 'db' | 'subgrp' | 'snapshot', id: string): string {
+    return `arn:aws:rds:${regionName}:${accountId}:${type}:${id}`;
+  }
+
+  function dbInstance(regionName: string, identifier: string): DbInstanceRecord {
+    advance();
+    const found = region(regionName).instances.find((i) => i.identifier === identifier.toLowerCase());
+    if (found === undefined) throw new AwsError('DBInstanceNotFound', `DBInstance ${identifier} not found.`, { status: 404 });
+    return found;
+  }
+
+  function dbSubnetGroup(regionName: string, name: string): DbSubnetGroupRecord {
+    const found = region(regionName).subnetGroups.find((g) => g.name === name.toLowerCase());
+    if (found === undefined) throw new AwsError('DBSubnetGroupNotFoundFault', `DBSubnetGroup ${name} not found.`, { status: 404 });
+    return found;
+  }
+
+  function dbSnapshot(regionName: string, identifier: string): DbSnapshotRecord {
+    advance();
+    const found = region(regionName).snapshots.find((s) => s.identifier === identifier.toLowerCase());
+    if (found === undefined) throw new AwsError('DBSnapshotNotFound', `DBSnapshot ${identifier} not found.`, { status: 404 });
+    return found;
+  }
+
+  /** `at`: the real instant the status began; a transition found late is dated when it was due, so the next one is not delayed. */
+  function setStatus(instance: DbInstanceRecord, status: DbInstanceStatus, at = clock.now()): void {
+    instance.status = status;
+    instance.statusSince = at;
+  }
+
+  function applyChanges(instance: DbInstanceRecord, changes: DbInstanceChanges): void {
+    if (changes.instanceClass !== undefined) instance.instanceClass = changes.instanceClass;
+    if (changes.allocatedStorage !== undefined) instance.allocatedStorage = changes.allocatedStorage;
+    if (changes.passwordSha256 !== undefined) instance.passwordSha256 = changes.passwordSha256;
+  }
+
+  function advance(): void {
+    let moved = false;
+    for (const [, state] of regions) {
+      for (const instance of state.instances) {
+        // Loops so that a long pause (a restart, a scale change) passes through every state it covers.
+        for (;;) {
+          const since = instance.statusSince;
+          const due = (simulatedMs: number) => Math.min(clock.now(), since + clock.real(simulatedMs));
+          if (instance.status === 'creating' && clock.elapsed(since, durations.create)) {
+            setStatus(instance, 'backing-up', due(durations.create));
+          } else if (instance.status === 'backing-up' && clock.elapsed(since, durations.backup)) {
+            setStatus(instance, 'available', due(durations.backup));
+            instance.instanceCreateTime ??= new Date(instance.statusSince).toISOString();
+          } else if (instance.status === 'modifying' && clock.elapsed(since, durations.modify)) {
+            applyChanges(instance, instance.applying ?? {});
+            delete instance.applying;
+            setStatus(instance, 'available', due(durations.modify));
+          } else if (instance.status === 'resetting-master-credentials' && clock.elapsed(since, durations.resetCredentials)) {
+            applyChanges(instance, instance.applying ?? {});
+            delete instance.applying;
+            setStatus(instance, 'available', due(durations.resetCredentials));
+          } else if (instance.status === 'available' && instance.pending !== undefined && clock.elapsed(instance.pending.since, instance.pending.windowInMs)) {
+            const { since: pendingSince, windowInMs, ...changes } = instance.pending;
+            delete instance.pending;
+            instance.applying = changes;
+            setStatus(instance, 'modifying', Math.max(since, Math.min(clock.now(), pendingSince + clock.real(windowInMs))));
+          } else break;
+          moved = true;
+        }
+      }
+      const gone = state.instances.filter((i) => i.status === 'deleting' && clock.elapsed(i.statusSince, durations.delete));
+      if (gone.length > 0) {
+        state.instances = state.instances.filter((i) => !gone.includes(i));
+        for (const _instance of gone) counters.deleted(RDS_COUNTER_TYPES.instance);
+        moved = true;
+      }
+      for (const snapshot of state.snapshots) {
+        if (snapshot.status === 'creating' && clock.elapsed(snapshot.statusSince, durations.snapshot)) {
+          snapshot.status = 'available';
+          snapshot.statusSince = Math.min(clock.now(), snapshot.statusSince + clock.real(durations.snapshot));
+          moved = true;
+        }
+      }
+    }
+    if (moved) changed();
+  }
+
+  function engineOf(name: string): RdsEngine {
+    const engine = Object.hasOwn(RDS_ENGINES, name) ? RDS_ENGINES[name] : undefined;
+    if (engine === undefined) throw invalidParameterValue(`Invalid DB engine: ${name}. The sandbox simulates ${Object.keys(RDS_ENGINES).join(' and ')}.`);
+    return engine;
+  }
+
+  function checkInstanceClass(instanceClass: string, engine: RdsEngine, version: string): void {
+    if (!RDS_INSTANCE_CLASSES.includes(instanceClass)) {
+      throw invalidCombination(
+        `RDS does not support creating a DB instance with the following combination: DBInstanceClass=${instanceClass}, Engine=${engine.engine}, EngineVersion=${version}, LicenseModel=${engine.licenseModel}. For supported combinations of instance class and database engine version, see the documentation.`,
+      );
+    }
+  }
+
+  function checkStorage(engine: RdsEngine, storageType: string, size: number): void {
+    const limits = Object.hasOwn(RDS_STORAGE, storageType) ? RDS_STORAGE[storageType] : undefined;
+    if (limits === undefined) throw invalidParameterValue(`Invalid storage type: ${storageType}. Valid values: ${Object.keys(RDS_STORAGE).join(', ')}`);
+    if (!Number.isInteger(size) || size < limits.min || size > limits.max) {
+      throw invalidCombination(`Invalid storage size for engine name ${engine.engine} and storage type ${storageType}: ${size}`);
+    }
+  }
+
+  /** The security groups as RDS takes them: each must exist in EC2 and be in the instance's VPC. */
+  function checkSecurityGroups(regionName: string, ids: string[], vpcId: string): string[] {
+    for (const id of ids) {
+      const group = network.securityGroup(regionName, id);
+      if (group === undefined) throw invalidParameterValue(`Invalid security group , groupId= ${id}, groupName=.`);
+      if (group.vpcId !== vpcId) {
+        throw invalidCombination(`The DB instance and EC2 security group are in different VPCs. The DB instance is in ${vpcId} and the EC2 security group is in ${group.vpcId}`);
+      }
+    }
+    return [...new Set(ids)];
+  }
+
+  function endpointAddress(regionName: string, identifier: string): string {
+    const suffix = randomBytes(8).toString('hex').replace(/[0-9]/g, (d) => 'abcdefghij'[Number(d)] as string).slice(0, 12);
+    return `${identifier}.${suffix}.${regionName}.rds.amazonaws.com`;
+  }
+
+  function resourceId(): string {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    return `db-${[...randomBytes(26)].map((b) => alphabet[b % 32]).join('')}`;
+  }
+
+  function mergeTags(target: { tags: RdsTag[] }, tags: RdsTag[]): void {
+    const merged = target.tags.map((t) => ({ ...t }));
+    for (const tag of checkRdsTags(tags)) {
+      const existing = merged.find((t) => t.Key === tag.Key);
+      if (existing) existing.Value = tag.Value;
+      else merged.push({ ...tag });
+    }
+    if (merged.length > TAGS_PER_RESOURCE) throw new AwsError('TagQuotaPerResourceExceeded', `A resource may have at most ${TAGS_PER_RESOURCE} tags.`, { status: 400 });
+    target.tags = merged;
+  }
+
+  function taggable(regionName: string, resourceArn: string): { tags: RdsTag[] } {
+    const match = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):(db|subgrp|snapshot):(.+)$/.exec(resourceArn);
+    if (match === null) throw invalidParameterValue(`Invalid resource name: ${resourceArn}`);
+    const [, arnRegion, arnAccount, type, id] = match as unknown as [string, string, string, string, string];
+    if (arnRegion !== regionName || arnAccount !== accountId) {
+      throw invalidParameterValue(`The resource ${resourceArn} is not in region ${regionName} of account ${accountId}.`);
+    }
+    if (type === 'db') return dbInstance(regionName, id);
+    if (type === 'subgrp') return dbSubnetGroup(regionName, id);
+    return dbSnapshot(regionName, id);
+  }
+
+  /** Instances that still hold network interfaces (every state until gone). */
+  function holding(regionName: string): DbInstanceRecord[] {
+    advance();
+    return region(regionName).instances;
+  }
+
+  return {
+    region,
+    dbInstance,
+    dbSubnetGroup,
+    dbSnapshot,
+    taggable,
+    advance,
+
+    createDbInstance(regionName, input) {
+      const identifier = checkIdentifier('DBInstanceIdentifier', input.identifier);
+      const engine = engineOf(input.engine);
+      const engineVersion = resolveEngineVersion(engine, input.engineVersion);
+      if (engineVersion === undefined) throw invalidCombination(`Cannot find version ${input.engineVersion} for ${engine.engine}`);
+      checkInstanceClass(input.instanceClass, engine, engineVersion);
+      const storageType = input.storageType ?? 'gp2';
+      if (input.allocatedStorage === undefined) throw invalidParameterValue('The parameter AllocatedStorage must be provided and must not be blank.');
+      checkStorage(engine, storageType, input.allocatedStorage);
+      if (input.masterUsername === undefined || input.masterUsername === '') {
+        throw invalidParameterValue('The parameter MasterUsername must be provided and must not be blank.');
+      }
+      if (!MASTER_USERNAME.test(input.masterUsername)) {
+        throw invalidParameterValue('MasterUsername must start with a letter and contain 1 to 16 letters, digits or underscores.');
+      }
+      const passwordSha256 = checkPassword(input.masterUserPassword);
+      if (input.dbName !== undefined && !DB_NAME.test(input.dbName)) {
+        throw invalidParameterValue('DBName must begin with a letter and contain only alphanumeric characters and underscores.');
+      }
+      const port = input.port ?? engine.port;
+      if (!Number.isInteger(port) || port < 1150 || port > 65535) throw invalidParameterValue(`Invalid port ${port}: must be between 1150 and 65535.`);
+      const maintenanceWindow = checkMaintenanceWindow(input.preferredMaintenanceWindow ?? DEFAULT_MAINTENANCE_WINDOW);
+      const backupWindow = checkBackupWindow(input.preferredBackupWindow ?? DEFAULT_BACKUP_WINDOW);
+      const backupRetentionPeriod = input.backupRetentionPeriod ?? 1;
+      if (!Number.isInteger(backupRetentionPeriod) || backupRetentionPeriod < 0 || backupRetentionPeriod > 35) {
+        throw invalidParameterValue(`Invalid backup retention period: ${backupRetentionPeriod}. Must be between 0 and 35.`);
+      }
+      if (input.subnetGroupName === undefined) {
+        throw new AwsError(
+          'InvalidVPCNetworkStateFault',
+          'Cannot create a DB instance without a DBSubnetGroupName: the sandbox has no default VPC. Create a DB subnet group first.',
+          { status: 400 },
+        );
+      }
+      const state = region(regionName);
+      advance();
+      if (state.instances.some((i) => i.identifier === identifier)) {
+        throw new AwsError('DBInstanceAlreadyExists', 'DB instance already exists', { status: 400 });
+      }
+      const subnetGroup = dbSubnetGroup(regionName, input.subnetGroupName);
+      const zones = [...new Set(subnetGroup.subnets.map((s) => s.availabilityZone))].sort();
+      if (input.availabilityZone !== undefined && !zones.includes(input.availabilityZone)) {
+        throw invalidParameterValue(`No subnets found for the DB subnet group ${subnetGroup.name} in availability zone ${input.availabilityZone}.`);
+      }
+      if (input.multiAz === true && input.availabilityZone !== undefined) {
+        throw invalidCombination('Requesting a specific availability zone is not valid for Multi-AZ instances.');
+      }
+      let securityGroupIds = checkSecurityGroups(regionName, input.vpcSecurityGroupIds, subnetGroup.vpcId);
+      if (securityGroupIds.length === 0) {
+        const fallback = network.defaultSecurityGroup(regionName, subnetGroup.vpcId);
+        securityGroupIds = fallback === undefined ? [] : [fallback];
+      }
+      mergeTags({ tags: [] }, input.tags);
+      const record: DbInstanceRecord = {
+        identifier,
+        arn: arn(regionName, 'db', identifier),
+        resourceId: resourceId(),
+        instanceClass: input.instanceClass,
+        engine: engine.engine,
+        engineVersion,
+        allocatedStorage: input.allocatedStorage,
+        storageType,
+        storageEncrypted: input.storageEncrypted ?? false,
+        masterUsername: input.masterUsername,
+        passwordSha256,
+        ...(input.dbName !== undefined ? { dbName: input.dbName } : {}),
+        port,
+        subnetGroupName: subnetGroup.name,
+        vpcId: subnetGroup.vpcId,
+        vpcSecurityGroupIds: securityGroupIds,
+        availabilityZone: input.availabilityZone ?? (zones[state.instances.length % Math.max(1, zones.length)] as string),
+        multiAz: input.multiAz ?? false,
+        backupRetentionPeriod,
+        preferredBackupWindow: backupWindow,
+        preferredMaintenanceWindow: maintenanceWindow,
+        deletionProtection: input.deletionProtection ?? false,
+        publiclyAccessible: input.publiclyAccessible ?? false,
+        copyTagsToSnapshot: input.copyTagsToSnapshot ?? false,
+        endpointAddress: endpointAddress(regionName, identifier),
+        status: 'creating',
+        statusSince: clock.now(),
+        tags: [],
+      };
+      mergeTags(record, input.tags);
+      state.instances.push(record);
+      counters.created(RDS_COUNTER_TYPES.instance);
+      changed();
+      return record;
+    },
+
+    modifyDbInstance(regionName, input) {
+      const instance = dbInstance(regionName, input.identifier);
+      if (instance.status !== 'available') {
+        throw new AwsError('InvalidDBInstanceState', `Database instance is not in available state.`, { status: 400 });
+      }
+      const engine = engineOf(instance.engine);
+      const changes: DbInstanceChanges = {};
+      const base = { ...instance, ...instance.pending };
+      if (input.instanceClass !== undefined && input.instanceClass !== base.instanceClass) {
+        checkInstanceClass(input.instanceClass, engine, instance.engineVersion);
+        changes.instanceClass = input.instanceClass;
+      }
+      if (input.allocatedStorage !== undefined && input.allocatedStorage !== base.allocatedStorage) {
+        if (input.allocatedStorage < base.allocatedStorage) {
+          throw invalidCombination(
+            `Invalid storage size for engine name ${instance.engine} and storage type ${instance.storageType}: ${input.allocatedStorage}. Allocated storage can only be increased (it is ${base.allocatedStorage} GiB).`,
+          );
+        }
+        checkStorage(engine, instance.storageType, input.allocatedStorage);
+        if (input.allocatedStorage < Math.ceil(base.allocatedStorage * 1.1)) {
+          throw invalidParameterValue(`Invalid storage size: the allocated storage must be increased by at least 10% (to ${Math.ceil(base.allocatedStorage * 1.1)} GiB or more).`);
+        }
+        changes.allocatedStorage = input.allocatedStorage;
+      }
+      const password = input.masterUserPassword === undefined ? undefined : checkPassword(input.masterUserPassword);
+      const securityGroupIds = input.vpcSecurityGroupIds === undefined ? undefined : checkSecurityGroups(regionName, input.vpcSecurityGroupIds, instance.vpcId);
+      const maintenanceWindow = input.preferredMaintenanceWindow === undefined ? undefined : checkMaintenanceWindow(input.preferredMaintenanceWindow);
+      if (input.backupRetentionPeriod !== undefined && (!Number.isInteger(input.backupRetentionPeriod) || input.backupRetentionPeriod < 0 || input.backupRetentionPeriod > 35)) {
+        throw invalidParameterValue(`Invalid backup retention period: ${input.backupRetentionPeriod}. Must be between 0 and 35.`);
+      }
+
+      // Applied at once whatever ApplyImmediately says, as RDS does for these.
+      if (securityGroupIds !== undefined) instance.vpcSecurityGroupIds = securityGroupIds.length > 0 ? securityGroupIds : instance.vpcSecurityGroupIds;
+      if (maintenanceWindow !== undefined) instance.preferredMaintenanceWindow = maintenanceWindow;
+      if (input.backupRetentionPeriod !== undefined) instance.backupRetentionPeriod = input.backupRetentionPeriod;
+      if (input.deletionProtection !== undefined) instance.deletionProtection = input.deletionProtection;
+
+      const scheduled = changes.instanceClass !== undefined || changes.allocatedStorage !== undefined;
+      if (input.applyImmediately) {
+        // Applying now takes what was waiting for the window along.
+        const { since: _since, windowInMs: _window, ...waiting } = instance.pending ?? { since: 0, windowInMs: 0 };
+        delete instance.pending;
+        const applying: DbInstanceChanges = { ...waiting, ...changes, ...(password !== undefined ? { passwordSha256: password } : {}) };
+        if (Object.keys(applying).length > 0) {
+          instance.applying = applying;
+          setStatus(instance, applying.instanceClass !== undefined || applying.allocatedStorage !== undefined ? 'modifying' : 'resetting-master-credentials');
+        }
+      } else {
+        if (scheduled) {
+          const since = clock.now();
+          const { since: _since, windowInMs: _window, ...waiting } = instance.pending ?? { since, windowInMs: 0 };
+          instance.pending = { ...waiting, ...changes, since, windowInMs: msUntilMaintenanceWindow(instance.preferredMaintenanceWindow, since) };
+          // A window that is open now still waits for the next check, as RDS applies at its own pace within the window.
+          if (instance.pending.windowInMs === 0) instance.pending.windowInMs = 1;
+        } else if (instance.pending !== undefined && maintenanceWindow !== undefined) {
+          instance.pending.windowInMs = Math.max(1, msUntilMaintenanceWindow(maintenanceWindow, instance.pending.since));
+        }
+        // A new master password is applied as soon as possible whatever ApplyImmediately says.
+        if (password !== undefined) {
+          instance.applying = { passwordSha256: password };
+          setStatus(instance, 'resetting-master-credentials');
+        }
+      }
+      changed();
+      return instance;
+    },
+
+    deleteDbInstance(regionName, input) {
+      const instance = dbInstance(regionName, input.identifier);
+      if (instance.status === 'deleting') throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is already being deleted.`, { status: 400 });
+      if (instance.deletionProtection) throw invalidParameterValue('Cannot delete protected DB Instance, please disable deletion protection and try again.');
+      const state = region(regionName);
+      if (input.skipFinalSnapshot) {
+        if (input.finalSnapshotIdentifier !== undefined) throw invalidCombination('FinalDBSnapshotIdentifier can not be specified when deleting a DB instance with SkipFinalSnapshot enabled.');
+      } else {
+        if (input.finalSnapshotIdentifier === undefined) throw invalidCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
+        const snapshotId = checkIdentifier('FinalDBSnapshotIdentifier', input.finalSnapshotIdentifier);
+        if (instance.status !== 'available') {
+          throw new AwsError('InvalidDBInstanceState', `Instance ${instance.identifier} is currently ${instance.status} - a final snapshot cannot be taken.`, { status: 400 });
+        }
+        if (state.snapshots.some((s) => s.identifier === snapshotId)) {
+          throw new AwsError('DBSnapshotAlreadyExists', `Cannot create the snapshot because a snapshot with the identifier ${snapshotId} already exists.`, { status: 400 });
+        }
+        state.snapshots.push({
+          identifier: snapshotId,
+          arn: arn(regionName, 'snapshot', snapshotId),
+          dbInstanceIdentifier: instance.identifier,
+          dbiResourceId: instance.resourceId,
+          snapshotType: 'manual',
+          status: 'creating',
+          statusSince: clock.now(),
+          snapshotCreateTime: new Date(clock.now()).toISOString(),
+          ...(instance.instanceCreateTime !== undefined ? { instanceCreateTime: instance.instanceCreateTime } : {}),
+          engine: instance.engine,
+          engineVersion: instance.engineVersion,
+          allocatedStorage: instance.allocatedStorage,
+          storageType: instance.storageType,
+          encrypted: instance.storageEncrypted,
+          port: instance.port,
+          availabilityZone: instance.availabilityZone,
+          vpcId: instance.vpcId,
+          masterUsername: instance.masterUsername,
+          tags: instance.copyTagsToSnapshot ? instance.tags.map((t) => ({ ...t })) : [],
+        });
+        counters.created(RDS_COUNTER_TYPES.snapshot);
+      }
+      delete instance.pending;
+      delete instance.applying;
+      setStatus(instance, 'deleting');
+      changed();
+      return instance;
+    },
+
+    createDbSubnetGroup(regionName, input) {
+      if (input.name === '') throw invalidParameterValue('The parameter DBSubnetGroupName must be provided and must not be blank.');
+      if (!SUBNET_GROUP_NAME.test(input.name)) {
+        throw invalidParameterValue(
+          'The parameter DBSubnetGroupName is not a valid identifier. It must begin with a letter and contain no more than 255 letters, numbers, periods, underscores, spaces, or hyphens.',
+        );
+      }
+      const name = input.name.toLowerCase();
+      if (name === 'default') throw invalidParameterValue('DBSubnetGroupName must not be default.');
+      if (input.description === '') throw invalidParameterValue('The parameter DBSubnetGroupDescription must be provided and must not be blank.');
+      const state = region(regionName);
+      if (state.subnetGroups.some((g) => g.name === name)) {
+        throw new AwsError('DBSubnetGroupAlreadyExists', `The DB subnet group '${name}' already exists.`, { status: 400 });
+      }
+      const subnetIds = [...new Set(input.subnetIds)];
+      const subnets = subnetIds.map((id) => network.subnet(regionName, id));
+      const unknown = subnetIds.filter((_, i) => subnets[i] === undefined);
+      if (unknown.length > 0) throw new AwsError('InvalidSubnet', `Some input subnets in :[${unknown.join(', ')}] are invalid.`, { status: 400 });
+      const found = subnets as Array<{ subnetId: string; vpcId: string; availabilityZone: string }>;
+      const vpcs = [...new Set(found.map((s) => s.vpcId))];
+      if (vpcs.length > 1) throw new AwsError('InvalidSubnet', `Subnets in the DB subnet group must all be in one VPC; these are in ${vpcs.join(', ')}.`, { status: 400 });
+      const zones = [...new Set(found.map((s) => s.availabilityZone))].sort();
+      if (zones.length < 2) {
+        throw new AwsError(
+          'DBSubnetGroupDoesNotCoverEnoughAZs',
+          `The DB subnet group doesn't meet Availability Zone (AZ) coverage requirement. Current AZ coverage: ${zones.join(', ') || 'none'}. Add subnets to cover at least 2 AZs.`,
+          { status: 400 },
+        );
+      }
+      const record: DbSubnetGroupRecord = {
+        name,
+        arn: arn(regionName, 'subgrp', name),
+        description: input.description,
+        vpcId: vpcs[0] as string,
+        subnets: found.map((s) => ({ subnetId: s.subnetId, availabilityZone: s.availabilityZone })),
+        tags: [],
+      };
+      mergeTags(record, input.tags);
+      state.subnetGroups.push(record);
+      counters.created(RDS_COUNTER_TYPES.subnetGroup);
+      changed();
+      return record;
+    },
+
+    deleteDbSubnetGroup(regionName, name) {
+      const group = dbSubnetGroup(regionName, name);
+      const users = holding(regionName).filter((i) => i.subnetGroupName === group.name);
+      if (users.length > 0) {
+        throw new AwsError(
+          'InvalidDBSubnetGroupStateFault',
+          `Cannot delete the subnet group '${group.name}' because at least one database instance: ${users[0]?.identifier} is still using it.`,
+          { status: 400 },
+        );
+      }
+      const state = region(regionName);
+      state.subnetGroups = state.subnetGroups.filter((g) => g !== group);
+      counters.deleted(RDS_COUNTER_TYPES.subnetGroup);
+      changed();
+    },
+
+    deleteDbSnapshot(regionName, identifier) {
+      const snapshot = dbSnapshot(regionName, identifier);
+      if (snapshot.status !== 'available') throw new AwsError('InvalidDBSnapshotState', `Cannot delete the snapshot ${snapshot.identifier}: it is ${snapshot.status}.`, { status: 400 });
+      const state = region(regionName);
+      state.snapshots = state.snapshots.filter((s) => s !== snapshot);
+      counters.deleted(RDS_COUNTER_TYPES.snapshot);
+      changed();
+      return snapshot;
+    },
+
+    addTags(regionName, resourceArn, tags) {
+      mergeTags(taggable(regionName, resourceArn), tags);
+      changed();
+    },
+
+    removeTags(regionName, resourceArn, keys) {
+      const target = taggable(regionName, resourceArn);
+      target.tags = target.tags.filter((t) => !keys.includes(t.Key));
+      changed();
+    },
+
+    usesSubnet(regionName, subnetId) {
+      const groups = new Set(holding(regionName).map((i) => i.subnetGroupName));
+      return region(regionName).subnetGroups.some((g) => groups.has(g.name) && g.subnets.some((s) => s.subnetId === subnetId));
+    },
+    usesVpc: (regionName, vpcId) => holding(regionName).some((i) => i.vpcId === vpcId),
+    usesSecurityGroup: (regionName, groupId) => holding(regionName).some((i) => i.vpcSecurityGroupIds.includes(groupId)),
+
+    inventory() {
+      advance();
+      const out: Record<string, Array<{ region: string; id: string; status?: string }>> = { dbInstances: [], dbSubnetGroups: [], dbSnapshots: [] };
+      for (const [name, state] of regions) {
+        out.dbInstances!.push(...state.instances.map((i) => ({ region: name, id: i.identifier, status: i.status })));
+        out.dbSubnetGroups!.push(...state.subnetGroups.map((g) => ({ region: name, id: g.name })));
+        out.dbSnapshots!.push(...state.snapshots.map((s) => ({ region: name, id: s.identifier, status: s.status })));
+      }
+      return out;
+    },
+
+    snapshot: () => ({ regions: structuredClone(Object.fromEntries(regions)) }),
+    restore(snapshot) {
+      regions = new Map(Object.entries(structuredClone(snapshot?.regions ?? {})).map(([name, state]) => [name, { ...emptyRegion(), ...state }]));
+    },
+    reset() {
+      regions = new Map();
+    },
+  };
+}
