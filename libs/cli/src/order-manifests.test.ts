@@ -1,5 +1,5 @@
 import { BUILTIN_KINDS, type KindDefinition } from '@tugboat/resource-model';
-import { orderManifests, valueAt } from './order-manifests.js';
+import { orderManifests } from './order-manifests.js';
 import { toManifest } from './read-manifests.js';
 
 const manifest = (value: unknown, index = 0) => toManifest({ source: `b.yaml#${index + 1}`, value }, BUILTIN_KINDS, 'team-a');
@@ -53,15 +53,5 @@ describe('orderManifests', () => {
     const b = of({ kind: 'Gadget', metadata: { name: 'b' }, spec: { partnerRef: { name: 'a' } } });
     expect(() => orderManifests([a, b], kinds)).toThrow('cycle: Gadget/team-a/a -> Gadget/team-a/b -> Gadget/team-a/a');
     expect(() => orderManifests([a, a], kinds)).toThrow('Gadget/team-a/a is also defined in g.yaml#1');
-  });
-});
-
-describe('valueAt', () => {
-  it('reads own properties only, never a prototype', () => {
-    const spec = JSON.parse('{"clusterRef":{"name":"c"}}') as Record<string, unknown>;
-    expect(valueAt(spec, 'clusterRef.name')).toBe('c');
-    expect(valueAt(spec, 'constructor')).toBeUndefined();
-    expect(valueAt(spec, '__proto__.toString')).toBeUndefined();
-    expect(valueAt(spec, 'clusterRef.name.length')).toBeUndefined();
   });
 });

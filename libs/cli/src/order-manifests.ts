@@ -1,4 +1,4 @@
-import type { KindDefinition } from '@tugboat/resource-model';
+import { referencedNames, type KindDefinition } from '@tugboat/resource-model';
 import { keyOfManifest, manifestKey } from './manifest-key.js';
 import type { Manifest } from './read-manifests.js';
 import { UsageError } from './usage-error.js';
@@ -47,11 +47,10 @@ export function dependenciesOf(manifest: Manifest, kinds: readonly KindDefinitio
   const project = manifest.input.metadata.project ?? '';
   const keys: string[] = [];
   for (const reference of manifest.definition.references) {
-    const target = valueAt(manifest.input.spec, reference.path);
-    const name = typeof target === 'object' && target !== null ? (target as { name?: unknown }).name : undefined;
-    if (typeof name !== 'string') continue;
     const targetKind = kinds.find((kind) => kind.kind === reference.kind);
-    keys.push(manifestKey(reference.kind, targetKind?.scope === 'Platform' ? '' : project, name));
+    for (const { name } of referencedNames(manifest.input.spec, reference.path)) {
+      if (name !== undefined) keys.push(manifestKey(reference.kind, targetKind?.scope === 'Platform' ? '' : project, name));
+    }
   }
   for (const owner of manifest.input.metadata.ownerReferences ?? []) {
     const ownerKind = kinds.find((kind) => kind.kind === owner.kind);
@@ -60,14 +59,4 @@ export function dependenciesOf(manifest: Manifest, kinds: readonly KindDefinitio
   // An object of a project comes after that project's Project, when the bundle holds it.
   if (manifest.definition.scope === 'Project' && project !== '') keys.push(manifestKey('Project', '', project));
   return keys;
-}
-
-/** Reads a dotted path (`accountRef.name`) inside an object, through own properties only; `undefined` when absent. */
-export function valueAt(root: unknown, path: string): unknown {
-  let current = root;
-  for (const part of path.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, part)) return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }

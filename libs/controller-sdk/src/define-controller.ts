@@ -10,6 +10,7 @@ import {
   type Resource,
   type ResourceKey,
   type ResourceStatus,
+  declaredReferencePath,
 } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 
@@ -152,7 +153,8 @@ export function defineController<Spec = Record<string, unknown>, Status extends 
 
 /**
  * Maps a change of a watched object to the owned objects whose `spec.<path>` points at it,
- * through the API's `/referrers` route, e.g. `dependentsOf('clusterRef')`.
+ * through the API's `/referrers` route, e.g. `dependentsOf('clusterRef')`, or
+ * `dependentsOf('databases[].ref')` for a reference in each item of an array.
  */
 export function dependentsOf(path: string): WatchSpec['map'] {
   const wanted = new Set([path, `spec.${path}`, `spec.${path}.name`, `${path}.name`]);
@@ -164,7 +166,7 @@ export function dependentsOf(path: string): WatchSpec['map'] {
       throw error;
     });
     return referrers
-      .filter((referrer) => referrer.kind === ctx.owns && wanted.has(referrer.path))
+      .filter((referrer) => referrer.kind === ctx.owns && wanted.has(declaredReferencePath(referrer.path)))
       .map((referrer) => ({ kind: referrer.kind, project: referrer.project, name: referrer.name }));
   };
 }

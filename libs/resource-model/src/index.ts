@@ -11,3 +11,4 @@ export * from './api-wire-types.js';
 export * from './kill-point.js';
 export * from './schema-error-detail.js';
 export * from './if-match.js';
+export * from './reference-path.js';

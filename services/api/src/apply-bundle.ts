@@ -4,9 +4,9 @@
  * bundle) and created or updated by (kind, project, name) in one transaction. A dry run answers the
  * plan and writes nothing; a real run with any blocked object answers 422 and writes nothing.
  */
-import { InputError, PLATFORM_PROJECT, keyString, type ErrorDetail, type ResourceKey } from '@tugboat/resource-model';
+import { InputError, PLATFORM_PROJECT, keyString, referencedNames, type ErrorDetail, type ResourceKey } from '@tugboat/resource-model';
 import type { Identity } from './identity.js';
-import { getPath, isJsonObject } from './json-value.js';
+import { isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { parseYamlDocuments } from './parse-yaml-documents.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
@@ -153,7 +153,7 @@ async function referenceOrder(candidates: Candidate[], kinds: KindRegistry): Pro
       const target = byKey.get(keyString({ kind: targetKind.definition.kind, project: projectFor(targetKind, input.project), name }));
       if (target && target !== candidate) targets.add(target);
     };
-    for (const reference of kind.definition.references) await add(reference.kind, getPath(input.spec, `${reference.path}.name`));
+    for (const reference of kind.definition.references) for (const { name } of referencedNames(input.spec, reference.path)) await add(reference.kind, name);
     for (const owner of input.ownerReferences) await add(owner.kind, owner.name);
     // A project in the same bundle is created before the objects that live in it.
     if (kind.definition.scope === 'Project') await add('Project', input.project);

@@ -20,6 +20,7 @@ import {
   InputError,
   NotFoundError,
   isDnsLabel,
+  REFERENCE_PATH_SYNTAX,
   type ErrorDetail,
   type KindApplyResult,
   type KindDefinition,
@@ -508,7 +509,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
           return;
         }
         const path = ref['path'];
-        if (checkSpecPath(path, `references[${i}].path`, fail) && specSchema) {
+        if (checkSpecPath(path, `references[${i}].path`, fail, { arrays: true }) && specSchema) {
           const declared = declaredAt(specSchema, path);
           const name = typeof declared === 'string' ? declared : declaredAt(declared, 'name');
           if (typeof declared === 'string') fail(`references[${i}].path`, 'declared', declared);
@@ -571,12 +572,18 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
 }
 
 /** A dotted path into `spec`: identifiers only, never a segment that reaches a prototype. */
-function checkSpecPath(path: string, where: string, fail: (path: string, rule: string, message: string) => void): boolean {
-  if (path.length > 256 || !PATH_SYNTAX.test(path)) {
-    fail(where, 'pattern', 'must be a dotted path of identifiers (letters, digits, "_"), e.g. existing.kubeconfig');
+function checkSpecPath(path: string, where: string, fail: (path: string, rule: string, message: string) => void, options: { arrays?: boolean } = {}): boolean {
+  if (path.length > 256 || !(options.arrays ? REFERENCE_PATH_SYNTAX : PATH_SYNTAX).test(path)) {
+    fail(
+      where,
+      'pattern',
+      options.arrays
+        ? 'must be a dotted path of identifiers (letters, digits, "_"), a segment may end in [] for each item of an array, e.g. clusterRef or databases[].ref'
+        : 'must be a dotted path of identifiers (letters, digits, "_"), e.g. existing.kubeconfig',
+    );
     return false;
   }
-  const forbidden = path.split('.').find((segment) => FORBIDDEN_SEGMENTS.has(segment));
+  const forbidden = path.split('.').map((segment) => segment.replace(/\[\]$/, '')).find((segment) => FORBIDDEN_SEGMENTS.has(segment));
   if (forbidden !== undefined) {
     fail(where, 'forbidden-segment', `"${forbidden}" is not allowed in a path (it names an object's prototype)`);
     return false;

@@ -163,13 +163,21 @@ function pointerToPath(pointer: string, more: string[]): string {
  */
 export function declaredAt(schema: Record<string, unknown>, dotted: string): Record<string, unknown> | string {
   let node: Record<string, unknown> = schema;
-  for (const segment of dotted.split('.')) {
+  for (const part of dotted.split('.')) {
+    // `name[]`: each item of the array `name` (reference paths only; the caller checks the syntax).
+    const each = part.endsWith('[]');
+    const segment = each ? part.slice(0, -2) : part;
     if (FORBIDDEN_SEGMENTS.has(segment)) return `"${segment}" is not allowed in a path`;
     const properties = node['properties'];
     if (!isJsonObject(properties) || !Object.hasOwn(properties, segment) || !isJsonObject(properties[segment])) {
       return `"${segment}" is not declared in the schema's properties`;
     }
     node = properties[segment];
+    if (each) {
+      const items = node['items'];
+      if (node['type'] !== 'array' || !isJsonObject(items)) return `"${segment}" must be declared as an array with an items schema`;
+      node = items;
+    }
   }
   return node;
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { ConflictError, REDACTED, eventSubject, isTugboatError, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames, referenceTargets, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
 import { auditRow, type AuditContext, type AuditTrail } from './audit-trail.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
@@ -79,19 +79,19 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     const resolved: Array<{ path: string; uid: string }> = [];
     const problems = new DetailCollector();
     for (const reference of kind.definition.references) {
-      const value = getPath(spec, reference.path);
-      if (value === undefined) continue;
-      const name = isJsonObject(value) ? value['name'] : undefined;
-      if (typeof name !== 'string') {
-        problems.add(`spec.${reference.path}.name`, 'required', 'must name the referenced object');
-        continue;
+      // One path may reach several references (`databases[].ref`): each is recorded at its concrete path.
+      for (const { path, name } of referencedNames(spec, reference.path)) {
+        if (name === undefined) {
+          problems.add(`spec.${path}.name`, 'required', 'must name the referenced object');
+          continue;
+        }
+        const target = await kinds.getOrThrow(reference.kind);
+        const targetProject = target.definition.scope === 'Platform' ? '' : project;
+        const row = await shareLinkTarget(tx, target, { project: targetProject, name });
+        if (!row) problems.add(`spec.${path}.name`, 'reference', `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}`);
+        else if (row.deletion_requested_at) problems.add(`spec.${path}.name`, 'reference', `${reference.kind} "${name}" is being deleted`);
+        else resolved.push({ path, uid: row.uid });
       }
-      const target = await kinds.getOrThrow(reference.kind);
-      const targetProject = target.definition.scope === 'Platform' ? '' : project;
-      const row = await shareLinkTarget(tx, target, { project: targetProject, name });
-      if (!row) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}`);
-      else if (row.deletion_requested_at) problems.add(`spec.${reference.path}.name`, 'reference', `${reference.kind} "${name}" is being deleted`);
-      else resolved.push({ path: reference.path, uid: row.uid });
     }
     problems.throwIfAny();
     return resolved;
@@ -333,7 +333,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     async create(kind, input, actor) {
       const uid = randomUUID();
       const prepared = prepareSpec(kind, uid, input.spec);
-      const resolvesNothing = input.ownerReferences.length === 0 && kind.definition.references.every((reference) => getPath(input.spec, reference.path) === undefined);
+      const resolvesNothing = input.ownerReferences.length === 0 && kind.definition.references.every((reference) => referenceTargets(input.spec, reference.path).length === 0);
       if (resolvesNothing) {
         // Nothing to read for it: only a definition's checks of itself apply, before it queues.
         await admission.admit(db, { kind: kind.definition.kind, project: input.project, name: input.name, spec: input.spec });

@@ -48,6 +48,7 @@ import {
   type TokenSummary,
   type TugboatError,
   type WatchChange,
+  referencedNames,
 } from '@tugboat/resource-model';
 import { createApiClient, type ApiClient, type ObjectRef } from '../api-client.js';
 
@@ -336,12 +337,9 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
   /** Each reference in `spec` must name an object that exists and is not being deleted. */
   function referenceProblems(kind: RegisteredKind, project: string, spec: Record<string, unknown>, planned: ReadonlySet<string> = new Set()): ErrorDetail[] {
     const problems: ErrorDetail[] = [];
-    for (const reference of kind.definition.references) {
-      const value = valueAt(spec, reference.path);
-      if (value === undefined) continue;
-      const name = isRecord(value) ? value['name'] : undefined;
-      if (typeof name !== 'string') {
-        problems.push({ path: `spec.${reference.path}.name`, rule: 'required', message: 'must name the referenced object' });
+    for (const reference of kind.definition.references) for (const { path, name } of referencedNames(spec, reference.path)) {
+      if (name === undefined) {
+        problems.push({ path: `spec.${path}.name`, rule: 'required', message: 'must name the referenced object' });
         continue;
       }
       const target = kindOrThrow(reference.kind);
@@ -349,9 +347,9 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
       const targetKey = keyString({ kind: target.definition.kind, project: targetProject, name });
       const found = objects.get(targetKey);
       if (found === undefined && !planned.has(targetKey)) {
-        problems.push({ path: `spec.${reference.path}.name`, rule: 'reference', message: `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}` });
+        problems.push({ path: `spec.${path}.name`, rule: 'reference', message: `${reference.kind} "${name}" does not exist${targetProject ? ` in project ${targetProject}` : ''}` });
       } else if (found?.resource.metadata.deletionRequestedAt) {
-        problems.push({ path: `spec.${reference.path}.name`, rule: 'reference', message: `${reference.kind} "${name}" is being deleted` });
+        problems.push({ path: `spec.${path}.name`, rule: 'reference', message: `${reference.kind} "${name}" is being deleted` });
       }
     }
     return problems;
@@ -362,11 +360,12 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     for (const { resource } of objects.values()) {
       for (const reference of kinds.get(resource.kind)?.definition.references ?? []) {
         if (reference.kind !== target.kind) continue;
-        const name = (valueAt(resource.spec, reference.path) as { name?: unknown } | undefined)?.name;
         const targetProject = kinds.get(target.kind)?.definition.scope === 'Platform' ? '' : resource.metadata.project;
-        if (name !== target.metadata.name || targetProject !== target.metadata.project) continue;
-        const { kind, metadata } = resource;
-        found.push({ kind, project: metadata.project, name: metadata.name, uid: metadata.uid, path: `spec.${reference.path}`, deletionRequested: metadata.deletionRequestedAt !== null });
+        for (const { path, name } of referencedNames(resource.spec, reference.path)) {
+          if (name !== target.metadata.name || targetProject !== target.metadata.project) continue;
+          const { kind, metadata } = resource;
+          found.push({ kind, project: metadata.project, name: metadata.name, uid: metadata.uid, path: `spec.${path}`, deletionRequested: metadata.deletionRequestedAt !== null });
+        }
       }
     }
     return found.sort((a, b) => `${a.kind}/${a.project}/${a.name}`.localeCompare(`${b.kind}/${b.project}/${b.name}`));
@@ -450,10 +449,11 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
     if (resource.metadata.finalizers.length > 0 || referrersOf(resource).length > 0) return false;
     const kind = kinds.get(resource.kind)!;
     const targets = kind.definition.references.flatMap((reference) => {
-      const name = (valueAt(resource.spec, reference.path) as { name?: unknown } | undefined)?.name;
       const target = findKind(reference.kind);
-      if (typeof name !== 'string' || target === undefined) return [];
-      return [keyString({ kind: target.definition.kind, project: target.definition.scope === 'Platform' ? '' : resource.metadata.project, name })];
+      if (target === undefined) return [];
+      return referencedNames(resource.spec, reference.path).flatMap(({ name }) =>
+        name === undefined ? [] : [keyString({ kind: target.definition.kind, project: target.definition.scope === 'Platform' ? '' : resource.metadata.project, name })],
+      );
     });
     objects.delete(keyOf(resource));
     resource.metadata.resourceVersion = String(++version);
@@ -552,10 +552,12 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
         c,
         c.kind!.definition.references.flatMap((reference) => {
           const target = findKind(reference.kind);
-          const name = valueAt(c.input!.spec, `${reference.path}.name`);
-          if (target === undefined || typeof name !== 'string') return [];
-          const found = byKey.get(keyString({ kind: target.definition.kind, project: target.definition.scope === 'Platform' ? '' : c.key.project, name }));
-          return found === undefined || found === c ? [] : [found];
+          if (target === undefined) return [];
+          return referencedNames(c.input!.spec, reference.path).flatMap(({ name }) => {
+            if (name === undefined) return [];
+            const found = byKey.get(keyString({ kind: target.definition.kind, project: target.definition.scope === 'Platform' ? '' : c.key.project, name }));
+            return found === undefined || found === c ? [] : [found];
+          });
         }),
       ]),
     );

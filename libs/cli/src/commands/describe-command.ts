@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import type { ResourceEvent } from '@tugboat/api-client';
-import { NotFoundError, PLATFORM_PROJECT, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { NotFoundError, PLATFORM_PROJECT, type KindDefinition, type Resource, referencedNames } from '@tugboat/resource-model';
 import { stringify } from 'yaml';
 import { connectToObject, type CommandContext } from '../command-context.js';
 import { formatAge, formatTable } from '../format-table.js';
-import { valueAt } from '../order-manifests.js';
 import { parseCount } from '../parse-count.js';
 
 interface DescribeFlags {
@@ -186,12 +185,11 @@ function objectRows(value: unknown): ObjectRow[] {
 export function referencesOf(object: Resource, definition: KindDefinition, kinds: readonly KindDefinition[]): Array<{ target: string; via: string }> {
   const found: Array<{ target: string; via: string }> = [];
   for (const reference of definition.references) {
-    const value = valueAt(object.spec, reference.path);
-    const name = typeof value === 'object' && value !== null ? (value as { name?: unknown }).name : undefined;
-    if (typeof name !== 'string') continue;
     const targetScope = kinds.find((kind) => kind.kind === reference.kind)?.scope;
     const project = targetScope === 'Platform' ? PLATFORM_PROJECT : object.metadata.project;
-    found.push({ target: `${reference.kind}/${project ? `${project}/` : ''}${name}`, via: `spec.${reference.path}` });
+    for (const { path, name } of referencedNames(object.spec, reference.path)) {
+      if (name !== undefined) found.push({ target: `${reference.kind}/${project ? `${project}/` : ''}${name}`, via: `spec.${path}` });
+    }
   }
   for (const owner of object.metadata.ownerReferences ?? []) found.push({ target: `${owner.kind}/${owner.name}`, via: 'owner' });
   return found;
