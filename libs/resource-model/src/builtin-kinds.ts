@@ -9,6 +9,7 @@ import type { KindDefinition } from './kind-definition.js';
 export const INFRA_CONTROLLER = 'infra-controller';
 export const CLUSTER_CONTROLLER = 'cluster-controller';
 export const WORKLOAD_CONTROLLER = 'workload-controller';
+export const MANAGED_SERVICES_CONTROLLER = 'managed-services-controller';
 /** The API keeps `Project` objects itself: no controller reconciles them. */
 export const API_OWNER = 'tugboat-api';
 
@@ -392,6 +393,125 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   },
 };
 
+/** The database engines Tugboat provisions (RDS engine names). */
+export const DATABASE_ENGINES = ['postgres', 'mysql'] as const;
+export type DatabaseEngine = (typeof DATABASE_ENGINES)[number];
+/** What becomes of the RDS instance when its DatabaseInstance is deleted. */
+export const DATABASE_DELETION_POLICIES = ['snapshot', 'delete', 'retain'] as const;
+
+const engineVersion = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+){0,2}$', maxLength: 16 } as const;
+const instanceClass = { type: 'string', pattern: '^db\\.[a-z0-9]+\\.[a-z0-9]+$', maxLength: 32 } as const;
+const storageGb = { type: 'integer', minimum: 20, maximum: 65536 } as const;
+const maintenanceWindow = {
+  type: 'string',
+  pattern: '^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]$',
+} as const;
+
+/**
+ * What a database may be: the platform team's engine, versions, instance classes and storage
+ * range, and how it is run (backups, multi-AZ, deletion policy, when changes apply). Storage is
+ * always encrypted. Checked by the API whenever a DatabaseInstance is written.
+ */
+export const DATABASE_DEFINITION: KindDefinition = {
+  kind: 'DatabaseDefinition',
+  plural: 'databasedefinitions',
+  singular: 'databasedefinition',
+  shortNames: ['dbd'],
+  scope: 'Platform',
+  controller: MANAGED_SERVICES_CONTROLLER,
+  // Rules, not things: nothing to tear down (deletion waits only for the instances that use it).
+  finalizer: false,
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['engine', 'allowedVersions', 'allowedInstanceClasses', 'storageGb'],
+    properties: {
+      engine: { type: 'string', enum: [...DATABASE_ENGINES] },
+      description: { type: 'string', maxLength: 1024 },
+      allowedVersions: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: engineVersion },
+      allowedInstanceClasses: { type: 'array', minItems: 1, maxItems: 32, uniqueItems: true, items: instanceClass },
+      storageGb: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['min', 'max'],
+        properties: { min: storageGb, max: storageGb },
+      },
+      /** Days of automated backups (0 turns them off). Default 7. */
+      backupRetentionDays: { type: 'integer', minimum: 0, maximum: 35 },
+      multiAz: { type: 'boolean' },
+      /** `snapshot` (a final snapshot, the default), `delete`, or `retain` (the RDS instance stays; Tugboat lets go of it). */
+      deletionPolicy: { type: 'string', enum: [...DATABASE_DELETION_POLICIES] },
+      /** When a change of class or storage is applied: `immediately` (the default) or in the `maintenanceWindow`. */
+      applyChanges: { type: 'string', enum: ['immediately', 'maintenanceWindow'] },
+      /** RDS's weekly window, UTC, e.g. `sun:03:00-sun:04:00`. */
+      maintenanceWindow,
+      defaults: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { version: engineVersion, instanceClass, storageGb },
+      },
+    },
+  },
+};
+
+/**
+ * A database a project's app uses: an RDS instance of its definition's engine, in the network of
+ * the cluster it names (its EksCluster's private subnets, admitting the cluster's nodes), or, for
+ * a cluster Tugboat did not provision, in the account, region and subnets given.
+ */
+export const DATABASE_INSTANCE: KindDefinition = {
+  kind: 'DatabaseInstance',
+  plural: 'databaseinstances',
+  singular: 'databaseinstance',
+  shortNames: ['db'],
+  scope: 'Project',
+  controller: MANAGED_SERVICES_CONTROLLER,
+  builtIn: true,
+  references: [
+    { path: 'definitionRef', kind: 'DatabaseDefinition', required: true },
+    // One of the two: the API refuses both, and neither.
+    { path: 'clusterRef', kind: 'ClusterInstance' },
+    { path: 'network.accountRef', kind: 'AwsAccount' },
+  ],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['definitionRef', 'databaseName'],
+    properties: {
+      definitionRef: ref,
+      clusterRef: ref,
+      /** Instead of `clusterRef`: where the database goes when its cluster is not one Tugboat made. */
+      network: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['accountRef', 'region', 'subnetIds'],
+        properties: {
+          accountRef: ref,
+          region,
+          subnetIds: { type: 'array', minItems: 2, maxItems: 16, uniqueItems: true, items: { type: 'string', pattern: '^subnet-[0-9a-f]{8,17}$' } },
+          /** Who may connect on the engine's port: CIDR blocks (e.g. the cluster's node subnets). */
+          allowedCidrs: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 16,
+            uniqueItems: true,
+            items: { type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])/([0-9]|[12][0-9]|3[0-2])$' },
+          },
+        },
+      },
+      /** The database created in the instance (and the one apps connect to). */
+      databaseName: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,62}$' },
+      version: engineVersion,
+      instanceClass,
+      storageGb,
+    },
+  },
+};
+
 const dnsLabel = { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' } as const;
 const kindName = { type: 'string', minLength: 1, maxLength: 63, pattern: '^(\\*|[A-Z][A-Za-z0-9]*)$' } as const;
 
@@ -466,4 +586,6 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = [
   CLUSTER_INSTANCE,
   WORKLOAD_DEFINITION,
   WORKLOAD_INSTANCE,
+  DATABASE_DEFINITION,
+  DATABASE_INSTANCE,
 ];

@@ -25,6 +25,8 @@ import {
   CLUSTER_DEFINITION,
   CLUSTER_INSTANCE,
   ConflictError,
+  DATABASE_DEFINITION,
+  DATABASE_INSTANCE,
   InputError,
   PLATFORM_ROLES,
   PROJECT,
@@ -38,6 +40,9 @@ import type { Database } from './database-schema.js';
 import {
   clusterDefinitionViolations,
   clusterInstanceViolations,
+  databaseDefinitionViolations,
+  databaseInstanceViolations,
+  databaseUpdateViolations,
   workloadDefinitionViolations,
   workloadInstanceViolations,
   type Violation,
@@ -96,7 +101,11 @@ interface DefinitionRules {
 
 /** How many parsed manifests texts are kept: a definition is read by every write of its instances. */
 const PARSED_MANIFESTS_KEPT = 16;
-const INSTANCE_DEFINITION: Record<string, string> = { [CLUSTER_INSTANCE.kind]: CLUSTER_DEFINITION.kind, [WORKLOAD_INSTANCE.kind]: WORKLOAD_DEFINITION.kind };
+const INSTANCE_DEFINITION: Record<string, string> = {
+  [CLUSTER_INSTANCE.kind]: CLUSTER_DEFINITION.kind,
+  [WORKLOAD_INSTANCE.kind]: WORKLOAD_DEFINITION.kind,
+  [DATABASE_INSTANCE.kind]: DATABASE_DEFINITION.kind,
+};
 
 function refuse(violations: Violation[]): never {
   throw new InputError(violations.map((v) => `${v.path}: ${v.message}`).join('; '), { status: 422, details: violations });
@@ -157,6 +166,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   const DEFINITIONS: Record<string, DefinitionRules> = {
     [CLUSTER_DEFINITION.kind]: { instanceKind: CLUSTER_INSTANCE.kind, instanceRules: clusterInstanceViolations, ownRules: clusterDefinitionViolations },
+    [DATABASE_DEFINITION.kind]: { instanceKind: DATABASE_INSTANCE.kind, instanceRules: databaseInstanceViolations, ownRules: databaseDefinitionViolations },
     [WORKLOAD_DEFINITION.kind]: {
       instanceKind: WORKLOAD_INSTANCE.kind,
       instanceRules: workloadInstanceViolations,
@@ -227,6 +237,10 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     }
     if (request.kind === WORKLOAD_INSTANCE.kind) spec = withNamespace(request, spec);
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
+    if (request.kind === DATABASE_INSTANCE.kind && request.current !== undefined) {
+      const refused = databaseUpdateViolations(spec, request.current);
+      if (refused.length > 0) refuse(refused);
+    }
     const definitionName = refName(spec, 'definitionRef');
     if (definitionName === undefined) return spec;
     const definition = await readDefinition(reader, definitionKind, definitionName);

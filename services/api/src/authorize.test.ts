@@ -74,7 +74,10 @@ describe('authorize', () => {
 
   it('reads the catalogue (what project objects reference) with any project role; writes it with platform-editor', () => {
     expect(() => authorize(viewer, 'get', WORKLOAD_DEFINITION, '')).not.toThrow();
-    expect(() => authorize(viewer, 'get', AWS_ACCOUNT, '')).toThrow(forbidden);
+    // AwsAccount is in the catalogue too (a DatabaseInstance may name one): its objects, never its secret.
+    expect(() => authorize(viewer, 'get', AWS_ACCOUNT, '')).not.toThrow();
+    expect(() => authorize(viewer, 'readSecrets', AWS_ACCOUNT, '')).toThrow(forbidden);
+    expect(() => authorize(viewer, 'get', EKS_CLUSTER, '')).toThrow(forbidden);
     expect(() => authorize(alice, 'create', WORKLOAD_DEFINITION, '')).toThrow(forbidden);
     const platformEditor = principal({ name: 'pe', type: 'serviceaccount', token: 'pe' }, 'platform-editor');
     expect(() => authorize(platformEditor, 'create', WORKLOAD_DEFINITION, '')).not.toThrow();

@@ -123,3 +123,107 @@ export function clusterDefinitionViolations(definition: JsonObject): Violation[]
   if (!isJsonObject(defaults)) return [];
   return eksShapeViolations(defaults, definition, '', 'spec.defaults');
 }
+
+/** A version `a.b.c` as numbers, for ordering (`16.4` < `16.10`). */
+function versionParts(version: string): number[] {
+  return version.split('.').map((part) => Number(part));
+}
+
+/** Negative when `a` is older than `b`. */
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [versionParts(a), versionParts(b)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const difference = (x[i] ?? 0) - (y[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+/**
+ * A DatabaseInstance against its DatabaseDefinition: version and class in the allowed lists (the
+ * instance's own or the definition's defaults), storage within the range, and where it goes: a
+ * cluster, or an account with subnets, not both and not neither.
+ */
+export function databaseInstanceViolations(spec: JsonObject, definition: JsonObject, definitionName: string): Violation[] {
+  const violations: Violation[] = [];
+  const defaults = isJsonObject(definition['defaults']) ? definition['defaults'] : {};
+  const pick = (field: string) => spec[field] ?? defaults[field];
+  const inList = (field: 'version' | 'instanceClass', rule: 'allowedVersions' | 'allowedInstanceClasses') => {
+    const value = pick(field);
+    const allowed = strings(definition[rule]);
+    if (value === undefined) {
+      violations.push({ path: `spec.${field}`, rule: 'required', message: `is required: the definition ${definitionName} has no defaults.${field}` });
+    } else if (typeof value === 'string' && !allowed.includes(value)) {
+      violations.push({ path: `spec.${field}`, rule, message: `${value} is not one the definition ${definitionName} allows (${list(allowed)})` });
+    }
+  };
+  inList('version', 'allowedVersions');
+  inList('instanceClass', 'allowedInstanceClasses');
+  const range = isJsonObject(definition['storageGb']) ? definition['storageGb'] : {};
+  const storage = pick('storageGb');
+  const [min, max] = [range['min'], range['max']];
+  if (storage === undefined) {
+    if (typeof min !== 'number') violations.push({ path: 'spec.storageGb', rule: 'required', message: `is required: the definition ${definitionName} has no defaults.storageGb` });
+  } else if (typeof storage === 'number' && ((typeof min === 'number' && storage < min) || (typeof max === 'number' && storage > max))) {
+    violations.push({ path: 'spec.storageGb', rule: 'storageGb', message: `${storage} is outside the definition ${definitionName}'s range (${String(min)}–${String(max)} GB)` });
+  }
+  const hasCluster = spec['clusterRef'] !== undefined;
+  const hasNetwork = spec['network'] !== undefined;
+  if (hasCluster === hasNetwork) {
+    violations.push({
+      path: hasCluster ? 'spec.network' : 'spec.clusterRef',
+      rule: 'oneOf',
+      message: hasCluster ? 'give clusterRef or network, not both' : 'is required: the cluster whose network the database joins (or, for a cluster Tugboat did not make, spec.network)',
+    });
+  }
+  return violations;
+}
+
+/** A DatabaseDefinition's own consistency: a storage range that is one, and defaults within it and the lists. */
+export function databaseDefinitionViolations(definition: JsonObject): Violation[] {
+  const violations: Violation[] = [];
+  const range = isJsonObject(definition['storageGb']) ? definition['storageGb'] : {};
+  const [min, max] = [range['min'], range['max']];
+  if (typeof min === 'number' && typeof max === 'number' && min > max) {
+    violations.push({ path: 'spec.storageGb.min', rule: 'range', message: `${min} is above max (${max})` });
+  }
+  const defaults = definition['defaults'];
+  if (isJsonObject(defaults)) {
+    for (const [field, rule] of [['version', 'allowedVersions'], ['instanceClass', 'allowedInstanceClasses']] as const) {
+      const value = defaults[field];
+      const allowed = strings(definition[rule]);
+      if (typeof value === 'string' && !allowed.includes(value)) violations.push({ path: `spec.defaults.${field}`, rule, message: `${value} is not one this definition allows (${list(allowed)})` });
+    }
+    const storage = defaults['storageGb'];
+    if (typeof storage === 'number' && ((typeof min === 'number' && storage < min) || (typeof max === 'number' && storage > max))) {
+      violations.push({ path: 'spec.defaults.storageGb', rule: 'storageGb', message: `${storage} is outside this definition's range (${String(min)}–${String(max)} GB)` });
+    }
+  }
+  if (definition['applyChanges'] === 'maintenanceWindow' && definition['maintenanceWindow'] === undefined) {
+    violations.push({ path: 'spec.maintenanceWindow', rule: 'required', message: 'is required when applyChanges is maintenanceWindow' });
+  }
+  return violations;
+}
+
+/**
+ * What an update of a DatabaseInstance may not do, whatever the definition allows: shrink its
+ * storage (RDS cannot), go back to an older engine version (RDS cannot downgrade), rename its
+ * database, or move to another network.
+ */
+export function databaseUpdateViolations(spec: JsonObject, current: JsonObject): Violation[] {
+  const violations: Violation[] = [];
+  const [before, after] = [current['storageGb'], spec['storageGb']];
+  if (typeof before === 'number' && typeof after === 'number' && after < before) {
+    violations.push({ path: 'spec.storageGb', rule: 'no-shrink', message: `${after} is less than the ${before} GB it has: RDS storage only grows` });
+  }
+  const [was, now] = [current['version'], spec['version']];
+  if (typeof was === 'string' && typeof now === 'string' && compareVersions(now, was) < 0) {
+    violations.push({ path: 'spec.version', rule: 'no-downgrade', message: `${now} is older than ${was}: RDS cannot downgrade an engine` });
+  }
+  for (const field of ['databaseName', 'clusterRef', 'network']) {
+    if (current[field] !== undefined && JSON.stringify(current[field]) !== JSON.stringify(spec[field])) {
+      violations.push({ path: `spec.${field}`, rule: 'immutable', message: 'cannot change: delete the database and create another (after a snapshot, if its data matters)' });
+    }
+  }
+  return violations;
+}
