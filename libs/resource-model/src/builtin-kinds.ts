@@ -365,6 +365,8 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   references: [
     { path: 'definitionRef', kind: 'WorkloadDefinition', required: true },
     { path: 'clusterRef', kind: 'ClusterInstance', required: true },
+    // The databases the app uses: their delete is refused while it does (409 naming it).
+    { path: 'databases[].ref', kind: 'DatabaseInstance' },
   ],
   secretFields: [],
   schema: {
@@ -376,6 +378,21 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
       definitionRef: ref,
       clusterRef: ref,
       namespace: { type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+      /**
+       * The databases the app uses (DatabaseInstances of its project): each one's connection
+       * reaches every container as `<envPrefix>_HOST`, `_PORT`, `_DATABASE`, `_USERNAME`,
+       * `_PASSWORD` and `_URL`, from a Secret in the app's namespace; the app starts once they are Ready.
+       */
+      databases: {
+        type: 'array',
+        maxItems: 10,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ref', 'envPrefix'],
+          properties: { ref, envPrefix: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,30}$' } },
+        },
+      },
       overrides: {
         type: 'object',
         additionalProperties: false,

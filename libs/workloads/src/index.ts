@@ -19,3 +19,4 @@ export {
   type WorkloadInstanceSpec,
   type WorkloadOverrides,
 } from './workload-types.js';
+export { connectionUrl, databaseSecretName, DATABASES_CHECKSUM_ANNOTATION, withDatabaseConnections, type DatabaseConnection } from './database-connections.js';

@@ -30,6 +30,21 @@ const REPLICATED = new Set(['apps/Deployment', 'apps/StatefulSet', 'apps/Replica
 
 const typeKey = (object: KubeManifest) => `${groupOf(object.apiVersion)}/${object.kind}`;
 
+/** The object's pod template metadata (live, for editing; created when absent), or `undefined` for a kind without a template. */
+export function podTemplateMetadataOf(object: KubeManifest): JsonRecord | undefined {
+  const path = POD_SPEC_PATHS[typeKey(object)];
+  // A bare Pod's own metadata is not a template: nothing to roll.
+  if (path === undefined || path.length < 2) return undefined;
+  let at: unknown = object;
+  for (const step of path.slice(0, -1)) {
+    if (!isRecord(at)) return undefined;
+    at = at[step];
+  }
+  if (!isRecord(at)) return undefined;
+  if (!isRecord(at['metadata'])) at['metadata'] = {};
+  return at['metadata'] as JsonRecord;
+}
+
 /** The object's pod spec (live, for editing), or `undefined` for a kind without one. */
 export function podSpecOf(object: KubeManifest): JsonRecord | undefined {
   const path = POD_SPEC_PATHS[typeKey(object)];

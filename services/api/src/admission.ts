@@ -43,6 +43,7 @@ import {
   databaseDefinitionViolations,
   databaseInstanceViolations,
   databaseUpdateViolations,
+  workloadDatabaseViolations,
   workloadDefinitionViolations,
   workloadInstanceViolations,
   type Violation,
@@ -235,7 +236,11 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       }
       spec = { ...spec, clusterRef: { name: cluster } };
     }
-    if (request.kind === WORKLOAD_INSTANCE.kind) spec = withNamespace(request, spec);
+    if (request.kind === WORKLOAD_INSTANCE.kind) {
+      spec = withNamespace(request, spec);
+      const duplicated = workloadDatabaseViolations(spec);
+      if (duplicated.length > 0) refuse(duplicated);
+    }
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
     if (request.kind === DATABASE_INSTANCE.kind && request.current !== undefined) {
       const refused = databaseUpdateViolations(spec, request.current);

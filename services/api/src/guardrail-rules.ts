@@ -227,3 +227,27 @@ export function databaseUpdateViolations(spec: JsonObject, current: JsonObject):
   }
   return violations;
 }
+
+/** A WorkloadInstance's `databases`: each database once, each prefix once (the env names would collide). */
+export function workloadDatabaseViolations(spec: JsonObject): Violation[] {
+  const violations: Violation[] = [];
+  const entries = Array.isArray(spec['databases']) ? spec['databases'] : [];
+  const names = new Map<string, number>();
+  const prefixes = new Map<string, number>();
+  entries.forEach((entry, index) => {
+    if (!isJsonObject(entry)) return;
+    const name = isJsonObject(entry['ref']) ? entry['ref']['name'] : undefined;
+    const prefix = entry['envPrefix'];
+    if (typeof name === 'string') {
+      const first = names.get(name);
+      if (first !== undefined) violations.push({ path: `spec.databases[${index}].ref`, rule: 'unique', message: `DatabaseInstance ${name} is already databases[${first}]` });
+      else names.set(name, index);
+    }
+    if (typeof prefix === 'string') {
+      const first = prefixes.get(prefix);
+      if (first !== undefined) violations.push({ path: `spec.databases[${index}].envPrefix`, rule: 'unique', message: `${prefix} is already the prefix of databases[${first}]` });
+      else prefixes.set(prefix, index);
+    }
+  });
+  return violations;
+}
