@@ -2,3 +2,4 @@ export * from './account.js';
 export * from './aws-errors.js';
 export * from './eks-token.js';
 export * from './eks-access.js';
+export * from './managed-secrets.js';

@@ -88,6 +88,8 @@ export interface WorkloadInstanceSpec {
   /** Filled by the API with `derivedNamespace` on create when left out; immutable. */
   namespace?: string;
   overrides?: WorkloadOverrides;
+  /** The databases the app uses (DatabaseInstances of its project), each wired in with `envPrefix`. */
+  databases?: Array<{ ref: { name: string }; envPrefix: string }>;
 }
 
 /** A Kubernetes object as Tugboat renders it: the envelope typed, the rest as the kind has it. */

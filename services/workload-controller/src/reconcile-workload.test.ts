@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
 import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
-import { armedKillPoint, CLUSTER_DEFINITION, CLUSTER_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
+import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
 import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
 import pino from 'pino';
 import { INVENTORY_ANNOTATION, inventoryName } from './inventory.js';
@@ -21,6 +21,8 @@ const KINDS: KindDefinition[] = [
   { ...CLUSTER_INSTANCE, controller: 'cluster-controller', secretFields: ['kubeconfig'], schema: { ...loose, properties: { kubeconfig: { type: 'string' } } } },
   { ...WORKLOAD_DEFINITION, schema: loose },
   { ...WORKLOAD_INSTANCE, schema: loose },
+  { ...DATABASE_INSTANCE, references: [], schema: loose },
+  { ...AWS_ACCOUNT, schema: { ...loose, properties: { secretAccessKey: { type: 'string' } } } },
 ];
 
 const MANIFESTS = (names: string[]) =>
@@ -177,5 +179,65 @@ describe('workload-controller reconcile against the sandbox', () => {
       reason: 'ClusterUnavailable',
       message: expect.stringContaining('tug delete workloadinstance app -p team --force'),
     });
+  });
+
+  it('starts the app once its database is Ready, with a Secret and envFrom, and rolls its pods on a new password version', async () => {
+    const { api, namespace } = await setup({ definition: { container: { image: 'nginx:1.27', ports: [{ port: 80 }] } } });
+    await api.create({ kind: 'AwsAccount', metadata: { name: 'main' }, spec: { accountId: '123456789012', region: 'us-east-1', accessKeyId: 'AKIAEXAMPLEEXAMPLE01', secretAccessKey: 'x' } });
+    await api.create({ kind: 'DatabaseInstance', metadata: { name: 'orders', project: 'team' }, spec: { databaseName: 'orders' } });
+    const obj = await api.replace({
+      kind: 'WorkloadInstance',
+      metadata: { name: 'app', project: 'team' },
+      spec: { definitionRef: { name: 'def' }, clusterRef: { name: 'local' }, namespace, databases: [{ ref: { name: 'orders' }, envPrefix: 'ORDERS_DB' }] },
+    });
+    const asked: string[] = [];
+    const withSecrets = createWorkloadController({
+      connections: createClusterConnections(),
+      progressingRequeueMs: 100,
+      degradedRetryMs: 100,
+      clusterWaitMs: 1_000,
+      managedSecrets: {
+        password: async ({ secretArn, version }) => {
+          asked.push(`${secretArn}@${version ?? ''}`);
+          return `password-${version ?? 'current'}`;
+        },
+      },
+    });
+
+    // The database is still being made: nothing is applied, and the status says which database and why.
+    api.setStatus({ kind: 'DatabaseInstance', project: 'team', name: 'orders' }, { phase: 'Progressing', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'WaitingForInstance', message: 'RDS instance tugboat-team-orders is creating' }] });
+    const waiting = await reconcileOnce(withSecrets, obj, { api });
+    expect(waiting.object?.status.phase).toBe('Progressing');
+    expect(waiting.object?.status.conditions?.find((c) => c.type === 'DatabasesReady')).toMatchObject({
+      status: 'False',
+      reason: 'DatabaseNotReady',
+      message: 'DatabaseInstance orders is Progressing (WaitingForInstance: RDS instance tugboat-team-orders is creating)',
+    });
+    expect(await cluster.list('apps/v1', 'Deployment', { namespace })).toEqual([]);
+
+    const outputs = { engine: 'postgres', host: 'orders.rds.local', port: 5432, databaseName: 'orders', username: 'tugboat', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-abcdef', passwordVersion: 'v1', accountName: 'main', region: 'us-east-1' };
+    api.setStatus({ kind: 'DatabaseInstance', project: 'team', name: 'orders' }, { phase: 'Ready', observedGeneration: 1, outputs });
+    let ready: Resource | undefined;
+    for (let i = 0; i < 50 && ready === undefined; i += 1) {
+      const { object } = await reconcileOnce(withSecrets, obj, { api });
+      if (object?.status.phase === 'Ready') ready = object as unknown as Resource;
+    }
+    expect(ready).toBeDefined();
+    const secret = await cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-db-orders', namespace } });
+    const data = Object.fromEntries(Object.entries((secret as unknown as { data: Record<string, string> }).data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    expect(data).toMatchObject({ HOST: 'orders.rds.local', PORT: '5432', PASSWORD: 'password-v1', URL: 'postgresql://tugboat:password-v1@orders.rds.local:5432/orders' });
+    const deployment = async () => (await cluster.list('apps/v1', 'Deployment', { namespace }))[0] as unknown as { spec: { template: { metadata: { annotations: Record<string, string> }; spec: { containers: Array<{ envFrom: unknown[] }> } } } };
+    expect((await deployment()).spec.template.spec.containers[0]!.envFrom).toEqual([{ prefix: 'ORDERS_DB_', secretRef: { name: 'tugboat-db-orders' } }]);
+    const before = (await deployment()).spec.template.metadata.annotations['tugboat.dev/databases-checksum'];
+    // The password never reaches the status.
+    expect(JSON.stringify(api.objects())).not.toContain('password-v1');
+
+    // A rotation: a new version of the secret; the Secret follows and the pods roll.
+    api.setStatus({ kind: 'DatabaseInstance', project: 'team', name: 'orders' }, { phase: 'Ready', observedGeneration: 1, outputs: { ...outputs, passwordVersion: 'v2' } });
+    await reconcileOnce(withSecrets, obj, { api });
+    const rotated = await cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-db-orders', namespace } });
+    expect(Buffer.from((rotated as unknown as { data: Record<string, string> }).data['PASSWORD']!, 'base64').toString()).toBe('password-v2');
+    expect((await deployment()).spec.template.metadata.annotations['tugboat.dev/databases-checksum']).not.toBe(before);
+    expect(asked).toContain(`${outputs.secretArn}@v2`);
   });
 });

@@ -1,4 +1,4 @@
-import { createEksAccess, eksEndpointOf, type AwsAccountSpec, type EksAccess } from '@tugboat/aws';
+import { createEksAccess, createManagedSecrets, eksEndpointOf, type AwsAccountSpec, type EksAccess, type ManagedSecrets } from '@tugboat/aws';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
 import { keyOf, noKillPoint, type Condition, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
@@ -10,6 +10,8 @@ import {
   MANAGED_BY,
   renderWorkload,
   WORKLOAD_FIELD_MANAGER,
+  withDatabaseConnections,
+  type DatabaseConnection,
   type KubeManifest,
   type WorkloadDefinitionSpec,
   type WorkloadInstanceSpec,
@@ -35,6 +37,8 @@ export interface WorkloadReconcilerOptions {
   connections: ClusterConnections;
   /** EKS tokens for clusters with provider eks (signed with the cluster's AwsAccount credentials). */
   eksAccess?: EksAccess;
+  /** Database passwords kept by AWS (RDS-managed, in Secrets Manager). */
+  managedSecrets?: ManagedSecrets;
   /** How soon an instance still rolling out is looked at again. Default 2 s. */
   progressingRequeueMs?: number;
   /** How soon a Degraded instance is tried again. Default 5 s. */
@@ -89,6 +93,7 @@ function listed(items: readonly string[], limit = 3): string {
 
 export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   const eksAccess = options.eksAccess ?? createEksAccess();
+  const managedSecrets = options.managedSecrets ?? createManagedSecrets({ credentials: eksAccess.credentials });
   const progressingRequeueMs = options.progressingRequeueMs ?? 2_000;
   const degradedRetryMs = options.degradedRetryMs ?? 5_000;
   const clusterWaitMs = options.clusterWaitMs ?? 30_000;
@@ -139,6 +144,43 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       (signal) => api.readSecrets(accountKey, { signal: signal ?? AbortSignal.timeout(15_000) }),
     );
     return options.connections.connect({ uid: cluster.metadata.uid, ...input });
+  }
+
+  /**
+   * The connection of each database the instance names: `waiting` (with the reason and words for
+   * the status) until every one is Ready with its outputs; the password read from where AWS keeps
+   * it (Secrets Manager), with the database's account's credentials, per password version.
+   */
+  async function databaseConnections(ctx: Ctx, obj: Instance): Promise<{ connections: DatabaseConnection[] } | { waiting: string; reason: string }> {
+    const connections: DatabaseConnection[] = [];
+    for (const entry of obj.spec.databases ?? []) {
+      const name = entry.ref.name;
+      const database = await ctx.api.get<Record<string, unknown>>({ kind: 'DatabaseInstance', project: obj.metadata.project, name }, { signal: ctx.signal });
+      if (database === undefined) return { waiting: `DatabaseInstance ${name} does not exist`, reason: 'DatabaseMissing' };
+      const outputs = database.status.outputs ?? {};
+      const ready = database.status.phase === 'Ready' && database.status.observedGeneration === database.metadata.generation;
+      const text = (field: string) => (typeof outputs[field] === 'string' ? (outputs[field] as string) : undefined);
+      const [host, secretArn, accountName, region, databaseName, username, engine] = ['host', 'secretArn', 'accountName', 'region', 'databaseName', 'username', 'engine'].map(text);
+      const port = outputs['port'];
+      if (!ready || !host || !secretArn || !accountName || !region || !databaseName || !username || typeof port !== 'number') {
+        const why = readyOf(database.status);
+        return { waiting: `DatabaseInstance ${name} is ${database.status.phase ?? 'Pending'} (${why.reason}${why.message ? `: ${why.message}` : ''})`, reason: 'DatabaseNotReady' };
+      }
+      const accountKey = { kind: 'AwsAccount', name: accountName };
+      const account = await ctx.api.get<AwsAccountSpec>(accountKey, { signal: ctx.signal });
+      if (account === undefined) return { waiting: `AwsAccount ${accountName} of DatabaseInstance ${name} does not exist`, reason: 'DatabaseNotReady' };
+      const passwordVersion = text('passwordVersion') ?? '';
+      const password = await managedSecrets.password({
+        account: { uid: account.metadata.uid, generation: account.metadata.generation, name: accountName, spec: account.spec },
+        readSecrets: (signal) => ctx.api.readSecrets(accountKey, { signal: signal ?? ctx.signal }),
+        region,
+        secretArn,
+        ...(passwordVersion ? { version: passwordVersion } : {}),
+        signal: ctx.signal,
+      });
+      connections.push({ database: name, envPrefix: entry.envPrefix, engine: engine === 'mysql' ? 'mysql' : 'postgres', host, port, databaseName, username, password, passwordVersion });
+    }
+    return { connections };
   }
 
   /**
@@ -210,9 +252,28 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     }
     const clusterReady: Condition = { type: 'ClusterReady', status: 'True', reason: 'ClusterReady', message: `ClusterInstance ${clusterName} is Ready` };
 
+    // The databases it uses: all Ready, with their connections, before anything is applied.
+    const databases = await databaseConnections(ctx, obj);
+    if ('waiting' in databases) {
+      const databasesReady: Condition = { type: 'DatabasesReady', status: 'False', reason: databases.reason, message: databases.waiting };
+      if (!hadApplied) {
+        ctx.setStatus({
+          phase: 'Progressing',
+          reason: 'WaitingForDatabase',
+          message: `waiting for its databases: ${databases.waiting}`,
+          conditions: [clusterReady, databasesReady],
+          outputs: { namespace, cluster: clusterName, addresses: [] },
+        });
+      } else {
+        // Running already: its pods keep the connection they have; say why a change waits.
+        ctx.setStatus({ phase: 'Degraded', reason: 'DatabaseNotReady', message: databases.waiting, conditions: [clusterReady, databasesReady] });
+      }
+      return { requeueAfterMs: clusterWaitMs };
+    }
+
     let desired: KubeManifest[];
     try {
-      desired = render(obj, definition);
+      desired = withDatabaseConnections(render(obj, definition), databases.connections, labelsOf(obj));
     } catch (error) {
       // The API judged both at write time; reaching this means stored data the renderer cannot take.
       const message = `cannot render WorkloadDefinition ${definition.metadata.name} for this instance: ${error instanceof Error ? error.message : String(error)}`;

@@ -18,6 +18,8 @@ export function createWorkloadController(options: WorkloadReconcilerOptions & { 
       { kind: 'ClusterInstance', map: dependentsOf('clusterRef') },
       // Nothing reconciles a definition and writes its status: its spec changes are what roll out.
       { kind: 'WorkloadDefinition', on: 'spec', map: dependentsOf('definitionRef') },
+      // A database it uses turning Ready (or getting a new password) wakes the app.
+      { kind: 'DatabaseInstance', map: dependentsOf('databases[].ref') },
     ],
     concurrency: options.concurrency ?? 8,
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
