@@ -220,7 +220,22 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     counters,
     accountId,
     onChange: () => store?.scheduleSave(),
+    // An RDS instance gone by now has taken its managed secret with it.
+    beforeRead: () => {
+      if (!rdsTouchingSecrets) withRdsTouchingSecrets(() => rds.advance());
+    },
   });
+  /** Set while RDS reads or writes Secrets Manager, so that Secrets Manager does not call back into RDS meanwhile. */
+  let rdsTouchingSecrets = false;
+  function withRdsTouchingSecrets<T>(fn: () => T): T {
+    const was = rdsTouchingSecrets;
+    rdsTouchingSecrets = true;
+    try {
+      return fn();
+    } finally {
+      rdsTouchingSecrets = was;
+    }
+  }
   registry.add(...secretsManagerOperations({ secrets: secretsManager }));
 
   const rds: RdsSimulator = createRdsSimulator({
@@ -229,6 +244,16 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     accountId,
     ...(options.rdsDurations !== undefined ? { durations: options.rdsDurations } : {}),
     onChange: () => store?.scheduleSave(),
+    // Managed master passwords live in the sandbox's Secrets Manager, as on AWS.
+    secrets: {
+      create: (regionName, input) =>
+        withRdsTouchingSecrets(() => ({ arn: secretsManager.createSecret(regionName, { ...input, owningService: 'rds' }).secret.arn })),
+      put: (regionName, arn, secretString) => withRdsTouchingSecrets(() => void secretsManager.putSecretValue(regionName, { secretId: arn, secretString })),
+      remove: (regionName, arn) =>
+        withRdsTouchingSecrets(() => {
+          if (secretsManager.list(regionName).some((s) => s.arn === arn)) secretsManager.deleteSecret(regionName, { secretId: arn, forceDeleteWithoutRecovery: true });
+        }),
+    },
     // RDS takes only the subnets and security groups EC2 holds.
     network: {
       subnet: (regionName, subnetId) => ec2.region(regionName).subnets.find((s) => s.subnetId === subnetId),

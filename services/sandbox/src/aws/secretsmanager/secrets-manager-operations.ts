@@ -3,6 +3,7 @@
  * JSON input, calls the simulator, and answers with Secrets Manager's member names; dates are epoch
  * seconds, as the JSON protocols send them.
  */
+import { AwsError } from '../aws-error.js';
 import type { AwsOperation, AwsOperationContext } from '../aws-operation.js';
 import { invalidParameter, type SecretRecord, type SecretsManagerSimulator, type SecretTag } from './secrets-manager-simulator.js';
 
@@ -112,6 +113,15 @@ export function secretsManagerOperations(options: SecretsManagerOperationsOption
     handler: (ctx) => handler(ctx, ctx.input),
   });
 
+  /** A secret another service manages (RDS's `rds!db-…`) changes only through that service, as on AWS. */
+  const notManaged = (region: string, secretId: string) => {
+    const secret = secrets.secret(region, secretId);
+    if (secret.owningService !== undefined) {
+      throw new AwsError('InvalidRequestException', `You can't modify secret ${secret.name} because it's managed by ${secret.owningService}. Use ${secret.owningService} to change it.`, { status: 400 });
+    }
+    return secretId;
+  };
+
   const versionsToStages = (s: SecretRecord) => Object.fromEntries(s.versions.filter((v) => v.stages.length > 0).map((v) => [v.versionId, [...v.stages]]));
 
   const describe = (region: string, s: SecretRecord) => ({
@@ -160,7 +170,7 @@ export function secretsManagerOperations(options: SecretsManagerOperationsOption
     }),
     op('PutSecretValue', (ctx, input) => {
       const { secret, version } = secrets.putSecretValue(ctx.region, {
-        secretId: required(input, 'SecretId'),
+        secretId: notManaged(ctx.region, required(input, 'SecretId')),
         ...optional('clientRequestToken', text(input, 'ClientRequestToken')),
         ...optional('secretString', text(input, 'SecretString')),
         ...optional('secretBinary', text(input, 'SecretBinary')),
@@ -199,7 +209,7 @@ export function secretsManagerOperations(options: SecretsManagerOperationsOption
     }),
     op('DeleteSecret', (ctx, input) => {
       const { secret, deletionDate } = secrets.deleteSecret(ctx.region, {
-        secretId: required(input, 'SecretId'),
+        secretId: notManaged(ctx.region, required(input, 'SecretId')),
         ...optional('recoveryWindowInDays', integer(input, 'RecoveryWindowInDays')),
         ...optional('forceDeleteWithoutRecovery', boolean(input, 'ForceDeleteWithoutRecovery')),
       });

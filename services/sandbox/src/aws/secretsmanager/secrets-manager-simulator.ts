@@ -50,6 +50,8 @@ export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPREVIOUS = 'AWSPREVIOUS';
 const DAY_MS = 24 * 60 * 60_000;
 const NAME = /^[a-zA-Z0-9/_+=.@-]{1,512}$/;
+/** Services name the secrets they manage with a `!` (`rds!db-…`), which a user's secret name cannot have. */
+const SERVICE_NAME = /^[a-zA-Z0-9/_+=.@!-]{1,512}$/;
 const TAGS_PER_SECRET = 50;
 const MAX_SECRET_BYTES = 65_536;
 /** Versions without a staging label are deprecated; Secrets Manager keeps about this many. */
@@ -108,6 +110,11 @@ export interface SecretsManagerSimulatorOptions {
   counters: SandboxCounters;
   accountId: string;
   onChange?: () => void;
+  /**
+   * Called before every read: brings the services that own secrets up to date first (an RDS
+   * instance that is gone by now has taken its managed secret with it), as time would on AWS.
+   */
+  beforeRead?: () => void;
 }
 
 export function invalidParameter(message: string): AwsError {
@@ -239,6 +246,7 @@ export function createSecretsManagerSimulator(options: SecretsManagerSimulatorOp
   }
 
   function advance(): void {
+    options.beforeRead?.();
     let moved = false;
     for (const [, state] of regions) {
       const gone = state.secrets.filter((s) => s.deletion !== undefined && clock.elapsed(s.deletion.requestedAt, s.deletion.recoveryDays * DAY_MS));
@@ -267,7 +275,7 @@ export function createSecretsManagerSimulator(options: SecretsManagerSimulatorOp
     advance,
 
     createSecret(regionName, input) {
-      if (!NAME.test(input.name)) {
+      if (!(input.owningService === undefined ? NAME : SERVICE_NAME).test(input.name)) {
         throw invalidParameter('Invalid name. Must be 1 to 512 characters: letters, digits and /_+=.@- only.');
       }
       checkValue(input, false);
