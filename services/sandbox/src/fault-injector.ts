@@ -4,7 +4,7 @@
  * (`ThrottlingException` / `Throttling`), or a Kubernetes `Status` with 429/500.
  */
 
-/** `service` is `eks`, `sts`, `ec2`, `rds`, `route53`, `kube` …, or `*`. */
+/** `service` is `eks`, `sts`, `ec2`, `rds`, `secretsmanager`, `route53`, `kube` …, or `*`. */
 export interface FaultRule {
   service: string;
   /** Operation name (`CreateCluster`, `AssumeRole`, for kube `create|get|list|update|patch|delete|watch`); absent = any. */

@@ -18,6 +18,7 @@ export { kubeClusterNameOf } from './aws/eks/eks-simulator.js';
 export { EC2_COUNTER_TYPES, type Ec2Durations, type Ec2Simulator } from './aws/ec2/ec2-simulator.js';
 export { RDS_COUNTER_TYPES, sha256 as rdsPasswordSha256, type RdsDurations, type RdsSimulator } from './aws/rds/rds-simulator.js';
 export { RDS_ENGINES, RDS_INSTANCE_CLASSES, RDS_STORAGE } from './aws/rds/rds-engines.js';
+export { SECRET_COUNTER_TYPE, type SecretsManagerSimulator } from './aws/secretsmanager/secrets-manager-simulator.js';
 export type { FaultRule, FaultInjector } from './fault-injector.js';
 export type { SimClock } from './sim-clock.js';
 export type { SandboxCounters } from './counters.js';

@@ -20,6 +20,12 @@ import { iamOperations } from './aws/iam/iam-operations.js';
 import { createIamSimulator, type IamSimulator, type IamSnapshot } from './aws/iam/iam-simulator.js';
 import { rdsOperations } from './aws/rds/rds-operations.js';
 import { createRdsSimulator, type RdsDurations, type RdsSimulator, type RdsSnapshot } from './aws/rds/rds-simulator.js';
+import { secretsManagerOperations } from './aws/secretsmanager/secrets-manager-operations.js';
+import {
+  createSecretsManagerSimulator,
+  type SecretsManagerSimulator,
+  type SecretsManagerSnapshot,
+} from './aws/secretsmanager/secrets-manager-simulator.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import { createControlApi } from './control-api.js';
@@ -70,7 +76,7 @@ export interface SandboxServerOptions {
   logger?: Logger;
   /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
   createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
-  /** Extra AWS operations (Route 53 …) served on the same port beside the built-in EKS, STS, IAM, EC2 and RDS. */
+  /** Extra AWS operations (Route 53 …) served on the same port beside the built-in EKS, STS, IAM, EC2, RDS and Secrets Manager. */
   awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
   saveDebounceMs?: number;
 }
@@ -100,6 +106,7 @@ export interface SandboxServer {
   readonly clusters: ClusterRegistry;
   readonly ec2: Ec2Simulator;
   readonly rds: RdsSimulator;
+  readonly secretsManager: SecretsManagerSimulator;
   readonly aws: AwsOperationRegistry;
 }
 
@@ -115,6 +122,8 @@ interface SandboxState {
   ec2?: Ec2Snapshot;
   /** Absent in a state saved before the sandbox simulated RDS. */
   rds?: RdsSnapshot;
+  /** Absent in a state saved before the sandbox simulated Secrets Manager. */
+  secretsManager?: SecretsManagerSnapshot;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
 }
@@ -156,6 +165,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             kube: clusters.snapshot(),
             ec2: ec2.snapshot(),
             rds: rds.snapshot(),
+            secretsManager: secretsManager.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
           }),
@@ -205,12 +215,45 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   });
   registry.add(...ec2Operations({ ec2 }));
 
+  const secretsManager: SecretsManagerSimulator = createSecretsManagerSimulator({
+    clock,
+    counters,
+    accountId,
+    onChange: () => store?.scheduleSave(),
+    // An RDS instance gone by now has taken its managed secret with it.
+    beforeRead: () => {
+      if (!rdsTouchingSecrets) withRdsTouchingSecrets(() => rds.advance());
+    },
+  });
+  /** Set while RDS reads or writes Secrets Manager, so that Secrets Manager does not call back into RDS meanwhile. */
+  let rdsTouchingSecrets = false;
+  function withRdsTouchingSecrets<T>(fn: () => T): T {
+    const was = rdsTouchingSecrets;
+    rdsTouchingSecrets = true;
+    try {
+      return fn();
+    } finally {
+      rdsTouchingSecrets = was;
+    }
+  }
+  registry.add(...secretsManagerOperations({ secrets: secretsManager }));
+
   const rds: RdsSimulator = createRdsSimulator({
     clock,
     counters,
     accountId,
     ...(options.rdsDurations !== undefined ? { durations: options.rdsDurations } : {}),
     onChange: () => store?.scheduleSave(),
+    // Managed master passwords live in the sandbox's Secrets Manager, as on AWS.
+    secrets: {
+      create: (regionName, input) =>
+        withRdsTouchingSecrets(() => ({ arn: secretsManager.createSecret(regionName, { ...input, owningService: 'rds' }).secret.arn })),
+      put: (regionName, arn, secretString) => withRdsTouchingSecrets(() => void secretsManager.putSecretValue(regionName, { secretId: arn, secretString })),
+      remove: (regionName, arn) =>
+        withRdsTouchingSecrets(() => {
+          if (secretsManager.list(regionName).some((s) => s.arn === arn)) secretsManager.deleteSecret(regionName, { secretId: arn, forceDeleteWithoutRecovery: true });
+        }),
+    },
     // RDS takes only the subnets and security groups EC2 holds.
     network: {
       subnet: (regionName, subnetId) => ec2.region(regionName).subnets.find((s) => s.subnetId === subnetId),
@@ -303,6 +346,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             kubeClusters: kubeInventory(clusters),
             ec2: ec2.inventory(),
             rds: rds.inventory(),
+            secretsManager: secretsManager.inventory(),
           },
         }),
         credentials: () => credentials.describe(),
@@ -314,6 +358,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
           clusters.reset();
           ec2.reset();
           rds.reset();
+          secretsManager.reset();
           credentials.reset();
           clock.setScale(initialScale);
           counters.reset();
@@ -348,6 +393,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     clusters,
     ec2,
     rds,
+    secretsManager,
     aws: registry,
     endpoints,
     async start() {
@@ -358,6 +404,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         credentials.restore(saved.credentials);
         if (saved.ec2 !== undefined) ec2.restore(saved.ec2);
         rds.restore(saved.rds);
+        secretsManager.restore(saved.secretsManager);
         eks.restore(saved.eks);
         iam.restore(saved.iam);
         if (saved.counters !== undefined) counters.restore(saved.counters);

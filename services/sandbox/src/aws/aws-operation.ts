@@ -1,12 +1,13 @@
 /**
  * The unit a simulated AWS service is made of: one operation of one service, in one protocol.
  * The handler sees parsed input and returns the output shape; the protocol layer does the wire.
- * EC2 (its own variant of Query), IAM and RDS (Query) or Route 53 (REST-XML) are added as more operations, not new servers.
+ * EC2 (its own variant of Query), IAM and RDS (Query), Secrets Manager (AWS JSON 1.1) or Route 53 (REST-XML) are added as more operations, not new servers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from './credential-store.js';
 
-export type AwsProtocolName = 'rest-json' | 'query' | 'rest-xml' | 'ec2';
+/** `json` is AWS JSON 1.1: `POST /` with `X-Amz-Target`. */
+export type AwsProtocolName = 'rest-json' | 'query' | 'rest-xml' | 'ec2' | 'json';
 
 export interface AwsCaller {
   accessKeyId: string;
@@ -26,7 +27,7 @@ export interface AwsOperationContext {
   /** The query string, decoded (repeated keys keep every value). */
   query: URLSearchParams;
   /**
-   * REST-JSON: the JSON body (`{}` when empty). Query: the form parameters, flat
+   * REST-JSON and JSON 1.1: the JSON body (`{}` when empty). Query: the form parameters, flat
    * (`Tags.member.1.Key`). REST-XML: the parsed XML body.
    */
   input: Record<string, unknown>;
@@ -35,7 +36,7 @@ export interface AwsOperationContext {
 }
 
 export interface AwsOperation {
-  /** SigV4 signing name: `eks`, `sts`, `ec2`, `iam`, `rds`, `route53`. */
+  /** SigV4 signing name: `eks`, `sts`, `ec2`, `iam`, `rds`, `secretsmanager`, `route53`. */
   service: string;
   protocol: AwsProtocolName;
   /** As in the API reference and in fault rules: `CreateCluster`, `AssumeRole`. */
@@ -44,6 +45,8 @@ export interface AwsOperation {
   http?: { method: string; path: string; status?: number };
   /** Query, EC2 and REST-XML: the namespace of the answer's root element. */
   xmlNamespace?: string;
+  /** JSON 1.1: what comes before the operation in `X-Amz-Target` (default: `service`). */
+  targetPrefix?: string;
   /** REST-XML: the answer's root element (default `${operation}Response`). */
   xmlRoot?: string;
   handler(context: AwsOperationContext): unknown;
@@ -70,7 +73,7 @@ export function createAwsOperationRegistry(operations: AwsOperation[] = []): Aws
         if (existing.some((other) => other.operation === operation.operation)) {
           throw new Error(`operation ${operation.service}:${operation.operation} is already registered`);
         }
-        if (operation.protocol !== 'query' && operation.protocol !== 'ec2' && operation.http === undefined) {
+        if ((operation.protocol === 'rest-json' || operation.protocol === 'rest-xml') && operation.http === undefined) {
           throw new Error(`REST operation ${operation.service}:${operation.operation} needs http.method and http.path`);
         }
         byService.set(operation.service, [...existing, operation]);

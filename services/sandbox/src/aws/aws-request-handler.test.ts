@@ -113,6 +113,28 @@ describe('the AWS protocol layer', () => {
     expect(unknownRoute.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
   });
 
+  it('speaks AWS JSON 1.1: the operation in X-Amz-Target, errors as {"__type", "message"}', async () => {
+    const json = (target: string, body: string) =>
+      fetch(`${t.url}/`, { method: 'POST', headers: { ...auth('secretsmanager'), 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body });
+    const notFound = await json('secretsmanager.GetSecretValue', '{"SecretId":"nope"}');
+    expect(notFound.status).toBe(400);
+    expect(notFound.headers.get('content-type')).toBe('application/x-amz-json-1.1');
+    expect(await notFound.json()).toEqual({ __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+
+    const unknown = await json('secretsmanager.RotateSecret', '{}');
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { __type: string }).__type).toBe('UnknownOperationException');
+    const otherPrefix = await json('AmazonSSM.GetSecretValue', '{"SecretId":"nope"}');
+    expect(((await otherPrefix.json()) as { __type: string }).__type).toBe('UnknownOperationException');
+
+    const badJson = await json('secretsmanager.ListSecrets', '{');
+    expect(((await badJson.json()) as { __type: string }).__type).toBe('SerializationException');
+
+    // Unsigned, the X-Amz-Target alone says which protocol answers.
+    const unsigned = await fetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.ListSecrets' }, body: '{}' });
+    expect(await unsigned.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+  });
+
   it('keeps one protocol per service and one handler per operation', () => {
     const registry = createAwsOperationRegistry(laterServices());
     expect(() => registry.add({ service: 'elasticache', protocol: 'rest-json', operation: 'X', http: { method: 'GET', path: '/x' }, handler: () => ({}) })).toThrow(
@@ -120,5 +142,8 @@ describe('the AWS protocol layer', () => {
     );
     expect(() => registry.add({ service: 'elasticache', protocol: 'query', operation: 'DescribeCacheClusters', handler: () => ({}) })).toThrow(/already registered/);
     expect(registry.protocolOf('route53')).toBe('rest-xml');
+    // JSON 1.1 routes by X-Amz-Target, so it needs no path.
+    registry.add({ service: 'ssm', protocol: 'json', targetPrefix: 'AmazonSSM', operation: 'GetParameter', handler: () => ({}) });
+    expect(registry.protocolOf('ssm')).toBe('json');
   });
 });

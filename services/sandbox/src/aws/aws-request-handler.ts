@@ -11,6 +11,7 @@ import { AwsError, AwsRequestError, isAwsError } from './aws-error.js';
 import type { AwsCaller, AwsOperationRegistry, AwsProtocolName } from './aws-operation.js';
 import { DEFAULT_USER_NAME, type CredentialStore } from './credential-store.js';
 import type { AwsProtocol, AwsWireRequest, AwsWireResponse } from './protocols/aws-protocol.js';
+import { amzTarget, createAwsJsonProtocol } from './protocols/aws-json-protocol.js';
 import { createEc2Protocol } from './protocols/ec2-protocol.js';
 import { createQueryProtocol } from './protocols/query-protocol.js';
 import { createRestJsonProtocol } from './protocols/rest-json-protocol.js';
@@ -42,6 +43,7 @@ export function createAwsRequestHandler(options: AwsRequestHandlerOptions): AwsR
     query: createQueryProtocol(),
     'rest-xml': createRestXmlProtocol(),
     ec2: createEc2Protocol(),
+    json: createAwsJsonProtocol(),
   };
 
   /** Without a readable credential scope, the request's shape says which protocol to answer in. */
@@ -51,8 +53,10 @@ export function createAwsRequestHandler(options: AwsRequestHandlerOptions): AwsR
       const version = request.query.get('Version') ?? new URLSearchParams(request.body.toString('utf8')).get('Version');
       return version === EC2_API_VERSION ? protocols.ec2 : protocols.query;
     }
+    if (amzTarget(request) !== undefined) return protocols.json;
     for (const operation of registry.all()) {
-      if (operation.protocol === 'query' || operation.protocol === 'ec2' || operation.http === undefined) continue;
+      if (operation.protocol !== 'rest-json' && operation.protocol !== 'rest-xml') continue;
+      if (operation.http === undefined) continue;
       const prefix = `/${operation.http.path.split('/').filter(Boolean)[0] ?? ''}`;
       if (request.path === prefix || request.path.startsWith(`${prefix}/`)) return protocols[operation.protocol];
     }

@@ -202,6 +202,9 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
       BackupTarget: 'region',
       NetworkType: 'IPV4',
       DedicatedLogVolume: false,
+      ...(i.masterUserSecret !== undefined
+        ? { MasterUserSecret: { SecretArn: i.masterUserSecret.arn, SecretStatus: i.applying?.secretRotation === true ? 'rotating' : 'active', KmsKeyId: i.masterUserSecret.kmsKeyId } }
+        : {}),
     };
   };
 
@@ -246,6 +249,8 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
         ...optional('storageEncrypted', boolean(input, 'StorageEncrypted')),
         ...optional('masterUsername', text(input, 'MasterUsername')),
         ...optional('masterUserPassword', text(input, 'MasterUserPassword')),
+        ...optional('manageMasterUserPassword', boolean(input, 'ManageMasterUserPassword')),
+        ...optional('masterUserSecretKmsKeyId', text(input, 'MasterUserSecretKmsKeyId')),
         ...optional('dbName', text(input, 'DBName')),
         ...optional('port', port),
         ...optional('subnetGroupName', text(input, 'DBSubnetGroupName')),
@@ -292,6 +297,9 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
         ...optional('instanceClass', text(input, 'DBInstanceClass')),
         ...optional('allocatedStorage', integer(input, 'AllocatedStorage')),
         ...optional('masterUserPassword', text(input, 'MasterUserPassword')),
+        ...optional('manageMasterUserPassword', boolean(input, 'ManageMasterUserPassword')),
+        ...optional('rotateMasterUserPassword', boolean(input, 'RotateMasterUserPassword')),
+        ...optional('masterUserSecretKmsKeyId', text(input, 'MasterUserSecretKmsKeyId')),
         ...(groups.length > 0 ? { vpcSecurityGroupIds: groups } : {}),
         ...optional('preferredMaintenanceWindow', text(input, 'PreferredMaintenanceWindow')),
         ...optional('backupRetentionPeriod', integer(input, 'BackupRetentionPeriod')),

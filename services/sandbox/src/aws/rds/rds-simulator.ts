@@ -3,9 +3,11 @@
  * `creating` → `backing-up` → `available`, `modifying`, `resetting-master-credentials` and
  * `deleting` on the simulated clock; DB subnet groups made of EC2's subnets; DB snapshots (final
  * snapshots taken on delete). Subnets and security groups are checked against the sandbox's EC2, as
- * RDS does. `rds-operations.ts` does the wire.
+ * RDS does. A master password that RDS manages (`ManageMasterUserPassword`) is generated here and
+ * kept in the sandbox's Secrets Manager; the instance itself still keeps only its hash.
+ * `rds-operations.ts` does the wire.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { SandboxCounters } from '../../counters.js';
 import type { SimClock } from '../../sim-clock.js';
 import { AwsError } from '../aws-error.js';
@@ -25,6 +27,8 @@ export interface DbInstanceChanges {
   allocatedStorage?: number;
   /** SHA-256 of the new password: the password itself is never kept. */
   passwordSha256?: string;
+  /** The new password is a rotation of the managed secret (its `SecretStatus` is `rotating` meanwhile). */
+  secretRotation?: boolean;
 }
 
 export interface DbInstanceRecord {
@@ -40,6 +44,8 @@ export interface DbInstanceRecord {
   masterUsername: string;
   /** SHA-256 (hex) of the master password, so a state file never holds one. */
   passwordSha256: string;
+  /** Set when RDS manages the master password: the Secrets Manager secret that holds it. */
+  masterUserSecret?: { arn: string; kmsKeyId: string };
   dbName?: string;
   port: number;
   subnetGroupName: string;
@@ -136,6 +142,18 @@ export const RDS_COUNTER_TYPES = {
 export const DEFAULT_MAINTENANCE_WINDOW = 'sun:05:00-sun:05:30';
 export const DEFAULT_BACKUP_WINDOW = '03:00-03:30';
 
+/**
+ * What RDS writes to Secrets Manager for a managed master password. The secret holds
+ * `{"username", "password"}`; RDS is its owning service.
+ */
+export interface RdsManagedSecrets {
+  create(region: string, input: { name: string; description: string; kmsKeyId: string; secretString: string; tags: RdsTag[] }): { arn: string };
+  /** A new version that becomes AWSCURRENT. */
+  put(region: string, arn: string, secretString: string): void;
+  /** Deleted without a recovery window; a secret already gone is no error. */
+  remove(region: string, arn: string): void;
+}
+
 /** What RDS reads from EC2. */
 export interface RdsNetwork {
   subnet(region: string, subnetId: string): { subnetId: string; vpcId: string; availabilityZone: string } | undefined;
@@ -153,6 +171,8 @@ export interface CreateDbInstanceInput {
   storageEncrypted?: boolean;
   masterUsername?: string;
   masterUserPassword?: string;
+  manageMasterUserPassword?: boolean;
+  masterUserSecretKmsKeyId?: string;
   dbName?: string;
   port?: number;
   subnetGroupName?: string;
@@ -173,6 +193,9 @@ export interface ModifyDbInstanceInput {
   instanceClass?: string;
   allocatedStorage?: number;
   masterUserPassword?: string;
+  manageMasterUserPassword?: boolean;
+  rotateMasterUserPassword?: boolean;
+  masterUserSecretKmsKeyId?: string;
   vpcSecurityGroupIds?: string[];
   preferredMaintenanceWindow?: string;
   backupRetentionPeriod?: number;
@@ -218,6 +241,8 @@ export interface RdsSimulatorOptions {
   counters: SandboxCounters;
   accountId: string;
   network: RdsNetwork;
+  /** Where managed master passwords are kept; without it `ManageMasterUserPassword=true` is refused. */
+  secrets?: RdsManagedSecrets;
   durations?: Partial<RdsDurations>;
   onChange?: () => void;
 }
@@ -227,6 +252,14 @@ const SUBNET_GROUP_NAME = /^[a-zA-Z][a-zA-Z0-9 ._-]{0,254}$/;
 const DB_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 const MASTER_USERNAME = /^[a-zA-Z][a-zA-Z0-9_]{0,15}$/;
 const TAGS_PER_RESOURCE = 50;
+
+/** Printable ASCII that RDS takes in a master password (no `/ @ "` or space), less quotes and backslashes that trip shells. */
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-.:;<=>?[]^_{|}~';
+
+/** A password as RDS generates for a managed master user: 28 characters. */
+export function generateMasterPassword(): string {
+  return [...randomBytes(28)].map((b) => PASSWORD_ALPHABET[b % PASSWORD_ALPHABET.length]).join('');
+}
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -248,6 +281,10 @@ function checkIdentifier(parameter: string, value: string): string {
     );
   }
   return value.toLowerCase();
+}
+
+function checkPasswordIfGiven(password: string | undefined): string | undefined {
+  return password === undefined ? undefined : checkPassword(password);
 }
 
 function checkPassword(password: string | undefined): string {
@@ -276,7 +313,7 @@ function emptyRegion(): RdsRegionState {
 }
 
 export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
-  const { clock, counters, accountId, network } = options;
+  const { clock, counters, accountId, network, secrets } = options;
   const durations = { ...DEFAULT_RDS_DURATIONS, ...options.durations };
   let regions = new Map<string, RdsRegionState>();
   const changed = () => options.onChange?.();
@@ -328,7 +365,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
 
   function advance(): void {
     let moved = false;
-    for (const [, state] of regions) {
+    for (const [regionName, state] of regions) {
       for (const instance of state.instances) {
         // Loops so that a long pause (a restart, a scale change) passes through every state it covers.
         for (;;) {
@@ -359,7 +396,11 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
       const gone = state.instances.filter((i) => i.status === 'deleting' && clock.elapsed(i.statusSince, durations.delete));
       if (gone.length > 0) {
         state.instances = state.instances.filter((i) => !gone.includes(i));
-        for (const _instance of gone) counters.deleted(RDS_COUNTER_TYPES.instance);
+        for (const instance of gone) {
+          counters.deleted(RDS_COUNTER_TYPES.instance);
+          // RDS deletes the secret of a managed master password with its instance.
+          if (instance.masterUserSecret !== undefined) secrets?.remove(regionName, instance.masterUserSecret.arn);
+        }
         moved = true;
       }
       for (const snapshot of state.snapshots) {
@@ -440,6 +481,33 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
     return dbSnapshot(regionName, id);
   }
 
+  /** The account's `aws/secretsmanager` KMS key in a region: what a managed secret is encrypted with unless told otherwise. */
+  function defaultSecretKmsKey(regionName: string): string {
+    const hex = createHash('sha256').update(`${accountId}/${regionName}/aws/secretsmanager`).digest('hex');
+    return `arn:aws:kms:${regionName}:${accountId}:key/${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  function managedSecrets(): RdsManagedSecrets {
+    if (secrets === undefined) throw invalidParameterValue('The sandbox was started without Secrets Manager: ManageMasterUserPassword is not available.');
+    return secrets;
+  }
+
+  /** Creates the `rds!db-<uuid>` secret holding the generated password. */
+  function createManagedSecret(regionName: string, instance: { arn: string; masterUsername: string }, password: string, kmsKeyId: string | undefined): { arn: string; kmsKeyId: string } {
+    const key = kmsKeyId ?? defaultSecretKmsKey(regionName);
+    const { arn: secretArn } = managedSecrets().create(regionName, {
+      name: `rds!db-${randomUUID()}`,
+      description: `Secret associated with primary RDS DB instance: ${instance.arn}`,
+      kmsKeyId: key,
+      secretString: JSON.stringify({ username: instance.masterUsername, password }),
+      tags: [
+        { Key: 'aws:rds:primaryDBInstanceArn', Value: instance.arn },
+        { Key: 'aws:secretsmanager:owningService', Value: 'rds' },
+      ],
+    });
+    return { arn: secretArn, kmsKeyId: key };
+  }
+
   /** Instances that still hold network interfaces (every state until gone). */
   function holding(regionName: string): DbInstanceRecord[] {
     advance();
@@ -469,7 +537,16 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
       if (!MASTER_USERNAME.test(input.masterUsername)) {
         throw invalidParameterValue('MasterUsername must start with a letter and contain 1 to 16 letters, digits or underscores.');
       }
-      const passwordSha256 = checkPassword(input.masterUserPassword);
+      const manage = input.manageMasterUserPassword === true;
+      if (manage && input.masterUserPassword !== undefined) {
+        throw invalidCombination('You can\'t specify MasterUserPassword when ManageMasterUserPassword is turned on.');
+      }
+      if (!manage && input.masterUserSecretKmsKeyId !== undefined) {
+        throw invalidCombination('A ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is specified.');
+      }
+      const generated = manage ? generateMasterPassword() : undefined;
+      const passwordSha256 = checkPassword(generated ?? input.masterUserPassword);
+      if (manage) managedSecrets();
       if (input.dbName !== undefined && !DB_NAME.test(input.dbName)) {
         throw invalidParameterValue('DBName must begin with a letter and contain only alphanumeric characters and underscores.');
       }
@@ -538,6 +615,8 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
         tags: [],
       };
       mergeTags(record, input.tags);
+      // Last, once nothing can refuse the create: a refused create leaves no secret behind.
+      if (generated !== undefined) record.masterUserSecret = createManagedSecret(regionName, record, generated, input.masterUserSecretKmsKeyId);
       state.instances.push(record);
       counters.created(RDS_COUNTER_TYPES.instance);
       changed();
@@ -568,12 +647,45 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
         }
         changes.allocatedStorage = input.allocatedStorage;
       }
-      const password = input.masterUserPassword === undefined ? undefined : checkPassword(input.masterUserPassword);
+      const managed = instance.masterUserSecret !== undefined;
+      const manage = input.manageMasterUserPassword;
+      if (manage === false) {
+        if (!managed) throw invalidCombination('You cannot set ManageMasterUserPassword to false because the master user password is not currently managed by RDS.');
+        if (input.masterUserPassword === undefined) throw invalidCombination('MasterUserPassword must be provided when ManageMasterUserPassword is set to false.');
+      }
+      if (input.masterUserPassword !== undefined && (manage === true || (managed && manage !== false))) {
+        throw invalidCombination('You can\'t specify MasterUserPassword when the master user password is managed by RDS in Secrets Manager. To set it yourself, also set ManageMasterUserPassword to false.');
+      }
+      if (input.masterUserSecretKmsKeyId !== undefined && manage !== true) {
+        throw invalidCombination('A ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is specified.');
+      }
+      if (input.rotateMasterUserPassword === true) {
+        if (!managed || manage !== undefined) {
+          throw invalidCombination('RotateMasterUserPassword can only be set for a DB instance whose master user password is managed by RDS in Secrets Manager, without ManageMasterUserPassword.');
+        }
+        if (!input.applyImmediately) throw invalidCombination('You must set ApplyImmediately when you rotate the master user password.');
+      }
+      const switchOn = manage === true && !managed;
+      const rotate = input.rotateMasterUserPassword === true;
+      const generated = switchOn || rotate ? generateMasterPassword() : undefined;
+      if (switchOn) managedSecrets();
+      const password = checkPasswordIfGiven(generated ?? input.masterUserPassword);
       const securityGroupIds = input.vpcSecurityGroupIds === undefined ? undefined : checkSecurityGroups(regionName, input.vpcSecurityGroupIds, instance.vpcId);
       const maintenanceWindow = input.preferredMaintenanceWindow === undefined ? undefined : checkMaintenanceWindow(input.preferredMaintenanceWindow);
       if (input.backupRetentionPeriod !== undefined && (!Number.isInteger(input.backupRetentionPeriod) || input.backupRetentionPeriod < 0 || input.backupRetentionPeriod > 35)) {
         throw invalidParameterValue(`Invalid backup retention period: ${input.backupRetentionPeriod}. Must be between 0 and 35.`);
       }
+
+      // The managed secret changes first: its AWSCURRENT is what the instance takes once the reset is done.
+      if (rotate && generated !== undefined && instance.masterUserSecret !== undefined) {
+        managedSecrets().put(regionName, instance.masterUserSecret.arn, JSON.stringify({ username: instance.masterUsername, password: generated }));
+      } else if (switchOn && generated !== undefined) {
+        instance.masterUserSecret = createManagedSecret(regionName, instance, generated, input.masterUserSecretKmsKeyId);
+      } else if (manage === false && instance.masterUserSecret !== undefined) {
+        managedSecrets().remove(regionName, instance.masterUserSecret.arn);
+        delete instance.masterUserSecret;
+      }
+      const passwordChange: DbInstanceChanges | undefined = password === undefined ? undefined : { passwordSha256: password, ...(rotate ? { secretRotation: true } : {}) };
 
       // Applied at once whatever ApplyImmediately says, as RDS does for these.
       if (securityGroupIds !== undefined) instance.vpcSecurityGroupIds = securityGroupIds.length > 0 ? securityGroupIds : instance.vpcSecurityGroupIds;
@@ -586,7 +698,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
         // Applying now takes what was waiting for the window along.
         const { since: _since, windowInMs: _window, ...waiting } = instance.pending ?? { since: 0, windowInMs: 0 };
         delete instance.pending;
-        const applying: DbInstanceChanges = { ...waiting, ...changes, ...(password !== undefined ? { passwordSha256: password } : {}) };
+        const applying: DbInstanceChanges = { ...waiting, ...changes, ...passwordChange };
         if (Object.keys(applying).length > 0) {
           instance.applying = applying;
           setStatus(instance, applying.instanceClass !== undefined || applying.allocatedStorage !== undefined ? 'modifying' : 'resetting-master-credentials');
@@ -602,8 +714,8 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
           instance.pending.windowInMs = Math.max(1, msUntilMaintenanceWindow(maintenanceWindow, instance.pending.since));
         }
         // A new master password is applied as soon as possible whatever ApplyImmediately says.
-        if (password !== undefined) {
-          instance.applying = { passwordSha256: password };
+        if (passwordChange !== undefined) {
+          instance.applying = passwordChange;
           setStatus(instance, 'resetting-master-credentials');
         }
       }
