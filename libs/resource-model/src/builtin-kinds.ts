@@ -525,6 +525,11 @@ export const DATABASE_INSTANCE: KindDefinition = {
       version: engineVersion,
       instanceClass,
       storageGb,
+      /**
+       * Change it (to any new value, e.g. the date) to have the password rotated now: RDS makes a
+       * new one, and the apps that use the database get it and roll their pods.
+       */
+      passwordRotation: { type: 'string', minLength: 1, maxLength: 64 },
     },
   },
 };
