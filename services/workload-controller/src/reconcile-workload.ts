@@ -151,14 +151,16 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
    * the status) until every one is Ready with its outputs; the password read from where AWS keeps
    * it (Secrets Manager), with the database's account's credentials, per password version.
    */
-  async function databaseConnections(ctx: Ctx, obj: Instance): Promise<{ connections: DatabaseConnection[] } | { waiting: string; reason: string }> {
+  async function databaseConnections(ctx: Ctx, obj: Instance, running: boolean): Promise<{ connections: DatabaseConnection[] } | { waiting: string; reason: string }> {
     const connections: DatabaseConnection[] = [];
     for (const entry of obj.spec.databases ?? []) {
       const name = entry.ref.name;
       const database = await ctx.api.get<Record<string, unknown>>({ kind: 'DatabaseInstance', project: obj.metadata.project, name }, { signal: ctx.signal });
       if (database === undefined) return { waiting: `DatabaseInstance ${name} does not exist`, reason: 'DatabaseMissing' };
       const outputs = database.status.outputs ?? {};
-      const ready = database.status.phase === 'Ready' && database.status.observedGeneration === database.metadata.generation;
+      // A first start waits for Ready; a running app keeps using a database that is being changed
+      // (grown, rotated: Progressing) as long as it publishes its connection.
+      const ready = running ? database.metadata.deletionRequestedAt === null : database.status.phase === 'Ready' && database.status.observedGeneration === database.metadata.generation;
       const text = (field: string) => (typeof outputs[field] === 'string' ? (outputs[field] as string) : undefined);
       const [host, secretArn, accountName, region, databaseName, username, engine] = ['host', 'secretArn', 'accountName', 'region', 'databaseName', 'username', 'engine'].map(text);
       const port = outputs['port'];
@@ -253,7 +255,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const clusterReady: Condition = { type: 'ClusterReady', status: 'True', reason: 'ClusterReady', message: `ClusterInstance ${clusterName} is Ready` };
 
     // The databases it uses: all Ready, with their connections, before anything is applied.
-    const databases = await databaseConnections(ctx, obj);
+    const databases = await databaseConnections(ctx, obj, hadApplied);
     if ('waiting' in databases) {
       const databasesReady: Condition = { type: 'DatabasesReady', status: 'False', reason: databases.reason, message: databases.waiting };
       if (!hadApplied) {
