@@ -219,8 +219,14 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
     return entry;
   }
 
-  /** Single-flight check of the table; `force` ignores the interval. */
+  /**
+   * Single-flight check of the table; `force` ignores the interval. A caller that comes while a
+   * check runs waits for it, whatever the interval says: `reload` marks the time when it starts, so
+   * the interval alone would answer from the table as it was before (after a restart: the built-in
+   * kinds only, and the access rules built from that list would hide every registered kind's objects).
+   */
   function sync(force: boolean): Promise<void> {
+    if (syncing) return syncing;
     if (!force && now() - checkedAt < reloadIntervalMs) return Promise.resolve();
     if (!syncing) {
       syncing = reload().finally(() => {

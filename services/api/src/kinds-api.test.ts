@@ -114,6 +114,33 @@ describe('docs/kinds.md', () => {
   });
 });
 
+describe('a registry that starts over a table holding registered kinds (an API restart)', () => {
+  it('answers its first list with them even while a lookup is reading the table (no list of built-ins only)', async () => {
+    const names = kindName('Restarted');
+    expect((await api.call('PUT', `/v1/kinds/${names.kind}`, gadgetKind(names))).status).toBe(201);
+    const short: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const restarted = createKindRegistry({ db: api.server.database.db, logger: pino({ level: 'silent' }) });
+      // What the first requests after a restart do: a lookup by plural, and, while it reads the
+      // table, more requests each asking for the list the access rules are built from.
+      let done = false;
+      const lookup = restarted.get(names.plural).finally(() => (done = true));
+      const lists: Array<Promise<void>> = [];
+      while (!done) {
+        lists.push(
+          restarted.list().then((listed) => {
+            if (!listed.some((k) => k.kind === names.kind)) short.push(`round ${round}: ${listed.length} kinds`);
+          }),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(lists);
+      expect((await lookup)?.definition.kind).toBe(names.kind);
+    }
+    expect(short).toEqual([]);
+  });
+});
+
 describe('a stored kind that breaks the rules', () => {
   it('is logged and kept as unusable: the API keeps answering, its objects cannot be written, an admin can fix it', async () => {
     const names = kindName('Broken');
