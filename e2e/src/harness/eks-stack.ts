@@ -40,6 +40,8 @@ export interface EksStack {
   startInfraController(env?: Record<string, string>, options?: { expectDeath?: boolean }): Promise<Child>;
   /** The running infra-controller, if any. */
   readonly infraController: Child | undefined;
+  /** Starts another controller service (`managed-services-controller` …) with the stack's settings. */
+  startController(service: string, env?: Record<string, string>, options?: { expectDeath?: boolean }): Promise<Child>;
   close(): Promise<void>;
 }
 
@@ -135,7 +137,7 @@ export async function startEksStack(options: { name: string; timeScale?: number;
     },
     async awsCounters() {
       const all = (await (await control('/counters')).json()) as AwsCounters;
-      const aws = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([type]) => /^(ec2|iam|eks):/.test(type)));
+      const aws = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([type]) => /^(ec2|iam|eks|rds|secretsmanager):/.test(type)));
       return { created: aws(all.created), deleted: aws(all.deleted) };
     },
     async addFault(rule) {
@@ -153,6 +155,9 @@ export async function startEksStack(options: { name: string; timeScale?: number;
     },
     get infraController() {
       return infraController;
+    },
+    startController(service, env = {}, startOptions = {}) {
+      return start(service, { TUGBOAT_LEASE_TTL_MS: '2000', ...env }, startOptions.expectDeath ?? false);
     },
     async close() {
       for (const child of children.reverse()) {
