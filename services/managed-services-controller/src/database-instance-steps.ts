@@ -8,7 +8,7 @@ import { CreateDBInstanceCommand, DescribeDBInstancesCommand, ModifyDBInstanceCo
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { MASTER_USERNAME, OWNER_TAG, ownershipTags, tagList, tagValue } from './database-naming.js';
 import { ProvisioningRefused, unlessNotFound, type DatabaseRun } from './database-run.js';
-import type { DatabaseDefinitionSpec, DatabaseEngine, DatabaseOutputs, PendingChanges } from './database-types.js';
+import type { DatabaseEngine, DatabaseOutputs, PendingChanges } from './database-types.js';
 
 /** What the instance should be: the spec over the definition's defaults. */
 export interface DesiredInstance {

@@ -123,6 +123,8 @@ export function createDatabaseReconciler(options: DatabaseReconcilerOptions = {}
       ...(obj.status?.region !== undefined ? { region: obj.status.region } : {}),
       ...(obj.status?.accountName !== undefined ? { accountName: obj.status.accountName } : {}),
       instanceIdentifier: instanceIdentifier(obj.metadata.project ?? '', obj.metadata.name),
+      // The SDK merges fields into the last status: a change that is no longer pending is dropped here.
+      pendingChanges: undefined,
       ...extra,
     };
   }

@@ -1,0 +1,59 @@
+/**
+ * Crash proofs: the reconcile dies right after an AWS create (or delete) call, before anything
+ * records it; the next passes, without the kill point, must find what was made instead of making it
+ * again. During creation and during deletion: exactly one of each, and only the final snapshot left.
+ */
+import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { armedKillPoint } from '@tugboat/resource-model';
+import { DATABASE_KILL_POINTS } from './database-kill-points.js';
+import { finalSnapshotIdentifier, instanceIdentifier } from './database-naming.js';
+import { countersDelta, ONE_DATABASE, PROJECT, startHarness, type DatabaseObject, type Harness } from './test-support/database-harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+  await h.account('crashes');
+  await h.cluster('prod', 'crashes', await h.network('10.50'));
+  await h.definition('pg', { engine: 'postgres' });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const CASES: Array<[create: string, remove: string]> = [
+  ['db.after-create-subnet-group', 'db.after-delete-instance'],
+  ['db.after-create-security-group', 'db.after-delete-subnet-group'],
+  ['db.after-create-instance', 'db.after-delete-security-group'],
+];
+
+describe('managed-services-controller: DatabaseInstance crash safety', () => {
+  it('covers every kill point', () => {
+    const covered = new Set(CASES.flat());
+    expect(DATABASE_KILL_POINTS.filter((point) => !covered.has(point))).toEqual([]);
+  });
+
+  it.each(CASES)('killed at %s while creating and at %s while deleting: one of each, only the final snapshot left', async (createPoint, deletePoint) => {
+    const name = `crash-${createPoint.replace('db.after-create-', '')}`;
+    const killed: string[] = [];
+    const armed = (point: string) => h.controller({ killPoint: armedKillPoint({ point, after: 0, kill: () => killed.push(point) }) });
+    const before = h.counters();
+    const obj = await h.create(name, { definitionRef: { name: 'pg' }, clusterRef: { name: 'prod' } });
+
+    const atCrash = await h.converge(obj, () => killed.length > 0, { controller: armed(createPoint) });
+    expect(killed).toEqual([createPoint]);
+    expect(atCrash?.status.phase).not.toBe('Ready');
+    const done = (await h.converge(obj, (o) => o?.status.phase === 'Ready')) as DatabaseObject;
+    expect(countersDelta(before, h.counters()).created).toEqual(ONE_DATABASE);
+
+    await h.api.delete({ kind: 'DatabaseInstance', project: PROJECT, name });
+    await h.converge(done, () => killed.length > 1, { controller: armed(deletePoint) });
+    expect(killed).toEqual([createPoint, deletePoint]);
+    expect(await h.converge(done, (o) => o === undefined)).toBeUndefined();
+    const delta = countersDelta(before, h.counters());
+    expect(delta.created).toEqual({ ...ONE_DATABASE, 'rds:db-snapshot': 1 });
+    expect(delta.deleted).toEqual(ONE_DATABASE);
+    const snapshot = finalSnapshotIdentifier(instanceIdentifier(PROJECT, name), obj.metadata.uid);
+    expect((await h.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshot }))).DBSnapshots).toHaveLength(1);
+  });
+});
