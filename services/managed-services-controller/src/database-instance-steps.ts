@@ -98,6 +98,11 @@ export async function ensureInstance(run: DatabaseRun, desired: DesiredInstance,
     run.step = 'WaitingForInstance';
     return { waiting: `RDS instance ${run.identifier} is ${status}` };
   }
+  if (status === 'deleting') {
+    // Deleted outside Tugboat: made again once it is gone.
+    run.step = 'WaitingForInstance';
+    return { waiting: `RDS instance ${run.identifier} is being deleted outside Tugboat; it is made again once it is gone` };
+  }
   if (BUSY.has(status)) {
     run.step = 'Modifying';
     const pending = describePending(instance);
