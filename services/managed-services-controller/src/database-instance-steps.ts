@@ -104,7 +104,7 @@ export async function ensureInstance(run: DatabaseRun, desired: DesiredInstance,
     return { waiting: `RDS instance ${run.identifier} is being deleted outside Tugboat; it is made again once it is gone` };
   }
   if (BUSY.has(status)) {
-    run.step = 'Modifying';
+    run.step = status === 'resetting-master-credentials' ? 'RotatingPassword' : 'Modifying';
     const pending = describePending(instance);
     return { waiting: `RDS instance ${run.identifier} is ${status}${pending ? ` (${pending})` : ''}` };
   }
@@ -165,6 +165,22 @@ function describeChanges(changes: Partial<ModifyDBInstanceCommandInput>): string
   ]
     .filter((part) => part !== '')
     .join(', ');
+}
+
+/**
+ * A rotation asked for by a new `spec.passwordRotation` token, once per token: RDS makes a new
+ * password in its managed secret (`RotateMasterUserPassword`). Not sent again when the secret's
+ * AWSCURRENT version already differs from the one last published (a pass that crashed after the
+ * call, or RDS's own scheduled rotation: either way the password is new).
+ */
+export async function rotatePassword(run: DatabaseRun, currentVersion: string, publishedVersion: string | undefined, token: string): Promise<Waiting | undefined> {
+  if (publishedVersion === undefined || currentVersion !== publishedVersion) return undefined;
+  run.step = 'RotatingPassword';
+  run.assertLeaseHeld();
+  // RDS requires ApplyImmediately for a rotation (and, as always with it, applies what waits for the window too).
+  await run.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: run.identifier, RotateMasterUserPassword: true, ApplyImmediately: true }), run.send);
+  run.pass('db.after-rotate-password');
+  return { waiting: `rotating the master password of RDS instance ${run.identifier} (passwordRotation ${token})` };
 }
 
 /** Changes RDS holds for the maintenance window, as status shows them. */

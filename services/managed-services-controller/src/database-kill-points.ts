@@ -4,6 +4,7 @@
  * anything (status) records it:
  *
  *   db.after-create-subnet-group, db.after-create-security-group, db.after-create-instance,
+ *   db.after-rotate-password,
  *   db.after-delete-instance, db.after-delete-subnet-group, db.after-delete-security-group
  *
  * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
@@ -15,6 +16,7 @@ export const DATABASE_KILL_POINTS = [
   'db.after-create-subnet-group',
   'db.after-create-security-group',
   'db.after-create-instance',
+  'db.after-rotate-password',
   'db.after-delete-instance',
   'db.after-delete-subnet-group',
   'db.after-delete-security-group',

@@ -29,6 +29,8 @@ export interface DatabaseInstanceSpec {
   version?: string;
   instanceClass?: string;
   storageGb?: number;
+  /** A token: a new value asks for the master password to be rotated now. */
+  passwordRotation?: string;
 }
 
 /** What a client of the database reads (the workload-controller): a contract, keep the names. Never the password. */
@@ -69,6 +71,8 @@ export interface DatabaseInstanceStatus extends ResourceStatus {
   accountName?: string;
   instanceIdentifier?: string;
   pendingChanges?: PendingChanges;
+  /** The `spec.passwordRotation` token the published password answers (a different one in spec asks for a rotation). */
+  passwordRotation?: string;
   /** Throttled or transient AWS failures in a row: the retry delay doubles with each. */
   retries?: number;
 }

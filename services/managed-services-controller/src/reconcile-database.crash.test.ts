@@ -29,7 +29,7 @@ const CASES: Array<[create: string, remove: string]> = [
 
 describe('managed-services-controller: DatabaseInstance crash safety', () => {
   it('covers every kill point', () => {
-    const covered = new Set(CASES.flat());
+    const covered = new Set([...CASES.flat(), 'db.after-rotate-password']);
     expect(DATABASE_KILL_POINTS.filter((point) => !covered.has(point))).toEqual([]);
   });
 
@@ -55,5 +55,27 @@ describe('managed-services-controller: DatabaseInstance crash safety', () => {
     expect(delta.deleted).toEqual(ONE_DATABASE);
     const snapshot = finalSnapshotIdentifier(instanceIdentifier(PROJECT, name), obj.metadata.uid);
     expect((await h.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshot }))).DBSnapshots).toHaveLength(1);
+  });
+
+  it('killed at db.after-rotate-password: the password is rotated once, and the new version published', async () => {
+    const killed: string[] = [];
+    const obj = await h.create('crash-rotate', { definitionRef: { name: 'pg' }, clusterRef: { name: 'prod' } });
+    const done = (await h.converge(obj, (o) => o?.status.phase === 'Ready')) as DatabaseObject;
+    const before = done.status.outputs?.passwordVersion;
+    const patched = await h.api.patch<DatabaseObject['spec']>({ kind: 'DatabaseInstance', project: PROJECT, name: 'crash-rotate' }, { spec: { passwordRotation: 'first' } });
+    h.record(true);
+    try {
+      const armed = h.controller({ killPoint: armedKillPoint({ point: 'db.after-rotate-password', after: 0, kill: () => killed.push('db.after-rotate-password') }) });
+      await h.converge(done, () => killed.length > 0, { controller: armed });
+      const rotated = (await h.converge(done, (o) => o?.status.phase === 'Ready' && o.status.observedGeneration === patched.metadata.generation)) as DatabaseObject;
+      expect(killed).toEqual(['db.after-rotate-password']);
+      expect(h.calls.filter((call) => call === 'rds:ModifyDBInstance')).toHaveLength(1);
+      expect(rotated.status.outputs?.passwordVersion).not.toBe(before);
+      expect(rotated.status.passwordRotation).toBe('first');
+    } finally {
+      h.record(false);
+    }
+    await h.api.delete({ kind: 'DatabaseInstance', project: PROJECT, name: 'crash-rotate' });
+    expect(await h.converge(done, (o) => o === undefined)).toBeUndefined();
   });
 });

@@ -4,7 +4,8 @@
  * (backup retention) rolled out to its instances.
  */
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import { PROJECT, ready, startHarness, type DatabaseObject, type Harness } from './test-support/database-harness.js';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { PROJECT, ready, REGION, startHarness, type DatabaseObject, type Harness } from './test-support/database-harness.js';
 
 let h: Harness;
 
@@ -54,6 +55,38 @@ describe('managed-services-controller: DatabaseInstance day two', () => {
     await h.converge(after, (o) => o?.status.phase === 'Ready');
     expect((await describe1('tugboat-shop-grow'))?.BackupRetentionPeriod).toBe(14);
     await h.remove(after);
+  });
+
+  it('rotates the master password when spec.passwordRotation changes, once per token, and publishes the new version', async () => {
+    await h.definition('rotating', { engine: 'postgres', deletionPolicy: 'delete' });
+    // A token given at creation asks for nothing: the password is new anyway.
+    const obj = await h.create('keys', { definitionRef: { name: 'rotating' }, clusterRef: { name: 'prod' }, passwordRotation: 'initial' });
+    const done = (await h.converge(obj, (o) => o?.status.phase === 'Ready')) as DatabaseObject;
+    expect(done.status.passwordRotation).toBe('initial');
+    const first = done.status.outputs?.passwordVersion ?? '';
+    const sha = () => h.sandbox.sandbox.rds.dbInstance(REGION, 'tugboat-shop-keys').passwordSha256;
+    const firstSha = sha();
+
+    const patched = await h.api.patch<DatabaseObject['spec']>({ kind: 'DatabaseInstance', project: PROJECT, name: 'keys' }, { spec: { passwordRotation: '2026-12-06' } });
+    const seen: DatabaseObject['status'][] = [];
+    const rotated = (await h.converge(done, (o) => o?.status.phase === 'Ready' && o.status.observedGeneration === patched.metadata.generation, { seen })) as DatabaseObject;
+    const rotating = seen.filter((s) => s.step === 'RotatingPassword');
+    expect(rotating.length).toBeGreaterThan(0);
+    expect(ready(rotating[0])?.message).toBe('rotating the master password of RDS instance tugboat-shop-keys (passwordRotation 2026-12-06)');
+    // Meanwhile the connection stays published, with the old version.
+    expect(rotating.every((s) => s.phase === 'Progressing' && s.outputs?.passwordVersion === first)).toBe(true);
+    const second = rotated.status.outputs?.passwordVersion ?? '';
+    expect(second).not.toBe(first);
+    expect(rotated.status.passwordRotation).toBe('2026-12-06');
+    const secret = await h.secrets.send(new DescribeSecretCommand({ SecretId: rotated.status.outputs?.secretArn }));
+    expect(secret.VersionIdsToStages?.[second]).toContain('AWSCURRENT');
+    expect(sha()).not.toBe(firstSha);
+    expect(JSON.stringify(seen)).not.toMatch(/"password"/);
+
+    // The same token again asks for nothing.
+    const again = (await h.once(rotated)).object as DatabaseObject;
+    expect(again.status.outputs?.passwordVersion).toBe(second);
+    await h.remove(again);
   });
 
   it('holds a change for the maintenance window, shows it pending with the window, and reports it applied', async () => {

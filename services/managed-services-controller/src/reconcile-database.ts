@@ -9,7 +9,7 @@
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import { awsMessage, classifyAwsError, clientConfig, createAccountCredentials, MissingCredentials, type AccountCredentials, type AwsAccountSpec } from '@tugboat/aws';
 import { keyOf, noKillPoint, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
-import { convergeInstance, ensureInstance, instanceOutputs, pendingChanges, type DesiredInstance } from './database-instance-steps.js';
+import { convergeInstance, ensureInstance, instanceOutputs, pendingChanges, rotatePassword, type DesiredInstance } from './database-instance-steps.js';
 import { enginePort, instanceIdentifier } from './database-naming.js';
 import { ensureSecurityGroup, ensureSubnetGroup, resolveNetwork, type Placement } from './database-network.js';
 import { awsCode, KilledAtPoint, openDatabaseRun, ProvisioningRefused, type DatabaseRun } from './database-run.js';
@@ -210,7 +210,8 @@ export function createDatabaseReconciler(options: DatabaseReconcilerOptions = {}
         reason: 'Ready',
         message: `${outputs.engine} ${outputs.engineVersion} at ${outputs.host}:${outputs.port} is available${pending ? `; pending until the maintenance window ${pending.maintenanceWindow}: ${pendingWords(pending)}` : ''}`,
         outputs,
-        fields: fields(obj, 'Ready', 0, pending ? { pendingChanges: pending } : {}),
+        // The published password answers the spec's rotation token (a new database's password is new).
+        fields: fields(obj, 'Ready', 0, { ...(pending ? { pendingChanges: pending } : {}), passwordRotation: obj.spec.passwordRotation ?? '' }),
       });
       // Changes waiting for the window: look again now and then, to report them applied.
       return pending ? { requeueAfterMs: pollMs } : { done: true };
@@ -238,6 +239,11 @@ export function createDatabaseReconciler(options: DatabaseReconcilerOptions = {}
     if ('waiting' in instance) return instance;
     const described = await instanceOutputs(run, instance, desired, accountName);
     if ('waiting' in described) return described;
+    const token = obj.spec.passwordRotation ?? '';
+    if (token !== '' && token !== (obj.status?.passwordRotation ?? '')) {
+      const rotating = await rotatePassword(run, described.outputs.passwordVersion, obj.status?.outputs?.passwordVersion, token);
+      if (rotating !== undefined) return rotating;
+    }
     run.step = 'Ready';
     return { outputs: described.outputs, pending: pendingChanges(instance) };
   }
