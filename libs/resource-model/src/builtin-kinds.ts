@@ -73,7 +73,7 @@ export const AWS_ACCOUNT: KindDefinition = {
   scope: 'Platform',
   controller: INFRA_CONTROLLER,
   // Clients of an EKS cluster sign their EKS tokens with the account's credentials: an explicit, audited grant.
-  secretReaders: [CLUSTER_CONTROLLER, WORKLOAD_CONTROLLER],
+  secretReaders: [CLUSTER_CONTROLLER, WORKLOAD_CONTROLLER, MANAGED_SERVICES_CONTROLLER],
   builtIn: true,
   references: [],
   secretFields: ['secretAccessKey'],
@@ -209,6 +209,8 @@ export const EKS_CLUSTER: KindDefinition = {
   controller: INFRA_CONTROLLER,
   // The cluster-controller makes, changes and deletes the EksCluster of each eks ClusterInstance.
   composedBy: [CLUSTER_CONTROLLER],
+  // A database goes into the network of its cluster's EksCluster.
+  readers: [MANAGED_SERVICES_CONTROLLER],
   builtIn: true,
   references: [{ path: 'accountRef', kind: 'AwsAccount', required: true }],
   secretFields: [],

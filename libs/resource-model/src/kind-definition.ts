@@ -38,6 +38,12 @@ export interface KindDefinition {
    */
   secretReaders?: string[];
   /**
+   * Controllers other than the owner that read (get, list, watch) objects of this kind: what they
+   * build on (the managed-services-controller places a database in an EksCluster's network). An
+   * explicit grant, visible in `GET /v1/kinds/{kind}`; no secret field comes with it.
+   */
+  readers?: string[];
+  /**
    * Controllers other than the owner that make objects of this kind on behalf of the objects they
    * own (the cluster-controller writes the `EksCluster` of an eks `ClusterInstance`): they may read,
    * create, update and delete them, each write audited. The owner still alone writes the status.

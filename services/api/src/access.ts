@@ -123,7 +123,7 @@ export function createKindIndex(definitions: readonly KindDefinition[]): KindInd
         kinds = new Set<string>();
         for (const d of definitions) {
           // What it composes and whose secrets it reads, it reads too.
-          if (d.composedBy?.includes(controller) || d.secretReaders?.includes(controller)) kinds.add(d.kind);
+          if (d.composedBy?.includes(controller) || d.secretReaders?.includes(controller) || d.readers?.includes(controller)) kinds.add(d.kind);
           if (d.controller !== controller && !d.composedBy?.includes(controller)) continue;
           kinds.add(d.kind);
           for (const ref of d.references) kinds.add(ref.kind);

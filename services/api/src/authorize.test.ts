@@ -23,6 +23,15 @@ describe('authorize', () => {
   const cluster = principal({ name: 'cc', type: 'controller', controller: 'cluster-controller', token: 'cc' });
   const outsider = principal({ name: 'oc', type: 'controller', controller: 'team-controller', token: 'oc' });
 
+  it('lets a granted reader read a kind (EksCluster for the managed-services-controller), nothing more', () => {
+    const databases = principal({ name: 'msc', type: 'controller', controller: 'managed-services-controller', token: 'msc' });
+    for (const verb of ['get', 'list', 'watch'] as const) expect(() => authorize(databases, verb, EKS_CLUSTER, '')).not.toThrow();
+    for (const verb of ['create', 'update', 'delete'] as const) expect(() => authorize(databases, verb, EKS_CLUSTER, '')).toThrow(forbidden);
+    expect(() => authorize(databases, 'writeStatus', EKS_CLUSTER, '')).toThrow(forbidden);
+    expect(() => authorize(databases, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
+    expect(() => authorize(outsider, 'get', EKS_CLUSTER, '')).toThrow(forbidden);
+  });
+
   it('lets a composer write the objects it makes (an EksCluster for its ClusterInstance), never their status', () => {
     for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete'] as const) expect(() => authorize(cluster, verb, EKS_CLUSTER, '')).not.toThrow();
     expect(() => authorize(cluster, 'operate', EKS_CLUSTER, '')).toThrow(forbidden);

@@ -465,13 +465,13 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   const fail = (path: string, rule: string, message: string) => problems.push({ path, rule, message });
   if (!isJsonObject(input)) return { problems: [{ path: 'body', rule: 'type', message: 'must be a kind definition object' }] };
 
-  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields', 'secretReaders', 'composedBy']);
+  const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields', 'secretReaders', 'composedBy', 'readers']);
   for (const key of Object.keys(input)) {
     if (key === 'builtIn' && options.builtIn) continue;
     if (!allowed.has(key)) fail(key, key === 'builtIn' ? 'read-only' : 'additionalProperties', 'unknown field');
   }
 
-  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders, composedBy } = input;
+  const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders, composedBy, readers: readerList } = input;
   if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]{0,62}$/.test(kind)) fail('kind', 'pattern', 'must be PascalCase letters and digits');
   if (!isDnsLabel(plural) || !/^[a-z0-9]+$/.test(plural)) fail('plural', 'pattern', 'must be lower-case letters and digits');
   else if (RESERVED_NAMES.has(plural)) fail('plural', 'reserved', 'is reserved by the API');
@@ -498,6 +498,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
   };
   const readers = controllerList(secretReaders, 'secretReaders', 'the owning controller reads its secrets already');
   const composers = controllerList(composedBy, 'composedBy', 'the owning controller is not a composer of its own kind');
+  const objectReaders = controllerList(readerList, 'readers', 'the owning controller reads its kind already');
   const envelopeBroken = problems.length > 0;
 
   let specSchema: Record<string, unknown> | undefined;
@@ -569,6 +570,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
     secretFields: secrets,
     ...(readers.length > 0 ? { secretReaders: readers } : {}),
     ...(composers.length > 0 ? { composedBy: composers } : {}),
+    ...(objectReaders.length > 0 ? { readers: objectReaders } : {}),
   };
   if (problems.length > 0) {
     if (validate && specSchema) compiler.release(specSchema);

@@ -170,7 +170,7 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
   /** The API's rule: what it owns or composes and what those reference, and the kinds whose secrets it reads. */
   function controllerReads(controller: string, kind: string): boolean {
     return [...kinds.values()].some(({ definition }) => {
-      if (definition.kind === kind && (definition.secretReaders?.includes(controller) || definition.composedBy?.includes(controller))) return true;
+      if (definition.kind === kind && (definition.secretReaders?.includes(controller) || definition.composedBy?.includes(controller) || definition.readers?.includes(controller))) return true;
       const acts = definition.controller === controller || definition.composedBy?.includes(controller) === true;
       return acts && (definition.kind === kind || definition.references.some((r) => r.kind === kind));
     });

@@ -41,9 +41,10 @@ type Controller = ReturnType<typeof createDatabaseController>;
  * keys). The built-in kinds do not grant them yet; the fake enforces the same rule, so the tests
  * register the kinds with the grants added.
  */
+/** The kinds as the API ships them: AwsAccount's secret and EksCluster's objects are granted to this controller. */
 export const GRANTED_KINDS = [
-  { ...AWS_ACCOUNT, secretReaders: [...(AWS_ACCOUNT.secretReaders ?? []), MANAGED_SERVICES_CONTROLLER] },
-  { ...EKS_CLUSTER, secretReaders: [...(EKS_CLUSTER.secretReaders ?? []), MANAGED_SERVICES_CONTROLLER] },
+  AWS_ACCOUNT,
+  EKS_CLUSTER,
   CLUSTER_DEFINITION,
   CLUSTER_INSTANCE,
   DATABASE_DEFINITION,
