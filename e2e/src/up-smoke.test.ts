@@ -75,6 +75,11 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   const eksReady = await runTug(['wait', 'clusterinstance', 'demo-eks', '--for=condition=Ready', '--timeout=120s'], { env });
   if (eksReady.code !== 0) throw new Error(`demo-eks not Ready: ${eksReady.stderr}\n${(await runTug(['get', 'eksclusters', '-o', 'yaml'], { env })).stdout}\n${up.output().slice(-3000)}`);
   expect((await runTug(['wait', 'app', 'hello', '-p', 'eks-demo', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
+  // examples/database: a Postgres database in that cluster's network, and an app connected to it.
+  expect(await runTug(['apply', '-f', 'examples/database/'], { env })).toMatchObject({ code: 0 });
+  const dbReady = await runTug(['wait', 'databaseinstance', 'orders', '-p', 'eks-demo', '--for=condition=Ready', '--timeout=120s'], { env });
+  if (dbReady.code !== 0) throw new Error(`orders not Ready: ${dbReady.stderr}\n${(await runTug(['get', 'databaseinstances', '-p', 'eks-demo', '-o', 'yaml'], { env })).stdout}\n${up.output().slice(-3000)}`);
+  expect((await runTug(['wait', 'app', 'orders-api', '-p', 'eks-demo', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
 
   const pids = [...up.output().matchAll(/started (\S+) \(pid (\d+)\)/g)].map((match) => ({ name: match[1]!, pid: Number(match[2]) }));
   expect(pids.map((entry) => entry.name)).toEqual(expect.arrayContaining(['nats', 'sandbox', 'api']));
