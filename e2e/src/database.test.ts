@@ -24,12 +24,11 @@ const readyOf = (obj: Resource | undefined) => statusOf(obj).conditions?.find((c
 
 describe('managed databases (API, sandbox and controllers as processes)', () => {
   let stack: EksStack;
-  const logs: Array<() => string> = [];
 
   beforeAll(async () => {
     stack = await startEksStack({ name: 'db-e2e', projects: ['shop'] });
-    logs.push((await stack.startInfraController()).output);
-    logs.push((await stack.startController('managed-services-controller', { DB_POLL_MS: '250', AWS_RETRY_MS: '200', AWS_REQUEST_TIMEOUT_MS: '5000' })).output);
+    await stack.startInfraController();
+    await stack.startController('managed-services-controller', { DB_POLL_MS: '250', AWS_RETRY_MS: '200', AWS_REQUEST_TIMEOUT_MS: '5000' });
     await stack.admin.apply([
       { kind: 'AwsAccount', metadata: { name: 'main' }, spec: { accountId: ACCOUNT_ID, region: 'us-east-1', endpoint: stack.sandboxUrl, ...EKS_KEYS } },
       {
@@ -82,6 +81,13 @@ describe('managed databases (API, sandbox and controllers as processes)', () => 
 
   it('provisions a database, connects an app to it, grows it, rotates its password, and deletes it leaving a final snapshot', async () => {
     const before = await stack.awsCounters();
+    // Every watch frame of the database and the app, kept to look for the password in later.
+    const frames: string[] = [];
+    const stopWatching = new AbortController();
+    const watching = (async () => {
+      const stream = await stack.admin.watch({ kinds: ['DatabaseInstance', 'WorkloadInstance'], project: 'shop', signal: stopWatching.signal });
+      for await (const event of stream) frames.push(JSON.stringify(event));
+    })().catch(() => undefined);
     await stack.admin.apply([
       { kind: 'DatabaseInstance', metadata: { name: 'orders', project: 'shop' }, spec: { definitionRef: { name: 'postgres-small' }, clusterRef: { name: 'prod' }, databaseName: 'orders' } },
       { kind: 'WorkloadInstance', metadata: { name: 'orders-api', project: 'shop' }, spec: { definitionRef: { name: 'api' }, clusterRef: { name: 'prod' }, databases: [{ ref: { name: 'orders' }, envPrefix: 'ORDERS_DB' }] } },
@@ -136,10 +142,15 @@ describe('managed databases (API, sandbox and controllers as processes)', () => 
       await stack.admin.revisions({ kind: 'DatabaseInstance', name: 'orders', project: 'shop' }),
       await stack.admin.list('DatabaseInstance', { project: 'shop' }),
     ]);
-    const logged = [stack.api.child.output(), ...logs.map((output) => output())].join('\n');
+    // The API's and every process's output: the sandbox, the infra-, cluster-, workload- and managed-services-controllers.
+    const logged = [stack.api.child.output(), stack.logs()].join('\n');
+    stopWatching.abort();
+    await watching;
+    expect(frames.length).toBeGreaterThan(5);
     for (const password of [canary.password, rotated.password]) {
       expect(said).not.toContain(password);
       expect(logged).not.toContain(password);
+      expect(frames.join('\n')).not.toContain(password);
     }
 
     // The database's delete is refused while the app uses it.

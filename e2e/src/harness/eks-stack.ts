@@ -40,6 +40,8 @@ export interface EksStack {
   startInfraController(env?: Record<string, string>, options?: { expectDeath?: boolean }): Promise<Child>;
   /** The running infra-controller, if any. */
   readonly infraController: Child | undefined;
+  /** Everything every process of the stack (sandbox, controllers) has written so far. */
+  logs(): string;
   /** Starts another controller service (`managed-services-controller` …) with the stack's settings. */
   startController(service: string, env?: Record<string, string>, options?: { expectDeath?: boolean }): Promise<Child>;
   close(): Promise<void>;
@@ -155,6 +157,9 @@ export async function startEksStack(options: { name: string; timeScale?: number;
     },
     get infraController() {
       return infraController;
+    },
+    logs() {
+      return children.map((child) => child.output()).join('\n');
     },
     startController(service, env = {}, startOptions = {}) {
       return start(service, { TUGBOAT_LEASE_TTL_MS: '2000', ...env }, startOptions.expectDeath ?? false);
