@@ -16,7 +16,7 @@
  */
 import { isErrorCode, type Condition, type Resource } from '@tugboat/resource-model';
 import { waitUntil } from './harness/cli-processes.js';
-import { ACCOUNT_ID, EKS_KEYS, startEksStack, type AwsCounters, type EksStack } from './harness/eks-stack.js';
+import { ACCOUNT_ID, countersDelta, EKS_KEYS, ONE_CLUSTER, startEksStack, type AwsCounters, type EksStack } from './harness/eks-stack.js';
 
 const WORKLOAD_DEFINITION = {
   kind: 'WorkloadDefinition',
@@ -35,19 +35,6 @@ interface StatusView {
 const statusOf = (obj: Resource | undefined) => (obj?.status ?? {}) as StatusView;
 const readyOf = (obj: Resource | undefined) => statusOf(obj).conditions?.find((c) => c.type === 'Ready');
 
-/** One of each thing a cluster with one node group is made of. */
-const ONE_CLUSTER: Record<string, number> = {
-  'ec2:vpc': 1,
-  'ec2:subnet': 4,
-  'ec2:internet-gateway': 1,
-  // The VPC's main route table, the public and the private one.
-  'ec2:route-table': 3,
-  'ec2:elastic-ip': 1,
-  'ec2:nat-gateway': 1,
-  'iam:role': 2,
-  'eks:cluster': 1,
-  'eks:nodegroup': 1,
-};
 
 function account(name: string, spec: Record<string, unknown>, endpoint: string) {
   return { kind: 'AwsAccount', metadata: { name }, spec: { accountId: ACCOUNT_ID, region: 'us-east-1', endpoint, ...spec } };
@@ -70,16 +57,9 @@ function clusterInstance(name: string, accountName: string, extra: Record<string
   return { kind: 'ClusterInstance', metadata: { name }, spec: { definitionRef: { name: 'eks-standard' }, accountRef: { name: accountName }, ...extra } };
 }
 
-/** What changed between two counter readings, per type (types that did not change left out). */
-function delta(before: AwsCounters, after: AwsCounters): AwsCounters {
-  const diff = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.keys(b).flatMap((type) => ((b[type] ?? 0) - (a[type] ?? 0) === 0 ? [] : [[type, (b[type] ?? 0) - (a[type] ?? 0)]])));
-  return { created: diff(before.created, after.created), deleted: diff(before.deleted, after.deleted) };
-}
-
 /** Exactly `expected` of each AWS type created since `before`, and as many deleted: nothing twice, nothing left. */
 function expectNothingLeft(before: AwsCounters, after: AwsCounters, expected: Record<string, number> = ONE_CLUSTER): void {
-  const changed = delta(before, after);
+  const changed = countersDelta(before, after);
   expect(changed.created).toEqual(expected);
   expect(changed.deleted).toEqual(expected);
 }

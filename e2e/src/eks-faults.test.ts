@@ -11,7 +11,7 @@
  */
 import type { Condition, Resource } from '@tugboat/resource-model';
 import { waitUntil, type Child } from './harness/cli-processes.js';
-import { ACCOUNT_ID, EKS_KEYS, startEksStack, type AwsCounters, type EksStack } from './harness/eks-stack.js';
+import { ACCOUNT_ID, countersDelta, EKS_KEYS, ONE_CLUSTER, startEksStack, type EksStack } from './harness/eks-stack.js';
 
 const CREATE_POINTS = [
   'eks.after-create-vpc',
@@ -26,24 +26,7 @@ const CREATE_POINTS = [
 ];
 const DELETE_POINTS = ['eks.after-delete-nodegroup', 'eks.after-delete-cluster', 'eks.after-delete-role', 'eks.after-delete-nat-gateway', 'eks.after-delete-subnet', 'eks.after-delete-vpc'];
 
-const ONE_CLUSTER: Record<string, number> = {
-  'ec2:vpc': 1,
-  'ec2:subnet': 4,
-  'ec2:internet-gateway': 1,
-  // The VPC's main route table, the public and the private one.
-  'ec2:route-table': 3,
-  'ec2:elastic-ip': 1,
-  'ec2:nat-gateway': 1,
-  'iam:role': 2,
-  'eks:cluster': 1,
-  'eks:nodegroup': 1,
-};
 
-function delta(before: AwsCounters, after: AwsCounters): AwsCounters {
-  const diff = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.keys(b).flatMap((type) => ((b[type] ?? 0) - (a[type] ?? 0) === 0 ? [] : [[type, (b[type] ?? 0) - (a[type] ?? 0)]])));
-  return { created: diff(before.created, after.created), deleted: diff(before.deleted, after.deleted) };
-}
 
 const phaseOf = (obj: Resource | undefined) => (obj?.status as { phase?: string } | undefined)?.phase;
 const readyOf = (obj: Resource | undefined) => ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
@@ -104,7 +87,7 @@ describe('infra-controller killed while it provisions and tears down an EKS clus
     for (const point of CREATE_POINTS) await dieAt(point);
     await stack.startInfraController();
     await waitUntil(async () => (await clusterPhase('named')) === 'Ready', `ClusterInstance named Ready (${JSON.stringify(readyOf(await stack.admin.get({ kind: 'EksCluster', name: 'named' })))})`, 90_000);
-    const made = delta(before, await stack.awsCounters());
+    const made = countersDelta(before, await stack.awsCounters());
     expect(made.created).toEqual(ONE_CLUSTER);
 
     await stopInfraController();
@@ -113,7 +96,7 @@ describe('infra-controller killed while it provisions and tears down an EKS clus
     await stack.startInfraController();
     await waitUntil(async () => (await stack.admin.get({ kind: 'EksCluster', name: 'named' })) === undefined, 'EksCluster named gone', 90_000);
     await waitUntil(async () => (await stack.admin.get({ kind: 'ClusterInstance', name: 'named' })) === undefined, 'ClusterInstance named gone', 30_000);
-    const all = delta(before, await stack.awsCounters());
+    const all = countersDelta(before, await stack.awsCounters());
     expect(all.created).toEqual(ONE_CLUSTER);
     expect(all.deleted).toEqual(ONE_CLUSTER);
   }, 420_000);
@@ -144,7 +127,7 @@ describe('infra-controller killed while it provisions and tears down an EKS clus
     await stack.startInfraController();
     await waitUntil(async () => (await stack.admin.get({ kind: 'ClusterInstance', name: 'chaos' })) === undefined, 'ClusterInstance chaos gone', 120_000);
     await waitUntil(async () => (await stack.admin.get({ kind: 'EksCluster', name: 'chaos' })) === undefined, 'EksCluster chaos gone', 30_000);
-    const all = delta(before, await stack.awsCounters());
+    const all = countersDelta(before, await stack.awsCounters());
     // Deleted before it was finished, it may not have got every part: but never one twice, and none left.
     for (const [type, count] of Object.entries(all.created)) expect(count).toBeLessThanOrEqual(ONE_CLUSTER[type] ?? 0);
     expect(all.deleted).toEqual(all.created);

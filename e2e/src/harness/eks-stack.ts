@@ -23,6 +23,27 @@ export interface AwsCounters {
   deleted: Record<string, number>;
 }
 
+/** What one EKS cluster with one node group is made of, per counter type. */
+export const ONE_CLUSTER: Record<string, number> = {
+  'ec2:vpc': 1,
+  'ec2:subnet': 4,
+  'ec2:internet-gateway': 1,
+  // The VPC's main route table, the public and the private one.
+  'ec2:route-table': 3,
+  'ec2:elastic-ip': 1,
+  'ec2:nat-gateway': 1,
+  'iam:role': 2,
+  'eks:cluster': 1,
+  'eks:nodegroup': 1,
+};
+
+/** What changed between two counter readings, per type (types that did not change left out). */
+export function countersDelta(before: AwsCounters, after: AwsCounters): AwsCounters {
+  const diff = (a: Record<string, number>, b: Record<string, number>) =>
+    Object.fromEntries(Object.keys(b).flatMap((type) => ((b[type] ?? 0) - (a[type] ?? 0) === 0 ? [] : [[type, (b[type] ?? 0) - (a[type] ?? 0)]])));
+  return { created: diff(before.created, after.created), deleted: diff(before.deleted, after.deleted) };
+}
+
 export interface EksStack {
   api: ApiProcess;
   admin: ApiClient;

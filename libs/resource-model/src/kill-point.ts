@@ -39,3 +39,20 @@ export function armedKillPoint(options: ArmedKillPointOptions): KillPoint {
     },
   };
 }
+
+/**
+ * A controller's kill point from its environment: `TUGBOAT_KILL_POINT` (one of `points`) and
+ * `TUGBOAT_KILL_POINT_AFTER` (items let through first), armed only when `TUGBOAT_TEST_HOOKS=1` is
+ * set as well; otherwise nothing is armed, and `ignored` says why when something was asked for.
+ */
+export function killPointFromEnv(
+  env: Record<string, string | undefined>,
+  points: readonly string[],
+  kill: () => void = () => process.kill(process.pid, 'SIGKILL'),
+): { killPoint: KillPoint; ignored?: string } {
+  const point = env['TUGBOAT_KILL_POINT'];
+  if (point === undefined || point === '') return { killPoint: noKillPoint };
+  if (env['TUGBOAT_TEST_HOOKS'] !== '1') return { killPoint: noKillPoint, ignored: 'TUGBOAT_KILL_POINT is set but TUGBOAT_TEST_HOOKS is not 1' };
+  if (!points.includes(point)) return { killPoint: noKillPoint, ignored: `TUGBOAT_KILL_POINT must be one of ${points.join(', ')}` };
+  return { killPoint: armedKillPoint({ point, after: Number(env['TUGBOAT_KILL_POINT_AFTER'] ?? '0'), kill }) };
+}

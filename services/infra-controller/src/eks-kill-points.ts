@@ -12,7 +12,7 @@
  * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
  * `TUGBOAT_TEST_HOOKS=1` is set as well, as the API and the workload-controller do.
  */
-import { armedKillPoint, noKillPoint, type KillPoint } from '@tugboat/resource-model';
+import { killPointFromEnv, type KillPoint } from '@tugboat/resource-model';
 
 export const EKS_KILL_POINTS = [
   'eks.after-create-vpc',
@@ -35,13 +35,7 @@ export type EksKillPointName = (typeof EKS_KILL_POINTS)[number];
 
 export function eksKillPointFromEnv(
   env: Record<string, string | undefined>,
-  kill: () => void = () => process.kill(process.pid, 'SIGKILL'),
+  kill?: () => void,
 ): { killPoint: KillPoint; ignored?: string } {
-  const point = env['TUGBOAT_KILL_POINT'];
-  if (point === undefined || point === '') return { killPoint: noKillPoint };
-  if (env['TUGBOAT_TEST_HOOKS'] !== '1') return { killPoint: noKillPoint, ignored: 'TUGBOAT_KILL_POINT is set but TUGBOAT_TEST_HOOKS is not 1' };
-  if (!(EKS_KILL_POINTS as readonly string[]).includes(point)) {
-    return { killPoint: noKillPoint, ignored: `TUGBOAT_KILL_POINT must be one of ${EKS_KILL_POINTS.join(', ')}` };
-  }
-  return { killPoint: armedKillPoint({ point, after: Number(env['TUGBOAT_KILL_POINT_AFTER'] ?? '0'), kill }) };
+  return killPointFromEnv(env, EKS_KILL_POINTS, kill);
 }
