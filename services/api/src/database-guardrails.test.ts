@@ -2,7 +2,8 @@
  * DatabaseDefinition and DatabaseInstance at write time, in-process against real Postgres and
  * NATS: an instance outside its definition (version, class, storage range) or placed nowhere or
  * twice is a 422 naming the field and the rule; a shrink, a downgrade or a move is refused on
- * update, not left to fail in RDS later; a definition change that would strand an instance is a
+ * update, not left to fail in RDS later; a parameter the definition does not allow is a 422; a
+ * definition change that would strand an instance (its versions, classes, parameters) is a
  * 409 naming it; a definition's own inconsistency is a 422.
  */
 import { startTestApi, type TestApi } from './api-test-harness.js';
