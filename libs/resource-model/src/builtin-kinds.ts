@@ -431,6 +431,9 @@ const maintenanceWindow = {
  * range, and how it is run (backups, multi-AZ, deletion policy, when changes apply). Storage is
  * always encrypted. Checked by the API whenever a DatabaseInstance is written.
  */
+/** An RDS engine parameter's name, as in a parameter group (`work_mem`, `log_min_duration_statement`). */
+const databaseParameterName = { type: 'string', pattern: '^[a-z_][a-z0-9_.]{0,127}$' } as const;
+
 export const DATABASE_DEFINITION: KindDefinition = {
   kind: 'DatabaseDefinition',
   plural: 'databasedefinitions',
@@ -472,6 +475,8 @@ export const DATABASE_DEFINITION: KindDefinition = {
         additionalProperties: false,
         properties: { version: engineVersion, instanceClass, storageGb },
       },
+      /** The engine parameters (RDS parameter group names) an instance may set in `spec.parameters`. */
+      allowedParameters: { type: 'array', maxItems: 64, uniqueItems: true, items: databaseParameterName },
     },
   },
 };
@@ -532,6 +537,16 @@ export const DATABASE_INSTANCE: KindDefinition = {
        * new one, and the apps that use the database get it and roll their pods.
        */
       passwordRotation: { type: 'string', minLength: 1, maxLength: 64 },
+      /**
+       * Engine parameters (e.g. `work_mem: "64MB"`), each one the definition's `allowedParameters`
+       * lists. Applied through an RDS parameter group of the instance's own.
+       */
+      parameters: {
+        type: 'object',
+        maxProperties: 64,
+        propertyNames: databaseParameterName,
+        additionalProperties: { type: 'string', maxLength: 1024 },
+      },
     },
   },
 };

@@ -2,7 +2,8 @@
  * DatabaseDefinition and DatabaseInstance at write time, in-process against real Postgres and
  * NATS: an instance outside its definition (version, class, storage range) or placed nowhere or
  * twice is a 422 naming the field and the rule; a shrink, a downgrade or a move is refused on
- * update, not left to fail in RDS later; a definition change that would strand an instance is a
+ * update, not left to fail in RDS later; a parameter the definition does not allow is a 422; a
+ * definition change that would strand an instance (its versions, classes, parameters) is a
  * 409 naming it; a definition's own inconsistency is a 422.
  */
 import { startTestApi, type TestApi } from './api-test-harness.js';
@@ -81,5 +82,39 @@ describe('database guardrails at write time', () => {
     });
     expect(inconsistent.status).toBe(422);
     expect(details(inconsistent.body)).toEqual(['spec.storageGb.min:range', 'spec.defaults.version:allowedVersions', 'spec.maintenanceWindow:required']);
+  });
+
+  it('lets an instance set only the parameters its definition allows, and refuses a definition change that would strand one', async () => {
+    const tuned = {
+      engine: 'postgres',
+      allowedVersions: ['16.4'],
+      allowedInstanceClasses: ['db.t3.micro'],
+      storageGb: { min: 20, max: 100 },
+      defaults: { version: '16.4', instanceClass: 'db.t3.micro', storageGb: 20 },
+      allowedParameters: ['work_mem', 'log_min_duration_statement'],
+    };
+    expect((await api.call('POST', '/v1/databasedefinitions', { metadata: { name: 'postgres-tuned' }, spec: tuned })).status).toBe(201);
+    const tunedInstance = (name: string, parameters: Record<string, string>) => ({ metadata: { name, project: 'shop' }, spec: { definitionRef: { name: 'postgres-tuned' }, databaseName: 'app', clusterRef: { name: 'dev' }, parameters } });
+
+    expect((await api.call('POST', '/v1/databaseinstances', tunedInstance('tuned', { work_mem: '64MB' }))).status).toBe(201);
+    const refused = await api.call('POST', '/v1/databaseinstances', tunedInstance('wild', { work_mem: '64MB', shared_buffers: '1GB' }));
+    expect(refused.status).toBe(422);
+    expect(details(refused.body)).toEqual(['spec.parameters.shared_buffers:allowedParameters']);
+    expect(JSON.stringify(refused.body)).toContain('work_mem, log_min_duration_statement');
+    // The schema: names by the pattern, values strings.
+    const badName = await api.call('POST', '/v1/databaseinstances', tunedInstance('badname', { 'Work-Mem': '64MB' }));
+    expect(badName.status).toBe(422);
+    const badValue = await api.call('POST', '/v1/databaseinstances', { ...tunedInstance('badvalue', {}), spec: { ...tunedInstance('badvalue', {}).spec, parameters: { work_mem: 64 } } });
+    expect(badValue.status).toBe(422);
+    // On update too.
+    const patched = await api.call('PATCH', '/v1/databaseinstances/tuned?project=shop', { spec: { parameters: { max_connections: '500' } } }, MERGE_PATCH);
+    expect(patched.status).toBe(422);
+    expect(details(patched.body)).toEqual(['spec.parameters.max_connections:allowedParameters']);
+    // A definition without work_mem would strand `tuned`.
+    const stranding = await api.call('PUT', '/v1/databasedefinitions/postgres-tuned', { metadata: { name: 'postgres-tuned' }, spec: { ...tuned, allowedParameters: ['log_min_duration_statement'] } });
+    expect(stranding.status).toBe(409);
+    expect(JSON.stringify(stranding.body)).toContain('tuned');
+    const widened = await api.call('PUT', '/v1/databasedefinitions/postgres-tuned', { metadata: { name: 'postgres-tuned' }, spec: { ...tuned, allowedParameters: ['work_mem', 'log_min_duration_statement', 'max_connections'] } });
+    expect(widened.status).toBe(200);
   });
 });

@@ -167,6 +167,19 @@ export function databaseInstanceViolations(spec: JsonObject, definition: JsonObj
   } else if (typeof storage === 'number' && ((typeof min === 'number' && storage < min) || (typeof max === 'number' && storage > max))) {
     violations.push({ path: 'spec.storageGb', rule: 'storageGb', message: `${storage} is outside the definition ${definitionName}'s range (${String(min)}–${String(max)} GB)` });
   }
+  const parameters = spec['parameters'];
+  if (isJsonObject(parameters)) {
+    const allowed = strings(definition['allowedParameters']);
+    for (const name of Object.keys(parameters)) {
+      if (!allowed.includes(name)) {
+        violations.push({
+          path: `spec.parameters.${name}`,
+          rule: 'allowedParameters',
+          message: allowed.length === 0 ? `is not allowed: the definition ${definitionName} allows no parameters` : `is not a parameter the definition ${definitionName} allows (${list(allowed)})`,
+        });
+      }
+    }
+  }
   const hasCluster = spec['clusterRef'] !== undefined;
   const hasNetwork = spec['network'] !== undefined;
   if (hasCluster === hasNetwork) {

@@ -21,6 +21,8 @@ export interface DesiredInstance {
   multiAz: boolean;
   maintenanceWindow?: string;
   applyImmediately: boolean;
+  /** `spec.parameters` (empty: none set). */
+  parameters: Record<string, string>;
 }
 
 export interface Waiting {
@@ -56,7 +58,7 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** Finds the instance or creates it; answers what to wait for until it is `available`. */
-export async function ensureInstance(run: DatabaseRun, desired: DesiredInstance, subnetGroup: string, securityGroupId: string): Promise<DBInstance | Waiting> {
+export async function ensureInstance(run: DatabaseRun, desired: DesiredInstance, subnetGroup: string, securityGroupId: string, parameterGroup: string | undefined): Promise<DBInstance | Waiting> {
   run.step = 'CreatingInstance';
   let instance = await describeInstance(run);
   if (instance !== undefined && !ownedBy(instance, run.uid)) {
@@ -84,6 +86,7 @@ export async function ensureInstance(run: DatabaseRun, desired: DesiredInstance,
         ManageMasterUserPassword: true,
         VpcSecurityGroupIds: [securityGroupId],
         DBSubnetGroupName: subnetGroup,
+        ...(parameterGroup !== undefined ? { DBParameterGroupName: parameterGroup } : {}),
         PubliclyAccessible: false,
         CopyTagsToSnapshot: true,
         Tags: tagList(ownershipTags(run.uid, run.project, run.name)),
@@ -130,7 +133,7 @@ function describePending(instance: DBInstance): string {
  * window, as the definition says), and backup retention and the window itself (RDS applies these at
  * once). Answers what to wait for when a change is being applied now.
  */
-export async function convergeInstance(run: DatabaseRun, instance: DBInstance, desired: DesiredInstance): Promise<DBInstance | Waiting> {
+export async function convergeInstance(run: DatabaseRun, instance: DBInstance, desired: DesiredInstance, parameterGroup: string | undefined): Promise<DBInstance | Waiting> {
   const pending = instance.PendingModifiedValues ?? {};
   const changes: Partial<ModifyDBInstanceCommandInput> = {};
   const currentClass = pending.DBInstanceClass ?? instance.DBInstanceClass;
@@ -145,6 +148,8 @@ export async function convergeInstance(run: DatabaseRun, instance: DBInstance, d
   const scheduled = Object.keys(changes).length > 0;
   if (instance.BackupRetentionPeriod !== desired.backupRetentionDays) changes.BackupRetentionPeriod = desired.backupRetentionDays;
   if (desired.maintenanceWindow !== undefined && instance.PreferredMaintenanceWindow !== desired.maintenanceWindow) changes.PreferredMaintenanceWindow = desired.maintenanceWindow;
+  // An instance made before it had parameters moves to its own group (RDS applies the switch at once).
+  if (parameterGroup !== undefined && !(instance.DBParameterGroups ?? []).some((g) => g.DBParameterGroupName === parameterGroup)) changes.DBParameterGroupName = parameterGroup;
   if (Object.keys(changes).length === 0) return instance;
 
   run.step = 'Modifying';

@@ -4,8 +4,8 @@
  * anything (status) records it:
  *
  *   db.after-create-subnet-group, db.after-create-security-group, db.after-create-instance,
- *   db.after-rotate-password,
- *   db.after-delete-instance, db.after-delete-subnet-group, db.after-delete-security-group
+ *   db.after-rotate-password, db.after-create-parameter-group,
+ *   db.after-delete-instance, db.after-delete-parameter-group, db.after-delete-subnet-group, db.after-delete-security-group
  *
  * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
  * `TUGBOAT_TEST_HOOKS=1` is set as well, as the other controllers do.
@@ -17,7 +17,9 @@ export const DATABASE_KILL_POINTS = [
   'db.after-create-security-group',
   'db.after-create-instance',
   'db.after-rotate-password',
+  'db.after-create-parameter-group',
   'db.after-delete-instance',
+  'db.after-delete-parameter-group',
   'db.after-delete-subnet-group',
   'db.after-delete-security-group',
 ] as const;

@@ -1,13 +1,14 @@
 /**
  * Deletion, as the definition's policy says, resumable at every point: the instance (with a final
  * snapshot of a deterministic name, without one, or retained: let go of), then, once it is gone,
- * its DB subnet group and security group. Everything is found by name and owner tag; what is gone is
+ * its DB parameter group (if it has one), DB subnet group and security group. Everything is found by name and owner tag; what is gone is
  * skipped; what AWS refuses for now (the instance still busy, the group still in use) waits.
  */
 import { DeleteTagsCommand, DeleteSecurityGroupCommand, CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { AddTagsToResourceCommand, DeleteDBInstanceCommand, DeleteDBSubnetGroupCommand, DescribeDBSnapshotsCommand, DescribeDBSubnetGroupsCommand, ListTagsForResourceCommand, RemoveTagsFromResourceCommand } from '@aws-sdk/client-rds';
 import { finalSnapshotIdentifier, OWNER_TAG, RETAINED_TAG, tagValue } from './database-naming.js';
 import { findSecurityGroup } from './database-network.js';
+import { deleteParameterGroup, ownParameterGroupArn } from './database-parameter-group.js';
 import { describeInstance, ownedBy } from './database-instance-steps.js';
 import { awsCode, unlessNotFound, type DatabaseRun } from './database-run.js';
 import type { DeletionPolicy } from './database-types.js';
@@ -45,6 +46,9 @@ export async function teardownDatabase(run: DatabaseRun, policy: DeletionPolicy)
       ? `deleting RDS instance ${run.identifier} after its final snapshot ${snapshot}; its subnet group and security group follow`
       : `deleting RDS instance ${run.identifier}; its subnet group and security group follow`;
   }
+
+  const parameterGroupWait = await deleteParameterGroup(run);
+  if (parameterGroupWait !== undefined) return parameterGroupWait;
 
   run.step = 'DeletingSubnetGroup';
   const group = (await unlessNotFound(run.rds.send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: run.identifier }), run.send)))?.DBSubnetGroups?.[0];
@@ -96,8 +100,13 @@ async function retain(run: DatabaseRun): Promise<string | undefined> {
   const retainedFrom = [{ Key: RETAINED_TAG, Value: `${run.project}/${run.name}` }];
   const group = (await unlessNotFound(run.rds.send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: run.identifier }), run.send)))?.DBSubnetGroups?.[0];
   const securityGroup = await findSecurityGroup(run);
+  const parameterGroupArn = await ownParameterGroupArn(run);
   const instance = await describeInstance(run);
   run.assertLeaseHeld();
+  if (parameterGroupArn !== undefined) {
+    await run.rds.send(new AddTagsToResourceCommand({ ResourceName: parameterGroupArn, Tags: retainedFrom }), run.send);
+    await run.rds.send(new RemoveTagsFromResourceCommand({ ResourceName: parameterGroupArn, TagKeys: [OWNER_TAG] }), run.send);
+  }
   if (group?.DBSubnetGroupArn !== undefined && (await rdsOwner(run, group.DBSubnetGroupArn)) === run.uid) {
     await run.rds.send(new AddTagsToResourceCommand({ ResourceName: group.DBSubnetGroupArn, Tags: retainedFrom }), run.send);
     await run.rds.send(new RemoveTagsFromResourceCommand({ ResourceName: group.DBSubnetGroupArn, TagKeys: [OWNER_TAG] }), run.send);

@@ -18,6 +18,7 @@ export interface DatabaseDefinitionSpec {
   applyChanges?: 'immediately' | 'maintenanceWindow';
   maintenanceWindow?: string;
   defaults?: { version?: string; instanceClass?: string; storageGb?: number };
+  allowedParameters?: string[];
 }
 
 /** `DatabaseInstance.spec` (`DATABASE_INSTANCE`): the API has checked it against its definition. */
@@ -31,6 +32,8 @@ export interface DatabaseInstanceSpec {
   storageGb?: number;
   /** A token: a new value asks for the master password to be rotated now. */
   passwordRotation?: string;
+  /** Engine parameters, each one the definition allows (the API checks). */
+  parameters?: Record<string, string>;
 }
 
 /** What a client of the database reads (the workload-controller): a contract, keep the names. Never the password. */

@@ -3,7 +3,7 @@
  * records it; the next passes, without the kill point, must find what was made instead of making it
  * again. During creation and during deletion: exactly one of each, and only the final snapshot left.
  */
-import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { DescribeDBParametersCommand, DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
 import { armedKillPoint } from '@tugboat/resource-model';
 import { DATABASE_KILL_POINTS } from './database-kill-points.js';
 import { finalSnapshotIdentifier, instanceIdentifier } from './database-naming.js';
@@ -16,6 +16,7 @@ beforeAll(async () => {
   await h.account('crashes');
   await h.cluster('prod', 'crashes', await h.network('10.50'));
   await h.definition('pg', { engine: 'postgres' });
+  await h.definition('pg-tuned', { engine: 'postgres', deletionPolicy: 'delete', allowedParameters: ['work_mem'] });
 });
 afterAll(async () => {
   await h?.close();
@@ -29,7 +30,7 @@ const CASES: Array<[create: string, remove: string]> = [
 
 describe('managed-services-controller: DatabaseInstance crash safety', () => {
   it('covers every kill point', () => {
-    const covered = new Set([...CASES.flat(), 'db.after-rotate-password']);
+    const covered = new Set([...CASES.flat(), 'db.after-rotate-password', 'db.after-create-parameter-group', 'db.after-delete-parameter-group']);
     expect(DATABASE_KILL_POINTS.filter((point) => !covered.has(point))).toEqual([]);
   });
 
@@ -77,5 +78,25 @@ describe('managed-services-controller: DatabaseInstance crash safety', () => {
     }
     await h.api.delete({ kind: 'DatabaseInstance', project: PROJECT, name: 'crash-rotate' });
     expect(await h.converge(done, (o) => o === undefined)).toBeUndefined();
+  });
+
+  it('killed at db.after-create-parameter-group and at db.after-delete-parameter-group: one parameter group, with its parameters, and nothing left', async () => {
+    const killed: string[] = [];
+    const armed = (point: string) => h.controller({ killPoint: armedKillPoint({ point, after: 0, kill: () => killed.push(point) }) });
+    const before = h.counters();
+    const obj = await h.create('crash-params', { definitionRef: { name: 'pg-tuned' }, clusterRef: { name: 'prod' }, parameters: { work_mem: '65536' } });
+    await h.converge(obj, () => killed.length > 0, { controller: armed('db.after-create-parameter-group') });
+    const done = (await h.converge(obj, (o) => o?.status.phase === 'Ready')) as DatabaseObject;
+    const withGroup = { ...ONE_DATABASE, 'rds:db-parameter-group': 1 };
+    expect(countersDelta(before, h.counters()).created).toEqual(withGroup);
+    const id = instanceIdentifier(PROJECT, 'crash-params');
+    const user = (await h.rds.send(new DescribeDBParametersCommand({ DBParameterGroupName: id, Source: 'user' }))).Parameters;
+    expect(user?.map((p) => [p.ParameterName, p.ParameterValue])).toEqual([['work_mem', '65536']]);
+
+    await h.api.delete({ kind: 'DatabaseInstance', project: PROJECT, name: 'crash-params' });
+    await h.converge(done, () => killed.length > 1, { controller: armed('db.after-delete-parameter-group') });
+    expect(killed).toEqual(['db.after-create-parameter-group', 'db.after-delete-parameter-group']);
+    expect(await h.converge(done, (o) => o === undefined)).toBeUndefined();
+    expect(countersDelta(before, h.counters())).toEqual({ created: withGroup, deleted: withGroup });
   });
 });

@@ -11,6 +11,7 @@ import { awsMessage, classifyAwsError, clientConfig, createAccountCredentials, M
 import { keyOf, noKillPoint, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import { convergeInstance, ensureInstance, instanceOutputs, pendingChanges, rotatePassword, type DesiredInstance } from './database-instance-steps.js';
 import { enginePort, instanceIdentifier } from './database-naming.js';
+import { ensureParameterGroup } from './database-parameter-group.js';
 import { ensureSecurityGroup, ensureSubnetGroup, resolveNetwork, type Placement } from './database-network.js';
 import { awsCode, KilledAtPoint, openDatabaseRun, ProvisioningRefused, type DatabaseRun } from './database-run.js';
 import { teardownDatabase } from './database-teardown.js';
@@ -97,6 +98,7 @@ export function createDatabaseReconciler(options: DatabaseReconcilerOptions = {}
       multiAz: definition.multiAz ?? false,
       ...(definition.maintenanceWindow ? { maintenanceWindow: definition.maintenanceWindow } : {}),
       applyImmediately: (definition.applyChanges ?? 'immediately') === 'immediately',
+      parameters: obj.spec.parameters ?? {},
     };
   }
 
@@ -233,9 +235,10 @@ export function createDatabaseReconciler(options: DatabaseReconcilerOptions = {}
     const network = await resolveNetwork(run, placement, obj.spec.clusterRef !== undefined);
     const subnetGroup = await ensureSubnetGroup(run, placement.subnetIds);
     const securityGroupId = await ensureSecurityGroup(run, network.vpcId, enginePort(desired.engine), network.allowedCidrs);
-    const found = await ensureInstance(run, desired, subnetGroup, securityGroupId);
+    const parameterGroup = await ensureParameterGroup(run, desired.engine, desired.version, desired.parameters);
+    const found = await ensureInstance(run, desired, subnetGroup, securityGroupId, parameterGroup);
     if ('waiting' in found) return found;
-    const instance = await convergeInstance(run, found, desired);
+    const instance = await convergeInstance(run, found, desired, parameterGroup);
     if ('waiting' in instance) return instance;
     const described = await instanceOutputs(run, instance, desired, accountName);
     if ('waiting' in described) return described;

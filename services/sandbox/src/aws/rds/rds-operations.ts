@@ -7,7 +7,8 @@
 import { AwsError } from '../aws-error.js';
 import type { AwsOperation, AwsOperationContext } from '../aws-operation.js';
 import { RDS_ENGINES } from './rds-engines.js';
-import type { DbInstanceRecord, DbSnapshotRecord, DbSubnetGroupRecord, RdsSimulator, RdsTag } from './rds-simulator.js';
+import { RDS_PARAMETER_FAMILIES } from './rds-parameters.js';
+import type { DbInstanceRecord, DbParameterGroupRecord, DbSnapshotRecord, DbSubnetGroupRecord, RdsSimulator, RdsTag } from './rds-simulator.js';
 
 export const RDS_XML_NAMESPACE = 'http://rds.amazonaws.com/doc/2014-10-31/';
 
@@ -170,7 +171,7 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
         i.vpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
       ),
       DBParameterGroups: list('DBParameterGroup', [
-        { DBParameterGroupName: `default.${engine?.parameterGroupFamily(i.engineVersion) ?? i.engine}`, ParameterApplyStatus: 'in-sync' },
+        { DBParameterGroupName: i.parameterGroupName ?? `default.${engine?.parameterGroupFamily(i.engineVersion) ?? i.engine}`, ParameterApplyStatus: 'in-sync' },
       ]),
       AvailabilityZone: i.availabilityZone,
       ...(subnetGroup !== undefined ? { DBSubnetGroup: renderSubnetGroup(subnetGroup) } : {}),
@@ -207,6 +208,13 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
         : {}),
     };
   };
+
+  const renderParameterGroup = (g: DbParameterGroupRecord) => ({
+    DBParameterGroupName: g.name,
+    DBParameterGroupFamily: g.family,
+    Description: g.description,
+    DBParameterGroupArn: g.arn,
+  });
 
   const renderSnapshot = (s: DbSnapshotRecord) => ({
     DBSnapshotIdentifier: s.identifier,
@@ -263,6 +271,7 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
         ...optional('deletionProtection', boolean(input, 'DeletionProtection')),
         ...optional('publiclyAccessible', boolean(input, 'PubliclyAccessible')),
         ...optional('copyTagsToSnapshot', boolean(input, 'CopyTagsToSnapshot')),
+        ...optional('parameterGroupName', text(input, 'DBParameterGroupName')),
         tags: tagList(input),
       });
       return { DBInstance: renderInstance(ctx.region, instance) };
@@ -304,6 +313,7 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
         ...optional('preferredMaintenanceWindow', text(input, 'PreferredMaintenanceWindow')),
         ...optional('backupRetentionPeriod', integer(input, 'BackupRetentionPeriod')),
         ...optional('deletionProtection', boolean(input, 'DeletionProtection')),
+        ...optional('parameterGroupName', text(input, 'DBParameterGroupName')),
         applyImmediately: boolean(input, 'ApplyImmediately') ?? false,
       });
       return { DBInstance: renderInstance(ctx.region, instance) };
@@ -368,6 +378,64 @@ export function rdsOperations(options: RdsOperationsOptions): AwsOperation[] {
       return { DBSnapshots: list('DBSnapshot', items.map(renderSnapshot)), ...(marker !== undefined ? { Marker: marker } : {}) };
     }),
     op('DeleteDBSnapshot', (ctx, input) => ({ DBSnapshot: renderSnapshot(rds.deleteDbSnapshot(ctx.region, required(input, 'DBSnapshotIdentifier'))) })),
+
+    op('CreateDBParameterGroup', (ctx, input) => {
+      const group = rds.createDbParameterGroup(ctx.region, {
+        name: required(input, 'DBParameterGroupName'),
+        family: required(input, 'DBParameterGroupFamily'),
+        description: required(input, 'Description'),
+        tags: tagList(input),
+      });
+      return { DBParameterGroup: renderParameterGroup(group) };
+    }),
+    op('DescribeDBParameterGroups', (ctx, input) => {
+      const name = text(input, 'DBParameterGroupName');
+      const groups = name !== undefined && name !== '' ? [rds.dbParameterGroup(ctx.region, name)] : [...rds.region(ctx.region).parameterGroups];
+      const { items, marker } = page(input, groups);
+      return { DBParameterGroups: list('DBParameterGroup', items.map(renderParameterGroup)), ...(marker !== undefined ? { Marker: marker } : {}) };
+    }),
+    op('ModifyDBParameterGroup', (ctx, input) => {
+      const parameters = queryList(input, 'Parameters').map((item) => ({
+        name: text(item, 'ParameterName') ?? '',
+        value: text(item, 'ParameterValue') ?? '',
+        applyMethod: text(item, 'ApplyMethod') ?? '',
+      }));
+      return { DBParameterGroupName: rds.modifyDbParameterGroup(ctx.region, required(input, 'DBParameterGroupName'), parameters).name };
+    }),
+    op('ResetDBParameterGroup', (ctx, input) => {
+      const names = queryList(input, 'Parameters').map((item) => text(item, 'ParameterName') ?? '');
+      const all = boolean(input, 'ResetAllParameters') ?? false;
+      if (all === (names.length > 0)) throw new AwsError('InvalidParameterCombination', 'Give ResetAllParameters or Parameters, not both and not neither.', { status: 400 });
+      return { DBParameterGroupName: rds.resetDbParameterGroup(ctx.region, required(input, 'DBParameterGroupName'), all ? 'all' : names).name };
+    }),
+    op('DescribeDBParameters', (ctx, input) => {
+      const group = rds.dbParameterGroup(ctx.region, required(input, 'DBParameterGroupName'));
+      const source = text(input, 'Source');
+      if (source !== undefined && !['user', 'engine-default', 'system'].includes(source)) {
+        throw new AwsError('InvalidParameterValue', `Invalid value ${source} for Source: must be user, engine-default or system.`, { status: 400 });
+      }
+      const parameters = (RDS_PARAMETER_FAMILIES.get(group.family)?.parameters ?? [])
+        .map((p) => {
+          const set = group.parameters[p.name];
+          return {
+            ParameterName: p.name,
+            ...(set !== undefined ? { ParameterValue: set.value } : {}),
+            Description: p.description,
+            Source: set !== undefined ? 'user' : 'engine-default',
+            ApplyType: p.applyType,
+            DataType: p.dataType,
+            IsModifiable: true,
+            ApplyMethod: set?.applyMethod ?? 'pending-reboot',
+          };
+        })
+        .filter((p) => source === undefined || p.Source === source);
+      const { items, marker } = page(input, parameters);
+      return { Parameters: list('Parameter', items), ...(marker !== undefined ? { Marker: marker } : {}) };
+    }),
+    op('DeleteDBParameterGroup', (ctx, input) => {
+      rds.deleteDbParameterGroup(ctx.region, required(input, 'DBParameterGroupName'));
+      return undefined;
+    }),
 
     op('AddTagsToResource', (ctx, input) => {
       rds.addTags(ctx.region, required(input, 'ResourceName'), tagList(input));

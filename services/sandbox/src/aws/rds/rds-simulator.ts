@@ -4,7 +4,8 @@
  * `deleting` on the simulated clock; DB subnet groups made of EC2's subnets; DB snapshots (final
  * snapshots taken on delete). Subnets and security groups are checked against the sandbox's EC2, as
  * RDS does. A master password that RDS manages (`ManageMasterUserPassword`) is generated here and
- * kept in the sandbox's Secrets Manager; the instance itself still keeps only its hash.
+ * kept in the sandbox's Secrets Manager; the instance itself still keeps only its hash. DB parameter
+ * groups of a family the engines know, whose user parameters an instance takes when it names one.
  * `rds-operations.ts` does the wire.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import type { SandboxCounters } from '../../counters.js';
 import type { SimClock } from '../../sim-clock.js';
 import { AwsError } from '../aws-error.js';
 import { RDS_ENGINES, RDS_INSTANCE_CLASSES, RDS_STORAGE, resolveEngineVersion, type RdsEngine } from './rds-engines.js';
+import { RDS_PARAMETER_FAMILIES } from './rds-parameters.js';
 import { checkBackupWindow, checkMaintenanceWindow, msUntilMaintenanceWindow } from './maintenance-window.js';
 
 export interface RdsTag {
@@ -69,6 +71,18 @@ export interface DbInstanceRecord {
   pending?: DbInstanceChanges & { since: number; windowInMs: number };
   /** Being applied (`modifying`, `resetting-master-credentials`). */
   applying?: DbInstanceChanges;
+  /** A parameter group of the client's; without it the instance uses its family's `default.<family>`. */
+  parameterGroupName?: string;
+  tags: RdsTag[];
+}
+
+export interface DbParameterGroupRecord {
+  name: string;
+  arn: string;
+  family: string;
+  description: string;
+  /** The parameters a client set (Source `user`), by name. */
+  parameters: Record<string, { value: string; applyMethod: 'immediate' | 'pending-reboot' }>;
   tags: RdsTag[];
 }
 
@@ -107,6 +121,7 @@ export interface RdsRegionState {
   instances: DbInstanceRecord[];
   subnetGroups: DbSubnetGroupRecord[];
   snapshots: DbSnapshotRecord[];
+  parameterGroups: DbParameterGroupRecord[];
 }
 
 export interface RdsSnapshot {
@@ -137,6 +152,7 @@ export const RDS_COUNTER_TYPES = {
   instance: 'rds:db-instance',
   subnetGroup: 'rds:db-subnet-group',
   snapshot: 'rds:db-snapshot',
+  parameterGroup: 'rds:db-parameter-group',
 } as const;
 
 export const DEFAULT_MAINTENANCE_WINDOW = 'sun:05:00-sun:05:30';
@@ -185,6 +201,7 @@ export interface CreateDbInstanceInput {
   deletionProtection?: boolean;
   publiclyAccessible?: boolean;
   copyTagsToSnapshot?: boolean;
+  parameterGroupName?: string;
   tags: RdsTag[];
 }
 
@@ -200,6 +217,7 @@ export interface ModifyDbInstanceInput {
   preferredMaintenanceWindow?: string;
   backupRetentionPeriod?: number;
   deletionProtection?: boolean;
+  parameterGroupName?: string;
   applyImmediately: boolean;
 }
 
@@ -220,6 +238,13 @@ export interface RdsSimulator {
   deleteDbSubnetGroup(region: string, name: string): void;
   dbSnapshot(region: string, identifier: string): DbSnapshotRecord;
   deleteDbSnapshot(region: string, identifier: string): DbSnapshotRecord;
+  createDbParameterGroup(region: string, input: { name: string; family: string; description: string; tags: RdsTag[] }): DbParameterGroupRecord;
+  /** A client's group, or (read-only) its family's `default.<family>`. */
+  dbParameterGroup(region: string, name: string): DbParameterGroupRecord;
+  modifyDbParameterGroup(region: string, name: string, parameters: Array<{ name: string; value: string; applyMethod: string }>): DbParameterGroupRecord;
+  /** Back to the engine's defaults: the parameters named, or all of them. */
+  resetDbParameterGroup(region: string, name: string, parameterNames: string[] | 'all'): DbParameterGroupRecord;
+  deleteDbParameterGroup(region: string, name: string): void;
   /** The record an RDS ARN names (for tags), or its type's NotFound error. */
   taggable(region: string, arn: string): { tags: RdsTag[] };
   addTags(region: string, arn: string, tags: RdsTag[]): void;
@@ -309,7 +334,7 @@ export function checkRdsTags(tags: RdsTag[]): RdsTag[] {
 }
 
 function emptyRegion(): RdsRegionState {
-  return { instances: [], subnetGroups: [], snapshots: [] };
+  return { instances: [], subnetGroups: [], snapshots: [], parameterGroups: [] };
 }
 
 export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
@@ -327,7 +352,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
     return state;
   }
 
-  function arn(regionName: string, type: 'db' | 'subgrp' | 'snapshot', id: string): string {
+  function arn(regionName: string, type: 'db' | 'subgrp' | 'snapshot' | 'pg', id: string): string {
     return `arn:aws:rds:${regionName}:${accountId}:${type}:${id}`;
   }
 
@@ -349,6 +374,33 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
     const found = region(regionName).snapshots.find((s) => s.identifier === identifier.toLowerCase());
     if (found === undefined) throw new AwsError('DBSnapshotNotFound', `DBSnapshot ${identifier} not found.`, { status: 404 });
     return found;
+  }
+
+  function dbParameterGroup(regionName: string, name: string): DbParameterGroupRecord {
+    const lower = name.toLowerCase();
+    const found = region(regionName).parameterGroups.find((g) => g.name === lower);
+    if (found !== undefined) return found;
+    const family = lower.startsWith('default.') ? lower.slice('default.'.length) : undefined;
+    if (family !== undefined && RDS_PARAMETER_FAMILIES.has(family)) {
+      return { name: lower, arn: arn(regionName, 'pg', lower), family, description: `Default parameter group for ${family}`, parameters: {}, tags: [] };
+    }
+    throw new AwsError('DBParameterGroupNotFound', `DBParameterGroup not found: ${name}`, { status: 404 });
+  }
+
+  /** The group an instance may use: it exists and is of the family of the instance's engine and major version. `undefined`: the default. */
+  function checkParameterGroup(regionName: string, name: string, engine: RdsEngine, engineVersion: string): string | undefined {
+    const group = dbParameterGroup(regionName, name);
+    const family = engine.parameterGroupFamily(engineVersion);
+    if (group.family !== family) {
+      throw invalidCombination(`The parameter group ${group.name} with DBParameterGroupFamily ${group.family} can't be used for this instance. Use a parameter group with DBParameterGroupFamily ${family}.`);
+    }
+    return group.name.startsWith('default.') ? undefined : group.name;
+  }
+
+  function ownParameterGroup(regionName: string, name: string): DbParameterGroupRecord {
+    const group = dbParameterGroup(regionName, name);
+    if (group.name.startsWith('default.')) throw invalidParameterValue(`Invalid parameter group name: default parameter groups such as ${group.name} cannot be modified or deleted.`);
+    return group;
   }
 
   /** `at`: the real instant the status began; a transition found late is dated when it was due, so the next one is not delayed. */
@@ -470,7 +522,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
   }
 
   function taggable(regionName: string, resourceArn: string): { tags: RdsTag[] } {
-    const match = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):(db|subgrp|snapshot):(.+)$/.exec(resourceArn);
+    const match = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):(db|subgrp|snapshot|pg):(.+)$/.exec(resourceArn);
     if (match === null) throw invalidParameterValue(`Invalid resource name: ${resourceArn}`);
     const [, arnRegion, arnAccount, type, id] = match as unknown as [string, string, string, string, string];
     if (arnRegion !== regionName || arnAccount !== accountId) {
@@ -478,6 +530,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
     }
     if (type === 'db') return dbInstance(regionName, id);
     if (type === 'subgrp') return dbSubnetGroup(regionName, id);
+    if (type === 'pg') return ownParameterGroup(regionName, id);
     return dbSnapshot(regionName, id);
   }
 
@@ -578,6 +631,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
       if (input.multiAz === true && input.availabilityZone !== undefined) {
         throw invalidCombination('Requesting a specific availability zone is not valid for Multi-AZ instances.');
       }
+      const parameterGroupName = input.parameterGroupName === undefined ? undefined : checkParameterGroup(regionName, input.parameterGroupName, engine, engineVersion);
       let securityGroupIds = checkSecurityGroups(regionName, input.vpcSecurityGroupIds, subnetGroup.vpcId);
       if (securityGroupIds.length === 0) {
         const fallback = network.defaultSecurityGroup(regionName, subnetGroup.vpcId);
@@ -612,6 +666,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
         endpointAddress: endpointAddress(regionName, identifier),
         status: 'creating',
         statusSince: clock.now(),
+        ...(parameterGroupName !== undefined ? { parameterGroupName } : {}),
         tags: [],
       };
       mergeTags(record, input.tags);
@@ -670,6 +725,7 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
       const generated = switchOn || rotate ? generateMasterPassword() : undefined;
       if (switchOn) managedSecrets();
       const password = checkPasswordIfGiven(generated ?? input.masterUserPassword);
+      const parameterGroupName = input.parameterGroupName === undefined ? undefined : checkParameterGroup(regionName, input.parameterGroupName, engine, instance.engineVersion);
       const securityGroupIds = input.vpcSecurityGroupIds === undefined ? undefined : checkSecurityGroups(regionName, input.vpcSecurityGroupIds, instance.vpcId);
       const maintenanceWindow = input.preferredMaintenanceWindow === undefined ? undefined : checkMaintenanceWindow(input.preferredMaintenanceWindow);
       if (input.backupRetentionPeriod !== undefined && (!Number.isInteger(input.backupRetentionPeriod) || input.backupRetentionPeriod < 0 || input.backupRetentionPeriod > 35)) {
@@ -692,6 +748,11 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
       if (maintenanceWindow !== undefined) instance.preferredMaintenanceWindow = maintenanceWindow;
       if (input.backupRetentionPeriod !== undefined) instance.backupRetentionPeriod = input.backupRetentionPeriod;
       if (input.deletionProtection !== undefined) instance.deletionProtection = input.deletionProtection;
+      // The sandbox's instances take a new parameter group without a reboot.
+      if (input.parameterGroupName !== undefined) {
+        if (parameterGroupName === undefined) delete instance.parameterGroupName;
+        else instance.parameterGroupName = parameterGroupName;
+      }
 
       const scheduled = changes.instanceClass !== undefined || changes.allocatedStorage !== undefined;
       if (input.applyImmediately) {
@@ -839,6 +900,79 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
       return snapshot;
     },
 
+    dbParameterGroup,
+
+    createDbParameterGroup(regionName, input) {
+      if (input.name === '') throw invalidParameterValue('The parameter DBParameterGroupName must be provided and must not be blank.');
+      if (!/^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}$/.test(input.name) || input.name.endsWith('-')) {
+        throw invalidParameterValue(
+          'The parameter DBParameterGroupName is not a valid identifier. Identifiers must begin with a letter; must contain only ASCII letters, digits, and hyphens; and must not end with a hyphen or contain two consecutive hyphens.',
+        );
+      }
+      if (!RDS_PARAMETER_FAMILIES.has(input.family)) {
+        throw invalidParameterValue(`Invalid DB parameter group family: ${input.family}. The sandbox knows ${[...RDS_PARAMETER_FAMILIES.keys()].join(', ')}.`);
+      }
+      if (input.description === '') throw invalidParameterValue('The parameter Description must be provided and must not be blank.');
+      const name = input.name.toLowerCase();
+      const state = region(regionName);
+      if (state.parameterGroups.some((g) => g.name === name)) {
+        throw new AwsError('DBParameterGroupAlreadyExists', `Parameter group ${name} already exists`, { status: 400 });
+      }
+      const record: DbParameterGroupRecord = { name, arn: arn(regionName, 'pg', name), family: input.family, description: input.description, parameters: {}, tags: [] };
+      mergeTags(record, input.tags);
+      state.parameterGroups.push(record);
+      counters.created(RDS_COUNTER_TYPES.parameterGroup);
+      changed();
+      return record;
+    },
+
+    modifyDbParameterGroup(regionName, name, parameters) {
+      const group = ownParameterGroup(regionName, name);
+      if (parameters.length === 0) throw invalidParameterValue('The parameter Parameters must be provided and must not be empty.');
+      if (parameters.length > 20) throw invalidParameterValue('A request may modify at most 20 parameters.');
+      const known = RDS_PARAMETER_FAMILIES.get(group.family)?.parameters ?? [];
+      // All checked before any is set: a refused request changes nothing.
+      const checked = parameters.map((p) => {
+        const parameter = known.find((k) => k.name === p.name);
+        if (parameter === undefined) throw invalidParameterValue(`Could not find parameter with name: ${p.name}`);
+        if (p.applyMethod !== 'immediate' && p.applyMethod !== 'pending-reboot') {
+          throw invalidParameterValue(`Invalid value ${p.applyMethod} for ApplyMethod: must be immediate or pending-reboot.`);
+        }
+        if (p.applyMethod === 'immediate' && parameter.applyType === 'static') {
+          throw invalidCombination(`cannot use immediate apply method for static parameter ${p.name}`);
+        }
+        if (p.value === '') throw invalidParameterValue(`The value of ${p.name} must not be blank.`);
+        return { name: p.name, value: p.value, applyMethod: p.applyMethod as 'immediate' | 'pending-reboot' };
+      });
+      for (const p of checked) group.parameters[p.name] = { value: p.value, applyMethod: p.applyMethod };
+      changed();
+      return group;
+    },
+
+    resetDbParameterGroup(regionName, name, parameterNames) {
+      const group = ownParameterGroup(regionName, name);
+      if (parameterNames === 'all') group.parameters = {};
+      else for (const parameter of parameterNames) delete group.parameters[parameter];
+      changed();
+      return group;
+    },
+
+    deleteDbParameterGroup(regionName, name) {
+      const group = ownParameterGroup(regionName, name);
+      const users = holding(regionName).filter((i) => i.parameterGroupName === group.name);
+      if (users.length > 0) {
+        throw new AwsError(
+          'InvalidDBParameterGroupState',
+          `One or more database instances are still members of this parameter group ${group.name}, so the group cannot be deleted (${users[0]?.identifier}).`,
+          { status: 400 },
+        );
+      }
+      const state = region(regionName);
+      state.parameterGroups = state.parameterGroups.filter((g) => g !== group);
+      counters.deleted(RDS_COUNTER_TYPES.parameterGroup);
+      changed();
+    },
+
     addTags(regionName, resourceArn, tags) {
       mergeTags(taggable(regionName, resourceArn), tags);
       changed();
@@ -859,10 +993,11 @@ export function createRdsSimulator(options: RdsSimulatorOptions): RdsSimulator {
 
     inventory() {
       advance();
-      const out: Record<string, Array<{ region: string; id: string; status?: string }>> = { dbInstances: [], dbSubnetGroups: [], dbSnapshots: [] };
+      const out: Record<string, Array<{ region: string; id: string; status?: string }>> = { dbInstances: [], dbSubnetGroups: [], dbSnapshots: [], dbParameterGroups: [] };
       for (const [name, state] of regions) {
         out.dbInstances!.push(...state.instances.map((i) => ({ region: name, id: i.identifier, status: i.status })));
         out.dbSubnetGroups!.push(...state.subnetGroups.map((g) => ({ region: name, id: g.name })));
+        out.dbParameterGroups!.push(...state.parameterGroups.map((g) => ({ region: name, id: g.name })));
         out.dbSnapshots!.push(...state.snapshots.map((s) => ({ region: name, id: s.identifier, status: s.status })));
       }
       return out;
