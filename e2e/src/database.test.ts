@@ -52,6 +52,7 @@ describe('managed databases (API, sandbox and controllers as processes)', () => 
           allowedInstanceClasses: ['db.t3.micro', 'db.t3.small'],
           storageGb: { min: 20, max: 200 },
           deletionPolicy: 'snapshot',
+          allowedParameters: ['work_mem', 'log_min_duration_statement'],
           defaults: { version: '16.6', instanceClass: 'db.t3.micro', storageGb: 20 },
         },
       },
@@ -89,7 +90,11 @@ describe('managed databases (API, sandbox and controllers as processes)', () => 
       for await (const event of stream) frames.push(JSON.stringify(event));
     })().catch(() => undefined);
     await stack.admin.apply([
-      { kind: 'DatabaseInstance', metadata: { name: 'orders', project: 'shop' }, spec: { definitionRef: { name: 'postgres-small' }, clusterRef: { name: 'prod' }, databaseName: 'orders' } },
+      {
+        kind: 'DatabaseInstance',
+        metadata: { name: 'orders', project: 'shop' },
+        spec: { definitionRef: { name: 'postgres-small' }, clusterRef: { name: 'prod' }, databaseName: 'orders', parameters: { work_mem: '8192' } },
+      },
       { kind: 'WorkloadInstance', metadata: { name: 'orders-api', project: 'shop' }, spec: { definitionRef: { name: 'api' }, clusterRef: { name: 'prod' }, databases: [{ ref: { name: 'orders' }, envPrefix: 'ORDERS_DB' }] } },
     ]);
     // The app waits for its database, saying so.
@@ -101,6 +106,10 @@ describe('managed databases (API, sandbox and controllers as processes)', () => 
     expect(outputs).toMatchObject({ engine: 'postgres', port: 5432, databaseName: 'orders', username: expect.any(String), secretArn: expect.stringMatching(/^arn:aws:secretsmanager:/) });
     const described = ((await stack.aws('rds', 'describe-db-instances', '--db-instance-identifier', String(outputs['instanceIdentifier']))).DBInstances as Array<Record<string, unknown>>)[0]!;
     expect(described).toMatchObject({ DBInstanceStatus: 'available', Engine: 'postgres', StorageEncrypted: true, AllocatedStorage: 20 });
+    // The parameters the definition allows, in the instance's own parameter group.
+    const group = (described['DBParameterGroups'] as Array<{ DBParameterGroupName: string }>)[0]!.DBParameterGroupName;
+    const parameters = (await stack.aws('rds', 'describe-db-parameters', '--db-parameter-group-name', group, '--source', 'user')).Parameters as Array<{ ParameterName: string; ParameterValue: string }>;
+    expect(parameters.map((p) => `${p.ParameterName}=${p.ParameterValue}`)).toEqual(['work_mem=8192']);
 
     await objectWhen('WorkloadInstance', 'orders-api', 'Ready', (obj) => statusOf(obj).phase === 'Ready', 60_000, 'shop');
     const namespace = String(statusOf(await stack.admin.get({ kind: 'WorkloadInstance', name: 'orders-api', project: 'shop' })).outputs?.['namespace']);
@@ -171,7 +180,7 @@ describe('managed databases (API, sandbox and controllers as processes)', () => 
     const after = await stack.awsCounters();
     const made = (type: string) => (after.created[type] ?? 0) - (before.created[type] ?? 0);
     const gone = (type: string) => (after.deleted[type] ?? 0) - (before.deleted[type] ?? 0);
-    for (const type of ['rds:db-instance', 'rds:db-subnet-group', 'ec2:security-group']) {
+    for (const type of ['rds:db-instance', 'rds:db-subnet-group', 'rds:db-parameter-group', 'ec2:security-group']) {
       expect([type, made(type)]).toEqual([type, 1]);
       expect([type, gone(type)]).toEqual([type, 1]);
     }
