@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { streamNames } from '@tugboat/resource-model';
+import type { ApiClient } from '@tugboat/api-client';
 import pg from 'pg';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -313,4 +314,30 @@ export async function registerLocalClusterFixture(api: Pick<ApiProcess, 'url' | 
     }),
   });
   if (!response.ok) throw new Error(`registering the local cluster: ${response.status} ${await response.text()}`);
+}
+
+/**
+ * What a controller process of a test needs: a fresh controller token (named `<controller>-<n>`),
+ * a free health port, and the SDK's environment pointing at `api` and the test's NATS.
+ */
+export async function controllerProcessEnv(
+  api: Pick<ApiProcess, 'url' | 'prefix'>,
+  admin: ApiClient,
+  controller: string,
+  n: number,
+): Promise<{ port: number; env: Record<string, string | undefined> }> {
+  const token = await admin.createToken({ name: `${controller}-${n}`, type: 'controller', controller });
+  const port = await freePort();
+  return {
+    port,
+    env: {
+      ...process.env,
+      TUGBOAT_URL: api.url,
+      TUGBOAT_TOKEN: token.token,
+      TUGBOAT_NATS_PREFIX: api.prefix,
+      NATS_URL: process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+  };
 }

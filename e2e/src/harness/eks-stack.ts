@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
-import { freePort, NODE_TS, startApiProcess, startChild, waitForReady, type ApiProcess, type Child } from './cli-processes.js';
+import { controllerProcessEnv, freePort, NODE_TS, startApiProcess, startChild, waitForReady, type ApiProcess, type Child } from './cli-processes.js';
 
 const run = promisify(execFile);
 
@@ -98,24 +98,11 @@ export async function startEksStack(options: { name: string; timeScale?: number;
   const admin = createApiClient({ baseUrl: api.url, token: api.adminToken });
 
   async function controllerEnv(controller: string): Promise<{ port: number; env: Record<string, string | undefined> }> {
-    const token = await admin.createToken({ name: `${controller}-${children.length}`, type: 'controller', controller });
-    const port = await freePort();
-    return {
-      port,
-      env: {
-        ...process.env,
-        TUGBOAT_URL: api.url,
-        TUGBOAT_TOKEN: token.token,
-        TUGBOAT_NATS_PREFIX: api.prefix,
-        NATS_URL: process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        // The controllers' own AWS SDK default credentials must not leak in: the account says.
-        AWS_ACCESS_KEY_ID: '',
-        AWS_SECRET_ACCESS_KEY: '',
-      },
-    };
+    const { port, env } = await controllerProcessEnv(api, admin, controller, children.length);
+    // The controllers' own AWS SDK default credentials must not leak in: the account says.
+    return { port, env: { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } };
   }
+
 
   async function start(service: string, extra: Record<string, string>, expectDeath = false): Promise<Child> {
     const started = await controllerEnv(service);

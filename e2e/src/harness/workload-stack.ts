@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
-import { freePort, NODE_TS, startApiProcess, startChild, waitForReady, waitUntil, type ApiProcess, type Child } from './cli-processes.js';
+import { controllerProcessEnv, freePort, NODE_TS, startApiProcess, startChild, waitForReady, waitUntil, type ApiProcess, type Child } from './cli-processes.js';
 
 const run = promisify(execFile);
 
@@ -58,22 +58,8 @@ export async function startWorkloadStack(options: { name: string; timeScale?: nu
   const kubeconfigFile = join(stateDir, 'kubeconfig');
   const admin = createApiClient({ baseUrl: api.url, token: api.adminToken });
 
-  async function controllerEnv(controller: string): Promise<{ port: number; env: Record<string, string | undefined> }> {
-    const token = await admin.createToken({ name: `${controller}-${children.length}`, type: 'controller', controller });
-    const port = await freePort();
-    return {
-      port,
-      env: {
-        ...process.env,
-        TUGBOAT_URL: api.url,
-        TUGBOAT_TOKEN: token.token,
-        TUGBOAT_NATS_PREFIX: api.prefix,
-        NATS_URL: process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-      },
-    };
-  }
+  const controllerEnv = (controller: string) => controllerProcessEnv(api, admin, controller, children.length);
+
 
   const cluster = await controllerEnv('cluster-controller');
   const clusterController = startChild(NODE_TS[0], [...NODE_TS.slice(1), 'services/cluster-controller/src/main.ts'], {
