@@ -10,6 +10,7 @@ export const INFRA_CONTROLLER = 'infra-controller';
 export const CLUSTER_CONTROLLER = 'cluster-controller';
 export const WORKLOAD_CONTROLLER = 'workload-controller';
 export const MANAGED_SERVICES_CONTROLLER = 'managed-services-controller';
+export const SUPPORT_SERVICES_CONTROLLER = 'support-services-controller';
 /** The API keeps `Project` objects itself: no controller reconciles them. */
 export const API_OWNER = 'tugboat-api';
 
@@ -73,7 +74,8 @@ export const AWS_ACCOUNT: KindDefinition = {
   scope: 'Platform',
   controller: INFRA_CONTROLLER,
   // Clients of an EKS cluster sign their EKS tokens with the account's credentials: an explicit, audited grant.
-  secretReaders: [CLUSTER_CONTROLLER, WORKLOAD_CONTROLLER, MANAGED_SERVICES_CONTROLLER],
+  // The support-services-controller hands a domain's account key to cert-manager's DNS-01 solver.
+  secretReaders: [CLUSTER_CONTROLLER, WORKLOAD_CONTROLLER, MANAGED_SERVICES_CONTROLLER, SUPPORT_SERVICES_CONTROLLER],
   builtIn: true,
   references: [],
   secretFields: ['secretAccessKey'],
@@ -165,8 +167,8 @@ export const CLUSTER_INSTANCE: KindDefinition = {
   shortNames: ['ci', 'cluster'],
   scope: 'Platform',
   controller: CLUSTER_CONTROLLER,
-  // The workload-controller connects to the cluster to apply workloads: an explicit, audited grant.
-  secretReaders: [WORKLOAD_CONTROLLER],
+  // The workload- and support-services-controllers connect to the cluster to apply what they deliver: explicit, audited grants.
+  secretReaders: [WORKLOAD_CONTROLLER, SUPPORT_SERVICES_CONTROLLER],
   builtIn: true,
   references: [
     { path: 'definitionRef', kind: 'ClusterDefinition', required: true },
@@ -316,11 +318,35 @@ const container = {
   },
 } as const;
 
+/** A dotted path into a chart's values (`image.tag`, `replicaCount`). */
+const valuesPath = { type: 'string', maxLength: 256, pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' } as const;
+
 /**
- * What a workload is, published by the platform team: either a container Tugboat renders, or
- * Kubernetes manifests (any kinds, custom resources included), plus what an instance may override
- * and the guardrails every instance is held to. The API parses `manifests` at write time and
- * refuses (422 naming the document) what the workload-controller could not apply.
+ * The Helm chart source: rendered by the workload-controller with `helm template` (as Argo CD
+ * does) and applied like manifests. An exact version, so a render is reproducible; `values` are
+ * the platform team's, `overridableValues` the paths (and everything under them) an instance may
+ * set in `spec.overrides.values`.
+ */
+const helmSource = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['repository', 'chart', 'version'],
+  properties: {
+    /** An HTTP(S) chart repository (`https://charts.example.com`) or an OCI registry path (`oci://ghcr.io/org/charts`). */
+    repository: { type: 'string', minLength: 1, maxLength: 512, pattern: '^(https?|oci)://[^\\s?#]+$' },
+    chart: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$' },
+    version: { type: 'string', maxLength: 64, pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.-]+)?$' },
+    values: { type: 'object', maxProperties: 256 },
+    overridableValues: { type: 'array', maxItems: 64, uniqueItems: true, items: valuesPath },
+  },
+} as const;
+
+/**
+ * What a workload is, published by the platform team: a container Tugboat renders, Kubernetes
+ * manifests (any kinds, custom resources included), or a Helm chart, plus what an instance may
+ * override and the guardrails every instance is held to. The API parses `manifests` at write time and
+ * refuses (422 naming the document) what the workload-controller could not apply; a chart is
+ * rendered by the workload-controller, which holds its output to the same guardrails.
  */
 export const WORKLOAD_DEFINITION: KindDefinition = {
   kind: 'WorkloadDefinition',
@@ -342,14 +368,52 @@ export const WORKLOAD_DEFINITION: KindDefinition = {
       container,
       /** Multi-document Kubernetes YAML; each document is checked by the API when written. */
       manifests: { type: 'string', minLength: 1, maxLength: 262144 },
+      helm: helmSource,
       overridable: { type: 'array', maxItems: WORKLOAD_OVERRIDABLE.length, uniqueItems: true, items: { type: 'string', enum: [...WORKLOAD_OVERRIDABLE] } },
       maxReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
       allowedImageRegistries: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 260 } },
     },
     // One source: named by its fields in the 422 (see `schemaErrorDetails`).
-    oneOf: [{ required: ['container'] }, { required: ['manifests'] }],
+    oneOf: [{ required: ['container'] }, { required: ['manifests'] }, { required: ['helm'] }],
   },
 };
+
+/** The ACME directories Tugboat uses when a DomainDefinition names none (Let's Encrypt's). */
+export const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+/** A DNS name's labels under a domain (`hello`, `api.eu`): lower-case, each a DNS label. */
+const hostLabels = { type: 'string', minLength: 1, maxLength: 190, pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$' } as const;
+
+/**
+ * How a workload is reached from outside its cluster: at `https://<host>.<domain><path>` (plain
+ * http with `tls.enabled: false`), through the cluster's gateway of `gatewayRef`, to `port` of its
+ * Service (`service`, the instance's own name by default).
+ */
+const exposure = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['domainRef', 'gatewayRef', 'port'],
+  properties: {
+    domainRef: ref,
+    gatewayRef: ref,
+    /** The name under the domain; the instance's name when left out. */
+    host: hostLabels,
+    service: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' },
+    port: portNumber,
+    path: { type: 'string', maxLength: 1024, pattern: '^/[A-Za-z0-9/._~%!$&\'()*+,;=:@-]*$' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        /** Default true: a certificate from the domain's ACME issuer, and http redirected to https. */
+        enabled: { type: 'boolean' },
+        /** Which of the domain's ACME directories issues it: `production` (default) or `staging` (for tiers that ask for it). */
+        acme: { type: 'string', enum: ['production', 'staging'] },
+      },
+    },
+  },
+} as const;
 
 /**
  * A developer's running copy of a definition, in a project: on a cluster (the project's default
@@ -369,6 +433,9 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
     { path: 'clusterRef', kind: 'ClusterInstance', required: true },
     // The databases the app uses: their delete is refused while it does (409 naming it).
     { path: 'databases[].ref', kind: 'DatabaseInstance' },
+    // Its exposure's domain and gateway: their delete is refused while it uses them.
+    { path: 'expose.domainRef', kind: 'DomainDefinition' },
+    { path: 'expose.gatewayRef', kind: 'GatewayDefinition' },
   ],
   secretFields: [],
   schema: {
@@ -395,10 +462,14 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
           properties: { ref, envPrefix: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,30}$' } },
         },
       },
+      /** Reachable from outside at its own https hostname (see `Exposure`, which reports the url). */
+      expose: exposure,
       overrides: {
         type: 'object',
         additionalProperties: false,
         properties: {
+          /** Chart values (a Helm-chart definition), each path one its `helm.overridableValues` allows. */
+          values: { type: 'object', maxProperties: 64 },
           image,
           imageTag: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' },
           replicas,
@@ -617,6 +688,144 @@ export const PROJECT: KindDefinition = {
   },
 };
 
+/**
+ * A domain apps are exposed under, published by the platform team: the Route 53 hosted zone that
+ * holds its records (created by Tugboat, or an existing one adopted by id), the AWS account that
+ * writes them, and the ACME account that certifies its hosts (DNS-01 through the same zone).
+ * Status: the zone's id and name servers (to delegate the domain to).
+ */
+export const DOMAIN_DEFINITION: KindDefinition = {
+  kind: 'DomainDefinition',
+  plural: 'domaindefinitions',
+  singular: 'domaindefinition',
+  shortNames: ['domain'],
+  scope: 'Platform',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  builtIn: true,
+  references: [{ path: 'accountRef', kind: 'AwsAccount', required: true }],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['domain', 'accountRef', 'acme'],
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      domain: { type: 'string', minLength: 3, maxLength: 200, pattern: '^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' },
+      accountRef: ref,
+      /** Where cert-manager's Route 53 client signs (Route 53 is global); default us-east-1. */
+      region,
+      hostedZone: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          /** Adopt this existing zone (its name must be the domain) instead of creating one. */
+          id: { type: 'string', pattern: '^Z[A-Z0-9]{1,31}$' },
+          /** A zone Tugboat created: `retain` (default: delegations point at it) or `delete` it with the domain. */
+          deletionPolicy: { type: 'string', enum: ['retain', 'delete'] },
+        },
+      },
+      acme: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['email'],
+        properties: {
+          /** The ACME account's contact, as Let's Encrypt asks for one. */
+          email: { type: 'string', maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$' },
+          /** The directory for `acme: production` exposures; Let's Encrypt's production one by default. */
+          server: { type: 'string', maxLength: 512, pattern: '^https://[^\\s]+$' },
+          /** The directory for `acme: staging` exposures; Let's Encrypt's staging one by default. */
+          stagingServer: { type: 'string', maxLength: 512, pattern: '^https://[^\\s]+$' },
+        },
+      },
+    },
+  },
+};
+
+/** The Gateway API implementations Tugboat installs. */
+export const GATEWAY_IMPLEMENTATIONS = ['envoy-gateway'] as const;
+
+const chartPin = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    repository: helmSource.properties.repository,
+    chart: helmSource.properties.chart,
+    version: helmSource.properties.version,
+  },
+} as const;
+
+/**
+ * How a cluster's apps are reached, published by the platform team: the Gateway API implementation
+ * (Envoy Gateway) and cert-manager, installed from their charts on a cluster the first time an app
+ * there is exposed through this gateway, and one Gateway with an external load balancer.
+ */
+export const GATEWAY_DEFINITION: KindDefinition = {
+  kind: 'GatewayDefinition',
+  plural: 'gatewaydefinitions',
+  singular: 'gatewaydefinition',
+  shortNames: ['gateway', 'gwd'],
+  scope: 'Platform',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  // Rules, not things: what it installs belongs to the exposures that use it on each cluster.
+  finalizer: false,
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      /** Default `envoy-gateway`. */
+      implementation: { type: 'string', enum: [...GATEWAY_IMPLEMENTATIONS] },
+      /** The implementation's chart; Envoy Gateway's `oci://docker.io/envoyproxy` `gateway-helm` pin by default. */
+      chart: chartPin,
+      /** cert-manager's chart; `https://charts.jetstack.io` `cert-manager` pin by default. */
+      certManagerChart: chartPin,
+    },
+  },
+};
+
+/**
+ * One workload's way in, made by the workload-controller for each WorkloadInstance with
+ * `spec.expose` (same project and name), reported by the support-services-controller: the route
+ * on the cluster's gateway, the certificate, the DNS records, and the url.
+ */
+export const EXPOSURE: KindDefinition = {
+  kind: 'Exposure',
+  plural: 'exposures',
+  singular: 'exposure',
+  shortNames: ['expo'],
+  scope: 'Project',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  composedBy: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [
+    { path: 'clusterRef', kind: 'ClusterInstance', required: true },
+    { path: 'domainRef', kind: 'DomainDefinition', required: true },
+    { path: 'gatewayRef', kind: 'GatewayDefinition', required: true },
+  ],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['workload', 'clusterRef', 'namespace', 'domainRef', 'gatewayRef', 'host', 'service', 'port'],
+    properties: {
+      /** The WorkloadInstance (same project) it exposes. */
+      workload: { type: 'string', minLength: 1, maxLength: 63 },
+      clusterRef: ref,
+      namespace: { type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+      domainRef: ref,
+      gatewayRef: ref,
+      host: hostLabels,
+      service: exposure.properties.service,
+      port: portNumber,
+      path: exposure.properties.path,
+      tls: exposure.properties.tls,
+    },
+  },
+};
+
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
   PROJECT,
   AWS_ACCOUNT,
@@ -627,4 +836,7 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = [
   WORKLOAD_INSTANCE,
   DATABASE_DEFINITION,
   DATABASE_INSTANCE,
+  DOMAIN_DEFINITION,
+  GATEWAY_DEFINITION,
+  EXPOSURE,
 ];

@@ -12,3 +12,4 @@ export * from './kill-point.js';
 export * from './schema-error-detail.js';
 export * from './if-match.js';
 export * from './reference-path.js';
+export { sameJson } from './same-json.js';

@@ -1,7 +1,8 @@
 export { imageRegistry, normalizeRegistry, withTag } from './image-reference.js';
 export { containersOf, groupOf, podSpecOf } from './pod-templates.js';
 export { derivedNamespace, effectiveImage, instanceLabels, manifestObjects, renderWorkload, type RenderInput } from './render-workload.js';
-export { definitionViolations, describeObject, instanceViolations, manifestViolations, MAX_MANIFEST_DOCUMENTS } from './workload-rules.js';
+export { definitionViolations, describeObject, instanceViolations, manifestViolations, MAX_MANIFEST_DOCUMENTS, renderedViolations } from './workload-rules.js';
+export { MAX_VALUES_DEPTH, MAX_VALUES_LEAVES, mergeValues, valuesOverrideViolations } from './chart-values.js';
 export {
   LABELS,
   MANAGED_BY,
@@ -10,6 +11,8 @@ export {
   type ContainerPort,
   type ContainerResources,
   type ContainerSource,
+  type HelmSource,
+  type WorkloadExposure,
   type KubeManifest,
   type Overridable,
   type Probe,

@@ -4,6 +4,7 @@
  * and what an instance may be (only overridable fields; the rendered objects within the
  * guardrails). Guardrails are judged on the rendered objects, so they hold for both sources.
  */
+import { valuesOverrideViolations } from './chart-values.js';
 import { imageRegistry, normalizeRegistry } from './image-reference.js';
 import { containersOf, groupOf, isReplicated, podSpecOf } from './pod-templates.js';
 import { renderWorkload } from './render-workload.js';
@@ -108,8 +109,8 @@ const PROBE_INSTANCE = { project: 'project', name: 'instance', uid: '00000000-00
  * overrides within its own guardrails.
  */
 export function definitionViolations(spec: WorkloadDefinitionSpec, documents?: readonly unknown[]): Violation[] {
-  if ((spec.container === undefined) === (spec.manifests === undefined)) {
-    return [{ path: 'spec', rule: 'source', message: 'needs exactly one source: spec.container (an image Tugboat runs) or spec.manifests (Kubernetes YAML)' }];
+  if ([spec.container, spec.manifests, spec.helm].filter((source) => source !== undefined).length !== 1) {
+    return [{ path: 'spec', rule: 'source', message: 'needs exactly one source: spec.container (an image Tugboat runs), spec.manifests (Kubernetes YAML) or spec.helm (a Helm chart)' }];
   }
   if (spec.manifests !== undefined) {
     const shape = manifestViolations(documents ?? []);
@@ -146,7 +147,15 @@ export function instanceViolations(
   const overrides = instance.overrides ?? {};
   const overridable = definition.overridable ?? [];
   const violations: Violation[] = [];
-  for (const key of Object.keys(overrides) as Overridable[]) {
+  if (overrides.values !== undefined) {
+    if (definition.helm === undefined) {
+      violations.push({ path: 'spec.overrides.values', rule: 'source', message: `WorkloadDefinition ${definitionName} is not a Helm chart: it has no values to set` });
+    } else {
+      violations.push(...valuesOverrideViolations(overrides.values, definition.helm.overridableValues, definitionName));
+    }
+  }
+  for (const key of Object.keys(overrides) as Array<Overridable | 'values'>) {
+    if (key === 'values') continue;
     if (!overridable.includes(key)) {
       violations.push({
         path: `spec.overrides.${key}`,
@@ -159,6 +168,9 @@ export function instanceViolations(
     violations.push({ path: 'spec.overrides.image', rule: 'required', message: `WorkloadDefinition ${definitionName} has no image of its own: set spec.overrides.image` });
   }
   if (violations.length > 0) return violations;
+  // A chart's objects exist only once the workload-controller renders it: it holds them to the
+  // guardrails then (`renderedViolations`); what the instance itself sets is judged here.
+  if (definition.helm !== undefined) return overrideGuardrails(overrides, definition, definitionName);
   const objects = renderWorkload({ ...PROBE_INSTANCE, name: instanceName, spec: instance, definition, ...(documents ? { documents } : {}) });
   const imageOverride = overrides.image !== undefined ? 'spec.overrides.image' : overrides.imageTag !== undefined ? 'spec.overrides.imageTag' : undefined;
   return guardrailFindings(objects, definition, `WorkloadDefinition ${definitionName}`).map((finding) => {
@@ -173,3 +185,29 @@ export function instanceViolations(
 }
 
 
+
+/** A Helm-chart instance's own replica and image overrides against the guardrails (its chart is judged when rendered). */
+function overrideGuardrails(overrides: WorkloadInstanceSpec['overrides'] & object, definition: WorkloadDefinitionSpec, definitionName: string): Violation[] {
+  const probe: KubeManifest = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'overrides' },
+    spec: {
+      ...(overrides.replicas === undefined ? {} : { replicas: overrides.replicas }),
+      template: { spec: { containers: overrides.image === undefined ? [] : [{ name: 'app', image: overrides.image }] } },
+    },
+  };
+  return guardrailFindings([probe], definition, `WorkloadDefinition ${definitionName}`).map((finding) => ({
+    path: finding.on === 'replicas' ? 'spec.overrides.replicas' : 'spec.overrides.image',
+    rule: finding.rule,
+    message: finding.message.replace('Deployment overrides: ', ''),
+  }));
+}
+
+/**
+ * Rendered objects (a chart's, as `helm template` made them for an instance) against the
+ * definition's guardrails: the workload-controller's check before it applies a chart.
+ */
+export function renderedViolations(objects: readonly KubeManifest[], definition: WorkloadDefinitionSpec, definitionName: string): Violation[] {
+  return guardrailFindings(objects, definition, `WorkloadDefinition ${definitionName}`).map((finding) => ({ path: 'spec.helm', rule: finding.rule, message: finding.message }));
+}

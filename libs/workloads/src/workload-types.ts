@@ -60,18 +60,33 @@ export interface ContainerSource {
   livenessProbe?: Probe;
 }
 
+/** A Helm chart source: rendered with `helm template` by the workload-controller (`@tugboat/helm`). */
+export interface HelmSource {
+  /** `https://…` (a chart repository) or `oci://host/path` (a registry). */
+  repository: string;
+  chart: string;
+  /** Exact. */
+  version: string;
+  values?: Record<string, unknown>;
+  /** The value paths (and everything under them) an instance may set in `overrides.values`. */
+  overridableValues?: string[];
+}
+
 export interface WorkloadDefinitionSpec {
   description?: string;
-  /** Exactly one of `container` and `manifests`. */
+  /** Exactly one of `container`, `manifests` and `helm`. */
   container?: ContainerSource;
   /** Multi-document Kubernetes YAML, parsed by the caller (see `renderWorkload`). */
   manifests?: string;
+  helm?: HelmSource;
   overridable?: Overridable[];
   maxReplicas?: number;
   allowedImageRegistries?: string[];
 }
 
 export interface WorkloadOverrides {
+  /** Chart values merged over the definition's (Helm source only). */
+  values?: Record<string, unknown>;
   image?: string;
   imageTag?: string;
   replicas?: number;
@@ -90,6 +105,21 @@ export interface WorkloadInstanceSpec {
   overrides?: WorkloadOverrides;
   /** The databases the app uses (DatabaseInstances of its project), each wired in with `envPrefix`. */
   databases?: Array<{ ref: { name: string }; envPrefix: string }>;
+  /** Reachable from outside at its own hostname (the workload-controller makes its Exposure). */
+  expose?: WorkloadExposure;
+}
+
+export interface WorkloadExposure {
+  domainRef: { name: string };
+  gatewayRef: { name: string };
+  /** Under the domain; the instance's name when left out. */
+  host?: string;
+  /** The Service to route to; the instance's name when left out. */
+  service?: string;
+  port: number;
+  /** Default `/`. */
+  path?: string;
+  tls?: { enabled?: boolean; acme?: 'production' | 'staging' };
 }
 
 /** A Kubernetes object as Tugboat renders it: the envelope typed, the rest as the kind has it. */

@@ -27,6 +27,7 @@ import {
   ConflictError,
   DATABASE_DEFINITION,
   DATABASE_INSTANCE,
+  DOMAIN_DEFINITION,
   InputError,
   PLATFORM_ROLES,
   PROJECT,
@@ -59,6 +60,10 @@ export const MAX_NAMED = 10;
 
 /** Serialises writes that set `defaultFor`, so two clusters cannot both become a project's default. */
 const DEFAULT_CLUSTER_LOCK = sql`pg_advisory_xact_lock(hashtext('tugboat:default-cluster'))`;
+/** Serialises writes that expose a workload, so two cannot both claim one hostname. */
+const EXPOSED_HOST_LOCK = sql`pg_advisory_xact_lock(hashtext('tugboat:exposed-host'))`;
+/** The longest DNS name (without its trailing dot). */
+const MAX_DNS_NAME = 253;
 
 export interface AdmissionRequest {
   /** The object's kind name (`WorkloadInstance` …). */
@@ -224,6 +229,41 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     );
   }
 
+  /**
+   * A WorkloadInstance's exposure: its hostname (`host` or the instance's name, under the domain)
+   * a valid DNS name, and no other live instance's (409 naming it). The domain missing is the
+   * reference check's answer.
+   */
+  async function checkExposure(reader: Reader, request: AdmissionRequest, spec: JsonObject): Promise<void> {
+    const expose = spec['expose'];
+    if (!isJsonObject(expose)) return;
+    const domainName = refName(expose, 'domainRef');
+    if (domainName === undefined) return;
+    const domain = await readDefinition(reader, DOMAIN_DEFINITION.kind, domainName);
+    if (domain === undefined || typeof domain['domain'] !== 'string') return;
+    const host = typeof expose['host'] === 'string' ? expose['host'] : request.name;
+    const fqdn = `${host}.${domain['domain']}`;
+    if (fqdn.length > MAX_DNS_NAME) {
+      refuse([{ path: 'spec.expose.host', rule: 'maxLength', message: `${fqdn} is ${fqdn.length} characters; a DNS name has at most ${MAX_DNS_NAME}` }]);
+    }
+    await sql`select ${EXPOSED_HOST_LOCK}`.execute(reader);
+    const other = await reader
+      .selectFrom('resources')
+      .select(['project', 'name'])
+      .where('kind', '=', WORKLOAD_INSTANCE.kind)
+      .where('deletion_requested_at', 'is', null)
+      .where(sql<boolean>`spec->'expose'->'domainRef'->>'name' = ${domainName}`)
+      .where(sql<boolean>`coalesce(spec->'expose'->>'host', name) = ${host}`)
+      .where((eb) => eb.or([eb('project', '<>', request.project), eb('name', '<>', request.name)]))
+      .orderBy('project')
+      .orderBy('name')
+      .executeTakeFirst();
+    if (other === undefined) return;
+    throw new ConflictError(`spec.expose.host: ${fqdn} is already WorkloadInstance ${other.project}/${other.name}'s; choose another host`, {
+      details: [{ path: 'spec.expose.host', rule: 'unique', message: `${fqdn} is exposed by WorkloadInstance/${other.project}/${other.name}` }],
+    });
+  }
+
   async function admitInstance(reader: Reader, request: AdmissionRequest, definitionKind: string): Promise<JsonObject> {
     let spec = request.spec;
     if (request.kind === WORKLOAD_INSTANCE.kind && spec['clusterRef'] === undefined) {
@@ -240,6 +280,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       spec = withNamespace(request, spec);
       const duplicated = workloadDatabaseViolations(spec);
       if (duplicated.length > 0) refuse(duplicated);
+      await checkExposure(reader, request, spec);
     }
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
     if (request.kind === DATABASE_INSTANCE.kind && request.current !== undefined) {

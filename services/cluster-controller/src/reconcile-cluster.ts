@@ -1,10 +1,10 @@
 import { createEksAccess, eksEndpointOf, type AwsAccountSpec, type EksAccess, type EksEndpoint } from '@tugboat/aws';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubeFailureReason } from '@tugboat/kube';
-import { isErrorCode, keyOf, type Condition, type Resource } from '@tugboat/resource-model';
+import { isErrorCode, keyOf, sameJson, type Condition, type Resource } from '@tugboat/resource-model';
 import { baseConfiguration, baseConfigurationForRemoval, FIELD_MANAGER } from './base-configuration.js';
 import type { ClusterDefinitionSpec, ClusterSpec, ClusterStatus } from './cluster-types.js';
-import { desiredEksSpec, EKS_CLUSTER_KIND, eksProgress, ownedBy, sameJson, type EksClusterResource, type EksClusterSpec } from './eks-composition.js';
+import { desiredEksSpec, EKS_CLUSTER_KIND, eksProgress, ownedBy, type EksClusterResource, type EksClusterSpec } from './eks-composition.js';
 
 export interface ClusterReconcilerOptions {
   connections: ClusterConnections;

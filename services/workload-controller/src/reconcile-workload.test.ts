@@ -8,10 +8,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
 import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
-import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
+import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, DOMAIN_DEFINITION, EXPOSURE, GATEWAY_DEFINITION, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
 import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
 import pino from 'pino';
+import type { KubeManifest } from '@tugboat/workloads';
 import { INVENTORY_ANNOTATION, inventoryName } from './inventory.js';
+import type { ChartRenderer } from './reconcile-workload.js';
 import { createWorkloadController } from './workload-controller.js';
 import type { WorkloadStatus } from './workload-types.js';
 
@@ -23,6 +25,9 @@ const KINDS: KindDefinition[] = [
   { ...WORKLOAD_INSTANCE, schema: loose },
   { ...DATABASE_INSTANCE, references: [], schema: loose },
   { ...AWS_ACCOUNT, schema: { ...loose, properties: { secretAccessKey: { type: 'string' } } } },
+  { ...DOMAIN_DEFINITION, references: [], schema: loose },
+  { ...GATEWAY_DEFINITION, schema: loose },
+  { ...EXPOSURE, references: [], schema: loose },
 ];
 
 const MANIFESTS = (names: string[]) =>
@@ -49,24 +54,35 @@ describe('workload-controller reconcile against the sandbox', () => {
   afterAll(() => sandbox.close());
 
   let counter = 0;
-  async function setup(options: { definition: Record<string, unknown>; clusterPhase?: Phase; namespace?: string }) {
+  async function setup(options: { definition: Record<string, unknown>; clusterPhase?: Phase; namespace?: string; instance?: Record<string, unknown> }) {
     counter += 1;
     const api = createFakeApi({ kinds: KINDS, identity: { name: 'workload-controller', type: 'controller', controller: 'workload-controller' } });
     await api.create({ kind: 'ClusterDefinition', metadata: { name: 'local' }, spec: { provider: 'kubeconfig' } });
     const clusterObj = await api.create({ kind: 'ClusterInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'local' }, kubeconfig } });
     api.setStatus({ kind: 'ClusterInstance', name: 'local' }, { phase: options.clusterPhase ?? 'Ready', conditions: [{ type: 'Ready', status: options.clusterPhase === undefined ? 'True' : 'False', reason: 'Unreachable', message: 'connect ECONNREFUSED' }] });
     await api.create({ kind: 'WorkloadDefinition', metadata: { name: 'def' }, spec: options.definition });
+    await api.create({ kind: 'DomainDefinition', metadata: { name: 'example' }, spec: {} });
+    await api.create({ kind: 'GatewayDefinition', metadata: { name: 'public' }, spec: {} });
     const namespace = options.namespace ?? `unit-${counter}`;
     const obj = await api.create({
       kind: 'WorkloadInstance',
       metadata: { name: 'app', project: 'team' },
-      spec: { definitionRef: { name: 'def' }, clusterRef: { name: 'local' }, namespace },
+      spec: { definitionRef: { name: 'def' }, clusterRef: { name: 'local' }, namespace, ...options.instance },
     });
     return { api, obj, namespace, clusterObj };
   }
 
+  /** A stand-in for `helm template`: what it was asked, and the objects it answers (or the error it throws). */
+  const chartCalls: Array<{ releaseName: string; namespace: string; values?: Record<string, unknown> }> = [];
+  let chartAnswer: (values: Record<string, unknown>) => KubeManifest[] = () => [];
+  const charts: ChartRenderer = {
+    render: async (input) => {
+      chartCalls.push({ releaseName: input.releaseName, namespace: input.namespace, ...(input.values ? { values: input.values } : {}) });
+      return { objects: chartAnswer(input.values ?? {}) };
+    },
+  };
   const controller = (killPoint?: Parameters<typeof createWorkloadController>[0]['killPoint']) =>
-    createWorkloadController({ connections: createClusterConnections(), progressingRequeueMs: 100, degradedRetryMs: 100, clusterWaitMs: 1_000, ...(killPoint ? { killPoint } : {}) });
+    createWorkloadController({ connections: createClusterConnections(), charts, progressingRequeueMs: 100, degradedRetryMs: 100, clusterWaitMs: 1_000, ...(killPoint ? { killPoint } : {}) });
   const reconcileWith = (api: FakeApi, obj: Resource, killPoint?: Parameters<typeof controller>[0]) => reconcileOnce(controller(killPoint), obj, { api });
   const configMaps = async (namespace: string) =>
     (await cluster.list('v1', 'ConfigMap', { namespace, labelSelector: 'tugboat.dev/instance=app' }))
@@ -81,6 +97,78 @@ describe('workload-controller reconcile against the sandbox', () => {
     }
     throw new Error('not Ready after 50 reconciles');
   }
+
+  it('renders a Helm chart with the definition values under the instance values, and applies it like manifests', async () => {
+    chartAnswer = (values) => [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'chart-config', namespace: 'ignored' }, data: { message: String((values['ui'] as Record<string, unknown>)['message']) } },
+    ];
+    const definition = { helm: { repository: 'https://charts.example.com', chart: 'demo', version: '1.0.0', values: { ui: { message: 'hello', color: 'blue' } }, overridableValues: ['ui.message'] } };
+    const { api, obj, namespace } = await setup({ definition, instance: { overrides: { values: { ui: { message: 'from the instance' } } } } });
+    const ready = await untilReady(api, obj);
+    expect(chartCalls.at(-1)).toEqual({ releaseName: 'app', namespace, values: { ui: { message: 'from the instance', color: 'blue' } } });
+    expect(ready.status.objects?.map((row) => `${row.kind}/${row.name}`)).toEqual(['ConfigMap/chart-config']);
+    const applied = await cluster.read<KubernetesObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'chart-config', namespace } });
+    expect(applied?.data).toEqual({ message: 'from the instance' });
+  });
+
+  it('applies nothing from a chart whose objects break the guardrails, and says which', async () => {
+    chartAnswer = () => [
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big' }, spec: { replicas: 9, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'evil.example.com/x:1' }] } } } },
+    ];
+    const definition = { helm: { repository: 'oci://registry.example.com/charts', chart: 'demo', version: '1.0.0' }, maxReplicas: 3, allowedImageRegistries: ['ghcr.io'] };
+    const { api, obj, namespace } = await setup({ definition });
+    const { object } = await reconcileWith(api, obj);
+    expect(object?.status.phase).toBe('Degraded');
+    const ready = object?.status.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready?.reason).toBe('GuardrailViolation');
+    expect(ready?.message).toContain('Deployment big: 9 replicas is more than WorkloadDefinition def allows (3) (maxReplicas)');
+    expect(ready?.message).toContain('registry evil.example.com');
+    expect(await cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big', namespace } })).toBeUndefined();
+  });
+
+  it('says what helm said when a chart cannot be fetched', async () => {
+    chartAnswer = () => {
+      throw Object.assign(new Error('chart "demo" version "9.9.9" not found in https://charts.example.com repository'), { reason: 'VersionNotFound' });
+    };
+    const { api, obj } = await setup({ definition: { helm: { repository: 'https://charts.example.com', chart: 'demo', version: '9.9.9' } } });
+    const { object } = await reconcileWith(api, obj);
+    const ready = object?.status.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready).toMatchObject({ reason: 'ChartVersionNotFound', message: expect.stringContaining('chart "demo" version "9.9.9" not found') });
+  });
+
+  it('writes the Exposure of an exposed instance, changes it with the instance, deletes it when the exposure goes, and waits for it at deletion', async () => {
+    const expose = { domainRef: { name: 'example' }, gatewayRef: { name: 'public' }, port: 80 };
+    const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a']) }, instance: { expose } });
+    await reconcileWith(api, obj);
+    const key = { kind: 'Exposure', project: 'team', name: 'app' };
+    expect(api.object(key)).toMatchObject({
+      metadata: { ownerReferences: [expect.objectContaining({ kind: 'WorkloadInstance', name: 'app' })] },
+      spec: { workload: 'app', clusterRef: { name: 'local' }, namespace, domainRef: { name: 'example' }, gatewayRef: { name: 'public' }, host: 'app', service: 'app', port: 80 },
+    });
+    const applyInstance = async (spec: Record<string, unknown>) => {
+      await api.apply([{ kind: 'WorkloadInstance', metadata: { name: 'app', project: 'team' }, spec }]);
+      return (await api.get({ kind: 'WorkloadInstance', project: 'team', name: 'app' }))!;
+    };
+    const changed = await applyInstance({ ...obj.spec, expose: { ...expose, host: 'www', path: '/shop' } });
+    await reconcileWith(api, changed);
+    expect(api.object(key)?.spec).toMatchObject({ host: 'www', path: '/shop' });
+    const { expose: _gone, ...unexposed } = obj.spec as Record<string, unknown>;
+    const plain = await applyInstance(unexposed);
+    await reconcileWith(api, plain);
+    expect(api.object(key)?.metadata.deletionRequestedAt ?? null).not.toBeNull();
+    api.removeObject(key);
+    const again = await applyInstance({ ...unexposed, expose });
+    await reconcileWith(api, again);
+    expect(api.object(key)).toBeDefined();
+    await api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
+    const waiting = await reconcileWith(api, again);
+    expect(waiting.report.outcome).toBe('requeue');
+    expect(waiting.object?.status.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ reason: 'WaitingForExposure' });
+    api.removeObject(key);
+    let outcome = waiting.report.outcome;
+    for (let i = 0; i < 50 && outcome !== 'finalized'; i += 1) outcome = (await reconcileWith(api, again)).report.outcome;
+    expect(outcome).toBe('finalized');
+  });
 
   it('waits for a cluster that is not Ready, naming it and its reason', async () => {
     const { api, obj } = await setup({ definition: { manifests: MANIFESTS(['a']) }, clusterPhase: 'Degraded' });

@@ -8,10 +8,13 @@ import {
   instanceLabels,
   LABELS,
   MANAGED_BY,
+  mergeValues,
+  renderedViolations,
   renderWorkload,
   WORKLOAD_FIELD_MANAGER,
   withDatabaseConnections,
   type DatabaseConnection,
+  type HelmSource,
   type KubeManifest,
   type WorkloadDefinitionSpec,
   type WorkloadInstanceSpec,
@@ -30,11 +33,36 @@ import {
   widenedInventory,
   type InventoryEntry,
 } from './inventory.js';
+import { composeExposure, exposureLeaving } from './exposure-composition.js';
 import { labelSelectorQuery, objectReadiness, POD_CONTROLLERS, stuckPods, type LabelSelector, type Readiness } from './object-readiness.js';
 import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js';
 
+/** Renders a Helm chart (`@tugboat/helm`'s renderer): what a Helm-chart definition's instances are made of. */
+export interface ChartRenderer {
+  render(input: {
+    source: Pick<HelmSource, 'repository' | 'chart' | 'version'>;
+    releaseName: string;
+    namespace: string;
+    values?: Record<string, unknown>;
+    includeCrds?: boolean;
+    signal?: AbortSignal;
+  }): Promise<{ objects: readonly KubeManifest[] }>;
+}
+
+/** Why an instance's objects could not be rendered: the status reason and the operator's words. */
+class RenderProblem extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export interface WorkloadReconcilerOptions {
   connections: ClusterConnections;
+  /** Renders Helm-chart definitions; without one, their instances say that this controller cannot. */
+  charts?: ChartRenderer;
   /** EKS tokens for clusters with provider eks (signed with the cluster's AwsAccount credentials). */
   eksAccess?: EksAccess;
   /** Database passwords kept by AWS (RDS-managed, in Secrets Manager). */
@@ -202,9 +230,21 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     return documents;
   }
 
-  /** The definition's objects for this instance (manifests parsed from text the API accepted at write). */
-  function render(obj: Instance, definition: Resource<WorkloadDefinitionSpec>): KubeManifest[] {
-    const documents = manifestDocuments(definition);
+  /**
+   * The definition's objects for this instance: manifests parsed from text the API accepted at
+   * write, or a chart rendered with the instance's values (and held to the definition's guardrails,
+   * which the API could not judge without rendering it). Throws a RenderProblem in words.
+   */
+  async function render(ctx: Ctx, obj: Instance, definition: Resource<WorkloadDefinitionSpec>): Promise<KubeManifest[]> {
+    let documents: readonly unknown[] | undefined;
+    try {
+      documents = definition.spec.helm === undefined ? manifestDocuments(definition) : await chartObjects(ctx, obj, definition, definition.spec.helm);
+    } catch (error) {
+      if (error instanceof RenderProblem || ctx.signal.aborted) throw error;
+      const reason = typeof (error as { reason?: unknown }).reason === 'string' ? `Chart${(error as { reason: string }).reason.replace(/^Chart/, '')}` : 'RenderFailed';
+      const what = definition.spec.helm === undefined ? 'its manifests' : `chart ${definition.spec.helm.chart} ${definition.spec.helm.version} from ${definition.spec.helm.repository}`;
+      throw new RenderProblem(reason, `cannot render ${what} (WorkloadDefinition ${definition.metadata.name}): ${error instanceof Error ? error.message : String(error)}`);
+    }
     return renderWorkload({
       project: obj.metadata.project,
       name: obj.metadata.name,
@@ -213,6 +253,24 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       definition: definition.spec,
       ...(documents === undefined ? {} : { documents }),
     });
+  }
+
+  /** A chart's objects for the instance (release = instance name, in its namespace), within the definition's guardrails. */
+  async function chartObjects(ctx: Ctx, obj: Instance, definition: Resource<WorkloadDefinitionSpec>, helm: HelmSource): Promise<readonly KubeManifest[]> {
+    if (options.charts === undefined) throw new RenderProblem('ChartsUnsupported', `WorkloadDefinition ${definition.metadata.name} is a Helm chart, and this workload-controller has no helm to render it with`);
+    const { objects } = await options.charts.render({
+      source: { repository: helm.repository, chart: helm.chart, version: helm.version },
+      releaseName: obj.metadata.name,
+      namespace: namespaceOf(obj),
+      values: mergeValues(helm.values, obj.spec.overrides?.values),
+      includeCrds: true,
+      signal: ctx.signal,
+    });
+    const violations = renderedViolations(objects, definition.spec, definition.metadata.name);
+    if (violations.length > 0) {
+      throw new RenderProblem('GuardrailViolation', `chart ${helm.chart} ${helm.version} renders objects outside WorkloadDefinition ${definition.metadata.name}'s guardrails, so nothing was applied: ${listed(violations.map((v) => `${v.message} (${v.rule})`))}`);
+    }
+    return objects;
   }
 
   /**
@@ -246,6 +304,13 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       ctx.setStatus({ phase: 'Progressing', reason: 'DefinitionMissing', message: `WorkloadDefinition ${obj.spec.definitionRef.name} does not exist` });
       return { requeueAfterMs: clusterWaitMs };
     }
+    // Its way in (or none): the support-services-controller delivers the Exposure and reports its url.
+    const exposure = await composeExposure(ctx, obj, namespace);
+    if (exposure === 'taken') {
+      await ctx.events.record('Warning', 'ExposureTaken', `Exposure ${obj.metadata.name} exists and does not belong to this instance: delete it so this instance's spec.expose can be delivered`).catch(() => undefined);
+    } else if (exposure !== 'unchanged' && exposure !== 'none') {
+      ctx.logger.info({ exposure }, 'exposure composed');
+    }
 
     if (cluster === undefined || cluster.status.phase !== 'Ready') {
       const why = cluster === undefined ? `ClusterInstance ${clusterName} does not exist` : clusterNotReadyMessage(cluster);
@@ -275,11 +340,13 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     let desired: KubeManifest[];
     try {
-      desired = withDatabaseConnections(render(obj, definition), databases.connections, labelsOf(obj));
+      desired = withDatabaseConnections(await render(ctx, obj, definition), databases.connections, labelsOf(obj));
     } catch (error) {
-      // The API judged both at write time; reaching this means stored data the renderer cannot take.
-      const message = `cannot render WorkloadDefinition ${definition.metadata.name} for this instance: ${error instanceof Error ? error.message : String(error)}`;
-      ctx.setStatus({ phase: 'Degraded', reason: 'RenderFailed', message, conditions: [clusterReady, { type: 'Applied', status: 'False', reason: 'RenderFailed', message }] });
+      if (ctx.signal.aborted) throw error;
+      // A chart that cannot be fetched or breaks the guardrails; for manifests, stored data the renderer cannot take (the API judged it at write).
+      const { reason, message } =
+        error instanceof RenderProblem ? error : { reason: 'RenderFailed', message: `cannot render WorkloadDefinition ${definition.metadata.name} for this instance: ${error instanceof Error ? error.message : String(error)}` };
+      ctx.setStatus({ phase: 'Degraded', reason, message, conditions: [clusterReady, { type: 'Applied', status: 'False', reason, message }] });
       return { requeueAfterMs: degradedRetryMs };
     }
 
@@ -549,6 +616,13 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     lastApplied.delete(obj.metadata.uid);
     const namespace = namespaceOf(obj);
     const clusterName = obj.spec.clusterRef.name;
+    // The way in goes first: its route, certificate and DNS records, before the Service they lead to.
+    const exposure = await exposureLeaving(ctx, obj);
+    if (exposure !== undefined) {
+      const why = exposure.status.conditions?.find((condition) => condition.type === 'Ready')?.message;
+      await writeDeletingStatus(ctx, obj, 'WaitingForExposure', `waiting for Exposure ${exposure.metadata.name} to remove its route, certificate and DNS records${why ? ` (${why})` : ''}`);
+      return { requeueAfterMs: progressingRequeueMs };
+    }
     const cluster = await ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal });
     if (cluster === undefined) {
       // References keep a cluster while instances use it; only a forced removal gets here. Nothing left to reach.
@@ -566,7 +640,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       const definition = await ctx.api.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal });
       if (definition !== undefined) {
         try {
-          const placed = await place(ctx, connection, render(obj, definition), namespace);
+          const placed = await place(ctx, connection, await render(ctx, obj, definition), namespace);
           entries = widenedInventory(entries, placed.filter((object): object is KubeManifest => !('unknown' in object)).map(identityOf));
         } catch (error) {
           if (isKubeClusterError(error)) throw error;
