@@ -123,10 +123,10 @@ describe('guardrails at write time', () => {
     const both = await define('both', { container: { image: 'nginx' }, manifests: service('x') });
     expect(both.status).toBe(422);
     expect(both.body.error.details).toEqual([{ path: 'spec.manifests', rule: 'oneOf' }]);
-    expect(both.body.error.message).toBe('spec.manifests: set only one of container, manifests: they are alternatives');
+    expect(both.body.error.message).toBe('spec.manifests: set only one of container, manifests, helm: they are alternatives');
     const neither = await define('neither', { maxReplicas: 3 });
     expect(neither.body.error.details).toEqual([{ path: 'spec.container', rule: 'oneOf' }]);
-    expect(neither.body.error.message).toBe('spec.container: set one of container, manifests');
+    expect(neither.body.error.message).toBe('spec.container: set one of container, manifests, helm');
     // The probe's own choice is named the same way, inside the container.
     const probe = await define('probe', { container: { image: 'nginx', readinessProbe: { httpGet: { path: '/', port: 80 }, tcpSocket: { port: 80 } } } });
     expect(pathsAndRules(probe.body)).toEqual(['spec.container.readinessProbe.tcpSocket oneOf']);
@@ -403,5 +403,60 @@ describe('guardrails at write time', () => {
       ['race-a', 'race-b'].map((name) => api.call('POST', '/v1/clusterinstances', { metadata: { name }, spec: { definitionRef: { name: 'local' }, kubeconfig: KUBECONFIG, defaultFor: ['team-race'] } })),
     );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+  });
+  it('holds a Helm-chart instance to the values paths its definition allows, and its own overrides to the guardrails', async () => {
+    const chart = await api.call('POST', '/v1/workloaddefinitions', {
+      metadata: { name: 'podinfo' },
+      spec: {
+        helm: { repository: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', version: '6.8.0', values: { ui: { color: 'blue' } }, overridableValues: ['ui.message', 'image'] },
+        overridable: ['replicas'],
+        maxReplicas: 4,
+      },
+    });
+    expect(chart.status).toBe(201);
+    const instance = (name: string, overrides: Record<string, unknown>) => ({ metadata: { name, project: 'team-a' }, spec: { definitionRef: { name: 'podinfo' }, clusterRef: { name: 'dev' }, overrides } });
+    expect((await api.call('POST', '/v1/workloadinstances', instance('chart-ok', { values: { ui: { message: 'hi' }, image: { tag: '6.7.1' } }, replicas: 2 }))).status).toBe(201);
+    const outside = await api.call('POST', '/v1/workloadinstances', instance('chart-outside', { values: { ui: { color: 'red' } } }));
+    expect(outside.status).toBe(422);
+    expect(outside.body.error.details).toEqual([{ path: 'spec.overrides.values.ui.color', rule: 'overridableValues', message: expect.stringContaining('overridableValues: ui.message, image') }]);
+    const hostile = await api.call('POST', '/v1/workloadinstances', instance('chart-proto', { values: JSON.parse('{"__proto__": {"x": 1}}') }));
+    expect(hostile.status).toBe(422);
+    expect(pathsAndRules(hostile.body)).toEqual(['spec.overrides.values.__proto__ key']);
+    const many = await api.call('POST', '/v1/workloadinstances', instance('chart-many', { replicas: 9 }));
+    expect(many.status).toBe(422);
+    expect(pathsAndRules(many.body)).toEqual(['spec.overrides.replicas maxReplicas']);
+    const notChart = await api.call('POST', '/v1/workloadinstances', workload('values-on-container', { values: { a: 1 } }));
+    expect(notChart.status).toBe(422);
+    expect(pathsAndRules(notChart.body)).toEqual(['spec.overrides.values source']);
+    const unpinned = await api.call('POST', '/v1/workloaddefinitions', { metadata: { name: 'unpinned' }, spec: { helm: { repository: 'https://charts.example.com', chart: 'x', version: '>=1.0' } } });
+    expect(unpinned.status).toBe(422);
+    expect(pathsAndRules(unpinned.body)).toEqual(['spec.helm.version pattern']);
+  });
+
+  it('gives one hostname under a domain to one exposed instance, and refuses a name too long for DNS', async () => {
+    const created = await Promise.all([
+      api.call('POST', '/v1/awsaccounts', { metadata: { name: 'dns' }, spec: { accountId: '123456789012', region: 'us-east-1', accessKeyId: 'AKIAEXAMPLEEXAMPLE', secretAccessKey: 'secret' } }),
+      api.call('POST', '/v1/gatewaydefinitions', { metadata: { name: 'public' }, spec: {} }),
+    ]);
+    expect(created.map((c) => c.status)).toEqual([201, 201]);
+    expect((await api.call('POST', '/v1/domaindefinitions', { metadata: { name: 'example' }, spec: { domain: 'apps.example.com', accountRef: { name: 'dns' }, acme: { email: 'ops@example.com' } } })).status).toBe(201);
+    const expose = (host?: string) => ({ expose: { domainRef: { name: 'example' }, gatewayRef: { name: 'public' }, port: 80, ...(host ? { host } : {}) } });
+    expect((await api.call('POST', '/v1/workloadinstances', workload('shop', {}, 'team-a', expose()))).status).toBe(201);
+    const taken = await api.call('POST', '/v1/workloadinstances', workload('other', {}, 'team-b', expose('shop')));
+    expect(taken.status).toBe(409);
+    expect(taken.body.error.message).toBe("spec.expose.host: shop.apps.example.com is already WorkloadInstance team-a/shop's; choose another host");
+    // Re-applying the same instance keeps its own host.
+    expect((await api.call('PUT', '/v1/workloadinstances/shop?project=team-a', workload('shop', {}, 'team-a', { namespace: 'team-a-shop', ...expose() }))).status).toBe(200);
+    const longDomain = `${'x'.repeat(60)}.${'y'.repeat(60)}.example.com`;
+    expect((await api.call('POST', '/v1/domaindefinitions', { metadata: { name: 'long' }, spec: { domain: longDomain, accountRef: { name: 'dns' }, acme: { email: 'ops@example.com' } } })).status).toBe(201);
+    const longHost = Array.from({ length: 3 }, () => 'a'.repeat(50)).join('.');
+    const long = await api.call('POST', '/v1/workloadinstances', workload('long', {}, 'team-a', { expose: { ...expose(longHost).expose, domainRef: { name: 'long' } } }));
+    expect(long.status).toBe(422);
+    expect(pathsAndRules(long.body)).toEqual(['spec.expose.host maxLength']);
+    // The domain and gateway are held while the instance uses them.
+    const deleteDomain = await api.call('DELETE', '/v1/domaindefinitions/example');
+    expect(deleteDomain.status).toBe(409);
+    expect(deleteDomain.body.error.message).toContain('team-a/shop');
+    expect((await api.call('DELETE', '/v1/gatewaydefinitions/public')).status).toBe(409);
   });
 });

@@ -6,7 +6,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { awsErrorName, type AwsClientConfig } from '@tugboat/aws';
+import { KilledAtPoint, type AwsClientConfig } from '@tugboat/aws';
 import type { KillPoint } from '@tugboat/resource-model';
 import type { InventoryItem } from './eks-types.js';
 
@@ -31,25 +31,6 @@ export interface EksRun {
   assertLeaseHeld(): void;
   record(item: InventoryItem): void;
   close(): void;
-}
-
-/** Thrown at an armed kill point (tests); never caught as an AWS error. */
-export class KilledAtPoint extends Error {
-  override readonly name = 'KilledAtPoint';
-}
-
-/**
- * A permanent refusal the controller decides itself (a name taken by someone else, a downgrade):
- * the object is Failed with `reason` until its spec changes.
- */
-export class ProvisioningRefused extends Error {
-  override readonly name = 'ProvisioningRefused';
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface EksRunInput {
@@ -93,22 +74,6 @@ export function openEksRun(input: EksRunInput): EksRun {
   };
 }
 
-/** "Already gone" in each service's words: a delete or a lookup that finds nothing. */
-export function isNotFound(error: unknown): boolean {
-  const name = awsErrorName(error);
-  return name.endsWith('.NotFound') || name === 'NoSuchEntity' || name === 'ResourceNotFoundException' || name === 'NatGatewayNotFound' || name === 'NotFoundException';
-}
-
-/** Runs `call`, answering `undefined` when AWS says the thing does not exist. */
-export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
-  try {
-    return await call;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
 /** EC2 and IAM take tags as a list. */
 export function tagList(tags: Record<string, string>): Array<{ Key: string; Value: string }> {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -117,3 +82,5 @@ export function tagList(tags: Record<string, string>): Array<{ Key: string; Valu
 export function tagValue(tags: Array<{ Key?: string | undefined; Value?: string | undefined }> | undefined, key: string): string | undefined {
   return tags?.find((tag) => tag.Key === key)?.Value;
 }
+
+export { awsCode, isNotFound, KilledAtPoint, ProvisioningRefused, unlessNotFound } from '@tugboat/aws';

@@ -6,7 +6,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsErrorName, type AwsClientConfig } from '@tugboat/aws';
+import { KilledAtPoint, type AwsClientConfig } from '@tugboat/aws';
 import type { KillPoint } from '@tugboat/resource-model';
 import { instanceIdentifier } from './database-naming.js';
 
@@ -29,22 +29,6 @@ export interface DatabaseRun {
   /** Before every call that changes AWS: throws once the lease on the object is lost. */
   assertLeaseHeld(): void;
   close(): void;
-}
-
-/** Thrown at an armed kill point (tests); never caught as an AWS error. */
-export class KilledAtPoint extends Error {
-  override readonly name = 'KilledAtPoint';
-}
-
-/** A permanent refusal the controller decides itself (a name someone else holds): Failed with `reason` until the spec changes. */
-export class ProvisioningRefused extends Error {
-  override readonly name = 'ProvisioningRefused';
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface DatabaseRunInput {
@@ -85,23 +69,4 @@ export function openDatabaseRun(input: DatabaseRunInput): DatabaseRun {
   };
 }
 
-/** An AWS error's code without the SDK's `Fault` / `Exception` suffix: `DBInstanceNotFound`, `InvalidGroup.NotFound`. */
-export function awsCode(error: unknown): string {
-  return awsErrorName(error).replace(/(Fault|Exception)$/, '');
-}
-
-/** "Already gone" in each service's words. */
-export function isNotFound(error: unknown): boolean {
-  const code = awsCode(error);
-  return code.endsWith('NotFound') || code.endsWith('.NotFound') || code === 'ResourceNotFound';
-}
-
-/** Runs `call`, answering `undefined` when AWS says the thing does not exist. */
-export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
-  try {
-    return await call;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
+export { awsCode, isNotFound, KilledAtPoint, ProvisioningRefused, unlessNotFound } from '@tugboat/aws';
