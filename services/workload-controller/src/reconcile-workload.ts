@@ -1,4 +1,4 @@
-import { createEksAccess, createManagedSecrets, eksEndpointOf, type AwsAccountSpec, type EksAccess, type ManagedSecrets } from '@tugboat/aws';
+import { createClusterAccess, createEksAccess, createManagedSecrets, type AwsAccountSpec, type EksAccess, type ManagedSecrets } from '@tugboat/aws';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
 import { keyOf, noKillPoint, type Condition, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
@@ -131,8 +131,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   const lastApplied = new Map<string, { hash: string; at: number }>();
   /** Per definition uid: its manifests parsed, at a generation (one entry per definition, replaced when it changes). */
   const parsedManifests = new Map<string, { generation: number; documents: readonly unknown[] }>();
-  /** Per cluster uid: its kubeconfig at a spec generation (the kubeconfig is in the spec), so a reconcile need not read it again. */
-  const kubeconfigs = new Map<string, { generation: number; kubeconfig: string }>();
+  const clusterAccess = createClusterAccess({ connections: options.connections, eksAccess });
 
   const pass = (point: string): void => {
     if (killPoint.pass(point, 1) === 0) throw new KilledAtPoint(`killed at ${point}`);
@@ -141,38 +140,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   const namespaceOf = (obj: Instance) => obj.spec.namespace ?? derivedNamespace(obj.metadata.project, obj.metadata.name);
   const labelsOf = (obj: Instance) => instanceLabels({ project: obj.metadata.project, name: obj.metadata.name, uid: obj.metadata.uid });
 
-  /** The kubeconfig from the API's secret read of the ClusterInstance; the client set is the cluster's, cached. */
-  async function connectionOf(ctx: Ctx, cluster: Cluster): Promise<ClusterConnection> {
-    // An eks cluster: its endpoint and CA in the ClusterInstance's outputs, an EKS token from its account.
-    if (cluster.spec.accountRef !== undefined) return eksConnectionOf(ctx, cluster, cluster.spec.accountRef.name);
-    const cached = kubeconfigs.get(cluster.metadata.uid);
-    let kubeconfig: unknown = cached?.generation === cluster.metadata.generation ? cached.kubeconfig : undefined;
-    if (kubeconfig === undefined) {
-      kubeconfig = (await ctx.api.readSecrets(keyOf(cluster), { signal: ctx.signal }))['kubeconfig'];
-      if (typeof kubeconfig === 'string') kubeconfigs.set(cluster.metadata.uid, { generation: cluster.metadata.generation, kubeconfig });
-    }
-    if (typeof kubeconfig !== 'string' || kubeconfig.length === 0) {
-      throw new KubeClusterError(`ClusterInstance ${cluster.metadata.name} has no kubeconfig`, { reason: 'InvalidKubeconfig' });
-    }
-    return options.connections.connect({ uid: cluster.metadata.uid, kubeconfig, ...(cluster.spec.context ? { context: cluster.spec.context } : {}) });
-  }
-
-  async function eksConnectionOf(ctx: Ctx, cluster: Cluster, accountName: string): Promise<ClusterConnection> {
-    const endpoint = eksEndpointOf(cluster.status.outputs);
-    if (endpoint === undefined) {
-      throw new KubeClusterError(`ClusterInstance ${cluster.metadata.name} has no EKS endpoint yet (its EksCluster is not provisioned)`, { reason: 'InvalidKubeconfig' });
-    }
-    const accountKey = { kind: 'AwsAccount', name: accountName };
-    const account = await ctx.api.get<AwsAccountSpec>(accountKey, { signal: ctx.signal });
-    if (account === undefined) throw new KubeClusterError(`AwsAccount ${accountName} does not exist: no credentials to sign an EKS token with`, { reason: 'Unauthorized', endpoint: endpoint.endpoint });
-    const api = ctx.api;
-    const input = eksAccess.connection(
-      endpoint,
-      { uid: account.metadata.uid, generation: account.metadata.generation, name: account.metadata.name, spec: account.spec },
-      (signal) => api.readSecrets(accountKey, { signal: signal ?? AbortSignal.timeout(15_000) }),
-    );
-    return options.connections.connect({ uid: cluster.metadata.uid, ...input });
-  }
+  /** The cluster's connection: its kubeconfig, or an EKS token from its account (cached per cluster). */
+  const connectionOf = (ctx: Ctx, cluster: Cluster): Promise<ClusterConnection> => clusterAccess.connect(ctx.api, cluster, ctx.signal);
 
   /**
    * The connection of each database the instance names: `waiting` (with the reason and words for
