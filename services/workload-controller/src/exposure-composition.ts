@@ -10,6 +10,9 @@ import type { WorkloadInstanceSpec } from '@tugboat/workloads';
 
 export const EXPOSURE_KIND = 'Exposure';
 
+/** The labels on an Exposure that name its cluster and gateway (the spec says the same; labels can be selected on). */
+export const EXPOSURE_LABELS = { cluster: 'tugboat.dev/cluster', gateway: 'tugboat.dev/gateway' } as const;
+
 export interface ExposureSpec {
   workload: string;
   clusterRef: { name: string };
@@ -64,7 +67,9 @@ export async function composeExposure(ctx: ComposeContext, obj: Resource<Workloa
   const key = { kind: EXPOSURE_KIND, project: obj.metadata.project, name: obj.metadata.name };
   const desired = desiredExposure(obj.metadata.name, obj.spec, namespace);
   const current = await ctx.api.get<ExposureSpec>(key, { signal: ctx.signal });
-  const metadata = { name: obj.metadata.name, project: obj.metadata.project, ownerReferences: [{ kind: 'WorkloadInstance', name: obj.metadata.name }] };
+  // Labelled with its cluster and gateway: the support-services-controller lists a gateway's exposures on a cluster by them.
+  const labels: Record<string, string> = desired === undefined ? {} : { [EXPOSURE_LABELS.cluster]: desired.clusterRef.name, [EXPOSURE_LABELS.gateway]: desired.gatewayRef.name };
+  const metadata = { name: obj.metadata.name, project: obj.metadata.project, labels, ownerReferences: [{ kind: 'WorkloadInstance', name: obj.metadata.name }] };
   try {
     if (desired === undefined) {
       if (current === undefined || !ownedBy(current, obj)) return 'none';
@@ -81,7 +86,7 @@ export async function composeExposure(ctx: ComposeContext, obj: Resource<Workloa
     if (!ownedBy(current, obj)) return 'taken';
     // Still going away (the exposure was removed and given again): made anew once it is gone.
     if (current.metadata.deletionRequestedAt !== null) return 'retry';
-    if (sameJson(current.spec, desired)) return 'unchanged';
+    if (sameJson(current.spec, desired) && sameJson(current.metadata.labels ?? {}, labels)) return 'unchanged';
     ctx.assertLeaseHeld();
     await ctx.api.replace<ExposureSpec>({ kind: EXPOSURE_KIND, metadata: { ...metadata, resourceVersion: current.metadata.resourceVersion }, spec: desired }, { signal: ctx.signal });
     return 'updated';
