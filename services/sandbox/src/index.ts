@@ -19,6 +19,12 @@ export { EC2_COUNTER_TYPES, type Ec2Durations, type Ec2Simulator } from './aws/e
 export { RDS_COUNTER_TYPES, sha256 as rdsPasswordSha256, type RdsDurations, type RdsSimulator } from './aws/rds/rds-simulator.js';
 export { RDS_ENGINES, RDS_INSTANCE_CLASSES, RDS_STORAGE } from './aws/rds/rds-engines.js';
 export { SECRET_COUNTER_TYPE, type SecretsManagerSimulator } from './aws/secretsmanager/secrets-manager-simulator.js';
+export {
+  DEFAULT_ROUTE53_DURATIONS,
+  ROUTE53_COUNTER_TYPES,
+  type Route53Durations,
+  type Route53Simulator,
+} from './aws/route53/route53-simulator.js';
 export type { FaultRule, FaultInjector } from './fault-injector.js';
 export type { SimClock } from './sim-clock.js';
 export type { SandboxCounters } from './counters.js';

@@ -26,6 +26,8 @@ import {
   type SecretsManagerSimulator,
   type SecretsManagerSnapshot,
 } from './aws/secretsmanager/secrets-manager-simulator.js';
+import { route53Operations } from './aws/route53/route53-operations.js';
+import { createRoute53Simulator, type Route53Durations, type Route53Simulator, type Route53Snapshot } from './aws/route53/route53-simulator.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import { createControlApi } from './control-api.js';
@@ -73,10 +75,12 @@ export interface SandboxServerOptions {
   eksDurations?: Partial<EksDurations>;
   ec2Durations?: Partial<Ec2Durations>;
   rdsDurations?: Partial<RdsDurations>;
+  /** Route 53: how long a change stays PENDING (default 5 simulated seconds). */
+  route53Durations?: Partial<Route53Durations>;
   logger?: Logger;
   /** Builds the Kubernetes half. Default: the simulated API servers of `src/kube`. */
   createClusterRegistry?: (dependencies: ClusterRegistryDependencies) => ClusterRegistry;
-  /** Extra AWS operations (Route 53 …) served on the same port beside the built-in EKS, STS, IAM, EC2, RDS and Secrets Manager. */
+  /** Extra AWS operations served on the same port beside the built-in EKS, STS, IAM, EC2, RDS, Secrets Manager and Route 53. */
   awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
   saveDebounceMs?: number;
 }
@@ -107,6 +111,7 @@ export interface SandboxServer {
   readonly ec2: Ec2Simulator;
   readonly rds: RdsSimulator;
   readonly secretsManager: SecretsManagerSimulator;
+  readonly route53: Route53Simulator;
   readonly aws: AwsOperationRegistry;
 }
 
@@ -124,6 +129,8 @@ interface SandboxState {
   rds?: RdsSnapshot;
   /** Absent in a state saved before the sandbox simulated Secrets Manager. */
   secretsManager?: SecretsManagerSnapshot;
+  /** Absent in a state saved before the sandbox simulated Route 53. */
+  route53?: Route53Snapshot;
   credentials: CredentialStoreSnapshot;
   counters: ReturnType<SandboxCounters['snapshot']>;
 }
@@ -166,6 +173,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             ec2: ec2.snapshot(),
             rds: rds.snapshot(),
             secretsManager: secretsManager.snapshot(),
+            route53: route53.snapshot(),
             credentials: credentials.snapshot(),
             counters: counters.snapshot(),
           }),
@@ -263,6 +271,16 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   });
   registry.add(...rdsOperations({ rds }));
 
+  const route53: Route53Simulator = createRoute53Simulator({
+    clock,
+    counters,
+    ...(options.route53Durations !== undefined ? { durations: options.route53Durations } : {}),
+    onChange: () => store?.scheduleSave(),
+    // A private zone's VPC must be one EC2 holds, as on AWS.
+    vpcExists: (regionName, vpcId) => ec2.region(regionName).vpcs.some((v) => v.vpcId === vpcId),
+  });
+  registry.add(...route53Operations({ route53 }));
+
   function kubeconfigNames(): string[] {
     const present = new Set(clusters.listClusters().map((c) => c.name));
     return [LOCAL_CLUSTER, ...eks.activeKubeClusters()].filter((name) => present.has(name));
@@ -347,6 +365,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
             ec2: ec2.inventory(),
             rds: rds.inventory(),
             secretsManager: secretsManager.inventory(),
+            route53: route53.inventory(),
           },
         }),
         credentials: () => credentials.describe(),
@@ -359,6 +378,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
           ec2.reset();
           rds.reset();
           secretsManager.reset();
+          route53.reset();
           credentials.reset();
           clock.setScale(initialScale);
           counters.reset();
@@ -394,6 +414,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     ec2,
     rds,
     secretsManager,
+    route53,
     aws: registry,
     endpoints,
     async start() {
@@ -405,6 +426,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         if (saved.ec2 !== undefined) ec2.restore(saved.ec2);
         rds.restore(saved.rds);
         secretsManager.restore(saved.secretsManager);
+        route53.restore(saved.route53);
         eks.restore(saved.eks);
         iam.restore(saved.iam);
         if (saved.counters !== undefined) counters.restore(saved.counters);

@@ -41,8 +41,12 @@ export interface AwsOperation {
   protocol: AwsProtocolName;
   /** As in the API reference and in fault rules: `CreateCluster`, `AssumeRole`. */
   operation: string;
-  /** REST protocols: method, path template (`/clusters/{name}`) and success status (default 200). */
-  http?: { method: string; path: string; status?: number };
+  /**
+   * REST protocols: method, path template (`/clusters/{name}`) and success status (default 200).
+   * REST-XML: `headers` binds output members to response headers (`{ Location: 'location' }`), as
+   * the service model's `httpHeader` does: such a member is sent as that header, not in the body.
+   */
+  http?: { method: string; path: string; status?: number; headers?: Record<string, string> };
   /** Query, EC2 and REST-XML: the namespace of the answer's root element. */
   xmlNamespace?: string;
   /** JSON 1.1: what comes before the operation in `X-Amz-Target` (default: `service`). */

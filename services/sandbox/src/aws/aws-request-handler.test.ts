@@ -4,30 +4,31 @@ import { startTestSandbox, type TestSandbox } from '../test-support/start-test-s
 import { fromXml } from './protocols/xml.js';
 
 // Operations of services the sandbox does not simulate yet, to show that a later service is a list of handlers.
-const zones = new Map<string, string>();
+const distributions = new Map<string, string>();
 const laterServices = (): AwsOperation[] => [
   {
-    service: 'route53',
+    // A REST-XML service the sandbox does not simulate itself (Route 53 is built in now).
+    service: 'cloudfront',
     protocol: 'rest-xml',
-    operation: 'CreateHostedZone',
-    http: { method: 'POST', path: '/2013-04-01/hostedzone', status: 201 },
-    xmlNamespace: 'https://route53.amazonaws.com/doc/2013-04-01/',
+    operation: 'CreateDistribution',
+    http: { method: 'POST', path: '/2020-05-31/distribution', status: 201, headers: { Location: 'location', ETag: 'etag' } },
+    xmlNamespace: 'http://cloudfront.amazonaws.com/doc/2020-05-31/',
     handler(ctx) {
-      const request = ctx.input.CreateHostedZoneRequest as { Name: string };
-      zones.set('Z1', request.Name);
-      return { HostedZone: { Id: '/hostedzone/Z1', Name: request.Name } };
+      const request = ctx.input.DistributionConfig as { Comment: string };
+      distributions.set('E1', request.Comment);
+      return { Distribution: { Id: 'E1', Comment: request.Comment }, Location: 'https://cloudfront.amazonaws.com/2020-05-31/distribution/E1', ETag: 'v1' };
     },
   },
   {
-    service: 'route53',
+    service: 'cloudfront',
     protocol: 'rest-xml',
-    operation: 'GetHostedZone',
-    http: { method: 'GET', path: '/2013-04-01/hostedzone/{Id}' },
-    xmlNamespace: 'https://route53.amazonaws.com/doc/2013-04-01/',
+    operation: 'GetDistribution',
+    http: { method: 'GET', path: '/2020-05-31/distribution/{Id}' },
+    xmlNamespace: 'http://cloudfront.amazonaws.com/doc/2020-05-31/',
     handler(ctx) {
-      const name = zones.get(ctx.params.Id ?? '');
-      if (name === undefined) throw new AwsError('NoSuchHostedZone', `No hosted zone found with ID: ${ctx.params.Id} <&>`, { status: 404 });
-      return { HostedZone: { Id: `/hostedzone/${ctx.params.Id}`, Name: name } };
+      const comment = distributions.get(ctx.params.Id ?? '');
+      if (comment === undefined) throw new AwsError('NoSuchDistribution', `The specified distribution does not exist: ${ctx.params.Id} <&>`, { status: 404 });
+      return { Distribution: { Id: ctx.params.Id, Comment: comment } };
     },
   },
   {
@@ -58,21 +59,24 @@ afterAll(async () => {
 
 describe('the AWS protocol layer', () => {
   it('serves a REST-XML service from its operation handlers', async () => {
-    const created = await fetch(`${t.url}/2013-04-01/hostedzone`, {
+    const created = await fetch(`${t.url}/2020-05-31/distribution`, {
       method: 'POST',
-      headers: { ...auth('route53'), 'content-type': 'application/xml' },
-      body: '<CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Name>example.com.</Name></CreateHostedZoneRequest>',
+      headers: { ...auth('cloudfront'), 'content-type': 'application/xml' },
+      body: '<DistributionConfig xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Comment>shop</Comment></DistributionConfig>',
     });
     expect(created.status).toBe(201);
+    // Members bound to headers go out as headers, not in the body.
+    expect(created.headers.get('location')).toBe('https://cloudfront.amazonaws.com/2020-05-31/distribution/E1');
+    expect(created.headers.get('etag')).toBe('v1');
     const text = await created.text();
-    expect(text).toContain('<CreateHostedZoneResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">');
-    expect(fromXml(text)).toEqual({ '?xml': '', CreateHostedZoneResponse: { HostedZone: { Id: '/hostedzone/Z1', Name: 'example.com.' } } });
+    expect(text).toContain('<CreateDistributionResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">');
+    expect(fromXml(text)).toEqual({ '?xml': '', CreateDistributionResponse: { Distribution: { Id: 'E1', Comment: 'shop' } } });
 
-    const missing = await fetch(`${t.url}/2013-04-01/hostedzone/Z9`, { headers: auth('route53') });
+    const missing = await fetch(`${t.url}/2020-05-31/distribution/E9`, { headers: auth('cloudfront') });
     expect(missing.status).toBe(404);
     const error = await missing.text();
-    expect(error).toContain('<Code>NoSuchHostedZone</Code>');
-    expect(error).toContain('Z9 &lt;&amp;&gt;');
+    expect(error).toContain('<Code>NoSuchDistribution</Code>');
+    expect(error).toContain('E9 &lt;&amp;&gt;');
     expect(error).toContain('<Type>Sender</Type>');
   });
 
@@ -141,7 +145,7 @@ describe('the AWS protocol layer', () => {
       /elasticache speaks query/,
     );
     expect(() => registry.add({ service: 'elasticache', protocol: 'query', operation: 'DescribeCacheClusters', handler: () => ({}) })).toThrow(/already registered/);
-    expect(registry.protocolOf('route53')).toBe('rest-xml');
+    expect(registry.protocolOf('cloudfront')).toBe('rest-xml');
     // JSON 1.1 routes by X-Amz-Target, so it needs no path.
     registry.add({ service: 'ssm', protocol: 'json', targetPrefix: 'AmazonSSM', operation: 'GetParameter', handler: () => ({}) });
     expect(registry.protocolOf('ssm')).toBe('json');

@@ -30,10 +30,15 @@ export function createRestXmlProtocol(): AwsProtocol {
     renderResult(operation, result, requestId) {
       const root = operation.xmlRoot ?? `${operation.operation}Response`;
       const content: Record<string, unknown> = { ...(result as Record<string, unknown> | undefined) };
+      const headers: Record<string, string> = { 'content-type': 'text/xml', 'x-amzn-requestid': requestId };
+      for (const [member, header] of Object.entries(operation.http?.headers ?? {})) {
+        if (content[member] !== undefined) headers[header] = String(content[member]);
+        delete content[member];
+      }
       if (operation.xmlNamespace) content['@_xmlns'] = operation.xmlNamespace;
       return {
         status: operation.http?.status ?? 200,
-        headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+        headers,
         body: toXml({ [root]: content }),
       };
     },
