@@ -1,0 +1,13 @@
+/**
+ * The support-services-controller's kill points, for crash-recovery tests (the hook is `KillPoint`
+ * in `@tugboat/resource-model`). Each sits right after a Route 53 call that changes something and
+ * before anything (status) records it:
+ *
+ *   dns.after-change   after the ChangeResourceRecordSets that writes an exposure's records
+ *   dns.after-remove   after the one that removes them
+ *   zone.after-create  after CreateHostedZone
+ *
+ * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
+ * `TUGBOAT_TEST_HOOKS=1` is set as well, as the other controllers do.
+ */
+export const SUPPORT_KILL_POINTS = ['dns.after-change', 'dns.after-remove', 'zone.after-create'] as const;
