@@ -57,6 +57,10 @@ export interface ClusterRegistryDependencies {
    * EKS accepts — a `k8s-aws-v1.` token (a presigned STS GetCallerIdentity signed for that cluster).
    */
   verifyToken: (clusterName: string, token: string) => boolean;
+  /** The sandbox's own AWS endpoint once it listens (the cert-manager simulation solves DNS-01 against its Route 53). */
+  awsEndpoint: () => string | undefined;
+  /** What the simulated cert-manager uses as ambient AWS credentials (a ClusterIssuer's route53 solver without a key). */
+  awsAmbientCredentials: StaticCredential;
 }
 
 export interface SandboxServerOptions {
@@ -146,7 +150,16 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   const counters = createSandboxCounters();
   const credentials = createCredentialStore(options.credentials === undefined ? {} : { credentials: options.credentials });
   const createClusterRegistry = options.createClusterRegistry ?? ((dependencies: ClusterRegistryDependencies) => createKubeSimulator(dependencies));
-  const clusters = createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }), verifyToken: (name, token) => verifyEksBearer(name, token) });
+  const clusters = createClusterRegistry({
+    clock,
+    faults,
+    counters,
+    logger: logger.child({ half: 'kube' }),
+    verifyToken: (name, token) => verifyEksBearer(name, token),
+    // The Kubernetes half's cert-manager reaches this sandbox's Route 53 over HTTP, as the real one reaches AWS.
+    awsEndpoint: () => (url === '' ? undefined : url),
+    awsAmbientCredentials: options.credentials?.[0] ?? TEST_CREDENTIALS,
+  });
   let url = '';
   let server: Server | undefined;
   /** Set once the saved state is loaded: a sandbox that could not read its state never overwrites it. */
