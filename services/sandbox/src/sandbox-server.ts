@@ -157,10 +157,12 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     logger: logger.child({ half: 'kube' }),
     verifyToken: (name, token) => verifyEksBearer(name, token),
     // The Kubernetes half's cert-manager reaches this sandbox's Route 53 over HTTP, as the real one reaches AWS.
-    awsEndpoint: () => (url === '' ? undefined : url),
+    awsEndpoint: () => (listening ? url : undefined),
     awsAmbientCredentials: options.credentials?.[0] ?? TEST_CREDENTIALS,
   });
   let url = '';
+  /** While the port is open: a closed sandbox's simulated cert-manager must not call its own AWS any more. */
+  let listening = false;
   let server: Server | undefined;
   /** Set once the saved state is loaded: a sandbox that could not read its state never overwrites it. */
   let loaded = false;
@@ -454,6 +456,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       });
       const address = server.address() as AddressInfo;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+      listening = true;
       if (files) {
         await writeFileAtomic(files.awsEnv, awsEnvText());
         lastKubeconfig = kubeconfigText();
@@ -465,6 +468,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     },
     async close() {
       eks.close();
+      listening = false;
       if (server) {
         const closing = server;
         server = undefined;
