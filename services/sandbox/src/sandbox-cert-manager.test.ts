@@ -4,7 +4,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/
 import pino from 'pino';
 import { ROUTE53_COUNTER_TYPES } from './aws/route53/route53-simulator.js';
 import { createSandboxServer, type SandboxServer } from './sandbox-server.js';
-import { certManagerCrds, certManagerDeployments } from './test-support/add-on-fixtures.js';
+import { certManagerCrds, certManagerDeployments, envoyGatewayDeployment, gatewayApiCrds } from './test-support/add-on-fixtures.js';
 import { TEST_AWS_CREDENTIALS, waitFor } from './test-support/start-test-sandbox.js';
 
 const GROUP = 'cert-manager.io';
@@ -30,13 +30,14 @@ beforeAll(async () => {
   kc.loadFromString(sandbox.clusters.kubeconfig(url, ['local']));
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
-  for (const crd of certManagerCrds()) {
+  for (const crd of [...certManagerCrds(), ...gatewayApiCrds()]) {
     const response = await fetch(`${url}/k8s/local/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(crd) });
     expect(response.status).toBe(201);
   }
-  for (const namespace of ['cert-manager', 'apps']) await core.createNamespace({ body: { metadata: { name: namespace } } });
+  for (const namespace of ['cert-manager', 'apps', 'envoy-gateway-system']) await core.createNamespace({ body: { metadata: { name: namespace } } });
   const apps = kc.makeApiClient(AppsV1Api);
   for (const deployment of certManagerDeployments()) await apps.createNamespacedDeployment({ namespace: 'cert-manager', body: deployment });
+  await apps.createNamespacedDeployment({ namespace: 'envoy-gateway-system', body: envoyGatewayDeployment() });
   await core.createNamespacedSecret({ namespace: 'cert-manager', body: { metadata: { name: 'route53-credentials' }, stringData: { 'secret-access-key': TEST_AWS_CREDENTIALS.secretAccessKey } } });
 });
 
@@ -125,4 +126,19 @@ it('fails with the AWS error for an unknown key, and names the zone it cannot fi
     return issuing?.reason === 'Failed' ? issuing : undefined;
   }, 10_000, 'the zone failure');
   expect(missing.message).toContain('Failed to determine Route 53 hosted zone ID: Zone example.net. not found in Route 53 for domain _acme-challenge.app.example.net.');
+});
+
+// Uses the `letsencrypt` issuer of the first test.
+it('serves a Gateway listener once cert-manager has issued the Secret it refers to', async () => {
+  const gatewayApi = { group: 'gateway.networking.k8s.io', version: 'v1' };
+  await custom.createClusterCustomObject({ ...gatewayApi, plural: 'gatewayclasses', body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'GatewayClass', metadata: { name: 'eg' }, spec: { controllerName: 'gateway.envoyproxy.io/gatewayclass-controller' } } });
+  const listener = { name: 'https-api', protocol: 'HTTPS', port: 443, hostname: 'api.example.com', tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', group: '', name: 'api-tls' }] } };
+  await custom.createNamespacedCustomObject({ ...gatewayApi, namespace: 'apps', plural: 'gateways', body: { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'web' }, spec: { gatewayClassName: 'eg', listeners: [listener] } } });
+  const resolvedRefs = async () => {
+    const gateway = (await custom.getNamespacedCustomObject({ ...gatewayApi, namespace: 'apps', plural: 'gateways', name: 'web' })) as { status?: { listeners?: Array<{ conditions: Condition[] }> } };
+    return gateway.status?.listeners?.[0]?.conditions.find((condition) => condition.type === 'ResolvedRefs');
+  };
+  expect(await waitFor(async () => ((await resolvedRefs())?.status === 'False' ? resolvedRefs() : undefined), 10_000, 'listener waiting')).toMatchObject({ reason: 'InvalidCertificateRef', message: 'Secret apps/api-tls does not exist.' });
+  await certificate('api', 'letsencrypt', ['api.example.com']);
+  await waitFor(async () => ((await resolvedRefs())?.status === 'True' ? true : undefined), 10_000, 'listener resolved');
 });
