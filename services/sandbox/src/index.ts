@@ -29,3 +29,14 @@ export type { FaultRule, FaultInjector } from './fault-injector.js';
 export type { SimClock } from './sim-clock.js';
 export type { SandboxCounters } from './counters.js';
 export { parseSandboxArgs, SANDBOX_USAGE, type SandboxArgs } from './sandbox-args.js';
+export {
+  CERT_MANAGER_DEPLOYMENT,
+  ENVOY_GATEWAY_CONTROLLER,
+  ENVOY_GATEWAY_DEPLOYMENT,
+  OWNING_GATEWAY_NAME,
+  OWNING_GATEWAY_NAMESPACE,
+  envoyServiceName,
+  createRoute53Dns01Solver,
+  Dns01Error,
+  type Dns01Solver,
+} from './kube/index.js';

@@ -57,6 +57,10 @@ export interface ClusterRegistryDependencies {
    * EKS accepts — a `k8s-aws-v1.` token (a presigned STS GetCallerIdentity signed for that cluster).
    */
   verifyToken: (clusterName: string, token: string) => boolean;
+  /** The sandbox's own AWS endpoint once it listens (the cert-manager simulation solves DNS-01 against its Route 53). */
+  awsEndpoint: () => string | undefined;
+  /** What the simulated cert-manager uses as ambient AWS credentials (a ClusterIssuer's route53 solver without a key). */
+  awsAmbientCredentials: StaticCredential;
 }
 
 export interface SandboxServerOptions {
@@ -146,8 +150,19 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   const counters = createSandboxCounters();
   const credentials = createCredentialStore(options.credentials === undefined ? {} : { credentials: options.credentials });
   const createClusterRegistry = options.createClusterRegistry ?? ((dependencies: ClusterRegistryDependencies) => createKubeSimulator(dependencies));
-  const clusters = createClusterRegistry({ clock, faults, counters, logger: logger.child({ half: 'kube' }), verifyToken: (name, token) => verifyEksBearer(name, token) });
+  const clusters = createClusterRegistry({
+    clock,
+    faults,
+    counters,
+    logger: logger.child({ half: 'kube' }),
+    verifyToken: (name, token) => verifyEksBearer(name, token),
+    // The Kubernetes half's cert-manager reaches this sandbox's Route 53 over HTTP, as the real one reaches AWS.
+    awsEndpoint: () => (listening ? url : undefined),
+    awsAmbientCredentials: options.credentials?.[0] ?? TEST_CREDENTIALS,
+  });
   let url = '';
+  /** While the port is open: a closed sandbox's simulated cert-manager must not call its own AWS any more. */
+  let listening = false;
   let server: Server | undefined;
   /** Set once the saved state is loaded: a sandbox that could not read its state never overwrites it. */
   let loaded = false;
@@ -441,6 +456,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       });
       const address = server.address() as AddressInfo;
       url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+      listening = true;
       if (files) {
         await writeFileAtomic(files.awsEnv, awsEnvText());
         lastKubeconfig = kubeconfigText();
@@ -452,6 +468,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     },
     async close() {
       eks.close();
+      listening = false;
       if (server) {
         const closing = server;
         server = undefined;

@@ -1,2 +1,3 @@
 /** Test helpers for packages that run their tests against a sandbox (`@tugboat/sandbox/testing`). */
 export { createEksPrerequisites, trustPolicyFor, type EksPrerequisites, type EksPrerequisitesOptions } from './test-support/eks-prerequisites.js';
+export { addOnDeployment, certManagerCrds, certManagerDeployments, envoyGatewayDeployment, gatewayApiCrds } from './test-support/add-on-fixtures.js';

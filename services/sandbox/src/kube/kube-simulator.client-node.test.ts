@@ -266,6 +266,17 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(noManager.body).toMatchObject({ code: 400, reason: 'BadRequest' });
   });
 
+  it("stores a Secret's stringData as data, also when it is applied again server-side", async () => {
+    await core.createNamespace({ body: { metadata: { name: 'secrets' } } });
+    const secret = (value: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'key', namespace: 'secrets' }, type: 'Opaque', stringData: { 'secret-access-key': value } });
+    await objects.patch(secret('first'), undefined, undefined, 'controller', false, PatchStrategy.ServerSideApply);
+    const second = (await objects.patch(secret('second'), undefined, undefined, 'controller', false, PatchStrategy.ServerSideApply)) as { data?: Record<string, string>; stringData?: unknown };
+    expect(second.stringData).toBeUndefined();
+    const stored = await core.readNamespacedSecret({ namespace: 'secrets', name: 'key' });
+    expect(Buffer.from(stored.data?.['secret-access-key'] ?? '', 'base64').toString()).toBe('second');
+    expect(stored.stringData).toBeUndefined();
+  });
+
   it('applies JSON merge, strategic merge and JSON patches', async () => {
     await core.createNamespace({ body: { metadata: { name: 'patching' } } });
     await apps.createNamespacedDeployment({

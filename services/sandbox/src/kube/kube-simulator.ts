@@ -10,11 +10,15 @@ import type { SandboxCounters } from '../counters.js';
 import type { FaultInjector } from '../fault-injector.js';
 import type { SimClock } from '../sim-clock.js';
 import { createBuiltinSchemas } from './builtin-schemas.js';
+import { createCertManagerSimulation } from './cert-manager-simulation.js';
+import { createRoute53Dns01Solver, type AwsCredentials, type Dns01Solver } from './dns01-solver.js';
+import { createGatewaySimulation } from './gateway-simulation.js';
 import { createKubeCluster, type ClusterSnapshot, type KubeCluster } from './kube-cluster.js';
 import { createKubeHandler, type HandlerCluster, type KubeRequestHandler } from './kube-handler.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { createTlsCredentials, tlsCredentialsUsable, type TlsCredentials } from './tls-credentials.js';
 import { BUILT_IN_RESOURCES, type ResourceType } from './resource-table.js';
+import type { SimulationRuntime } from './simulation-runtime.js';
 import { createWorkloadSimulation, type WorkloadSimulation, type WorkloadTimings } from './workload-simulation.js';
 
 export interface SimulatedNode {
@@ -97,6 +101,15 @@ export interface KubeSimulatorOptions {
   tls?: boolean | { hosts?: string[] };
   /** Simulated durations of the controllers (Deployment availability, Job run time …). */
   timings?: Partial<WorkloadTimings>;
+  /**
+   * The sandbox's own AWS endpoint (its URL, known once it listens): the cert-manager simulation
+   * solves DNS-01 challenges against its Route 53. Without it, those challenges fail saying so.
+   */
+  awsEndpoint?: () => string | undefined;
+  /** What a ClusterIssuer's route53 solver uses when it names no access key (cert-manager's ambient credentials). */
+  awsAmbientCredentials?: AwsCredentials;
+  /** Replaces the Route 53 DNS-01 solver (tests of the certificate state machine). */
+  dns01Solver?: Dns01Solver;
 }
 
 interface ClusterEntry extends HandlerCluster {
@@ -145,8 +158,15 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   const serviceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Service') as ResourceType;
   const storageClassType = BUILT_IN_RESOURCES.find((type) => type.group === 'storage.k8s.io' && type.kind === 'StorageClass') as ResourceType;
 
+  // Envoy Gateway and cert-manager act in every cluster once installed there (their CRDs and Deployments exist).
+  const dns01Solver = options.dns01Solver ?? createRoute53Dns01Solver({ endpoint: () => options.awsEndpoint?.() });
+  const addOns = [
+    (runtime: SimulationRuntime) => createGatewaySimulation(runtime),
+    (runtime: SimulationRuntime) => createCertManagerSimulation(runtime, { solver: dns01Solver, ambientCredentials: options.awsAmbientCredentials }),
+  ];
+
   function start(cluster: KubeCluster): ClusterEntry {
-    const simulation = createWorkloadSimulation({ cluster, clock: options.clock, logger, timings: options.timings });
+    const simulation = createWorkloadSimulation({ cluster, clock: options.clock, logger, timings: options.timings, addOns });
     const entry: ClusterEntry = { cluster, watches: new Set(), simulation };
     clusters.set(cluster.name, entry);
     return entry;

@@ -350,6 +350,13 @@ export function applyDefaults(type: ResourceType, object: KubeObject, previous: 
     }
     case '/Secret': {
       object.type ??= 'Opaque';
+      // `stringData` is write-only: the API server merges it into `data` (base64), its keys winning.
+      if (isPlainObject(object.stringData)) {
+        const data = isPlainObject(object.data) ? object.data : {};
+        for (const [key, value] of Object.entries(object.stringData)) data[key] = Buffer.from(String(value)).toString('base64');
+        object.data = data;
+        delete object.stringData;
+      }
       break;
     }
     case '/Service': {

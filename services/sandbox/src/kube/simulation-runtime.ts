@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SimClock } from '../sim-clock.js';
 import { clone, deepEqual, isPlainObject, type JsonObject } from './json-values.js';
-import type { KubeCluster } from './kube-cluster.js';
+import type { KubeCluster, StoredEvent } from './kube-cluster.js';
 import { isKubeStatusError } from './kube-status.js';
 import type { KubeObject, OwnerReference } from './object-rules.js';
 import { BUILT_IN_RESOURCES, type ResourceType } from './resource-table.js';
@@ -46,6 +46,7 @@ export const NODE = builtIn('', 'Node');
 export const EVENT = builtIn('', 'Event');
 export const SERVICE = builtIn('', 'Service');
 export const SERVICE_ACCOUNT = builtIn('', 'ServiceAccount');
+export const SECRET = builtIn('', 'Secret');
 export const NAMESPACE = builtIn('', 'Namespace');
 export const DEPLOYMENT = builtIn('apps', 'Deployment');
 export const REPLICA_SET = builtIn('apps', 'ReplicaSet');
@@ -124,6 +125,35 @@ export function timestamp(ms: number): string {
 
 export function ownerReference(owner: KubeObject): OwnerReference {
   return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** The items of a list field that are objects (a missing or malformed field is an empty list). */
+export function objectsAt(object: unknown, path: string): JsonObject[] {
+  const value = at(object, path);
+  return Array.isArray(value) ? value.filter(isPlainObject) : [];
+}
+
+/**
+ * The Deployment of an add-on's controller (`envoy-gateway`, `cert-manager`) when it is Available
+ * in some namespace: the add-on simulations act only while their controller would be running.
+ */
+export function availableDeployment(cluster: KubeCluster, name: string): KubeObject | undefined {
+  return cluster
+    .scan(DEPLOYMENT)
+    .filter((deployment) => deployment.metadata.name === name && !deployment.metadata.deletionTimestamp)
+    .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? ''))
+    .find((deployment) => objectsAt(deployment, 'status.conditions').some((condition) => condition.type === 'Available' && condition.status === 'True'));
+}
+
+/**
+ * A simulated controller of an add-on installed into the cluster (Envoy Gateway, cert-manager):
+ * it keys on custom resources, so it looks its types up in the cluster's registry (absent until
+ * their CRDs exist) and is fed every change event.
+ */
+export interface AddOnSimulation {
+  onEvent(event: StoredEvent): void;
+  /** Re-evaluates every object it handles (after a restore, or a change of time scale). */
+  resyncAll(): void;
 }
 
 export interface Condition extends JsonObject {

@@ -36,16 +36,21 @@ function ipBytes(address: string): Buffer {
   return Buffer.from(groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff]));
 }
 
+/** basicConstraints CA:TRUE and keyUsage keyCertSign + cRLSign. */
+const CA_EXTENSIONS = [extension('2.5.29.19', true, sequence(tlv(0x01, Buffer.from([0xff])))), extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x01, 0x06])))];
+
 const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
 
-function certificate(options: { subject: string; issuer: string; publicKey: KeyObject; signer: KeyObject; extensions: Buffer[] }): string {
+function certificate(options: { subject: string; issuer: string; publicKey: KeyObject; signer: KeyObject; extensions: Buffer[]; notBefore?: Date; notAfter?: Date }): string {
   const now = Date.now();
+  const notBefore = options.notBefore ?? new Date(now - 60 * 60 * 1000);
+  const notAfter = options.notAfter ?? new Date(now + 10 * 365 * 24 * 60 * 60 * 1000);
   const tbs = sequence(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))),
     unsignedInteger(randomBytes(16)),
     ECDSA_SHA256,
     name(options.issuer),
-    sequence(time(new Date(now - 60 * 60 * 1000)), time(new Date(now + 10 * 365 * 24 * 60 * 60 * 1000))),
+    sequence(time(notBefore), time(notAfter)),
     name(options.subject),
     options.publicKey.export({ type: 'spki', format: 'der' }),
     tlv(0xa3, sequence(...options.extensions)),
@@ -64,10 +69,7 @@ export function createTlsCredentials(hosts: string[] = ['localhost', '127.0.0.1'
     issuer: 'tugboat-sandbox-ca',
     publicKey: authority.publicKey,
     signer: authority.privateKey,
-    extensions: [
-      extension('2.5.29.19', true, sequence(tlv(0x01, Buffer.from([0xff])))),
-      extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x01, 0x06]))),
-    ],
+    extensions: CA_EXTENSIONS,
   });
   const alternativeNames = hosts.map((host) => (isIP(host) ? tlv(0x87, ipBytes(host)) : tlv(0x82, Buffer.from(host))));
   const cert = certificate({
@@ -83,6 +85,41 @@ export function createTlsCredentials(hosts: string[] = ['localhost', '127.0.0.1'
     ],
   });
   return { ca, cert, key: server.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, hosts };
+}
+
+/** A certificate authority that can sign further certificates (`issueCertificate`). */
+export interface CertificateAuthority {
+  /** PEM of the self-signed CA certificate. */
+  cert: string;
+  /** PEM (PKCS#8) of its private key. */
+  key: string;
+  commonName: string;
+}
+
+export function createCertificateAuthority(commonName: string): CertificateAuthority {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const cert = certificate({ subject: commonName, issuer: commonName, publicKey: pair.publicKey, signer: pair.privateKey, extensions: CA_EXTENSIONS });
+  return { cert, key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, commonName };
+}
+
+/** A TLS server certificate for `dnsNames` (the first is the subject's common name) signed by `authority`, with a fresh key. */
+export function issueCertificate(authority: CertificateAuthority, dnsNames: string[], validity: { notBefore: Date; notAfter: Date }): { cert: string; key: string } {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const cert = certificate({
+    subject: dnsNames[0] ?? 'certificate',
+    issuer: authority.commonName,
+    publicKey: pair.publicKey,
+    signer: createPrivateKey(authority.key),
+    notBefore: validity.notBefore,
+    notAfter: validity.notAfter,
+    extensions: [
+      extension('2.5.29.19', true, sequence()),
+      extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x07, 0x80]))),
+      extension('2.5.29.37', false, sequence(oid('1.3.6.1.5.5.7.3.1'))),
+      extension('2.5.29.17', false, sequence(...dnsNames.map((host) => tlv(0x82, Buffer.from(host))))),
+    ],
+  });
+  return { cert, key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
 /** Whether saved credentials still parse and belong together (a restore must not serve a broken pair). */

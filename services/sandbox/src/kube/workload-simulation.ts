@@ -33,6 +33,8 @@ import {
   at,
   controllerOf,
   createSimulationRuntime,
+  type AddOnSimulation,
+  type SimulationRuntime,
   type WorkloadTimings,
 } from './simulation-runtime.js';
 import { createWorkloadControllers } from './workload-controllers.js';
@@ -50,6 +52,8 @@ export interface WorkloadSimulationOptions {
   clock: SimClock;
   logger: Logger;
   timings?: Partial<WorkloadTimings> | undefined;
+  /** Simulated controllers of add-ons (Envoy Gateway, cert-manager), given the same runtime and every change event. */
+  addOns?: Array<(runtime: SimulationRuntime) => AddOnSimulation> | undefined;
 }
 
 
@@ -59,6 +63,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
   const { podStep } = createKubeletSimulation(runtime);
   const { reconcileReplicaSet, reconcileDeployment, reconcileStatefulSet, reconcileDaemonSet, reconcileJob, reconcileCronJob, forgetDeployment } = createWorkloadControllers(runtime);
   const { reconcileClaim, reconcileLoadBalancer, reconcileEndpoints, ensureDefaultServiceAccount } = createServiceControllers(runtime);
+  const addOns = (options.addOns ?? []).map((create) => create(runtime));
 
   const controllers: Record<string, (namespace: string | undefined, name: string) => void> = {
     [storageKeyOf(DEPLOYMENT)]: reconcileDeployment,
@@ -92,6 +97,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
     const { object } = event;
     const namespace = object.metadata.namespace;
     if (event.storageKey === storageKeyOf(EVENT)) return;
+    for (const addOn of addOns) addOn.onEvent(event);
     if (event.type !== 'DELETED') enqueueObject(event.storageKey, namespace, object.metadata.name);
     const owner = controllerOf(object);
     if (owner) {
@@ -157,6 +163,7 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
         for (const object of cluster.scan(type)) enqueueObject(storageKey, object.metadata.namespace, object.metadata.name);
       }
       for (const pod of podsIn(undefined)) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
+      for (const addOn of addOns) addOn.resyncAll();
       runtime.seedEventTimes();
     },
     stop() {

@@ -1,0 +1,78 @@
+/**
+ * The objects the Envoy Gateway and cert-manager charts install that the sandbox's simulations of
+ * those components key on: their CRDs (with permissive schemas and a status subresource) and
+ * their controllers' Deployments. Tests apply them directly instead of installing the charts;
+ * apply them raw (JSON), as client-node's typed models drop `x-kubernetes-preserve-unknown-fields`.
+ */
+
+interface CrdNames {
+  group: string;
+  kind: string;
+  plural: string;
+  scope: 'Namespaced' | 'Cluster';
+  shortNames?: string[];
+}
+
+function crd(names: CrdNames, versions: string[]) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${names.plural}.${names.group}` },
+    spec: {
+      group: names.group,
+      scope: names.scope,
+      names: { kind: names.kind, listKind: `${names.kind}List`, plural: names.plural, singular: names.kind.toLowerCase(), ...(names.shortNames ? { shortNames: names.shortNames } : {}) },
+      versions: versions.map((name, index) => ({
+        name,
+        served: true,
+        storage: index === 0,
+        subresources: { status: {} },
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      })),
+    },
+  };
+}
+
+/** Gateway API v1 (standard channel kinds the Envoy Gateway simulation reads, plus ReferenceGrant). */
+export function gatewayApiCrds() {
+  const group = 'gateway.networking.k8s.io';
+  return [
+    crd({ group, kind: 'GatewayClass', plural: 'gatewayclasses', scope: 'Cluster', shortNames: ['gc'] }, ['v1']),
+    crd({ group, kind: 'Gateway', plural: 'gateways', scope: 'Namespaced', shortNames: ['gtw'] }, ['v1']),
+    crd({ group, kind: 'HTTPRoute', plural: 'httproutes', scope: 'Namespaced' }, ['v1']),
+    crd({ group, kind: 'ReferenceGrant', plural: 'referencegrants', scope: 'Namespaced', shortNames: ['refgrant'] }, ['v1beta1']),
+  ];
+}
+
+/** cert-manager.io/v1 and acme.cert-manager.io/v1. */
+export function certManagerCrds() {
+  return [
+    crd({ group: 'cert-manager.io', kind: 'Certificate', plural: 'certificates', scope: 'Namespaced', shortNames: ['cert', 'certs'] }, ['v1']),
+    crd({ group: 'cert-manager.io', kind: 'CertificateRequest', plural: 'certificaterequests', scope: 'Namespaced', shortNames: ['cr', 'crs'] }, ['v1']),
+    crd({ group: 'cert-manager.io', kind: 'Issuer', plural: 'issuers', scope: 'Namespaced' }, ['v1']),
+    crd({ group: 'cert-manager.io', kind: 'ClusterIssuer', plural: 'clusterissuers', scope: 'Cluster' }, ['v1']),
+    crd({ group: 'acme.cert-manager.io', kind: 'Order', plural: 'orders', scope: 'Namespaced' }, ['v1']),
+    crd({ group: 'acme.cert-manager.io', kind: 'Challenge', plural: 'challenges', scope: 'Namespaced' }, ['v1']),
+  ];
+}
+
+/** A controller Deployment as the charts render it (one replica; the simulation makes it Available). */
+export function addOnDeployment(name: string, namespace: string, labels: Record<string, string> = {}) {
+  const selector = { 'app.kubernetes.io/name': name, ...labels };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels: selector },
+    spec: { replicas: 1, selector: { matchLabels: selector }, template: { metadata: { labels: selector }, spec: { containers: [{ name, image: `sandbox.local/${name}:latest` }] } } },
+  };
+}
+
+/** Envoy Gateway (chart gateway-helm): its Deployment `envoy-gateway` with label `control-plane: envoy-gateway`. */
+export function envoyGatewayDeployment(namespace = 'envoy-gateway-system') {
+  return addOnDeployment('envoy-gateway', namespace, { 'control-plane': 'envoy-gateway' });
+}
+
+/** cert-manager (chart cert-manager): the controller, webhook and cainjector Deployments. */
+export function certManagerDeployments(namespace = 'cert-manager') {
+  return ['cert-manager', 'cert-manager-webhook', 'cert-manager-cainjector'].map((name) => addOnDeployment(name, namespace, { 'app.kubernetes.io/instance': 'cert-manager' }));
+}
