@@ -15,6 +15,7 @@ import {
   type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { classifyKubeError, KubeClusterError } from './kube-cluster-error.js';
+import { modelTypeOf, toModel } from './wire-to-model.js';
 
 export interface ClusterConnectionInput {
   /** Identity of the cluster object (its uid): one client set per cluster. */
@@ -161,6 +162,12 @@ class DiscoveringObjectApi extends KubernetesObjectApi {
 
 const LIST_PAGE_SIZE = 500;
 
+/** The object as client-node's serializer reads a built-in kind (see wire-to-model.ts); a custom resource as it is. */
+function asModel<T extends KubernetesObject>(object: T): T {
+  const type = modelTypeOf(object.apiVersion, object.kind);
+  return type === undefined ? object : ({ ...(toModel(object, type) as object), apiVersion: object.apiVersion, kind: object.kind } as T);
+}
+
 function invalidKubeconfig(message: string, cause?: unknown, endpoint?: string): KubeClusterError {
   return new KubeClusterError(`invalid kubeconfig: ${message}`, { reason: 'InvalidKubeconfig', cause, ...(endpoint === undefined ? {} : { endpoint }) });
 }
@@ -276,7 +283,7 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
       }),
     apply: (object, options) =>
       call(`apply ${describe(object)}`, options, () =>
-        objects.patch(object, undefined, undefined, options.fieldManager, true, PatchStrategy.ServerSideApply),
+        objects.patch(asModel(object), undefined, undefined, options.fieldManager, true, PatchStrategy.ServerSideApply),
       ),
     read,
     delete: async (object, options) => {
