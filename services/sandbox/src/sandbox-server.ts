@@ -456,7 +456,6 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       }
       loaded = true;
       ensureLocalCluster();
-      await charts.load();
       server = createServer(app);
       await new Promise<void>((resolve, reject) => {
         server?.once('error', reject);

@@ -213,6 +213,21 @@ spec: {secretName: web-tls, issuerRef: {name: letsencrypt, kind: ClusterIssuer},
   });
 });
 
+describe('a sandbox without its chart directories', () => {
+  it('says so on the first chart request, and serves everything else', async () => {
+    const broken = createSandboxServer({ port: 0, logger: pino({ level: 'silent' }), chartsDir: join(dir, 'no-charts-here') });
+    const { url: brokenUrl } = await broken.start();
+    try {
+      const res = await fetch(`${brokenUrl}/charts/podinfo/index.yaml`);
+      expect(res.status).toBe(500);
+      expect(await res.text()).toContain("the sandbox's charts could not be packed: ENOENT");
+      expect((await fetch(`${brokenUrl}/_sandbox/healthz`)).status).toBe(200);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe('mirror settings for the stand-ins', () => {
   it('point every real repository at the sandbox', () => {
     expect(chartMirrors('http://127.0.0.1:4566').split(',')).toEqual([

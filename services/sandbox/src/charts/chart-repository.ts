@@ -6,7 +6,8 @@
  *   `GET|HEAD /v2/{name}/blobs/{digest}`, `GET /v2/{name}/tags/list`, with charts stored as Helm
  *   pushes them (an image manifest with a Helm config and one chart layer).
  *
- * The charts are the directories under `services/sandbox/charts/`, packed once at start.
+ * The charts are the directories under `services/sandbox/charts/`, packed once, when the first
+ * request for a chart arrives (about 50 ms of CPU that a sandbox serving no chart never spends).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ export interface ChartRepositoryOptions {
 }
 
 export interface ChartRepository {
-  /** Packs the charts; the handler answers 503 until it is done. */
+  /** Packs the charts (once; the handler calls it on the first chart request). */
   load(): Promise<void>;
   /** Express middleware: serves `/charts/…` and `/v2/…`, passes everything else on. */
   handler(req: Request, res: Response, next: NextFunction): void;
@@ -58,9 +59,17 @@ export function createChartRepository(options: ChartRepositoryOptions = {}): Cha
   const chartsDir = options.chartsDir ?? DEFAULT_CHARTS_DIR;
   const httpRepositories = new Map<string, HttpRepository>();
   const ociRepositories = new Map<string, OciRepository>();
-  let loaded = false;
+  let loading: Promise<void> | undefined;
 
-  async function load(): Promise<void> {
+  function load(): Promise<void> {
+    loading ??= pack().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  }
+
+  async function pack(): Promise<void> {
     const packed = new Map<string, Promise<ChartArchive>>();
     const pack = (dirName: string) => {
       let archive = packed.get(dirName);
@@ -79,7 +88,6 @@ export function createChartRepository(options: ChartRepositoryOptions = {}): Cha
         addOciChart(repo, chart);
       }
     }
-    loaded = true;
   }
 
   function handler(req: Request, res: Response, next: NextFunction): void {
@@ -88,12 +96,10 @@ export function createChartRepository(options: ChartRepositoryOptions = {}): Cha
     const isRegistry = path === '/v2' || path.startsWith('/v2/');
     // A SigV4-signed request is the AWS half's, whatever its path.
     if ((!isCharts && !isRegistry) || isAwsSigned(req)) return next();
-    if (!loaded) {
-      res.status(503).type('text/plain').send('chart repositories are still loading\n');
-      return;
-    }
-    if (isCharts) serveHttpRepository(req, res, path);
-    else serveRegistry(req, res, path);
+    load().then(
+      () => (isCharts ? serveHttpRepository(req, res, path) : serveRegistry(req, res, path)),
+      (error: unknown) => void res.status(500).type('text/plain').send(`the sandbox's charts could not be packed: ${(error as Error).message}\n`),
+    );
   }
 
   function serveHttpRepository(req: Request, res: Response, path: string): void {
