@@ -45,6 +45,7 @@ describe('helm failures', () => {
     ['Error: chart "cert-manager" version "v9.9.9" not found in http://127.0.0.1:4566/charts/jetstack repository\n', 'VersionNotFound'],
     ['Error: 127.0.0.1:4566/envoyproxy/gateway-helm:v9.9.9: not found\n', 'VersionNotFound'],
     ['Error: looks like "http://127.0.0.1:1/charts" is not a valid chart repository or cannot be reached: Get "http://127.0.0.1:1/charts/index.yaml": dial tcp 127.0.0.1:1: connect: connection refused\n', 'RepositoryUnreachable'],
+    ['Error: failed to fetch http://127.0.0.1:4566/charts/podinfo/podinfo-6.8.0.tgz : 404 Not Found\n', 'RepositoryUnreachable'],
     ['Error: failed to do request: Head "http://127.0.0.1:1/v2/envoyproxy/nope/manifests/v1": dial tcp 127.0.0.1:1: connect: connection refused\n', 'RepositoryUnreachable'],
     [
       'coalesce.go:237: warning: skipped value for podinfo.replicaCount: Not a table.\nError: YAML parse error on podinfo/templates/deployment.yaml: error converting YAML to JSON: yaml: line 28: did not find expected key\n\nUse --debug flag to render out invalid YAML\n',

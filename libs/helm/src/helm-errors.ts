@@ -23,7 +23,7 @@ const OCI_NOT_FOUND = /: not found$|\bmanifest unknown\b|\bname unknown\b|\bMANI
 /** The chart was fetched; its templates (or the values given to them) are at fault. */
 const TEMPLATE_FAILURE = /^template: |^YAML parse error|execution error at|parse error at|^chart requires kubeVersion|invalid release name|^values don't meet the specifications/m;
 const UNREACHABLE =
-  /is not a valid chart repository or cannot be reached|connection refused|no such host|i\/o timeout|network is unreachable|connection reset|TLS handshake|x509: |tls: |server gave HTTP response to HTTPS client|failed to do request|unexpected status code (5\d\d|401|403)/m;
+  /is not a valid chart repository or cannot be reached|connection refused|no such host|i\/o timeout|network is unreachable|connection reset|TLS handshake|x509: |tls: |server gave HTTP response to HTTPS client|failed to do request|failed to fetch |unexpected status code (5\d\d|401|403)/m;
 
 /**
  * The reason for a failed `helm template`. "Not found" is `VersionNotFound` here: helm words a
