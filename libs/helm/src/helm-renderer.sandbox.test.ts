@@ -88,7 +88,12 @@ describe('rendering the stand-in charts', () => {
     const helm = renderer();
     const input: RenderChartInput = { source: STANDIN_CHARTS.envoyGateway, releaseName: 'eg', namespace: 'envoy-gateway-system', includeCrds: true, kubeVersion: '1.32.0' };
     const { objects } = await helm.render(input);
-    expect(names(objects, 'CustomResourceDefinition')).toEqual(['gatewayclasses.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io', 'httproutes.gateway.networking.k8s.io']);
+    expect(names(objects, 'CustomResourceDefinition')).toEqual([
+      'gatewayclasses.gateway.networking.k8s.io',
+      'gateways.gateway.networking.k8s.io',
+      'httproutes.gateway.networking.k8s.io',
+      'referencegrants.gateway.networking.k8s.io',
+    ]);
     const deployment = objects.find((o) => o.kind === 'Deployment');
     expect(deployment?.metadata).toMatchObject({ name: 'envoy-gateway', namespace: 'envoy-gateway-system', labels: { 'control-plane': 'envoy-gateway' } });
     expect(JSON.stringify(deployment)).toContain('docker.io/envoyproxy/gateway:v1.4.1');

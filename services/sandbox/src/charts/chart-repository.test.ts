@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import pino from 'pino';
 import { parse } from 'yaml';
 import { createSandboxServer, type SandboxServer } from '../sandbox-server.js';
+import { waitFor } from '../test-support/start-test-sandbox.js';
 import { DEFAULT_CHARTS_DIR } from './chart-repository.js';
 import { packChart } from './chart-archive.js';
 import { chartMirrors, chartPlainHttpHosts, STANDIN_CHARTS } from './standin-charts.js';
@@ -153,7 +154,7 @@ describe('helm against the sandbox', () => {
     expect(await helm('template', 'web', `oci://${host}/stefanprodan/charts/podinfo`, '--plain-http')).toContain('podinfo:6.8.0');
   });
 
-  it("renders every stand-in chart into objects a strict API server accepts", async () => {
+  it("renders every stand-in chart into objects a strict API server accepts, which the add-on simulations act on", async () => {
     const rendered = [
       await helm('template', 'eg', `oci://${host}/envoyproxy/gateway-helm`, '--version', 'v1.4.1', '--plain-http', '--include-crds', '-n', 'envoy-gateway-system'),
       await helm('template', 'cert-manager', 'cert-manager', '--repo', `${url}/charts/jetstack`, '--version', 'v1.17.2', '--set', 'crds.enabled=true', '-n', 'cert-manager'),
@@ -210,6 +211,14 @@ spec: {secretName: web-tls, issuerRef: {name: letsencrypt, kind: ClusterIssuer},
       'deployment.apps/web-podinfo',
     ]);
     expect(await kubectl('get', 'gateway', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.gatewayClassName}')).toBe('eg');
+    // The simulated Envoy Gateway keys on the chart's Deployment `envoy-gateway` and the CRDs.
+    const condition = async (what: string[], type: string) => {
+      const status = await kubectl('get', ...what, '-o', `jsonpath={.status.conditions[?(@.type=="${type}")].status}`);
+      return status === 'True' ? true : undefined;
+    };
+    await waitFor(() => condition(['gatewayclass', 'eg'], 'Accepted'), 20_000, 'GatewayClass eg Accepted');
+    await waitFor(() => condition(['gateway', 'web', '-n', 'shop'], 'Programmed'), 20_000, 'Gateway web Programmed');
+    await waitFor(() => condition(['deployment', 'cert-manager', '-n', 'cert-manager'], 'Available'), 20_000, 'cert-manager Available');
   });
 });
 
