@@ -40,3 +40,14 @@ export {
   Dns01Error,
   type Dns01Solver,
 } from './kube/index.js';
+export {
+  STANDIN_CHARTS,
+  STANDIN_HTTP_REPOSITORIES,
+  STANDIN_OCI_NAMESPACES,
+  chartMirrors,
+  chartPlainHttpHosts,
+  type StandinChart,
+  type StandinHttpRepository,
+  type StandinOciNamespace,
+} from './charts/standin-charts.js';
+export { createChartRepository, type ChartRepository, type ChartRepositoryOptions } from './charts/chart-repository.js';

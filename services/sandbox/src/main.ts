@@ -1,6 +1,7 @@
 // Process entry: reads the command line, wires the two halves, starts, and stops on a signal.
 import pino from 'pino';
 import { parseSandboxArgs, SANDBOX_USAGE, type SandboxArgs } from './sandbox-args.js';
+import { STANDIN_HTTP_REPOSITORIES, STANDIN_OCI_NAMESPACES } from './charts/standin-charts.js';
 import { createSandboxServer } from './sandbox-server.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -33,6 +34,8 @@ process.stdout.write(
     `  AWS (EKS, STS):    ${endpoints.aws}   (AWS_ENDPOINT_URL)`,
     ...Object.entries(endpoints.kube).map(([name, url]) => `  Kubernetes ${name.padEnd(7)} ${url}`),
     `  control API:       ${endpoints.control}`,
+    ...STANDIN_HTTP_REPOSITORIES.map((repo) => `  chart repository:  ${endpoints.url}/charts/${repo.name}   (for ${repo.realUrl})`),
+    ...STANDIN_OCI_NAMESPACES.map((ns) => `  chart registry:    oci://${new URL(endpoints.url).host}/${ns.path}   (for ${ns.realUrl}; --plain-http)`),
     ...(endpoints.kubeconfig ? [`  kubeconfig:        ${endpoints.kubeconfig}`] : []),
     ...(endpoints.awsEnv ? [`  aws.env:           ${endpoints.awsEnv}`] : []),
     ...(endpoints.stateFile ? [`  state:             ${endpoints.stateFile}`] : []),

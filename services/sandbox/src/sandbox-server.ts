@@ -1,7 +1,8 @@
 /**
  * The sandbox process in one object: one HTTP port serving the simulated AWS APIs (routed by
- * SigV4 service), the simulated Kubernetes API servers under `/k8s/{cluster}`, and the control API
- * under `/_sandbox`; optionally persisting its state and writing `kubeconfig` and `aws.env`.
+ * SigV4 service), the simulated Kubernetes API servers under `/k8s/{cluster}`, the control API
+ * under `/_sandbox`, and chart repositories (HTTP under `/charts/{repo}`, an OCI registry under
+ * `/v2/`); optionally persisting its state and writing `kubeconfig` and `aws.env`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +30,7 @@ import {
 import { route53Operations } from './aws/route53/route53-operations.js';
 import { createRoute53Simulator, type Route53Durations, type Route53Simulator, type Route53Snapshot } from './aws/route53/route53-simulator.js';
 import { stsOperations } from './aws/sts/sts-operations.js';
+import { createChartRepository } from './charts/chart-repository.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import { createControlApi } from './control-api.js';
 import { createSandboxCounters, type SandboxCounters } from './counters.js';
@@ -87,6 +89,8 @@ export interface SandboxServerOptions {
   /** Extra AWS operations served on the same port beside the built-in EKS, STS, IAM, EC2, RDS, Secrets Manager and Route 53. */
   awsOperations?: (context: { credentials: CredentialStore; clock: SimClock }) => AwsOperation[];
   saveDebounceMs?: number;
+  /** Chart directories served by the chart repositories. Default: the package's `charts/`. */
+  chartsDir?: string;
 }
 
 export interface SandboxEndpoints {
@@ -168,6 +172,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
   let loaded = false;
   let lastKubeconfig = '';
   let kubeconfigWrite: Promise<void> = Promise.resolve();
+  const charts = createChartRepository(options.chartsDir !== undefined ? { chartsDir: options.chartsDir } : {});
 
   const stateDir = options.stateDir;
   const files = stateDir === undefined ? undefined : { kubeconfig: join(stateDir, 'kubeconfig'), awsEnv: join(stateDir, 'aws.env') };
@@ -410,6 +415,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     if (req.method !== 'GET' && req.method !== 'HEAD') res.once('finish', () => stateChanged());
     clusters.handler(req, res, next);
   });
+  // Before the AWS half, which takes every other request: unsigned `/charts/…` and `/v2/…` only.
+  app.use(charts.handler);
   app.use((req: Request, res: Response, next: NextFunction) => {
     req.url = req.originalUrl;
     handleAws(req, res).catch(next);
