@@ -7,7 +7,7 @@
  * after the Route 53 change duplicates nothing; deletion removes what it made. The components'
  * charts are stood in for by their objects (the Helm path has its own tests).
  */
-import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
 import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
 import {
@@ -211,5 +211,23 @@ describe('support-services-controller', () => {
     expect(await cluster.list('cert-manager.io/v1', 'Certificate', { namespace: 'tugboat-gateway' })).toEqual([]);
     const gateway = await cluster.read<KubernetesObject & { spec?: { listeners?: Array<{ name: string }> } }>({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'public', namespace: 'tugboat-gateway' } });
     expect(gateway?.spec?.listeners?.map((l) => l.name)).toEqual(['http']);
+  });
+  it('says what cert-manager and Route 53 say when the domain\'s key is refused (Certificate not Ready with cert-manager\'s message)', async () => {
+    // A key AWS refuses, behind an account and a domain that were Ready before it was revoked.
+    const zone = await route53.send(new CreateHostedZoneCommand({ Name: 'revoked.example.com', CallerReference: 'revoked-test' }));
+    await api.create({ kind: 'AwsAccount', metadata: { name: 'revoked' }, spec: { accountId: DEFAULT_ACCOUNT_ID, region: 'us-east-1', endpoint: url, accessKeyId: 'AKIAREVOKEDKEY000001', secretAccessKey: 'revoked' } });
+    api.setStatus({ kind: 'AwsAccount', name: 'revoked' }, { phase: 'Ready', conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'ok' }] });
+    await api.create({ kind: 'DomainDefinition', metadata: { name: 'revoked' }, spec: { domain: 'revoked.example.com', accountRef: { name: 'revoked' }, acme: { email: 'ops@example.com' } } });
+    api.setStatus({ kind: 'DomainDefinition', name: 'revoked' }, { phase: 'Ready', outputs: { hostedZoneId: zone.HostedZone!.Id!.replace('/hostedzone/', ''), nameServers: [], created: false } });
+    await expose('nokey', { domainRef: { name: 'revoked' } });
+    const stuck = await converge('Exposure', { project: 'shop', name: 'nokey' }, (o) => condition(o, 'CertificateReady')?.reason === 'Failed' && condition(o, 'DnsReady') !== undefined);
+    expect(condition(stuck, 'CertificateReady')?.message).toContain('InvalidClientTokenId');
+    expect(condition(stuck, 'DnsReady')).toMatchObject({ status: 'False', reason: 'InvalidCredentials', message: expect.stringContaining('InvalidClientTokenId') });
+    expect(stuck?.status.phase).toBe('Degraded');
+    // Its deletion waits (records might exist that only this key may remove) and says why.
+    await api.delete({ kind: 'Exposure', project: 'shop', name: 'nokey' });
+    const deleting = await converge('Exposure', { project: 'shop', name: 'nokey' }, (o) => condition(o, 'Ready')?.reason === 'DnsRemovalFailed');
+    expect(condition(deleting, 'Ready')?.message).toContain('InvalidClientTokenId');
+    api.removeObject({ kind: 'Exposure', project: 'shop', name: 'nokey' });
   });
 });

@@ -6,7 +6,7 @@
  * TXT. Status: one condition per part, the first that is not ready named in `Ready`, and outputs
  * with the url. Deleting it removes the routes, the certificate and the records it owns.
  */
-import { createAccountCredentials, createClusterAccess, createEksAccess, KilledAtPoint, type AccountCredentials, type ClusterResource, type EksAccess } from '@tugboat/aws';
+import { awsFailure, createAccountCredentials, createClusterAccess, createEksAccess, KilledAtPoint, type AccountCredentials, type ClusterResource, type EksAccess } from '@tugboat/aws';
 import type { ApiClient } from '@tugboat/api-client';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
@@ -151,7 +151,7 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
   }
 
   /** The Gateway's load balancer and the state of this host's listener. */
-  function gatewayCondition(live: KubernetesObject, listener: string): { condition: Condition; loadBalancer?: string } {
+  function gatewayCondition(live: KubernetesObject, listener: string, certificateIssued: boolean): { condition: Condition; loadBalancer?: string } {
     const status = (live as { status?: { addresses?: Array<{ value?: string }>; conditions?: KubeCondition[]; listeners?: Array<{ name?: string; conditions?: KubeCondition[] }> } }).status;
     const name = `Gateway ${GATEWAY_NAMESPACE}/${live.metadata?.name}`;
     const loadBalancer = status?.addresses?.find((address) => typeof address.value === 'string' && address.value !== '')?.value;
@@ -163,7 +163,8 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
     }
     const ours = status?.listeners?.find((entry) => entry.name === listener);
     const refs = conditionOf(ours?.conditions, 'ResolvedRefs');
-    if (ours !== undefined && refs?.status === 'False') {
+    // A listener whose certificate is still being issued waits for it: that is CertificateReady's to say.
+    if (ours !== undefined && refs?.status === 'False' && certificateIssued) {
       return { condition: notReady('GatewayReady', refs.reason ?? 'ListenerNotReady', `${name} listener ${listener}: ${refs.message ?? refs.reason}`), loadBalancer };
     }
     return { condition: ready('GatewayReady', 'Programmed', `${name} is programmed with load balancer ${loadBalancer}`), loadBalancer };
@@ -292,19 +293,25 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
         connection.read(routes[0]!, { signal }),
         liveCertificate === undefined ? Promise.resolve(undefined) : connection.read(liveCertificate, { signal }),
       ]);
-      const gatewayState = gatewayCondition(gatewayNow ?? liveGateway, tls ? httpsListenerName(fqdn) : 'http');
+      const certificateState = tls ? certificateCondition(certificateNow) : undefined;
+      const gatewayState = gatewayCondition(gatewayNow ?? liveGateway, tls ? httpsListenerName(fqdn) : 'http', certificateState?.status !== 'False');
       conditions.push(gatewayState.condition, ...routeConditions(routeNow, spec.gatewayRef.name));
-      if (tls) conditions.push(certificateCondition(certificateNow));
+      if (certificateState !== undefined) conditions.push(certificateState);
       if (gatewayState.loadBalancer !== undefined) {
         outputs['loadBalancer'] = gatewayState.loadBalancer;
         outputs['certificate'] = tls ? `${GATEWAY_NAMESPACE}/${certificateName(fqdn)}` : undefined;
-        const dns = await syncRecords(ctx, exposure, domain, fqdn, gatewayState.loadBalancer);
+        const dns = await syncRecords(ctx, exposure, domain, fqdn, gatewayState.loadBalancer).catch((error: unknown) => {
+          if (error instanceof KilledAtPoint || signal.aborted || isKubeClusterError(error)) throw error;
+          // AWS refused or failed: said on DnsReady, retried with backoff (refused credentials wait for the account to change).
+          const failure = awsFailure(error, { step: 'DnsRecords', previousRetries: typeof exposure.status['retries'] === 'number' ? exposure.status['retries'] : 0, retryMs: progressMs });
+          return { condition: notReady('DnsReady', failure.reason, `Route 53: ${failure.message}`), degraded: failure.phase === 'Failed', retries: failure.retries, retryAfterMs: failure.retryAfterMs ?? waitMs };
+        });
         conditions.push(dns.condition);
         const firstDown = conditions.find((condition) => condition.status !== 'True');
-        const fields = dns.changeId === undefined ? {} : { dnsChange: dns.changeId };
-        if (dns.degraded) {
-          ctx.setStatus({ phase: 'Degraded', reason: dns.condition.reason!, message: dns.condition.message!, conditions, outputs, fields });
-          return { requeueAfterMs: waitMs };
+        const fields = { ...('changeId' in dns && dns.changeId !== undefined ? { dnsChange: dns.changeId } : {}), retries: 'retries' in dns ? dns.retries : 0 };
+        if (dns.degraded || 'retryAfterMs' in dns) {
+          ctx.setStatus({ phase: dns.degraded ? 'Degraded' : 'Progressing', reason: dns.condition.reason!, message: dns.condition.message!, conditions, outputs, fields });
+          return { requeueAfterMs: 'retryAfterMs' in dns ? dns.retryAfterMs : waitMs };
         }
         if (firstDown === undefined) {
           ctx.setStatus({ phase: 'Ready', reason: 'Exposed', message: `${url} → ${spec.service}:${spec.port} in namespace ${spec.namespace} on cluster ${spec.clusterRef.name}`, conditions, outputs, fields });
@@ -379,16 +386,29 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
       await writeDeletingStatus(ctx, exposure, 'AccountNotReady', `cannot remove the DNS records of ${fqdn}: ${account}`);
       throw new Error(account);
     }
-    const route53 = await openRoute53(ctx.api, account, credentials, requestTimeoutMs, ctx.signal);
+    let route53: Awaited<ReturnType<typeof openRoute53>> | undefined;
     try {
+      route53 = await openRoute53(ctx.api, account, credentials, requestTimeoutMs, ctx.signal);
       const changes = planRemoval(await readHostRecords(route53, zoneId, fqdn, ctx.signal), ownerOf(exposure));
       if (changes.length === 0) return;
       ctx.assertLeaseHeld();
       const changeId = await batcher.submit(account.metadata.uid, route53, zoneId, changes);
       pass('dns.after-remove');
       ctx.logger.info({ fqdn, zoneId, changeId }, 'removed the records of the exposure');
+    } catch (error) {
+      if (error instanceof KilledAtPoint || ctx.signal.aborted) throw error;
+      // Say why deletion waits, then throw: the SDK retries with capped exponential backoff.
+      const failure = awsFailure(error, { step: 'RemoveRecords', previousRetries: 0, retryMs: progressMs });
+      if (failure.credentialsRefused) credentials.forget(account.metadata.uid);
+      await writeDeletingStatus(
+        ctx,
+        exposure,
+        'DnsRemovalFailed',
+        `cannot remove the DNS records of ${fqdn} from zone ${zoneId} (${failure.message}); retrying with backoff — \`tug delete exposure ${exposure.metadata.name} -p ${exposure.metadata.project} --force\` removes the object and leaves the records`,
+      );
+      throw error;
     } finally {
-      route53.destroy();
+      route53?.destroy();
     }
   }
 

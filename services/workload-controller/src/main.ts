@@ -1,5 +1,6 @@
 import { createEksAccess } from '@tugboat/aws';
 import { controllerEnvironment, runController } from '@tugboat/controller-sdk';
+import { createHelmRenderer, helmSettingsFromEnv } from '@tugboat/helm';
 import { createClusterConnections } from '@tugboat/kube';
 import { createWorkloadController } from './workload-controller.js';
 import { workloadControllerSettings } from './workload-controller-settings.js';
@@ -11,4 +12,6 @@ const connections = createClusterConnections({ requestTimeoutMs: settings.reques
 const { killPoint, ignored } = workloadKillPointFromEnv(process.env);
 if (ignored !== undefined) process.stderr.write(`${JSON.stringify({ level: 40, msg: 'kill point not armed', reason: ignored })}\n`);
 const eksAccess = createEksAccess({ requestTimeoutMs: settings.requestTimeoutMs });
-await runController(createWorkloadController({ connections, eksAccess, killPoint, ...settings }), controllerEnvironment(process.env));
+// Helm-chart definitions: rendered with the helm binary (TUGBOAT_HELM_* settings: mirrors, plain-http registries, cache).
+const charts = createHelmRenderer(helmSettingsFromEnv(process.env));
+await runController(createWorkloadController({ connections, eksAccess, charts, killPoint, ...settings }), controllerEnvironment(process.env));
