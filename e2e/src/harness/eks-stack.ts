@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createApiClient, type ApiClient } from '@tugboat/api-client';
+import { chartMirrors, chartPlainHttpHosts } from '@tugboat/sandbox/testing';
 import { controllerProcessEnv, freePort, NODE_TS, startApiProcess, startChild, waitForReady, type ApiProcess, type Child } from './cli-processes.js';
 
 const run = promisify(execFile);
@@ -99,8 +100,12 @@ export async function startEksStack(options: { name: string; timeScale?: number;
 
   async function controllerEnv(controller: string): Promise<{ port: number; env: Record<string, string | undefined> }> {
     const { port, env } = await controllerProcessEnv(api, admin, controller, children.length);
-    // The controllers' own AWS SDK default credentials must not leak in: the account says.
-    return { port, env: { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' } };
+    // The controllers' own AWS SDK default credentials must not leak in: the account says. Charts
+    // come from the sandbox's stand-in repositories, under their real URLs.
+    return {
+      port,
+      env: { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', TUGBOAT_HELM_MIRRORS: chartMirrors(sandboxUrl), TUGBOAT_HELM_PLAIN_HTTP_HOSTS: chartPlainHttpHosts(sandboxUrl), TUGBOAT_HELM_CACHE_DIR: join(stateDir, `helm-${controller}`) },
+    };
   }
 
 

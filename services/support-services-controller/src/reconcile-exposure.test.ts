@@ -230,4 +230,21 @@ describe('support-services-controller', () => {
     expect(condition(deleting, 'Ready')?.message).toContain('InvalidClientTokenId');
     api.removeObject({ kind: 'Exposure', project: 'shop', name: 'nokey' });
   });
+  it('adopts an existing zone by id (refusing one for another name), and issues from the staging directory when the exposure asks', async () => {
+    const zone = await route53.send(new CreateHostedZoneCommand({ Name: 'adopted.example.com', CallerReference: 'adopted-test' }));
+    const id = zone.HostedZone!.Id!.replace('/hostedzone/', '');
+    await api.create({ kind: 'DomainDefinition', metadata: { name: 'adopted' }, spec: { domain: 'adopted.example.com', accountRef: { name: 'dns' }, hostedZone: { id }, acme: { email: 'ops@example.com', stagingServer: 'https://acme-staging.example.org/directory' } } });
+    const adopted = await converge('DomainDefinition', { name: 'adopted' }, isReady);
+    expect(adopted?.status.outputs).toMatchObject({ hostedZoneId: id, created: false });
+    await api.create({ kind: 'DomainDefinition', metadata: { name: 'mismatch' }, spec: { domain: 'other.example.com', accountRef: { name: 'dns' }, hostedZone: { id }, acme: { email: 'ops@example.com' } } });
+    const refused = await converge('DomainDefinition', { name: 'mismatch' }, (o) => o?.status.phase === 'Failed');
+    expect(condition(refused, 'Ready')).toMatchObject({ reason: 'ZoneMismatch', message: expect.stringContaining(`hosted zone ${id} is for adopted.example.com, not other.example.com`) });
+
+    await expose('staged', { domainRef: { name: 'adopted' }, tls: { acme: 'staging' } });
+    const ready = await converge('Exposure', { project: 'shop', name: 'staged' }, isReady);
+    expect(ready?.status.outputs?.['url']).toBe('https://staged.adopted.example.com');
+    const issuer = await cluster.read<KubernetesObject & { spec?: { acme?: { server?: string } } }>({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'tugboat-adopted-staging' } });
+    expect(issuer?.spec?.acme?.server).toBe('https://acme-staging.example.org/directory');
+    await remove('staged');
+  });
 });
