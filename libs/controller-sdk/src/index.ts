@@ -25,3 +25,4 @@ export type { Clock, ClockTimer } from './clock.js';
 export { retryDelayMs } from './retry-delay.js';
 export type { RetryDelayOptions } from './retry-delay.js';
 export { eventsStreamConfig, resyncStreamConfig, deadLetterStreamConfig } from './jetstream-setup.js';
+export { abortableSleep } from './abortable-sleep.js';

@@ -4,6 +4,7 @@ export { derivedNamespace, effectiveImage, instanceLabels, manifestObjects, rend
 export { definitionViolations, describeObject, instanceViolations, manifestViolations, MAX_MANIFEST_DOCUMENTS, renderedViolations } from './workload-rules.js';
 export { MAX_VALUES_DEPTH, MAX_VALUES_LEAVES, mergeValues, valuesOverrideViolations } from './chart-values.js';
 export {
+  EXPOSURE_LABELS,
   LABELS,
   MANAGED_BY,
   OVERRIDABLE,
@@ -11,6 +12,7 @@ export {
   type ContainerPort,
   type ContainerResources,
   type ContainerSource,
+  type ExposureSpec,
   type HelmSource,
   type WorkloadExposure,
   type KubeManifest,

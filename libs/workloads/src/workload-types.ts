@@ -136,3 +136,24 @@ export interface Violation {
   rule: string;
   message: string;
 }
+
+/**
+ * An `Exposure`'s spec: what the workload-controller writes for an instance with `spec.expose`
+ * (host and service filled in) and the support-services-controller delivers.
+ */
+export interface ExposureSpec {
+  /** The WorkloadInstance (same project) it exposes. */
+  workload: string;
+  clusterRef: { name: string };
+  namespace: string;
+  domainRef: { name: string };
+  gatewayRef: { name: string };
+  host: string;
+  service: string;
+  port: number;
+  path?: string;
+  tls?: { enabled?: boolean; acme?: 'production' | 'staging' };
+}
+
+/** The labels on an Exposure that name its cluster and gateway (the spec says the same; labels can be selected on). */
+export const EXPOSURE_LABELS = { cluster: 'tugboat.dev/cluster', gateway: 'tugboat.dev/gateway' } as const;

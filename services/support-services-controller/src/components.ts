@@ -5,22 +5,14 @@
  * Deployment the chart renders is available. Installed once per cluster and chart pin, checked
  * again every `recheckMs` (a hand-deleted Deployment comes back then).
  */
+import type { HelmRenderer } from '@tugboat/helm';
 import type { ClusterConnection, KubernetesObject } from '@tugboat/kube';
 import type { KubeManifest } from '@tugboat/workloads';
 import { CERT_MANAGER_NAMESPACE, ENVOY_GATEWAY_NAMESPACE, SUPPORT_FIELD_MANAGER } from './gateway-objects.js';
 import type { ChartPin, GatewayDefinitionSpec } from './support-types.js';
 
 /** Renders a Helm chart (`@tugboat/helm`'s renderer). */
-export interface ChartRenderer {
-  render(input: {
-    source: { repository: string; chart: string; version: string };
-    releaseName: string;
-    namespace: string;
-    values?: Record<string, unknown>;
-    includeCrds?: boolean;
-    signal?: AbortSignal;
-  }): Promise<{ objects: readonly KubeManifest[] }>;
-}
+export type ChartRenderer = HelmRenderer;
 
 /** The real charts and versions, pinned (a GatewayDefinition may pin others). */
 export const DEFAULT_GATEWAY_CHART = { repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.4.1' } as const;

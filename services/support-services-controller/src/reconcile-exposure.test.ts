@@ -39,7 +39,7 @@ const DOMAIN = 'apps.example.com';
 const charts: ChartRenderer = {
   async render(input) {
     const objects = (input.source.chart === 'gateway-helm' ? [...gatewayApiCrds(), envoyGatewayDeployment(input.namespace)] : [...certManagerCrds(), ...certManagerDeployments(input.namespace)]) as unknown as KubeManifest[];
-    return { objects };
+    return { objects, digest: 'sha256:test' };
   },
 };
 

@@ -8,7 +8,7 @@
  */
 import { awsFailure, createAccountCredentials, createClusterAccess, createEksAccess, KilledAtPoint, type AccountCredentials, type ClusterResource, type EksAccess } from '@tugboat/aws';
 import type { ApiClient } from '@tugboat/api-client';
-import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
+import { abortableSleep, type ReconcileContext, type ReconcileResult } from '@tugboat/controller-sdk';
 import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
 import { keyOf, noKillPoint, type Condition, type KillPoint, type ResourceStatus } from '@tugboat/resource-model';
 import { createComponentInstaller, type ChartRenderer, type ComponentInstaller } from './components.js';
@@ -71,20 +71,6 @@ interface KubeCondition {
 const conditionOf = (conditions: KubeCondition[] | undefined, type: string) => conditions?.find((condition) => condition.type === type);
 const ready = (type: string, reason: string, message: string): Condition => ({ type, status: 'True', reason, message });
 const notReady = (type: string, reason: string, message: string): Condition => ({ type, status: 'False', reason, message });
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export function createExposureReconciler(options: ExposureReconcilerOptions) {
   const eksAccess = options.eksAccess ?? createEksAccess();

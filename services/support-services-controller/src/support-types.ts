@@ -1,5 +1,8 @@
 /** The shapes of the kinds the support-services-controller reads and reports (after schema validation). */
 import type { Resource, ResourceStatus } from '@tugboat/resource-model';
+import type { ExposureSpec } from '@tugboat/workloads';
+
+export { EXPOSURE_LABELS, type ExposureSpec } from '@tugboat/workloads';
 
 export interface ChartPin {
   repository?: string;
@@ -28,25 +31,10 @@ export interface DomainOutputs extends Record<string, unknown> {
   created: boolean;
 }
 
-export interface ExposureSpec {
-  workload: string;
-  clusterRef: { name: string };
-  namespace: string;
-  domainRef: { name: string };
-  gatewayRef: { name: string };
-  host: string;
-  service: string;
-  port: number;
-  path?: string;
-  tls?: { enabled?: boolean; acme?: 'production' | 'staging' };
-}
-
 export type Exposure = Resource<ExposureSpec, ResourceStatus>;
 export type Domain = Resource<DomainDefinitionSpec, ResourceStatus>;
 export type GatewayDefinition = Resource<GatewayDefinitionSpec, ResourceStatus>;
 
-/** The labels the workload-controller puts on an Exposure: its cluster and gateway. */
-export const EXPOSURE_LABELS = { cluster: 'tugboat.dev/cluster', gateway: 'tugboat.dev/gateway' } as const;
 
 /** Whether an exposure serves https (the default) or plain http. */
 export const tlsEnabled = (spec: ExposureSpec): boolean => spec.tls?.enabled !== false;

@@ -6,25 +6,10 @@
  */
 import type { ReconcileContext } from '@tugboat/controller-sdk';
 import { isErrorCode, sameJson, type Resource, type ResourceStatus } from '@tugboat/resource-model';
-import type { WorkloadInstanceSpec } from '@tugboat/workloads';
+import { EXPOSURE_LABELS, type ExposureSpec, type WorkloadInstanceSpec } from '@tugboat/workloads';
 
 export const EXPOSURE_KIND = 'Exposure';
 
-/** The labels on an Exposure that name its cluster and gateway (the spec says the same; labels can be selected on). */
-export const EXPOSURE_LABELS = { cluster: 'tugboat.dev/cluster', gateway: 'tugboat.dev/gateway' } as const;
-
-export interface ExposureSpec {
-  workload: string;
-  clusterRef: { name: string };
-  namespace: string;
-  domainRef: { name: string };
-  gatewayRef: { name: string };
-  host: string;
-  service: string;
-  port: number;
-  path?: string;
-  tls?: { enabled?: boolean; acme?: 'production' | 'staging' };
-}
 
 export type ExposureResource = Resource<ExposureSpec, ResourceStatus>;
 

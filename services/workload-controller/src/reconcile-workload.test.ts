@@ -78,7 +78,7 @@ describe('workload-controller reconcile against the sandbox', () => {
   const charts: ChartRenderer = {
     render: async (input) => {
       chartCalls.push({ releaseName: input.releaseName, namespace: input.namespace, ...(input.values ? { values: input.values } : {}) });
-      return { objects: chartAnswer(input.values ?? {}) };
+      return { objects: chartAnswer(input.values ?? {}), digest: 'sha256:test' };
     },
   };
   const controller = (killPoint?: Parameters<typeof createWorkloadController>[0]['killPoint']) =>

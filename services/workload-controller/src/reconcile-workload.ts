@@ -19,6 +19,7 @@ import {
   type WorkloadDefinitionSpec,
   type WorkloadInstanceSpec,
 } from '@tugboat/workloads';
+import type { HelmRenderer } from '@tugboat/helm';
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import {
@@ -38,16 +39,7 @@ import { labelSelectorQuery, objectReadiness, POD_CONTROLLERS, stuckPods, type L
 import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js';
 
 /** Renders a Helm chart (`@tugboat/helm`'s renderer): what a Helm-chart definition's instances are made of. */
-export interface ChartRenderer {
-  render(input: {
-    source: Pick<HelmSource, 'repository' | 'chart' | 'version'>;
-    releaseName: string;
-    namespace: string;
-    values?: Record<string, unknown>;
-    includeCrds?: boolean;
-    signal?: AbortSignal;
-  }): Promise<{ objects: readonly KubeManifest[] }>;
-}
+export type ChartRenderer = HelmRenderer;
 
 /** Why an instance's objects could not be rendered: the status reason and the operator's words. */
 class RenderProblem extends Error {
