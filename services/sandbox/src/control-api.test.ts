@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { CreateClusterCommand, DescribeClusterCommand, EKSClient, ListClustersCommand } from '@aws-sdk/client-eks';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createEksPrerequisites } from './test-support/eks-prerequisites.js';
@@ -31,6 +32,20 @@ async function control(method: string, path: string, body?: unknown): Promise<{ 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** fetch cannot set Host; node:http can. */
+function getWithHost(url: string, host: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { headers: { host } }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
 async function errorOf(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
   try {
     await promise;
@@ -44,6 +59,20 @@ async function errorOf(promise: Promise<unknown>): Promise<{ name: string; statu
 describe('control API', () => {
   it('reports health', async () => {
     expect(await control('GET', '/healthz')).toEqual({ status: 200, body: { ok: true, region: 'us-east-1', accountId: '123456789012', timeScale: 1 } });
+  });
+
+  it('tells the helm settings that send the real chart repositories to it, at the address it was reached by', async () => {
+    const { status, body } = await control('GET', '/helm-settings');
+    expect(status).toBe(200);
+    const mirrors = String(body.TUGBOAT_HELM_MIRRORS).split(',');
+    expect(mirrors).toContain(`https://charts.jetstack.io=${t.url}/charts/jetstack`);
+    expect(mirrors).toContain(`oci://docker.io/envoyproxy=oci://${new URL(t.url).host}/envoyproxy`);
+    expect(body.TUGBOAT_HELM_PLAIN_HTTP_HOSTS).toBe(new URL(t.url).host);
+
+    // Another name for the same sandbox (a container's hostname, a forwarded port): the mirrors follow the Host header.
+    const other = await getWithHost(`${t.url}/_sandbox/helm-settings`, 'sandbox.internal:4566');
+    expect(other.TUGBOAT_HELM_MIRRORS).toContain('https://stefanprodan.github.io/podinfo=http://sandbox.internal:4566/charts/podinfo');
+    expect(other.TUGBOAT_HELM_PLAIN_HTTP_HOSTS).toBe('sandbox.internal:4566');
   });
 
   it('throttles like AWS: ThrottlingException for REST-JSON, Throttling for Query', async () => {

@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { InputError, InternalError, isTugboatError } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 import type { StaticCredential } from './aws/credential-store.js';
+import { chartMirrors, chartPlainHttpHosts } from './charts/standin-charts.js';
 import type { FaultRule } from './fault-injector.js';
 
 export interface ControlApiTarget {
@@ -31,6 +32,7 @@ export function createControlApi(options: { target: ControlApiTarget; logger: Lo
   router.get('/healthz', (_req, res) => void res.json({ ok: true, ...target.health() }));
   router.get('/endpoints', (_req, res) => void res.json(target.endpoints()));
   router.get('/kubeconfig', (_req, res) => void res.type('application/yaml').send(target.kubeconfig()));
+  router.get('/helm-settings', (req, res) => void res.json(helmSettings(req)));
 
   router.get('/time', (_req, res) => void res.json({ scale: target.timeScale() }));
   router.post('/time', (req, res) => {
@@ -99,6 +101,25 @@ export function createControlApi(options: { target: ControlApiTarget; logger: Lo
     res.status(typed.status).json(typed.toBody());
   });
   return router;
+}
+
+/**
+ * The `@tugboat/helm` settings that send the stand-in charts' real repository URLs to this sandbox,
+ * at the address the caller reached it by (its Host header): a process that can ask is one that
+ * can fetch the charts from that same address, whatever interface or name the sandbox listens on.
+ */
+export function helmSettings(req: Request): { TUGBOAT_HELM_MIRRORS: string; TUGBOAT_HELM_PLAIN_HTTP_HOSTS: string } {
+  const host = req.get('host');
+  if (host === undefined || host === '') {
+    throw new InputError('Host: the request names no host to point the chart mirrors at', { details: [{ path: 'host', rule: 'required' }] });
+  }
+  let url: string;
+  try {
+    url = new URL(`${req.protocol}://${host}`).origin;
+  } catch {
+    throw new InputError(`Host: ${JSON.stringify(host)} is not a host[:port]`, { details: [{ path: 'host', rule: 'format' }] });
+  }
+  return { TUGBOAT_HELM_MIRRORS: chartMirrors(url), TUGBOAT_HELM_PLAIN_HTTP_HOSTS: chartPlainHttpHosts(url) };
 }
 
 const FAULT_FIELDS = ['service', 'operation', 'errorRate', 'failNext', 'throttle', 'latencyMs', 'error'];
