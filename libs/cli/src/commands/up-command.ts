@@ -35,7 +35,9 @@ ${DEFAULT_STATE_DIR}). The admin token is generated once into STATE_DIR/admin-to
 (mode 0600), where the other tug commands find it. Ctrl-C (or SIGTERM) stops the
 controllers, then the API, then the sandbox and NATS.
 
-Needs nats-server on the machine (apt-get install nats-server).`,
+Needs nats-server on the machine (apt-get install nats-server), and helm 3 for
+Helm-chart workloads and exposed apps: their charts come from the sandbox, which
+stands in for the real chart repositories (without helm, the rest still runs).`,
     )
     .action(async (flags: UpFlags, command: Command) => {
       const signals: SignalSource = context.io.processSignals ?? process;

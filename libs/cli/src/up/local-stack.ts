@@ -12,6 +12,7 @@ import { findExecutable } from './find-executable.js';
 import { assertPortFree, freePort } from './free-port.js';
 import { describeExit, startManagedProcess, type ManagedProcess, type ProcessExit } from './managed-process.js';
 import { registerLocalCluster } from './register-local-cluster.js';
+import { readSandboxHelmSettings } from './sandbox-helm-settings.js';
 import { readOrCreateSecretFile, readSecretFile, writeSecretFile } from './secret-file.js';
 import { waitReady } from './wait-ready.js';
 
@@ -34,7 +35,7 @@ export interface LocalStackOptions {
   fromSource: boolean;
   fetch?: typeof fetch;
   readyTimeoutMs?: number;
-  /** Searched after PATH for `nats-server`; defaults to the usual bin and sbin directories. */
+  /** Searched after PATH for `nats-server` and `helm`; defaults to the usual bin and sbin directories. */
   executableDirs?: readonly string[];
   /** How long each process may take to stop before it is killed. */
   stopGraceMs?: number;
@@ -186,6 +187,13 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         [{ path: 'nats-server', rule: 'installed' }],
       );
     }
+    // Only Helm-chart workloads and exposures need helm: without it the stack still runs, and those
+    // objects say ChartHelmMissing. Found here, the controllers get its path, so a helm outside
+    // their PATH (in /usr/local/bin, say) is the one they run.
+    const helm = options.env.TUGBOAT_HELM_BINARY ? undefined : await findExecutable('helm', options.env, options.executableDirs);
+    if (!options.env.TUGBOAT_HELM_BINARY && helm === undefined) {
+      say('warning: helm is not installed: Helm-chart workloads and exposed apps will report ChartHelmMissing until it is (install helm 3, or set TUGBOAT_HELM_BINARY)');
+    }
     await assertPortFree(options.apiPort, '--port');
     if (options.natsPort !== undefined) await assertPortFree(options.natsPort, '--nats-port');
     const sandboxPort = options.sandboxPort ?? DEFAULT_SANDBOX_PORT;
@@ -227,6 +235,12 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         sandboxCommand.cwd,
       );
       await Promise.all([ready(nats, `${planned.natsMonitor}/healthz`), ready(sandbox, `${planned.sandbox}/_sandbox/healthz`)]);
+      // Charts are fetched from the sandbox's stand-ins under their real repository URLs: no network needed.
+      const helmSettings = await readSandboxHelmSettings({
+        sandboxUrl: planned.sandbox,
+        signal: startup.signal,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
 
       const apiCommand = await serviceCommand('api');
       const api = launch(
@@ -266,6 +280,8 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
             TUGBOAT_NATS_PREFIX: NATS_PREFIX,
             TUGBOAT_SANDBOX_URL: planned.sandbox,
             AWS_ENDPOINT_URL: planned.sandbox,
+            ...helmSettings,
+            ...(helm === undefined ? {} : { TUGBOAT_HELM_BINARY: helm }),
             TUGBOAT_STATE_DIR: join(options.stateDir, name),
           },
           command.cwd,
