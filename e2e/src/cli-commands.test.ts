@@ -78,7 +78,7 @@ describe('tug against the API', () => {
     const table = await tug('get', 'workloadinstances', '-p', 'team-a');
     expect(table.code).toBe(0);
     const [header, row, extra] = table.stdout.trim().split('\n');
-    expect(header!.split(/\s+/)).toEqual(['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE']);
+    expect(header!.split(/\s+/)).toEqual(['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'URL']);
     expect(row!.split(/\s+/).slice(0, 5)).toEqual(['hello', 'team-a', 'Pending', '-', '2']);
     expect(extra).toBeUndefined();
 

@@ -129,12 +129,129 @@ describe('tug get -w', () => {
   });
 });
 
+const EXPOSED = `
+kind: AwsAccount
+metadata: { name: dns }
+spec: { accountId: "123456789012", region: us-east-1, accessKeyId: AKIAEXAMPLE000000000, secretAccessKey: secret }
+---
+kind: DomainDefinition
+metadata: { name: example }
+spec: { domain: example.test, accountRef: { name: dns }, acme: { email: platform@example.test } }
+---
+kind: GatewayDefinition
+metadata: { name: public }
+spec: {}
+---
+kind: WorkloadInstance
+metadata: { name: api, project: team-a }
+spec: { definitionRef: { name: web-service }, clusterRef: { name: local } }
+---
+kind: WorkloadInstance
+metadata: { name: shop, project: team-b }
+spec: { definitionRef: { name: web-service }, clusterRef: { name: local } }
+`;
+
+/** What the workload-controller writes for an app with spec.expose: an Exposure of the same project and name. */
+const exposureOf = (project: string, name: string) =>
+  `kind: Exposure\nmetadata: { name: ${name}, project: ${project} }\n` +
+  `spec: { workload: ${name}, clusterRef: { name: local }, namespace: ${project}-${name}, domainRef: { name: example }, gatewayRef: { name: public }, host: ${name}, service: ${name}, port: 80 }\n`;
+
+describe('apps and their exposures', () => {
+  beforeEach(async () => {
+    await writeFile(join(dir, 'exposed.yaml'), `${EXPOSED}---\n${exposureOf('team-a', 'web')}---\n${exposureOf('team-b', 'shop')}`);
+    expect(await tug('apply', '-f', 'exposed.yaml')).toMatchObject({ code: EXIT_OK });
+    api.setStatus({ kind: 'Exposure', project: 'team-a', name: 'web' }, {
+      phase: 'Ready',
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Exposed', message: 'https://web.example.test → web:80 in namespace team-a-web on cluster local', lastTransitionTime: '2026-05-31T23:59:00Z' },
+        { type: 'DnsReady', status: 'True', reason: 'InSync', message: 'CNAME web.example.test → lb.example in zone Z1 is INSYNC' },
+      ],
+      outputs: { url: 'https://web.example.test', host: 'web.example.test', loadBalancer: 'lb.example' },
+    });
+    api.setStatus({ kind: 'Exposure', project: 'team-b', name: 'shop' }, {
+      phase: 'Progressing',
+      conditions: [{ type: 'Ready', status: 'False', reason: 'InstallingComponents', message: 'installing Envoy Gateway' }],
+    });
+  });
+
+  it('lists apps with the url of their Exposure, from one list of exposures, empty for an app not exposed', async () => {
+    const before = api.requests.length;
+    const listed = await tug('get', 'apps', '-p', 'team-a');
+    expect(listed.code).toBe(EXIT_OK);
+    expect(rows(listed.stdout)).toEqual([
+      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'URL'],
+      ['api', 'team-a', 'Pending', '-', '1', '0s'],
+      ['web', 'team-a', 'Pending', '-', '1', '0s', 'https://web.example.test'],
+    ]);
+    const exposureRequests = api.requests.slice(before).filter((request) => request.path.includes('exposures'));
+    expect(exposureRequests).toHaveLength(1);
+    expect(exposureRequests[0]!.method).toBe('GET');
+
+    // One app: its own Exposure. No project (every one): every Exposure, each url on its own app's row.
+    expect(rows((await tug('get', 'app', 'web', '-p', 'team-a')).stdout)[1]).toEqual(['web', 'team-a', 'Pending', '-', '1', '0s', 'https://web.example.test']);
+    const all = await tug('get', 'apps');
+    expect(rows(all.stdout).map((row) => [row[0], row[6]])).toEqual([
+      ['NAME', 'URL'],
+      ['api', undefined],
+      ['web', 'https://web.example.test'],
+      ['shop', undefined],
+    ]);
+  });
+
+  it('prints exposures as NAME, PROJECT, URL, PHASE, READY, REASON, AGE', async () => {
+    const listed = await tug('get', 'exposures');
+    expect(rows(listed.stdout)).toEqual([
+      ['NAME', 'PROJECT', 'URL', 'PHASE', 'READY', 'REASON', 'AGE'],
+      ['web', 'team-a', 'https://web.example.test', 'Ready', 'True', 'Exposed', '0s'],
+      ['shop', 'team-b', '-', 'Progressing', 'False', 'InstallingComponents', '0s'],
+    ]);
+    const wide = await tug('get', 'expo', 'web', '-p', 'team-a', '-o', 'wide');
+    expect(rows(wide.stdout)[0]).toEqual(['NAME', 'PROJECT', 'URL', 'PHASE', 'READY', 'REASON', 'AGE', 'GEN', 'LOAD BALANCER', 'SUSPENDED', 'FINALIZERS']);
+    expect(rows(wide.stdout)[1]?.slice(0, 9)).toEqual(['web', 'team-a', 'https://web.example.test', 'Ready', 'True', 'Exposed', '0s', '1', 'lb.example']);
+  });
+
+  it('follows exposures with -w in their own columns, Deleted in PHASE', async () => {
+    const watch = start(['get', 'exposures', '-p', 'team-a', '-w']);
+    await until(() => api.watchers === 1, 'the watch');
+    api.removeObject({ kind: 'Exposure', project: 'team-a', name: 'web' });
+    await until(() => watch.output().includes('Deleted'), 'the Deleted row');
+    watch.stop();
+    expect(rows((await watch.done).stdout)).toEqual([
+      ['NAME', 'PROJECT', 'URL', 'PHASE', 'READY', 'REASON', 'AGE'],
+      ['web', 'team-a', 'https://web.example.test', 'Ready', 'True', 'Exposed', '0s'],
+      ['web', 'team-a', 'https://web.example.test', 'Deleted', 'True', 'Exposed', '0s'],
+    ]);
+  });
+
+  it('describes an exposed app with an Exposure section: url, phase, why (not) Ready, conditions', async () => {
+    const described = await tug('describe', 'app', 'web', '-p', 'team-a');
+    expect(described.code).toBe(EXIT_OK);
+    const section = described.stdout.slice(described.stdout.indexOf('Exposure:'), described.stdout.indexOf('References:'));
+    expect(section.split('\n').map((line) => line.trimEnd())).toEqual([
+      'Exposure:           Exposure/team-a/web',
+      '  URL:              https://web.example.test',
+      '  Phase:            Ready',
+      '  Ready:            True (Exposed): https://web.example.test → web:80 in namespace team-a-web on cluster local',
+      '  Conditions:',
+      '    TYPE       STATUS   REASON    AGE   MESSAGE',
+      '    Ready      True     Exposed   60s   https://web.example.test → web:80 in namespace team-a-web on cluster local',
+      '    DnsReady   True     InSync    -     CNAME web.example.test → lb.example in zone Z1 is INSYNC',
+      '',
+    ]);
+
+    const waiting = await tug('describe', 'app', 'shop', '-p', 'team-b');
+    expect(waiting.stdout).toContain('  URL:              - (not yet)\n  Phase:            Progressing\n  Ready:            False (InstallingComponents): installing Envoy Gateway\n');
+    // An app not exposed has no such section.
+    expect((await tug('describe', 'app', 'api', '-p', 'team-a')).stdout).not.toContain('Exposure:');
+  });
+});
+
 describe('tug get -o wide, describe, events, history, kinds', () => {
   it('prints wide rows with reason, suspension, finalizers and labels', async () => {
     api.setStatus({ kind: 'WorkloadInstance', project: 'team-a', name: 'web' }, { phase: 'Degraded', definitionGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop' }] });
     const wide = await tug('get', 'app', '-p', 'team-a', '-o', 'wide');
     expect(rows(wide.stdout)).toEqual([
-      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'DEF GEN', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS'],
+      ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'DEF GEN', 'REASON', 'SUSPENDED', 'FINALIZERS', 'LABELS', 'URL'],
       ['web', 'team-a', 'Degraded', 'False', '1', '0s', '1', 'CrashLoop', 'no', 'workload-controller', 'tier=prod'],
     ]);
   });

@@ -218,7 +218,7 @@ describe('tug get', () => {
       const result = await tug(['get', kind, '-p', 'team-a']);
       expect(result.code).toBe(EXIT_OK);
       const [header, row] = result.stdout.trim().split('\n');
-      expect(header!.split(/\s+/)).toEqual(['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE']);
+      expect(header!.split(/\s+/)).toEqual(['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AGE', 'URL']);
       expect(row!.split(/\s+/).slice(0, 5)).toEqual(['web', 'team-a', 'Ready', 'True', '1']);
     }
   });

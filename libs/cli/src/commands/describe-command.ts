@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ResourceEvent } from '@tugboat/api-client';
-import { NotFoundError, PLATFORM_PROJECT, type KindDefinition, type Resource, referencedNames } from '@tugboat/resource-model';
+import type { ApiClient } from '@tugboat/api-client';
+import { isErrorCode, NotFoundError, PLATFORM_PROJECT, type Condition, type KindDefinition, type Resource, referencedNames } from '@tugboat/resource-model';
 import { stringify } from 'yaml';
 import { connectToObject, type CommandContext } from '../command-context.js';
 import { formatAge, formatTable } from '../format-table.js';
@@ -24,7 +25,8 @@ export function registerDescribeCommand(program: Command, context: CommandContex
       `
 Secret fields show as <redacted>. "References" are the objects this one names
 in its reference fields (and its owners); "Referenced by" are the objects that
-name it, which block its delete unless --cascade.
+name it, which block its delete unless --cascade. A workload instance with
+spec.expose also shows its Exposure: the url, the phase and its conditions.
 
 Examples:
   tug describe app web -p team-a
@@ -41,7 +43,11 @@ Examples:
       const signal = context.io.signal;
       const object = await client.get(ref, { signal });
       if (object === undefined) throw new NotFoundError(`${shown} not found${project === undefined ? '' : ` in project ${project}`}`);
-      const [events, referrers] = await Promise.all([client.listEvents(ref, { signal }), client.referrers(ref, { signal })]);
+      const [events, referrers, exposure] = await Promise.all([
+        client.listEvents(ref, { signal }),
+        client.referrers(ref, { signal }),
+        definition.kind === 'WorkloadInstance' ? exposureOf(client, object, signal) : undefined,
+      ]);
       const now = (context.io.now ?? Date.now)();
       const oldestFirst = events.slice().sort((a, b) => Date.parse(a.lastSeen) - Date.parse(b.lastSeen));
       context.out(
@@ -52,10 +58,21 @@ Examples:
           events: oldestFirst.slice(Math.max(0, oldestFirst.length - eventCount)),
           totalEvents: events.length,
           referrers,
+          ...(exposure ? { exposure } : {}),
           now,
         }),
       );
     });
+}
+
+/** The Exposure the workload-controller writes for an app with `spec.expose` (same project and name); none when it may not be read. */
+async function exposureOf(client: ApiClient, app: Resource, signal: AbortSignal | undefined): Promise<Resource | undefined> {
+  try {
+    return await client.get({ kind: 'Exposure', project: app.metadata.project, name: app.metadata.name }, { signal });
+  } catch (error) {
+    if (isErrorCode(error, 'Forbidden')) return undefined;
+    throw error;
+  }
 }
 
 export interface DescriptionInput {
@@ -66,6 +83,8 @@ export interface DescriptionInput {
   events: readonly ResourceEvent[];
   totalEvents: number;
   referrers: ReadonlyArray<{ kind: string; project: string; name: string; path: string }>;
+  /** A WorkloadInstance's Exposure, shown in a section of its own. */
+  exposure?: Resource;
   now: number;
 }
 
@@ -99,21 +118,7 @@ export function formatDescription(input: DescriptionInput): string {
     lines.push('  Conditions:         none yet\n');
   } else {
     lines.push('  Conditions:\n');
-    lines.push(
-      indent(
-        formatTable(
-          ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
-          conditions.map((condition) => [
-            condition.type,
-            condition.status,
-            condition.reason ?? '-',
-            condition.lastTransitionTime ? formatAge(now - Date.parse(condition.lastTransitionTime)) : '-',
-            condition.message ?? '',
-          ]),
-        ),
-        '    ',
-      ),
-    );
+    lines.push(conditionTable(conditions, now));
   }
   const objects = objectRows(status?.['objects']);
   if (objects.length > 0) {
@@ -133,6 +138,8 @@ export function formatDescription(input: DescriptionInput): string {
     lines.push('  Outputs:\n');
     lines.push(indentYaml(status.outputs, '    '));
   }
+
+  if (input.exposure !== undefined) lines.push(exposureSection(input.exposure, now));
 
   const references = referencesOf(object, definition, input.kinds);
   lines.push(references.length === 0 ? 'References:         none\n' : 'References:\n');
@@ -158,6 +165,38 @@ export function formatDescription(input: DescriptionInput): string {
     );
   }
   return lines.join('');
+}
+
+function conditionTable(conditions: readonly Condition[], now: number): string {
+  return indent(
+    formatTable(
+      ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
+      conditions.map((condition) => [
+        condition.type,
+        condition.status,
+        condition.reason ?? '-',
+        condition.lastTransitionTime ? formatAge(now - Date.parse(condition.lastTransitionTime)) : '-',
+        condition.message ?? '',
+      ]),
+    ),
+    '    ',
+  );
+}
+
+/** Where an app is reached, and if it is not yet, why: its Exposure's url, phase, Ready condition and the others. */
+function exposureSection(exposure: Resource, now: number): string {
+  const { status, metadata } = exposure;
+  const url = status?.outputs?.['url'];
+  const ready = status?.conditions?.find((condition) => condition.type === 'Ready');
+  const readyText = ready === undefined ? '-' : `${ready.status}${ready.reason ? ` (${ready.reason})` : ''}${ready.message ? `: ${ready.message}` : ''}`;
+  const conditions = status?.conditions ?? [];
+  return [
+    `Exposure:           Exposure/${metadata.project}/${metadata.name}\n`,
+    `  URL:              ${typeof url === 'string' && url !== '' ? url : '- (not yet)'}\n`,
+    `  Phase:            ${metadata.deletionRequestedAt ? 'Deleting' : (status?.phase ?? 'Pending')}\n`,
+    `  Ready:            ${readyText}\n`,
+    conditions.length === 0 ? '  Conditions:       none yet\n' : `  Conditions:\n${conditionTable(conditions, now)}`,
+  ].join('');
 }
 
 interface ObjectRow {

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { matchesLabelSelector, NotFoundError, type InputError, parseLabelSelector, type KindDefinition, type LabelRequirement, type Resource } from '@tugboat/resource-model';
+import type { ApiClient } from '@tugboat/api-client';
+import { isErrorCode, matchesLabelSelector, NotFoundError, type InputError, parseLabelSelector, type KindDefinition, type LabelRequirement, type Resource } from '@tugboat/resource-model';
 import { listProject, projectFor, type CommandContext } from '../command-context.js';
 import { followResources, type ResourceChange } from '../follow-resources.js';
 import { formatDocument, parseOutputFormat, type OutputFormat } from '../format-output.js';
-import { createRowPrinter, formatResourceTable, RESOURCE_COLUMNS, resourceRow, WIDE_COLUMNS, wideResourceRow } from '../format-table.js';
+import { createRowPrinter } from '../format-table.js';
+import { exposureUrls, formatKindTable, kindTable, type KindTable } from '../kind-table.js';
 import { resolveKind } from '../resolve-kind.js';
 import { UsageError } from '../usage-error.js';
 import { stringify } from 'yaml';
@@ -30,7 +32,9 @@ export function registerGetCommand(program: Command, context: CommandContext): v
       `
 The table shows NAME, PROJECT, PHASE, READY (the Ready condition), GEN (the spec
 generation; observed/current while a controller catches up) and AGE; wide adds
-REASON, SUSPENDED, FINALIZERS and LABELS. With -w a table prints a row whenever
+REASON, SUSPENDED, FINALIZERS and LABELS. Workload instances also show the URL
+their Exposure reports (not with -w); exposures show NAME, PROJECT, URL, PHASE,
+READY, REASON and AGE. With -w a table prints a row whenever
 an object changes (PHASE "Deleted" once it is gone); yaml and json print one
 {type, object} document per change (json: one per line).
 
@@ -49,8 +53,9 @@ Examples:
       const now = context.io.now ?? Date.now;
       const project = name === undefined ? listProject(definition, flags.project, settings) : projectFor(definition, flags.project ?? settings.project, 'get one');
 
+      const wide = format === 'wide';
       if (flags.watch) {
-        const printer = createWatchPrinter(format, now, (text) => context.out(text));
+        const printer = createWatchPrinter(format, kindTable(definition.kind, { wide }), now, (text) => context.out(text));
         await followResources({
           client,
           kind: definition.kind,
@@ -69,7 +74,12 @@ Examples:
       if (name !== undefined) {
         const object = await client.get({ kind: definition.kind, name, ...(project === undefined ? {} : { project }) }, { signal });
         if (object === undefined) throw notFound(definition, name, project);
-        context.out(format === 'table' || format === 'wide' ? formatResourceTable([object], now(), format === 'wide') : formatDocument(object, format));
+        if (format === 'yaml' || format === 'json') {
+          context.out(formatDocument(object, format));
+          return;
+        }
+        const urls = definition.kind === 'WorkloadInstance' ? await workloadUrls(client, { name, project: object.metadata.project }, signal) : undefined;
+        context.out(formatKindTable(kindTable(definition.kind, { wide, ...(urls ? { urls } : {}) }), [object], now()));
         return;
       }
       const items: Resource[] = [];
@@ -85,9 +95,36 @@ Examples:
       } else if (items.length === 0) {
         context.err(`No ${definition.plural} found${project === undefined ? '' : ` in project ${project}`}.\n`);
       } else {
-        context.out(formatResourceTable(items, now(), format === 'wide'));
+        const urls = definition.kind === 'WorkloadInstance' ? await workloadUrls(client, { project }, signal) : undefined;
+        context.out(formatKindTable(kindTable(definition.kind, { wide, ...(urls ? { urls } : {}) }), items, now()));
       }
     });
+}
+
+/**
+ * The urls of the apps' Exposures (same project and name): one get for one app, one list for a
+ * list of apps (every Exposure of the project, or of all, rather than a request per row). A
+ * caller who may not read Exposures gets the table without urls rather than an error.
+ */
+async function workloadUrls(
+  client: ApiClient,
+  which: { project: string | undefined; name?: string },
+  signal: AbortSignal | undefined,
+): Promise<Map<string, string>> {
+  try {
+    if (which.name !== undefined && which.project !== undefined) {
+      const exposure = await client.get({ kind: 'Exposure', project: which.project, name: which.name }, { signal });
+      return exposureUrls(exposure === undefined ? [] : [exposure]);
+    }
+    const exposures: Resource[] = [];
+    for await (const exposure of client.listAll('Exposure', { ...(which.project === undefined ? {} : { project: which.project }), ...(signal === undefined ? {} : { signal }) })) {
+      exposures.push(exposure);
+    }
+    return exposureUrls(exposures);
+  } catch (error) {
+    if (isErrorCode(error, 'Forbidden')) return new Map();
+    throw error;
+  }
 }
 
 function notFound(definition: KindDefinition, name: string, project: string | undefined): NotFoundError {
@@ -98,21 +135,20 @@ function notFound(definition: KindDefinition, name: string, project: string | un
  * What `get -w` prints: a table row per visible change (a status write that changes no column
  * prints nothing), or one `{ type, object }` document per change.
  */
-function createWatchPrinter(format: OutputFormat, now: () => number, write: (text: string) => void) {
-  const wide = format === 'wide';
-  const rows = createRowPrinter(wide ? WIDE_COLUMNS : RESOURCE_COLUMNS);
+function createWatchPrinter(format: OutputFormat, table: KindTable, now: () => number, write: (text: string) => void) {
+  const rows = createRowPrinter(table.headers);
   const lastRow = new Map<string, string>();
   let headerPrinted = false;
   const rowOf = (object: Resource, deleted: boolean) => {
-    const cells = (wide ? wideResourceRow : resourceRow)(object, now());
-    if (deleted) cells[2] = 'Deleted';
+    const cells = table.row(object, now());
+    if (deleted) cells[table.phaseColumn] = 'Deleted';
     return cells;
   };
   const keyOf = (object: Resource) => `${object.kind}/${object.metadata.project}/${object.metadata.name}`;
   const printRow = (object: Resource, deleted: boolean) => {
     const cells = rowOf(object, deleted);
-    // AGE (column 5) moves on by itself; only the other columns make a change worth a line.
-    const signature = cells.filter((_, column) => column !== 5).join('\u0000');
+    // AGE moves on by itself; only the other columns make a change worth a line.
+    const signature = cells.filter((_, column) => column !== table.ageColumn).join('\u0000');
     if (lastRow.get(keyOf(object)) === signature) return;
     lastRow.set(keyOf(object), signature);
     if (!headerPrinted) {
