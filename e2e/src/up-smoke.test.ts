@@ -64,13 +64,13 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   expect(ready).toMatchObject({ code: 0, stdout: 'WorkloadInstance/hello condition met\n' });
   expect((await runTug(['wait', 'app', 'hello', '-p', 'team-a', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
 
+  // examples/web-app: two apps at their own https hostnames (a container and a Helm chart), on `local`.
+  // Applied now and waited for after the EKS part, so they come up while that cluster is made.
+  const webDir = await copyExample('web-app', ['platform.yaml', 'app.yaml', 'podinfo.yaml'], sandboxPort);
+  expect(await runTug(['apply', '-f', webDir], { env })).toMatchObject({ code: 0 });
+
   // examples/eks: a cluster from nothing in the sandbox (its AWS endpoint moved to this test's port), and an app on it.
-  const eksDir = join(stateDir, 'examples-eks');
-  await mkdir(eksDir);
-  for (const file of ['account.yaml', 'cluster.yaml', 'app.yaml']) {
-    const text = await readFile(join(REPO_ROOT, 'examples', 'eks', file), 'utf8');
-    await writeFile(join(eksDir, file), text.replaceAll('http://127.0.0.1:4566', `http://127.0.0.1:${sandboxPort}`));
-  }
+  const eksDir = await copyExample('eks', ['account.yaml', 'cluster.yaml', 'app.yaml'], sandboxPort);
   expect(await runTug(['apply', '-f', eksDir], { env })).toMatchObject({ code: 0 });
   const eksReady = await runTug(['wait', 'clusterinstance', 'demo-eks', '--for=condition=Ready', '--timeout=120s'], { env });
   if (eksReady.code !== 0) throw new Error(`demo-eks not Ready: ${eksReady.stderr}\n${(await runTug(['get', 'eksclusters', '-o', 'yaml'], { env })).stdout}\n${up.output().slice(-3000)}`);
@@ -80,6 +80,17 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   const dbReady = await runTug(['wait', 'databaseinstance', 'orders', '-p', 'eks-demo', '--for=condition=Ready', '--timeout=120s'], { env });
   if (dbReady.code !== 0) throw new Error(`orders not Ready: ${dbReady.stderr}\n${(await runTug(['get', 'databaseinstances', '-p', 'eks-demo', '-o', 'yaml'], { env })).stdout}\n${up.output().slice(-3000)}`);
   expect((await runTug(['wait', 'app', 'orders-api', '-p', 'eks-demo', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
+
+  // examples/web-app, Ready: each Exposure reports its url (Envoy Gateway and cert-manager from the
+  // sandbox's stand-in charts, a certificate, the CNAME), and both apps are Ready, podinfo rendered from its chart.
+  for (const app of ['hello', 'podinfo']) {
+    const exposed = await runTug(['wait', 'exposure', app, '-p', 'web', '--for=condition=Ready', '--timeout=60s'], { env });
+    if (exposed.code !== 0) throw new Error(`Exposure web/${app} not Ready: ${exposed.stderr}\n${(await runTug(['describe', 'app', app, '-p', 'web'], { env })).stdout}\n${up.output().slice(-3000)}`);
+    expect((await runTug(['wait', 'app', app, '-p', 'web', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
+  }
+  const apps = await runTug(['get', 'apps', '-p', 'web'], { env });
+  expect(apps.stdout).toMatch(/^hello\s+web\s+Ready\s+True\s+.*https:\/\/hello\.example\.test$/m);
+  expect(apps.stdout).toMatch(/^podinfo\s+web\s+Ready\s+True\s+.*https:\/\/podinfo\.example\.test$/m);
 
   const pids = [...up.output().matchAll(/started (\S+) \(pid (\d+)\)/g)].map((match) => ({ name: match[1]!, pid: Number(match[2]) }));
   expect(pids.map((entry) => entry.name)).toEqual(expect.arrayContaining(['nats', 'sandbox', 'api']));
@@ -97,7 +108,18 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   for (const { name } of pids) expect(up.output()).toMatch(new RegExp(`${name} exited with code 0`));
   expect([...pids.map((entry) => entry.pid), ...tugPids].filter((pid) => isAlive(pid))).toEqual([]);
   for (const port of [apiPort, natsPort, sandboxPort, monitorPort]) expect(await canListen(port)).toBe(true);
-}, 120_000);
+}, 150_000);
+
+/** A copy of examples/NAME in the state directory, its AWS endpoint moved to this test's sandbox port. */
+async function copyExample(name: string, files: readonly string[], sandboxPort: number): Promise<string> {
+  const dir = join(stateDir, `examples-${name}`);
+  await mkdir(dir);
+  for (const file of files) {
+    const text = await readFile(join(REPO_ROOT, 'examples', name, file), 'utf8');
+    await writeFile(join(dir, file), text.replaceAll('http://127.0.0.1:4566', `http://127.0.0.1:${sandboxPort}`));
+  }
+  return dir;
+}
 
 /** Whether the port is free again (nothing of the stack left listening on it). */
 function canListen(port: number): Promise<boolean> {
