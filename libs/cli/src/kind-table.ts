@@ -14,8 +14,9 @@ export interface KindTable {
 export interface KindTableOptions {
   wide: boolean;
   /**
-   * WorkloadInstance: the url each one is reached at, from its Exposure, by `project/name`
-   * (`exposureUrls`). Given, the table gains a last column URL, empty for an app not exposed.
+   * WorkloadInstance: the url of each one's Exposure, by `project/name` (`exposureUrls`), known
+   * as soon as the Exposure is reconciled (`tug get exposures` says whether it is Ready). Given,
+   * the table gains a last column URL, empty for an app not exposed.
    */
   urls?: ReadonlyMap<string, string>;
 }

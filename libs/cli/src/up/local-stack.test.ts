@@ -169,6 +169,34 @@ describe('a local stack without helm', () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it('warns when TUGBOAT_HELM_BINARY names no executable', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tug-up-badhelm-'));
+    const lines: string[] = [];
+    try {
+      await writeStandInServices(root);
+      const stack = createLocalStack({
+        repoRoot: root,
+        stateDir: join(root, 'state'),
+        apiPort: await freePort(),
+        sandboxPort: await freePort(),
+        env: { ...process.env, PATH: await binDir(root, true), TUGBOAT_HELM_BINARY: join(root, 'no-such-helm') },
+        executableDirs: [],
+        output: { write: (text: string) => void lines.push(...text.split('\n').filter(Boolean)) },
+        fromSource: false,
+      });
+      try {
+        await stack.start();
+        expect(lines.filter((line) => line.includes('warning:'))).toEqual([
+          `tug     | warning: TUGBOAT_HELM_BINARY=${join(root, 'no-such-helm')} is not an executable: Helm-chart workloads and exposed apps will report ChartHelmMissing`,
+        ]);
+      } finally {
+        await stack.stop('SIGTERM');
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
 
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,6 +68,18 @@ const NATS_PREFIX = 'tugboat';
 export const DEFAULT_SANDBOX_PORT = 4566;
 /** The local demo simulates AWS and Kubernetes 30× faster than real time: an EKS cluster with its node group is Ready in about half a minute. */
 export const DEFAULT_SANDBOX_TIME_SCALE = 30;
+
+/** The helm the controllers will run: TUGBOAT_HELM_BINARY (a path, or a name looked up as `helm` is) or `helm`. */
+async function findHelm(env: Record<string, string | undefined>, extraDirs: readonly string[] | undefined): Promise<string | undefined> {
+  const asked = env.TUGBOAT_HELM_BINARY || 'helm';
+  if (!asked.includes('/')) return findExecutable(asked, env, extraDirs);
+  try {
+    await access(asked, constants.X_OK);
+    return asked;
+  } catch {
+    return undefined;
+  }
+}
 
 export function createLocalStack(options: LocalStackOptions): LocalStack {
   const processes: ManagedProcess[] = [];
@@ -190,9 +202,14 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
     // Only Helm-chart workloads and exposures need helm: without it the stack still runs, and those
     // objects say ChartHelmMissing. Found here, the controllers get its path, so a helm outside
     // their PATH (in /usr/local/bin, say) is the one they run.
-    const helm = options.env.TUGBOAT_HELM_BINARY ? undefined : await findExecutable('helm', options.env, options.executableDirs);
-    if (!options.env.TUGBOAT_HELM_BINARY && helm === undefined) {
-      say('warning: helm is not installed: Helm-chart workloads and exposed apps will report ChartHelmMissing until it is (install helm 3, or set TUGBOAT_HELM_BINARY)');
+    const helm = await findHelm(options.env, options.executableDirs);
+    if (helm === undefined) {
+      const asked = options.env.TUGBOAT_HELM_BINARY;
+      say(
+        asked
+          ? `warning: TUGBOAT_HELM_BINARY=${asked} is not an executable: Helm-chart workloads and exposed apps will report ChartHelmMissing`
+          : 'warning: helm is not installed: Helm-chart workloads and exposed apps will report ChartHelmMissing until it is (install helm 3, or set TUGBOAT_HELM_BINARY)',
+      );
     }
     await assertPortFree(options.apiPort, '--port');
     if (options.natsPort !== undefined) await assertPortFree(options.natsPort, '--nats-port');
