@@ -26,6 +26,9 @@ export interface RecordOwner {
   name: string;
 }
 
+/** The longest one batched change may take (the client's own request timeout usually ends it first). */
+const BATCH_TIMEOUT_MS = 60_000;
+
 /** The TTL of the records Tugboat writes: short, so a moved load balancer is followed quickly. */
 export const RECORD_TTL = 60;
 
@@ -112,7 +115,8 @@ export function createZoneBatcher(options: { windowMs?: number } = {}) {
   const open = new Map<string, { route53: Route53Client; zoneId: string; pending: Pending[] }>();
 
   async function send(route53: Route53Client, zoneId: string, changes: Change[]): Promise<string> {
-    const answer = await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Comment: 'Tugboat exposures', Changes: changes } }));
+    // One batch serves several reconciles, so none of their signals may cancel it; it has its own bound.
+    const answer = await route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Comment: 'Tugboat exposures', Changes: changes } }), { abortSignal: AbortSignal.timeout(BATCH_TIMEOUT_MS) });
     const id = answer.ChangeInfo?.Id;
     if (id === undefined) throw new Error('Route 53 answered ChangeResourceRecordSets without a change id');
     return id;

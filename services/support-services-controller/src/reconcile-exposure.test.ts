@@ -140,7 +140,7 @@ describe('support-services-controller', () => {
     const ready = await converge('Exposure', { project: 'shop', name: 'web' }, isReady);
     expect(ready?.status.outputs).toMatchObject({ url: `https://web.${DOMAIN}`, host: `web.${DOMAIN}`, loadBalancer: expect.stringContaining('elb'), gateway: 'tugboat-gateway/public' });
     expect(ready?.status.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(
-      expect.arrayContaining(['ComponentsReady=True', 'GatewayReady=True', 'RouteAccepted=True', 'RouteResolved=True', 'CertificateReady=True', 'DnsReady=True', 'Ready=True']),
+      expect.arrayContaining(['DependenciesReady=True', 'ClusterReady=True', 'ComponentsReady=True', 'GatewayReady=True', 'RouteAccepted=True', 'RouteResolved=True', 'CertificateReady=True', 'DnsReady=True', 'Ready=True']),
     );
     const gateway = await cluster.read<KubernetesObject & { spec?: { listeners?: Array<{ name: string; hostname?: string }> } }>({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'public', namespace: 'tugboat-gateway' } });
     expect(gateway?.spec?.listeners?.map((l) => l.hostname ?? l.name)).toEqual(['http', `web.${DOMAIN}`]);

@@ -238,14 +238,18 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
     const acme = spec.tls?.acme ?? 'production';
     const url = `${tls ? 'https' : 'http'}://${fqdn}${spec.path && spec.path !== '/' ? spec.path : ''}`;
     const outputs: Record<string, unknown> = { url, host: fqdn, gateway: `${GATEWAY_NAMESPACE}/${spec.gatewayRef.name}`, zoneId };
-    const conditions: Condition[] = [];
+    // What it waited on is there: said, so an earlier wait's conditions do not linger.
+    const conditions: Condition[] = [
+      ready('DependenciesReady', 'Ready', `DomainDefinition ${spec.domainRef.name} (zone ${zoneId}) and GatewayDefinition ${spec.gatewayRef.name} are there`),
+      ready('ClusterReady', 'ClusterReady', `ClusterInstance ${spec.clusterRef.name} is Ready`),
+    ];
 
     let connection: ClusterConnection;
     try {
       connection = await clusterAccess.connect(ctx.api, cluster as unknown as ClusterResource, signal);
       const installed = await components.ensure(connection, cluster.metadata.uid, definition.spec, signal, () => ctx.assertLeaseHeld());
       if (!installed.ready) {
-        ctx.setStatus({ phase: 'Progressing', reason: installed.reason, message: installed.message, conditions: [notReady('ComponentsReady', installed.reason, installed.message)], outputs });
+        ctx.setStatus({ phase: 'Progressing', reason: installed.reason, message: installed.message, conditions: [...conditions, notReady('ComponentsReady', installed.reason, installed.message)], outputs });
         return { requeueAfterMs: progressMs };
       }
       conditions.push(ready('ComponentsReady', 'Installed', `Envoy Gateway and cert-manager are installed and available on cluster ${spec.clusterRef.name}`));
