@@ -433,6 +433,8 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
     { path: 'clusterRef', kind: 'ClusterInstance', required: true },
     // The databases the app uses: their delete is refused while it does (409 naming it).
     { path: 'databases[].ref', kind: 'DatabaseInstance' },
+    // The secrets it receives: their delete is refused while it does (409 naming it).
+    { path: 'secrets[].ref', kind: 'SecretInstance' },
     // Its exposure's domain and gateway: their delete is refused while it uses them.
     { path: 'expose.domainRef', kind: 'DomainDefinition' },
     { path: 'expose.gatewayRef', kind: 'GatewayDefinition' },
@@ -460,6 +462,26 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
           additionalProperties: false,
           required: ['ref', 'envPrefix'],
           properties: { ref, envPrefix: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,30}$' } },
+        },
+      },
+      /**
+       * The secrets the app receives (SecretInstances of its project): each one's value as the
+       * environment variable its `key` names (`as: env`, the default) or as the file `key` in
+       * `mountPath` (`as: file`); a changed value rolls the pods.
+       */
+      secrets: {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['ref'],
+          properties: {
+            ref,
+            as: { type: 'string', enum: ['env', 'file'] },
+            /** Where the file goes with `as: file`; default `/var/run/secrets/tugboat/<secret name>`. */
+            mountPath: { type: 'string', maxLength: 1024, pattern: '^/[A-Za-z0-9/._-]*$' },
+          },
         },
       },
       /** Reachable from outside at its own https hostname (see `Exposure`, which reports the url). */
@@ -826,6 +848,77 @@ export const EXPOSURE: KindDefinition = {
   },
 };
 
+/** Where a secret's value lives. */
+export const SECRET_BACKENDS = ['tugboat', 'aws-secrets-manager'] as const;
+
+/**
+ * Where the values of its secrets live, published by the platform team: in Tugboat itself (sealed
+ * like every secret field), or in AWS Secrets Manager (written there by Tugboat with the account's
+ * credentials).
+ */
+export const SECRET_DEFINITION: KindDefinition = {
+  kind: 'SecretDefinition',
+  plural: 'secretdefinitions',
+  singular: 'secretdefinition',
+  shortNames: ['secretdef'],
+  scope: 'Platform',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  // Rules, not things: deletion waits only for the SecretInstances that use it.
+  finalizer: false,
+  builtIn: true,
+  references: [{ path: 'accountRef', kind: 'AwsAccount' }],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['backend'],
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      backend: { type: 'string', enum: [...SECRET_BACKENDS] },
+      /** The account Secrets Manager is written with (`aws-secrets-manager` only). */
+      accountRef: ref,
+      /** Secrets Manager's region; the account's when left out. */
+      region,
+      /** Days AWS keeps a deleted secret restorable (7 to 30, AWS's range); default 7. */
+      recoveryWindowDays: { type: 'integer', minimum: 7, maximum: 30 },
+    },
+    if: { properties: { backend: { const: 'aws-secrets-manager' } }, required: ['backend'] },
+    then: { required: ['accountRef'] },
+  },
+};
+
+/**
+ * One secret value of a project's app (a password, an API key, a certificate), write-only: its
+ * `value` is a secret field, never readable through any read, revision, diff, event or watch frame
+ * (`tug secret set` writes it from a file or stdin). The apps that name it in `spec.secrets`
+ * receive it; its delete is refused while they do.
+ */
+export const SECRET_INSTANCE: KindDefinition = {
+  kind: 'SecretInstance',
+  plural: 'secretinstances',
+  singular: 'secretinstance',
+  shortNames: ['secret'],
+  scope: 'Project',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  // The workload-controller puts the value where the apps that receive it read it: an explicit, audited grant.
+  secretReaders: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [{ path: 'definitionRef', kind: 'SecretDefinition', required: true }],
+  secretFields: ['value'],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['definitionRef', 'key'],
+    properties: {
+      definitionRef: ref,
+      /** The environment variable (or the file name) the apps receive the value as. */
+      key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      /** The value (write-only). Left out, the secret waits for `tug secret set`. */
+      value: { type: 'string', maxLength: 65536 },
+    },
+  },
+};
+
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
   PROJECT,
   AWS_ACCOUNT,
@@ -839,4 +932,6 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = [
   DOMAIN_DEFINITION,
   GATEWAY_DEFINITION,
   EXPOSURE,
+  SECRET_DEFINITION,
+  SECRET_INSTANCE,
 ];

@@ -25,3 +25,4 @@ export {
   type WorkloadOverrides,
 } from './workload-types.js';
 export { connectionUrl, databaseSecretName, DATABASES_CHECKSUM_ANNOTATION, withDatabaseConnections, type DatabaseConnection } from './database-connections.js';
+export { defaultSecretMountPath, deliveredSecretName, SECRETS_CHECKSUM_ANNOTATION, withSecrets, type SecretDelivery } from './secret-deliveries.js';

@@ -105,6 +105,8 @@ export interface WorkloadInstanceSpec {
   overrides?: WorkloadOverrides;
   /** The databases the app uses (DatabaseInstances of its project), each wired in with `envPrefix`. */
   databases?: Array<{ ref: { name: string }; envPrefix: string }>;
+  /** The secrets the app receives (SecretInstances of its project). */
+  secrets?: Array<{ ref: { name: string }; as?: 'env' | 'file'; mountPath?: string }>;
   /** Reachable from outside at its own hostname (the workload-controller makes its Exposure). */
   expose?: WorkloadExposure;
 }

@@ -6,8 +6,10 @@
  *   dns.after-change   after the ChangeResourceRecordSets that writes an exposure's records
  *   dns.after-remove   after the one that removes them
  *   zone.after-create  after CreateHostedZone
+ *   secret.after-write after the CreateSecret / PutSecretValue of a SecretInstance's value
+ *   secret.after-delete after its DeleteSecret
  *
  * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
  * `TUGBOAT_TEST_HOOKS=1` is set as well, as the other controllers do.
  */
-export const SUPPORT_KILL_POINTS = ['dns.after-change', 'dns.after-remove', 'zone.after-create'] as const;
+export const SUPPORT_KILL_POINTS = ['dns.after-change', 'dns.after-remove', 'zone.after-create', 'secret.after-write', 'secret.after-delete'] as const;

@@ -5,6 +5,7 @@ import { SUPPORT_SERVICES_CONTROLLER, type KillPoint, type ResourceStatus } from
 import type { ChartRenderer } from './components.js';
 import { createDomainReconciler } from './reconcile-domain.js';
 import { createExposureReconciler } from './reconcile-exposure.js';
+import { createSecretReconciler, type SecretInstanceSpec } from './reconcile-secret.js';
 import type { SupportServicesSettings } from './support-services-settings.js';
 import type { DomainDefinitionSpec, ExposureSpec } from './support-types.js';
 
@@ -16,8 +17,8 @@ export interface SupportServicesOptions extends SupportServicesSettings {
 }
 
 /**
- * The support-services-controller's declarations: DomainDefinition (its hosted zone) and Exposure
- * (a workload's way in). An exposure is woken by what it waits on: its domain's status, its
+ * The support-services-controller's declarations: DomainDefinition (its hosted zone), Exposure
+ * (a workload's way in) and SecretInstance (where its value lives). An exposure is woken by what it waits on: its domain's status, its
  * cluster's, and a change of its GatewayDefinition; a Ready one looks at its load balancer again
  * every `readyRecheckMs`.
  */
@@ -39,6 +40,7 @@ export function createSupportServicesControllers(options: SupportServicesOptions
     dnsWaitMs: options.dnsWaitMs,
     ...(options.killPoint ? { killPoint: options.killPoint } : {}),
   });
+  const secrets = createSecretReconciler({ credentials, requestTimeoutMs: options.requestTimeoutMs, retryMs: options.retryMs, waitMs: options.waitMs, ...(options.killPoint ? { killPoint: options.killPoint } : {}) });
   return [
     defineController<DomainDefinitionSpec, ResourceStatus>({
       name: SUPPORT_SERVICES_CONTROLLER,
@@ -59,6 +61,14 @@ export function createSupportServicesControllers(options: SupportServicesOptions
       concurrency: options.concurrency ?? 4,
       reconcile: exposures.reconcile,
       finalize: exposures.finalize,
+    }),
+    defineController<SecretInstanceSpec, ResourceStatus>({
+      name: SUPPORT_SERVICES_CONTROLLER,
+      owns: 'SecretInstance',
+      watches: [{ kind: 'SecretDefinition', on: 'spec', map: dependentsOf('definitionRef') }],
+      concurrency: options.concurrency ?? 4,
+      reconcile: secrets.reconcile,
+      finalize: secrets.finalize,
     }),
   ] as const;
 }

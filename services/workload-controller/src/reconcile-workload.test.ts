@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
 import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
-import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, DOMAIN_DEFINITION, EXPOSURE, GATEWAY_DEFINITION, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
+import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, DOMAIN_DEFINITION, EXPOSURE, GATEWAY_DEFINITION, SECRET_DEFINITION, SECRET_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
 import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
 import pino from 'pino';
 import type { KubeManifest } from '@tugboat/workloads';
@@ -28,6 +28,8 @@ const KINDS: KindDefinition[] = [
   { ...DOMAIN_DEFINITION, references: [], schema: loose },
   { ...GATEWAY_DEFINITION, schema: loose },
   { ...EXPOSURE, references: [], schema: loose },
+  SECRET_DEFINITION,
+  SECRET_INSTANCE,
 ];
 
 const MANIFESTS = (names: string[]) =>
@@ -267,6 +269,42 @@ describe('workload-controller reconcile against the sandbox', () => {
       reason: 'ClusterUnavailable',
       message: expect.stringContaining('tug delete workloadinstance app -p team --force'),
     });
+  });
+
+  it('delivers its secrets as environment variables and files, waits for a value, and rolls the pods when one changes', async () => {
+    const { api, namespace } = await setup({ definition: { container: { image: 'nginx:1.27', ports: [{ port: 80 }] } } });
+    await api.create({ kind: 'SecretDefinition', metadata: { name: 'sealed' }, spec: { backend: 'tugboat' } });
+    await api.create({ kind: 'SecretInstance', metadata: { name: 'token', project: 'team' }, spec: { definitionRef: { name: 'sealed' }, key: 'API_TOKEN', value: 'first-token' } });
+    await api.create({ kind: 'SecretInstance', metadata: { name: 'tls', project: 'team' }, spec: { definitionRef: { name: 'sealed' }, key: 'key_pem' } });
+    const obj = await api.replace({
+      kind: 'WorkloadInstance',
+      metadata: { name: 'app', project: 'team' },
+      spec: { definitionRef: { name: 'def' }, clusterRef: { name: 'local' }, namespace, secrets: [{ ref: { name: 'token' } }, { ref: { name: 'tls' }, as: 'file', mountPath: '/etc/tls' }] },
+    });
+    const waiting = await reconcileWith(api, obj);
+    expect(waiting.object?.status.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ reason: 'WaitingForSecret', message: expect.stringContaining('SecretInstance tls has no value yet: set it with `tug secret set secretinstance/tls -p team') });
+    const tls = api.object({ kind: 'SecretInstance', project: 'team', name: 'tls' })!;
+    await api.replace({ kind: 'SecretInstance', metadata: { name: 'tls', project: 'team', resourceVersion: tls.metadata.resourceVersion }, spec: { ...tls.spec, value: '-----BEGIN KEY-----' } });
+    await untilReady(api, obj);
+    const secret = await cluster.read<KubernetesObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-secret-token', namespace } });
+    expect(Buffer.from(secret?.data?.['API_TOKEN'] ?? '', 'base64').toString()).toBe('first-token');
+    type Pod = { metadata: { annotations: Record<string, string> }; spec: { containers: Array<{ env?: unknown[]; volumeMounts?: Array<{ mountPath: string }> }>; volumes?: Array<{ secret?: { secretName: string } }> } };
+    const template = async () => (await cluster.read<KubernetesObject & { spec?: { template: Pod } }>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace } }))!.spec!.template;
+    const before = await template();
+    expect(before.spec.containers[0]!.env).toEqual([{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'tugboat-secret-token', key: 'API_TOKEN' } } }]);
+    expect(before.spec.containers[0]!.volumeMounts?.map((mount) => mount.mountPath)).toEqual(['/etc/tls']);
+    expect(before.spec.volumes?.map((volume) => volume.secret?.secretName)).toEqual(['tugboat-secret-tls']);
+    const checksum = before.metadata.annotations['tugboat.dev/secrets-checksum'];
+    expect(checksum).toMatch(/^[0-9a-f]{32}$/);
+
+    const token = api.object({ kind: 'SecretInstance', project: 'team', name: 'token' })!;
+    await api.replace({ kind: 'SecretInstance', metadata: { name: 'token', project: 'team', resourceVersion: token.metadata.resourceVersion }, spec: { ...token.spec, value: 'second-token' } });
+    await untilReady(api, obj);
+    expect((await template()).metadata.annotations['tugboat.dev/secrets-checksum']).not.toBe(checksum);
+    const rotated = await cluster.read<KubernetesObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-secret-token', namespace } });
+    expect(Buffer.from(rotated?.data?.['API_TOKEN'] ?? '', 'base64').toString()).toBe('second-token');
+    // The values are in no status.
+    expect(JSON.stringify(api.objects())).not.toMatch(/first-token|second-token|BEGIN KEY/);
   });
 
   it('starts the app once its database is Ready, with a Secret and envFrom, and rolls its pods on a new password version', async () => {

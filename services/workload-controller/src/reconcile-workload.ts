@@ -8,12 +8,15 @@ import {
   instanceLabels,
   LABELS,
   MANAGED_BY,
+  defaultSecretMountPath,
   mergeValues,
   renderedViolations,
   renderWorkload,
   WORKLOAD_FIELD_MANAGER,
   withDatabaseConnections,
+  withSecrets,
   type DatabaseConnection,
+  type SecretDelivery,
   type HelmSource,
   type KubeManifest,
   type WorkloadDefinitionSpec,
@@ -124,6 +127,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   /** Per definition uid: its manifests parsed, at a generation (one entry per definition, replaced when it changes). */
   const parsedManifests = new Map<string, { generation: number; documents: readonly unknown[] }>();
   const clusterAccess = createClusterAccess({ connections: options.connections, eksAccess });
+  /** Per SecretInstance uid: its value at a generation (a new value is a new generation), so a reconcile need not read it again. */
+  const secretValues = new Map<string, { generation: number; value: string | undefined }>();
 
   const pass = (point: string): void => {
     if (killPoint.pass(point, 1) === 0) throw new KilledAtPoint(`killed at ${point}`);
@@ -172,6 +177,37 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       connections.push({ database: name, envPrefix: entry.envPrefix, engine: engine === 'mysql' ? 'mysql' : 'postgres', host, port, databaseName, username, password, passwordVersion });
     }
     return { connections };
+  }
+
+  /**
+   * The secrets the instance receives: `waiting` (with the reason and words for the status) until
+   * each exists with a value; the value read through the API's audited secret route once per
+   * generation. Two secrets given as the same environment variable are refused, naming both.
+   */
+  async function secretDeliveries(ctx: Ctx, obj: Instance): Promise<{ deliveries: SecretDelivery[] } | { waiting: string; reason: string }> {
+    const deliveries: SecretDelivery[] = [];
+    const envKeys = new Map<string, string>();
+    for (const entry of obj.spec.secrets ?? []) {
+      const name = entry.ref.name;
+      const key = { kind: 'SecretInstance', project: obj.metadata.project, name };
+      const secret = await ctx.api.get<{ key: string; value?: string }>(key, { signal: ctx.signal });
+      if (secret === undefined || secret.metadata.deletionRequestedAt !== null) return { waiting: `SecretInstance ${name} does not exist`, reason: 'SecretMissing' };
+      let kept = secretValues.get(secret.metadata.uid);
+      if (kept?.generation !== secret.metadata.generation) {
+        const value = (await ctx.api.readSecrets(key, { signal: ctx.signal }))['value'];
+        kept = { generation: secret.metadata.generation, value: typeof value === 'string' && value !== '' ? value : undefined };
+        secretValues.set(secret.metadata.uid, kept);
+      }
+      if (kept.value === undefined) return { waiting: `SecretInstance ${name} has no value yet: set it with \`tug secret set secretinstance/${name} -p ${obj.metadata.project} --from-file FILE\``, reason: 'SecretValueMissing' };
+      const as = entry.as ?? 'env';
+      if (as === 'env') {
+        const other = envKeys.get(secret.spec.key);
+        if (other !== undefined) return { waiting: `SecretInstances ${other} and ${name} are both given as environment variable ${secret.spec.key}: give one of them as a file (as: file)`, reason: 'SecretKeyConflict' };
+        envKeys.set(secret.spec.key, name);
+      }
+      deliveries.push({ secret: name, key: secret.spec.key, value: kept.value, version: `${secret.metadata.uid}/${secret.metadata.generation}`, as, mountPath: entry.mountPath ?? defaultSecretMountPath(name) });
+    }
+    return { deliveries };
   }
 
   /**
@@ -299,9 +335,22 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       return { requeueAfterMs: clusterWaitMs };
     }
 
+    // The secrets it receives: each with its value before anything is applied.
+    const secrets = await secretDeliveries(ctx, obj);
+    if ('waiting' in secrets) {
+      const secretsReady: Condition = { type: 'SecretsReady', status: 'False', reason: secrets.reason, message: secrets.waiting };
+      if (!hadApplied) {
+        ctx.setStatus({ phase: 'Progressing', reason: 'WaitingForSecret', message: `waiting for its secrets: ${secrets.waiting}`, conditions: [clusterReady, secretsReady], outputs: { namespace, cluster: clusterName, addresses: [] } });
+      } else {
+        // Running already: its pods keep the values they have; say why a change waits.
+        ctx.setStatus({ phase: 'Degraded', reason: secrets.reason, message: secrets.waiting, conditions: [clusterReady, secretsReady] });
+      }
+      return { requeueAfterMs: clusterWaitMs };
+    }
+
     let desired: KubeManifest[];
     try {
-      desired = withDatabaseConnections(await render(ctx, obj, definition), databases.connections, labelsOf(obj));
+      desired = withSecrets(withDatabaseConnections(await render(ctx, obj, definition), databases.connections, labelsOf(obj)), secrets.deliveries, labelsOf(obj));
     } catch (error) {
       if (ctx.signal.aborted) throw error;
       // A chart that cannot be fetched or breaks the guardrails; for manifests, stored data the renderer cannot take (the API judged it at write).

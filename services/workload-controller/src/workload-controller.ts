@@ -20,6 +20,8 @@ export function createWorkloadController(options: WorkloadReconcilerOptions & { 
       { kind: 'WorkloadDefinition', on: 'spec', map: dependentsOf('definitionRef') },
       // A database it uses turning Ready (or getting a new password) wakes the app.
       { kind: 'DatabaseInstance', map: dependentsOf('databases[].ref') },
+      // A secret it receives getting a (new) value rolls the app.
+      { kind: 'SecretInstance', on: 'spec', map: dependentsOf('secrets[].ref') },
     ],
     concurrency: options.concurrency ?? 8,
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
