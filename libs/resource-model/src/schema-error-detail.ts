@@ -35,7 +35,10 @@ export function schemaErrorDetail(root: string, error: SchemaValidationError): E
  * `spec.manifests` (rule `oneOf`) "set only one of container, manifests", or `spec.container`
  * "set one of container, manifests".
  */
-export function schemaErrorDetails(root: string, errors: readonly SchemaValidationError[], schema: unknown): ErrorDetail[] {
+export function schemaErrorDetails(root: string, given: readonly SchemaValidationError[], schema: unknown): ErrorDetail[] {
+  // An `if` that failed its `then` (or `else`) is said by that branch's own errors ("must match
+  // \"then\" schema" says nothing a user can act on).
+  const errors = given.some((error) => error.keyword !== 'if') ? given.filter((error) => error.keyword !== 'if') : given;
   const choices = new Map<string, string[]>();
   for (const error of errors) {
     if (error.keyword !== 'oneOf' || error.schemaPath === undefined) continue;

@@ -262,5 +262,26 @@ export function workloadDatabaseViolations(spec: JsonObject): Violation[] {
       else prefixes.set(prefix, index);
     }
   });
+  // Each secret once; a file needs no mount path of another's (the last mount would hide the first).
+  const secrets = Array.isArray(spec['secrets']) ? spec['secrets'] : [];
+  const secretNames = new Map<string, number>();
+  const mountPaths = new Map<string, number>();
+  secrets.forEach((entry, index) => {
+    if (!isJsonObject(entry)) return;
+    const name = isJsonObject(entry['ref']) ? entry['ref']['name'] : undefined;
+    if (typeof name === 'string') {
+      const first = secretNames.get(name);
+      if (first !== undefined) violations.push({ path: `spec.secrets[${index}].ref`, rule: 'unique', message: `SecretInstance ${name} is already secrets[${first}]` });
+      else secretNames.set(name, index);
+    }
+    if (entry['as'] !== 'file') {
+      if (entry['mountPath'] !== undefined) violations.push({ path: `spec.secrets[${index}].mountPath`, rule: 'as', message: 'is only for a secret given as a file (as: file)' });
+      return;
+    }
+    const mountPath = typeof entry['mountPath'] === 'string' ? entry['mountPath'] : `/var/run/secrets/tugboat/${String(name)}`;
+    const first = mountPaths.get(mountPath);
+    if (first !== undefined) violations.push({ path: `spec.secrets[${index}].mountPath`, rule: 'unique', message: `${mountPath} is already where secrets[${first}] is mounted` });
+    else mountPaths.set(mountPath, index);
+  });
   return violations;
 }

@@ -459,4 +459,27 @@ describe('guardrails at write time', () => {
     expect(deleteDomain.body.error.message).toContain('team-a/shop');
     expect((await api.call('DELETE', '/v1/gatewaydefinitions/public')).status).toBe(409);
   });
+  it('refuses a secret given twice, a mount path shared by two files, and a mount path on an environment secret', async () => {
+    expect((await api.call('POST', '/v1/secretdefinitions', { metadata: { name: 'sealed' }, spec: { backend: 'tugboat' } })).status).toBe(201);
+    const aws = await api.call('POST', '/v1/secretdefinitions', { metadata: { name: 'no-account' }, spec: { backend: 'aws-secrets-manager' } });
+    expect(aws.status).toBe(422);
+    expect(pathsAndRules(aws.body)).toEqual(['spec.accountRef required']);
+    for (const name of ['a', 'b']) {
+      expect((await api.call('POST', '/v1/secretinstances', { metadata: { name, project: 'team-a' }, spec: { definitionRef: { name: 'sealed' }, key: 'KEY_' + name.toUpperCase(), value: 'v' } })).status).toBe(201);
+    }
+    const refused = await api.call(
+      'POST',
+      '/v1/workloadinstances',
+      workload('secrets', {}, 'team-a', { secrets: [{ ref: { name: 'a' } }, { ref: { name: 'a' }, as: 'file' }, { ref: { name: 'b' }, as: 'file', mountPath: '/var/run/secrets/tugboat/a' }, { ref: { name: 'b' }, mountPath: '/x' }] }),
+    );
+    expect(refused.status).toBe(422);
+    expect(pathsAndRules(refused.body)).toEqual(['spec.secrets[1].ref unique', 'spec.secrets[2].mountPath unique', 'spec.secrets[3].ref unique', 'spec.secrets[3].mountPath as']);
+    expect((await api.call('POST', '/v1/workloadinstances', workload('secrets', {}, 'team-a', { secrets: [{ ref: { name: 'a' } }, { ref: { name: 'b' }, as: 'file' }] }))).status).toBe(201);
+    // Used: its delete is refused, naming the app. Its value is never read back.
+    const held = await api.call('DELETE', '/v1/secretinstances/a?project=team-a');
+    expect(held.status).toBe(409);
+    expect(held.body.error.message).toContain('team-a/secrets');
+    const read = await api.call('GET', '/v1/secretinstances/a?project=team-a');
+    expect(read.body.spec.value).toBe('<redacted>');
+  });
 });
