@@ -29,6 +29,8 @@ import {
   DATABASE_INSTANCE,
   DOMAIN_DEFINITION,
   InputError,
+  SECRET_DEFINITION,
+  SECRET_INSTANCE,
   PLATFORM_ROLES,
   PROJECT,
   PROJECT_ROLES,
@@ -264,6 +266,36 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     });
   }
 
+  /**
+   * The secrets a WorkloadInstance receives keep their values where it can be given them from:
+   * Tugboat itself. A SecretInstance whose definition keeps it in AWS Secrets Manager reaches a
+   * cluster through the External Secrets Operator, which is not built yet: refused, saying so.
+   */
+  async function checkSecretBackends(reader: Reader, request: AdmissionRequest, spec: JsonObject): Promise<void> {
+    const entries = Array.isArray(spec['secrets']) ? spec['secrets'] : [];
+    const violations: Violation[] = [];
+    for (const [index, entry] of entries.entries()) {
+      const name = isJsonObject(entry) ? refName(entry, 'ref') : undefined;
+      if (name === undefined) continue;
+      const row = await reader
+        .selectFrom('resources as s')
+        .innerJoin('resources as d', (join) => join.on('d.kind', '=', SECRET_DEFINITION.kind).on('d.project', '=', '').on(sql<boolean>`d.name = s.spec->'definitionRef'->>'name'`))
+        .select(sql<string>`d.spec->>'backend'`.as('backend'))
+        .where('s.kind', '=', SECRET_INSTANCE.kind)
+        .where('s.project', '=', request.project)
+        .where('s.name', '=', name)
+        .executeTakeFirst();
+      if (row?.backend === 'aws-secrets-manager') {
+        violations.push({
+          path: `spec.secrets[${index}].ref`,
+          rule: 'backend',
+          message: `SecretInstance ${name} keeps its value in AWS Secrets Manager; delivering those into clusters (through the External Secrets Operator) is not built yet: give this app secrets of a SecretDefinition with backend tugboat`,
+        });
+      }
+    }
+    if (violations.length > 0) refuse(violations);
+  }
+
   async function admitInstance(reader: Reader, request: AdmissionRequest, definitionKind: string): Promise<JsonObject> {
     let spec = request.spec;
     if (request.kind === WORKLOAD_INSTANCE.kind && spec['clusterRef'] === undefined) {
@@ -281,6 +313,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       const duplicated = workloadDatabaseViolations(spec);
       if (duplicated.length > 0) refuse(duplicated);
       await checkExposure(reader, request, spec);
+      await checkSecretBackends(reader, request, spec);
     }
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
     if (request.kind === DATABASE_INSTANCE.kind && request.current !== undefined) {
