@@ -110,6 +110,14 @@ describe('tug secret set', () => {
     expect(api.requests.filter((r) => r.method === 'PATCH' || r.method === 'PUT').map((r) => `${r.method} ${r.path}`)).toEqual(['PATCH /v1/vaultsecrets/db-password']);
   });
 
+  it('sets the value of the built-in SecretInstance, by its short name', async () => {
+    await api.create({ kind: 'SecretDefinition', metadata: { name: 'in-tugboat' }, spec: { backend: 'tugboat' } });
+    await api.create({ kind: 'SecretInstance', metadata: { name: 'db-password', project: 'shop' }, spec: { definitionRef: { name: 'in-tugboat' }, key: 'DB_PASSWORD' } });
+    const set = await tug(['secret', 'set', 'secret/db-password', '-p', 'shop', '--from-stdin', '--trim'], { stdin: `${SECRET}\n` });
+    expect(set).toEqual({ code: EXIT_OK, stdout: 'secretinstance/db-password: spec.value set (generation 2)\n', stderr: '' });
+    expect(api.object({ kind: 'SecretInstance', project: 'shop', name: 'db-password' })?.spec).toMatchObject({ value: '<redacted>' });
+  });
+
   it('reads stdin; --trim strips one trailing newline only; the short name and KIND NAME work too', async () => {
     expect((await tug(['secret', 'set', 'vs/db-password', '-p', 'shop', '--from-stdin'], { stdin: `${SECRET}\n` })).code).toBe(EXIT_OK);
     expect(await storedSecrets(DB_PASSWORD)).toEqual({ value: `${SECRET}\n` });
