@@ -25,6 +25,9 @@ process.exitCode = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   // Lazily, so commands that never read stdin do not touch it.
   stdin: { [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator]() },
+  get stdinIsTTY() {
+    return process.stdin.isTTY === true;
+  },
   processSignals: process,
   signal: interrupt.signal,
 });

@@ -28,6 +28,8 @@ export interface CliOptions {
   env: Record<string, string | undefined>;
   cwd: string;
   stdin?: AsyncIterable<string | Uint8Array>;
+  /** stdin is a terminal: what is typed there is echoed (`tug secret set --from-stdin` says so). */
+  stdinIsTTY?: boolean;
   fetch?: typeof fetch;
   signal?: AbortSignal;
   now?: () => number;

@@ -351,7 +351,7 @@ describe('tug get -o wide, describe, events, history, kinds', () => {
       'workloadinstances,workloadinstance,wi,app',
       'Project',
       'workload-controller',
-      'definitionRef→WorkloadDefinition,clusterRef→ClusterInstance,databases[].ref→DatabaseInstance,expose.domainRef→DomainDefinition,expose.gatewayRef→GatewayDefinition',
+      'definitionRef→WorkloadDefinition,clusterRef→ClusterInstance,databases[].ref→DatabaseInstance,secrets[].ref→SecretInstance,expose.domainRef→DomainDefinition,expose.gatewayRef→GatewayDefinition',
       'yes',
     ]);
     const one = parseAllDocuments((await tug('kinds', 'app', '-o', 'yaml')).stdout)[0]!.toJS();

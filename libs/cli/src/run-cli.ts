@@ -10,6 +10,7 @@ import { registerGetCommand } from './commands/get-command.js';
 import { registerHistoryCommand } from './commands/history-command.js';
 import { registerKindsCommand } from './commands/kinds-command.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
+import { registerSecretCommand } from './commands/secret-command.js';
 import { registerTokenCommand } from './commands/token-command.js';
 import { registerUpCommand } from './commands/up-command.js';
 import { registerWaitCommand } from './commands/wait-command.js';
@@ -47,6 +48,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerKindsCommand(program, context);
   registerOperatorCommands(program, context);
   registerConfigCommand(program, context);
+  registerSecretCommand(program, context);
   registerTokenCommand(program, context);
   registerAdminCommand(program, context);
   registerAuditCommand(program, context);
