@@ -56,6 +56,18 @@ export function setPath(root: JsonObject, dotted: string, value: unknown): void 
   if (isJsonObject(node) && Object.hasOwn(node, last)) setOwn(node, last, value);
 }
 
+/** Removes the key at a dotted path that leads through own properties; does nothing otherwise. */
+export function deletePath(root: JsonObject, dotted: string): void {
+  const parts = dotted.split('.');
+  const last = parts.pop()!;
+  let node: unknown = root;
+  for (const part of parts) {
+    if (!isJsonObject(node)) return;
+    node = ownValue(node, part);
+  }
+  if (isJsonObject(node) && Object.hasOwn(node, last)) delete node[last];
+}
+
 export function cloneJson<T>(value: T): T {
   return structuredClone(value);
 }

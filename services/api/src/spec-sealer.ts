@@ -5,7 +5,7 @@
 import { InputError, REDACTED } from '@tugboat/resource-model';
 import type { SealedSecret } from './database-schema.js';
 import type { RegisteredKind } from './kind-registry.js';
-import { cloneJson, getPath, jsonEqual, setPath, type JsonObject } from './json-value.js';
+import { cloneJson, deletePath, getPath, jsonEqual, setPath, type JsonObject } from './json-value.js';
 import { DetailCollector } from './resource-input.js';
 import type { Row } from './resource-row.js';
 import { secretContext, storedSecretContext, type SecretBox } from './secret-box.js';
@@ -39,13 +39,22 @@ export function createSpecSealer(secrets: SecretBox) {
     const plain = cloneJson(spec);
     const previous = existing ? openSecrets(existing) : {};
     const problems = new DetailCollector();
+    // `"<redacted>"` where none is stored: "not set yet", so one manifest serves before and after
+    // `tug secret set` (re-applying it keeps the value set since) — unless the schema requires it.
+    const unset: string[] = [];
     for (const path of kind.definition.secretFields) {
       if (getPath(plain, path) !== REDACTED) continue;
       if (Object.hasOwn(previous, path)) setPath(plain, path, previous[path]);
-      else problems.add(`spec.${path}`, 'redacted', `"${REDACTED}" keeps a stored secret, but none is stored`);
+      else {
+        deletePath(plain, path);
+        unset.push(path);
+      }
+    }
+    const violations = kind.validateSpec(plain);
+    for (const path of unset) {
+      if (violations.some((v) => v.path === `spec.${path}`)) problems.add(`spec.${path}`, 'redacted', `"${REDACTED}" keeps a stored secret, but none is stored`);
     }
     problems.throwIfAny();
-    const violations = kind.validateSpec(plain);
     if (violations.length > 0) {
       throw new InputError(violations.map((d) => `${d.path}: ${d.message ?? d.rule}`).join('; '), {
         status: 422,

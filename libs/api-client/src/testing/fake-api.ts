@@ -316,12 +316,24 @@ export function createFakeApi(options: FakeApiOptions = {}): FakeApi {
   function prepareSpec(kind: RegisteredKind, spec: Record<string, unknown>, existing?: StoredObject): { stored: Record<string, unknown>; secrets: Record<string, unknown> } {
     const plain = copy(spec);
     const problems: ErrorDetail[] = [];
+    // `<redacted>` where none is stored is "not set yet", unless the schema requires the field (as the API does).
+    const unset: string[] = [];
     for (const path of kind.definition.secretFields) {
       if (valueAt(plain, path) !== REDACTED) continue;
       if (existing !== undefined && Object.hasOwn(existing.secrets, path)) setAt(plain, path, existing.secrets[path]);
-      else problems.push({ path: `spec.${path}`, rule: 'redacted', message: `"${REDACTED}" keeps a stored secret, but none is stored` });
+      else {
+        const parts = path.split('.');
+        const parent = parts.length === 1 ? plain : valueAt(plain, parts.slice(0, -1).join('.'));
+        if (typeof parent === 'object' && parent !== null) delete (parent as Record<string, unknown>)[parts.at(-1)!];
+        unset.push(path);
+      }
     }
-    if (problems.length === 0 && !kind.validate(plain)) problems.push(...schemaErrorDetails('spec', kind.validate.errors ?? [], kind.definition.schema));
+    const valid = kind.validate(plain);
+    const schemaProblems = valid ? [] : schemaErrorDetails('spec', kind.validate.errors ?? [], kind.definition.schema);
+    for (const path of unset) {
+      if (schemaProblems.some((problem) => problem.path === `spec.${path}`)) problems.push({ path: `spec.${path}`, rule: 'redacted', message: `"${REDACTED}" keeps a stored secret, but none is stored` });
+    }
+    if (problems.length === 0) problems.push(...schemaProblems);
     throwIfAny(problems);
     const stored = copy(plain);
     const secrets: Record<string, unknown> = {};

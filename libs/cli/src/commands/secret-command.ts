@@ -74,8 +74,8 @@ function createItFirst(definition: KindDefinition, path: string): string {
   const field = `spec.${path}`;
   const how = requiredBySchema(definition.schema, path)
     ? `its schema requires ${field}, so apply it with a placeholder value there, then set the real one with tug secret set`
-    : `its manifest may leave ${field} out, then set it with tug secret set`;
-  return `create it first with tug apply: ${how} (a new object cannot carry "${REDACTED}": no value is stored yet to keep)`;
+    : `its manifest may leave ${field} out or say "${REDACTED}" (not set yet; re-applying it then keeps the value), then set it with tug secret set`;
+  return `create it first with tug apply: ${how}`;
 }
 
 export function registerSecretCommand(program: Command, context: CommandContext): void {
