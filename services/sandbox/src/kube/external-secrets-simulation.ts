@@ -152,11 +152,12 @@ export function createExternalSecretsSimulation(runtime: SimulationRuntime, opti
       if (typeof name !== 'string' || typeof key !== 'string') throw new SyncError(`unable to validate store: invalid ${field}: name and key are required`);
       const namespace = at(ref, 'namespace');
       if (kind === 'ClusterSecretStore' && typeof namespace !== 'string') throw new SyncError(`unable to validate store: invalid ${field}: namespace is required for a ClusterSecretStore`);
+      if (kind === 'SecretStore' && typeof namespace === 'string' && namespace !== store.metadata.namespace) throw new SyncError(`unable to validate store: invalid ${field}: namespace not allowed with namespaced SecretStore`);
       const secretNamespace = typeof namespace === 'string' ? namespace : (store.metadata.namespace as string);
       const secret = cluster.get(SECRET, secretNamespace, name);
       if (!secret) throw new SyncError(`unable to validate store: could not fetch ${field} secret: Secret "${name}" not found`);
       const value = decode(secret, key);
-      if (value === undefined) throw new SyncError(`unable to validate store: missing SecretAccessKey: secret "${secretNamespace}/${name}" has no key "${key}"`);
+      if (value === undefined) throw new SyncError(`unable to validate store: could not fetch ${field} secret: key "${key}" not found in Secret "${secretNamespace}/${name}"`);
       return value.trim();
     };
     return { region, credentials: { accessKeyId: read('accessKeyIDSecretRef'), secretAccessKey: read('secretAccessKeySecretRef') } };
@@ -324,7 +325,7 @@ export function createExternalSecretsSimulation(runtime: SimulationRuntime, opti
     void fetchData(spec, provider)
       .then(
         (data) => {
-          if (attempts.get(uid) === attempt) writeTarget(namespace, name, uid, spec, data);
+          if (attempts.get(uid) === attempt) writeTarget(namespace, name, uid, generation, spec, data);
         },
         (error: unknown) => {
           const current = cluster.get(externalSecrets, namespace, name);
@@ -333,6 +334,8 @@ export function createExternalSecretsSimulation(runtime: SimulationRuntime, opti
       )
       .finally(() => {
         if (attempts.get(uid) === attempt) attempts.delete(uid);
+        // A change while the call ran was skipped: look again (an up-to-date object only re-arms its timer).
+        enqueueExternalSecret(namespace, name);
       });
   }
 
@@ -354,10 +357,12 @@ export function createExternalSecretsSimulation(runtime: SimulationRuntime, opti
     return data;
   }
 
-  function writeTarget(namespace: string, name: string, uid: string, spec: Spec, values: Record<string, string>): void {
+  function writeTarget(namespace: string, name: string, uid: string, generation: number, spec: Spec, values: Record<string, string>): void {
     const externalSecrets = type('externalsecrets');
     const externalSecret = externalSecrets && cluster.get(externalSecrets, namespace, name);
     if (!externalSecrets || !externalSecret || externalSecret.metadata.uid !== uid || externalSecret.metadata.deletionTimestamp) return;
+    // Read for a spec that has changed since: the next reconcile reads again.
+    if ((externalSecret.metadata.generation ?? 1) !== generation) return;
     const data = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
     const existing = cluster.get(SECRET, namespace, spec.targetName);
     const labels = { [CREATED_BY_LABEL]: createHash('sha256').update(uid).digest('hex').slice(0, 63) };
@@ -379,7 +384,7 @@ export function createExternalSecretsSimulation(runtime: SimulationRuntime, opti
         }
         const nextData = spec.creationPolicy === 'Merge' ? { ...(isPlainObject(existing.data) ? existing.data : {}), ...data } : data;
         const adopt = spec.creationPolicy === 'Owner' && !owner;
-        if (JSON.stringify(existing.data ?? {}) !== JSON.stringify(nextData) || adopt || existing.metadata.labels?.[CREATED_BY_LABEL] === undefined) {
+        if (JSON.stringify(existing.data ?? {}) !== JSON.stringify(nextData) || adopt || (spec.creationPolicy !== 'Merge' && existing.metadata.labels?.[CREATED_BY_LABEL] === undefined)) {
           const metadata = { ...existing.metadata, labels: { ...existing.metadata.labels, ...(spec.creationPolicy === 'Merge' ? {} : labels) } };
           if (adopt) metadata.ownerReferences = [...(existing.metadata.ownerReferences ?? []), ownerReference(externalSecret)];
           changed = JSON.stringify(existing.data ?? {}) !== JSON.stringify(nextData);
@@ -387,7 +392,7 @@ export function createExternalSecretsSimulation(runtime: SimulationRuntime, opti
         }
       }
     }
-    synced.set(uid, { generation: externalSecret.metadata.generation ?? 1, at: clock.now() });
+    synced.set(uid, { generation, at: clock.now() });
     syncFailures.delete(uid);
     const ready: Condition = { type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced' };
     if (changed) recordEvent(externalSecret, 'Normal', 'Updated', existing ? 'Updated Secret' : 'Created Secret', COMPONENT);
