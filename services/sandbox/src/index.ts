@@ -31,6 +31,8 @@ export type { SandboxCounters } from './counters.js';
 export { parseSandboxArgs, SANDBOX_USAGE, type SandboxArgs } from './sandbox-args.js';
 export {
   CERT_MANAGER_DEPLOYMENT,
+  CREATED_BY_LABEL,
+  EXTERNAL_SECRETS_DEPLOYMENT,
   ENVOY_GATEWAY_CONTROLLER,
   ENVOY_GATEWAY_DEPLOYMENT,
   OWNING_GATEWAY_NAME,
@@ -39,6 +41,8 @@ export {
   createRoute53Dns01Solver,
   Dns01Error,
   type Dns01Solver,
+  createSecretsManagerReader,
+  type SecretsManagerReader,
 } from './kube/index.js';
 export {
   STANDIN_CHARTS,

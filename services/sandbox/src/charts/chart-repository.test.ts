@@ -75,6 +75,8 @@ describe('HTTP chart repositories', () => {
     const jetstack = parse((await get('/charts/jetstack/index.yaml')).body.toString()) as typeof index;
     expect(Object.keys(jetstack.entries)).toEqual(['cert-manager']);
     expect((await get('/charts/jetstack/cert-manager-v9.9.9.tgz')).res.status).toBe(404);
+    const externalSecrets = parse((await get('/charts/external-secrets/index.yaml')).body.toString()) as typeof index;
+    expect(externalSecrets.entries['external-secrets']?.map((e) => [e.version, e.appVersion])).toEqual([['0.16.2', 'v0.16.2']]);
     expect((await get('/charts/nothere/index.yaml')).res.status).toBe(404);
   });
 
@@ -155,13 +157,22 @@ describe('helm against the sandbox', () => {
   });
 
   it("renders every stand-in chart into objects a strict API server accepts, which the add-on simulations act on", async () => {
+    // External Secrets renders its CRDs by default (installCRDs: true), as the real chart does.
+    const externalSecrets = await helm('template', 'external-secrets', 'external-secrets', '--repo', `${url}/charts/external-secrets`, '--version', '0.16.2', '-n', 'external-secrets');
+    expect(externalSecrets).toContain('name: "clustersecretstores.external-secrets.io"');
+    expect(externalSecrets).toContain('image: "ghcr.io/external-secrets/external-secrets:v0.16.2"');
+    const withoutExtras = await helm('template', 'external-secrets', 'external-secrets', '--repo', `${url}/charts/external-secrets`, '--version', '0.16.2', '--set', 'installCRDs=false,webhook.create=false,certController.create=false');
+    expect(withoutExtras).not.toContain('CustomResourceDefinition');
+    expect(withoutExtras).not.toContain('external-secrets-webhook');
+    expect(withoutExtras).not.toContain('external-secrets-cert-controller');
     const rendered = [
       await helm('template', 'eg', `oci://${host}/envoyproxy/gateway-helm`, '--version', 'v1.4.1', '--plain-http', '--include-crds', '-n', 'envoy-gateway-system'),
       await helm('template', 'cert-manager', 'cert-manager', '--repo', `${url}/charts/jetstack`, '--version', 'v1.17.2', '--set', 'crds.enabled=true', '-n', 'cert-manager'),
+      externalSecrets,
       await helm('template', 'web', 'podinfo', '--repo', `${url}/charts/podinfo`, '--version', '6.8.0', '--set', 'ui.message=hi', '-n', 'shop'),
       await helm('template', 'old', 'podinfo', '--repo', `${url}/charts/podinfo`, '--version', '6.7.1', '-n', 'shop'),
     ];
-    const namespaces = ['envoy-gateway-system', 'cert-manager', 'shop'].map((ns) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`);
+    const namespaces = ['envoy-gateway-system', 'cert-manager', 'external-secrets', 'shop'].map((ns) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`);
     const file = join(dir, 'charts.yaml');
     writeFileSync(file, [...namespaces, ...rendered].join('\n---\n'));
     // kubectl validates strictly (fieldValidation=Strict) by default.
@@ -207,6 +218,9 @@ spec: {secretName: web-tls, issuerRef: {name: letsencrypt, kind: ClusterIssuer},
       'deployment.apps/cert-manager-cainjector',
       'deployment.apps/cert-manager-webhook',
       'deployment.apps/envoy-gateway',
+      'deployment.apps/external-secrets',
+      'deployment.apps/external-secrets-cert-controller',
+      'deployment.apps/external-secrets-webhook',
       'deployment.apps/old-podinfo',
       'deployment.apps/web-podinfo',
     ]);
@@ -219,6 +233,33 @@ spec: {secretName: web-tls, issuerRef: {name: letsencrypt, kind: ClusterIssuer},
     await waitFor(() => condition(['gatewayclass', 'eg'], 'Accepted'), 20_000, 'GatewayClass eg Accepted');
     await waitFor(() => condition(['gateway', 'web', '-n', 'shop'], 'Programmed'), 20_000, 'Gateway web Programmed');
     await waitFor(() => condition(['deployment', 'cert-manager', '-n', 'cert-manager'], 'Available'), 20_000, 'cert-manager Available');
+    // The simulated External Secrets Operator keys on the Deployment `external-secrets` and its CRDs:
+    // a ClusterSecretStore with the sandbox's keys is validated against its Secrets Manager.
+    await waitFor(() => condition(['deployment', 'external-secrets', '-n', 'external-secrets'], 'Available'), 20_000, 'external-secrets Available');
+    const store = join(dir, 'store.yaml');
+    writeFileSync(
+      store,
+      `apiVersion: v1
+kind: Secret
+metadata: {name: aws-keys, namespace: external-secrets}
+stringData: {id: AKIAEXAMPLE, secret: any}
+---
+apiVersion: external-secrets.io/v1beta1
+kind: ClusterSecretStore
+metadata: {name: aws}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      auth:
+        secretRef:
+          accessKeyIDSecretRef: {name: aws-keys, key: id, namespace: external-secrets}
+          secretAccessKeySecretRef: {name: aws-keys, key: secret, namespace: external-secrets}
+`,
+    );
+    await kubectl('apply', '--server-side', '--field-manager=charts-test', '-f', store);
+    await waitFor(() => condition(['clustersecretstore', 'aws'], 'Ready'), 20_000, 'ClusterSecretStore aws Ready');
   });
 });
 
@@ -241,11 +282,13 @@ describe('mirror settings for the stand-ins', () => {
   it('point every real repository at the sandbox', () => {
     expect(chartMirrors('http://127.0.0.1:4566').split(',')).toEqual([
       'https://charts.jetstack.io=http://127.0.0.1:4566/charts/jetstack',
+      'https://charts.external-secrets.io=http://127.0.0.1:4566/charts/external-secrets',
       'https://stefanprodan.github.io/podinfo=http://127.0.0.1:4566/charts/podinfo',
       'oci://docker.io/envoyproxy=oci://127.0.0.1:4566/envoyproxy',
       'oci://ghcr.io/stefanprodan/charts=oci://127.0.0.1:4566/stefanprodan/charts',
     ]);
     expect(chartPlainHttpHosts('http://127.0.0.1:4566')).toBe('127.0.0.1:4566');
     expect(STANDIN_CHARTS.envoyGateway).toEqual({ repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.4.1' });
+    expect(STANDIN_CHARTS.externalSecrets).toEqual({ repository: 'https://charts.external-secrets.io', chart: 'external-secrets', version: '0.16.2' });
   });
 });

@@ -18,6 +18,11 @@ export const STANDIN_CHARTS = {
   envoyGateway: { repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.4.1' },
   /** cert-manager: its CRDs with `crds.enabled: true`; Deployments `<fullname>`, `-webhook`, `-cainjector`. */
   certManager: { repository: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.17.2' },
+  /**
+   * External Secrets Operator: its CRDs (`installCRDs`, default true); Deployments `<fullname>`,
+   * `-webhook`, `-cert-controller` (`external-secrets` for release `external-secrets`).
+   */
+  externalSecrets: { repository: 'https://charts.external-secrets.io', chart: 'external-secrets', version: '0.16.2' },
   /** podinfo, a demo web app, from its HTTP repository. */
   podinfo: { repository: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', version: '6.8.0' },
   /** The same chart from its OCI registry. */
@@ -45,6 +50,7 @@ export interface StandinOciNamespace {
 
 export const STANDIN_HTTP_REPOSITORIES: readonly StandinHttpRepository[] = [
   { name: 'jetstack', realUrl: 'https://charts.jetstack.io', charts: ['cert-manager-v1.17.2'] },
+  { name: 'external-secrets', realUrl: 'https://charts.external-secrets.io', charts: ['external-secrets-0.16.2'] },
   { name: 'podinfo', realUrl: 'https://stefanprodan.github.io/podinfo', charts: ['podinfo-6.8.0', 'podinfo-6.7.1'] },
 ];
 

@@ -10,3 +10,6 @@ export { createRoute53Dns01Solver, Dns01Error } from './dns01-solver.js';
 export type { AwsCredentials, Dns01Challenge, Dns01Context, Dns01Solver, Route53SolverConfig } from './dns01-solver.js';
 export { ENVOY_GATEWAY_CONTROLLER, ENVOY_GATEWAY_DEPLOYMENT, OWNING_GATEWAY_NAME, OWNING_GATEWAY_NAMESPACE, envoyServiceName } from './gateway-simulation.js';
 export { CERT_MANAGER_DEPLOYMENT } from './cert-manager-simulation.js';
+export { CREATED_BY_LABEL, EXTERNAL_SECRETS_DEPLOYMENT } from './external-secrets-simulation.js';
+export { createSecretsManagerReader, SecretsManagerReadError } from './secrets-manager-reader.js';
+export type { SecretsManagerReader } from './secrets-manager-reader.js';

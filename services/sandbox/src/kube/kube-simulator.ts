@@ -11,6 +11,8 @@ import type { FaultInjector } from '../fault-injector.js';
 import type { SimClock } from '../sim-clock.js';
 import { createBuiltinSchemas } from './builtin-schemas.js';
 import { createCertManagerSimulation } from './cert-manager-simulation.js';
+import { createExternalSecretsSimulation } from './external-secrets-simulation.js';
+import { createSecretsManagerReader, type SecretsManagerReader } from './secrets-manager-reader.js';
 import { createRoute53Dns01Solver, type AwsCredentials, type Dns01Solver } from './dns01-solver.js';
 import { createGatewaySimulation } from './gateway-simulation.js';
 import { createKubeCluster, type ClusterSnapshot, type KubeCluster } from './kube-cluster.js';
@@ -110,6 +112,8 @@ export interface KubeSimulatorOptions {
   awsAmbientCredentials?: AwsCredentials;
   /** Replaces the Route 53 DNS-01 solver (tests of the certificate state machine). */
   dns01Solver?: Dns01Solver;
+  /** Replaces the External Secrets simulation's Secrets Manager client (by default the sandbox's own, at `awsEndpoint`). */
+  secretsManagerReader?: SecretsManagerReader;
 }
 
 interface ClusterEntry extends HandlerCluster {
@@ -158,11 +162,13 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   const serviceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Service') as ResourceType;
   const storageClassType = BUILT_IN_RESOURCES.find((type) => type.group === 'storage.k8s.io' && type.kind === 'StorageClass') as ResourceType;
 
-  // Envoy Gateway and cert-manager act in every cluster once installed there (their CRDs and Deployments exist).
+  // Envoy Gateway, cert-manager and External Secrets act in every cluster once installed there (their CRDs and Deployments exist).
   const dns01Solver = options.dns01Solver ?? createRoute53Dns01Solver({ endpoint: () => options.awsEndpoint?.() });
+  const secretsManagerReader = options.secretsManagerReader ?? createSecretsManagerReader({ endpoint: () => options.awsEndpoint?.() });
   const addOns = [
     (runtime: SimulationRuntime) => createGatewaySimulation(runtime),
     (runtime: SimulationRuntime) => createCertManagerSimulation(runtime, { solver: dns01Solver, ambientCredentials: options.awsAmbientCredentials }),
+    (runtime: SimulationRuntime) => createExternalSecretsSimulation(runtime, { reader: secretsManagerReader, ambientCredentials: options.awsAmbientCredentials }),
   ];
 
   function start(cluster: KubeCluster): ClusterEntry {

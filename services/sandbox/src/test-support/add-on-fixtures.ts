@@ -1,5 +1,5 @@
 /**
- * The objects the Envoy Gateway and cert-manager charts install that the sandbox's simulations of
+ * The objects the Envoy Gateway, cert-manager and External Secrets charts install that the sandbox's simulations of
  * those components key on: their CRDs (with permissive schemas and a status subresource) and
  * their controllers' Deployments. Tests apply them directly instead of installing the charts;
  * apply them raw (JSON), as client-node's typed models drop `x-kubernetes-preserve-unknown-fields`.
@@ -56,6 +56,16 @@ export function certManagerCrds() {
   ];
 }
 
+/** external-secrets.io/v1beta1: ExternalSecret, SecretStore and the cluster-scoped ClusterSecretStore. */
+export function externalSecretsCrds() {
+  const group = 'external-secrets.io';
+  return [
+    crd({ group, kind: 'ExternalSecret', plural: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] }, ['v1beta1']),
+    crd({ group, kind: 'SecretStore', plural: 'secretstores', scope: 'Namespaced', shortNames: ['ss'] }, ['v1beta1']),
+    crd({ group, kind: 'ClusterSecretStore', plural: 'clustersecretstores', scope: 'Cluster', shortNames: ['css'] }, ['v1beta1']),
+  ];
+}
+
 /** A controller Deployment as the charts render it (one replica; the simulation makes it Available). */
 export function addOnDeployment(name: string, namespace: string, labels: Record<string, string> = {}) {
   const selector = { 'app.kubernetes.io/name': name, ...labels };
@@ -70,6 +80,11 @@ export function addOnDeployment(name: string, namespace: string, labels: Record<
 /** Envoy Gateway (chart gateway-helm): its Deployment `envoy-gateway` with label `control-plane: envoy-gateway`. */
 export function envoyGatewayDeployment(namespace = 'envoy-gateway-system') {
   return addOnDeployment('envoy-gateway', namespace, { 'control-plane': 'envoy-gateway' });
+}
+
+/** External Secrets (chart external-secrets): the controller, webhook and cert-controller Deployments. */
+export function externalSecretsDeployments(namespace = 'external-secrets') {
+  return ['external-secrets', 'external-secrets-webhook', 'external-secrets-cert-controller'].map((name) => addOnDeployment(name, namespace, { 'app.kubernetes.io/instance': 'external-secrets' }));
 }
 
 /** cert-manager (chart cert-manager): the controller, webhook and cainjector Deployments. */
