@@ -15,6 +15,10 @@
  * - A WorkloadDefinition's `spec.manifests` is parsed here, with the request limits, by the API's
  *   hostile-input-safe parser: this is the gate the workload-controller relies on to read it.
  *
+ * - A WorkloadInstance's `spec.expose` host under its domain is a DNS name of at most 253
+ *   characters and no other live instance's (409 naming it; serialised by an advisory lock); the
+ *   secrets it receives are kept where they can be delivered from (Tugboat's own backend, for now).
+ *
  * - A Project's members name roles it has (built-in or its own `spec.roles`), once per user; its
  *   own roles do not reuse a built-in or platform role's name, nor each other's.
  *
