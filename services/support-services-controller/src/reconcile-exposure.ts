@@ -341,31 +341,37 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
       ctx.api.get<DomainDefinitionSpec>({ kind: 'DomainDefinition', name: spec.domainRef.name }, { signal }),
       ctx.api.get<Record<string, unknown>>({ kind: 'ClusterInstance', name: spec.clusterRef.name }, { signal }),
     ]);
-    if (cluster !== undefined && domain !== undefined) {
-      const fqdn = fqdnOf(spec, domain.spec);
-      try {
-        const connection = await clusterAccess.connect(ctx.api, cluster as unknown as ClusterResource, signal);
-        const removals: Array<{ apiVersion: string; kind: string; namespace: string; name: string }> = [
-          { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: routeName(spec.workload) },
-          { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: redirectRouteName(spec.workload) },
-          { apiVersion: CERT_MANAGER_API, kind: 'Certificate', namespace: GATEWAY_NAMESPACE, name: certificateName(fqdn) },
-          { apiVersion: 'v1', kind: 'Secret', namespace: GATEWAY_NAMESPACE, name: certificateName(fqdn) },
-        ];
-        for (const object of removals) {
-          if ((await connection.isNamespaced(object.apiVersion, object.kind, { signal })) === undefined) continue;
-          ctx.assertLeaseHeld();
-          await connection.delete(object, { signal });
-        }
-        // The Gateway without this host's listener (the listing no longer counts an exposure being deleted).
-        if ((await connection.isNamespaced(GATEWAY_API, 'Gateway', { signal })) !== undefined) await applyGateway(ctx, connection, exposure, domain as Domain);
-      } catch (error) {
-        if (!isKubeClusterError(error) || signal.aborted) throw error;
-        const message = `cannot remove the route and certificate from ClusterInstance ${spec.clusterRef.name} (${error.message}); retrying with backoff — \`tug delete exposure ${exposure.metadata.name} -p ${exposure.metadata.project} --force\` removes the object without cleaning the cluster`;
-        await writeDeletingStatus(ctx, exposure, 'ClusterUnavailable', message);
-        throw new KubeClusterError(message, { reason: error.reason, cause: error });
+    if (domain === undefined) return undefined; // references keep it while this exposure is there: only a forced removal gets here
+    const fqdn = fqdnOf(spec, domain.spec);
+    // The records first (no more traffic is sent to the host), then the route and certificate.
+    const zoneId = (domain.status.outputs as Partial<DomainOutputs> | undefined)?.hostedZoneId;
+    if (zoneId !== undefined) await removeRecords(ctx, exposure, domain as Domain, zoneId, fqdn);
+    if (cluster === undefined) {
+      await ctx.events.record('Warning', 'ClusterGone', `ClusterInstance ${spec.clusterRef.name} no longer exists; the route and certificate of ${fqdn} were not removed from it`).catch(() => undefined);
+      return undefined;
+    }
+    try {
+      const connection = await clusterAccess.connect(ctx.api, cluster as unknown as ClusterResource, signal);
+      const removals: Array<{ apiVersion: string; kind: string; namespace: string; name: string }> = [
+        { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: routeName(spec.workload) },
+        { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: redirectRouteName(spec.workload) },
+        { apiVersion: CERT_MANAGER_API, kind: 'Certificate', namespace: GATEWAY_NAMESPACE, name: certificateName(fqdn) },
+        { apiVersion: 'v1', kind: 'Secret', namespace: GATEWAY_NAMESPACE, name: certificateName(fqdn) },
+      ];
+      for (const object of removals) {
+        if ((await connection.isNamespaced(object.apiVersion, object.kind, { signal })) === undefined) continue;
+        ctx.assertLeaseHeld();
+        await connection.delete(object, { signal });
       }
-      const zoneId = (domain.status.outputs as Partial<DomainOutputs> | undefined)?.hostedZoneId;
-      if (zoneId !== undefined) await removeRecords(ctx, exposure, domain as Domain, zoneId, fqdn);
+      // The Gateway without this host's listener (the listing no longer counts an exposure being deleted).
+      if ((await connection.isNamespaced(GATEWAY_API, 'Gateway', { signal })) !== undefined) await applyGateway(ctx, connection, exposure, domain as Domain);
+    } catch (error) {
+      if (!isKubeClusterError(error) || signal.aborted) throw error;
+      // Never delivered, on a cluster without a usable connection (an eks cluster still being made): nothing can be there.
+      if (error.reason === 'InvalidKubeconfig' && exposure.status.outputs?.['loadBalancer'] === undefined) return undefined;
+      const message = `cannot remove the route and certificate from ClusterInstance ${spec.clusterRef.name} (${error.message}); retrying with backoff — \`tug delete exposure ${exposure.metadata.name} -p ${exposure.metadata.project} --force\` removes the object without cleaning the cluster`;
+      await writeDeletingStatus(ctx, exposure, 'ClusterUnavailable', message);
+      throw new KubeClusterError(message, { reason: error.reason, cause: error });
     }
     return undefined;
   }
