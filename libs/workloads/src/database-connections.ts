@@ -5,7 +5,7 @@
  * so that a new password (or a moved database) rolls the pods.
  */
 import { createHash } from 'node:crypto';
-import { containersOf, podSpecOf, podTemplateMetadataOf } from './pod-templates.js';
+import { annotatePodTemplate, containersOf, podSpecOf } from './pod-templates.js';
 import type { KubeManifest } from './workload-types.js';
 
 export interface DatabaseConnection {
@@ -70,11 +70,7 @@ export function withDatabaseConnections(objects: readonly KubeManifest[], connec
       const given = Array.isArray(container['envFrom']) ? container['envFrom'] : [];
       container['envFrom'] = [...given, ...envFrom];
     }
-    const metadata = podTemplateMetadataOf(object);
-    if (metadata !== undefined) {
-      const annotations = typeof metadata['annotations'] === 'object' && metadata['annotations'] !== null ? (metadata['annotations'] as Record<string, string>) : {};
-      metadata['annotations'] = { ...annotations, [DATABASES_CHECKSUM_ANNOTATION]: checksum };
-    }
+    annotatePodTemplate(object, DATABASES_CHECKSUM_ANNOTATION, checksum);
     return object;
   });
   return [...secrets, ...wired];

@@ -72,3 +72,11 @@ export function specOf(object: KubeManifest): JsonRecord {
   if (!isRecord(object['spec'])) object['spec'] = {};
   return object['spec'] as JsonRecord;
 }
+
+/** Sets one annotation on the object's pod template (a change of it rolls the pods); nothing for a kind without one. */
+export function annotatePodTemplate(object: KubeManifest, annotation: string, value: string): void {
+  const metadata = podTemplateMetadataOf(object);
+  if (metadata === undefined) return;
+  const annotations = isRecord(metadata['annotations']) ? (metadata['annotations'] as Record<string, string>) : {};
+  metadata['annotations'] = { ...annotations, [annotation]: value };
+}

@@ -6,7 +6,7 @@
  * changed value rolls the pods.
  */
 import { createHash } from 'node:crypto';
-import { containersOf, podSpecOf, podTemplateMetadataOf } from './pod-templates.js';
+import { annotatePodTemplate, containersOf, podSpecOf } from './pod-templates.js';
 import type { KubeManifest } from './workload-types.js';
 
 export interface SecretDelivery {
@@ -69,11 +69,7 @@ export function withSecrets(objects: readonly KubeManifest[], deliveries: readon
       const given = Array.isArray(podSpec['volumes']) ? podSpec['volumes'] : [];
       podSpec['volumes'] = [...given, ...files.map((d) => ({ name: volumeName(d.secret), secret: { secretName: deliveredSecretName(d.secret) } }))];
     }
-    const metadata = podTemplateMetadataOf(object);
-    if (metadata !== undefined) {
-      const annotations = typeof metadata['annotations'] === 'object' && metadata['annotations'] !== null ? (metadata['annotations'] as Record<string, string>) : {};
-      metadata['annotations'] = { ...annotations, [SECRETS_CHECKSUM_ANNOTATION]: checksum };
-    }
+    annotatePodTemplate(object, SECRETS_CHECKSUM_ANNOTATION, checksum);
     return object;
   });
   return [...secrets, ...wired];

@@ -41,31 +41,27 @@ export function getPath(root: unknown, dotted: string): unknown {
   return node;
 }
 
+/** The object holding the last key of a dotted path, reached through own properties only, and that key. */
+function holderOf(root: JsonObject, dotted: string): { holder: JsonObject; key: string } | undefined {
+  const parts = dotted.split('.');
+  const key = parts.pop()!;
+  const holder = parts.length === 0 ? root : getPath(root, parts.join('.'));
+  return isJsonObject(holder) && Object.hasOwn(holder, key) ? { holder, key } : undefined;
+}
+
 /**
  * Sets a value at a dotted path that already leads through own properties of objects, to a key
  * the last object already holds; does nothing otherwise (so never touches a prototype).
  */
 export function setPath(root: JsonObject, dotted: string, value: unknown): void {
-  const parts = dotted.split('.');
-  const last = parts.pop()!;
-  let node: unknown = root;
-  for (const part of parts) {
-    if (!isJsonObject(node)) return;
-    node = ownValue(node, part);
-  }
-  if (isJsonObject(node) && Object.hasOwn(node, last)) setOwn(node, last, value);
+  const at = holderOf(root, dotted);
+  if (at !== undefined) setOwn(at.holder, at.key, value);
 }
 
 /** Removes the key at a dotted path that leads through own properties; does nothing otherwise. */
 export function deletePath(root: JsonObject, dotted: string): void {
-  const parts = dotted.split('.');
-  const last = parts.pop()!;
-  let node: unknown = root;
-  for (const part of parts) {
-    if (!isJsonObject(node)) return;
-    node = ownValue(node, part);
-  }
-  if (isJsonObject(node) && Object.hasOwn(node, last)) delete node[last];
+  const at = holderOf(root, dotted);
+  if (at !== undefined) delete at.holder[at.key];
 }
 
 export function cloneJson<T>(value: T): T {

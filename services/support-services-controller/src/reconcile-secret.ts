@@ -81,6 +81,8 @@ export function createSecretReconciler(options: SecretReconcilerOptions) {
       ctx.setStatus({ phase: 'Progressing', reason: 'DefinitionMissing', message: `SecretDefinition ${definitionName} does not exist` });
       return { requeueAfterMs: options.waitMs };
     }
+    // A Tugboat-sealed value reported at this generation needs no second (audited) read: a new value is a new generation.
+    if (definition.spec.backend === 'tugboat' && secret.status.phase === 'Ready' && secret.status.observedGeneration === secret.metadata.generation) return undefined;
     const value = await valueOf(ctx, secret);
     if (value === undefined) {
       ctx.setStatus({ phase: 'Progressing', reason: 'WaitingForValue', message: `no value yet: set it with \`tug secret set secretinstance/${secret.metadata.name} -p ${secret.metadata.project} --from-file FILE\`` });
