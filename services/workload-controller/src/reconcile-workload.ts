@@ -1,6 +1,6 @@
 import { createClusterAccess, createEksAccess, createManagedSecrets, type AwsAccountSpec, type EksAccess, type ManagedSecrets } from '@tugboat/aws';
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
-import { isKubeClusterError, KubeClusterError, type ClusterConnection, type ClusterConnections, type KubernetesObject } from '@tugboat/kube';
+import { isKubeClusterError, KubeClusterError, liveReadiness, type ClusterConnection, type ClusterConnections, type KubernetesObject, type Readiness } from '@tugboat/kube';
 import { keyOf, noKillPoint, type Condition, type KillPoint, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import {
   derivedNamespace,
@@ -38,7 +38,6 @@ import {
   type InventoryEntry,
 } from './inventory.js';
 import { composeExposure, exposureLeaving } from './exposure-composition.js';
-import { labelSelectorQuery, objectReadiness, POD_CONTROLLERS, stuckPods, type LabelSelector, type Readiness } from './object-readiness.js';
 import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js';
 
 /** Renders a Helm chart (`@tugboat/helm`'s renderer): what a Helm-chart definition's instances are made of. */
@@ -587,39 +586,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
   }
 
   /** `endpoints`: a Service's Endpoints, read beforehand. */
-  async function readinessOf(ctx: Ctx, cluster: ClusterConnection, object: KubernetesObject, endpoints: KubernetesObject | undefined): Promise<Readiness> {
-    const namespace = object.metadata?.namespace;
-    const readiness = objectReadiness(object, { endpoints });
-    if (readiness.ready || readiness.failed || !POD_CONTROLLERS.has(object.kind ?? '') || namespace === undefined) return readiness;
-    // Its controller has not seen this generation yet: no pod of it exists to be stuck.
-    const observed = (object as { status?: { observedGeneration?: number } }).status?.observedGeneration;
-    if (observed === undefined || observed < (object.metadata?.generation ?? 0)) return readiness;
-    const pods = await currentPods(ctx, cluster, object, namespace);
-    return stuckPods(pods) ?? readiness;
-  }
-
-  /** The pods of the object's current rollout (a Deployment's newest ReplicaSet, a StatefulSet's update revision). */
-  async function currentPods(ctx: Ctx, cluster: ClusterConnection, object: KubernetesObject, namespace: string): Promise<KubernetesObject[]> {
-    const signal = ctx.signal;
-    const spec = (object as { spec?: { selector?: LabelSelector } }).spec;
-    const status = (object as { status?: { updateRevision?: string } }).status;
-    const selector = spec?.selector;
-    if (object.kind === 'Deployment') {
-      const query = labelSelectorQuery(selector);
-      if (query === undefined) return [];
-      const replicaSets = (await cluster.list('apps/v1', 'ReplicaSet', { namespace, labelSelector: query, signal })).filter((replicaSet) =>
-        (replicaSet.metadata?.ownerReferences ?? []).some((owner) => owner.uid === object.metadata?.uid),
-      );
-      const revision = (replicaSet: KubernetesObject) => Number(replicaSet.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
-      const newest = replicaSets.sort((a, b) => revision(b) - revision(a))[0];
-      const hash = newest?.metadata?.labels?.['pod-template-hash'];
-      if (hash === undefined) return [];
-      const podQuery = labelSelectorQuery(selector, { 'pod-template-hash': hash });
-      return podQuery === undefined ? [] : cluster.list('v1', 'Pod', { namespace, labelSelector: podQuery, signal });
-    }
-    const extra: Record<string, string> = object.kind === 'StatefulSet' && status?.updateRevision ? { 'controller-revision-hash': status.updateRevision } : {};
-    const query = labelSelectorQuery(selector, extra);
-    return query === undefined ? [] : cluster.list('v1', 'Pod', { namespace, labelSelector: query, signal });
+  function readinessOf(ctx: Ctx, cluster: ClusterConnection, object: KubernetesObject, endpoints: KubernetesObject | undefined): Promise<Readiness> {
+    return liveReadiness(cluster, object, { endpoints, signal: ctx.signal });
   }
 
   async function finalize(ctx: Ctx, obj: Instance): Promise<ReconcileResult> {

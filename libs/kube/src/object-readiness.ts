@@ -3,7 +3,8 @@
  * and the Kubernetes controllers read it, and whether the pods of its current rollout are stuck in a
  * way that waiting will not fix (the image does not pull, the container keeps crashing).
  */
-import type { KubernetesObject } from '@tugboat/kube';
+import type { ClusterConnection } from './cluster-connections.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
 
 export interface Readiness {
   ready: boolean;
@@ -87,9 +88,26 @@ export function objectReadiness(object: KubernetesObject, context: ReadinessCont
       if (phase === 'Lost') return failed('ClaimLost', 'the claim lost its volume');
       return waiting(phase, `the claim is ${phase}`);
     }
+    case 'Prometheus':
+    case 'Alertmanager':
+      return operatorManagedReadiness(object, status);
     default:
       return ready('Exists', 'exists');
   }
+}
+
+/**
+ * A Prometheus or Alertmanager of the Prometheus Operator (`monitoring.coreos.com`): ready when the
+ * operator reports it `Available` at its generation, as it does once its StatefulSet's pods are.
+ */
+function operatorManagedReadiness(object: KubernetesObject, status: Json): Readiness {
+  if (!(object.apiVersion ?? '').startsWith('monitoring.coreos.com/')) return ready('Exists', 'exists');
+  const available = conditionOf(status, 'Available');
+  const observed = (available as { observedGeneration?: unknown } | undefined)?.observedGeneration;
+  if (available === undefined) return waiting('NotReconciled', 'the Prometheus Operator has not reported on it yet');
+  if (typeof observed === 'number' && observed < (object.metadata?.generation ?? 0)) return waiting('RollingOut', 'waiting for the Prometheus Operator to see the new generation');
+  if (available.status !== 'True') return waiting(available.reason ?? 'Unavailable', available.message ?? 'not Available');
+  return ready('Available', `${numberAt(status['availableReplicas'])} replicas available`);
 }
 
 function deploymentReadiness(object: KubernetesObject, spec: Json, status: Json): Readiness {
@@ -177,4 +195,43 @@ export function labelSelectorQuery(selector: LabelSelector | undefined, extra: R
     }
   }
   return parts.length === 0 ? undefined : parts.join(',');
+}
+
+/** The pods that stand for a controller's current rollout (a Deployment's newest ReplicaSet, a StatefulSet's update revision). */
+export async function currentPods(cluster: ClusterConnection, object: KubernetesObject, namespace: string, signal?: AbortSignal): Promise<KubernetesObject[]> {
+  const options = signal === undefined ? {} : { signal };
+  const spec = (object as { spec?: { selector?: LabelSelector } }).spec;
+  const status = (object as { status?: { updateRevision?: string } }).status;
+  const selector = spec?.selector;
+  if (object.kind === 'Deployment') {
+    const query = labelSelectorQuery(selector);
+    if (query === undefined) return [];
+    const replicaSets = (await cluster.list('apps/v1', 'ReplicaSet', { namespace, labelSelector: query, ...options })).filter((replicaSet) =>
+      (replicaSet.metadata?.ownerReferences ?? []).some((owner) => owner.uid === object.metadata?.uid),
+    );
+    const revision = (replicaSet: KubernetesObject) => Number(replicaSet.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+    const newest = replicaSets.sort((a, b) => revision(b) - revision(a))[0];
+    const hash = newest?.metadata?.labels?.['pod-template-hash'];
+    if (hash === undefined) return [];
+    const podQuery = labelSelectorQuery(selector, { 'pod-template-hash': hash });
+    return podQuery === undefined ? [] : cluster.list('v1', 'Pod', { namespace, labelSelector: podQuery, ...options });
+  }
+  const extra: Record<string, string> = object.kind === 'StatefulSet' && status?.updateRevision ? { 'controller-revision-hash': status.updateRevision } : {};
+  const query = labelSelectorQuery(selector, extra);
+  return query === undefined ? [] : cluster.list('v1', 'Pod', { namespace, labelSelector: query, ...options });
+}
+
+/**
+ * An object's readiness as the cluster holds it, and for a controller of pods that is not ready,
+ * whether a pod of its current rollout is stuck (the image does not pull, the container crashes).
+ */
+export async function liveReadiness(cluster: ClusterConnection, object: KubernetesObject, context: ReadinessContext & { signal?: AbortSignal } = {}): Promise<Readiness> {
+  const namespace = object.metadata?.namespace;
+  const readiness = objectReadiness(object, context);
+  if (readiness.ready || readiness.failed || !POD_CONTROLLERS.has(object.kind ?? '') || namespace === undefined) return readiness;
+  // Its controller has not seen this generation yet: no pod of it exists to be stuck.
+  const observed = (object as { status?: { observedGeneration?: number } }).status?.observedGeneration;
+  if (observed === undefined || observed < (object.metadata?.generation ?? 0)) return readiness;
+  const pods = await currentPods(cluster, object, namespace, context.signal);
+  return stuckPods(pods) ?? readiness;
 }

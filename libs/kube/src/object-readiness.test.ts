@@ -1,4 +1,4 @@
-import type { KubernetesObject } from '@tugboat/kube';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { labelSelectorQuery, objectReadiness, stuckPods } from './object-readiness.js';
 
 const object = (kind: string, fields: Record<string, unknown>, generation = 2): KubernetesObject =>
@@ -83,5 +83,25 @@ describe('labelSelectorQuery', () => {
     ).toBe('tier in (a,b),x notin (c),y,!z');
     expect(labelSelectorQuery(undefined)).toBeUndefined();
     expect(labelSelectorQuery({ matchExpressions: [{ key: 'a', operator: 'Gt' }] })).toBeUndefined();
+  });
+});
+
+describe('a Prometheus Operator resource', () => {
+  const prometheus = (status: Record<string, unknown> | undefined, generation = 2) =>
+    ({ apiVersion: 'monitoring.coreos.com/v1', kind: 'Prometheus', metadata: { name: 'p', namespace: 'ns', generation }, ...(status ? { status } : {}) }) as KubernetesObject;
+
+  it('is ready when the operator reports it Available at its generation, and says why not otherwise', () => {
+    expect(objectReadiness(prometheus(undefined))).toMatchObject({ ready: false, reason: 'NotReconciled' });
+    expect(objectReadiness(prometheus({ availableReplicas: 1, conditions: [{ type: 'Available', status: 'True', observedGeneration: 2 }] }))).toMatchObject({ ready: true, reason: 'Available' });
+    expect(objectReadiness(prometheus({ conditions: [{ type: 'Available', status: 'True', observedGeneration: 1 }] }))).toMatchObject({ ready: false, reason: 'RollingOut' });
+    expect(objectReadiness(prometheus({ conditions: [{ type: 'Available', status: 'False', reason: 'NoPodReady', message: 'shard 0: pod prometheus-p-0: 0/2 nodes are available' }] }))).toEqual({
+      ready: false,
+      reason: 'NoPodReady',
+      message: 'shard 0: pod prometheus-p-0: 0/2 nodes are available',
+    });
+  });
+
+  it('of another group is only checked for existence', () => {
+    expect(objectReadiness({ apiVersion: 'example.com/v1', kind: 'Prometheus', metadata: { name: 'p' } } as KubernetesObject)).toMatchObject({ ready: true, reason: 'Exists' });
   });
 });
