@@ -369,6 +369,21 @@ export const WORKLOAD_DEFINITION: KindDefinition = {
       /** Multi-document Kubernetes YAML; each document is checked by the API when written. */
       manifests: { type: 'string', minLength: 1, maxLength: 262144 },
       helm: helmSource,
+      /**
+       * Where the app serves Prometheus metrics: a port of its Service (by name), a path and how
+       * often to scrape. Tugboat makes a ServiceMonitor for each instance, on a cluster with
+       * metrics (see ObservabilityInstance).
+       */
+      metrics: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['port'],
+        properties: {
+          port: { type: 'string', maxLength: 15, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' },
+          path: { type: 'string', maxLength: 1024, pattern: '^/[A-Za-z0-9/._~-]*$' },
+          interval: { type: 'string', maxLength: 16, pattern: '^([0-9]+h)?([0-9]+m)?([0-9]+s)?$', minLength: 2 },
+        },
+      },
       overridable: { type: 'array', maxItems: WORKLOAD_OVERRIDABLE.length, uniqueItems: true, items: { type: 'string', enum: [...WORKLOAD_OVERRIDABLE] } },
       maxReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
       allowedImageRegistries: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 260 } },
@@ -427,6 +442,8 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   shortNames: ['wi', 'app'],
   scope: 'Project',
   controller: WORKLOAD_CONTROLLER,
+  // A cluster's log collector is configured for the namespaces of the workloads there.
+  readers: [SUPPORT_SERVICES_CONTROLLER],
   builtIn: true,
   references: [
     { path: 'definitionRef', kind: 'WorkloadDefinition', required: true },
@@ -486,6 +503,16 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
       },
       /** Reachable from outside at its own https hostname (see `Exposure`, which reports the url). */
       expose: exposure,
+      /**
+       * Its metrics (when its definition declares them) and logs: both collected by default by its
+       * cluster's ObservabilityInstance (made on first use from the default ObservabilityDefinition);
+       * `false` opts out.
+       */
+      observability: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { metrics: { type: 'boolean' }, logs: { type: 'boolean' } },
+      },
       overrides: {
         type: 'object',
         additionalProperties: false,
@@ -919,6 +946,138 @@ export const SECRET_INSTANCE: KindDefinition = {
   },
 };
 
+
+/** A retention period as Prometheus and Loki take one (`15d`, `720h`, `2w`). */
+const retention = { type: 'string', maxLength: 16, pattern: '^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?$', minLength: 2 } as const;
+/** A storage size as Prometheus' `retentionSize` takes one (`50GB`, `512MB`). */
+const retentionSize = { type: 'string', maxLength: 16, pattern: '^(0|([0-9]+(\\.[0-9]+)?(B|KB|MB|GB|TB|PB|EB)))$' } as const;
+/** Chart values set by the platform team (merged over Tugboat's own, under them the chart's defaults). */
+const chartValues = { type: 'object', maxProperties: 256 } as const;
+/** A values path an instance may override, under the component it belongs to (`metrics.grafana.replicas`). */
+const observabilityValuesPath = { type: 'string', maxLength: 256, pattern: '^(metrics|logs|collector)(\\.[A-Za-z0-9_-]+)+$' } as const;
+
+/**
+ * A cluster's metrics and logs stack, published by the platform team: kube-prometheus-stack
+ * (Prometheus, Alertmanager, Grafana) and Loki with the Alloy log collector, from their Helm charts
+ * at pinned versions, with retention, resources and values. `default: true` makes it the one a
+ * cluster gets on first use (a workload there that declares metrics or keeps its logs collected).
+ */
+export const OBSERVABILITY_DEFINITION: KindDefinition = {
+  kind: 'ObservabilityDefinition',
+  plural: 'observabilitydefinitions',
+  singular: 'observabilitydefinition',
+  shortNames: ['obsdef'],
+  scope: 'Platform',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  // Rules, not things: what it installs belongs to the ObservabilityInstance of each cluster.
+  finalizer: false,
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      /** The definition a cluster's ObservabilityInstance is made from on first use (at most one is the default). */
+      default: { type: 'boolean' },
+      /** Where the stack goes on each cluster; default `tugboat-observability`. */
+      namespace: { type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+      metrics: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          /** Default true. */
+          enabled: { type: 'boolean' },
+          /** kube-prometheus-stack from prometheus-community by default. */
+          chart: chartPin,
+          /** How long Prometheus keeps samples; default `15d`. */
+          retention,
+          retentionSize,
+          /** Prometheus' requests and limits. */
+          resources,
+          /** Grafana (default true) and Alertmanager (default true). */
+          grafana: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
+          alertmanager: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' } } },
+          values: chartValues,
+        },
+      },
+      logs: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          /** Default true. */
+          enabled: { type: 'boolean' },
+          /** Loki from the grafana repository by default (single binary, filesystem storage). */
+          chart: chartPin,
+          /** The log collector: Grafana Alloy from the grafana repository by default (a DaemonSet). */
+          collectorChart: chartPin,
+          /** How long Loki keeps logs; default `168h`. */
+          retention,
+          /** Loki's requests and limits. */
+          resources,
+          values: chartValues,
+          collectorValues: chartValues,
+        },
+      },
+      /** The values paths an instance may set in `spec.overrides.values` (`metrics.…`, `logs.…`, `collector.…`, and everything under them). */
+      overridableValues: { type: 'array', maxItems: 64, uniqueItems: true, items: observabilityValuesPath },
+    },
+  },
+};
+
+/**
+ * A cluster's metrics and logs, installed and kept healthy by the support-services-controller from
+ * its definition: one per cluster, made by a platform team or by the workload-controller on first
+ * use. Status: per-component readiness, the Grafana, Prometheus and Loki addresses, and which
+ * namespaces' logs are collected. Deleting it removes everything it installed.
+ */
+export const OBSERVABILITY_INSTANCE: KindDefinition = {
+  kind: 'ObservabilityInstance',
+  plural: 'observabilityinstances',
+  singular: 'observabilityinstance',
+  shortNames: ['obs'],
+  scope: 'Platform',
+  controller: SUPPORT_SERVICES_CONTROLLER,
+  // A workload that asks for metrics or logs on a cluster without one makes it from the default definition.
+  composedBy: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [
+    { path: 'definitionRef', kind: 'ObservabilityDefinition', required: true },
+    { path: 'clusterRef', kind: 'ClusterInstance', required: true },
+    { path: 'grafana.gatewayRef', kind: 'GatewayDefinition' },
+  ],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['definitionRef', 'clusterRef'],
+    properties: {
+      definitionRef: ref,
+      /** The cluster (at most one ObservabilityInstance each). */
+      clusterRef: ref,
+      /**
+       * Grafana reachable from outside at `http://<load balancer>/grafana/` through this gateway's
+       * http listener on the cluster (a GatewayDefinition some exposure there already uses, so its
+       * Gateway exists); in-cluster only when left out.
+       */
+      grafana: { type: 'object', additionalProperties: false, properties: { gatewayRef: ref } },
+      overrides: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          /** Chart values by component (`metrics`, `logs`, `collector`), each path one the definition's `overridableValues` allows. */
+          values: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { metrics: chartValues, logs: chartValues, collector: chartValues },
+          },
+        },
+      },
+    },
+  },
+};
+
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
   PROJECT,
   AWS_ACCOUNT,
@@ -934,4 +1093,6 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = [
   EXPOSURE,
   SECRET_DEFINITION,
   SECRET_INSTANCE,
+  OBSERVABILITY_DEFINITION,
+  OBSERVABILITY_INSTANCE,
 ];

@@ -45,26 +45,33 @@ const allows = (allowed: string, path: string) => path === allowed || path.start
 /**
  * The instance's values against the definition's `overridableValues` (`definitionName` for the
  * messages): each leaf an allowed path, no forbidden key, within the depth and size bounds.
+ * `where` names another definition kind and where the values sit (an ObservabilityInstance's per chart).
  */
-export function valuesOverrideViolations(values: JsonRecord | undefined, overridableValues: readonly string[] | undefined, definitionName: string): Violation[] {
+export function valuesOverrideViolations(
+  values: JsonRecord | undefined,
+  overridableValues: readonly string[] | undefined,
+  definitionName: string,
+  where: { definitionKind?: string; at?: string } = {},
+): Violation[] {
   if (values === undefined) return [];
   const problems: Violation[] = [];
   const paths: string[] = [];
   leafPaths(values, '', 1, paths, problems);
+  const at = where.at ?? 'spec.overrides.values';
   if (paths.length > MAX_VALUES_LEAVES) {
-    return [{ path: 'spec.overrides.values', rule: 'maxLeaves', message: `sets more than ${MAX_VALUES_LEAVES} values` }];
+    return [{ path: at, rule: 'maxLeaves', message: `sets more than ${MAX_VALUES_LEAVES} values` }];
   }
   const allowed = overridableValues ?? [];
   for (const path of paths) {
     if (!allowed.some((entry) => allows(entry, path))) {
       problems.push({
-        path: `spec.overrides.values.${path}`,
+        path: `${at}.${path}`,
         rule: 'overridableValues',
-        message: `WorkloadDefinition ${definitionName} does not let instances set chart value ${path} (overridableValues: ${allowed.length === 0 ? 'none' : allowed.join(', ')})`,
+        message: `${where.definitionKind ?? 'WorkloadDefinition'} ${definitionName} does not let instances set chart value ${path} (overridableValues: ${allowed.length === 0 ? 'none' : allowed.join(', ')})`,
       });
     }
   }
-  return problems;
+  return at === 'spec.overrides.values' ? problems : problems.map((problem) => ({ ...problem, path: problem.path.replace(/^spec\.overrides\.values/, at) }));
 }
 
 /**

@@ -1,6 +1,6 @@
 export { imageRegistry, normalizeRegistry, withTag } from './image-reference.js';
 export { containersOf, groupOf, podSpecOf } from './pod-templates.js';
-export { derivedNamespace, effectiveImage, instanceLabels, manifestObjects, renderWorkload, type RenderInput } from './render-workload.js';
+export { derivedNamespace, effectiveImage, instanceLabels, manifestObjects, renderWorkload, serviceMonitor, type RenderInput } from './render-workload.js';
 export { definitionViolations, describeObject, instanceViolations, manifestViolations, MAX_MANIFEST_DOCUMENTS, renderedViolations } from './workload-rules.js';
 export { MAX_VALUES_DEPTH, MAX_VALUES_LEAVES, mergeValues, valuesOverrideViolations } from './chart-values.js';
 export {
@@ -15,6 +15,7 @@ export {
   type ExposureSpec,
   type HelmSource,
   type WorkloadExposure,
+  type WorkloadMetrics,
   type KubeManifest,
   type Overridable,
   type Probe,

@@ -14,6 +14,7 @@ import {
   type Probe,
   type WorkloadDefinitionSpec,
   type WorkloadInstanceSpec,
+  type WorkloadMetrics,
   type WorkloadOverrides,
 } from './workload-types.js';
 
@@ -165,4 +166,21 @@ function renderManifests(documents: readonly unknown[], overrides: WorkloadOverr
     }
   }
   return objects;
+}
+
+/**
+ * The ServiceMonitor that has the cluster's Prometheus scrape an instance's metrics: every Service
+ * of the instance (by its uid label) at the port its definition names. Labelled like the
+ * instance's other objects, so it is pruned with them.
+ */
+export function serviceMonitor(input: Pick<RenderInput, 'project' | 'name' | 'uid'>, metrics: WorkloadMetrics): KubeManifest {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: { name: input.name, labels: instanceLabels(input) },
+    spec: {
+      selector: { matchLabels: { [LABELS.instanceUid]: input.uid } },
+      endpoints: [{ port: metrics.port, path: metrics.path ?? '/metrics', interval: metrics.interval ?? '30s' }],
+    },
+  };
 }

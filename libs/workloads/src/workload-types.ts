@@ -82,6 +82,16 @@ export interface WorkloadDefinitionSpec {
   overridable?: Overridable[];
   maxReplicas?: number;
   allowedImageRegistries?: string[];
+  /** Where the app serves Prometheus metrics: a Service port by name (a ServiceMonitor scrapes it). */
+  metrics?: WorkloadMetrics;
+}
+
+export interface WorkloadMetrics {
+  port: string;
+  /** Default `/metrics`. */
+  path?: string;
+  /** Default `30s`. */
+  interval?: string;
 }
 
 export interface WorkloadOverrides {
@@ -109,6 +119,8 @@ export interface WorkloadInstanceSpec {
   secrets?: Array<{ ref: { name: string }; as?: 'env' | 'file'; mountPath?: string }>;
   /** Reachable from outside at its own hostname (the workload-controller makes its Exposure). */
   expose?: WorkloadExposure;
+  /** Its metrics and logs are collected unless set `false` here. */
+  observability?: { metrics?: boolean; logs?: boolean };
 }
 
 export interface WorkloadExposure {

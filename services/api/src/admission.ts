@@ -19,6 +19,10 @@
  *   characters and no other live instance's (409 naming it; serialised by an advisory lock); the
  *   secrets it receives are kept where they can be delivered from (Tugboat's own backend, for now).
  *
+ * - An ObservabilityInstance is the only live one on its cluster, and at most one
+ *   ObservabilityDefinition is the default (409 naming the other; serialised by an advisory lock);
+ *   an instance's values overrides are paths its definition allows (422 naming the path).
+ *
  * - A Project's members name roles it has (built-in or its own `spec.roles`), once per user; its
  *   own roles do not reuse a built-in or platform role's name, nor each other's.
  *
@@ -33,6 +37,8 @@ import {
   DATABASE_INSTANCE,
   DOMAIN_DEFINITION,
   InputError,
+  OBSERVABILITY_DEFINITION,
+  OBSERVABILITY_INSTANCE,
   SECRET_DEFINITION,
   SECRET_INSTANCE,
   PLATFORM_ROLES,
@@ -50,6 +56,7 @@ import {
   databaseDefinitionViolations,
   databaseInstanceViolations,
   databaseUpdateViolations,
+  observabilityInstanceViolations,
   workloadDatabaseViolations,
   workloadDefinitionViolations,
   workloadInstanceViolations,
@@ -68,6 +75,8 @@ export const MAX_NAMED = 10;
 const DEFAULT_CLUSTER_LOCK = sql`pg_advisory_xact_lock(hashtext('tugboat:default-cluster'))`;
 /** Serialises writes that expose a workload, so two cannot both claim one hostname. */
 const EXPOSED_HOST_LOCK = sql`pg_advisory_xact_lock(hashtext('tugboat:exposed-host'))`;
+/** Serialises writes of observability stacks and their default definition (one stack per cluster, one default). */
+const OBSERVABILITY_LOCK = sql`pg_advisory_xact_lock(hashtext('tugboat:observability'))`;
 /** The longest DNS name (without its trailing dot). */
 const MAX_DNS_NAME = 253;
 
@@ -90,6 +99,8 @@ export interface Admission {
    * as only self-contained checks (a definition's own defaults) apply to it.
    */
   admit(reader: Reader, request: AdmissionRequest): Promise<JsonObject>;
+  /** Whether admitting this create reads other objects although it references none (it must then run in the write's transaction). */
+  readsOthers(kind: string, spec: JsonObject): boolean;
   /** Refuses (409) a definition's new spec when existing instances of it would break its rules. */
   checkDefinitionChange(tx: Transaction<Database>, request: { kind: string; uid: string; name: string; spec: JsonObject }): Promise<void>;
 }
@@ -117,6 +128,7 @@ const INSTANCE_DEFINITION: Record<string, string> = {
   [CLUSTER_INSTANCE.kind]: CLUSTER_DEFINITION.kind,
   [WORKLOAD_INSTANCE.kind]: WORKLOAD_DEFINITION.kind,
   [DATABASE_INSTANCE.kind]: DATABASE_DEFINITION.kind,
+  [OBSERVABILITY_INSTANCE.kind]: OBSERVABILITY_DEFINITION.kind,
 };
 
 function refuse(violations: Violation[]): never {
@@ -185,6 +197,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       ownRules: workloadDefinitionViolations,
       parse: workloadManifests,
     },
+    [OBSERVABILITY_DEFINITION.kind]: { instanceKind: OBSERVABILITY_INSTANCE.kind, instanceRules: observabilityInstanceViolations, ownRules: () => [] },
   };
 
   /** A platform-wide object's spec, share-locked; `undefined` when absent (the reference check then answers). */
@@ -300,6 +313,43 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     if (violations.length > 0) refuse(violations);
   }
 
+  /** 409 when another live row of `kind` already holds what this one claims (`claim`: a jsonb condition on `spec`). */
+  async function firstOtherClaim(reader: Reader, kind: string, name: string, claim: ReturnType<typeof sql<boolean>>): Promise<string | undefined> {
+    await sql`select ${OBSERVABILITY_LOCK}`.execute(reader);
+    const other = await reader
+      .selectFrom('resources')
+      .select('name')
+      .where('kind', '=', kind)
+      .where('project', '=', '')
+      .where('name', '<>', name)
+      .where('deletion_requested_at', 'is', null)
+      .where(claim)
+      .orderBy('name')
+      .executeTakeFirst();
+    return other?.name;
+  }
+
+  /** A cluster has at most one ObservabilityInstance (two stacks would fight over the same CRDs). */
+  async function checkOneStackPerCluster(reader: Reader, request: AdmissionRequest, spec: JsonObject): Promise<void> {
+    const cluster = refName(spec, 'clusterRef');
+    if (cluster === undefined) return;
+    const other = await firstOtherClaim(reader, OBSERVABILITY_INSTANCE.kind, request.name, sql<boolean>`spec->'clusterRef'->>'name' = ${cluster}`);
+    if (other === undefined) return;
+    throw new ConflictError(`spec.clusterRef: ClusterInstance ${cluster} already has ObservabilityInstance ${other}; a cluster has one metrics and logs stack`, {
+      details: [{ path: 'spec.clusterRef', rule: 'unique', message: `ObservabilityInstance/_/${other} is on cluster ${cluster}` }],
+    });
+  }
+
+  /** At most one ObservabilityDefinition is the default (the one clusters get on first use). */
+  async function checkOneDefaultStack(reader: Reader, request: AdmissionRequest): Promise<void> {
+    if (request.spec['default'] !== true) return;
+    const other = await firstOtherClaim(reader, OBSERVABILITY_DEFINITION.kind, request.name, sql<boolean>`spec->>'default' = 'true'`);
+    if (other === undefined) return;
+    throw new ConflictError(`spec.default: ObservabilityDefinition ${other} is already the default; unset it there first`, {
+      details: [{ path: 'spec.default', rule: 'one-default', message: `ObservabilityDefinition/_/${other} is the default` }],
+    });
+  }
+
   async function admitInstance(reader: Reader, request: AdmissionRequest, definitionKind: string): Promise<JsonObject> {
     let spec = request.spec;
     if (request.kind === WORKLOAD_INSTANCE.kind && spec['clusterRef'] === undefined) {
@@ -320,6 +370,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       await checkSecretBackends(reader, request, spec);
     }
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
+    if (request.kind === OBSERVABILITY_INSTANCE.kind) await checkOneStackPerCluster(reader, request, spec);
     if (request.kind === DATABASE_INSTANCE.kind && request.current !== undefined) {
       const refused = databaseUpdateViolations(spec, request.current);
       if (refused.length > 0) refuse(refused);
@@ -335,6 +386,10 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
   }
 
   return {
+    readsOthers(kind, spec) {
+      return kind === OBSERVABILITY_DEFINITION.kind && spec['default'] === true;
+    },
+
     async admit(reader, request) {
       if (request.kind === PROJECT.kind) {
         const violations = projectRules(request.spec);
@@ -348,6 +403,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
         const violations = rules.ownRules(request.spec, rules.parse?.(request.spec));
         if (violations.length > 0) refuse(violations);
       }
+      if (request.kind === OBSERVABILITY_DEFINITION.kind) await checkOneDefaultStack(reader, request);
       return request.spec;
     },
 

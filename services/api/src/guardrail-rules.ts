@@ -10,7 +10,7 @@
  * Specs reaching here have passed their kind's JSON Schema, so shapes are as declared.
  */
 import type { ErrorDetail } from '@tugboat/resource-model';
-import { definitionViolations, instanceViolations, type WorkloadDefinitionSpec, type WorkloadInstanceSpec } from '@tugboat/workloads';
+import { definitionViolations, instanceViolations, valuesOverrideViolations, type WorkloadDefinitionSpec, type WorkloadInstanceSpec } from '@tugboat/workloads';
 import { isJsonObject, type JsonObject } from './json-value.js';
 
 export type Violation = Required<ErrorDetail>;
@@ -58,6 +58,33 @@ export function workloadDefinitionViolations(definition: JsonObject, documents?:
       else names.set(name, index);
     }
   });
+  // A container's metrics are scraped from a port of the Service Tugboat renders: one it declares (by name, or `tcp-<port>` unnamed).
+  const metrics = definition['metrics'];
+  if (isJsonObject(container) && isJsonObject(metrics) && typeof metrics['port'] === 'string') {
+    const served = ports.filter(isJsonObject).map((port) => (typeof port['name'] === 'string' ? port['name'] : `${String(port['protocol'] ?? 'TCP').toLowerCase()}-${String(port['port'])}`));
+    if (!served.includes(metrics['port'])) {
+      violations.push({
+        path: 'spec.metrics.port',
+        rule: 'exists',
+        message: served.length === 0 ? `"${metrics['port']}" is not a port of the container: it declares none (spec.container.ports)` : `"${metrics['port']}" is not a port of the container (${served.join(', ')})`,
+      });
+    }
+  }
+  return violations;
+}
+
+/** An ObservabilityInstance's chart values overrides: each path one its definition's `overridableValues` allows (`metrics.…`, `logs.…`, `collector.…`). */
+export function observabilityInstanceViolations(spec: JsonObject, definition: JsonObject, definitionName: string): Violation[] {
+  const overrides = isJsonObject(spec['overrides']) ? spec['overrides'] : {};
+  const values = isJsonObject(overrides['values']) ? overrides['values'] : {};
+  const allowed = Array.isArray(definition['overridableValues']) ? definition['overridableValues'].filter((v): v is string => typeof v === 'string') : [];
+  const violations: Violation[] = [];
+  for (const part of ['metrics', 'logs', 'collector'] as const) {
+    const partValues = values[part];
+    if (!isJsonObject(partValues)) continue;
+    const partAllowed = allowed.filter((path) => path.startsWith(`${part}.`)).map((path) => path.slice(part.length + 1));
+    violations.push(...valuesOverrideViolations(partValues, partAllowed, definitionName, { definitionKind: 'ObservabilityDefinition', at: `spec.overrides.values.${part}` }));
+  }
   return violations;
 }
 

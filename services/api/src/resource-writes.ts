@@ -333,7 +333,10 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     async create(kind, input, actor) {
       const uid = randomUUID();
       const prepared = prepareSpec(kind, uid, input.spec);
-      const resolvesNothing = input.ownerReferences.length === 0 && kind.definition.references.every((reference) => referenceTargets(input.spec, reference.path).length === 0);
+      const resolvesNothing =
+        input.ownerReferences.length === 0 &&
+        kind.definition.references.every((reference) => referenceTargets(input.spec, reference.path).length === 0) &&
+        !admission.readsOthers(kind.definition.kind, input.spec);
       if (resolvesNothing) {
         // Nothing to read for it: only a definition's checks of itself apply, before it queues.
         await admission.admit(db, { kind: kind.definition.kind, project: input.project, name: input.name, spec: input.spec });

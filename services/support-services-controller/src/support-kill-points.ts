@@ -8,8 +8,9 @@
  *   zone.after-create  after CreateHostedZone
  *   secret.after-write after the CreateSecret / PutSecretValue of a SecretInstance's value
  *   secret.after-delete after its DeleteSecret
+ *   observability.after-apply after an ObservabilityInstance's objects are applied, before its status
  *
  * `main.ts` arms one from `TUGBOAT_KILL_POINT` / `TUGBOAT_KILL_POINT_AFTER` only when
  * `TUGBOAT_TEST_HOOKS=1` is set as well, as the other controllers do.
  */
-export const SUPPORT_KILL_POINTS = ['dns.after-change', 'dns.after-remove', 'zone.after-create', 'secret.after-write', 'secret.after-delete'] as const;
+export const SUPPORT_KILL_POINTS = ['dns.after-change', 'dns.after-remove', 'zone.after-create', 'secret.after-write', 'secret.after-delete', 'observability.after-apply'] as const;

@@ -1,10 +1,12 @@
 import { createAccountCredentials, createEksAccess } from '@tugboat/aws';
-import { defineController, dependentsOf } from '@tugboat/controller-sdk';
+import { defineController, dependentsOf, type MapContext } from '@tugboat/controller-sdk';
 import type { ClusterConnections } from '@tugboat/kube';
-import { SUPPORT_SERVICES_CONTROLLER, type KillPoint, type ResourceStatus } from '@tugboat/resource-model';
+import { SUPPORT_SERVICES_CONTROLLER, type ChangeEvent, type KillPoint, type ResourceKey, type ResourceStatus } from '@tugboat/resource-model';
 import type { ChartRenderer } from './components.js';
 import { createDomainReconciler } from './reconcile-domain.js';
 import { createExposureReconciler } from './reconcile-exposure.js';
+import { createObservabilityReconciler } from './reconcile-observability.js';
+import type { ObservabilityInstanceSpec } from './observability-stack.js';
 import { createSecretReconciler, type SecretInstanceSpec } from './reconcile-secret.js';
 import type { SupportServicesSettings } from './support-services-settings.js';
 import type { DomainDefinitionSpec, ExposureSpec } from './support-types.js';
@@ -18,7 +20,8 @@ export interface SupportServicesOptions extends SupportServicesSettings {
 
 /**
  * The support-services-controller's declarations: DomainDefinition (its hosted zone), Exposure
- * (a workload's way in) and SecretInstance (where its value lives). An exposure is woken by what it waits on: its domain's status, its
+ * (a workload's way in), SecretInstance (where its value lives) and ObservabilityInstance (a
+ * cluster's metrics and logs; woken also when a workload arrives on or leaves its cluster). An exposure is woken by what it waits on: its domain's status, its
  * cluster's, and a change of its GatewayDefinition; a Ready one looks at its load balancer again
  * every `readyRecheckMs`.
  */
@@ -38,6 +41,15 @@ export function createSupportServicesControllers(options: SupportServicesOptions
     readyRecheckMs: options.readyRecheckMs,
     dnsPollMs: options.dnsPollMs,
     dnsWaitMs: options.dnsWaitMs,
+    ...(options.killPoint ? { killPoint: options.killPoint } : {}),
+  });
+  const observability = createObservabilityReconciler({
+    connections: options.connections,
+    charts: options.charts,
+    eksAccess,
+    progressMs: options.progressMs,
+    waitMs: options.waitMs,
+    readyRecheckMs: options.readyRecheckMs,
     ...(options.killPoint ? { killPoint: options.killPoint } : {}),
   });
   const secrets = createSecretReconciler({ credentials, requestTimeoutMs: options.requestTimeoutMs, retryMs: options.retryMs, waitMs: options.waitMs, ...(options.killPoint ? { killPoint: options.killPoint } : {}) });
@@ -70,5 +82,29 @@ export function createSupportServicesControllers(options: SupportServicesOptions
       reconcile: secrets.reconcile,
       finalize: secrets.finalize,
     }),
+    defineController<ObservabilityInstanceSpec, ResourceStatus>({
+      name: SUPPORT_SERVICES_CONTROLLER,
+      owns: 'ObservabilityInstance',
+      watches: [
+        { kind: 'ObservabilityDefinition', on: 'spec', map: dependentsOf('definitionRef') },
+        { kind: 'ClusterInstance', map: dependentsOf('clusterRef') },
+        // A workload arriving on (or leaving) a cluster changes which namespaces' logs are collected there.
+        { kind: 'WorkloadInstance', on: 'spec', map: stacksOfWorkloadCluster },
+      ],
+      concurrency: 2,
+      reconcile: observability.reconcile,
+      finalize: observability.finalize,
+    }),
   ] as const;
+}
+
+/** The ObservabilityInstance of the changed workload's cluster (every one when the workload is gone: its cluster is no longer known). */
+async function stacksOfWorkloadCluster(event: ChangeEvent, ctx: MapContext): Promise<ResourceKey[]> {
+  const workload = await ctx.api.get<{ clusterRef?: { name: string } }>({ kind: event.kind, project: event.project, name: event.name }, { signal: ctx.signal });
+  const cluster = workload?.spec.clusterRef?.name;
+  const keys: ResourceKey[] = [];
+  for await (const stack of ctx.api.listAll<ObservabilityInstanceSpec>('ObservabilityInstance', { signal: ctx.signal })) {
+    if (cluster === undefined || stack.spec.clusterRef.name === cluster) keys.push({ kind: 'ObservabilityInstance', project: '', name: stack.metadata.name });
+  }
+  return keys;
 }

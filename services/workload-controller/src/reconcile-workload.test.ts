@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
 import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
-import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, DOMAIN_DEFINITION, EXPOSURE, GATEWAY_DEFINITION, SECRET_DEFINITION, SECRET_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
+import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, DOMAIN_DEFINITION, EXPOSURE, GATEWAY_DEFINITION, OBSERVABILITY_DEFINITION, OBSERVABILITY_INSTANCE, SECRET_DEFINITION, SECRET_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
 import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
 import pino from 'pino';
 import type { KubeManifest } from '@tugboat/workloads';
@@ -30,6 +30,8 @@ const KINDS: KindDefinition[] = [
   { ...EXPOSURE, references: [], schema: loose },
   SECRET_DEFINITION,
   SECRET_INSTANCE,
+  { ...OBSERVABILITY_DEFINITION, schema: loose },
+  { ...OBSERVABILITY_INSTANCE, references: [], schema: loose },
 ];
 
 const MANIFESTS = (names: string[]) =>

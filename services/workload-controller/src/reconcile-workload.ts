@@ -38,6 +38,7 @@ import {
   type InventoryEntry,
 } from './inventory.js';
 import { composeExposure, exposureLeaving } from './exposure-composition.js';
+import { observabilityOf } from './observability-composition.js';
 import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js';
 
 /** Renders a Helm chart (`@tugboat/helm`'s renderer): what a Helm-chart definition's instances are made of. */
@@ -361,7 +362,9 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     try {
       const connection = await connectionOf(ctx, cluster);
-      return await deliver(ctx, obj, connection, { desired, namespace, clusterName, clusterReady, definition });
+      // Its metrics and logs: a ServiceMonitor beside its objects, and where each stands.
+      const observed = await observabilityOf(ctx, obj, definition.spec, connection, namespace);
+      return await deliver(ctx, obj, connection, { desired: [...desired, ...observed.objects], namespace, clusterName, clusterReady, definition, observability: observed.conditions });
     } catch (error) {
       if (!isKubeClusterError(error) || ctx.signal.aborted) throw error;
       ctx.logger.warn({ reason: error.reason, status: error.status, err: error.message }, 'cluster request failed');
@@ -407,6 +410,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     clusterName: string;
     clusterReady: Condition;
     definition: Resource<WorkloadDefinitionSpec>;
+    /** `MetricsReady` / `LogsCollected`: reported, never holding the workload's readiness back. */
+    observability: Condition[];
   }
 
   async function deliver(ctx: Ctx, obj: Instance, cluster: ClusterConnection, delivery: Delivery): Promise<ReconcileResult> {
@@ -449,7 +454,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
         message: `applied ${objects.length} object${objects.length === 1 ? '' : 's'} of WorkloadDefinition ${definition.metadata.name} (generation ${definition.metadata.generation}) to namespace ${namespace}${prunedNote}`,
       };
       const common = {
-        conditions: [clusterReady, applied],
+        conditions: [clusterReady, applied, ...delivery.observability],
         outputs: { namespace, cluster: clusterName, addresses },
         fields: { objects: rows, definitionGeneration: definition.metadata.generation },
       };

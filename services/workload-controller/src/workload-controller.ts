@@ -1,4 +1,5 @@
-import { defineController, dependentsOf } from '@tugboat/controller-sdk';
+import { defineController, dependentsOf, type MapContext } from '@tugboat/controller-sdk';
+import { isErrorCode, type ChangeEvent, type ResourceKey } from '@tugboat/resource-model';
 import type { WorkloadInstanceSpec } from '@tugboat/workloads';
 import { createWorkloadReconciler, type WorkloadReconcilerOptions } from './reconcile-workload.js';
 import type { WorkloadStatus } from './workload-types.js';
@@ -22,10 +23,23 @@ export function createWorkloadController(options: WorkloadReconcilerOptions & { 
       { kind: 'DatabaseInstance', map: dependentsOf('databases[].ref') },
       // A secret it receives getting a (new) value rolls the app.
       { kind: 'SecretInstance', on: 'spec', map: dependentsOf('secrets[].ref') },
+      // Its cluster's metrics and logs stack coming up (the ServiceMonitor kind, the collector's namespaces).
+      { kind: 'ObservabilityInstance', map: workloadsOnStackCluster },
     ],
     concurrency: options.concurrency ?? 8,
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
     reconcile: reconciler.reconcile,
     finalize: reconciler.finalize,
   });
+}
+
+/** The workloads on the cluster of a changed ObservabilityInstance (its cluster's referrers). */
+async function workloadsOnStackCluster(event: ChangeEvent, ctx: MapContext): Promise<ResourceKey[]> {
+  const stack = await ctx.api.get<{ clusterRef: { name: string } }>({ kind: event.kind, project: '', name: event.name }, { signal: ctx.signal });
+  if (stack === undefined) return [];
+  const referrers = await ctx.api.referrers({ kind: 'ClusterInstance', project: '', name: stack.spec.clusterRef.name }, { signal: ctx.signal }).catch((error: unknown) => {
+    if (isErrorCode(error, 'NotFound')) return [];
+    throw error;
+  });
+  return referrers.filter((referrer) => referrer.kind === 'WorkloadInstance').map((referrer) => ({ kind: referrer.kind, project: referrer.project, name: referrer.name }));
 }
