@@ -65,7 +65,7 @@ export function valuesOverrideViolations(
   for (const path of paths) {
     if (!allowed.some((entry) => allows(entry, path))) {
       problems.push({
-        path: `${at}.${path}`,
+        path: `spec.overrides.values.${path}`,
         rule: 'overridableValues',
         message: `${where.definitionKind ?? 'WorkloadDefinition'} ${definitionName} does not let instances set chart value ${path} (overridableValues: ${allowed.length === 0 ? 'none' : allowed.join(', ')})`,
       });

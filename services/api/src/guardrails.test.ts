@@ -489,4 +489,31 @@ describe('guardrails at write time', () => {
     const read = await api.call('GET', '/v1/secretinstances/a?project=team-a');
     expect(read.body.spec.value).toBe('<redacted>');
   });
+
+  it('keeps one observability stack per cluster and one default definition, holds overrides to the definition, and metrics to a declared port', async () => {
+    const definition = (name: string, spec: Record<string, unknown>) => api.call('POST', '/v1/observabilitydefinitions', { metadata: { name }, spec });
+    expect((await definition('standard', { default: true, overridableValues: ['metrics.grafana.image'] })).status).toBe(201);
+    const second = await definition('second', { default: true });
+    expect(second.status).toBe(409);
+    expect(second.body.error.message).toBe('spec.default: ObservabilityDefinition standard is already the default; unset it there first');
+    expect((await definition('second', {})).status).toBe(201);
+    const stack = (name: string, overrides?: Record<string, unknown>) =>
+      api.call('POST', '/v1/observabilityinstances', { metadata: { name }, spec: { definitionRef: { name: 'standard' }, clusterRef: { name: 'dev' }, ...(overrides ? { overrides } : {}) } });
+    const outside = await stack('dev', { values: { metrics: { grafana: { image: { tag: 'x' } }, prometheus: { enabled: false } }, logs: { a: 1 } } });
+    expect(outside.status).toBe(422);
+    expect(pathsAndRules(outside.body)).toEqual(['spec.overrides.values.metrics.prometheus.enabled overridableValues', 'spec.overrides.values.logs.a overridableValues']);
+    expect((await stack('dev', { values: { metrics: { grafana: { image: { tag: 'x' } } } } })).status).toBe(201);
+    const twice = await stack('dev-again');
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.message).toBe('spec.clusterRef: ClusterInstance dev already has ObservabilityInstance dev; a cluster has one metrics and logs stack');
+    const badRetention = await definition('bad', { metrics: { retention: 'forever' } });
+    expect(badRetention.status).toBe(422);
+    expect(pathsAndRules(badRetention.body)).toEqual(['spec.metrics.retention pattern']);
+    const metrics = (port: string) => api.call('POST', '/v1/workloaddefinitions', { metadata: { name: `metrics-${port}` }, spec: { container: { image: 'nginx:1.27', ports: [{ port: 80 }, { name: 'metrics', port: 9090 }] }, metrics: { port } } });
+    expect((await metrics('metrics')).status).toBe(201);
+    expect((await metrics('tcp-80')).status).toBe(201);
+    const undeclared = await metrics('prom');
+    expect(undeclared.status).toBe(422);
+    expect(undeclared.body.error.details).toEqual([{ path: 'spec.metrics.port', rule: 'exists', message: '"prom" is not a port of the container (tcp-80, metrics)' }]);
+  });
 });
