@@ -30,6 +30,24 @@ export const STANDIN_CHARTS = {
   /** The previous podinfo release (both repositories serve it), for version changes. */
   podinfoPrevious: { repository: 'https://stefanprodan.github.io/podinfo', chart: 'podinfo', version: '6.7.1' },
   podinfoPreviousOci: { repository: 'oci://ghcr.io/stefanprodan/charts', chart: 'podinfo', version: '6.7.1' },
+  /**
+   * kube-prometheus-stack: the monitoring.coreos.com CRDs (in `crds/`); Deployment
+   * `<fullname>-operator` (label `app.kubernetes.io/component: prometheus-operator`, which the
+   * simulated operator keys on), the Prometheus `<fullname>-prometheus` and Alertmanager
+   * `<fullname>-alertmanager` custom resources, their Services and ServiceMonitors; subcharts
+   * Grafana (`<release>-grafana`), kube-state-metrics (`<release>-kube-state-metrics`) and the node
+   * exporter DaemonSet (`<release>-prometheus-node-exporter`). `kube-prometheus-stack` for release
+   * `kube-prometheus-stack`.
+   */
+  kubePrometheusStack: { repository: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: '75.6.0' },
+  /**
+   * Grafana Loki, `deploymentMode: SingleBinary` only: StatefulSet `<fullname>`, its configuration
+   * in ConfigMap `<fullname>`, the gateway `<fullname>-gateway`, the canary DaemonSet
+   * `<fullname>-canary` and the memcached StatefulSets `<fullname>-chunks-cache` / `-results-cache`.
+   */
+  loki: { repository: 'https://grafana.github.io/helm-charts', chart: 'loki', version: '6.30.1' },
+  /** Grafana Alloy: DaemonSet (or Deployment) `<fullname>`, its configuration in ConfigMap `<fullname>`, RBAC and Service. */
+  alloy: { repository: 'https://grafana.github.io/helm-charts', chart: 'alloy', version: '1.1.1' },
 } as const satisfies Record<string, StandinChart>;
 
 /** An HTTP chart repository served at `/charts/{name}/` (index.yaml and the archives). */
@@ -52,6 +70,8 @@ export const STANDIN_HTTP_REPOSITORIES: readonly StandinHttpRepository[] = [
   { name: 'jetstack', realUrl: 'https://charts.jetstack.io', charts: ['cert-manager-v1.17.2'] },
   { name: 'external-secrets', realUrl: 'https://charts.external-secrets.io', charts: ['external-secrets-0.16.2'] },
   { name: 'podinfo', realUrl: 'https://stefanprodan.github.io/podinfo', charts: ['podinfo-6.8.0', 'podinfo-6.7.1'] },
+  { name: 'prometheus-community', realUrl: 'https://prometheus-community.github.io/helm-charts', charts: ['kube-prometheus-stack-75.6.0'] },
+  { name: 'grafana', realUrl: 'https://grafana.github.io/helm-charts', charts: ['loki-6.30.1', 'alloy-1.1.1'] },
 ];
 
 export const STANDIN_OCI_NAMESPACES: readonly StandinOciNamespace[] = [
