@@ -30,4 +30,10 @@ export interface ClusterRegistry {
   snapshot(): unknown;
   restore(data: unknown): void;
   reset(): void;
+  /**
+   * What the simulated Prometheus `namespace/name` of a cluster scrapes (its selected
+   * ServiceMonitors and their targets), for the control API; undefined when there is no such
+   * cluster or Prometheus. A registry without Prometheus (a test fake) may leave it out.
+   */
+  prometheusTargets?(cluster: string, namespace: string, name: string): object | undefined;
 }

@@ -3,7 +3,7 @@
  * counters, restrict credentials, reset. JSON in and out; errors in Tugboat's one error shape.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { InputError, InternalError, isTugboatError } from '@tugboat/resource-model';
+import { InputError, InternalError, NotFoundError, isTugboatError } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 import type { StaticCredential } from './aws/credential-store.js';
 import { chartMirrors, chartPlainHttpHosts } from './charts/standin-charts.js';
@@ -22,6 +22,8 @@ export interface ControlApiTarget {
   reset(): Promise<void>;
   endpoints(): object;
   kubeconfig(): string;
+  /** The selected ServiceMonitors and scrape targets of a simulated Prometheus; undefined when it does not exist. */
+  prometheusTargets(cluster: string, namespace: string, name: string): object | undefined;
 }
 
 export function createControlApi(options: { target: ControlApiTarget; logger: Logger }): Router {
@@ -60,6 +62,16 @@ export function createControlApi(options: { target: ControlApiTarget; logger: Lo
   });
 
   router.get('/counters', (_req, res) => void res.json(target.counters()));
+
+  // What a simulated Prometheus scrapes: its ServiceMonitors and targets, as its /api/v1/targets would list them.
+  router.get('/clusters/:cluster/prometheus/:namespace/:name/targets', (req, res) => {
+    const { cluster, namespace, name } = req.params as { cluster: string; namespace: string; name: string };
+    const targets = target.prometheusTargets(cluster, namespace, name);
+    if (targets === undefined) {
+      throw new NotFoundError(`no Prometheus ${namespace}/${name} in cluster ${cluster}`, { details: [{ path: 'url', rule: 'exists' }] });
+    }
+    res.json(targets);
+  });
 
   router.get('/credentials', (_req, res) => void res.json(target.credentials()));
   router.put('/credentials', (req, res) => {

@@ -43,6 +43,11 @@ export {
   type Dns01Solver,
   createSecretsManagerReader,
   type SecretsManagerReader,
+  DEFAULT_ALERTMANAGER_VERSION,
+  DEFAULT_PROMETHEUS_VERSION,
+  PROMETHEUS_OPERATOR_COMPONENT,
+  type PrometheusTarget,
+  type PrometheusTargets,
 } from './kube/index.js';
 export {
   STANDIN_CHARTS,

@@ -408,6 +408,7 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
         },
         endpoints,
         kubeconfig: kubeconfigText,
+        prometheusTargets: (cluster, namespace, name) => clusters.prometheusTargets?.(cluster, namespace, name),
       },
     }),
   );

@@ -13,3 +13,12 @@ export { CERT_MANAGER_DEPLOYMENT } from './cert-manager-simulation.js';
 export { CREATED_BY_LABEL, EXTERNAL_SECRETS_DEPLOYMENT } from './external-secrets-simulation.js';
 export { createSecretsManagerReader, SecretsManagerReadError } from './secrets-manager-reader.js';
 export type { SecretsManagerReader } from './secrets-manager-reader.js';
+export {
+  DEFAULT_ALERTMANAGER_VERSION,
+  DEFAULT_PROMETHEUS_VERSION,
+  PROMETHEUS_OPERATOR_COMPONENT,
+  labelSelectorMatches,
+  prometheusTargets,
+  type PrometheusTarget,
+  type PrometheusTargets,
+} from './prometheus-operator-simulation.js';

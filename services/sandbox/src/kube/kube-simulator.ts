@@ -16,6 +16,7 @@ import { createSecretsManagerReader, type SecretsManagerReader } from './secrets
 import { createRoute53Dns01Solver, type AwsCredentials, type Dns01Solver } from './dns01-solver.js';
 import { createGatewaySimulation } from './gateway-simulation.js';
 import { createKubeCluster, type ClusterSnapshot, type KubeCluster } from './kube-cluster.js';
+import { createPrometheusOperatorSimulation, prometheusTargets, type PrometheusTargets } from './prometheus-operator-simulation.js';
 import { createKubeHandler, type HandlerCluster, type KubeRequestHandler } from './kube-handler.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { createTlsCredentials, tlsCredentialsUsable, type TlsCredentials } from './tls-credentials.js';
@@ -73,6 +74,12 @@ export interface KubeSimulator {
    * `SimClock.setScale`, or timers set at the old scale (a pod due in 5 s at scale 1) keep it.
    */
   rescheduleTimers(): void;
+  /**
+   * The ServiceMonitors the Prometheus `namespace/name` of a cluster selects and the targets they
+   * give it (see `prometheus-operator-simulation.ts`); undefined when the cluster or the Prometheus
+   * does not exist.
+   */
+  prometheusTargets(cluster: string, namespace: string, name: string): PrometheusTargets | undefined;
 }
 
 export interface KubeSimulatorOptions {
@@ -162,13 +169,14 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   const serviceType = BUILT_IN_RESOURCES.find((type) => type.group === '' && type.kind === 'Service') as ResourceType;
   const storageClassType = BUILT_IN_RESOURCES.find((type) => type.group === 'storage.k8s.io' && type.kind === 'StorageClass') as ResourceType;
 
-  // Envoy Gateway, cert-manager and External Secrets act in every cluster once installed there (their CRDs and Deployments exist).
+  // Envoy Gateway, cert-manager, External Secrets and the Prometheus Operator act in every cluster once installed there (their CRDs and Deployments exist).
   const dns01Solver = options.dns01Solver ?? createRoute53Dns01Solver({ endpoint: () => options.awsEndpoint?.() });
   const secretsManagerReader = options.secretsManagerReader ?? createSecretsManagerReader({ endpoint: () => options.awsEndpoint?.() });
   const addOns = [
     (runtime: SimulationRuntime) => createGatewaySimulation(runtime),
     (runtime: SimulationRuntime) => createCertManagerSimulation(runtime, { solver: dns01Solver, ambientCredentials: options.awsAmbientCredentials }),
     (runtime: SimulationRuntime) => createExternalSecretsSimulation(runtime, { reader: secretsManagerReader, ambientCredentials: options.awsAmbientCredentials }),
+    (runtime: SimulationRuntime) => createPrometheusOperatorSimulation(runtime),
   ];
 
   function start(cluster: KubeCluster): ClusterEntry {
@@ -316,6 +324,10 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
     },
     rescheduleTimers() {
       for (const entry of clusters.values()) entry.simulation.resyncAll();
+    },
+    prometheusTargets(name, namespace, prometheus) {
+      const entry = clusters.get(name);
+      return entry === undefined ? undefined : prometheusTargets(entry.cluster, namespace, prometheus);
     },
   };
   return simulator;

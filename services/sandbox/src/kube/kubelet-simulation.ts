@@ -1,6 +1,8 @@
 /**
  * The simulated kubelet: a scheduled pod starts after `podStartMs` and turns Running and Ready;
- * an image containing `doesnotexist` never pulls (ErrImagePull, then ImagePullBackOff); an image
+ * a pod that mounts a ConfigMap or Secret that does not exist (and is not `optional`) stays
+ * ContainerCreating with FailedMount events until it does; an image containing `doesnotexist`
+ * never pulls (ErrImagePull, then ImagePullBackOff); an image
  * containing `crashloop` exits (CrashLoopBackOff, or a failed pod under `restartPolicy: Never`);
  * a Job's pod succeeds after `jobRunMs`; a pod waits for its claims to bind. Unbound pods are
  * bound to a node here too (the scheduler's part).
@@ -10,6 +12,7 @@ import { clone, isPlainObject, type JsonObject } from './json-values.js';
 import type { KubeObject } from './object-rules.js';
 import {
   CLAIM,
+  CONFIG_MAP,
   FAILING_IMAGE_MARKER,
   KUBELET,
   POD,
@@ -20,9 +23,39 @@ import {
   failingImage,
   mergeConditions,
   podPhase,
+  SECRET,
+  objectsAt,
   type Condition,
   type SimulationRuntime,
 } from './simulation-runtime.js';
+
+/** A ConfigMap or Secret a pod's volume needs, by kind, name and volume. */
+export interface VolumeSource {
+  volume: string;
+  kind: 'configmap' | 'secret';
+  name: string;
+}
+
+/**
+ * The ConfigMaps and Secrets a pod's volumes mount (directly or projected), except `optional`
+ * ones: the kubelet cannot set those volumes up, nor start the pod, while one is missing.
+ */
+export function requiredVolumeSources(pod: KubeObject): VolumeSource[] {
+  const sources: VolumeSource[] = [];
+  for (const volume of objectsAt(pod, 'spec.volumes')) {
+    const name = String(volume.name ?? '');
+    const add = (kind: VolumeSource['kind'], source: unknown, nameField: string) => {
+      if (isPlainObject(source) && source.optional !== true && typeof source[nameField] === 'string') sources.push({ volume: name, kind, name: source[nameField] as string });
+    };
+    add('configmap', volume.configMap, 'name');
+    add('secret', volume.secret, 'secretName');
+    for (const projected of objectsAt(volume, 'projected.sources')) {
+      add('configmap', projected.configMap, 'name');
+      add('secret', projected.secret, 'name');
+    }
+  }
+  return sources;
+}
 
 export function createKubeletSimulation(runtime: SimulationRuntime) {
   const { cluster, clock, timings, now, later, writeStatus, recordEvent, nodeAddress, pickNode } = runtime;
@@ -101,6 +134,23 @@ export function createKubeletSimulation(runtime: SimulationRuntime) {
       recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${name} to ${nodeName}`, 'default-scheduler');
       later(`pod:${uid}`, timings.podStartMs, () => podStep(namespace, name, uid));
       return;
+    }
+
+    // Volumes are set up before any image is pulled: a missing ConfigMap or Secret holds the pod in
+    // ContainerCreating, retried (and reported) until it exists.
+    if (phase === 'Pending' && waitingReason === 'ContainerCreating') {
+      const missing = requiredVolumeSources(pod).filter((source) => !cluster.get(source.kind === 'configmap' ? CONFIG_MAP : SECRET, namespace, source.name));
+      if (missing.length > 0) {
+        if (!clock.elapsed(created, timings.podStartMs)) {
+          later(`pod:${uid}`, timings.podStartMs, () => podStep(namespace, name, uid));
+          return;
+        }
+        for (const source of missing) {
+          recordEvent(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${source.volume}" : ${source.kind} "${source.name}" not found`, 'kubelet');
+        }
+        later(`pod:${uid}`, timings.mountRetryMs, () => podStep(namespace, name, uid));
+        return;
+      }
     }
 
     if (failing !== undefined) {

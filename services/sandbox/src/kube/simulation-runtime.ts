@@ -23,9 +23,11 @@ export interface WorkloadTimings {
   loadBalancerMs: number;
   /** Until a PersistentVolumeClaim of a known storage class is provisioned and Bound. Default 3 s. */
   volumeBindMs: number;
+  /** Between the kubelet's attempts to mount a ConfigMap or Secret that does not exist. Default 2 min (its retry cap). */
+  mountRetryMs: number;
 }
 
-export const DEFAULT_TIMINGS: WorkloadTimings = { podStartMs: 5_000, imageBackOffMs: 10_000, jobRunMs: 10_000, loadBalancerMs: 15_000, volumeBindMs: 3_000 };
+export const DEFAULT_TIMINGS: WorkloadTimings = { podStartMs: 5_000, imageBackOffMs: 10_000, jobRunMs: 10_000, loadBalancerMs: 15_000, volumeBindMs: 3_000, mountRetryMs: 120_000 };
 
 
 export const FAILING_IMAGE_MARKER = 'doesnotexist';
@@ -47,6 +49,7 @@ export const EVENT = builtIn('', 'Event');
 export const SERVICE = builtIn('', 'Service');
 export const SERVICE_ACCOUNT = builtIn('', 'ServiceAccount');
 export const SECRET = builtIn('', 'Secret');
+export const CONFIG_MAP = builtIn('', 'ConfigMap');
 export const NAMESPACE = builtIn('', 'Namespace');
 export const DEPLOYMENT = builtIn('apps', 'Deployment');
 export const REPLICA_SET = builtIn('apps', 'ReplicaSet');
@@ -158,7 +161,8 @@ export interface AddOnSimulation {
 
 export interface Condition extends JsonObject {
   type: string;
-  status: 'True' | 'False' | 'Unknown';
+  /** `Degraded` is the Prometheus Operator's third state of `Available` (some pods ready, not all). */
+  status: 'True' | 'False' | 'Unknown' | 'Degraded';
   reason: string;
   message: string;
 }

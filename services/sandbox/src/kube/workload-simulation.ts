@@ -9,12 +9,13 @@
 import type { Logger } from 'pino';
 import type { SimClock } from '../sim-clock.js';
 import type { KubeCluster, StoredEvent } from './kube-cluster.js';
-import { createKubeletSimulation } from './kubelet-simulation.js';
+import { createKubeletSimulation, requiredVolumeSources } from './kubelet-simulation.js';
 import type { ResourceType } from './resource-table.js';
 import { storageKeyOf } from './resource-table.js';
 import { createServiceControllers } from './service-controllers.js';
 import {
   CLAIM,
+  CONFIG_MAP,
   CRON_JOB,
   DAEMON_SET,
   DEPLOYMENT,
@@ -26,6 +27,7 @@ import {
   NODE,
   POD,
   REPLICA_SET,
+  SECRET,
   SERVICE,
   STATEFUL_SET,
   STORAGE_CLASS,
@@ -146,6 +148,15 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       for (const daemonSet of cluster.scan(DAEMON_SET)) enqueueObject(storageKeyOf(DAEMON_SET), daemonSet.metadata.namespace, daemonSet.metadata.name);
       for (const pod of podsIn(undefined)) {
         if (at(pod, 'spec.nodeName') === undefined) enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
+      }
+    }
+    if ((event.storageKey === storageKeyOf(CONFIG_MAP) || event.storageKey === storageKeyOf(SECRET)) && event.type === 'ADDED') {
+      // A pod waiting to mount it tries again now rather than at its next retry.
+      const kind = event.storageKey === storageKeyOf(CONFIG_MAP) ? 'configmap' : 'secret';
+      for (const pod of podsIn(namespace)) {
+        if (at(pod, 'status.phase') !== 'Pending' || !requiredVolumeSources(pod).some((source) => source.kind === kind && source.name === object.metadata.name)) continue;
+        cancelTimer(`pod:${pod.metadata.uid}`);
+        enqueue(`pod:${pod.metadata.uid}`, () => podStep(pod.metadata.namespace, pod.metadata.name, pod.metadata.uid));
       }
     }
     if (event.storageKey === storageKeyOf(NAMESPACE) && event.type === 'ADDED') {

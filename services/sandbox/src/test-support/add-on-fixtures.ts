@@ -1,9 +1,14 @@
 /**
- * The objects the Envoy Gateway, cert-manager and External Secrets charts install that the sandbox's simulations of
+ * The objects the Envoy Gateway, cert-manager, External Secrets and Prometheus Operator charts install that the sandbox's simulations of
  * those components key on: their CRDs (with permissive schemas and a status subresource) and
  * their controllers' Deployments. Tests apply them directly instead of installing the charts;
  * apply them raw (JSON), as client-node's typed models drop `x-kubernetes-preserve-unknown-fields`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { DEFAULT_CHARTS_DIR } from '../charts/chart-repository.js';
+
 
 interface CrdNames {
   group: string;
@@ -90,4 +95,21 @@ export function externalSecretsDeployments(namespace = 'external-secrets') {
 /** cert-manager (chart cert-manager): the controller, webhook and cainjector Deployments. */
 export function certManagerDeployments(namespace = 'cert-manager') {
   return ['cert-manager', 'cert-manager-webhook', 'cert-manager-cainjector'].map((name) => addOnDeployment(name, namespace, { 'app.kubernetes.io/instance': 'cert-manager' }));
+}
+
+/**
+ * The monitoring.coreos.com/v1 CRDs (ServiceMonitor, PodMonitor, PrometheusRule, Prometheus,
+ * Alertmanager) exactly as the stand-in kube-prometheus-stack chart ships them in `crds/`, with
+ * their validating schemas.
+ */
+export function prometheusOperatorCrds(): Array<Record<string, unknown>> {
+  const text = readFileSync(join(DEFAULT_CHARTS_DIR, 'kube-prometheus-stack-75.6.0', 'crds', 'monitoring.coreos.com.yaml'), 'utf8');
+  return parseAllDocuments(text)
+    .map((document) => document.toJS() as Record<string, unknown> | null)
+    .filter((document): document is Record<string, unknown> => document !== null);
+}
+
+/** A Prometheus Operator Deployment labelled as kube-prometheus-stack labels it (`app.kubernetes.io/component: prometheus-operator`). */
+export function prometheusOperatorDeployment(namespace = 'monitoring', name = 'kube-prometheus-stack-operator') {
+  return addOnDeployment(name, namespace, { 'app.kubernetes.io/component': 'prometheus-operator' });
 }
