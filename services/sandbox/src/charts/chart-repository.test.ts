@@ -284,6 +284,8 @@ describe('mirror settings for the stand-ins', () => {
       'https://charts.jetstack.io=http://127.0.0.1:4566/charts/jetstack',
       'https://charts.external-secrets.io=http://127.0.0.1:4566/charts/external-secrets',
       'https://stefanprodan.github.io/podinfo=http://127.0.0.1:4566/charts/podinfo',
+      'https://prometheus-community.github.io/helm-charts=http://127.0.0.1:4566/charts/prometheus-community',
+      'https://grafana.github.io/helm-charts=http://127.0.0.1:4566/charts/grafana',
       'oci://docker.io/envoyproxy=oci://127.0.0.1:4566/envoyproxy',
       'oci://ghcr.io/stefanprodan/charts=oci://127.0.0.1:4566/stefanprodan/charts',
     ]);
