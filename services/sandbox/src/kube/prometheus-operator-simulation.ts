@@ -443,7 +443,7 @@ export function createPrometheusOperatorSimulation(runtime: SimulationRuntime): 
                   '--cluster.listen-address=[$(POD_IP)]:9094',
                   '--web.listen-address=:9093',
                   `--web.route-prefix=${typeof spec.routePrefix === 'string' ? spec.routePrefix : '/'}`,
-                  '--cluster.label=' + `${namespace}/${name}`,
+                  `--cluster.label=${namespace}/${name}`,
                 ],
                 env: [{ name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } }],
                 ports: [
@@ -569,6 +569,11 @@ export function createPrometheusOperatorSimulation(runtime: SimulationRuntime): 
       }
       case storageKeyOf(SECRET):
         if (object.metadata.name.startsWith('alertmanager-')) enqueueAll('Alertmanager');
+        return;
+      case storageKeyOf(SERVICE):
+        // The governing Services are shared by the instances of a namespace and owned by one of them.
+        if (event.type === 'DELETED' && object.metadata.name === 'prometheus-operated') enqueueAll('Prometheus');
+        if (event.type === 'DELETED' && object.metadata.name === 'alertmanager-operated') enqueueAll('Alertmanager');
         return;
       case storageKeyOf(DEPLOYMENT): {
         const labels = object.metadata.labels ?? {};
