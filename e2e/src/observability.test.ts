@@ -47,7 +47,7 @@ describe('metrics and logs for every app (API, sandbox and controllers as proces
         return check(last) ? (last ?? true) : undefined;
       }, what, timeoutMs);
     } catch (error) {
-      throw new Error(`${(error as Error).message}; the stack's status: ${JSON.stringify(last?.status)}`);
+      throw new Error(`${(error as Error).message}; the stack's status: ${JSON.stringify(last?.status)}`, { cause: error });
     }
   };
   const untilWorkload = (name: string, check: (obj: Resource | undefined) => boolean, what: string, timeoutMs = 90_000) =>

@@ -228,7 +228,9 @@ export async function currentPods(cluster: ClusterConnection, object: Kubernetes
 export async function liveReadiness(cluster: ClusterConnection, object: KubernetesObject, context: ReadinessContext & { signal?: AbortSignal } = {}): Promise<Readiness> {
   const namespace = object.metadata?.namespace;
   const readiness = objectReadiness(object, context);
-  if (readiness.ready || readiness.failed || !POD_CONTROLLERS.has(object.kind ?? '') || namespace === undefined) return readiness;
+  // A rollout past its deadline is failed either way; a stuck pod says more precisely why.
+  const pastDeadline = readiness.failed === true && readiness.reason === 'ProgressDeadlineExceeded';
+  if (readiness.ready || (readiness.failed && !pastDeadline) || !POD_CONTROLLERS.has(object.kind ?? '') || namespace === undefined) return readiness;
   // Its controller has not seen this generation yet: no pod of it exists to be stuck.
   const observed = (object as { status?: { observedGeneration?: number } }).status?.observedGeneration;
   if (observed === undefined || observed < (object.metadata?.generation ?? 0)) return readiness;
