@@ -15,5 +15,5 @@ export type {
 export { classifyKubeError, isKubeClusterError, KubeClusterError } from './kube-cluster-error.js';
 export type { ClassifyOptions, KubeClusterErrorOptions, KubeFailureReason } from './kube-cluster-error.js';
 export type { KubernetesObject } from '@kubernetes/client-node';
-export { currentPods, labelSelectorQuery, liveReadiness, objectReadiness, POD_CONTROLLERS, stuckPods } from './object-readiness.js';
+export { currentPods, externalSecretSynced, labelSelectorQuery, liveReadiness, objectReadiness, POD_CONTROLLERS, stuckPods } from './object-readiness.js';
 export type { LabelSelector, Readiness, ReadinessContext } from './object-readiness.js';

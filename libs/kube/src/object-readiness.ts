@@ -82,6 +82,11 @@ export function objectReadiness(object: KubernetesObject, context: ReadinessCont
     }
     case 'Service':
       return serviceReadiness(spec, context.endpoints);
+    case 'ExternalSecret': {
+      // Its Secret written by the External Secrets Operator at the version it pins (this generation).
+      const synced = externalSecretSynced(object);
+      return synced.synced ? ready('SecretSynced', 'the External Secrets Operator wrote its Secret') : waiting(synced.reason, `the External Secrets Operator says: ${synced.message}`);
+    }
     case 'PersistentVolumeClaim': {
       const phase = typeof status['phase'] === 'string' ? status['phase'] : 'Pending';
       if (phase === 'Bound') return ready('Bound', 'bound to a volume');
@@ -236,4 +241,21 @@ export async function liveReadiness(cluster: ClusterConnection, object: Kubernet
   if (observed === undefined || observed < (object.metadata?.generation ?? 0)) return readiness;
   const pods = await currentPods(cluster, object, namespace, context.signal);
   return stuckPods(pods) ?? readiness;
+}
+
+/**
+ * Whether an External Secrets Operator `ExternalSecret` has written its target at its current
+ * generation: Ready, and its `syncedResourceVersion` (`<generation>-<hash of labels and
+ * annotations>`, as the operator writes it) of this generation, so a spec just changed (a pinned
+ * version) is not taken for synced. The words when not.
+ */
+export function externalSecretSynced(object: unknown): { synced: true } | { synced: false; reason: string; message: string } {
+  const generation = (object as { metadata?: { generation?: number } } | undefined)?.metadata?.generation ?? 1;
+  const status = record((object as Json | undefined)?.['status']);
+  const condition = conditionOf(status, 'Ready');
+  if (condition === undefined) return { synced: false, reason: 'Pending', message: 'the External Secrets Operator has not reported on it yet' };
+  if (condition.status !== 'True') return { synced: false, reason: condition.reason ?? 'NotReady', message: condition.message ?? condition.reason ?? 'not ready' };
+  const version = status['syncedResourceVersion'];
+  if (typeof version !== 'string' || !version.startsWith(`${generation}-`)) return { synced: false, reason: 'Syncing', message: `the operator has not synced generation ${generation} yet` };
+  return { synced: true };
 }

@@ -443,6 +443,7 @@ export const WORKLOAD_INSTANCE: KindDefinition = {
   scope: 'Project',
   controller: WORKLOAD_CONTROLLER,
   // A cluster's log collector is configured for the namespaces of the workloads there.
+  // and a secret's store on the clusters of the apps that receive it.
   readers: [SUPPORT_SERVICES_CONTROLLER],
   builtIn: true,
   references: [
@@ -892,6 +893,8 @@ export const SECRET_DEFINITION: KindDefinition = {
   controller: SUPPORT_SERVICES_CONTROLLER,
   // Rules, not things: deletion waits only for the SecretInstances that use it.
   finalizer: false,
+  // The workload-controller learns where a secret's value lives before it reads it (never, for Secrets Manager).
+  readers: [WORKLOAD_CONTROLLER],
   builtIn: true,
   references: [{ path: 'accountRef', kind: 'AwsAccount' }],
   secretFields: [],

@@ -27,3 +27,15 @@ export {
 } from './workload-types.js';
 export { connectionUrl, databaseSecretName, DATABASES_CHECKSUM_ANNOTATION, withDatabaseConnections, type DatabaseConnection } from './database-connections.js';
 export { defaultSecretMountPath, deliveredSecretName, SECRETS_CHECKSUM_ANNOTATION, withSecrets, type SecretDelivery } from './secret-deliveries.js';
+export {
+  clusterSecretStoreManifest,
+  clusterSecretStoreName,
+  EXTERNAL_SECRETS_API,
+  EXTERNAL_SECRETS_NAMESPACE,
+  externalSecretManifest,
+  externalSecretsReady,
+  storeCredentialsManifest,
+  storeCredentialsName,
+  type ExternalSecretSource,
+  type StoreAuth,
+} from './external-secrets.js';

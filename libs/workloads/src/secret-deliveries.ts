@@ -4,8 +4,13 @@
  * variable the key names (`as: env`) or as the file `<mountPath>/<key>` (`as: file`), and a checksum
  * annotation on each pod template, made of the secrets' versions (never their values), so a
  * changed value rolls the pods.
+ *
+ * A secret kept in AWS Secrets Manager (`external`) gets an `ExternalSecret` of the same name
+ * instead: the External Secrets Operator writes the Secret, and Tugboat never holds the value; its
+ * version is the Secrets Manager version id the ExternalSecret is pinned to.
  */
 import { createHash } from 'node:crypto';
+import { externalSecretManifest, type ExternalSecretSource } from './external-secrets.js';
 import { annotatePodTemplate, containersOf, podSpecOf } from './pod-templates.js';
 import type { KubeManifest } from './workload-types.js';
 
@@ -13,8 +18,11 @@ export interface SecretDelivery {
   /** The SecretInstance's name (the Kubernetes Secret is named after it). */
   secret: string;
   key: string;
-  value: string;
-  /** Changes whenever the value does (the SecretInstance's generation): what the checksum follows. */
+  /** The value Tugboat writes into the Secret; absent for an `external` one. */
+  value?: string;
+  /** Kept in AWS Secrets Manager: the operator reads it from here into the Secret. */
+  external?: ExternalSecretSource;
+  /** Changes whenever the value does (the generation, or the Secrets Manager version id): what the checksum follows. */
   version: string;
   as: 'env' | 'file';
   /** The directory of the file (`as: file`). */
@@ -40,13 +48,11 @@ export function withSecrets(objects: readonly KubeManifest[], deliveries: readon
     .update(JSON.stringify(sorted.map(({ value: _value, ...rest }) => rest)))
     .digest('hex')
     .slice(0, 32);
-  const secrets: KubeManifest[] = sorted.map((delivery) => ({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: deliveredSecretName(delivery.secret), labels: { ...labels } },
-    type: 'Opaque',
-    data: { [delivery.key]: b64(delivery.value) },
-  }));
+  const secrets: KubeManifest[] = sorted.map((delivery) =>
+    delivery.external !== undefined
+      ? externalSecretManifest(deliveredSecretName(delivery.secret), delivery.key, delivery.external, labels)
+      : { apiVersion: 'v1', kind: 'Secret', metadata: { name: deliveredSecretName(delivery.secret), labels: { ...labels } }, type: 'Opaque', data: { [delivery.key]: b64(delivery.value ?? '') } },
+  );
   const env = sorted.filter((d) => d.as === 'env').map((d) => ({ name: d.key, valueFrom: { secretKeyRef: { name: deliveredSecretName(d.secret), key: d.key } } }));
   const files = sorted.filter((d) => d.as === 'file');
   const volumeName = (secret: string) => `tugboat-secret-${createHash('sha256').update(secret).digest('hex').slice(0, 10)}`;

@@ -16,8 +16,7 @@
  *   hostile-input-safe parser: this is the gate the workload-controller relies on to read it.
  *
  * - A WorkloadInstance's `spec.expose` host under its domain is a DNS name of at most 253
- *   characters and no other live instance's (409 naming it; serialised by an advisory lock); the
- *   secrets it receives are kept where they can be delivered from (Tugboat's own backend, for now).
+ *   characters and no other live instance's (409 naming it; serialised by an advisory lock).
  *
  * - An ObservabilityInstance is the only live one on its cluster, and at most one
  *   ObservabilityDefinition is the default (409 naming the other; serialised by an advisory lock);
@@ -39,8 +38,6 @@ import {
   InputError,
   OBSERVABILITY_DEFINITION,
   OBSERVABILITY_INSTANCE,
-  SECRET_DEFINITION,
-  SECRET_INSTANCE,
   PLATFORM_ROLES,
   PROJECT,
   PROJECT_ROLES,
@@ -283,36 +280,6 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     });
   }
 
-  /**
-   * The secrets a WorkloadInstance receives keep their values where it can be given them from:
-   * Tugboat itself. A SecretInstance whose definition keeps it in AWS Secrets Manager reaches a
-   * cluster through the External Secrets Operator, which is not built yet: refused, saying so.
-   */
-  async function checkSecretBackends(reader: Reader, request: AdmissionRequest, spec: JsonObject): Promise<void> {
-    const entries = Array.isArray(spec['secrets']) ? spec['secrets'] : [];
-    const violations: Violation[] = [];
-    for (const [index, entry] of entries.entries()) {
-      const name = isJsonObject(entry) ? refName(entry, 'ref') : undefined;
-      if (name === undefined) continue;
-      const row = await reader
-        .selectFrom('resources as s')
-        .innerJoin('resources as d', (join) => join.on('d.kind', '=', SECRET_DEFINITION.kind).on('d.project', '=', '').on(sql<boolean>`d.name = s.spec->'definitionRef'->>'name'`))
-        .select(sql<string>`d.spec->>'backend'`.as('backend'))
-        .where('s.kind', '=', SECRET_INSTANCE.kind)
-        .where('s.project', '=', request.project)
-        .where('s.name', '=', name)
-        .executeTakeFirst();
-      if (row?.backend === 'aws-secrets-manager') {
-        violations.push({
-          path: `spec.secrets[${index}].ref`,
-          rule: 'backend',
-          message: `SecretInstance ${name} keeps its value in AWS Secrets Manager; delivering those into clusters (through the External Secrets Operator) is not built yet: give this app secrets of a SecretDefinition with backend tugboat`,
-        });
-      }
-    }
-    if (violations.length > 0) refuse(violations);
-  }
-
   /** 409 when another live row of `kind` already holds what this one claims (`claim`: a jsonb condition on `spec`). */
   async function firstOtherClaim(reader: Reader, kind: string, name: string, claim: ReturnType<typeof sql<boolean>>): Promise<string | undefined> {
     await sql`select ${OBSERVABILITY_LOCK}`.execute(reader);
@@ -367,7 +334,6 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       const duplicated = workloadDatabaseViolations(spec);
       if (duplicated.length > 0) refuse(duplicated);
       await checkExposure(reader, request, spec);
-      await checkSecretBackends(reader, request, spec);
     }
     if (request.kind === CLUSTER_INSTANCE.kind) await checkDefaultFor(reader, request.name, spec);
     if (request.kind === OBSERVABILITY_INSTANCE.kind) await checkOneStackPerCluster(reader, request, spec);

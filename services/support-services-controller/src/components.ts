@@ -18,7 +18,7 @@ export type ChartRenderer = HelmRenderer;
 export const DEFAULT_GATEWAY_CHART = { repository: 'oci://docker.io/envoyproxy', chart: 'gateway-helm', version: 'v1.4.1' } as const;
 export const DEFAULT_CERT_MANAGER_CHART = { repository: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.17.2' } as const;
 
-interface Component {
+export interface Component {
   name: string;
   namespace: string;
   source: { repository: string; chart: string; version: string };
@@ -93,7 +93,10 @@ export function createComponentInstaller(options: { charts: ChartRenderer; reche
      * Deployments are available. A chart that cannot be rendered throws the renderer's error.
      */
     async ensure(connection: ClusterConnection, clusterUid: string, definition: GatewayDefinitionSpec, signal: AbortSignal, assertLeaseHeld: () => void): Promise<ComponentsState> {
-      const components = componentsOf(definition);
+      return this.ensureComponents(connection, clusterUid, componentsOf(definition), signal, assertLeaseHeld);
+    },
+    /** The same for any list of components (one installer per list: what is settled is kept per cluster). */
+    async ensureComponents(connection: ClusterConnection, clusterUid: string, components: Component[], signal: AbortSignal, assertLeaseHeld: () => void): Promise<ComponentsState> {
       const key = JSON.stringify(components.map((component) => component.source));
       const last = settled.get(clusterUid);
       if (last !== undefined && last.key === key && now() - last.at < recheckMs) return { ready: true };
@@ -114,3 +117,15 @@ export function createComponentInstaller(options: { charts: ChartRenderer; reche
 }
 
 export type ComponentInstaller = ReturnType<typeof createComponentInstaller>;
+
+/** The External Secrets Operator's chart, pinned: 0.16.2 serves `external-secrets.io/v1beta1`, which Tugboat writes. */
+export const DEFAULT_EXTERNAL_SECRETS_CHART = { repository: 'https://charts.external-secrets.io', chart: 'external-secrets', version: '0.16.2' } as const;
+
+/**
+ * The External Secrets Operator, installed on a cluster where an app receives a secret kept in AWS
+ * Secrets Manager (release `external-secrets`: its Deployment is the operator; the chart renders
+ * its CRDs itself with `installCRDs`, its default).
+ */
+export function externalSecretsComponent(namespace: string): Component {
+  return { name: 'external-secrets', namespace, source: { ...DEFAULT_EXTERNAL_SECRETS_CHART }, values: { installCRDs: true }, includeCrds: false };
+}

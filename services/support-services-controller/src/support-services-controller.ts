@@ -8,6 +8,8 @@ import { createExposureReconciler } from './reconcile-exposure.js';
 import { createObservabilityReconciler } from './reconcile-observability.js';
 import type { ObservabilityInstanceSpec } from './observability-stack.js';
 import { createSecretReconciler, type SecretInstanceSpec } from './reconcile-secret.js';
+import { createSecretStores } from './secret-stores.js';
+import { secretsOfWorkload } from './secrets-of-workload.js';
 import type { SupportServicesSettings } from './support-services-settings.js';
 import type { DomainDefinitionSpec, ExposureSpec } from './support-types.js';
 
@@ -20,8 +22,9 @@ export interface SupportServicesOptions extends SupportServicesSettings {
 
 /**
  * The support-services-controller's declarations: DomainDefinition (its hosted zone), Exposure
- * (a workload's way in), SecretInstance (where its value lives) and ObservabilityInstance (a
- * cluster's metrics and logs; woken also when a workload arrives on or leaves its cluster). An exposure is woken by what it waits on: its domain's status, its
+ * (a workload's way in), SecretInstance (where its value lives, and for Secrets Manager the stores
+ * on the clusters of the apps that receive it) and ObservabilityInstance (a cluster's metrics and
+ * logs; woken also when a workload arrives on or leaves its cluster). An exposure is woken by what it waits on: its domain's status, its
  * cluster's, and a change of its GatewayDefinition; a Ready one looks at its load balancer again
  * every `readyRecheckMs`.
  */
@@ -52,7 +55,17 @@ export function createSupportServicesControllers(options: SupportServicesOptions
     readyRecheckMs: options.readyRecheckMs,
     ...(options.killPoint ? { killPoint: options.killPoint } : {}),
   });
-  const secrets = createSecretReconciler({ credentials, requestTimeoutMs: options.requestTimeoutMs, retryMs: options.retryMs, waitMs: options.waitMs, ...(options.killPoint ? { killPoint: options.killPoint } : {}) });
+  const stores = createSecretStores({ connections: options.connections, charts: options.charts, eksAccess, ...(options.killPoint ? { killPoint: options.killPoint } : {}) });
+  const secrets = createSecretReconciler({
+    credentials,
+    stores,
+    requestTimeoutMs: options.requestTimeoutMs,
+    retryMs: options.retryMs,
+    waitMs: options.waitMs,
+    progressMs: options.progressMs,
+    recheckMs: options.readyRecheckMs,
+    ...(options.killPoint ? { killPoint: options.killPoint } : {}),
+  });
   return [
     defineController<DomainDefinitionSpec, ResourceStatus>({
       name: SUPPORT_SERVICES_CONTROLLER,
@@ -77,7 +90,11 @@ export function createSupportServicesControllers(options: SupportServicesOptions
     defineController<SecretInstanceSpec, ResourceStatus>({
       name: SUPPORT_SERVICES_CONTROLLER,
       owns: 'SecretInstance',
-      watches: [{ kind: 'SecretDefinition', on: 'spec', map: dependentsOf('definitionRef') }],
+      watches: [
+        { kind: 'SecretDefinition', on: 'spec', map: dependentsOf('definitionRef') },
+        // An app that starts or stops receiving a secret (or moves cluster, or goes) changes where its store must be.
+        { kind: 'WorkloadInstance', on: 'spec', map: secretsOfWorkload },
+      ],
       concurrency: options.concurrency ?? 4,
       reconcile: secrets.reconcile,
       finalize: secrets.finalize,

@@ -15,6 +15,7 @@ import {
   WORKLOAD_FIELD_MANAGER,
   withDatabaseConnections,
   withSecrets,
+  deliveredSecretName,
   type DatabaseConnection,
   type SecretDelivery,
   type HelmSource,
@@ -39,6 +40,7 @@ import {
 } from './inventory.js';
 import { composeExposure, exposureLeaving } from './exposure-composition.js';
 import { observabilityOf } from './observability-composition.js';
+import { externalSecretWaiting, externalSource } from './external-secret-delivery.js';
 import type { ClusterView, ObjectRow, WorkloadStatus } from './workload-types.js';
 
 /** Renders a Helm chart (`@tugboat/helm`'s renderer): what a Helm-chart definition's instances are made of. */
@@ -190,8 +192,25 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     for (const entry of obj.spec.secrets ?? []) {
       const name = entry.ref.name;
       const key = { kind: 'SecretInstance', project: obj.metadata.project, name };
-      const secret = await ctx.api.get<{ key: string; value?: string }>(key, { signal: ctx.signal });
+      const secret = await ctx.api.get<{ key: string; value?: string; definitionRef: { name: string } }>(key, { signal: ctx.signal });
       if (secret === undefined || secret.metadata.deletionRequestedAt !== null) return { waiting: `SecretInstance ${name} does not exist`, reason: 'SecretMissing' };
+      const as = entry.as ?? 'env';
+      if (as === 'env') {
+        const other = envKeys.get(secret.spec.key);
+        if (other !== undefined) return { waiting: `SecretInstances ${other} and ${name} are both given as environment variable ${secret.spec.key}: give one of them as a file (as: file)`, reason: 'SecretKeyConflict' };
+        envKeys.set(secret.spec.key, name);
+      }
+      const mountPath = entry.mountPath ?? defaultSecretMountPath(name);
+      const definitionName = secret.spec.definitionRef.name;
+      const definition = await ctx.api.get<{ backend?: string }>({ kind: 'SecretDefinition', name: definitionName }, { signal: ctx.signal });
+      if (definition === undefined) return { waiting: `SecretDefinition ${definitionName} of SecretInstance ${name} does not exist`, reason: 'SecretMissing' };
+      if (definition.spec.backend === 'aws-secrets-manager') {
+        // Never read here: the External Secrets Operator reads it from Secrets Manager, at the version the support-services-controller wrote.
+        const external = externalSource(secret, obj.spec.clusterRef.name);
+        if ('waiting' in external) return external;
+        deliveries.push({ secret: name, key: secret.spec.key, external: external.source, version: external.source.versionId, as, mountPath });
+        continue;
+      }
       let kept = secretValues.get(secret.metadata.uid);
       if (kept?.generation !== secret.metadata.generation) {
         const value = (await ctx.api.readSecrets(key, { signal: ctx.signal }))['value'];
@@ -199,13 +218,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
         secretValues.set(secret.metadata.uid, kept);
       }
       if (kept.value === undefined) return { waiting: `SecretInstance ${name} has no value yet: set it with \`tug secret set secretinstance/${name} -p ${obj.metadata.project} --from-file FILE\``, reason: 'SecretValueMissing' };
-      const as = entry.as ?? 'env';
-      if (as === 'env') {
-        const other = envKeys.get(secret.spec.key);
-        if (other !== undefined) return { waiting: `SecretInstances ${other} and ${name} are both given as environment variable ${secret.spec.key}: give one of them as a file (as: file)`, reason: 'SecretKeyConflict' };
-        envKeys.set(secret.spec.key, name);
-      }
-      deliveries.push({ secret: name, key: secret.spec.key, value: kept.value, version: `${secret.metadata.uid}/${secret.metadata.generation}`, as, mountPath: entry.mountPath ?? defaultSecretMountPath(name) });
+      deliveries.push({ secret: name, key: secret.spec.key, value: kept.value, version: `${secret.metadata.uid}/${secret.metadata.generation}`, as, mountPath });
     }
     return { deliveries };
   }
@@ -339,13 +352,15 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const secrets = await secretDeliveries(ctx, obj);
     if ('waiting' in secrets) {
       const secretsReady: Condition = { type: 'SecretsReady', status: 'False', reason: secrets.reason, message: secrets.waiting };
+      const transient = secrets.reason === 'SecretNotStored' || secrets.reason === 'SecretStoreNotReady';
       if (!hadApplied) {
         ctx.setStatus({ phase: 'Progressing', reason: 'WaitingForSecret', message: `waiting for its secrets: ${secrets.waiting}`, conditions: [clusterReady, secretsReady], outputs: { namespace, cluster: clusterName, addresses: [] } });
       } else {
-        // Running already: its pods keep the values they have; say why a change waits.
-        ctx.setStatus({ phase: 'Degraded', reason: secrets.reason, message: secrets.waiting, conditions: [clusterReady, secretsReady] });
+        // Running already: its pods keep the values they have; say why a change waits (a Secrets Manager write or store on its way is no fault).
+        ctx.setStatus({ phase: transient ? 'Progressing' : 'Degraded', reason: secrets.reason, message: secrets.waiting, conditions: [clusterReady, secretsReady] });
       }
-      return { requeueAfterMs: clusterWaitMs };
+      // Nothing wakes it when a Secrets Manager secret's status moves on (it watches their spec): it looks again soon.
+      return { requeueAfterMs: transient ? progressingRequeueMs : clusterWaitMs };
     }
 
     let desired: KubeManifest[];
@@ -364,7 +379,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       const connection = await connectionOf(ctx, cluster);
       // Its metrics and logs: a ServiceMonitor beside its objects, and where each stands.
       const observed = await observabilityOf(ctx, obj, definition.spec, connection, namespace);
-      return await deliver(ctx, obj, connection, { desired: [...desired, ...observed.objects], namespace, clusterName, clusterReady, definition, observability: observed.conditions });
+      const syncFirst = new Map(secrets.deliveries.filter((entry) => entry.external !== undefined).map((entry) => [deliveredSecretName(entry.secret), entry.secret]));
+      return await deliver(ctx, obj, connection, { desired: [...desired, ...observed.objects], namespace, clusterName, clusterReady, definition, observability: observed.conditions, syncFirst });
     } catch (error) {
       if (!isKubeClusterError(error) || ctx.signal.aborted) throw error;
       ctx.logger.warn({ reason: error.reason, status: error.status, err: error.message }, 'cluster request failed');
@@ -412,6 +428,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     definition: Resource<WorkloadDefinitionSpec>;
     /** `MetricsReady` / `LogsCollected`: reported, never holding the workload's readiness back. */
     observability: Condition[];
+    /** ExternalSecrets (by name, with their SecretInstance) whose Secrets must be written before the pods that read them roll. */
+    syncFirst: ReadonlyMap<string, string>;
   }
 
   async function deliver(ctx: Ctx, obj: Instance, cluster: ClusterConnection, delivery: Delivery): Promise<ReconcileResult> {
@@ -563,6 +581,13 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
 
     // Widen → apply everything (force) → prune → narrow.
     await widenTo(desiredIds);
+    // Secrets from Secrets Manager: their ExternalSecrets first, and the rest (the pods, with the new checksum) once the operator wrote them.
+    const syncing = await syncExternalSecrets(ctx, cluster, objects, delivery);
+    if (syncing !== undefined) {
+      const secretsReady: Condition = { type: 'SecretsReady', status: 'False', reason: 'SecretSyncing', message: syncing };
+      ctx.setStatus({ phase: 'Progressing', reason: 'WaitingForSecret', message: `waiting for its secrets: ${syncing}`, conditions: [clusterReady, secretsReady], outputs });
+      return { requeueAfterMs: progressingRequeueMs };
+    }
     const endpointsRead = prefetchEndpoints(objects);
     // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
     const live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
@@ -588,6 +613,21 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     }
 
     return report(live, endpointsRead, objects, prunedNote);
+  }
+
+  /** Applies the ExternalSecrets of `syncFirst` and says which the operator has not written at their pinned version yet. */
+  async function syncExternalSecrets(ctx: Ctx, cluster: ClusterConnection, objects: KubeManifest[], delivery: Delivery): Promise<string | undefined> {
+    const externals = objects.filter((object) => object.kind === 'ExternalSecret' && delivery.syncFirst.has(object.metadata.name));
+    if (externals.length === 0) return undefined;
+    const signal = ctx.signal;
+    const waiting = await mapBounded(externals, CLUSTER_CALLS_AT_ONCE, async (object) => {
+      ctx.assertLeaseHeld();
+      const live = await cluster.apply(object as KubernetesObject, { fieldManager: WORKLOAD_FIELD_MANAGER, signal });
+      const target = await cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: object.metadata.name, namespace: delivery.namespace } }, { signal });
+      return externalSecretWaiting(live, target, delivery.syncFirst.get(object.metadata.name)!, delivery.clusterName);
+    });
+    const said = waiting.filter((text): text is string => text !== undefined);
+    return said.length === 0 ? undefined : listed(said);
   }
 
   /** `endpoints`: a Service's Endpoints, read beforehand. */
