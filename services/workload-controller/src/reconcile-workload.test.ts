@@ -10,6 +10,7 @@ import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-
 import { createClusterConnections, type ClusterConnection, type KubernetesObject } from '@tugboat/kube';
 import { armedKillPoint, AWS_ACCOUNT, CLUSTER_DEFINITION, CLUSTER_INSTANCE, DATABASE_INSTANCE, DOMAIN_DEFINITION, EXPOSURE, GATEWAY_DEFINITION, OBSERVABILITY_DEFINITION, OBSERVABILITY_INSTANCE, SECRET_DEFINITION, SECRET_INSTANCE, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type KindDefinition, type Phase, type Resource } from '@tugboat/resource-model';
 import { createSandboxServer, type SandboxServer } from '@tugboat/sandbox';
+import { externalSecretsCrds, externalSecretsDeployments } from '@tugboat/sandbox/testing';
 import pino from 'pino';
 import type { KubeManifest } from '@tugboat/workloads';
 import { INVENTORY_ANNOTATION, inventoryName } from './inventory.js';
@@ -46,12 +47,14 @@ data: { value: "${name}" }`,
 
 describe('workload-controller reconcile against the sandbox', () => {
   let sandbox: SandboxServer;
+  let sandboxUrl: string;
   let kubeconfig: string;
   let cluster: ClusterConnection;
 
   beforeAll(async () => {
     sandbox = createSandboxServer({ port: 0, timeScale: 100, logger: pino({ level: 'silent' }) });
     const { url } = await sandbox.start();
+    sandboxUrl = url;
     kubeconfig = await (await fetch(`${url}/_sandbox/kubeconfig`)).text();
     cluster = createClusterConnections().connect({ uid: 'observer', kubeconfig });
   });
@@ -367,5 +370,101 @@ describe('workload-controller reconcile against the sandbox', () => {
     expect(Buffer.from((rotated as unknown as { data: Record<string, string> }).data['PASSWORD']!, 'base64').toString()).toBe('password-v2');
     expect((await deployment()).spec.template.metadata.annotations['tugboat.dev/databases-checksum']).not.toBe(before);
     expect(asked).toContain(`${outputs.secretArn}@v2`);
+  });
+
+  /** A Secrets Manager call on the sandbox (it takes any key when none is configured; the signature is not checked then). */
+  async function secretsManager(operation: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const response = await fetch(sandboxUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `secretsmanager.${operation}`,
+        authorization: `AWS4-HMAC-SHA256 Credential=AKIAWORKLOADUNITTEST/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+      },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as Record<string, unknown>;
+  }
+
+  it('delivers a Secrets Manager secret through an ExternalSecret pinned to its version, and rolls the pods only once the operator wrote it', async () => {
+    // The simulated External Secrets Operator on the cluster, with the store the support-services-controller would have made.
+    for (const crd of externalSecretsCrds()) await cluster.apply(crd as KubernetesObject, { fieldManager: 'unit-test' });
+    await cluster.ensureNamespace('external-secrets', { fieldManager: 'unit-test' });
+    for (const deployment of externalSecretsDeployments()) await cluster.apply({ apiVersion: 'apps/v1', kind: 'Deployment', ...deployment } as KubernetesObject, { fieldManager: 'unit-test' });
+    await cluster.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-vault-aws', namespace: 'external-secrets' }, stringData: { 'access-key-id': 'AKIAWORKLOADUNITTEST', 'secret-access-key': 'any' } } as KubernetesObject, { fieldManager: 'unit-test' });
+    const ref = (key: string) => ({ name: 'tugboat-vault-aws', key, namespace: 'external-secrets' });
+    await cluster.apply(
+      { apiVersion: 'external-secrets.io/v1beta1', kind: 'ClusterSecretStore', metadata: { name: 'tugboat-vault' }, spec: { provider: { aws: { service: 'SecretsManager', region: 'us-east-1', auth: { secretRef: { accessKeyIDSecretRef: ref('access-key-id'), secretAccessKeySecretRef: ref('secret-access-key') } } } } } } as KubernetesObject,
+      { fieldManager: 'unit-test' },
+    );
+    const first = String((await secretsManager('CreateSecret', { Name: 'tugboat/team/key', SecretString: 'first-remote-value' }))['VersionId']);
+
+    const { api, namespace } = await setup({ definition: { container: { image: 'nginx:1.27', ports: [{ port: 80 }] } } });
+    await api.create({ kind: 'AwsAccount', metadata: { name: 'main' }, spec: { accountId: '123456789012', region: 'us-east-1', accessKeyId: 'AKIAWORKLOADUNITTEST', secretAccessKey: 'any' } });
+    await api.create({ kind: 'SecretDefinition', metadata: { name: 'vault' }, spec: { backend: 'aws-secrets-manager', accountRef: { name: 'main' } } });
+    await api.create({ kind: 'SecretInstance', metadata: { name: 'key', project: 'team' }, spec: { definitionRef: { name: 'vault' }, key: 'API_KEY' } });
+    const written = (versionId: string) => {
+      const secret = api.object({ kind: 'SecretInstance', project: 'team', name: 'key' })!;
+      const generation = secret.metadata.generation;
+      api.setStatus(
+        { kind: 'SecretInstance', project: 'team', name: 'key' },
+        {
+          phase: 'Ready',
+          observedGeneration: generation,
+          outputs: { backend: 'aws-secrets-manager', key: 'API_KEY', secretName: 'tugboat/team/key', region: 'us-east-1', versionId, version: String(generation) },
+          stores: [{ cluster: 'local', store: 'tugboat-vault', ready: true, reason: 'StoreReady', message: 'ready', workloads: ['app'] }],
+        },
+      );
+    };
+    const obj = await api.replace({
+      kind: 'WorkloadInstance',
+      metadata: { name: 'app', project: 'team' },
+      spec: { definitionRef: { name: 'def' }, clusterRef: { name: 'local' }, namespace, secrets: [{ ref: { name: 'key' } }] },
+    });
+    // Not written to Secrets Manager yet: the app waits, naming the secret.
+    const unwritten = await reconcileWith(api, obj);
+    expect(unwritten.object?.status.conditions?.find((condition) => condition.type === 'SecretsReady')).toMatchObject({ reason: 'SecretNotStored', message: expect.stringContaining('SecretInstance key is not written to AWS Secrets Manager at generation 1 yet') });
+    written(first);
+
+    type Template = { metadata: { annotations: Record<string, string> }; spec: { containers: Array<{ env?: unknown[] }> } };
+    const deployment = () => cluster.read<KubernetesObject & { spec?: { template: Template } }>({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace } });
+    const target = async () => {
+      const secret = await cluster.read<KubernetesObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-secret-key', namespace } });
+      return secret === undefined ? undefined : { value: Buffer.from(secret.data?.['API_KEY'] ?? '', 'base64').toString(), managers: [...new Set(secret.metadata?.managedFields?.map((entry) => entry.manager))] };
+    };
+    // The ExternalSecret first; the app's pods not before the operator wrote their Secret.
+    const syncing = await reconcileWith(api, obj);
+    expect(syncing.object?.status.conditions?.find((condition) => condition.type === 'Ready')).toMatchObject({ reason: 'WaitingForSecret', message: expect.stringContaining('SecretInstance key on cluster local: the External Secrets Operator says:') });
+    expect(await deployment()).toBeUndefined();
+    const external = await cluster.read<KubernetesObject & { spec?: Record<string, unknown> }>({ apiVersion: 'external-secrets.io/v1beta1', kind: 'ExternalSecret', metadata: { name: 'tugboat-secret-key', namespace } });
+    expect(external?.spec).toMatchObject({ secretStoreRef: { kind: 'ClusterSecretStore', name: 'tugboat-vault' }, target: { name: 'tugboat-secret-key', creationPolicy: 'Owner' }, data: [{ secretKey: 'API_KEY', remoteRef: { key: 'tugboat/team/key', version: `uuid/${first}` } }] });
+
+    const untilReadyAgain = async () => {
+      for (let attempt = 0; attempt < 200; attempt += 1) {
+        const { object } = await reconcileWith(api, obj);
+        if (object?.status.phase === 'Ready') return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error('not Ready after 200 reconciles');
+    };
+    await untilReadyAgain();
+    expect(await target()).toEqual({ value: 'first-remote-value', managers: ['external-secrets'] });
+    const before = (await deployment())!.spec!.template;
+    expect(before.spec.containers[0]!.env).toEqual([{ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'tugboat-secret-key', key: 'API_KEY' } } }]);
+    const checksum = before.metadata.annotations['tugboat.dev/secrets-checksum'];
+
+    // A new version: the ExternalSecret moves to it at once, the pods once the operator wrote it.
+    const second = String((await secretsManager('PutSecretValue', { SecretId: 'tugboat/team/key', SecretString: 'second-remote-value' }))['VersionId']);
+    const secret = api.object({ kind: 'SecretInstance', project: 'team', name: 'key' })!;
+    await api.replace({ kind: 'SecretInstance', metadata: { name: 'key', project: 'team', resourceVersion: secret.metadata.resourceVersion }, spec: { ...secret.spec, value: 'second-remote-value' } });
+    written(second);
+    const moving = await reconcileWith(api, obj);
+    expect(moving.object?.status.phase).toBe('Progressing');
+    expect((await deployment())!.spec!.template.metadata.annotations['tugboat.dev/secrets-checksum']).toBe(checksum);
+    await untilReadyAgain();
+    expect((await deployment())!.spec!.template.metadata.annotations['tugboat.dev/secrets-checksum']).not.toBe(checksum);
+    expect(await target()).toEqual({ value: 'second-remote-value', managers: ['external-secrets'] });
+    expect(JSON.stringify(api.objects())).not.toMatch(/first-remote-value/);
   });
 });
