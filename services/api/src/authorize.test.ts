@@ -1,4 +1,4 @@
-import { AWS_ACCOUNT, BUILTIN_KINDS, CLUSTER_DEFINITION, CLUSTER_INSTANCE, EKS_CLUSTER, PROJECT, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type PlatformRole } from '@tugboat/resource-model';
+import { AWS_ACCOUNT, BUILTIN_KINDS, CLUSTER_DEFINITION, CLUSTER_INSTANCE, EKS_CLUSTER, PROJECT, SECRET_DEFINITION, WORKLOAD_DEFINITION, WORKLOAD_INSTANCE, type PlatformRole } from '@tugboat/resource-model';
 import { addProjectRole, createKindIndex, projectsWhere, type Grants, type Principal, type ProjectGrant } from './access.js';
 import { authorize } from './authorize.js';
 import type { Identity } from './identity.js';
@@ -23,13 +23,20 @@ describe('authorize', () => {
   const cluster = principal({ name: 'cc', type: 'controller', controller: 'cluster-controller', token: 'cc' });
   const outsider = principal({ name: 'oc', type: 'controller', controller: 'team-controller', token: 'oc' });
 
-  it('lets a granted reader read a kind (EksCluster for the managed-services-controller), nothing more', () => {
+  it('lets a granted reader read a kind (EksCluster for the managed-services-controller, WorkloadInstance for the support-services-controller), nothing more', () => {
     const databases = principal({ name: 'msc', type: 'controller', controller: 'managed-services-controller', token: 'msc' });
     for (const verb of ['get', 'list', 'watch'] as const) expect(() => authorize(databases, verb, EKS_CLUSTER, '')).not.toThrow();
     for (const verb of ['create', 'update', 'delete'] as const) expect(() => authorize(databases, verb, EKS_CLUSTER, '')).toThrow(forbidden);
     expect(() => authorize(databases, 'writeStatus', EKS_CLUSTER, '')).toThrow(forbidden);
     expect(() => authorize(databases, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
     expect(() => authorize(outsider, 'get', EKS_CLUSTER, '')).toThrow(forbidden);
+    // The support-services-controller reads the apps (where a secret's store goes), the workload-controller where a secret's value lives.
+    const support = principal({ name: 'ssc', type: 'controller', controller: 'support-services-controller', token: 'ssc' });
+    for (const verb of ['get', 'list', 'watch'] as const) expect(() => authorize(support, verb, WORKLOAD_INSTANCE, 'shop')).not.toThrow();
+    for (const verb of ['create', 'update', 'delete', 'operate'] as const) expect(() => authorize(support, verb, WORKLOAD_INSTANCE, 'shop')).toThrow(forbidden);
+    expect(() => authorize(support, 'writeStatus', WORKLOAD_INSTANCE, 'shop')).toThrow(forbidden);
+    expect(() => authorize(workload, 'get', SECRET_DEFINITION, '')).not.toThrow();
+    expect(() => authorize(workload, 'update', SECRET_DEFINITION, '')).toThrow(forbidden);
   });
 
   it('lets a composer write the objects it makes (an EksCluster for its ClusterInstance), never their status', () => {

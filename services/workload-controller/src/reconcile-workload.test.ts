@@ -391,7 +391,7 @@ describe('workload-controller reconcile against the sandbox', () => {
     // The simulated External Secrets Operator on the cluster, with the store the support-services-controller would have made.
     for (const crd of externalSecretsCrds()) await cluster.apply(crd as KubernetesObject, { fieldManager: 'unit-test' });
     await cluster.ensureNamespace('external-secrets', { fieldManager: 'unit-test' });
-    for (const deployment of externalSecretsDeployments()) await cluster.apply({ apiVersion: 'apps/v1', kind: 'Deployment', ...deployment } as KubernetesObject, { fieldManager: 'unit-test' });
+    for (const deployment of externalSecretsDeployments()) await cluster.apply(deployment as KubernetesObject, { fieldManager: 'unit-test' });
     await cluster.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tugboat-vault-aws', namespace: 'external-secrets' }, stringData: { 'access-key-id': 'AKIAWORKLOADUNITTEST', 'secret-access-key': 'any' } } as KubernetesObject, { fieldManager: 'unit-test' });
     const ref = (key: string) => ({ name: 'tugboat-vault-aws', key, namespace: 'external-secrets' });
     await cluster.apply(
