@@ -2,7 +2,8 @@
  * SecretInstance against the SDK's fake API and an in-process sandbox (Secrets Manager on its JSON
  * 1.1 protocol): the tugboat backend waits for a value then holds it; the Secrets Manager backend
  * writes one version per generation (a kill right after the write and a second pass add none),
- * follows a new value, deletes with the recovery window; the value is in no status.
+ * follows a new value, deletes with the recovery window; the value is in no status. Its stores
+ * (with a stand-in for the clusters): kept where its apps run, removed where none needs them.
  */
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createFakeApi, reconcileOnce, type FakeApi } from '@tugboat/controller-sdk/testing';
@@ -10,6 +11,10 @@ import { armedKillPoint, AWS_ACCOUNT, SECRET_DEFINITION, SECRET_INSTANCE, SUPPOR
 import { DEFAULT_ACCOUNT_ID } from '@tugboat/sandbox';
 import { startTestSandbox, type TestSandbox } from '@tugboat/sandbox/testing';
 import { createClusterConnections } from '@tugboat/kube';
+import { defineController } from '@tugboat/controller-sdk';
+import { createAccountCredentials } from '@tugboat/aws';
+import { createSecretReconciler } from './reconcile-secret.js';
+import type { SecretStores, StoreEntry } from './secret-stores.js';
 import { createSupportServicesControllers } from './support-services-controller.js';
 import { supportServicesSettings } from './support-services-settings.js';
 
@@ -87,5 +92,61 @@ describe('support-services-controller: SecretInstance', () => {
     expect(gone.outcome).toBe('finalized');
     const deleted = await sm.send(new DescribeSecretCommand({ SecretId: 'tugboat/shop/db-password' }));
     expect(deleted.DeletedDate).toBeDefined();
+  });
+
+  it('keeps the store on the clusters of the apps that receive it, says why one is not ready, and removes it where no app needs it any more', async () => {
+    await api.create({ kind: 'SecretInstance', metadata: { name: 'shared', project: 'shop' }, spec: { definitionRef: { name: 'aws' }, key: 'SHARED', value: CANARY } });
+    let apps = new Map<string, string[]>([['prod', ['web']], ['dev', ['web-dev']]]);
+    let neededElsewhere = false;
+    const calls: string[] = [];
+    const stores = {
+      receivingClusters: async () => apps,
+      neededOn: async (_ctx: unknown, definition: string, cluster: string) => {
+        calls.push(`needed? ${definition} ${cluster}`);
+        return neededElsewhere;
+      },
+      ensure: async (_ctx: unknown, cluster: string) => {
+        calls.push(`ensure ${cluster}`);
+        return cluster === 'dev' ? { ready: false, reason: 'InvalidProviderConfig', message: 'ClusterSecretStore tugboat-aws on cluster dev is not ready: unable to validate store' } : { ready: true, reason: 'StoreReady', message: 'ready' };
+      },
+      remove: async (_ctx: unknown, cluster: string, definition: string) => {
+        calls.push(`remove ${definition} ${cluster}`);
+        return undefined;
+      },
+    } as unknown as SecretStores;
+    const reconciler = createSecretReconciler({ credentials: createAccountCredentials({ requestTimeoutMs: 5_000 }), stores, requestTimeoutMs: 5_000, retryMs: 1, waitMs: 1, progressMs: 7, recheckMs: 60_000 });
+    const declaration = defineController({ name: SUPPORT_SERVICES_CONTROLLER, owns: 'SecretInstance', reconcile: reconciler.reconcile, finalize: reconciler.finalize });
+    const pass = async () => {
+      const { report, object } = await reconcileOnce(declaration, api.object({ kind: 'SecretInstance', project: 'shop', name: 'shared' }) as never, { api });
+      return { report, object: object as Obj | undefined, stores: ((object as Obj | undefined)?.status['stores'] ?? []) as StoreEntry[] };
+    };
+
+    const first = await pass();
+    expect(first.object?.status.phase).toBe('Progressing');
+    expect(first.object?.status.conditions?.find((condition) => condition.type === 'StoresReady')).toMatchObject({ status: 'False', reason: 'InvalidProviderConfig', message: expect.stringContaining('on cluster dev is not ready') });
+    expect(first.stores.map(({ cluster, ready, workloads }) => ({ cluster, ready, workloads }))).toEqual([
+      { cluster: 'dev', ready: false, workloads: ['web-dev'] },
+      { cluster: 'prod', ready: true, workloads: ['web'] },
+    ]);
+    expect(first.object?.status.outputs).toMatchObject({ versionId: expect.any(String), version: '1' });
+
+    // The dev app stops receiving it, but another secret of the definition is read there: the store stays.
+    apps = new Map([['prod', ['web']]]);
+    neededElsewhere = true;
+    calls.length = 0;
+    const kept = await pass();
+    expect(calls).toEqual(['ensure prod', 'needed? aws dev']);
+    expect(kept.object?.status.phase).toBe('Ready');
+    expect(kept.stores.map((entry) => entry.cluster)).toEqual(['prod']);
+
+    // The last app goes: the store is removed from the clusters it was recorded on, and none is left in the status.
+    apps = new Map();
+    neededElsewhere = false;
+    calls.length = 0;
+    const gone = await pass();
+    expect(calls).toEqual(['needed? aws prod', 'remove aws prod']);
+    expect(gone.stores).toEqual([]);
+    expect(gone.object?.status.conditions?.find((condition) => condition.type === 'StoresReady')).toMatchObject({ status: 'True', reason: 'NoApps' });
+    expect(JSON.stringify(api.objects())).not.toContain(CANARY);
   });
 });
