@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { labelSelectorQuery, objectReadiness, stuckPods } from './object-readiness.js';
+import { externalSecretSynced, labelSelectorQuery, objectReadiness, stuckPods } from './object-readiness.js';
 
 const object = (kind: string, fields: Record<string, unknown>, generation = 2): KubernetesObject =>
   ({ apiVersion: 'v1', kind, metadata: { name: 'web', namespace: 'ns', generation }, ...fields }) as KubernetesObject;
@@ -103,5 +103,20 @@ describe('a Prometheus Operator resource', () => {
 
   it('of another group is only checked for existence', () => {
     expect(objectReadiness({ apiVersion: 'example.com/v1', kind: 'Prometheus', metadata: { name: 'p' } } as KubernetesObject)).toMatchObject({ ready: true, reason: 'Exists' });
+  });
+});
+
+describe('an External Secrets Operator ExternalSecret', () => {
+  it('takes an ExternalSecret for synced only when Ready at its current generation', () => {
+    const at = (generation: number, status: Record<string, unknown>) => ({ metadata: { generation }, status });
+    expect(externalSecretSynced(at(2, {}))).toMatchObject({ synced: false, reason: 'Pending' });
+    expect(externalSecretSynced(at(2, { conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }] }))).toEqual({ synced: false, reason: 'SecretSyncedError', message: 'could not get secret data from provider' });
+    expect(externalSecretSynced(at(2, { conditions: [{ type: 'Ready', status: 'True' }], syncedResourceVersion: '1-abc' }))).toMatchObject({ synced: false, reason: 'Syncing' });
+    expect(externalSecretSynced(at(2, { conditions: [{ type: 'Ready', status: 'True' }], syncedResourceVersion: '2-abc' }))).toEqual({ synced: true });
+  });
+  it('is ready as an applied object once synced at its generation', () => {
+    const synced = { status: { conditions: [{ type: 'Ready', status: 'True' }], syncedResourceVersion: '2-abc' } };
+    expect(objectReadiness(object('ExternalSecret', synced))).toMatchObject({ ready: true, reason: 'SecretSynced' });
+    expect(objectReadiness(object('ExternalSecret', synced, 3))).toMatchObject({ ready: false, reason: 'Syncing' });
   });
 });

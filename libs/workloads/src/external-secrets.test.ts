@@ -1,9 +1,9 @@
 /**
  * The External Secrets Operator's objects: a store with keys, a role or neither; an ExternalSecret
- * pinned to a version id; what counts as synced; and an app's secrets with one kept in Secrets
+ * pinned to a version id; and an app's secrets with one kept in Secrets
  * Manager (an ExternalSecret, never a Secret with the value; the checksum follows the version id).
  */
-import { clusterSecretStoreManifest, externalSecretSynced } from './external-secrets.js';
+import { clusterSecretStoreManifest } from './external-secrets.js';
 import { withSecrets, type SecretDelivery } from './secret-deliveries.js';
 import type { KubeManifest } from './workload-types.js';
 
@@ -36,14 +36,6 @@ describe('External Secrets Operator objects', () => {
       },
     });
     expect(clusterSecretStoreManifest('aws', 'eu-west-1', { withKeys: false }, {}).spec).toEqual({ provider: { aws: { service: 'SecretsManager', region: 'eu-west-1' } } });
-  });
-
-  it('takes an ExternalSecret for synced only when Ready at its current generation', () => {
-    const at = (generation: number, status: Record<string, unknown>) => ({ metadata: { generation }, status });
-    expect(externalSecretSynced(at(2, {}))).toMatchObject({ synced: false, reason: 'Pending' });
-    expect(externalSecretSynced(at(2, { conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }] }))).toEqual({ synced: false, reason: 'SecretSyncedError', message: 'could not get secret data from provider' });
-    expect(externalSecretSynced(at(2, { conditions: [{ type: 'Ready', status: 'True' }], syncedResourceVersion: '1-abc' }))).toMatchObject({ synced: false, reason: 'Syncing' });
-    expect(externalSecretSynced(at(2, { conditions: [{ type: 'Ready', status: 'True' }], syncedResourceVersion: '2-abc' }))).toEqual({ synced: true });
   });
 
   it('gives an app an ExternalSecret pinned to the version instead of a Secret, and a checksum that follows the version', () => {
