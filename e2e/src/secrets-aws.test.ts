@@ -9,8 +9,8 @@
  * store's apply and before its status write (one store, Ready after the restart); the app's
  * ExternalSecret pinned to the Secrets Manager version, its Secret written by the operator's field
  * manager only (kubectl reads it); a new value → a new version → the pods rolled; the reference
- * dropped → the ExternalSecret and its Secret gone, and the store with its credentials (the
- * operator stays). A canary value never appears in an API answer, event, watch frame or log line.
+ * dropped → the ExternalSecret and its Secret gone, and the store with its credentials; the same
+ * when the app is deleted (the operator stays). A canary value never appears in an API answer, event, watch frame or log line.
  */
 import { readFile } from 'node:fs/promises';
 import type { Resource } from '@tugboat/resource-model';
@@ -146,17 +146,26 @@ describe('Secrets Manager secrets through the External Secrets Operator (API, sa
     expect((await podNames()).some((name) => !podsBefore.includes(name))).toBe(true);
   }, 120_000);
 
-  it('prunes the ExternalSecret and its Secret when the app stops receiving it; the store and its credentials go, the operator stays', async () => {
+  it('prunes the ExternalSecret and its Secret when the app stops receiving it, and removes the store when the last app goes (the operator stays)', async () => {
+    const gone = (...what: string[]) => waitUntil(async () => ((await kube(...what)) === undefined ? true : undefined), `${what.join(' ')} gone`, 60_000);
     await stack.admin.apply([app([])]);
-    await waitUntil(async () => ((await kube('externalsecret', 'tugboat-secret-api-key', '-n', NAMESPACE)) === undefined ? true : undefined), 'ExternalSecret pruned', 60_000);
-    await waitUntil(async () => ((await kube('secret', 'tugboat-secret-api-key', '-n', NAMESPACE)) === undefined ? true : undefined), 'its Secret collected', 30_000);
-    await waitUntil(async () => ((await kube('clustersecretstore', 'tugboat-aws')) === undefined ? true : undefined), 'store removed', 30_000);
+    await gone('externalsecret', 'tugboat-secret-api-key', '-n', NAMESPACE);
+    await gone('secret', 'tugboat-secret-api-key', '-n', NAMESPACE);
+    await gone('clustersecretstore', 'tugboat-aws');
     expect(await kube('secret', 'tugboat-aws-aws', '-n', 'external-secrets')).toBeUndefined();
-    expect(await kube('deployment', 'external-secrets', '-n', 'external-secrets')).toBeDefined();
     await waitUntil(async () => ((await storesOf())?.length === 0 ? true : undefined), 'no store in the status', 30_000);
+
+    // Received again, then the app deleted: its ExternalSecret, the store and its credentials go; the operator stays.
+    await stack.admin.apply([app([{ ref: { name: 'api-key' } }])]);
+    await untilPhase('WorkloadInstance', 'web', 'Ready', 60_000);
+    expect(await delivered()).toBe(`${CANARY}-rotated`);
     await stack.admin.delete({ kind: 'WorkloadInstance', project: 'shop', name: 'web' });
+    await gone('externalsecret', 'tugboat-secret-api-key', '-n', NAMESPACE);
+    await gone('clustersecretstore', 'tugboat-aws');
+    await gone('secret', 'tugboat-aws-aws', '-n', 'external-secrets');
+    expect(await kube('deployment', 'external-secrets', '-n', 'external-secrets')).toBeDefined();
     await waitUntil(async () => ((await stack.admin.get({ kind: 'WorkloadInstance', project: 'shop', name: 'web' })) === undefined ? true : undefined), 'app deleted', 60_000);
-  }, 120_000);
+  }, 150_000);
 
   it('never shows the value: not in an answer, an event, a watch frame or a log line of a Tugboat process', async () => {
     const said = JSON.stringify([
