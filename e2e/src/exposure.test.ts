@@ -172,6 +172,31 @@ describe('an app at its own https hostname (API, sandbox and controllers as proc
     await readyApp('podinfo');
   }, 180_000);
 
+  it('serves the cluster\'s Grafana at http://<load balancer>/grafana/ through the gateway when its ObservabilityInstance names one', async () => {
+    await stack.admin.apply([
+      { kind: 'ObservabilityDefinition', metadata: { name: 'metrics-only' }, spec: { metrics: { alertmanager: { enabled: false } }, logs: { enabled: false } } },
+      { kind: 'ObservabilityInstance', metadata: { name: 'local' }, spec: { definitionRef: { name: 'metrics-only' }, clusterRef: { name: 'local' }, grafana: { gatewayRef: { name: 'public' } } } },
+    ]);
+    const gateway = JSON.parse(await stack.kubectl('get', 'gateway', 'public', '-n', 'tugboat-gateway', '-o', 'json')) as { status: { addresses: Array<{ value: string }> } };
+    const loadBalancer = gateway.status.addresses[0]?.value;
+    expect(loadBalancer).toEqual(expect.any(String));
+    const ready = await waitUntil(async () => {
+      const obj = await stack.admin.get({ kind: 'ObservabilityInstance', name: 'local' });
+      return statusOf(obj).phase === 'Ready' ? obj : undefined;
+    }, 'the metrics stack Ready', 120_000);
+    expect(statusOf(ready).outputs?.['grafanaUrl']).toBe(`http://${loadBalancer}/grafana/`);
+    expect(statusOf(ready).conditions?.find((c) => c.type === 'GrafanaExposed')).toMatchObject({ status: 'True', message: `Grafana at http://${loadBalancer}/grafana/` });
+    const route = JSON.parse(await stack.kubectl('get', 'httproute', 'tugboat-grafana', '-n', 'tugboat-observability', '-o', 'json')) as {
+      spec: { parentRefs: Array<{ name: string; sectionName: string }>; rules: Array<{ backendRefs: Array<{ name: string; port: number }> }> };
+      status: { parents: Array<{ conditions: Condition[] }> };
+    };
+    expect(route.spec.parentRefs).toMatchObject([{ name: 'public', sectionName: 'http' }]);
+    expect(route.spec.rules[0]?.backendRefs).toEqual([{ name: 'kube-prometheus-stack-grafana', port: 80 }]);
+    expect(route.status.parents[0]?.conditions.find((c) => c.type === 'Accepted')?.status).toBe('True');
+    await stack.admin.delete({ kind: 'ObservabilityInstance', name: 'local' });
+    await waitUntil(async () => (await stack.admin.get({ kind: 'ObservabilityInstance', name: 'local' })) === undefined, 'the metrics stack gone', 90_000);
+  }, 240_000);
+
   it('killed right after the Route 53 change (before its status write), and at random moments: no duplicate or orphaned record', async () => {
     support.process.kill('SIGKILL');
     await support.exited;
