@@ -26,7 +26,8 @@ export interface Component {
   includeCrds: boolean;
 }
 
-const pinned = (pin: ChartPin | undefined, fallback: { repository: string; chart: string; version: string }) => ({
+/** A chart pin's fields, each the fallback's when the pin leaves it out. */
+export const pinned = (pin: ChartPin | undefined, fallback: { repository: string; chart: string; version: string }) => ({
   repository: pin?.repository ?? fallback.repository,
   chart: pin?.chart ?? fallback.chart,
   version: pin?.version ?? fallback.version,

@@ -6,6 +6,8 @@
  */
 import { mergeValues } from '@tugboat/workloads';
 import type { KubeManifest } from '@tugboat/workloads';
+import { pinned } from './components.js';
+import type { ChartPin } from './support-types.js';
 
 /** The real charts and versions, pinned (an ObservabilityDefinition may pin others). */
 export const DEFAULT_METRICS_CHART = { repository: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: '75.6.0' } as const;
@@ -22,11 +24,6 @@ export type ChartPart = keyof typeof RELEASES;
 /** Marks every object an instance installs (how its removal finds the cluster-wide ones). */
 export const OBSERVABILITY_LABEL = 'tugboat.dev/observability';
 
-interface Pin {
-  repository?: string;
-  chart?: string;
-  version?: string;
-}
 
 interface Resources {
   requests?: Record<string, string>;
@@ -39,7 +36,7 @@ export interface ObservabilityDefinitionSpec {
   namespace?: string;
   metrics?: {
     enabled?: boolean;
-    chart?: Pin;
+    chart?: ChartPin;
     retention?: string;
     retentionSize?: string;
     resources?: Resources;
@@ -49,8 +46,8 @@ export interface ObservabilityDefinitionSpec {
   };
   logs?: {
     enabled?: boolean;
-    chart?: Pin;
-    collectorChart?: Pin;
+    chart?: ChartPin;
+    collectorChart?: ChartPin;
     retention?: string;
     resources?: Resources;
     values?: Record<string, unknown>;
@@ -73,12 +70,6 @@ export interface StackChart {
   values: Record<string, unknown>;
   includeCrds: boolean;
 }
-
-const pinned = (pin: Pin | undefined, fallback: { repository: string; chart: string; version: string }) => ({
-  repository: pin?.repository ?? fallback.repository,
-  chart: pin?.chart ?? fallback.chart,
-  version: pin?.version ?? fallback.version,
-});
 
 export const metricsEnabled = (definition: ObservabilityDefinitionSpec) => definition.metrics?.enabled !== false;
 export const logsEnabled = (definition: ObservabilityDefinitionSpec) => definition.logs?.enabled !== false;
