@@ -36,7 +36,8 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   );
   const api = `http://127.0.0.1:${apiPort}`;
   await waitForReady(`${api}/readyz`, up, 90_000);
-  await waitUntil(() => up!.output().includes('Tugboat is up.'), 'the banner');
+  // Printed once every controller has started, after the API answers: slower on a loaded machine.
+  await waitUntil(() => up!.output().includes('Tugboat is up.'), 'the banner', 90_000);
   expect(up.output()).toContain(`API          ${api}`);
   expect((await stat(join(stateDir, 'admin-token'))).mode & 0o777).toBe(0o600);
 
