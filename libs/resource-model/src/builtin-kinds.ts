@@ -1081,6 +1081,168 @@ export const OBSERVABILITY_INSTANCE: KindDefinition = {
   },
 };
 
+
+/** The label that puts a cluster in a tier (`dev`, `staging`, `production`, or what the platform team names). */
+export const TIER_LABEL = 'tugboat.dev/tier';
+/** Labels on every object an Application owns: which Application, component and cluster it is. */
+export const APPLICATION_LABELS = {
+  application: 'tugboat.dev/application',
+  component: 'tugboat.dev/component',
+  cluster: 'tugboat.dev/cluster',
+} as const;
+
+/** A component's own name inside its Application: a DNS label, unique across the Application's components. */
+const componentName = { type: 'string', minLength: 1, maxLength: 40, pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$' } as const;
+/** A typed parameter value (see `@tugboat/applications`). */
+const parameterValue = { type: ['string', 'integer', 'boolean'], maxLength: 1024 } as const;
+const parameterValues = {
+  type: 'object',
+  maxProperties: 32,
+  propertyNames: { pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,62}$' },
+  additionalProperties: parameterValue,
+} as const;
+
+/**
+ * One app with all it depends on, in one document: its workloads, databases and secrets (each a
+ * component, named inside the Application), its typed parameters, and the clusters it runs on (a
+ * tier, i.e. the clusters labelled `tugboat.dev/tier`, or clusters by name). The API expands it in
+ * the write's transaction into one WorkloadInstance, DatabaseInstance and SecretInstance per
+ * component and target cluster, owned by it (see `@tugboat/applications`); the workload-controller
+ * reports the tree of their statuses and re-expands it when a tier's clusters change.
+ */
+export const APPLICATION: KindDefinition = {
+  kind: 'Application',
+  plural: 'applications',
+  singular: 'application',
+  shortNames: ['application'],
+  scope: 'Project',
+  controller: WORKLOAD_CONTROLLER,
+  // The workload-controller re-applies an Application (same spec) to re-expand it onto a tier's new clusters.
+  composedBy: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['targets'],
+    properties: {
+      description: { type: 'string', maxLength: 1024 },
+      /** Declared parameters: `${name}` in a component's string fields; a target may set their values. */
+      parameters: {
+        type: 'array',
+        maxItems: 32,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'type'],
+          properties: {
+            name: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,62}$' },
+            type: { type: 'string', enum: ['string', 'integer', 'boolean'] },
+            default: parameterValue,
+            description: { type: 'string', maxLength: 1024 },
+          },
+        },
+      },
+      /** Where it runs: each target is a tier or a list of clusters, with its own parameter values. */
+      targets: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 20,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            tier: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+            clusters: { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: ref },
+            parameters: parameterValues,
+          },
+          oneOf: [{ required: ['tier'] }, { required: ['clusters'] }],
+        },
+      },
+      workloads: {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'definitionRef'],
+          properties: {
+            name: componentName,
+            definitionRef: ref,
+            /** The Application's databases it uses, by component name. */
+            databases: {
+              type: 'array',
+              maxItems: 10,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['component', 'envPrefix'],
+                properties: { component: componentName, envPrefix: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,30}$' } },
+              },
+            },
+            /** The Application's secrets it receives, by component name. */
+            secrets: {
+              type: 'array',
+              maxItems: 20,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['component'],
+                properties: {
+                  component: componentName,
+                  as: { type: 'string', enum: ['env', 'file'] },
+                  mountPath: { type: 'string', maxLength: 1024, pattern: '^/[A-Za-z0-9/._-]*$' },
+                },
+              },
+            },
+            /** As a WorkloadInstance's; `host` may use parameters and defaults to `<workload>-<application>-<cluster>`. */
+            expose: { ...exposure, properties: { ...exposure.properties, host: { type: 'string', minLength: 1, maxLength: 190 } } },
+            observability: { type: 'object', additionalProperties: false, properties: { metrics: { type: 'boolean' }, logs: { type: 'boolean' } } },
+            /** As a WorkloadInstance's; string values may use parameters (`"${replicas}"` takes an integer parameter whole). */
+            overrides: { type: 'object', maxProperties: 16 },
+          },
+        },
+      },
+      databases: {
+        type: 'array',
+        maxItems: 10,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'definitionRef', 'databaseName'],
+          properties: {
+            name: componentName,
+            definitionRef: ref,
+            databaseName: { type: 'string', minLength: 1, maxLength: 63 },
+            version: { type: 'string', maxLength: 64 },
+            instanceClass: { type: 'string', maxLength: 64 },
+            storageGb: { type: ['integer', 'string'] },
+            network: { type: 'object', maxProperties: 8 },
+            passwordRotation: { type: 'string', minLength: 1, maxLength: 64 },
+            parameters: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 1024 } },
+          },
+        },
+      },
+      /** Each cluster's copy is a SecretInstance whose value is set with `tug secret set` (never in the Application). */
+      secrets: {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'definitionRef', 'key'],
+          properties: {
+            name: componentName,
+            definitionRef: ref,
+            key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+          },
+        },
+      },
+    },
+  },
+};
+
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
   PROJECT,
   AWS_ACCOUNT,
@@ -1098,4 +1260,5 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = [
   SECRET_INSTANCE,
   OBSERVABILITY_DEFINITION,
   OBSERVABILITY_INSTANCE,
+  APPLICATION,
 ];

@@ -1,0 +1,72 @@
+import type { Resource, ResourceStatus } from '@tugboat/resource-model';
+import { applicationStatusTree, formatApplicationTree } from './application-status.js';
+import { expandApplication } from './expand-application.js';
+
+const expansion = expandApplication(
+  {
+    name: 'shop',
+    project: 'team-a',
+    spec: {
+      targets: [{ tier: 'dev' }, { tier: 'prod' }],
+      databases: [{ name: 'db', definitionRef: { name: 'pg' }, databaseName: 'shop' }],
+      workloads: [{ name: 'web', definitionRef: { name: 'hello' }, databases: [{ component: 'db', envPrefix: 'DB' }] }],
+    },
+  },
+  [
+    { name: 'dev', labels: { 'tugboat.dev/tier': 'dev' } },
+    { name: 'prod', labels: { 'tugboat.dev/tier': 'prod' } },
+  ],
+);
+
+function child(kind: string, name: string, status: ResourceStatus, extra: Partial<Resource['metadata']> = {}): Resource {
+  return {
+    apiVersion: 'tugboat.dev/v1',
+    kind,
+    metadata: { name, project: 'team-a', uid: name, labels: {}, generation: 1, resourceVersion: '1', finalizers: [], ...extra } as Resource['metadata'],
+    spec: {},
+    status,
+  };
+}
+
+const ready = (reason = 'Ready'): ResourceStatus => ({ observedGeneration: 1, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True', reason, message: '', lastTransitionTime: '' }] });
+
+describe('applicationStatusTree', () => {
+  it('is Ready when every copy on every cluster is', () => {
+    const owned = ['dev', 'prod'].flatMap((c) => [child('DatabaseInstance', `shop-db-${c}`, ready()), child('WorkloadInstance', `shop-web-${c}`, ready())]);
+    const tree = applicationStatusTree(expansion, owned);
+    expect(tree.phase).toBe('Ready');
+    expect(tree.clusters.map((c) => `${c.cluster} ${c.tier} ${c.phase} ${c.components.map((x) => x.phase).join(',')}`)).toEqual(['dev dev Ready Ready,Ready', 'prod prod Ready Ready,Ready']);
+  });
+
+  it('names the first thing that is not Ready and why, a missing copy and an older generation included', () => {
+    const waiting: ResourceStatus = { observedGeneration: 1, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'WaitingForDatabases', message: 'waiting for shop-db-prod', lastTransitionTime: '' }] };
+    const owned = [child('DatabaseInstance', 'shop-db-dev', ready()), child('WorkloadInstance', 'shop-web-dev', ready(), { generation: 2 }), child('WorkloadInstance', 'shop-web-prod', waiting)];
+    const tree = applicationStatusTree(expansion, owned);
+    expect(tree.phase).toBe('Progressing');
+    expect(tree.reason).toBe('NotObserved');
+    expect(tree.message).toContain('dev/web (WorkloadInstance shop-web-dev) Progressing');
+    expect(tree.clusters[1]!.components).toEqual([
+      { component: 'db', kind: 'DatabaseInstance', object: 'shop-db-prod', phase: 'Missing', reason: 'NotCreated', message: 'DatabaseInstance shop-db-prod does not exist (yet)' },
+      { component: 'web', kind: 'WorkloadInstance', object: 'shop-web-prod', phase: 'Progressing', reason: 'WaitingForDatabases', message: 'waiting for shop-db-prod' },
+    ]);
+  });
+
+  it('lists owned objects the expansion no longer wants as being removed, and prints the tree', () => {
+    const owned = ['dev', 'prod'].flatMap((c) => [child('DatabaseInstance', `shop-db-${c}`, ready()), child('WorkloadInstance', `shop-web-${c}`, ready())]);
+    owned.push(child('WorkloadInstance', 'shop-web-old', { phase: 'Deleting' }, { deletionRequestedAt: '2026-01-01T00:00:00Z', labels: { 'tugboat.dev/component': 'web' } }));
+    const tree = applicationStatusTree(expansion, owned);
+    expect(tree.removing.map((r) => `${r.component} ${r.object} ${r.phase}`)).toEqual(['web shop-web-old Deleting']);
+    const lines = formatApplicationTree('shop', { phase: tree.phase, conditions: [], clusters: tree.clusters, removing: tree.removing });
+    expect(lines).toEqual([
+      'Application shop  Ready',
+      '├─ cluster dev (tier dev)  Ready',
+      '│  ├─ db  DatabaseInstance/shop-db-dev  Ready',
+      '│  └─ web  WorkloadInstance/shop-web-dev  Ready',
+      '├─ cluster prod (tier prod)  Ready',
+      '│  ├─ db  DatabaseInstance/shop-db-prod  Ready',
+      '│  └─ web  WorkloadInstance/shop-web-prod  Ready',
+      '└─ removing',
+      '   └─ web  WorkloadInstance/shop-web-old  Deleting: no status yet',
+    ]);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * An Application's status as a tree: per cluster, per component, the phase of the object it owns
+ * there and, where it is not Ready, why (its Ready condition's reason and message). The
+ * workload-controller builds it from the children's statuses; `tug describe application/x` and
+ * `tug get application/x --tree` print it with `formatApplicationTree`. The Application's own Ready
+ * condition carries the first thing that is not Ready, in the expansion's order.
+ */
+import type { Condition, Phase, Resource, ResourceStatus } from '@tugboat/resource-model';
+import type { DesiredChild, Expansion } from './application-types.js';
+
+export interface ComponentStatus {
+  component: string;
+  kind: string;
+  /** The owned object's name. */
+  object: string;
+  /** `Missing` when the object is not there (yet, or any more). */
+  phase: Phase | 'Missing';
+  reason?: string;
+  message?: string;
+  /** Set while the object is being deleted. */
+  deleting?: boolean;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  tier?: string;
+  phase: Phase;
+  components: ComponentStatus[];
+}
+
+export interface ApplicationStatusTree {
+  phase: Phase;
+  /** The first component that is not Ready, as `cluster/component: reason: message`. */
+  reason: string;
+  message: string;
+  clusters: ClusterStatus[];
+  /** Objects it still owns that the expansion no longer wants (a cluster left the tier): being removed. */
+  removing: ComponentStatus[];
+}
+
+type Child = Resource<Record<string, unknown>, ResourceStatus>;
+
+const readyOf = (obj: Child) => obj.status.conditions?.find((c: Condition) => c.type === 'Ready');
+
+function componentStatus(desired: Pick<DesiredChild, 'component' | 'name'> & { kind: string }, obj: Child | undefined): ComponentStatus {
+  const base = { component: desired.component, kind: desired.kind, object: desired.name };
+  if (!obj) return { ...base, phase: 'Missing', reason: 'NotCreated', message: `${desired.kind} ${desired.name} does not exist (yet)` };
+  const ready = readyOf(obj);
+  const phase: Phase = obj.metadata.deletionRequestedAt ? 'Deleting' : (obj.status.phase ?? 'Pending');
+  const current = obj.status.observedGeneration === undefined || obj.status.observedGeneration >= obj.metadata.generation;
+  // A status from an older generation says nothing about the change just made.
+  const shown: Phase = phase === 'Ready' && !current ? 'Progressing' : phase;
+  return {
+    ...base,
+    phase: shown,
+    ...(shown === 'Ready'
+      ? {}
+      : current
+        ? { reason: ready?.reason ?? 'Pending', message: ready?.message || 'no status yet' }
+        : { reason: 'NotObserved', message: `its controller has not reported generation ${obj.metadata.generation} yet` }),
+    ...(obj.metadata.deletionRequestedAt ? { deleting: true } : {}),
+  };
+}
+
+/** The worst phase of a list, in the order a person needs to act on it. */
+export function worstPhase(phases: ReadonlyArray<Phase | 'Missing'>): Phase {
+  const order: Array<Phase | 'Missing'> = ['Failed', 'Degraded', 'Deleting', 'Missing', 'Pending', 'Progressing', 'Ready'];
+  let worst = 'Ready' as Phase | 'Missing';
+  for (const phase of phases) if (order.indexOf(phase) < order.indexOf(worst)) worst = phase;
+  return worst === 'Missing' ? 'Progressing' : worst;
+}
+
+/** The tree for an expansion and the objects the Application owns now (any order). */
+export function applicationStatusTree(expansion: Expansion, owned: readonly Child[]): ApplicationStatusTree {
+  const byKey = new Map(owned.map((obj) => [`${obj.kind}/${obj.metadata.name}`, obj]));
+  const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
+  const clusters: ClusterStatus[] = expansion.targets.map((target) => {
+    const components = expansion.children.filter((c) => c.cluster === target.cluster).map((c) => componentStatus(c, byKey.get(`${c.kind}/${c.name}`)));
+    return { cluster: target.cluster, ...(target.tier ? { tier: target.tier } : {}), phase: worstPhase(components.map((c) => c.phase)), components };
+  });
+  const removing = owned
+    .filter((obj) => !wanted.has(`${obj.kind}/${obj.metadata.name}`))
+    .map((obj) => ({ ...componentStatus({ component: obj.metadata.labels?.['tugboat.dev/component'] ?? obj.metadata.name, kind: obj.kind, name: obj.metadata.name }, obj), deleting: true }));
+  const firstNotReady = clusters.flatMap((cluster) => cluster.components.map((c) => ({ cluster: cluster.cluster, c }))).find(({ c }) => c.phase !== 'Ready');
+  const phase = clusters.length === 0 ? 'Progressing' : worstPhase(clusters.map((c) => c.phase));
+  if (clusters.length === 0) return { phase, reason: 'NoTargetClusters', message: 'no cluster matches the targets (a tier names clusters by their tugboat.dev/tier label)', clusters, removing };
+  if (!firstNotReady) {
+    const reason = removing.length > 0 ? 'Removing' : 'Ready';
+    const message = removing.length > 0 ? `removing ${removing.map((r) => `${r.kind} ${r.object}`).join(', ')}` : `ready on ${clusters.map((c) => c.cluster).join(', ')}`;
+    return { phase: 'Ready', reason, message, clusters, removing };
+  }
+  const { cluster, c } = firstNotReady;
+  return { phase, reason: c.reason ?? c.phase, message: `${cluster}/${c.component} (${c.kind} ${c.object}) ${c.phase}: ${c.message ?? ''}`.trim(), clusters, removing };
+}
+
+/** What is stored in `status.fields` and read back by the CLI. */
+export interface ApplicationStatusFields {
+  clusters?: ClusterStatus[];
+  removing?: ComponentStatus[];
+  /** While the Application is being deleted: which step its removal is at. */
+  deletionStep?: string;
+}
+
+/** The tree as text, one line per cluster and component (`tug describe application/x`, `tug get … --tree`). */
+export function formatApplicationTree(name: string, status: ResourceStatus & ApplicationStatusFields): string[] {
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  const lines = [`Application ${name}  ${status.phase ?? 'Pending'}${ready?.status === 'False' && ready.message ? `  (${ready.message})` : ''}`];
+  if (status.deletionStep) lines.push(`├─ deletion: ${status.deletionStep}`);
+  const clusters = status.clusters ?? [];
+  const removing = status.removing ?? [];
+  clusters.forEach((cluster, i) => {
+    const lastCluster = i === clusters.length - 1 && removing.length === 0;
+    lines.push(`${lastCluster ? '└─' : '├─'} cluster ${cluster.cluster}${cluster.tier ? ` (tier ${cluster.tier})` : ''}  ${cluster.phase}`);
+    cluster.components.forEach((c, j) => {
+      const last = j === cluster.components.length - 1;
+      lines.push(`${lastCluster ? '   ' : '│  '}${last ? '└─' : '├─'} ${c.component}  ${c.kind}/${c.object}  ${c.phase}${c.phase === 'Ready' ? '' : `  ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`}`);
+    });
+  });
+  if (removing.length > 0) {
+    lines.push('└─ removing');
+    removing.forEach((c, j) => lines.push(`   ${j === removing.length - 1 ? '└─' : '├─'} ${c.component}  ${c.kind}/${c.object}  ${c.phase}${c.message ? `: ${c.message}` : ''}`));
+  }
+  return lines;
+}

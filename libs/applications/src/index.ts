@@ -1,0 +1,27 @@
+export type {
+  ApplicationParameter,
+  ApplicationSpec,
+  ApplicationTarget,
+  ChildKind,
+  ClusterCandidate,
+  ComponentType,
+  DatabaseComponent,
+  DesiredChild,
+  Expansion,
+  ParameterType,
+  ParameterValue,
+  ResolvedTarget,
+  SecretComponent,
+  WorkloadComponent,
+} from './application-types.js';
+export { checkComponents, childName, expandApplication, removalRank, selectTargets, type ApplicationInput } from './expand-application.js';
+export { BUILTIN_PARAMETERS, hasParameterType, MAX_SUBSTITUTED_LENGTH, resolveParameters, substituteParameters } from './substitute-parameters.js';
+export {
+  applicationStatusTree,
+  formatApplicationTree,
+  worstPhase,
+  type ApplicationStatusFields,
+  type ApplicationStatusTree,
+  type ClusterStatus,
+  type ComponentStatus,
+} from './application-status.js';
