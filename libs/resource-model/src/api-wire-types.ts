@@ -177,7 +177,8 @@ export interface FieldChange {
   to?: unknown;
 }
 
-export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked';
+/** `deleted`: an object an Application owns and no longer wants (its expansion deletes it). */
+export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked' | 'deleted';
 
 export interface ApplyItemResult {
   kind: string;
@@ -189,6 +190,14 @@ export interface ApplyItemResult {
   diff?: FieldChange[];
   /** For `blocked` (dry runs only): what stops the object, by field and rule. */
   reasons?: ErrorDetail[];
+  /** For an object an Application's expansion writes: `Application/<name>`, its component and cluster. */
+  owner?: string;
+  component?: string;
+  cluster?: string;
+  /** The spec the expansion writes (secrets redacted): a dry run's promise, compared object by object. */
+  spec?: Record<string, unknown>;
+  /** For a `deleted` database or secret: the owned workloads it waits for before it goes. */
+  waitsFor?: string[];
 }
 
 /** `POST /v1/apply`. */

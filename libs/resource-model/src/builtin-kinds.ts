@@ -1116,9 +1116,8 @@ export const APPLICATION: KindDefinition = {
   singular: 'application',
   shortNames: ['application'],
   scope: 'Project',
+  // Reports the tree and re-expands it (`POST …/applications/{name}/expand`) when a tier's clusters change.
   controller: WORKLOAD_CONTROLLER,
-  // The workload-controller re-applies an Application (same spec) to re-expand it onto a tier's new clusters.
-  composedBy: [WORKLOAD_CONTROLLER],
   builtIn: true,
   references: [],
   secretFields: [],

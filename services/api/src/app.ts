@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import {
+  APPLICATION,
   ForbiddenError,
   InputError,
   InternalError,
@@ -248,6 +249,19 @@ export function createApp(options: AppOptions): express.Express {
     }
   }
 
+  /**
+   * Writing an Application writes the objects it owns (its expansion): a person must be allowed to
+   * write those kinds in the project too. The owning controller re-applying it (to re-expand it onto
+   * a tier's clusters) writes what a person was already allowed to.
+   */
+  async function allowApplicationObjects(res: Response<unknown, Locals>, kind: RegisteredKind, project: string, verbs: ReadonlyArray<'create' | 'update' | 'delete'>): Promise<void> {
+    if (kind.definition.kind !== APPLICATION.kind || identityOf(res).type === 'controller') return;
+    for (const owned of ['WorkloadInstance', 'DatabaseInstance', 'SecretInstance']) {
+      const definition = (await kinds.getOrThrow(owned)).definition;
+      for (const verb of verbs) authorize(principalOf(res), verb, definition, project);
+    }
+  }
+
   /** What the request asks `authorize` for: its audit record names it should it be refused or fail. */
   function attempting(res: Response<unknown, Locals>, action: Action, kind: KindDefinition | undefined, project: string | undefined): void {
     const named = res.req.params['name'] ?? res.req.params['kind'] ?? (res.req.body as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
@@ -376,6 +390,7 @@ export function createApp(options: AppOptions): express.Express {
       const kind = await kindOf(req);
       const input = parseResourceBody(bodyOf(req), kind.definition);
       allow(res, 'create', kind.definition, accessProject(kind.definition, input));
+      await allowApplicationObjects(res, kind, input.project, ['create']);
       res.status(201).json(await store.create(kind, input, identityOf(res)));
     }),
   );
@@ -429,6 +444,7 @@ export function createApp(options: AppOptions): express.Express {
       const key = keyOf(kind, req);
       const input = parseResourceBody(bodyOf(req), kind.definition, key);
       allowObject(res, 'update', kind, key);
+      await allowApplicationObjects(res, kind, key.project, ['create', 'update', 'delete']);
       res.json(await store.replace(kind, key, input, ifMatch(req), identityOf(res)));
     }),
   );
@@ -440,6 +456,7 @@ export function createApp(options: AppOptions): express.Express {
       const key = keyOf(kind, req);
       const { patch, resourceVersion } = parsePatchBody(bodyOf(req));
       allowObject(res, 'update', kind, key);
+      await allowApplicationObjects(res, kind, key.project, ['create', 'update', 'delete']);
       const header = ifMatch(req);
       if (header && resourceVersion && header !== resourceVersion) throw inputError('metadata.resourceVersion', 'const', 'disagrees with If-Match');
       res.json(await store.patch(kind, key, patch, header ?? resourceVersion, identityOf(res)));
@@ -454,9 +471,29 @@ export function createApp(options: AppOptions): express.Express {
       const cascade = req.query['cascade'];
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') throw inputError('cascade', 'enum', 'must be true or false', 400);
       allowObject(res, 'delete', kind, key);
+      await allowApplicationObjects(res, kind, key.project, ['delete']);
       const result = await store.delete(kind, key, { cascade: cascade === 'true' }, identityOf(res));
       if (result.deleted) res.status(200).json({ deleted: true });
       else res.status(202).json(result.object);
+    }),
+  );
+
+  // An Application expanded again onto its clusters as they are now: by the workload-controller when a
+  // tier's clusters change, or by a person (`?dryRun=true` answers the plan and writes nothing).
+  v1.post(
+    '/:plural/:name/expand',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      const dryRun = req.query['dryRun'];
+      if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false') throw inputError('dryRun', 'enum', 'must be true or false', 400);
+      const identity = identityOf(res);
+      if (identity.type !== 'controller' || identity.controller !== kind.definition.controller) {
+        allowObject(res, 'update', kind, key);
+        await allowApplicationObjects(res, kind, key.project, ['create', 'update', 'delete']);
+      }
+      const results = await store.expandApplication(kind, key, { dryRun: dryRun === 'true' }, identity);
+      res.json({ dryRun: dryRun === 'true', results: results.map(({ status: _status, ...result }) => result) });
     }),
   );
 

@@ -23,6 +23,12 @@ export interface ApplyResultItem extends ResourceKey {
   generation?: number;
   diff?: FieldChange[];
   reasons?: Array<{ path: string; rule: string; message: string }>;
+  /** Set on the objects an Application's expansion writes, listed right after it. */
+  owner?: string;
+  component?: string;
+  cluster?: string;
+  spec?: Record<string, unknown>;
+  waitsFor?: string[];
 }
 
 export interface ApplyAnswer {
@@ -89,14 +95,18 @@ export async function applyBundle(documents: unknown[], options: ApplyBundleOpti
     { dryRun: options.dryRun || anyInvalid, authorize: options.authorize },
   );
   const byIndex = new Map(valid.map((c, i) => [c.index, outcomes[i]!]));
-  const results: ApplyResultItem[] = ordered.map((c) => {
-    if (c.reasons.length > 0) return { ...c.key, action: 'blocked', reasons: c.reasons };
-    return { ...c.key, ...byIndex.get(c.index)! };
+  const results: ApplyResultItem[] = ordered.flatMap((c): ApplyResultItem[] => {
+    if (c.reasons.length > 0) return [{ ...c.key, action: 'blocked', reasons: c.reasons }];
+    // An Application's plan: its own line, then each object its expansion writes or deletes.
+    const { children, ...outcome } = byIndex.get(c.index)!;
+    return [{ ...c.key, ...outcome }, ...(children ?? []).map(({ status: _status, ...child }) => child)];
   });
 
   if (!options.dryRun && !committed) {
-    const details: ErrorDetail[] = results.flatMap((r) => (r.reasons ?? []).map((reason) => ({ path: `${keyString(r)}: ${reason.path}`, rule: reason.rule })));
-    const messages = results.flatMap((r) => (r.reasons ?? []).map((reason) => `${keyString(r)}: ${reason.path}: ${reason.message}`));
+    // An Application's refused children are named in its own reasons already.
+    const refused = results.filter((r) => r.owner === undefined);
+    const details: ErrorDetail[] = refused.flatMap((r) => (r.reasons ?? []).map((reason) => ({ path: `${keyString(r)}: ${reason.path}`, rule: reason.rule })));
+    const messages = refused.flatMap((r) => (r.reasons ?? []).map((reason) => `${keyString(r)}: ${reason.path}: ${reason.message}`));
     throw new InputError(`the bundle was not applied (nothing was written): ${messages.join('; ')}`, { status: 422, details });
   }
   return { dryRun: options.dryRun, results };

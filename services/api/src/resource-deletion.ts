@@ -24,7 +24,13 @@ export interface ResourceDeletionOptions {
   changes: ChangeRecorder;
 }
 
-export type ResourceDeletion = Pick<ResourceStore, 'delete' | 'removeFinalizer' | 'forceRemoveFinalizer'>;
+export type ResourceDeletion = Pick<ResourceStore, 'delete' | 'removeFinalizer' | 'forceRemoveFinalizer'> & {
+  /**
+   * DELETE of one object inside a caller's transaction (an Application's expansion removing what
+   * it no longer wants): marked or removed as DELETE does, owned objects in dependency order.
+   */
+  deleteInTransaction(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
+};
 
 export function createResourceDeletion(options: ResourceDeletionOptions): ResourceDeletion {
   const { kinds } = options;
@@ -37,6 +43,8 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
   /** Removes a row whose deletion was requested once no finalizer and no referrer holds it, then its former targets. */
   async function removeIfReleased(tx: Tx, row: Row, actor: Identity): Promise<boolean> {
     if (row.finalizers.length > 0 || (await referrersOf(tx, row.uid)).length > 0) return false;
+    // An owned object still waiting for a sibling that uses it keeps its owner, and its link to it.
+    if (await hasWaitingOwned(tx, row.uid)) return false;
     const targets = await tx.selectFrom('references').select('to_uid').where('from_uid', '=', row.uid).execute();
     const owned = await tx.selectFrom('owner_references').select('owned_uid').where('owner_uid', '=', row.uid).execute();
     await tx.deleteFrom('resources').where('uid', '=', row.uid).execute();
@@ -45,8 +53,47 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
     for (const { uid } of [...targets.map((t) => ({ uid: t.to_uid })), ...owned.map((o) => ({ uid: o.owned_uid }))]) {
       const target = await lockByUid(tx, uid);
       if (target?.deletion_requested_at) await removeIfReleased(tx, target, actor);
+      else if (target) await deleteIfOwnerLeaving(tx, target, actor);
     }
     return true;
+  }
+
+  /** Whether an object has owned objects not yet on their way out (they wait for a sibling that uses them). */
+  async function hasWaitingOwned(tx: Tx, uid: string): Promise<boolean> {
+    const waiting = await tx
+      .selectFrom('owner_references as o')
+      .innerJoin('resources as r', 'r.uid', 'o.owned_uid')
+      .select('r.uid')
+      .where('o.owner_uid', '=', uid)
+      .where('r.deletion_requested_at', 'is', null)
+      .executeTakeFirst();
+    return waiting !== undefined;
+  }
+
+  /** The uids of an object's owners whose deletion was requested. */
+  async function leavingOwners(tx: Tx, uid: string): Promise<string[]> {
+    const rows = await tx
+      .selectFrom('owner_references as o')
+      .innerJoin('resources as r', 'r.uid', 'o.owner_uid')
+      .select('r.uid')
+      .where('o.owned_uid', '=', uid)
+      .where('r.deletion_requested_at', 'is not', null)
+      .execute();
+    return rows.map((r) => r.uid);
+  }
+
+  /**
+   * An owned object that waited for its last user (a sibling under the same owner) goes once that
+   * user is gone, if its owner is being deleted: a database after the app that used it.
+   */
+  async function deleteIfOwnerLeaving(tx: Tx, row: Row, actor: Identity): Promise<void> {
+    const owners = await leavingOwners(tx, row.uid);
+    if (owners.length === 0 || (await referrersOf(tx, row.uid)).length > 0) return;
+    await deleteRow(tx, row, false, actor, new Set());
+    for (const uid of owners) {
+      const owner = await lockByUid(tx, uid);
+      if (owner?.deletion_requested_at) await removeIfReleased(tx, owner, actor);
+    }
   }
 
   /** DELETE of one object inside a transaction: dependents first (cascade), then owned objects, then itself. */
@@ -68,7 +115,10 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
     }
     for (const { owned_uid } of owned) {
       const ownedRow = await lockByUid(tx, owned_uid);
-      if (ownedRow) await deleteRow(tx, ownedRow, cascade, actor, visiting);
+      if (!ownedRow) continue;
+      // In dependency order: an owned object a sibling uses (an app's database) waits until that sibling is gone.
+      if ((await referrersOf(tx, owned_uid)).some((r) => ownedUids.has(r.uid))) continue;
+      await deleteRow(tx, ownedRow, cascade, actor, visiting);
     }
     if (row.finalizers.length === 0 && (await removeIfReleased(tx, row, actor))) return undefined;
     // Finalizers (or dependents still finalizing) hold it: mark it; the last release removes it.
@@ -103,6 +153,8 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
   }
 
   return {
+    deleteInTransaction: (tx, row, actor) => deleteRow(tx, row, false, actor, new Set()),
+
     async delete(kind, key, deleteOptions, actor) {
       return write(async (tx) => {
         const row = await lockRow(tx, kind, key);

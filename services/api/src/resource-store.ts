@@ -24,6 +24,7 @@ import { createResourceReads, type ListOptions } from './resource-reads.js';
 import type { ObjectKey } from './resource-row.js';
 import { createResourceWrites, type ApplyItem, type ApplyOptions, type ApplyOutcome } from './resource-writes.js';
 import type { SecretBox } from './secret-box.js';
+import type { ChildOutcome } from './application-expansion.js';
 import { createSpecSealer } from './spec-sealer.js';
 
 export type { ApplyItem, ApplyOptions, ApplyOutcome, DeleteResult, ListOptions, ObjectKey };
@@ -54,6 +55,11 @@ export interface ResourceStore {
    * not a dry run and no object is blocked; otherwise everything is rolled back.
    */
   applyAll(items: ApplyItem[], actor: Identity, options: ApplyOptions): Promise<{ outcomes: ApplyOutcome[]; committed: boolean }>;
+  /**
+   * Expands an Application again onto its clusters as they are now (a tier gained or lost one), in
+   * one transaction; a dry run answers the plan and writes nothing. Refused children refuse it all.
+   */
+  expandApplication(kind: RegisteredKind, key: ObjectKey, options: { dryRun: boolean }, actor: Identity): Promise<ChildOutcome[]>;
   /** Operator controls: each writes a revision (with a note), an outbox row and an event, in one transaction. */
   setSuspended(kind: RegisteredKind, key: ObjectKey, suspended: boolean, actor: Identity): Promise<Resource>;
   requestReconcile(kind: RegisteredKind, key: ObjectKey, actor: Identity): Promise<Resource>;
@@ -101,6 +107,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
     ...(options.localRelay ? { localRelay: options.localRelay } : {}),
   });
   const sealer = createSpecSealer(options.secrets);
+  const deletion = createResourceDeletion({ kinds, changes });
   return {
     ...createResourceReads({ db, sealer, audit }),
     ...createResourceEvents({ db, sealer, audit }),
@@ -113,8 +120,11 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       killPoint,
       admission: options.admission ?? createAdmission(),
       audit,
+      deleteInTransaction: deletion.deleteInTransaction,
       ...(options.groupCommit ? { groupCommit: options.groupCommit } : {}),
     }),
-    ...createResourceDeletion({ kinds, changes }),
+    delete: deletion.delete,
+    removeFinalizer: deletion.removeFinalizer,
+    forceRemoveFinalizer: deletion.forceRemoveFinalizer,
   };
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames, referenceTargets, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
+import { createApplicationExpansion, expansionRefusal, type ChildOutcome } from './application-expansion.js';
 import { auditRow, type AuditContext, type AuditTrail } from './audit-trail.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
@@ -44,6 +45,8 @@ export interface ApplyOutcome {
   generation?: number;
   diff?: FieldChange[];
   reasons?: Array<{ path: string; rule: string; message: string }>;
+  /** An Application's expansion: what happened (or would happen) to each object it owns. */
+  children?: ChildOutcome[];
 }
 
 export interface ResourceWritesOptions {
@@ -60,9 +63,11 @@ export interface ResourceWritesOptions {
   admission: Admission;
   /** Each write's audit record, in its transaction. */
   audit: AuditTrail;
+  /** DELETE inside a transaction (`resource-deletion.ts`): how an Application's expansion removes what it no longer owns. */
+  deleteInTransaction(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
 }
 
-export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile'>;
+export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile' | 'expandApplication'>;
 
 /** A new object's finalizers: its owning controller's, unless the kind is one that keeps none. */
 function initialFinalizers(definition: KindDefinition): string[] {
@@ -288,9 +293,9 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     if (!current) {
       check(kind, { project: input.project, name: input.name }, 'create');
       const uid = randomUUID();
-      await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor);
+      const { row } = await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor);
       await audit.record(tx, { action: 'create', kind: kind.definition.kind, project: input.project, name: input.name, status: 201, detail: { via: 'apply' } }, audit.current(actor));
-      return { action: 'created', generation: 1 };
+      return withChildren({ action: 'created', generation: 1 }, input.name, await expandApplied(tx, kind, row, actor, check));
     }
     check(kind, { project: input.project, name: input.name }, 'update');
     checkVersion(current, input.resourceVersion);
@@ -299,7 +304,8 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     }
     const previousSecrets = openSecrets(current);
     const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor, defer);
-    if (!row) return { action: 'unchanged', generation: Number(current.generation) };
+    const children = await expandApplied(tx, kind, row ?? current, actor, check);
+    if (!row) return withChildren({ action: 'unchanged', generation: Number(current.generation) }, input.name, children);
     await audit.record(tx, { action: 'update', kind: kind.definition.kind, project: input.project, name: input.name, detail: { via: 'apply' } }, audit.current(actor));
     const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
     // Stored specs hold "<redacted>" on both sides, so a changed secret value needs its own line.
@@ -308,7 +314,21 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       if (given === undefined || given === REDACTED || !Object.hasOwn(previousSecrets, path) || jsonEqual(previousSecrets[path], given)) continue;
       diff.push({ path: `spec.${path}`, op: 'replace', from: REDACTED, to: REDACTED });
     }
-    return { action: 'updated', generation: Number(row.generation), diff };
+    return withChildren({ action: 'updated', generation: Number(row.generation), diff }, input.name, children);
+  }
+
+  /** An applied Application's expansion (`undefined` for other kinds). */
+  async function expandApplied(tx: Tx, kind: RegisteredKind, row: Row, actor: Identity, check: ApplyOptions['authorize']): Promise<ChildOutcome[] | undefined> {
+    return applications.expands(kind) ? applications.expand(tx, row, actor, check) : undefined;
+  }
+
+  /** The outcome with its expansion's; blocked (naming each refused child) when any child is. */
+  function withChildren(outcome: ApplyOutcome, name: string, children: ChildOutcome[] | undefined): ApplyOutcome {
+    if (!children) return outcome;
+    const refusal = expansionRefusal(name, children);
+    if (!refusal) return { ...outcome, children };
+    const reasons = refusal.details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? d.rule }));
+    return { action: 'blocked', reasons, children };
   }
 
   /** Common path of PUT and PATCH: `desired` computes labels and spec from the current object. */
@@ -325,8 +345,27 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       checkVersion(current, expectedVersion);
       const { labels, spec } = desired(current);
       const row = await changeSpec(tx, kind, current, labels, spec, actor);
+      // Also when nothing changed: writing an Application again re-expands it onto its clusters as they are now.
+      await expandOrRefuse(tx, kind, row ?? current, actor);
       return toResourceOne(tx, row ?? current);
     }, { action, kind: kind.definition.kind, ...key, actor });
+  }
+
+  // An Application's objects are written by the same functions as any object, in the Application write's transaction.
+  const applications = createApplicationExpansion({
+    kinds,
+    writers: {
+      insert: async (tx, kind, uid, input, actor) => (await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor)).row,
+      change: (tx, kind, current, labels, spec, actor) => changeSpec(tx, kind, current, labels, spec, actor),
+      remove: (tx, row, actor) => options.deleteInTransaction(tx, row, actor),
+    },
+  });
+
+  /** Expands an Application just written (not one being deleted); throws the refusal when any child is blocked. */
+  async function expandOrRefuse(tx: Tx, kind: RegisteredKind, row: Row, actor: Identity): Promise<void> {
+    if (!applications.expands(kind) || row.deletion_requested_at) return;
+    const refusal = expansionRefusal(row.name, await applications.expand(tx, row, actor));
+    if (refusal) throw refusal;
   }
 
   return {
@@ -336,7 +375,8 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const resolvesNothing =
         input.ownerReferences.length === 0 &&
         kind.definition.references.every((reference) => referenceTargets(input.spec, reference.path).length === 0) &&
-        !admission.readsOthers(kind.definition.kind, input.spec);
+        !admission.readsOthers(kind.definition.kind, input.spec) &&
+        !applications.expands(kind);
       if (resolvesNothing) {
         // Nothing to read for it: only a definition's checks of itself apply, before it queues.
         await admission.admit(db, { kind: kind.definition.kind, project: input.project, name: input.name, spec: input.spec });
@@ -344,6 +384,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       }
       return write(async (tx) => {
         const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
+        await expandOrRefuse(tx, kind, row, actor);
         return owned ? toResourceOne(tx, row) : toResource(row);
       }, { action: 'create', kind: kind.definition.kind, project: input.project, name: input.name, actor, status: 201 });
     },
@@ -437,6 +478,25 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         await insertEvent(tx, row.uid, { type: 'Normal', reason: suspended ? 'Suspended' : 'Resumed', message: `${what} by ${actor.name}` }, actor);
         return toResourceOne(tx, row);
       }, { action: suspended ? 'suspend' : 'resume', kind: kind.definition.kind, ...key, actor });
+    },
+
+    async expandApplication(kind, key, expandOptions, actor) {
+      if (!applications.expands(kind)) throw new ConflictError(`${kind.definition.kind} objects do not expand`, { details: [{ path: 'kind', rule: 'expands' }] });
+      let outcomes: ChildOutcome[] = [];
+      const rollback = new Error('dry run');
+      try {
+        await write(async (tx) => {
+          const current = await lockRow(tx, kind, key);
+          if (current.deletion_requested_at) return;
+          outcomes = await applications.expand(tx, current, actor);
+          const refusal = expansionRefusal(current.name, outcomes);
+          if (refusal) throw refusal;
+          if (expandOptions.dryRun) throw rollback;
+        }, { action: 'expand', kind: kind.definition.kind, ...key, actor });
+      } catch (error) {
+        if (error !== rollback) throw error;
+      }
+      return outcomes;
     },
 
     async requestReconcile(kind, key, actor) {

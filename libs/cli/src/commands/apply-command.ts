@@ -69,33 +69,39 @@ function shown(result: ApplyItemResult): string {
 /** The dry-run plan: one heading per object, its field changes or reasons below, and a summary. */
 export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly KindDefinition[], style: TerminalStyle): string {
   const lines: string[] = [];
-  const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0 };
+  const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0, deleted: 0 };
   for (const result of results) {
     counts[result.action]++;
-    const where = result.project ? ` (project ${result.project})` : '';
+    // An Application's objects: indented under it, with the component and cluster they are for.
+    const owned = result.owner !== undefined;
+    const where = owned ? ` (${result.component} on ${result.cluster})` : result.project ? ` (project ${result.project})` : '';
+    const at = owned ? '  ' : '';
     const secretFields = kinds.find((kind) => kind.kind === result.kind)?.secretFields ?? [];
     switch (result.action) {
       case 'created':
-        lines.push(style.green(`+ ${shown(result)}${where} would be created`) + '\n');
+        lines.push(style.green(`${at}+ ${shown(result)}${where} would be created`) + '\n');
         break;
       case 'updated':
-        lines.push(style.yellow(`~ ${shown(result)}${where} would be configured:`) + '\n');
-        lines.push(formatFieldChanges(result.diff ?? [], { style, secretFields, indent: '    ' }));
+        lines.push(style.yellow(`${at}~ ${shown(result)}${where} would be configured:`) + '\n');
+        lines.push(formatFieldChanges(result.diff ?? [], { style, secretFields, indent: `${at}    ` }));
         break;
       case 'unchanged':
-        lines.push(style.dim(`  ${shown(result)}${where} unchanged`) + '\n');
+        lines.push(style.dim(`${at}  ${shown(result)}${where} unchanged`) + '\n');
         break;
       case 'blocked':
-        lines.push(style.red(`! ${shown(result)}${where} is blocked:`) + '\n');
+        lines.push(style.red(`${at}! ${shown(result)}${where} is blocked:`) + '\n');
         for (const reason of result.reasons ?? []) {
-          lines.push(style.red(`    ${reason.path}: ${reason.rule}${reason.message ? ` (${reason.message})` : ''}`) + '\n');
+          lines.push(style.red(`${at}    ${reason.path}: ${reason.rule}${reason.message ? ` (${reason.message})` : ''}`) + '\n');
         }
+        break;
+      case 'deleted':
+        lines.push(style.red(`${at}- ${shown(result)}${where} would be deleted${result.waitsFor?.length ? ` once ${result.waitsFor.join(', ')} ${result.waitsFor.length > 1 ? 'are' : 'is'} gone` : ''}`) + '\n');
         break;
     }
   }
   lines.push(
     style.bold(
-      `Plan: ${counts.created} to create, ${counts.updated} to change, ${counts.unchanged} unchanged` +
+      `Plan: ${counts.created} to create, ${counts.updated} to change${counts.deleted > 0 ? `, ${counts.deleted} to delete` : ''}, ${counts.unchanged} unchanged` +
         `${counts.blocked > 0 ? `, ${counts.blocked} blocked` : ''}. Dry run: nothing was written.`,
     ) + '\n',
   );
