@@ -226,6 +226,8 @@ export interface ApiClient {
   suspend<Spec = Record<string, unknown>, Status = ResourceStatus>(ref: ObjectRef, options?: RequestOptions): Promise<Resource<Spec, Status>>;
   resume<Spec = Record<string, unknown>, Status = ResourceStatus>(ref: ObjectRef, options?: RequestOptions): Promise<Resource<Spec, Status>>;
   /** Wakes the owning controller now, without a spec change. */
+  /** `POST …/applications/{name}/expand`: the Application expanded again onto its clusters as they are now (`dryRun`: the plan only). */
+  expandApplication(ref: ObjectRef, options?: RequestOptions & { dryRun?: boolean }): Promise<ApplyResult>;
   requestReconcile<Spec = Record<string, unknown>, Status = ResourceStatus>(
     ref: ObjectRef,
     options?: RequestOptions,
@@ -642,6 +644,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async resume<Spec, Status>(ref: ObjectRef, opts: RequestOptions = {}) {
       const answer = await send({ method: 'POST', path: await objectPath(ref, opts.signal, '/resume'), query: projectQuery(ref), signal: opts.signal });
       return answer.body as Resource<Spec, Status>;
+    },
+
+    async expandApplication(ref, opts = {}) {
+      const answer = await send({
+        method: 'POST',
+        path: await objectPath(ref, opts.signal, '/expand'),
+        query: { ...projectQuery(ref), dryRun: opts.dryRun ? 'true' : undefined },
+        signal: opts.signal,
+      });
+      return answer.body as ApplyResult;
     },
 
     async requestReconcile<Spec, Status>(ref: ObjectRef, opts: RequestOptions = {}) {

@@ -10,7 +10,7 @@ describe('resolveKind', () => {
     expect(findKind(BUILTIN_KINDS, 'gizmo')).toBeUndefined();
     expect(findKind(BUILTIN_KINDS, 'clusters')?.kind).toBe('ClusterInstance');
     expect(() => resolveKind(BUILTIN_KINDS, 'gizmo')).toThrow(
-      'unknown kind "gizmo"; the API knows: AwsAccount (awsaccounts, aws), ClusterDefinition (clusterdefinitions, cd), ' +
+      'unknown kind "gizmo"; the API knows: Application (applications), AwsAccount (awsaccounts, aws), ClusterDefinition (clusterdefinitions, cd), ' +
         'ClusterInstance (clusterinstances, ci, cluster), DatabaseDefinition (databasedefinitions, dbd), DatabaseInstance (databaseinstances, db), DomainDefinition (domaindefinitions, domain), EksCluster (eksclusters, eks), Exposure (exposures, expo), GatewayDefinition (gatewaydefinitions, gateway, gwd), ObservabilityDefinition (observabilitydefinitions, obsdef), ObservabilityInstance (observabilityinstances, obs), Project (projects, proj), SecretDefinition (secretdefinitions, secretdef), SecretInstance (secretinstances, secret), WorkloadDefinition (workloaddefinitions, wd), WorkloadInstance (workloadinstances, wi, app)',
     );
   });

@@ -188,7 +188,7 @@ spec: { definitionRef: { name: web-service }, clusterRef: { name: local }, overr
     await writeFile(join(dir, 'unknown.yaml'), 'kind: Gadget\nmetadata: { name: g }\nspec: {}\n');
     const unknown = await tug(['apply', '-f', 'unknown.yaml']);
     expect(unknown.code).toBe(EXIT_USAGE);
-    expect(unknown.stderr).toContain('unknown kind "Gadget"; the API knows: AwsAccount (awsaccounts, aws)');
+    expect(unknown.stderr).toContain('unknown kind "Gadget"; the API knows: Application (applications), AwsAccount (awsaccounts, aws)');
 
     await writeFile(join(dir, 'broken.yaml'), 'kind: ClusterDefinition\nmetadata: [\n');
     const broken = await tug(['apply', '-f', 'broken.yaml']);
@@ -274,7 +274,7 @@ describe('tug delete and tug wait', () => {
     expect(result.stderr).toContain('is still there after 50ms');
     // Who holds it, whether that controller showed any sign of life, and the way out.
     expect(result.stderr).toContain(
-      '  finalizer workload-controller: owned by controller workload-controller (the controller of WorkloadDefinition, WorkloadInstance); ' +
+      '  finalizer workload-controller: owned by controller workload-controller (the controller of WorkloadDefinition, WorkloadInstance, Application); ' +
         'no sign of it on this object: it may not be running',
     );
     expect(result.stderr).toContain('start the controller(s) above');

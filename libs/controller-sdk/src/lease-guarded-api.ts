@@ -53,6 +53,7 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     suspend: (ref, options) => write(() => api.suspend(ref, withSignal(options))),
     resume: (ref, options) => write(() => api.resume(ref, withSignal(options))),
     requestReconcile: (ref, options) => write(() => api.requestReconcile(ref, withSignal(options))),
+    expandApplication: (ref, options) => write(() => api.expandApplication(ref, withSignal(options))),
     watch: (options) => api.watch(withSignal(options)),
   };
 }

@@ -1114,7 +1114,7 @@ export const APPLICATION: KindDefinition = {
   kind: 'Application',
   plural: 'applications',
   singular: 'application',
-  shortNames: ['application'],
+  shortNames: [],
   scope: 'Project',
   // Reports the tree and re-expands it (`POST …/applications/{name}/expand`) when a tier's clusters change.
   controller: WORKLOAD_CONTROLLER,

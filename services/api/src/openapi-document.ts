@@ -295,10 +295,15 @@ function sharedSchemas(): Record<string, Schema> {
               kind: { type: 'string' },
               project: { type: 'string' },
               name: { type: 'string' },
-              action: { enum: ['created', 'updated', 'unchanged', 'blocked'] },
+              action: { enum: ['created', 'updated', 'unchanged', 'blocked', 'deleted'] },
               generation: { type: 'integer' },
               diff: { type: 'array', items: ref('FieldChange') },
               reasons: { type: 'array', items: ref('ErrorDetail') },
+              owner: { type: 'string', description: 'On an object an Application owns: `Application/<name>`' },
+              component: { type: 'string' },
+              cluster: { type: 'string' },
+              spec: { type: 'object', description: 'The spec its expansion writes (secrets redacted)' },
+              waitsFor: { type: 'array', items: { type: 'string' }, description: 'A deleted database or secret goes once these workloads are gone' },
             },
           },
         },
@@ -451,6 +456,12 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
       post: op('reconcile', `Ask the controller to reconcile a ${K} now (even when Failed at its generation)`, {
         parameters: objectParams,
         responses: { 200: object, ...errors(400, 401, 403, 404, 409, 503) },
+      }),
+    },
+    [`${one}/expand`]: {
+      post: op('expand', `Expand an Application again onto its clusters as they are now (a ${K} that is no Application answers 409); dryRun answers the plan`, {
+        parameters: [...objectParams, query('dryRun', { type: 'boolean' }, 'Answer the plan, write nothing')],
+        responses: { 200: json(ref('ApplyResult'), 'What was (or would be) done to each object it owns'), ...errors(400, 401, 403, 404, 409, 422, 503) },
       }),
     },
   };

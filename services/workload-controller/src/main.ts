@@ -2,6 +2,7 @@ import { createEksAccess } from '@tugboat/aws';
 import { controllerEnvironment, runController } from '@tugboat/controller-sdk';
 import { createHelmRenderer, helmSettingsFromEnv } from '@tugboat/helm';
 import { createClusterConnections } from '@tugboat/kube';
+import { createApplicationController } from './application-controller.js';
 import { createWorkloadController } from './workload-controller.js';
 import { workloadControllerSettings } from './workload-controller-settings.js';
 import { workloadKillPointFromEnv } from './workload-kill-points.js';
@@ -14,4 +15,8 @@ if (ignored !== undefined) process.stderr.write(`${JSON.stringify({ level: 40, m
 const eksAccess = createEksAccess({ requestTimeoutMs: settings.requestTimeoutMs });
 // Helm-chart definitions: rendered with the helm binary (TUGBOAT_HELM_* settings: mirrors, plain-http registries, cache).
 const charts = createHelmRenderer(helmSettingsFromEnv(process.env));
-await runController(createWorkloadController({ connections, eksAccess, charts, killPoint, ...settings }), controllerEnvironment(process.env));
+// One identity, two owned kinds: its workloads, and the Applications that own some of them.
+await runController(
+  [createWorkloadController({ connections, eksAccess, charts, killPoint, ...settings }), createApplicationController(settings)],
+  controllerEnvironment(process.env),
+);

@@ -3,9 +3,12 @@ import type { ResourceEvent } from '@tugboat/api-client';
 import type { ApiClient } from '@tugboat/api-client';
 import { isErrorCode, NotFoundError, PLATFORM_PROJECT, type Condition, type KindDefinition, type Resource, referencedNames } from '@tugboat/resource-model';
 import { stringify } from 'yaml';
+import { formatApplicationTree, type ApplicationStatusFields } from '@tugboat/applications';
 import { connectToObject, type CommandContext } from '../command-context.js';
 import { formatAge, formatTable } from '../format-table.js';
 import { parseCount } from '../parse-count.js';
+import { kindSlashName } from '../kind-slash-name.js';
+import { UsageError } from '../usage-error.js';
 
 interface DescribeFlags {
   project?: string;
@@ -16,8 +19,8 @@ export function registerDescribeCommand(program: Command, context: CommandContex
   program
     .command('describe')
     .description('show one object for people: spec, status, conditions, recent events, what it references and what references it')
-    .argument('<kind>', 'kind, plural, singular or short name')
-    .argument('<name>', 'the object')
+    .argument('<kind>', 'kind, plural, singular or short name, or KIND/NAME')
+    .argument('[name]', 'the object')
     .option('-p, --project <project>', "project (required for project-scoped kinds; default: the context's)")
     .option('--events <count>', 'how many of the most recent events to show', '10')
     .addHelpText(
@@ -30,9 +33,12 @@ spec.expose also shows its Exposure: the url, the phase and its conditions.
 
 Examples:
   tug describe app web -p team-a
-  tug describe clusterinstance dev`,
+  tug describe clusterinstance dev
+  tug describe application/shop -p team-a   (an Application also shows its tree)`,
     )
-    .action(async (kindName: string, name: string, flags: DescribeFlags, command: Command) => {
+    .action(async (kindArgument: string, nameArgument: string | undefined, flags: DescribeFlags, command: Command) => {
+      const { kind: kindName, name } = kindSlashName(kindArgument, nameArgument);
+      if (name === undefined) throw new UsageError('describe shows one object: give KIND NAME or KIND/NAME');
       const eventCount = parseCount(flags.events, '--events');
       const { client, ref, shown, definition, project, kinds } = await connectToObject(context, command, {
         kind: kindName,
@@ -140,6 +146,8 @@ export function formatDescription(input: DescriptionInput): string {
   }
 
   if (input.exposure !== undefined) lines.push(exposureSection(input.exposure, now));
+  // An Application's objects, per cluster and component, with why each is not Ready yet.
+  if (object.kind === 'Application') lines.push(`Tree:\n${indent(formatApplicationTree(metadata.name, (status ?? {}) as typeof status & ApplicationStatusFields).join('\n') + '\n', '  ')}`);
 
   const references = referencesOf(object, definition, input.kinds);
   lines.push(references.length === 0 ? 'References:         none\n' : 'References:\n');

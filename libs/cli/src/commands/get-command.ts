@@ -8,25 +8,29 @@ import { createRowPrinter } from '../format-table.js';
 import { exposureUrls, formatKindTable, kindTable, type KindTable } from '../kind-table.js';
 import { resolveKind } from '../resolve-kind.js';
 import { UsageError } from '../usage-error.js';
+import { kindSlashName } from '../kind-slash-name.js';
 import { stringify } from 'yaml';
+import { formatApplicationTree, type ApplicationStatusFields } from '@tugboat/applications';
 
 interface GetFlags {
   project?: string;
   output: string;
   selector?: string;
   watch?: boolean;
+  tree?: boolean;
 }
 
 export function registerGetCommand(program: Command, context: CommandContext): void {
   program
     .command('get')
     .description('show one object, or list the objects of a kind; -w follows their changes')
-    .argument('<kind>', 'kind, plural, singular or short name (e.g. WorkloadInstance, workloadinstances, app)')
+    .argument('<kind>', 'kind, plural, singular or short name (e.g. WorkloadInstance, workloadinstances, app), or KIND/NAME')
     .argument('[name]', 'one object; without it, every object of the kind (in the project, with -p)')
     .option('-p, --project <project>', "project (required with NAME for project-scoped kinds; default: the context's)")
     .option('-o, --output <format>', 'table, wide, yaml or json', 'table')
     .option('-l, --selector <selector>', 'label selector, e.g. tier=prod,team!=ops,canary,!legacy')
     .option('-w, --watch', 'after the list, print each change as it happens, until Ctrl-C')
+    .option('--tree', 'an Application: its objects per cluster and component, and why each is not Ready')
     .addHelpText(
       'after',
       `
@@ -42,9 +46,12 @@ Examples:
   tug get workloadinstances -p team-a
   tug get app web -p team-a -o yaml
   tug get clusterinstances -o wide -l env=dev
-  tug get apps -p team-a -w`,
+  tug get apps -p team-a -w
+  tug get application/shop -p team-a --tree`,
     )
-    .action(async (kindName: string, name: string | undefined, flags: GetFlags, command: Command) => {
+    .action(async (kindArgument: string, nameArgument: string | undefined, flags: GetFlags, command: Command) => {
+      const { kind: kindName, name } = kindSlashName(kindArgument, nameArgument);
+      if (flags.tree && name === undefined) throw new UsageError('--tree shows one Application: give its name');
       const format = parseOutputFormat(flags.output);
       const requirements = flags.selector === undefined ? [] : parseSelectorFlag(flags.selector);
       const { client, settings } = await context.connect(command);
@@ -76,6 +83,11 @@ Examples:
         if (object === undefined) throw notFound(definition, name, project);
         if (format === 'yaml' || format === 'json') {
           context.out(formatDocument(object, format));
+          return;
+        }
+        if (flags.tree) {
+          if (definition.kind !== 'Application') throw new UsageError(`--tree shows an Application's objects; ${definition.kind} has none`);
+          context.out(`${formatApplicationTree(object.metadata.name, object.status as typeof object.status & ApplicationStatusFields).join('\n')}\n`);
           return;
         }
         const urls = definition.kind === 'WorkloadInstance' ? await workloadUrls(client, { name, project: object.metadata.project }, signal) : undefined;
