@@ -123,6 +123,11 @@ describe('expandApplication', () => {
     expect(expand(perCluster).children.filter((c) => c.kind === 'WorkloadInstance').map((c) => (c.spec['expose'] as { host: string }).host)).toEqual(['shop.dev', 'shop.prod-eu', 'shop.prod-us']);
   });
 
+  it('never substitutes a reference: it is recorded as written', () => {
+    const templated = { ...shop, workloads: [{ ...shop.workloads![0]!, definitionRef: { name: '${tier}' } }] };
+    expect(expand(templated).children.find((c) => c.name === 'shop-web-dev')!.spec['definitionRef']).toEqual({ name: '${tier}' });
+  });
+
   it('bounds what a substitution may produce', () => {
     const long = { ...shop, parameters: [...shop.parameters!, { name: 'big', type: 'string' as const, default: 'x'.repeat(1000) }] };
     const spread = { ...long, workloads: [{ ...shop.workloads![0]!, overrides: { env: { A: '${big}${big}${big}${big}${big}' } } }] };

@@ -77,13 +77,16 @@ function valueOf(name: string, values: Record<string, ParameterValue>, path: str
   return values[name]!;
 }
 
-/** A copy of `value` with every string substituted; keys are never substituted. */
+/** References (`definitionRef`, `expose.domainRef`, `ref` …): recorded by the API as written, so never substituted. */
+const REFERENCE_KEY = /(^r|R)ef$/;
+
+/** A copy of `value` with every string substituted; keys and references are never substituted. */
 export function substituteParameters<T>(value: T, values: Record<string, ParameterValue>, path: string): T {
   if (typeof value === 'string') return substituteString(value, values, path) as T;
   if (Array.isArray(value)) return value.map((item, index) => substituteParameters(item, values, `${path}[${index}]`)) as T;
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = substituteParameters(item, values, `${path}.${key}`);
+    for (const [key, item] of Object.entries(value)) out[key] = REFERENCE_KEY.test(key) ? item : substituteParameters(item, values, `${path}.${key}`);
     return out as T;
   }
   return value;

@@ -1119,7 +1119,16 @@ export const APPLICATION: KindDefinition = {
   // Reports the tree and re-expands it (`POST …/applications/{name}/expand`) when a tier's clusters change.
   controller: WORKLOAD_CONTROLLER,
   builtIn: true,
-  references: [],
+  // What its components are made from (their delete is refused while it uses them, and `tug apply`
+  // puts them first), and the clusters it names. References are never parameters: not substituted.
+  references: [
+    { path: 'workloads[].definitionRef', kind: 'WorkloadDefinition' },
+    { path: 'workloads[].expose.domainRef', kind: 'DomainDefinition' },
+    { path: 'workloads[].expose.gatewayRef', kind: 'GatewayDefinition' },
+    { path: 'databases[].definitionRef', kind: 'DatabaseDefinition' },
+    { path: 'secrets[].definitionRef', kind: 'SecretDefinition' },
+    { path: 'targets[].clusters[]', kind: 'ClusterInstance' },
+  ],
   secretFields: [],
   schema: {
     type: 'object',

@@ -145,6 +145,20 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
     expect(await owned('big')).toEqual([]);
   });
 
+  it('asks the caller for the owned kinds too, and keeps the definitions it uses', async () => {
+    const roles = [{ name: 'app-only', rules: [{ kinds: ['Application'], verbs: ['get', 'list', 'create', 'update', 'delete'] }] }];
+    expect((await api.call('POST', '/v1/projects', { kind: 'Project', metadata: { name: 'narrow' }, spec: { roles } })).status).toBe(201);
+    const token = (await api.call('POST', '/v1/tokens', { name: 'narrow-ci', project: 'narrow', role: 'app-only' })).body.token as string;
+    const refused = await api.call('POST', '/v1/applications', { ...application('shop'), metadata: { name: 'shop', project: 'narrow' } }, { token });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain('WorkloadInstance');
+    expect(await api.sql(`select name from resources where project = 'narrow' and kind <> 'Project'`)).toEqual([]);
+
+    const inUse = await api.call('DELETE', '/v1/workloaddefinitions/hello');
+    expect(inUse.status).toBe(409);
+    expect(inUse.body.error.message).toContain('Application/team-a/shop');
+  });
+
   it('refuses a parameter of the wrong type at the Application’s own field', async () => {
     const app = application('typed');
     app.spec.targets[1] = { tier: 'prod', parameters: { replicas: 'two' as unknown as number, size: 'db.t3.small' } };
