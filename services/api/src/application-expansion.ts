@@ -95,72 +95,72 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     return { ...base, action: 'blocked', status: error.status, reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) };
   }
 
-    async function writeChild(tx: Tx, app: Row, child: DesiredChild, owned: Map<string, Row>, actor: Identity, authorize: Authorize | undefined): Promise<ChildOutcome> {
-      const kind = await kinds.getOrThrow(child.kind);
-      const base = { kind: child.kind, project: app.project, name: child.name, owner: `${APPLICATION.kind}/${app.name}`, component: child.component, cluster: child.cluster };
-      // A secret's value is never in the Application: "<redacted>" keeps the one `tug secret set` stored.
-      const spec = (child.kind === 'SecretInstance' ? { ...child.spec, value: REDACTED } : child.spec) as JsonObject;
-      try {
-        const current = await lockRowIfExists(tx, kind, { project: app.project, name: child.name });
-        if (!current) {
-          authorize?.(kind, { project: app.project, name: child.name }, 'create');
-          const row = await writers.insert(tx, kind, randomUUID(), { name: child.name, project: app.project, labels: child.labels, ownerReferences: [{ kind: APPLICATION.kind, name: app.name }], spec }, actor);
-          return { ...base, action: 'created', generation: 1, spec: row.spec as JsonObject };
-        }
-        if (!owned.has(current.uid)) {
-          throw new ConflictError(`${child.kind} "${child.name}" exists and does not belong to Application ${app.name}: rename the component or delete it`, {
-            details: [{ path: 'metadata.name', rule: 'not-owned' }],
-          });
-        }
-        if (current.deletion_requested_at) {
-          throw new ConflictError(`${child.kind} "${child.name}" is still being deleted: it is made again once it is gone (apply again then)`, {
-            details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }],
-          });
-        }
-        authorize?.(kind, { project: app.project, name: child.name }, 'update');
-        const row = await writers.change(tx, kind, current, child.labels, spec, actor);
-        if (!row) return { ...base, action: 'unchanged', generation: Number(current.generation), spec: current.spec as JsonObject };
-        const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
-        return { ...base, action: 'updated', generation: Number(row.generation), diff, spec: row.spec as JsonObject };
-      } catch (error) {
-        return refusalOutcome(base, error);
+  async function writeChild(tx: Tx, app: Row, child: DesiredChild, owned: Map<string, Row>, actor: Identity, authorize: Authorize | undefined): Promise<ChildOutcome> {
+    const kind = await kinds.getOrThrow(child.kind);
+    const base = { kind: child.kind, project: app.project, name: child.name, owner: `${APPLICATION.kind}/${app.name}`, component: child.component, cluster: child.cluster };
+    // A secret's value is never in the Application: "<redacted>" keeps the one `tug secret set` stored.
+    const spec = (child.kind === 'SecretInstance' ? { ...child.spec, value: REDACTED } : child.spec) as JsonObject;
+    try {
+      const current = await lockRowIfExists(tx, kind, { project: app.project, name: child.name });
+      if (!current) {
+        authorize?.(kind, { project: app.project, name: child.name }, 'create');
+        const row = await writers.insert(tx, kind, randomUUID(), { name: child.name, project: app.project, labels: child.labels, ownerReferences: [{ kind: APPLICATION.kind, name: app.name }], spec }, actor);
+        return { ...base, action: 'created', generation: 1, spec: row.spec as JsonObject };
       }
-    }
-
-    /** Deletes an owned object the expansion no longer wants, unless a sibling still uses it (then it waits). */
-    async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Identity): Promise<ChildOutcome | undefined> {
-      if (row.deletion_requested_at) return undefined;
-      const labels = row.labels as Record<string, string>;
-      const base = { kind: row.kind, project: row.project, name: row.name, owner: `${APPLICATION.kind}/${app.name}`, component: labels['tugboat.dev/component'] ?? row.name, cluster: labels['tugboat.dev/cluster'] ?? '' };
-      const users = (await referrersOf(tx, row.uid)).filter((r) => ownedUids.has(r.uid));
-      if (users.length > 0) return { ...base, action: 'deleted', waitsFor: users.map((u) => `${u.kind}/${u.name}`) };
-      try {
-        await writers.remove(tx, row, actor);
-        return { ...base, action: 'deleted' };
-      } catch (error) {
-        return refusalOutcome(base, error);
+      if (!owned.has(current.uid)) {
+        throw new ConflictError(`${child.kind} "${child.name}" exists and does not belong to Application ${app.name}: rename the component or delete it`, {
+          details: [{ path: 'metadata.name', rule: 'not-owned' }],
+        });
       }
+      if (current.deletion_requested_at) {
+        throw new ConflictError(`${child.kind} "${child.name}" is still being deleted: it is made again once it is gone (apply again then)`, {
+          details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }],
+        });
+      }
+      authorize?.(kind, { project: app.project, name: child.name }, 'update');
+      const row = await writers.change(tx, kind, current, child.labels, spec, actor);
+      if (!row) return { ...base, action: 'unchanged', generation: Number(current.generation), spec: current.spec as JsonObject };
+      const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
+      return { ...base, action: 'updated', generation: Number(row.generation), diff, spec: row.spec as JsonObject };
+    } catch (error) {
+      return refusalOutcome(base, error);
     }
+  }
 
-    return {
-      expands: (kind) => kind.definition.kind === APPLICATION.kind,
-      async expand(tx, app, actor, authorize) {
-        const expansion = expandApplication({ name: app.name, project: app.project, spec: app.spec as unknown as ApplicationSpec }, await clusterCandidates(tx));
-        const ownedList = await ownedRows(tx, app.uid);
-        const owned = new Map(ownedList.map((row) => [row.uid, row]));
-        const outcomes: ChildOutcome[] = [];
-        for (const child of expansion.children) outcomes.push(await writeChild(tx, app, child, owned, actor, authorize));
-        const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
-        const unwanted = ownedList.filter((row) => !wanted.has(`${row.kind}/${row.name}`));
-        const ownedUids = new Set(owned.keys());
-        // Workloads first: their removal is what frees the databases and secrets they use.
-        for (const row of [...unwanted.filter((r) => r.kind === 'WorkloadInstance'), ...unwanted.filter((r) => r.kind !== 'WorkloadInstance')]) {
-          const outcome = await removeChild(tx, app, row, ownedUids, actor);
-          if (outcome) outcomes.push(outcome);
-        }
-        return outcomes;
-      },
-    };
+  /** Deletes an owned object the expansion no longer wants, unless a sibling still uses it (then it waits). */
+  async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Identity): Promise<ChildOutcome | undefined> {
+    if (row.deletion_requested_at) return undefined;
+    const labels = row.labels as Record<string, string>;
+    const base = { kind: row.kind, project: row.project, name: row.name, owner: `${APPLICATION.kind}/${app.name}`, component: labels['tugboat.dev/component'] ?? row.name, cluster: labels['tugboat.dev/cluster'] ?? '' };
+    const users = (await referrersOf(tx, row.uid)).filter((r) => ownedUids.has(r.uid));
+    if (users.length > 0) return { ...base, action: 'deleted', waitsFor: users.map((u) => `${u.kind}/${u.name}`) };
+    try {
+      await writers.remove(tx, row, actor);
+      return { ...base, action: 'deleted' };
+    } catch (error) {
+      return refusalOutcome(base, error);
+    }
+  }
+
+  return {
+    expands: (kind) => kind.definition.kind === APPLICATION.kind,
+    async expand(tx, app, actor, authorize) {
+      const expansion = expandApplication({ name: app.name, project: app.project, spec: app.spec as unknown as ApplicationSpec }, await clusterCandidates(tx));
+      const ownedList = await ownedRows(tx, app.uid);
+      const owned = new Map(ownedList.map((row) => [row.uid, row]));
+      const outcomes: ChildOutcome[] = [];
+      for (const child of expansion.children) outcomes.push(await writeChild(tx, app, child, owned, actor, authorize));
+      const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
+      const unwanted = ownedList.filter((row) => !wanted.has(`${row.kind}/${row.name}`));
+      const ownedUids = new Set(owned.keys());
+      // Workloads first: their removal is what frees the databases and secrets they use.
+      for (const row of [...unwanted.filter((r) => r.kind === 'WorkloadInstance'), ...unwanted.filter((r) => r.kind !== 'WorkloadInstance')]) {
+        const outcome = await removeChild(tx, app, row, ownedUids, actor);
+        if (outcome) outcomes.push(outcome);
+      }
+      return outcomes;
+    },
+  };
 }
 
 /** The refusal of a single-object write whose expansion blocked: 422 (409 when only conflicts), naming component, cluster, field and rule. */
