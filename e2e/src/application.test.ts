@@ -15,7 +15,11 @@ import { ACCOUNT_ID, EKS_KEYS, startEksStack, type EksStack } from './harness/ek
 
 const DOMAIN = 'apps.example.test';
 const TIER = 'tugboat.dev/tier';
-const OWNED = ['WorkloadInstance', 'DatabaseInstance', 'Exposure'] as const;
+/**
+ * Listed in this order so each look is sound without one snapshot of all: a database seen deleting
+ * before its workload is read, and a workload seen gone before its Exposure is read (nothing comes back).
+ */
+const OWNED = ['DatabaseInstance', 'WorkloadInstance', 'Exposure'] as const;
 
 interface StatusView {
   phase?: string;

@@ -424,3 +424,65 @@ describe('operator controls and wait', () => {
     expect(api.watchers).toBe(0);
   });
 });
+
+describe('tug get --tree and tug describe of an Application', () => {
+  const tree = {
+    phase: 'Progressing',
+    observedGeneration: 1,
+    conditions: [{ type: 'Ready', status: 'False', reason: 'WaitingForSecret', message: 'dev/web (WorkloadInstance shop-web-dev) Progressing: waiting for its secrets', lastTransitionTime: '2026-06-01T00:00:00Z' }],
+    clusters: [
+      {
+        cluster: 'dev',
+        tier: 'dev',
+        phase: 'Progressing',
+        components: [
+          { component: 'key', kind: 'SecretInstance', object: 'shop-key-dev', phase: 'Progressing', reason: 'WaitingForValue', message: 'no value yet' },
+          { component: 'web', kind: 'WorkloadInstance', object: 'shop-web-dev', phase: 'Progressing', reason: 'WaitingForSecret', message: 'waiting for its secrets' },
+        ],
+      },
+    ],
+  };
+
+  beforeEach(async () => {
+    await writeFile(
+      join(dir, 'shop.yaml'),
+      `kind: SecretDefinition
+metadata: { name: vault }
+spec: { backend: tugboat }
+---
+kind: Application
+metadata: { name: shop, project: team-a }
+spec:
+  targets: [{ tier: dev }]
+  secrets: [{ name: key, definitionRef: { name: vault }, key: API_KEY }]
+  workloads: [{ name: web, definitionRef: { name: web-service }, secrets: [{ component: key }] }]
+`,
+    );
+    expect(await tug('apply', '-f', 'shop.yaml')).toMatchObject({ code: EXIT_OK, stderr: '' });
+    api.setStatus({ kind: 'Application', project: 'team-a', name: 'shop' }, tree);
+  });
+
+  it('prints the tree per cluster and component, with why each is not Ready, from KIND/NAME', async () => {
+    const got = await tug('get', 'application/shop', '-p', 'team-a', '--tree');
+    expect(got).toMatchObject({ code: EXIT_OK, stderr: '' });
+    expect(got.stdout).toBe(
+      [
+        'Application shop  Progressing  (dev/web (WorkloadInstance shop-web-dev) Progressing: waiting for its secrets)',
+        '└─ cluster dev (tier dev)  Progressing',
+        '   ├─ key  SecretInstance/shop-key-dev  Progressing  WaitingForValue: no value yet',
+        '   └─ web  WorkloadInstance/shop-web-dev  Progressing  WaitingForSecret: waiting for its secrets',
+        '',
+      ].join('\n'),
+    );
+    const described = await tug('describe', 'application/shop', '-p', 'team-a');
+    expect(described.code).toBe(EXIT_OK);
+    expect(described.stdout).toContain('Tree:\n  Application shop  Progressing');
+    expect(described.stdout).toContain('     └─ web  WorkloadInstance/shop-web-dev  Progressing  WaitingForSecret: waiting for its secrets\n');
+  });
+
+  it('refuses --tree for another kind or without a name, and KIND/NAME with a NAME too', async () => {
+    expect(await tug('get', 'app', 'web', '-p', 'team-a', '--tree')).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('--tree shows an Application') });
+    expect(await tug('get', 'applications', '-p', 'team-a', '--tree')).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('give its name') });
+    expect(await tug('describe', 'application/shop', 'shop', '-p', 'team-a')).toMatchObject({ code: EXIT_USAGE, stderr: expect.stringContaining('not both') });
+  });
+});
