@@ -155,7 +155,7 @@ describe('tug against the API', () => {
   it('says what to fix: unknown kind, invalid spec, unreachable server, missing file', async () => {
     const unknown = await tug('get', 'gizmos');
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('unknown kind "gizmos"; the API knows: AwsAccount (awsaccounts, aws), ClusterDefinition (clusterdefinitions, cd)');
+    expect(unknown.stderr).toContain('unknown kind "gizmos"; the API knows: Application (applications), AwsAccount (awsaccounts, aws), ClusterDefinition (clusterdefinitions, cd)');
 
     const invalid = await runTug(['apply', '-f', '-'], {
       env,

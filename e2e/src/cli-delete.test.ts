@@ -46,7 +46,7 @@ it('creates a controller token, says who holds a stuck delete, and forces it as 
   expect(stuck.code).toBe(1);
   expect(stuck.stdout).toBe(`WorkloadInstance/hello deletion requested; waiting for finalizers: ${WORKLOAD_CONTROLLER}\n`);
   expect(stuck.stderr).toContain('error: WorkloadInstance/hello is still there after 2s: a finalizer is still on it');
-  expect(stuck.stderr).toContain(`finalizer ${WORKLOAD_CONTROLLER}: owned by controller ${WORKLOAD_CONTROLLER} (the controller of WorkloadDefinition, WorkloadInstance); no sign of it on this object`);
+  expect(stuck.stderr).toContain(`finalizer ${WORKLOAD_CONTROLLER}: owned by controller ${WORKLOAD_CONTROLLER} (the controller of WorkloadDefinition, WorkloadInstance, Application); no sign of it on this object`);
   expect(stuck.stderr).toContain('    tug delete workloadinstance hello -p team-a --force\n');
 
   // Once the controller has written something on the object, the message says when.
