@@ -34,6 +34,19 @@ export interface ApplicationReconcilerOptions {
 
 const keyOf = (obj: Application): ResourceKey => ({ kind: obj.kind, project: obj.metadata.project, name: obj.metadata.name });
 
+/**
+ * Whether the API should expand it again: a wanted object is missing, or one it no longer wants is
+ * not being deleted yet and nothing it owns on that cluster still uses it.
+ */
+export function needsExpansion(expansion: Expansion, owned: readonly Owned[]): boolean {
+  const present = new Set(owned.map((o) => `${o.kind}/${o.metadata.name}`));
+  if (expansion.children.some((c) => !present.has(`${c.kind}/${c.name}`))) return true;
+  const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
+  const unwanted = owned.filter((o) => !wanted.has(`${o.kind}/${o.metadata.name}`) && !o.metadata.deletionRequestedAt);
+  const workloadClusters = new Set(owned.filter((o) => o.kind === 'WorkloadInstance' && !wanted.has(`${o.kind}/${o.metadata.name}`)).map((o) => o.metadata.labels?.[APPLICATION_LABELS.cluster]));
+  return unwanted.some((o) => o.kind === 'WorkloadInstance' || !workloadClusters.has(o.metadata.labels?.[APPLICATION_LABELS.cluster]));
+}
+
 export function createApplicationReconciler(options: ApplicationReconcilerOptions) {
   async function clusterCandidates(ctx: Ctx): Promise<ClusterCandidate[]> {
     const clusters: ClusterCandidate[] = [];
@@ -51,19 +64,6 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       for await (const obj of page) if (obj.metadata.ownerReferences?.some((o) => o.uid === app.metadata.uid)) owned.push(obj);
     }
     return owned;
-  }
-
-  /**
-   * Whether the API should expand it again: a wanted object is missing, or one it no longer wants is
-   * not being deleted yet and nothing it owns on that cluster still uses it.
-   */
-  function needsExpansion(expansion: Expansion, owned: readonly Owned[]): boolean {
-    const present = new Set(owned.map((o) => `${o.kind}/${o.metadata.name}`));
-    if (expansion.children.some((c) => !present.has(`${c.kind}/${c.name}`))) return true;
-    const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
-    const unwanted = owned.filter((o) => !wanted.has(`${o.kind}/${o.metadata.name}`) && !o.metadata.deletionRequestedAt);
-    const workloadClusters = new Set(owned.filter((o) => o.kind === 'WorkloadInstance' && !wanted.has(`${o.kind}/${o.metadata.name}`)).map((o) => o.metadata.labels?.[APPLICATION_LABELS.cluster]));
-    return unwanted.some((o) => o.kind === 'WorkloadInstance' || !workloadClusters.has(o.metadata.labels?.[APPLICATION_LABELS.cluster]));
   }
 
   async function reconcile(ctx: Ctx, app: Application): Promise<ReconcileResult> {
@@ -96,7 +96,8 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       return { requeueAfterMs: options.degradedRetryMs };
     }
     ctx.setStatus({ phase: tree.phase, reason: tree.reason, message: tree.message, fields });
-    if (tree.phase === 'Ready' && tree.removing.length === 0) return undefined;
+    // Nothing to look at until something changes: all Ready, or no cluster in its tiers yet (a ClusterInstance change wakes it).
+    if ((tree.phase === 'Ready' || tree.clusters.length === 0) && tree.removing.length === 0) return undefined;
     return { requeueAfterMs: options.progressingRequeueMs };
   }
 
