@@ -5,6 +5,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './describe-error.js';
 import { runCli } from './run-cli.js';
 import { createFakeApi, FAKE_TOKEN, type FakeApi } from '@tugboat/api-client/testing';
+import type { ResourceStatus } from '@tugboat/resource-model';
 
 const BUNDLE = `
 kind: ClusterDefinition
@@ -426,10 +427,10 @@ describe('operator controls and wait', () => {
 });
 
 describe('tug get --tree and tug describe of an Application', () => {
-  const tree = {
+  const tree: ResourceStatus = {
     phase: 'Progressing',
     observedGeneration: 1,
-    conditions: [{ type: 'Ready', status: 'False', reason: 'WaitingForSecret', message: 'dev/web (WorkloadInstance shop-web-dev) Progressing: waiting for its secrets', lastTransitionTime: '2026-06-01T00:00:00Z' }],
+    conditions: [{ type: 'Ready', status: 'False' as const, reason: 'WaitingForSecret', message: 'dev/web (WorkloadInstance shop-web-dev) Progressing: waiting for its secrets', lastTransitionTime: '2026-06-01T00:00:00Z' }],
     clusters: [
       {
         cluster: 'dev',

@@ -14,7 +14,7 @@ function owned(kind: string, cluster: string, deleting = false): Resource {
   return {
     apiVersion: 'tugboat.dev/v1',
     kind,
-    metadata: { name, project: 'p', uid: name, labels: { 'tugboat.dev/cluster': cluster }, generation: 1, resourceVersion: '1', finalizers: [], ...(deleting ? { deletionRequestedAt: '2026-01-01T00:00:00Z' } : {}) },
+    metadata: { name, project: 'p', uid: name, labels: { 'tugboat.dev/cluster': cluster }, generation: 1, resourceVersion: '1', finalizers: [], createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', ...(deleting ? { deletionRequestedAt: '2026-01-01T00:00:00Z' } : {}) },
     spec: {},
     status: {},
   } as Resource;
