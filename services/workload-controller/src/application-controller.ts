@@ -7,7 +7,7 @@ import { WORKLOAD_CONTROLLER } from './workload-controller.js';
 /**
  * The Application's declaration, run by the workload-controller beside its WorkloadInstance one:
  * a cluster's labels changing (joining or leaving a tier) re-expands the Applications that may
- * target it; the status of anything an Application owns changing refreshes its tree.
+ * target it; the status of a workload or database it owns changing refreshes its tree.
  */
 export function createApplicationController(options: ApplicationReconcilerOptions & { resyncEveryMs?: number }) {
   const reconciler = createApplicationReconciler(options);
@@ -17,8 +17,9 @@ export function createApplicationController(options: ApplicationReconcilerOption
     watches: [
       { kind: 'ClusterInstance', on: 'spec', map: applicationsTargeting },
       { kind: 'WorkloadInstance', map: ownerApplication },
+      // Shares the WorkloadInstance declaration's consumer. A secret's value arriving shows in its
+      // workload's status (which wakes the Application); the requeue while not Ready covers the rest.
       { kind: 'DatabaseInstance', map: ownerApplication },
-      { kind: 'SecretInstance', map: ownerApplication },
     ],
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
     reconcile: reconciler.reconcile,
