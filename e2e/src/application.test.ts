@@ -1,6 +1,6 @@
 /**
  * One app config (issue 15, first part), end to end: the real API, NATS, the sandbox (two EKS
- * clusters labelled `tugboat.dev/tier: dev` and `prod`, RDS, Route 53) and the infra-, cluster-,
+ * clusters labelled `tugboat.dev/tier: dev` and `prod`, RDS, Route 53; 900× time) and the infra-, cluster-,
  * workload-, managed-services- and support-services-controllers as processes.
  *
  * An Application with a workload, a database and an exposure → Ready on dev and prod, each cluster
@@ -90,7 +90,7 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
   }
 
   beforeAll(async () => {
-    stack = await startEksStack({ name: 'app-e2e', projects: ['shop'] });
+    stack = await startEksStack({ name: 'app-e2e', projects: ['shop'], timeScale: 900 });
     await stack.startInfraController();
     await stack.startController('managed-services-controller', { DB_POLL_MS: '250', AWS_RETRY_MS: '200', AWS_REQUEST_TIMEOUT_MS: '5000' });
     await stack.startController('support-services-controller', { EXPOSURE_PROGRESS_MS: '250', EXPOSURE_WAIT_MS: '1000', EXPOSURE_RECHECK_MS: '1000', DNS_POLL_MS: '100', DNS_WAIT_MS: '5000', AWS_RETRY_MS: '200', AWS_REQUEST_TIMEOUT_MS: '5000' });
