@@ -489,9 +489,10 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
           const current = await lockRow(tx, kind, key);
           if (current.deletion_requested_at) return;
           outcomes = await applications.expand(tx, current, actor);
+          // A dry run answers every verdict, blocked ones included; a real one refuses them all.
+          if (expandOptions.dryRun) throw rollback;
           const refusal = expansionRefusal(current.name, outcomes);
           if (refusal) throw refusal;
-          if (expandOptions.dryRun) throw rollback;
         }, { action: 'expand', kind: kind.definition.kind, ...key, actor });
       } catch (error) {
         if (error !== rollback) throw error;
