@@ -207,8 +207,10 @@ describe('cert-manager simulation', () => {
     fake.failing.set('api.example.com', 'Failed to determine Route 53 hosted zone ID: Zone example.com. not found in Route 53 for domain _acme-challenge.api.example.com.');
     await t.credentials('missing-credentials');
     const counted = await eventually(async () => {
+      // Counted from the credentials failures too: wait for the solver's own failure to be the latest.
       const { status } = await t.get('certificates', 'apps', 'api');
-      return (status?.failedIssuanceAttempts ?? 0) >= 3 ? status : undefined;
+      const latest = status?.conditions?.find((condition) => condition.type === 'Issuing')?.message ?? '';
+      return (status?.failedIssuanceAttempts ?? 0) >= 3 && latest.includes('Zone example.com. not found') ? status : undefined;
     }, 10_000, 'repeated failures');
     expect(counted.conditions?.find((condition) => condition.type === 'Issuing')?.message).toContain('Zone example.com. not found in Route 53');
 

@@ -162,8 +162,13 @@ describe('RDS DB parameter groups in the sandbox (AWS SDK v3)', () => {
     expect((await status(c, 'plain'))?.groups).toEqual([{ DBParameterGroupName: 'default.postgres16', ParameterApplyStatus: 'in-sync' }]);
 
     // Deleted once no instance holds it any more (a deleting one still does).
+    // Sandbox time slowed to real time while it is deleting, so the check cannot race its end on a loaded machine.
+    const timeScale = (scale: number) => fetch(`${c.t.url}/_sandbox/time`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scale }) });
+    await timeScale(1);
     await c.rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: 'shop', SkipFinalSnapshot: true }));
+    expect((await status(c, 'shop'))?.status).toBe('deleting');
     expect((await errorOf(c.rds.send(new DeleteDBParameterGroupCommand({ DBParameterGroupName: 'shop-tuned' })))).name).toBe('InvalidDBParameterGroupStateFault');
+    await timeScale(6000);
     await waitFor(async () => ((await status(c, 'shop')) === undefined ? true : undefined), 10_000, 'shop gone');
     await c.rds.send(new DeleteDBParameterGroupCommand({ DBParameterGroupName: 'shop-tuned' }));
     expect((await errorOf(c.rds.send(new DeleteDBParameterGroupCommand({ DBParameterGroupName: 'shop-tuned' })))).name).toBe('DBParameterGroupNotFoundFault');
