@@ -94,7 +94,12 @@ export function checkComponents(spec: ApplicationSpec): void {
 }
 
 /** The Application's objects on its clusters, in the order they can be written (what is used first). */
-export function expandApplication(app: ApplicationInput, clusters: readonly ClusterCandidate[]): Expansion {
+export interface ExpansionOptions {
+  /** The image a tier runs of a workload component (its Release, pinned by digest); `undefined` keeps the component's own. */
+  imageOf?: (tier: string | undefined, component: string) => string | undefined;
+}
+
+export function expandApplication(app: ApplicationInput, clusters: readonly ClusterCandidate[], options: ExpansionOptions = {}): Expansion {
   const { spec } = app;
   checkComponents(spec);
   const targets: ResolvedTarget[] = selectTargets(spec, clusters).map((chosen) => ({
@@ -144,6 +149,12 @@ export function expandApplication(app: ApplicationInput, clusters: readonly Clus
       if (workload.expose) body['expose'] = { ...workload.expose, host: workload.expose.host ?? `${workload.name}-${app.name}-${target.cluster}` };
       if (workload.observability) body['observability'] = workload.observability;
       if (workload.overrides) body['overrides'] = workload.overrides;
+      const released = options.imageOf?.(target.tier, workload.name);
+      if (released !== undefined) {
+        // A release replaces the image whole: a tag override would make it a different image.
+        const { imageTag: _tag, ...overrides } = workload.overrides ?? {};
+        body['overrides'] = { ...overrides, image: released };
+      }
       const child = make('WorkloadInstance', 'workload', workload.name, path, body);
       const expose = child.spec['expose'] as { host?: ParameterValue; domainRef: { name: string } } | undefined;
       if (expose) {

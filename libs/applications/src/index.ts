@@ -14,7 +14,21 @@ export type {
   SecretComponent,
   WorkloadComponent,
 } from './application-types.js';
-export { checkComponents, childName, expandApplication, removalRank, selectTargets, type ApplicationInput } from './expand-application.js';
+export { checkComponents, childName, expandApplication, removalRank, selectTargets, type ApplicationInput, type ExpansionOptions } from './expand-application.js';
+export {
+  chooseReleases,
+  describeReleases,
+  latestRollout,
+  policyFor,
+  previousRelease,
+  shortDigest,
+  tierKey,
+  type PolicyRecord,
+  type ReleaseRecord,
+  type RolloutChange,
+  type RolloutRecord,
+  type RolloutRelease,
+} from './delivery.js';
 export { BUILTIN_PARAMETERS, hasParameterType, MAX_SUBSTITUTED_LENGTH, resolveParameters, substituteParameters } from './substitute-parameters.js';
 export {
   applicationStatusTree,

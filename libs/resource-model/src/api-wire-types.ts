@@ -178,7 +178,8 @@ export interface FieldChange {
 }
 
 /** `deleted`: an object an Application owns and no longer wants (its expansion deletes it). */
-export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked' | 'deleted';
+/** `pending`: an Application's change in a tier that rolls out on approval: it waits in `rollout`. */
+export type ApplyAction = 'created' | 'updated' | 'unchanged' | 'blocked' | 'deleted' | 'pending';
 
 export interface ApplyItemResult {
   kind: string;
@@ -198,6 +199,9 @@ export interface ApplyItemResult {
   spec?: Record<string, unknown>;
   /** For a `deleted` database or secret: the owned workloads it waits for before it goes. */
   waitsFor?: string[];
+  /** For `pending`: the Rollout that holds the change until someone allowed approves it, and the change. */
+  rollout?: string;
+  pendingAction?: 'created' | 'updated' | 'deleted';
 }
 
 /** `POST /v1/apply`. */

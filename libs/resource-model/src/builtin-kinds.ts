@@ -1251,6 +1251,131 @@ export const APPLICATION: KindDefinition = {
   },
 };
 
+const tierName = { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' } as const;
+
+/** An image pinned by its digest: a release never becomes a different image on the way. */
+export const DIGEST_IMAGE_PATTERN = '^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?@sha256:[0-9a-f]{64}$';
+
+/**
+ * One build of one workload of an Application, made by CI: its image pinned by digest, the commit
+ * it was built from and a link to the build. Immutable once written. Creating one rolls it out
+ * through the Application's tiers (see `DeliveryPolicy` and `Rollout`); it belongs to its
+ * Application and goes with it.
+ */
+export const RELEASE: KindDefinition = {
+  kind: 'Release',
+  plural: 'releases',
+  singular: 'release',
+  shortNames: ['rel'],
+  scope: 'Project',
+  controller: API_OWNER,
+  finalizer: false,
+  readers: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['application', 'component', 'image', 'commit'],
+    properties: {
+      application: ref,
+      /** A workload component of the Application. */
+      component: componentName,
+      image: { type: 'string', maxLength: 512, pattern: DIGEST_IMAGE_PATTERN },
+      commit: { type: 'string', pattern: '^[0-9a-f]{7,64}$' },
+      buildUrl: { type: 'string', maxLength: 1024, pattern: '^https?://[^\\s]+$' },
+      description: { type: 'string', maxLength: 1024 },
+    },
+  },
+};
+
+export const DELIVERY_MODES = ['automatic', 'approval'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+/**
+ * How changes roll out in one tier (the clusters labelled `tugboat.dev/tier`): at once
+ * (`automatic`, also what a tier without a policy does), or once a person holding one of
+ * `approvers.roles` in the Application's project approves (`approval`). `requires` names an earlier
+ * tier a release must be Ready in before it rolls out here. One policy per tier.
+ */
+export const DELIVERY_POLICY: KindDefinition = {
+  kind: 'DeliveryPolicy',
+  plural: 'deliverypolicies',
+  singular: 'deliverypolicy',
+  shortNames: ['dp'],
+  scope: 'Platform',
+  controller: API_OWNER,
+  finalizer: false,
+  readers: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tier', 'mode'],
+    properties: {
+      tier: tierName,
+      mode: { type: 'string', enum: [...DELIVERY_MODES] },
+      approvers: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['roles'],
+        properties: { roles: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 63 } } },
+      },
+      requires: { type: 'object', additionalProperties: false, required: ['tier'], properties: { tier: tierName } },
+    },
+    if: { properties: { mode: { const: 'approval' } } },
+    then: { required: ['approvers'] },
+  },
+};
+
+/** Where a Rollout is: see `ROLLOUT`. */
+export const ROLLOUT_STATES = ['PendingApproval', 'Waiting', 'Applied', 'Rejected', 'Superseded'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+/** The tier of clusters that carry no `tugboat.dev/tier` label, in Rollouts and DeliveryPolicies. */
+export const UNTIERED = 'default';
+
+/**
+ * One change to an Application in one tier: the releases the tier runs after it and what it
+ * changes there (objects created, updated, deleted, with their diffs). The API writes it on every
+ * expansion that changes the tier: `Applied` at once in an automatic tier; `PendingApproval` in an
+ * approval tier until someone allowed approves or rejects it (`POST …/rollouts/{name}/approve`);
+ * `Waiting` while a release it carries is not yet Ready in the tier its policy requires;
+ * `Superseded` when a newer proposal replaced it. Its list is the tier's history. People never
+ * write it (the API refuses), they decide it.
+ */
+export const ROLLOUT: KindDefinition = {
+  kind: 'Rollout',
+  plural: 'rollouts',
+  singular: 'rollout',
+  shortNames: ['ro'],
+  scope: 'Project',
+  controller: API_OWNER,
+  finalizer: false,
+  writtenByApi: true,
+  readers: [WORKLOAD_CONTROLLER],
+  builtIn: true,
+  references: [],
+  secretFields: [],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['application', 'tier', 'revision', 'cause', 'releases', 'changes', 'contentHash'],
+    properties: {
+      application: ref,
+      tier: tierName,
+      revision: { type: 'integer', minimum: 1 },
+      cause: { type: 'string', enum: ['release', 'change', 'undo'] },
+      releases: { type: 'array', items: { type: 'object' } },
+      changes: { type: 'array', items: { type: 'object' } },
+      contentHash: { type: 'string', maxLength: 128 },
+      previousRevision: { type: 'integer', minimum: 1 },
+    },
+  },
+};
+
 export const BUILTIN_KINDS: readonly KindDefinition[] = [
   PROJECT,
   AWS_ACCOUNT,
@@ -1269,4 +1394,7 @@ export const BUILTIN_KINDS: readonly KindDefinition[] = [
   OBSERVABILITY_DEFINITION,
   OBSERVABILITY_INSTANCE,
   APPLICATION,
+  RELEASE,
+  DELIVERY_POLICY,
+  ROLLOUT,
 ];

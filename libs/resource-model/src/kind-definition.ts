@@ -49,6 +49,11 @@ export interface KindDefinition {
    * create, update and delete them, each write audited. The owner still alone writes the status.
    */
   composedBy?: string[];
+  /**
+   * Objects only the API writes (a `Rollout`, written by an Application's expansion): create,
+   * update, patch, apply and delete of them answer 405 naming the route that decides them.
+   */
+  writtenByApi?: boolean;
   /** True for kinds shipped with the API; built-in kinds cannot be re-registered. */
   builtIn?: boolean;
 }

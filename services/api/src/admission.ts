@@ -34,6 +34,7 @@ import {
   ConflictError,
   DATABASE_DEFINITION,
   DATABASE_INSTANCE,
+  DELIVERY_POLICY,
   DOMAIN_DEFINITION,
   InputError,
   OBSERVABILITY_DEFINITION,
@@ -41,6 +42,8 @@ import {
   PLATFORM_ROLES,
   PROJECT,
   PROJECT_ROLES,
+  RELEASE,
+  APPLICATION,
   WORKLOAD_DEFINITION,
   WORKLOAD_INSTANCE,
   isTugboatError,
@@ -317,6 +320,42 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
     });
   }
 
+  /** A Release is immutable, and names a workload component of an Application of its project. */
+  async function checkRelease(reader: Reader, request: AdmissionRequest): Promise<void> {
+    if (request.current !== undefined) {
+      if (JSON.stringify(request.current) === JSON.stringify(request.spec)) return;
+      refuse([{ path: 'spec', rule: 'immutable', message: 'a Release never changes (it is what was built): create a new Release' }]);
+    }
+    const appName = refName(request.spec, 'application');
+    const app = await reader
+      .selectFrom('resources')
+      .select(['spec', 'deletion_requested_at'])
+      .where('kind', '=', APPLICATION.kind)
+      .where('project', '=', request.project)
+      .where('name', '=', appName ?? '')
+      .executeTakeFirst();
+    if (!app || app.deletion_requested_at) {
+      refuse([{ path: 'spec.application.name', rule: 'reference', message: `Application "${appName}" does not exist in project ${request.project}${app ? ' (it is being deleted)' : ''}` }]);
+    }
+    const workloads = ((app.spec as { workloads?: Array<{ name: string }> }).workloads ?? []).map((w) => w.name);
+    const component = request.spec['component'];
+    if (!workloads.includes(String(component))) {
+      refuse([{ path: 'spec.component', rule: 'component', message: `"${String(component)}" is not a workload of Application ${appName} (${workloads.join(', ') || 'it has none'})` }]);
+    }
+  }
+
+  /** One DeliveryPolicy per tier, and a tier never requires itself. */
+  async function checkOnePolicyPerTier(reader: Reader, request: AdmissionRequest): Promise<void> {
+    const tier = String(request.spec['tier']);
+    const requires = (request.spec['requires'] as { tier?: string } | undefined)?.tier;
+    if (requires === tier) refuse([{ path: 'spec.requires.tier', rule: 'not-self', message: `tier ${tier} cannot require itself: name an earlier tier` }]);
+    const other = await firstOtherClaim(reader, DELIVERY_POLICY.kind, request.name, sql<boolean>`spec->>'tier' = ${tier}`);
+    if (other === undefined) return;
+    throw new ConflictError(`spec.tier: DeliveryPolicy ${other} already says how tier ${tier} rolls out; change that one`, {
+      details: [{ path: 'spec.tier', rule: 'unique', message: `DeliveryPolicy/_/${other} is for tier ${tier}` }],
+    });
+  }
+
   async function admitInstance(reader: Reader, request: AdmissionRequest, definitionKind: string): Promise<JsonObject> {
     let spec = request.spec;
     if (request.kind === WORKLOAD_INSTANCE.kind && spec['clusterRef'] === undefined) {
@@ -353,7 +392,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   return {
     readsOthers(kind, spec) {
-      return kind === OBSERVABILITY_DEFINITION.kind && spec['default'] === true;
+      return (kind === OBSERVABILITY_DEFINITION.kind && spec['default'] === true) || kind === DELIVERY_POLICY.kind;
     },
 
     async admit(reader, request) {
@@ -370,6 +409,8 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
         if (violations.length > 0) refuse(violations);
       }
       if (request.kind === OBSERVABILITY_DEFINITION.kind) await checkOneDefaultStack(reader, request);
+      if (request.kind === RELEASE.kind) await checkRelease(reader, request);
+      if (request.kind === DELIVERY_POLICY.kind) await checkOnePolicyPerTier(reader, request);
       return request.spec;
     },
 

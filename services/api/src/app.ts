@@ -5,8 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { PolicyRecord } from '@tugboat/applications';
 import {
   APPLICATION,
+  ConflictError,
+  ROLLOUT,
   ForbiddenError,
   InputError,
   InternalError,
@@ -494,6 +497,77 @@ export function createApp(options: AppOptions): express.Express {
       }
       const results = await store.expandApplication(kind, key, { dryRun: dryRun === 'true' }, identity);
       res.json({ dryRun: dryRun === 'true', results: results.map(({ status: _status, ...result }) => result) });
+    }),
+  );
+
+  /** The role `principal` approves in under `policy` (a platform admin approves anywhere); the 403 names who may. */
+  function approverRole(principal: Principal, project: string, policy: PolicyRecord): string | undefined {
+    if (principal.grants.platform === 'platform-admin') return 'platform-admin';
+    const held = principal.grants.projects.get(project)?.roles ?? [];
+    return held.find((role) => policy.approvers.includes(role));
+  }
+  function approverOrRefuse(principal: Principal, project: string, policy: PolicyRecord): string {
+    const role = approverRole(principal, project, policy);
+    if (role !== undefined) return role;
+    const held = principal.grants.projects.get(project)?.roles ?? [];
+    const { identity } = principal;
+    throw new ForbiddenError(
+      `${identity.type} "${identity.name}" may not approve in tier ${policy.tier}: DeliveryPolicy ${policy.name} lets ${policy.approvers.join(' or ')} of the project approve, ` +
+        `and ${held.length > 0 ? `its roles in project ${project} are ${held.join(', ')}` : `it holds no role in project ${project}`}`,
+      { details: [{ path: 'approvers.roles', rule: 'approver', message: policy.approvers.join(', ') }] },
+    );
+  }
+
+  /** An optional `{ message }` body of a decision. */
+  function decisionMessage(req: Request): string | undefined {
+    if (req.body === undefined || (isJsonObject(req.body) && Object.keys(req.body).length === 0)) return undefined;
+    if (!isJsonObject(req.body)) throw inputError('body', 'type', 'must be an object { message? }', 400);
+    const problems = new DetailCollector();
+    for (const key of Object.keys(req.body)) if (key !== 'message') problems.add(key.slice(0, 64), 'additionalProperties', 'unknown field (the body is { message? })');
+    const message = req.body['message'];
+    if (message !== undefined && typeof message !== 'string') problems.add('message', 'type', 'must be a string');
+    problems.throwIfAny();
+    return message as string | undefined;
+  }
+
+  // A person's decision on a Rollout that waits for one (the tier's DeliveryPolicy says who may).
+  for (const action of ['approve', 'reject'] as const) {
+    v1.post(
+      `/:plural/:name/${action}`,
+      route(async (req, res) => {
+        const kind = await kindOf(req);
+        const key = keyOf(kind, req);
+        if (kind.definition.kind !== ROLLOUT.kind) throw new ConflictError(`only a Rollout is ${action}d (${kind.definition.kind} is not)`, { details: [{ path: 'kind', rule: action }] });
+        allowObject(res, 'get', kind, key);
+        const message = decisionMessage(req);
+        const principal = principalOf(res);
+        const answer = await store.decideRollout(key, { action, ...(message !== undefined ? { message } : {}), approver: (policy) => approverOrRefuse(principal, key.project, policy) }, identityOf(res));
+        res.json({ rollout: answer.rollout, results: answer.results.map(({ status: _status, ...result }) => result) });
+      }),
+    );
+  }
+
+  // Back to the release a tier ran before (or a named one), through the same path as any change.
+  v1.post(
+    '/:plural/:name/undo',
+    route(async (req, res) => {
+      const kind = await kindOf(req);
+      const key = keyOf(kind, req);
+      if (kind.definition.kind !== APPLICATION.kind) throw new ConflictError(`only an Application is undone (${kind.definition.kind} is not)`, { details: [{ path: 'kind', rule: 'undo' }] });
+      allowObject(res, 'update', kind, key);
+      const body = req.body === undefined ? {} : req.body;
+      if (!isJsonObject(body)) throw inputError('body', 'type', 'must be an object { tier?, release?, component? }', 400);
+      const problems = new DetailCollector();
+      const fields: Record<string, string> = {};
+      for (const [field, value] of Object.entries(body)) {
+        if (!['tier', 'release', 'component'].includes(field)) problems.add(field.slice(0, 64), 'additionalProperties', 'unknown field (the body is { tier?, release?, component? })');
+        else if (typeof value !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) problems.add(field, 'pattern', 'must be a name (a DNS label)');
+        else fields[field] = value;
+      }
+      problems.throwIfAny();
+      const principal = principalOf(res);
+      const answer = await store.undoApplication(key, { ...fields, approverRole: (policy) => approverRole(principal, key.project, policy) }, identityOf(res));
+      res.json({ rollouts: answer.rollouts, results: answer.results.map(({ status: _status, ...result }) => result) });
     }),
   );
 

@@ -74,7 +74,7 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
   });
 
   const owned = async (app: string) =>
-    (await api.sql(`select kind, name, deletion_requested_at is not null as deleting from resources where labels->>'tugboat.dev/application' = $1 order by kind, name`, [app])) as Array<{
+    (await api.sql(`select kind, name, deletion_requested_at is not null as deleting from resources where labels->>'tugboat.dev/application' = $1 and kind in ('WorkloadInstance', 'DatabaseInstance', 'SecretInstance') order by kind, name`, [app])) as Array<{
       kind: string;
       name: string;
       deleting: boolean;

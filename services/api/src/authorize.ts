@@ -55,6 +55,9 @@ export function authorize(principal: Principal, action: Action, resourceKind: Ki
     case 'update':
     case 'delete':
     case 'operate':
+      if (resourceKind?.writtenByApi && action !== 'get' && action !== 'list' && action !== 'watch') {
+        deny(`${resourceKind.kind} objects are written by the API alone (an Application's expansion writes them; decide one with POST /v1/${resourceKind.plural}/{name}/approve or /reject)`);
+      }
       if (!resourceKind) {
         if (!platformAdmin) deny('name the kinds');
         return;

@@ -467,8 +467,8 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
 
   const allowed = new Set(['kind', 'plural', 'singular', 'shortNames', 'scope', 'controller', 'finalizer', 'schema', 'references', 'secretFields', 'secretReaders', 'composedBy', 'readers']);
   for (const key of Object.keys(input)) {
-    if (key === 'builtIn' && options.builtIn) continue;
-    if (!allowed.has(key)) fail(key, key === 'builtIn' ? 'read-only' : 'additionalProperties', 'unknown field');
+    if ((key === 'builtIn' || key === 'writtenByApi') && options.builtIn) continue;
+    if (!allowed.has(key)) fail(key, key === 'builtIn' || key === 'writtenByApi' ? 'read-only' : 'additionalProperties', 'unknown field');
   }
 
   const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders, composedBy, readers: readerList } = input;
@@ -571,6 +571,7 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
     ...(readers.length > 0 ? { secretReaders: readers } : {}),
     ...(composers.length > 0 ? { composedBy: composers } : {}),
     ...(objectReaders.length > 0 ? { readers: objectReaders } : {}),
+    ...(options.builtIn && input['writtenByApi'] === true ? { writtenByApi: true } : {}),
   };
   if (problems.length > 0) {
     if (validate && specSchema) compiler.release(specSchema);

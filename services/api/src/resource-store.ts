@@ -25,6 +25,7 @@ import type { ObjectKey } from './resource-row.js';
 import { createResourceWrites, type ApplyItem, type ApplyOptions, type ApplyOutcome } from './resource-writes.js';
 import type { SecretBox } from './secret-box.js';
 import type { ChildOutcome } from './application-expansion.js';
+import type { RolloutDecisionInput, RolloutDecisionResult, UndoInput, UndoResult } from './rollout-decisions.js';
 import { createSpecSealer } from './spec-sealer.js';
 
 export type { ApplyItem, ApplyOptions, ApplyOutcome, DeleteResult, ListOptions, ObjectKey };
@@ -60,6 +61,18 @@ export interface ResourceStore {
    * one transaction; a dry run answers the plan and writes nothing. Refused children refuse it all.
    */
   expandApplication(kind: RegisteredKind, key: ObjectKey, options: { dryRun: boolean }, actor: Identity): Promise<ChildOutcome[]>;
+  /**
+   * Approves or rejects a Rollout that waits for a decision (`approver` answers the role the caller
+   * approves in, or throws the 403 naming the roles that may). An approval applies the Rollout's
+   * tier when its changes are still exactly the ones it shows; otherwise a new proposal supersedes
+   * it and the answer is a 409 naming it. Each decision is an audit record.
+   */
+  decideRollout(key: ObjectKey, decision: RolloutDecisionInput, actor: Identity): Promise<RolloutDecisionResult>;
+  /**
+   * Rolls an Application's tiers back to the release they ran before (or a named one), through the
+   * same path as any change: applied at once where `decide` approves, waiting for approval otherwise.
+   */
+  undoApplication(key: ObjectKey, undo: UndoInput, actor: Identity): Promise<UndoResult>;
   /** Operator controls: each writes a revision (with a note), an outbox row and an event, in one transaction. */
   setSuspended(kind: RegisteredKind, key: ObjectKey, suspended: boolean, actor: Identity): Promise<Resource>;
   requestReconcile(kind: RegisteredKind, key: ObjectKey, actor: Identity): Promise<Resource>;

@@ -9,6 +9,7 @@ import { ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames,
 import type { Admission } from './admission.js';
 import { createApplicationExpansion, expansionRefusal, type ChildOutcome } from './application-expansion.js';
 import { auditRow, type AuditContext, type AuditTrail } from './audit-trail.js';
+import { createRolloutDecisions } from './rollout-decisions.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
@@ -67,7 +68,10 @@ export interface ResourceWritesOptions {
   deleteInTransaction(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
 }
 
-export type ResourceWrites = Pick<ResourceStore, 'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile' | 'expandApplication'>;
+export type ResourceWrites = Pick<
+  ResourceStore,
+  'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile' | 'expandApplication' | 'decideRollout' | 'undoApplication'
+>;
 
 /** A new object's finalizers: its owning controller's, unless the kind is one that keeps none. */
 function initialFinalizers(definition: KindDefinition): string[] {
@@ -358,8 +362,19 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       insert: async (tx, kind, uid, input, actor) => (await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor)).row,
       change: (tx, kind, current, labels, spec, actor) => changeSpec(tx, kind, current, labels, spec, actor),
       remove: (tx, row, actor) => options.deleteInTransaction(tx, row, actor),
+      setStatus: async (tx, kind, row, status, actor) => {
+        const updated = await tx
+          .updateTable('resources')
+          .set({ status: jsonb(status), resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
+          .where('uid', '=', row.uid)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await recordChange(tx, kind, updated, 'status', actor);
+        return updated;
+      },
     },
   });
+  const rolloutDecisions = createRolloutDecisions({ kinds, write, applications });
 
   /** Expands an Application just written (not one being deleted); throws the refusal when any child is blocked. */
   async function expandOrRefuse(tx: Tx, kind: RegisteredKind, row: Row, actor: Identity): Promise<void> {
@@ -499,6 +514,9 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       }
       return outcomes;
     },
+
+    decideRollout: rolloutDecisions.decideRollout,
+    undoApplication: rolloutDecisions.undoApplication,
 
     async requestReconcile(kind, key, actor) {
       return write(async (tx) => {

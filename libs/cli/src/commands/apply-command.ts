@@ -54,7 +54,7 @@ Examples:
       }
       const style = terminalStyle(context.color);
       if (!answer.dryRun) {
-        for (const result of answer.results) context.out(`${shown(result)} ${result.action === 'updated' ? 'configured' : result.action}\n`);
+        for (const result of answer.results) context.out(`${shown(result)} ${result.action === 'updated' ? 'configured' : result.action === 'pending' ? `waits for approval (rollout ${result.rollout ?? ''})` : result.action}\n`);
         return;
       }
       context.out(formatPlan(answer.results, kinds, style));
@@ -69,7 +69,7 @@ function shown(result: ApplyItemResult): string {
 /** The dry-run plan: one heading per object, its field changes or reasons below, and a summary. */
 export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly KindDefinition[], style: TerminalStyle): string {
   const lines: string[] = [];
-  const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0, deleted: 0 };
+  const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0, deleted: 0, pending: 0 };
   for (const result of results) {
     counts[result.action]++;
     // An Application's objects: indented under it, with the component and cluster they are for.
@@ -94,6 +94,10 @@ export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly 
           lines.push(style.red(`${at}    ${reason.path}: ${reason.rule}${reason.message ? ` (${reason.message})` : ''}`) + '\n');
         }
         break;
+      case 'pending':
+        lines.push(style.yellow(`${at}? ${shown(result)}${where} would be ${result.pendingAction ?? 'changed'} on approval of Rollout ${result.rollout ?? ''}`) + '\n');
+        if (result.pendingAction === 'updated') lines.push(formatFieldChanges(result.diff ?? [], { style, secretFields, indent: `${at}    ` }));
+        break;
       case 'deleted':
         lines.push(style.red(`${at}- ${shown(result)}${where} would be deleted${result.waitsFor?.length ? ` once ${result.waitsFor.join(', ')} ${result.waitsFor.length > 1 ? 'are' : 'is'} gone` : ''}`) + '\n');
         break;
@@ -101,7 +105,7 @@ export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly 
   }
   lines.push(
     style.bold(
-      `Plan: ${counts.created} to create, ${counts.updated} to change${counts.deleted > 0 ? `, ${counts.deleted} to delete` : ''}, ${counts.unchanged} unchanged` +
+      `Plan: ${counts.created} to create, ${counts.updated} to change${counts.deleted > 0 ? `, ${counts.deleted} to delete` : ''}${counts.pending > 0 ? `, ${counts.pending} waiting for approval` : ''}, ${counts.unchanged} unchanged` +
         `${counts.blocked > 0 ? `, ${counts.blocked} blocked` : ''}. Dry run: nothing was written.`,
     ) + '\n',
   );
