@@ -1,16 +1,23 @@
 /**
- * One app config (issue 15, first part), end to end: the real API, NATS, the sandbox (two EKS
- * clusters labelled `tugboat.dev/tier: dev` and `prod`, RDS, Route 53; 900× time) and the infra-, cluster-,
- * workload-, managed-services- and support-services-controllers as processes.
+ * App delivery (issue 15), end to end: the real API, NATS, the sandbox (EKS clusters labelled
+ * `tugboat.dev/tier: dev` and `prod`, a third one to migrate to, RDS, Route 53; 900× time) and the
+ * infra-, cluster-, workload-, managed-services- and support-services-controllers as processes.
  *
- * An Application with a workload, a database and an exposure → Ready on dev and prod, each cluster
- * with its own database and its own host; its dry run lists exactly what the apply then does
- * (object by object); the dev cluster relabelled out of its tier → its copies removed (re-expanded
- * by the workload-controller), workloads before the databases they use; the Application deleted →
- * everything gone in dependency order, checked in the API and in the sandbox (kubectl, aws).
+ * - An Application with a workload, a database and an exposure: its dry run lists exactly what the
+ *   apply then does (object by object), prod's share as pending approval; Ready on dev at once and
+ *   on prod once an editor approves, each cluster with its own database and its own host.
+ * - Releases made by the commands of `examples/ci/` with a service-account token: Ready on dev at
+ *   once, PendingApproval on prod (approval refused while not Ready on dev, refused to a viewer,
+ *   accepted from an editor) → prod runs the same digest; `tug rollout undo` → the previous digest
+ *   on both tiers; a rejection keeps prod where it is; `tug rollout history` lists it all.
+ * - The dev tier moved to another cluster: a migration, Ready there before it is removed from the
+ *   first, the workload (and its exposure) before the database it used.
+ * - Deleted → everything gone in dependency order, checked in the API and in the sandbox (kubectl, aws).
  */
 import type { ApplyItemResult, Condition, Resource } from '@tugboat/resource-model';
-import { waitUntil } from './harness/cli-processes.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { NODE_TS, REPO_ROOT, runTug, waitUntil } from './harness/cli-processes.js';
 import { ACCOUNT_ID, EKS_KEYS, startEksStack, type EksStack } from './harness/eks-stack.js';
 
 const DOMAIN = 'apps.example.test';
@@ -53,7 +60,51 @@ const shop = {
 describe('an Application on two clusters (API, sandbox and controllers as processes)', () => {
   let stack: EksStack;
 
+  const tokens: Record<string, string> = {};
   const get = (kind: string, name: string) => stack.admin.get({ kind, project: 'shop', name });
+  const tug = async (who: string, ...args: string[]) => runTug([...args, '--project', 'shop'], { env: { TUGBOAT_URL: stack.api.url, TUGBOAT_TOKEN: tokens[who]! } });
+  /** The image the sandbox's Deployment of the app on `cluster` runs. */
+  const runningImage = async (cluster: string) => {
+    const namespace = String(statusOf(await get('WorkloadInstance', `shop-web-${cluster}`)).outputs?.['namespace']);
+    const deployments = JSON.parse(await stack.kubectl('--context', `${cluster}-us-east-1`, 'get', 'deployments', '-n', namespace, '-o', 'json')) as { items: Array<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }> };
+    return deployments.items[0]?.spec.template.spec.containers[0]?.image;
+  };
+  /** Until the copy on `cluster` is Ready at `image` (its spec seen by the controller) and the sandbox runs it. */
+  const readyAt = (cluster: string, image: string) =>
+    waitUntil(
+      async () => {
+        const obj = await get('WorkloadInstance', `shop-web-${cluster}`);
+        const spec = obj?.spec as { overrides?: { image?: string } } | undefined;
+        const current = statusOf(obj).phase === 'Ready' && (obj?.status.observedGeneration ?? 0) >= (obj?.metadata.generation ?? 1);
+        return current && spec?.overrides?.image === image && (await runningImage(cluster)) === image ? true : undefined;
+      },
+      `shop-web-${cluster} Ready at ${image}`,
+      60_000,
+    );
+  const pendingApproval = async () => statusOf(await get('Application', 'shop')).conditions?.find((c) => c.type === 'PendingApproval');
+  /** Runs `examples/ci/create-release.sh` as the workflow does after pushing the image. */
+  async function releaseFromCi(n: number): Promise<string> {
+    const digest = `sha256:${String(n).repeat(64).slice(0, 64)}`;
+    const { stdout } = await promisify(execFile)('sh', ['examples/ci/create-release.sh'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        IMAGE: 'ghcr.io/example/shop',
+        DIGEST: digest,
+        COMMIT: `${n}`.repeat(40).slice(0, 40),
+        BUILD_URL: `https://github.com/example/shop/actions/runs/${n}`,
+        APPLICATION: 'shop',
+        COMPONENT: 'web',
+        PROJECT: 'shop',
+        TUGBOAT_URL: stack.api.url,
+        TUGBOAT_TOKEN: tokens.ci,
+        TUGBOAT_CONFIG: '/dev/null',
+        TUG: `${NODE_TS.join(' ')} libs/cli/src/bin.ts`,
+      },
+    });
+    expect(stdout).toContain('shop-web-');
+    return `ghcr.io/example/shop@${digest}`;
+  }
   /** What the API holds for the app now: every owned object (and each workload's Exposure), with whether it is being deleted. */
   const snapshot = async () => {
     const rows: Array<{ kind: string; name: string; deleting: boolean }> = [];
@@ -67,10 +118,11 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
    * being deleted while a workload of its cluster is still there, and no workload is gone while its
    * Exposure is still there. Returns what it saw, in order.
    */
-  async function watchRemoval(clusters: string[], done: (rows: Awaited<ReturnType<typeof snapshot>>) => boolean, what: string) {
+  async function watchRemoval(clusters: string[], done: (rows: Awaited<ReturnType<typeof snapshot>>) => boolean, what: string, before?: () => Promise<void>) {
     const seen: string[] = [];
     await waitUntil(
       async () => {
+        await before?.();
         const rows = await snapshot();
         for (const cluster of clusters) {
           const workload = rows.find((r) => r.kind === 'WorkloadInstance' && r.name === `shop-web-${cluster}`);
@@ -100,6 +152,10 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
       { kind: 'ClusterDefinition', metadata: { name: 'eks' }, spec: eks },
       { kind: 'ClusterInstance', metadata: { name: 'dev', labels: { [TIER]: 'dev' } }, spec: { definitionRef: { name: 'eks' }, accountRef: { name: 'main' } } },
       { kind: 'ClusterInstance', metadata: { name: 'prod', labels: { [TIER]: 'prod' } }, spec: { definitionRef: { name: 'eks' }, accountRef: { name: 'main' } } },
+      // Where the dev tier moves to later (no tier yet: nothing runs there).
+      { kind: 'ClusterInstance', metadata: { name: 'dev2' }, spec: { definitionRef: { name: 'eks' }, accountRef: { name: 'main' } } },
+      { kind: 'DeliveryPolicy', metadata: { name: 'dev' }, spec: { tier: 'dev', mode: 'automatic' } },
+      { kind: 'DeliveryPolicy', metadata: { name: 'prod' }, spec: { tier: 'prod', mode: 'approval', approvers: { roles: ['editor', 'admin'] }, requires: { tier: 'dev' } } },
       {
         kind: 'DatabaseDefinition',
         metadata: { name: 'pg' },
@@ -107,10 +163,15 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
       },
       { kind: 'DomainDefinition', metadata: { name: 'example' }, spec: { domain: DOMAIN, accountRef: { name: 'main' }, acme: { email: 'platform@example.test' } } },
       { kind: 'GatewayDefinition', metadata: { name: 'public' }, spec: {} },
-      { kind: 'WorkloadDefinition', metadata: { name: 'web' }, spec: { container: { image: 'nginxdemos/hello:0.4', ports: [{ name: 'http', port: 8080 }] }, overridable: ['replicas', 'env'], maxReplicas: 3 } },
+      { kind: 'WorkloadDefinition', metadata: { name: 'web' }, spec: { container: { image: 'nginxdemos/hello:0.4', ports: [{ name: 'http', port: 8080 }] }, overridable: ['image', 'replicas', 'env'], maxReplicas: 3 } },
     ]);
+    await stack.admin.patch({ kind: 'Project', name: 'shop' }, { spec: { members: [{ user: 'vic', role: 'viewer' }, { user: 'eddie', role: 'editor' }] } });
+    tokens.viewer = (await stack.admin.createToken({ name: 'vic-laptop', user: 'vic' })).token;
+    tokens.editor = (await stack.admin.createToken({ name: 'eddie-laptop', user: 'eddie' })).token;
+    // The pipeline's service account (examples/ci/README.md).
+    tokens.ci = (await stack.admin.createToken({ name: 'shop-ci', project: 'shop', role: 'editor' })).token;
     await Promise.all(
-      ['dev', 'prod'].map((name) => waitUntil(async () => statusOf(await stack.admin.get({ kind: 'ClusterInstance', name })).phase === 'Ready', `ClusterInstance ${name} Ready`, 120_000)),
+      ['dev', 'prod', 'dev2'].map((name) => waitUntil(async () => statusOf(await stack.admin.get({ kind: 'ClusterInstance', name })).phase === 'Ready', `ClusterInstance ${name} Ready`, 120_000)),
     );
   }, 180_000);
 
@@ -124,12 +185,18 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
       'created Application/shop',
       'created DatabaseInstance/shop-db-dev',
       'created WorkloadInstance/shop-web-dev',
-      'created DatabaseInstance/shop-db-prod',
-      'created WorkloadInstance/shop-web-prod',
+      // prod rolls out on approval: its share waits in a Rollout.
+      'pending DatabaseInstance/shop-db-prod',
+      'pending WorkloadInstance/shop-web-prod',
     ]);
+    expect(plan.results.filter((r) => r.action === 'pending').map((r) => r.rollout)).toEqual(['shop-prod-1', 'shop-prod-1']);
     expect(await snapshot()).toEqual([]);
     const applied = await stack.admin.apply([shop]);
     expect(applied.results).toEqual(plan.results);
+    await waitUntil(async () => ((await pendingApproval())?.status === 'True' ? true : undefined), 'the Application PendingApproval on prod', 60_000);
+    expect((await pendingApproval())?.message).toContain('shop-prod-1');
+    const approved = await tug('editor', 'rollout', 'approve', 'shop-prod-1');
+    expect(approved).toMatchObject({ code: 0 });
     for (const item of plan.results.slice(1) as ApplyItemResult[]) {
       const stored = await get(item.kind, item.name);
       expect({ object: `${item.kind}/${item.name}`, spec: stored?.spec }).toEqual({ object: `${item.kind}/${item.name}`, spec: item.spec });
@@ -161,24 +228,74 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
     }
   }, 240_000);
 
-  it('re-expands when a cluster leaves the tier: its copies go, the workload (and its exposure) before the database it used', async () => {
+  it('rolls releases from CI out: dev at once, prod on an editor’s approval once Ready on dev; undo, rejection and history', async () => {
+    const r1 = await releaseFromCi(1);
+    await readyAt('dev', r1);
+    await waitUntil(async () => ((await pendingApproval())?.message?.includes('shop-prod-2') ? true : undefined), 'prod PendingApproval for the release', 30_000);
+    const viewer = await tug('viewer', 'rollout', 'approve', 'shop-prod-2');
+    expect(viewer.code).not.toBe(0);
+    expect(viewer.stderr).toContain('editor or admin');
+    expect(await tug('editor', 'rollout', 'approve', 'application/shop', '--tier', 'prod')).toMatchObject({ code: 0 });
+    // Promotion carries the same digest.
+    await readyAt('prod', r1);
+
+    const r2 = await releaseFromCi(2);
+    await readyAt('dev', r2);
+    expect(await tug('editor', 'rollout', 'approve', 'application/shop', '--tier', 'prod')).toMatchObject({ code: 0 });
+    await readyAt('prod', r2);
+
+    // Back to the previous digest on both tiers: dev at once, prod approved by the editor who undoes.
+    expect(await tug('editor', 'rollout', 'undo', 'application/shop')).toMatchObject({ code: 0 });
+    await Promise.all([readyAt('dev', r1), readyAt('prod', r1)]);
+
+    const r3 = await releaseFromCi(3);
+    await readyAt('dev', r3);
+    expect(await tug('editor', 'rollout', 'reject', 'application/shop', '--tier', 'prod', '--message', 'not this week')).toMatchObject({ code: 0 });
+    expect(await runningImage('prod')).toBe(r1);
+    await waitUntil(async () => ((await pendingApproval())?.status === 'False' ? true : undefined), 'nothing pending once rejected', 30_000);
+
+    const history = await tug('viewer', 'rollout', 'history', 'application/shop', '--tier', 'prod');
+    expect(history.code).toBe(0);
+    for (const line of ['Rejected', 'Applied', 'shop-web-3']) expect(history.stdout).toContain(line);
+    const audit = await stack.admin.listAudit({ action: 'approve', project: 'shop' });
+    expect(audit.items.map((r) => `${r.actor} ${r.name}`)).toEqual(expect.arrayContaining(['eddie shop-prod-1', 'eddie shop-prod-2']));
+  }, 240_000);
+
+  it('migrates the dev tier to another cluster: Ready there before it is removed from the first, the workload before its database', async () => {
+    const image = (await get('WorkloadInstance', 'shop-web-dev'))!.spec as { overrides: { image: string } };
+    await stack.admin.patch({ kind: 'ClusterInstance', name: 'dev2' }, { metadata: { labels: { [TIER]: 'dev' } } });
     await stack.admin.patch({ kind: 'ClusterInstance', name: 'dev' }, { metadata: { labels: { [TIER]: 'staging' } } });
-    const seen = await watchRemoval(['dev'], (rows) => !rows.some((r) => r.name.endsWith('-dev')), 'the dev copies gone');
+    let replacementReadyFirst = false;
+    const seen = await watchRemoval(
+      ['dev'],
+      (rows) => {
+        if (rows.some((r) => r.kind === 'WorkloadInstance' && r.name === 'shop-web-dev' && r.deleting) && !replacementReadyFirst) {
+          throw new Error('shop-web-dev is being removed before shop-web-dev2 is Ready');
+        }
+        return !rows.some((r) => r.name.endsWith('-dev'));
+      },
+      'the dev copies migrated to dev2',
+      async () => {
+        const replacement = await get('WorkloadInstance', 'shop-web-dev2');
+        if (statusOf(replacement).phase === 'Ready') replacementReadyFirst = true;
+      },
+    );
     expect(seen).toEqual(expect.arrayContaining(['dev: workload gone, database deleting']));
-    expect(seen.indexOf('dev: workload gone, database deleting')).toBeGreaterThan(seen.findIndex((s) => s.startsWith('dev: workload deleting')));
+    // The migrated copy runs the same release the tier ran.
+    await readyAt('dev2', image.overrides.image);
     const app = await waitUntil(async () => {
       const obj = await get('Application', 'shop');
-      return statusOf(obj).phase === 'Ready' && statusOf(obj).clusters?.length === 1 ? obj : undefined;
-    }, 'the Application Ready on prod alone', 60_000);
-    expect(statusOf(app).clusters?.map((c) => c.cluster)).toEqual(['prod']);
+      return statusOf(obj).phase === 'Ready' && statusOf(obj).clusters?.length === 2 ? obj : undefined;
+    }, 'the Application Ready on dev2 and prod', 60_000);
+    expect(statusOf(app).clusters?.map((c) => c.cluster)).toEqual(['dev2', 'prod']);
     // Gone from the dev cluster and from Route 53 too.
     expect(JSON.parse(await stack.kubectl('--context', 'dev-us-east-1', 'get', 'namespaces', '-l', 'tugboat.dev/namespace-owner', '-o', 'json')).items).toEqual([]);
     const zones = (await stack.aws('route53', 'list-hosted-zones')).HostedZones as Array<{ Id: string; Name: string }>;
     const zone = zones.find((z) => z.Name === `${DOMAIN}.`)!;
     const names = ((await stack.aws('route53', 'list-resource-record-sets', '--hosted-zone-id', zone.Id)).ResourceRecordSets as Array<{ Name: string }>).map((r) => r.Name);
     expect(names.filter((n) => n.includes('web.dev.'))).toEqual([]);
-    expect(names.filter((n) => n.includes('web.prod.'))).not.toEqual([]);
-  }, 120_000);
+    expect(names.filter((n) => n.includes('web.dev2.'))).not.toEqual([]);
+  }, 180_000);
 
   it('deletes everything in dependency order, the Application last: nothing left in the API or the sandbox', async () => {
     await stack.admin.delete({ kind: 'Application', project: 'shop', name: 'shop' });
@@ -187,13 +304,13 @@ describe('an Application on two clusters (API, sandbox and controllers as proces
       return statusOf(obj).deletionStep !== undefined ? obj : undefined;
     }, 'the Application showing its deletion step', 30_000);
     expect(statusOf(deleting).deletionStep).toMatch(/^removing workloads and their exposures first|^removing the databases/);
-    const seen = await watchRemoval(['prod'], (rows) => rows.length === 0, 'everything the Application owned gone');
+    const seen = await watchRemoval(['prod', 'dev2'], (rows) => rows.length === 0, 'everything the Application owned gone');
     expect(seen).toEqual(expect.arrayContaining(['prod: workload gone, database deleting']));
     await waitUntil(async () => ((await get('Application', 'shop')) === undefined ? true : undefined), 'the Application gone', 30_000);
 
     const instances = (await stack.aws('rds', 'describe-db-instances')).DBInstances as unknown[];
     expect(instances).toEqual([]);
-    for (const cluster of ['dev', 'prod']) {
+    for (const cluster of ['dev', 'dev2', 'prod']) {
       expect(JSON.parse(await stack.kubectl('--context', `${cluster}-us-east-1`, 'get', 'namespaces', '-l', 'tugboat.dev/namespace-owner', '-o', 'json')).items).toEqual([]);
     }
   }, 120_000);

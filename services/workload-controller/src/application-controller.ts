@@ -20,6 +20,8 @@ export function createApplicationController(options: ApplicationReconcilerOption
       // Shares the WorkloadInstance declaration's consumer. A secret's value arriving shows in its
       // workload's status (which wakes the Application); the requeue while not Ready covers the rest.
       { kind: 'DatabaseInstance', map: ownerApplication },
+      // A Rollout proposed, approved, rejected or superseded: the tiers' delivery and PendingApproval.
+      { kind: 'Rollout', map: ownerApplication },
     ],
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
     reconcile: reconciler.reconcile,

@@ -9,15 +9,28 @@
 import type { ReconcileContext, ReconcileResult } from '@tugboat/controller-sdk';
 import {
   applicationStatusTree,
+  describeReleases,
   expandApplication,
+  latestRollout,
+  tierKey,
+  type RolloutRecord,
   type ApplicationSpec,
   type ApplicationStatusFields,
   type ClusterCandidate,
   type Expansion,
 } from '@tugboat/applications';
-import { APPLICATION_LABELS, isTugboatError, type Condition, type Resource, type ResourceKey, type ResourceStatus } from '@tugboat/resource-model';
+import { APPLICATION_LABELS, TIER_LABEL, isTugboatError, type Condition, type Resource, type ResourceKey, type ResourceStatus } from '@tugboat/resource-model';
 
-export type ApplicationStatus = ResourceStatus & ApplicationStatusFields & { expandError?: string };
+/** Per tier: what it runs (its latest applied Rollout) and the change that waits for a decision, if any. */
+export interface TierDelivery {
+  tier: string;
+  revision?: number;
+  releases?: string;
+  /** The Rollout that waits (PendingApproval or Waiting) or was rejected, newer than what runs. */
+  open?: { rollout: string; state: string; message: string; changes: unknown[]; releases: string };
+}
+
+export type ApplicationStatus = ResourceStatus & ApplicationStatusFields & { expandError?: string; delivery?: TierDelivery[] };
 type Ctx = ReconcileContext<ApplicationStatus>;
 type Application = Resource<ApplicationSpec, ApplicationStatus>;
 type Owned = Resource<Record<string, unknown>, ResourceStatus>;
@@ -38,7 +51,10 @@ const keyOf = (obj: Application): ResourceKey => ({ kind: obj.kind, project: obj
  * Whether the API should expand it again: a wanted object is missing, or one it no longer wants is
  * not being deleted yet and nothing it owns on that cluster still uses it.
  */
-export function needsExpansion(expansion: Expansion, owned: readonly Owned[]): boolean {
+export function needsExpansion(full: Expansion, allOwned: readonly Owned[], heldTiers: ReadonlySet<string> = new Set()): boolean {
+  // A tier whose change waits for a decision differs from the expansion on purpose: asking again changes nothing.
+  const expansion = { ...full, children: full.children.filter((c) => !heldTiers.has(tierKey(c.tier))) };
+  const owned = allOwned.filter((o) => !heldTiers.has(tierKey(o.metadata.labels?.[TIER_LABEL])));
   const present = new Set(owned.map((o) => `${o.kind}/${o.metadata.name}`));
   if (expansion.children.some((c) => !present.has(`${c.kind}/${c.name}`))) return true;
   const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
@@ -66,6 +82,34 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
     return owned;
   }
 
+  type StoredRollout = Resource<RolloutRecord & { cause: string }, ResourceStatus & { state?: RolloutRecord['state']; message?: string }>;
+
+  /** The Application's Rollouts per tier, oldest first. */
+  async function rolloutsByTier(ctx: Ctx, app: Application): Promise<Map<string, RolloutRecord[]>> {
+    const byTier = new Map<string, RolloutRecord[]>();
+    const page = ctx.api.listAll<RolloutRecord, StoredRollout['status']>('Rollout', { project: app.metadata.project, labelSelector: { [APPLICATION_LABELS.application]: app.metadata.name }, signal: ctx.signal });
+    for await (const rollout of page) {
+      if (!rollout.metadata.ownerReferences?.some((o) => o.uid === app.metadata.uid)) continue;
+      const record: RolloutRecord = { ...rollout.spec, name: rollout.metadata.name, state: rollout.status.state ?? 'PendingApproval' };
+      (record as RolloutRecord & { message?: string }).message = rollout.status.message ?? '';
+      byTier.set(record.tier, [...(byTier.get(record.tier) ?? []), record].sort((a, b) => a.revision - b.revision));
+    }
+    return byTier;
+  }
+
+  /** What each tier runs and what waits there. */
+  function deliveryOf(byTier: Map<string, RolloutRecord[]>): TierDelivery[] {
+    return [...byTier].map(([tier, history]) => {
+      const applied = latestRollout(history, ['Applied']);
+      const open = history.filter((r) => ['PendingApproval', 'Waiting', 'Rejected'].includes(r.state) && (!applied || r.revision > applied.revision)).pop();
+      return {
+        tier,
+        ...(applied ? { revision: applied.revision, releases: describeReleases(applied.releases) } : {}),
+        ...(open ? { open: { rollout: open.name, state: open.state, message: (open as RolloutRecord & { message?: string }).message ?? '', changes: open.changes, releases: describeReleases(open.releases) } } : {}),
+      };
+    });
+  }
+
   async function reconcile(ctx: Ctx, app: Application): Promise<ReconcileResult> {
     let expansion: Expansion;
     try {
@@ -76,8 +120,12 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       return undefined;
     }
     let owned = await ownedObjects(ctx, app);
+    const delivery = deliveryOf(await rolloutsByTier(ctx, app));
+    const held = new Set(delivery.filter((d) => d.open).map((d) => d.tier));
+    // A release waiting for its required tier is looked at again until it may go.
+    const waiting = delivery.some((d) => d.open?.state === 'Waiting');
     let expandError: string | undefined;
-    if (needsExpansion(expansion, owned)) {
+    if (waiting || needsExpansion(expansion, owned, held)) {
       try {
         const answer = await ctx.api.expandApplication(keyOf(app));
         const changed = answer.results.filter((r) => r.action !== 'unchanged');
@@ -90,12 +138,21 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       }
     }
     const tree = applicationStatusTree(expansion, owned);
-    const fields: ApplicationStatus = { clusters: tree.clusters, removing: tree.removing };
+    const fields: ApplicationStatus = { clusters: tree.clusters, removing: tree.removing, delivery };
+    const conditions = [pendingApprovalCondition(delivery, app.metadata.generation)];
     if (expandError !== undefined) {
-      ctx.setStatus({ phase: 'Degraded', reason: 'ExpansionRefused', message: expandError, fields: { ...fields, expandError } });
+      ctx.setStatus({ phase: 'Degraded', reason: 'ExpansionRefused', message: expandError, conditions, fields: { ...fields, expandError } });
       return { requeueAfterMs: options.degradedRetryMs };
     }
-    ctx.setStatus({ phase: tree.phase, reason: tree.reason, message: tree.message, fields });
+    const opened = delivery.filter((d) => d.open && d.open.state !== 'Rejected');
+    if (opened.length > 0 && tree.phase !== 'Ready') {
+      // What is missing or behind in a held tier is held on purpose: say what it waits for.
+      const first = opened[0]!;
+      ctx.setStatus({ phase: tree.phase, reason: 'PendingApproval', message: `tier ${first.tier}: rollout ${first.open!.rollout} ${first.open!.message}`, conditions, fields });
+      return { requeueAfterMs: options.progressingRequeueMs };
+    }
+    ctx.setStatus({ phase: tree.phase, reason: tree.reason, message: tree.message, conditions, fields });
+    if (waiting) return { requeueAfterMs: options.progressingRequeueMs };
     // Nothing to look at until something changes: all Ready, or no cluster in its tiers yet (a ClusterInstance change wakes it).
     if ((tree.phase === 'Ready' || tree.clusters.length === 0) && tree.removing.length === 0) return undefined;
     return { requeueAfterMs: options.progressingRequeueMs };
@@ -140,4 +197,14 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
   }
 
   return { reconcile, finalize };
+}
+
+/** `PendingApproval`: True while a tier's change waits for a decision (or for its required tier), naming the Rollout and who may decide. */
+export function pendingApprovalCondition(delivery: readonly TierDelivery[], generation: number): Condition {
+  const open = delivery.filter((d) => d.open && d.open.state !== 'Rejected');
+  const now = new Date().toISOString();
+  if (open.length === 0) return { type: 'PendingApproval', status: 'False', reason: 'NothingPending', message: 'no change waits for a decision', lastTransitionTime: now, observedGeneration: generation };
+  const message = open.map((d) => `tier ${d.tier}: rollout ${d.open!.rollout} (${d.open!.releases}; ${d.open!.changes.length} change${d.open!.changes.length === 1 ? '' : 's'}) ${d.open!.message}`).join('; ');
+  const reason = open.every((d) => d.open!.state === 'Waiting') ? 'WaitingForTier' : 'ApprovalRequired';
+  return { type: 'PendingApproval', status: 'True', reason, message, lastTransitionTime: now, observedGeneration: generation };
 }
