@@ -69,4 +69,80 @@ describe('applicationStatusTree', () => {
       '   └─ web  WorkloadInstance/shop-web-old  Deleting: no status yet',
     ]);
   });
+
+  describe('a workload moving from cluster dev1 to dev3', () => {
+    const moved = expandApplication(
+      {
+        name: 'shop',
+        project: 'team-a',
+        spec: {
+          targets: [{ tier: 'dev' }],
+          databases: [{ name: 'db', definitionRef: { name: 'pg' }, databaseName: 'shop' }],
+          workloads: [{ name: 'web', definitionRef: { name: 'hello' }, databases: [{ component: 'db', envPrefix: 'DB' }] }],
+        },
+      },
+      [
+        { name: 'dev1', labels: {} },
+        { name: 'dev3', labels: { 'tugboat.dev/tier': 'dev' } },
+      ],
+    );
+    const at = (cluster: string, component: string, when: string) => ({
+      labels: { 'tugboat.dev/component': component, 'tugboat.dev/cluster': cluster, 'tugboat.dev/tier': 'dev' },
+      createdAt: when,
+    });
+    const old = [child('DatabaseInstance', 'shop-db-dev1', ready(), at('dev1', 'db', '2026-01-01T00:00:00Z')), child('WorkloadInstance', 'shop-web-dev1', ready(), at('dev1', 'web', '2026-01-01T00:00:00Z'))];
+    const rollingOut: ResourceStatus = { observedGeneration: 1, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'RollingOut', message: '0/1 replicas ready', lastTransitionTime: '' }] };
+
+    it('keeps the old copy while the new one is not Ready, and says the step', () => {
+      const owned = [...old, child('DatabaseInstance', 'shop-db-dev3', ready(), at('dev3', 'db', '2026-02-01T00:00:00Z')), child('WorkloadInstance', 'shop-web-dev3', rollingOut, at('dev3', 'web', '2026-02-01T00:00:00Z'))];
+      const tree = applicationStatusTree(moved, owned);
+      expect(tree.phase).toBe('Progressing');
+      expect(tree.reason).toBe('Migrating');
+      expect(tree.message).toBe(
+        'migrating web from cluster dev1 to dev3: waits for shop-web-dev3 to be Ready before removing shop-web-dev1 (shop-web-dev3 is Progressing: RollingOut: 0/1 replicas ready)',
+      );
+      expect(tree.removing).toEqual([
+        { component: 'db', kind: 'DatabaseInstance', object: 'shop-db-dev1', phase: 'Ready', deleting: true },
+        {
+          component: 'web',
+          kind: 'WorkloadInstance',
+          object: 'shop-web-dev1',
+          phase: 'Ready',
+          reason: 'Migrating',
+          message: 'migrating web from cluster dev1 to dev3: waits for shop-web-dev3 to be Ready before removing shop-web-dev1',
+          migratingTo: 'shop-web-dev3',
+        },
+      ]);
+      const ready0 = { type: 'Ready', status: 'False' as const, reason: tree.reason, message: tree.message, lastTransitionTime: '' };
+      expect(formatApplicationTree('shop', { phase: tree.phase, conditions: [ready0], clusters: tree.clusters, removing: tree.removing })).toEqual([
+        `Application shop  Progressing  (${tree.message})`,
+        '├─ cluster dev3 (tier dev)  Progressing',
+        '│  ├─ db  DatabaseInstance/shop-db-dev3  Ready',
+        '│  └─ web  WorkloadInstance/shop-web-dev3  Progressing  RollingOut: 0/1 replicas ready',
+        '└─ removing',
+        '   ├─ db  DatabaseInstance/shop-db-dev1  Ready',
+        '   └─ web  WorkloadInstance/shop-web-dev1  Ready: migrating web from cluster dev1 to dev3: waits for shop-web-dev3 to be Ready before removing shop-web-dev1',
+      ]);
+    });
+
+    it('says the removal once the new copy is Ready', () => {
+      const owned = [
+        old[0]!,
+        child('WorkloadInstance', 'shop-web-dev1', { phase: 'Deleting' }, { ...at('dev1', 'web', '2026-01-01T00:00:00Z'), deletionRequestedAt: '2026-02-02T00:00:00Z' }),
+        child('DatabaseInstance', 'shop-db-dev3', ready(), at('dev3', 'db', '2026-02-01T00:00:00Z')),
+        child('WorkloadInstance', 'shop-web-dev3', ready(), at('dev3', 'web', '2026-02-01T00:00:00Z')),
+      ];
+      const tree = applicationStatusTree(moved, owned);
+      expect(tree).toMatchObject({ phase: 'Ready', reason: 'Removing', message: 'removing DatabaseInstance shop-db-dev1, WorkloadInstance shop-web-dev1' });
+      expect(tree.removing[1]).toEqual({
+        component: 'web',
+        kind: 'WorkloadInstance',
+        object: 'shop-web-dev1',
+        phase: 'Deleting',
+        reason: 'Migrated',
+        message: 'migrated web from cluster dev1 to dev3: shop-web-dev3 is Ready, removing shop-web-dev1',
+        deleting: true,
+      });
+    });
+  });
 });

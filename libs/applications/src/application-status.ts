@@ -3,10 +3,12 @@
  * there and, where it is not Ready, why (its Ready condition's reason and message). The
  * workload-controller builds it from the children's statuses; `tug describe application/x` and
  * `tug get application/x --tree` print it with `formatApplicationTree`. The Application's own Ready
- * condition carries the first thing that is not Ready, in the expansion's order.
+ * condition carries the first thing that is not Ready, in the expansion's order; while a workload
+ * is migrating to another cluster (see `migration-replacement.ts`), the step it is at.
  */
-import type { Condition, Phase, Resource, ResourceStatus } from '@tugboat/resource-model';
+import { APPLICATION_LABELS, type Condition, type Phase, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import type { DesiredChild, Expansion } from './application-types.js';
+import { migrationOfOwned, migrationStep, wantedWorkloadCopies, type Migration } from './migration-replacement.js';
 
 export interface ComponentStatus {
   component: string;
@@ -19,6 +21,8 @@ export interface ComponentStatus {
   message?: string;
   /** Set while the object is being deleted. */
   deleting?: boolean;
+  /** A workload kept on a cluster it is leaving until its replacement (this object's name) is Ready. */
+  migratingTo?: string;
 }
 
 export interface ClusterStatus {
@@ -70,6 +74,17 @@ export function worstPhase(phases: ReadonlyArray<Phase | 'Missing'>): Phase {
   return worst === 'Missing' ? 'Progressing' : worst;
 }
 
+/** An owned object on its way out: being deleted, about to be, or kept until its replacement is Ready. */
+function removingStatus(obj: Child, migration: Migration | undefined): ComponentStatus {
+  const status = componentStatus({ component: obj.metadata.labels?.[APPLICATION_LABELS.component] ?? obj.metadata.name, kind: obj.kind, name: obj.metadata.name }, obj);
+  if (migration && !migration.ready && !obj.metadata.deletionRequestedAt) {
+    // Still serving: its own phase stands, the step says why it is not gone.
+    const { deleting: _deleting, ...kept } = status;
+    return { ...kept, reason: 'Migrating', message: migrationStep(migration), migratingTo: migration.to };
+  }
+  return { ...status, ...(migration?.ready ? { reason: 'Migrated', message: migrationStep(migration) } : {}), deleting: true };
+}
+
 /** The tree for an expansion and the objects the Application owns now (any order). */
 export function applicationStatusTree(expansion: Expansion, owned: readonly Child[]): ApplicationStatusTree {
   const byKey = new Map(owned.map((obj) => [`${obj.kind}/${obj.metadata.name}`, obj]));
@@ -78,19 +93,35 @@ export function applicationStatusTree(expansion: Expansion, owned: readonly Chil
     const components = expansion.children.filter((c) => c.cluster === target.cluster).map((c) => componentStatus(c, byKey.get(`${c.kind}/${c.name}`)));
     return { cluster: target.cluster, ...(target.tier ? { tier: target.tier } : {}), phase: worstPhase(components.map((c) => c.phase)), components };
   });
-  const removing = owned
-    .filter((obj) => !wanted.has(`${obj.kind}/${obj.metadata.name}`))
-    .map((obj) => ({ ...componentStatus({ component: obj.metadata.labels?.['tugboat.dev/component'] ?? obj.metadata.name, kind: obj.kind, name: obj.metadata.name }, obj), deleting: true }));
-  const firstNotReady = clusters.flatMap((cluster) => cluster.components.map((c) => ({ cluster: cluster.cluster, c }))).find(({ c }) => c.phase !== 'Ready');
+  const workloads = wantedWorkloadCopies(expansion.children, owned);
+  const leaving = owned.filter((obj) => !wanted.has(`${obj.kind}/${obj.metadata.name}`)).map((obj) => ({ obj, migration: migrationOfOwned(obj, workloads) }));
+  const removing = leaving.map(({ obj, migration }) => removingStatus(obj, migration));
+  const migrating = leaving.flatMap(({ obj, migration }) => (migration && !migration.ready && !obj.metadata.deletionRequestedAt ? [migration] : []));
+  const notReady = clusters.flatMap((cluster) => cluster.components.map((c) => ({ cluster: cluster.cluster, c }))).filter(({ c }) => c.phase !== 'Ready');
+  const firstNotReady = notReady[0];
   const phase = clusters.length === 0 ? 'Progressing' : worstPhase(clusters.map((c) => c.phase));
   if (clusters.length === 0) return { phase, reason: 'NoTargetClusters', message: 'no cluster matches the targets (a tier names clusters by their tugboat.dev/tier label)', clusters, removing };
+  if (migrating.length > 0) {
+    // The migration is what a person is waiting on: say its step, then what the replacement is doing.
+    const steps = migrating.map((m) => {
+      const replacement = notReady.find(({ c }) => c.kind === 'WorkloadInstance' && c.object === m.to)?.c;
+      return `${migrationStep(m)}${replacement ? ` (${m.to} is ${replacement.phase}${replacement.reason ? `: ${replacement.reason}` : ''}${replacement.message ? `: ${replacement.message}` : ''})` : ''}`;
+    });
+    const replacements = new Set(migrating.map((m) => m.to));
+    const other = notReady.find(({ c }) => !(c.kind === 'WorkloadInstance' && replacements.has(c.object)));
+    return { phase: phase === 'Ready' ? 'Progressing' : phase, reason: 'Migrating', message: [...steps, ...(other ? [notReadyMessage(other)] : [])].join('; '), clusters, removing };
+  }
   if (!firstNotReady) {
     const reason = removing.length > 0 ? 'Removing' : 'Ready';
     const message = removing.length > 0 ? `removing ${removing.map((r) => `${r.kind} ${r.object}`).join(', ')}` : `ready on ${clusters.map((c) => c.cluster).join(', ')}`;
     return { phase: 'Ready', reason, message, clusters, removing };
   }
-  const { cluster, c } = firstNotReady;
-  return { phase, reason: c.reason ?? c.phase, message: `${cluster}/${c.component} (${c.kind} ${c.object}) ${c.phase}: ${c.message ?? ''}`.trim(), clusters, removing };
+  return { phase, reason: firstNotReady.c.reason ?? firstNotReady.c.phase, message: notReadyMessage(firstNotReady), clusters, removing };
+}
+
+/** `dev/web (WorkloadInstance shop-web-dev) Progressing: …`. */
+function notReadyMessage({ cluster, c }: { cluster: string; c: ComponentStatus }): string {
+  return `${cluster}/${c.component} (${c.kind} ${c.object}) ${c.phase}: ${c.message ?? ''}`.trim();
 }
 
 /** What is stored in `status.fields` and read back by the CLI. */
