@@ -197,8 +197,10 @@ export interface ApplyItemResult {
   cluster?: string;
   /** The spec the expansion writes (secrets redacted): a dry run's promise, compared object by object. */
   spec?: Record<string, unknown>;
-  /** For a `deleted` database or secret: the owned workloads it waits for before it goes. */
+  /** For a `deleted` database or secret: the owned workloads it waits for before it goes; for a migrating workload, its replacement. */
   waitsFor?: string[];
+  /** For a `deleted` workload moving to another cluster: the replacement that must be Ready before it goes. */
+  migratingTo?: string;
   /** For `pending`: the Rollout that holds the change until someone allowed approves it, and the change. */
   rollout?: string;
   pendingAction?: 'created' | 'updated' | 'deleted';

@@ -2,8 +2,9 @@
  * An Application's server-side expansion, in-process against real Postgres and NATS: the dry run's
  * plan is what the apply then does (object by object), a child refused by its guardrails refuses
  * the whole write (422 naming component, cluster, field and rule; nothing written), a tier's new
- * cluster is expanded onto when the Application is written again, and deletion keeps dependency
- * order (workloads before the databases and secrets they use).
+ * cluster is expanded onto when the Application is written again, a workload moving to another
+ * cluster is kept on the old one until its replacement is Ready (a migration, not a delete), and
+ * deletion keeps dependency order (workloads before the databases and secrets they use).
  */
 import { startTestApi, type TestApi } from './api-test-harness.js';
 
@@ -58,6 +59,7 @@ interface PlanItem {
   cluster?: string;
   spec?: Record<string, unknown>;
   waitsFor?: string[];
+  migratingTo?: string;
   reasons?: Array<{ path: string; rule: string }>;
 }
 
@@ -181,6 +183,7 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
     expect(left.status).toBe(200);
     const plan = await api.call('POST', `/v1/applications/shop/expand?project=${P}&dryRun=true`);
     expect(plan.status).toBe(200);
+    // No migration: the copies left on dev and prod-1 were there before prod-2's (none replaces it), so it goes at once.
     const removals = (plan.body.results as PlanItem[]).filter((r) => r.action === 'deleted');
     expect(removals.map((r) => `${r.kind}/${r.name} ${r.waitsFor?.join(',') ?? 'now'}`)).toEqual([
       'WorkloadInstance/shop-web-prod-2 now',
@@ -233,5 +236,56 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
     expect(app.body.metadata.deletionRequestedAt).toBeDefined();
     await forceFinalizers('Application', 'shop');
     expect((await api.call('GET', `/v1/applications/shop?project=${P}`)).status).toBe(404);
+  });
+
+  it('moves a workload to another cluster as a migration: the old copy stays until the new one is Ready, then goes, its database after it', async () => {
+    const controllerToken = (await api.call('POST', '/v1/tokens', { name: 'workload-controller', type: 'controller' })).body.token as string;
+    const moving = (cluster: string) => ({
+      kind: 'Application',
+      metadata: { name: 'move', project: P },
+      spec: {
+        targets: [{ clusters: [{ name: cluster }] }],
+        databases: [{ name: 'db', definitionRef: { name: 'pg' }, databaseName: 'move' }],
+        workloads: [{ name: 'web', definitionRef: { name: 'hello' }, databases: [{ component: 'db', envPrefix: 'DB' }] }],
+      },
+    });
+    expect((await api.call('POST', '/v1/apply', { items: [moving('dev')] })).status).toBe(200);
+    const removals = (results: PlanItem[]) =>
+      results.filter((r) => r.action === 'deleted').map((r) => `${r.kind}/${r.name} ${r.waitsFor?.join(',') ?? 'now'}${r.migratingTo ? ` migratingTo ${r.migratingTo}` : ''}`);
+
+    // The explicit list swaps dev for prod-1: the new copy is made in this very expansion, so it is not Ready.
+    const moved = await api.call('POST', '/v1/apply', { items: [moving('prod-1')] });
+    expect(moved.status).toBe(200);
+    expect((moved.body.results as PlanItem[]).filter((r) => r.action === 'created').map((r) => r.name)).toEqual(['move-db-prod-1', 'move-web-prod-1']);
+    const waiting = ['WorkloadInstance/move-web-dev WorkloadInstance/move-web-prod-1 migratingTo move-web-prod-1', 'DatabaseInstance/move-db-dev WorkloadInstance/move-web-dev'];
+    expect(removals(moved.body.results)).toEqual(waiting);
+    const notDeleting = [
+      { kind: 'DatabaseInstance', name: 'move-db-dev', deleting: false },
+      { kind: 'DatabaseInstance', name: 'move-db-prod-1', deleting: false },
+      { kind: 'WorkloadInstance', name: 'move-web-dev', deleting: false },
+      { kind: 'WorkloadInstance', name: 'move-web-prod-1', deleting: false },
+    ];
+    expect(await owned('move')).toEqual(notDeleting);
+
+    // Expanded again while the replacement is still rolling out: kept.
+    const rollingOut = { observedGeneration: 1, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'RollingOut' }] };
+    expect((await api.call('PUT', `/v1/workloadinstances/move-web-prod-1/status?project=${P}`, { status: rollingOut }, { token: controllerToken })).status).toBe(200);
+    expect(removals((await api.call('POST', `/v1/applications/move/expand?project=${P}`)).body.results)).toEqual(waiting);
+    expect(await owned('move')).toEqual(notDeleting);
+
+    // Ready on prod-1: the next expansion removes the dev copy; its database waits for it to be gone.
+    const ready = { observedGeneration: 1, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True', reason: 'Ready' }] };
+    expect((await api.call('PUT', `/v1/workloadinstances/move-web-prod-1/status?project=${P}`, { status: ready }, { token: controllerToken })).status).toBe(200);
+    const plan = await api.call('POST', `/v1/applications/move/expand?project=${P}&dryRun=true`);
+    expect(removals(plan.body.results)).toEqual(['WorkloadInstance/move-web-dev now', 'DatabaseInstance/move-db-dev WorkloadInstance/move-web-dev']);
+    const expanded = await api.call('POST', `/v1/applications/move/expand?project=${P}`);
+    expect(expanded.body.results).toEqual(plan.body.results);
+    expect((await owned('move')).filter((o) => o.name.endsWith('-dev'))).toEqual([
+      { kind: 'DatabaseInstance', name: 'move-db-dev', deleting: false },
+      { kind: 'WorkloadInstance', name: 'move-web-dev', deleting: true },
+    ]);
+    await forceFinalizers('WorkloadInstance', 'move-web-dev');
+    expect(removals((await api.call('POST', `/v1/applications/move/expand?project=${P}`)).body.results)).toEqual(['DatabaseInstance/move-db-dev now']);
+    expect((await owned('move')).filter((o) => o.name.endsWith('-dev'))).toEqual([{ kind: 'DatabaseInstance', name: 'move-db-dev', deleting: true }]);
   });
 });

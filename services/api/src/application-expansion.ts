@@ -11,17 +11,25 @@
  * finalizer); a database or secret that an owned workload still uses waits (`waitsFor`) and goes
  * on a later expansion once that workload is gone (the workload-controller asks for it). When the
  * Application itself is deleted, `resource-deletion.ts` keeps the same order.
+ *
+ * A workload moving to another cluster is a migration, not a delete (`migrationOf` in
+ * `@tugboat/applications` says which): the old copy stays, its outcome `deleted` with `waitsFor`
+ * and `migratingTo` its replacement, until the replacement is Ready; the expansion after that
+ * (the workload-controller asks for it) deletes it, and its database and secret follow as above.
  */
 import { randomUUID } from 'node:crypto';
 import {
   chooseReleases,
   expandApplication,
   latestRollout,
+  migrationOfOwned,
   policyFor,
+  wantedWorkloadCopies,
   tierKey,
   type ApplicationSpec,
   type ClusterCandidate,
   type DesiredChild,
+  type Migration,
   type PolicyRecord,
   type ReleaseRecord,
   type RolloutChange,
@@ -37,7 +45,7 @@ import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockRow, lockRowIfExists } from './lock-row.js';
 import { detailMessage, type ResourceWriteInput } from './resource-input.js';
 import { referrersOf } from './resource-reads.js';
-import type { Row, Tx } from './resource-row.js';
+import { toResource, type Row, type Tx } from './resource-row.js';
 
 /** `pending`: a change in a tier whose DeliveryPolicy wants an approval; it waits in `rollout`. */
 export type ChildAction = 'created' | 'updated' | 'unchanged' | 'deleted' | 'blocked' | 'pending';
@@ -56,8 +64,13 @@ export interface ChildOutcome {
   diff?: FieldChange[];
   /** The spec as written (secrets redacted): what the dry run promises and the apply stores. */
   spec?: JsonObject;
-  /** For a `deleted` database or secret that owned workloads still use: it goes once they are gone. */
+  /**
+   * For a `deleted` database or secret that owned workloads still use: it goes once they are gone.
+   * For a migrating workload (`migratingTo`): its replacement, which must be Ready first.
+   */
   waitsFor?: string[];
+  /** A `deleted` workload moving to another cluster: the replacement it stays for until that is Ready. */
+  migratingTo?: string;
   reasons?: Array<{ path: string; rule: string; message: string }>;
   /** The HTTP status of the refusal (`blocked`). */
   status?: number;
@@ -165,11 +178,28 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     }
   }
 
-  /** Deletes an owned object the expansion no longer wants, unless a sibling still uses it (then it waits). */
-  async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Identity): Promise<ChildOutcome | undefined> {
+  /** The migration an owned workload leaving its cluster is part of (`undefined`: it just goes). */
+  async function migrationOfRow(tx: Tx, row: Row, wanted: readonly DesiredChild[]): Promise<Migration | undefined> {
+    const component = (row.labels as Record<string, string>)[APPLICATION_LABELS.component];
+    const copies = wanted.filter((c) => c.kind === 'WorkloadInstance' && c.component === component);
+    if (row.kind !== 'WorkloadInstance' || copies.length === 0) return undefined;
+    // Read in this transaction: a replacement made by this very expansion is there, and not Ready;
+    // one not there (its tier's change held for approval, or a tier not delivered yet) is not Ready either.
+    const rows = await tx.selectFrom('resources').selectAll().where('kind', '=', 'WorkloadInstance').where('project', '=', row.project).where('name', 'in', copies.map((c) => c.name)).execute();
+    return migrationOfOwned(toResource(row), wantedWorkloadCopies(copies, rows.map((r) => toResource(r))));
+  }
+
+  /**
+   * Deletes an owned object the expansion no longer wants, unless a sibling still uses it, or it is
+   * a workload whose replacement on another cluster is not Ready yet (then it waits). `wanted` is
+   * every child of the expansion, all tiers: a replacement may be in another one.
+   */
+  async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Identity, wanted: readonly DesiredChild[]): Promise<ChildOutcome | undefined> {
     if (row.deletion_requested_at) return undefined;
     const labels = row.labels as Record<string, string>;
     const base = { kind: row.kind, project: row.project, name: row.name, owner: `${APPLICATION.kind}/${app.name}`, component: labels['tugboat.dev/component'] ?? row.name, cluster: labels['tugboat.dev/cluster'] ?? '' };
+    const migration = await migrationOfRow(tx, row, wanted);
+    if (migration && !migration.ready) return { ...base, action: 'deleted', waitsFor: [`WorkloadInstance/${migration.to}`], migratingTo: migration.to };
     const users = (await referrersOf(tx, row.uid)).filter((r) => ownedUids.has(r.uid));
     if (users.length > 0) return { ...base, action: 'deleted', waitsFor: users.map((u) => `${u.kind}/${u.name}`) };
     try {
@@ -265,6 +295,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
           unwanted: [...tierUnwanted.filter((r) => r.kind === 'WorkloadInstance'), ...tierUnwanted.filter((r) => r.kind !== 'WorkloadInstance')],
           owned,
           ownedUids,
+          wanted: expansion.children,
         })),
       );
     }
@@ -280,6 +311,8 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     unwanted: Row[];
     owned: Map<string, Row>;
     ownedUids: Set<string>;
+    /** Every child of the expansion, all tiers: where a migrating workload's replacement is looked for. */
+    wanted: readonly DesiredChild[];
   }
 
   /**
@@ -294,7 +327,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     const written: ChildOutcome[] = [];
     for (const child of work.children) written.push(await writeChild(tx, app, child, work.owned, actor, authorize));
     for (const row of work.unwanted) {
-      const outcome = await removeChild(tx, app, row, work.ownedUids, actor);
+      const outcome = await removeChild(tx, app, row, work.ownedUids, actor, work.wanted);
       if (outcome) written.push(outcome);
     }
     // A refused child refuses the whole write: nothing to record.

@@ -67,6 +67,13 @@ function shown(result: ApplyItemResult): string {
 }
 
 /** The dry-run plan: one heading per object, its field changes or reasons below, and a summary. */
+/** ` once shop-web-dev is gone`, or for a workload moving cluster ` once its replacement shop-web-dev3 is Ready`. */
+function deletionWait(result: ApplyItemResult): string {
+  if (result.migratingTo) return ` once its replacement ${result.migratingTo} is Ready (migrating)`;
+  if (!result.waitsFor?.length) return '';
+  return ` once ${result.waitsFor.join(', ')} ${result.waitsFor.length > 1 ? 'are' : 'is'} gone`;
+}
+
 export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly KindDefinition[], style: TerminalStyle): string {
   const lines: string[] = [];
   const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0, deleted: 0, pending: 0 };
@@ -99,7 +106,7 @@ export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly 
         if (result.pendingAction === 'updated') lines.push(formatFieldChanges(result.diff ?? [], { style, secretFields, indent: `${at}    ` }));
         break;
       case 'deleted':
-        lines.push(style.red(`${at}- ${shown(result)}${where} would be deleted${result.waitsFor?.length ? ` once ${result.waitsFor.join(', ')} ${result.waitsFor.length > 1 ? 'are' : 'is'} gone` : ''}`) + '\n');
+        lines.push(style.red(`${at}- ${shown(result)}${where} would be deleted${deletionWait(result)}`) + '\n');
         break;
     }
   }
