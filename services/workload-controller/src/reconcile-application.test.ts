@@ -1,5 +1,5 @@
 import { expandApplication } from '@tugboat/applications';
-import type { Resource } from '@tugboat/resource-model';
+import type { Resource, ResourceStatus } from '@tugboat/resource-model';
 import { needsExpansion } from './reconcile-application.js';
 
 const spec = {
@@ -9,16 +9,32 @@ const spec = {
 };
 const expand = (...clusters: string[]) => expandApplication({ name: 'shop', project: 'p', spec }, clusters.map((name) => ({ name, labels: { 'tugboat.dev/tier': 'prod' } })));
 
-function owned(kind: string, cluster: string, deleting = false): Resource {
-  const name = `shop-${kind === 'WorkloadInstance' ? 'web' : 'db'}-${cluster}`;
+function owned(kind: string, cluster: string, deleting = false, extra: { createdAt?: string; status?: ResourceStatus } = {}): Resource {
+  const component = kind === 'WorkloadInstance' ? 'web' : 'db';
+  const name = `shop-${component}-${cluster}`;
+  const createdAt = extra.createdAt ?? '2026-01-01T00:00:00Z';
   return {
     apiVersion: 'tugboat.dev/v1',
     kind,
-    metadata: { name, project: 'p', uid: name, labels: { 'tugboat.dev/cluster': cluster }, generation: 1, resourceVersion: '1', finalizers: [], createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', ...(deleting ? { deletionRequestedAt: '2026-01-01T00:00:00Z' } : {}) },
+    metadata: {
+      name,
+      project: 'p',
+      uid: name,
+      labels: { 'tugboat.dev/cluster': cluster, 'tugboat.dev/component': component, 'tugboat.dev/tier': 'prod' },
+      generation: 1,
+      resourceVersion: '1',
+      finalizers: [],
+      createdAt,
+      updatedAt: createdAt,
+      ...(deleting ? { deletionRequestedAt: '2026-01-01T00:00:00Z' } : {}),
+    },
     spec: {},
-    status: {},
+    status: extra.status ?? {},
   } as Resource;
 }
+
+const READY: ResourceStatus = { phase: 'Ready', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: '' }] };
+const ROLLING_OUT: ResourceStatus = { phase: 'Progressing', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'RollingOut', message: '', lastTransitionTime: '' }] };
 
 describe('needsExpansion', () => {
   it('is false when what is owned is what the expansion wants', () => {
@@ -38,5 +54,30 @@ describe('needsExpansion', () => {
     expect(needsExpansion(expand('a'), [...kept, owned('DatabaseInstance', 'b'), owned('WorkloadInstance', 'b', true)])).toBe(false);
     expect(needsExpansion(expand('a'), [...kept, owned('DatabaseInstance', 'b')])).toBe(true);
     expect(needsExpansion(expand('a'), [...kept, owned('DatabaseInstance', 'b', true)])).toBe(false);
+  });
+
+  describe('a workload moving from cluster a to c (c joined the tier after a’s copy was made, then a left)', () => {
+    const later = { createdAt: '2026-02-01T00:00:00Z' };
+    const old = [owned('DatabaseInstance', 'a', false, { status: READY }), owned('WorkloadInstance', 'a', false, { status: READY })];
+
+    it('does not ask while the replacement is not Ready (the expansion would keep the old copy)', () => {
+      const replacement = [owned('DatabaseInstance', 'c', false, { ...later, status: READY }), owned('WorkloadInstance', 'c', false, { ...later, status: ROLLING_OUT })];
+      expect(needsExpansion(expand('c'), [...old, ...replacement])).toBe(false);
+      // Ready but at an older generation is not Ready yet.
+      const stale = owned('WorkloadInstance', 'c', false, { ...later, status: { ...READY, observedGeneration: 0 } });
+      expect(needsExpansion(expand('c'), [...old, replacement[0]!, stale])).toBe(false);
+    });
+
+    it('asks once the replacement is Ready, and then for the old database once the old workload is gone', () => {
+      const replacement = [owned('DatabaseInstance', 'c', false, { ...later, status: READY }), owned('WorkloadInstance', 'c', false, { ...later, status: READY })];
+      expect(needsExpansion(expand('c'), [...old, ...replacement])).toBe(true);
+      expect(needsExpansion(expand('c'), [old[0]!, owned('WorkloadInstance', 'a', true), ...replacement])).toBe(false);
+      expect(needsExpansion(expand('c'), [old[0]!, ...replacement])).toBe(true);
+    });
+
+    it('asks at once when the other copy was there beside it (no replacement: the Application just leaves a)', () => {
+      const sibling = [owned('DatabaseInstance', 'b', false, { status: ROLLING_OUT }), owned('WorkloadInstance', 'b', false, { status: ROLLING_OUT })];
+      expect(needsExpansion(expand('b'), [...old, ...sibling])).toBe(true);
+    });
   });
 });

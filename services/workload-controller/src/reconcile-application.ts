@@ -12,7 +12,9 @@ import {
   describeReleases,
   expandApplication,
   latestRollout,
+  migrationOfOwned,
   tierKey,
+  wantedWorkloadCopies,
   type RolloutRecord,
   type ApplicationSpec,
   type ApplicationStatusFields,
@@ -49,7 +51,9 @@ const keyOf = (obj: Application): ResourceKey => ({ kind: obj.kind, project: obj
 
 /**
  * Whether the API should expand it again: a wanted object is missing, or one it no longer wants is
- * not being deleted yet and nothing it owns on that cluster still uses it.
+ * not being deleted yet and nothing it owns on that cluster still uses it. A workload migrating to
+ * another cluster asks only once its replacement is Ready (the replacement's status change wakes
+ * the Application); until then an expansion would keep it anyway.
  */
 export function needsExpansion(full: Expansion, allOwned: readonly Owned[], heldTiers: ReadonlySet<string> = new Set()): boolean {
   // A tier whose change waits for a decision differs from the expansion on purpose: asking again changes nothing.
@@ -60,7 +64,11 @@ export function needsExpansion(full: Expansion, allOwned: readonly Owned[], held
   const wanted = new Set(expansion.children.map((c) => `${c.kind}/${c.name}`));
   const unwanted = owned.filter((o) => !wanted.has(`${o.kind}/${o.metadata.name}`) && !o.metadata.deletionRequestedAt);
   const workloadClusters = new Set(owned.filter((o) => o.kind === 'WorkloadInstance' && !wanted.has(`${o.kind}/${o.metadata.name}`)).map((o) => o.metadata.labels?.[APPLICATION_LABELS.cluster]));
-  return unwanted.some((o) => o.kind === 'WorkloadInstance' || !workloadClusters.has(o.metadata.labels?.[APPLICATION_LABELS.cluster]));
+  // A replacement in a held tier is not there yet: it counts, as not Ready.
+  const copies = wantedWorkloadCopies(full.children, allOwned);
+  // A leaving workload whose replacement is not Ready yet is kept by the expansion: nothing to ask for.
+  const waitsForReplacement = (o: Owned) => migrationOfOwned(o, copies)?.ready === false;
+  return unwanted.some((o) => (o.kind === 'WorkloadInstance' ? !waitsForReplacement(o) : !workloadClusters.has(o.metadata.labels?.[APPLICATION_LABELS.cluster])));
 }
 
 export function createApplicationReconciler(options: ApplicationReconcilerOptions) {
