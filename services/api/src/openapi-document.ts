@@ -303,7 +303,12 @@ function sharedSchemas(): Record<string, Schema> {
               component: { type: 'string' },
               cluster: { type: 'string' },
               spec: { type: 'object', description: 'The spec its expansion writes (secrets redacted)' },
-              waitsFor: { type: 'array', items: { type: 'string' }, description: 'A deleted database or secret goes once these workloads are gone' },
+              waitsFor: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'A deleted database or secret goes once these workloads are gone; a migrating workload once this replacement is Ready',
+              },
+              migratingTo: { type: 'string', description: 'A deleted workload moving to another cluster: kept until this replacement is Ready' },
             },
           },
         },

@@ -66,14 +66,14 @@ function shown(result: ApplyItemResult): string {
   return `${result.kind}/${result.name}`;
 }
 
-/** The dry-run plan: one heading per object, its field changes or reasons below, and a summary. */
-/** ` once shop-web-dev is gone`, or for a workload moving cluster ` once its replacement shop-web-dev3 is Ready`. */
+/** ` once shop-web-dev is gone`, or for a workload moving cluster ` once its replacement shop-web-dev3 is Ready (migrating)`. */
 function deletionWait(result: ApplyItemResult): string {
   if (result.migratingTo) return ` once its replacement ${result.migratingTo} is Ready (migrating)`;
   if (!result.waitsFor?.length) return '';
   return ` once ${result.waitsFor.join(', ')} ${result.waitsFor.length > 1 ? 'are' : 'is'} gone`;
 }
 
+/** The dry-run plan: one heading per object, its field changes or reasons below, and a summary. */
 export function formatPlan(results: readonly ApplyItemResult[], kinds: readonly KindDefinition[], style: TerminalStyle): string {
   const lines: string[] = [];
   const counts = { created: 0, updated: 0, unchanged: 0, blocked: 0, deleted: 0, pending: 0 };
