@@ -9,11 +9,20 @@
  * The old copy is kept until the replacement is Ready, so the component never drops to no running
  * copy on the way. A copy that was already there beside it is no replacement: an Application that
  * simply leaves a cluster removes its copy there at once, as before.
+ *
+ * "After" means at least `ONE_EXPANSION_MS` after: one expansion makes the copies on all its
+ * clusters one after the other in a single transaction, milliseconds apart, and those are siblings,
+ * not replacements (else a cluster leaving would wait on whichever sibling happened to be written
+ * later). A copy younger than that serves nothing yet, so not keeping it for a replacement costs
+ * nothing. An expansion slower than that errs on the safe side: the old copy waits.
  */
 import { APPLICATION_LABELS, TIER_LABEL, type Condition, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import type { DesiredChild } from './application-types.js';
 
 type Owned = Resource<Record<string, unknown>, ResourceStatus>;
+
+/** Copies made closer together than this were made by one expansion. */
+export const ONE_EXPANSION_MS = 2_000;
 
 /** What the rule needs to know of one WorkloadInstance copy of a component. */
 export interface WorkloadCopy {
@@ -56,7 +65,7 @@ export function isReadyNow(status: ResourceStatus | undefined, generation: numbe
 export function migrationOf(leaving: WorkloadCopy, wanted: readonly WorkloadCopy[]): Migration | undefined {
   const candidates = wanted
     .filter((copy) => copy.component === leaving.component && copy.cluster !== leaving.cluster)
-    .filter((copy) => copy.createdAt === undefined || leaving.createdAt === undefined || copy.createdAt > leaving.createdAt)
+    .filter((copy) => copy.createdAt === undefined || leaving.createdAt === undefined || copy.createdAt - leaving.createdAt >= ONE_EXPANSION_MS)
     .sort((a, b) => Number(b.tier === leaving.tier) - Number(a.tier === leaving.tier) || a.name.localeCompare(b.name));
   const to = candidates[0];
   if (!to) return undefined;

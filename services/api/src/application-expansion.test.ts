@@ -250,6 +250,8 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
       },
     });
     expect((await api.call('POST', '/v1/apply', { items: [moving('dev')] })).status).toBe(200);
+    // Made an hour ago (copies made by one expansion, milliseconds apart, are siblings, not replacements).
+    await api.sql(`update resources set created_at = created_at - interval '1 hour' where labels->>'tugboat.dev/application' = 'move'`);
     const removals = (results: PlanItem[]) =>
       results.filter((r) => r.action === 'deleted').map((r) => `${r.kind}/${r.name} ${r.waitsFor?.join(',') ?? 'now'}${r.migratingTo ? ` migratingTo ${r.migratingTo}` : ''}`);
 
