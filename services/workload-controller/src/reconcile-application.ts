@@ -137,7 +137,8 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       try {
         const answer = await ctx.api.expandApplication(keyOf(app));
         const changed = answer.results.filter((r) => r.action !== 'unchanged');
-        if (changed.length > 0) await ctx.events.record('Normal', 'Expanded', `expanded onto its clusters as they are now: ${changed.map((r) => `${r.action} ${r.kind}/${r.name}`).join(', ')}`);
+        const said = changed.map((r) => (r.migratingTo ? `kept ${r.kind}/${r.name} until ${r.migratingTo} is Ready (migrating)` : `${r.action} ${r.kind}/${r.name}`));
+        if (changed.length > 0) await ctx.events.record('Normal', 'Expanded', `expanded onto its clusters as they are now: ${said.join(', ')}`);
         owned = await ownedObjects(ctx, app);
       } catch (error) {
         // A refusal (a definition tightened since, a host taken) is the Application's state to show, then retried.
