@@ -316,6 +316,36 @@ describe('createApiClient', () => {
     expect(api.seen.at(-1)!.query).toEqual({ project: 'team-a', force: 'true' });
   });
 
+  it('approves, rejects and undoes through the rollout routes, with the message or the undo target as the body', async () => {
+    api = await startFakeApi([
+      (r) => (r.method === 'POST' && r.path === '/v1/rollouts/shop-prod-3/approve' ? { status: 200, body: { rollout: { metadata: { name: 'shop-prod-3' } }, results: [] } } : undefined),
+      (r) => (r.method === 'POST' && r.path === '/v1/rollouts/shop-prod-3/reject' ? { status: 200, body: { rollout: { metadata: { name: 'shop-prod-3' } } } } : undefined),
+      (r) => (r.method === 'POST' && r.path === '/v1/applications/shop/undo' ? { status: 200, body: { rollouts: [{ metadata: { name: 'shop-prod-4' } }] } } : undefined),
+      (r) => (r.method === 'POST' && r.path === '/v1/rollouts/old/approve' ? { status: 409, body: { error: { code: 'Conflict', message: 'Rollout old was superseded by shop-prod-4', details: [] } } } : undefined),
+    ]);
+    api.kinds.push(
+      { ...widgetKind, kind: 'Rollout', plural: 'rollouts', singular: 'rollout', shortNames: ['ro'] },
+      { ...widgetKind, kind: 'Application', plural: 'applications', singular: 'application', shortNames: [] },
+    );
+    const client = createApiClient({ baseUrl: api.baseUrl, token: 't' });
+    const rollout = { kind: 'Rollout', project: 'team-a', name: 'shop-prod-3' };
+
+    expect((await client.approveRollout(rollout, { message: 'looks good' })).rollout.metadata.name).toBe('shop-prod-3');
+    await client.rejectRollout(rollout);
+    const undone = await client.undoApplication({ kind: 'application', project: 'team-a', name: 'shop' }, { tier: 'prod', release: 'shop-web-0123456789ab' });
+    expect(undone.rollouts.map((r) => r.metadata.name)).toEqual(['shop-prod-4']);
+    await client.undoApplication({ kind: 'Application', project: 'team-a', name: 'shop' });
+    await expect(client.approveRollout({ ...rollout, name: 'old' })).rejects.toBeInstanceOf(ConflictError);
+
+    expect(api.seen.filter((r) => r.method === 'POST').map((r) => [r.path, r.query, r.body])).toEqual([
+      ['/v1/rollouts/shop-prod-3/approve', { project: 'team-a' }, { message: 'looks good' }],
+      ['/v1/rollouts/shop-prod-3/reject', { project: 'team-a' }, {}],
+      ['/v1/applications/shop/undo', { project: 'team-a' }, { tier: 'prod', release: 'shop-web-0123456789ab' }],
+      ['/v1/applications/shop/undo', { project: 'team-a' }, {}],
+      ['/v1/rollouts/old/approve', { project: 'team-a' }, {}],
+    ]);
+  });
+
   it('watches: yields changes with their cursors, rejects an old cursor with GoneError, and reports a cut-off', async () => {
     const change = (id: number, name: string) =>
       `id: ${id}\nevent: change\ndata: ${JSON.stringify({ type: 'MODIFIED', cause: 'spec', key: { kind: 'Widget', project: 'team-a', name, uid: 'u' }, resourceVersion: String(id), object: object(name, String(id)) })}\n\n`;

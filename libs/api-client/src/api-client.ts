@@ -8,6 +8,7 @@ import {
   NotFoundError,
   parseLabelSelector,
   UnavailableError,
+  type ApplyItemResult,
   type ApplyResult,
   type CreatedToken,
   type EventInput,
@@ -112,6 +113,96 @@ export interface RemoveFinalizerResult<Spec, Status> {
 export interface ApplyOptions extends RequestOptions {
   /** Answer what would happen and write nothing. */
   dryRun?: boolean;
+}
+
+/** Where a Rollout is (`status.state`); see ROLLOUT-CONTRACT and the `Rollout` kind. */
+export type RolloutState = 'PendingApproval' | 'Waiting' | 'Applied' | 'Rejected' | 'Superseded';
+
+/** Who decided a Rollout, how and when (`status.decision`). */
+export interface RolloutDecision {
+  action: 'approve' | 'reject' | 'automatic';
+  by: string;
+  role?: string;
+  /** RFC 3339. */
+  at: string;
+  message?: string;
+}
+
+/** One component's image after a Rollout; `release` is absent when it runs the definition's own image. */
+export interface RolloutRelease {
+  component: string;
+  release?: string;
+  image: string;
+}
+
+export interface RolloutChange {
+  kind: string;
+  name: string;
+  cluster: string;
+  action: 'created' | 'updated' | 'deleted';
+  diff?: Array<{ path: string; from?: unknown; to?: unknown }>;
+}
+
+export interface RolloutSpec {
+  application: { name: string };
+  tier: string;
+  /** 1, 2, 3 … per application and tier. */
+  revision: number;
+  cause: 'release' | 'change' | 'undo' | 'clusters';
+  releases: RolloutRelease[];
+  changes: RolloutChange[];
+  previousRevision?: number;
+}
+
+export interface RolloutStatus extends ResourceStatus {
+  state?: RolloutState;
+  decision?: RolloutDecision;
+  /** Why an approved Rollout is not applied yet, e.g. a release not Ready in the tier its policy requires. */
+  waitingFor?: string;
+}
+
+/** A Rollout as the API answers it: written by the API only, decided by people. */
+export type Rollout = Resource<RolloutSpec, RolloutStatus>;
+
+/** A Release's spec: one build of one component of an Application, its image pinned by digest. */
+export interface ReleaseSpec {
+  application: { name: string };
+  component: string;
+  /** `<repo>@sha256:<64 hex>`. */
+  image: string;
+  /** The source commit, 7 to 64 hex characters. */
+  commit: string;
+  buildUrl?: string;
+  description?: string;
+}
+
+export interface RolloutDecisionOptions extends RequestOptions {
+  /** Kept in `status.decision.message` and the audit record. */
+  message?: string;
+}
+
+/** `POST …/approve`: the Rollout as decided, and what applying it did to the Application's objects. */
+export interface ApproveRolloutResult {
+  rollout: Rollout;
+  results: ApplyItemResult[];
+}
+
+export interface RejectRolloutResult {
+  rollout: Rollout;
+}
+
+export interface UndoApplicationOptions extends RequestOptions {
+  /** One tier; every tier the Application runs in when absent. */
+  tier?: string;
+  /** Back to this Release (a name) instead of the previous one. */
+  release?: string;
+  /** Only this component. */
+  component?: string;
+}
+
+/** `POST …/undo`: one Rollout per tier, applied at once or PendingApproval. */
+export interface UndoApplicationResult {
+  rollouts: Rollout[];
 }
 
 export interface WatchOptions extends RequestOptions {
@@ -232,6 +323,16 @@ export interface ApiClient {
     ref: ObjectRef,
     options?: RequestOptions,
   ): Promise<Resource<Spec, Status>>;
+  /**
+   * `POST …/rollouts/{name}/approve`: applies a PendingApproval Rollout. 403 when the caller holds
+   * none of the tier policy's approver roles; 409 when it is decided or superseded already, or a
+   * tier it requires is not Ready yet.
+   */
+  approveRollout(ref: ObjectRef, options?: RolloutDecisionOptions): Promise<ApproveRolloutResult>;
+  /** `POST …/rollouts/{name}/reject`: the PendingApproval Rollout is Rejected and nothing changes. */
+  rejectRollout(ref: ObjectRef, options?: RolloutDecisionOptions): Promise<RejectRolloutResult>;
+  /** `POST …/applications/{name}/undo`: back to the previous release (or `release`) in `tier` (or every tier). */
+  undoApplication(ref: ObjectRef, options?: UndoApplicationOptions): Promise<UndoApplicationResult>;
   /**
    * `GET /v1/watch`: resolves once the server has accepted the watch (so a read made after it
    * misses no change), then yields every change. A cursor the server no longer keeps rejects with
@@ -661,6 +762,40 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return answer.body as Resource<Spec, Status>;
     },
 
+    async approveRollout(ref, opts = {}) {
+      const answer = await send({
+        method: 'POST',
+        path: await objectPath(ref, opts.signal, '/approve'),
+        query: projectQuery(ref),
+        body: decisionBody(opts),
+        signal: opts.signal,
+      });
+      return answer.body as ApproveRolloutResult;
+    },
+
+    async rejectRollout(ref, opts = {}) {
+      const answer = await send({
+        method: 'POST',
+        path: await objectPath(ref, opts.signal, '/reject'),
+        query: projectQuery(ref),
+        body: decisionBody(opts),
+        signal: opts.signal,
+      });
+      return answer.body as RejectRolloutResult;
+    },
+
+    async undoApplication(ref, opts = {}) {
+      const { tier, release, component } = opts;
+      const answer = await send({
+        method: 'POST',
+        path: await objectPath(ref, opts.signal, '/undo'),
+        query: projectQuery(ref),
+        body: { ...(tier === undefined ? {} : { tier }), ...(release === undefined ? {} : { release }), ...(component === undefined ? {} : { component }) },
+        signal: opts.signal,
+      });
+      return answer.body as UndoApplicationResult;
+    },
+
     async watch<Spec, Status>(opts: WatchOptions) {
       const kinds: string[] = [];
       for (const name of opts.kinds) {
@@ -742,6 +877,11 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A decision's body: the message when there is one, else `{}` (the routes read a JSON object). */
+function decisionBody(options: RolloutDecisionOptions): { message?: string } {
+  return options.message === undefined ? {} : { message: options.message };
 }
 
 function formatSelector(selector: ListOptions['labelSelector']): string | undefined {
