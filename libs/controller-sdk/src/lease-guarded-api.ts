@@ -54,6 +54,9 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     resume: (ref, options) => write(() => api.resume(ref, withSignal(options))),
     requestReconcile: (ref, options) => write(() => api.requestReconcile(ref, withSignal(options))),
     expandApplication: (ref, options) => write(() => api.expandApplication(ref, withSignal(options))),
+    approveRollout: (ref, options) => write(() => api.approveRollout(ref, withSignal(options))),
+    rejectRollout: (ref, options) => write(() => api.rejectRollout(ref, withSignal(options))),
+    undoApplication: (ref, options) => write(() => api.undoApplication(ref, withSignal(options))),
     watch: (options) => api.watch(withSignal(options)),
   };
 }
