@@ -10,6 +10,8 @@ import { registerGetCommand } from './commands/get-command.js';
 import { registerHistoryCommand } from './commands/history-command.js';
 import { registerKindsCommand } from './commands/kinds-command.js';
 import { registerOperatorCommands } from './commands/operator-commands.js';
+import { registerReleaseCommand } from './commands/release-command.js';
+import { registerRolloutCommand } from './commands/rollout-command.js';
 import { registerSecretCommand } from './commands/secret-command.js';
 import { registerTokenCommand } from './commands/token-command.js';
 import { registerUpCommand } from './commands/up-command.js';
@@ -47,6 +49,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerHistoryCommand(program, context);
   registerKindsCommand(program, context);
   registerOperatorCommands(program, context);
+  registerReleaseCommand(program, context);
+  registerRolloutCommand(program, context);
   registerConfigCommand(program, context);
   registerSecretCommand(program, context);
   registerTokenCommand(program, context);
