@@ -23,6 +23,7 @@ import {
   type ResourceList,
   type ResourceStatus,
   type Revision,
+  type RolloutState,
   type RevisionDiff,
   type TokenInput,
   type TokenSummary,
@@ -115,9 +116,6 @@ export interface ApplyOptions extends RequestOptions {
   dryRun?: boolean;
 }
 
-/** Where a Rollout is (`status.state`); see ROLLOUT-CONTRACT and the `Rollout` kind. */
-export type RolloutState = 'PendingApproval' | 'Waiting' | 'Applied' | 'Rejected' | 'Superseded';
-
 /** Who decided a Rollout, how and when (`status.decision`). */
 export interface RolloutDecision {
   action: 'approve' | 'reject' | 'automatic';
@@ -128,11 +126,12 @@ export interface RolloutDecision {
   message?: string;
 }
 
-/** One component's image after a Rollout; `release` is absent when it runs the definition's own image. */
+/** One component's image after a Rollout; `release` and `image` are absent when it runs the definition's own image. */
 export interface RolloutRelease {
   component: string;
   release?: string;
-  image: string;
+  /** `repo@sha256:…`, the release's image. */
+  image?: string;
 }
 
 export interface RolloutChange {
@@ -157,8 +156,12 @@ export interface RolloutSpec {
 export interface RolloutStatus extends ResourceStatus {
   state?: RolloutState;
   decision?: RolloutDecision;
-  /** Why an approved Rollout is not applied yet, e.g. a release not Ready in the tier its policy requires. */
+  /** Why it does not roll out yet: a release not Ready in the tier its policy requires. */
   waitingFor?: string;
+  /** While it waits for approval: the project roles that may approve (the tier's policy). */
+  approvers?: string[];
+  /** What the state means for this Rollout, e.g. who approved it and what it changed. */
+  message?: string;
 }
 
 /** A Rollout as the API answers it: written by the API only, decided by people. */
@@ -200,9 +203,10 @@ export interface UndoApplicationOptions extends RequestOptions {
   component?: string;
 }
 
-/** `POST …/undo`: one Rollout per tier, applied at once or PendingApproval. */
+/** `POST …/undo`: one Rollout per tier, applied at once or PendingApproval, and what applying did. */
 export interface UndoApplicationResult {
   rollouts: Rollout[];
+  results?: ApplyItemResult[];
 }
 
 export interface WatchOptions extends RequestOptions {

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Rollout, RolloutDecision, RolloutRelease, RolloutState } from '@tugboat/api-client';
 import { matchesLabelSelector, parseLabelSelector, type KindDefinition } from '@tugboat/resource-model';
+import { describeRollout } from './commands/rollout-command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './describe-error.js';
 import { runCli } from './run-cli.js';
 
@@ -49,9 +50,7 @@ function rollout(tier: string, revision: number, state: RolloutState, releases: 
       state,
       phase: state === 'Applied' ? 'Ready' : state === 'PendingApproval' ? 'Pending' : 'Failed',
       ...(more.decision === undefined ? {} : { decision: more.decision }),
-      ...(state === 'PendingApproval'
-        ? { conditions: [{ type: 'PendingApproval', status: 'True', reason: 'ApprovalRequired', message: 'the roles admin of project team-a may approve' }] }
-        : {}),
+      ...(state === 'PendingApproval' ? { approvers: ['admin'], message: `waits for an approval by admin of the project: tug rollout approve ${name} (or reject it)` } : {}),
     },
   };
 }
@@ -62,7 +61,7 @@ const web = (release: string, digest: string): RolloutRelease => ({ component: '
 function startingRollouts(): Rollout[] {
   return [
     rollout('dev', 1, 'Applied', [web('shop-web-fedcba987654', OTHER_DIGEST)], { decision: { action: 'automatic', by: 'ci', at: '2027-03-01T10:00:05.123Z' } }),
-    rollout('dev', 2, 'Applied', [web('shop-web-0123456789ab', DIGEST), { component: 'worker', image: 'registry.example.com/shop/worker:1.4' }], {
+    rollout('dev', 2, 'Applied', [web('shop-web-0123456789ab', DIGEST), { component: 'worker' }], {
       decision: { action: 'automatic', by: 'ci', at: '2027-03-02T10:00:05Z' },
     }),
     rollout('prod', 1, 'Applied', [web('shop-web-fedcba987654', OTHER_DIGEST)], { decision: { action: 'approve', by: 'alice', role: 'admin', at: '2027-03-01T11:00:00Z', message: 'ok' } }),
@@ -297,9 +296,9 @@ describe('tug rollout history', () => {
     expect(history.stdout).toBe(
       [
         'tier dev:',
-        'REVISION   STATE     RELEASES                                                                              CAUSE     DECIDED BY   AT',
-        '2          Applied   web=shop-web-0123456789ab@0123456789ab, worker=registry.example.com/shop/worker:1.4   release   automatic    2027-03-02T10:00:05Z',
-        '1          Applied   web=shop-web-fedcba987654@fedcba987654                                                release   automatic    2027-03-01T10:00:05Z',
+        'REVISION   STATE     RELEASES                                                      CAUSE     DECIDED BY   AT',
+        '2          Applied   web=shop-web-0123456789ab@0123456789ab, worker=(definition)   release   automatic    2027-03-02T10:00:05Z',
+        '1          Applied   web=shop-web-fedcba987654@fedcba987654                        release   automatic    2027-03-01T10:00:05Z',
         '',
         'tier prod:',
         'REVISION   STATE             RELEASES                                 CAUSE     DECIDED BY      AT',
@@ -308,7 +307,9 @@ describe('tug rollout history', () => {
         '',
       ].join('\n'),
     );
-    expect(history.stderr).toBe('revision 2 in tier prod waits for approval: tug rollout approve shop-prod-2 -p team-a\n');
+    expect(history.stderr).toBe(
+      'rollout shop-prod-2 (application shop, tier prod, revision 2): web=shop-web-0123456789ab@0123456789ab: waits for approval by admin; to approve: tug rollout approve shop-prod-2 -p team-a\n',
+    );
     expect(api.sent()).toEqual([{ method: 'GET', path: '/v1/rollouts', query: { project: 'team-a', labelSelector: 'tugboat.dev/application=shop' }, body: undefined }]);
   });
 
@@ -333,8 +334,8 @@ describe('tug rollout undo', () => {
       code: EXIT_OK,
       stdout:
         'rollout shop-dev-3 (application shop, tier dev, revision 3): web=shop-web-fedcba987654@fedcba987654: applied\n' +
-        'rollout shop-prod-3 (application shop, tier prod, revision 3): web=shop-web-fedcba987654@fedcba987654: waits for approval ' +
-        '(the roles admin of project team-a may approve); to approve: tug rollout approve shop-prod-3 -p team-a\n',
+        'rollout shop-prod-3 (application shop, tier prod, revision 3): web=shop-web-fedcba987654@fedcba987654: waits for approval by admin; ' +
+        'to approve: tug rollout approve shop-prod-3 -p team-a\n',
       stderr: '',
     });
     await tug('rollout', 'undo', 'application/shop', '-p', 'team-a');
@@ -342,5 +343,20 @@ describe('tug rollout undo', () => {
       ['POST', '/v1/applications/shop/undo', { project: 'team-a' }, { tier: 'prod', release: 'shop-web-fedcba987654', component: 'web' }],
       ['POST', '/v1/applications/shop/undo', { project: 'team-a' }, {}],
     ]);
+  });
+});
+
+describe('describeRollout', () => {
+  it('says what a rollout held for a required tier waits on, and whether a person must approve it then', () => {
+    const waitingFor = 'release shop-web-0123456789ab (web) is not Ready in tier staging yet (DeliveryPolicy prod requires it)';
+    const held = rollout('prod', 4, 'PendingApproval', [web('shop-web-0123456789ab', DIGEST)]);
+    held.status.waitingFor = waitingFor;
+    expect(describeRollout(held, 'team-a')).toBe(
+      `rollout shop-prod-4 (application shop, tier prod, revision 4): web=shop-web-0123456789ab@0123456789ab: waits until ${waitingFor}, then waits for approval by admin; to approve: tug rollout approve shop-prod-4 -p team-a`,
+    );
+    const automatic = rollout('qa', 2, 'Waiting', [web('shop-web-0123456789ab', DIGEST)]);
+    automatic.status.waitingFor = waitingFor;
+    expect(describeRollout(automatic, undefined)).toBe(`rollout shop-qa-2 (application shop, tier qa, revision 2): web=shop-web-0123456789ab@0123456789ab: waits until ${waitingFor} (then rolls out by itself)`);
+    expect(describeRollout(rollout('qa', 1, 'Superseded', []), undefined)).toBe('rollout shop-qa-1 (application shop, tier qa, revision 1): superseded');
   });
 });

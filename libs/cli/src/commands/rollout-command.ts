@@ -52,10 +52,13 @@ export function parseRolloutTarget(text: string, kindOf: (name: string) => strin
   throw new UsageError(`"${text}" is a ${resolved}: give ${wanted}`, [{ path: 'target', rule: 'kind' }]);
 }
 
-/** `web=shop-web-0123456789ab@0123456789ab`; a component on its definition's own image shows that image. */
+/**
+ * `web=shop-web-0123456789ab@0123456789ab`: the release and the first 12 hex of its digest. A
+ * component on its definition's own image shows `(definition)`.
+ */
 export function formatRolloutRelease(release: RolloutRelease): string {
-  const digest = /@sha256:([0-9a-f]{12})[0-9a-f]*$/.exec(release.image)?.[1];
-  if (release.release === undefined) return `${release.component}=${digest === undefined ? release.image : release.image.replace(/@sha256:[0-9a-f]+$/, `@${digest}`)}`;
+  const digest = release.image === undefined ? undefined : /@sha256:([0-9a-f]{12})[0-9a-f]*$/.exec(release.image)?.[1];
+  if (release.release === undefined) return `${release.component}=${release.image ?? '(definition)'}`;
   return `${release.component}=${release.release}${digest === undefined ? '' : `@${digest}`}`;
 }
 
@@ -103,15 +106,16 @@ export function describeRollout(rollout: Rollout, project: string | undefined, l
   const where = `${lead} ${rollout.metadata.name} (application ${rollout.spec.application.name}, tier ${rollout.spec.tier}, revision ${rollout.spec.revision})`;
   const releases = rollout.spec.releases.length === 0 ? '' : `: ${rollout.spec.releases.map(formatRolloutRelease).join(', ')}`;
   const status = rollout.status ?? {};
+  const until = status.waitingFor ? `waits until ${status.waitingFor}` : undefined;
   switch (status.state) {
     case 'Applied':
       return `${where}${releases}: applied`;
     case 'PendingApproval': {
-      const why = status.conditions?.find((condition) => condition.type === 'PendingApproval')?.message;
-      return `${where}${releases}: waits for approval${why ? ` (${why})` : ''}; to approve: tug rollout approve ${rollout.metadata.name}${projectFlag(project)}`;
+      const who = status.approvers && status.approvers.length > 0 ? ` by ${status.approvers.join(' or ')}` : '';
+      return `${where}${releases}: ${until ? `${until}, then ` : ''}waits for approval${who}; to approve: tug rollout approve ${rollout.metadata.name}${projectFlag(project)}`;
     }
     case 'Waiting':
-      return `${where}${releases}: approved, waiting${status.waitingFor ? `: ${status.waitingFor}` : ''}`;
+      return `${where}${releases}: ${until ?? 'waits for its required tier'} (then rolls out by itself)`;
     case 'Rejected':
       return `${where}${releases}: rejected`;
     case 'Superseded':
@@ -258,8 +262,8 @@ Examples:
       context.out(
         [...tiers].map(([tier, items]) => `tier ${tier}:\n${formatTable(HISTORY_COLUMNS, items.map(historyRow))}`).join('\n'),
       );
-      for (const pending of rollouts.filter((item) => item.status?.state === 'PendingApproval')) {
-        context.err(`revision ${pending.spec.revision} in tier ${pending.spec.tier} waits for approval: tug rollout approve ${pending.metadata.name}${projectFlag(project)}\n`);
+      for (const waiting of rollouts.filter((item) => item.status?.state === 'PendingApproval' || item.status?.state === 'Waiting')) {
+        context.err(`${describeRollout(waiting, project)}\n`);
       }
     });
 
