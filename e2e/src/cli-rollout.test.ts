@@ -106,8 +106,10 @@ it('approves the first expansion into prod, creates a Release from CI, and shows
     ['2', 'PendingApproval', 'web=shop-web-0a1b0a1b0a1b@0a1b0a1b0a1b', 'release', '-'],
     ['1', 'Applied', expect.any(String), 'change', 'olga (admin)'],
   ]);
-  expect(history.stderr).toContain('rollout shop-prod-2 (application shop, tier prod, revision 2): web=shop-web-0a1b0a1b0a1b@0a1b0a1b0a1b: waits until release shop-web-0a1b0a1b0a1b (web) is not Ready in tier dev yet');
-  expect(history.stderr).toContain('waits for approval by admin; to approve: tug rollout approve shop-prod-2 -p shop');
+  expect(history.stderr).toBe(
+    'rollout shop-prod-2 (application shop, tier prod, revision 2): web=shop-web-0a1b0a1b0a1b@0a1b0a1b0a1b: waits for approval by admin; ' +
+      'held back: release shop-web-0a1b0a1b0a1b (web) is not Ready in tier dev yet (DeliveryPolicy prod requires it); to approve: tug rollout approve shop-prod-2 -p shop\n',
+  );
   const json = await tug(ownerToken, 'rollout', 'history', 'application/shop', '-p', P, '--tier', 'prod', '-o', 'json');
   expect((JSON.parse(json.stdout) as { items: Rollout[] }).items.map((item) => item.metadata.name)).toEqual(['shop-prod-2', 'shop-prod-1']);
 }, 120_000);

@@ -352,11 +352,11 @@ describe('describeRollout', () => {
     const held = rollout('prod', 4, 'PendingApproval', [web('shop-web-0123456789ab', DIGEST)]);
     held.status.waitingFor = waitingFor;
     expect(describeRollout(held, 'team-a')).toBe(
-      `rollout shop-prod-4 (application shop, tier prod, revision 4): web=shop-web-0123456789ab@0123456789ab: waits until ${waitingFor}, then waits for approval by admin; to approve: tug rollout approve shop-prod-4 -p team-a`,
+      `rollout shop-prod-4 (application shop, tier prod, revision 4): web=shop-web-0123456789ab@0123456789ab: waits for approval by admin; held back: ${waitingFor}; to approve: tug rollout approve shop-prod-4 -p team-a`,
     );
     const automatic = rollout('qa', 2, 'Waiting', [web('shop-web-0123456789ab', DIGEST)]);
     automatic.status.waitingFor = waitingFor;
-    expect(describeRollout(automatic, undefined)).toBe(`rollout shop-qa-2 (application shop, tier qa, revision 2): web=shop-web-0123456789ab@0123456789ab: waits until ${waitingFor} (then rolls out by itself)`);
+    expect(describeRollout(automatic, undefined)).toBe(`rollout shop-qa-2 (application shop, tier qa, revision 2): web=shop-web-0123456789ab@0123456789ab: held back: ${waitingFor}; it rolls out by itself then`);
     expect(describeRollout(rollout('qa', 1, 'Superseded', []), undefined)).toBe('rollout shop-qa-1 (application shop, tier qa, revision 1): superseded');
   });
 });

@@ -11,7 +11,7 @@ describe('resolveKind', () => {
     expect(findKind(BUILTIN_KINDS, 'clusters')?.kind).toBe('ClusterInstance');
     expect(() => resolveKind(BUILTIN_KINDS, 'gizmo')).toThrow(
       'unknown kind "gizmo"; the API knows: Application (applications), AwsAccount (awsaccounts, aws), ClusterDefinition (clusterdefinitions, cd), ' +
-        'ClusterInstance (clusterinstances, ci, cluster), DatabaseDefinition (databasedefinitions, dbd), DatabaseInstance (databaseinstances, db), DomainDefinition (domaindefinitions, domain), EksCluster (eksclusters, eks), Exposure (exposures, expo), GatewayDefinition (gatewaydefinitions, gateway, gwd), ObservabilityDefinition (observabilitydefinitions, obsdef), ObservabilityInstance (observabilityinstances, obs), Project (projects, proj), SecretDefinition (secretdefinitions, secretdef), SecretInstance (secretinstances, secret), WorkloadDefinition (workloaddefinitions, wd), WorkloadInstance (workloadinstances, wi, app)',
+        'ClusterInstance (clusterinstances, ci, cluster), DatabaseDefinition (databasedefinitions, dbd), DatabaseInstance (databaseinstances, db), DeliveryPolicy (deliverypolicies, dp), DomainDefinition (domaindefinitions, domain), EksCluster (eksclusters, eks), Exposure (exposures, expo), GatewayDefinition (gatewaydefinitions, gateway, gwd), ObservabilityDefinition (observabilitydefinitions, obsdef), ObservabilityInstance (observabilityinstances, obs), Project (projects, proj), Release (releases, rel), Rollout (rollouts, ro), SecretDefinition (secretdefinitions, secretdef), SecretInstance (secretinstances, secret), WorkloadDefinition (workloaddefinitions, wd), WorkloadInstance (workloadinstances, wi, app)',
     );
   });
 });

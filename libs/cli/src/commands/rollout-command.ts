@@ -106,16 +106,16 @@ export function describeRollout(rollout: Rollout, project: string | undefined, l
   const where = `${lead} ${rollout.metadata.name} (application ${rollout.spec.application.name}, tier ${rollout.spec.tier}, revision ${rollout.spec.revision})`;
   const releases = rollout.spec.releases.length === 0 ? '' : `: ${rollout.spec.releases.map(formatRolloutRelease).join(', ')}`;
   const status = rollout.status ?? {};
-  const until = status.waitingFor ? `waits until ${status.waitingFor}` : undefined;
+  const heldBack = status.waitingFor ? `held back: ${status.waitingFor}` : undefined;
   switch (status.state) {
     case 'Applied':
       return `${where}${releases}: applied`;
     case 'PendingApproval': {
       const who = status.approvers && status.approvers.length > 0 ? ` by ${status.approvers.join(' or ')}` : '';
-      return `${where}${releases}: ${until ? `${until}, then ` : ''}waits for approval${who}; to approve: tug rollout approve ${rollout.metadata.name}${projectFlag(project)}`;
+      return `${where}${releases}: waits for approval${who}${heldBack ? `; ${heldBack}` : ''}; to approve: tug rollout approve ${rollout.metadata.name}${projectFlag(project)}`;
     }
     case 'Waiting':
-      return `${where}${releases}: ${until ?? 'waits for its required tier'} (then rolls out by itself)`;
+      return `${where}${releases}: ${heldBack ?? 'held back by the tier its policy requires'}; it rolls out by itself then`;
     case 'Rejected':
       return `${where}${releases}: rejected`;
     case 'Superseded':
