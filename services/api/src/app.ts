@@ -506,7 +506,12 @@ export function createApp(options: AppOptions): express.Express {
     const held = principal.grants.projects.get(project)?.roles ?? [];
     return held.find((role) => policy.approvers.includes(role));
   }
-  function approverOrRefuse(principal: Principal, project: string, policy: PolicyRecord): string {
+  function approverOrRefuse(principal: Principal, project: string, policy: PolicyRecord, applicationKind: KindDefinition): string {
+    if (policy.mode === 'automatic') {
+      // A tier that needs no approval (a release waiting for its required tier): whoever may change the Application decides.
+      if (can(principal, 'update', applicationKind, project)) return principal.grants.projects.get(project)?.roles[0] ?? principal.grants.platform ?? 'editor';
+      throw new ForbiddenError(`${principal.identity.type} "${principal.identity.name}" may not decide a rollout in tier ${policy.tier}: it may not update Applications in project ${project}`);
+    }
     const role = approverRole(principal, project, policy);
     if (role !== undefined) return role;
     const held = principal.grants.projects.get(project)?.roles ?? [];
@@ -541,7 +546,9 @@ export function createApp(options: AppOptions): express.Express {
         allowObject(res, 'get', kind, key);
         const message = decisionMessage(req);
         const principal = principalOf(res);
-        const answer = await store.decideRollout(key, { action, ...(message !== undefined ? { message } : {}), approver: (policy) => approverOrRefuse(principal, key.project, policy) }, identityOf(res));
+        const applicationKind = (await kinds.getOrThrow(APPLICATION.kind)).definition;
+        const approver = (policy: PolicyRecord) => approverOrRefuse(principal, key.project, policy, applicationKind);
+        const answer = await store.decideRollout(key, { action, ...(message !== undefined ? { message } : {}), approver }, identityOf(res));
         res.json({ rollout: answer.rollout, results: answer.results.map(({ status: _status, ...result }) => result) });
       }),
     );

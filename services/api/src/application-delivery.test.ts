@@ -154,6 +154,44 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     expect(await replicas('shop-web-prod')).toBe(3);
   });
 
+  it('holds a release in an automatic tier until Ready in the tier it requires, then rolls it out by itself', async () => {
+    await api.call('POST', '/v1/apply', {
+      items: [
+        { kind: 'ClusterInstance', metadata: { name: 'stage', labels: { [TIER]: 'staging' } }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } },
+        { kind: 'DeliveryPolicy', metadata: { name: 'staging' }, spec: { tier: 'staging', mode: 'automatic', requires: { tier: 'dev' } } },
+        { kind: 'Application', metadata: { name: 'cart', project: P }, spec: { targets: [{ tier: 'dev' }, { tier: 'staging' }], workloads: [{ name: 'web', definitionRef: { name: 'shop' } }] } },
+      ],
+    });
+    expect((await rollout('cart-staging-1')).status.state).toBe('Applied');
+    const made = await api.call('POST', '/v1/releases', { ...release('cart-web-r1', 5), spec: { ...release('cart-web-r1', 5).spec, application: { name: 'cart' } } }, as('ci'));
+    expect(made.status).toBe(201);
+    expect(await image('cart-web-dev')).toBe(digest(5));
+    expect(await image('cart-web-stage')).toBeNull();
+    const waiting = await rollout('cart-staging-2');
+    expect(waiting.status).toMatchObject({ state: 'Waiting', reason: 'WaitingForTier', waitingFor: expect.stringContaining('not Ready in tier dev') });
+    const early = await api.call('POST', `/v1/rollouts/cart-staging-2/approve?project=${P}`, {}, as('editor'));
+    expect(early.status).toBe(409);
+    expect(early.body.error.message).toContain('rolls out by itself');
+
+    await markReady('cart-web-dev');
+    // What the workload-controller asks for while a rollout waits.
+    expect((await api.call('POST', `/v1/applications/cart/expand?project=${P}`)).status).toBe(200);
+    expect(await image('cart-web-stage')).toBe(digest(5));
+    expect((await rollout('cart-staging-2')).status).toMatchObject({ state: 'Applied', decision: { action: 'automatic' } });
+  });
+
+  it('applies a proposal at the next expansion once its tier no longer asks for approval; a viewer still decides nothing', async () => {
+    expect((await api.call('POST', '/v1/apply', { items: [app(4)] }, as('editor'))).status).toBe(200);
+    expect((await rollout('shop-prod-6')).status.state).toBe('PendingApproval');
+    const policy = (state: string) => ({ kind: 'DeliveryPolicy', metadata: { name: 'prod' }, spec: { tier: 'prod', mode: state, ...(state === 'approval' ? { approvers: { roles: ['editor', 'admin'] }, requires: { tier: 'dev' } } : {}) } });
+    expect((await api.call('POST', '/v1/apply', { items: [policy('automatic')] })).status).toBe(200);
+    expect((await api.call('POST', `/v1/rollouts/shop-prod-6/approve?project=${P}`, {}, as('viewer'))).status).toBe(403);
+    expect((await api.call('POST', `/v1/applications/shop/expand?project=${P}`)).status).toBe(200);
+    expect((await rollout('shop-prod-6')).status).toMatchObject({ state: 'Applied', decision: { action: 'automatic' } });
+    expect((await api.sql(`select (spec->'overrides'->>'replicas')::int as n from resources where name = 'shop-web-prod'`))[0].n).toBe(4);
+    expect((await api.call('POST', '/v1/apply', { items: [policy('approval')] })).status).toBe(200);
+  });
+
   it('refuses what no one may write: a Rollout by hand, a changed Release, a tag for a digest, a component the app lacks, two policies for a tier', async () => {
     const byHand = await api.call('POST', '/v1/rollouts', { kind: 'Rollout', metadata: { name: 'x', project: P }, spec: {} });
     expect(byHand.status).toBe(403);

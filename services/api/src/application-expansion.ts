@@ -371,6 +371,12 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
         request.written?.push(done);
         return written;
       }
+      if (open && open.state !== 'Rejected' && open.contentHash === hash) {
+        // The very change it proposed goes now (its tier became automatic, or its required tier is Ready).
+        const done = await records.setState(tx, open, rolloutStatus('Applied', `${verb}: ${summary(rolloutChanges)}`, { decision }), actor);
+        request.written?.push(done);
+        return written;
+      }
       if (open && open.state !== 'Rejected') await records.setState(tx, open, rolloutStatus('Superseded', `superseded by ${rolloutName(app.name, tier, revision)}`), actor);
       const done = await records.record(
         tx,

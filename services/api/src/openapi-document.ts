@@ -295,7 +295,7 @@ function sharedSchemas(): Record<string, Schema> {
               kind: { type: 'string' },
               project: { type: 'string' },
               name: { type: 'string' },
-              action: { enum: ['created', 'updated', 'unchanged', 'blocked', 'deleted'] },
+              action: { enum: ['created', 'updated', 'unchanged', 'blocked', 'deleted', 'pending'] },
               generation: { type: 'integer' },
               diff: { type: 'array', items: ref('FieldChange') },
               reasons: { type: 'array', items: ref('ErrorDetail') },
@@ -309,6 +309,8 @@ function sharedSchemas(): Record<string, Schema> {
                 description: 'A deleted database or secret goes once these workloads are gone; a migrating workload once this replacement is Ready',
               },
               migratingTo: { type: 'string', description: 'A deleted workload moving to another cluster: kept until this replacement is Ready' },
+              rollout: { type: 'string', description: 'On a pending change (a tier that rolls out on approval): the Rollout that holds it' },
+              pendingAction: { enum: ['created', 'updated', 'deleted'], description: 'On a pending change: what it does once approved' },
             },
           },
         },
@@ -467,6 +469,31 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
       post: op('expand', `Expand an Application again onto its clusters as they are now (a ${K} that is no Application answers 409); dryRun answers the plan`, {
         parameters: [...objectParams, query('dryRun', { type: 'boolean' }, 'Answer the plan, write nothing')],
         responses: { 200: json(ref('ApplyResult'), 'What was (or would be) done to each object it owns'), ...errors(400, 401, 403, 404, 409, 422, 503) },
+      }),
+    },
+    ...Object.fromEntries(
+      (['approve', 'reject'] as const).map((action) => [
+        `${one}/${action}`,
+        {
+          post: op(action, `${action === 'approve' ? 'Approve' : 'Reject'} a Rollout that waits for a decision (a ${K} that is no Rollout answers 409); 403 names the roles its tier's DeliveryPolicy lets decide`, {
+            parameters: objectParams,
+            requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { message: { type: 'string', maxLength: 1024 } } } } } },
+            responses: {
+              200: json({ type: 'object', required: ['rollout'], properties: { rollout: ref('Rollout'), results: { type: 'array', items: { type: 'object' }, description: 'As ApplyResult.results: what the approval wrote' } } }, 'The Rollout as decided (and, approved, what it wrote)'),
+              ...errors(400, 401, 403, 404, 409, 422, 503),
+            },
+          }),
+        },
+      ]),
+    ),
+    [`${one}/undo`]: {
+      post: op('undo', `Roll an Application's tiers back to the release they ran before, or a named one (a ${K} that is no Application answers 409): applied where the caller may approve, PendingApproval otherwise`, {
+        parameters: objectParams,
+        requestBody: {
+          required: false,
+          content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { tier: { type: 'string' }, release: { type: 'string' }, component: { type: 'string' } } } } },
+        },
+        responses: { 200: json({ type: 'object', required: ['rollouts'], properties: { rollouts: { type: 'array', items: ref('Rollout') }, results: { type: 'array', items: { type: 'object' }, description: 'As ApplyResult.results' } } }, 'The Rollouts the undo wrote'), ...errors(400, 401, 403, 404, 409, 422, 503) },
       }),
     },
   };

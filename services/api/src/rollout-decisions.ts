@@ -77,14 +77,14 @@ export function createRolloutDecisions(options: { kinds: KindRegistry; write: Ch
           });
         }
         const policy = policyFor(rollout.tier, await records.policies(tx));
-        const role = policy.mode === 'approval' ? input.approver(policy) : undefined;
+        const role = input.approver(policy);
         const decision: RolloutDecision = { action: input.action, by: actor.name, ...(role ? { role } : {}), at: new Date().toISOString(), ...(input.message ? { message: input.message } : {}) };
         if (input.action === 'reject') {
           const who = `rejected by ${actor.name}${role ? ` (${role})` : ''}${input.message ? `: ${input.message}` : ''}`;
           const done = await records.setState(tx, rollout, rolloutStatus('Rejected', `${who}; tier ${rollout.tier} keeps what it runs`, { decision }), actor);
           return { rollout: toResource(done.row), results: [] };
         }
-        if (rollout.state === 'Waiting' && policy.mode !== 'approval') {
+        if (rollout.state === 'Waiting') {
           throw new ConflictError(`Rollout ${key.name} rolls out by itself once ${(rollout.row.status as { waitingFor?: string }).waitingFor ?? 'its required tier is Ready'}`, {
             details: [{ path: 'status.state', rule: 'waiting' }],
           });

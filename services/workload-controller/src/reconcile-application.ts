@@ -118,6 +118,17 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
     });
   }
 
+  /** The tiers (of those with a proposal open) whose DeliveryPolicy is automatic, or that have none. */
+  async function automaticTiers(ctx: Ctx, delivery: readonly TierDelivery[]): Promise<Set<string>> {
+    const open = delivery.filter((d) => d.open?.state === 'PendingApproval').map((d) => d.tier);
+    if (open.length === 0) return new Set();
+    const approval = new Set<string>();
+    for await (const policy of ctx.api.listAll<{ tier: string; mode: string }>('DeliveryPolicy', { signal: ctx.signal })) {
+      if (policy.spec.mode === 'approval' && !policy.metadata.deletionRequestedAt) approval.add(policy.spec.tier);
+    }
+    return new Set(open.filter((tier) => !approval.has(tier)));
+  }
+
   async function reconcile(ctx: Ctx, app: Application): Promise<ReconcileResult> {
     let expansion: Expansion;
     try {
@@ -129,9 +140,11 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
     }
     let owned = await ownedObjects(ctx, app);
     const delivery = deliveryOf(await rolloutsByTier(ctx, app));
+    const automatic = await automaticTiers(ctx, delivery);
     const held = new Set(delivery.filter((d) => d.open).map((d) => d.tier));
-    // A release waiting for its required tier is looked at again until it may go.
-    const waiting = delivery.some((d) => d.open?.state === 'Waiting');
+    // A release waiting for its required tier is looked at again until it may go; so is a proposal
+    // waiting for an approval its tier no longer asks for (its DeliveryPolicy became automatic).
+    const waiting = delivery.some((d) => d.open?.state === 'Waiting' || (d.open?.state === 'PendingApproval' && automatic.has(d.tier)));
     let expandError: string | undefined;
     if (waiting || needsExpansion(expansion, owned, held)) {
       try {
@@ -153,11 +166,15 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       ctx.setStatus({ phase: 'Degraded', reason: 'ExpansionRefused', message: expandError, conditions, fields: { ...fields, expandError } });
       return { requeueAfterMs: options.degradedRetryMs };
     }
-    const opened = delivery.filter((d) => d.open && d.open.state !== 'Rejected');
+    const opened = delivery.filter((d) => d.open);
     if (opened.length > 0 && tree.phase !== 'Ready') {
-      // What is missing or behind in a held tier is held on purpose: say what it waits for.
-      const first = opened[0]!;
-      ctx.setStatus({ phase: tree.phase, reason: 'PendingApproval', message: `tier ${first.tier}: rollout ${first.open!.rollout} ${first.open!.message}`, conditions, fields });
+      // What is missing or behind in a held tier is held on purpose: say what it waits for (or that it was rejected).
+      const first = opened.find((d) => d.open!.state !== 'Rejected') ?? opened[0]!;
+      const rejected = first.open!.state === 'Rejected';
+      const message = rejected
+        ? `tier ${first.tier}: rollout ${first.open!.rollout} was ${first.open!.message}; change the Application (or release again) to propose anew`
+        : `tier ${first.tier}: rollout ${first.open!.rollout} ${first.open!.message}`;
+      ctx.setStatus({ phase: tree.phase, reason: rejected ? 'RolloutRejected' : 'PendingApproval', message, conditions, fields });
       return { requeueAfterMs: options.progressingRequeueMs };
     }
     ctx.setStatus({ phase: tree.phase, reason: tree.reason, message: tree.message, conditions, fields });
