@@ -99,6 +99,21 @@ it('runs every process, serves the CLI, and stops them all on SIGTERM', async ()
   const appReady = await runTug(['wait', 'application', 'shop', '-p', 'shop', '--for=condition=Ready', '--timeout=60s'], { env });
   if (appReady.code !== 0) throw new Error(`Application shop not Ready: ${appReady.stderr}\n${(await runTug(['describe', 'application/shop', '-p', 'shop'], { env })).stdout}`);
 
+  // examples/app, from release to approval (its README's commands): a release rolls out to `local` at
+  // once; with the default tier's DeliveryPolicy applied, the next one waits for an approval.
+  const digestOf = (n: number) => `nginxdemos/hello@sha256:${String(n).repeat(64).slice(0, 64)}`;
+  const releaseOf = (n: number) => runTug(['release', 'create', 'shop', '-p', 'shop', '--component', 'web', '--commit', `${n}`.repeat(7), '--image', digestOf(n)], { env });
+  const imageOnLocal = async () => (JSON.parse((await runTug(['get', 'workloadinstance/shop-web-local', '-p', 'shop', '-o', 'json'], { env })).stdout) as { spec: { overrides?: { image?: string } } }).spec.overrides?.image;
+  expect(await releaseOf(1)).toMatchObject({ code: 0 });
+  expect(await imageOnLocal()).toBe(digestOf(1));
+  expect(await runTug(['apply', '-f', 'examples/app/delivery/'], { env })).toMatchObject({ code: 0 });
+  expect(await releaseOf(2)).toMatchObject({ code: 0 });
+  expect(await imageOnLocal()).toBe(digestOf(1));
+  expect((await runTug(['rollout', 'history', 'application/shop', '-p', 'shop'], { env })).stdout).toContain('PendingApproval');
+  expect(await runTug(['rollout', 'approve', 'application/shop', '--tier', 'default', '-p', 'shop'], { env })).toMatchObject({ code: 0 });
+  expect(await imageOnLocal()).toBe(digestOf(2));
+  expect((await runTug(['wait', 'application', 'shop', '-p', 'shop', '--for=condition=Ready', '--timeout=60s'], { env })).code).toBe(0);
+
   const apps = await runTug(['get', 'apps', '-p', 'web'], { env });
   expect(apps.stdout).toMatch(/^hello\s+web\s+Ready\s+True\s+.*https:\/\/hello\.example\.test$/m);
   expect(apps.stdout).toMatch(/^podinfo\s+web\s+Ready\s+True\s+.*https:\/\/podinfo\.example\.test$/m);

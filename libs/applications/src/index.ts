@@ -39,4 +39,4 @@ export {
   type ClusterStatus,
   type ComponentStatus,
 } from './application-status.js';
-export { isReadyNow, migrationOf, ONE_EXPANSION_MS, migrationOfOwned, migrationStep, wantedWorkloadCopies, type Migration, type WorkloadCopy } from './migration-replacement.js';
+export { isReadyNow, migrationOf, migrationOfOwned, migrationStep, wantedWorkloadCopies, type Migration, type WorkloadCopy } from './migration-replacement.js';

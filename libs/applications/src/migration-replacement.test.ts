@@ -1,42 +1,25 @@
-import { isReadyNow, migrationOf, migrationStep, ONE_EXPANSION_MS, type WorkloadCopy } from './migration-replacement.js';
+import { isReadyNow, migrationOf, migrationStep, type WorkloadCopy } from './migration-replacement.js';
 
-const T0 = Date.parse('2026-01-01T00:00:00Z');
-const LATER = T0 + 3_600_000;
-
-const copy = (cluster: string, createdAt: number | undefined, extra: Partial<WorkloadCopy> = {}): WorkloadCopy => ({
-  name: `shop-web-${cluster}`,
-  component: 'web',
-  cluster,
-  tier: 'dev',
-  ...(createdAt === undefined ? {} : { createdAt }),
-  ready: false,
-  ...extra,
-});
+const copy = (cluster: string, extra: Partial<WorkloadCopy> = {}): WorkloadCopy => ({ name: `shop-web-${cluster}`, component: 'web', cluster, tier: 'dev', ready: false, ...extra });
 
 describe('migrationOf', () => {
-  it('takes a copy made after the leaving one as its replacement, and one not made yet', () => {
-    expect(migrationOf(copy('dev1', T0), [copy('dev2', T0), copy('dev3', LATER)])).toEqual({ component: 'web', from: 'shop-web-dev1', fromCluster: 'dev1', to: 'shop-web-dev3', toCluster: 'dev3', ready: false });
-    expect(migrationOf(copy('dev1', T0), [copy('dev3', undefined)])?.to).toBe('shop-web-dev3');
+  it('takes the copies the tier still wants as the replacement, naming the first that is not Ready', () => {
+    expect(migrationOf(copy('dev1'), [copy('dev3')])).toEqual({ component: 'web', from: 'shop-web-dev1', fromCluster: 'dev1', to: 'shop-web-dev3', toCluster: 'dev3', ready: false });
+    expect(migrationOf(copy('dev1'), [copy('dev2', { ready: true }), copy('dev3')])).toMatchObject({ to: 'shop-web-dev3', ready: false });
   });
 
-  it('finds none when the copies were there beside it (the Application just leaves a cluster), or are of another component', () => {
-    expect(migrationOf(copy('dev1', LATER), [copy('dev2', T0), copy('dev3', LATER)])).toBeUndefined();
-    expect(migrationOf(copy('dev1', T0), [copy('dev3', LATER, { component: 'api', name: 'shop-api-dev3' })])).toBeUndefined();
+  it('is ready once every copy the tier wants is Ready: then the leaving one goes (an Application just leaving a cluster goes at once)', () => {
+    expect(migrationOf(copy('dev1'), [copy('dev2', { ready: true }), copy('dev3', { ready: true })])).toMatchObject({ to: 'shop-web-dev2', ready: true });
   });
 
-  it('takes copies made by the same expansion, a few milliseconds apart, for siblings', () => {
-    expect(migrationOf(copy('dev1', T0), [copy('dev3', T0 + 40)])).toBeUndefined();
-    expect(migrationOf(copy('dev1', T0), [copy('dev3', T0 + ONE_EXPANSION_MS)])?.to).toBe('shop-web-dev3');
-  });
-
-  it('prefers a replacement of the same tier, and says whether it is Ready', () => {
-    const migration = migrationOf(copy('dev1', T0), [copy('a-prod', LATER, { tier: 'prod' }), copy('dev3', LATER, { ready: true })]);
-    expect(migration).toMatchObject({ to: 'shop-web-dev3', ready: true });
-    expect(migrationOf(copy('dev1', T0), [copy('a-prod', LATER, { tier: 'prod' })])?.to).toBe('shop-web-a-prod');
+  it('finds none when the tier keeps no copy of the component: other tiers and other components are no replacement', () => {
+    expect(migrationOf(copy('dev1'), [copy('prod', { tier: 'prod' })])).toBeUndefined();
+    expect(migrationOf(copy('dev1'), [copy('dev3', { component: 'api', name: 'shop-api-dev3' })])).toBeUndefined();
+    expect(migrationOf(copy('dev1', { tier: undefined }), [copy('lab', { tier: undefined })])).toMatchObject({ to: 'shop-web-lab' });
   });
 
   it('says the step in an operator’s words', () => {
-    const migration = migrationOf(copy('dev1', T0), [copy('dev3', LATER)])!;
+    const migration = migrationOf(copy('dev1'), [copy('dev3')])!;
     expect(migrationStep(migration)).toBe('migrating web from cluster dev1 to dev3: waits for shop-web-dev3 to be Ready before removing shop-web-dev1');
     expect(migrationStep({ ...migration, ready: true })).toBe('migrated web from cluster dev1 to dev3: shop-web-dev3 is Ready, removing shop-web-dev1');
   });

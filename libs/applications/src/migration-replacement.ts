@@ -3,26 +3,19 @@
  * rule, read by the API (whether its expansion deletes the old copy now) and the workload-controller
  * (whether to ask for that expansion, and what the status tree says), so both always agree.
  *
- * A copy leaving a cluster is migrating when the Application gained a copy of the same component on
- * another cluster after the leaving one was made (a cluster joined the tier, or the explicit list
- * swapped one cluster for another): that newer copy is its replacement, the same tier preferred.
- * The old copy is kept until the replacement is Ready, so the component never drops to no running
- * copy on the way. A copy that was already there beside it is no replacement: an Application that
- * simply leaves a cluster removes its copy there at once, as before.
- *
- * "After" means at least `ONE_EXPANSION_MS` after: one expansion makes the copies on all its
- * clusters one after the other in a single transaction, milliseconds apart, and those are siblings,
- * not replacements (else a cluster leaving would wait on whichever sibling happened to be written
- * later). A copy younger than that serves nothing yet, so not keeping it for a replacement costs
- * nothing. An expansion slower than that errs on the safe side: the old copy waits.
+ * A tier is what an app's instance is: a copy leaving a cluster is replaced by the copies of the
+ * same component the Application still wants in the same tier (a cluster joined the tier as the
+ * old one left it, or an explicit list swapped one cluster for another of the same tier). The old
+ * copy is kept until every one of them is Ready, so the tier never runs fewer Ready copies on the
+ * way (the surge a Kubernetes rolling update makes with maxUnavailable 0). When the tier keeps no
+ * copy of the component, or all of them are Ready already, the old copy goes at once: an
+ * Application that simply leaves a cluster removes its copy there as before. Moving between tiers
+ * is no migration: one tier's copy goes, the other's comes, each under its tier's policy.
  */
 import { APPLICATION_LABELS, TIER_LABEL, type Condition, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import type { DesiredChild } from './application-types.js';
 
 type Owned = Resource<Record<string, unknown>, ResourceStatus>;
-
-/** Copies made closer together than this were made by one expansion. */
-export const ONE_EXPANSION_MS = 2_000;
 
 /** What the rule needs to know of one WorkloadInstance copy of a component. */
 export interface WorkloadCopy {
@@ -30,8 +23,6 @@ export interface WorkloadCopy {
   component: string;
   cluster: string;
   tier?: string;
-  /** When the object was made (ms since the epoch); absent when it does not exist yet. */
-  createdAt?: number;
   ready: boolean;
 }
 
@@ -58,18 +49,19 @@ export function isReadyNow(status: ResourceStatus | undefined, generation: numbe
 }
 
 /**
- * The replacement of a leaving copy among the copies the Application still wants (any kind of
- * order), or `undefined` when it is not migrating. A wanted copy that does not exist yet (being
- * made in this very expansion, or held back) counts as newer and not Ready.
+ * The migration a leaving copy is part of: the wanted copies of its component in its tier, the
+ * first one not Ready named as the replacement it waits for (`ready` once all are). `undefined`
+ * when the tier keeps no copy of the component. A wanted copy that does not exist yet (made in this
+ * very expansion, or held back for an approval) is not Ready.
  */
 export function migrationOf(leaving: WorkloadCopy, wanted: readonly WorkloadCopy[]): Migration | undefined {
-  const candidates = wanted
-    .filter((copy) => copy.component === leaving.component && copy.cluster !== leaving.cluster)
-    .filter((copy) => copy.createdAt === undefined || leaving.createdAt === undefined || copy.createdAt - leaving.createdAt >= ONE_EXPANSION_MS)
-    .sort((a, b) => Number(b.tier === leaving.tier) - Number(a.tier === leaving.tier) || a.name.localeCompare(b.name));
-  const to = candidates[0];
+  const tier = (copy: WorkloadCopy) => copy.tier ?? '';
+  const replacements = wanted
+    .filter((copy) => copy.component === leaving.component && copy.cluster !== leaving.cluster && tier(copy) === tier(leaving))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const to = replacements.find((copy) => !copy.ready) ?? replacements[0];
   if (!to) return undefined;
-  return { component: leaving.component, from: leaving.name, fromCluster: leaving.cluster, to: to.name, toCluster: to.cluster, ready: to.ready };
+  return { component: leaving.component, from: leaving.name, fromCluster: leaving.cluster, to: to.name, toCluster: to.cluster, ready: replacements.every((copy) => copy.ready) };
 }
 
 /** The copies of each workload component the expansion wants (its children), from the objects the Application owns now. */
@@ -84,7 +76,6 @@ export function wantedWorkloadCopies(wanted: readonly DesiredChild[], owned: rea
         component: c.component,
         cluster: c.cluster,
         ...(c.tier === undefined ? {} : { tier: c.tier }),
-        ...(obj ? { createdAt: Date.parse(obj.metadata.createdAt) } : {}),
         ready: obj !== undefined && isReadyNow(obj.status, obj.metadata.generation),
       };
     });
@@ -100,7 +91,6 @@ export function migrationOfOwned(obj: Owned, wanted: readonly WorkloadCopy[]): M
     component: labels[APPLICATION_LABELS.component] ?? obj.metadata.name,
     cluster: labels[APPLICATION_LABELS.cluster] ?? '',
     ...(tier === undefined ? {} : { tier }),
-    createdAt: Date.parse(obj.metadata.createdAt),
     ready: isReadyNow(obj.status, obj.metadata.generation),
   };
   return migrationOf(leaving, wanted);

@@ -16,6 +16,8 @@ const platform = [
   { kind: 'ClusterInstance', metadata: { name: 'dev', labels: { [TIER]: 'dev' } }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } },
   { kind: 'ClusterInstance', metadata: { name: 'prod-1', labels: { [TIER]: 'prod' } }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } },
   { kind: 'ClusterInstance', metadata: { name: 'prod-2' }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } },
+  { kind: 'ClusterInstance', metadata: { name: 'lab-1' }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } },
+  { kind: 'ClusterInstance', metadata: { name: 'lab-2' }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } },
   { kind: 'WorkloadDefinition', metadata: { name: 'hello' }, spec: { container: { image: 'ghcr.io/example/hello:1.0', ports: [{ port: 8080 }] }, overridable: ['replicas', 'env'], maxReplicas: 3 } },
   {
     kind: 'DatabaseDefinition',
@@ -181,9 +183,15 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
 
     const left = await api.call('PATCH', '/v1/clusterinstances/prod-2', { metadata: { labels: { [TIER]: null } } }, { headers: { 'content-type': 'application/merge-patch+json' } });
     expect(left.status).toBe(200);
+    // The tier's other copy (prod-1) is not Ready: prod-2's stays until it is, so prod never runs fewer Ready copies.
+    const held = await api.call('POST', `/v1/applications/shop/expand?project=${P}&dryRun=true`);
+    expect((held.body.results as PlanItem[]).find((r) => r.name === 'shop-web-prod-2')).toMatchObject({ action: 'deleted', waitsFor: ['WorkloadInstance/shop-web-prod-1'] });
+    await api.sql(
+      `update resources set status = jsonb_build_object('phase', 'Ready', 'observedGeneration', generation, 'conditions', jsonb_build_array(jsonb_build_object('type', 'Ready', 'status', 'True'))) where name = 'shop-web-prod-1'`,
+    );
     const plan = await api.call('POST', `/v1/applications/shop/expand?project=${P}&dryRun=true`);
     expect(plan.status).toBe(200);
-    // No migration: the copies left on dev and prod-1 were there before prod-2's (none replaces it), so it goes at once.
+    // prod-1 Ready: prod-2's copies go at once, the workload first.
     const removals = (plan.body.results as PlanItem[]).filter((r) => r.action === 'deleted');
     expect(removals.map((r) => `${r.kind}/${r.name} ${r.waitsFor?.join(',') ?? 'now'}`)).toEqual([
       'WorkloadInstance/shop-web-prod-2 now',
@@ -249,45 +257,43 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
         workloads: [{ name: 'web', definitionRef: { name: 'hello' }, databases: [{ component: 'db', envPrefix: 'DB' }] }],
       },
     });
-    expect((await api.call('POST', '/v1/apply', { items: [moving('dev')] })).status).toBe(200);
-    // Made an hour ago (copies made by one expansion, milliseconds apart, are siblings, not replacements).
-    await api.sql(`update resources set created_at = created_at - interval '1 hour' where labels->>'tugboat.dev/application' = 'move'`);
+    expect((await api.call('POST', '/v1/apply', { items: [moving('lab-1')] })).status).toBe(200);
     const removals = (results: PlanItem[]) =>
       results.filter((r) => r.action === 'deleted').map((r) => `${r.kind}/${r.name} ${r.waitsFor?.join(',') ?? 'now'}${r.migratingTo ? ` migratingTo ${r.migratingTo}` : ''}`);
 
-    // The explicit list swaps dev for prod-1: the new copy is made in this very expansion, so it is not Ready.
-    const moved = await api.call('POST', '/v1/apply', { items: [moving('prod-1')] });
+    // The explicit list swaps lab-1 for lab-2 (both in no tier): the new copy is made in this very expansion, so it is not Ready.
+    const moved = await api.call('POST', '/v1/apply', { items: [moving('lab-2')] });
     expect(moved.status).toBe(200);
-    expect((moved.body.results as PlanItem[]).filter((r) => r.action === 'created').map((r) => r.name)).toEqual(['move-db-prod-1', 'move-web-prod-1']);
-    const waiting = ['WorkloadInstance/move-web-dev WorkloadInstance/move-web-prod-1 migratingTo move-web-prod-1', 'DatabaseInstance/move-db-dev WorkloadInstance/move-web-dev'];
+    expect((moved.body.results as PlanItem[]).filter((r) => r.action === 'created').map((r) => r.name)).toEqual(['move-db-lab-2', 'move-web-lab-2']);
+    const waiting = ['WorkloadInstance/move-web-lab-1 WorkloadInstance/move-web-lab-2 migratingTo move-web-lab-2', 'DatabaseInstance/move-db-lab-1 WorkloadInstance/move-web-lab-1'];
     expect(removals(moved.body.results)).toEqual(waiting);
     const notDeleting = [
-      { kind: 'DatabaseInstance', name: 'move-db-dev', deleting: false },
-      { kind: 'DatabaseInstance', name: 'move-db-prod-1', deleting: false },
-      { kind: 'WorkloadInstance', name: 'move-web-dev', deleting: false },
-      { kind: 'WorkloadInstance', name: 'move-web-prod-1', deleting: false },
+      { kind: 'DatabaseInstance', name: 'move-db-lab-1', deleting: false },
+      { kind: 'DatabaseInstance', name: 'move-db-lab-2', deleting: false },
+      { kind: 'WorkloadInstance', name: 'move-web-lab-1', deleting: false },
+      { kind: 'WorkloadInstance', name: 'move-web-lab-2', deleting: false },
     ];
     expect(await owned('move')).toEqual(notDeleting);
 
     // Expanded again while the replacement is still rolling out: kept.
     const rollingOut = { observedGeneration: 1, phase: 'Progressing', conditions: [{ type: 'Ready', status: 'False', reason: 'RollingOut' }] };
-    expect((await api.call('PUT', `/v1/workloadinstances/move-web-prod-1/status?project=${P}`, { status: rollingOut }, { token: controllerToken })).status).toBe(200);
+    expect((await api.call('PUT', `/v1/workloadinstances/move-web-lab-2/status?project=${P}`, { status: rollingOut }, { token: controllerToken })).status).toBe(200);
     expect(removals((await api.call('POST', `/v1/applications/move/expand?project=${P}`)).body.results)).toEqual(waiting);
     expect(await owned('move')).toEqual(notDeleting);
 
     // Ready on prod-1: the next expansion removes the dev copy; its database waits for it to be gone.
     const ready = { observedGeneration: 1, phase: 'Ready', conditions: [{ type: 'Ready', status: 'True', reason: 'Ready' }] };
-    expect((await api.call('PUT', `/v1/workloadinstances/move-web-prod-1/status?project=${P}`, { status: ready }, { token: controllerToken })).status).toBe(200);
+    expect((await api.call('PUT', `/v1/workloadinstances/move-web-lab-2/status?project=${P}`, { status: ready }, { token: controllerToken })).status).toBe(200);
     const plan = await api.call('POST', `/v1/applications/move/expand?project=${P}&dryRun=true`);
-    expect(removals(plan.body.results)).toEqual(['WorkloadInstance/move-web-dev now', 'DatabaseInstance/move-db-dev WorkloadInstance/move-web-dev']);
+    expect(removals(plan.body.results)).toEqual(['WorkloadInstance/move-web-lab-1 now', 'DatabaseInstance/move-db-lab-1 WorkloadInstance/move-web-lab-1']);
     const expanded = await api.call('POST', `/v1/applications/move/expand?project=${P}`);
     expect(expanded.body.results).toEqual(plan.body.results);
-    expect((await owned('move')).filter((o) => o.name.endsWith('-dev'))).toEqual([
-      { kind: 'DatabaseInstance', name: 'move-db-dev', deleting: false },
-      { kind: 'WorkloadInstance', name: 'move-web-dev', deleting: true },
+    expect((await owned('move')).filter((o) => o.name.endsWith('-lab-1'))).toEqual([
+      { kind: 'DatabaseInstance', name: 'move-db-lab-1', deleting: false },
+      { kind: 'WorkloadInstance', name: 'move-web-lab-1', deleting: true },
     ]);
-    await forceFinalizers('WorkloadInstance', 'move-web-dev');
-    expect(removals((await api.call('POST', `/v1/applications/move/expand?project=${P}`)).body.results)).toEqual(['DatabaseInstance/move-db-dev now']);
-    expect((await owned('move')).filter((o) => o.name.endsWith('-dev'))).toEqual([{ kind: 'DatabaseInstance', name: 'move-db-dev', deleting: true }]);
+    await forceFinalizers('WorkloadInstance', 'move-web-lab-1');
+    expect(removals((await api.call('POST', `/v1/applications/move/expand?project=${P}`)).body.results)).toEqual(['DatabaseInstance/move-db-lab-1 now']);
+    expect((await owned('move')).filter((o) => o.name.endsWith('-lab-1'))).toEqual([{ kind: 'DatabaseInstance', name: 'move-db-lab-1', deleting: true }]);
   });
 });

@@ -9,10 +9,10 @@ const spec = {
 };
 const expand = (...clusters: string[]) => expandApplication({ name: 'shop', project: 'p', spec }, clusters.map((name) => ({ name, labels: { 'tugboat.dev/tier': 'prod' } })));
 
-function owned(kind: string, cluster: string, deleting = false, extra: { createdAt?: string; status?: ResourceStatus } = {}): Resource {
+function owned(kind: string, cluster: string, deleting = false, extra: { status?: ResourceStatus } = {}): Resource {
   const component = kind === 'WorkloadInstance' ? 'web' : 'db';
   const name = `shop-${component}-${cluster}`;
-  const createdAt = extra.createdAt ?? '2026-01-01T00:00:00Z';
+  const createdAt = '2026-01-01T00:00:00Z';
   return {
     apiVersion: 'tugboat.dev/v1',
     kind,
@@ -45,39 +45,39 @@ describe('needsExpansion', () => {
     expect(needsExpansion(expand('a', 'b'), [owned('DatabaseInstance', 'a'), owned('WorkloadInstance', 'a')])).toBe(true);
   });
 
-  it('is true when a cluster left: its workload is not yet being deleted', () => {
-    expect(needsExpansion(expand('a'), [owned('DatabaseInstance', 'a'), owned('WorkloadInstance', 'a'), owned('DatabaseInstance', 'b'), owned('WorkloadInstance', 'b')])).toBe(true);
+  it('is true when a cluster left: its workload is not yet being deleted (the tier’s other copies Ready)', () => {
+    expect(needsExpansion(expand('a'), [owned('DatabaseInstance', 'a'), owned('WorkloadInstance', 'a', false, { status: READY }), owned('DatabaseInstance', 'b'), owned('WorkloadInstance', 'b')])).toBe(true);
   });
 
   it('waits while the leaving cluster’s workload is still there, and asks again once it is gone', () => {
-    const kept = [owned('DatabaseInstance', 'a'), owned('WorkloadInstance', 'a')];
+    const kept = [owned('DatabaseInstance', 'a'), owned('WorkloadInstance', 'a', false, { status: READY })];
     expect(needsExpansion(expand('a'), [...kept, owned('DatabaseInstance', 'b'), owned('WorkloadInstance', 'b', true)])).toBe(false);
     expect(needsExpansion(expand('a'), [...kept, owned('DatabaseInstance', 'b')])).toBe(true);
     expect(needsExpansion(expand('a'), [...kept, owned('DatabaseInstance', 'b', true)])).toBe(false);
   });
 
-  describe('a workload moving from cluster a to c (c joined the tier after a’s copy was made, then a left)', () => {
-    const later = { createdAt: '2026-02-01T00:00:00Z' };
+  describe('a workload moving from cluster a to c (c joined the tier, a left it)', () => {
     const old = [owned('DatabaseInstance', 'a', false, { status: READY }), owned('WorkloadInstance', 'a', false, { status: READY })];
 
     it('does not ask while the replacement is not Ready (the expansion would keep the old copy)', () => {
-      const replacement = [owned('DatabaseInstance', 'c', false, { ...later, status: READY }), owned('WorkloadInstance', 'c', false, { ...later, status: ROLLING_OUT })];
+      const replacement = [owned('DatabaseInstance', 'c', false, { status: READY }), owned('WorkloadInstance', 'c', false, { status: ROLLING_OUT })];
       expect(needsExpansion(expand('c'), [...old, ...replacement])).toBe(false);
       // Ready but at an older generation is not Ready yet.
-      const stale = owned('WorkloadInstance', 'c', false, { ...later, status: { ...READY, observedGeneration: 0 } });
+      const stale = owned('WorkloadInstance', 'c', false, { status: { ...READY, observedGeneration: 0 } });
       expect(needsExpansion(expand('c'), [...old, replacement[0]!, stale])).toBe(false);
     });
 
     it('asks once the replacement is Ready, and then for the old database once the old workload is gone', () => {
-      const replacement = [owned('DatabaseInstance', 'c', false, { ...later, status: READY }), owned('WorkloadInstance', 'c', false, { ...later, status: READY })];
+      const replacement = [owned('DatabaseInstance', 'c', false, { status: READY }), owned('WorkloadInstance', 'c', false, { status: READY })];
       expect(needsExpansion(expand('c'), [...old, ...replacement])).toBe(true);
       expect(needsExpansion(expand('c'), [old[0]!, owned('WorkloadInstance', 'a', true), ...replacement])).toBe(false);
       expect(needsExpansion(expand('c'), [old[0]!, ...replacement])).toBe(true);
     });
 
-    it('asks at once when the other copy was there beside it (no replacement: the Application just leaves a)', () => {
-      const sibling = [owned('DatabaseInstance', 'b', false, { status: ROLLING_OUT }), owned('WorkloadInstance', 'b', false, { status: ROLLING_OUT })];
-      expect(needsExpansion(expand('b'), [...old, ...sibling])).toBe(true);
+    it('asks at once when the tier keeps no copy of the component (the Application just leaves it)', () => {
+      const other = { ...spec, targets: [{ tier: 'prod' }, { tier: 'dev' }] };
+      const expansion = expandApplication({ name: 'shop', project: 'p', spec: other }, [{ name: 'd', labels: { 'tugboat.dev/tier': 'dev' } }]);
+      expect(needsExpansion(expansion, [...old])).toBe(true);
     });
   });
 });
