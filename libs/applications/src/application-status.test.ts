@@ -70,6 +70,35 @@ describe('applicationStatusTree', () => {
     ]);
   });
 
+  it('prints per tier what runs and what waits for a decision, with the change it would make', () => {
+    const tree = applicationStatusTree(expansion, ['dev', 'prod'].flatMap((c) => [child('DatabaseInstance', `shop-db-${c}`, ready()), child('WorkloadInstance', `shop-web-${c}`, ready())]));
+    const delivery = [
+      { tier: 'dev', revision: 3, releases: 'web=shop-web-r2 (sha256:222222222222)' },
+      {
+        tier: 'prod',
+        revision: 2,
+        releases: 'web=shop-web-r1 (sha256:111111111111)',
+        open: {
+          rollout: 'shop-prod-4',
+          state: 'PendingApproval',
+          message: 'waits for an approval by editor or admin of the project: tug rollout approve shop-prod-4 (or reject it)',
+          releases: 'web=shop-web-r2 (sha256:222222222222)',
+          changes: [{ kind: 'WorkloadInstance', name: 'shop-web-prod', cluster: 'prod', action: 'updated' as const, diff: [{ path: 'spec.overrides.image', op: 'replace', from: 'shop@sha256:1111', to: 'shop@sha256:2222' }] }],
+        },
+      },
+    ];
+    const lines = formatApplicationTree('shop', { phase: tree.phase, conditions: [], clusters: tree.clusters.slice(1), removing: [], delivery });
+    expect(lines.slice(4)).toEqual([
+      '└─ delivery',
+      '   ├─ tier dev  revision 3: web=shop-web-r2 (sha256:222222222222)',
+      '   └─ tier prod  revision 2: web=shop-web-r1 (sha256:111111111111)',
+      '      PendingApproval: rollout shop-prod-4 (web=shop-web-r2 (sha256:222222222222)) waits for an approval by editor or admin of the project: tug rollout approve shop-prod-4 (or reject it)',
+      '        ~ WorkloadInstance/shop-web-prod',
+      '            spec.overrides.image: "shop@sha256:1111" → "shop@sha256:2222"',
+    ]);
+    expect(lines[1]).toBe('├─ cluster prod (tier prod)  Ready');
+  });
+
   describe('a workload moving from cluster dev1 to dev3', () => {
     const moved = expandApplication(
       {

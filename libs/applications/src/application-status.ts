@@ -8,6 +8,7 @@
  */
 import { APPLICATION_LABELS, type Condition, type Phase, type Resource, type ResourceStatus } from '@tugboat/resource-model';
 import type { DesiredChild, Expansion } from './application-types.js';
+import type { RolloutChange } from './delivery.js';
 import { migrationOfOwned, migrationStep, wantedWorkloadCopies, type Migration } from './migration-replacement.js';
 
 export interface ComponentStatus {
@@ -125,11 +126,44 @@ function notReadyMessage({ cluster, c }: { cluster: string; c: ComponentStatus }
 }
 
 /** What is stored in `status.fields` and read back by the CLI. */
+/** Per tier: what it runs (its latest applied Rollout) and the change that waits for a decision, if any. */
+export interface TierDelivery {
+  tier: string;
+  revision?: number;
+  /** `web=shop-web-3f2a… (sha256:3f2a…)`. */
+  releases?: string;
+  /** The Rollout that waits (PendingApproval or Waiting) or was rejected, newer than what runs. */
+  open?: { rollout: string; state: string; message: string; changes: RolloutChange[]; releases: string };
+}
+
 export interface ApplicationStatusFields {
   clusters?: ClusterStatus[];
   removing?: ComponentStatus[];
   /** While the Application is being deleted: which step its removal is at. */
   deletionStep?: string;
+  delivery?: TierDelivery[];
+}
+
+/** `"nginx@sha256:1111…"`: a diff value on one line, cut short. */
+function shortValue(value: unknown): string {
+  const text = value === undefined ? '(none)' : JSON.stringify(value);
+  return text.length > 72 ? `${text.slice(0, 71)}…` : text;
+}
+
+/** The delivery lines: per tier what it runs, and what waits there with its changes (and their diffs). */
+function deliveryLines(delivery: readonly TierDelivery[]): string[][] {
+  return delivery.map((d) => {
+    const runs = d.revision === undefined ? 'nothing applied yet' : `revision ${d.revision}: ${d.releases ?? ''}`;
+    const lines = [`tier ${d.tier}  ${runs}`];
+    if (!d.open) return lines;
+    lines.push(`${d.open.state}: rollout ${d.open.rollout} (${d.open.releases}) ${d.open.message}`);
+    for (const change of d.open.changes) {
+      const mark = change.action === 'created' ? '+' : change.action === 'deleted' ? '-' : '~';
+      lines.push(`  ${mark} ${change.kind}/${change.name}${change.action === 'updated' ? '' : ` would be ${change.action}`}`);
+      for (const field of (change.diff ?? []) as Array<{ path: string; from?: unknown; to?: unknown }>) lines.push(`      ${field.path}: ${shortValue(field.from)} → ${shortValue(field.to)}`);
+    }
+    return lines;
+  });
 }
 
 /** The tree as text, one line per cluster and component (`tug describe application/x`, `tug get … --tree`). */
@@ -139,8 +173,9 @@ export function formatApplicationTree(name: string, status: ResourceStatus & App
   if (status.deletionStep) lines.push(`├─ deletion: ${status.deletionStep}`);
   const clusters = status.clusters ?? [];
   const removing = status.removing ?? [];
+  const delivery = deliveryLines(status.delivery ?? []);
   clusters.forEach((cluster, i) => {
-    const lastCluster = i === clusters.length - 1 && removing.length === 0;
+    const lastCluster = i === clusters.length - 1 && removing.length === 0 && delivery.length === 0;
     lines.push(`${lastCluster ? '└─' : '├─'} cluster ${cluster.cluster}${cluster.tier ? ` (tier ${cluster.tier})` : ''}  ${cluster.phase}`);
     cluster.components.forEach((c, j) => {
       const last = j === cluster.components.length - 1;
@@ -148,8 +183,17 @@ export function formatApplicationTree(name: string, status: ResourceStatus & App
     });
   });
   if (removing.length > 0) {
-    lines.push('└─ removing');
-    removing.forEach((c, j) => lines.push(`   ${j === removing.length - 1 ? '└─' : '├─'} ${c.component}  ${c.kind}/${c.object}  ${c.phase}${c.message ? `: ${c.message}` : ''}`));
+    const last = delivery.length === 0;
+    lines.push(`${last ? '└─' : '├─'} removing`);
+    removing.forEach((c, j) => lines.push(`${last ? '   ' : '│  '}${j === removing.length - 1 ? '└─' : '├─'} ${c.component}  ${c.kind}/${c.object}  ${c.phase}${c.message ? `: ${c.message}` : ''}`));
+  }
+  if (delivery.length > 0) {
+    lines.push('└─ delivery');
+    delivery.forEach(([head, ...rest], j) => {
+      const last = j === delivery.length - 1;
+      lines.push(`   ${last ? '└─' : '├─'} ${head}`);
+      for (const line of rest) lines.push(`   ${last ? '   ' : '│  '}${line}`);
+    });
   }
   return lines;
 }

@@ -38,5 +38,6 @@ export {
   type ApplicationStatusTree,
   type ClusterStatus,
   type ComponentStatus,
+  type TierDelivery,
 } from './application-status.js';
 export { isReadyNow, migrationOf, migrationOfOwned, migrationStep, wantedWorkloadCopies, type Migration, type WorkloadCopy } from './migration-replacement.js';

@@ -16,6 +16,7 @@ import {
   tierKey,
   wantedWorkloadCopies,
   type RolloutRecord,
+  type TierDelivery,
   type ApplicationSpec,
   type ApplicationStatusFields,
   type ClusterCandidate,
@@ -23,16 +24,7 @@ import {
 } from '@tugboat/applications';
 import { APPLICATION_LABELS, TIER_LABEL, isTugboatError, type Condition, type Resource, type ResourceKey, type ResourceStatus } from '@tugboat/resource-model';
 
-/** Per tier: what it runs (its latest applied Rollout) and the change that waits for a decision, if any. */
-export interface TierDelivery {
-  tier: string;
-  revision?: number;
-  releases?: string;
-  /** The Rollout that waits (PendingApproval or Waiting) or was rejected, newer than what runs. */
-  open?: { rollout: string; state: string; message: string; changes: unknown[]; releases: string };
-}
-
-export type ApplicationStatus = ResourceStatus & ApplicationStatusFields & { expandError?: string; delivery?: TierDelivery[] };
+export type ApplicationStatus = ResourceStatus & ApplicationStatusFields & { expandError?: string };
 type Ctx = ReconcileContext<ApplicationStatus>;
 type Application = Resource<ApplicationSpec, ApplicationStatus>;
 type Owned = Resource<Record<string, unknown>, ResourceStatus>;
