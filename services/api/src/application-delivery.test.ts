@@ -192,6 +192,16 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     expect((await api.call('POST', '/v1/apply', { items: [policy('approval')] })).status).toBe(200);
   });
 
+  it('applies a proposal once when two people approve it at the same moment', async () => {
+    expect((await api.call('POST', '/v1/apply', { items: [app(1)] }, as('editor'))).status).toBe(200);
+    const pending = (await api.sql(`select name from resources where kind = 'Rollout' and labels->>'tugboat.dev/tier' = 'prod' and status->>'state' = 'PendingApproval'`)).map((r) => r.name as string);
+    expect(pending).toHaveLength(1);
+    const answers = await Promise.all([as('editor'), as('ci'), as('editor')].map((who) => api.call('POST', `/v1/rollouts/${pending[0]}/approve?project=${P}`, {}, who)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
+    expect((await api.sql(`select count(*)::int as n from audit_records where action = 'approve' and name = $1`, [pending[0]]))[0].n).toBe(1);
+    expect((await api.sql(`select (spec->'overrides'->>'replicas')::int as n from resources where name = 'shop-web-prod'`))[0].n).toBe(1);
+  });
+
   it('refuses what no one may write: a Rollout by hand, a changed Release, a tag for a digest, a component the app lacks, two policies for a tier', async () => {
     const byHand = await api.call('POST', '/v1/rollouts', { kind: 'Rollout', metadata: { name: 'x', project: P }, spec: {} });
     expect(byHand.status).toBe(403);
@@ -205,6 +215,9 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     const other = await api.call('POST', '/v1/releases', { ...release('other', 1), spec: { ...release('other', 1).spec, component: 'api' } });
     expect(other.status).toBe(422);
     expect(other.body.error.details[0]).toMatchObject({ path: 'spec.component', rule: 'component' });
+    const byHandChild = await api.call('PATCH', `/v1/workloadinstances/shop-web-prod?project=${P}`, { spec: { overrides: { replicas: 5 } } }, { token: tokens['editor']!, headers: { 'content-type': 'application/merge-patch+json' } });
+    expect(byHandChild.status).toBe(409);
+    expect(byHandChild.body.error.message).toContain('belongs to Application shop');
     const twice = await api.call('POST', '/v1/deliverypolicies', { kind: 'DeliveryPolicy', metadata: { name: 'prod-again' }, spec: { tier: 'prod', mode: 'automatic' } });
     expect(twice.status).toBe(409);
     expect(twice.body.error.details[0]).toMatchObject({ path: 'spec.tier', rule: 'unique' });

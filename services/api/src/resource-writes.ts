@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames, referenceTargets, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
+import { APPLICATION, ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames, referenceTargets, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
 import { createApplicationExpansion, expansionRefusal, type ChildOutcome } from './application-expansion.js';
 import { auditRow, type AuditContext, type AuditTrail } from './audit-trail.js';
@@ -141,6 +141,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     given: JsonObject,
     actor: Identity,
     defer: (check: () => Promise<void>) => Promise<void> = (check) => check(),
+    byPerson = false,
   ): Promise<Row | undefined> {
     prepareSpec(kind, current.uid, given, current); // the schema first: admission reads valid shapes only
     const request = { kind: kind.definition.kind, project: current.project, name: current.name, current: current.spec as JsonObject };
@@ -148,6 +149,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
     const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
     if (!specChanged && jsonEqual(labels, current.labels)) return undefined;
+    if (byPerson) await refuseIfApplicationOwned(tx, kind, current);
     if (specChanged) await defer(() => admission.checkDefinitionChange(tx, { kind: kind.definition.kind, uid: current.uid, name: current.name, spec: stored }));
     if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, current.project, spec));
     const row = await tx
@@ -165,6 +167,27 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       .executeTakeFirstOrThrow();
     await recordChange(tx, kind, row, 'spec', actor);
     return row;
+  }
+
+  /**
+   * An object an Application owns is written by the Application's expansion alone: a hand edit
+   * would bypass its tier's DeliveryPolicy (and be undone by the next expansion). 409 naming the
+   * Application to change instead. Its status, and a delete (the expansion makes it again, through
+   * the tier's policy), stay open.
+   */
+  async function refuseIfApplicationOwned(tx: Tx, kind: RegisteredKind, current: Row): Promise<void> {
+    const owner = await tx
+      .selectFrom('owner_references as o')
+      .innerJoin('resources as r', 'r.uid', 'o.owner_uid')
+      .select('r.name')
+      .where('o.owned_uid', '=', current.uid)
+      .where('r.kind', '=', APPLICATION.kind)
+      .executeTakeFirst();
+    if (!owner) return;
+    throw new ConflictError(
+      `${kind.definition.kind} "${current.name}" belongs to Application ${owner.name}, whose expansion writes it: change the Application (its tier's DeliveryPolicy then decides when the change rolls out)`,
+      { details: [{ path: 'metadata.ownerReferences', rule: 'owned-by-application', message: `Application/${current.project}/${owner.name}` }] },
+    );
   }
 
   /**
@@ -307,7 +330,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       throw new ConflictError(`${kind.definition.kind} "${input.name}" is being deleted`, { details: [{ path: 'metadata.deletionRequestedAt', rule: 'deleting' }] });
     }
     const previousSecrets = openSecrets(current);
-    const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor, defer);
+    const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor, defer, true);
     const children = await expandApplied(tx, kind, row ?? current, actor, check);
     if (!row) return withChildren({ action: 'unchanged', generation: Number(current.generation) }, input.name, children);
     await audit.record(tx, { action: 'update', kind: kind.definition.kind, project: input.project, name: input.name, detail: { via: 'apply' } }, audit.current(actor));
@@ -348,7 +371,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const current = await lockRow(tx, kind, key);
       checkVersion(current, expectedVersion);
       const { labels, spec } = desired(current);
-      const row = await changeSpec(tx, kind, current, labels, spec, actor);
+      const row = await changeSpec(tx, kind, current, labels, spec, actor, undefined, true);
       // Also when nothing changed: writing an Application again re-expands it onto its clusters as they are now.
       await expandOrRefuse(tx, kind, row ?? current, actor);
       return toResourceOne(tx, row ?? current);
