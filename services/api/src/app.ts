@@ -9,6 +9,7 @@ import type { PolicyRecord } from '@tugboat/applications';
 import {
   APPLICATION,
   ConflictError,
+  RELEASE,
   ROLLOUT,
   ForbiddenError,
   InputError,
@@ -258,10 +259,12 @@ export function createApp(options: AppOptions): express.Express {
    * a tier's clusters) writes what a person was already allowed to.
    */
   async function allowApplicationObjects(res: Response<unknown, Locals>, kind: RegisteredKind, project: string, verbs: ReadonlyArray<'create' | 'update' | 'delete'>): Promise<void> {
-    if (kind.definition.kind !== APPLICATION.kind || identityOf(res).type === 'controller') return;
+    // A Release rolls out through its Application's expansion: the same rights as writing the Application.
+    if ((kind.definition.kind !== APPLICATION.kind && kind.definition.kind !== RELEASE.kind) || identityOf(res).type === 'controller') return;
+    const needed = kind.definition.kind === RELEASE.kind ? (['create', 'update', 'delete'] as const) : verbs;
     for (const owned of ['WorkloadInstance', 'DatabaseInstance', 'SecretInstance']) {
       const definition = (await kinds.getOrThrow(owned)).definition;
-      for (const verb of verbs) authorize(principalOf(res), verb, definition, project);
+      for (const verb of needed) authorize(principalOf(res), verb, definition, project);
     }
   }
 

@@ -45,10 +45,11 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
       if (got !== status) throw new Error(`expected ${status}, got ${got}: ${JSON.stringify(body)}`);
       return body;
     };
-    await must(api.call('POST', '/v1/projects', { kind: 'Project', metadata: { name: P }, spec: { members: [{ user: 'vic', role: 'viewer' }, { user: 'eddie', role: 'editor' }] } }), 201);
+    await must(api.call('POST', '/v1/projects', { kind: 'Project', metadata: { name: P }, spec: { members: [{ user: 'vic', role: 'viewer' }, { user: 'eddie', role: 'editor' }], roles: [{ name: 'releaser', rules: [{ kinds: ['Release'], verbs: ['get', 'list', 'create'] }] }] } }), 201);
     tokens['viewer'] = (await must(api.call('POST', '/v1/tokens', { name: 'vic-laptop', user: 'vic' }), 201))['token'] as string;
     tokens['editor'] = (await must(api.call('POST', '/v1/tokens', { name: 'eddie-laptop', user: 'eddie' }), 201))['token'] as string;
     tokens['ci'] = (await must(api.call('POST', '/v1/tokens', { name: 'shop-ci', project: P, role: 'editor' }), 201))['token'] as string;
+    tokens['releaser'] = (await must(api.call('POST', '/v1/tokens', { name: 'narrow-ci', project: P, role: 'releaser' }), 201))['token'] as string;
     await must(api.call('POST', '/v1/apply', { items: platform }), 200);
   });
   afterAll(async () => {
@@ -215,6 +216,12 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     const other = await api.call('POST', '/v1/releases', { ...release('other', 1), spec: { ...release('other', 1).spec, component: 'api' } });
     expect(other.status).toBe(422);
     expect(other.body.error.details[0]).toMatchObject({ path: 'spec.component', rule: 'component' });
+    // A Release rolls out through the Application: creating one asks the rights writing the Application asks.
+    const narrow = await api.call('POST', '/v1/releases', release('shop-web-narrow', 8), as('releaser'));
+    expect(narrow.status).toBe(403);
+    expect(narrow.body.error.message).toContain('WorkloadInstance');
+    const narrowApply = await api.call('POST', '/v1/apply', { items: [release('shop-web-narrow', 8)] }, as('releaser'));
+    expect(narrowApply.status).toBe(403);
     const byHandChild = await api.call('PATCH', `/v1/workloadinstances/shop-web-prod?project=${P}`, { spec: { overrides: { replicas: 5 } } }, { token: tokens['editor']!, headers: { 'content-type': 'application/merge-patch+json' } });
     expect(byHandChild.status).toBe(409);
     expect(byHandChild.body.error.message).toContain('belongs to Application shop');

@@ -423,7 +423,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
       const app = await lockRow(tx, await kinds.getOrThrow(APPLICATION.kind), { project: row.project, name: appName });
       await records.adoptRelease(tx, app, row);
       if (app.deletion_requested_at) return [];
-      return expandApplicationRow(tx, app, actor, undefined, { cause: 'release', ...request });
+      return expandApplicationRow(tx, app, actor, authorize, { cause: 'release', ...request });
     },
   };
 }
