@@ -23,6 +23,8 @@ import {
   type ResourceList,
   type ResourceStatus,
   type Revision,
+  type RolloutDecision,
+  type RolloutSpec,
   type RolloutState,
   type RevisionDiff,
   type TokenInput,
@@ -116,43 +118,6 @@ export interface ApplyOptions extends RequestOptions {
   dryRun?: boolean;
 }
 
-/** Who decided a Rollout, how and when (`status.decision`). */
-export interface RolloutDecision {
-  action: 'approve' | 'reject' | 'automatic';
-  by: string;
-  role?: string;
-  /** RFC 3339. */
-  at: string;
-  message?: string;
-}
-
-/** One component's image after a Rollout; `release` and `image` are absent when it runs the definition's own image. */
-export interface RolloutRelease {
-  component: string;
-  release?: string;
-  /** `repo@sha256:…`, the release's image. */
-  image?: string;
-}
-
-export interface RolloutChange {
-  kind: string;
-  name: string;
-  cluster: string;
-  action: 'created' | 'updated' | 'deleted';
-  diff?: Array<{ path: string; from?: unknown; to?: unknown }>;
-}
-
-export interface RolloutSpec {
-  application: { name: string };
-  tier: string;
-  /** 1, 2, 3 … per application and tier. */
-  revision: number;
-  cause: 'release' | 'change' | 'undo' | 'clusters';
-  releases: RolloutRelease[];
-  changes: RolloutChange[];
-  previousRevision?: number;
-}
-
 export interface RolloutStatus extends ResourceStatus {
   state?: RolloutState;
   decision?: RolloutDecision;
@@ -166,18 +131,6 @@ export interface RolloutStatus extends ResourceStatus {
 
 /** A Rollout as the API answers it: written by the API only, decided by people. */
 export type Rollout = Resource<RolloutSpec, RolloutStatus>;
-
-/** A Release's spec: one build of one component of an Application, its image pinned by digest. */
-export interface ReleaseSpec {
-  application: { name: string };
-  component: string;
-  /** `<repo>@sha256:<64 hex>`. */
-  image: string;
-  /** The source commit, 7 to 64 hex characters. */
-  commit: string;
-  buildUrl?: string;
-  description?: string;
-}
 
 export interface RolloutDecisionOptions extends RequestOptions {
   /** Kept in `status.decision.message` and the audit record. */

@@ -83,7 +83,7 @@ describe('applicationStatusTree', () => {
           state: 'PendingApproval',
           message: 'waits for an approval by editor or admin of the project: tug rollout approve shop-prod-4 (or reject it)',
           releases: 'web=shop-web-r2 (sha256:222222222222)',
-          changes: [{ kind: 'WorkloadInstance', name: 'shop-web-prod', cluster: 'prod', action: 'updated' as const, diff: [{ path: 'spec.overrides.image', op: 'replace', from: 'shop@sha256:1111', to: 'shop@sha256:2222' }] }],
+          changes: [{ kind: 'WorkloadInstance', name: 'shop-web-prod', cluster: 'prod', action: 'updated' as const, diff: [{ path: 'spec.overrides.image', op: 'replace' as const, from: 'shop@sha256:1111', to: 'shop@sha256:2222' }] }],
         },
       },
     ];

@@ -10,7 +10,9 @@
  * Release is proposed everywhere at once, a rejection sticks, and an undo holds until a newer
  * Release arrives.
  */
-import { UNTIERED, type DeliveryMode, type RolloutState } from '@tugboat/resource-model';
+import { UNTIERED, type DeliveryMode, type RolloutChange, type RolloutRelease, type RolloutState } from '@tugboat/resource-model';
+
+export type { RolloutChange, RolloutRelease };
 
 export interface ReleaseRecord {
   name: string;
@@ -19,22 +21,6 @@ export interface ReleaseRecord {
   image: string;
   commit: string;
   buildUrl?: string;
-}
-
-/** What a tier runs of one component after a Rollout (`release` absent: the definition's own image). */
-export interface RolloutRelease {
-  component: string;
-  release?: string;
-  image?: string;
-}
-
-export interface RolloutChange {
-  kind: string;
-  name: string;
-  cluster: string;
-  action: 'created' | 'updated' | 'deleted';
-  diff?: unknown[];
-  waitsFor?: string[];
 }
 
 export interface RolloutRecord {

@@ -45,7 +45,7 @@ function rollout(tier: string, revision: number, state: RolloutState, releases: 
       createdAt: `2027-03-0${revision}T10:00:00.000Z`,
       updatedAt: `2027-03-0${revision}T10:00:00.000Z`,
     },
-    spec: { application: { name: 'shop' }, tier, revision, cause: more.cause ?? 'release', releases, changes: [] },
+    spec: { application: { name: 'shop' }, tier, revision, cause: more.cause ?? 'release', releases, changes: [], contentHash: `sha256:${revision}` },
     status: {
       state,
       phase: state === 'Applied' ? 'Ready' : state === 'PendingApproval' ? 'Pending' : 'Failed',

@@ -245,3 +245,62 @@ export interface WatchChange<Spec = Record<string, unknown>, Status = ResourceSt
   /** The object as read when the change was fanned out (it may already be newer); absent for DELETED or when gone. */
   object?: Resource<Spec, Status>;
 }
+
+/** Who decided a Rollout, how and when (`status.decision`). */
+export interface RolloutDecision {
+  action: 'approve' | 'reject' | 'automatic';
+  by: string;
+  /** The role the decision was made in (one the tier's DeliveryPolicy names). */
+  role?: string;
+  /** RFC 3339. */
+  at: string;
+  message?: string;
+}
+
+/** One component's release after a Rollout; `release` and `image` are absent when it runs its definition's own image. */
+export interface RolloutRelease {
+  component: string;
+  release?: string;
+  /** `repo@sha256:…`, the release's image. */
+  image?: string;
+}
+
+/** One object a Rollout changes in its tier. */
+export interface RolloutChange {
+  kind: string;
+  name: string;
+  cluster: string;
+  action: 'created' | 'updated' | 'deleted';
+  /** For `updated`: the field changes. */
+  diff?: FieldChange[];
+  /** For a removal that waits: what it waits for. */
+  waitsFor?: string[];
+}
+
+/** A Rollout's spec: one change of an Application in one tier (written by the API alone). */
+export interface RolloutSpec {
+  application: { name: string };
+  tier: string;
+  /** 1, 2, 3 … per application and tier. */
+  revision: number;
+  cause: 'release' | 'change' | 'undo';
+  /** What the tier runs after it. */
+  releases: RolloutRelease[];
+  changes: RolloutChange[];
+  /** A digest of the changes: an approval applies exactly what was shown. */
+  contentHash: string;
+  previousRevision?: number;
+}
+
+/** A Release's spec: one build of one component of an Application, its image pinned by digest. */
+export interface ReleaseSpec {
+  application: { name: string };
+  component: string;
+  /** `<repo>@sha256:<64 hex>`. */
+  image: string;
+  /** The source commit, 7 to 64 hex characters. */
+  commit: string;
+  buildUrl?: string;
+  description?: string;
+}
+

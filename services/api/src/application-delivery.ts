@@ -7,22 +7,15 @@
 import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import type { PolicyRecord, ReleaseRecord, RolloutChange, RolloutRecord, RolloutRelease } from '@tugboat/applications';
-import { APPLICATION, APPLICATION_LABELS, DELIVERY_POLICY, RELEASE, ROLLOUT, TIER_LABEL, type Condition, type RolloutState } from '@tugboat/resource-model';
+import { APPLICATION, APPLICATION_LABELS, DELIVERY_POLICY, RELEASE, ROLLOUT, TIER_LABEL, type Condition, type RolloutDecision, type RolloutState } from '@tugboat/resource-model';
+
+export type { RolloutDecision };
 import { sql } from 'kysely';
 import type { Identity } from './identity.js';
 import type { JsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import type { ResourceWriteInput } from './resource-input.js';
 import type { Row, Tx } from './resource-row.js';
-
-/** How a Rollout was decided: by whom, in which role, when. */
-export interface RolloutDecision {
-  action: 'approve' | 'reject' | 'automatic';
-  by: string;
-  role?: string;
-  at: string;
-  message?: string;
-}
 
 export interface RolloutStatus extends JsonObject {
   phase: string;
