@@ -68,6 +68,10 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     expect(created.status).toBe(201);
     expect(await image('shop-web-dev')).toBeNull();
     expect(await image('shop-web-prod')).toBeUndefined();
+    // The audit record names what committed: dev's copy and the Rollouts, not prod's held copy.
+    const [created_] = await api.sql(`select detail from audit_records where action = 'create' and kind = 'Application' and name = 'shop'`);
+    expect(created_.detail.alsoChanged).toEqual(expect.arrayContaining([`WorkloadInstance/${P}/shop-web-dev`, `Rollout/${P}/shop-prod-1`]));
+    expect(created_.detail.alsoChanged).not.toContain(`WorkloadInstance/${P}/shop-web-prod`);
     const dev = await rollout('shop-dev-1');
     expect(dev.status).toMatchObject({ state: 'Applied', decision: { action: 'automatic' } });
     const prod = await rollout('shop-prod-1');

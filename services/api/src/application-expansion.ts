@@ -98,6 +98,8 @@ export interface DeliveryRequest {
 export interface ExpansionWriters {
   insert(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, actor: Identity): Promise<Row>;
   setStatus(tx: Tx, kind: RegisteredKind, row: Row, status: JsonObject, actor: Identity): Promise<Row>;
+  /** A savepoint whose rollback also forgets the changes recorded since (`ChangeRecorder.savepoint`). */
+  savepoint(tx: Tx): Promise<{ release(): Promise<void>; rollback(): Promise<void> }>;
   change(tx: Tx, kind: RegisteredKind, current: Row, labels: Record<string, string>, spec: JsonObject, actor: Identity): Promise<Row | undefined>;
   remove(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
 }
@@ -323,7 +325,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
    */
   async function deliverTier(tx: Tx, app: Row, actor: Identity, authorize: Authorize | undefined, request: DeliveryRequest, work: TierWork): Promise<ChildOutcome[]> {
     const { tier, policy, history } = work;
-    await sql`savepoint tier_delivery`.execute(tx);
+    const savepoint = await writers.savepoint(tx);
     const written: ChildOutcome[] = [];
     for (const child of work.children) written.push(await writeChild(tx, app, child, work.owned, actor, authorize));
     for (const row of work.unwanted) {
@@ -332,7 +334,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     }
     // A refused child refuses the whole write: nothing to record.
     if (written.some((o) => o.action === 'blocked')) {
-      await sql`release savepoint tier_delivery`.execute(tx);
+      await savepoint.release();
       return written;
     }
     const applied = latestRollout(history, ['Applied']);
@@ -342,7 +344,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     const changes = written.filter(isChange).filter((o) => !(o.action === 'deleted' && decidedRemovals.has(`${o.kind}/${o.name}`)));
     const approving = request.approve?.rollout.tier === tier ? request.approve : undefined;
     if (changes.length === 0) {
-      await sql`release savepoint tier_delivery`.execute(tx);
+      await savepoint.release();
       if (open && open.state !== 'Rejected') {
         await records.setState(tx, open, rolloutStatus('Superseded', `nothing left to change: tier ${tier} already runs what it proposed`), actor);
       }
@@ -363,7 +365,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     const revision = Math.max(0, ...history.map((r) => r.revision)) + 1;
     const rolloutChanges = changes.map(rolloutChange);
     if (decision) {
-      await sql`release savepoint tier_delivery`.execute(tx);
+      await savepoint.release();
       const verb = decision.action === 'automatic' ? `rolled out automatically (${actor.name})` : `approved by ${decision.by}${decision.role ? ` (${decision.role})` : ''}`;
       if (approving) {
         const done = await records.setState(tx, approving.rollout, rolloutStatus('Applied', `${verb}: ${summary(rolloutChanges)}`, { decision }), actor);
@@ -389,8 +391,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
       return written;
     }
     // Held: the tier keeps what it runs; the changes wait in a Rollout.
-    await sql`rollback to savepoint tier_delivery`.execute(tx);
-    await sql`release savepoint tier_delivery`.execute(tx);
+    await savepoint.rollback();
     let holder: StoredRollout;
     if (open && open.contentHash === hash) {
       holder = open;

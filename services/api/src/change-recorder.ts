@@ -126,7 +126,29 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
     else changedTransactions.set(tx, [`${key.kind}/${key.project}/${key.name}`]);
   }
 
-  return { write, recordChange, nextVersion, wakeRelay };
+  /**
+   * A savepoint in `tx`. Rolling back to it also forgets the changes recorded since, so the
+   * transaction's audit record names only what commits, and a transaction left with no change
+   * wakes no relay.
+   */
+  async function savepoint(tx: Tx, name: string): Promise<{ release(): Promise<void>; rollback(): Promise<void> }> {
+    const mark = changedTransactions.get(tx)?.length ?? 0;
+    await sql`savepoint ${sql.id(name)}`.execute(tx);
+    return {
+      async release() {
+        await sql`release savepoint ${sql.id(name)}`.execute(tx);
+      },
+      async rollback() {
+        await sql`rollback to savepoint ${sql.id(name)}`.execute(tx);
+        await sql`release savepoint ${sql.id(name)}`.execute(tx);
+        const changes = changedTransactions.get(tx);
+        if (changes && mark === 0) changedTransactions.delete(tx);
+        else if (changes) changes.length = mark;
+      },
+    };
+  }
+
+  return { write, recordChange, nextVersion, wakeRelay, savepoint };
 }
 
 /**

@@ -385,6 +385,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       insert: async (tx, kind, uid, input, actor) => (await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor)).row,
       change: (tx, kind, current, labels, spec, actor) => changeSpec(tx, kind, current, labels, spec, actor),
       remove: (tx, row, actor) => options.deleteInTransaction(tx, row, actor),
+      savepoint: (tx) => options.changes.savepoint(tx, 'tier_delivery'),
       setStatus: async (tx, kind, row, status, actor) => {
         const updated = await tx
           .updateTable('resources')
