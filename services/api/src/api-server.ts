@@ -83,6 +83,8 @@ export interface ApiServerOptions {
   http?: Partial<HttpServerLimits>;
   /** Creates waiting for the database at most; past it a create answers 503 with Retry-After. Default 10 000. */
   maxQueuedWrites?: number;
+  /** Decided Rollouts kept per Application and tier (the newest; waiting ones always). Default 50. */
+  rolloutHistoryLimit?: number;
   killPoint?: KillPoint;
   /** Token cache lifetime (default 1 s) and the clock of token expiry and last use (tests move it). */
   identity?: { cacheTtlMs?: number; now?: () => number };
@@ -192,6 +194,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       },
       killPoint,
       ...(options.maxQueuedWrites ? { groupCommit: { maxQueued: options.maxQueuedWrites } } : {}),
+      ...(options.rolloutHistoryLimit ? { rolloutHistoryLimit: options.rolloutHistoryLimit } : {}),
       admission: createAdmission({ limits: { ...DEFAULT_REQUEST_LIMITS, ...options.requestLimits } }),
       audit,
     });

@@ -241,3 +241,34 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     }
   });
 });
+
+describe('a tier’s rollout history is bounded', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ projects: ['hist'], rolloutHistoryLimit: 2 });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('keeps the newest decided rollouts of each tier, and a waiting one always', async () => {
+    const edit = (replicas: number) => ({
+      kind: 'Application',
+      metadata: { name: 'web', project: 'hist' },
+      spec: { targets: [{ clusters: [{ name: 'lab' }] }], workloads: [{ name: 'web', definitionRef: { name: 'shop' }, overrides: { replicas } }] },
+    });
+    const items = [platform[0]!, { kind: 'ClusterInstance', metadata: { name: 'lab' }, spec: { definitionRef: { name: 'local' }, kubeconfig: 'apiVersion: v1' } }, platform[3]!];
+    expect((await api.call('POST', '/v1/apply', { items })).status).toBe(200);
+    for (const replicas of [1, 2, 3, 4]) expect((await api.call('POST', '/v1/apply', { items: [edit(replicas)] })).status).toBe(200);
+    const kept = async () => (await api.sql(`select name from resources where kind = 'Rollout' and project = 'hist' order by (spec->>'revision')::int`)).map((r) => r.name as string);
+    expect(await kept()).toEqual(['web-default-3', 'web-default-4']);
+
+    // An approval tier's waiting proposal is never pruned.
+    expect((await api.call('POST', '/v1/apply', { items: [{ kind: 'DeliveryPolicy', metadata: { name: 'default' }, spec: { tier: 'default', mode: 'approval', approvers: { roles: ['admin'] } } }] })).status).toBe(200);
+    expect((await api.call('POST', '/v1/apply', { items: [edit(5)] })).status).toBe(200);
+    expect(await kept()).toEqual(['web-default-3', 'web-default-4', 'web-default-5']);
+    expect((await api.call('POST', '/v1/rollouts/web-default-5/approve?project=hist')).status).toBe(200);
+    expect((await api.call('POST', '/v1/apply', { items: [edit(1)] })).status).toBe(200);
+    expect(await kept()).toEqual(['web-default-4', 'web-default-5', 'web-default-6']);
+  });
+});

@@ -32,13 +32,18 @@ export interface StoredRollout extends RolloutRecord {
 export interface DeliveryWriters {
   insert(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, actor: Identity): Promise<Row>;
   setStatus(tx: Tx, kind: RegisteredKind, row: Row, status: JsonObject, actor: Identity): Promise<Row>;
+  remove(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
 }
+
+/** Decided Rollouts kept per Application and tier by default: a history as long as a Deployment's revisionHistoryLimit allows, five times over. */
+export const ROLLOUT_HISTORY_LIMIT = 50;
 
 /** The longest object name (a DNS label). */
 const MAX_NAME = 63;
 
-export function createDeliveryRecords(options: { kinds: KindRegistry; writers: DeliveryWriters }) {
+export function createDeliveryRecords(options: { kinds: KindRegistry; writers: DeliveryWriters; historyLimit?: number }) {
   const { kinds, writers } = options;
+  const historyLimit = options.historyLimit ?? ROLLOUT_HISTORY_LIMIT;
 
   /** The Application's Releases, oldest first. */
   async function releasesOf(tx: Tx, app: Row): Promise<ReleaseRecord[]> {
@@ -100,7 +105,29 @@ export function createDeliveryRecords(options: { kinds: KindRegistry; writers: D
     };
     const labels = { [APPLICATION_LABELS.application]: app.name, [TIER_LABEL]: rollout.tier };
     const row = await writers.insert(tx, kind, randomUUID(), { name, project: app.project, labels, ownerReferences: [{ kind: APPLICATION.kind, name: app.name }], spec }, actor);
-    return stored(await writers.setStatus(tx, kind, row, status, actor));
+    const written = stored(await writers.setStatus(tx, kind, row, status, actor));
+    await pruneHistory(tx, app, rollout.tier, actor);
+    return written;
+  }
+
+  /**
+   * Keeps the tier's history bounded: decided Rollouts beyond the newest `historyLimit` go (a
+   * waiting one always stays). What they recorded is still in the audit trail and the revisions.
+   */
+  async function pruneHistory(tx: Tx, app: Row, tier: string, actor: Identity): Promise<void> {
+    const old = await tx
+      .selectFrom('resources')
+      .selectAll()
+      .where('kind', '=', ROLLOUT.kind)
+      .where('project', '=', app.project)
+      .where(sql<boolean>`spec->'application'->>'name' = ${app.name}`)
+      .where(sql<boolean>`spec->>'tier' = ${tier}`)
+      .where(sql<boolean>`coalesce(status->>'state', '') not in ('PendingApproval', 'Waiting')`)
+      .orderBy(sql`(spec->>'revision')::int`, 'desc')
+      .offset(historyLimit)
+      .limit(100)
+      .execute();
+    for (const row of old) await writers.remove(tx, row, actor);
   }
 
   async function setState(tx: Tx, rollout: StoredRollout, status: RolloutStatus, actor: Identity): Promise<StoredRollout> {

@@ -120,9 +120,9 @@ type Authorize = (kind: RegisteredKind, key: { project: string; name: string }, 
 
 const OWNED_KINDS = ['SecretInstance', 'DatabaseInstance', 'WorkloadInstance'] as const;
 
-export function createApplicationExpansion(options: { kinds: KindRegistry; writers: ExpansionWriters }): ApplicationExpansion {
+export function createApplicationExpansion(options: { kinds: KindRegistry; writers: ExpansionWriters; historyLimit?: number }): ApplicationExpansion {
   const { kinds, writers } = options;
-  const records = createDeliveryRecords({ kinds, writers });
+  const records = createDeliveryRecords({ kinds, writers, ...(options.historyLimit ? { historyLimit: options.historyLimit } : {}) });
 
   async function clusterCandidates(tx: Tx): Promise<ClusterCandidate[]> {
     const rows = await tx.selectFrom('resources').select(['name', 'labels', 'deletion_requested_at']).where('kind', '=', CLUSTER_INSTANCE.kind).where('project', '=', '').execute();

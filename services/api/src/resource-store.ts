@@ -99,6 +99,8 @@ export interface ResourceStoreOptions {
    * their way go together as the next one, up to `maxBatch` (default 64) objects.
    */
   groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
+  /** See `ApiServerOptions.rolloutHistoryLimit`. */
+  rolloutHistoryLimit?: number;
   /** Write-time checks against other objects (guardrails, default cluster); `createAdmission()` when absent. */
   admission?: Admission;
   /**
@@ -135,6 +137,7 @@ export function createResourceStore(options: ResourceStoreOptions): ResourceStor
       audit,
       deleteInTransaction: deletion.deleteInTransaction,
       ...(options.groupCommit ? { groupCommit: options.groupCommit } : {}),
+      ...(options.rolloutHistoryLimit ? { rolloutHistoryLimit: options.rolloutHistoryLimit } : {}),
     }),
     delete: deletion.delete,
     removeFinalizer: deletion.removeFinalizer,

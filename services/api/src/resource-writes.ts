@@ -60,6 +60,8 @@ export interface ResourceWritesOptions {
   killPoint: KillPoint;
   /** See `ResourceStoreOptions.groupCommit`. */
   groupCommit?: { maxInFlight?: number; maxBatch?: number; maxQueued?: number };
+  /** Decided Rollouts kept per Application and tier (`ApiServerOptions.rolloutHistoryLimit`). */
+  rolloutHistoryLimit?: number;
   /** Write-time checks against other objects (guardrails, default cluster), in each write's transaction. */
   admission: Admission;
   /** Each write's audit record, in its transaction. */
@@ -381,6 +383,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   // An Application's objects are written by the same functions as any object, in the Application write's transaction.
   const applications = createApplicationExpansion({
     kinds,
+    ...(options.rolloutHistoryLimit ? { historyLimit: options.rolloutHistoryLimit } : {}),
     writers: {
       insert: async (tx, kind, uid, input, actor) => (await insertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor)).row,
       change: (tx, kind, current, labels, spec, actor) => changeSpec(tx, kind, current, labels, spec, actor),
