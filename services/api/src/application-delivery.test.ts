@@ -207,6 +207,22 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     expect((await api.sql(`select (spec->'overrides'->>'replicas')::int as n from resources where name = 'shop-web-prod'`))[0].n).toBe(1);
   });
 
+  it('serializes an approval against an Application write: no deadlock, no 5xx, one of the two wins', async () => {
+    for (const replicas of [2, 3, 1]) {
+      expect((await api.call('POST', '/v1/apply', { items: [app(replicas)] }, as('editor'))).status).toBe(200);
+      const [pending] = (await api.sql(`select name from resources where kind = 'Rollout' and labels->>'tugboat.dev/tier' = 'prod' and status->>'state' = 'PendingApproval'`)).map((r) => r.name as string);
+      const [approve, write] = await Promise.all([
+        api.call('POST', `/v1/rollouts/${pending}/approve?project=${P}`, {}, as('editor')),
+        api.call('POST', '/v1/apply', { items: [app(replicas === 1 ? 2 : 1)] }, as('editor')),
+      ]);
+      expect(write.status).toBe(200);
+      expect([200, 409]).toContain(approve.status);
+      // Whichever came first, prod still runs what some approval applied and one proposal waits (or none).
+      const states = (await api.sql(`select status->>'state' as state from resources where kind = 'Rollout' and labels->>'tugboat.dev/tier' = 'prod' and status->>'state' = 'PendingApproval'`)).length;
+      expect(states).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('refuses what no one may write: a Rollout by hand, a changed Release, a tag for a digest, a component the app lacks, two policies for a tier', async () => {
     const byHand = await api.call('POST', '/v1/rollouts', { kind: 'Rollout', metadata: { name: 'x', project: P }, spec: {} });
     expect(byHand.status).toBe(403);

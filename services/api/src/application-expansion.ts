@@ -193,8 +193,8 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
 
   /**
    * Deletes an owned object the expansion no longer wants, unless a sibling still uses it, or it is
-   * a workload whose replacement on another cluster is not Ready yet (then it waits). `wanted` is
-   * every child of the expansion, all tiers: a replacement may be in another one.
+   * a workload whose tier still wants copies of it that are not Ready yet (a migration: then it
+   * waits). `wanted` is every child of the expansion; `migrationOf` keeps to the copy's tier.
    */
   async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Identity, wanted: readonly DesiredChild[]): Promise<ChildOutcome | undefined> {
     if (row.deletion_requested_at) return undefined;

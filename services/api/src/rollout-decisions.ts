@@ -14,7 +14,7 @@ import type { ChangeRecorder } from './change-recorder.js';
 import type { Identity } from './identity.js';
 import type { KindRegistry } from './kind-registry.js';
 import { lockRow } from './lock-row.js';
-import { toResource, type ObjectKey, type Tx } from './resource-row.js';
+import { notFound, toResource, type ObjectKey, type Tx } from './resource-row.js';
 
 /** The role the caller approves in, given the roles a tier's policy names; throws the 403 when none. */
 export type Approver = (policy: PolicyRecord) => string;
@@ -65,11 +65,14 @@ export function createRolloutDecisions(options: { kinds: KindRegistry; write: Ch
     let supersededBy: string | undefined;
     const answer = await write(
       async (tx) => {
-        // The Application first, then the Rollout: the order every expansion takes its locks in.
-        const peek = await lockRow(tx, rolloutKind, key);
+        // The Application first, then the Rollout: the order every expansion takes its locks in
+        // (the Rollout is only read here to find its Application; read again once that is locked).
+        const peek = await tx.selectFrom('resources').select('spec').where('kind', '=', ROLLOUT.kind).where('project', '=', key.project).where('name', '=', key.name).executeTakeFirst();
+        if (!peek) throw notFound(rolloutKind, key);
         const appName = (peek.spec as { application: { name: string } }).application.name;
         const app = await lockApplication(tx, key.project, appName);
-        const rollout = (await records.rolloutsOf(tx, app)).find((r) => r.name === key.name)!;
+        const rollout = (await records.rolloutsOf(tx, app)).find((r) => r.name === key.name);
+        if (!rollout) throw notFound(rolloutKind, key);
         if (rollout.state !== 'PendingApproval' && rollout.state !== 'Waiting') {
           const why = (rollout.row.status as { message?: string }).message;
           throw new ConflictError(`Rollout ${key.name} is ${rollout.state}${why ? ` (${why})` : ''}: only a Rollout that waits for a decision can be ${input.action}d`, {
