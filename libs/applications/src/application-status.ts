@@ -133,7 +133,7 @@ export interface TierDelivery {
   /** `web=shop-web-3f2a… (sha256:3f2a…)`. */
   releases?: string;
   /** The Rollout that waits (PendingApproval or Waiting) or was rejected, newer than what runs. */
-  open?: { rollout: string; state: string; message: string; changes: RolloutChange[]; releases: string };
+  open?: { rollout: string; state: string; message: string; changes: RolloutChange[]; releases: string; waitingFor?: string };
 }
 
 export interface ApplicationStatusFields {

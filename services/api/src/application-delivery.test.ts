@@ -109,6 +109,11 @@ describe('Application delivery: releases, approvals, undo (API, real Postgres an
     expect(early.body.error.message).toContain('not Ready in tier dev');
 
     await markReady('shop-web-dev');
+    // The workload-controller asks for an expansion while a proposal waits for its required tier: it then says it may be approved.
+    expect((await api.call('POST', `/v1/applications/shop/expand?project=${P}`)).status).toBe(200);
+    const mayGo = await rollout('shop-prod-2');
+    expect(mayGo.status).toMatchObject({ state: 'PendingApproval', reason: 'ApprovalRequired' });
+    expect(mayGo.status.waitingFor).toBeUndefined();
     const approved = await api.call('POST', `/v1/rollouts/shop-prod-2/approve?project=${P}`, {}, as('editor'));
     expect(approved.status).toBe(200);
     expect(await image('shop-web-prod')).toBe(digest(1));

@@ -395,6 +395,12 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     let holder: StoredRollout;
     if (open && open.contentHash === hash) {
       holder = open;
+      const shown = (open.row.status as { waitingFor?: string }).waitingFor;
+      if (open.state === 'PendingApproval' && shown !== waitingFor) {
+        // The required tier became Ready (or stopped being): the proposal says so, and who may now approve.
+        const message = approvalMessage(open.name, policy, waitingFor);
+        holder = await records.setState(tx, open, rolloutStatus('PendingApproval', message, { reason: waitingFor ? 'WaitingForTier' : 'ApprovalRequired', approvers: policy.approvers, ...(waitingFor ? { waitingFor } : {}) }), actor);
+      }
     } else {
       const name = rolloutName(app.name, tier, revision);
       const state = policy.mode === 'approval' ? 'PendingApproval' : 'Waiting';

@@ -82,30 +82,34 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
     return owned;
   }
 
-  type StoredRollout = Resource<RolloutRecord & { cause: string }, ResourceStatus & { state?: RolloutRecord['state']; message?: string }>;
+  /** A Rollout as this reads it: the record, and what its status says. */
+  type SeenRollout = RolloutRecord & { message: string; waitingFor?: string };
 
   /** The Application's Rollouts per tier, oldest first. */
-  async function rolloutsByTier(ctx: Ctx, app: Application): Promise<Map<string, RolloutRecord[]>> {
-    const byTier = new Map<string, RolloutRecord[]>();
-    const page = ctx.api.listAll<RolloutRecord, StoredRollout['status']>('Rollout', { project: app.metadata.project, labelSelector: { [APPLICATION_LABELS.application]: app.metadata.name }, signal: ctx.signal });
+  async function rolloutsByTier(ctx: Ctx, app: Application): Promise<Map<string, SeenRollout[]>> {
+    const byTier = new Map<string, SeenRollout[]>();
+    type Status = ResourceStatus & { state?: RolloutRecord['state']; message?: string; waitingFor?: string };
+    const page = ctx.api.listAll<RolloutRecord, Status>('Rollout', { project: app.metadata.project, labelSelector: { [APPLICATION_LABELS.application]: app.metadata.name }, signal: ctx.signal });
     for await (const rollout of page) {
       if (!rollout.metadata.ownerReferences?.some((o) => o.uid === app.metadata.uid)) continue;
-      const record: RolloutRecord = { ...rollout.spec, name: rollout.metadata.name, state: rollout.status.state ?? 'PendingApproval' };
-      (record as RolloutRecord & { message?: string }).message = rollout.status.message ?? '';
+      const { state = 'PendingApproval', message = '', waitingFor } = rollout.status;
+      const record: SeenRollout = { ...rollout.spec, name: rollout.metadata.name, state, message, ...(waitingFor ? { waitingFor } : {}) };
       byTier.set(record.tier, [...(byTier.get(record.tier) ?? []), record].sort((a, b) => a.revision - b.revision));
     }
     return byTier;
   }
 
   /** What each tier runs and what waits there. */
-  function deliveryOf(byTier: Map<string, RolloutRecord[]>): TierDelivery[] {
+  function deliveryOf(byTier: Map<string, SeenRollout[]>): TierDelivery[] {
     return [...byTier].map(([tier, history]) => {
       const applied = latestRollout(history, ['Applied']);
       const open = history.filter((r) => ['PendingApproval', 'Waiting', 'Rejected'].includes(r.state) && (!applied || r.revision > applied.revision)).pop();
       return {
         tier,
         ...(applied ? { revision: applied.revision, releases: describeReleases(applied.releases) } : {}),
-        ...(open ? { open: { rollout: open.name, state: open.state, message: (open as RolloutRecord & { message?: string }).message ?? '', changes: open.changes, releases: describeReleases(open.releases) } } : {}),
+        ...(open
+          ? { open: { rollout: open.name, state: open.state, message: open.message, changes: open.changes, releases: describeReleases(open.releases), ...(open.waitingFor ? { waitingFor: open.waitingFor } : {}) } }
+          : {}),
       };
     });
   }
@@ -136,7 +140,8 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
     const held = new Set(delivery.filter((d) => d.open).map((d) => d.tier));
     // A release waiting for its required tier is looked at again until it may go; so is a proposal
     // waiting for an approval its tier no longer asks for (its DeliveryPolicy became automatic).
-    const waiting = delivery.some((d) => d.open?.state === 'Waiting' || (d.open?.state === 'PendingApproval' && automatic.has(d.tier)));
+    // A proposal whose release waits for its required tier is looked at again too: its message then says it may be approved.
+    const waiting = delivery.some((d) => d.open?.state === 'Waiting' || (d.open?.state === 'PendingApproval' && (automatic.has(d.tier) || d.open.waitingFor !== undefined)));
     let expandError: string | undefined;
     if (waiting || needsExpansion(expansion, owned, held)) {
       try {
@@ -170,7 +175,7 @@ export function createApplicationReconciler(options: ApplicationReconcilerOption
       return { requeueAfterMs: options.progressingRequeueMs };
     }
     ctx.setStatus({ phase: tree.phase, reason: tree.reason, message: tree.message, conditions, fields });
-    if (waiting) return { requeueAfterMs: options.progressingRequeueMs };
+    // A proposal waiting for its required tier needs no timer: a status change of a copy there wakes this.
     // Nothing to look at until something changes: all Ready, or no cluster in its tiers yet (a ClusterInstance change wakes it).
     if ((tree.phase === 'Ready' || tree.clusters.length === 0) && tree.removing.length === 0) return undefined;
     return { requeueAfterMs: options.progressingRequeueMs };
