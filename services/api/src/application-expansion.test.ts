@@ -128,6 +128,17 @@ describe('Application expansion (API, real Postgres and NATS)', () => {
     expect((again.body.results as PlanItem[]).map((r) => r.action)).toEqual(Array(7).fill('unchanged'));
   });
 
+  it('lets a person set an owned secret’s value, and nothing else of what the Application owns', async () => {
+    const merge = { headers: { 'content-type': 'application/merge-patch+json' } };
+    const value = await api.call('PATCH', `/v1/secretinstances/shop-key-dev?project=${P}`, { spec: { value: 'sk-1' } }, merge);
+    expect(value.status).toBe(200);
+    const key = await api.call('PATCH', `/v1/secretinstances/shop-key-dev?project=${P}`, { spec: { key: 'OTHER_KEY' } }, merge);
+    expect(key.status).toBe(409);
+    expect(key.body.error.details).toEqual([expect.objectContaining({ path: 'metadata.ownerReferences', rule: 'owned-by-application' })]);
+    const relabel = await api.call('PATCH', `/v1/workloadinstances/shop-web-dev?project=${P}`, { metadata: { labels: { team: 'x' } } }, merge);
+    expect(relabel.status).toBe(409);
+  });
+
   it('refuses the whole write when one child breaks its guardrails, naming component, cluster, field and rule; nothing is written', async () => {
     const created = await api.call('POST', '/v1/applications', application('big', { prodReplicas: 5 }));
     expect(created.status).toBe(422);

@@ -16,7 +16,7 @@ import { jsonb } from './database.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { Identity } from './identity.js';
 import { diffJson, type FieldChange } from './json-diff.js';
-import { applyMergePatch, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
+import { applyMergePatch, cloneJson, deletePath, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
@@ -151,7 +151,14 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     const { stored, sealed, secretsChanged } = prepareSpec(kind, current.uid, spec, current);
     const specChanged = secretsChanged || !jsonEqual(stored, current.spec);
     if (!specChanged && jsonEqual(labels, current.labels)) return undefined;
-    if (byPerson) await refuseIfApplicationOwned(tx, kind, current);
+    // A secret's value (`tug secret set`) is a person's to write: the expansion never holds it.
+    const withoutSecrets = (value: unknown) => {
+      const copy = cloneJson(value) as JsonObject;
+      for (const path of kind.definition.secretFields) deletePath(copy, path);
+      return copy;
+    };
+    const beyondSecrets = !jsonEqual(withoutSecrets(stored), withoutSecrets(current.spec)) || !jsonEqual(labels, current.labels);
+    if (byPerson && beyondSecrets) await refuseIfApplicationOwned(tx, kind, current);
     if (specChanged) await defer(() => admission.checkDefinitionChange(tx, { kind: kind.definition.kind, uid: current.uid, name: current.name, spec: stored }));
     if (specChanged) await writeReferences(tx, current.uid, await resolveReferences(tx, kind, current.project, spec));
     const row = await tx
@@ -174,8 +181,8 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   /**
    * An object an Application owns is written by the Application's expansion alone: a hand edit
    * would bypass its tier's DeliveryPolicy (and be undone by the next expansion). 409 naming the
-   * Application to change instead. Its status, and a delete (the expansion makes it again, through
-   * the tier's policy), stay open.
+   * Application to change instead. Its status, a secret's value, and a delete (the expansion makes
+   * it again, through the tier's policy), stay open.
    */
   async function refuseIfApplicationOwned(tx: Tx, kind: RegisteredKind, current: Row): Promise<void> {
     const owner = await tx
