@@ -1,7 +1,9 @@
 /**
  * `tug release create` and `tug rollout approve|reject|history|undo` against a small HTTP server
- * that answers as the rollout contract says (the API's routes are written alongside): what each
- * command sends (method, path, query, body) and what it prints.
+ * that answers as the API's routes do (`POST /v1/rollouts/{name}/approve|reject`,
+ * `POST /v1/applications/{name}/undo`, the generic list and create; e2e/src/cli-rollout.test.ts runs
+ * the same commands against the real API): what each command sends (method, path, query, body) and
+ * what it prints.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -12,7 +12,8 @@ import { UsageError } from '../usage-error.js';
  * `tug rollout`: a person's side of delivery. The API writes a Rollout for every change of an
  * Application in a tier; in a tier whose policy asks for approval it waits for someone allowed to
  * approve or reject it. These commands decide them, show a tier's history, and go back to an
- * earlier release, through the routes of the rollout contract (the API checks who may).
+ * earlier release, through `POST /v1/rollouts/{name}/approve|reject` and
+ * `POST /v1/applications/{name}/undo` (the API checks who may: docs/access-control.md).
  */
 
 interface ProjectFlags {
