@@ -444,6 +444,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return { project: ref.project };
   }
 
+  /** `POST …/approve` or `…/reject` of a Rollout, with its optional message. */
+  async function decideRollout(ref: ObjectRef, action: 'approve' | 'reject', opts: RolloutDecisionOptions): Promise<unknown> {
+    const body = opts.message === undefined ? {} : { message: opts.message };
+    const answer = await send({ method: 'POST', path: await objectPath(ref, opts.signal, `/${action}`), query: projectQuery(ref), body, signal: opts.signal });
+    return answer.body;
+  }
+
   const client: ApiClient = {
     baseUrl,
 
@@ -720,25 +727,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     },
 
     async approveRollout(ref, opts = {}) {
-      const answer = await send({
-        method: 'POST',
-        path: await objectPath(ref, opts.signal, '/approve'),
-        query: projectQuery(ref),
-        body: decisionBody(opts),
-        signal: opts.signal,
-      });
-      return answer.body as ApproveRolloutResult;
+      return (await decideRollout(ref, 'approve', opts)) as ApproveRolloutResult;
     },
 
     async rejectRollout(ref, opts = {}) {
-      const answer = await send({
-        method: 'POST',
-        path: await objectPath(ref, opts.signal, '/reject'),
-        query: projectQuery(ref),
-        body: decisionBody(opts),
-        signal: opts.signal,
-      });
-      return answer.body as RejectRolloutResult;
+      return (await decideRollout(ref, 'reject', opts)) as RejectRolloutResult;
     },
 
     async undoApplication(ref, opts = {}) {
@@ -837,10 +830,6 @@ function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<vo
 }
 
 /** A decision's body: the message when there is one, else `{}` (the routes read a JSON object). */
-function decisionBody(options: RolloutDecisionOptions): { message?: string } {
-  return options.message === undefined ? {} : { message: options.message };
-}
-
 function formatSelector(selector: ListOptions['labelSelector']): string | undefined {
   if (selector === undefined) return undefined;
   // Checked here with the API's own parser, so a mistake is an InputError before any request.

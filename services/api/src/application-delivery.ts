@@ -4,18 +4,17 @@
  * tier's history). The decisions themselves (which release a tier runs, whether a change waits for
  * an approval) are made in `application-expansion.ts`; this module only keeps the rows.
  */
-import { createHash } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { PolicyRecord, ReleaseRecord, RolloutChange, RolloutRecord, RolloutRelease } from '@tugboat/applications';
 import { APPLICATION, APPLICATION_LABELS, DELIVERY_POLICY, RELEASE, ROLLOUT, TIER_LABEL, type Condition, type RolloutDecision, type RolloutState } from '@tugboat/resource-model';
-
-export type { RolloutDecision };
 import { sql } from 'kysely';
 import type { Identity } from './identity.js';
 import type { JsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import type { ResourceWriteInput } from './resource-input.js';
 import type { Row, Tx } from './resource-row.js';
+
+export type { RolloutDecision };
 
 export interface RolloutStatus extends JsonObject {
   phase: string;

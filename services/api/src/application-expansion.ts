@@ -364,6 +364,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     const cause = request.cause ?? (request.undo?.pins.has(tier) ? 'undo' : sameReleases(work.releases, applied?.releases) ? 'change' : 'release');
     const revision = Math.max(0, ...history.map((r) => r.revision)) + 1;
     const rolloutChanges = changes.map(rolloutChange);
+    const proposal = { tier, revision, cause, releases: work.releases, changes: rolloutChanges, contentHash: hash, ...(applied ? { previousRevision: applied.revision } : {}) };
     if (decision) {
       await savepoint.release();
       const verb = decision.action === 'automatic' ? `rolled out automatically (${actor.name})` : `approved by ${decision.by}${decision.role ? ` (${decision.role})` : ''}`;
@@ -383,7 +384,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
       const done = await records.record(
         tx,
         app,
-        { tier, revision, cause, releases: work.releases, changes: rolloutChanges, contentHash: hash, ...(applied ? { previousRevision: applied.revision } : {}) },
+        proposal,
         rolloutStatus('Applied', `${verb}: ${summary(rolloutChanges)}`, { decision }),
         actor,
       );
@@ -409,7 +410,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
       holder = await records.record(
         tx,
         app,
-        { tier, revision, cause, releases: work.releases, changes: rolloutChanges, contentHash: hash, ...(applied ? { previousRevision: applied.revision } : {}) },
+        proposal,
         rolloutStatus(state, message, { reason: waitingFor ? 'WaitingForTier' : 'ApprovalRequired', approvers: policy.approvers, ...(waitingFor ? { waitingFor } : {}) }),
         actor,
       );
