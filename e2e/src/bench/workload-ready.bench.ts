@@ -22,7 +22,8 @@
  * BENCH_WORKLOADS_LARGE=1 (also 10,000 with one replica, for memory), BENCH_WORKLOAD_REPLICAS
  * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16 reconciles at once per replica), BENCH_KUBE_LATENCY_MS
  * (20), BENCH_SANDBOX_TIME_SCALE (20), BENCH_CONTROLLER_NODE_ARGS (e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof` for the workload-controllers), BENCH_SANDBOX_NODE_ARGS, BENCH_KEEP_LOGS.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` for the workload-controllers), BENCH_SANDBOX_NODE_ARGS, BENCH_API_NODE_ARGS,
+ * BENCH_KEEP_LOGS.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -40,6 +41,7 @@ const CONCURRENCY = Number(env['BENCH_WORKLOAD_CONCURRENCY'] ?? 16);
 const KUBE_LATENCY_MS = Number(env['BENCH_KUBE_LATENCY_MS'] ?? 20);
 const TIME_SCALE = Number(env['BENCH_SANDBOX_TIME_SCALE'] ?? 20);
 const SANDBOX_NODE_ARGS = (env['BENCH_SANDBOX_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+const API_NODE_ARGS = (env['BENCH_API_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
 /** As deploy/kubernetes/workload-controller.yaml runs it (NODE_OPTIONS), plus BENCH_CONTROLLER_NODE_ARGS. */
 const CONTROLLER_NODE_ARGS = ['--max-old-space-size=128', ...(env['BENCH_CONTROLLER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '')];
 const CREATE_BATCH = 50;
@@ -99,7 +101,7 @@ async function countReady(admin: ApiClient): Promise<number> {
 }
 
 async function runOnce(workloads: number, replicas: number): Promise<RunFigures> {
-  const installation: BenchInstallation = await startBenchInstallation();
+  const installation: BenchInstallation = await startBenchInstallation({ apiNodeArgs: API_NODE_ARGS });
   const stateDir = await mkdtemp(join(tmpdir(), 'tugboat-bench-sandbox-'));
   try {
     const sandboxPort = await freePort();
