@@ -84,9 +84,11 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
     return spawnNode(name, [...nodeArgs, script], env);
   }
 
-  const api = spawnTs(
+  // Built, as deployed (`node dist/main.js`): the runner builds first. From sources, tsx's loader
+  // would be part of every figure.
+  const api = spawnJs(
     'api',
-    'services/api/src/main.ts',
+    'services/api/dist/main.js',
     {
       ...apiProcessEnv({ schema, prefix, adminToken, secretKeys: newSecretKeys(), stateDir: workDir, port }),
       // `pg` names its connections after this, so the benchmark can find the API's backends.

@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: runs every `*.bench.ts` in this directory (or those named on the command line),
  * one after the other, each in its own process so one benchmark's heap and JIT state cannot
- * colour the next. Each prints its table and writes `bench-results/<name>.json`.
+ * colour the next. Each prints its table and writes `bench-results/<name>.json`. It builds the
+ * workspace first: the services are measured built, as deployed.
  */
 import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -16,6 +17,12 @@ const benchmarks = (await readdir(here))
   .filter((file) => wanted.length === 0 || wanted.includes(basename(file, '.bench.ts')))
   .sort();
 if (benchmarks.length === 0) throw new Error(`no benchmark matches ${wanted.join(', ')}`);
+
+// The services run built (`dist/`), as deployed: build first, so a figure never measures stale code.
+const built = await new Promise<number | null>((resolve) => {
+  spawn('pnpm', ['build'], { cwd: REPO_ROOT, stdio: 'inherit' }).once('close', (exitCode) => resolve(exitCode));
+});
+if (built !== 0) throw new Error(`pnpm build failed (exit ${built}): the benchmarks run the built services`);
 
 let failed = 0;
 for (const file of benchmarks) {

@@ -1,5 +1,5 @@
 import { diffJson } from './json-diff.js';
-import { applyMergePatch, getPath, jsonEqual, setPath } from './json-value.js';
+import { applyMergePatch, cloneJson, getPath, jsonEqual, setPath } from './json-value.js';
 
 describe('JSON helpers', () => {
   it('applies RFC 7386 merge patches', () => {
@@ -56,6 +56,21 @@ describe('JSON helpers', () => {
     expect(Object.hasOwn(patched, '__proto__')).toBe(true);
     expect(patched['polluted']).toBeUndefined();
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('copies JSON deeply, a "__proto__" key as data, and other objects as structuredClone does', () => {
+    const source = JSON.parse('{"a":{"b":[1,{"c":null}]},"__proto__":{"polluted":"yes"},"s":"x"}') as Record<string, unknown>;
+    const copy = cloneJson(source);
+    expect(copy).not.toBe(source);
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(source));
+    expect(Object.hasOwn(copy, '__proto__')).toBe(true);
+    expect(copy['polluted']).toBeUndefined();
+    ((copy['a'] as Record<string, unknown>)['b'] as unknown[]).push(2);
+    expect((source['a'] as Record<string, unknown>)['b']).toEqual([1, { c: null }]);
+    const when = new Date(0);
+    const withDate = cloneJson({ when });
+    expect(withDate.when).not.toBe(when);
+    expect(withDate.when.getTime()).toBe(0);
   });
 
   it('diffs keys one side lacks without reading the prototype', () => {

@@ -61,7 +61,8 @@ export function createSpecSealer(secrets: SecretBox) {
         details: violations.map(({ path, rule }) => ({ path, rule })),
       });
     }
-    const stored = cloneJson(plain);
+    // `plain` is this call's own copy: a kind without secret fields stores it as it is.
+    const stored = kind.definition.secretFields.length === 0 ? plain : cloneJson(plain);
     // Keyed by secret paths: no prototype, so no path can reach one (paths are also checked when the kind is registered).
     const sealed: Record<string, SealedSecret> = Object.create(null) as Record<string, SealedSecret>;
     let secretsChanged = false;
