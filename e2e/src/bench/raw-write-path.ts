@@ -110,7 +110,8 @@ const WITH_REFERENCE = {
 
 const RELAY = {
   read: 'select "id", "object_uid", "subject", "msg_id", "payload", "created_at" from "outbox" order by "id" limit $1',
-  remove: 'delete from "outbox" where "id" in ($1, $2, …)',
+  readAndRemove:
+    'with "gone" as (delete from "outbox" where id = any($1::bigint[]) returning "id") select "id", "object_uid", "subject", "msg_id", "payload", "created_at" from "outbox" where not (id = any($1::bigint[])) order by "id" limit $2',
 };
 
 interface Waiting {
@@ -206,7 +207,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     statements: {
       batched: batchStatement(2),
       withReference: ['begin', WITH_REFERENCE.resolve, WITH_REFERENCE.insert, WITH_REFERENCE.reference, WITH_REFERENCE.change, 'commit'],
-      relay: [RELAY.read, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks', RELAY.remove],
+      relay: [`${RELAY.read} -- or, with the rows the last pass had acknowledged:\n${RELAY.readAndRemove}`, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
     },
     create(object) {
       if (object.reference) return writeWithReference(object, object.reference);
@@ -224,7 +225,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   };
 }
 
-/** The relay loop of `outbox-relay.ts`: read a batch, publish the first row of each object, delete the acknowledged rows. */
+/** The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged), publish the first row of each object. */
 function startRelay(pool: pg.Pool, js: JetStreamClient, batchSize: number): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let wakeRequested = false;
@@ -244,14 +245,18 @@ function startRelay(pool: pg.Pool, js: JetStreamClient, batchSize: number): { wa
       wake = done;
     });
   };
+  // Acknowledged in the last pass: deleted by the next read, in the same statement.
+  let acknowledged: string[] = [];
   const pass = async (): Promise<number> => {
-    const { rows } = await pool.query<{ id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> }>(RELAY.read, [batchSize]);
+    type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> };
+    const { rows } =
+      acknowledged.length === 0 ? await pool.query<OutboxRow>(RELAY.read, [batchSize]) : await pool.query<OutboxRow>(RELAY.readAndRemove, [acknowledged, batchSize]);
+    acknowledged = [];
     if (rows.length === 0) return 0;
     const seen = new Set<string>();
     const inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
     const results = await Promise.allSettled(inFlight.map((row) => js.publish(row.subject, JSON.stringify({ ...row.payload, seq: String(row.id) }), { msgID: row.msg_id, timeout: 5000 })));
-    const acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => String(row.id));
-    if (acknowledged.length > 0) await pool.query(`delete from "outbox" where "id" in (${acknowledged.map((_, i) => `$${i + 1}`).join(', ')})`, acknowledged);
+    acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => String(row.id));
     return acknowledged.length === inFlight.length ? acknowledged.length : -1;
   };
   const running = (async () => {

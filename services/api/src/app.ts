@@ -123,6 +123,10 @@ export function createApp(options: AppOptions): express.Express {
   });
   app.use(limitPipelinedRequests({ maxPipelined: options.maxPipelined ?? DEFAULT_HTTP_SERVER_LIMITS.maxPipelined }));
 
+  // First: most requests are under /v1, and the router tries its layers in order.
+  const v1 = express.Router();
+  app.use('/v1', v1);
+
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -153,8 +157,6 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/docs', docsPage());
   app.use('/docs/assets', docsAssets());
 
-  const v1 = express.Router();
-  app.use('/v1', v1);
 
   // The kinds as the access rules see them, rebuilt only when the registry's list changes.
   let indexed: { list: KindDefinition[]; index: KindIndex } | undefined;

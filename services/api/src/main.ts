@@ -5,7 +5,9 @@ import { testKillPointFromEnv } from './kill-point.js';
 import { parseSecretKeys, SECRET_KEYS_HOWTO, type SecretKey } from './secret-box.js';
 
 const env = process.env;
-const logger = pino({ base: { service: 'api' } });
+// Written asynchronously (a line per request is a write per request, otherwise on the request path);
+// pino flushes what is pending when the process exits.
+const logger = pino({ base: { service: 'api' } }, pino.destination({ dest: 1, sync: false }));
 
 const adminToken = env['TUGBOAT_ADMIN_TOKEN'];
 if (!adminToken) {

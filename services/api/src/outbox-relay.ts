@@ -1,6 +1,6 @@
 /**
  * The outbox relay: publishes committed outbox rows to JetStream and deletes them once the server
- * acknowledged them.
+ * acknowledged them (with the next pass's read, in one statement).
  *
  * - Never skips a late commit: every pass reads the table from its lowest id. A row that committed
  *   after rows with higher ids were published is simply still there on the next pass.
@@ -53,7 +53,7 @@ export interface OutboxRelay {
   stop(): Promise<void>;
   /** True while this relay holds the lock and publishes. */
   readonly active: boolean;
-  /** Rows this relay has had acknowledged since start. */
+  /** Rows this relay has had acknowledged and deleted since start. */
   readonly published: number;
   /** Asks for a pass now: what a NOTIFY does, for writes committed in this process, without the round trip. */
   wake(): void;
@@ -79,6 +79,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const sessionQueryTimeoutMs = options.sessionQueryTimeoutMs ?? 30_000;
   /** Objects whose last publish failed: when they may be tried again, and how often they failed. */
   const backoff = new Map<string, { until: number; failures: number }>();
+  /** Rows the stream acknowledged in the last pass: the next read deletes them. */
+  let acknowledgedIds: string[] = [];
   const stopping = new AbortController();
   // A wake-up that arrives while a pass runs is kept for the next pause: that pass may have read the
   // table before the commit it announces, and waiting a whole poll interval for it would be a 1 s tail.
@@ -111,15 +113,43 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  /** The lowest rows, leaving out objects still backing off (so they cannot fill the batch). */
+  /**
+   * The lowest rows, leaving out objects still backing off (so they cannot fill the batch). The rows
+   * the stream acknowledged in the pass before are deleted by the same statement: one round trip
+   * per pass. (A data-modifying `with` does not change what its own select sees, so those rows are
+   * left out by id.)
+   */
   async function readBatch(session: RelaySession): Promise<OutboxRow[]> {
     const now = Date.now();
     for (const [uid, entry] of backoff) if (entry.until <= now) backoff.delete(uid);
     const waiting = [...backoff.keys()];
-    let query = session.db.selectFrom('outbox').select(['id', 'object_uid', 'subject', 'msg_id', 'payload', 'created_at']);
+    const done = acknowledgedIds;
+    const base =
+      done.length === 0
+        ? session.db.selectFrom('outbox')
+        : session.db.with('gone', (db) => db.deleteFrom('outbox').where(sql<boolean>`id = any(${done}::bigint[])`).returning('id')).selectFrom('outbox');
+    let query = base.select(['id', 'object_uid', 'subject', 'msg_id', 'payload', 'created_at']);
+    if (done.length > 0) query = query.where(sql<boolean>`not (id = any(${done}::bigint[]))`);
     if (waiting.length > 0) query = query.where(sql<boolean>`not (object_uid = any(${waiting}::uuid[]))`);
     const rows = await query.orderBy('id').limit(batchSize).execute();
+    counted(done.length);
     return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at) }));
+  }
+
+  /** Deletes what was acknowledged and not yet deleted (the relay's turn ends). */
+  async function deleteAcknowledged(session: RelaySession): Promise<void> {
+    if (acknowledgedIds.length === 0) return;
+    const done = acknowledgedIds;
+    await session.db.deleteFrom('outbox').where(sql<boolean>`id = any(${done}::bigint[])`).execute();
+    counted(done.length);
+  }
+
+  /** Rows acknowledged and deleted: only then are they counted as published. */
+  function counted(deleted: number): void {
+    acknowledgedIds = [];
+    if (deleted === 0) return;
+    published += deleted;
+    options.metrics?.published.inc(deleted);
   }
 
   function backOff(uid: string): void {
@@ -147,11 +177,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     );
     const acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled');
     if (acknowledged.length > 0) {
-      // On the lock's connection: a relay that lost its session deletes nothing (the next holder re-publishes, deduplicated).
-      await session.db.deleteFrom('outbox').where('id', 'in', acknowledged.map((row) => row.id)).execute();
-      published += acknowledged.length;
+      // Deleted by the next read, on the lock's connection: a relay that lost its session deletes
+      // nothing (the next holder re-publishes them, and the stream drops the duplicates).
+      acknowledgedIds = acknowledged.map((row) => row.id);
       const now = Date.now();
-      options.metrics?.published.inc(acknowledged.length);
       for (const row of acknowledged) {
         backoff.delete(row.object_uid);
         options.metrics?.commitToPublishSeconds.observe(Math.max(0, now - row.created_at.getTime()) / 1000);
@@ -205,8 +234,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           if (++failingPasses > 1) await pause(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.min(failingPasses - 2, 20)));
         } else await pause(idleWaitMs());
       }
+      if (!lostReason) await deleteAcknowledged(session).catch((error: unknown) => logger.warn({ err: String(error) }, 'could not delete the last acknowledged rows; the next relay re-publishes them (deduplicated)'));
     } finally {
       active = false;
+      acknowledgedIds = [];
       backoff.clear();
     }
     if (lostReason && !stopping.signal.aborted) logger.warn({ err: String(lostReason) }, 'relay session lost; standing by');
