@@ -23,7 +23,6 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
-import type { ApiMetrics } from './api-metrics.js';
 import type { KillPoint } from './kill-point.js';
 
 export interface OutboxRelayOptions {
@@ -32,7 +31,9 @@ export interface OutboxRelayOptions {
   js: Pick<JetStreamClient, 'publish'>;
   logger: Logger;
   killPoint: KillPoint;
-  metrics?: Pick<ApiMetrics, 'commitToPublishSeconds' | 'published' | 'publishFailures'>;
+  metrics?: RelayMetrics;
+  /** Told each time the relay takes or loses its turn (what `active` says). */
+  onActive?: (active: boolean) => void;
   /** Fallback poll when no notification arrives. Default 1000 ms. */
   pollIntervalMs?: number;
   /** How often a standby tries to take the lock. Default 1000 ms. */
@@ -45,6 +46,13 @@ export interface OutboxRelayOptions {
   maxRetryDelayMs?: number;
   /** See `RelaySessionOptions.queryTimeoutMs`. Default 30 s. */
   sessionQueryTimeoutMs?: number;
+}
+
+/** The API metrics the relay feeds (prom-client's counters and histogram, or a relay thread's report). */
+export interface RelayMetrics {
+  published: { inc(value: number): void };
+  publishFailures: { inc(value: number): void };
+  commitToPublishSeconds: { observe(seconds: number): void };
 }
 
 export interface OutboxRelay {
@@ -212,6 +220,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
     await session.listen(() => wake());
     active = true;
+    options.onActive?.(true);
     logger.info({ engine: database.engine, schema: database.schema }, 'relay active');
     try {
       // Passes in a row that published nothing and saw failures: past one, the bus itself is likely
@@ -237,6 +246,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (!lostReason) await deleteAcknowledged(session).catch((error: unknown) => logger.warn({ err: String(error) }, 'could not delete the last acknowledged rows; the next relay re-publishes them (deduplicated)'));
     } finally {
       active = false;
+      options.onActive?.(false);
       acknowledgedIds = [];
       backoff.clear();
     }
