@@ -71,6 +71,33 @@ describe('resource store', () => {
     expect(after.outbox - before.outbox).toBe(1);
   });
 
+  it('writes status in one statement: one outbox row and audit record per change, none for a stale or unchanged write', async () => {
+    await store.create(definitions, input('status-def', definitionSpec), admin);
+    const key = { project: '', name: 'status-cluster' };
+    const created = await store.create(clusters, input('status-cluster', { definitionRef: { name: 'status-def' }, version: '1.30', region: 'eu-west-1', nodeGroups: [] }), admin);
+    const audits = async () => (await sql<{ n: number }>`select count(*)::int as n from audit_records where action = 'writeStatus' and name = 'status-cluster'`.execute(database.db)).rows[0]!.n;
+    const before = await tally();
+    const written = await store.writeStatus(clusters, key, { phase: 'Provisioning' }, created.metadata.resourceVersion, clusterController);
+    expect(written.status).toEqual({ phase: 'Provisioning' });
+    expect(BigInt(written.metadata.resourceVersion)).toBeGreaterThan(BigInt(created.metadata.resourceVersion));
+    expect(await tally()).toEqual({ revisions: before.revisions, outbox: before.outbox + 1 });
+    expect(await audits()).toBe(1);
+    const [event] = (await sql<{ payload: Record<string, unknown>; msg_id: string }>`select payload, msg_id from outbox where object_uid = ${created.metadata.uid} order by id desc limit 1`.execute(database.db)).rows;
+    expect(event!.payload).toMatchObject({ kind: 'ClusterInstance', name: 'status-cluster', uid: created.metadata.uid, generation: 1, resourceVersion: written.metadata.resourceVersion, cause: 'status', actor: 'cluster' });
+    expect(event!.msg_id).toBe(`${created.metadata.uid}/${written.metadata.resourceVersion}`);
+    // The same status again: nothing written, the object as it is.
+    const same = await store.writeStatus(clusters, key, { phase: 'Provisioning' }, written.metadata.resourceVersion, clusterController);
+    expect(same.metadata.resourceVersion).toBe(written.metadata.resourceVersion);
+    // A stale version: 409, nothing written.
+    await expect(store.writeStatus(clusters, key, { phase: 'Ready' }, created.metadata.resourceVersion, clusterController)).rejects.toMatchObject({ status: 409 });
+    await expect(store.writeStatus(clusters, { project: '', name: 'absent' }, { phase: 'Ready' }, undefined, clusterController)).rejects.toMatchObject({ status: 404 });
+    expect(await tally()).toEqual({ revisions: before.revisions, outbox: before.outbox + 1 });
+    expect(await audits()).toBe(1);
+    // Without a version it writes whatever is there.
+    expect((await store.writeStatus(clusters, key, { phase: 'Ready' }, undefined, clusterController)).status).toEqual({ phase: 'Ready' });
+    expect(await audits()).toBe(2);
+  });
+
   it('lets exactly one of several concurrent creates of one name win', async () => {
     const before = await tally();
     const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => store.create(definitions, input('twin', definitionSpec), admin)));

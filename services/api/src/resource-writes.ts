@@ -23,7 +23,7 @@ import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
 import { findWithOwners } from './resource-reads.js';
-import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Row, type Tx } from './resource-row.js';
+import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Owner, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
 
@@ -458,24 +458,55 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       });
     },
 
+    /**
+     * One statement, no transaction around it: lock the row, write the status (when the version
+     * matches and the status differs), the outbox row and the audit record; the answer holds the
+     * written row, or the current one when nothing was written (then the version or an unchanged
+     * status says why). Controllers write status on every reconcile: six round trips were one.
+     */
     async writeStatus(kind, key, status, expectedVersion, actor) {
-      return write(async (tx) => {
-        const locked = await findWithOwners(tx, kind, key, true);
-        if (!locked) throw notFound(kind, key);
-        const { row: current, owners } = locked;
-        checkVersion(current, expectedVersion);
-        // A write that changes nothing writes nothing and wakes no one.
-        if (jsonEqual(status, current.status)) return toResource(current, owners);
-        const row = await tx
-          .updateTable('resources')
-          .set({ status: jsonb(status), resource_version: sql`nextval('resource_version_seq')`, updated_at: new Date() })
-          .where('uid', '=', current.uid)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await recordChange(tx, kind, row, 'status', actor);
-        // A status write changes no ownership: the owners read under the lock still hold.
-        return toResource(row, owners);
-      }, { action: 'writeStatus', kind: kind.definition.kind, ...key, actor });
+      const now = new Date();
+      const objectKey = { kind: kind.definition.kind, project: key.project, name: key.name };
+      const event: Omit<ChangeEvent, 'seq' | 'uid' | 'generation' | 'resourceVersion'> = { ...objectKey, cause: 'status', actor: actor.name, at: now.toISOString() };
+      const record = auditRow({ action: 'writeStatus', ...objectKey, status: 200 }, audit.current(actor));
+      let rows: Array<Row & { owners: Owner[] | null; written: boolean }>;
+      try {
+        ({ rows } = await sql<Row & { owners: Owner[] | null; written: boolean }>`
+          with current as (
+            select * from resources where kind = ${objectKey.kind} and project = ${key.project} and name = ${key.name} for update
+          ), written as (
+            update resources r set status = ${jsonb(status)}, resource_version = nextval('resource_version_seq'), updated_at = ${now}
+            from current c
+            where r.uid = c.uid and (cast(${expectedVersion ?? null} as text) is null or c.resource_version::text = ${expectedVersion ?? null}) and c.status <> ${jsonb(status)}
+            returning r.*
+          ), change as (
+            insert into outbox (object_uid, subject, msg_id, payload)
+            select w.uid, ${eventSubject(prefix, objectKey, 'status')}, w.uid::text || '/' || w.resource_version::text,
+                   ${jsonb(event)} || jsonb_build_object('uid', w.uid, 'generation', w.generation, 'resourceVersion', w.resource_version::text)
+            from written w
+          ), audit as (
+            insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
+            select cast(${record.actor} as text), cast(${record.actor_type} as text), cast(${record.token} as text), cast(${record.action} as text), cast(${record.kind} as text),
+                   cast(${record.project} as text), cast(${record.name} as text), cast(${record.outcome} as text), cast(${record.status} as int),
+                   cast(${record.request_id} as text), cast(${record.source} as text)
+            from written
+          )
+          select x.*, (select json_agg(json_build_object('kind', o2.kind, 'name', o2.name, 'uid', o2.uid) order by o.position)
+                       from owner_references o join resources o2 on o2.uid = o.owner_uid where o.owned_uid = x.uid) as owners
+          from (select w.*, true as written from written w union all select c.*, false as written from current c) x
+          order by x.written desc
+          limit 1`.execute(db));
+      } catch (error) {
+        throw mapDatabaseError(error);
+      }
+      const found = rows[0];
+      if (!found) throw notFound(kind, key);
+      const { owners, written, ...row } = found;
+      if (written) wakeRelay();
+      killPoint.pass('after-commit', 1);
+      if (!written) checkVersion(row, expectedVersion);
+      // Written, or a write that would change nothing: it wrote nothing and wakes no one.
+      return toResource(row, owners ?? []);
     },
 
     async applyAll(items, actor, applyOptions) {
