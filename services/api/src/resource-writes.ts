@@ -22,7 +22,6 @@ import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
-import { findWithOwners } from './resource-reads.js';
 import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Owner, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
