@@ -77,8 +77,8 @@ describe('resource store', () => {
     const created = await store.create(clusters, input('status-cluster', { definitionRef: { name: 'status-def' }, version: '1.30', region: 'eu-west-1', nodeGroups: [] }), admin);
     const audits = async () => (await sql<{ n: number }>`select count(*)::int as n from audit_records where action = 'writeStatus' and name = 'status-cluster'`.execute(database.db)).rows[0]!.n;
     const before = await tally();
-    const written = await store.writeStatus(clusters, key, { phase: 'Provisioning' }, created.metadata.resourceVersion, clusterController);
-    expect(written.status).toEqual({ phase: 'Provisioning' });
+    const written = await store.writeStatus(clusters, key, { phase: 'Progressing' }, created.metadata.resourceVersion, clusterController);
+    expect(written.status).toEqual({ phase: 'Progressing' });
     expect(BigInt(written.metadata.resourceVersion)).toBeGreaterThan(BigInt(created.metadata.resourceVersion));
     expect(await tally()).toEqual({ revisions: before.revisions, outbox: before.outbox + 1 });
     expect(await audits()).toBe(1);
@@ -86,7 +86,7 @@ describe('resource store', () => {
     expect(event!.payload).toMatchObject({ kind: 'ClusterInstance', name: 'status-cluster', uid: created.metadata.uid, generation: 1, resourceVersion: written.metadata.resourceVersion, cause: 'status', actor: 'cluster' });
     expect(event!.msg_id).toBe(`${created.metadata.uid}/${written.metadata.resourceVersion}`);
     // The same status again: nothing written, the object as it is.
-    const same = await store.writeStatus(clusters, key, { phase: 'Provisioning' }, written.metadata.resourceVersion, clusterController);
+    const same = await store.writeStatus(clusters, key, { phase: 'Progressing' }, written.metadata.resourceVersion, clusterController);
     expect(same.metadata.resourceVersion).toBe(written.metadata.resourceVersion);
     // A stale version: 409, nothing written.
     await expect(store.writeStatus(clusters, key, { phase: 'Ready' }, created.metadata.resourceVersion, clusterController)).rejects.toMatchObject({ status: 409 });
