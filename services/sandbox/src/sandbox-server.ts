@@ -183,6 +183,9 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
           dir: stateDir,
           logger,
           ...(options.saveDebounceMs !== undefined ? { debounceMs: options.saveDebounceMs } : {}),
+          // A stored Kubernetes object (a cluster snapshot's `{ storageKey, object }`) is frozen: a change makes a new one.
+          immutable: (key, value, holder) =>
+            key === 'object' && Object.isFrozen(value) && typeof holder === 'object' && holder !== null && typeof (holder as { storageKey?: unknown }).storageKey === 'string',
           read: () => ({
             version: 1,
             savedAt: new Date(clock.now()).toISOString(),

@@ -7,8 +7,22 @@ import { isPlainObject, isSetList, listMapKey, type JsonObject } from './json-va
 
 export type FieldPath = string[];
 
+/**
+ * A path as a map key. Elements are never empty (they start with `f:`, `k:` or `v:`) and JSON never
+ * holds a raw newline, so joining by newlines is unambiguous unless a field name has one: such a path
+ * is keyed by its JSON after a newline, which no joined key starts with.
+ */
+function keyOf(path: FieldPath): string {
+  for (const element of path) if (element.includes('\n')) return `\n${JSON.stringify(path)}`;
+  return path.join('\n');
+}
+
 export class FieldSet {
   private readonly members = new Map<string, FieldPath>();
+  /** Keys of every member and every path above one, for `hasAtOrBelow`; dropped on a change. */
+  private prefixes: Set<string> | undefined;
+  /** How many times the set changed, so a caller can tell whether it still holds what it was made from. */
+  private changeCount = 0;
 
   static of(paths: Iterable<FieldPath>): FieldSet {
     const set = new FieldSet();
@@ -17,23 +31,39 @@ export class FieldSet {
   }
 
   add(path: FieldPath): void {
-    this.members.set(JSON.stringify(path), path);
+    const key = keyOf(path);
+    const known = this.members.has(key);
+    this.members.set(key, path);
+    if (!known) this.changed();
   }
 
   has(path: FieldPath): boolean {
-    return this.members.has(JSON.stringify(path));
+    return this.members.has(keyOf(path));
   }
 
   delete(path: FieldPath): void {
-    this.members.delete(JSON.stringify(path));
+    if (this.members.delete(keyOf(path))) this.changed();
   }
 
   /** Whether the set holds `path` or anything below it. */
   hasAtOrBelow(path: FieldPath): boolean {
-    for (const member of this.members.values()) {
-      if (member.length >= path.length && path.every((element, index) => member[index] === element)) return true;
+    if (this.prefixes === undefined) {
+      const prefixes = new Set<string>();
+      for (const member of this.members.values()) {
+        for (let length = 0; length <= member.length; length += 1) prefixes.add(keyOf(member.slice(0, length)));
+      }
+      this.prefixes = prefixes;
     }
-    return false;
+    return this.prefixes.has(keyOf(path));
+  }
+
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  private changed(): void {
+    this.changeCount += 1;
+    this.prefixes = undefined;
   }
 
   paths(): FieldPath[] {

@@ -6,8 +6,55 @@ export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A deep copy as a JSON round trip makes it (`toJSON`, undefined, non-finite numbers), in one pass. */
 export function clone<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+  return value === undefined ? value : (jsonCopy(value, false) as T);
+}
+
+/**
+ * What `JSON.parse(JSON.stringify(value))` gives, without the text in between; with `dropNulls`,
+ * object members that are null are left out too (`withoutNulls` of the copy).
+ */
+function jsonCopy(value: unknown, dropNulls: boolean): unknown {
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+    if (typeof value === 'function' || typeof value === 'symbol') return undefined;
+    if (typeof value === 'bigint') throw new TypeError('Do not know how to serialize a BigInt');
+    return value;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return jsonCopy((value as { toJSON: () => unknown }).toJSON(), dropNulls);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let index = 0; index < value.length; index += 1) {
+      const copied = jsonCopy(value[index], dropNulls);
+      out[index] = copied === undefined ? null : copied;
+    }
+    return out;
+  }
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const copied = jsonCopy((value as JsonObject)[key], dropNulls);
+    if (copied === undefined || (dropNulls && copied === null)) continue;
+    out[key] = copied;
+  }
+  return out;
+}
+
+/** `withoutNulls(clone(value))` in one pass. */
+export function cloneWithoutNulls<T>(value: T): T {
+  return value === undefined ? value : (jsonCopy(value, true) as T);
+}
+
+/**
+ * Freezes `value` and everything below it, so that stored objects can be handed out and shared
+ * between versions without copies. A frozen subtree is taken as frozen throughout (only this
+ * function freezes), which keeps freezing a new version to the parts that changed.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) for (const item of value) deepFreeze(item);
+  else for (const key of Object.keys(value)) deepFreeze((value as JsonObject)[key]);
+  return Object.freeze(value);
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {

@@ -10,7 +10,7 @@ import type { SandboxCounters } from '../counters.js';
 import { createBuiltinSchemas, type BuiltinSchemas } from './builtin-schemas.js';
 import { applyPathOf, checkBuiltinObject } from './check-builtin-object.js';
 import { checkCustomResource, schemaOfCrdVersion } from './crd-schema.js';
-import { clone, deepEqual, isPlainObject, withoutNulls, type JsonObject } from './json-values.js';
+import { clone, cloneWithoutNulls, deepEqual, deepFreeze, isPlainObject, type JsonObject } from './json-values.js';
 import {
   KubeStatusError,
   STALE_OBJECT,
@@ -92,6 +92,10 @@ export interface ClusterSnapshot {
   objects: Array<{ storageKey: string; object: KubeObject }>;
 }
 
+/**
+ * Every object a cluster hands out (from reads, writes and events) is the stored version itself,
+ * deeply frozen: read it, or copy it (`clone`) to change it.
+ */
 export interface KubeCluster {
   readonly name: string;
   token: string;
@@ -106,9 +110,9 @@ export interface KubeCluster {
   update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions & { subresource?: 'status' }): KubeObject;
   patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options: PatchOptions): { object: KubeObject; created: boolean };
   delete(type: ResourceType, namespace: string | undefined, name: string, options?: DeleteOptions): DeleteResult;
-  /** The stored objects themselves, unordered and not copied: for in-process readers that never modify them. */
+  /** The stored objects of the type (in one namespace when given), unordered. */
   scan(type: ResourceType, namespace?: string): readonly KubeObject[];
-  /** The stored objects (not copies) whose ownerReferences name `ownerUid`. */
+  /** The stored objects whose ownerReferences name `ownerUid`. */
   owned(ownerUid: string, type?: ResourceType): readonly KubeObject[];
   /** Calls `listener` synchronously after every committed change. */
   subscribe(listener: (event: StoredEvent) => void): () => void;
@@ -233,9 +237,14 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     }
   }
 
+  /**
+   * Stored objects are frozen (see `deepFreeze`): events, reads and answers hand them out as they
+   * are, and a new version shares what did not change with the one before.
+   */
   function store(type: ResourceType, object: KubeObject, eventType: 'ADDED' | 'MODIFIED', previous?: KubeObject): KubeObject {
     resourceVersion += 1;
     object.metadata.resourceVersion = String(resourceVersion);
+    deepFreeze(object);
     const objects = bucket(type);
     const key = objectKey(object.metadata.namespace, object.metadata.name);
     indexOwners(storageKeyOf(type), objects.get(key), false);
@@ -244,8 +253,8 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     if (type.crd === undefined && type.kind === 'CustomResourceDefinition' && type.group === 'apiextensions.k8s.io') {
       registry.setCustom(object.metadata.name, typesOfCrd(object));
     }
-    emit({ resourceVersion, type: eventType, storageKey: storageKeyOf(type), object: clone(object), ...(previous ? { previous: clone(previous) } : {}) });
-    return clone(object);
+    emit({ resourceVersion, type: eventType, storageKey: storageKeyOf(type), object, ...(previous ? { previous } : {}) });
+    return object;
   }
 
   function scheduleNamespaceCleanup(namespace: string): void {
@@ -287,9 +296,8 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     objects.delete(key);
     indexOwners(storageKeyOf(type), previous, false);
     resourceVersion += 1;
-    const gone = clone(object);
-    gone.metadata.resourceVersion = String(resourceVersion);
-    emit({ resourceVersion, type: 'DELETED', storageKey: storageKeyOf(type), object: clone(gone), previous: clone(previous) });
+    const gone = deepFreeze({ ...object, metadata: { ...object.metadata, resourceVersion: String(resourceVersion) } });
+    emit({ resourceVersion, type: 'DELETED', storageKey: storageKeyOf(type), object: gone, previous });
     options.counters.deleted(counterName(type));
 
     if (type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition') {
@@ -481,13 +489,13 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`);
     }
     if (body.kind !== undefined && body.kind !== type.kind) throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${type.kind})`);
-    const metadata = isPlainObject(body.metadata) ? clone(body.metadata) : {};
+    const metadata: JsonObject = isPlainObject(body.metadata) ? clone(body.metadata) : {};
     if (type.namespaced && metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== namespace) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
     let name = typeof metadata.name === 'string' ? metadata.name : '';
     if (name === '' && typeof metadata.generateName === 'string' && metadata.generateName !== '') name = `${metadata.generateName}${randomSuffix(5)}`;
-    const object = (type.crd === undefined ? withoutNulls(clone(body)) : clone(body)) as KubeObject;
+    const object = (type.crd === undefined ? cloneWithoutNulls(body) : clone(body)) as KubeObject;
     object.apiVersion = apiVersion;
     object.kind = type.kind;
     for (const serverSet of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']) {
@@ -506,7 +514,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     if (type.group === 'apiextensions.k8s.io' && type.kind === 'CustomResourceDefinition') checked.status = crdStatus(checked);
     checked.metadata.managedFields =
       managedFields ?? recordUpdate({ previous: undefined, next: checked, manager: writeOptions.manager, apiVersion, now: timestamp(now()), ...scopeOf(type, '') });
-    if (writeOptions.dryRun) return clone(checked);
+    if (writeOptions.dryRun) return checked;
     const created = store(type, checked, 'ADDED');
     options.counters.created(counterName(type));
     return created;
@@ -532,16 +540,17 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     const hasStatus = type.subresources.includes('status');
     let next: KubeObject;
     if (commitOptions.subresource === 'status') {
-      next = clone(previous);
+      // Only the status changes: the rest is shared with the stored (frozen) version.
+      next = { ...previous, metadata: { ...previous.metadata } };
       if (candidate.status === undefined || candidate.status === null) delete next.status;
-      else next.status = type.crd === undefined ? withoutNulls(clone(candidate.status)) : clone(candidate.status);
+      else next.status = type.crd === undefined ? cloneWithoutNulls(candidate.status) : clone(candidate.status);
     } else {
-      next = (type.crd === undefined ? withoutNulls(clone(candidate)) : clone(candidate)) as KubeObject;
+      next = (type.crd === undefined ? cloneWithoutNulls(candidate) : clone(candidate)) as KubeObject;
       next.apiVersion = groupVersionOf(type);
       next.kind = type.kind;
       if (hasStatus) {
         if (previous.status === undefined) delete next.status;
-        else next.status = clone(previous.status);
+        else next.status = previous.status;
       }
       const kept = previous.metadata;
       next.metadata = {
@@ -575,7 +584,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       commitOptions.managedFields ??
       recordUpdate({ previous, next, manager: commitOptions.manager, apiVersion: groupVersionOf(type), now: timestamp(now()), ...scopeOf(type, commitOptions.subresource) });
     if ((next.metadata.finalizers ?? []).length === 0) delete next.metadata.finalizers;
-    if (deepEqual(comparable(previous), comparable(next))) return clone(previous);
+    if (deepEqual(comparable(previous), comparable(next))) return previous;
     if (commitOptions.dryRun) return next;
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
       return removeNow(type, next, 'Background');
@@ -601,8 +610,8 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     if (type === namespaceType && PROTECTED_NAMESPACES.has(name)) {
       throw new KubeStatusError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
     }
-    if (deleteOptions.dryRun) return { code: 200, body: clone(object) };
-    if (object.metadata.deletionTimestamp) return { code: 202, body: clone(object) };
+    if (deleteOptions.dryRun) return { code: 200, body: object };
+    if (object.metadata.deletionTimestamp) return { code: 202, body: object };
     if (type === namespaceType) {
       const next = clone(object);
       next.metadata.deletionTimestamp = timestamp(now());
@@ -646,14 +655,12 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     registry,
     currentResourceVersion: () => resourceVersion,
     get(type, namespace, name) {
-      const object = bucket(type).get(objectKey(type.namespaced ? namespace : undefined, name));
-      return object ? clone(object) : undefined;
+      return bucket(type).get(objectKey(type.namespaced ? namespace : undefined, name));
     },
     list(type, namespace) {
       return [...bucket(type).values()]
         .filter((object) => namespace === undefined || object.metadata.namespace === namespace)
-        .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)))
-        .map((object) => clone(object));
+        .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
     },
     scan(type, namespace) {
       const objects = [...bucket(type).values()];
@@ -704,7 +711,8 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
         return { object: commit(type, live, applied.object, { ...appliedOptions, subresource, managedFields: applied.managedFields }), created: false };
       }
       if (!live) throw notFound(type, name);
-      const base = clone(live);
+      // The patch functions copy what they change and leave `live` (frozen) as it is.
+      const base = live;
       let patched: unknown;
       if (patchType === 'merge') patched = mergePatch(base, patch);
       else if (patchType === 'json') patched = jsonPatch(base, patch);
@@ -756,7 +764,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     for (const { storageKey, object } of ordered) {
       const [groupName = '', plural = ''] = storageKey.split('/');
       const objects = bucket({ group: groupName, plural });
-      objects.set(objectKey(object.metadata.namespace, object.metadata.name), clone(object));
+      objects.set(objectKey(object.metadata.namespace, object.metadata.name), deepFreeze(clone(object)));
       indexOwners(storageKey, object, true);
       if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions') registry.setCustom(object.metadata.name, typesOfCrd(object));
     }

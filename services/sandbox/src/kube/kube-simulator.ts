@@ -221,6 +221,8 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
   // One set of schemas for every cluster: definitions are read on first use and shared.
   const schemas = createBuiltinSchemas();
 
+  let lastKubeconfig: { key: string; text: string } | undefined;
+
   const simulator: KubeSimulator = {
     addCluster(name, addOptions = {}) {
       if (!CLUSTER_NAME.test(name) || name.length > 63) {
@@ -282,12 +284,12 @@ export function createKubeSimulator(options: KubeSimulatorOptions): KubeSimulato
           details: missing.map((name) => ({ path: `names[${selected.indexOf(name)}]`, rule: 'exists' })),
         });
       }
-      return renderKubeconfig(
-        baseUrl,
-        selected.map((name) => ({ name, token: (clusters.get(name) as ClusterEntry).cluster.token })),
-        basePath,
-        tls?.ca,
-      );
+      const entries = selected.map((name) => ({ name, token: (clusters.get(name) as ClusterEntry).cluster.token }));
+      // The sandbox asks for its kubeconfig after every change to its state, and it seldom changes:
+      // the last text is kept and rendered again only when what it is made of differs.
+      const key = JSON.stringify([baseUrl, tls?.ca ?? null, entries.map((entry) => [entry.name, entry.token])]);
+      if (key !== lastKubeconfig?.key) lastKubeconfig = { key, text: renderKubeconfig(baseUrl, entries, basePath, tls?.ca) };
+      return lastKubeconfig.text;
     },
     tlsCredentials: () => tls,
     handler: createKubeHandler({

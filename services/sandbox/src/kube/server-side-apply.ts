@@ -27,23 +27,56 @@ interface Owner {
   set: FieldSet;
 }
 
+/** The stored entry an owner was read from, while the owner still says what it says. */
+const readFrom = new WeakMap<Owner, { entry: JsonObject; set?: FieldSet; changes?: number }>();
+
 function ownersOf(object: JsonObject | undefined): Owner[] {
   const entries = (object?.metadata as { managedFields?: unknown } | undefined)?.managedFields;
   if (!Array.isArray(entries)) return [];
-  return entries.filter(isPlainObject).map((entry) => ({
-    manager: String(entry.manager ?? ''),
-    operation: entry.operation === 'Apply' ? 'Apply' : 'Update',
-    apiVersion: String(entry.apiVersion ?? ''),
-    time: String(entry.time ?? ''),
-    subresource: String(entry.subresource ?? ''),
-    set: FieldSet.fromFieldsV1(entry.fieldsV1),
-  }));
+  return entries.filter(isPlainObject).map((entry) => {
+    // The field set is read on first use: a write leaves most managers' entries as they are.
+    const source: { entry: JsonObject; set?: FieldSet; changes?: number } = { entry };
+    let set: FieldSet | undefined;
+    const owner: Owner = {
+      manager: String(entry.manager ?? ''),
+      operation: entry.operation === 'Apply' ? 'Apply' : 'Update',
+      apiVersion: String(entry.apiVersion ?? ''),
+      time: String(entry.time ?? ''),
+      subresource: String(entry.subresource ?? ''),
+      get set(): FieldSet {
+        if (set === undefined) {
+          set = FieldSet.fromFieldsV1(entry.fieldsV1);
+          source.set = set;
+          source.changes = set.changes;
+        }
+        return set;
+      },
+      set set(value: FieldSet) {
+        set = value;
+        readFrom.delete(owner);
+      },
+    };
+    readFrom.set(owner, source);
+    return owner;
+  });
+}
+
+/** The stored entry itself when the owner is as it was read (rendering it again would give the same). */
+function unchanged(owner: Owner): JsonObject | undefined {
+  const source = readFrom.get(owner);
+  if (source === undefined) return undefined;
+  const { entry } = source;
+  if (owner.time !== entry.time || owner.apiVersion !== entry.apiVersion) return undefined;
+  if (source.set === undefined) return entry;
+  return owner.set === source.set && source.set.changes === source.changes ? entry : undefined;
 }
 
 function render(owners: Owner[]): ManagedFieldsEntry[] {
   return owners
-    .filter((owner) => owner.set.size > 0)
+    .filter((owner) => unchanged(owner) !== undefined || owner.set.size > 0)
     .map((owner) => {
+      const kept = unchanged(owner);
+      if (kept !== undefined) return kept as unknown as ManagedFieldsEntry;
       const entry: ManagedFieldsEntry = {
         manager: owner.manager,
         operation: owner.operation,

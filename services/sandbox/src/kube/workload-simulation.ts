@@ -8,8 +8,10 @@
  */
 import type { Logger } from 'pino';
 import type { SimClock } from '../sim-clock.js';
+import { isPlainObject } from './json-values.js';
 import type { KubeCluster, StoredEvent } from './kube-cluster.js';
 import { createKubeletSimulation, requiredVolumeSources } from './kubelet-simulation.js';
+import type { KubeObject } from './object-rules.js';
 import type { ResourceType } from './resource-table.js';
 import { storageKeyOf } from './resource-table.js';
 import { createServiceControllers } from './service-controllers.js';
@@ -59,6 +61,19 @@ export interface WorkloadSimulationOptions {
 }
 
 
+/** Whether the Service's selector picks the pod (a Service without a selector has no managed Endpoints). */
+function selectsPod(service: KubeObject, pod: KubeObject): boolean {
+  const selector = isPlainObject(service.spec) ? service.spec.selector : undefined;
+  if (!isPlainObject(selector)) return false;
+  const labels = pod.metadata.labels ?? {};
+  let empty = true;
+  for (const [key, value] of Object.entries(selector)) {
+    empty = false;
+    if (labels[key] !== value) return false;
+  }
+  return !empty;
+}
+
 export function createWorkloadSimulation(options: WorkloadSimulationOptions): WorkloadSimulation {
   const runtime = createSimulationRuntime(options);
   const { cluster, enqueue, cancelTimer, podsIn } = runtime;
@@ -107,7 +122,12 @@ export function createWorkloadSimulation(options: WorkloadSimulationOptions): Wo
       if (ownerKey) enqueueObject(ownerKey, namespace, owner.name);
     }
     if (event.storageKey === storageKeyOf(POD)) {
-      for (const service of cluster.scan(SERVICE, namespace)) enqueue(`endpoints:${namespace ?? ''}/${service.metadata.name}`, () => reconcileEndpoints(namespace, service.metadata.name));
+      // As the endpoints controller does: only the Services whose selector picks the pod, before or after the change
+      // (the others' Endpoints cannot change; with a thousand Services in a namespace, all of them made every pod event quadratic).
+      for (const service of cluster.scan(SERVICE, namespace)) {
+        if (!selectsPod(service, object) && !(event.previous !== undefined && selectsPod(service, event.previous))) continue;
+        enqueue(`endpoints:${namespace ?? ''}/${service.metadata.name}`, () => reconcileEndpoints(namespace, service.metadata.name));
+      }
     }
     if (event.storageKey === storageKeyOf(SERVICE) && event.type === 'DELETED') {
       enqueue(`endpoints-gone:${namespace ?? ''}/${object.metadata.name}`, () => {
