@@ -147,6 +147,44 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     expect((await fetch(`${base}/healthz`).catch(() => undefined))?.status).toBeUndefined();
   });
 
+  it('answers ctx.cache reads of a declared kind from memory, and the next reconcile after a change of it sees the change', async () => {
+    const { api } = env;
+    let hubReads = 0;
+    const get = api.get.bind(api);
+    api.get = ((ref, options) => {
+      if (ref.kind === 'Hub') hubReads += 1;
+      return get(ref, options);
+    }) as typeof api.get;
+    const seen: unknown[] = [];
+    const runner = await env.start({
+      cache: ['Hub'],
+      reconcile: async (ctx, obj) => {
+        const hub = await ctx.cache.get<{ color?: string }>({ kind: 'Hub', project: 'team-a', name: 'h1' });
+        seen.push(hub?.spec.color);
+        ctx.setStatus({ outputs: { size: (obj.spec as { size: number }).size, color: hub?.spec.color ?? null } });
+      },
+    });
+    const key = { kind: 'Gadget', project: 'team-a', name: 'g1' };
+    const observed = (generation: number) => until(`generation ${generation} observed`, async () => ((await api.get(key))?.status.observedGeneration === generation ? true : undefined));
+    await api.create({ kind: 'Hub', metadata: { name: 'h1', project: 'team-a' }, spec: { color: 'red' } });
+    await api.create({ kind: 'Gadget', metadata: { name: 'g1', project: 'team-a' }, spec: { size: 1 } });
+    await observed(1);
+    for (const size of [2, 3]) {
+      await api.patch(key, { spec: { size } });
+      await observed(size);
+    }
+    // Three reconciles (or four, with the start-up resync), one read of the hub.
+    expect(hubReads).toBe(1);
+    await api.patch({ kind: 'Hub', project: 'team-a', name: 'h1' }, { spec: { color: 'blue' } });
+    await env.flush();
+    await until('the hub change to reach the cache', () => (runner.cacheStats().invalidations > 0 ? true : undefined));
+    await api.patch(key, { spec: { size: 4 } });
+    await observed(4);
+    expect(seen.at(-1)).toBe('blue');
+    expect(hubReads).toBe(2);
+    expect(runner.cacheStats()).toMatchObject({ hits: seen.length - 2 });
+  });
+
   it('never runs two reconciles of one object at once across replicas, under duplicate events', async () => {
     const { api, js, prefix } = env;
     const running = new Map<string, number>();

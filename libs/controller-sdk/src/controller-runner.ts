@@ -30,6 +30,8 @@ import { durableName, ensureControllerStreams, ensureDurableConsumer, openLeaseB
 import { createKvLeaseManager, type LeaseManager } from './lease-manager.js';
 import { createObjectReconciler, type Disposition, type ObjectReconciler, type ReconcileReport } from './object-reconciler.js';
 import { createResyncPublisher, RESYNC_LEASE, resyncLeaseKey } from './resync-publisher.js';
+import { feedReadCache, type ReadCacheFeed } from './read-cache-feed.js';
+import { createReadCache, uncachedReads, type ReadCache, type ReadCacheStats } from './read-cache.js';
 import { retryDelayMs, type RetryDelayOptions } from './retry-delay.js';
 import { createWorkQueue, type WorkItem } from './work-queue.js';
 
@@ -69,6 +71,10 @@ export interface ControllerRunnerOptions {
   onReconcile?: (report: ReconcileReport) => void;
   /** Lease expiry and renewal timers. Default the system clock. */
   clock?: Clock;
+  /** The read cache's safety net: an entry is read again after this long without any event. Default 60 s. */
+  cacheMaxAgeMs?: number;
+  /** Entries the read cache keeps at most (least recently used out first). Default 5,000. */
+  cacheMaxEntries?: number;
 }
 
 export interface ControllerRunner {
@@ -81,6 +87,8 @@ export interface ControllerRunner {
   readonly replicaId: string;
   /** The health server's port once started (useful with `healthPort: 0`). */
   readonly healthPort: number | undefined;
+  /** The read cache's counters (all zero when no declaration caches a kind). */
+  cacheStats(): ReadCacheStats;
 }
 
 interface Source {
@@ -133,6 +141,18 @@ export function createControllerRunner(declarations: RunnableController, options
   const batches = new Set<ConsumerMessages>();
   const consumers = new Map<string, Consumer>();
   const tasks: Array<Promise<void>> = [];
+  const cacheKinds = parts.flatMap((part) => part.cache);
+  const cache: ReadCache | undefined =
+    cacheKinds.length === 0
+      ? undefined
+      : createReadCache({
+          api: options.api,
+          kinds: cacheKinds,
+          ...(options.cacheMaxAgeMs === undefined ? {} : { maxAgeMs: options.cacheMaxAgeMs }),
+          ...(options.cacheMaxEntries === undefined ? {} : { maxEntries: options.cacheMaxEntries }),
+        });
+  const mapReads: ReadCache = cache ?? uncachedReads(options.api);
+  let cacheFeed: ReadCacheFeed | undefined;
 
   // One durable per filter subject, named after what it filters, so a name never changes its filter:
   // `{controller}-{Kind}` takes the owned kind's desired-state changes (never its own status writes),
@@ -191,6 +211,7 @@ export function createControllerRunner(declarations: RunnableController, options
         createObjectReconciler({
           declaration: part,
           api: options.api,
+          ...(cache === undefined ? {} : { cache }),
           leases,
           logger,
           replicaId,
@@ -300,7 +321,7 @@ export function createControllerRunner(declarations: RunnableController, options
       // make the keys already published harmless); a key two of them name is published once.
       const keys = new Map<string, ResourceKey>();
       for (const { watch, owns } of watchers) {
-        for (const key of await watch.map(event, { api: options.api, logger, signal: hardStop.signal, owns })) {
+        for (const key of await watch.map(event, { api: options.api, cache: mapReads, logger, signal: hardStop.signal, owns })) {
           if (!byKind.has(key.kind)) {
             logger.warn(
               { watched: watch.kind, mapped: keyString(key), owns: ownedKinds },
@@ -357,6 +378,8 @@ export function createControllerRunner(declarations: RunnableController, options
       return health?.port;
     },
 
+    cacheStats: () => mapReads.stats(),
+
     isReady() {
       return started && !stopping && !options.nats.isClosed() && pullFailures < 3;
     },
@@ -365,6 +388,8 @@ export function createControllerRunner(declarations: RunnableController, options
       if (started) throw new Error('runner already started');
       js = jetstream(options.nats);
       await ensureAll();
+      // Following its kinds' changes before the first reconcile: until then reads go to the API.
+      if (cache !== undefined) cacheFeed = await feedReadCache(cache, { nats: options.nats, prefix, logger });
       const longestResyncMs = Math.max(...parts.map((part) => part.resyncEveryMs));
       const kv = await openLeaseBucket(options.nats, prefix, controller, Math.max(5 * 60_000, 10 * leaseTtlMs, 2 * longestResyncMs));
       leases = createKvLeaseManager({
@@ -427,6 +452,7 @@ export function createControllerRunner(declarations: RunnableController, options
         await settlesWithin(finished, 5_000);
       }
       clearInterval(heartbeat);
+      await cacheFeed?.stop();
       await settlesWithin(leases.releaseAll(), 2_000);
       await health?.close();
       logger.info('stopped');

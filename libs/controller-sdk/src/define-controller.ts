@@ -13,6 +13,7 @@ import {
   declaredReferencePath,
 } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
+import type { CachedReads, CacheSpec } from './read-cache.js';
 
 export type { EventType };
 
@@ -45,6 +46,11 @@ export interface StatusUpdate<Status extends ResourceStatus = ResourceStatus> {
 export interface ReconcileContext<Status extends ResourceStatus = ResourceStatus> {
   /** The API client; writes through it check the lease first and carry `signal`. */
   api: ApiClient;
+  /**
+   * Reads of the kinds declared in `cache`, answered from memory and kept current by their change
+   * events (other kinds are read from the API). Pass `signal`. Never change what it returns.
+   */
+  cache: CachedReads;
   /** Carries the object's key, the controller, the replica and the attempt on every line. */
   logger: Logger;
   /** Aborted when the lease on the object is lost or the runner stops hard. Pass it down. */
@@ -68,6 +74,8 @@ export type ReconcileResult = void | undefined | { done: true } | { requeueAfter
 
 export interface MapContext {
   api: ApiClient;
+  /** The controller's read cache (see `ReconcileContext.cache`). */
+  cache: CachedReads;
   logger: Logger;
   signal: AbortSignal;
   /** The kind the controller owns. */
@@ -92,6 +100,12 @@ export interface ControllerSpec<Spec = Record<string, unknown>, Status extends R
   name: string;
   owns: string;
   watches?: WatchSpec[];
+  /**
+   * Kinds read through `ctx.cache` (a kind name, or `{ kind, on: 'spec' }` to be kept current by
+   * desired-state changes only, when only labels and spec are read): each replica follows their
+   * change events and answers reads from memory. Declarations of one controller share one cache.
+   */
+  cache?: Array<string | CacheSpec>;
   reconcile(ctx: ReconcileContext<Status>, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
   /** Tears down what reconcile made; the SDK removes the finalizer after it returns. */
   finalize?(ctx: ReconcileContext<Status>, obj: Resource<Spec, Status>): Promise<ReconcileResult> | ReconcileResult;
@@ -104,6 +118,7 @@ export interface ControllerSpec<Spec = Record<string, unknown>, Status extends R
 export interface ControllerDeclaration<Spec = Record<string, unknown>, Status extends ResourceStatus = ResourceStatus>
   extends Required<Pick<ControllerSpec<Spec, Status>, 'name' | 'owns' | 'concurrency' | 'resyncEveryMs'>> {
   readonly watches: readonly WatchSpec[];
+  readonly cache: readonly CacheSpec[];
   reconcile: ControllerSpec<Spec, Status>['reconcile'];
   finalize?: ControllerSpec<Spec, Status>['finalize'];
 }
@@ -140,10 +155,20 @@ export function defineController<Spec = Record<string, unknown>, Status extends 
     if (watch.on !== undefined && watch.on !== 'status' && watch.on !== 'spec') fail(`watches[${index}].on`, 'enum', 'must be "status" or "spec"');
     seen.add(watch.kind);
   });
+  const cached = new Set<string>();
+  const cache = (spec.cache ?? []).map((entry, index): CacheSpec => {
+    const cacheSpec = typeof entry === 'string' ? { kind: entry } : entry;
+    if (cacheSpec === null || typeof cacheSpec !== 'object' || !KIND_PATTERN.test(cacheSpec.kind)) fail(`cache[${index}].kind`, 'kind', 'must be a PascalCase kind');
+    if (cacheSpec.on !== undefined && cacheSpec.on !== 'all' && cacheSpec.on !== 'spec') fail(`cache[${index}].on`, 'enum', 'must be "all" or "spec"');
+    if (cached.has(cacheSpec.kind)) fail(`cache[${index}].kind`, 'unique', `${cacheSpec.kind} is cached already`);
+    cached.add(cacheSpec.kind);
+    return Object.freeze({ kind: cacheSpec.kind, on: cacheSpec.on ?? 'all' });
+  });
   return Object.freeze({
     name: spec.name,
     owns: spec.owns,
     watches: Object.freeze([...watches]),
+    cache: Object.freeze(cache),
     reconcile: spec.reconcile,
     finalize: spec.finalize,
     concurrency,

@@ -26,3 +26,7 @@ export { retryDelayMs } from './retry-delay.js';
 export type { RetryDelayOptions } from './retry-delay.js';
 export { eventsStreamConfig, resyncStreamConfig, deadLetterStreamConfig } from './jetstream-setup.js';
 export { abortableSleep } from './abortable-sleep.js';
+export { createReadCache, uncachedReads } from './read-cache.js';
+export type { CachedReads, CachedReadOptions, CacheChannel, CacheSpec, ReadCache, ReadCacheOptions, ReadCacheStats } from './read-cache.js';
+export { feedReadCache } from './read-cache-feed.js';
+export type { ReadCacheFeed } from './read-cache-feed.js';

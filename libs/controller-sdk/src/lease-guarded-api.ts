@@ -1,4 +1,4 @@
-import type { ApiClient } from '@tugboat/api-client';
+import type { ApiClient, ObjectRef } from '@tugboat/api-client';
 
 export interface LeaseGuard {
   assertHeld(): void;
@@ -9,7 +9,7 @@ export interface LeaseGuard {
  * its own, and every write first checks the lease by the clock, so a replica that lost the
  * object (paused past its lease, cut off from the bus) stops before it writes.
  */
-export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: AbortSignal): ApiClient {
+export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: AbortSignal, onWritten: (ref: ObjectRef) => void = () => undefined): ApiClient {
   const withSignal = <O extends { signal?: AbortSignal }>(options: O | undefined): O => ({ ...options, signal: options?.signal ?? signal }) as O;
   const write = <T>(call: () => Promise<T>): Promise<T> => {
     try {
@@ -19,6 +19,12 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     }
     return call();
   };
+  /** A write of one object: the read cache forgets it once written, so this reconcile's next read sees the write. */
+  const writeOf = <T>(ref: ObjectRef, call: () => Promise<T>): Promise<T> =>
+    write(call).finally(() => {
+      onWritten(ref);
+    });
+  const refOf = (input: { kind: string; metadata: { project?: string; name: string } }): ObjectRef => ({ kind: input.kind, project: input.metadata.project ?? '', name: input.metadata.name });
   return {
     baseUrl: api.baseUrl,
     whoami: (options) => api.whoami(withSignal(options)),
@@ -32,16 +38,16 @@ export function leaseGuardedApi(api: ApiClient, guard: LeaseGuard, signal: Abort
     registerKind: (definition, options) => write(() => api.registerKind(definition, withSignal(options))),
     applyKind: (definition, options) => write(() => api.applyKind(definition, withSignal(options))),
     deleteKind: (kind, options) => write(() => api.deleteKind(kind, withSignal(options))),
-    create: (input, options) => write(() => api.create(input, withSignal(options))),
+    create: (input, options) => writeOf(refOf(input), () => api.create(input, withSignal(options))),
     get: (ref, options) => api.get(ref, withSignal(options)),
     getOrThrow: (ref, options) => api.getOrThrow(ref, withSignal(options)),
     list: (kind, options) => api.list(kind, withSignal(options)),
     listAll: (kind, options) => api.listAll(kind, withSignal(options)),
-    replace: (input, options) => write(() => api.replace(input, withSignal(options))),
-    patch: (ref, patch, options) => write(() => api.patch(ref, patch, withSignal(options))),
-    delete: (ref, options) => write(() => api.delete(ref, withSignal(options))),
-    writeStatus: (ref, status, options) => write(() => api.writeStatus(ref, status, withSignal(options))),
-    removeFinalizer: (ref, finalizer, options) => write(() => api.removeFinalizer(ref, finalizer, withSignal(options))),
+    replace: (input, options) => writeOf(refOf(input), () => api.replace(input, withSignal(options))),
+    patch: (ref, patch, options) => writeOf(ref, () => api.patch(ref, patch, withSignal(options))),
+    delete: (ref, options) => writeOf(ref, () => api.delete(ref, withSignal(options))),
+    writeStatus: (ref, status, options) => writeOf(ref, () => api.writeStatus(ref, status, withSignal(options))),
+    removeFinalizer: (ref, finalizer, options) => writeOf(ref, () => api.removeFinalizer(ref, finalizer, withSignal(options))),
     readSecrets: (ref, options) => api.readSecrets(ref, withSignal(options)),
     recordEvent: (ref, event, options) => write(() => api.recordEvent(ref, event, withSignal(options))),
     listEvents: (ref, options) => api.listEvents(ref, withSignal(options)),

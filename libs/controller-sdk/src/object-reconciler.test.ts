@@ -2,6 +2,7 @@ import { InputError, TerminalError, type KindDefinition, type Resource } from '@
 import { pino } from 'pino';
 import { defineController, dependentsOf, type ControllerSpec, type ReconcileContext } from './define-controller.js';
 import { createObjectReconciler } from './object-reconciler.js';
+import { uncachedReads } from './read-cache.js';
 import { createFakeApi, type FakeApi } from './testing/fake-api.js';
 import { createInMemoryLeaseManager, type InMemoryLeaseManager } from './testing/in-memory-leases.js';
 import { reconcileOnce } from './testing.js';
@@ -243,7 +244,7 @@ describe('defineController', () => {
     const api = createFakeApi({ kinds: [gadgetKind, hubKind] });
     await createGadget(api);
     const map = dependentsOf('hubRef');
-    const ctx = { api, logger: pino({ level: 'silent' }), signal: new AbortController().signal, owns: 'Gadget' };
+    const ctx = { api, cache: uncachedReads(api), logger: pino({ level: 'silent' }), signal: new AbortController().signal, owns: 'Gadget' };
     const hub = { kind: 'Hub', project: 'team-a', name: 'h1', uid: 'u', generation: 1, resourceVersion: '1', cause: 'spec' as const, seq: '1', at: '' };
     expect(await map(hub, ctx)).toEqual([key]);
     expect(await map({ ...hub, name: 'gone' }, ctx)).toEqual([]);

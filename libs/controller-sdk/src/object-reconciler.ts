@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AnyControllerDeclaration, ControllerDeclaration, ReconcileContext, ReconcileResult, StatusUpdate } from './define-controller.js';
 import type { Lease, LeaseManager } from './lease-manager.js';
 import { leaseGuardedApi } from './lease-guarded-api.js';
+import { uncachedReads, type CachedReads, type ReadCache } from './read-cache.js';
 import { buildStatus, failedAtGeneration, sameStatus } from './object-status.js';
 import { jittered, retryDelayMs, type RetryDelayOptions } from './retry-delay.js';
 
@@ -50,6 +51,8 @@ export interface ReconcileReport {
 export interface ObjectReconcilerOptions {
   declaration: AnyControllerDeclaration;
   api: ApiClient;
+  /** The controller's read cache; without one, `ctx.cache` reads from the API. */
+  cache?: ReadCache;
   leases: LeaseManager;
   logger: Logger;
   replicaId: string;
@@ -77,6 +80,8 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
   const leaseBusyDelayMs = options.leaseBusyDelayMs ?? 1_000;
   const conflictDelayMs = options.conflictDelayMs ?? 250;
   const ack = { action: 'ack' } as const;
+  const cache = options.cache;
+  const reads: CachedReads = cache ?? uncachedReads(options.api);
   const nak = (delayMs: number): Disposition => ({ action: 'nak', delayMs: Math.max(0, Math.round(delayMs)) });
 
   return async function reconcileObject(key, stopSignal, request = {}) {
@@ -110,7 +115,9 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
 
     let obj: Resource | undefined;
     try {
-      obj = await options.api.get(key, { signal });
+      // Always read from the API (reconcile acts on the object as stored); a cache that keeps the
+      // kind keeps this answer for `ctx.cache` readers (a watch mapping its status changes, say).
+      obj = cache === undefined ? await options.api.get(key, { signal }) : await cache.reload(key, { signal });
       if (obj === undefined) return finish('gone', ack);
       const current = obj;
       report.generation = current.metadata.generation;
@@ -218,9 +225,13 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
   }
 
   function makeContext(key: ResourceKey, lease: Lease, signal: AbortSignal, logger: Logger, attempt: number, update: StatusUpdate): ReconcileContext {
-    const api = leaseGuardedApi(options.api, lease, signal);
+    const api = leaseGuardedApi(options.api, lease, signal, (ref) => cache?.changed({ kind: ref.kind, project: ref.project ?? '', name: ref.name }));
     return {
       api,
+      cache: {
+        get: (ref, readOptions) => reads.get(ref, { signal: readOptions?.signal ?? signal }),
+        list: (kind, readOptions) => reads.list(kind, { signal: readOptions?.signal ?? signal }),
+      },
       logger,
       signal,
       attempt,

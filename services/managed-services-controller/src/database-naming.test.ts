@@ -1,4 +1,4 @@
-import type { MapContext } from '@tugboat/controller-sdk';
+import { uncachedReads, type MapContext } from '@tugboat/controller-sdk';
 import { createFakeApi } from '@tugboat/controller-sdk/testing';
 import { databaseKillPointFromEnv } from './database-kill-points.js';
 import { finalSnapshotIdentifier, instanceIdentifier } from './database-naming.js';
@@ -60,7 +60,7 @@ describe('managed-services-controller: wake-ups', () => {
     }
     const watch = createDatabaseController().watches.find((w) => w.kind === 'EksCluster');
     const event = { kind: 'EksCluster', project: '', name: 'prod', uid: 'u', generation: 1, resourceVersion: '1', cause: 'status' as const, seq: '1', at: new Date().toISOString() };
-    const keys = await watch?.map(event, { api, logger: {} as MapContext['logger'], signal: new AbortController().signal, owns: 'DatabaseInstance' });
+    const keys = await watch?.map(event, { api, cache: uncachedReads(api), logger: {} as MapContext['logger'], signal: new AbortController().signal, owns: 'DatabaseInstance' });
     expect(keys?.map((k) => k.name).sort()).toEqual(['a', 'c']);
   });
 });

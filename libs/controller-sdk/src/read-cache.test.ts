@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { ApiClient, ObjectRef } from '@tugboat/api-client';
+import type { Resource } from '@tugboat/resource-model';
+import { pino } from 'pino';
+import { feedReadCache } from './read-cache-feed.js';
+import { createReadCache, type ReadCache } from './read-cache.js';
+
+/** A stand-in API holding objects by key, counting reads, whose answers a test can hold back. */
+function fakeStore() {
+  const objects = new Map<string, Resource>();
+  const id = (kind: string, project: string | undefined, name: string) => `${kind}/${project ?? ''}/${name}`;
+  const calls = { get: 0, list: 0 };
+  let gate: Promise<void> | undefined;
+  const api = {
+    async get(ref: ObjectRef) {
+      calls.get += 1;
+      // The answer is what is stored when the request is served, i.e. before the gate opens.
+      const answer = objects.get(id(ref.kind, ref.project, ref.name));
+      if (gate !== undefined) await gate;
+      return answer;
+    },
+    listAll(kind: string) {
+      calls.list += 1;
+      const answer = [...objects.values()].filter((object) => object.kind === kind);
+      return {
+        async *[Symbol.asyncIterator]() {
+          if (gate !== undefined) await gate;
+          yield* answer;
+        },
+      };
+    },
+  } as unknown as ApiClient;
+  return {
+    api,
+    calls,
+    put(kind: string, name: string, spec: Record<string, unknown>, project = '') {
+      const object = { kind, metadata: { name, project, uid: name, generation: 1, resourceVersion: '1' }, spec, status: {} } as unknown as Resource;
+      objects.set(id(kind, project, name), object);
+      return { kind, project, name };
+    },
+    remove(kind: string, name: string, project = '') {
+      objects.delete(id(kind, project, name));
+    },
+    /** Holds every answer until the returned function is called. */
+    hold(): () => void {
+      let open!: () => void;
+      gate = new Promise<void>((resolve) => (open = resolve));
+      return () => {
+        gate = undefined;
+        open();
+      };
+    },
+  };
+}
+
+function liveCache(api: ApiClient, extra: Partial<Parameters<typeof createReadCache>[0]> = {}): ReadCache {
+  const cache = createReadCache({ api, kinds: [{ kind: 'Definition' }, { kind: 'Cluster', on: 'spec' }], ...extra });
+  cache.setLive(true);
+  return cache;
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('read cache', () => {
+  it('answers a second read of a declared kind from memory, and reads other kinds from the API every time', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    const other = store.put('Other', 'x', {});
+    const cache = liveCache(store.api);
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 1 });
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 1 });
+    expect(store.calls.get).toBe(1);
+    await cache.get(other);
+    await cache.get(other);
+    expect(store.calls.get).toBe(3);
+    expect(cache.stats()).toMatchObject({ hits: 1, entries: 1 });
+  });
+
+  it('drops an object on its change event, and the lists of its kind with it', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    const cache = liveCache(store.api);
+    await cache.get(ref);
+    expect(await cache.list('Definition')).toHaveLength(1);
+    store.put('Definition', 'web', { replicas: 2 });
+    store.put('Definition', 'api', {});
+    // Another object's change leaves this one's entry alone, but not the list.
+    cache.changed({ kind: 'Definition', project: '', name: 'api' });
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 1 });
+    expect(await cache.list('Definition')).toHaveLength(2);
+    cache.changed({ kind: 'Definition', project: '', name: 'web' });
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 2 });
+    expect(store.calls).toEqual({ get: 2, list: 2 });
+  });
+
+  it('keeps "not found" until the object is created', async () => {
+    const store = fakeStore();
+    const ref = { kind: 'Definition', project: '', name: 'web' };
+    const cache = liveCache(store.api);
+    expect(await cache.get(ref)).toBeUndefined();
+    expect(await cache.get(ref)).toBeUndefined();
+    expect(store.calls.get).toBe(1);
+    store.put('Definition', 'web', { replicas: 3 });
+    cache.changed(ref);
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 3 });
+    // And deleted again: the delete event drops it, "not found" is kept anew.
+    store.remove('Definition', 'web');
+    cache.changed(ref);
+    expect(await cache.get(ref)).toBeUndefined();
+    expect(await cache.get(ref)).toBeUndefined();
+    expect(store.calls.get).toBe(3);
+  });
+
+  it('does not keep an answer that a change of the object overtook on its way', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    const cache = liveCache(store.api);
+    const release = store.hold();
+    const reading = cache.get(ref);
+    await flush();
+    // The change commits and its event arrives while the old answer is still on its way.
+    store.put('Definition', 'web', { replicas: 2 });
+    cache.changed(ref);
+    release();
+    expect((await reading)?.spec).toEqual({ replicas: 1 });
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 2 });
+    expect(cache.stats().raced).toBe(1);
+  });
+
+  it('does not keep a list that a change of any object of its kind overtook', async () => {
+    const store = fakeStore();
+    store.put('Definition', 'web', {});
+    const cache = liveCache(store.api);
+    const release = store.hold();
+    const listing = cache.list('Definition');
+    await flush();
+    store.put('Definition', 'api', {});
+    cache.changed({ kind: 'Definition', project: '', name: 'api' });
+    release();
+    expect(await listing).toHaveLength(1);
+    expect(await cache.list('Definition')).toHaveLength(2);
+  });
+
+  it('keeps an answer when only another object changed meanwhile', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    const cache = liveCache(store.api);
+    const release = store.hold();
+    const reading = cache.get(ref);
+    await flush();
+    cache.changed({ kind: 'Definition', project: '', name: 'other' });
+    cache.changed({ kind: 'Cluster', project: '', name: 'web' });
+    release();
+    await reading;
+    await cache.get(ref);
+    expect(store.calls.get).toBe(1);
+  });
+
+  it('drops everything, and keeps nothing that was on its way, when events could have been missed', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    const cluster = store.put('Cluster', 'local', {});
+    const cache = liveCache(store.api);
+    await cache.get(cluster);
+    const release = store.hold();
+    const reading = cache.get(ref);
+    await flush();
+    // A disconnect: changes made now are never seen.
+    cache.setLive(false);
+    store.put('Definition', 'web', { replicas: 2 });
+    store.put('Cluster', 'local', { changed: true });
+    release();
+    await reading;
+    // While not live, every read goes to the API and nothing is kept.
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 2 });
+    expect((await cache.get(cluster))?.spec).toEqual({ changed: true });
+    cache.setLive(true);
+    expect(cache.stats().entries).toBe(0);
+    await cache.get(ref);
+    await cache.get(ref);
+    expect(store.calls.get).toBe(5);
+  });
+
+  it('reads an entry again once it is older than the maximum age', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    let now = 1_000;
+    const cache = liveCache(store.api, { maxAgeMs: 500, now: () => now });
+    await cache.get(ref);
+    now += 499;
+    await cache.get(ref);
+    expect(store.calls.get).toBe(1);
+    store.put('Definition', 'web', { replicas: 2 });
+    now += 1;
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 2 });
+    expect(store.calls.get).toBe(2);
+  });
+
+  it('keeps at most maxEntries, the least recently used going first', async () => {
+    const store = fakeStore();
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => store.put('Definition', name, {})) as [ObjectRef, ObjectRef, ObjectRef];
+    const cache = liveCache(store.api, { maxEntries: 2 });
+    await cache.get(a);
+    await cache.get(b);
+    await cache.get(a);
+    await cache.get(c);
+    expect(cache.stats().entries).toBe(2);
+    expect(store.calls.get).toBe(3);
+    await cache.get(a);
+    expect(store.calls.get).toBe(3);
+    await cache.get(b);
+    expect(store.calls.get).toBe(4);
+  });
+
+  it('reload reads from the API whatever is kept, and keeps the answer for other readers', async () => {
+    const store = fakeStore();
+    const ref = store.put('Definition', 'web', { replicas: 1 });
+    const cache = liveCache(store.api);
+    await cache.get(ref);
+    store.put('Definition', 'web', { replicas: 2 });
+    expect((await cache.reload(ref))?.spec).toEqual({ replicas: 2 });
+    expect((await cache.get(ref))?.spec).toEqual({ replicas: 2 });
+    expect(store.calls.get).toBe(2);
+  });
+});
+
+describe('read cache fed by NATS', () => {
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nc = await connect({ servers: '127.0.0.1:4222', reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+  });
+  afterAll(async () => nc.close());
+
+  async function until(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!probe()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it('drops an entry on a desired-state or status event of its object; a spec-only kind ignores status events', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const store = fakeStore();
+    const definition = store.put('Definition', 'web', { replicas: 1 });
+    const cluster = store.put('Cluster', 'local', {});
+    const cache = createReadCache({ api: store.api, kinds: [{ kind: 'Definition' }, { kind: 'Cluster', on: 'spec' }] });
+    const feed = await feedReadCache(cache, { nats: nc, prefix, logger: pino({ level: 'silent' }) });
+    try {
+      expect(cache.live).toBe(true);
+      await cache.get(definition);
+      await cache.get(cluster);
+      nc.publish(`${prefix}.status.Definition._.web`, '{}');
+      nc.publish(`${prefix}.status.Cluster._.local`, '{}');
+      await nc.flush();
+      await until('the status event to drop the definition', () => cache.stats().invalidations >= 1);
+      await cache.get(definition);
+      await cache.get(cluster);
+      expect(store.calls.get).toBe(3);
+      nc.publish(`${prefix}.res.Cluster._.local`, '{}');
+      await until('the spec event to drop the cluster', () => cache.stats().invalidations >= 2);
+      await cache.get(cluster);
+      expect(store.calls.get).toBe(4);
+    } finally {
+      await feed.stop();
+    }
+    expect(cache.live).toBe(false);
+  });
+
+  it('drops everything on a reconnect and serves from memory again once the subscriptions are back', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const store = fakeStore();
+    const definition = store.put('Definition', 'web', { replicas: 1 });
+    const cache = createReadCache({ api: store.api, kinds: [{ kind: 'Definition' }] });
+    const feed = await feedReadCache(cache, { nats: nc, prefix, logger: pino({ level: 'silent' }) });
+    try {
+      await cache.get(definition);
+      expect(cache.stats().entries).toBe(1);
+      // A change while the connection is away is never delivered: the reconnect must drop what was kept.
+      store.put('Definition', 'web', { replicas: 2 });
+      const drops = cache.stats().drops;
+      await nc.reconnect();
+      await until('the reconnect to drop the cache', () => cache.stats().drops > drops);
+      await until('the cache to be live again', () => cache.live);
+      expect((await cache.get(definition))?.spec).toEqual({ replicas: 2 });
+      await cache.get(definition);
+      expect(store.calls.get).toBe(2);
+      // And the subscription works after the reconnect.
+      nc.publish(`${prefix}.res.Definition._.web`, '{}');
+      await until('the event after the reconnect', () => cache.stats().entries === 0);
+    } finally {
+      await feed.stop();
+    }
+  });
+});
