@@ -42,7 +42,9 @@ async function applicationsTargeting(event: ChangeEvent, ctx: MapContext): Promi
 
 /** The Application that owns the changed object (by its label), if any. */
 async function ownerApplication(event: ChangeEvent, ctx: MapContext): Promise<ResourceKey[]> {
-  const obj = await ctx.api.get({ kind: event.kind, project: event.project, name: event.name }, { signal: ctx.signal }).catch((error: unknown) => {
+  // Only its labels are read: from the cache for a WorkloadInstance (the workload declaration keeps
+  // it by desired state, which is where labels change), from the API for the other kinds.
+  const obj = await ctx.cache.get({ kind: event.kind, project: event.project, name: event.name }, { signal: ctx.signal }).catch((error: unknown) => {
     if (isErrorCode(error, 'NotFound')) return undefined;
     throw error;
   });

@@ -14,7 +14,7 @@ export const EXPOSURE_KIND = 'Exposure';
 export type ExposureResource = Resource<ExposureSpec, ResourceStatus>;
 
 /** What composing needs of a reconcile: the API, its signal and the lease check. */
-type ComposeContext = Pick<ReconcileContext, 'api' | 'signal' | 'assertLeaseHeld'>;
+type ComposeContext = Pick<ReconcileContext, 'api' | 'cache' | 'signal' | 'assertLeaseHeld'>;
 
 /** The Exposure an instance asks for, or `undefined` when it asks for none. */
 export function desiredExposure(name: string, spec: WorkloadInstanceSpec, namespace: string): ExposureSpec | undefined {
@@ -51,7 +51,9 @@ export type ExposureOutcome = 'none' | 'unchanged' | 'created' | 'updated' | 'de
 export async function composeExposure(ctx: ComposeContext, obj: Resource<WorkloadInstanceSpec>, namespace: string): Promise<ExposureOutcome> {
   const key = { kind: EXPOSURE_KIND, project: obj.metadata.project, name: obj.metadata.name };
   const desired = desiredExposure(obj.metadata.name, obj.spec, namespace);
-  const current = await ctx.api.get<ExposureSpec>(key, { signal: ctx.signal });
+  // From the read cache: nearly always unchanged (or absent). A stale answer costs a 409 and a retry;
+  // the writes below make the cache forget it.
+  const current = await ctx.cache.get<ExposureSpec>(key, { signal: ctx.signal });
   // Labelled with its cluster and gateway: the support-services-controller lists a gateway's exposures on a cluster by them.
   const labels: Record<string, string> = desired === undefined ? {} : { [EXPOSURE_LABELS.cluster]: desired.clusterRef.name, [EXPOSURE_LABELS.gateway]: desired.gatewayRef.name };
   const metadata = { name: obj.metadata.name, project: obj.metadata.project, labels, ownerReferences: [{ kind: 'WorkloadInstance', name: obj.metadata.name }] };

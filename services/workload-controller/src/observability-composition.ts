@@ -17,18 +17,16 @@ export const STACK_KIND = 'ObservabilityInstance';
 /** Marks a stack the workload-controller made on first use. */
 export const MADE_ON_FIRST_USE_LABEL = 'tugboat.dev/made-on-first-use';
 
-type ComposeContext = Pick<ReconcileContext, 'api' | 'signal' | 'assertLeaseHeld' | 'logger'>;
+type ComposeContext = Pick<ReconcileContext, 'api' | 'cache' | 'signal' | 'assertLeaseHeld' | 'logger'>;
 type Stack = Resource<{ definitionRef: { name: string }; clusterRef: { name: string } }, ResourceStatus>;
 
 export const wantsLogs = (spec: WorkloadInstanceSpec) => spec.observability?.logs !== false;
 export const wantsMetrics = (spec: WorkloadInstanceSpec, definition: WorkloadDefinitionSpec) => definition.metrics !== undefined && spec.observability?.metrics !== false;
 
 /** The cluster's ObservabilityInstance (the API keeps at most one live per cluster). */
-export async function stackOf(ctx: Pick<ComposeContext, 'api' | 'signal'>, clusterName: string): Promise<Stack | undefined> {
-  for await (const stack of ctx.api.listAll<Stack['spec']>(STACK_KIND, { signal: ctx.signal })) {
-    if (stack.spec.clusterRef.name === clusterName && stack.metadata.deletionRequestedAt === null) return stack;
-  }
-  return undefined;
+export async function stackOf(ctx: Pick<ComposeContext, 'cache' | 'signal'>, clusterName: string): Promise<Stack | undefined> {
+  const stacks = await ctx.cache.list<Stack['spec'], Stack['status']>(STACK_KIND, { signal: ctx.signal });
+  return stacks.find((stack) => stack.spec.clusterRef.name === clusterName && stack.metadata.deletionRequestedAt === null);
 }
 
 /** The stack of the cluster, made from the default definition when there is none; or why there is none. */
@@ -36,7 +34,7 @@ async function ensureStack(ctx: ComposeContext, clusterName: string): Promise<{ 
   const existing = await stackOf(ctx, clusterName);
   if (existing !== undefined) return { stack: existing };
   let definition: string | undefined;
-  for await (const candidate of ctx.api.listAll<{ default?: boolean }>('ObservabilityDefinition', { signal: ctx.signal })) {
+  for (const candidate of await ctx.cache.list<{ default?: boolean }>('ObservabilityDefinition', { signal: ctx.signal })) {
     if (candidate.spec.default === true && candidate.metadata.deletionRequestedAt === null) definition = candidate.metadata.name;
   }
   if (definition === undefined) {

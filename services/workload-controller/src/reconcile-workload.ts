@@ -305,10 +305,10 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const namespace = namespaceOf(obj);
     const clusterName = obj.spec.clusterRef.name;
     const hadApplied = obj.status.definitionGeneration !== undefined;
-    // Both at once: neither read needs the other.
+    // From the read cache (kept current by their change events); both at once on a miss.
     const [definition, cluster] = await Promise.all([
-      ctx.api.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal: ctx.signal }),
-      ctx.api.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal }),
+      ctx.cache.get<WorkloadDefinitionSpec>({ kind: 'WorkloadDefinition', name: obj.spec.definitionRef.name }, { signal: ctx.signal }),
+      ctx.cache.get<ClusterView>({ kind: 'ClusterInstance', name: clusterName }, { signal: ctx.signal }),
     ]);
     if (definition === undefined) {
       ctx.setStatus({ phase: 'Progressing', reason: 'DefinitionMissing', message: `WorkloadDefinition ${obj.spec.definitionRef.name} does not exist` });

@@ -26,6 +26,10 @@ export function createWorkloadController(options: WorkloadReconcilerOptions & { 
       // Its cluster's metrics and logs stack coming up (the ServiceMonitor kind, the collector's namespaces).
       { kind: 'ObservabilityInstance', map: workloadsOnStackCluster },
     ],
+    // Read on every reconcile and rarely changed: answered from memory, kept current by their events.
+    // Its own kind by desired state only: the Application declaration maps its status changes to an
+    // owner by label, and the SDK's read of the instance before each reconcile keeps it there.
+    cache: ['WorkloadDefinition', 'ClusterInstance', 'Exposure', 'ObservabilityInstance', 'ObservabilityDefinition', { kind: 'WorkloadInstance', on: 'spec' }],
     concurrency: options.concurrency ?? 8,
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
     reconcile: reconciler.reconcile,
