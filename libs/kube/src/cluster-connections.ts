@@ -6,12 +6,14 @@ import {
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
+  ResponseContext,
   ServerConfiguration,
   VersionApi,
+  wrapHttpLibrary,
+  type HttpLibrary,
   type KubernetesObject,
   type Middleware,
   type RequestContext,
-  type ResponseContext,
   type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { classifyKubeError, KubeClusterError } from './kube-cluster-error.js';
@@ -168,6 +170,42 @@ function asModel<T extends KubernetesObject>(object: T): T {
   return type === undefined ? object : ({ ...(toModel(object, type) as object), apiVersion: object.apiVersion, kind: object.kind } as T);
 }
 
+/**
+ * client-node sends every request with undici's `fetch` (a WHATWG Request, Headers, a web stream
+ * for the body, abort signals chained per request), which its serializer then reads whole as text
+ * anyway: a large share of a controller's CPU for small JSON answers. With the connection pool the
+ * kubeconfig's authentication made (the TLS settings live there), the same request goes through
+ * the pool's own `request()`: the same connections, headers, body and signal, without the fetch
+ * machinery. Without a pool (a kubeconfig with no TLS settings), client-node's fetch as before.
+ */
+function requestsThroughDispatcher(fallback: HttpLibrary): HttpLibrary {
+  return wrapHttpLibrary({
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const dispatcher = request.getDispatcher();
+      if (dispatcher === undefined) return fallback.send(request).toPromise();
+      const url = new URL(request.getUrl());
+      const answer = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.getHttpMethod() as 'GET',
+        headers: request.getHeaders(),
+        body: request.getBody() as string | Buffer | undefined,
+        signal: request.getSignal() ?? null,
+      });
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const body = await answer.body.arrayBuffer().then((buffer) => Buffer.from(buffer));
+      return new ResponseContext(answer.statusCode, headers, {
+        text: () => Promise.resolve(body.toString('utf8')),
+        binary: () => Promise.resolve(body),
+        stream: () => null,
+      });
+    },
+  });
+}
+
 function invalidKubeconfig(message: string, cause?: unknown, endpoint?: string): KubeClusterError {
   return new KubeClusterError(`invalid kubeconfig: ${message}`, { reason: 'InvalidKubeconfig', cause, ...(endpoint === undefined ? {} : { endpoint }) });
 }
@@ -233,6 +271,7 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     baseServer: new ServerConfiguration(endpoint, {}),
     authMethods: { default: authentication },
     promiseMiddleware: [signalMiddleware],
+    httpApi: requestsThroughDispatcher(createConfiguration().httpApi),
   });
   const objects = new DiscoveringObjectApi(configuration);
   const core = new CoreV1Api(configuration);
