@@ -10,7 +10,8 @@ import {
   UnavailableError,
   type KindDefinition,
 } from '@tugboat/resource-model';
-import { createApiClient } from './api-client.js';
+import { createApiClient as createClient, type ApiClientOptions } from './api-client.js';
+import { createNodeHttpFetch } from './node-http-fetch.js';
 
 interface Seen {
   method: string;
@@ -91,7 +92,15 @@ async function startFakeApi(routes: Route[]) {
   };
 }
 
-describe('createApiClient', () => {
+// Every case runs over the global fetch and over the node:http transport controllers use.
+const transports: Array<[string, Partial<ApiClientOptions>]> = [
+  ['fetch', {}],
+  ['node:http', { fetch: createNodeHttpFetch() }],
+];
+
+describe.each(transports)('createApiClient (%s)', (_transport, transport) => {
+  const createApiClient = (options: ApiClientOptions) => createClient({ ...options, ...transport });
+
   let api: Awaited<ReturnType<typeof startFakeApi>>;
   afterEach(async () => api?.close());
 

@@ -2,7 +2,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GoneError, InputError, type KindDefinition } from '@tugboat/resource-model';
-import { createApiClient } from './api-client.js';
+import { createApiClient as createClient, type ApiClientOptions } from './api-client.js';
+import { createNodeHttpFetch } from './node-http-fetch.js';
 import { parseServerSentEvents } from './server-sent-events.js';
 
 const widgetKind: KindDefinition = {
@@ -51,7 +52,15 @@ const stream = (text: string, end = true): Answer => (res) => {
 };
 const status = (code: number, body: unknown): Answer => (res) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 
-describe('watch with reconnect', () => {
+// Every case runs over the global fetch and over the node:http transport controllers use.
+const transports: Array<[string, Partial<ApiClientOptions>]> = [
+  ['fetch', {}],
+  ['node:http', { fetch: createNodeHttpFetch() }],
+];
+
+describe.each(transports)('watch with reconnect (%s)', (_transport, transport) => {
+  const createApiClient = (options: ApiClientOptions) => createClient({ ...options, ...transport });
+
   it('resumes from the last id (heartbeat ids included) after an end, a cut-off, a broken stream and a 503, and stops with GoneError on 410', async () => {
     const api = await scriptedApi([
       stream(`: watching\n\nid: 5\nevent: change\ndata: ${change('a', '10')}\n\n: heartbeat\nid: 7\n\n`),

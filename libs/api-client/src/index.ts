@@ -1,4 +1,5 @@
 export { createApiClient } from './api-client.js';
+export { createNodeHttpFetch, type NodeHttpFetchOptions } from './node-http-fetch.js';
 export { parseServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
 export type {
   ApiClient,
