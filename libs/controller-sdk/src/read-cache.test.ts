@@ -3,6 +3,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ApiClient, ObjectRef } from '@tugboat/api-client';
 import type { Resource } from '@tugboat/resource-model';
 import { pino } from 'pino';
+import { InputError } from '@tugboat/resource-model';
+import { defineController } from './define-controller.js';
 import { feedReadCache } from './read-cache-feed.js';
 import { createReadCache, type ReadCache } from './read-cache.js';
 
@@ -222,6 +224,28 @@ describe('read cache', () => {
     expect((await cache.reload(ref))?.spec).toEqual({ replicas: 2 });
     expect((await cache.get(ref))?.spec).toEqual({ replicas: 2 });
     expect(store.calls.get).toBe(2);
+  });
+});
+
+describe('declaring the cached kinds', () => {
+  const declare = (cache: unknown[]) => () => defineController({ name: 'c', owns: 'Gadget', cache: cache as never, reconcile: () => undefined });
+  it('takes kind names and { kind, on }, and refuses what is not a kind, an unknown channel or a kind twice, naming the field', () => {
+    expect(declare(['Hub', { kind: 'Stack', on: 'spec' }])().cache).toEqual([
+      { kind: 'Hub', on: 'all' },
+      { kind: 'Stack', on: 'spec' },
+    ]);
+    const refused = (cache: unknown[]) => {
+      try {
+        declare(cache)();
+      } catch (error) {
+        expect(error).toBeInstanceOf(InputError);
+        return (error as InputError).details;
+      }
+      throw new Error('not refused');
+    };
+    expect(refused(['hubs'])).toEqual([{ path: 'cache[0].kind', rule: 'kind' }]);
+    expect(refused([{ kind: 'Hub', on: 'sometimes' }])).toEqual([{ path: 'cache[0].on', rule: 'enum' }]);
+    expect(refused(['Hub', { kind: 'Hub', on: 'spec' }])).toEqual([{ path: 'cache[1].kind', rule: 'unique' }]);
   });
 });
 
