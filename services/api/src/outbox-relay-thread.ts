@@ -23,6 +23,12 @@ export interface RelayThreadData {
   pollIntervalMs?: number;
   standbyRetryMs?: number;
   batchSize?: number;
+  /**
+   * One Int32 shared with the host: 1 while a wake-up is on its way. The host posts a wake-up only
+   * when it sets it from 0, the thread sets it back to 0 as it takes one: commits that come faster
+   * than the thread takes them cost one message, not one each.
+   */
+  wakePending?: SharedArrayBuffer;
 }
 
 /** Worker → host. */
@@ -65,6 +71,7 @@ export function createOutboxRelayThread(options: RelayThreadOptions): OutboxRela
   let active = false;
   let published = 0;
   let restartTimer: NodeJS.Timeout | undefined;
+  const wakePending = new Int32Array(new SharedArrayBuffer(4));
 
   function report(message: RelayThreadReport): void {
     if (message.type === 'active') active = message.active;
@@ -77,7 +84,8 @@ export function createOutboxRelayThread(options: RelayThreadOptions): OutboxRela
   }
 
   function spawnWorker(): void {
-    const started = workerOf(options.data);
+    Atomics.store(wakePending, 0, 0);
+    const started = workerOf({ ...options.data, wakePending: wakePending.buffer as SharedArrayBuffer });
     worker = started;
     started.on('message', report);
     started.on('error', (error) => logger.error({ err: error.message }, 'relay thread failed'));
@@ -122,7 +130,7 @@ export function createOutboxRelayThread(options: RelayThreadOptions): OutboxRela
       return published;
     },
     wake() {
-      send({ type: 'wake' });
+      if (Atomics.exchange(wakePending, 0, 1) === 0) send({ type: 'wake' });
     },
   };
 }

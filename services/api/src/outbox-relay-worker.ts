@@ -55,8 +55,13 @@ const relay = createOutboxRelay({
   ...(data.batchSize ? { batchSize: data.batchSize } : {}),
 });
 
+const wakePending = data.wakePending ? new Int32Array(data.wakePending) : undefined;
 port.on('message', (command: RelayThreadCommand) => {
-  if (command.type === 'wake') relay.wake();
+  if (command.type === 'wake') {
+    // Cleared before the relay looks: a commit after this posts a new wake-up.
+    if (wakePending) Atomics.store(wakePending, 0, 0);
+    relay.wake();
+  }
   else if (command.type === 'stop') void stop();
 });
 
