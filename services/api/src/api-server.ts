@@ -24,7 +24,6 @@ import { noKillPoint, type KillPoint } from './kill-point.js';
 import { createKindObjects } from './kind-objects.js';
 import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
-import { createOutboxRelayThread } from './outbox-relay-thread.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
 import { createAdmission } from './admission.js';
 import { createResourceStore } from './resource-store.js';
@@ -75,11 +74,7 @@ export interface ApiServerOptions {
   retention?: Pick<RetentionOptions, 'revisionsKeep' | 'eventsKeep' | 'eventsMaxAgeMs' | 'auditMaxAgeMs' | 'intervalMs' | 'now'> & { enabled?: boolean };
   /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace. */
   watch?: Pick<WatchHubOptions, 'ringSize' | 'frameCacheBytes' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
-  /**
-   * `thread`: run the relay on its own worker thread, with its own session and NATS connection
-   * (Postgres only: with PGlite it stays in-process). Default false; `main.ts` turns it on.
-   */
-  relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number; thread?: boolean };
+  relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
   idleInTransactionTimeoutMs?: number;
   bodyLimitBytes?: number;
   /** Parser bounds: nesting depth, YAML aliases and documents, query parameters. */
@@ -275,19 +270,16 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     followTokenRevocations({ nats, prefix, identities, logger });
     // The server knows of the subscription before this replica says it is ready.
     await nats.flush();
-    const relayBounds = {
+    relay = createOutboxRelay({
+      database,
+      js: jetstream(nats),
+      logger,
+      killPoint,
+      metrics,
       ...(options.relay?.pollIntervalMs ? { pollIntervalMs: options.relay.pollIntervalMs } : {}),
       ...(options.relay?.standbyRetryMs ? { standbyRetryMs: options.relay.standbyRetryMs } : {}),
       ...(options.relay?.batchSize ? { batchSize: options.relay.batchSize } : {}),
-    };
-    relay =
-      options.relay?.thread && options.databaseUrl
-        ? createOutboxRelayThread({
-            data: { databaseUrl: options.databaseUrl, schema: database.schema, natsUrl: options.natsUrl ?? 'nats://127.0.0.1:4222', logLevel: logger.level, ...relayBounds },
-            logger,
-            metrics,
-          })
-        : createOutboxRelay({ database, js: jetstream(nats), logger, killPoint, metrics, ...relayBounds });
+    });
     if (options.relay?.enabled !== false) relay.start();
     if (options.retention?.enabled !== false) {
       const { enabled: _enabled, ...bounds } = options.retention ?? {};

@@ -70,8 +70,6 @@ const server = createApiServer({
     ...(env['TUGBOAT_HTTP_MAX_REQUESTS_PER_CONNECTION'] ? { maxRequestsPerConnection: Number(env['TUGBOAT_HTTP_MAX_REQUESTS_PER_CONNECTION']) } : {}),
     ...(env['TUGBOAT_HTTP_MAX_PIPELINED'] ? { maxPipelined: Number(env['TUGBOAT_HTTP_MAX_PIPELINED']) } : {}),
   },
-  // Its own thread with Postgres (embedded PGlite lives in this thread's memory); TUGBOAT_RELAY_THREAD=false keeps it in-process.
-  relay: { thread: env['TUGBOAT_RELAY_THREAD'] !== 'false' },
   logger,
   killPoint,
 });

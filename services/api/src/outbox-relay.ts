@@ -32,8 +32,6 @@ export interface OutboxRelayOptions {
   logger: Logger;
   killPoint: KillPoint;
   metrics?: RelayMetrics;
-  /** Told each time the relay takes or loses its turn (what `active` says). */
-  onActive?: (active: boolean) => void;
   /** Fallback poll when no notification arrives. Default 1000 ms. */
   pollIntervalMs?: number;
   /** How often a standby tries to take the lock. Default 1000 ms. */
@@ -48,7 +46,7 @@ export interface OutboxRelayOptions {
   sessionQueryTimeoutMs?: number;
 }
 
-/** The API metrics the relay feeds (prom-client's counters and histogram, or a relay thread's report). */
+/** The API metrics the relay feeds (prom-client's counters and histogram). */
 export interface RelayMetrics {
   published: { inc(value: number): void };
   publishFailures: { inc(value: number): void };
@@ -220,7 +218,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
     await session.listen(() => wake());
     active = true;
-    options.onActive?.(true);
     logger.info({ engine: database.engine, schema: database.schema }, 'relay active');
     try {
       // Passes in a row that published nothing and saw failures: past one, the bus itself is likely
@@ -246,7 +243,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (!lostReason) await deleteAcknowledged(session).catch((error: unknown) => logger.warn({ err: String(error) }, 'could not delete the last acknowledged rows; the next relay re-publishes them (deduplicated)'));
     } finally {
       active = false;
-      options.onActive?.(false);
       acknowledgedIds = [];
       backoff.clear();
     }
