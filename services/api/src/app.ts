@@ -157,7 +157,6 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/docs', docsPage());
   app.use('/docs/assets', docsAssets());
 
-
   // The kinds as the access rules see them, rebuilt only when the registry's list changes.
   let indexed: { list: KindDefinition[]; index: KindIndex } | undefined;
   async function kindIndex(): Promise<KindIndex> {

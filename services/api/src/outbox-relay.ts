@@ -23,6 +23,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
+import type { ApiMetrics } from './api-metrics.js';
 import type { KillPoint } from './kill-point.js';
 
 export interface OutboxRelayOptions {
@@ -31,7 +32,7 @@ export interface OutboxRelayOptions {
   js: Pick<JetStreamClient, 'publish'>;
   logger: Logger;
   killPoint: KillPoint;
-  metrics?: RelayMetrics;
+  metrics?: Pick<ApiMetrics, 'commitToPublishSeconds' | 'published' | 'publishFailures'>;
   /** Fallback poll when no notification arrives. Default 1000 ms. */
   pollIntervalMs?: number;
   /** How often a standby tries to take the lock. Default 1000 ms. */
@@ -44,13 +45,6 @@ export interface OutboxRelayOptions {
   maxRetryDelayMs?: number;
   /** See `RelaySessionOptions.queryTimeoutMs`. Default 30 s. */
   sessionQueryTimeoutMs?: number;
-}
-
-/** The API metrics the relay feeds (prom-client's counters and histogram). */
-export interface RelayMetrics {
-  published: { inc(value: number): void };
-  publishFailures: { inc(value: number): void };
-  commitToPublishSeconds: { observe(seconds: number): void };
 }
 
 export interface OutboxRelay {

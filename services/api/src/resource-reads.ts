@@ -1,5 +1,5 @@
 /** The store's reads: one object (with its owners), pages of a kind by label selector, referrers, secrets. */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { InputError, type LabelRequirement, type Referrer } from '@tugboat/resource-model';
 import type { AuditTrail } from './audit-trail.js';
 import { mapDatabaseError } from './change-recorder.js';
@@ -103,14 +103,17 @@ export function createResourceReads(options: ResourceReadsOptions): ResourceRead
  * every GET and of the status write a controller makes after each reconcile. `forUpdate` locks the
  * object's row (not its owners'), as `lockRow` does.
  */
+/** The owners of the object whose uid `uid` names, in their order: a subquery for a select list. */
+export function ownersOf(uid: RawBuilder<unknown>): RawBuilder<Owner[] | null> {
+  return sql<Owner[] | null>`(select json_agg(json_build_object('kind', r.kind, 'name', r.name, 'uid', r.uid) order by o.position)
+                              from owner_references o join resources r on r.uid = o.owner_uid where o.owned_uid = ${uid})`;
+}
+
 export async function findWithOwners(executor: Executor, kind: RegisteredKind, key: ObjectKey, forUpdate = false): Promise<{ row: Row; owners: Owner[] } | undefined> {
   let query = executor
     .selectFrom('resources')
     .selectAll('resources')
-    .select(
-      sql<Owner[] | null>`(select json_agg(json_build_object('kind', r.kind, 'name', r.name, 'uid', r.uid) order by o.position)
-                           from owner_references o join resources r on r.uid = o.owner_uid where o.owned_uid = resources.uid)`.as('owners'),
-    )
+    .select(ownersOf(sql.ref('resources.uid')).as('owners'))
     .where('kind', '=', kind.definition.kind)
     .where('project', '=', key.project)
     .where('name', '=', key.name);

@@ -22,6 +22,7 @@ import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
+import { ownersOf } from './resource-reads.js';
 import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Owner, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
@@ -490,8 +491,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
                    cast(${record.request_id} as text), cast(${record.source} as text)
             from written
           )
-          select x.*, (select json_agg(json_build_object('kind', o2.kind, 'name', o2.name, 'uid', o2.uid) order by o.position)
-                       from owner_references o join resources o2 on o2.uid = o.owner_uid where o.owned_uid = x.uid) as owners
+          select x.*, ${ownersOf(sql.ref('x.uid'))} as owners
           from (select w.*, true as written from written w union all select c.*, false as written from current c) x
           order by x.written desc
           limit 1`.execute(db));
