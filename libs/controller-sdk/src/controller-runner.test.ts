@@ -362,6 +362,26 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     const base = { api: env.api, nats: nc, logger: pino({ level: 'silent' }) };
     expect(() => createControllerRunner(declaration, { ...base, ackWaitMs: 10 })).toThrow(/^ackWaitMs: must be a number >= 1000/);
     expect(() => createControllerRunner(declaration, { ...base, prefix: 'a.b' })).toThrow(/^prefix: /);
+    expect(() => createControllerRunner(declaration, { ...base, concurrency: 0 })).toThrow(/^concurrency: must be an integer >= 1/);
+  });
+
+  it('takes the process\'s reconciles at once from its concurrency option, over all its declarations', async () => {
+    const { api } = env;
+    let running = 0;
+    let most = 0;
+    const reconcile = async () => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running -= 1;
+    };
+    const gadgets = defineController({ name: 'gadget-controller', owns: 'Gadget', concurrency: 3, reconcile });
+    const widgets = defineController({ name: 'gadget-controller', owns: 'Widget', concurrency: 3, reconcile });
+    await env.startRunner([gadgets, widgets], { concurrency: 1 });
+    const keys = ['a', 'b', 'c'].flatMap((name) => ['Gadget', 'Widget'].map((kind) => ({ kind, project: 'team-a', name })));
+    for (const key of keys) await api.create({ kind: key.kind, metadata: { name: key.name, project: 'team-a' }, spec: {} });
+    for (const key of keys) await until(`${key.kind}/${key.name} Ready`, async () => ((await api.get(key))?.status.phase === 'Ready' ? true : undefined));
+    expect(most).toBe(1);
   });
 
   it('on stop, lets a running reconcile finish and hands waiting keys back to another replica', async () => {

@@ -65,7 +65,12 @@ export interface ControllerRunnerOptions {
   leaseBusyDelayMs?: number;
   /** A resync round is spread over this long. Default a quarter of `resyncEveryMs`. */
   resyncSpreadMs?: number;
-  /** Messages pulled but not yet settled, at most. Default 8 × concurrency (summed over the declarations). */
+  /**
+   * Reconciles at once in this process, over all its declarations (the workers are shared: any of
+   * them takes the next object of any kind). Default the sum of the declarations' `concurrency`.
+   */
+  concurrency?: number;
+  /** Messages pulled but not yet settled, at most. Default 8 × concurrency. */
   maxHeldMessages?: number;
   /** Called after every reconcile with its report (for logs, tests, audits). */
   onReconcile?: (report: ReconcileReport) => void;
@@ -120,9 +125,9 @@ interface Delivery {
 export function createControllerRunner(declarations: RunnableController, options: ControllerRunnerOptions): ControllerRunner {
   const { name: controller, parts, byKind } = controllerParts(declarations);
   const ownedKinds = parts.map((part) => part.owns);
-  // The workers are shared: any of them takes the next object of any kind.
-  const concurrency = parts.reduce((sum, part) => sum + part.concurrency, 0);
   checkRunnerOptions(options);
+  // The workers are shared: any of them takes the next object of any kind.
+  const concurrency = options.concurrency ?? parts.reduce((sum, part) => sum + part.concurrency, 0);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const names = streamNames(prefix);
   const replicaId = options.replicaId ?? hostname();
@@ -477,6 +482,9 @@ function checkRunnerOptions(options: ControllerRunnerOptions): void {
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < minimum)) {
       throw new InputError(`${name}: must be a number >= ${minimum}`, { details: [{ path: name, rule: 'minimum' }] });
     }
+  }
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
+    throw new InputError('concurrency: must be an integer >= 1', { details: [{ path: 'concurrency', rule: 'minimum' }] });
   }
   if (options.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.prefix)) {
     throw new InputError('prefix: must be letters, digits, "-" or "_" (one subject token)', { details: [{ path: 'prefix', rule: 'pattern' }] });

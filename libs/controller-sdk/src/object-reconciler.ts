@@ -231,6 +231,7 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       cache: {
         get: (ref, readOptions) => reads.get(ref, { signal: readOptions?.signal ?? signal }),
         list: (kind, readOptions) => reads.list(kind, { signal: readOptions?.signal ?? signal }),
+        mayExist: (ref, readOptions) => reads.mayExist(ref, { signal: readOptions?.signal ?? signal }),
       },
       logger,
       signal,

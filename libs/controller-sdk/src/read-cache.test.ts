@@ -227,6 +227,96 @@ describe('read cache', () => {
   });
 });
 
+describe('read cache: mayExist', () => {
+  it('answers from one listing of the kind\'s names, shared by callers at once; a change event adds a name', async () => {
+    const store = fakeStore();
+    store.put('Definition', 'web', {}, 'team-a');
+    const cache = liveCache(store.api);
+    const release = store.hold();
+    const answers = Promise.all([
+      cache.mayExist({ kind: 'Definition', project: 'team-a', name: 'web' }),
+      cache.mayExist({ kind: 'Definition', project: 'team-a', name: 'api' }),
+      cache.mayExist({ kind: 'Definition', project: 'team-b', name: 'web' }),
+    ]);
+    await flush();
+    release();
+    expect(await answers).toEqual([true, false, false]);
+    expect(await cache.mayExist({ kind: 'Definition', project: 'team-a', name: 'api' })).toBe(false);
+    expect(store.calls).toEqual({ get: 0, list: 1 });
+    // Created: its event makes the name known, without listing again.
+    store.put('Definition', 'api', {}, 'team-a');
+    cache.changed({ kind: 'Definition', project: 'team-a', name: 'api' });
+    expect(await cache.mayExist({ kind: 'Definition', project: 'team-a', name: 'api' })).toBe(true);
+    expect(store.calls.list).toBe(1);
+  });
+
+  it('knows a name created while the listing was on its way', async () => {
+    const store = fakeStore();
+    const cache = liveCache(store.api);
+    const release = store.hold();
+    const answer = cache.mayExist({ kind: 'Definition', name: 'web' });
+    await flush();
+    store.put('Definition', 'web', {});
+    cache.changed({ kind: 'Definition', project: '', name: 'web' });
+    release();
+    expect(await answer).toBe(true);
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(true);
+    expect(store.calls.list).toBe(1);
+  });
+
+  it('says "may exist" for an undeclared kind, while not live, and for a listing that a gap overtook, which it does not keep', async () => {
+    const store = fakeStore();
+    const cache = liveCache(store.api);
+    expect(await cache.mayExist({ kind: 'Other', name: 'x' })).toBe(true);
+    cache.setLive(false);
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(true);
+    expect(store.calls.list).toBe(0);
+    cache.setLive(true);
+    const release = store.hold();
+    const answer = cache.mayExist({ kind: 'Definition', name: 'web' });
+    await flush();
+    // Events could have been missed while listing (a reconnect): nothing is known.
+    cache.dropAll('reconnect');
+    release();
+    expect(await answer).toBe(true);
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(false);
+    expect(store.calls.list).toBe(2);
+    expect(cache.stats().raced).toBe(1);
+  });
+
+  it('lists again after a drop and once the names are older than the maximum age, forgetting deleted objects', async () => {
+    const store = fakeStore();
+    store.put('Definition', 'web', {});
+    let now = 1_000;
+    const cache = liveCache(store.api, { maxAgeMs: 500, now: () => now });
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(true);
+    store.remove('Definition', 'web');
+    cache.changed({ kind: 'Definition', project: '', name: 'web' });
+    // Deleted: a change event adds, never removes (it cannot tell a delete request from the end).
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(true);
+    now += 500;
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(false);
+    cache.dropAll('slow consumer');
+    expect(await cache.mayExist({ kind: 'Definition', name: 'web' })).toBe(false);
+    expect(store.calls.list).toBe(3);
+  });
+
+  it('stops waiting when the caller\'s signal aborts, and the listing still serves the others', async () => {
+    const store = fakeStore();
+    store.put('Definition', 'web', {});
+    const cache = liveCache(store.api);
+    const release = store.hold();
+    const caller = new AbortController();
+    const first = cache.mayExist({ kind: 'Definition', name: 'web' }, { signal: caller.signal });
+    const second = cache.mayExist({ kind: 'Definition', name: 'web' });
+    caller.abort(new Error('lease lost'));
+    await expect(first).rejects.toThrow('lease lost');
+    release();
+    expect(await second).toBe(true);
+    expect(store.calls.list).toBe(1);
+  });
+});
+
 describe('declaring the cached kinds', () => {
   const declare = (cache: unknown[]) => () => defineController({ name: 'c', owns: 'Gadget', cache: cache as never, reconcile: () => undefined });
   it('takes kind names and { kind, on }, and refuses what is not a kind, an unknown channel or a kind twice, naming the field', () => {

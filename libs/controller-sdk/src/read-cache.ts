@@ -28,6 +28,15 @@ export interface CachedReads {
   get<Spec = Record<string, unknown>, Status = ResourceStatus>(ref: ObjectRef, options?: CachedReadOptions): Promise<Resource<Spec, Status> | undefined>;
   /** Every object of the kind, all projects (what `listAll(kind)` yields, as one array). */
   list<Spec = Record<string, unknown>, Status = ResourceStatus>(kind: string, options?: CachedReadOptions): Promise<ReadonlyArray<Resource<Spec, Status>>>;
+  /**
+   * `false` when the object is known not to exist, `true` when it may (read it to know). For a
+   * declared kind the answer comes from the names of all its objects, listed once and kept
+   * current by the kind's change events (a name is added by any change of it and only a new
+   * listing removes one): the first answer for an object that does not exist costs no read of
+   * its own, where `get` would ask the API once per name. For another kind, or while the cache is
+   * not live, always `true`.
+   */
+  mayExist(ref: ObjectRef, options?: CachedReadOptions): Promise<boolean>;
 }
 
 export interface ReadCacheOptions {
@@ -84,7 +93,43 @@ interface Flight {
   stale: boolean;
 }
 
+/** The names of every object of a kind (ids as `idOf` makes them), as listed and since changed. */
+interface NameIndex {
+  ids: Set<string>;
+  storedAt: number;
+}
+
+/** A listing of a kind's names on its way: the names changed meanwhile join it; `stale` after a gap. */
+interface IndexFlight {
+  kind: string;
+  added: Set<string>;
+  stale: boolean;
+  done: Promise<Set<string> | undefined>;
+}
+
 const idOf = (kind: string, project: string | undefined, name: string): string => `${kind}/${project ?? ''}/${name}`;
+/** A listing of a kind's names that takes longer is given up (and the next `mayExist` lists again). */
+const INDEX_LISTING_TIMEOUT_MS = 30_000;
+
+/** `promise`'s outcome, or the signal's reason once it aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
 const listId = (kind: string): string => `${kind}//*list`;
 
 /**
@@ -115,6 +160,9 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   // Insertion order is recency order: a hit moves its entry to the end, eviction takes the first.
   const entries = new Map<string, Entry>();
   const flights = new Set<Flight>();
+  // One per kind asked about (a kind's names: as many as it has objects), outside `maxEntries`.
+  const indexes = new Map<string, NameIndex>();
+  const indexFlights = new Map<string, IndexFlight>();
   let live = false;
   const counters = { hits: 0, misses: 0, raced: 0, invalidations: 0, drops: 0 };
 
@@ -158,6 +206,33 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     }
   }
 
+  /**
+   * Lists the kind's names (all projects), once however many ask meanwhile; kept unless a gap came.
+   * Shared, so no one caller's signal ends it: each caller stops waiting on its own (`untilAborted`).
+   */
+  function loadIndex(kind: string): Promise<Set<string> | undefined> {
+    const flight: IndexFlight = { kind, added: new Set(), stale: !live, done: Promise.resolve(undefined) };
+    flight.done = (async () => {
+      try {
+        const ids = new Set<string>();
+        for await (const item of api.listAll(kind, { signal: AbortSignal.timeout(INDEX_LISTING_TIMEOUT_MS) })) ids.add(idOf(kind, item.metadata.project, item.metadata.name));
+        for (const id of flight.added) ids.add(id);
+        if (flight.stale || !live) {
+          counters.raced += 1;
+          return undefined;
+        }
+        indexes.set(kind, { ids, storedAt: now() });
+        return ids;
+      } finally {
+        if (indexFlights.get(kind) === flight) indexFlights.delete(kind);
+      }
+    })();
+    // Its callers may all have stopped waiting: a failure is theirs to see, never an unhandled rejection.
+    flight.done.catch(() => undefined);
+    indexFlights.set(kind, flight);
+    return flight.done;
+  }
+
   const cache: ReadCache = {
     kinds,
 
@@ -183,6 +258,21 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       return read(kind, listId(kind), false, load);
     },
 
+    async mayExist(ref: ObjectRef, readOptions: CachedReadOptions = {}) {
+      if (!kinds.has(ref.kind) || !live) return true;
+      const id = idOf(ref.kind, ref.project, ref.name);
+      const index = indexes.get(ref.kind);
+      if (index !== undefined && now() - index.storedAt < maxAgeMs) {
+        counters.hits += 1;
+        return index.ids.has(id);
+      }
+      indexes.delete(ref.kind);
+      counters.misses += 1;
+      const ids = await untilAborted(indexFlights.get(ref.kind)?.done ?? loadIndex(ref.kind), readOptions.signal);
+      // A gap while listing: nothing is known.
+      return ids === undefined || ids.has(id);
+    },
+
     changed(key) {
       if (!kinds.has(key.kind)) return;
       counters.invalidations += 1;
@@ -192,12 +282,17 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       for (const flight of flights) {
         if (flight.kind === key.kind && (flight.id === undefined || flight.id === id)) flight.stale = true;
       }
+      // Created (or changed, which proves it exists or existed): the names know it from now on.
+      indexes.get(key.kind)?.ids.add(id);
+      indexFlights.get(key.kind)?.added.add(id);
     },
 
     dropAll() {
       counters.drops += 1;
       entries.clear();
+      indexes.clear();
       for (const flight of flights) flight.stale = true;
+      for (const flight of indexFlights.values()) flight.stale = true;
     },
 
     setLive(next) {
@@ -209,7 +304,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       return live;
     },
 
-    stats: () => ({ ...counters, entries: entries.size }),
+    stats: () => ({ ...counters, entries: entries.size + indexes.size }),
   };
   return cache;
 }

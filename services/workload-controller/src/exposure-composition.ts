@@ -51,6 +51,8 @@ export type ExposureOutcome = 'none' | 'unchanged' | 'created' | 'updated' | 'de
 export async function composeExposure(ctx: ComposeContext, obj: Resource<WorkloadInstanceSpec>, namespace: string): Promise<ExposureOutcome> {
   const key = { kind: EXPOSURE_KIND, project: obj.metadata.project, name: obj.metadata.name };
   const desired = desiredExposure(obj.metadata.name, obj.spec, namespace);
+  // Nothing asked for and none there (the names of every Exposure, kept by the read cache): no read at all.
+  if (desired === undefined && !(await ctx.cache.mayExist(key, { signal: ctx.signal }))) return 'none';
   // From the read cache: nearly always unchanged (or absent). A stale answer costs a 409 and a retry;
   // the writes below make the cache forget it.
   const current = await ctx.cache.get<ExposureSpec>(key, { signal: ctx.signal });

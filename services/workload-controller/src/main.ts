@@ -16,7 +16,8 @@ const eksAccess = createEksAccess({ requestTimeoutMs: settings.requestTimeoutMs 
 // Helm-chart definitions: rendered with the helm binary (TUGBOAT_HELM_* settings: mirrors, plain-http registries, cache).
 const charts = createHelmRenderer(helmSettingsFromEnv(process.env));
 // One identity, two owned kinds: its workloads, and the Applications that own some of them.
+// WORKLOAD_CONCURRENCY is the process's reconciles at once, for both kinds (its workers are shared).
 await runController(
   [createWorkloadController({ connections, eksAccess, charts, killPoint, ...settings }), createApplicationController(settings)],
-  controllerEnvironment(process.env),
+  { ...controllerEnvironment(process.env), concurrency: settings.concurrency },
 );

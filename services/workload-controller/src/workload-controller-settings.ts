@@ -18,7 +18,8 @@ export interface WorkloadControllerSettings {
 }
 
 /**
- * The workload-controller's own settings, beside the SDK's shared ones: `WORKLOAD_CONCURRENCY` (8),
+ * The workload-controller's own settings, beside the SDK's shared ones: `WORKLOAD_CONCURRENCY` (8
+ * reconciles at once in the process, both kinds together),
  * `WORKLOAD_PROGRESS_REQUEUE_MS` (2000), `WORKLOAD_DEGRADED_RETRY_MS` (5000),
  * `WORKLOAD_CLUSTER_WAIT_MS` (30000), `WORKLOAD_RESYNC_MS` (300000; unchanged objects are applied again
  * at most every half of it, read in between), `KUBE_REQUEST_TIMEOUT_MS` (15000).

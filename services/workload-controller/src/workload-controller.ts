@@ -29,7 +29,8 @@ export function createWorkloadController(options: WorkloadReconcilerOptions & { 
     // Read on every reconcile and rarely changed: answered from memory, kept current by their events.
     // Its own kind by desired state only: the Application declaration maps its status changes to an
     // owner by label, and the SDK's read of the instance before each reconcile keeps it there.
-    cache: ['WorkloadDefinition', 'ClusterInstance', 'Exposure', 'ObservabilityInstance', 'ObservabilityDefinition', { kind: 'WorkloadInstance', on: 'spec' }],
+    // Exposures by desired state only too: composing one reads its spec, labels and owner, never its status.
+    cache: ['WorkloadDefinition', 'ClusterInstance', { kind: 'Exposure', on: 'spec' }, 'ObservabilityInstance', 'ObservabilityDefinition', { kind: 'WorkloadInstance', on: 'spec' }],
     concurrency: options.concurrency ?? 8,
     ...(options.resyncEveryMs === undefined ? {} : { resyncEveryMs: options.resyncEveryMs }),
     reconcile: reconciler.reconcile,
