@@ -81,8 +81,10 @@ async function reconcileFigures(port: number): Promise<{ outcomes: Record<string
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const outcomes: Record<string, number> = {};
   for (const match of text.matchAll(/^tugboat_controller_reconciles_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)/gm)) outcomes[match[1]!] = Number(match[2]);
-  const sum = Number(/^tugboat_controller_reconcile_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)/m.exec(text)?.[1] ?? 0);
-  const count = Number(/^tugboat_controller_reconcile_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  // Summed over every outcome's series (the apply that requeues and the read that finds it Ready differ).
+  const total = (series: string) => [...text.matchAll(new RegExp(`^tugboat_controller_reconcile_duration_seconds_${series}(?:\\{[^}]*\\})? ([\\d.e+-]+)`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+  const sum = total('sum');
+  const count = total('count');
   return { outcomes, meanMs: count === 0 ? 0 : round((sum / count) * 1000, 1) };
 }
 

@@ -153,6 +153,9 @@ export function createControllerRunner(declarations: RunnableController, options
       : createReadCache({
           api: options.api,
           kinds: cacheKinds,
+          // With a cache fed, a reconcile starts from what this replica's last status write left,
+          // while nothing else changed the object since: no read of it before each reconcile.
+          owned: ownedKinds,
           ...(options.cacheMaxAgeMs === undefined ? {} : { maxAgeMs: options.cacheMaxAgeMs }),
           ...(options.cacheMaxEntries === undefined ? {} : { maxEntries: options.cacheMaxEntries }),
         });
@@ -242,7 +245,10 @@ export function createControllerRunner(declarations: RunnableController, options
       try {
         // An operator's "reconcile now" (cause `reconcile` on the owned kind) runs even for a Failed object.
         const force = item.deliveries.some((delivery) => delivery.source === 'owned' && delivery.cause === 'reconcile');
-        report = await reconcile(item.key, hardStop.signal, { force });
+        // A change of the object itself delivered for the first time may be ahead of the read cache's
+        // feed: such a reconcile reads the object, never what its last status write left.
+        const fresh = item.deliveries.some((delivery) => delivery.source === 'owned' && delivery.msg.info.deliveryCount <= 1);
+        report = await reconcile(item.key, hardStop.signal, { force, fresh });
         settle(item, report.disposition);
       } catch (error) {
         logger.error({ err: error, object: item.id }, 'reconcile machinery failed');

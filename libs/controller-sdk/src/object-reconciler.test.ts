@@ -2,7 +2,7 @@ import { InputError, TerminalError, type KindDefinition, type Resource } from '@
 import { pino } from 'pino';
 import { defineController, dependentsOf, type ControllerSpec, type ReconcileContext } from './define-controller.js';
 import { createObjectReconciler } from './object-reconciler.js';
-import { uncachedReads } from './read-cache.js';
+import { createReadCache, uncachedReads } from './read-cache.js';
 import { createFakeApi, type FakeApi } from './testing/fake-api.js';
 import { createInMemoryLeaseManager, type InMemoryLeaseManager } from './testing/in-memory-leases.js';
 import { reconcileOnce } from './testing.js';
@@ -51,6 +51,54 @@ describe('createObjectReconciler', () => {
     expect(second.outcome).toBe('done');
     expect(second.statusWrittenAt).toBeUndefined();
     expect((await api.getOrThrow(key)).metadata.resourceVersion).toBe(stored.metadata.resourceVersion);
+  });
+
+  it('starts a requeued reconcile from what its last status write left, and reads the object for a fresh change or after another write', async () => {
+    const api: FakeApi = createFakeApi({ kinds: [gadgetKind, hubKind], identity: { name: 'gadget-controller', type: 'controller', controller: 'gadget-controller' } });
+    const cache = createReadCache({ api, kinds: [], owned: ['Gadget'] });
+    cache.setLive(true);
+    const seen: unknown[] = [];
+    const declaration = defineController({
+      name: 'gadget-controller',
+      owns: 'Gadget',
+      reconcile: (ctx, obj) => {
+        const round = ((obj.status.outputs?.['round'] as number | undefined) ?? 0) + 1;
+        seen.push(obj.status.outputs?.['by']);
+        ctx.setStatus({ outputs: { round, by: 'controller' } });
+        return { requeueAfterMs: 10 };
+      },
+    });
+    const reconcile = createObjectReconciler({ declaration, api, cache, leases: createInMemoryLeaseManager(), logger: pino({ level: 'silent' }), replicaId: 'r1', random: () => 0.5 });
+    await createGadget(api);
+    let reads = 0;
+    const get = api.get.bind(api);
+    api.get = ((ref, options) => {
+      if (ref.kind === 'Gadget') reads += 1;
+      return get(ref, options);
+    }) as typeof api.get;
+    const run = (fresh: boolean) => reconcile(key, new AbortController().signal, { fresh });
+    await run(true);
+    await run(false);
+    await run(false);
+    expect(reads).toBe(1);
+    expect((await get(key))?.status.outputs).toEqual({ round: 3, by: 'controller' });
+    // A change of the object itself, delivered for the first time: read.
+    await run(true);
+    expect(reads).toBe(2);
+    // Another writer's status change reaches the feed: read, and its status is what the reconcile sees.
+    await api.writeStatus(key, { ...(await get(key))!.status, outputs: { round: 10, by: 'someone else' } });
+    cache.changed(key, { resourceVersion: () => api.changes.at(-1)!.resourceVersion });
+    await run(false);
+    expect(reads).toBe(3);
+    expect(seen.at(-1)).toBe('someone else');
+    expect((await get(key))?.status.outputs).toEqual({ round: 11, by: 'controller' });
+    // A stale remembered object (a change the feed has not told yet): the write is refused, nothing remembered, the next run reads.
+    const before = (await get(key))!;
+    await api.patch(key, { metadata: { labels: { moved: 'on' } } });
+    expect((await run(false)).outcome).toBe('conflict');
+    await run(false);
+    expect(reads).toBe(4);
+    expect((await get(key))!.metadata.resourceVersion).not.toBe(before.metadata.resourceVersion);
   });
 
   it('naks with the requested delay and reports Progressing', async () => {

@@ -68,6 +68,11 @@ export interface ObjectReconcilerOptions {
 export interface ReconcileRequest {
   /** An operator asked for this reconcile (`POST …/reconcile`): run it even for an object Failed at its generation. */
   force?: boolean;
+  /**
+   * A change of the object itself is delivered for the first time (it may be ahead of the read
+   * cache's feed): read the object from the API, not from what the last status write left.
+   */
+  fresh?: boolean;
 }
 
 /** Runs one reconcile of one key under its lease and says what to do with the messages. */
@@ -96,10 +101,10 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       return { key, replicaId: options.replicaId, outcome: 'lease-busy', disposition: nak(delay), attempt: 0, startedAt, finishedAt: now() };
     }
     // A reconcile starts once the lease is held: before that, another replica may still be finishing.
-    return underLease(key, acquired.lease, stopSignal, now(), request.force === true);
+    return underLease(key, acquired.lease, stopSignal, now(), request.force === true, request.fresh === true);
   };
 
-  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number, force: boolean): Promise<ReconcileReport> {
+  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number, force: boolean, fresh: boolean): Promise<ReconcileReport> {
     const previousFailures = typeof lease.previous.failures === 'number' ? lease.previous.failures : 0;
     const attempt = previousFailures + 1;
     const signal = AbortSignal.any([lease.signal, stopSignal]);
@@ -115,9 +120,11 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
 
     let obj: Resource | undefined;
     try {
-      // Always read from the API (reconcile acts on the object as stored); a cache that keeps the
-      // kind keeps this answer for `ctx.cache` readers (a watch mapping its status changes, say).
-      obj = cache === undefined ? await options.api.get(key, { signal }) : await cache.reload(key, { signal });
+      // The object as stored: what this replica's last status write left, while the cache's feed
+      // has seen no other change of it; else read from the API (and kept, where the cache keeps the
+      // kind, for `ctx.cache` readers: a watch mapping its status changes, say).
+      const remembered = fresh ? undefined : cache?.remembered(key);
+      obj = remembered ?? (cache === undefined ? await options.api.get(key, { signal }) : await cache.reload(key, { signal }));
       if (obj === undefined) return finish('gone', ack);
       const current = obj;
       report.generation = current.metadata.generation;
@@ -140,6 +147,7 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
         const requeueMs = requeueOf(result);
         if (requeueMs !== undefined) return finish('requeue', nak(requeueMs));
         lease.assertHeld();
+        cache?.forget(key);
         await options.api.removeFinalizer(key, declaration.name, { signal });
         report.finalizerRemovedAt = now();
         return finish('finalized', ack);
@@ -207,11 +215,15 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
   /** False when the stored object moved on (409): the caller requeues instead of failing. */
   async function writeStatus(key: ResourceKey, obj: Resource, status: ResourceStatus, lease: Lease, signal: AbortSignal, report: ReconcileReport): Promise<boolean> {
     lease.assertHeld();
+    const write = cache?.writing(key);
     try {
-      await options.api.writeStatus(key, status, { resourceVersion: obj.metadata.resourceVersion, signal });
+      const written = await options.api.writeStatus(key, status, { resourceVersion: obj.metadata.resourceVersion, signal });
+      write?.done(written);
       report.statusWrittenAt = now();
       return true;
     } catch (error) {
+      // A conflict: the object moved on (the next reconcile reads it); anything else: unknown.
+      write?.failed();
       if (isErrorCode(error, 'Conflict')) return false;
       throw error;
     }

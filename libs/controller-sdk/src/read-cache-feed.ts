@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { kindDesiredStateFilter, kindStatusFilter } from '@tugboat/resource-model';
 import type { Logger } from 'pino';
 import { keyFromSubject } from './change-message.js';
@@ -20,25 +20,33 @@ export interface ReadCacheFeed {
  */
 export async function feedReadCache(cache: ReadCache, options: { nats: NatsConnection; prefix: string; logger: Logger }): Promise<ReadCacheFeed> {
   const { nats, prefix, logger } = options;
-  if (cache.kinds.size === 0) return { stop: async () => undefined };
+  if (cache.kinds.size === 0 && cache.owned.size === 0) return { stop: async () => undefined };
   const subscriptions: Subscription[] = [];
   let stopped = false;
-  const onMessage = (error: Error | null, subject: string | undefined): void => {
-    if (error !== null || subject === undefined) {
+  const statusPrefix = `${prefix}.status.`;
+  const onMessage = (error: Error | null, msg: Msg | undefined): void => {
+    if (error !== null || msg === undefined) {
       logger.warn({ err: error }, 'read cache subscription failed: dropping the cache');
       cache.setLive(false);
       return;
     }
-    const key = keyFromSubject(subject, prefix);
-    if (key === undefined) cache.dropAll(`undecodable subject ${subject}`);
+    const key = keyFromSubject(msg.subject, prefix);
+    if (key === undefined) cache.dropAll(`undecodable subject ${msg.subject}`);
+    else if (msg.subject.startsWith(statusPrefix)) cache.changed(key, { resourceVersion: () => resourceVersionOf(msg.data) });
     else cache.changed(key);
   };
+  // Desired state of every cached kind, status of those cached on `all`; both channels of the owned
+  // kinds (their status events tell whether this replica's last write is still what is stored).
+  const subjects = new Set<string>();
   for (const [kind, channel] of cache.kinds) {
-    const subjects = channel === 'spec' ? [kindDesiredStateFilter(prefix, kind)] : [kindDesiredStateFilter(prefix, kind), kindStatusFilter(prefix, kind)];
-    for (const subject of subjects) {
-      subscriptions.push(nats.subscribe(subject, { callback: (error, msg) => onMessage(error, msg?.subject) }));
-    }
+    subjects.add(kindDesiredStateFilter(prefix, kind));
+    if (channel === 'all') subjects.add(kindStatusFilter(prefix, kind));
   }
+  for (const kind of cache.owned) {
+    subjects.add(kindDesiredStateFilter(prefix, kind));
+    subjects.add(kindStatusFilter(prefix, kind));
+  }
+  for (const subject of subjects) subscriptions.push(nats.subscribe(subject, { callback: onMessage }));
 
   // Live again after a reconnect only once the server holds the subscriptions again (they are sent
   // before the flush's PING); a reconnect while flushing makes the older flush's answer moot.
@@ -90,4 +98,14 @@ export async function feedReadCache(cache: ReadCache, options: { nats: NatsConne
       await Promise.race([watching, new Promise((resolve) => setTimeout(resolve, 100).unref())]);
     },
   };
+}
+
+/** A change event's resourceVersion; `undefined` for a body that does not carry one (it then counts as any change). */
+function resourceVersionOf(data: Uint8Array): string | undefined {
+  try {
+    const body = JSON.parse(new TextDecoder().decode(data)) as { resourceVersion?: unknown };
+    return typeof body.resourceVersion === 'string' ? body.resourceVersion : undefined;
+  } catch {
+    return undefined;
+  }
 }

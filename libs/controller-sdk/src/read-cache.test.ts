@@ -317,6 +317,88 @@ describe('read cache: mayExist', () => {
   });
 });
 
+describe('read cache: an owned object as its last status write left it', () => {
+  const gadget = { kind: 'Gadget', project: 'team-a', name: 'g1' };
+  const written = (resourceVersion: string) => ({ kind: 'Gadget', metadata: { name: 'g1', project: 'team-a', resourceVersion }, spec: {}, status: { phase: 'Ready' } }) as unknown as Resource;
+  const ownedCache = (extra: Partial<Parameters<typeof createReadCache>[0]> = {}) => {
+    const cache = createReadCache({ api: fakeStore().api, kinds: [], owned: ['Gadget'], ...extra });
+    cache.setLive(true);
+    return cache;
+  };
+  const status = (resourceVersion: string) => ({ resourceVersion: () => resourceVersion });
+
+  it('remembers the answer (a copy each time) through its own status event, and forgets it on any other change', () => {
+    const cache = ownedCache();
+    cache.writing(gadget).done(written('5'));
+    const first = cache.remembered(gadget);
+    expect(first?.metadata.resourceVersion).toBe('5');
+    first!.status.phase = 'Failed';
+    expect(cache.remembered(gadget)?.status.phase).toBe('Ready');
+    // The write's own event: still what is stored.
+    cache.changed(gadget, status('5'));
+    expect(cache.remembered(gadget)).toBeDefined();
+    // Another status write (another replica's): forgotten.
+    cache.changed(gadget, status('6'));
+    expect(cache.remembered(gadget)).toBeUndefined();
+    // A desired-state change forgets it too, and so does a change whose version is unknown.
+    cache.writing(gadget).done(written('7'));
+    cache.changed(gadget);
+    expect(cache.remembered(gadget)).toBeUndefined();
+    cache.writing(gadget).done(written('8'));
+    cache.changed(gadget, { resourceVersion: () => undefined });
+    expect(cache.remembered(gadget)).toBeUndefined();
+    // Another object's change leaves it alone.
+    cache.writing(gadget).done(written('9'));
+    cache.changed({ ...gadget, name: 'g2' }, status('10'));
+    expect(cache.remembered(gadget)?.metadata.resourceVersion).toBe('9');
+    expect(cache.stats().remembered).toBe(4);
+  });
+
+  it('does not remember a write that another change overtook on its way, a failed write, or one of a kind it does not own', () => {
+    const cache = ownedCache();
+    const overtaken = cache.writing(gadget);
+    cache.changed(gadget, status('6'));
+    overtaken.done(written('5'));
+    expect(cache.remembered(gadget)).toBeUndefined();
+    // Its own event arriving before its answer is no reason to forget.
+    const own = cache.writing(gadget);
+    cache.changed(gadget, status('7'));
+    own.done(written('7'));
+    expect(cache.remembered(gadget)?.metadata.resourceVersion).toBe('7');
+    const failing = cache.writing(gadget);
+    failing.failed();
+    expect(cache.remembered(gadget)).toBeUndefined();
+    const hub = { kind: 'Hub', project: 'team-a', name: 'h1' };
+    cache.writing(hub).done({ ...written('8'), kind: 'Hub' } as Resource);
+    expect(cache.remembered(hub)).toBeUndefined();
+  });
+
+  it('remembers nothing across a gap, while not live, or past the maximum age', () => {
+    let now = 1_000;
+    const cache = ownedCache({ maxAgeMs: 500, now: () => now });
+    const during = cache.writing(gadget);
+    cache.dropAll('reconnect');
+    during.done(written('5'));
+    expect(cache.remembered(gadget)).toBeUndefined();
+    cache.writing(gadget).done(written('6'));
+    cache.dropAll('slow consumer');
+    expect(cache.remembered(gadget)).toBeUndefined();
+    cache.writing(gadget).done(written('7'));
+    cache.setLive(false);
+    cache.writing(gadget).done(written('8'));
+    expect(cache.remembered(gadget)).toBeUndefined();
+    cache.setLive(true);
+    cache.writing(gadget).done(written('9'));
+    now += 499;
+    expect(cache.remembered(gadget)).toBeDefined();
+    now += 1;
+    expect(cache.remembered(gadget)).toBeUndefined();
+    cache.writing(gadget).done(written('10'));
+    cache.forget(gadget);
+    expect(cache.remembered(gadget)).toBeUndefined();
+  });
+});
+
 describe('declaring the cached kinds', () => {
   const declare = (cache: unknown[]) => () => defineController({ name: 'c', owns: 'Gadget', cache: cache as never, reconcile: () => undefined });
   it('takes kind names and { kind, on }, and refuses what is not a kind, an unknown channel or a kind twice, naming the field', () => {
@@ -380,6 +462,38 @@ describe('read cache fed by NATS', () => {
       await feed.stop();
     }
     expect(cache.live).toBe(false);
+  });
+
+  it('follows both channels of an owned kind: its own status event keeps a remembered write, any other change forgets it', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const cache = createReadCache({ api: fakeStore().api, kinds: [], owned: ['Gadget'] });
+    const feed = await feedReadCache(cache, { nats: nc, prefix, logger: pino({ level: 'silent' }) });
+    const gadget = { kind: 'Gadget', project: 'team-a', name: 'g1' };
+    const written = (resourceVersion: string) => ({ kind: 'Gadget', metadata: { name: 'g1', project: 'team-a', resourceVersion }, spec: {}, status: {} }) as unknown as Resource;
+    const event = (resourceVersion: string) => JSON.stringify({ ...gadget, cause: 'status', resourceVersion });
+    // A marker after each event: once it is seen, the event before it was handled (one connection, in order).
+    const marker = { ...gadget, name: 'marker' };
+    const handled = async (subject: string, body: string) => {
+      nc.publish(subject, body);
+      cache.writing(marker).done({ ...written('1'), metadata: { ...written('1').metadata, name: 'marker' } } as Resource);
+      nc.publish(`${prefix}.res.Gadget.team-a.marker`, '{}');
+      await until('the marker', () => cache.remembered(marker) === undefined);
+    };
+    try {
+      cache.writing(gadget).done(written('5'));
+      await handled(`${prefix}.status.Gadget.team-a.g1`, event('5'));
+      expect(cache.remembered(gadget)?.metadata.resourceVersion).toBe('5');
+      await handled(`${prefix}.status.Gadget.team-a.g1`, event('6'));
+      expect(cache.remembered(gadget)).toBeUndefined();
+      cache.writing(gadget).done(written('7'));
+      await handled(`${prefix}.res.Gadget.team-a.g1`, JSON.stringify({ ...gadget, cause: 'spec', resourceVersion: '7' }));
+      expect(cache.remembered(gadget)).toBeUndefined();
+      cache.writing(gadget).done(written('8'));
+      await handled(`${prefix}.status.Gadget.team-a.g1`, 'not json');
+      expect(cache.remembered(gadget)).toBeUndefined();
+    } finally {
+      await feed.stop();
+    }
   });
 
   it('drops everything on a reconnect and serves from memory again once the subscriptions are back', async () => {

@@ -42,6 +42,11 @@ export interface CachedReads {
 export interface ReadCacheOptions {
   api: ApiClient;
   kinds: readonly CacheSpec[];
+  /**
+   * The controller's owned kinds: what its status writes answer is remembered (`remembered`), and
+   * the feed follows both channels of these kinds to know when that is no longer what is stored.
+   */
+  owned?: readonly string[];
   /** An entry is read again after this long even without an event: the safety net. Default 60 s. */
   maxAgeMs?: number;
   /** Entries kept at most (a list counts as one); the least recently used go first. Default 5,000. */
@@ -56,6 +61,8 @@ export interface ReadCacheStats {
   raced: number;
   invalidations: number;
   drops: number;
+  /** Reconciles that started from what their object's last status write left (`remembered`). */
+  remembered: number;
   entries: number;
 }
 
@@ -67,8 +74,27 @@ export interface ReadCache extends CachedReads {
    * read that must be current (the object a reconcile is about) and primes the cache for others.
    */
   reload<Spec = Record<string, unknown>, Status = ResourceStatus>(ref: ObjectRef, options?: CachedReadOptions): Promise<Resource<Spec, Status> | undefined>;
-  /** A change of one object: its entry and the lists of its kind go (and reads on their way are not kept). */
-  changed(key: ResourceKey): void;
+  /** The owned kinds whose status writes are remembered (`remembered`). */
+  readonly owned: ReadonlySet<string>;
+  /**
+   * A change of one object: its entry and the lists of its kind go (and reads on their way are not
+   * kept). `status` for a status change (which leaves a `spec` kind's entries alone) with its
+   * resourceVersion, read only when needed; absent: a desired-state change, or unknown.
+   */
+  changed(key: ResourceKey, status?: { resourceVersion: () => string | undefined }): void;
+  /**
+   * The object as this replica's last status write left it (the API's answer), while that is
+   * still what is stored as far as the feed tells: no change of it of either channel since, other
+   * than that write's own event, no gap, not older than the maximum age. `undefined` otherwise.
+   */
+  remembered<Spec = Record<string, unknown>, Status = ResourceStatus>(key: ResourceKey): Resource<Spec, Status> | undefined;
+  /**
+   * A status write of an owned object on its way: `done` with the API's answer remembers it unless
+   * a change of the object (or a gap) came meanwhile; `failed` forgets what was remembered.
+   */
+  writing(key: ResourceKey): { done(object: Resource): void; failed(): void };
+  /** Forgets what `remembered` would answer for this object (it was changed another way). */
+  forget(key: ResourceKey): void;
   /** Events could have been missed (a reconnect): everything goes, reads on their way are not kept. */
   dropAll(reason: string): void;
   /**
@@ -91,6 +117,14 @@ interface Flight {
   /** `undefined` for a list of the kind. */
   id: string | undefined;
   stale: boolean;
+}
+
+/** A status write of an owned object on its way: `stale` once another change of it (or a gap) came. */
+interface WriteFlight {
+  id: string;
+  stale: boolean;
+  /** resourceVersions of the object's status changes seen meanwhile (its own among them, maybe). */
+  seen: Set<string>;
 }
 
 /** The names of every object of a kind (ids as `idOf` makes them), as listed and since changed. */
@@ -163,8 +197,13 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   // One per kind asked about (a kind's names: as many as it has objects), outside `maxEntries`.
   const indexes = new Map<string, NameIndex>();
   const indexFlights = new Map<string, IndexFlight>();
+  const owned = new Set(options.owned ?? []);
+  // Per owned object: what this replica's last status write left stored (one entry per object it
+  // reconciles, outside `maxEntries`; gone on any other change, a gap or after `maxAgeMs`).
+  const written = new Map<string, { object: Resource; storedAt: number }>();
+  const writeFlights = new Set<WriteFlight>();
   let live = false;
-  const counters = { hits: 0, misses: 0, raced: 0, invalidations: 0, drops: 0 };
+  const counters = { hits: 0, misses: 0, raced: 0, invalidations: 0, drops: 0, remembered: 0 };
 
   function fresh(id: string): Entry | undefined {
     const entry = entries.get(id);
@@ -233,8 +272,24 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     return flight.done;
   }
 
+  /**
+   * A change of an owned object: what its last status write left is no longer known to be stored,
+   * unless this is that write's own status event (the same resourceVersion).
+   */
+  function ownChange(id: string, status: { resourceVersion: () => string | undefined } | undefined): void {
+    const version = status?.resourceVersion();
+    const kept = written.get(id);
+    if (kept !== undefined && (version === undefined || version !== kept.object.metadata.resourceVersion)) written.delete(id);
+    for (const flight of writeFlights) {
+      if (flight.id !== id) continue;
+      if (version === undefined) flight.stale = true;
+      else flight.seen.add(version);
+    }
+  }
+
   const cache: ReadCache = {
     kinds,
+    owned,
 
     get<Spec, Status>(ref: ObjectRef, readOptions: CachedReadOptions = {}) {
       const load = () => api.get<Spec, Status>(ref, { signal: readOptions.signal });
@@ -273,24 +328,70 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       return ids === undefined || ids.has(id);
     },
 
-    changed(key) {
-      if (!kinds.has(key.kind)) return;
-      counters.invalidations += 1;
+    changed(key, status) {
       const id = idOf(key.kind, key.project, key.name);
+      if (owned.has(key.kind)) ownChange(id, status);
+      const channel = kinds.get(key.kind);
+      if (channel === undefined) return;
+      // Created (or changed, which proves it exists or existed): the names know it from now on.
+      indexes.get(key.kind)?.ids.add(id);
+      indexFlights.get(key.kind)?.added.add(id);
+      if (status !== undefined && channel === 'spec') return;
+      counters.invalidations += 1;
       entries.delete(id);
       entries.delete(listId(key.kind));
       for (const flight of flights) {
         if (flight.kind === key.kind && (flight.id === undefined || flight.id === id)) flight.stale = true;
       }
-      // Created (or changed, which proves it exists or existed): the names know it from now on.
-      indexes.get(key.kind)?.ids.add(id);
-      indexFlights.get(key.kind)?.added.add(id);
+    },
+
+    remembered<Spec, Status>(key: ResourceKey) {
+      if (!live) return undefined;
+      const id = idOf(key.kind, key.project, key.name);
+      const kept = written.get(id);
+      if (kept === undefined) return undefined;
+      if (now() - kept.storedAt >= maxAgeMs) {
+        written.delete(id);
+        return undefined;
+      }
+      counters.remembered += 1;
+      // A copy: reconcile code may change the object it is given, the kept one must stay as stored.
+      return structuredClone(kept.object) as unknown as Resource<Spec, Status>;
+    },
+
+    writing(key) {
+      const id = idOf(key.kind, key.project, key.name);
+      const flight: WriteFlight = { id, stale: !live || !owned.has(key.kind), seen: new Set() };
+      writeFlights.add(flight);
+      return {
+        done(object) {
+          writeFlights.delete(flight);
+          const version = object.metadata.resourceVersion;
+          // Anything but this write's own event seen meanwhile: what is stored may be newer.
+          if (flight.stale || !live || [...flight.seen].some((seen) => seen !== version)) {
+            written.delete(id);
+            counters.raced += 1;
+            return;
+          }
+          written.set(id, { object, storedAt: now() });
+        },
+        failed() {
+          writeFlights.delete(flight);
+          written.delete(id);
+        },
+      };
+    },
+
+    forget(key) {
+      written.delete(idOf(key.kind, key.project, key.name));
     },
 
     dropAll() {
       counters.drops += 1;
       entries.clear();
       indexes.clear();
+      written.clear();
+      for (const flight of writeFlights) flight.stale = true;
       for (const flight of flights) flight.stale = true;
       for (const flight of indexFlights.values()) flight.stale = true;
     },
@@ -304,7 +405,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       return live;
     },
 
-    stats: () => ({ ...counters, entries: entries.size + indexes.size }),
+    stats: () => ({ ...counters, entries: entries.size + indexes.size + written.size }),
   };
   return cache;
 }
