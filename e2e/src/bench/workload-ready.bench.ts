@@ -5,7 +5,7 @@
  * - time to Ready: one replica at BENCH_WORKLOAD_CONCURRENCY (16) reconciles at once, as many as
  *   the machine takes (target: 1,000 in ≤ 20 s);
  * - scaling: one, then two replicas (BENCH_WORKLOAD_REPLICAS, `1,2`) at BENCH_SCALING_CONCURRENCY
- *   (2) each: few enough that each replica's own round trips bound it, so the figure is the
+ *   (1) each: few enough that each replica's own round trips bound it, so the figure is the
  *   controller being scaled and not the two cores that every process of this bench shares (at 16,
  *   one replica already fills them and a second only adds contention; target: ≥ 1.6×).
  *
@@ -28,7 +28,7 @@
  *
  * Figures go to `bench-results/workload-ready.json`. Environment: BENCH_WORKLOADS (1000),
  * BENCH_WORKLOADS_LARGE=1 (also 10,000 with one replica, for memory), BENCH_WORKLOAD_REPLICAS
- * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16), BENCH_SCALING_CONCURRENCY (2), BENCH_KUBE_LATENCY_MS
+ * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16), BENCH_SCALING_CONCURRENCY (1), BENCH_KUBE_LATENCY_MS
  * (20), BENCH_SANDBOX_TIME_SCALE (20), BENCH_CONTROLLER_NODE_ARGS (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` for the workload-controllers), BENCH_SANDBOX_NODE_ARGS, BENCH_API_NODE_ARGS,
  * BENCH_KEEP_LOGS.
@@ -51,7 +51,7 @@ const CONCURRENCY = Number(env['BENCH_WORKLOAD_CONCURRENCY'] ?? 16);
  * Reconciles at once per replica in the scaling runs (BENCH_WORKLOAD_REPLICAS): few enough that a
  * replica's own round trips (20 ms each) bound it, not the two cores every process here shares.
  */
-const SCALING_CONCURRENCY = Number(env['BENCH_SCALING_CONCURRENCY'] ?? 2);
+const SCALING_CONCURRENCY = Number(env['BENCH_SCALING_CONCURRENCY'] ?? 1);
 const KUBE_LATENCY_MS = Number(env['BENCH_KUBE_LATENCY_MS'] ?? 20);
 const TIME_SCALE = Number(env['BENCH_SANDBOX_TIME_SCALE'] ?? 20);
 const SANDBOX_NODE_ARGS = (env['BENCH_SANDBOX_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
