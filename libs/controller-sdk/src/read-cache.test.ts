@@ -397,6 +397,15 @@ describe('read cache: an owned object as its last status write left it', () => {
     cache.forget(gadget);
     expect(cache.remembered(gadget)).toBeUndefined();
   });
+
+  it('remembers at most 1,000 writes, the oldest going first', () => {
+    const cache = ownedCache();
+    const named = (name: string) => ({ ...gadget, name });
+    for (let index = 0; index <= 1_000; index += 1) cache.writing(named(`g${index}`)).done({ ...written(String(index)), metadata: { name: `g${index}`, project: 'team-a', resourceVersion: String(index) } } as unknown as Resource);
+    expect(cache.remembered(named('g0'))).toBeUndefined();
+    expect(cache.remembered(named('g1'))?.metadata.resourceVersion).toBe('1');
+    expect(cache.remembered(named('g1000'))?.metadata.resourceVersion).toBe('1000');
+  });
 });
 
 describe('declaring the cached kinds', () => {

@@ -142,6 +142,8 @@ interface IndexFlight {
 }
 
 const idOf = (kind: string, project: string | undefined, name: string): string => `${kind}/${project ?? ''}/${name}`;
+/** Status writes remembered at most (`remembered`): the objects requeued within seconds of their write. */
+const MAX_REMEMBERED = 1_000;
 /** A listing of a kind's names that takes longer is given up (and the next `mayExist` lists again). */
 const INDEX_LISTING_TIMEOUT_MS = 30_000;
 
@@ -198,9 +200,10 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   const indexes = new Map<string, NameIndex>();
   const indexFlights = new Map<string, IndexFlight>();
   const owned = new Set(options.owned ?? []);
-  // Per owned object: what this replica's last status write left stored (one entry per object it
-  // reconciles, outside `maxEntries`; gone on any other change, a gap or after `maxAgeMs`).
-  const written = new Map<string, { object: Resource; storedAt: number }>();
+  // Per owned object: what this replica's last status write left stored, as JSON (a reconcile gets
+  // its own copy); gone on any other change, a gap or after `maxAgeMs`, and at most
+  // MAX_REMEMBERED, oldest write out first: a requeue comes seconds after its write.
+  const written = new Map<string, { text: string; resourceVersion: string; storedAt: number }>();
   const writeFlights = new Set<WriteFlight>();
   let live = false;
   const counters = { hits: 0, misses: 0, raced: 0, invalidations: 0, drops: 0, remembered: 0 };
@@ -279,7 +282,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   function ownChange(id: string, status: { resourceVersion: () => string | undefined } | undefined): void {
     const version = status?.resourceVersion();
     const kept = written.get(id);
-    if (kept !== undefined && (version === undefined || version !== kept.object.metadata.resourceVersion)) written.delete(id);
+    if (kept !== undefined && (version === undefined || version !== kept.resourceVersion)) written.delete(id);
     for (const flight of writeFlights) {
       if (flight.id !== id) continue;
       if (version === undefined) flight.stale = true;
@@ -356,7 +359,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
       }
       counters.remembered += 1;
       // A copy: reconcile code may change the object it is given, the kept one must stay as stored.
-      return structuredClone(kept.object) as unknown as Resource<Spec, Status>;
+      return JSON.parse(kept.text) as Resource<Spec, Status>;
     },
 
     writing(key) {
@@ -373,7 +376,9 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
             counters.raced += 1;
             return;
           }
-          written.set(id, { object, storedAt: now() });
+          written.delete(id);
+          written.set(id, { text: JSON.stringify(object), resourceVersion: version, storedAt: now() });
+          if (written.size > MAX_REMEMBERED) written.delete(written.keys().next().value as string);
         },
         failed() {
           writeFlights.delete(flight);
