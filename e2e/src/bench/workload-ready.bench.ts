@@ -28,7 +28,7 @@
  *
  * Figures go to `bench-results/workload-ready.json`. Environment: BENCH_WORKLOADS (1000),
  * BENCH_WORKLOADS_LARGE=1 (also 10,000 with one replica, for memory), BENCH_WORKLOAD_REPLICAS
- * (`1,2`), BENCH_WORKLOAD_CONCURRENCY (16), BENCH_SCALING_CONCURRENCY (1), BENCH_KUBE_LATENCY_MS
+ * (`1,2`; empty: no scaling runs), BENCH_WORKLOAD_CONCURRENCY (16), BENCH_SCALING_CONCURRENCY (1), BENCH_KUBE_LATENCY_MS
  * (20), BENCH_SANDBOX_TIME_SCALE (20), BENCH_CONTROLLER_NODE_ARGS (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` for the workload-controllers), BENCH_SANDBOX_NODE_ARGS, BENCH_API_NODE_ARGS,
  * BENCH_KEEP_LOGS.
@@ -44,7 +44,7 @@ import { formatTable, round } from './latency-stats.js';
 const env = process.env;
 const WORKLOADS = Number(env['BENCH_WORKLOADS'] ?? 1000);
 const LARGE = env['BENCH_WORKLOADS_LARGE'] === '1';
-const REPLICAS = (env['BENCH_WORKLOAD_REPLICAS'] ?? '1,2').split(',').map(Number);
+const REPLICAS = (env['BENCH_WORKLOAD_REPLICAS'] ?? '1,2').split(',').filter((count) => count !== '').map(Number);
 /** Reconciles at once per replica in the time-to-Ready run (one replica): as many as the machine takes. */
 const CONCURRENCY = Number(env['BENCH_WORKLOAD_CONCURRENCY'] ?? 16);
 /**

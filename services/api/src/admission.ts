@@ -62,9 +62,10 @@ import {
   workloadInstanceViolations,
   type Violation,
 } from './guardrail-rules.js';
-import { isJsonObject, type JsonObject } from './json-value.js';
+import { cloneJson, isJsonObject, type JsonObject } from './json-value.js';
 import { parseYamlDocuments } from './parse-yaml-documents.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
+import { memoInTx } from './tx-memo.js';
 
 type Reader = Kysely<Database> | Transaction<Database>;
 
@@ -202,21 +203,27 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   /** A platform-wide object's spec, share-locked; `undefined` when absent (the reference check then answers). */
   async function readDefinition(reader: Reader, kind: string, name: string): Promise<JsonObject | undefined> {
-    const row = await reader.selectFrom('resources').select('spec').where('kind', '=', kind).where('project', '=', '').where('name', '=', name).forShare().executeTakeFirst();
-    return row && isJsonObject(row.spec) ? row.spec : undefined;
+    // Within an apply, read once per definition (tx-memo.ts); each caller gets its own copy.
+    const row = await memoInTx(reader, kind, `spec\u0000\u0000${name}`, () =>
+      reader.selectFrom('resources').select('spec').where('kind', '=', kind).where('project', '=', '').where('name', '=', name).forShare().executeTakeFirst(),
+    );
+    return row && isJsonObject(row.spec) ? cloneJson(row.spec) : undefined;
   }
 
   /** The cluster whose `defaultFor` has the project or `*` (at most one: `checkDefaultFor` keeps it so). */
   async function defaultCluster(reader: Reader, project: string): Promise<string | undefined> {
-    const row = await reader
-      .selectFrom('resources')
-      .select('name')
-      .where('kind', '=', CLUSTER_INSTANCE.kind)
-      .where('project', '=', '')
-      .where('deletion_requested_at', 'is', null)
-      .where(sql<boolean>`coalesce(spec->'defaultFor', '[]'::jsonb) ?| ${sql.val([project, '*'])}::text[]`)
-      .orderBy('name')
-      .executeTakeFirst();
+    // Within an apply, once per project until it writes a ClusterInstance (tx-memo.ts).
+    const row = await memoInTx(reader, CLUSTER_INSTANCE.kind, `default\u0000${project}`, () =>
+      reader
+        .selectFrom('resources')
+        .select('name')
+        .where('kind', '=', CLUSTER_INSTANCE.kind)
+        .where('project', '=', '')
+        .where('deletion_requested_at', 'is', null)
+        .where(sql<boolean>`coalesce(spec->'defaultFor', '[]'::jsonb) ?| ${sql.val([project, '*'])}::text[]`)
+        .orderBy('name')
+        .executeTakeFirst(),
+    );
     return row?.name;
   }
 

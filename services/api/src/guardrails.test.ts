@@ -352,6 +352,25 @@ describe('guardrails at write time', () => {
     expect(provider.body.error.details).toEqual([{ path: 'ClusterInstance/_/dev:spec.kubeconfig', rule: 'provider', message: 'is for kubeconfig clusters; the definition local has provider eks' }]);
   });
 
+  it('judges every instance of one apply by the definition as the same apply writes it, the definition read once for all of them', async () => {
+    const shared = (maxReplicas: number) => ({ kind: 'WorkloadDefinition', metadata: { name: 'shared' }, spec: { container: { image: 'nginx' }, overridable: ['replicas'], maxReplicas } });
+    expect((await api.call('POST', '/v1/apply', { items: [shared(10)] })).status).toBe(200);
+    const instance = (name: string, replicas: number) => ({ kind: 'WorkloadInstance', ...workload(name, { replicas }, 'team-m', { definitionRef: { name: 'shared' } }) });
+    // Applied definitions first, whatever the order given: each instance is judged by the new rule.
+    const bundle = { items: [instance('s-1', 3), instance('s-2', 4), shared(4), instance('s-3', 6), instance('s-4', 4)] };
+    const plan = await api.call('POST', '/v1/apply?dryRun=true', bundle);
+    expect(plan.status).toBe(200);
+    expect(plan.body.results.map((r: { name: string; action: string }) => `${r.name}:${r.action}`)).toEqual(['shared:updated', 's-1:created', 's-2:created', 's-3:blocked', 's-4:created']);
+    expect(plan.body.results[3].reasons).toEqual([{ path: 'spec.overrides.replicas', rule: 'maxReplicas', message: expect.stringContaining('6 replicas is more than WorkloadDefinition shared allows (4)') }]);
+    const refused = await api.call('POST', '/v1/apply', bundle);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual([{ path: 'WorkloadInstance/team-m/s-3: spec.overrides.replicas', rule: 'maxReplicas' }]);
+    expect((await api.call('GET', '/v1/workloadinstances/s-1?project=team-m')).status).toBe(404);
+    const applied = await api.call('POST', '/v1/apply', { items: [instance('s-1', 3), instance('s-2', 4), shared(4), instance('s-3', 2), instance('s-4', 4)] });
+    expect(applied.status).toBe(200);
+    expect((await api.call('GET', '/v1/workloaddefinitions/shared')).body.spec.maxReplicas).toBe(4);
+  });
+
   it('names at most 10 instances in a refused definition change', async () => {
     const many = (maxReplicas?: number) => ({ metadata: { name: 'many' }, spec: { container: { image: 'nginx' }, overridable: ['replicas'], ...(maxReplicas ? { maxReplicas } : {}) } });
     await api.call('POST', '/v1/workloaddefinitions', many());

@@ -1,6 +1,7 @@
 /** Row locks of a write transaction (`for update`, and `for share` on link targets): the one place that spells the lookup of a locked object. */
 import type { RegisteredKind } from './kind-registry.js';
 import { notFound, type ObjectKey, type Row, type Tx } from './resource-row.js';
+import { memoInTx } from './tx-memo.js';
 
 export async function lockRow(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Row> {
   const row = await lockRowIfExists(tx, kind, key);
@@ -29,12 +30,15 @@ export async function lockByUid(tx: Tx, uid: string): Promise<Row | undefined> {
  * before this transaction commits; `undefined` when there is none.
  */
 export async function shareLinkTarget(tx: Tx, kind: RegisteredKind, key: ObjectKey): Promise<Pick<Row, 'uid' | 'deletion_requested_at'> | undefined> {
-  return tx
-    .selectFrom('resources')
-    .select(['uid', 'deletion_requested_at'])
-    .where('kind', '=', kind.definition.kind)
-    .where('project', '=', key.project)
-    .where('name', '=', key.name)
-    .forShare()
-    .executeTakeFirst();
+  // Within an apply, once per target: the lock holds until the transaction ends (tx-memo.ts).
+  return memoInTx(tx, kind.definition.kind, `share\u0000${key.project}\u0000${key.name}`, () =>
+    tx
+      .selectFrom('resources')
+      .select(['uid', 'deletion_requested_at'])
+      .where('kind', '=', kind.definition.kind)
+      .where('project', '=', key.project)
+      .where('name', '=', key.name)
+      .forShare()
+      .executeTakeFirst(),
+  );
 }

@@ -20,6 +20,7 @@ import { applyMergePatch, cloneJson, deletePath, getPath, isJsonObject, jsonEqua
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
+import { openTxMemo } from './tx-memo.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
 import { ownersOf } from './resource-reads.js';
@@ -523,12 +524,24 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       try {
         await write(async (tx) => {
           const deferred: Array<{ index: number; check: () => Promise<void> }> = [];
-          for (const [index, item] of items.entries()) {
-            try {
-              outcomes.push(await applyOne(tx, item, actor, applyOptions.authorize, async (check) => void deferred.push({ index, check })));
-            } catch (error) {
-              outcomes.push(blocked(error));
+          // The definition, default cluster and link targets its objects share are read once
+          // (tx-memo.ts); an object written forgets what was read of its kind. An Application's
+          // expansion writes objects of several kinds: no memo while it runs.
+          const memo = openTxMemo(tx);
+          try {
+            for (const [index, item] of items.entries()) {
+              const expands = item.kind.definition.kind === APPLICATION.kind;
+              if (expands) memo.pause();
+              try {
+                outcomes.push(await applyOne(tx, item, actor, applyOptions.authorize, async (check) => void deferred.push({ index, check })));
+              } catch (error) {
+                outcomes.push(blocked(error));
+              }
+              if (expands) memo.resume();
+              else memo.forget(item.kind.definition.kind);
             }
+          } finally {
+            memo.close();
           }
           for (const { index, check } of deferred) {
             try {
