@@ -124,7 +124,7 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
   try {
     const sandboxPort = await freePort();
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-    const sandbox = installation.spawnTs('sandbox', 'services/sandbox/src/main.ts', { LOG_LEVEL: 'warn' }, SANDBOX_NODE_ARGS, [
+    const sandbox = installation.spawnTs('sandbox', 'services/sandbox/src/main.ts', { LOG_LEVEL: env['BENCH_SANDBOX_LOG_LEVEL'] ?? 'warn' }, SANDBOX_NODE_ARGS, [
       '--port',
       String(sandboxPort),
       '--state-dir',

@@ -67,6 +67,12 @@ describe('a cluster connection against the sandbox', () => {
     const taken = await cluster.ensureNamespace('default', { fieldManager: 'kube-test', labels: { 'tugboat.dev/namespace-owner': 'u3' } });
     expect(taken.created).toBe(false);
     expect(taken.namespace.metadata?.labels?.['tugboat.dev/namespace-owner']).toBeUndefined();
+    // Created first when likely new: the same answers, whether it is new or not.
+    const fresh = await cluster.ensureNamespace('team-b-web', { fieldManager: 'kube-test', labels: { 'tugboat.dev/namespace-owner': 'u4' }, likelyNew: true });
+    expect(fresh).toMatchObject({ created: true, namespace: { metadata: { labels: { 'tugboat.dev/namespace-owner': 'u4' } } } });
+    const existed = await cluster.ensureNamespace('team-a-web', { fieldManager: 'kube-test', labels: { 'tugboat.dev/namespace-owner': 'u5' }, likelyNew: true });
+    expect(existed.created).toBe(false);
+    expect(existed.namespace.metadata?.labels?.['tugboat.dev/namespace-owner']).toBe('u1');
   });
 
   it('reads an object with its status, lists pods by label selector, and deletes by identity', async () => {

@@ -103,9 +103,10 @@ export interface ClusterConnection {
   /**
    * Creates the namespace with these labels when it does not exist, otherwise reads it as it is
    * (its labels untouched: a namespace someone else made is not taken over). A create that loses a
-   * race to another creator reads theirs.
+   * race to another creator reads theirs. `likelyNew`: the caller expects none (it never made one
+   * there): create first and read only when one exists, one request instead of two.
    */
-  ensureNamespace(name: string, options: ApplyOptions & { labels?: Record<string, string> }): Promise<EnsuredNamespace>;
+  ensureNamespace(name: string, options: ApplyOptions & { labels?: Record<string, string>; likelyNew?: boolean }): Promise<EnsuredNamespace>;
 }
 
 export interface ClusterConnections {
@@ -358,8 +359,10 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
       }),
     ensureNamespace: async (name, options) => {
       const identity = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
-      const existing = await read(identity, options);
-      if (existing !== undefined) return { namespace: existing, created: false };
+      if (options.likelyNew !== true) {
+        const existing = await read(identity, options);
+        if (existing !== undefined) return { namespace: existing, created: false };
+      }
       try {
         const created = await call(`create Namespace ${name}`, options, () =>
           objects.create({ ...identity, metadata: { name, ...(options.labels ? { labels: options.labels } : {}) } }, undefined, undefined, options.fieldManager),

@@ -526,6 +526,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       cluster.ensureNamespace(namespace, {
         fieldManager,
         labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.namespaceOwner]: obj.metadata.uid },
+        // Never applied: its namespace is most likely still to be made (created first, one request).
+        likelyNew: obj.status.definitionGeneration === undefined,
         signal,
       }),
       cluster.read(inventoryIdentity, { signal }),
