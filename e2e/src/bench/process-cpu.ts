@@ -55,6 +55,8 @@ export interface CpuSplit {
   postgresMs: number;
   /** The NATS server (0 when it was not found). */
   natsMs: number;
+  /** Each of the other processes named in `others`. */
+  othersMs: Record<string, number>;
 }
 
 export interface CpuMeter {
@@ -62,7 +64,7 @@ export interface CpuMeter {
   stop(): Promise<CpuSplit>;
 }
 
-export async function startCpuMeter(options: { apiPid?: number; natsPid?: number; applicationNames: string[] }): Promise<CpuMeter> {
+export async function startCpuMeter(options: { apiPid?: number; natsPid?: number; applicationNames: string[]; others?: Record<string, number | undefined> }): Promise<CpuMeter> {
   const snapshot = async () => {
     const pids = (await Promise.all(options.applicationNames.map(backendPids))).flat();
     const backends = new Map<number, number>();
@@ -72,8 +74,10 @@ export async function startCpuMeter(options: { apiPid?: number; natsPid?: number
     }
     const api = options.apiPid === undefined ? 0 : ((await processCpuMs(options.apiPid)) ?? 0);
     const nats = options.natsPid === undefined ? 0 : ((await processCpuMs(options.natsPid)) ?? 0);
+    const others: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(options.others ?? {})) others[name] = pid === undefined ? 0 : ((await processCpuMs(pid)) ?? 0);
     const usage = process.cpuUsage();
-    return { backends, api, nats, clientMs: (usage.user + usage.system) / 1000 };
+    return { backends, api, nats, others, clientMs: (usage.user + usage.system) / 1000 };
   };
   const before = await snapshot();
   return {
@@ -81,7 +85,8 @@ export async function startCpuMeter(options: { apiPid?: number; natsPid?: number
       const after = await snapshot();
       let postgresMs = 0;
       for (const [pid, ms] of after.backends) postgresMs += ms - (before.backends.get(pid) ?? 0);
-      return { clientMs: after.clientMs - before.clientMs, apiMs: after.api - before.api, postgresMs, natsMs: after.nats - before.nats };
+      const othersMs = Object.fromEntries(Object.keys(after.others).map((name) => [name, after.others[name]! - (before.others[name] ?? 0)]));
+      return { clientMs: after.clientMs - before.clientMs, apiMs: after.api - before.api, postgresMs, natsMs: after.nats - before.nats, othersMs };
     },
   };
 }

@@ -40,6 +40,7 @@ import { createApiClient, type ApiClient } from '@tugboat/api-client';
 import { freePort, REPO_ROOT, waitUntil } from '../harness/cli-processes.js';
 import { startBenchInstallation, waitHealthy, type BenchInstallation, type BenchProcess } from './bench-installation.js';
 import { formatTable, round } from './latency-stats.js';
+import { findNatsServerPid, startCpuMeter } from './process-cpu.js';
 
 const env = process.env;
 const WORKLOADS = Number(env['BENCH_WORKLOADS'] ?? 1000);
@@ -74,6 +75,12 @@ interface RunFigures {
   peakRssMiB: number[];
   /** Per controller, from its /metrics at the end: reconciles by outcome and their mean duration. */
   reconciles: Array<{ outcomes: Record<string, number>; meanMs: number }>;
+  /**
+   * CPU per instance (ms) of each process from the first create to the last Ready: the API, its
+   * Postgres backends, NATS (shared: an upper bound), the sandbox, the controllers, and this
+   * benchmark (creating, then listing once a second).
+   */
+  cpuMsPerInstance: Record<string, number>;
 }
 
 /** Reconciles by outcome and mean reconcile duration, from a controller's Prometheus metrics. */
@@ -193,6 +200,16 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
     if (!fault.ok) throw new Error(`the sandbox refused the latency rule: ${fault.status} ${await fault.text()}`);
 
     const memory = startRssSampler(controllers);
+    const meter = await startCpuMeter({
+      apiPid: installation.api.child.pid,
+      natsPid: await findNatsServerPid(Number(new URL(env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222').port || 4222)),
+      applicationNames: [installation.apiApplicationName],
+      others: {
+        sandbox: sandbox.child.pid,
+        'cluster-controller': clusterController.child.pid,
+        ...Object.fromEntries(controllers.map((controller, index) => [`workload-controller-${index}`, controller.child.pid])),
+      },
+    });
     const started = performance.now();
     // Several applies in flight, as a pipeline applying many manifests would: one at a time, the
     // creates' round trips (not the controllers) would set the pace of the whole run.
@@ -218,6 +235,16 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const ready = performance.now();
+    const cpu = await meter.stop();
+    const perInstance = (ms: number) => round(ms / workloads, 2);
+    const cpuMsPerInstance: Record<string, number> = {
+      api: perInstance(cpu.apiMs),
+      postgres: perInstance(cpu.postgresMs),
+      nats: perInstance(cpu.natsMs),
+      ...Object.fromEntries(Object.entries(cpu.othersMs).map(([name, ms]) => [name, perInstance(ms)])),
+      bench: perInstance(cpu.clientMs),
+    };
+    cpuMsPerInstance['total'] = round(Object.values(cpuMsPerInstance).reduce((sum, ms) => sum + ms, 0), 2);
     const peakRssMiB = await memory.stop();
     const reconciles = await Promise.all(metricsPorts.map((port) => reconcileFigures(port)));
     const readySeconds = round((ready - started) / 1000, 1);
@@ -231,11 +258,12 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
       readyPerSecond: round(workloads / readySeconds, 1),
       peakRssMiB,
       reconciles,
+      cpuMsPerInstance,
     };
     console.log(
       `${workloads} workloads, ${replicas} replica(s), concurrency ${concurrency} each: Ready in ${readySeconds} s; peak RSS ${peakRssMiB.join(' / ')} MiB; reconciles ${reconciles
         .map((r) => `${JSON.stringify(r.outcomes)} mean ${r.meanMs} ms`)
-        .join(' / ')}`,
+        .join(' / ')}; CPU ms per instance ${JSON.stringify(cpuMsPerInstance)}`,
     );
     return figures;
   } finally {
