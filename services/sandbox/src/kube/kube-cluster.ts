@@ -195,6 +195,25 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     return objects;
   };
 
+  // Per storage key and namespace, the objects of that namespace (same order as their bucket):
+  // what a scan or list of one namespace walks, instead of every object of the type.
+  const byNamespace = new Map<string, Map<string, Map<string, KubeObject>>>();
+  const indexNamespace = (storageKey: string, object: KubeObject, present: boolean): void => {
+    const namespace = object.metadata.namespace;
+    if (namespace === undefined) return;
+    let spaces = byNamespace.get(storageKey);
+    if (spaces === undefined) byNamespace.set(storageKey, (spaces = new Map()));
+    let objects = spaces.get(namespace);
+    if (present) {
+      if (objects === undefined) spaces.set(namespace, (objects = new Map()));
+      objects.set(object.metadata.name, object);
+    } else if (objects !== undefined) {
+      objects.delete(object.metadata.name);
+      if (objects.size === 0) spaces.delete(namespace);
+    }
+  };
+  const inNamespace = (type: Pick<ResourceType, 'group' | 'plural'>, namespace: string): KubeObject[] => [...(byNamespace.get(storageKeyOf(type))?.get(namespace)?.values() ?? [])];
+
   const counterName = (type: ResourceType) => `kube:${options.name}:${groupVersionOf(type)}/${type.kind}`;
 
   const allocateClusterIp = () => {
@@ -250,6 +269,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     indexOwners(storageKeyOf(type), objects.get(key), false);
     objects.set(key, object);
     indexOwners(storageKeyOf(type), object, true);
+    indexNamespace(storageKeyOf(type), object, true);
     if (type.crd === undefined && type.kind === 'CustomResourceDefinition' && type.group === 'apiextensions.k8s.io') {
       registry.setCustom(object.metadata.name, typesOfCrd(object));
     }
@@ -276,8 +296,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     for (const [key, objects] of storage) {
       const type = typeOfStorageKey(key);
       if (!type?.namespaced) continue;
-      for (const object of [...objects.values()]) {
-        if (object.metadata.namespace !== namespace) continue;
+      for (const object of [...(byNamespace.get(key)?.get(namespace)?.values() ?? [])]) {
         if (!object.metadata.deletionTimestamp && objects.has(objectKey(namespace, object.metadata.name))) {
           deleteObject(type, namespace, object.metadata.name, { propagationPolicy: 'Background' });
         }
@@ -295,6 +314,7 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     if (!previous) return object;
     objects.delete(key);
     indexOwners(storageKeyOf(type), previous, false);
+    indexNamespace(storageKeyOf(type), previous, false);
     resourceVersion += 1;
     const gone = deepFreeze({ ...object, metadata: { ...object.metadata, resourceVersion: String(resourceVersion) } });
     emit({ resourceVersion, type: 'DELETED', storageKey: storageKeyOf(type), object: gone, previous });
@@ -658,13 +678,12 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
       return bucket(type).get(objectKey(type.namespaced ? namespace : undefined, name));
     },
     list(type, namespace) {
-      return [...bucket(type).values()]
-        .filter((object) => namespace === undefined || object.metadata.namespace === namespace)
-        .sort((a, b) => objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)));
+      return (namespace === undefined ? [...bucket(type).values()] : inNamespace(type, namespace)).sort((a, b) =>
+        objectKey(a.metadata.namespace, a.metadata.name).localeCompare(objectKey(b.metadata.namespace, b.metadata.name)),
+      );
     },
     scan(type, namespace) {
-      const objects = [...bucket(type).values()];
-      return namespace === undefined ? objects : objects.filter((object) => object.metadata.namespace === namespace);
+      return namespace === undefined ? [...bucket(type).values()] : inNamespace(type, namespace);
     },
     owned(ownerUid, type) {
       return dependentsOf(ownerUid)
@@ -764,8 +783,10 @@ export function createKubeCluster(options: KubeClusterOptions): KubeCluster {
     for (const { storageKey, object } of ordered) {
       const [groupName = '', plural = ''] = storageKey.split('/');
       const objects = bucket({ group: groupName, plural });
-      objects.set(objectKey(object.metadata.namespace, object.metadata.name), deepFreeze(clone(object)));
+      const restored = deepFreeze(clone(object));
+      objects.set(objectKey(object.metadata.namespace, object.metadata.name), restored);
       indexOwners(storageKey, object, true);
+      indexNamespace(storageKey, restored, true);
       if (storageKey === 'apiextensions.k8s.io/customresourcedefinitions') registry.setCustom(object.metadata.name, typesOfCrd(object));
     }
     for (const namespaceObject of bucket(namespaceType).values()) {
