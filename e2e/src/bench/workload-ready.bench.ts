@@ -17,7 +17,7 @@
  * instances of one container definition are created through the API (batches of 50 per apply, 4
  * applies in flight: BENCH_CREATE_PARALLEL);
  * the clock runs from the first create to the moment the last instance reads `Ready` at its
- * generation (the API's list, polled every second). Memory: the peak resident set of each
+ * generation (the API's list, polled every second, every 200 ms once 95 % are Ready). Memory: the peak resident set of each
  * controller process, sampled from /proc every 250 ms.
  *
  * The sandbox runs at BENCH_SANDBOX_TIME_SCALE (20×): a pod's simulated 5 s start takes 250 ms, so
@@ -232,7 +232,8 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
     let readyCount = 0;
     while ((readyCount = await countReady(admin)) < workloads) {
       if (Date.now() > deadline) throw new Error(`only ${readyCount} of ${workloads} WorkloadInstances Ready in time; controller log: ${await controllers[0]!.tail()}`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // Once a second; every 200 ms for the last 5 %, so the clock stops within 200 ms of the last Ready.
+      await new Promise((resolve) => setTimeout(resolve, readyCount >= workloads * 0.95 ? 200 : 1000));
     }
     const ready = performance.now();
     const cpu = await meter.stop();
