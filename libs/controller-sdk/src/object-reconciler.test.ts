@@ -58,11 +58,12 @@ describe('createObjectReconciler', () => {
     const cache = createReadCache({ api, kinds: [], owned: ['Gadget'] });
     cache.setLive(true);
     const seen: unknown[] = [];
+    let steady = false;
     const declaration = defineController({
       name: 'gadget-controller',
       owns: 'Gadget',
       reconcile: (ctx, obj) => {
-        const round = ((obj.status.outputs?.['round'] as number | undefined) ?? 0) + 1;
+        const round = ((obj.status.outputs?.['round'] as number | undefined) ?? 0) + (steady ? 0 : 1);
         seen.push(obj.status.outputs?.['by']);
         ctx.setStatus({ outputs: { round, by: 'controller' } });
         return { requeueAfterMs: 10 };
@@ -99,6 +100,14 @@ describe('createObjectReconciler', () => {
     await run(false);
     expect(reads).toBe(4);
     expect((await get(key))!.metadata.resourceVersion).not.toBe(before.metadata.resourceVersion);
+    // Unchanged status from a remembered object: still checked with the API, which writes nothing
+    // when it is current and answers 409 when the object moved on.
+    steady = true;
+    const current = (await get(key))!.metadata.resourceVersion;
+    expect((await run(false)).outcome).toBe('requeue');
+    expect((await get(key))!.metadata.resourceVersion).toBe(current);
+    await api.patch(key, { metadata: { labels: { moved: 'again' } } });
+    expect((await run(false)).outcome).toBe('conflict');
   });
 
   it('naks with the requested delay and reports Progressing', async () => {

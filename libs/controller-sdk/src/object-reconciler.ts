@@ -119,11 +119,12 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
     };
 
     let obj: Resource | undefined;
+    let remembered: Resource | undefined;
     try {
       // The object as stored: what this replica's last status write left, while the cache's feed
       // has seen no other change of it; else read from the API (and kept, where the cache keeps the
       // kind, for `ctx.cache` readers: a watch mapping its status changes, say).
-      const remembered = fresh ? undefined : cache?.remembered(key);
+      remembered = fresh ? undefined : cache?.remembered(key);
       obj = remembered ?? (cache === undefined ? await options.api.get(key, { signal }) : await cache.reload(key, { signal }));
       if (obj === undefined) return finish('gone', ack);
       const current = obj;
@@ -161,7 +162,10 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
         requeueMs === undefined
           ? statusFor(current, update, 'Ready', 'Reconciled')
           : statusFor(current, update, 'Progressing', 'Requeued');
-      if (!sameStatus(current.status, status)) {
+      // Started from what the last status write left, an unchanged status is still sent: the API
+      // writes nothing when it is what is stored, and answers 409 when the object moved on meanwhile
+      // (another replica's write whose event has not reached this one yet).
+      if (remembered !== undefined || !sameStatus(current.status, status)) {
         const written = await writeStatus(key, current, status, lease, signal, report);
         if (!written) return finish('conflict', nak(jittered(conflictDelayMs, random)));
       }
