@@ -11,7 +11,8 @@ export interface ReadCacheFeed {
 /**
  * Feeds a read cache with the change events of its kinds: a plain subscription per kind and
  * channel on the events stream's subjects (`{prefix}.res.{Kind}.>`, and `{prefix}.status.{Kind}.>`
- * for a kind cached on `all`), so every replica sees every change, which the controller's durable
+ * for a kind cached on `all` and for the controller's owned kinds, whose status events tell whether
+ * its last status write is still what is stored), so every replica sees every change, which the controller's durable
  * consumers (shared by the replicas, each message to one) cannot give. A plain subscription
  * holds nothing on the server, and loses what is published while it is away: so the cache is
  * dropped and serves nothing on a disconnect, and goes live again only once the subscriptions are
