@@ -142,6 +142,7 @@ interface IndexFlight {
 }
 
 const idOf = (kind: string, project: string | undefined, name: string): string => `${kind}/${project ?? ''}/${name}`;
+const listId = (kind: string): string => `${kind}//*list`;
 /** Status writes remembered at most (`remembered`): the objects requeued within seconds of their write. */
 const MAX_REMEMBERED = 1_000;
 /** A listing of a kind's names that takes longer is given up (and the next `mayExist` lists again). */
@@ -166,7 +167,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
     );
   });
 }
-const listId = (kind: string): string => `${kind}//*list`;
 
 /**
  * A watch-fed cache, as Kubernetes informers and listers are: reads of the declared kinds are
@@ -280,8 +280,10 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
    * unless this is that write's own status event (the same resourceVersion).
    */
   function ownChange(id: string, status: { resourceVersion: () => string | undefined } | undefined): void {
-    const version = status?.resourceVersion();
     const kept = written.get(id);
+    // Most events are of objects this replica neither remembers nor is writing: their body is not read.
+    if (kept === undefined && ![...writeFlights].some((flight) => flight.id === id)) return;
+    const version = status?.resourceVersion();
     if (kept !== undefined && (version === undefined || version !== kept.resourceVersion)) written.delete(id);
     for (const flight of writeFlights) {
       if (flight.id !== id) continue;
