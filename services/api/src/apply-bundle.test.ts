@@ -4,7 +4,8 @@
  * blocked bundles that write nothing either.
  */
 import { REDACTED } from '@tugboat/resource-model';
-import { startTestApi, waitUntil, type TestApi } from './api-test-harness.js';
+import pg from 'pg';
+import { startTestApi, TEST_DATABASE_URL, waitUntil, type TestApi } from './api-test-harness.js';
 
 const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
 
@@ -214,5 +215,41 @@ describe('POST /v1/apply and revisions', () => {
     const accountHistory = await api.call('GET', '/v1/awsaccounts/main/revisions');
     expect(JSON.stringify(accountHistory.body)).not.toContain(SECRET);
     expect(accountHistory.body.items[0].spec.secretAccessKey).toBe(REDACTED);
+  });
+  it('writes a new object of a bundle in one statement (row, revision, outbox, audit) and takes one made meanwhile by another writer as an update', async () => {
+    await settled();
+    // Another writer's create of cd-b, not yet committed when the bundle looks its objects up.
+    const other = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${api.schema}` });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(
+        `insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
+         values (gen_random_uuid(), 'ClusterDefinition', '', 'cd-b', '{}', $1, '{}', '{}', 1, nextval('resource_version_seq'), '{}', now(), now())`,
+        [JSON.stringify({ provider: 'eks', allowedVersions: ['1.29'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] })],
+      );
+      const definition = (name: string) => ({ kind: 'ClusterDefinition', metadata: { name }, spec: { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['m5.large'] } });
+      const answer = apply([definition('cd-a'), definition('cd-b')]);
+      // The bundle's insert of cd-b waits on the other writer's row: only then does it commit.
+      await waitUntil(async () => {
+        const waiting = await api.sql(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into resources%'`);
+        return waiting.length > 0;
+      }, 'the bundle to wait on the other writer');
+      await other.query('commit');
+      const { status, body } = await answer;
+      expect(status).toBe(200);
+      expect(body.results.map((r: { name: string; action: string; generation: number }) => `${r.name}:${r.action}:${r.generation}`)).toEqual(['cd-a:created:1', 'cd-b:updated:2']);
+    } finally {
+      await other.end();
+    }
+    const rows = await api.sql(`select r.name, (select count(*) from revisions v where v.resource_uid = r.uid)::int as revisions,
+      (select count(*) from audit_records a where a.kind = r.kind and a.name = r.name and a.action in ('create', 'update'))::int as audited
+      from resources r where r.kind = 'ClusterDefinition' and r.name in ('cd-a', 'cd-b') order by r.name`);
+    // cd-b's own insert wrote no revision: only the bundle's update did.
+    expect(rows).toEqual([{ name: 'cd-a', revisions: 1, audited: 1 }, { name: 'cd-b', revisions: 1, audited: 1 }]);
+    const [audit] = await api.sql(`select action, status, detail from audit_records where kind = 'ClusterDefinition' and name = 'cd-a'`);
+    expect(audit).toEqual({ action: 'create', status: 201, detail: { via: 'apply' } });
+    const created = await api.waitForEvent((e) => e.event.kind === 'ClusterDefinition' && e.event.name === 'cd-a');
+    expect(created.event).toMatchObject({ cause: 'spec', generation: 1, actor: 'admin' });
   });
 });

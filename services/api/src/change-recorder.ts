@@ -121,6 +121,15 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
         )
         ${outboxRow}`.execute(tx);
     }
+    noteChange(tx, key);
+  }
+
+  /**
+   * For a statement that wrote its revision and outbox row itself (an insert with its change record
+   * in one statement): the transaction changed `key`, so its commit wakes the relay and its audit
+   * record names it.
+   */
+  function noteChange(tx: Tx, key: { kind: string; project: string; name: string }): void {
     const changes = changedTransactions.get(tx);
     if (changes) changes.push(`${key.kind}/${key.project}/${key.name}`);
     else changedTransactions.set(tx, [`${key.kind}/${key.project}/${key.name}`]);
@@ -148,7 +157,7 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
     };
   }
 
-  return { write, recordChange, nextVersion, wakeRelay, savepoint };
+  return { write, recordChange, noteChange, nextVersion, wakeRelay, savepoint };
 }
 
 /**
