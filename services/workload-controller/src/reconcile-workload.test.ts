@@ -50,9 +50,12 @@ describe('workload-controller reconcile against the sandbox', () => {
   let sandboxUrl: string;
   let kubeconfig: string;
   let cluster: ClusterConnection;
+  const kubeRequests: Array<{ method: string; url: string }> = [];
 
   beforeAll(async () => {
-    sandbox = createSandboxServer({ port: 0, timeScale: 100, logger: pino({ level: 'silent' }) });
+    // Its debug log names every Kubernetes request: what a reconcile asked the cluster is counted from it.
+    const requestLog = { write: (line: string) => void (JSON.parse(line).msg === 'kube request' && kubeRequests.push(JSON.parse(line) as { method: string; url: string })) };
+    sandbox = createSandboxServer({ port: 0, timeScale: 100, logger: pino({ level: 'debug' }, requestLog) });
     const { url } = await sandbox.start();
     sandboxUrl = url;
     kubeconfig = await (await fetch(`${url}/_sandbox/kubeconfig`)).text();
@@ -274,6 +277,25 @@ describe('workload-controller reconcile against the sandbox', () => {
       reason: 'ClusterUnavailable',
       message: expect.stringContaining('tug delete workloadinstance app -p team --force'),
     });
+  });
+
+  it('asks the cluster no more than a rollout needs: no inventory read in a namespace it just made, a Service\'s endpoints once the rest is ready', async () => {
+    const { api, obj, namespace } = await setup({ definition: { container: { image: 'nginx:1.27', ports: [{ port: 80 }] } } });
+    const inNamespace = (from: number) => kubeRequests.slice(from).filter((request) => request.url.includes(`/namespaces/${namespace}/`)).map((request) => `${request.method} ${request.url.split('?')[0]!.replace(`/namespaces/${namespace}/`, ' ')}`);
+    const start = kubeRequests.length;
+    const { object: first } = await reconcileWith(api, obj);
+    // Applied (the inventory first), and nothing read: the namespace was new, and the Deployment has no ready pod yet.
+    expect(inNamespace(start)).toEqual(['PATCH /local/api/v1 configmaps/tugboat-inventory.app', 'PATCH /local/api/v1 serviceaccounts/app', 'PATCH /local/apis/apps/v1 deployments/app', 'PATCH /local/api/v1 services/app']);
+    expect(first?.status.phase).toBe('Progressing');
+    const status = first?.status as unknown as WorkloadStatus;
+    expect(status.objects?.find((row) => row.kind === 'Service')).toMatchObject({ ready: false, reason: 'NotChecked', message: 'its endpoints are checked once the other objects are ready' });
+    const why = first?.status.conditions?.find((condition) => condition.type === 'Ready')?.message;
+    expect(why?.startsWith(`waiting for Deployment ${namespace}/app: `)).toBe(true);
+    expect(why).not.toContain('Service');
+    const later = kubeRequests.length;
+    const ready = await untilReady(api, obj);
+    expect(ready.status.objects?.find((row) => row.kind === 'Service')).toMatchObject({ ready: true });
+    expect(inNamespace(later)).toContain('GET /local/api/v1 endpoints/app');
   });
 
   it('delivers its secrets as environment variables and files, waits for a value, and rolls the pods when one changes', async () => {

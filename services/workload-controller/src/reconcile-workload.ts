@@ -90,17 +90,29 @@ const CRD_GROUP = 'apiextensions.k8s.io';
 const CLUSTER_CALLS_AT_ONCE = 8;
 
 /** `fn` over every item, at most `limit` at a time, results in the items' order; the first failure rejects. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index]!);
+      results[index] = await fn(items[index]!, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * The Endpoints a Service's readiness is read from: a core Service that selects pods (not an
+ * ExternalName, not one without a selector, whose endpoints someone else manages).
+ */
+function endpointsOf(object: KubernetesObject): KubernetesObject | undefined {
+  const { name, namespace } = object.metadata ?? {};
+  if (object.kind !== 'Service' || groupOf(object.apiVersion ?? '') !== '' || name === undefined || namespace === undefined) return undefined;
+  const spec = (object as { spec?: { type?: string; selector?: Record<string, string> } }).spec;
+  if (spec?.type === 'ExternalName' || Object.keys(spec?.selector ?? {}).length === 0) return undefined;
+  return { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace } };
 }
 
 /** Raised after a kill point let nothing through with a recorder instead of a real kill (tests). */
@@ -440,27 +452,32 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const signal = ctx.signal;
 
     /** Readiness of each object, as the cluster reports it, and the status that says it. */
-    const report = async (
-      live: KubernetesObject[],
-      endpointsRead: Map<string, Promise<KubernetesObject | undefined>>,
-      objects: KubeManifest[],
-      prunedNote: string,
-    ): Promise<ReconcileResult> => {
+    const report = async (live: KubernetesObject[], objects: KubeManifest[], prunedNote: string): Promise<ReconcileResult> => {
       const rows: ObjectRow[] = [];
       const failed: string[] = [];
       const waiting: string[] = [];
       let firstFailure: string | undefined;
-      const readinesses = await mapBounded(live, CLUSTER_CALLS_AT_ONCE, async (object) =>
-        readinessOf(ctx, cluster, object, await endpointsRead.get(`${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`)),
+      // A Service that selects pods is ready when its Endpoints list a ready address. They are read
+      // once every other object is ready: until then the instance waits on those anyway, and the
+      // pods a Service selects are the ones still starting (one request fewer per reconcile of a rollout).
+      const endpoints = live.map(endpointsOf);
+      const readinesses: Array<Readiness | undefined> = await mapBounded(live, CLUSTER_CALLS_AT_ONCE, async (object, index) =>
+        endpoints[index] === undefined ? readinessOf(ctx, cluster, object, undefined) : undefined,
       );
+      if (readinesses.every((readiness) => readiness === undefined || readiness.ready)) {
+        await mapBounded(live, CLUSTER_CALLS_AT_ONCE, async (object, index) => {
+          const identity = endpoints[index];
+          if (identity !== undefined) readinesses[index] = await readinessOf(ctx, cluster, object, await cluster.read(identity, { signal }));
+        });
+      }
       for (const [index, object] of live.entries()) {
-        const readiness = readinesses[index]!;
+        const readiness = readinesses[index] ?? { ready: false, reason: 'NotChecked', message: 'its endpoints are checked once the other objects are ready' };
         const id = identityOf(object);
         rows.push({ ...id, ready: readiness.ready, reason: readiness.reason, message: readiness.message });
         if (readiness.failed) {
           firstFailure ??= readiness.reason;
           failed.push(`${describeEntry(id)}: ${readiness.reason} (${readiness.message})`);
-        } else if (!readiness.ready) {
+        } else if (!readiness.ready && readinesses[index] !== undefined) {
           waiting.push(`${describeEntry(id)}: ${readiness.message}`);
         }
       }
@@ -488,17 +505,6 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       return undefined;
     };
 
-    /** A Service is ready when its Endpoints list a ready address: read beside the objects, not after them (one round trip fewer). */
-    const prefetchEndpoints = (objects: KubeManifest[]) => {
-      const reads = new Map<string, Promise<KubernetesObject | undefined>>();
-      for (const object of objects) {
-        if (object.kind !== 'Service' || groupOf(object.apiVersion) !== '' || object.metadata.namespace === undefined) continue;
-        const read = cluster.read({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: object.metadata.name, namespace: object.metadata.namespace } }, { signal });
-        read.catch(() => undefined); // awaited in report(); a failure must not go unhandled before that
-        reads.set(`${object.metadata.namespace}/${object.metadata.name}`, read);
-      }
-      return reads;
-    };
     // The generations tie the entry to what was rendered from: another replica that applied a newer
     // generation in between (even one that renders the same objects again) sends this one down the full path.
     const hashOf = (objects: KubeManifest[]) =>
@@ -512,26 +518,27 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     if (recent !== undefined && Date.now() - recent.at < reapplyEveryMs && early.every((object) => !('unknown' in object))) {
       const objects = early as KubeManifest[];
       if (recent.hash === hashOf(objects)) {
-        const endpointsRead = prefetchEndpoints(objects);
         const read = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => cluster.read(object as KubernetesObject, { signal }));
-        if (read.every((object) => object !== undefined)) return report(read as KubernetesObject[], endpointsRead, objects, '');
+        if (read.every((object) => object !== undefined)) return report(read as KubernetesObject[], objects, '');
       }
     }
 
     // The namespace: created (and then owned) when absent; another instance's is refused; one made by someone else is used as is.
     ctx.assertLeaseHeld();
     const inventoryIdentity: KubernetesObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: inventoryName(obj.metadata.name), namespace } };
-    // Both at once: each is a round trip to the cluster, and neither needs the other's answer.
-    const [{ namespace: ns }, stored] = await Promise.all([
-      cluster.ensureNamespace(namespace, {
-        fieldManager,
-        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.namespaceOwner]: obj.metadata.uid },
-        // Never applied: its namespace is most likely still to be made (created first, one request).
-        likelyNew: obj.status.definitionGeneration === undefined,
-        signal,
-      }),
-      cluster.read(inventoryIdentity, { signal }),
-    ]);
+    const namespaceOptions = { fieldManager, labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.namespaceOwner]: obj.metadata.uid }, signal };
+    let ns: KubernetesObject;
+    let stored: KubernetesObject | undefined;
+    if (obj.status.definitionGeneration === undefined) {
+      // Never applied: its namespace is most likely still to be made (created first, one request),
+      // and a namespace this call made holds no inventory: read only when it was there already.
+      const ensured = await cluster.ensureNamespace(namespace, { ...namespaceOptions, likelyNew: true });
+      ns = ensured.namespace;
+      stored = ensured.created ? undefined : await cluster.read(inventoryIdentity, { signal });
+    } else {
+      // Both at once: each is a round trip to the cluster, and neither needs the other's answer.
+      [{ namespace: ns }, stored] = await Promise.all([cluster.ensureNamespace(namespace, namespaceOptions), cluster.read(inventoryIdentity, { signal })]);
+    }
     const owner = ns.metadata?.labels?.[LABELS.namespaceOwner];
     if (owner !== undefined && owner !== obj.metadata.uid) {
       const message = `namespace ${namespace} on cluster ${clusterName} belongs to another instance (uid ${owner}); set spec.namespace to a namespace of its own`;
@@ -590,7 +597,6 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       ctx.setStatus({ phase: 'Progressing', reason: 'WaitingForSecret', message: `waiting for its secrets: ${syncing}`, conditions: [clusterReady, secretsReady], outputs });
       return { requeueAfterMs: progressingRequeueMs };
     }
-    const endpointsRead = prefetchEndpoints(objects);
     // Applied side by side (the inventory already lists them all): a reconcile costs one round trip, not one per object.
     const live = await mapBounded(objects, CLUSTER_CALLS_AT_ONCE, (object) => {
       ctx.assertLeaseHeld();
@@ -614,7 +620,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       });
     }
 
-    return report(live, endpointsRead, objects, prunedNote);
+    return report(live, objects, prunedNote);
   }
 
   /** Applies the ExternalSecrets of `syncFirst` and says which the operator has not written at their pinned version yet. */
