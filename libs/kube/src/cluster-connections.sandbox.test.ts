@@ -106,4 +106,51 @@ describe('a cluster connection against the sandbox', () => {
     expect(await cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'lister' } })).toBeUndefined();
     expect(await cluster.delete(identity)).toBe(false);
   });
+  it('applies and reads objects in the wire format both ways: a CRD schema\'s x-kubernetes markers, enums and defaults, a NetworkPolicy\'s from', async () => {
+    await cluster.ensureNamespace('wire', { fieldManager: 'kube-test' });
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.wire.example.com' },
+      spec: {
+        group: 'wire.example.com',
+        names: { kind: 'Gadget', plural: 'gadgets', singular: 'gadget', listKind: 'GadgetList' },
+        scope: 'Namespaced',
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: {
+                    type: 'object',
+                    'x-kubernetes-preserve-unknown-fields': true,
+                    properties: { size: { type: 'string', enum: ['small', 'large'], default: 'small' } },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+    } as KubernetesObject;
+    const schemaOf = (object: KubernetesObject | undefined) => (object as { spec: { versions: Array<{ schema: { openAPIV3Schema: { properties: { spec: unknown } } } }> } }).spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
+    const wanted = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { size: { type: 'string', enum: ['small', 'large'], default: 'small' } } };
+    expect(schemaOf(await cluster.apply(crd, { fieldManager: 'kube-test' }))).toEqual(wanted);
+    expect(schemaOf(await cluster.read({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gadgets.wire.example.com' } }))).toEqual(wanted);
+
+    const policy = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'from-web', namespace: 'wire' },
+      spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 5432 }] }] },
+    } as KubernetesObject;
+    const ingress = (object: KubernetesObject | undefined) => (object as { spec: { ingress: unknown } }).spec.ingress;
+    const applied = [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 5432 }] }];
+    expect(ingress(await cluster.apply(policy, { fieldManager: 'kube-test' }))).toMatchObject(applied);
+    expect(ingress(await cluster.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'from-web', namespace: 'wire' } }))).toMatchObject(applied);
+  });
 });

@@ -1,8 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import {
+  ApiException,
   CoreV1Api,
   createConfiguration,
+  HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -17,7 +19,6 @@ import {
   type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { classifyKubeError, KubeClusterError } from './kube-cluster-error.js';
-import { modelTypeOf, toModel } from './wire-to-model.js';
 
 export interface ClusterConnectionInput {
   /** Identity of the cluster object (its uid): one client set per cluster. */
@@ -165,12 +166,6 @@ class DiscoveringObjectApi extends KubernetesObjectApi {
 
 const LIST_PAGE_SIZE = 500;
 
-/** The object as client-node's serializer reads a built-in kind (see wire-to-model.ts); a custom resource as it is. */
-function asModel<T extends KubernetesObject>(object: T): T {
-  const type = modelTypeOf(object.apiVersion, object.kind);
-  return type === undefined ? object : ({ ...(toModel(object, type) as object), apiVersion: object.apiVersion, kind: object.kind } as T);
-}
-
 /**
  * client-node sends every request with undici's `fetch` (a WHATWG Request, Headers, a web stream
  * for the body, abort signals chained per request), which its serializer then reads whole as text
@@ -268,11 +263,12 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
       if (dispatcher !== undefined) context.setDispatcher(dispatcher);
     },
   };
+  const httpApi = requestsThroughDispatcher(createConfiguration().httpApi);
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(endpoint, {}),
     authMethods: { default: authentication },
     promiseMiddleware: [signalMiddleware],
-    httpApi: requestsThroughDispatcher(createConfiguration().httpApi),
+    httpApi,
   });
   const objects = new DiscoveringObjectApi(configuration);
   const core = new CoreV1Api(configuration);
@@ -295,9 +291,60 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     return `${object.kind ?? 'object'} ${object.metadata?.namespace === undefined ? '' : `${object.metadata.namespace}/`}${object.metadata?.name ?? ''}`;
   };
 
+  /**
+   * One object's request as client-node's object API makes it (the path from its cached discovery,
+   * the same headers, authentication and connection pool), answered as the wire JSON it is: the
+   * reads and applies a reconcile makes skip the conversion of every object into client-node's
+   * models and back, and the per-call async-local signal. Errors are client-node's `ApiException`,
+   * classified by `call` as before.
+   */
+  async function objectRequest<T>(method: 'GET' | 'PATCH', object: KubernetesObject, query: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<T> {
+    const { apiVersion, kind } = object;
+    if (apiVersion === undefined || kind === undefined) throw new Error('an object needs apiVersion and kind');
+    const resource = await objects.kindResource(apiVersion, kind);
+    if (resource === undefined) throw new Error(`Unrecognized API version and kind: ${apiVersion} ${kind}`);
+    const name = object.metadata?.name;
+    if (!name) throw new Error('Required spec property name is not set');
+    const namespace = resource.namespaced ? object.metadata?.namespace || 'default' : undefined;
+    const path = [apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`, ...(namespace === undefined ? [] : ['namespaces', encodeURIComponent(namespace)]), resource.name, encodeURIComponent(name)]
+      .join('/')
+      .toLowerCase();
+    const request = configuration.baseServer.makeRequestContext(path, method === 'GET' ? HttpMethod.GET : HttpMethod.PATCH);
+    request.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+    for (const [key, value] of Object.entries(query)) request.setQueryParam(key, value);
+    if (body !== undefined) {
+      request.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
+      request.setBody(body);
+    }
+    await authentication.applySecurityAuthentication(request);
+    request.setSignal(signal);
+    const response = await httpApi.send(request).toPromise();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return JSON.parse(await response.body.text()) as T;
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', await response.getBodyAsAny(), response.headers);
+  }
+
+  /** `call` for `objectRequest`: the same deadline and classification, the signal handed over directly. */
+  async function callDirect<T>(action: string, options: KubeRequestOptions | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException(`no answer in ${requestTimeoutMs} ms`, 'TimeoutError')), requestTimeoutMs);
+    const caller = options?.signal;
+    const passOn = () => deadline.abort(caller?.reason);
+    if (caller?.aborted) passOn();
+    else caller?.addEventListener('abort', passOn, { once: true });
+    try {
+      return await run(deadline.signal);
+    } catch (error) {
+      if (caller?.aborted) throw caller.reason;
+      throw classifyKubeError(error, { endpoint, action });
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', passOn);
+    }
+  }
+
   async function read<T extends KubernetesObject>(object: T, options?: KubeRequestOptions): Promise<T | undefined> {
     try {
-      return await call(`read ${describe(object)}`, options, () => objects.read(object as KubernetesObject & { metadata: { name: string } }) as Promise<T>);
+      return await callDirect(`read ${describe(object)}`, options, (signal) => objectRequest<T>('GET', object, {}, undefined, signal));
     } catch (error) {
       if (error instanceof KubeClusterError && error.status === 404) return undefined;
       throw error;
@@ -322,8 +369,8 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
         }));
       }),
     apply: (object, options) =>
-      call(`apply ${describe(object)}`, options, () =>
-        objects.patch(asModel(object), undefined, undefined, options.fieldManager, true, PatchStrategy.ServerSideApply),
+      callDirect(`apply ${describe(object)}`, options, (signal) =>
+        objectRequest('PATCH', object, { fieldManager: options.fieldManager, force: 'true' }, JSON.stringify(object), signal),
       ),
     read,
     delete: async (object, options) => {
