@@ -242,17 +242,23 @@ export function createControllerRunner(declarations: RunnableController, options
       const item = await queue.take(stopPulling.signal);
       if (item === undefined) return;
       let report: ReconcileReport | undefined;
+      let settled = false;
+      const settleOnce = (disposition: Disposition) => {
+        if (settled) return;
+        settled = true;
+        settle(item, disposition);
+      };
       try {
         // An operator's "reconcile now" (cause `reconcile` on the owned kind) runs even for a Failed object.
         const force = item.deliveries.some((delivery) => delivery.source === 'owned' && delivery.cause === 'reconcile');
         // A change of the object itself delivered for the first time may be ahead of the read cache's
         // feed: such a reconcile reads the object, never what its last status write left.
         const fresh = item.deliveries.some((delivery) => delivery.source === 'owned' && delivery.msg.info.deliveryCount <= 1);
-        report = await reconcile(item.key, hardStop.signal, { force, fresh });
-        settle(item, report.disposition);
+        report = await reconcile(item.key, hardStop.signal, { force, fresh, settle: settleOnce });
+        settleOnce(report.disposition);
       } catch (error) {
         logger.error({ err: error, object: item.id }, 'reconcile machinery failed');
-        settle(item, { action: 'nak', delayMs: retryDelayMs(1, options.backoff) });
+        settleOnce({ action: 'nak', delayMs: retryDelayMs(1, options.backoff) });
       } finally {
         queue.finish(item);
       }

@@ -127,6 +127,29 @@ describe('createKvLeaseManager (real NATS KV, manual clock)', () => {
     await byB.release();
   });
 
+  it('sends a release in the caller\'s tick when no renewal is queued, and behind the renewal when one is', async () => {
+    const counted = countingKv(kv);
+    const calls = counted.counts.calls;
+    const a = createKvLeaseManager({ kv: counted.kv, holder: 'a', ttlMs: TTL, clock });
+    const first = held(await a.acquire('Widget/team-a/now'));
+    calls.length = 0;
+    const released = first.release({ failures: 0 });
+    // Before anything was awaited: whatever the caller sends next (an ack) goes out with it.
+    expect(calls).toEqual(['update']);
+    await released;
+
+    const second = held(await a.acquire('Widget/team-a/later'));
+    calls.length = 0;
+    clock.advance(THIRD); // a renewal is queued on the lease's chain
+    const after = second.release();
+    expect(calls).toEqual([]); // the release waits behind the queued renewal
+    await after;
+    expect(calls).toEqual(['update']); // the renewal found the lease released and sent nothing
+    // The entry is free for the next holder.
+    const b = createKvLeaseManager({ kv, holder: 'b', ttlMs: TTL, clock });
+    await held(await b.acquire('Widget/team-a/later')).release();
+  });
+
   it('aborts the signal before expiry when renewals fail, and lets another holder in only after it', async () => {
     let partitioned = false;
     const flaky = countingKv(kv, () => partitioned);

@@ -99,6 +99,8 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
     #watchdog: ClockTimer | undefined;
     // Renewals and the release run one after the other, so each uses the latest revision.
     #chain: Promise<unknown> = Promise.resolve();
+    /** Renewals queued or in flight on the chain. */
+    #pending = 0;
 
     constructor(
       readonly key: string,
@@ -134,13 +136,16 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
       this.#stopTimers();
       active.delete(this);
       if (!stillHeld) return Promise.resolve();
-      const released = this.#chain.then(async () => {
+      const send = async () => {
         const value: LeaseValue = { holder: '', expiresAt: 0, data };
         // Losing this write is harmless: the entry then frees itself at its expiry.
         const revision = await options.kv.update(this.key, encode(value), this.#revision).catch(() => undefined);
         if (revision === undefined) lastReleases.delete(this.key);
         else rememberRelease(this.key, revision, data);
-      });
+      };
+      // With no renewal in flight the release is sent now, in the caller's tick (what it sends in
+      // the same tick, the message's ack, leaves in the same write); otherwise after the renewal.
+      const released = this.#pending === 0 ? send() : this.#chain.then(send);
       this.#chain = released;
       return released;
     }
@@ -169,7 +174,8 @@ export function createKvLeaseManager(options: KvLeaseManagerOptions): LeaseManag
     #armRenewal(): void {
       this.#renewTimer = clock.setTimeout(() => {
         if (this.#lost || this.#released) return;
-        this.#chain = this.#chain.then(() => this.#renew());
+        this.#pending += 1;
+        this.#chain = this.#chain.then(() => this.#renew()).finally(() => (this.#pending -= 1));
         this.#armRenewal();
       }, Math.max(1, Math.floor(ttl / 3)));
     }

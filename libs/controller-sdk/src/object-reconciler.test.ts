@@ -110,6 +110,40 @@ describe('createObjectReconciler', () => {
     expect((await run(false)).outcome).toBe('conflict');
   });
 
+  it('settles the message in the tick the lease release is sent, not after its answer', async () => {
+    const api: FakeApi = createFakeApi({ kinds: [gadgetKind, hubKind], identity: { name: 'gadget-controller', type: 'controller', controller: 'gadget-controller' } });
+    const inner = createInMemoryLeaseManager();
+    const order: string[] = [];
+    let answer: () => void = () => undefined;
+    const leases = {
+      ...inner,
+      async acquire(id: string) {
+        const result = await inner.acquire(id);
+        if (!result.held) return result;
+        const { lease } = result;
+        return {
+          held: true as const,
+          lease: Object.assign(Object.create(lease) as typeof lease, {
+            release(data?: Record<string, unknown>) {
+              order.push('release sent');
+              void lease.release(data);
+              return new Promise<void>((resolve) => (answer = () => (order.push('release answered'), resolve())));
+            },
+          }),
+        };
+      },
+    };
+    const declaration = defineController({ name: 'gadget-controller', owns: 'Gadget', reconcile: () => ({ requeueAfterMs: 30 }) });
+    const reconcile = createObjectReconciler({ declaration, api, leases, logger: pino({ level: 'silent' }), replicaId: 'r1', random: () => 0.5 });
+    await createGadget(api);
+    const done = reconcile(key, new AbortController().signal, { settle: (disposition) => order.push(`settled ${JSON.stringify(disposition)}`) });
+    while (order.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['release sent', 'settled {"action":"nak","delayMs":30}']);
+    answer();
+    expect(await done).toMatchObject({ outcome: 'requeue', disposition: { action: 'nak', delayMs: 30 } });
+    expect(order).toEqual(['release sent', 'settled {"action":"nak","delayMs":30}', 'release answered']);
+  });
+
   it('naks with the requested delay and reports Progressing', async () => {
     const { api, run } = setup({ reconcile: (ctx) => (ctx.setStatus({ message: 'waiting for hub' }), { requeueAfterMs: 5_000 }) });
     await createGadget(api);

@@ -73,6 +73,11 @@ export interface ReconcileRequest {
    * cache's feed): read the object from the API, not from what the last status write left.
    */
   fresh?: boolean;
+  /**
+   * Called with the outcome in the same tick as the lease's release is sent, so the message's ack
+   * (or nak) and the release leave in one write to the bus instead of one after the other's answer.
+   */
+  settle?: (disposition: Disposition) => void;
 }
 
 /** Runs one reconcile of one key under its lease and says what to do with the messages. */
@@ -101,10 +106,12 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       return { key, replicaId: options.replicaId, outcome: 'lease-busy', disposition: nak(delay), attempt: 0, startedAt, finishedAt: now() };
     }
     // A reconcile starts once the lease is held: before that, another replica may still be finishing.
-    return underLease(key, acquired.lease, stopSignal, now(), request.force === true, request.fresh === true);
+    return underLease(key, acquired.lease, stopSignal, now(), request);
   };
 
-  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number, force: boolean, fresh: boolean): Promise<ReconcileReport> {
+  async function underLease(key: ResourceKey, lease: Lease, stopSignal: AbortSignal, startedAt: number, request: ReconcileRequest): Promise<ReconcileReport> {
+    const force = request.force === true;
+    const fresh = request.fresh === true;
     const previousFailures = typeof lease.previous.failures === 'number' ? lease.previous.failures : 0;
     const attempt = previousFailures + 1;
     const signal = AbortSignal.any([lease.signal, stopSignal]);
@@ -201,7 +208,9 @@ export function createObjectReconciler(options: ObjectReconcilerOptions): Object
       return finish('error', nak(delayMs), error);
     } finally {
       report.finishedAt = now();
-      await lease.release({ failures: failuresAfter });
+      const released = lease.release({ failures: failuresAfter });
+      request.settle?.(report.disposition);
+      await released;
     }
   }
 
