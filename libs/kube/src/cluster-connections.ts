@@ -271,6 +271,8 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     httpApi,
   });
   const objects = new DiscoveringObjectApi(configuration);
+  /** Whether each kind found by discovery is namespaced, by `apiVersion/kind`. */
+  const scopes = new Map<string, boolean>();
   const core = new CoreV1Api(configuration);
   const version = new VersionApi(configuration);
 
@@ -383,8 +385,13 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
       }
     },
     isNamespaced: async (apiVersion, kind, options) => {
+      // Asked for every object of every reconcile: a kind's scope, once known, is answered from here
+      // (it cannot change while the kind exists), without a deadline timer and signal per call.
+      const known = scopes.get(`${apiVersion}/${kind}`);
+      if (known !== undefined) return known;
       try {
         const resource = await call(`discover ${apiVersion} ${kind}`, options, () => objects.kindResource(apiVersion, kind));
+        if (resource !== undefined) scopes.set(`${apiVersion}/${kind}`, resource.namespaced);
         return resource === undefined ? undefined : resource.namespaced;
       } catch (error) {
         // A group-version the cluster does not serve at all answers 404.
