@@ -5,9 +5,10 @@ import { testKillPointFromEnv } from './kill-point.js';
 import { parseSecretKeys, SECRET_KEYS_HOWTO, type SecretKey } from './secret-box.js';
 
 const env = process.env;
-// Written asynchronously (a line per request is a write per request, otherwise on the request path);
-// pino flushes what is pending when the process exits.
-const logger = pino({ base: { service: 'api' } }, pino.destination({ dest: 1, sync: false }));
+// Written asynchronously, in blocks of at least 4 KiB (a line per request would be a write per
+// request, each one a hand-off to libuv's thread pool), and at least once a second so a quiet API's
+// lines still show at once; pino flushes what is pending when the process exits.
+const logger = pino({ base: { service: 'api' } }, pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }));
 
 const adminToken = env['TUGBOAT_ADMIN_TOKEN'];
 if (!adminToken) {
