@@ -16,7 +16,10 @@ export function createHttpJsonClient(options: { port: number; token: string; max
   return {
     send(method, path, body) {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      return new Promise((resolve, reject) => {
+      // A kept socket the API closed as idle (its keep-alive timeout) just as a request went out on it
+      // resets before the request was read: that one is sent once more on a new socket, as node's
+      // documentation advises. Anything else fails the call.
+      const attempt = (retryStale: boolean): Promise<{ status: number; body: unknown }> => new Promise((resolve, reject) => {
         const req = request(
           {
             host: '127.0.0.1',
@@ -44,9 +47,13 @@ export function createHttpJsonClient(options: { port: number; token: string; max
             res.on('error', reject);
           },
         );
-        req.on('error', reject);
+        req.on('error', (error: NodeJS.ErrnoException) => {
+          if (retryStale && req.reusedSocket && error.code === 'ECONNRESET') attempt(false).then(resolve, reject);
+          else reject(error);
+        });
         req.end(payload);
       });
+      return attempt(true);
     },
     close() {
       agent.destroy();

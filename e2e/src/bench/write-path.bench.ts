@@ -288,12 +288,13 @@ async function openLoop(client: HttpJsonClient, profile: Profile, percentOfPeak:
     if (due >= measureFrom) writerLagMs = Math.max(writerLagMs, wallClockMs() - due);
     const i = nextObject++;
     const request = apiRequest(profile, `open-${profile}-${i}`, i);
-    inFlight.push(
-      client.send('POST', request.path, request.body).then((answer) => {
-        if (answer.status !== 201) throw new Error(`open loop ${profile}: ${answer.status} ${JSON.stringify(answer.body)}`);
-        if (due >= measureFrom) latencies.push(wallClockMs() - due);
-      }),
-    );
+    const sent = client.send('POST', request.path, request.body).then((answer) => {
+      if (answer.status !== 201) throw new Error(`open loop ${profile}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      if (due >= measureFrom) latencies.push(wallClockMs() - due);
+    });
+    // Awaited after the loop; a failure meanwhile must not end the process as an unhandled rejection.
+    sent.catch(() => undefined);
+    inFlight.push(sent);
   }
   await Promise.all(inFlight);
   return { profile, percentOfPeak, rate: round(rate, 1), achieved: round(latencies.length / (OPEN_LOOP_MS / 1000), 1), latencyMs: latencyStats(latencies), writerLagMs: round(writerLagMs) };
