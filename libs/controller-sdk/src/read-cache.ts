@@ -275,6 +275,12 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     return flight.done;
   }
 
+  /** Whether a status write of `id` is in flight. */
+  function writing(id: string): boolean {
+    for (const flight of writeFlights) if (flight.id === id) return true;
+    return false;
+  }
+
   /**
    * A change of an owned object: what its last status write left is no longer known to be stored,
    * unless this is that write's own status event (the same resourceVersion).
@@ -282,7 +288,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   function ownChange(id: string, status: { resourceVersion: () => string | undefined } | undefined): void {
     const kept = written.get(id);
     // Most events are of objects this replica neither remembers nor is writing: their body is not read.
-    if (kept === undefined && ![...writeFlights].some((flight) => flight.id === id)) return;
+    if (kept === undefined && !writing(id)) return;
     const version = status?.resourceVersion();
     if (kept !== undefined && (version === undefined || version !== kept.resourceVersion)) written.delete(id);
     for (const flight of writeFlights) {

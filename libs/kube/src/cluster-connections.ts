@@ -276,16 +276,9 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
   const core = new CoreV1Api(configuration);
   const version = new VersionApi(configuration);
 
-  async function call<T>(action: string, options: KubeRequestOptions | undefined, run: () => Promise<T>): Promise<T> {
-    const timeout = AbortSignal.timeout(requestTimeoutMs);
-    const signal = options?.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
-    try {
-      return await callSignal.run(signal, run);
-    } catch (error) {
-      // Our caller's own cancellation is not a cluster failure: pass it on as it came.
-      if (options?.signal?.aborted) throw options.signal.reason;
-      throw classifyKubeError(error, { endpoint, action });
-    }
+  /** A call through client-node's generated APIs: `callDirect`, its signal handed over through the async-local store. */
+  function call<T>(action: string, options: KubeRequestOptions | undefined, run: () => Promise<T>): Promise<T> {
+    return callDirect(action, options, (signal) => callSignal.run(signal, run));
   }
 
   const describe = (given: KubernetesObject | ObjectIdentity) => {
@@ -325,7 +318,11 @@ function openConnection(input: ClusterConnectionInput, requestTimeoutMs: number)
     throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', await response.getBodyAsAny(), response.headers);
   }
 
-  /** `call` for `objectRequest`: the same deadline and classification, the signal handed over directly. */
+  /**
+   * Runs one request with its deadline (`requestTimeoutMs`) and the caller's signal as one signal,
+   * and classifies its failure; the caller's own cancellation is passed on as it came, not as a
+   * cluster failure.
+   */
   async function callDirect<T>(action: string, options: KubeRequestOptions | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new DOMException(`no answer in ${requestTimeoutMs} ms`, 'TimeoutError')), requestTimeoutMs);

@@ -265,10 +265,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       killPoint.pass('after-commit', 1);
       const row = byUid.get(uid);
       if (row) return { ok: true, value: row };
-      const error = new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
-        details: [{ path: 'metadata.name', rule: 'unique' }],
-      });
-      return { ok: false, error };
+      return { ok: false, error: nameTaken(kind, input) };
     });
   }
 
@@ -351,7 +348,12 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, checked: PreparedSpec, actor: Identity): Promise<{ row: Row; owned: boolean }> {
     const inserted = await tryInsertResource(tx, kind, uid, input, checked, actor);
     if (inserted) return inserted;
-    throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
+    throw nameTaken(kind, input);
+  }
+
+  /** The 409 of a create whose name is taken. */
+  function nameTaken(kind: RegisteredKind, input: Pick<ResourceWriteInput, 'project' | 'name'>): ConflictError {
+    return new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
       details: [{ path: 'metadata.name', rule: 'unique' }],
     });
   }
@@ -405,9 +407,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       if (!inserted) {
         // Absent when the bundle was looked up, made since by another writer: applied as an update.
         if (seenAbsent) return applyOne(tx, item, actor, check, defer);
-        throw new ConflictError(`${kind.definition.kind} "${input.name}" already exists${input.project ? ` in project ${input.project}` : ''}`, {
-          details: [{ path: 'metadata.name', rule: 'unique' }],
-        });
+        throw nameTaken(kind, input);
       }
       return withChildren({ action: 'created', generation: 1 }, input.name, await expandApplied(tx, kind, inserted.row, actor, check));
     }

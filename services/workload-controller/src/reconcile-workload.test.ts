@@ -54,7 +54,12 @@ describe('workload-controller reconcile against the sandbox', () => {
 
   beforeAll(async () => {
     // Its debug log names every Kubernetes request: what a reconcile asked the cluster is counted from it.
-    const requestLog = { write: (line: string) => void (JSON.parse(line).msg === 'kube request' && kubeRequests.push(JSON.parse(line) as { method: string; url: string })) };
+    const requestLog = {
+      write: (line: string) => {
+        const entry = JSON.parse(line) as { msg?: string; method: string; url: string };
+        if (entry.msg === 'kube request') kubeRequests.push(entry);
+      },
+    };
     sandbox = createSandboxServer({ port: 0, timeScale: 100, logger: pino({ level: 'debug' }, requestLog) });
     const { url } = await sandbox.start();
     sandboxUrl = url;
