@@ -1,4 +1,4 @@
-import { FieldSet, fieldSetOf } from './field-set.js';
+import { FieldSet, fieldSetOf, valueAt, valuesIn } from './field-set.js';
 import { applyConfiguration, recordUpdate } from './server-side-apply.js';
 
 const NOW = '2026-01-01T00:00:00Z';
@@ -24,6 +24,22 @@ describe('field sets', () => {
     expect(Object.keys((((tree['f:spec'] as Record<string, unknown>)['f:template'] as Record<string, Record<string, Record<string, Record<string, unknown>>>>)['f:spec']?.['f:containers']?.['k:{"name":"app"}']) ?? {})[0]).toBe('.');
     const back = FieldSet.fromFieldsV1(tree);
     expect(back.paths().map((path) => JSON.stringify(path)).sort()).toEqual(set.paths().map((path) => JSON.stringify(path)).sort());
+  });
+
+  it('look values up by key as valueAt walks them, parents once for all their children', () => {
+    const object = deployment([{ name: 'app', image: 'a', ports: [{ containerPort: 80, name: 'http' }] }, { name: 'side', image: 'b' }], { replicas: 2 });
+    const set = fieldSetOf({ ...object, metadata: { name: 'web', labels: { 'odd\nkey': 'x', plain: 'y' }, finalizers: ['f1'] } }, 'all');
+    const lookup = valuesIn(object);
+    let keyed = 0;
+    for (const [key, path] of set.entries()) {
+      expect([path, lookup(path, key)]).toEqual([path, valueAt(object, path)]);
+      keyed += 1;
+    }
+    expect(keyed).toBe(set.size);
+    expect(set.hasAtOrBelow(['f:metadata', 'f:labels'])).toBe(true);
+    expect(set.has(['f:metadata', 'f:labels', 'f:odd\nkey'])).toBe(true);
+    expect(set.hasAtOrBelow(['f:spec', 'f:template', 'f:spec', 'f:containers', 'k:{"name":"app"}', 'f:ports'])).toBe(true);
+    expect(set.hasAtOrBelow(['f:spec', 'f:template', 'f:spec', 'f:containers', 'k:{"name":"gone"}'])).toBe(false);
   });
 
   it('leave status out of the main resource and keep only ownable metadata', () => {
@@ -75,5 +91,19 @@ describe('server-side apply', () => {
       ['creator', { 'f:data': { 'f:a': {} } }],
       ['editor', { 'f:data': { 'f:b': {}, 'f:c': {} } }],
     ]);
+  });
+
+  it('tracks a field whose name has a newline like any other, and drops it from its owner once gone', () => {
+    const first = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { 'x\ny': '1', x: '2' } };
+    const created = recordUpdate({ previous: undefined, next: first, manager: 'creator', apiVersion: 'v1', now: NOW, scope: 'all', subresource: '' });
+    const live = { ...first, metadata: { name: 'c', managedFields: created } };
+    const edited = recordUpdate({ previous: live, next: { ...live, data: { 'x\ny': '3', x: '2' } }, manager: 'editor', apiVersion: 'v1', now: NOW, scope: 'all', subresource: '' });
+    expect(edited.map((entry) => [entry.manager, entry.fieldsV1])).toEqual([
+      ['creator', { 'f:data': { 'f:x': {} } }],
+      ['editor', { 'f:data': { 'f:x\ny': {} } }],
+    ]);
+    const editedLive = { ...live, data: { 'x\ny': '3', x: '2' }, metadata: { name: 'c', managedFields: edited } };
+    const removed = recordUpdate({ previous: editedLive, next: { ...editedLive, data: { x: '2' } }, manager: 'creator', apiVersion: 'v1', now: NOW, scope: 'all', subresource: '' });
+    expect(removed.map((entry) => [entry.manager, entry.fieldsV1])).toEqual([['creator', { 'f:data': { 'f:x': {} } }]]);
   });
 });

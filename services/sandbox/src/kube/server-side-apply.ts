@@ -4,7 +4,7 @@
  * field another manager owns is a conflict unless forced. Ordinary writes (create, update, patch)
  * move the fields they change to their manager, as the real API server does.
  */
-import { FieldSet, fieldSetOf, removeAt, valueAt, type FieldPath, type FieldScope } from './field-set.js';
+import { FieldSet, fieldSetOf, removeAt, valuesIn, type FieldPath, type FieldScope } from './field-set.js';
 import { clone, deepEqual, isPlainObject, isSetList, listMapKey, type JsonObject } from './json-values.js';
 import { KubeStatusError, type QualifiedResource } from './kube-status.js';
 
@@ -123,18 +123,16 @@ export function recordUpdate(options: RecordUpdateOptions): ManagedFieldsEntry[]
   const owners = ownersOf(options.previous);
   const before = options.previous ? fieldSetOf(options.previous, options.scope) : new FieldSet();
   const after = fieldSetOf(options.next, options.scope);
-  const changed = after
-    .paths()
-    .filter((path) => !before.has(path) || !deepEqual(valueAt(options.previous, path).value, valueAt(options.next, path).value));
+  const previousValues = valuesIn(options.previous);
+  const nextValues = valuesIn(options.next);
+  const changed = after.filter((path, key) => !before.hasKey(key) || !deepEqual(previousValues(path, key).value, nextValues(path, key).value));
   for (const owner of owners) {
     if (owner.subresource !== options.subresource) continue;
-    for (const path of owner.set.paths()) {
-      if (!after.hasAtOrBelow(path)) owner.set.delete(path);
-    }
+    owner.set.retainAtOrBelow(after);
     if (owner.manager === options.manager && owner.operation === 'Update') continue;
-    for (const path of changed) owner.set.delete(path);
+    owner.set.deleteAll(changed);
   }
-  if (changed.length > 0) {
+  if (changed.size > 0) {
     let mine = owners.find(
       (owner) => owner.manager === options.manager && owner.operation === 'Update' && owner.subresource === options.subresource,
     );
@@ -142,7 +140,7 @@ export function recordUpdate(options: RecordUpdateOptions): ManagedFieldsEntry[]
       mine = { manager: options.manager, operation: 'Update', apiVersion: options.apiVersion, time: options.now, subresource: options.subresource, set: new FieldSet() };
       owners.push(mine);
     }
-    for (const path of changed) mine.set.add(path);
+    mine.set.addAll(changed);
     mine.time = options.now;
     mine.apiVersion = options.apiVersion;
   }
@@ -209,13 +207,15 @@ export function applyConfiguration(options: ApplyOptions): ApplyResult {
   const isSelf = (owner: Owner) => owner.manager === options.manager && owner.operation === 'Apply' && owner.subresource === options.subresource;
 
   const conflicts: ApplyConflict[] = [];
-  for (const path of configFields.paths()) {
-    const applied = valueAt(config, path).value;
+  const configValues = valuesIn(config);
+  const liveValues = valuesIn(live);
+  for (const [key, path] of configFields.entries()) {
+    const applied = configValues(path, key).value;
     if (isPlainObject(applied) && Object.keys(applied).length > 0) continue;
-    const current = valueAt(live, path);
+    const current = liveValues(path, key);
     if (!current.found || deepEqual(current.value, applied)) continue;
     for (const owner of owners) {
-      if (isSelf(owner) || owner.subresource !== options.subresource || !owner.set.has(path)) continue;
+      if (isSelf(owner) || owner.subresource !== options.subresource || !owner.set.hasKey(key)) continue;
       conflicts.push({ manager: owner.manager, apiVersion: owner.apiVersion, path });
     }
   }
