@@ -152,8 +152,14 @@ function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
+/** The last second formatted: a write stamps several fields, and writes come many to a second. */
+let stamped: { second: number; text: string } = { second: Number.NaN, text: '' };
+
+/** `metadata` and `managedFields` times: whole seconds, as the API server writes them. */
 function timestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== stamped.second) stamped = { second, text: new Date(second * 1000).toISOString().replace('.000Z', 'Z') };
+  return stamped.text;
 }
 
 function withoutMetadataAndStatus(object: JsonObject): JsonObject {
