@@ -36,7 +36,7 @@ export interface BenchInstallation {
   /** Starts a process from TypeScript sources (with `args` after the script) with its output in `workDir/<name>.log`. */
   spawnTs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[], args?: readonly string[]): BenchProcess;
   /** Starts a built script (`dist/…js`, run by plain node, as deployed) with its output in `workDir/<name>.log`. */
-  spawnJs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[]): BenchProcess;
+  spawnJs(name: string, script: string, env: Record<string, string>, nodeArgs?: readonly string[], args?: readonly string[]): BenchProcess;
   /** SIGTERM the processes started here, drop the schemas, delete the streams and buckets. */
   close(options: { extraSchemas?: string[]; extraStreams?: string[] }): Promise<void>;
 }
@@ -80,8 +80,8 @@ export async function startBenchInstallation(options: { apiNodeArgs?: readonly s
     return spawnNode(name, [...nodeArgs, ...NODE_TS.slice(1), script, ...args], env);
   }
 
-  function spawnJs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): BenchProcess {
-    return spawnNode(name, [...nodeArgs, script], env);
+  function spawnJs(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = [], args: readonly string[] = []): BenchProcess {
+    return spawnNode(name, [...nodeArgs, script, ...args], env);
   }
 
   // Built, as deployed (`node dist/main.js`): the runner builds first. From sources, tsx's loader

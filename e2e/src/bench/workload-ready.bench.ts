@@ -131,7 +131,8 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
   try {
     const sandboxPort = await freePort();
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-    const sandbox = installation.spawnTs('sandbox', 'services/sandbox/src/main.ts', { LOG_LEVEL: env['BENCH_SANDBOX_LOG_LEVEL'] ?? 'warn' }, SANDBOX_NODE_ARGS, [
+    // Built, as every measured process is (`node dist/main.js`; the runner builds first).
+    const sandbox = installation.spawnJs('sandbox', 'services/sandbox/dist/main.js', { LOG_LEVEL: env['BENCH_SANDBOX_LOG_LEVEL'] ?? 'warn' }, SANDBOX_NODE_ARGS, [
       '--port',
       String(sandboxPort),
       '--state-dir',
@@ -158,7 +159,7 @@ async function runOnce(workloads: number, replicas: number, concurrency: number)
       };
     };
     const cluster = await controllerEnv('cluster-controller', '0');
-    const clusterController = installation.spawnTs('cluster-controller', 'services/cluster-controller/src/main.ts', cluster.env);
+    const clusterController = installation.spawnJs('cluster-controller', 'services/cluster-controller/dist/main.js', cluster.env);
     await waitHealthy(`http://127.0.0.1:${cluster.port}/readyz`, clusterController, 'the cluster-controller');
     const controllers: BenchProcess[] = [];
     const metricsPorts: number[] = [];
