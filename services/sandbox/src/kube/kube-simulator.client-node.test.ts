@@ -325,6 +325,22 @@ describe('simulated Kubernetes API with @kubernetes/client-node', () => {
     expect(failedTest.body).toMatchObject({ code: 422, reason: 'Invalid' });
   });
 
+  it('defaults a NetworkPolicy as the API server does: TCP for a port without a protocol, policy types from its rules', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'netpol' } } });
+    const path = '/apis/networking.k8s.io/v1/namespaces/netpol/networkpolicies';
+    const policy = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name }, spec: { podSelector: {}, ...spec } });
+    const both = await raw('POST', path, policy('both', { ingress: [{ ports: [{ port: 80 }] }], egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { port: 443 }] }] }));
+    expect(both.status).toBe(201);
+    expect(both.body.spec).toEqual({
+      podSelector: {},
+      ingress: [{ ports: [{ port: 80, protocol: 'TCP' }] }],
+      egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { port: 443, protocol: 'TCP' }] }],
+      policyTypes: ['Ingress', 'Egress'],
+    });
+    expect((await raw('POST', path, policy('deny-all', {}))).body.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    expect((await raw('POST', path, policy('egress-only', { policyTypes: ['Egress'] }))).body.spec).toEqual({ podSelector: {}, policyTypes: ['Egress'] });
+  });
+
   it('keeps status behind its subresource and bumps generation only on spec changes', async () => {
     await core.createNamespace({ body: { metadata: { name: 'status' } } });
     const created = await core.createNamespacedService({ namespace: 'status', body: { metadata: { name: 'svc' }, spec: { ports: [{ port: 80 }] }, status: { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } } } });

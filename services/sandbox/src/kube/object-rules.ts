@@ -359,6 +359,23 @@ export function applyDefaults(type: ResourceType, object: KubeObject, previous: 
       }
       break;
     }
+    case 'networking.k8s.io/NetworkPolicy': {
+      // As the API server defaults it: a rule's port without a protocol is TCP; without policy types,
+      // every policy affects ingress, and one with egress rules egress too.
+      const spec = ensureObject(object, 'spec');
+      for (const direction of ['ingress', 'egress']) {
+        const rules = spec[direction];
+        if (!Array.isArray(rules)) continue;
+        for (const rule of rules) {
+          if (!isPlainObject(rule) || !Array.isArray(rule.ports)) continue;
+          for (const port of rule.ports) if (isPlainObject(port)) port.protocol ??= 'TCP';
+        }
+      }
+      if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
+        spec.policyTypes = Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+      }
+      break;
+    }
     case '/Service': {
       const spec = ensureObject(object, 'spec');
       spec.type ??= 'ClusterIP';
