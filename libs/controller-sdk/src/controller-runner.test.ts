@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getMaxListeners } from 'node:events';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -336,6 +337,23 @@ describe('createControllerRunner (real NATS, fake API)', () => {
     expect((await jsm.consumers.info(streamNames(env.prefix).eventsStream, 'gadget-controller-Hub-spec')).config.filter_subject).toBe(`${env.prefix}.res.Hub.>`);
     await api.patch({ kind: 'Hub', project: 'team-a', name: 'h2' }, { spec: { zone: 'b' } });
     await until('g3 follows its hub’s spec', async () => ((await api.get({ kind: 'Gadget', project: 'team-a', name: 'g3' }))?.status.outputs?.zone === 'b' ? true : undefined));
+  });
+
+  it('lets every reconcile of its concurrency listen on the runner\'s stop signal without a leak warning (past node\'s default of 10)', async () => {
+    const { api } = env;
+    let stopSignal: AbortSignal | undefined;
+    await env.start(
+      {
+        resyncEveryMs: 60_000,
+        watches: [{ kind: 'Hub', on: 'spec', map: (_event, ctx) => ((stopSignal = ctx.signal), []) }],
+        reconcile: async () => undefined,
+      },
+      { concurrency: 16 },
+    );
+    await api.create({ kind: 'Hub', metadata: { name: 'h-signal', project: 'team-a' }, spec: { zone: 'a' } });
+    const signal = await until('the watch mapped with the runner\'s signal', async () => stopSignal);
+    // Each running reconcile adds one listener to this signal and removes it when done.
+    expect(getMaxListeners(signal)).toBeGreaterThanOrEqual(2 * 16);
   });
 
   it('keeps the message of a long reconcile alive with working(), so no other replica gets it', async () => {

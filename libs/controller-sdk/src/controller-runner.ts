@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
@@ -143,6 +144,10 @@ export function createControllerRunner(declarations: RunnableController, options
   const metrics = createControllerMetrics(controller, replicaId, { depth: () => queue.depth, held: () => queue.held });
   const stopPulling = new AbortController();
   const hardStop = new AbortController();
+  // Each waiting worker listens on the first, each running reconcile (and its reads for watched
+  // kinds) on the second, and each stops listening when done: past node's default of 10 listeners
+  // that is this process's concurrency, not a leak (a leak still warns, past this bound).
+  setMaxListeners(2 * concurrency + 16, stopPulling.signal, hardStop.signal);
   const batches = new Set<ConsumerMessages>();
   const consumers = new Map<string, Consumer>();
   const tasks: Array<Promise<void>> = [];
