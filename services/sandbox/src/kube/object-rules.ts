@@ -283,19 +283,25 @@ function ensureObject(parent: JsonObject, key: string): JsonObject {
   return parent[key] as JsonObject;
 }
 
-/** Server-side defaults; `previous` carries allocated values (a Service's clusterIP) across updates. */
-function defaultPodSpec(spec: unknown): void {
-  if (!isPlainObject(spec)) return;
-  for (const list of ['containers', 'initContainers']) {
-    const containers = spec[list];
-    if (!Array.isArray(containers)) continue;
-    for (const container of containers) {
-      if (!isPlainObject(container) || !Array.isArray(container.ports)) continue;
-      for (const port of container.ports) if (isPlainObject(port)) port.protocol ??= 'TCP';
+/** A port without a protocol is TCP: in each item of each of `holder`'s `lists` (containers, a policy's rules). */
+function defaultPortProtocols(holder: JsonObject, lists: readonly string[]): void {
+  for (const list of lists) {
+    const items = holder[list];
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      if (!isPlainObject(item) || !Array.isArray(item.ports)) continue;
+      for (const port of item.ports) if (isPlainObject(port)) port.protocol ??= 'TCP';
     }
   }
 }
 
+/** A pod spec's defaults (of a Pod, or of a workload's pod template). */
+function defaultPodSpec(spec: unknown): void {
+  if (!isPlainObject(spec)) return;
+  defaultPortProtocols(spec, ['containers', 'initContainers']);
+}
+
+/** Server-side defaults; `previous` carries allocated values (a Service's clusterIP) across updates. */
 export function applyDefaults(type: ResourceType, object: KubeObject, previous: KubeObject | undefined, allocateClusterIp: () => string): void {
   defaultPodSpec(type.group === '' && type.kind === 'Pod' ? object.spec : at(object, type.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec'));
   switch (`${type.group}/${type.kind}`) {
@@ -363,14 +369,7 @@ export function applyDefaults(type: ResourceType, object: KubeObject, previous: 
       // As the API server defaults it: a rule's port without a protocol is TCP; without policy types,
       // every policy affects ingress, and one with egress rules egress too.
       const spec = ensureObject(object, 'spec');
-      for (const direction of ['ingress', 'egress']) {
-        const rules = spec[direction];
-        if (!Array.isArray(rules)) continue;
-        for (const rule of rules) {
-          if (!isPlainObject(rule) || !Array.isArray(rule.ports)) continue;
-          for (const port of rule.ports) if (isPlainObject(port)) port.protocol ??= 'TCP';
-        }
-      }
+      defaultPortProtocols(spec, ['ingress', 'egress']);
       if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
         spec.policyTypes = Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
       }
