@@ -20,7 +20,7 @@ function keyOf(path: FieldPath): string {
 /** The key of `path` + `element` from the key of `path` (`keyOf`, one element at a time). */
 function childKey(parentKey: string, path: FieldPath, element: string): string {
   if (parentKey.startsWith('\n') || element.includes('\n')) return keyOf([...path, element]);
-  return parentKey === '' && path.length === 0 ? element : `${parentKey}\n${element}`;
+  return path.length === 0 ? element : `${parentKey}\n${element}`;
 }
 
 export class FieldSet {
