@@ -48,4 +48,19 @@ describe('toManifest', () => {
     expect(check({ kind: 'cd', metadata: { name: 'a', project: 'team-a' } })).toThrow('metadata.project: must be empty: ClusterDefinition is platform-wide');
     expect(check({ kind: 'cd', metadata: { name: 'a' } }, 'team-a')().input.metadata).toEqual({ name: 'a' });
   });
+
+  it('refuses unknown fields instead of dropping them (a misspelt spec would empty the object)', () => {
+    const typo = check({ kind: 'Project', metadata: { name: 'demo', lables: { a: 'b' } }, spce: { description: 'x' }, extra: 1 });
+    expect(typo).toThrow('x.yaml#1: spce: unknown field; extra: unknown field; metadata.lables: unknown field (an object has apiVersion, kind, metadata, spec, status');
+    try {
+      typo();
+    } catch (error) {
+      expect((error as { details: unknown }).details).toEqual([
+        { path: 'spce', rule: 'additionalProperties' },
+        { path: 'extra', rule: 'additionalProperties' },
+        { path: 'metadata.lables', rule: 'additionalProperties' },
+      ]);
+    }
+    expect.assertions(2);
+  });
 });

@@ -3,7 +3,10 @@ import { extname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import {
   API_VERSION,
+  CLIENT_METADATA_FIELDS,
   PLATFORM_PROJECT,
+  RESOURCE_FIELDS,
+  SERVER_SET_METADATA_FIELDS,
   type KindDefinition,
   type ResourceInput,
 } from '@tugboat/resource-model';
@@ -97,7 +100,8 @@ export function parseManifestText(text: string, shown: string): ManifestDocument
 
 /**
  * Checks the envelope (not the spec: the API validates that against the kind's schema) and keeps
- * only what a client may send, so the output of `tug get -o yaml` can be applied again.
+ * only what a client may send, so the output of `tug get -o yaml` can be applied again. An unknown
+ * field is refused, as the API refuses it.
  */
 export function toManifest(document: ManifestDocument, kinds: readonly KindDefinition[], defaultProject: string | undefined): Manifest {
   const { source, value } = document;
@@ -117,6 +121,20 @@ export function toManifest(document: ManifestDocument, kinds: readonly KindDefin
   }
   const metadata = value.metadata;
   if (!isRecord(metadata)) return fail('metadata', 'required', 'is required (an object with at least a name)');
+  // Refused, not dropped: a misspelt `spec:` would otherwise apply an empty spec over the object's.
+  // What `tug get -o yaml` prints (status, the server's metadata) is accepted and left out.
+  const unknown = [
+    ...Object.keys(value).filter((key) => !RESOURCE_FIELDS.has(key)),
+    ...Object.keys(metadata)
+      .filter((key) => !CLIENT_METADATA_FIELDS.has(key) && !SERVER_SET_METADATA_FIELDS.has(key))
+      .map((key) => `metadata.${key}`),
+  ];
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `${source}: ${unknown.map((path) => `${path}: unknown field`).join('; ')} (an object has ${[...RESOURCE_FIELDS].join(', ')}; its metadata ${[...CLIENT_METADATA_FIELDS].join(', ')})`,
+      unknown.map((path) => ({ path, rule: 'additionalProperties' })),
+    );
+  }
   if (typeof metadata.name !== 'string' || metadata.name === '') fail('metadata.name', 'required', 'is required');
   if (metadata.project !== undefined && typeof metadata.project !== 'string') fail('metadata.project', 'type', 'must be a string');
   if (metadata.labels !== undefined && !isRecord(metadata.labels)) fail('metadata.labels', 'type', 'must be a map of strings');

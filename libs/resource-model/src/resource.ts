@@ -44,6 +44,18 @@ export interface ResourceMetadata {
   suspended?: boolean;
 }
 
+/** The fields of an object's envelope, as the API reads and writes them; any other is an unknown field. */
+export const RESOURCE_FIELDS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+
+/** Metadata a client sets. */
+export const CLIENT_METADATA_FIELDS: ReadonlySet<string> = new Set(['name', 'project', 'labels', 'resourceVersion', 'ownerReferences']);
+
+/**
+ * Metadata the server sets: accepted in a write (so an object as read can be written back) and
+ * ignored. Any metadata field in neither set is an unknown field.
+ */
+export const SERVER_SET_METADATA_FIELDS: ReadonlySet<string> = new Set(['uid', 'generation', 'finalizers', 'deletionRequestedAt', 'createdAt', 'updatedAt', 'suspended']);
+
 export interface OwnerReference {
   kind: string;
   name: string;

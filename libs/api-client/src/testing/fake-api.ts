@@ -49,6 +49,9 @@ import {
   type TugboatError,
   type WatchChange,
   referencedNames,
+  CLIENT_METADATA_FIELDS,
+  RESOURCE_FIELDS,
+  SERVER_SET_METADATA_FIELDS,
 } from '@tugboat/resource-model';
 import { createApiClient, type ApiClient, type ObjectRef } from '../api-client.js';
 
@@ -1052,14 +1055,12 @@ interface ParsedInput {
   ownerReferences?: Array<{ kind: string; name: string }>;
 }
 
-const SERVER_SET_METADATA = new Set(['uid', 'generation', 'finalizers', 'deletionRequestedAt', 'createdAt', 'updatedAt', 'suspended']);
-
 /** The API's body rules for a create or replace, with the same paths and rules in its errors. */
 function parseResourceBody(body: unknown, kind: KindDefinition, target?: ResourceKey): ParsedInput {
   if (!isRecord(body)) throw inputError('body', 'type', 'must be a JSON object');
   const problems: ErrorDetail[] = [];
   const add = (path: string, rule: string, message: string) => problems.push({ path, rule, message });
-  for (const field of Object.keys(body)) if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(field)) add(field, 'additionalProperties', 'unknown field');
+  for (const field of Object.keys(body)) if (!RESOURCE_FIELDS.has(field)) add(field, 'additionalProperties', 'unknown field');
   if (body['apiVersion'] !== undefined && body['apiVersion'] !== API_VERSION) add('apiVersion', 'const', `must be ${API_VERSION}`);
   if (body['kind'] !== undefined && body['kind'] !== kind.kind) add('kind', 'const', `must be ${kind.kind} on this route`);
   const metadata = body['metadata'];
@@ -1068,7 +1069,7 @@ function parseResourceBody(body: unknown, kind: KindDefinition, target?: Resourc
     add('metadata', metadata === undefined ? 'required' : 'type', 'must be an object with at least a name');
   } else {
     for (const field of Object.keys(metadata)) {
-      if (!['name', 'project', 'labels', 'resourceVersion', 'ownerReferences'].includes(field) && !SERVER_SET_METADATA.has(field)) add(`metadata.${field}`, 'additionalProperties', 'unknown field');
+      if (!CLIENT_METADATA_FIELDS.has(field) && !SERVER_SET_METADATA_FIELDS.has(field)) add(`metadata.${field}`, 'additionalProperties', 'unknown field');
     }
     const name = metadata['name'];
     if (name === undefined && target) parsed.name = target.name;
