@@ -31,4 +31,14 @@ describe('parseSandboxArgs', () => {
       expect(() => parseSandboxArgs(argv, '/')).toThrow(expect.objectContaining({ code: 'InvalidInput', details: [expect.objectContaining({ path })] }));
     }
   });
+
+  it('says a word is unknown or stray before asking for a value, and lets --help win', () => {
+    expect(() => parseSandboxArgs(['--bogus'], '/')).toThrow('--bogus: unknown option (see --help)');
+    expect(() => parseSandboxArgs(['--bogus', '--port', '1'], '/')).toThrow('--bogus: unknown option (see --help)');
+    expect(() => parseSandboxArgs(['extra'], '/')).toThrow('extra: unexpected argument: the sandbox takes options only (see --help)');
+    expect(() => parseSandboxArgs(['--port', '1', 'extra'], '/')).toThrow('extra: unexpected argument');
+    expect(() => parseSandboxArgs(['--port'], '/')).toThrow('--port: needs a value');
+    expect(parseSandboxArgs(['--port', 'abc', '--help'], '/')).toEqual({ help: true });
+    expect(parseSandboxArgs(['--help', '--port', 'abc'], '/')).toEqual({ help: true });
+  });
 });

@@ -25,19 +25,22 @@ export const SANDBOX_USAGE = `Usage: pnpm sandbox [options]
   --time-scale X           simulated time runs X times faster (default 1)
 `;
 
+const SANDBOX_FLAGS: ReadonlySet<string> = new Set(['--port', '--host', '--state-dir', '--region', '--account-id', '--credentials', '--time-scale']);
+
 /** `cwd` resolves a relative `--state-dir` (pnpm runs the script inside the package; INIT_CWD is where the user was). */
 export function parseSandboxArgs(argv: string[], cwd: string): SandboxArgs {
   const args: SandboxArgs = {};
   const fail = (flag: string, rule: string, message: string) => new InputError(`${flag}: ${message}`, { details: [{ path: flag, rule }] });
+  // `--help` wins wherever it stands, whatever else is wrong on the line.
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) return { help: true };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     if (arg === '--') continue;
-    if (arg === '--help' || arg === '-h') {
-      args.help = true;
-      continue;
-    }
     const eq = arg.indexOf('=');
     const flag = eq > 0 && arg.startsWith('--') ? arg.slice(0, eq) : arg;
+    // What the word is comes first: a stray word or an unknown flag is named as such, never as a flag missing its value.
+    if (!arg.startsWith('-')) throw fail(arg, 'unexpected', 'unexpected argument: the sandbox takes options only (see --help)');
+    if (!SANDBOX_FLAGS.has(flag)) throw fail(flag, 'unknown', 'unknown option (see --help)');
     let value: string | undefined = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : undefined;
     if (value === undefined) {
       value = argv[i + 1];
@@ -75,7 +78,7 @@ export function parseSandboxArgs(argv: string[], cwd: string): SandboxArgs {
         break;
       }
       default:
-        throw fail(flag, 'unknown', `unknown option (see --help)`);
+        throw fail(flag, 'unknown', 'unknown option (see --help)');
     }
   }
   return args;
