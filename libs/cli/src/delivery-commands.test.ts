@@ -118,6 +118,7 @@ async function startContractApi() {
       const found = releases.get(release[1]!);
       return found === undefined ? problem(404, 'NotFound', 'not found') : { status: 200, body: { ...found, kind: 'Release', status: {} } };
     }
+    if (method === 'GET' && path === '/v1/applications/shop' && query.project === 'team-a') return { status: 200, body: { kind: 'Application', metadata: { name: 'shop', project: 'team-a' }, spec: {}, status: {} } };
     if (method === 'GET' && path === '/v1/rollouts') {
       const selector = parseLabelSelector(query.labelSelector ?? '');
       return { status: 200, body: { items: rollouts.filter((item) => item.metadata.project === query.project && matchesLabelSelector(selector, item.metadata.labels)), metadata: {} } };
@@ -326,6 +327,13 @@ describe('tug rollout history', () => {
       stderr: 'no rollouts of application shop in tier staging yet (a release or a change of the Application writes one per tier)\n',
     });
     expect((await tug('rollout', 'history', 'application/shop', '-p', 'team-a', '-o', 'wide')).code).toBe(EXIT_USAGE);
+  });
+
+  it('fails with not found for an Application that does not exist, instead of an empty history', async () => {
+    const missing = await tug('rollout', 'history', 'application/nosuch', '-p', 'team-a');
+    expect(missing.code).not.toBe(EXIT_OK);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('application nosuch not found in project team-a');
   });
 });
 

@@ -257,6 +257,10 @@ Examples:
         return;
       }
       if (rollouts.length === 0) {
+        // None because there is no such Application is an error, not an empty history.
+        if ((await client.get({ kind: 'Application', project, name: application }, { signal })) === undefined) {
+          throw new NotFoundError(`application ${application} not found in project ${project} (tug get applications -p ${project} lists them)`);
+        }
         context.err(`no rollouts of application ${application}${flags.tier === undefined ? '' : ` in tier ${flags.tier}`} yet (a release or a change of the Application writes one per tier)\n`);
         return;
       }
