@@ -42,6 +42,7 @@ const server = createApiServer({
   natsUrl: env['NATS_URL'] || 'nats://127.0.0.1:4222',
   prefix: env['TUGBOAT_NATS_PREFIX'] || 'tugboat',
   port: Number(env['PORT'] || 7070),
+  ...(env['HOST'] ? { host: env['HOST'] } : {}),
   adminToken,
   ...(secretKeys ? { secretKeys } : {}),
   stateDir: env['TUGBOAT_STATE_DIR'] || '.state',

@@ -59,7 +59,7 @@ createServer((req, res) => {
   }
   res.writeHead(404).end();
 }).listen(port, '127.0.0.1', () => {
-  console.log(role + ' env ' + JSON.stringify({ TOKEN: process.env.TUGBOAT_TOKEN, ADMIN: process.env.TUGBOAT_ADMIN_TOKEN, DB: process.env.DATABASE_URL ?? null, NATS: process.env.NATS_URL, HELM: process.env.TUGBOAT_HELM_BINARY ?? null, MIRRORS: process.env.TUGBOAT_HELM_MIRRORS ?? null, PLAIN: process.env.TUGBOAT_HELM_PLAIN_HTTP_HOSTS ?? null }));
+  console.log(role + ' env ' + JSON.stringify({ TOKEN: process.env.TUGBOAT_TOKEN, ADMIN: process.env.TUGBOAT_ADMIN_TOKEN, DB: process.env.DATABASE_URL ?? null, NATS: process.env.NATS_URL, HELM: process.env.TUGBOAT_HELM_BINARY ?? null, MIRRORS: process.env.TUGBOAT_HELM_MIRRORS ?? null, PLAIN: process.env.TUGBOAT_HELM_PLAIN_HTTP_HOSTS ?? null, HOST: process.env.HOST ?? null }));
 });
 process.on('SIGTERM', () => { console.log(role + ' bye'); process.exit(0); });
 `;
@@ -111,7 +111,8 @@ describe('a local stack of stand-in services', () => {
       await waitFor(() => lines.some((line) => line.includes('demo-controller env')));
       const envOf = (role: string) => JSON.parse(lines.find((line) => line.includes(`| ${role} env `))!.split(' env ')[1]!);
       const adminToken = (await readFile(join(root, 'state', 'admin-token'), 'utf8')).trim();
-      expect(envOf('api')).toEqual({ ADMIN: adminToken, DB: null, NATS: urls.nats, HELM: null, MIRRORS: null, PLAIN: null });
+      // The API listens on loopback only: it holds a platform admin token.
+      expect(envOf('api')).toEqual({ ADMIN: adminToken, DB: null, NATS: urls.nats, HELM: null, MIRRORS: null, PLAIN: null, HOST: '127.0.0.1' });
       expect(envOf('demo-controller')).toMatchObject({ TOKEN: 'token-for-demo-controller', DB: null, NATS: urls.nats });
       // The chart settings are the sandbox's own answer; helm is the one found on PATH.
       expect(envOf('demo-controller')).toMatchObject({

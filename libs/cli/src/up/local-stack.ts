@@ -268,6 +268,8 @@ export function createLocalStack(options: LocalStackOptions): LocalStack {
         {
           ...baseEnv(),
           PORT: String(options.apiPort),
+          // Only this machine: the local API runs with a platform admin token in .state/.
+          HOST: '127.0.0.1',
           NATS_URL: planned.nats,
           TUGBOAT_NATS_PREFIX: NATS_PREFIX,
           TUGBOAT_ADMIN_TOKEN: adminToken,
