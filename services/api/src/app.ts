@@ -766,10 +766,16 @@ function ifMatch(req: Request): string | undefined {
   return parseIfMatch(req.get('if-match'));
 }
 
+/** A 413 that says the limit (the body parsers give it in bytes) and what to do instead. */
+function tooLarge(limit: unknown): TugboatError {
+  const size = typeof limit === 'number' && limit > 0 ? ` (${limit >= 1024 * 1024 && limit % (1024 * 1024) === 0 ? `${limit / (1024 * 1024)} MiB` : `${limit} bytes`})` : '';
+  return new PayloadTooLargeError(`body: larger than the API accepts${size}; send fewer or smaller objects per request`, { details: [{ path: 'body', rule: 'max-size' }] });
+}
+
 function toTugboatError(error: unknown): TugboatError {
   if (isTugboatError(error)) return error;
   const type = (error as { type?: unknown } | null)?.type;
-  if (type === 'entity.too.large') return new PayloadTooLargeError('body: larger than the API accepts', { details: [{ path: 'body', rule: 'max-size' }] });
+  if (type === 'entity.too.large') return tooLarge((error as { limit?: unknown }).limit);
   if (type === 'entity.parse.failed') return new InputError('body: malformed JSON', { details: [{ path: 'body', rule: 'json' }] });
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new InputError('body: unsupported encoding', { details: [{ path: 'body', rule: 'encoding' }] });
   if (type === 'request.aborted') return new InputError('body: the client stopped sending it', { details: [{ path: 'body', rule: 'aborted' }] });
@@ -777,7 +783,7 @@ function toTugboatError(error: unknown): TugboatError {
   // percent-encoding, a body whose length disagrees with Content-Length …) carry a 4xx status.
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (status === 413) return new PayloadTooLargeError('body: larger than the API accepts', { details: [{ path: 'body', rule: 'max-size' }] });
+    if (status === 413) return tooLarge((error as { limit?: unknown }).limit);
     return new InputError(`request: ${(error as Error).message}`, { details: [{ path: 'request', rule: 'malformed' }] });
   }
   return new InternalError('internal error', { cause: error });

@@ -359,6 +359,8 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
   const base = `/v1/${kind.plural}`;
   const one = `${base}/{name}`;
   const K = kind.kind;
+  // `an Application`, `a Project`: the summaries read as sentences.
+  const aK = `${/^[AEIOU]/.test(K) ? 'an' : 'a'} ${K}`;
   const tags = [K];
   const projectScoped = kind.scope === 'Project';
   const objectParams = [
@@ -379,19 +381,19 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
         ],
         responses: { 200: json(ref(`${K}List`), 'One page, ordered by (project, name)'), ...errors(400, 401, 403, 404, 503) },
       }),
-      post: op('create', `Create a ${K}`, {
+      post: op('create', `Create ${aK}`, {
         requestBody: { required: true, content: { 'application/json': { schema: ref(`${K}Input`) } } },
         responses: { 201: json(ref(K), 'Created'), ...errors(400, 401, 403, 404, 409, 413, 422, 503) },
       }),
     },
     [one]: {
-      get: op('read', `Read a ${K}`, { parameters: objectParams, responses: { 200: object, ...objectErrors } }),
-      put: op('replace', `Replace labels and spec of a ${K}`, {
+      get: op('read', `Read ${aK}`, { parameters: objectParams, responses: { 200: object, ...objectErrors } }),
+      put: op('replace', `Replace labels and spec of ${aK}`, {
         parameters: [...objectParams, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: '"<resourceVersion>"' }],
         requestBody: { required: true, content: { 'application/json': { schema: ref(`${K}Input`) } } },
         responses: { 200: object, ...errors(400, 401, 403, 404, 409, 413, 422, 503) },
       }),
-      patch: op('patch', `Merge-patch labels and spec of a ${K}`, {
+      patch: op('patch', `Merge-patch labels and spec of ${aK}`, {
         parameters: [...objectParams, { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: '"<resourceVersion>"' }],
         requestBody: {
           required: true,
@@ -399,7 +401,7 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
         },
         responses: { 200: object, ...errors(400, 401, 403, 404, 409, 413, 422, 503) },
       }),
-      delete: op('delete', `Delete a ${K}`, {
+      delete: op('delete', `Delete ${aK}`, {
         parameters: [...objectParams, query('cascade', { type: 'boolean' }, 'Delete the objects that reference it first')],
         responses: {
           200: json({ type: 'object', required: ['deleted'], properties: { deleted: { const: true } } }, 'Deleted'),
@@ -409,27 +411,27 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
       }),
     },
     [`${one}/status`]: {
-      put: op('writeStatus', `Write the status of a ${K} (its controller, ${kind.controller}, only)`, {
+      put: op('writeStatus', `Write the status of ${aK} (its controller, ${kind.controller}, only)`, {
         parameters: objectParams,
         requestBody: { required: true, content: { 'application/json': { schema: ref('StatusInput') } } },
         responses: { 200: object, ...errors(400, 401, 403, 404, 409, 422, 503) },
       }),
     },
     [`${one}/finalizers/{finalizer}`]: {
-      delete: op('removeFinalizer', `Remove a finalizer of a ${K} (by its controller; force=true by the admin)`, {
+      delete: op('removeFinalizer', `Remove a finalizer of ${aK} (by its controller; force=true by the admin)`, {
         parameters: [...objectParams, pathParam('finalizer', 'The finalizer (a controller name)'), query('force', { type: 'boolean' }, 'Admin only: remove another controller’s finalizer')],
         responses: { 200: json(ref('DeleteResult'), 'Removed (or absent)'), ...objectErrors },
       }),
     },
     [`${one}/secrets`]: {
-      get: op('readSecrets', `Read the secret fields of a ${K} (controllers only)`, {
+      get: op('readSecrets', `Read the secret fields of ${aK} (controllers only)`, {
         parameters: objectParams,
         responses: { 200: json({ type: 'object', additionalProperties: true }, 'Secret values by dotted path'), ...objectErrors },
       }),
     },
     [`${one}/events`]: {
-      get: op('listEvents', `Events of a ${K}`, { parameters: objectParams, responses: { 200: json(ref('EventList'), 'Newest first'), ...objectErrors } }),
-      post: op('recordEvent', `Record an event on a ${K}`, {
+      get: op('listEvents', `Events of ${aK}`, { parameters: objectParams, responses: { 200: json(ref('EventList'), 'Newest first'), ...objectErrors } }),
+      post: op('recordEvent', `Record an event on ${aK}`, {
         parameters: objectParams,
         requestBody: { required: true, content: { 'application/json': { schema: ref('EventInput') } } },
         responses: { 201: json(ref('Event'), 'Recorded (a repeat raises count)'), ...objectErrors },
@@ -439,28 +441,28 @@ function kindPaths(kind: KindDefinition): Record<string, PathItem> {
       get: op('listReferrers', `Objects whose references point at this ${K}`, { parameters: objectParams, responses: { 200: json(ref('ReferrerList'), 'Referrers'), ...objectErrors } }),
     },
     [`${one}/revisions`]: {
-      get: op('listRevisions', `History of a ${K}`, { parameters: objectParams, responses: { 200: json(ref('RevisionList'), 'Newest first'), ...objectErrors } }),
+      get: op('listRevisions', `History of ${aK}`, { parameters: objectParams, responses: { 200: json(ref('RevisionList'), 'Newest first'), ...objectErrors } }),
     },
     [`${one}/revisions/diff`]: {
-      get: op('diffRevisions', `Field diff between two revisions of a ${K}`, {
+      get: op('diffRevisions', `Field diff between two revisions of ${aK}`, {
         parameters: [...objectParams, query('from', { type: 'integer' }, 'Older revision', true), query('to', { type: 'integer' }, 'Newer revision (default the newest)')],
         responses: { 200: json(ref('RevisionDiff'), 'The diff'), ...objectErrors },
       }),
     },
     [`${one}/revisions/{revision}`]: {
-      get: op('readRevision', `One revision of a ${K}`, {
+      get: op('readRevision', `One revision of ${aK}`, {
         parameters: [...objectParams, pathParam('revision', 'Revision number', { type: 'integer' })],
         responses: { 200: json(ref('Revision'), 'The revision'), ...objectErrors },
       }),
     },
     [`${one}/suspend`]: {
-      post: op('suspend', `Suspend a ${K}: no reconciles until resumed`, { parameters: objectParams, responses: { 200: object, ...objectErrors } }),
+      post: op('suspend', `Suspend ${aK}: no reconciles until resumed`, { parameters: objectParams, responses: { 200: object, ...objectErrors } }),
     },
     [`${one}/resume`]: {
-      post: op('resume', `Resume a ${K}: its controller reconciles it again`, { parameters: objectParams, responses: { 200: object, ...objectErrors } }),
+      post: op('resume', `Resume ${aK}: its controller reconciles it again`, { parameters: objectParams, responses: { 200: object, ...objectErrors } }),
     },
     [`${one}/reconcile`]: {
-      post: op('reconcile', `Ask the controller to reconcile a ${K} now (even when Failed at its generation)`, {
+      post: op('reconcile', `Ask the controller to reconcile ${aK} now (even when Failed at its generation)`, {
         parameters: objectParams,
         responses: { 200: object, ...errors(400, 401, 403, 404, 409, 503) },
       }),

@@ -75,7 +75,7 @@ export function createRolloutDecisions(options: { kinds: KindRegistry; write: Ch
         if (!rollout) throw notFound(rolloutKind, key);
         if (rollout.state !== 'PendingApproval' && rollout.state !== 'Waiting') {
           const why = (rollout.row.status as { message?: string }).message;
-          throw new ConflictError(`Rollout ${key.name} is ${rollout.state}${why ? ` (${why})` : ''}: only a Rollout that waits for a decision can be ${input.action}d`, {
+          throw new ConflictError(`Rollout ${key.name} is ${rollout.state}${why ? ` (${why})` : ''}: only a Rollout that waits for a decision can be ${input.action === 'approve' ? 'approved' : 'rejected'}`, {
             details: [{ path: 'status.state', rule: 'decided', message: rollout.state }],
           });
         }
