@@ -387,6 +387,49 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
     expectAlive();
   });
 
+  // Found by trying the API as an attacker (7 Dec 2026): each was quadratic, a 500, or both.
+  it('answers bodies of many problems, keys or items, forged tokens and impossible dates at once with a 4xx', async () => {
+    const yaml = { contentType: 'application/yaml' };
+    const timed = async (request: () => Promise<Answer>): Promise<Answer & { ms: number }> => {
+      const started = Date.now();
+      const answer = await request();
+      return { ...answer, ms: Date.now() - started };
+    };
+    // Each problem's message was searched for in the message of all of them: 8,000 unknown fields held the loop 5 s.
+    const metadata: Record<string, unknown> = { name: 'many', project: 'hostile' };
+    for (let i = 0; i < 20_000; i++) metadata[`k${i}`] = 1;
+    const unknownFields = await timed(() => call('POST', '/v1/apply?dryRun=true', { items: [{ kind: 'Gadget', metadata, spec: {} }] }));
+    expect(unknownFields.status).toBeLessThan(500);
+    expect(JSON.stringify(unknownFields.body)).toContain('metadata.k19999');
+    expect(unknownFields.ms).toBeLessThan(5_000);
+    // The yaml library compared every key of a mapping with every other: 80,000 keys held the API for minutes.
+    const manyKeys = `kind: Gadget\nmetadata: {name: keys, project: hostile}\nspec:\n  nested:\n${Array.from({ length: 30_000 }, (_, i) => `    k${i}: 1\n`).join('')}`;
+    const keys = await timed(() => call('POST', '/v1/apply?dryRun=true', manyKeys, yaml));
+    expect(keys.status).toBe(200);
+    expect(keys.ms).toBeLessThan(5_000);
+    const twice = await call('POST', '/v1/apply?dryRun=true', 'kind: Gadget\nmetadata: {name: twice, project: hostile}\nspec:\n  note: a\n  note: b\n', yaml);
+    expect([twice.status, firstDetail(twice), twice.body.error.message]).toEqual([400, { path: 'items[0]', rule: 'yaml' }, expect.stringContaining('has the key "note" twice in one mapping (line 5)')]);
+    const scalars = await call('POST', '/v1/apply', `[${Array(150_000).fill('1').join(',')}]\n`, yaml);
+    expect([scalars.status, firstDetail(scalars)]).toEqual([400, { path: 'body', rule: 'max-yaml-scalars' }]);
+    // A list document was spread into the bundle before it was counted (400,000 items: a 500).
+    const list = await call('POST', '/v1/apply', `kind: List\nitems: [${Array(1_001).fill('{}').join(',')}]\n`, yaml);
+    expect([list.status, firstDetail(list)]).toEqual([422, { path: 'items', rule: 'maxItems' }]);
+    // A continue token is the API's own, decoded; a forged one holding a NUL reached Postgres (500).
+    const forged = Buffer.from(JSON.stringify(['hostile\u0000', 'x'])).toString('base64url');
+    const token = await call('GET', `/v1/gadgets?project=hostile&continue=${forged}`);
+    expect([token.status, firstDetail(token)]).toEqual([400, { path: 'continue', rule: 'format' }]);
+    // Year 0000 parsed and reached Postgres (500); 30 February rolled over to 2 March.
+    const admin = { auth: api.adminToken };
+    const yearZero = await call('GET', '/v1/audit?since=0000-01-01T00:00Z', undefined, admin);
+    expect([yearZero.status, firstDetail(yearZero)]).toEqual([422, { path: 'since', rule: 'date-time' }]);
+    const february = await call('POST', '/v1/tokens', { name: 'feb-30', type: 'user', expiresAt: '2027-02-30T00:00:00Z' }, admin);
+    expect([february.status, firstDetail(february)]).toEqual([422, { path: 'expiresAt', rule: 'date-time' }]);
+    // ajv compares non-scalar items pairwise for uniqueItems: refused at registration without a small maxItems.
+    const unique = await call('POST', '/v1/kinds', { kind: 'Uniquey', plural: 'uniqueys', scope: 'Project', controller: 'c', schema: { type: 'object', properties: { s: { type: 'array', uniqueItems: true } } } }, admin);
+    expect([unique.status, unique.body.error.details]).toEqual([422, [expect.objectContaining({ path: 'schema.properties.s.uniqueItems', rule: 'unique-items-bound' })]]);
+    expectAlive();
+  });
+
   it('serves /docs with or without its trailing slash, each page finding its files; /openapi.json the same every time', async () => {
     for (const path of ['/docs', '/docs/']) {
       const page = await fetch(`${api.url}${path}`);

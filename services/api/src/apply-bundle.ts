@@ -45,10 +45,13 @@ export function bundleDocuments(body: unknown, limits: RequestLimits = DEFAULT_R
   if (typeof body === 'string') {
     documents = [];
     for (const value of parseYamlDocuments(body, limits)) {
-      // A document may also be a list of objects, or a `kind: List` with `items`.
-      if (Array.isArray(value)) documents.push(...(value as unknown[]));
-      else if (isJsonObject(value) && value['kind'] === 'List' && Array.isArray(value['items'])) documents.push(...(value['items'] as unknown[]));
-      else if (value !== null && value !== undefined) documents.push(value);
+      // A document may also be a list of objects, or a `kind: List` with `items`; taken one by one
+      // and counted as they come (a spread of 400,000 items overflowed the stack: a 500).
+      const list = Array.isArray(value) ? (value as unknown[]) : isJsonObject(value) && value['kind'] === 'List' && Array.isArray(value['items']) ? (value['items'] as unknown[]) : undefined;
+      for (const item of list ?? (value === null || value === undefined ? [] : [value])) {
+        if (documents.length >= MAX_APPLY_DOCUMENTS) throw tooManyDocuments();
+        documents.push(item);
+      }
     }
     // A JSON body was checked as it arrived; YAML escapes (`"\0"`) only exist once parsed.
     assertSafeStrings(documents, 'items');
@@ -59,10 +62,12 @@ export function bundleDocuments(body: unknown, limits: RequestLimits = DEFAULT_R
     throw new InputError('body: must be a YAML bundle, a JSON array of objects, or { "items": [...] }', { details: [{ path: 'body', rule: 'type' }] });
   }
   if (documents.length === 0) throw new InputError('body: the bundle holds no objects', { details: [{ path: 'items', rule: 'minItems' }] });
-  if (documents.length > MAX_APPLY_DOCUMENTS) {
-    throw new InputError(`body: at most ${MAX_APPLY_DOCUMENTS} objects per apply`, { status: 422, details: [{ path: 'items', rule: 'maxItems' }] });
-  }
+  if (documents.length > MAX_APPLY_DOCUMENTS) throw tooManyDocuments();
   return documents;
+}
+
+function tooManyDocuments(): InputError {
+  return new InputError(`body: at most ${MAX_APPLY_DOCUMENTS} objects per apply`, { status: 422, details: [{ path: 'items', rule: 'maxItems' }] });
 }
 
 interface Candidate {

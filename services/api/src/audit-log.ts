@@ -8,6 +8,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { InputError, type AuditRecord } from '@tugboat/resource-model';
 import type { AuditRecordsTable, Database } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
+import { parseDateTime } from './date-time.js';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 1000;
@@ -34,7 +35,6 @@ export interface AuditLog {
   list(filter: AuditFilter): Promise<{ items: AuditRecord[]; continue?: string }>;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9._:-]{0,251}[A-Za-z0-9])?$/;
 
 /**
@@ -64,8 +64,9 @@ export function parseAuditQuery(query: Record<string, unknown>): AuditFilter {
   for (const name of ['since', 'until'] as const) {
     const value = text(name);
     if (value === undefined) continue;
-    const at = RFC3339.test(value) ? Date.parse(value) : Number.NaN;
-    if (Number.isNaN(at)) problems.add(name, 'date-time', 'must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z');
+    // Year 0000 used to reach Postgres, which has no year 0: a 500.
+    const at = parseDateTime(value);
+    if (at === undefined) problems.add(name, 'date-time', 'must be an RFC 3339 time (a real date, from year 0001), e.g. 2027-01-31T00:00:00Z');
     else filter[name] = new Date(at);
   }
   const limit = text('limit');

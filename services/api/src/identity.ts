@@ -23,6 +23,7 @@ import { jsonb } from './database.js';
 import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import type { Database, TokensTable } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
+import { parseDateTime } from './date-time.js';
 import { isJsonObject } from './json-value.js';
 
 export type { Identity };
@@ -135,7 +136,6 @@ function summaryOf(row: TokenRow): TokenSummary {
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** `expiresIn` / `expiresAt` of a create, as an absolute time (ms), or undefined for no expiry. */
 function parseExpiry(body: Record<string, unknown>, nowMs: number, problems: DetailCollector): number | undefined {
@@ -160,9 +160,9 @@ function parseExpiry(body: Record<string, unknown>, nowMs: number, problems: Det
     return bounds('expiresIn', nowMs + Number(match[1]) * DURATION_UNITS_MS[match[2]!]!);
   }
   if (expiresAt !== undefined) {
-    const at = typeof expiresAt === 'string' && RFC3339.test(expiresAt) ? Date.parse(expiresAt) : Number.NaN;
-    if (Number.isNaN(at)) {
-      problems.add('expiresAt', 'date-time', 'must be an RFC 3339 time, e.g. 2027-01-31T00:00:00Z');
+    const at = parseDateTime(expiresAt);
+    if (at === undefined) {
+      problems.add('expiresAt', 'date-time', 'must be an RFC 3339 time (a real date), e.g. 2027-01-31T00:00:00Z');
       return undefined;
     }
     return bounds('expiresAt', at);

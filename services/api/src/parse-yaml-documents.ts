@@ -6,7 +6,7 @@
  * a bound (indentation plus the indicators on a line). Only then is the text parsed, one document
  * at a time, with the library's own alias limit, and the values' real depth checked.
  */
-import { Composer, Lexer, Parser, type Document } from 'yaml';
+import { Composer, Lexer, Parser, isScalar, visit, type Document } from 'yaml';
 import { InputError } from '@tugboat/resource-model';
 import { assertValueDepth, depthError, type RequestLimits } from './request-limits.js';
 
@@ -15,6 +15,9 @@ import { assertValueDepth, depthError, type RequestLimits } from './request-limi
  * so it refuses at a multiple of the limit; the exact check on the values follows.
  */
 const BLOCK_ESTIMATE_FACTOR = 4;
+
+/** What the yaml library's lexer yields before each scalar. */
+const SCALAR_MARK = '\u001f';
 
 /**
  * Where the text came from, for the errors: a request body (the default: a document's detail path
@@ -31,10 +34,15 @@ const BODY: YamlSource = { field: 'body', documentPath: (index) => `items[${inde
 /** A field's detail says which document (its path cannot); a body's path already does. */
 const detailMessage = (source: YamlSource, message: string): { message?: string } => (source === BODY ? {} : { message });
 
-export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxAliases' | 'maxDocuments'>, source: YamlSource = BODY): unknown[] {
+/** The limits a YAML text is read within. */
+export type YamlLimits = Pick<RequestLimits, 'maxDepth' | 'maxAliases' | 'maxDocuments' | 'maxYamlScalars'>;
+
+export function parseYamlDocuments(text: string, limits: YamlLimits, source: YamlSource = BODY): unknown[] {
   prescan(text, limits, source.field);
   const values: unknown[] = [];
-  const composer = new Composer();
+  // The library's own duplicate-key check compares each key with every other key of its mapping
+  // (80,000 keys held the event loop for minutes): keys are checked here instead, with a set per mapping.
+  const composer = new Composer({ uniqueKeys: false });
   const take = (document: Document.Parsed): void => {
     const index = values.length;
     const problem = document.errors[0];
@@ -42,6 +50,12 @@ export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'ma
       throw new InputError(`${source.field}: YAML document ${index + 1} does not parse: ${problem.message}`, {
         details: [{ path: source.documentPath(index), rule: 'yaml', ...detailMessage(source, `YAML document ${index + 1} does not parse: ${problem.message}`) }],
       });
+    }
+    const duplicate = duplicateKey(document);
+    if (duplicate !== undefined) {
+      const line = duplicate.offset === undefined ? undefined : lineAt(text, duplicate.offset);
+      const message = `YAML document ${index + 1} has the key ${JSON.stringify(String(duplicate.key).slice(0, 64))} twice in one mapping${line === undefined ? '' : ` (line ${line})`}`;
+      throw new InputError(`${source.field}: ${message}`, { details: [{ path: source.documentPath(index), rule: 'yaml', ...detailMessage(source, message) }] });
     }
     let value: unknown;
     try {
@@ -62,13 +76,52 @@ export function parseYamlDocuments(text: string, limits: Pick<RequestLimits, 'ma
   return values;
 }
 
-function prescan(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxDocuments'>, where: string): void {
+/**
+ * The first key a mapping of the document holds twice (scalar keys, compared by value as the
+ * library compares them; `<<` merge keys may repeat), with its line; linear in the keys.
+ */
+function duplicateKey(document: Document.Parsed): { key: unknown; offset?: number } | undefined {
+  let found: { key: unknown; offset?: number } | undefined;
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || pair.key.value === '<<') continue;
+        const key = pair.key.value;
+        if (seen.has(key)) {
+          const offset = pair.key.range?.[0];
+          found = { key, ...(offset === undefined ? {} : { offset }) };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) line++;
+  return line;
+}
+
+function prescan(text: string, limits: Pick<RequestLimits, 'maxDepth' | 'maxDocuments' | 'maxYamlScalars'>, where: string): void {
   let flowDepth = 0;
+  let scalars = 0;
   let documents = 1;
   let lineStart = true;
   let lineDepth = 0;
   for (const lexeme of new Lexer().lex(text)) {
-    if (lexeme === '[' || lexeme === '{') {
+    // The lexer marks every scalar with this control character before its text.
+    if (lexeme === SCALAR_MARK) {
+      if (++scalars > limits.maxYamlScalars) {
+        throw new InputError(`${where}: more than ${limits.maxYamlScalars} keys and values in YAML (the API's limit); send JSON, or fewer objects per request`, {
+          details: [{ path: where, rule: 'max-yaml-scalars' }],
+        });
+      }
+    } else if (lexeme === '[' || lexeme === '{') {
       if (++flowDepth > limits.maxDepth) throw depthError(limits.maxDepth, where);
     } else if (lexeme === ']' || lexeme === '}') flowDepth = Math.max(0, flowDepth - 1);
     else if (lexeme === '\n') {

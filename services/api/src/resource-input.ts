@@ -4,8 +4,11 @@
  */
 import {
   API_VERSION,
+  CLIENT_METADATA_FIELDS,
   InputError,
   PLATFORM_PROJECT,
+  RESOURCE_FIELDS,
+  SERVER_SET_METADATA_FIELDS,
   isDnsLabel,
   type ErrorDetail,
   type KindDefinition,
@@ -22,10 +25,11 @@ export interface ResourceWriteInput {
   resourceVersion?: string;
 }
 
-/** Server-set metadata a client may send back from a read; ignored, never applied. */
-const SERVER_SET_METADATA = new Set(['uid', 'generation', 'finalizers', 'deletionRequestedAt', 'createdAt', 'updatedAt', 'suspended']);
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** Each error's message per detail path, read once: a body can carry thousands of problems. */
+const messagesByPath = new WeakMap<object, Map<string, string>>();
 
 export class DetailCollector {
   readonly details: ErrorDetail[] = [];
@@ -35,17 +39,31 @@ export class DetailCollector {
   throwIfAny(status: 400 | 422 = 422): void {
     if (this.details.length === 0) return;
     const message = this.details.map((d) => `${d.path}: ${d.message ?? d.rule}`).join('; ');
-    throw new InputError(message, { status, details: this.details.map(({ path, rule }) => ({ path, rule })) });
+    // The answer's details carry path and rule; the messages stay with the error for `detailMessage`.
+    const error = new InputError(message, { status, details: this.details.map(({ path, rule }) => ({ path, rule })) });
+    const messages = new Map<string, string>();
+    for (const detail of this.details) if (!messages.has(detail.path)) messages.set(detail.path, detail.message ?? detail.rule);
+    messagesByPath.set(error, messages);
+    throw error;
   }
 }
 
 /**
- * The message for one detail of an error built by `DetailCollector` (whose message joins
- * `path: message` pairs with `; `); the whole message when the path has no part of its own.
+ * The message for one detail of an error built by `DetailCollector` (or one whose message joins
+ * `path: message` pairs with `; `); the whole message when the path has no part of its own. Linear
+ * over all of an error's details together: the pairs are indexed once per error.
  */
 export function detailMessage(error: { message: string }, path: string): string {
-  const part = error.message.split('; ').find((p) => p.startsWith(`${path}: `));
-  return part ? part.slice(path.length + 2) : error.message;
+  let messages = messagesByPath.get(error);
+  if (messages === undefined) {
+    messages = new Map();
+    for (const part of error.message.split('; ')) {
+      const colon = part.indexOf(': ');
+      if (colon > 0 && !messages.has(part.slice(0, colon))) messages.set(part.slice(0, colon), part.slice(colon + 2));
+    }
+    messagesByPath.set(error, messages);
+  }
+  return messages.get(path) ?? error.message;
 }
 
 export function inputError(path: string, rule: string, message: string, status: 400 | 422 = 422): InputError {
@@ -78,7 +96,7 @@ export function parseResourceBody(
   const problems = new DetailCollector();
   if (!isJsonObject(body)) throw inputError('body', 'type', 'must be a JSON object');
   for (const key of Object.keys(body)) {
-    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
+    if (!RESOURCE_FIELDS.has(key)) problems.add(key, 'additionalProperties', 'unknown field');
   }
   if (body['apiVersion'] !== undefined && body['apiVersion'] !== API_VERSION) problems.add('apiVersion', 'const', `must be ${API_VERSION}`);
   if (body['kind'] !== undefined && body['kind'] !== kind.kind) problems.add('kind', 'const', `must be ${kind.kind} on this route`);
@@ -93,7 +111,7 @@ export function parseResourceBody(
     problems.add('metadata', metadata === undefined ? 'required' : 'type', 'must be an object with at least a name');
   } else {
     for (const key of Object.keys(metadata)) {
-      if (!['name', 'project', 'labels', 'resourceVersion', 'ownerReferences'].includes(key) && !SERVER_SET_METADATA.has(key)) {
+      if (!CLIENT_METADATA_FIELDS.has(key) && !SERVER_SET_METADATA_FIELDS.has(key)) {
         problems.add(`metadata.${key}`, 'additionalProperties', 'unknown field');
       }
     }
@@ -158,7 +176,7 @@ export function parseStatusBody(body: unknown): { status: ResourceStatus; resour
   if (!isJsonObject(body)) throw inputError('body', 'type', 'must be a JSON object');
   const problems = new DetailCollector();
   for (const key of Object.keys(body)) {
-    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(key)) problems.add(key, 'additionalProperties', 'unknown field');
+    if (!RESOURCE_FIELDS.has(key)) problems.add(key, 'additionalProperties', 'unknown field');
   }
   const status = body['status'];
   if (!isJsonObject(status)) problems.add('status', status === undefined ? 'required' : 'type', 'must be an object');

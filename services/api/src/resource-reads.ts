@@ -9,6 +9,7 @@ import type { RegisteredKind } from './kind-registry.js';
 import type { ResourceStore } from './resource-store.js';
 import { notFound, toResource, toResources, type Executor, type ObjectKey, type Owner, type Row } from './resource-row.js';
 import type { SpecSealer } from './spec-sealer.js';
+import { unsafeStringRule } from './string-safety.js';
 
 export interface ListOptions {
   project?: string;
@@ -157,7 +158,10 @@ function encodeContinue(project: string, name: string): string {
 function decodeContinue(token: string): [string, string] {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+    // Only strings Postgres can compare: a NUL or a lone surrogate decoded from a forged token was a 500.
+    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' && unsafeStringRule(parsed[0]) === undefined && unsafeStringRule(parsed[1]) === undefined) {
+      return [parsed[0], parsed[1]];
+    }
   } catch {
     // fall through to the input error
   }
