@@ -14,7 +14,9 @@ export function orderManifests(manifests: readonly Manifest[], kinds: readonly K
     const key = keyOfManifest(manifest);
     const earlier = byKey.get(key);
     if (earlier !== undefined) {
-      throw new UsageError(`${manifest.source}: ${key} is also defined in ${earlier.source}`, [{ path: 'metadata.name', rule: 'unique' }]);
+      const { kind, metadata } = manifest.input;
+      const shown = metadata.project ? `${kind}/${metadata.project}/${metadata.name}` : `${kind}/${metadata.name}`;
+      throw new UsageError(`${manifest.source}: ${shown} is also defined in ${earlier.source}`, [{ path: 'metadata.name', rule: 'unique' }]);
     }
     byKey.set(key, manifest);
   }

@@ -1,5 +1,8 @@
 import { BUILTIN_KINDS } from '@tugboat/resource-model';
-import { parseManifestText, toManifest } from './read-manifests.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseManifestText, readManifestDocuments, toManifest } from './read-manifests.js';
 
 describe('parseManifestText', () => {
   it('reads multi-document YAML, JSON and item lists, skipping empty documents', () => {
@@ -12,8 +15,9 @@ describe('parseManifestText', () => {
     ]);
   });
 
-  it('names the line of a syntax error', () => {
+  it('names the line of a syntax error once, without the library\'s own dangling "at line …:"', () => {
     expect(() => parseManifestText('kind: A\nmetadata: {name: [\n', 'x.yaml')).toThrow(/^x\.yaml:\d+:\d+: not valid YAML or JSON/);
+    expect(() => parseManifestText('kind: A\n\tx: 1\n', 'x.yaml')).toThrow(/^x\.yaml:2:1: not valid YAML or JSON: Tabs are not allowed as indentation$/);
   });
 });
 
@@ -62,5 +66,26 @@ describe('toManifest', () => {
       ]);
     }
     expect.assertions(2);
+  });
+});
+
+describe('readManifestDocuments', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tug-manifests-'));
+    await writeFile(join(dir, 'a.yaml'), 'kind: A\n');
+    await writeFile(join(dir, 'empty.yaml'), '# only a comment\n---\n');
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a file named twice (or a directory and a file in it) once', async () => {
+    const documents = await readManifestDocuments({ paths: ['a.yaml', './a.yaml', '.'], cwd: dir });
+    expect(documents).toEqual([{ source: 'a.yaml#1', value: { kind: 'A' } }]);
+  });
+
+  it('refuses files that hold no object, naming them, before anything is sent', async () => {
+    await expect(readManifestDocuments({ paths: ['empty.yaml'], cwd: dir })).rejects.toThrow('-f empty.yaml: no objects in it, only empty documents or comments');
   });
 });

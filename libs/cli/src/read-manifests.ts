@@ -38,6 +38,9 @@ const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 export async function readManifestDocuments(options: ReadManifestsOptions): Promise<ManifestDocument[]> {
   if (options.paths.length === 0) throw new UsageError('-f/--filename: give a file, a directory or - for stdin', [{ path: '-f', rule: 'required' }]);
   const documents: ManifestDocument[] = [];
+  // A file named twice (`-f a.yaml -f a.yaml`, or a directory and a file in it) is read once, not
+  // refused as defining its own objects twice.
+  const read = new Set<string>();
   for (const path of options.paths) {
     if (path === '-') {
       if (options.stdin === undefined) throw new UsageError('-f -: no standard input to read', [{ path: '-f', rule: 'stdin' }]);
@@ -45,8 +48,13 @@ export async function readManifestDocuments(options: ReadManifestsOptions): Prom
       continue;
     }
     for (const file of await expandPath(resolve(options.cwd, path), path)) {
+      if (read.has(file.absolute)) continue;
+      read.add(file.absolute);
       documents.push(...parseManifestText(await readFile(file.absolute, 'utf8'), file.shown));
     }
+  }
+  if (documents.length === 0) {
+    throw new UsageError(`-f ${options.paths.join(' ')}: no objects in it, only empty documents or comments`, [{ path: '-f', rule: 'minItems' }]);
   }
   return documents;
 }
@@ -85,7 +93,9 @@ export function parseManifestText(text: string, shown: string): ManifestDocument
     if (problem !== undefined) {
       const line = problem.linePos?.[0];
       const where = line === undefined ? source : `${shown}:${line.line}:${line.col}`;
-      throw new UsageError(`${where}: not valid YAML or JSON: ${problem.message.split('\n')[0]}`, [{ path: source, rule: 'syntax' }]);
+      // The library's first line ends in its own "at line L, column C:" before a snippet: the place is already in front.
+      const message = (problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+      throw new UsageError(`${where}: not valid YAML or JSON: ${message}`, [{ path: source, rule: 'syntax' }]);
     }
     const value: unknown = document.toJS();
     if (value === null || value === undefined) return;
