@@ -473,11 +473,16 @@ export function parseKindDefinition(input: unknown, compiler: KindSchemaCompiler
 
   const { kind, plural, singular, shortNames, scope, controller, finalizer, schema, references, secretFields, secretReaders, composedBy, readers: readerList } = input;
   if (typeof kind !== 'string' || !/^[A-Z][A-Za-z0-9]{0,62}$/.test(kind)) fail('kind', 'pattern', 'must be PascalCase letters and digits');
+  else if (RESERVED_NAMES.has(kind.toLowerCase())) fail('kind', 'reserved', 'is reserved by the API (a kind is also addressed by its name in lower case)');
   if (!isDnsLabel(plural) || !/^[a-z0-9]+$/.test(plural)) fail('plural', 'pattern', 'must be lower-case letters and digits');
   else if (RESERVED_NAMES.has(plural)) fail('plural', 'reserved', 'is reserved by the API');
   if (singular !== undefined && (typeof singular !== 'string' || !/^[a-z0-9]{1,63}$/.test(singular))) fail('singular', 'pattern', 'must be lower-case letters and digits');
+  else if (typeof singular === 'string' && RESERVED_NAMES.has(singular)) fail('singular', 'reserved', 'is reserved by the API');
   if (shortNames !== undefined && (!Array.isArray(shortNames) || shortNames.length > 16 || !shortNames.every((s) => typeof s === 'string' && /^[a-z0-9]{1,63}$/.test(s)))) {
     fail('shortNames', 'pattern', 'must be at most 16 names of lower-case letters and digits');
+  } else if (Array.isArray(shortNames)) {
+    // Every name of a kind addresses it in a URL (`GET /v1/apply` listed a kind named so).
+    shortNames.forEach((name: string, i) => RESERVED_NAMES.has(name) && fail(`shortNames[${i}]`, 'reserved', 'is reserved by the API'));
   }
   if (scope !== 'Project' && scope !== 'Platform') fail('scope', 'enum', 'must be Project or Platform');
   if (!isDnsLabel(controller)) fail('controller', 'dns-label', 'must be a DNS label');

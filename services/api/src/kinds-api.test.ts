@@ -88,6 +88,17 @@ describe('registration refuses what cannot be enforced', () => {
     expect(answer.body.error.details).toContainEqual({ path: 'references[0].path', rule: 'declared' });
   });
 
+  // Every name of a kind addresses it in a URL: a short name `apply` made `GET /v1/apply` list the kind.
+  it('refuses a reserved route name as the kind, its singular or a short name', async () => {
+    const names = kindName('Named');
+    const reserved = await api.call('POST', '/v1/kinds', { ...gadgetKind(names, {}), singular: 'whoami', shortNames: ['ok', 'apply'] });
+    expect(reserved.status).toBe(422);
+    expect(reserved.body.error.details).toEqual(expect.arrayContaining([{ path: 'singular', rule: 'reserved' }, { path: 'shortNames[1]', rule: 'reserved' }]));
+    const kind = await api.call('POST', '/v1/kinds', { ...gadgetKind(kindName('Other'), {}), kind: 'Watch' });
+    expect(kind.body.error.details).toContainEqual({ path: 'kind', rule: 'reserved' });
+    expect((await api.call('GET', '/v1/kinds')).body.items.map((k: { kind: string }) => k.kind)).not.toContain(names.kind);
+  });
+
   it('runs a catastrophic pattern in linear time: ^(a+)+$ against a crafted 30-character value', async () => {
     const names = kindName('Redos');
     expect((await api.call('POST', '/v1/kinds', gadgetKind(names, { word: { type: 'string', pattern: '^(a+)+$' } }))).status).toBe(201);
