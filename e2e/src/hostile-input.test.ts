@@ -414,6 +414,11 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
     // A list document was spread into the bundle before it was counted (400,000 items: a 500).
     const list = await call('POST', '/v1/apply', `kind: List\nitems: [${Array(1_001).fill('{}').join(',')}]\n`, yaml);
     expect([list.status, firstDetail(list)]).toEqual([422, { path: 'items', rule: 'maxItems' }]);
+    // 1e400 parsed to Infinity and was stored as null without a word.
+    const huge = await call('POST', '/v1/gadgets', '{"kind":"Gadget","metadata":{"name":"huge","project":"hostile"},"spec":{"nested":{"n":1e400}}}');
+    expect([huge.status, firstDetail(huge)]).toEqual([422, { path: 'spec.nested.n', rule: 'finite-number' }]);
+    const inf = await call('POST', '/v1/apply', 'kind: Gadget\nmetadata: {name: inf, project: hostile}\nspec: {nested: {n: .inf}}\n', yaml);
+    expect([inf.status, firstDetail(inf)]).toEqual([422, { path: 'items[0].spec.nested.n', rule: 'finite-number' }]);
     // A continue token is the API's own, decoded; a forged one holding a NUL reached Postgres (500).
     const forged = Buffer.from(JSON.stringify(['hostile\u0000', 'x'])).toString('base64url');
     const token = await call('GET', `/v1/gadgets?project=hostile&continue=${forged}`);

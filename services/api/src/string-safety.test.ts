@@ -23,6 +23,12 @@ describe('string safety', () => {
     expect(findUnsafeString(deep, 'body')?.rule).toBe('nul-character');
   });
 
+  it('refuses a number too large for a double (JSON 1e400, YAML .inf): it would be stored as null', () => {
+    expect(findUnsafeString(JSON.parse('{"spec":{"size":[1,1e400]}}'), '')).toEqual({ path: 'spec.size[1]', rule: 'finite-number' });
+    expect(findUnsafeString({ spec: { x: Number.NaN } }, '')).toEqual({ path: 'spec.x', rule: 'finite-number' });
+    expect(findUnsafeString({ spec: { x: 1.7976931348623157e308, y: -0, z: 5e-324 } }, '')).toBeUndefined();
+  });
+
   it('throws a 422 whose detail names the path and the rule', () => {
     expect(() => assertSafeStrings({ metadata: { name: 'a\u0000' } })).toThrow(expect.objectContaining({ status: 422, details: [{ path: 'metadata.name', rule: 'nul-character' }] }));
   });

@@ -2,7 +2,8 @@
  * Postgres refuses two things a JavaScript string can hold: a NUL character (text and jsonb cannot
  * store U+0000) and a lone UTF-16 surrogate (not valid Unicode, so not valid UTF-8 either). Either
  * one reaching a query used to fail inside the database as a 500. `assertSafeStrings` refuses them
- * at the edge, for every string a request carries (object keys included), naming the field.
+ * at the edge, for every string a request carries (object keys included), naming the field. A
+ * number too large for a double (`1e400`) is refused the same way: it would be stored as null.
  */
 import { InputError } from '@tugboat/resource-model';
 
@@ -13,7 +14,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export interface UnsafeString {
   /** `spec.env[2].name`, `metadata.labels` (a key), `name` (a path segment) … */
   path: string;
-  rule: 'nul-character' | 'lone-surrogate';
+  rule: 'nul-character' | 'lone-surrogate' | 'finite-number';
 }
 
 /** Why a string cannot be stored, or `undefined` when it can. */
@@ -34,6 +35,9 @@ export function findUnsafeString(value: unknown, rootPath: string, rootName = 'b
     if (typeof node === 'string') {
       const rule = unsafeStringRule(node);
       if (rule) return { path, rule };
+    } else if (typeof node === 'number') {
+      // `1e400` in JSON (or `.inf` in YAML) parses to Infinity, which JSON can only store as null.
+      if (!Number.isFinite(node)) return { path, rule: 'finite-number' };
     } else if (Array.isArray(node)) {
       node.forEach((item, i) => pending.push([item, `${path}[${i}]`]));
     } else if (typeof node === 'object' && node !== null) {
@@ -51,6 +55,7 @@ export function findUnsafeString(value: unknown, rootPath: string, rootName = 'b
 const MESSAGES: Record<UnsafeString['rule'], string> = {
   'nul-character': 'must not contain a NUL character (U+0000)',
   'lone-surrogate': 'must be valid Unicode (it holds a lone UTF-16 surrogate)',
+  'finite-number': 'must be a finite number (it is too large for a double and would be stored as null)',
 };
 
 /**
