@@ -22,8 +22,11 @@ if (args.help) {
 const { help: _help, ...options } = args;
 const sandbox = createSandboxServer({ ...options, logger });
 const endpoints = await sandbox.start().catch((error: unknown) => {
-  logger.error({ err: error }, 'sandbox could not start');
-  process.stderr.write(`sandbox could not start: ${(error as Error).message}\n`);
+  // One line that says what to do; the stack only in the debug log.
+  const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  logger.debug({ err: error }, 'sandbox could not start');
+  const hint = inUse ? ` (port ${options.port ?? 4566} is taken: stop what holds it, or pass --port N, or --port 0 for a free one)` : '';
+  process.stderr.write(`sandbox could not start: ${(error as Error).message}${hint}\n`);
   process.exit(1);
 });
 logger.info({ endpoints }, 'sandbox listening');
