@@ -19,7 +19,7 @@ interface KindsApplyFlags {
 export function registerKindsCommand(program: Command, context: CommandContext): void {
   const kindsCommand = program
     .command('kinds')
-    .description('list the kinds the API knows (built in and registered), or show one with its schema')
+    .description('list the kinds the API knows (built in and registered), or one of them; -o yaml|json shows the schemas')
     .argument('[kind]', 'one kind, by any of its names')
     .option('-o, --output <format>', 'table, yaml or json (yaml and json include the schemas)', 'table')
     .addHelpText(
