@@ -11,6 +11,7 @@ describe('error family', () => {
 
   it('keeps terminal errors terminal across the wire', () => {
     expect(errorFromBody(422, new TerminalError('bad').toBody())).toBeInstanceOf(TerminalError);
+    expect(errorFromBody(403, '<html>Forbidden</html>').message).toBe('HTTP 403, and the answer is not a Tugboat API error: check that the server address is the Tugboat API');
   });
 
   it('recognises errors by brand, not by class identity', () => {

@@ -128,7 +128,8 @@ export function isErrorCode(value: unknown, code: ErrorCode): boolean {
 /** Rebuilds the typed error from an HTTP status and an API error body (used by the API client). */
 export function errorFromBody(status: number, body: unknown): TugboatError {
   const parsed = (body as Partial<ErrorBody> | undefined)?.error;
-  const message = parsed?.message ?? `HTTP ${status}`;
+  // An answer without the API's error body came from something else (a proxy, the wrong address).
+  const message = typeof parsed?.message === 'string' ? parsed.message : `HTTP ${status}, and the answer is not a Tugboat API error: check that the server address is the Tugboat API`;
   const options: TugboatErrorOptions = { details: Array.isArray(parsed?.details) ? parsed.details : [] };
   switch (status) {
     case 400:
