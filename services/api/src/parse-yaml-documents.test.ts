@@ -38,4 +38,18 @@ describe('parseYamlDocuments', () => {
     expect(rule('---\n'.repeat(limits.maxDocuments + 1))).toBe('max-documents');
     expect(rule('kind: [unclosed')).toBe('yaml');
   });
+
+  it('refuses a key held twice in one mapping, naming key and line; other mappings may reuse keys', () => {
+    expect(() => parseYamlDocuments('a: 1\nb:\n  c: 1\n  c: 2\n', limits)).toThrow('body: YAML document 1 has the key "c" twice in one mapping (line 4)');
+    expect(() => parseYamlDocuments('{1: a, 1: b}\n', limits)).toThrow('has the key "1" twice');
+    expect(parseYamlDocuments('x: {a: 1}\ny: {a: 1, b: 2}\n---\nx: 2\n', limits)).toEqual([{ x: { a: 1 }, y: { a: 1, b: 2 } }, { x: 2 }]);
+    // 50,000 distinct keys in one mapping are fine: a set per mapping, not every pair compared.
+    const many = `${Array.from({ length: 50_000 }, (_, i) => `k${i}: 1`).join('\n')}\n`;
+    expect(Object.keys(parseYamlDocuments(many, limits)[0] as object)).toHaveLength(50_000);
+  });
+
+  it('refuses more keys and values than the limit before parsing them', () => {
+    expect(rule(`[${Array(limits.maxYamlScalars + 1).fill('1').join(',')}]`)).toBe('max-yaml-scalars');
+    expect(rule(`[${Array(limits.maxYamlScalars).fill('1').join(',')}]`)).toBeUndefined();
+  });
 });

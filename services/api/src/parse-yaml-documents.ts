@@ -78,7 +78,8 @@ export function parseYamlDocuments(text: string, limits: YamlLimits, source: Yam
 
 /**
  * The first key a mapping of the document holds twice (scalar keys, compared by value as the
- * library compares them; `<<` merge keys may repeat), with its line; linear in the keys.
+ * library compares them; merge keys are not enabled, so `<<` is a key like any other), with its
+ * offset; linear in the keys.
  */
 function duplicateKey(document: Document.Parsed): { key: unknown; offset?: number } | undefined {
   let found: { key: unknown; offset?: number } | undefined;
@@ -86,7 +87,7 @@ function duplicateKey(document: Document.Parsed): { key: unknown; offset?: numbe
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const pair of map.items) {
-        if (!isScalar(pair.key) || pair.key.value === '<<') continue;
+        if (!isScalar(pair.key)) continue;
         const key = pair.key.value;
         if (seen.has(key)) {
           const offset = pair.key.range?.[0];
