@@ -50,6 +50,12 @@ describe('formatResourceTable', () => {
       ].join('\n'),
     );
   });
+
+  it('says Suspended beside the last phase while reconciles are suspended', () => {
+    const suspended = resource('paused', { project: 'team-a', status: { phase: 'Ready', conditions: [{ type: 'Ready', status: 'True' }] } });
+    suspended.metadata.suspended = true;
+    expect(formatResourceTable([suspended], created)).toContain('paused   team-a    Ready,Suspended   True    1     0s');
+  });
 });
 
 describe('formatAge', () => {

@@ -15,12 +15,14 @@ export const RESOURCE_COLUMNS = ['NAME', 'PROJECT', 'PHASE', 'READY', 'GEN', 'AG
 
 /**
  * One row per object. PHASE is `Deleting` once deletion was requested, `Pending` until a
- * controller reports one; READY is the status of the `Ready` condition; GEN the spec generation,
+ * controller reports one, with `,Suspended` while reconciles are suspended; READY is the status of the `Ready` condition; GEN the spec generation,
  * with the one the controller has observed when it lags (`2/3`).
  */
 export function resourceRow(resource: Resource, now: number): string[] {
   const { metadata, status } = resource;
-  const phase = metadata.deletionRequestedAt ? 'Deleting' : (status?.phase ?? 'Pending');
+  const reported = metadata.deletionRequestedAt ? 'Deleting' : (status?.phase ?? 'Pending');
+  // Like kubectl's `Ready,SchedulingDisabled`: a suspended object's last phase is not being kept.
+  const phase = metadata.suspended ? `${reported},Suspended` : reported;
   const ready = status?.conditions?.find((condition) => condition.type === 'Ready')?.status ?? '-';
   const observed = status?.observedGeneration;
   const generation = observed !== undefined && observed !== metadata.generation ? `${observed}/${metadata.generation}` : String(metadata.generation);
