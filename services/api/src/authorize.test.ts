@@ -61,6 +61,9 @@ describe('authorize', () => {
   it('lets only the named controller remove its finalizer, and only the owner or a granted reader read secrets', () => {
     expect(() => authorize(workload, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).not.toThrow();
     expect(() => authorize(infra, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'workload-controller' })).toThrow(forbidden);
+    // Naming its own finalizer on a kind it may not read used to hand any controller the object.
+    expect(() => authorize(infra, 'removeFinalizer', WORKLOAD_INSTANCE, 'p', { finalizer: 'infra-controller' })).toThrow(forbidden);
+    expect(() => authorize(outsider, 'removeFinalizer', AWS_ACCOUNT, '', { finalizer: 'team-controller' })).toThrow(forbidden);
     expect(() => authorize(infra, 'readSecrets', AWS_ACCOUNT, '')).not.toThrow();
     // ClusterInstance names the workload-controller in secretReaders; AwsAccount names the two EKS clients.
     expect(() => authorize(workload, 'readSecrets', CLUSTER_INSTANCE, '')).not.toThrow();

@@ -90,6 +90,9 @@ export function authorize(principal: Principal, action: Action, resourceKind: Ki
       return;
     case 'removeFinalizer':
       if (controller === undefined || controller !== target.finalizer) deny(`only controller ${target.finalizer ?? '?'} removes its finalizer`);
+      // The answer is the object: only for a controller that may read its kind (a finalizer is its
+      // owner's). Any controller token used to read any object of any kind by naming its own finalizer.
+      if (!resourceKind || !can(principal, 'get', resourceKind, project ?? '')) deny(`controller ${controller ?? '?'} may not read ${resourceKind?.kind ?? 'this kind'}`);
       return;
     case 'forceRemoveFinalizer':
       if (platformAdmin) return;
