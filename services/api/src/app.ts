@@ -381,7 +381,7 @@ export function createApp(options: AppOptions): express.Express {
         kinds,
         actor: principal.identity,
         dryRun: dryRun === 'true',
-        authorize: (kind, key, action) => authorize(principal, action, kind.definition, accessProject(kind.definition, key)),
+        authorize: (kind, key, action) => authorizeApply(principal, kind.definition, accessProject(kind.definition, key), action),
       });
       res.json(answer);
     }),
@@ -770,6 +770,29 @@ function ifMatch(req: Request): string | undefined {
 function tooLarge(limit: unknown): TugboatError {
   const size = typeof limit === 'number' && limit > 0 ? ` (${limit >= 1024 * 1024 && limit % (1024 * 1024) === 0 ? `${limit / (1024 * 1024)} MiB` : `${limit} bytes`})` : '';
   return new PayloadTooLargeError(`body: larger than the API accepts${size}; send fewer or smaller objects per request`, { details: [{ path: 'body', rule: 'max-size' }] });
+}
+
+/**
+ * An apply's check of one object. Whether the object exists is never told to a caller who may not
+ * read it: such a caller gets one refusal for create and update alike (the two messages told an
+ * outsider which names exist in another project). `write` is asked before the object is looked up.
+ */
+function authorizeApply(principal: Principal, kind: KindDefinition, project: string, action: 'create' | 'update' | 'write'): void {
+  // A reader may learn whether the object exists: the check after the lookup names the right verb.
+  if (action === 'write' && can(principal, 'get', kind, project)) return;
+  let refusal: unknown;
+  for (const verb of action === 'write' ? (['create', 'update'] as const) : [action]) {
+    try {
+      authorize(principal, verb, kind, project);
+      return;
+    } catch (error) {
+      refusal ??= error;
+    }
+  }
+  if (can(principal, 'get', kind, project)) throw refusal;
+  const { identity } = principal;
+  const where = project === '' ? '' : kind.kind === PROJECT_KIND ? ` ${project}` : ` in project ${project}`;
+  throw new ForbiddenError(`${identity.type} "${identity.name}" may not create or update ${kind.kind}${where}`);
 }
 
 function toTugboatError(error: unknown): TugboatError {

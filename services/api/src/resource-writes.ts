@@ -38,8 +38,12 @@ export interface ApplyItem {
 
 export interface ApplyOptions {
   dryRun: boolean;
-  /** Throws `ForbiddenError` when the identity may not create or update this object. */
-  authorize(kind: RegisteredKind, key: { project: string; name: string }, action: 'create' | 'update'): void;
+  /**
+   * Throws `ForbiddenError` when the identity may not create or update this object; `write` (asked
+   * before the object is looked up) when it may do neither, so nothing about the object is read or
+   * locked for a caller who may not write it.
+   */
+  authorize(kind: RegisteredKind, key: { project: string; name: string }, action: 'create' | 'update' | 'write'): void;
 }
 
 export interface ApplyOutcome {
@@ -398,6 +402,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     seenAbsent = false,
   ): Promise<ApplyOutcome> {
     const { kind, input } = item;
+    check(kind, { project: input.project, name: input.name }, 'write');
     const current = seenAbsent ? undefined : await lockRowIfExists(tx, kind, input);
     if (!current) {
       check(kind, { project: input.project, name: input.name }, 'create');

@@ -203,6 +203,24 @@ describe('tenant matrix: every route × role × (own project, other project, pla
     expect(mismatches).toEqual([]);
   }, 60_000);
 
+  // An apply's refusal said "may not update" for a name that exists and "may not create" for one that does not.
+  it('refuses an apply into a project the caller cannot read with one message, whether or not the object exists', async () => {
+    const existing = await fresh('other');
+    const refusal = async (token: string, name: string, target: Target = 'other') => {
+      const answer = await api.call('POST', '/v1/apply?dryRun=true', { items: [body(target, name)] }, { token });
+      return [answer.status, (answer.body as { error?: { message?: string } }).error?.message];
+    };
+    for (const role of ['viewer', 'editor', 'nobody'] as const) {
+      const [status, message] = await refusal(tokens[role], existing);
+      expect(status).toBe(403);
+      expect(message).toMatch(/may not create or update Box in project other$/);
+      expect(await refusal(tokens[role], unique('missing'))).toEqual([status, message]);
+    }
+    // A platform object the caller may read: the specific refusal, as before.
+    const shelf = await refusal(tokens.editor, 'main', 'platform');
+    expect(shelf).toEqual([403, expect.stringContaining('may not update Shelf')]);
+  });
+
   it('narrows a list without a project to the caller\'s projects, in the query', async () => {
     const projectsIn = async (token: string) => {
       const answer = await api.call('GET', '/v1/boxes?limit=1000', undefined, { token });
