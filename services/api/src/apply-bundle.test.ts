@@ -166,6 +166,24 @@ describe('POST /v1/apply and revisions', () => {
     expect(await counts()).toEqual(before);
   });
 
+  // A dry run answered "unchanged" for the right value and "updated" for a wrong one: a free, unaudited
+  // oracle for guessing a value no one may read back.
+  it('answers a dry run the same whether a supplied secret value is the stored one or not', async () => {
+    const known = 'a-known-secret-value-4242';
+    const spec = (await api.call('GET', '/v1/awsaccounts/main')).body.spec;
+    expect((await apply([{ kind: 'AwsAccount', metadata: { name: 'main' }, spec: { ...spec, secretAccessKey: known } }])).status).toBe(200);
+    const current = (await api.call('GET', '/v1/awsaccounts/main')).body;
+    const dryRun = async (secret: string) => {
+      const plan = await apply([{ kind: 'AwsAccount', metadata: { name: 'main' }, spec: { ...current.spec, secretAccessKey: secret } }], '?dryRun=true');
+      return plan.body.results;
+    };
+    const right = await dryRun(known);
+    expect(right).toEqual(await dryRun('a-wrong-guess-0000000000'));
+    expect(right).toMatchObject([{ action: 'updated', generation: current.metadata.generation + 1, diff: [{ path: 'spec.secretAccessKey', op: 'replace', from: REDACTED, to: REDACTED }] }]);
+    // Given back as read ("<redacted>"), the value is kept and nothing changes.
+    expect(await dryRun(REDACTED)).toMatchObject([{ action: 'unchanged' }]);
+  });
+
   it('checks the bundle itself: format, duplicates, stale versions, the dryRun flag', async () => {
     const account = (await api.call('GET', '/v1/awsaccounts/main')).body;
     expect((await apply('kind: [unclosed')).body.error.details[0]).toMatchObject({ path: 'items[0]', rule: 'yaml' });

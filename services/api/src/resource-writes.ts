@@ -80,6 +80,25 @@ export type ResourceWrites = Pick<
   'create' | 'replace' | 'patch' | 'writeStatus' | 'applyAll' | 'setSuspended' | 'requestReconcile' | 'expandApplication' | 'decideRollout' | 'undoApplication'
 >;
 
+/**
+ * A dry run's outcome that does not tell whether a supplied secret value equals the stored one:
+ * every supplied value reads as a change (generation + 1, a `<redacted>` line in the diff). An
+ * editor could otherwise test guesses of a value no one may read back, unseen (a dry run is not
+ * audited); a real apply of a wrong guess overwrites the value, which is recorded and visible.
+ */
+function withoutSecretComparison(item: ApplyItem, outcome: ApplyOutcome): ApplyOutcome {
+  if (outcome.action !== 'unchanged' && outcome.action !== 'updated') return outcome;
+  const supplied = item.kind.definition.secretFields.filter((path) => {
+    const given = getPath(item.input.spec, path);
+    return given !== undefined && given !== REDACTED;
+  });
+  if (supplied.length === 0) return outcome;
+  const diff = [...(outcome.diff ?? [])];
+  for (const path of supplied) if (!diff.some((change) => change.path === `spec.${path}`)) diff.push({ path: `spec.${path}`, op: 'replace', from: REDACTED, to: REDACTED });
+  const generation = outcome.action === 'unchanged' && outcome.generation !== undefined ? outcome.generation + 1 : outcome.generation;
+  return { ...outcome, action: 'updated', ...(generation === undefined ? {} : { generation }), diff };
+}
+
 /** A new object's finalizers: its owning controller's, unless the kind is one that keeps none. */
 function initialFinalizers(definition: KindDefinition): string[] {
   return definition.finalizer === false ? [] : [definition.controller];
@@ -639,6 +658,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
               outcomes[index] = blocked(error);
             }
           }
+          if (applyOptions.dryRun) outcomes.forEach((outcome, index) => (outcomes[index] = withoutSecretComparison(items[index]!, outcome)));
           // A dry run, or a bundle with a blocked object, writes nothing: not even an outbox row.
           if (applyOptions.dryRun || outcomes.some((o) => o.action === 'blocked')) throw rollback;
         });
