@@ -59,5 +59,10 @@ export function eksProgress(eks: EksClusterResource): string {
   const step = typeof status['step'] === 'string' ? status['step'] : status.conditions?.find((c) => c.type === 'Ready')?.reason;
   const what = [status.phase ?? 'Pending', step].filter((part) => part !== undefined && part !== '').join(', ');
   const message = status.conditions?.find((c) => c.type === 'Ready')?.message ?? (typeof status['message'] === 'string' ? status['message'] : undefined);
+  const observed = status.observedGeneration;
+  if (observed !== undefined && observed !== eks.metadata.generation) {
+    // What it says is about an earlier spec: say so, rather than pass an old failure on as current.
+    return `EksCluster ${eks.metadata.name} waits for the infra-controller to apply generation ${eks.metadata.generation} (for generation ${observed} it reported ${what}${message ? `: ${message}` : ''})`;
+  }
   return `EksCluster ${eks.metadata.name} is ${what}${message ? `: ${message}` : ''}`;
 }

@@ -195,6 +195,27 @@ describe('cluster-controller reconcile', () => {
     expect(api.object({ kind: 'EksCluster', name: 'local' })?.metadata.resourceVersion).toBe(changed?.metadata.resourceVersion);
   });
 
+  // A failure of the spec before, read right after the fix was written, made the instance Failed at
+  // its new generation, and a Failed object is not reconciled again: it stayed Failed once Ready.
+  it('does not pass on a failure the infra-controller reported for an earlier spec', async () => {
+    const { api, cluster } = await setup('eks', { defaults: { region: 'eu-west-1', version: '1.31' } }, { accountRef: { name: 'main' }, version: '1.32' });
+    const controller = createClusterController({ connections: cluster.connections });
+    await reconcileOnce(controller, api.object({ kind: 'ClusterInstance', name: 'local' })!, { api });
+    const eks = { kind: 'EksCluster', name: 'local' };
+    api.setStatus(eks, { phase: 'Failed', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'CreatingNodegroups', message: 'desiredSize (9) must be between minSize (5) and maxSize (2)' }] });
+    const failed = await reconcileOnce(controller, api.object({ kind: 'ClusterInstance', name: 'local' })!, { api });
+    expect(failed.object?.status.phase).toBe('Failed');
+
+    await api.patch({ kind: 'ClusterInstance', name: 'local' }, { spec: { version: '1.33' } });
+    const fixed = await reconcileOnce(controller, api.object({ kind: 'ClusterInstance', name: 'local' })!, { api });
+    expect(api.object(eks)?.metadata.generation).toBe(2);
+    expect(fixed.object?.status.phase).toBe('Progressing');
+    expect(condition(fixed.object as Resource<ClusterSpec, ClusterStatus>, 'Ready')).toMatchObject({
+      reason: 'Provisioning',
+      message: 'EksCluster local waits for the infra-controller to apply generation 2 (for generation 1 it reported Failed, CreatingNodegroups: desiredSize (9) must be between minSize (5) and maxSize (2))',
+    });
+  });
+
   it('reports an EksCluster of that name that is not its own, and leaves it alone', async () => {
     const { api, run } = await setup('eks', { defaults: { region: 'eu-west-1', version: '1.31' } }, { accountRef: { name: 'main' } });
     await api.create({ kind: 'EksCluster', metadata: { name: 'local' }, spec: { accountRef: { name: 'main' }, region: 'us-east-1', version: '1.30' } });

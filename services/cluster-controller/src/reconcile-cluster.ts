@@ -191,7 +191,11 @@ export function createClusterReconciler(options: ClusterReconcilerOptions) {
     }
     const endpoint = eksEndpointOf(cluster.status.outputs);
     if (endpoint === undefined) {
-      return waiting(cluster.status.phase === 'Failed' ? 'Failed' : 'Progressing', cluster.status.phase === 'Failed' ? 'InfrastructureFailed' : 'Provisioning', eksProgress(cluster));
+      // Failed only once the infra-controller has judged this spec: a failure of the spec before
+      // (just replaced) made the instance Failed at its new generation, and a Failed object is not
+      // reconciled again until its spec changes, so it stayed Failed after its EksCluster was Ready.
+      const failed = cluster.status.phase === 'Failed' && cluster.status.observedGeneration === cluster.metadata.generation;
+      return waiting(failed ? 'Failed' : 'Progressing', failed ? 'InfrastructureFailed' : 'Provisioning', eksProgress(cluster));
     }
     return { cluster, endpoint };
   }
