@@ -29,6 +29,7 @@ import type { KubeManifest } from '@tugboat/workloads';
 import pino from 'pino';
 import type { ChartRenderer } from './components.js';
 import { ownerRecordName } from './dns-records.js';
+import { certificateName } from './gateway-objects.js';
 import { createSupportServicesControllers } from './support-services-controller.js';
 import { supportServicesSettings } from './support-services-settings.js';
 
@@ -192,6 +193,30 @@ describe('support-services-controller', () => {
     await converge('Exposure', { project: 'shop', name: 'crash' }, isReady);
     expect(sandbox.counters.snapshot().created['route53:record-change'] ?? 0).toBe(changesBefore);
     expect((await recordsAt(`crash.${DOMAIN}`)).map((set) => set.Type)).toEqual(['CNAME']);
+  });
+
+  // The old host's records and certificate were left behind, and its owned records kept the host from anyone else.
+  it('removes the old host\'s records and certificate when the host changes, and lets another exposure take it', async () => {
+    await expose('mover', { host: 'old-host' });
+    await converge('Exposure', { project: 'shop', name: 'mover' }, isReady);
+    const certificates = async () => (await cluster.list('cert-manager.io/v1', 'Certificate', { namespace: 'tugboat-gateway' })).map((c) => c.metadata?.name);
+    const oldCertificate = certificateName(`old-host.${DOMAIN}`);
+    expect(await certificates()).toContain(oldCertificate);
+
+    await api.patch({ kind: 'Exposure', project: 'shop', name: 'mover' }, { spec: { host: 'new-host' } });
+    const moved = await converge('Exposure', { project: 'shop', name: 'mover' }, (o) => isReady(o) && o?.status.outputs?.['host'] === `new-host.${DOMAIN}`);
+    expect(moved?.status.outputs).toMatchObject({ domain: 'example', url: `https://new-host.${DOMAIN}` });
+    expect(await recordsAt(`old-host.${DOMAIN}`)).toEqual([]);
+    expect(await recordsAt(`_tugboat.old-host.${DOMAIN}`)).toEqual([]);
+    expect((await recordsAt(`new-host.${DOMAIN}`)).map((set) => set.Type)).toEqual(['CNAME']);
+    expect(await certificates()).not.toContain(oldCertificate);
+    expect(api.eventsOf({ kind: 'Exposure', project: 'shop', name: 'mover' }).map((e) => e.reason)).toContain('HostChanged');
+
+    // The freed host is another exposure's to take.
+    await expose('taker', { host: 'old-host' });
+    await converge('Exposure', { project: 'shop', name: 'taker' }, isReady);
+    await remove('taker');
+    await remove('mover');
   });
 
   it('without TLS routes plain http; deletion removes routes, certificate, listener and records', async () => {

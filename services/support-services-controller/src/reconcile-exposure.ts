@@ -237,7 +237,7 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
     const tls = tlsEnabled(spec);
     const acme = spec.tls?.acme ?? 'production';
     const url = `${tls ? 'https' : 'http'}://${fqdn}${spec.path && spec.path !== '/' ? spec.path : ''}`;
-    const outputs: Record<string, unknown> = { url, host: fqdn, gateway: `${GATEWAY_NAMESPACE}/${spec.gatewayRef.name}`, zoneId };
+    const outputs: Record<string, unknown> = { url, host: fqdn, gateway: `${GATEWAY_NAMESPACE}/${spec.gatewayRef.name}`, zoneId, domain: spec.domainRef.name };
     // What it waited on is there: said, so an earlier wait's conditions do not linger.
     const conditions: Condition[] = [
       ready('DependenciesReady', 'Ready', `DomainDefinition ${spec.domainRef.name} (zone ${zoneId}) and GatewayDefinition ${spec.gatewayRef.name} are there`),
@@ -253,6 +253,7 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
         return { requeueAfterMs: progressMs };
       }
       conditions.push(ready('ComponentsReady', 'Installed', `Envoy Gateway and cert-manager are installed and available on cluster ${spec.clusterRef.name}`));
+      await retirePreviousHost(ctx, connection, exposure, fqdn);
       ctx.assertLeaseHeld();
       await connection.apply(gatewayClass(spec.gatewayRef.name) as KubernetesObject, { fieldManager: SUPPORT_FIELD_MANAGER, signal });
       await connection.ensureNamespace(GATEWAY_NAMESPACE, { fieldManager: SUPPORT_FIELD_MANAGER, labels: { 'app.kubernetes.io/managed-by': 'tugboat' }, signal });
@@ -346,6 +347,9 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
     // The records first (no more traffic is sent to the host), then the route and certificate.
     const zoneId = (domain.status.outputs as Partial<DomainOutputs> | undefined)?.hostedZoneId;
     if (zoneId !== undefined) await removeRecords(ctx, exposure, domain as Domain, zoneId, fqdn);
+    const previous = previousDelivery(exposure, fqdn);
+    const previousZone = previous === undefined ? undefined : await zoneOfPrevious(ctx, previous, domain as Domain);
+    if (previous !== undefined && previousZone !== undefined) await removeRecords(ctx, exposure, previousZone.domain, previousZone.zoneId, previous.host);
     if (cluster === undefined) {
       await ctx.events.record('Warning', 'ClusterGone', `ClusterInstance ${spec.clusterRef.name} no longer exists; the route and certificate of ${fqdn} were not removed from it`).catch(() => undefined);
       return undefined;
@@ -355,8 +359,10 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
       const removals: Array<{ apiVersion: string; kind: string; namespace: string; name: string }> = [
         { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: routeName(spec.workload) },
         { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: redirectRouteName(spec.workload) },
-        { apiVersion: CERT_MANAGER_API, kind: 'Certificate', namespace: GATEWAY_NAMESPACE, name: certificateName(fqdn) },
-        { apiVersion: 'v1', kind: 'Secret', namespace: GATEWAY_NAMESPACE, name: certificateName(fqdn) },
+        ...[fqdn, ...(previous === undefined ? [] : [previous.host])].flatMap((host) => [
+          { apiVersion: CERT_MANAGER_API, kind: 'Certificate', namespace: GATEWAY_NAMESPACE, name: certificateName(host) },
+          { apiVersion: 'v1', kind: 'Secret', namespace: GATEWAY_NAMESPACE, name: certificateName(host) },
+        ]),
       ];
       for (const object of removals) {
         if ((await connection.isNamespaced(object.apiVersion, object.kind, { signal })) === undefined) continue;
@@ -374,6 +380,67 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
       throw new KubeClusterError(message, { reason: error.reason, cause: error });
     }
     return undefined;
+  }
+
+  /**
+   * The host it delivered before, when the spec now names another (`host`, `domainRef`): its
+   * records, certificate and key were left behind, and the records (owned by this exposure) kept
+   * the host from anyone else.
+   */
+  function previousDelivery(exposure: Exposure, fqdn: string): { host: string; zoneId?: string; domain?: string } | undefined {
+    const outputs = exposure.status.outputs;
+    const host = outputs?.['host'];
+    if (typeof host !== 'string' || host === fqdn) return undefined;
+    const zoneId = outputs?.['zoneId'];
+    const domain = outputs?.['domain'];
+    return { host, ...(typeof zoneId === 'string' ? { zoneId } : {}), ...(typeof domain === 'string' ? { domain } : {}) };
+  }
+
+  /**
+   * The zone the previous host's records are in, and the domain whose account reaches it: the domain
+   * recorded with them (since 7 Dec 2026), or else the current one when its zone is the same.
+   */
+  async function zoneOfPrevious(ctx: Ctx, previous: { zoneId?: string; domain?: string }, current: Domain | undefined): Promise<{ domain: Domain; zoneId: string } | undefined> {
+    if (previous.zoneId === undefined) return undefined;
+    const currentZone = (current?.status.outputs as Partial<DomainOutputs> | undefined)?.hostedZoneId;
+    const name = previous.domain ?? (currentZone === previous.zoneId ? current?.metadata.name : undefined);
+    if (name === undefined) return undefined;
+    const domain = current?.metadata.name === name ? current : ((await ctx.api.get<DomainDefinitionSpec>({ kind: 'DomainDefinition', name }, { signal: ctx.signal })) as Domain | undefined);
+    return domain === undefined ? undefined : { domain, zoneId: previous.zoneId };
+  }
+
+  /** Removes what the previous host had (records it owns, certificate and key), then says so in an event. */
+  async function retirePreviousHost(ctx: Ctx, connection: ClusterConnection, exposure: Exposure, fqdn: string): Promise<void> {
+    const previous = previousDelivery(exposure, fqdn);
+    if (previous === undefined) return;
+    const signal = ctx.signal;
+    const current = await ctx.api.get<DomainDefinitionSpec>({ kind: 'DomainDefinition', name: exposure.spec.domainRef.name }, { signal });
+    const zone = await zoneOfPrevious(ctx, previous, current as Domain | undefined);
+    if (zone !== undefined) {
+      const { domain, zoneId } = zone;
+      const account = await accountOf(ctx.api, domain.spec.accountRef.name, signal);
+      if (typeof account === 'string') throw new Error(`cannot remove the records of the previous host ${previous.host}: ${account}`);
+      const route53 = await openRoute53(ctx.api, account, credentials, requestTimeoutMs, signal);
+      try {
+        const changes = planRemoval(await readHostRecords(route53, zoneId, previous.host, signal), ownerOf(exposure));
+        if (changes.length > 0) {
+          ctx.assertLeaseHeld();
+          await batcher.submit(account.metadata.uid, route53, zoneId, changes);
+        }
+      } finally {
+        route53.destroy();
+      }
+    }
+    for (const kind of [
+      { apiVersion: CERT_MANAGER_API, kind: 'Certificate' },
+      { apiVersion: 'v1', kind: 'Secret' },
+    ]) {
+      if ((await connection.isNamespaced(kind.apiVersion, kind.kind, { signal })) === undefined) continue;
+      ctx.assertLeaseHeld();
+      await connection.delete({ ...kind, namespace: GATEWAY_NAMESPACE, name: certificateName(previous.host) }, { signal });
+    }
+    ctx.logger.info({ from: previous.host, to: fqdn }, 'removed the records and certificate of the previous host');
+    await ctx.events.record('Normal', 'HostChanged', `${previous.host} → ${fqdn}: the records and certificate of ${previous.host} were removed`).catch(() => undefined);
   }
 
   async function removeRecords(ctx: Ctx, exposure: Exposure, domain: Domain, zoneId: string, fqdn: string): Promise<void> {
