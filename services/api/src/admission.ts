@@ -257,7 +257,7 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
 
   /**
    * A WorkloadInstance's exposure: its hostname (`host` or the instance's name, under the domain)
-   * a valid DNS name, and no other live instance's (409 naming it). The domain missing is the
+   * a valid DNS name, and no other live instance's, under any domain (409 naming it). The domain missing is the
    * reference check's answer.
    */
   async function checkExposure(reader: Reader, request: AdmissionRequest, spec: JsonObject): Promise<void> {
@@ -273,16 +273,24 @@ export function createAdmission(options: AdmissionOptions = {}): Admission {
       refuse([{ path: 'spec.expose.host', rule: 'maxLength', message: `${fqdn} is ${fqdn.length} characters; a DNS name has at most ${MAX_DNS_NAME}` }]);
     }
     await sql`select ${EXPOSED_HOST_LOCK}`.execute(reader);
+    // The whole host name, whatever domain it is under: `a` under b.example.test and `a.b` under
+    // example.test are one name (they shared a certificate whose issuer flipped between them).
     const other = await reader
-      .selectFrom('resources')
-      .select(['project', 'name'])
-      .where('kind', '=', WORKLOAD_INSTANCE.kind)
-      .where('deletion_requested_at', 'is', null)
-      .where(sql<boolean>`spec->'expose'->'domainRef'->>'name' = ${domainName}`)
-      .where(sql<boolean>`coalesce(spec->'expose'->>'host', name) = ${host}`)
-      .where((eb) => eb.or([eb('project', '<>', request.project), eb('name', '<>', request.name)]))
-      .orderBy('project')
-      .orderBy('name')
+      .selectFrom('resources as instance')
+      .innerJoin('resources as domain', (join) =>
+        join
+          .on('domain.kind', '=', DOMAIN_DEFINITION.kind)
+          .on('domain.project', '=', '')
+          .on(sql<boolean>`domain.name = instance.spec->'expose'->'domainRef'->>'name'`),
+      )
+      .select(['instance.project', 'instance.name'])
+      .where('instance.kind', '=', WORKLOAD_INSTANCE.kind)
+      .where('instance.deletion_requested_at', 'is', null)
+      .where(sql<boolean>`instance.spec ? 'expose'`)
+      .where(sql<boolean>`lower(coalesce(instance.spec->'expose'->>'host', instance.name) || '.' || (domain.spec->>'domain')) = ${fqdn.toLowerCase()}`)
+      .where((eb) => eb.or([eb('instance.project', '<>', request.project), eb('instance.name', '<>', request.name)]))
+      .orderBy('instance.project')
+      .orderBy('instance.name')
       .executeTakeFirst();
     if (other === undefined) return;
     throw new ConflictError(`spec.expose.host: ${fqdn} is already WorkloadInstance ${other.project}/${other.name}'s; choose another host`, {

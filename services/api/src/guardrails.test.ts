@@ -466,6 +466,11 @@ describe('guardrails at write time', () => {
     expect(taken.body.error.message).toBe("spec.expose.host: shop.apps.example.com is already WorkloadInstance team-a/shop's; choose another host");
     // Re-applying the same instance keeps its own host.
     expect((await api.call('PUT', '/v1/workloadinstances/shop?project=team-a', workload('shop', {}, 'team-a', { namespace: 'team-a-shop', ...expose() }))).status).toBe(200);
+    // The same whole name under another domain: `shop` under apps.example.com is `shop.apps` under example.com.
+    expect((await api.call('POST', '/v1/domaindefinitions', { metadata: { name: 'parent' }, spec: { domain: 'example.com', accountRef: { name: 'dns' }, acme: { email: 'ops@example.com' } } })).status).toBe(201);
+    const nested = await api.call('POST', '/v1/workloadinstances', workload('nested', {}, 'team-b', { expose: { ...expose('shop.apps').expose, domainRef: { name: 'parent' } } }));
+    expect([nested.status, nested.body.error?.message]).toEqual([409, "spec.expose.host: shop.apps.example.com is already WorkloadInstance team-a/shop's; choose another host"]);
+    expect((await api.call('POST', '/v1/workloadinstances', workload('sibling', {}, 'team-b', { expose: { ...expose('shop.web').expose, domainRef: { name: 'parent' } } }))).status).toBe(201);
     const longDomain = `${'x'.repeat(60)}.${'y'.repeat(60)}.example.com`;
     expect((await api.call('POST', '/v1/domaindefinitions', { metadata: { name: 'long' }, spec: { domain: longDomain, accountRef: { name: 'dns' }, acme: { email: 'ops@example.com' } } })).status).toBe(201);
     const longHost = Array.from({ length: 3 }, () => 'a'.repeat(50)).join('.');
