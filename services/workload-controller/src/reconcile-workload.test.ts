@@ -248,6 +248,38 @@ describe('workload-controller reconcile against the sandbox', () => {
     expect(await cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } })).toBeDefined();
   });
 
+  // Two instances rendering the same cluster-wide object, or the same names in a namespace neither
+  // owns, took the objects from each other on every apply, and one's delete removed the other's.
+  it('does not take over or delete what another instance holds, and says whose it is', async () => {
+    await cluster.ensureNamespace('meet', { fieldManager: 'test' });
+    const withRole = `${MANIFESTS(['m'])}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: meet-reader }\nrules: [{ apiGroups: [''], resources: [pods], verbs: [get] }]`;
+    const first = await setup({ definition: { manifests: withRole }, namespace: 'meet' });
+    await untilReady(first.api, first.obj);
+    const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'meet-reader' } } as KubernetesObject;
+    expect((await cluster.read(role))?.metadata?.labels?.['tugboat.dev/instance-uid']).toBe(first.obj.metadata.uid);
+
+    // The same names from a second instance (another project's namesake): refused, naming the holder.
+    const second = await setup({ definition: { manifests: withRole }, namespace: 'meet' });
+    const { object } = await reconcileWith(second.api, second.obj);
+    expect(object?.status.phase).toBe('Degraded');
+    const ready = object?.status.conditions?.find((condition) => condition.type === 'Ready');
+    expect(ready).toMatchObject({ reason: 'ObjectTaken', message: expect.stringContaining('ClusterRole meet-reader belongs to WorkloadInstance team/app') });
+    expect(ready?.message).toContain('ConfigMap meet/tugboat-inventory.app belongs to WorkloadInstance team/app');
+    expect((await cluster.read(role))?.metadata?.labels?.['tugboat.dev/instance-uid']).toBe(first.obj.metadata.uid);
+
+    // Its deletion removes none of the first's objects.
+    await second.api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
+    let outcome: string | undefined;
+    for (let i = 0; i < 20 && outcome !== 'finalized'; i += 1) outcome = (await reconcileWith(second.api, second.obj)).report.outcome;
+    expect(outcome).toBe('finalized');
+    expect(await cluster.read(role)).toBeDefined();
+    expect(await configMaps('meet')).toEqual(['m']);
+    expect((await reconcileWith(first.api, first.obj)).object?.status.phase).toBe('Ready');
+    await first.api.delete({ kind: 'WorkloadInstance', project: 'team', name: 'app' });
+    for (let i = 0; i < 20 && (await reconcileWith(first.api, first.obj)).report.outcome !== 'finalized'; i += 1);
+    expect(await cluster.read(role)).toBeUndefined();
+  });
+
   it('killed mid-delete, finishes on the next try: objects, inventory and its own namespace gone', async () => {
     const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a', 'b']) } });
     await untilReady(api, obj);

@@ -313,6 +313,31 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     return placed;
   }
 
+  /**
+   * Another instance's hold on a live object: its `tugboat.dev/instance-uid` label names another
+   * uid. Two instances rendering the same cluster-wide object, or the same name in a namespace
+   * neither owns (`default`), took it from each other on every apply, and one's delete removed it
+   * from under the other.
+   */
+  function heldByAnother(live: KubernetesObject | undefined, uid: string): string | undefined {
+    const labels = live?.metadata?.labels;
+    const holder = labels?.[LABELS.instanceUid];
+    if (holder === undefined || holder === uid) return undefined;
+    const project = labels?.[LABELS.project];
+    const name = labels?.[LABELS.instance];
+    return project !== undefined && name !== undefined ? `WorkloadInstance ${project}/${name}` : `the instance with uid ${holder}`;
+  }
+
+  /** The entries another instance holds, each with who, read from the cluster (a missing object is no one's). */
+  async function heldEntries(cluster: ClusterConnection, entries: readonly InventoryEntry[], uid: string, signal: AbortSignal): Promise<Array<{ entry: InventoryEntry; holder: string }>> {
+    const read = await mapBounded(entries, CLUSTER_CALLS_AT_ONCE, async (entry) => {
+      const live = await cluster.read({ apiVersion: entry.apiVersion, kind: entry.kind, metadata: { name: entry.name, ...(entry.namespace === undefined ? {} : { namespace: entry.namespace }) } }, { signal });
+      const holder = heldByAnother(live, uid);
+      return holder === undefined ? undefined : { entry, holder };
+    });
+    return read.filter((found): found is { entry: InventoryEntry; holder: string } => found !== undefined);
+  }
+
   async function reconcile(ctx: Ctx, obj: Instance): Promise<ReconcileResult> {
     const namespace = namespaceOf(obj);
     const clusterName = obj.spec.clusterRef.name;
@@ -588,6 +613,20 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     const objects = placed as KubeManifest[];
     const desiredIds = objects.map(identityOf);
 
+    // Nothing another instance holds is taken over: looked at where two instances can meet, i.e. the
+    // cluster-wide objects, and everything (the inventory included) in a namespace not its own.
+    const ownNamespace = owner === obj.metadata.uid;
+    const inventoryHolder = ownNamespace ? undefined : heldByAnother(stored, obj.metadata.uid);
+    const held = [
+      ...(inventoryHolder === undefined ? [] : [{ entry: identityOf(inventoryIdentity), holder: inventoryHolder }]),
+      ...(await heldEntries(cluster, desiredIds.filter((entry) => entry.namespace === undefined || !ownNamespace), obj.metadata.uid, signal)),
+    ];
+    if (held.length > 0) {
+      const message = `${listed(held.map(({ entry, holder }) => `${describeEntry(entry)} belongs to ${holder}`))} on cluster ${clusterName}: left as it is; rename it in WorkloadDefinition ${definition.metadata.name}, or give this instance a namespace of its own (spec.namespace)`;
+      ctx.setStatus({ phase: 'Degraded', reason: 'ObjectTaken', message, conditions: [clusterReady, { type: 'Applied', status: 'False', reason: 'ObjectTaken', message }], outputs });
+      return { requeueAfterMs: degradedRetryMs };
+    }
+
     // Widen → apply everything (force) → prune → narrow.
     await widenTo(desiredIds);
     // Secrets from Secrets Manager: their ExternalSecrets first, and the rest (the pods, with the new checksum) once the operator wrote them.
@@ -603,7 +642,10 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       return cluster.apply(object as KubernetesObject, { fieldManager, signal });
     });
     pass('workload-after-apply');
-    const leaving = prunable(inventory, desiredIds);
+    const leavingAll = prunable(inventory, desiredIds);
+    // One another instance has taken since (a shared name) is not this one's to remove.
+    const heldLeaving = new Set((await heldEntries(cluster, leavingAll, obj.metadata.uid, signal)).map(({ entry }) => describeEntry(entry)));
+    const leaving = leavingAll.filter((entry) => !heldLeaving.has(describeEntry(entry)));
     for (const entry of leaving) {
       pass('workload-mid-prune');
       ctx.assertLeaseHeld();
@@ -678,7 +720,9 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
           ctx.logger.warn({ err: String(error) }, 'cannot render the definition at deletion; removing what the inventory lists');
         }
       }
-      const ordered = prunable(entries, []);
+      // What another instance holds (a shared name it applied since) stays, and is not waited for.
+      const held = new Set((await heldEntries(connection, prunable(entries, []), obj.metadata.uid, signal)).map(({ entry }) => describeEntry(entry)));
+      const ordered = prunable(entries, []).filter((entry) => !held.has(describeEntry(entry)));
       for (const entry of ordered) {
         pass('workload-mid-delete');
         ctx.assertLeaseHeld();
@@ -693,7 +737,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
         await writeDeletingStatus(ctx, obj, 'WaitingForObjects', `waiting for ${listed(remaining)} to be gone from cluster ${clusterName}`);
         return { requeueAfterMs: progressingRequeueMs };
       }
-      if (stored !== undefined) {
+      if (stored !== undefined && heldByAnother(stored, obj.metadata.uid) === undefined) {
         ctx.assertLeaseHeld();
         await connection.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name: inventoryName(obj.metadata.name) }, { signal });
       }
