@@ -280,6 +280,14 @@ describe('workload-controller reconcile against the sandbox', () => {
     expect(await cluster.read(role)).toBeUndefined();
   });
 
+  // It stayed Progressing for good: "waiting for Service …: no ready pod behind the selector yet".
+  it('is Ready scaled to zero replicas: no endpoints are waited for', async () => {
+    const { api, obj } = await setup({ definition: { container: { image: 'nginx:1.27', ports: [{ port: 80 }], replicas: 0 } } });
+    const ready = await untilReady(api, obj);
+    const rows = (ready.status as { objects?: Array<{ kind: string; reason: string }> }).objects ?? [];
+    expect(rows.find((row) => row.kind === 'Service')).toMatchObject({ reason: 'ScaledToZero' });
+  });
+
   it('killed mid-delete, finishes on the next try: objects, inventory and its own namespace gone', async () => {
     const { api, obj, namespace } = await setup({ definition: { manifests: MANIFESTS(['a', 'b']) } });
     await untilReady(api, obj);

@@ -313,6 +313,11 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     return placed;
   }
 
+  /** The objects whose replicas make the pods a Service selects. */
+  function isPodController(object: KubernetesObject): boolean {
+    return object.apiVersion === 'apps/v1' && (object.kind === 'Deployment' || object.kind === 'StatefulSet');
+  }
+
   /**
    * Another instance's hold on a live object: its `tugboat.dev/instance-uid` label names another
    * uid. Two instances rendering the same cluster-wide object, or the same name in a namespace
@@ -490,9 +495,14 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
         endpoints[index] === undefined ? readinessOf(ctx, cluster, object, undefined) : undefined,
       );
       if (readinesses.every((readiness) => readiness === undefined || readiness.ready)) {
+        // Scaled to zero on purpose (`replicas: 0`): no pod is wanted behind its Services, so none is waited for.
+        const scaledToZero = live.some(isPodController) && live.filter(isPodController).every((object) => (object as { spec?: { replicas?: unknown } }).spec?.replicas === 0);
         await mapBounded(live, CLUSTER_CALLS_AT_ONCE, async (object, index) => {
           const identity = endpoints[index];
-          if (identity !== undefined) readinesses[index] = await readinessOf(ctx, cluster, object, await cluster.read(identity, { signal }));
+          if (identity === undefined) return;
+          readinesses[index] = scaledToZero
+            ? { ready: true, reason: 'ScaledToZero', message: 'no endpoints expected: the workload is scaled to 0 replicas' }
+            : await readinessOf(ctx, cluster, object, await cluster.read(identity, { signal }));
         });
       }
       for (const [index, object] of live.entries()) {
