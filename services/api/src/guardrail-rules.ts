@@ -133,6 +133,14 @@ function eksShapeViolations(spec: JsonObject, definition: JsonObject, definition
     if (sizes && typeof size === 'string' && !sizes.includes(size)) {
       violations.push({ path: `${path}.instanceType`, rule: 'allowedNodeSizes', message: `${size} is not one ${source} allows (${list(sizes)})` });
     }
+    // What EKS refuses (InvalidParameterException), said at write time: it was only found after the
+    // network and the control plane had been made, many minutes in.
+    const [min, max, desired] = [group['minSize'], group['maxSize'], group['desiredSize']];
+    if (typeof min === 'number' && typeof max === 'number' && min > max) {
+      violations.push({ path: `${path}.minSize`, rule: 'node-group-sizes', message: `${min} is more than maxSize (${max})` });
+    } else if (typeof desired === 'number' && typeof min === 'number' && typeof max === 'number' && (desired < min || desired > max)) {
+      violations.push({ path: `${path}.desiredSize`, rule: 'node-group-sizes', message: `${desired} is not between minSize (${min}) and maxSize (${max})` });
+    }
     if (typeof maxNodes !== 'number') return;
     for (const field of ['minSize', 'maxSize', 'desiredSize']) {
       const count = group[field];

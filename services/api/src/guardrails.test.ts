@@ -282,6 +282,21 @@ describe('guardrails at write time', () => {
     ]);
     expect(eks.body.error.details[2].message).toBe('1.29 is not one the definition eks-small allows (1.30, 1.31)');
     expect((await cluster('e2', { definitionRef: { name: 'eks-small' }, version: '1.31', region: 'eu-west-1', nodeGroups: [{ name: 'a', instanceType: 't3.medium', minSize: 1, maxSize: 5 }] })).status).toBe(201);
+    // Sizes EKS refuses were found only after the network and the control plane were made.
+    const sizes = await cluster('e3', {
+      definitionRef: { name: 'eks-small' },
+      version: '1.31',
+      region: 'eu-west-1',
+      nodeGroups: [
+        { name: 'a', instanceType: 't3.medium', minSize: 5, maxSize: 2 },
+        { name: 'b', instanceType: 't3.medium', minSize: 1, maxSize: 4, desiredSize: 5 },
+      ],
+    });
+    expect(sizes.status).toBe(422);
+    expect(sizes.body.error.details).toEqual([
+      { path: 'spec.nodeGroups[0].minSize', rule: 'node-group-sizes', message: '5 is more than maxSize (2)' },
+      { path: 'spec.nodeGroups[1].desiredSize', rule: 'node-group-sizes', message: '5 is not between minSize (1) and maxSize (4)' },
+    ]);
 
     // A definition's defaults must sit within its own lists.
     const selfBroken = await api.call('POST', '/v1/clusterdefinitions', { metadata: { name: 'odd' }, spec: { provider: 'eks', allowedVersions: ['1.30'], allowedRegions: ['eu-west-1'], allowedNodeSizes: ['t3.medium'], defaults: { version: '1.31' } } });
