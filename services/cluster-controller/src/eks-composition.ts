@@ -58,7 +58,9 @@ export function eksProgress(eks: EksClusterResource): string {
   const status = eks.status;
   const step = typeof status['step'] === 'string' ? status['step'] : status.conditions?.find((c) => c.type === 'Ready')?.reason;
   const what = [status.phase ?? 'Pending', step].filter((part) => part !== undefined && part !== '').join(', ');
-  const message = status.conditions?.find((c) => c.type === 'Ready')?.message ?? (typeof status['message'] === 'string' ? status['message'] : undefined);
+  const said = status.conditions?.find((c) => c.type === 'Ready')?.message ?? (typeof status['message'] === 'string' ? status['message'] : undefined);
+  // The infra-controller's messages start with the step, which `what` already names.
+  const message = step !== undefined && said?.startsWith(`${step}: `) ? said.slice(step.length + 2) : said;
   const observed = status.observedGeneration;
   if (observed !== undefined && observed !== eks.metadata.generation) {
     // What it says is about an earlier spec: say so, rather than pass an old failure on as current.

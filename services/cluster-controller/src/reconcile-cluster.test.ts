@@ -202,7 +202,7 @@ describe('cluster-controller reconcile', () => {
     const controller = createClusterController({ connections: cluster.connections });
     await reconcileOnce(controller, api.object({ kind: 'ClusterInstance', name: 'local' })!, { api });
     const eks = { kind: 'EksCluster', name: 'local' };
-    api.setStatus(eks, { phase: 'Failed', observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'CreatingNodegroups', message: 'desiredSize (9) must be between minSize (5) and maxSize (2)' }] });
+    api.setStatus(eks, { phase: 'Failed', observedGeneration: 1, step: 'CreatingNodegroups', conditions: [{ type: 'Ready', status: 'False', reason: 'ProvisioningFailed', message: 'CreatingNodegroups: desiredSize (9) must be between minSize (5) and maxSize (2)' }] });
     const failed = await reconcileOnce(controller, api.object({ kind: 'ClusterInstance', name: 'local' })!, { api });
     expect(failed.object?.status.phase).toBe('Failed');
 
