@@ -217,6 +217,19 @@ describe('support-services-controller', () => {
     await converge('Exposure', { project: 'shop', name: 'taker' }, isReady);
     await remove('taker');
     await remove('mover');
+
+    // Taken by another before the old owner retired it: its records go, the certificate (named after
+    // the host, now the other's) stays.
+    await expose('racer', { host: 'race-a' });
+    await converge('Exposure', { project: 'shop', name: 'racer' }, isReady);
+    await api.patch({ kind: 'Exposure', project: 'shop', name: 'racer' }, { spec: { host: 'race-b' } });
+    await expose('claimer', { host: 'race-a' });
+    await converge('Exposure', { project: 'shop', name: 'claimer' }, (o) => condition(o, 'Ready')?.reason === 'RecordNotOwned');
+    await converge('Exposure', { project: 'shop', name: 'racer' }, (o) => isReady(o) && o?.status.outputs?.['host'] === `race-b.${DOMAIN}`);
+    expect(await certificates()).toContain(certificateName(`race-a.${DOMAIN}`));
+    await converge('Exposure', { project: 'shop', name: 'claimer' }, isReady);
+    await remove('claimer');
+    await remove('racer');
   });
 
   it('without TLS routes plain http; deletion removes routes, certificate, listener and records', async () => {

@@ -359,7 +359,7 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
       const removals: Array<{ apiVersion: string; kind: string; namespace: string; name: string }> = [
         { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: routeName(spec.workload) },
         { apiVersion: GATEWAY_API, kind: 'HTTPRoute', namespace: spec.namespace, name: redirectRouteName(spec.workload) },
-        ...[fqdn, ...(previous === undefined ? [] : [previous.host])].flatMap((host) => [
+        ...[fqdn, ...(previous === undefined || (await hostInUse(ctx, exposure, previous.host, domain as Domain)) ? [] : [previous.host])].flatMap((host) => [
           { apiVersion: CERT_MANAGER_API, kind: 'Certificate', namespace: GATEWAY_NAMESPACE, name: certificateName(host) },
           { apiVersion: 'v1', kind: 'Secret', namespace: GATEWAY_NAMESPACE, name: certificateName(host) },
         ]),
@@ -409,6 +409,13 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
     return domain === undefined ? undefined : { domain, zoneId: previous.zoneId };
   }
 
+  /** Whether a live TLS exposure on this exposure's cluster and gateway serves `host` now. */
+  async function hostInUse(ctx: Ctx, exposure: Exposure, host: string, domain: Domain | undefined): Promise<boolean> {
+    const domains = new Map<string, Promise<Domain | undefined>>(domain === undefined ? [] : [[domain.metadata.name, Promise.resolve(domain)]]);
+    const hosts = await gatewayHosts(ctx.api, exposure.spec.clusterRef.name, exposure.spec.gatewayRef.name, domains, ctx.signal);
+    return hosts.some((served) => served.fqdn === host);
+  }
+
   /** Removes what the previous host had (records it owns, certificate and key), then says so in an event. */
   async function retirePreviousHost(ctx: Ctx, connection: ClusterConnection, exposure: Exposure, fqdn: string): Promise<void> {
     const previous = previousDelivery(exposure, fqdn);
@@ -431,13 +438,16 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
         route53.destroy();
       }
     }
-    for (const kind of [
-      { apiVersion: CERT_MANAGER_API, kind: 'Certificate' },
-      { apiVersion: 'v1', kind: 'Secret' },
-    ]) {
-      if ((await connection.isNamespaced(kind.apiVersion, kind.kind, { signal })) === undefined) continue;
-      ctx.assertLeaseHeld();
-      await connection.delete({ ...kind, namespace: GATEWAY_NAMESPACE, name: certificateName(previous.host) }, { signal });
+    // A certificate is named after its host: one another exposure has taken the host for since is its own.
+    if (!(await hostInUse(ctx, exposure, previous.host, current as Domain | undefined))) {
+      for (const kind of [
+        { apiVersion: CERT_MANAGER_API, kind: 'Certificate' },
+        { apiVersion: 'v1', kind: 'Secret' },
+      ]) {
+        if ((await connection.isNamespaced(kind.apiVersion, kind.kind, { signal })) === undefined) continue;
+        ctx.assertLeaseHeld();
+        await connection.delete({ ...kind, namespace: GATEWAY_NAMESPACE, name: certificateName(previous.host) }, { signal });
+      }
     }
     ctx.logger.info({ from: previous.host, to: fqdn }, 'removed the records and certificate of the previous host');
     await ctx.events.record('Normal', 'HostChanged', `${previous.host} → ${fqdn}: the records and certificate of ${previous.host} were removed`).catch(() => undefined);
