@@ -29,7 +29,7 @@ import {
   SUPPORT_FIELD_MANAGER,
   type GatewayHost,
 } from './gateway-objects.js';
-import { accountOf, openRoute53, ROUTE53_REGION } from './route53-access.js';
+import { accountOf, openRoute53, ROUTE53_REGION, type Account } from './route53-access.js';
 import { EXPOSURE_LABELS, fqdnOf, tlsEnabled, type Domain, type DomainDefinitionSpec, type DomainOutputs, type Exposure, type ExposureSpec, type GatewayDefinitionSpec } from './support-types.js';
 
 type Ctx = ReconcileContext<ResourceStatus>;
@@ -253,7 +253,7 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
         return { requeueAfterMs: progressMs };
       }
       conditions.push(ready('ComponentsReady', 'Installed', `Envoy Gateway and cert-manager are installed and available on cluster ${spec.clusterRef.name}`));
-      await retirePreviousHost(ctx, connection, exposure, fqdn);
+      await retirePreviousHost(ctx, connection, exposure, domain as Domain, fqdn);
       ctx.assertLeaseHeld();
       await connection.apply(gatewayClass(spec.gatewayRef.name) as KubernetesObject, { fieldManager: SUPPORT_FIELD_MANAGER, signal });
       await connection.ensureNamespace(GATEWAY_NAMESPACE, { fieldManager: SUPPORT_FIELD_MANAGER, labels: { 'app.kubernetes.io/managed-by': 'tugboat' }, signal });
@@ -417,29 +417,18 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
   }
 
   /** Removes what the previous host had (records it owns, certificate and key), then says so in an event. */
-  async function retirePreviousHost(ctx: Ctx, connection: ClusterConnection, exposure: Exposure, fqdn: string): Promise<void> {
+  async function retirePreviousHost(ctx: Ctx, connection: ClusterConnection, exposure: Exposure, current: Domain, fqdn: string): Promise<void> {
     const previous = previousDelivery(exposure, fqdn);
     if (previous === undefined) return;
     const signal = ctx.signal;
-    const current = await ctx.api.get<DomainDefinitionSpec>({ kind: 'DomainDefinition', name: exposure.spec.domainRef.name }, { signal });
-    const zone = await zoneOfPrevious(ctx, previous, current as Domain | undefined);
+    const zone = await zoneOfPrevious(ctx, previous, current);
     if (zone !== undefined) {
-      const { domain, zoneId } = zone;
-      const account = await accountOf(ctx.api, domain.spec.accountRef.name, signal);
+      const account = await accountOf(ctx.api, zone.domain.spec.accountRef.name, signal);
       if (typeof account === 'string') throw new Error(`cannot remove the records of the previous host ${previous.host}: ${account}`);
-      const route53 = await openRoute53(ctx.api, account, credentials, requestTimeoutMs, signal);
-      try {
-        const changes = planRemoval(await readHostRecords(route53, zoneId, previous.host, signal), ownerOf(exposure));
-        if (changes.length > 0) {
-          ctx.assertLeaseHeld();
-          await batcher.submit(account.metadata.uid, route53, zoneId, changes);
-        }
-      } finally {
-        route53.destroy();
-      }
+      await deleteOwnedRecords(ctx, exposure, account, zone.zoneId, previous.host);
     }
     // A certificate is named after its host: one another exposure has taken the host for since is its own.
-    if (!(await hostInUse(ctx, exposure, previous.host, current as Domain | undefined))) {
+    if (!(await hostInUse(ctx, exposure, previous.host, current))) {
       for (const kind of [
         { apiVersion: CERT_MANAGER_API, kind: 'Certificate' },
         { apiVersion: 'v1', kind: 'Secret' },
@@ -459,15 +448,9 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
       await writeDeletingStatus(ctx, exposure, 'AccountNotReady', `cannot remove the DNS records of ${fqdn}: ${account}`);
       throw new Error(account);
     }
-    let route53: Awaited<ReturnType<typeof openRoute53>> | undefined;
     try {
-      route53 = await openRoute53(ctx.api, account, credentials, requestTimeoutMs, ctx.signal);
-      const changes = planRemoval(await readHostRecords(route53, zoneId, fqdn, ctx.signal), ownerOf(exposure));
-      if (changes.length === 0) return;
-      ctx.assertLeaseHeld();
-      const changeId = await batcher.submit(account.metadata.uid, route53, zoneId, changes);
+      if ((await deleteOwnedRecords(ctx, exposure, account, zoneId, fqdn)) === undefined) return;
       pass('dns.after-remove');
-      ctx.logger.info({ fqdn, zoneId, changeId }, 'removed the records of the exposure');
     } catch (error) {
       if (error instanceof KilledAtPoint || ctx.signal.aborted) throw error;
       // Say why deletion waits, then throw: the SDK retries with capped exponential backoff.
@@ -480,8 +463,21 @@ export function createExposureReconciler(options: ExposureReconcilerOptions) {
         `cannot remove the DNS records of ${fqdn} from zone ${zoneId} (${failure.message}); retrying with backoff — \`tug delete exposure ${exposure.metadata.name} -p ${exposure.metadata.project} --force\` removes the object and leaves the records`,
       );
       throw error;
+    }
+  }
+
+  /** Deletes the host's records this exposure owns (its TXT says so); the Route 53 change, if one was needed. */
+  async function deleteOwnedRecords(ctx: Ctx, exposure: Exposure, account: Account, zoneId: string, fqdn: string): Promise<string | undefined> {
+    const route53 = await openRoute53(ctx.api, account, credentials, requestTimeoutMs, ctx.signal);
+    try {
+      const changes = planRemoval(await readHostRecords(route53, zoneId, fqdn, ctx.signal), ownerOf(exposure));
+      if (changes.length === 0) return undefined;
+      ctx.assertLeaseHeld();
+      const changeId = await batcher.submit(account.metadata.uid, route53, zoneId, changes);
+      ctx.logger.info({ fqdn, zoneId, changeId }, 'removed the records of the exposure');
+      return changeId;
     } finally {
-      route53?.destroy();
+      route53.destroy();
     }
   }
 

@@ -343,6 +343,12 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
     return read.filter((found): found is { entry: InventoryEntry; holder: string } => found !== undefined);
   }
 
+  /** `entries` without those another instance holds: what this instance may delete. */
+  async function notHeld(cluster: ClusterConnection, entries: readonly InventoryEntry[], uid: string, signal: AbortSignal): Promise<InventoryEntry[]> {
+    const held = new Set((await heldEntries(cluster, entries, uid, signal)).map(({ entry }) => describeEntry(entry)));
+    return entries.filter((entry) => !held.has(describeEntry(entry)));
+  }
+
   async function reconcile(ctx: Ctx, obj: Instance): Promise<ReconcileResult> {
     const namespace = namespaceOf(obj);
     const clusterName = obj.spec.clusterRef.name;
@@ -652,10 +658,8 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
       return cluster.apply(object as KubernetesObject, { fieldManager, signal });
     });
     pass('workload-after-apply');
-    const leavingAll = prunable(inventory, desiredIds);
     // One another instance has taken since (a shared name) is not this one's to remove.
-    const heldLeaving = new Set((await heldEntries(cluster, leavingAll, obj.metadata.uid, signal)).map(({ entry }) => describeEntry(entry)));
-    const leaving = leavingAll.filter((entry) => !heldLeaving.has(describeEntry(entry)));
+    const leaving = await notHeld(cluster, prunable(inventory, desiredIds), obj.metadata.uid, signal);
     for (const entry of leaving) {
       pass('workload-mid-prune');
       ctx.assertLeaseHeld();
@@ -731,8 +735,7 @@ export function createWorkloadReconciler(options: WorkloadReconcilerOptions) {
         }
       }
       // What another instance holds (a shared name it applied since) stays, and is not waited for.
-      const held = new Set((await heldEntries(connection, prunable(entries, []), obj.metadata.uid, signal)).map(({ entry }) => describeEntry(entry)));
-      const ordered = prunable(entries, []).filter((entry) => !held.has(describeEntry(entry)));
+      const ordered = await notHeld(connection, prunable(entries, []), obj.metadata.uid, signal);
       for (const entry of ordered) {
         pass('workload-mid-delete');
         ctx.assertLeaseHeld();
