@@ -60,6 +60,10 @@ test('writes the rows of an API create, batches concurrent creates, and drains t
   expect(await count('resources')).toBe(8);
   expect(await count('revisions')).toBe(8);
   expect(await count('references')).toBe(1);
+  // An audit record per create, as the API writes it (a Project's under its own name).
+  expect(await count('audit_records')).toBe(8);
+  const { rows: audited } = await client.query<{ project: string | null; action: string; status: number }>(`select project, action, status from "${schema}".audit_records where name = 'v' or name = 'p' order by name`);
+  expect(audited).toEqual([{ project: 'p', action: 'create', status: 201 }, { project: 'p', action: 'create', status: 201 }]);
   // The first widget goes alone; the four that arrived meanwhile share the next statement.
   const { rows } = await client.query<{ n: string }>(`select count(distinct created_at)::text as n from "${schema}".resources where kind = 'Widget'`);
   expect(Number(rows[0]!.n)).toBeLessThan(5);

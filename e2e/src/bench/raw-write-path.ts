@@ -1,7 +1,7 @@
 /**
  * The matched raw baseline of the write path: per object, the rows the API writes for a create
- * (the resource, its revision, its outbox row, and its reference row when the kind has a
- * reference), with the statements the API sends for them, through a `pg` pool of the API's size,
+ * (the resource, its revision, its outbox row, its audit record, and its reference row when the
+ * kind has a reference), with the statements the API sends for them, through a `pg` pool of the API's size,
  * batched as the API batches, and drained to JetStream by a relay loop that reads, publishes and
  * deletes the outbox rows as the API's relay does. What it leaves out is what the API adds on top
  * of the database and the bus: HTTP, authentication, validation, secret sealing, JSON of requests
@@ -15,8 +15,9 @@
  * `publishPass` in `outbox-relay.ts`. When those change, these must change with them.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { createPipelinedPublisher, type PipelinedPublisher } from '@tugboat/api/pipelined-publish';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
@@ -64,15 +65,18 @@ export interface RawWritePath {
   close(): Promise<void>;
 }
 
-/** `createBatch`'s statement for `count` objects (12 parameters each, then `now` and `at`). */
+/** Parameters per object of `batchStatement`. */
+const BATCH_PARAMETERS = 17;
+
+/** `createBatch`'s statement for `count` objects (17 parameters each, then `now` and `at`). */
 function batchStatement(count: number): string {
   const rows = Array.from({ length: count }, (_, i) => {
-    const p = (n: number) => `$${i * 12 + n}`;
-    return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb), cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int))`;
+    const p = (n: number) => `$${i * BATCH_PARAMETERS + n}`;
+    return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb), cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int), cast(${p(13)} as text), cast(${p(14)} as text), cast(${p(15)} as text), cast(${p(16)} as text), cast(${p(17)} as text))`;
   });
-  const now = `$${count * 12 + 1}`;
-  const at = `$${count * 12 + 2}`;
-  return `with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position) as (
+  const now = `$${count * BATCH_PARAMETERS + 1}`;
+  const at = `$${count * BATCH_PARAMETERS + 2}`;
+  return `with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
   values ${rows.join(', ')}
 ), created as (
   insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
@@ -89,6 +93,11 @@ function batchStatement(count: number): string {
   select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
   from created c join input i on i.uid = c.uid
   order by c.resource_version
+), audit as (
+  insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
+  select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
+  from created c join input i on i.uid = c.uid
+  order by i.position
 )
 select * from created`;
 }
@@ -103,10 +112,16 @@ const WITH_REFERENCE = {
   change: `with revision as (
     insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, cast($10 as jsonb), cast($11 as jsonb), $12)
+  ), audit as (
+    insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
+    values ($8, $16, $8, 'create', $2, nullif($3, ''), $4, 'success', 201, $17, $18)
   )
   insert into outbox (object_uid, subject, msg_id, payload)
   values ($1, $13, $14, cast($15 as jsonb))`,
 };
+
+/** What the API's audit record of a create holds beyond the object and the actor: the caller's type, the request id (a UUID), its address. */
+const AUDIT_CONTEXT = { actorType: 'user', source: '::ffff:127.0.0.1' };
 
 const RELAY = {
   read: 'select "id", "object_uid", "subject", "msg_id", "payload", "created_at" from "outbox" order by "id" limit $1',
@@ -133,7 +148,9 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   const jsm = await jetstreamManager(nc);
   // The API's stream configuration, from its one definition: file storage, limits, dedupe window.
   await jsm.streams.add(eventStreamConfig({ prefix: options.prefix }) as unknown as Parameters<typeof jsm.streams.add>[0]);
-  const relay = startRelay(pool, jetstream(nc), options.relayBatch);
+  // The API relay's publisher: a pass's publishes go out together, their acks come back on one subscription.
+  const publisher = createPipelinedPublisher(nc);
+  const relay = startRelay(pool, publisher, options.relayBatch);
 
   // Group commit as `group-commit.ts` does it: while `maxInFlight` batches are on their way, new
   // objects queue and go together as the next batch. Names are unique here, so no per-key rule.
@@ -163,7 +180,8 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     objects.forEach((o, position) => {
       const key = { kind: o.kind, project: o.project, name: o.name };
       const event = { ...key, uid: o.uid, generation: 1, cause: 'spec', actor: o.actor, at };
-      parameters.push(o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), o.finalizers, o.actor, eventSubject(options.prefix, key, 'spec'), JSON.stringify(event), position);
+      parameters.push(o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), o.finalizers, o.actor, eventSubject(options.prefix, key, 'spec'), JSON.stringify(event), position,
+        o.actor, AUDIT_CONTEXT.actorType, o.actor, randomUUID(), AUDIT_CONTEXT.source);
     });
     parameters.push(now, now);
     const { rowCount } = await pool.query(batchStatement(objects.length), parameters);
@@ -191,6 +209,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
       await client.query(WITH_REFERENCE.change, [
         o.uid, o.kind, o.project, o.name, resourceVersion, String(row.generation), 'spec', o.actor, at, JSON.stringify(o.labels), JSON.stringify(o.spec), null,
         eventSubject(options.prefix, key, 'spec'), `${o.uid}/${resourceVersion}`, JSON.stringify(event),
+        AUDIT_CONTEXT.actorType, randomUUID(), AUDIT_CONTEXT.source,
       ]);
       await client.query('commit');
     } catch (error) {
@@ -218,6 +237,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     },
     async close() {
       await relay.stop();
+      publisher.close();
       await pool.end();
       await jsm.streams.delete(eventsStream).catch(() => undefined);
       await nc.close();
@@ -226,7 +246,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
 }
 
 /** The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged), publish the first row of each object. */
-function startRelay(pool: pg.Pool, js: JetStreamClient, batchSize: number): { wake(): void; stop(): Promise<void> } {
+function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batchSize: number): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let wakeRequested = false;
   let wake: () => void = () => (wakeRequested = true);

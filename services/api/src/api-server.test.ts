@@ -63,6 +63,28 @@ describe('API write path', () => {
     expect((await api.call('POST', '/v1/tokens', { name: 'x', type: 'user' }, { token: infraToken })).status).toBe(403);
   });
 
+  it('answers JSON with its type and byte length, and a HEAD with the headers alone', async () => {
+    const get = await fetch(`${api.url}/v1/whoami`, { headers: { authorization: 'Bearer test-admin-token' } });
+    const text = await get.text();
+    expect(get.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(get.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    expect(JSON.parse(text)).toMatchObject({ name: 'admin' });
+    // An answer outside ASCII (the unknown field is named in it): the length counts bytes, not characters.
+    const refused = await fetch(`${api.url}/v1/clusterdefinitions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'utf8-len', größe: '✓' }, spec: definitionSpec }),
+    });
+    const refusedText = await refused.text();
+    expect(refused.status).toBe(422);
+    expect(refusedText).toContain('größe');
+    expect(Number(refused.headers.get('content-length'))).toBe(Buffer.byteLength(refusedText));
+    const head = await fetch(`${api.url}/v1/whoami`, { method: 'HEAD', headers: { authorization: 'Bearer test-admin-token' } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+    expect(await head.text()).toBe('');
+  });
+
   it('creates an object, sets the envelope, and publishes its event with a Msg-Id', async () => {
     await createPlatformBase('a');
     const created = await api.call('POST', '/v1/workloadinstances', workload('shop', 'a'));

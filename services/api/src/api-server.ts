@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { migrateToLatest } from '@tugboat/migrations';
 import { DEFAULT_PREFIX, InternalError } from '@tugboat/resource-model';
@@ -24,6 +24,7 @@ import { noKillPoint, type KillPoint } from './kill-point.js';
 import { createKindObjects } from './kind-objects.js';
 import { createKindRegistry } from './kind-registry.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
+import { createPipelinedPublisher } from './pipelined-publish.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.js';
 import { createAdmission } from './admission.js';
 import { createResourceStore } from './resource-store.js';
@@ -272,7 +273,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     await nats.flush();
     relay = createOutboxRelay({
       database,
-      js: jetstream(nats),
+      js: createPipelinedPublisher(nats),
       logger,
       killPoint,
       metrics,

@@ -90,6 +90,25 @@ interface Locals {
 
 type Handler = (req: Request, res: Response<unknown, Locals>) => Promise<void>;
 
+/**
+ * `res.json` without express's general `send`: the API sets no ETag or Last-Modified and answers no
+ * conditional GET, so what is left is the JSON, its type and length, and no body for HEAD, 204 or
+ * 304. express's own passes the body through its content-type and charset parsers, a mime lookup,
+ * an ETag setting and a freshness check on every answer (~2 % of the API's busy time on creates).
+ */
+function leanJson(this: Response, body: unknown): Response {
+  const text = JSON.stringify(body) as string | undefined;
+  if (!this.hasHeader('content-type')) this.setHeader('content-type', 'application/json; charset=utf-8');
+  if (text === undefined || this.statusCode === 204 || this.statusCode === 304) {
+    this.end();
+    return this;
+  }
+  this.setHeader('content-length', Buffer.byteLength(text));
+  if (this.req.method === 'HEAD') this.end();
+  else this.end(text);
+  return this;
+}
+
 export function createApp(options: AppOptions): express.Express {
   const { store, kinds, identities, logger } = options;
   const limits: RequestLimits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
@@ -98,6 +117,8 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', createQueryParser(limits));
+  // Every route answers through `res.json`: a lean one (see `leanJson`).
+  app.response.json = leanJson;
 
   app.use((req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     const incoming = req.get('x-request-id');

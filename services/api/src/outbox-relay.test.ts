@@ -16,6 +16,7 @@ import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
 import { noKillPoint } from './kill-point.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
+import { createPipelinedPublisher, type PipelinedPublisher } from './pipelined-publish.js';
 
 const silent = pino({ level: process.env['RELAY_TEST_LOG'] ?? 'silent' });
 
@@ -24,6 +25,8 @@ describe('outbox relay', () => {
   const prefix = uniqueName('r');
   let nc: NatsConnection;
   let js: JetStreamClient;
+  /** What the API's relay publishes with (`js` consumes what it published). */
+  let publisher: PipelinedPublisher;
   let pool: pg.Pool;
   const databases: OpenDatabase[] = [];
   const relays: OutboxRelay[] = [];
@@ -36,7 +39,7 @@ describe('outbox relay', () => {
     return opened;
   }
 
-  function relay(db: OpenDatabase, client: JetStreamClient = js): OutboxRelay {
+  function relay(db: OpenDatabase, client: Pick<JetStreamClient, 'publish'> = publisher): OutboxRelay {
     const created = createOutboxRelay({ database: db, js: client, logger: silent, killPoint: noKillPoint, pollIntervalMs: 200, standbyRetryMs: 100, retryDelayMs: 50 });
     relays.push(created);
     return created;
@@ -76,6 +79,7 @@ describe('outbox relay', () => {
     const { error } = await migrateToLatest(first.db as unknown as Kysely<unknown>);
     expect(error).toBeUndefined();
     js = jetstream(nc);
+    publisher = createPipelinedPublisher(nc);
     await ensureEventStream(await jetstreamManager(nc), { prefix });
     // Idempotent: a second replica starting does the same.
     await ensureEventStream(await jetstreamManager(nc), { prefix, maxAgeMs: 60_000 });
@@ -101,7 +105,7 @@ describe('outbox relay', () => {
   });
 
   it('runs a pass when woken in-process, without a NOTIFY and long before its poll', async () => {
-    const woken = createOutboxRelay({ database: databases[0]!, js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100 });
+    const woken = createOutboxRelay({ database: databases[0]!, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100 });
     relays.push(woken);
     woken.start();
     await waitUntil(() => woken.active, 'the relay to take the lock');
@@ -141,7 +145,7 @@ describe('outbox relay', () => {
     const flaky = {
       publish: (subject: string, data: string, options: { msgID: string }) => {
         if (options.msgID === `${object}/1` && failures-- > 0) return Promise.reject(new Error('injected publish failure'));
-        return js.publish(subject, data, options);
+        return publisher.publish(subject, data, options);
       },
     } as unknown as JetStreamClient;
     const client = await pool.connect();
@@ -220,7 +224,7 @@ describe('outbox relay', () => {
         if (terminated) publishedAfterTermination.push(publishOptions.msgID);
         firstOldPublish();
         await oldGate;
-        return js.publish(subject, data, publishOptions);
+        return publisher.publish(subject, data, publishOptions);
       },
     } as unknown as JetStreamClient;
     const oldRelay = createOutboxRelay({ database: oldDatabase, js: gated, logger: silent, killPoint: noKillPoint, pollIntervalMs: 50, standbyRetryMs: 50, batchSize: 3, sessionQueryTimeoutMs: 1_500 });
@@ -269,7 +273,7 @@ describe('outbox relay', () => {
           attemptsForStuck.push(publishOptions.msgID);
           if (failing) return Promise.reject(new Error('injected publish failure'));
         }
-        return js.publish(subject, data, publishOptions);
+        return publisher.publish(subject, data, publishOptions);
       },
     } as unknown as JetStreamClient;
     // The stuck object's rows come first and fill a whole batch: a relay that retried the head of
