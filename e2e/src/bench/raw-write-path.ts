@@ -245,7 +245,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   };
 }
 
-/** The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged), publish the first row of each object. */
+/** The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged), publish the first row of each object, wait for the next commit when it took every row. */
 function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batchSize: number): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let wakeRequested = false;
@@ -267,6 +267,8 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
   };
   // Acknowledged in the last pass: deleted by the next read, in the same statement.
   let acknowledged: string[] = [];
+  // The last pass published every row it read (as `outbox-relay.ts`'s `readAll`): wait for a commit, up to its 50 ms `settleMs`.
+  let readAll = false;
   const pass = async (): Promise<number> => {
     type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> };
     const { rows } =
@@ -275,6 +277,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
     if (rows.length === 0) return 0;
     const seen = new Set<string>();
     const inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
+    readAll = rows.length < batchSize && inFlight.length === rows.length;
     const results = await Promise.allSettled(inFlight.map((row) => js.publish(row.subject, JSON.stringify({ ...row.payload, seq: String(row.id) }), { msgID: row.msg_id, timeout: 5000 })));
     acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => String(row.id));
     return acknowledged.length === inFlight.length ? acknowledged.length : -1;
@@ -284,6 +287,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
       const outcome = await pass().catch(() => -1);
       if (outcome < 0) await pause(500);
       else if (outcome === 0) await pause(1000);
+      else if (readAll) await pause(50);
     }
   })();
   return {

@@ -117,6 +117,42 @@ describe('outbox relay', () => {
     }
   });
 
+  it('deletes what a pass published in the next commit\'s pass, or after settleMs when no commit comes', async () => {
+    const inOutbox = async (uid: string) => Number((await pool.query<{ n: string }>('select count(*)::text as n from outbox where object_uid = $1', [uid])).rows[0]!.n);
+    const settling = createOutboxRelay({ database: databases[0]!, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, settleMs: 60_000 });
+    relays.push(settling);
+    settling.start();
+    await waitUntil(() => settling.active, 'the relay to take the lock');
+    const first = randomUUID();
+    await insert(first, 1);
+    settling.wake();
+    await waitUntil(() => published(first).length === 1, 'the first row on the bus');
+    // On the bus and still in the outbox: no pass ran only to delete it.
+    expect(await inOutbox(first)).toBe(1);
+    expect(settling.published).toBe(0);
+    const second = randomUUID();
+    await insert(second, 1);
+    settling.wake();
+    await waitUntil(() => published(second).length === 1, 'the second row on the bus');
+    // The pass that read the second row deleted the first in the same statement.
+    expect(await inOutbox(first)).toBe(0);
+    expect(settling.published).toBe(1);
+    await settling.stop();
+    // Stopping deletes what was acknowledged: nothing is left to publish twice.
+    expect(await inOutbox(second)).toBe(0);
+
+    // With a short settle, the rows go without another commit.
+    const quick = createOutboxRelay({ database: databases[0]!, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, settleMs: 20 });
+    relays.push(quick);
+    quick.start();
+    await waitUntil(() => quick.active, 'the relay to take the lock');
+    const third = randomUUID();
+    await insert(third, 1);
+    quick.wake();
+    await waitUntil(async () => (await inOutbox(third)) === 0 || undefined, 'the third row to be deleted without another commit');
+    expect(published(third)).toEqual(['1']);
+  });
+
   it('publishes a row that committed after later rows were published', async () => {
     const active = relay(databases[0]!);
     active.start();

@@ -35,6 +35,12 @@ export interface OutboxRelayOptions {
   metrics?: Pick<ApiMetrics, 'commitToPublishSeconds' | 'published' | 'publishFailures'>;
   /** Fallback poll when no notification arrives. Default 1000 ms. */
   pollIntervalMs?: number;
+  /**
+   * After a pass that published everything it read, how long the relay waits for the next commit
+   * before a pass that only deletes the acknowledged rows. Under load the next commit comes first and
+   * its pass deletes them in the same statement, so a pass costs one query, not two. Default 50 ms.
+   */
+  settleMs?: number;
   /** How often a standby tries to take the lock. Default 1000 ms. */
   standbyRetryMs?: number;
   /** Rows read per pass. Default 256. */
@@ -59,6 +65,13 @@ export interface OutboxRelay {
   wake(): void;
 }
 
+/** What a pass did: rows acknowledged, publishes failed, and whether it took every row it could (nothing left for an immediate next pass). */
+interface PassOutcome {
+  acknowledged: number;
+  failed: number;
+  readAll: boolean;
+}
+
 interface OutboxRow {
   id: string;
   object_uid: string;
@@ -72,6 +85,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { database, js, killPoint } = options;
   const logger = options.logger.child({ component: 'outbox-relay' });
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const settleMs = options.settleMs ?? 50;
   const standbyRetryMs = options.standbyRetryMs ?? 1000;
   const batchSize = options.batchSize ?? 256;
   const retryDelayMs = options.retryDelayMs ?? 500;
@@ -163,9 +177,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * failures back off their object and are not errors of the pass; a database error throws, and
    * ends this relay's turn.
    */
-  async function publishPass(session: RelaySession): Promise<{ acknowledged: number; failed: number }> {
+  async function publishPass(session: RelaySession): Promise<PassOutcome> {
     const rows = await readBatch(session);
-    if (rows.length === 0) return { acknowledged: 0, failed: 0 };
+    if (rows.length === 0) return { acknowledged: 0, failed: 0, readAll: true };
     // The first row of each object only: a second row of the same object waits for the next pass.
     const seen = new Set<string>();
     let inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
@@ -193,7 +207,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
       logger.warn({ err: String(reason), failed: failed.length, objects: failed.map((row) => row.object_uid) }, 'publish failed; those objects back off, their rows stay in the outbox');
     }
-    return { acknowledged: acknowledged.length, failed: failed.length };
+    // Rows left behind: a full batch (more may wait), or a second row of an object held for the next pass.
+    return { acknowledged: acknowledged.length, failed: failed.length, readAll: rows.length < batchSize && inFlight.length === rows.length };
   }
 
   /** How long to wait when a pass published nothing: the poll, or sooner when a backed-off object is due. */
@@ -218,7 +233,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // down, so the relay waits as a whole instead of walking the backlog one failing batch after another.
       let failingPasses = 0;
       while (!stopping.signal.aborted && !lostReason) {
-        let outcome: { acknowledged: number; failed: number };
+        let outcome: PassOutcome;
         try {
           outcome = await publishPass(session);
         } catch (error) {
@@ -227,8 +242,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           lostReason = error instanceof Error ? error : new Error(String(error));
           break;
         }
-        if (outcome.acknowledged > 0) failingPasses = 0;
-        else if (outcome.failed > 0) {
+        if (outcome.acknowledged > 0) {
+          failingPasses = 0;
+          if (outcome.readAll) await pause(Math.min(settleMs, idleWaitMs()));
+        } else if (outcome.failed > 0) {
           // The first failing pass goes straight on: its objects are backed off, so the next pass
           // reads other objects. A second one in a row means the bus, not an object: wait.
           if (++failingPasses > 1) await pause(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.min(failingPasses - 2, 20)));
