@@ -4,7 +4,7 @@
  * transaction (`write`) and ends in `recordChange`; `createBatch` writes the same rows in one statement.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { APPLICATION, ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames, referenceTargets, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
 import { createApplicationExpansion, expansionRefusal, type ChildOutcome } from './application-expansion.js';
@@ -102,6 +102,55 @@ function withoutSecretComparison(item: ApplyItem, outcome: ApplyOutcome): ApplyO
 /** A new object's finalizers: its owning controller's, unless the kind is one that keeps none. */
 function initialFinalizers(definition: KindDefinition): string[] {
   return definition.finalizer === false ? [] : [definition.controller];
+}
+
+/** Parameters per object of `createBatchStatement`, in the order of its `input` columns. */
+const CREATE_BATCH_PARAMETERS = 17;
+const createBatchStatements = new Map<number, string>();
+
+/**
+ * `createBatch`'s statement for `count` objects: the rows, their revisions, outbox rows and audit
+ * records in one statement. Its text depends on the count alone, so it is built once per count
+ * (up to the group commit's `maxBatch`) rather than composed and compiled for every batch.
+ */
+function createBatchStatement(count: number): string {
+  const known = createBatchStatements.get(count);
+  if (known !== undefined) return known;
+  const rows = Array.from({ length: count }, (_, i) => {
+    const p = (n: number) => `$${i * CREATE_BATCH_PARAMETERS + n}`;
+    return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb),
+      cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int),
+      cast(${p(13)} as text), cast(${p(14)} as text), cast(${p(15)} as text), cast(${p(16)} as text), cast(${p(17)} as text))`;
+  });
+  const now = `cast($${count * CREATE_BATCH_PARAMETERS + 1} as timestamptz)`;
+  const at = `cast($${count * CREATE_BATCH_PARAMETERS + 2} as timestamptz)`;
+  const text = `
+    with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
+      values ${rows.join(', ')}
+    ), created as (
+      insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
+      select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, ${now}, ${now}
+      from input order by position
+      on conflict (kind, project, name) do nothing
+      returning *
+    ), revision as (
+      insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
+      select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, ${at}, c.labels, c.spec, null
+      from created c join input i on i.uid = c.uid
+    ), change as (
+      insert into outbox (object_uid, subject, msg_id, payload)
+      select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
+      from created c join input i on i.uid = c.uid
+      order by c.resource_version
+    ), audit as (
+      insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
+      select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
+      from created c join input i on i.uid = c.uid
+      order by i.position
+    )
+    select * from created`;
+  createBatchStatements.set(count, text);
+  return text;
 }
 
 export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
@@ -237,44 +286,22 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   async function createBatch(items: AloneCreate[]): Promise<Array<ItemOutcome<Row>>> {
     const now = new Date();
     const at = now.toISOString();
-    const inputs = items.map(({ kind, uid, input, prepared, actor, audit: context }, position) => {
+    const parameters: unknown[] = [];
+    items.forEach(({ kind, uid, input, prepared, actor, audit: context }, position) => {
       const key = { kind: kind.definition.kind, project: input.project, name: input.name };
       const event: Omit<ChangeEvent, 'seq' | 'resourceVersion'> = { ...key, uid, generation: 1, cause: 'spec', actor: actor.name, at };
       // Each create's audit record carries the context of the request that queued it.
       const record = auditRow({ action: 'create', ...key }, context);
-      return sql`(cast(${uid} as uuid), cast(${key.kind} as text), cast(${key.project} as text), cast(${key.name} as text), ${jsonb(input.labels)},
-                  ${jsonb(prepared.stored)}, ${jsonb(prepared.sealed)}, cast(${initialFinalizers(kind.definition)} as text[]), cast(${actor.name} as text),
-                  cast(${eventSubject(prefix, key, 'spec')} as text), ${jsonb(event)}, cast(${position} as int),
-                  cast(${record.actor} as text), cast(${record.actor_type} as text), cast(${record.token} as text),
-                  cast(${record.request_id} as text), cast(${record.source} as text))`;
+      parameters.push(
+        uid, key.kind, key.project, key.name, JSON.stringify(input.labels), JSON.stringify(prepared.stored), JSON.stringify(prepared.sealed),
+        initialFinalizers(kind.definition), actor.name, eventSubject(prefix, key, 'spec'), JSON.stringify(event), position,
+        record.actor, record.actor_type, record.token, record.request_id, record.source,
+      );
     });
+    parameters.push(now, at);
     let rows: Row[];
     try {
-      ({ rows } = await sql<Row>`
-        with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
-          values ${sql.join(inputs)}
-        ), created as (
-          insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
-          select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, cast(${now} as timestamptz), cast(${now} as timestamptz)
-          from input order by position
-          on conflict (kind, project, name) do nothing
-          returning *
-        ), revision as (
-          insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
-          select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, cast(${at} as timestamptz), c.labels, c.spec, null
-          from created c join input i on i.uid = c.uid
-        ), change as (
-          insert into outbox (object_uid, subject, msg_id, payload)
-          select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
-          from created c join input i on i.uid = c.uid
-          order by c.resource_version
-        ), audit as (
-          insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
-          select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
-          from created c join input i on i.uid = c.uid
-          order by i.position
-        )
-        select * from created`.execute(db));
+      ({ rows } = await db.executeQuery<Row>(CompiledQuery.raw(createBatchStatement(items.length), parameters)));
     } catch (error) {
       // Only a statement the server refused is known to have written nothing, so only then may its
       // objects be tried again one by one; a lost connection may have lost the answer to a commit.
