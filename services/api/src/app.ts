@@ -178,11 +178,12 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/docs', docsPage());
   app.use('/docs/assets', docsAssets());
 
-  // The kinds as the access rules see them, rebuilt only when the registry's list changes.
-  let indexed: { list: KindDefinition[]; index: KindIndex } | undefined;
+  // The kinds as the access rules see them, rebuilt only when the registry's list changes (it hands
+  // out the same list until then).
+  let indexed: { list: readonly KindDefinition[]; index: KindIndex } | undefined;
   async function kindIndex(): Promise<KindIndex> {
     const list = await kinds.list();
-    if (indexed && indexed.list.length === list.length && indexed.list.every((d, i) => d === list[i])) return indexed.index;
+    if (indexed?.list === list) return indexed.index;
     indexed = { list, index: createKindIndex(list) };
     return indexed.index;
   }
@@ -222,10 +223,10 @@ export function createApp(options: AppOptions): express.Express {
   });
   const route = (handler: Handler) => (req: Request, res: Response<unknown, Locals>, next: NextFunction) => {
     res.locals.route = `${req.baseUrl}${String(req.route?.path ?? '')}`;
-    // The path segments (`plural`, `name`, `kind`, `finalizer`, `revision`), each named on its own:
-    // here rather than in `v1.param` handlers, which the router would run as layers of every request.
+    // The path segments (`plural`, `name`, `kind`, `finalizer`, `revision`), a bad one named as its
+    // parameter: here rather than in `v1.param` handlers, which the router would run as layers of every request.
     try {
-      for (const [parameter, value] of Object.entries(req.params)) assertSafeStrings({ [parameter]: value });
+      assertSafeStrings(req.params);
     } catch (error) {
       next(error);
       return;

@@ -58,7 +58,7 @@ export interface KindRegistry {
   /** By kind, plural, singular or short name (case-insensitive); `undefined` when unknown. */
   get(name: string): Promise<RegisteredKind | undefined>;
   getOrThrow(name: string): Promise<RegisteredKind>;
-  list(): Promise<KindDefinition[]>;
+  list(): Promise<readonly KindDefinition[]>;
   /** Registers a new kind (409 when its names are taken). */
   register(input: unknown): Promise<KindDefinition>;
   /** Registers `input`, or updates the kind it names when the change is compatible with its stored objects. */
@@ -120,6 +120,8 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
   let seenMark: string | undefined;
   let checkedAt = Number.NEGATIVE_INFINITY;
   let syncing: Promise<void> | undefined;
+  /** What `list` answered, for the `byKind` it was made from (a reload replaces the map). */
+  let listed: { from: Map<string, Entry>; definitions: readonly KindDefinition[] } | undefined;
 
   for (const builtIn of BUILTIN_KINDS) {
     const parsed = parseKindDefinition(builtIn, compiler, { builtIn: true });
@@ -400,7 +402,9 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
     getOrThrow,
     async list() {
       await sync(false);
-      return [...byKind.values()].map((k) => k.definition);
+      // Asked for by every request (the access rules' kind index): made again only when the table changed.
+      if (listed?.from !== byKind) listed = { from: byKind, definitions: [...byKind.values()].map((k) => k.definition) };
+      return listed.definitions;
     },
     register,
     async apply(kindName, input) {

@@ -15,6 +15,9 @@ describe('string safety', () => {
     expect(findUnsafeString({ metadata: { labels: { ['k\uD800']: 'v' } } }, '')).toEqual({ path: 'metadata.labels', rule: 'lone-surrogate' });
     expect(findUnsafeString([{ a: 1 }, 'fine', true, null], 'items')).toBeUndefined();
     expect(findUnsafeString({ ['x\u0000']: '1' }, '', 'query')).toEqual({ path: 'query', rule: 'nul-character' });
+    // JSON.parse makes `__proto__` an own key like any other: what it holds is checked too.
+    expect(findUnsafeString(JSON.parse('{"spec":{"__proto__":{"a":"x\\u0000"}}}'), '')).toEqual({ path: 'spec.__proto__.a', rule: 'nul-character' });
+    expect(findUnsafeString(JSON.parse('{"spec":{"__proto__":{"a":"fine"}}}'), '')).toBeUndefined();
   });
 
   it('walks a value far deeper than the stack would allow', () => {

@@ -25,10 +25,37 @@ export function unsafeStringRule(text: string): UnsafeString['rule'] | undefined
 }
 
 /**
+ * Whether `value` holds anything `findUnsafeString` would name. Nothing is allocated beyond the
+ * work list: every request's body, query and path pass through here, and almost all are clean, so
+ * the paths are only built (by `findUnsafeString`) for a value that has a problem.
+ */
+function holdsUnsafe(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node === 'string') {
+      if (unsafeStringRule(node)) return true;
+    } else if (typeof node === 'number') {
+      if (!Number.isFinite(node)) return true;
+    } else if (Array.isArray(node)) {
+      for (const item of node) pending.push(item);
+    } else if (typeof node === 'object' && node !== null) {
+      for (const key in node) {
+        if (!Object.hasOwn(node, key)) continue;
+        if (unsafeStringRule(key)) return true;
+        pending.push((node as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * The first string in `value` (strings, object keys, array items, at any depth) that Postgres would
  * refuse. Iterative, so a deep value cannot overflow the stack.
  */
 export function findUnsafeString(value: unknown, rootPath: string, rootName = 'body'): UnsafeString | undefined {
+  if (!holdsUnsafe(value)) return undefined;
   const pending: Array<[unknown, string]> = [[value, rootPath]];
   while (pending.length > 0) {
     const [node, path] = pending.pop()!;
