@@ -289,6 +289,8 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
       else if (outcome === 0) await pause(1000);
       else if (readAll) await pause(50);
     }
+    // As the API's relay does when it stops: the rows the last pass had acknowledged go too.
+    if (acknowledged.length > 0) await pool.query('delete from outbox where id = any($1::bigint[])', [acknowledged]).catch(() => undefined);
   })();
   return {
     wake: () => wake(),

@@ -97,9 +97,15 @@ type Handler = (req: Request, res: Response<unknown, Locals>) => Promise<void>;
  * an ETag setting and a freshness check on every answer (~2 % of the API's busy time on creates).
  */
 function leanJson(this: Response, body: unknown): Response {
+  // No body at all for these (as express's own `send`): no type, and 205 says its length is 0.
+  if (this.statusCode === 204 || this.statusCode === 304 || this.statusCode === 205) {
+    if (this.statusCode === 205) this.setHeader('content-length', '0');
+    this.end();
+    return this;
+  }
   const text = JSON.stringify(body) as string | undefined;
   if (!this.hasHeader('content-type')) this.setHeader('content-type', 'application/json; charset=utf-8');
-  if (text === undefined || this.statusCode === 204 || this.statusCode === 304) {
+  if (text === undefined) {
     this.end();
     return this;
   }

@@ -22,6 +22,13 @@ describe('pipelined publisher', () => {
     publisher = createPipelinedPublisher(nc, { sweepMs: 20 });
   });
 
+  /** Inbox subscriptions of the shared publisher, so the re-subscribe test can tell its own apart. */
+  const publisherInboxes = new Set<string>();
+  afterEach(() => {
+    const all = (nc as unknown as { protocol: { subscriptions: { all(): Array<{ subject: string }> } } }).protocol.subscriptions.all();
+    for (const s of all) if (s.subject.startsWith('_INBOX.') && s.subject.endsWith('.*')) publisherInboxes.add(s.subject);
+  });
+
   afterAll(async () => {
     publisher.close();
     await jsm.streams.delete(stream).catch(() => undefined);
@@ -66,6 +73,42 @@ describe('pipelined publisher', () => {
     await expect(publisher.publish(silentSubject, 'x', { timeout: 100 })).rejects.toThrow(/no ack from JetStream .* in time/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
     expect(publisher.waiting).toBe(0);
+    sub.unsubscribe();
+  });
+
+  test('reply subjects carry random tokens: an ack cannot be forged for a publish not yet sent', async () => {
+    const watched = `${subject}.tokens`;
+    const replies: string[] = [];
+    const tap = nc.subscribe(watched, {
+      callback: (_error, msg) => {
+        replies.push(msg.reply ?? '');
+      },
+    });
+    await nc.flush();
+    await Promise.all([0, 1, 2].map((i) => publisher.publish(watched, String(i), { msgID: `t-${i}` })));
+    await nc.flush();
+    tap.unsubscribe();
+    expect(replies).toHaveLength(3);
+    const tokens = replies.map((reply) => reply.slice(reply.lastIndexOf('.') + 1));
+    for (const token of tokens) expect(token).toMatch(/^[0-9A-Za-z]{22}$/);
+    expect(new Set(tokens).size).toBe(3);
+  });
+
+  test('when its subscription ends while the connection lives, what waited fails and the next publish subscribes again', async () => {
+    const own = createPipelinedPublisher(nc, { sweepMs: 20 });
+    const silentSubject = `${stream.toLowerCase()}.resubscribe`;
+    const sub = nc.subscribe(silentSubject);
+    await nc.flush();
+    const pending = own.publish(silentSubject, 'x', { timeout: 60_000 });
+    // The publisher's ack subscription, found among the connection's (as a permission change would end it).
+    const inboxes = () => (nc as unknown as { protocol: { subscriptions: { all(): Array<{ subject: string; unsubscribe(): void }> } } }).protocol.subscriptions.all().filter((s) => s.subject.startsWith('_INBOX.') && s.subject.endsWith('.*'));
+    const ackSubscription = inboxes().find((s) => !publisherInboxes.has(s.subject))!;
+    ackSubscription.unsubscribe();
+    await expect(pending).rejects.toThrow(/closed|stream acknowledged/);
+    expect(own.waiting).toBe(0);
+    const ack = await own.publish(`${subject}.again`, 'x', { msgID: 'again-1' });
+    expect(ack.stream).toBe(stream);
+    own.close();
     sub.unsubscribe();
   });
 

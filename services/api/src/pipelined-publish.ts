@@ -5,13 +5,18 @@
  * (with a captured stack) made on every success as well, when the request is torn down. The relay
  * publishes a pass of rows at once and waits for all their acks, so that work was ~6 % of the API's
  * busy time under load (CPU profile, e2e/src/bench/README.md). Here each message is a plain publish
- * whose reply subject is `<inbox>.<n>`; one subscription to `<inbox>.*` takes every ack, and one
- * sweep a quarter second fails the publishes whose time is up. On the wire it is what `js.publish`
- * sends (the `Nats-Msg-Id` header, so the stream deduplicates a re-publish) and what it reads (a
- * PubAck, an `error` object, or a 503 status when no stream takes the subject).
+ * whose reply subject is `<inbox>.<random token>`; one subscription to `<inbox>.*` takes every ack,
+ * and one sweep a quarter second fails the publishes whose time is up. On the wire it is what
+ * `js.publish` sends (the `Nats-Msg-Id` header, so the stream deduplicates a re-publish) and what it
+ * reads (a PubAck, an `error` object, or a 503 status when no stream takes the subject).
+ *
+ * The tokens are random, as nats.js's own request tokens are, so an ack cannot be forged for a
+ * publish not yet sent (a forged ack would have the relay delete a row the stream never stored).
+ * Should the subscription end while the connection lives (a permission change), what waited on it
+ * fails and the next publish subscribes again on a new inbox.
  */
 import type { PubAck } from '@nats-io/jetstream';
-import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, headers, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
 export interface PipelinedPublishOptions {
   /** Used when a publish names no timeout. Default 5000 ms. */
@@ -25,12 +30,14 @@ export interface PipelinedPublisher {
   publish(subject: string, data: string | Uint8Array, options?: { msgID?: string; timeout?: number }): Promise<PubAck>;
   /** Publishes waiting for their ack now. */
   readonly waiting: number;
-  /** Ends the subscription; what still waits fails. */
+  /** Ends the subscription; what still waits fails, and later publishes fail at once. */
   close(): void;
 }
 
 interface Waiting {
   subject: string;
+  /** The inbox whose subscription will bring the ack. */
+  inbox: string;
   deadline: number;
   resolve(ack: PubAck): void;
   reject(error: Error): void;
@@ -39,27 +46,45 @@ interface Waiting {
 export function createPipelinedPublisher(nc: NatsConnection, options: PipelinedPublishOptions = {}): PipelinedPublisher {
   const defaultTimeoutMs = options.timeoutMs ?? 5_000;
   const sweepMs = options.sweepMs ?? 250;
-  const inbox = createInbox();
-  const waiting = new Map<number, Waiting>();
-  let next = 0;
+  /** By reply subject. */
+  const waiting = new Map<string, Waiting>();
+  let current: { inbox: string; subscription: Subscription } | undefined;
   let sweeper: ReturnType<typeof setInterval> | undefined;
-  let closed: Error | undefined;
+  let closedBy: Error | undefined;
 
-  const subscription = nc.subscribe(`${inbox}.*`, {
-    callback: (error, msg) => {
-      if (error) {
-        failAll(error);
-        return;
-      }
-      const id = Number(msg.subject.slice(inbox.length + 1));
-      const entry = waiting.get(id);
-      if (!entry) return; // timed out already
-      waiting.delete(id);
-      settle(entry, msg);
-    },
-  });
-  // The subscription ends with the connection (or `close`): nothing is left waiting for an ack that cannot come.
-  void subscription.closed.then(() => failAll(new Error('the NATS connection closed before the stream acknowledged')));
+  function subscribed(): { inbox: string; subscription: Subscription } {
+    if (current) return current;
+    const inbox = createInbox();
+    const subscription = nc.subscribe(`${inbox}.*`, {
+      callback: (error, msg) => {
+        if (error) {
+          end(inbox, subscription, error);
+          return;
+        }
+        const entry = waiting.get(msg.subject);
+        if (!entry) return; // timed out already
+        waiting.delete(msg.subject);
+        settle(entry, msg);
+      },
+    });
+    const opened = { inbox, subscription };
+    current = opened;
+    // The subscription ends with the connection (or `close`): nothing is left waiting for an ack that cannot come.
+    void subscription.closed.then(() => end(inbox, subscription, closedBy ?? new Error('the NATS connection closed before the stream acknowledged')));
+    return opened;
+  }
+
+  /** The subscription of `inbox` is gone: what waited on it fails; the next publish subscribes again. */
+  function end(inbox: string, subscription: Subscription, error: Error): void {
+    if (current?.subscription === subscription) current = undefined;
+    if (!subscription.isClosed()) subscription.unsubscribe();
+    for (const [reply, entry] of waiting) {
+      if (entry.inbox !== inbox) continue;
+      waiting.delete(reply);
+      entry.reject(error);
+    }
+    if (waiting.size === 0) stopSweeping();
+  }
 
   function settle(entry: Waiting, msg: Msg): void {
     if (msg.headers?.hasError) {
@@ -85,18 +110,11 @@ export function createPipelinedPublisher(nc: NatsConnection, options: PipelinedP
     entry.resolve({ stream: answer.stream, seq: answer.seq, duplicate: answer.duplicate === true, ...(typeof answer.domain === 'string' ? { domain: answer.domain } : {}) } as PubAck);
   }
 
-  function failAll(error: Error): void {
-    closed ??= error;
-    for (const entry of waiting.values()) entry.reject(error);
-    waiting.clear();
-    stopSweeping();
-  }
-
   function sweep(): void {
     const now = Date.now();
-    for (const [id, entry] of waiting) {
+    for (const [reply, entry] of waiting) {
       if (entry.deadline > now) continue;
-      waiting.delete(id);
+      waiting.delete(reply);
       entry.reject(new Error(`no ack from JetStream for a publish to ${entry.subject} in time`));
     }
     if (waiting.size === 0) stopSweeping();
@@ -110,22 +128,23 @@ export function createPipelinedPublisher(nc: NatsConnection, options: PipelinedP
 
   return {
     publish(subject, data, publishOptions = {}) {
-      if (closed) return Promise.reject(closed);
-      const id = ++next;
+      if (closedBy) return Promise.reject(closedBy);
       return new Promise<PubAck>((resolve, reject) => {
-        const entry: Waiting = { subject, deadline: Date.now() + (publishOptions.timeout ?? defaultTimeoutMs), resolve, reject };
-        let header;
-        if (publishOptions.msgID !== undefined) {
-          header = headers();
-          header.set('Nats-Msg-Id', publishOptions.msgID);
-        }
         try {
-          nc.publish(subject, data, { reply: `${inbox}.${id}`, ...(header ? { headers: header } : {}) });
+          const { inbox } = subscribed();
+          const reply = `${inbox}.${nuid.next()}`;
+          let header;
+          if (publishOptions.msgID !== undefined) {
+            header = headers();
+            header.set('Nats-Msg-Id', publishOptions.msgID);
+          }
+          nc.publish(subject, data, { reply, ...(header ? { headers: header } : {}) });
+          waiting.set(reply, { subject, inbox, deadline: Date.now() + (publishOptions.timeout ?? defaultTimeoutMs), resolve, reject });
         } catch (error) {
+          // A closed or draining connection refuses the subscription or the publish.
           reject(error instanceof Error ? error : new Error(String(error)));
           return;
         }
-        waiting.set(id, entry);
         if (sweeper === undefined) {
           sweeper = setInterval(sweep, sweepMs);
           sweeper.unref();
@@ -136,8 +155,11 @@ export function createPipelinedPublisher(nc: NatsConnection, options: PipelinedP
       return waiting.size;
     },
     close() {
-      subscription.unsubscribe();
-      failAll(new Error('the publisher was closed'));
+      closedBy = new Error('the publisher was closed');
+      if (current) end(current.inbox, current.subscription, closedBy);
+      for (const entry of waiting.values()) entry.reject(closedBy);
+      waiting.clear();
+      stopSweeping();
     },
   };
 }
