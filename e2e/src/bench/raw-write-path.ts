@@ -123,11 +123,13 @@ const WITH_REFERENCE = {
 /** What the API's audit record of a create holds beyond the object and the actor: the caller's type, the request id (a UUID), its address. */
 const AUDIT_CONTEXT = { actorType: 'user', source: '::ffff:127.0.0.1' };
 
-const RELAY = {
-  read: 'select "id", "object_uid", "subject", "msg_id", "payload", "created_at" from "outbox" order by "id" limit $1',
-  readAndRemove:
-    'with "gone" as (delete from "outbox" where id = any($1::bigint[]) returning "id") select "id", "object_uid", "subject", "msg_id", "payload", "created_at" from "outbox" where not (id = any($1::bigint[])) order by "id" limit $2',
-};
+/** `outbox-relay.ts`'s `READ_BATCH`: delete what the last pass had acknowledged ($1), read the lowest rows but those of objects backing off ($2, none here). */
+const RELAY_READ = `
+  with gone as (delete from outbox where id = any(cast($1 as bigint[])) returning id)
+  select id, object_uid, subject, msg_id, payload, created_at from outbox
+  where not (id = any(cast($1 as bigint[]))) and not (object_uid = any(cast($2 as uuid[])))
+  order by id
+  limit $3`;
 
 interface Waiting {
   object: RawObject;
@@ -226,7 +228,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     statements: {
       batched: batchStatement(2),
       withReference: ['begin', WITH_REFERENCE.resolve, WITH_REFERENCE.insert, WITH_REFERENCE.reference, WITH_REFERENCE.change, 'commit'],
-      relay: [`${RELAY.read} -- or, with the rows the last pass had acknowledged:\n${RELAY.readAndRemove}`, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
+      relay: [RELAY_READ, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
     },
     create(object) {
       if (object.reference) return writeWithReference(object, object.reference);
@@ -271,8 +273,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
   let readAll = false;
   const pass = async (): Promise<number> => {
     type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> };
-    const { rows } =
-      acknowledged.length === 0 ? await pool.query<OutboxRow>(RELAY.read, [batchSize]) : await pool.query<OutboxRow>(RELAY.readAndRemove, [acknowledged, batchSize]);
+    const { rows } = await pool.query<OutboxRow>(RELAY_READ, [acknowledged, [], batchSize]);
     acknowledged = [];
     if (rows.length === 0) return 0;
     const seen = new Set<string>();

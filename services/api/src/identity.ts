@@ -5,7 +5,7 @@
  * The admin token from `TUGBOAT_ADMIN_TOKEN` is not stored; it is compared in constant time and is
  * a platform admin.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Logger } from 'pino';
 import {
@@ -70,7 +70,7 @@ export interface IdentityStore {
 }
 
 function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 export interface IdentityStoreOptions {

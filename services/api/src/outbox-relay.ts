@@ -20,7 +20,7 @@
  *   carries the same Msg-Ids the next holder publishes, so the stream keeps one copy.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
 import type { ApiMetrics } from './api-metrics.js';
@@ -81,6 +81,18 @@ interface OutboxRow {
   created_at: Date;
 }
 
+/**
+ * A pass's read: the lowest rows ($3 at most), leaving out the objects backing off ($2), after
+ * deleting the rows the last pass had acknowledged ($1; either list may be empty). One statement,
+ * sent as text: the query builder would build and compile it anew on every pass.
+ */
+const READ_BATCH = `
+  with gone as (delete from outbox where id = any(cast($1 as bigint[])) returning id)
+  select id, object_uid, subject, msg_id, payload, created_at from outbox
+  where not (id = any(cast($1 as bigint[]))) and not (object_uid = any(cast($2 as uuid[])))
+  order by id
+  limit $3`;
+
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { database, js, killPoint } = options;
   const logger = options.logger.child({ component: 'outbox-relay' });
@@ -136,16 +148,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function readBatch(session: RelaySession): Promise<OutboxRow[]> {
     const now = Date.now();
     for (const [uid, entry] of backoff) if (entry.until <= now) backoff.delete(uid);
-    const waiting = [...backoff.keys()];
     const done = acknowledgedIds;
-    const base =
-      done.length === 0
-        ? session.db.selectFrom('outbox')
-        : session.db.with('gone', (db) => db.deleteFrom('outbox').where(sql<boolean>`id = any(${done}::bigint[])`).returning('id')).selectFrom('outbox');
-    let query = base.select(['id', 'object_uid', 'subject', 'msg_id', 'payload', 'created_at']);
-    if (done.length > 0) query = query.where(sql<boolean>`not (id = any(${done}::bigint[]))`);
-    if (waiting.length > 0) query = query.where(sql<boolean>`not (object_uid = any(${waiting}::uuid[]))`);
-    const rows = await query.orderBy('id').limit(batchSize).execute();
+    const { rows } = await session.db.executeQuery<OutboxRow & { id: string | number }>(CompiledQuery.raw(READ_BATCH, [done, [...backoff.keys()], batchSize]));
     counted(done.length);
     return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at) }));
   }
