@@ -8,16 +8,18 @@
  * and answers, logging.
  *
  * The schema is made by the project's own migrations (`migrations/src/migrate.ts`), so the tables,
- * indexes, foreign keys and sequences are the API's. The statements are written out here, not
- * taken from the API's code, so the benchmark prints them beside its figures: they mirror
- * `createBatch` (a create with nothing to resolve) and `insertResource` + `recordChange` (a create
- * with a reference) in `services/api/src/resource-writes.ts` and `change-recorder.ts`, and
- * `publishPass` in `outbox-relay.ts`. When those change, these must change with them.
+ * indexes, foreign keys and sequences are the API's. A batch of creates and a relay pass's read are
+ * the API's own statements (`services/api/src/write-path-statements.ts`); the create with a
+ * reference is written out here and mirrors `insertResource` + `recordChange` in
+ * `resource-writes.ts` and `change-recorder.ts`, and the relay loop mirrors `publishPass` in
+ * `outbox-relay.ts`: when those change, these must change with them. The benchmark prints every
+ * statement beside its figures.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPipelinedPublisher, type PipelinedPublisher } from '@tugboat/api/pipelined-publish';
+import { createBatchStatement, READ_OUTBOX_BATCH } from '@tugboat/api/write-path-statements';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
@@ -65,42 +67,6 @@ export interface RawWritePath {
   close(): Promise<void>;
 }
 
-/** Parameters per object of `batchStatement`. */
-const BATCH_PARAMETERS = 17;
-
-/** `createBatch`'s statement for `count` objects (17 parameters each, then `now` and `at`). */
-function batchStatement(count: number): string {
-  const rows = Array.from({ length: count }, (_, i) => {
-    const p = (n: number) => `$${i * BATCH_PARAMETERS + n}`;
-    return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb), cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int), cast(${p(13)} as text), cast(${p(14)} as text), cast(${p(15)} as text), cast(${p(16)} as text), cast(${p(17)} as text))`;
-  });
-  const now = `$${count * BATCH_PARAMETERS + 1}`;
-  const at = `$${count * BATCH_PARAMETERS + 2}`;
-  return `with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
-  values ${rows.join(', ')}
-), created as (
-  insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
-  select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, cast(${now} as timestamptz), cast(${now} as timestamptz)
-  from input order by position
-  on conflict (kind, project, name) do nothing
-  returning *
-), revision as (
-  insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
-  select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, cast(${at} as timestamptz), c.labels, c.spec, null
-  from created c join input i on i.uid = c.uid
-), change as (
-  insert into outbox (object_uid, subject, msg_id, payload)
-  select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
-  from created c join input i on i.uid = c.uid
-  order by c.resource_version
-), audit as (
-  insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
-  select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
-  from created c join input i on i.uid = c.uid
-  order by i.position
-)
-select * from created`;
-}
 
 /** `insertResource` + `recordChange` for an object with one reference, in its own transaction. */
 const WITH_REFERENCE = {
@@ -123,13 +89,6 @@ const WITH_REFERENCE = {
 /** What the API's audit record of a create holds beyond the object and the actor: the caller's type, the request id (a UUID), its address. */
 const AUDIT_CONTEXT = { actorType: 'user', source: '::ffff:127.0.0.1' };
 
-/** `outbox-relay.ts`'s `READ_BATCH`: delete what the last pass had acknowledged ($1), read the lowest rows but those of objects backing off ($2, none here). */
-const RELAY_READ = `
-  with gone as (delete from outbox where id = any(cast($1 as bigint[])) returning id)
-  select id, object_uid, subject, msg_id, payload, created_at from outbox
-  where not (id = any(cast($1 as bigint[]))) and not (object_uid = any(cast($2 as uuid[])))
-  order by id
-  limit $3`;
 
 interface Waiting {
   object: RawObject;
@@ -186,7 +145,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
         o.actor, AUDIT_CONTEXT.actorType, o.actor, randomUUID(), AUDIT_CONTEXT.source);
     });
     parameters.push(now, now);
-    const { rowCount } = await pool.query(batchStatement(objects.length), parameters);
+    const { rowCount } = await pool.query(createBatchStatement(objects.length), parameters);
     if (rowCount !== objects.length) throw new Error(`raw batch: ${rowCount} of ${objects.length} objects inserted`);
     relay.wake();
   }
@@ -226,9 +185,9 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   return {
     streamName: eventsStream,
     statements: {
-      batched: batchStatement(2),
+      batched: createBatchStatement(2),
       withReference: ['begin', WITH_REFERENCE.resolve, WITH_REFERENCE.insert, WITH_REFERENCE.reference, WITH_REFERENCE.change, 'commit'],
-      relay: [RELAY_READ, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
+      relay: [READ_OUTBOX_BATCH, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
     },
     create(object) {
       if (object.reference) return writeWithReference(object, object.reference);
@@ -273,7 +232,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
   let readAll = false;
   const pass = async (): Promise<number> => {
     type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> };
-    const { rows } = await pool.query<OutboxRow>(RELAY_READ, [acknowledged, [], batchSize]);
+    const { rows } = await pool.query<OutboxRow>(READ_OUTBOX_BATCH, [acknowledged, [], batchSize]);
     acknowledged = [];
     if (rows.length === 0) return 0;
     const seen = new Set<string>();

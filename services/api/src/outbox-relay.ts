@@ -24,6 +24,7 @@ import { CompiledQuery, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
 import type { ApiMetrics } from './api-metrics.js';
+import { READ_OUTBOX_BATCH } from './write-path-statements.js';
 import type { KillPoint } from './kill-point.js';
 
 export interface OutboxRelayOptions {
@@ -81,17 +82,6 @@ interface OutboxRow {
   created_at: Date;
 }
 
-/**
- * A pass's read: the lowest rows ($3 at most), leaving out the objects backing off ($2), after
- * deleting the rows the last pass had acknowledged ($1; either list may be empty). One statement,
- * sent as text: the query builder would build and compile it anew on every pass.
- */
-const READ_BATCH = `
-  with gone as (delete from outbox where id = any(cast($1 as bigint[])) returning id)
-  select id, object_uid, subject, msg_id, payload, created_at from outbox
-  where not (id = any(cast($1 as bigint[]))) and not (object_uid = any(cast($2 as uuid[])))
-  order by id
-  limit $3`;
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { database, js, killPoint } = options;
@@ -149,7 +139,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const now = Date.now();
     for (const [uid, entry] of backoff) if (entry.until <= now) backoff.delete(uid);
     const done = acknowledgedIds;
-    const { rows } = await session.db.executeQuery<OutboxRow & { id: string | number }>(CompiledQuery.raw(READ_BATCH, [done, [...backoff.keys()], batchSize]));
+    const { rows } = await session.db.executeQuery<OutboxRow & { id: string | number }>(CompiledQuery.raw(READ_OUTBOX_BATCH, [done, [...backoff.keys()], batchSize]));
     counted(done.length);
     return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at) }));
   }

@@ -13,6 +13,7 @@ import { createRolloutDecisions } from './rollout-decisions.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
+import { createBatchStatement } from './write-path-statements.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { Identity } from './identity.js';
 import { diffJson, type FieldChange } from './json-diff.js';
@@ -104,56 +105,6 @@ function initialFinalizers(definition: KindDefinition): string[] {
   return definition.finalizer === false ? [] : [definition.controller];
 }
 
-/** Parameters per object of `createBatchStatement`, in the order of its `input` columns. */
-const CREATE_BATCH_PARAMETERS = 17;
-
-/**
- * `createBatch`'s statement for `count` objects: the rows, their revisions, outbox rows and audit
- * records in one statement. Written as text with numbered parameters: composed with kysely's
- * builder, every batch built and compiled a node per value, ~2 % of the API's busy time under load
- * (CPU profile of the write-path benchmark). The text depends on the count alone, so each is kept
- * once made: at most one per batch size up to the group commit's `maxBatch` (64: ~1.3 MB in all).
- */
-const createBatchStatements = new Map<number, string>();
-function createBatchStatement(count: number): string {
-  const known = createBatchStatements.get(count);
-  if (known !== undefined) return known;
-  const rows = Array.from({ length: count }, (_, i) => {
-    const p = (n: number) => `$${i * CREATE_BATCH_PARAMETERS + n}`;
-    return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb),
-      cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int),
-      cast(${p(13)} as text), cast(${p(14)} as text), cast(${p(15)} as text), cast(${p(16)} as text), cast(${p(17)} as text))`;
-  });
-  const now = `cast($${count * CREATE_BATCH_PARAMETERS + 1} as timestamptz)`;
-  const at = `cast($${count * CREATE_BATCH_PARAMETERS + 2} as timestamptz)`;
-  const text = `
-    with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
-      values ${rows.join(', ')}
-    ), created as (
-      insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
-      select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, ${now}, ${now}
-      from input order by position
-      on conflict (kind, project, name) do nothing
-      returning *
-    ), revision as (
-      insert into revisions (resource_uid, kind, project, name, resource_version, generation, cause, actor, at, labels, spec, note)
-      select c.uid, c.kind, c.project, c.name, c.resource_version, c.generation, 'spec', i.actor, ${at}, c.labels, c.spec, null
-      from created c join input i on i.uid = c.uid
-    ), change as (
-      insert into outbox (object_uid, subject, msg_id, payload)
-      select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
-      from created c join input i on i.uid = c.uid
-      order by c.resource_version
-    ), audit as (
-      insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
-      select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
-      from created c join input i on i.uid = c.uid
-      order by i.position
-    )
-    select * from created`;
-  createBatchStatements.set(count, text);
-  return text;
-}
 
 export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
   const { db, kinds, prefix, killPoint, admission, audit } = options;
