@@ -328,6 +328,22 @@ describe('outbox relay', () => {
     expect(published(stuck)).toEqual(['1', '2', '3', '4']);
   });
 
+  it('waits standbyRetryMs between sessions that fail at once (a schema without the outbox table), not in a tight loop', async () => {
+    const bare = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: uniqueName('relay_bare'), poolSize: 1 });
+    databases.push(bare);
+    const opened: number[] = [];
+    const counting = { ...bare, openRelaySession: (options?: Parameters<OpenDatabase['openRelaySession']>[0]) => (opened.push(Date.now()), bare.openRelaySession(options)) };
+    const standbyRetryMs = 150;
+    const failing = createOutboxRelay({ database: counting, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs });
+    relays.push(failing);
+    failing.start();
+    await waitUntil(() => opened.length >= 4, 'four sessions');
+    await failing.stop();
+    // Before the fix, the end of each session woke the relay and cut the wait short: a new session every few ms.
+    const gaps = opened.slice(1).map((at, i) => at - opened[i]!);
+    for (const gap of gaps.slice(0, 3)) expect(gap).toBeGreaterThanOrEqual(standbyRetryMs - 20);
+  });
+
   it('created the stream idempotently, with limits retention, a max age and a duplicate window', async () => {
     const info = await (await jetstreamManager(nc)).streams.info(streamNames(prefix).eventsStream);
     expect(info.config).toMatchObject({ subjects: [`${prefix}.res.>`, `${prefix}.status.>`], retention: 'limits', max_age: 60_000 * 1_000_000, duplicate_window: 60_000 * 1_000_000 });

@@ -274,6 +274,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } finally {
         await session?.close();
       }
+      // A wake-up is for a serving relay (a commit, or its own session's end): it must not cut this
+      // wait short, or a session that fails at once (a schema not migrated yet) is retried in a tight loop.
+      wakeRequested = false;
       if (!stopping.signal.aborted) await pause(standbyRetryMs);
     }
   }
