@@ -19,7 +19,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPipelinedPublisher, type PipelinedPublisher } from '@tugboat/api/pipelined-publish';
-import { createBatchStatement, READ_OUTBOX_BATCH } from '@tugboat/api/write-path-statements';
+import { preparedQuery } from '@tugboat/api/prepared-statements';
+import { CREATE_BATCH_PARAMETERS, createBatchQuery, READ_OUTBOX_BATCH } from '@tugboat/api/write-path-statements';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
@@ -144,8 +145,8 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
       parameters.push(o.uid, o.kind, o.project, o.name, JSON.stringify(o.labels), JSON.stringify(o.spec), JSON.stringify(o.secrets), o.finalizers, o.actor, eventSubject(options.prefix, key, 'spec'), JSON.stringify(event), position,
         o.actor, AUDIT_CONTEXT.actorType, o.actor, randomUUID(), AUDIT_CONTEXT.source);
     });
-    parameters.push(now, now);
-    const { rowCount } = await pool.query(createBatchStatement(objects.length), parameters);
+    const query = createBatchQuery(objects.length, parameters, now, at);
+    const { rowCount } = await pool.query(preparedQuery(query.text, query.values));
     if (rowCount !== objects.length) throw new Error(`raw batch: ${rowCount} of ${objects.length} objects inserted`);
     relay.wake();
   }
@@ -185,7 +186,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   return {
     streamName: eventsStream,
     statements: {
-      batched: createBatchStatement(2),
+      batched: createBatchQuery(2, new Array(2 * CREATE_BATCH_PARAMETERS).fill(null), new Date(), '').text,
       withReference: ['begin', WITH_REFERENCE.resolve, WITH_REFERENCE.insert, WITH_REFERENCE.reference, WITH_REFERENCE.change, 'commit'],
       relay: [READ_OUTBOX_BATCH, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
     },
@@ -232,7 +233,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
   let readAll = false;
   const pass = async (): Promise<number> => {
     type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> };
-    const { rows } = await pool.query<OutboxRow>(READ_OUTBOX_BATCH, [acknowledged, [], batchSize]);
+    const { rows } = await pool.query<OutboxRow>(preparedQuery(READ_OUTBOX_BATCH, [acknowledged, [], batchSize]));
     acknowledged = [];
     if (rows.length === 0) return 0;
     const seen = new Set<string>();

@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import type { Database } from './database-schema.js';
+import { namePreparedStatements } from './prepared-statements.js';
 
 export interface DatabaseOptions {
   /** Postgres URL; without it, PGlite in `dataDir`. */
@@ -94,7 +95,10 @@ async function openPostgres(url: string, schema: string, outboxChannel: string, 
   // A client the server ends (idle-in-transaction timeout, restart) emits 'error'; unhandled, that would
   // crash the process. The query running on it fails on its own and the pool discards the client.
   pool.on('error', (error) => options.onConnectionError?.(error));
-  pool.on('connect', (client) => client.on('error', (error) => options.onConnectionError?.(error)));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onConnectionError?.(error));
+    namePreparedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 
   return {
@@ -114,6 +118,7 @@ async function openPostgres(url: string, schema: string, outboxChannel: string, 
       client.on('error', (error) => markLost(error));
       client.on('end', () => markLost(new Error('relay session ended')));
       await client.connect();
+      namePreparedStatements(client);
       // Kysely over this one connection: every query of the relay's pass runs where the lock is held.
       const sessionDb = new Kysely<Database>({
         dialect: new PostgresDialect({

@@ -13,7 +13,7 @@ import { createRolloutDecisions } from './rollout-decisions.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
-import { createBatchStatement } from './write-path-statements.js';
+import { createBatchQuery } from './write-path-statements.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { Identity } from './identity.js';
 import { diffJson, type FieldChange } from './json-diff.js';
@@ -251,10 +251,10 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
         record.actor, record.actor_type, record.token, record.request_id, record.source,
       );
     });
-    parameters.push(now, at);
+    const query = createBatchQuery(items.length, parameters, now, at);
     let rows: Row[];
     try {
-      ({ rows } = await db.executeQuery<Row>(CompiledQuery.raw(createBatchStatement(items.length), parameters)));
+      ({ rows } = await db.executeQuery<Row>(CompiledQuery.raw(query.text, query.values)));
     } catch (error) {
       // Only a statement the server refused is known to have written nothing, so only then may its
       // objects be tried again one by one; a lost connection may have lost the answer to a commit.

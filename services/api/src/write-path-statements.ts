@@ -1,38 +1,76 @@
 /**
- * The two statements of the write path's hot loop, as text with numbered parameters: a batch of
- * creates and a relay pass's read. Kept apart from their callers so the write-path benchmark's raw
- * baseline (`e2e/src/bench/raw-write-path.ts`) sends exactly these, not a copy that could drift.
+ * The two statements of the write path's hot loop, as text with numbered parameters and prepared
+ * on a Postgres server (`prepared-statements.ts`): a batch of creates and a relay pass's read.
+ * Kept apart from their callers so the write-path benchmark's raw baseline
+ * (`e2e/src/bench/raw-write-path.ts`) sends exactly these, not a copy that could drift.
  */
 
-/** Parameters per object of `createBatchStatement`, in the order of its `input` columns. */
-const CREATE_BATCH_PARAMETERS = 17;
+import type { ResourcesTable } from './database-schema.js';
+import { prepared } from './prepared-statements.js';
 
 /**
- * `createBatch`'s statement (`resource-writes.ts`) for `count` objects: the rows, their revisions,
- * outbox rows and audit records in one statement. Written as text with numbered parameters: composed with kysely's
- * builder, every batch built and compiled a node per value, ~2 % of the API's busy time under load
- * (CPU profile of the write-path benchmark). The text depends on the count alone, so each is kept
- * once made: at most one per batch size up to the group commit's `maxBatch` (64: ~1.3 MB in all).
+ * The columns a batch create answers with: every column of `resources` (`ResourcesTable`; not the generated ones, which only serve a foreign key), named. A
+ * prepared statement whose answer is `*` fails once a migration adds a column ("cached plan must
+ * not change result type"), which a replica still running the code before it would meet.
+ */
+export const RESOURCE_COLUMNS = [
+  'uid', 'kind', 'project', 'name', 'labels', 'spec', 'secrets', 'status', 'generation', 'resource_version',
+  'finalizers', 'deletion_requested_at', 'created_at', 'updated_at', 'suspended',
+] as const satisfies ReadonlyArray<keyof ResourcesTable>;
+
+/** Parameters per object of a batch create, in the order of its `input` columns. */
+export const CREATE_BATCH_PARAMETERS = 17;
+
+/**
+ * The rows a batch create's statement has room for: `count` rounded up to a power of two. The
+ * statements are prepared (`prepared-statements.ts`), and a server connection keeps each one it
+ * has run with its plan, ~24 KB per row of room: one per size up to 64 came to ~50 MB per
+ * connection, one per power of two up to 64 comes to ~3 MB. The rows past `count` are all NULL and
+ * written nowhere.
+ */
+export function createBatchRoom(count: number): number {
+  if (!(count >= 1)) throw new RangeError(`a batch create has at least one object, not ${count}`);
+  return 2 ** Math.ceil(Math.log2(count));
+}
+
+/**
+ * A batch create (`createBatch` in `resource-writes.ts`): the objects, their revisions, outbox rows
+ * and audit records in one statement, for `count` objects whose parameters are `objects`
+ * (`CREATE_BATCH_PARAMETERS` each, in order), at `now` (the rows' times) and `at` (the events').
+ * `objects` becomes the query's `values` (padded and completed in place, not copied).
+ */
+export function createBatchQuery(count: number, objects: unknown[], now: Date, at: string): { text: string; values: unknown[] } {
+  if (objects.length !== count * CREATE_BATCH_PARAMETERS) throw new RangeError(`a batch of ${count} objects has ${count * CREATE_BATCH_PARAMETERS} parameters, not ${objects.length}`);
+  const room = createBatchRoom(count);
+  for (let i = objects.length; i < room * CREATE_BATCH_PARAMETERS; i++) objects.push(null);
+  objects.push(now, at);
+  return { text: createBatchStatement(room), values: objects };
+}
+
+/**
+ * The statement text for `room` rows, kept once made. Written as text with numbered parameters:
+ * composed with kysely's builder, every batch built and compiled a node per value, ~2 % of the
+ * API's busy time under load (CPU profile of the write-path benchmark).
  */
 const createBatchStatements = new Map<number, string>();
-export function createBatchStatement(count: number): string {
-  const known = createBatchStatements.get(count);
+function createBatchStatement(room: number): string {
+  const known = createBatchStatements.get(room);
   if (known !== undefined) return known;
-  const rows = Array.from({ length: count }, (_, i) => {
+  const rows = Array.from({ length: room }, (_, i) => {
     const p = (n: number) => `$${i * CREATE_BATCH_PARAMETERS + n}`;
     return `(cast(${p(1)} as uuid), cast(${p(2)} as text), cast(${p(3)} as text), cast(${p(4)} as text), cast(${p(5)} as jsonb), cast(${p(6)} as jsonb), cast(${p(7)} as jsonb),
       cast(${p(8)} as text[]), cast(${p(9)} as text), cast(${p(10)} as text), cast(${p(11)} as jsonb), cast(${p(12)} as int),
       cast(${p(13)} as text), cast(${p(14)} as text), cast(${p(15)} as text), cast(${p(16)} as text), cast(${p(17)} as text))`;
   });
-  const now = `cast($${count * CREATE_BATCH_PARAMETERS + 1} as timestamptz)`;
-  const at = `cast($${count * CREATE_BATCH_PARAMETERS + 2} as timestamptz)`;
+  const now = `cast($${room * CREATE_BATCH_PARAMETERS + 1} as timestamptz)`;
+  const at = `cast($${room * CREATE_BATCH_PARAMETERS + 2} as timestamptz)`;
   const text = `
     with input (uid, kind, project, name, labels, spec, secrets, finalizers, actor, subject, event, position, audit_actor, audit_actor_type, audit_token, audit_request_id, audit_source) as (
       values ${rows.join(', ')}
     ), created as (
       insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
       select uid, kind, project, name, labels, spec, secrets, '{}'::jsonb, 1, nextval('resource_version_seq'), finalizers, ${now}, ${now}
-      from input order by position
+      from input where uid is not null order by position
       on conflict (kind, project, name) do nothing
       returning *
     ), revision as (
@@ -50,9 +88,9 @@ export function createBatchStatement(count: number): string {
       from created c join input i on i.uid = c.uid
       order by i.position
     )
-    select * from created`;
-  createBatchStatements.set(count, text);
-  return text;
+    select ${RESOURCE_COLUMNS.join(', ')} from created`;
+  createBatchStatements.set(room, text);
+  return prepared(`tugboat-create-batch-${room}`, text);
 }
 
 /**
@@ -60,9 +98,9 @@ export function createBatchStatement(count: number): string {
  * deleting the rows the last pass had acknowledged ($1; either list may be empty). One statement,
  * sent as text: the query builder would build and compile it anew on every pass.
  */
-export const READ_OUTBOX_BATCH = `
+export const READ_OUTBOX_BATCH = prepared('tugboat-read-outbox-batch', `
   with gone as (delete from outbox where id = any(cast($1 as bigint[])) returning id)
   select id, object_uid, subject, msg_id, payload, created_at from outbox
   where not (id = any(cast($1 as bigint[]))) and not (object_uid = any(cast($2 as uuid[])))
   order by id
-  limit $3`;
+  limit $3`);

@@ -1,0 +1,120 @@
+/**
+ * Prepared statements on a real Postgres server: the write path's two statements go prepared
+ * through the API's pool (kysely) and the relay's session, nothing else does, and a batch create
+ * padded to its room writes exactly its objects.
+ */
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { migrateToLatest } from '@tugboat/migrations';
+import { TEST_DATABASE_URL, uniqueName } from './api-test-harness.js';
+import { openDatabase, type OpenDatabase } from './database.js';
+import { prepared, preparedName, preparedQuery } from './prepared-statements.js';
+import { CREATE_BATCH_PARAMETERS, createBatchQuery, createBatchRoom, READ_OUTBOX_BATCH, RESOURCE_COLUMNS } from './write-path-statements.js';
+
+describe('prepared statements', () => {
+  let database: OpenDatabase;
+
+  beforeAll(async () => {
+    // One connection, so what one query prepared is what the next one lists.
+    database = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: uniqueName('prepared_test'), poolSize: 1 });
+    const { error } = await migrateToLatest(database.db as unknown as Kysely<unknown>);
+    if (error) throw error;
+    await database.db.executeQuery(
+      CompiledQuery.raw(
+        `insert into resources (uid, kind, project, name, labels, spec, secrets, status, generation, resource_version, finalizers, created_at, updated_at)
+         values ($1, 'Project', '', 'p', '{}', '{}', '{}', '{}', 1, nextval('resource_version_seq'), '{}', now(), now())`,
+        [randomUUID()],
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    await database.db.executeQuery(CompiledQuery.raw(`drop schema "${database.schema}" cascade`, []));
+    await database.close();
+  });
+
+  async function preparedOnServer(db: Kysely<unknown> = database.db as unknown as Kysely<unknown>): Promise<string[]> {
+    const { rows } = await db.executeQuery<{ name: string }>(CompiledQuery.raw('select name from pg_prepared_statements order by name', []));
+    return rows.map((row) => row.name);
+  }
+
+  it('sends a registered text under its name and anything else unnamed', async () => {
+    const text = prepared('tugboat-test-registered', 'select $1::int + 1 as n');
+    const { rows } = await database.db.executeQuery<{ n: number }>(CompiledQuery.raw(text, [41]));
+    expect(rows).toEqual([{ n: 42 }]);
+    await database.db.executeQuery(CompiledQuery.raw('select $1::int + 2 as n', [40]));
+    const names = await preparedOnServer();
+    expect(names).toContain('tugboat-test-registered');
+    expect(names).toHaveLength(1);
+    // Run again: the connection reuses what it prepared (pg would refuse a second prepare of the name).
+    expect((await database.db.executeQuery<{ n: number }>(CompiledQuery.raw(text, [1]))).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses a name registered with another text, and names only registered texts for pg callers', () => {
+    prepared('tugboat-test-once', 'select 1');
+    expect(prepared('tugboat-test-once', 'select 1')).toBe('select 1');
+    expect(() => prepared('tugboat-test-once', 'select 2')).toThrow(/registered with another text/);
+    expect(preparedName('select 1')).toBe('tugboat-test-once');
+    expect(preparedQuery('select 1', [])).toEqual({ name: 'tugboat-test-once', text: 'select 1', values: [] });
+    expect(preparedQuery('select 3', [])).toEqual({ text: 'select 3', values: [] });
+  });
+
+  it("runs the relay's read prepared on the relay's own session", async () => {
+    const session = await database.openRelaySession();
+    try {
+      const { rows } = await session.db.executeQuery(CompiledQuery.raw(READ_OUTBOX_BATCH, [[], [], 10]));
+      expect(rows).toEqual([]);
+      expect(await preparedOnServer(session.db as unknown as Kysely<unknown>)).toEqual(['tugboat-read-outbox-batch']);
+    } finally {
+      await session.close();
+    }
+  });
+
+  function batchOf(count: number): { uids: string[]; query: { text: string; values: unknown[] } } {
+    const now = new Date();
+    const uids = Array.from({ length: count }, () => randomUUID());
+    const parameters = uids.flatMap((uid, position) => [
+      uid, 'Widget', 'p', `w-${uid}`, '{}', '{}', '{}', [], 'tester', `t.res.Widget.p.w-${uid}`, '{}', position,
+      'tester', 'user', 'tester', randomUUID(), 'api',
+    ]);
+    expect(parameters).toHaveLength(count * CREATE_BATCH_PARAMETERS);
+    return { uids, query: createBatchQuery(count, parameters, now, now.toISOString()) };
+  }
+
+  it('rounds a batch up to a power of two and writes exactly its objects: rows, revisions, outbox rows and audit records', async () => {
+    expect([1, 2, 3, 4, 5, 9, 16, 17, 64].map(createBatchRoom)).toEqual([1, 2, 4, 4, 8, 16, 16, 32, 64]);
+    expect(() => createBatchRoom(0)).toThrow(RangeError);
+    expect(() => createBatchQuery(2, [], new Date(), '')).toThrow(/34 parameters, not 0/);
+    for (const count of [1, 3, 5]) {
+      const { uids, query } = batchOf(count);
+      expect(query.values).toHaveLength(createBatchRoom(count) * CREATE_BATCH_PARAMETERS + 2);
+      const { rows } = await database.db.executeQuery<{ uid: string }>(CompiledQuery.raw(query.text, query.values));
+      expect(rows.map((row) => row.uid).sort()).toEqual([...uids].sort());
+      for (const table of ['revisions', 'outbox', 'audit_records']) {
+        const column = table === 'revisions' ? 'resource_uid' : table === 'outbox' ? 'object_uid' : 'name';
+        const keys = table === 'audit_records' ? uids.map((uid) => `w-${uid}`) : uids;
+        const counted = await database.db.executeQuery<{ n: string }>(CompiledQuery.raw(`select count(*) as n from ${table} where ${column}::text = any($1::text[])`, [keys]));
+        expect([table, Number(counted.rows[0]!.n)]).toEqual([table, count]);
+      }
+    }
+    expect(await preparedOnServer()).toEqual(expect.arrayContaining(['tugboat-create-batch-1', 'tugboat-create-batch-4', 'tugboat-create-batch-8']));
+    // Nothing was written for the padding: every object in the table is one of the batches' or the project.
+    const total = await database.db.executeQuery<{ n: string }>(CompiledQuery.raw(`select count(*) as n from resources`, []));
+    expect(Number(total.rows[0]!.n)).toBe(1 + 3 + 5 + 1);
+  });
+
+  it("answers with every column of resources (but the generated ones), named, and keeps working prepared after a migration adds one", async () => {
+    const { rows: columns } = await database.db.executeQuery<{ column_name: string }>(
+      CompiledQuery.raw(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'resources' and is_generated = 'NEVER' order by column_name`, [database.schema]),
+    );
+    expect(columns.map((c) => c.column_name)).toEqual([...RESOURCE_COLUMNS].sort());
+    const before = batchOf(2);
+    await database.db.executeQuery(CompiledQuery.raw(before.query.text, before.query.values));
+    // A newer replica's migration, while this connection holds the statement prepared.
+    await database.db.executeQuery(CompiledQuery.raw(`alter table resources add column later_column text`, []));
+    const after = batchOf(2);
+    const { rows } = await database.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(after.query.text, after.query.values));
+    expect(rows.map((row) => row['uid']).sort()).toEqual([...after.uids].sort());
+    expect(Object.keys(rows[0]!).sort()).toEqual([...RESOURCE_COLUMNS].sort());
+  });
+});
