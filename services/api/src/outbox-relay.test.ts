@@ -329,7 +329,8 @@ describe('outbox relay', () => {
   });
 
   it('waits standbyRetryMs between sessions that fail at once (a schema without the outbox table), not in a tight loop', async () => {
-    const bare = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: uniqueName('relay_bare'), poolSize: 1 });
+    const bareSchema = uniqueName('relay_bare');
+    const bare = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: bareSchema, poolSize: 1 });
     databases.push(bare);
     const opened: number[] = [];
     const counting = { ...bare, openRelaySession: (options?: Parameters<OpenDatabase['openRelaySession']>[0]) => (opened.push(Date.now()), bare.openRelaySession(options)) };
@@ -339,6 +340,7 @@ describe('outbox relay', () => {
     failing.start();
     await waitUntil(() => opened.length >= 4, 'four sessions');
     await failing.stop();
+    await pool.query(`drop schema if exists "${bareSchema}" cascade`);
     // Before the fix, the end of each session woke the relay and cut the wait short: a new session every few ms.
     const gaps = opened.slice(1).map((at, i) => at - opened[i]!);
     for (const gap of gaps.slice(0, 3)) expect(gap).toBeGreaterThanOrEqual(standbyRetryMs - 20);
