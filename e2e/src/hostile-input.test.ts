@@ -4,7 +4,8 @@
  * run (fast-check) over apply, list, watch and label selectors. Throughout, the process stays up,
  * no answer is a 5xx other than 503, and its resident memory (VmRSS of the API child) ends within
  * 50 MiB of where it started: measured after 400 ordinary creates, so the start is an API at its
- * working size (from a fresh process's size, V8's own heap growth alone once reached 79 MiB). The API runs with short connection timeouts and small queues so the
+ * working size (from a fresh process's size, V8's own heap growth alone once reached 79 MiB), and
+ * given up to 60 s of quiet for V8 to collect what the run left. The API runs with short connection timeouts and small queues so the
  * bounds show in seconds, not minutes.
  */
 import { readFileSync } from 'node:fs';
@@ -536,14 +537,16 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
 
   it(`keeps the process up and its resident memory within ${MEMORY_BOUND_MIB} MiB of its start`, async () => {
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
-    // RSS shrinks only as the collector gives pages back: wait for it, up to a bound.
+    // RSS shrinks only as the collector gives pages back: wait for it, up to a bound. What the run
+    // left is mostly garbage that V8's memory reducer collects once the process has been idle a while
+    // (measured: 15-20 s after the load, heap used 95 → 48 MiB and RSS 207 → 173 MiB on a slow day).
     const end = await waitUntil(
       () => {
         const now = rssMib();
         return now - startRssMib <= MEMORY_BOUND_MIB ? now : false;
       },
       'resident memory to settle',
-      30_000,
+      60_000,
     ).catch(() => rssMib());
     process.stdout.write(
       `API resident memory: start ${startRssMib.toFixed(1)} MiB, peak ${peakRssMib.toFixed(1)} MiB, end ${end.toFixed(1)} MiB (growth ${(end - startRssMib).toFixed(1)} MiB); answers ${JSON.stringify(Object.fromEntries(statuses))}\n`,
@@ -551,7 +554,7 @@ describe('hostile input: no request crashes, stalls or bloats the API', () => {
     expect(end - startRssMib).toBeLessThanOrEqual(MEMORY_BOUND_MIB);
     expect([...statuses.keys()].filter((s) => s >= 500 && s !== 503)).toEqual([]);
     expectAlive();
-  });
+  }, 90_000);
 });
 
 /**
