@@ -232,14 +232,14 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
   // The last pass published every row it read (as `outbox-relay.ts`'s `readAll`): wait for a commit, up to its 50 ms `settleMs`.
   let readAll = false;
   const pass = async (): Promise<number> => {
-    type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; payload: Record<string, unknown> };
+    type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; message: string };
     const { rows } = await pool.query<OutboxRow>(preparedQuery(READ_OUTBOX_BATCH, [acknowledged, [], batchSize]));
     acknowledged = [];
     if (rows.length === 0) return 0;
     const seen = new Set<string>();
     const inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
     readAll = rows.length < batchSize && inFlight.length === rows.length;
-    const results = await Promise.allSettled(inFlight.map((row) => js.publish(row.subject, JSON.stringify({ ...row.payload, seq: String(row.id) }), { msgID: row.msg_id, timeout: 5000 })));
+    const results = await Promise.allSettled(inFlight.map((row) => js.publish(row.subject, row.message, { msgID: row.msg_id, timeout: 5000 })));
     acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => String(row.id));
     return acknowledged.length === inFlight.length ? acknowledged.length : -1;
   };

@@ -78,7 +78,8 @@ interface OutboxRow {
   object_uid: string;
   subject: string;
   msg_id: string;
-  payload: Record<string, unknown>;
+  /** The event as published: the row's payload with its `seq`, JSON text (see `READ_OUTBOX_BATCH`). */
+  message: string;
   created_at: Date;
 }
 
@@ -180,7 +181,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     inFlight = inFlight.slice(0, killPoint.pass('relay-before-publish', inFlight.length));
     const results = await Promise.allSettled(
       inFlight.map((row) =>
-        js.publish(row.subject, JSON.stringify({ ...row.payload, seq: row.id }), { msgID: row.msg_id, timeout: 5000 }),
+        js.publish(row.subject, row.message, { msgID: row.msg_id, timeout: 5000 }),
       ),
     );
     const acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled');

@@ -96,11 +96,13 @@ function createBatchStatement(room: number): string {
 /**
  * A relay pass's read (`outbox-relay.ts`): the lowest rows ($3 at most), leaving out the objects backing off ($2), after
  * deleting the rows the last pass had acknowledged ($1; either list may be empty). One statement,
- * sent as text: the query builder would build and compile it anew on every pass.
+ * sent as text: the query builder would build and compile it anew on every pass. Each row comes
+ * with its `message`: the event as published, its payload with `seq` (the row's id) added, as
+ * JSON text made by the server, so the relay neither parses the payload nor writes it again.
  */
 export const READ_OUTBOX_BATCH = prepared('tugboat-read-outbox-batch', `
   with gone as (delete from outbox where id = any(cast($1 as bigint[])) returning id)
-  select id, object_uid, subject, msg_id, payload, created_at from outbox
+  select id, object_uid, subject, msg_id, cast(payload || jsonb_build_object('seq', id::text) as text) as message, created_at from outbox
   where not (id = any(cast($1 as bigint[]))) and not (object_uid = any(cast($2 as uuid[])))
   order by id
   limit $3`);
