@@ -4,8 +4,11 @@
  * pipeline thousands of requests that all run at once. `createLimitedHttpServer` sets bounds on all
  * of it; `limitPipelinedRequests` answers 503 to a connection's requests past `maxPipelined` that
  * are still unanswered, without running them.
+ *
+ * The server also makes each request and answer with the express app's own prototypes
+ * (`expressMessageClasses`), which more than halves express's cost per request.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { UnavailableError } from '@tugboat/resource-model';
@@ -34,16 +37,43 @@ export const DEFAULT_HTTP_SERVER_LIMITS: HttpServerLimits = {
   maxPipelined: 16,
 };
 
-export function createLimitedHttpServer(listener: RequestListener, limits: HttpServerLimits): Server {
+/** An express app as the server needs it: the listener, and the prototypes it gives requests and answers. */
+export type ExpressListener = RequestListener & { request: object; response: object };
+
+/**
+ * Request and answer classes whose instances are born with the app's prototypes (`app.request`,
+ * `app.response`). express gives each request and answer those prototypes as it arrives
+ * (`Object.setPrototypeOf`); an object whose prototype changes after it was made loses V8's fast
+ * property access, and every later read of it pays. Born with them, the change finds the prototype
+ * already in place and does nothing. Measured with a bare express route under 16 keep-alive
+ * writers: 0.117 ms of CPU per request before, 0.038–0.044 ms after; a Node server without express
+ * takes 0.035 ms.
+ */
+export function expressMessageClasses(app: Pick<ExpressListener, 'request' | 'response'>): { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } {
+  // Functions, not classes: a class's `prototype` cannot be replaced. Node's own are functions too.
+  function Request(this: IncomingMessage, socket: Socket): void {
+    IncomingMessage.call(this, socket);
+  }
+  Request.prototype = app.request;
+  function Response(this: ServerResponse, req: IncomingMessage, options?: object): void {
+    // Node's types name only `req`; the server passes its options (high-water mark, body checks) too.
+    Reflect.apply(ServerResponse, this, [req, options]);
+  }
+  Response.prototype = app.response;
+  return { IncomingMessage: Request as unknown as typeof IncomingMessage, ServerResponse: Response as unknown as typeof ServerResponse };
+}
+
+export function createLimitedHttpServer(app: ExpressListener, limits: HttpServerLimits): Server {
   const server = createServer(
     {
+      ...expressMessageClasses(app),
       // Node refuses a headers timeout longer than the request's (the headers are part of it).
       headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
       requestTimeout: limits.requestTimeoutMs,
       // Node checks both timeouts on this interval (30 s by default), so a 2 s timeout would act after 30 s.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
     },
-    listener,
+    app,
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.timeout = limits.idleTimeoutMs;
