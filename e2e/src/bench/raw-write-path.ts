@@ -207,7 +207,14 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   };
 }
 
-/** The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged), publish the first row of each object, wait for the next commit when it took every row. */
+/**
+ * The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged),
+ * publish the first row of each object, wait for the next commit when it took every row, and gather
+ * commits for its `gatherMs` (2 ms) when a pass of several rows saw another commit come.
+ */
+/** The API relay's default `gatherMs`. */
+const GATHER_MS = 2;
+
 function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batchSize: number): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let wakeRequested = false;
@@ -248,6 +255,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
       const outcome = await pass().catch(() => -1);
       if (outcome < 0) await pause(500);
       else if (outcome === 0) await pause(1000);
+      else if (readAll && wakeRequested && outcome > 1) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
       else if (readAll) await pause(50);
     }
     // As the API's relay does when it stops: the rows the last pass had acknowledged go too.

@@ -153,6 +153,67 @@ describe('outbox relay', () => {
     expect(published(third)).toEqual(['1']);
   });
 
+  /**
+   * A publisher whose publishes wait until `open()`, recording when each object's publish was asked
+   * for: a relay's first pass can be held while more commits come.
+   */
+  function gatedPublisher(): { js: Pick<JetStreamClient, 'publish'>; calls: Map<string, number>; open(): number } {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const calls = new Map<string, number>();
+    return {
+      calls,
+      js: {
+        publish: async (subject, data, options) => {
+          calls.set(options!.msgID!.split('/')[0]!, performance.now());
+          await gate;
+          return publisher.publish(subject, data as string, options);
+        },
+      },
+      open() {
+        release();
+        return performance.now();
+      },
+    };
+  }
+
+  it('gathers commits for gatherMs before the next read when a pass published several rows and more came', async () => {
+    const gatherMs = 300;
+    const gated = gatedPublisher();
+    const gathering = createOutboxRelay({ database: databases[0]!, js: gated.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, gatherMs });
+    relays.push(gathering);
+    // Two objects in the outbox before the relay starts: its first pass takes both.
+    const [a, b, late] = [randomUUID(), randomUUID(), randomUUID()];
+    await insert(a, 1);
+    await insert(b, 1);
+    gathering.start();
+    await waitUntil(() => gated.calls.size === 2 || undefined, 'the first pass to publish both rows');
+    // A commit while that pass waits for its acks: under load, the next pass is due at once.
+    await insert(late, 1);
+    gathering.wake();
+    const opened = gated.open();
+    await waitUntil(() => published(late).length === 1, 'the late row on the bus');
+    expect(published(a)).toEqual(['1']);
+    expect(published(b)).toEqual(['1']);
+    // It was read only after the gather (timers fire at or after their time; a millisecond for the clocks).
+    expect(gated.calls.get(late)! - opened).toBeGreaterThanOrEqual(gatherMs - 1);
+  });
+
+  it('reads at once after a pass of one row (a lone commit is not held back by gatherMs)', async () => {
+    const gated = gatedPublisher();
+    const lone = createOutboxRelay({ database: databases[0]!, js: gated.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, gatherMs: 60_000 });
+    relays.push(lone);
+    const [first, second] = [randomUUID(), randomUUID()];
+    await insert(first, 1);
+    lone.start();
+    await waitUntil(() => gated.calls.size === 1 || undefined, 'the first pass to publish its row');
+    await insert(second, 1);
+    lone.wake();
+    gated.open();
+    // Gathering would hold it for a minute.
+    await waitUntil(() => published(second).length === 1, 'the second row on the bus', 10_000);
+  });
+
   it('publishes a row that committed after later rows were published', async () => {
     const active = relay(databases[0]!);
     active.start();
