@@ -73,8 +73,8 @@ export interface ApiServerOptions {
    * events up to 168 h, audit records up to 90 days, every 10 min).
    */
   retention?: Pick<RetentionOptions, 'revisionsKeep' | 'eventsKeep' | 'eventsMaxAgeMs' | 'auditMaxAgeMs' | 'intervalMs' | 'now'> & { enabled?: boolean };
-  /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace. */
-  watch?: Pick<WatchHubOptions, 'ringSize' | 'frameCacheBytes' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs'>;
+  /** The watch fan-out: ring size, per-client buffer, heartbeat, slow-client grace, how long it follows the stream after the last watch. */
+  watch?: Pick<WatchHubOptions, 'ringSize' | 'frameCacheBytes' | 'clientBufferEvents' | 'heartbeatMs' | 'slowClientGraceMs' | 'idleAfterMs'>;
   relay?: { enabled?: boolean; pollIntervalMs?: number; standbyRetryMs?: number; batchSize?: number };
   idleInTransactionTimeoutMs?: number;
   bodyLimitBytes?: number;

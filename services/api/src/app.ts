@@ -445,7 +445,8 @@ export function createApp(options: AppOptions): express.Express {
       if (limit !== undefined && (typeof limit !== 'string' || !/^\d+$/.test(limit))) throw inputError('limit', 'type', 'must be a positive integer', 400);
       if (cont !== undefined && typeof cont !== 'string') throw inputError('continue', 'type', 'must be given once', 400);
       // Read before the query: a change the list misses comes after it (a repeat is fine, the client dedupes).
-      const cursor = options.watch?.position;
+      // None while the bus is away (a watch could not start from it anyway): the list does not wait on NATS.
+      const cursor = options.watch && options.isBusConnected?.() !== false ? await options.watch.cursor().catch(() => undefined) : undefined;
       const page = await store.list(kind, {
         ...(project !== undefined ? { project } : {}),
         ...(where !== 'all' ? (kind.definition.kind === PROJECT_KIND ? { names: where } : { projects: where }) : {}),

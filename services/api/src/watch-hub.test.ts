@@ -318,6 +318,79 @@ describe('watch hub alone (NATS only)', () => {
     }
   });
 
+  it('follows the stream only while someone watches: lists take the stream\'s last sequence, the first watch subscribes, the last one leaving unsubscribes', async () => {
+    const prefix = uniqueName('hub');
+    const nc = await connectNats({ servers: TEST_NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    await ensureEventStream(jsm, { prefix });
+    const stream = streamNames(prefix).eventsStream;
+    const consumers = async () => (await jsm.consumers.list(stream).next()).length;
+    const hub = createWatchHub({
+      prefix,
+      logger: pino({ level: 'silent' }),
+      idleAfterMs: 200,
+      readChange: async (event: ChangeEvent): Promise<WatchChange> => ({ type: 'MODIFIED', cause: event.cause, key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid }, resourceVersion: event.resourceVersion }),
+    });
+    const js = jetstream(nc);
+    const publish = async (i: number) => {
+      const key = { kind: 'Widget', project: 'p', name: 'w' };
+      await js.publish(eventSubject(prefix, key, 'spec'), JSON.stringify({ ...key, uid: 'u', generation: 1, resourceVersion: String(i), cause: 'spec', seq: String(i), at: '' }));
+    };
+    const server = createServer((req, res) => {
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      const cursor = new URL(req.url!, 'http://x').searchParams.get('cursor');
+      void hub.serve(res, { filter: {}, signal: abort.signal, ...(cursor ? { cursor: Number(cursor) } : {}) });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const watch = async (cursor: number) => {
+      const abort = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${port}/?cursor=${cursor}`, { signal: abort.signal });
+      const seen = { text: '', close: () => abort.abort() };
+      void (async () => {
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) seen.text += Buffer.from(chunk).toString();
+      })().catch(() => undefined);
+      return seen;
+    };
+    try {
+      await hub.start(nc);
+      await publish(1);
+      await publish(2);
+      // Nobody watches: no consumer, nothing taken in, and a list's cursor is the stream's last sequence.
+      expect(hub.following).toBe(false);
+      expect(await consumers()).toBe(0);
+      expect(hub.position).toBe(0);
+      expect(await hub.cursor()).toBe(2);
+      // The first watch subscribes; its cursor (from a list) is caught up from the stream, then it goes on live.
+      const first = await watch(1);
+      await waitUntil(() => first.text.includes('id: 2\n') || undefined, 'change 2 from the stream');
+      expect(hub.following).toBe(true);
+      await publish(3);
+      await waitUntil(() => first.text.includes('id: 3\n') || undefined, 'change 3 live');
+      expect(first.text).not.toContain('id: 1\n');
+      expect(await hub.cursor()).toBe(3);
+      // The last watch leaves: idleAfterMs later the subscription is closed and its consumer gone.
+      first.close();
+      await waitUntil(() => !hub.following || undefined, 'the hub to stop following');
+      await waitUntil(async () => (await consumers()) === 0 || undefined, 'the hub\'s consumer to be deleted');
+      await publish(4);
+      expect(await hub.cursor()).toBe(4);
+      // And a later watch subscribes again, from a cursor taken while nobody watched.
+      const again = await watch(3);
+      await waitUntil(() => again.text.includes('id: 4\n') || undefined, 'change 4 after subscribing again');
+      await publish(5);
+      await waitUntil(() => again.text.includes('id: 5\n') || undefined, 'change 5 live');
+      expect(again.text).not.toContain('id: 3\n');
+      again.close();
+    } finally {
+      await hub.stop();
+      await new Promise((resolve) => server.close(resolve));
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+  });
+
   it('resets the connection of a cut-off client that still does not read after the grace period', async () => {
     const prefix = uniqueName('hub');
     const nc = await connectNats({ servers: TEST_NATS_URL });
