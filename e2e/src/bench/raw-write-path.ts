@@ -20,7 +20,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPipelinedPublisher, type PipelinedPublisher } from '@tugboat/api/pipelined-publish';
 import { preparedQuery } from '@tugboat/api/prepared-statements';
-import { CREATE_BATCH_PARAMETERS, createBatchQuery, READ_OUTBOX_BATCH } from '@tugboat/api/write-path-statements';
+import { CREATE_BATCH_PARAMETERS, createBatchQuery, READ_OUTBOX_BATCH, RELAY_GATHER_MIN_ROWS, RELAY_GATHER_MS } from '@tugboat/api/write-path-statements';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
@@ -210,11 +210,8 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
 /**
  * The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged),
  * publish the first row of each object, wait for the next commit when it took every row, and gather
- * commits for its `gatherMs` (2 ms) when a pass of several rows saw another commit come.
+ * commits for `RELAY_GATHER_MS` when a pass of at least `RELAY_GATHER_MIN_ROWS` rows saw another commit come.
  */
-/** The API relay's default `gatherMs`. */
-const GATHER_MS = 2;
-
 function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batchSize: number): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let wakeRequested = false;
@@ -255,7 +252,7 @@ function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batc
       const outcome = await pass().catch(() => -1);
       if (outcome < 0) await pause(500);
       else if (outcome === 0) await pause(1000);
-      else if (readAll && wakeRequested && outcome > 1) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+      else if (readAll && wakeRequested && outcome >= RELAY_GATHER_MIN_ROWS) await new Promise((resolve) => setTimeout(resolve, RELAY_GATHER_MS));
       else if (readAll) await pause(50);
     }
     // As the API's relay does when it stops: the rows the last pass had acknowledged go too.

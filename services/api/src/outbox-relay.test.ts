@@ -16,6 +16,7 @@ import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
 import { noKillPoint } from './kill-point.js';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
+import { RELAY_GATHER_MIN_ROWS } from './write-path-statements.js';
 import { createPipelinedPublisher, type PipelinedPublisher } from './pipelined-publish.js';
 
 const silent = pino({ level: process.env['RELAY_TEST_LOG'] ?? 'silent' });
@@ -177,38 +178,38 @@ describe('outbox relay', () => {
     };
   }
 
-  it('gathers commits for gatherMs before the next read when a pass published several rows and more came', async () => {
+  it('gathers commits for gatherMs before the next read when a pass published RELAY_GATHER_MIN_ROWS rows or more and more came', async () => {
     const gatherMs = 300;
     const gated = gatedPublisher();
     const gathering = createOutboxRelay({ database: databases[0]!, js: gated.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, gatherMs });
     relays.push(gathering);
-    // Two objects in the outbox before the relay starts: its first pass takes both.
-    const [a, b, late] = [randomUUID(), randomUUID(), randomUUID()];
-    await insert(a, 1);
-    await insert(b, 1);
+    // RELAY_GATHER_MIN_ROWS objects in the outbox before the relay starts: its first pass takes them all.
+    const first = Array.from({ length: RELAY_GATHER_MIN_ROWS }, () => randomUUID());
+    const late = randomUUID();
+    for (const uid of first) await insert(uid, 1);
     gathering.start();
-    await waitUntil(() => gated.calls.size === 2 || undefined, 'the first pass to publish both rows');
+    await waitUntil(() => gated.calls.size === RELAY_GATHER_MIN_ROWS || undefined, 'the first pass to publish its rows');
     // A commit while that pass waits for its acks: under load, the next pass is due at once.
     await insert(late, 1);
     gathering.wake();
     const opened = gated.open();
     await waitUntil(() => published(late).length === 1, 'the late row on the bus');
-    expect(published(a)).toEqual(['1']);
-    expect(published(b)).toEqual(['1']);
+    for (const uid of first) expect(published(uid)).toEqual(['1']);
     // It was read only after the gather (timers fire at or after their time; a millisecond for the clocks).
     expect(gated.calls.get(late)! - opened).toBeGreaterThanOrEqual(gatherMs - 1);
   });
 
-  it('reads at once after a pass of one row (a lone commit is not held back by gatherMs)', async () => {
+  it('reads at once after a pass of fewer than RELAY_GATHER_MIN_ROWS rows (a light load is not held back by gatherMs)', async () => {
     const gated = gatedPublisher();
-    const lone = createOutboxRelay({ database: databases[0]!, js: gated.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, gatherMs: 60_000 });
-    relays.push(lone);
-    const [first, second] = [randomUUID(), randomUUID()];
-    await insert(first, 1);
-    lone.start();
-    await waitUntil(() => gated.calls.size === 1 || undefined, 'the first pass to publish its row');
+    const light = createOutboxRelay({ database: databases[0]!, js: gated.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, gatherMs: 60_000 });
+    relays.push(light);
+    const first = Array.from({ length: RELAY_GATHER_MIN_ROWS - 1 }, () => randomUUID());
+    const second = randomUUID();
+    for (const uid of first) await insert(uid, 1);
+    light.start();
+    await waitUntil(() => gated.calls.size === first.length || undefined, 'the first pass to publish its rows');
     await insert(second, 1);
-    lone.wake();
+    light.wake();
     gated.open();
     // Gathering would hold it for a minute.
     await waitUntil(() => published(second).length === 1, 'the second row on the bus', 10_000);

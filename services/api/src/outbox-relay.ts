@@ -24,7 +24,7 @@ import { CompiledQuery, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { OpenDatabase, RelaySession } from './database.js';
 import type { ApiMetrics } from './api-metrics.js';
-import { READ_OUTBOX_BATCH } from './write-path-statements.js';
+import { READ_OUTBOX_BATCH, RELAY_GATHER_MIN_ROWS, RELAY_GATHER_MS } from './write-path-statements.js';
 import type { KillPoint } from './kill-point.js';
 
 export interface OutboxRelayOptions {
@@ -44,9 +44,10 @@ export interface OutboxRelayOptions {
   settleMs?: number;
   /**
    * Under load, how long the relay gathers commits before its next read: after a pass that published
-   * several rows while another commit came, the next read waits this long, so that one pass carries
-   * the commits of several group-commit batches. A lone commit (one row a pass) is read at once.
-   * Default 2 ms; 0 reads at once always.
+   * at least `RELAY_GATHER_MIN_ROWS` (4) rows while another commit came, the next read waits this long, so
+   * that one pass carries the commits of several group-commit batches. Below that (a lone commit, or a
+   * create and its controller's status write at 100 writes/s) the next read goes at once, so a light
+   * load's latency does not pay for it. Default 2 ms; 0 reads at once always.
    */
   gatherMs?: number;
   /** How often a standby tries to take the lock. Default 1000 ms. */
@@ -96,7 +97,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const logger = options.logger.child({ component: 'outbox-relay' });
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const settleMs = options.settleMs ?? 50;
-  const gatherMs = options.gatherMs ?? 2;
+  const gatherMs = options.gatherMs ?? RELAY_GATHER_MS;
   const standbyRetryMs = options.standbyRetryMs ?? 1000;
   const batchSize = options.batchSize ?? 256;
   const retryDelayMs = options.retryDelayMs ?? 500;
@@ -260,7 +261,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
         if (outcome.acknowledged > 0) {
           failingPasses = 0;
-          if (outcome.readAll && wakeRequested && outcome.acknowledged > 1 && gatherMs > 0) await gather();
+          if (outcome.readAll && wakeRequested && outcome.acknowledged >= RELAY_GATHER_MIN_ROWS && gatherMs > 0) await gather();
           else if (outcome.readAll) await pause(Math.min(settleMs, idleWaitMs()));
         } else if (outcome.failed > 0) {
           // The first failing pass goes straight on: its objects are backed off, so the next pass

@@ -95,6 +95,14 @@ function createBatchStatement(room: number): string {
 }
 
 /**
+ * The relay's gather under load (`outbox-relay.ts`, `gatherMs`): after a pass that published at least
+ * `RELAY_GATHER_MIN_ROWS` rows while another commit came, the next read waits `RELAY_GATHER_MS`. Here
+ * so that the write-path benchmark's baseline relay gathers exactly as the API's does.
+ */
+export const RELAY_GATHER_MS = 2;
+export const RELAY_GATHER_MIN_ROWS = 4;
+
+/**
  * A relay pass's read (`outbox-relay.ts`): the lowest rows ($3 at most), leaving out the objects backing off ($2), after
  * deleting the rows the last pass had acknowledged ($1; either list may be empty). One statement,
  * sent as text: the query builder would build and compile it anew on every pass. Each row comes
