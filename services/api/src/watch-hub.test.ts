@@ -391,6 +391,40 @@ describe('watch hub alone (NATS only)', () => {
     }
   });
 
+  it('answers 503 to a watch whose subscription cannot be opened (the bus is away), and opens it on the next one', async () => {
+    const prefix = uniqueName('hub');
+    const nc = await connectNats({ servers: TEST_NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    await ensureEventStream(jsm, { prefix });
+    const hub = createWatchHub({
+      prefix,
+      logger: pino({ level: 'silent' }),
+      readChange: async (event: ChangeEvent): Promise<WatchChange> => ({ type: 'MODIFIED', cause: event.cause, key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid }, resourceVersion: event.resourceVersion }),
+    });
+    const stream = streamNames(prefix).eventsStream;
+    try {
+      await hub.start(nc);
+      // The stream is gone when the first watch comes: nothing to follow.
+      await jsm.streams.delete(stream);
+      const refused = { writeHead: () => undefined, write: () => true } as unknown as Parameters<typeof hub.serve>[0];
+      await expect(hub.serve(refused, { filter: {}, signal: new AbortController().signal })).rejects.toMatchObject({ status: 503, retryAfterSeconds: 1 });
+      expect(hub.following).toBe(false);
+      await ensureEventStream(jsm, { prefix });
+      const abort = new AbortController();
+      const written: string[] = [];
+      const res = { writeHead: () => undefined, write: (text: string) => written.push(text), end: () => undefined, destroy: () => undefined, once: () => undefined, writableNeedDrain: false } as unknown as Parameters<typeof hub.serve>[0];
+      const serving = hub.serve(res, { filter: {}, signal: abort.signal });
+      await waitUntil(() => hub.clientCount === 1 || undefined, 'the second watch to start');
+      expect(hub.following).toBe(true);
+      abort.abort();
+      await serving;
+    } finally {
+      await hub.stop();
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
+  });
+
   it('resets the connection of a cut-off client that still does not read after the grace period', async () => {
     const prefix = uniqueName('hub');
     const nc = await connectNats({ servers: TEST_NATS_URL });

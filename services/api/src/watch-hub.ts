@@ -418,7 +418,10 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     const { filter, cursor, signal } = request;
     if (!js) throw new InternalError('the watch hub is not started');
     if (stopping) throw new UnavailableError('the API is stopping');
-    await follow();
+    await follow().catch((error: unknown) => {
+      // The bus is away (or the stream is): a watch can be tried again, and nothing was written yet.
+      throw new UnavailableError(`the change stream cannot be read now (${error instanceof Error ? error.message : String(error)}); retry`, { retryAfterSeconds: 1 });
+    });
     if (cursor !== undefined && (cursor < ringStart || cursor > position)) {
       const bounds = await streamBounds();
       if (cursor > bounds.last) {
