@@ -51,16 +51,16 @@ export type ExpressListener = RequestListener & { request: object; response: obj
  */
 export function expressMessageClasses(app: Pick<ExpressListener, 'request' | 'response'>): { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } {
   // Functions, not classes: a class's `prototype` cannot be replaced. Node's own are functions too.
-  function Request(this: IncomingMessage, socket: Socket): void {
+  function AppRequest(this: IncomingMessage, socket: Socket): void {
     IncomingMessage.call(this, socket);
   }
-  Request.prototype = app.request;
-  function Response(this: ServerResponse, req: IncomingMessage, options?: object): void {
+  AppRequest.prototype = app.request;
+  function AppResponse(this: ServerResponse, req: IncomingMessage, options?: object): void {
     // Node's types name only `req`; the server passes its options (high-water mark, body checks) too.
     Reflect.apply(ServerResponse, this, [req, options]);
   }
-  Response.prototype = app.response;
-  return { IncomingMessage: Request as unknown as typeof IncomingMessage, ServerResponse: Response as unknown as typeof ServerResponse };
+  AppResponse.prototype = app.response;
+  return { IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse };
 }
 
 export function createLimitedHttpServer(app: ExpressListener, limits: HttpServerLimits): Server {

@@ -119,35 +119,26 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let published = 0;
   let running: Promise<void> | undefined;
 
-  /** Resolves after `ms`, on a wake-up (also one that came since the last pause), or on stop. */
-  function pause(ms: number): Promise<void> {
+  /**
+   * Resolves after `ms`, on a wake-up (also one that came since the last pause), or on stop. Not
+   * `wakeable` (the gather under load): only the time or a stop ends it, and wake-ups that come
+   * meanwhile are kept for the next pause.
+   */
+  function pause(ms: number, options: { wakeable: boolean } = { wakeable: true }): Promise<void> {
     // A stop that came while a pass ran has already fired its abort event: do not wait for it.
-    if (wakeRequested || stopping.signal.aborted) {
-      wakeRequested = false;
+    if (stopping.signal.aborted || (options.wakeable && wakeRequested)) {
+      if (options.wakeable) wakeRequested = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         stopping.signal.removeEventListener('abort', done);
-        wake = requestWake;
+        if (options.wakeable) wake = requestWake;
         resolve();
       };
       const timer = setTimeout(done, ms);
-      wake = done;
-      stopping.signal.addEventListener('abort', done, { once: true });
-    });
-  }
-
-  /** Waits `gatherMs` whatever wakes come meanwhile (they are kept for the next pause), or until stop. */
-  function gather(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        stopping.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, gatherMs);
+      if (options.wakeable) wake = done;
       stopping.signal.addEventListener('abort', done, { once: true });
     });
   }
@@ -261,7 +252,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
         if (outcome.acknowledged > 0) {
           failingPasses = 0;
-          if (outcome.readAll && wakeRequested && outcome.acknowledged >= RELAY_GATHER_MIN_ROWS && gatherMs > 0) await gather();
+          if (outcome.readAll && wakeRequested && outcome.acknowledged >= RELAY_GATHER_MIN_ROWS && gatherMs > 0) await pause(gatherMs, { wakeable: false });
           else if (outcome.readAll) await pause(Math.min(settleMs, idleWaitMs()));
         } else if (outcome.failed > 0) {
           // The first failing pass goes straight on: its objects are backed off, so the next pass

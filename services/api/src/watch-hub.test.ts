@@ -17,6 +17,9 @@ import { ADMIN_TOKEN, startTestApi, TEST_NATS_URL, uniqueName, waitUntil, type T
 import { ensureEventStream } from './event-stream.js';
 import { createWatchHub, type WatchChange } from './watch-hub.js';
 
+/** A change as a watcher sees it, without reading the object. */
+const modified = async (event: ChangeEvent): Promise<WatchChange> => ({ type: 'MODIFIED', cause: event.cause, key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid }, resourceVersion: event.resourceVersion });
+
 const WORKLOAD_DEFINITION_SPEC = { container: { image: 'nginx' } };
 
 interface Frame {
@@ -329,7 +332,7 @@ describe('watch hub alone (NATS only)', () => {
       prefix,
       logger: pino({ level: 'silent' }),
       idleAfterMs: 200,
-      readChange: async (event: ChangeEvent): Promise<WatchChange> => ({ type: 'MODIFIED', cause: event.cause, key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid }, resourceVersion: event.resourceVersion }),
+      readChange: modified,
     });
     const js = jetstream(nc);
     const publish = async (i: number) => {
@@ -399,7 +402,7 @@ describe('watch hub alone (NATS only)', () => {
     const hub = createWatchHub({
       prefix,
       logger: pino({ level: 'silent' }),
-      readChange: async (event: ChangeEvent): Promise<WatchChange> => ({ type: 'MODIFIED', cause: event.cause, key: { kind: event.kind, project: event.project, name: event.name, uid: event.uid }, resourceVersion: event.resourceVersion }),
+      readChange: modified,
     });
     const stream = streamNames(prefix).eventsStream;
     try {
