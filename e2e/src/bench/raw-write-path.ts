@@ -20,7 +20,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPipelinedPublisher, type PipelinedPublisher } from '@tugboat/api/pipelined-publish';
 import { preparedQuery } from '@tugboat/api/prepared-statements';
-import { CREATE_BATCH_PARAMETERS, createBatchQuery, READ_OUTBOX_BATCH, RELAY_GATHER_MIN_ROWS, RELAY_GATHER_MS, type CreatedOutboxColumns } from '@tugboat/api/write-path-statements';
+import { CREATE_BATCH_PARAMETERS, createBatchQuery, READ_OUTBOX_BATCH, RELAY_GATHER_MIN_ROWS, RELAY_GATHER_MS } from '@tugboat/api/write-path-statements';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
@@ -91,15 +91,6 @@ const WITH_REFERENCE = {
 const AUDIT_CONTEXT = { actorType: 'user', source: '::ffff:127.0.0.1' };
 
 
-/** An outbox row as a batch create returns it or a relay read reads it. */
-interface HandedRow {
-  id: string;
-  object_uid: string;
-  subject: string;
-  msg_id: string;
-  message: string;
-}
-
 interface Waiting {
   object: RawObject;
   resolve(): void;
@@ -155,10 +146,9 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
         o.actor, AUDIT_CONTEXT.actorType, o.actor, randomUUID(), AUDIT_CONTEXT.source);
     });
     const query = createBatchQuery(objects.length, parameters, now, at);
-    const { rows, rowCount } = await pool.query<CreatedOutboxColumns & { uid: string }>(preparedQuery(query.text, query.values));
+    const { rowCount } = await pool.query(preparedQuery(query.text, query.values));
     if (rowCount !== objects.length) throw new Error(`raw batch: ${rowCount} of ${objects.length} objects inserted`);
-    // As `createBatch` does: each object's first outbox row goes to the relay as the commit returned it.
-    relay.handOff(rows.map((row) => ({ id: String(row.outbox_id), object_uid: row.uid, subject: row.outbox_subject, msg_id: row.outbox_msg_id, message: row.outbox_message })));
+    relay.wake();
   }
 
   async function writeWithReference(o: RawObject, reference: NonNullable<RawObject['reference']>): Promise<void> {
@@ -198,11 +188,7 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     statements: {
       batched: createBatchQuery(2, new Array(2 * CREATE_BATCH_PARAMETERS).fill(null), new Date(), '').text,
       withReference: ['begin', WITH_REFERENCE.resolve, WITH_REFERENCE.insert, WITH_REFERENCE.reference, WITH_REFERENCE.change, 'commit'],
-      relay: [
-        READ_OUTBOX_BATCH,
-        'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks',
-        'or, with no read due, publish the rows the batches handed over (each created object’s first row, as the create returned it), await the acks',
-      ],
+      relay: [READ_OUTBOX_BATCH, 'publish each object’s first row (Nats-Msg-Id = msg_id), await the acks'],
     },
     create(object) {
       if (object.reference) return writeWithReference(object, object.reference);
@@ -222,91 +208,58 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
 }
 
 /**
- * The relay loop of `outbox-relay.ts`: read a batch (deleting the rows acknowledged since the last
- * read) and publish the first row of each object; or, when no read is due, publish the rows the
- * batches handed over without reading them. A read is due after a pause that ended on its timer,
- * after a failed publish, when a batch was left behind, and at least every poll interval or every
- * `batchSize` acknowledged rows. Wait for the next commit when a pass took every row, and gather
- * commits for `RELAY_GATHER_MS` when a pass of at least `RELAY_GATHER_MIN_ROWS` rows saw another
- * commit come.
+ * The relay loop of `outbox-relay.ts`: read a batch (deleting the rows the last pass had acknowledged),
+ * publish the first row of each object, wait for the next commit when it took every row, and gather
+ * commits for `RELAY_GATHER_MS` when a pass of at least `RELAY_GATHER_MIN_ROWS` rows saw another commit come.
  */
-function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batchSize: number): { wake(): void; handOff(rows: HandedRow[]): void; stop(): Promise<void> } {
-  const pollIntervalMs = 1000;
+function startRelay(pool: pg.Pool, js: Pick<PipelinedPublisher, 'publish'>, batchSize: number): { wake(): void; stop(): Promise<void> } {
   let stopped = false;
   let wakeRequested = false;
   let wake: () => void = () => (wakeRequested = true);
   const pause = (ms: number) => {
     if (wakeRequested) {
       wakeRequested = false;
-      return Promise.resolve('woken');
+      return Promise.resolve();
     }
-    return new Promise<'time' | 'woken'>((resolve) => {
-      const timer = setTimeout(() => done('time'), ms);
-      function done(why: 'time' | 'woken') {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
         clearTimeout(timer);
         wake = () => (wakeRequested = true);
-        resolve(why);
+        resolve();
       }
-      wake = () => done('woken');
+      wake = done;
     });
   };
-  // Acknowledged since the last read: deleted by the next read, in the same statement.
+  // Acknowledged in the last pass: deleted by the next read, in the same statement.
   let acknowledged: string[] = [];
-  let handed: HandedRow[] = [];
-  let readDue = true;
-  let lastReadAt = 0;
-  // The last pass published every row it had (as `outbox-relay.ts`'s `readAll`): wait for a commit, up to its 50 ms `settleMs`.
+  // The last pass published every row it read (as `outbox-relay.ts`'s `readAll`): wait for a commit, up to its 50 ms `settleMs`.
   let readAll = false;
-  const publish = async (rows: HandedRow[]): Promise<number> => {
-    const results = await Promise.allSettled(rows.map((row) => js.publish(row.subject, row.message, { msgID: row.msg_id, timeout: 5000 })));
-    for (const [i, row] of rows.entries()) if (results[i]!.status === 'fulfilled') acknowledged.push(String(row.id));
-    return results.every((result) => result.status === 'fulfilled') ? rows.length : -1;
-  };
   const pass = async (): Promise<number> => {
-    if (acknowledged.length >= batchSize || performance.now() - lastReadAt >= pollIntervalMs) readDue = true;
-    if (!readDue) {
-      const rows = handed;
-      handed = [];
-      readAll = true;
-      return rows.length === 0 ? 0 : publish(rows);
-    }
-    readDue = false;
-    handed = [];
-    const { rows } = await pool.query<HandedRow>(preparedQuery(READ_OUTBOX_BATCH, [acknowledged, [], batchSize]));
-    lastReadAt = performance.now();
+    type OutboxRow = { id: string; object_uid: string; subject: string; msg_id: string; message: string };
+    const { rows } = await pool.query<OutboxRow>(preparedQuery(READ_OUTBOX_BATCH, [acknowledged, [], batchSize]));
     acknowledged = [];
-    const read = new Set(rows.map((row) => String(row.id)));
-    handed = handed.filter((row) => !read.has(row.id));
     if (rows.length === 0) return 0;
     const seen = new Set<string>();
     const inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
     readAll = rows.length < batchSize && inFlight.length === rows.length;
-    if (!readAll) readDue = true;
-    return publish(inFlight);
+    const results = await Promise.allSettled(inFlight.map((row) => js.publish(row.subject, row.message, { msgID: row.msg_id, timeout: 5000 })));
+    acknowledged = inFlight.filter((_, i) => results[i]!.status === 'fulfilled').map((row) => String(row.id));
+    return acknowledged.length === inFlight.length ? acknowledged.length : -1;
   };
   const running = (async () => {
     while (!stopped) {
       const outcome = await pass().catch(() => -1);
-      if (outcome < 0) {
-        readDue = true;
-        await pause(500);
-      } else if (outcome === 0) {
-        if ((await pause(1000)) === 'time') readDue = true;
-      } else if (readAll && wakeRequested && outcome >= RELAY_GATHER_MIN_ROWS) await new Promise((resolve) => setTimeout(resolve, RELAY_GATHER_MS));
-      else if (readAll && (await pause(50)) === 'time') readDue = true;
+      if (outcome < 0) await pause(500);
+      else if (outcome === 0) await pause(1000);
+      else if (readAll && wakeRequested && outcome >= RELAY_GATHER_MIN_ROWS) await new Promise((resolve) => setTimeout(resolve, RELAY_GATHER_MS));
+      else if (readAll) await pause(50);
     }
-    // As the API's relay does when it stops: the rows acknowledged since the last read go too.
+    // As the API's relay does when it stops: the rows the last pass had acknowledged go too.
     if (acknowledged.length > 0) await pool.query('delete from outbox where id = any($1::bigint[])', [acknowledged]).catch(() => undefined);
   })();
   return {
-    wake() {
-      readDue = true;
-      wake();
-    },
-    handOff(rows) {
-      for (const row of rows) handed.push(row);
-      wake();
-    },
+    wake: () => wake(),
     async stop() {
       stopped = true;
       wake();

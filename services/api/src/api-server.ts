@@ -192,7 +192,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           return relay?.active ?? false;
         },
         wake: () => relay?.wake(),
-        handOff: (rows) => relay?.handOff(rows),
       },
       killPoint,
       ...(options.maxQueuedWrites ? { groupCommit: { maxQueued: options.maxQueuedWrites } } : {}),

@@ -10,12 +10,8 @@ import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import type { Identity } from './identity.js';
 import type { KillPoint } from './kill-point.js';
-import type { CommittedOutboxRow, OutboxRelay } from './outbox-relay.js';
 import type { RegisteredKind } from './kind-registry.js';
 import type { Row, Tx } from './resource-row.js';
-
-/** This process's relay, as the writes see it (`OutboxRelay`). */
-export type LocalRelay = Pick<OutboxRelay, 'active' | 'wake' | 'handOff'>;
 
 export interface ChangeRecorderOptions {
   db: Kysely<Database>;
@@ -24,7 +20,7 @@ export interface ChangeRecorderOptions {
   /** NOTIFY channel the relay listens on. */
   outboxChannel: string;
   /** See `ResourceStoreOptions.localRelay`. */
-  localRelay?: LocalRelay;
+  localRelay?: { readonly active: boolean; wake(): void };
   killPoint: KillPoint;
   /** Where each write's audit record goes, in the write's transaction. */
   audit: AuditTrail;
@@ -55,11 +51,6 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
   const notifyRelay = createRelayWaker(db, outboxChannel);
   const wakeRelay = () => {
     if (options.localRelay?.active) options.localRelay.wake();
-    else notifyRelay();
-  };
-  /** After a commit that created objects: their first outbox rows, for this process's relay to publish as they are. */
-  const handOffToRelay = (rows: readonly CommittedOutboxRow[]) => {
-    if (options.localRelay?.active) options.localRelay.handOff(rows);
     else notifyRelay();
   };
 
@@ -166,7 +157,7 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
     };
   }
 
-  return { write, recordChange, noteChange, nextVersion, wakeRelay, handOffToRelay, savepoint };
+  return { write, recordChange, noteChange, nextVersion, wakeRelay, savepoint };
 }
 
 /**

@@ -15,7 +15,7 @@ import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName, waitUntil } from './api-t
 import { openDatabase, type OpenDatabase } from './database.js';
 import { ensureEventStream } from './event-stream.js';
 import { noKillPoint } from './kill-point.js';
-import { createOutboxRelay, type CommittedOutboxRow, type OutboxRelay } from './outbox-relay.js';
+import { createOutboxRelay, type OutboxRelay } from './outbox-relay.js';
 import { RELAY_GATHER_MIN_ROWS } from './write-path-statements.js';
 import { createPipelinedPublisher, type PipelinedPublisher } from './pipelined-publish.js';
 
@@ -71,7 +71,6 @@ describe('outbox relay', () => {
   }
 
   const published = (uid: string) => received.filter((r) => r.event.uid === uid).map((r) => r.event.resourceVersion);
-  const inOutbox = async (uid: string) => Number((await pool.query<{ n: string }>('select count(*)::text as n from outbox where object_uid = $1', [uid])).rows[0]!.n);
 
   beforeAll(async () => {
     // Created first, so afterAll can drop the schema even when a later step fails.
@@ -120,6 +119,7 @@ describe('outbox relay', () => {
   });
 
   it('deletes what a pass published in the next commit\'s pass, or after settleMs when no commit comes', async () => {
+    const inOutbox = async (uid: string) => Number((await pool.query<{ n: string }>('select count(*)::text as n from outbox where object_uid = $1', [uid])).rows[0]!.n);
     const settling = createOutboxRelay({ database: databases[0]!, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, settleMs: 60_000 });
     relays.push(settling);
     // In the outbox before the relay starts, and no wake-up: its first pass takes the row. (A wake-up
@@ -213,133 +213,6 @@ describe('outbox relay', () => {
     gated.open();
     // Gathering would hold it for a minute.
     await waitUntil(() => published(second).length === 1, 'the second row on the bus', 10_000);
-  });
-
-  /**
-   * An object's first row committed as a batch create commits it, returned as the create returns it
-   * (`CommittedOutboxRow`) with `handed: true` added to the event: a consumer that sees the mark got
-   * the row from the hand-over, not from a read of the table.
-   */
-  async function committed(objectUid: string, version = 1): Promise<CommittedOutboxRow> {
-    const { sql, values } = row(objectUid, version);
-    const { rows } = await pool.query<{ id: string; message: string }>(`${sql} returning id::text, cast(payload || jsonb_build_object('seq', id::text) as text) as message`, values);
-    const [, subject, msgId] = values as [string, string, string];
-    return { id: rows[0]!.id, object_uid: objectUid, subject, msg_id: msgId, message: JSON.stringify({ ...JSON.parse(rows[0]!.message), handed: true }), created_at: new Date() };
-  }
-  const fromHandOff = (uid: string) => received.filter((r) => r.event.uid === uid).map((r) => (r.event as ChangeEvent & { handed?: boolean }).handed === true);
-
-  /** A publisher that counts its calls per Msg-Id. */
-  function countingPublisher(): { js: Pick<JetStreamClient, 'publish'>; calls: Map<string, number> } {
-    const calls = new Map<string, number>();
-    return {
-      calls,
-      js: {
-        publish: (subject, data, publishOptions) => {
-          calls.set(publishOptions!.msgID!, (calls.get(publishOptions!.msgID!) ?? 0) + 1);
-          return publisher.publish(subject, data as string, publishOptions);
-        },
-      },
-    };
-  }
-
-  it('publishes rows handed over by their commit without reading them back, and deletes them with the next read', async () => {
-    const counting = countingPublisher();
-    const handing = createOutboxRelay({ database: databases[0]!, js: counting.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, settleMs: 60_000 });
-    relays.push(handing);
-    handing.start();
-    await waitUntil(() => handing.active, 'the relay to take the lock');
-    const objects = [randomUUID(), randomUUID()];
-    handing.handOff(await Promise.all(objects.map((uid) => committed(uid))));
-    await waitUntil(() => objects.every((uid) => published(uid).length === 1), 'the handed rows on the bus');
-    // Published as handed over (a read would have published the table's text), each once, and
-    // still in the outbox: no read ran for them.
-    for (const uid of objects) {
-      expect(fromHandOff(uid)).toEqual([true]);
-      expect(counting.calls.get(`${uid}/1`)).toBe(1);
-      expect(await inOutbox(uid)).toBe(1);
-    }
-    expect(handing.published).toBe(0);
-    // The next read (a commit that handed nothing over) deletes them and publishes nothing twice.
-    const other = randomUUID();
-    await insert(other, 1);
-    handing.wake();
-    await waitUntil(() => published(other).length === 1, 'the read row on the bus');
-    expect(fromHandOff(other)).toEqual([false]);
-    await waitUntil(() => handing.published === 2 || undefined, 'the handed rows counted once deleted');
-    for (const uid of objects) {
-      expect(await inOutbox(uid)).toBe(0);
-      expect(counting.calls.get(`${uid}/1`)).toBe(1);
-    }
-  });
-
-  it('reads the table once batchSize acknowledged rows wait, even while only handed rows come', async () => {
-    const batchSize = 4;
-    const handing = createOutboxRelay({ database: databases[0]!, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, settleMs: 60_000, batchSize });
-    relays.push(handing);
-    handing.start();
-    await waitUntil(() => handing.active, 'the relay to take the lock');
-    const first = Array.from({ length: batchSize }, () => randomUUID());
-    handing.handOff(await Promise.all(first.map((uid) => committed(uid))));
-    await waitUntil(() => first.every((uid) => published(uid).length === 1), 'the first handed rows on the bus');
-    // One more handed row: a read is owed first, which deletes the acknowledged rows and takes it from the table.
-    const next = randomUUID();
-    handing.handOff([await committed(next)]);
-    await waitUntil(() => published(next).length === 1, 'the next row on the bus');
-    expect(fromHandOff(next)).toEqual([false]);
-    for (const uid of first) expect(await inOutbox(uid)).toBe(0);
-    expect(handing.published).toBe(batchSize);
-  });
-
-  it('ignores rows handed over while it is not serving: its first read takes them from the table', async () => {
-    const late = createOutboxRelay({ database: databases[0]!, js: publisher, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100 });
-    relays.push(late);
-    const uid = randomUUID();
-    late.handOff([await committed(uid)]);
-    late.start();
-    await waitUntil(() => published(uid).length === 1, 'the row on the bus');
-    expect(fromHandOff(uid)).toEqual([false]);
-  });
-
-  it("keeps an object's order behind its handed row, and reads the row again when its publish fails", async () => {
-    const object = randomUUID();
-    let failures = 1;
-    const gated = gatedPublisher();
-    const flaky = {
-      publish: (subject: string, data: string, publishOptions: { msgID: string }) => {
-        if (publishOptions.msgID === `${object}/1` && failures-- > 0) return Promise.reject(new Error('injected publish failure'));
-        return gated.js.publish(subject, data, publishOptions);
-      },
-    } as unknown as JetStreamClient;
-    const handing = createOutboxRelay({ database: databases[0]!, js: flaky, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 100, retryDelayMs: 20 });
-    relays.push(handing);
-    handing.start();
-    await waitUntil(() => handing.active, 'the relay to take the lock');
-    handing.handOff([await committed(object, 1)]);
-    await waitUntil(() => failures < 0 || undefined, 'the handed publish to fail');
-    // A later row of the object, committed while its first row backs off, announced as any other commit.
-    await insert(object, 2);
-    handing.wake();
-    gated.open();
-    await waitUntil(() => published(object).length === 2, "both of the object's rows on the bus");
-    expect(published(object)).toEqual(['1', '2']);
-    expect(fromHandOff(object)).toEqual([false, false]);
-  });
-
-  it('publishes nothing handed over once its session has ended', async () => {
-    const counting = countingPublisher();
-    const ending = createOutboxRelay({ database: await database(), js: counting.js, logger: silent, killPoint: noKillPoint, pollIntervalMs: 60_000, standbyRetryMs: 60_000 });
-    relays.push(ending);
-    ending.start();
-    await waitUntil(() => ending.active, 'the relay to take the lock');
-    await pool.query('select pg_terminate_backend($1)', [await lockHolderPid()]);
-    await waitUntil(() => !ending.active, 'the relay to notice its session ended');
-    const uid = randomUUID();
-    ending.handOff([await committed(uid)]);
-    // Another relay delivers it from the table.
-    relay(await database()).start();
-    await waitUntil(() => published(uid).length === 1, 'the row on the bus');
-    expect(fromHandOff(uid)).toEqual([false]);
-    expect(counting.calls.size).toBe(0);
   });
 
   it('publishes a row that committed after later rows were published', async () => {

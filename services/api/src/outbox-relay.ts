@@ -11,10 +11,6 @@
  *   (exponentially, capped) and left out of the next reads, so other objects' rows fill the batch.
  * - A re-publish after a crash carries the same `Nats-Msg-Id` (`<uid>/<resourceVersion>`), which
  *   the stream drops inside its duplicate window.
- * - Takes the rows of objects created in its own process straight from their commit (`handOff`):
- *   an object's first row has no earlier row to wait for, so it is published without being read
- *   back, and deleted with a later read. Rows of other writes, of other replicas, or of objects
- *   backing off are read from the table as before, and so is everything after a fallback poll.
  * - Woken by LISTEN/NOTIFY; polls as a fallback. Only the holder of the advisory lock publishes;
  *   other replicas stand by and retry, and take over when the holder's session ends.
  * - Fenced: the relay reads and deletes rows on the very connection that holds the lock, and a
@@ -76,24 +72,6 @@ export interface OutboxRelay {
   readonly published: number;
   /** Asks for a pass now: what a NOTIFY does, for writes committed in this process, without the round trip. */
   wake(): void;
-  /**
-   * Rows just committed in this process, each the first row of an object its commit created (so no
-   * earlier row of that object can wait in the outbox): while this relay is active, it publishes
-   * them without reading them back, saving a read per commit on the way from commit to the bus.
-   * Rows it does not publish stay in the table for a read (nothing is lost if they are ignored).
-   */
-  handOff(rows: readonly CommittedOutboxRow[]): void;
-}
-
-/** An outbox row as its commit returned it (`createBatchQuery`'s `outbox_*` columns). */
-export interface CommittedOutboxRow {
-  id: string;
-  object_uid: string;
-  subject: string;
-  msg_id: string;
-  /** The event as published, like a read's `message`. */
-  message: string;
-  created_at: Date;
 }
 
 /** What a pass did: rows acknowledged, publishes failed, and whether it took every row it could (nothing left for an immediate next pass). */
@@ -103,8 +81,15 @@ interface PassOutcome {
   readAll: boolean;
 }
 
-/** A row read from the table; its `message` is the row's payload with its `seq`, JSON text (see `READ_OUTBOX_BATCH`). */
-type OutboxRow = CommittedOutboxRow;
+interface OutboxRow {
+  id: string;
+  object_uid: string;
+  subject: string;
+  msg_id: string;
+  /** The event as published: the row's payload with its `seq`, JSON text (see `READ_OUTBOX_BATCH`). */
+  message: string;
+  created_at: Date;
+}
 
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -120,18 +105,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const sessionQueryTimeoutMs = options.sessionQueryTimeoutMs ?? 30_000;
   /** Objects whose last publish failed: when they may be tried again, and how often they failed. */
   const backoff = new Map<string, { until: number; failures: number }>();
-  /** Rows the stream acknowledged since the last read: the next read deletes them. */
+  /** Rows the stream acknowledged in the last pass: the next read deletes them. */
   let acknowledgedIds: string[] = [];
-  /** Rows handed over by this process's commits (`handOff`) and not yet published or read. */
-  let handed: OutboxRow[] = [];
-  /**
-   * The next pass reads the table: set by a wake-up (a NOTIFY, a commit that handed nothing), by a
-   * pause that ended on its timer (the fallback poll, the settle), and when a read is owed (see
-   * `readOwed`); cleared by a read. Otherwise a pass publishes only what was handed over.
-   */
-  let readDue = true;
-  /** When the last read returned (`performance.now()`). */
-  let lastReadAt = 0;
   const stopping = new AbortController();
   // A wake-up that arrives while a pass runs is kept for the next pause: that pass may have read the
   // table before the commit it announces, and waiting a whole poll interval for it would be a 1 s tail.
@@ -139,54 +114,33 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const requestWake = () => {
     wakeRequested = true;
   };
-  /** Ends the current pause (or the next one); `wake()` and `handOff()` go through it. */
   let wake: () => void = requestWake;
-  /** A wake-up for rows only a read finds (a NOTIFY, a commit that handed nothing over). */
-  const wakeToRead = () => {
-    readDue = true;
-    wake();
-  };
   let active = false;
   let published = 0;
   let running: Promise<void> | undefined;
 
   /**
-   * Resolves after `ms` (`'time'`), on a wake-up (also one that came since the last pause), or on
-   * stop. Not `wakeable` (the gather under load): only the time or a stop ends it, and wake-ups that
-   * come meanwhile are kept for the next pause.
+   * Resolves after `ms`, on a wake-up (also one that came since the last pause), or on stop. Not
+   * `wakeable` (the gather under load): only the time or a stop ends it, and wake-ups that come
+   * meanwhile are kept for the next pause.
    */
-  function pause(ms: number, options: { wakeable: boolean } = { wakeable: true }): Promise<'time' | 'woken'> {
+  function pause(ms: number, options: { wakeable: boolean } = { wakeable: true }): Promise<void> {
     // A stop that came while a pass ran has already fired its abort event: do not wait for it.
     if (stopping.signal.aborted || (options.wakeable && wakeRequested)) {
       if (options.wakeable) wakeRequested = false;
-      return Promise.resolve('woken');
+      return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const done = (why: 'time' | 'woken') => {
+      const done = () => {
         clearTimeout(timer);
-        stopping.signal.removeEventListener('abort', woken);
+        stopping.signal.removeEventListener('abort', done);
         if (options.wakeable) wake = requestWake;
-        resolve(why);
+        resolve();
       };
-      const woken = () => done('woken');
-      const timer = setTimeout(() => done('time'), ms);
-      if (options.wakeable) wake = woken;
-      stopping.signal.addEventListener('abort', woken, { once: true });
+      const timer = setTimeout(done, ms);
+      if (options.wakeable) wake = done;
+      stopping.signal.addEventListener('abort', done, { once: true });
     });
-  }
-
-  /** A pause after which the table is read when it ended on its timer (nothing woke the relay meanwhile). */
-  async function pauseThenRead(ms: number): Promise<void> {
-    if ((await pause(ms)) === 'time') readDue = true;
-  }
-
-  /**
-   * A read is owed, even with rows handed over: enough acknowledged rows wait to be deleted, or the
-   * last read is older than the poll interval. The lock is held by the session a read goes through,
-   * so the relay confirms it at least that often, however long it publishes handed rows alone.
-   */
-  function readOwed(): boolean {
-    return acknowledgedIds.length >= batchSize || performance.now() - lastReadAt >= pollIntervalMs;
   }
 
   /**
@@ -199,12 +153,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const now = Date.now();
     for (const [uid, entry] of backoff) if (entry.until <= now) backoff.delete(uid);
     const done = acknowledgedIds;
-    // Every row handed over until now committed before this read: it sees them (or they were
-    // acknowledged, and it deletes them). Rows handed over while it runs may be in it too.
-    readDue = false;
-    handed = [];
     const { rows } = await session.db.executeQuery<OutboxRow & { id: string | number }>(CompiledQuery.raw(READ_OUTBOX_BATCH, [done, [...backoff.keys()], batchSize]));
-    lastReadAt = performance.now();
     counted(done.length);
     return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at) }));
   }
@@ -232,38 +181,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   /**
-   * One pass that reads the table: how many rows were acknowledged (and deleted) and how many
-   * publishes failed. Publish failures back off their object and are not errors of the pass; a
-   * database error throws, and ends this relay's turn.
+   * One pass: how many rows were acknowledged (and deleted) and how many publishes failed. Publish
+   * failures back off their object and are not errors of the pass; a database error throws, and
+   * ends this relay's turn.
    */
-  async function readPass(session: RelaySession): Promise<PassOutcome> {
+  async function publishPass(session: RelaySession): Promise<PassOutcome> {
     const rows = await readBatch(session);
     if (rows.length === 0) return { acknowledged: 0, failed: 0, readAll: true };
     // The first row of each object only: a second row of the same object waits for the next pass.
     const seen = new Set<string>();
-    const first = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
-    const outcome = await publish(first);
-    // A row handed over while the read ran may have been in it: it was published with it.
-    const read = new Set(rows.map((row) => row.id));
-    handed = handed.filter((row) => !read.has(row.id));
-    // Rows left behind: a full batch (more may wait), or a second row of an object held for the next pass.
-    return { ...outcome, readAll: rows.length < batchSize && first.length === rows.length };
-  }
-
-  /** One pass over the rows handed over since the last pass, without a read. */
-  async function handedPass(): Promise<PassOutcome> {
-    const now = Date.now();
-    const rows = handed.filter((row) => !((backoff.get(row.object_uid)?.until ?? 0) > now));
-    handed = [];
-    return { ...(await publish(rows)), readAll: true };
-  }
-
-  /**
-   * Publishes `rows` (one per object) together: the acknowledged ones are deleted by the next read;
-   * a failed one backs its object off and stays in the table.
-   */
-  async function publish(rows: readonly OutboxRow[]): Promise<Omit<PassOutcome, 'readAll'>> {
-    const inFlight = rows.slice(0, killPoint.pass('relay-before-publish', rows.length));
+    let inFlight = rows.filter((row) => !seen.has(row.object_uid) && seen.add(row.object_uid));
+    inFlight = inFlight.slice(0, killPoint.pass('relay-before-publish', inFlight.length));
     const results = await Promise.allSettled(
       inFlight.map((row) =>
         js.publish(row.subject, row.message, { msgID: row.msg_id, timeout: 5000 }),
@@ -273,7 +201,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (acknowledged.length > 0) {
       // Deleted by the next read, on the lock's connection: a relay that lost its session deletes
       // nothing (the next holder re-publishes them, and the stream drops the duplicates).
-      for (const row of acknowledged) acknowledgedIds.push(row.id);
+      acknowledgedIds = acknowledged.map((row) => row.id);
       const now = Date.now();
       for (const row of acknowledged) {
         backoff.delete(row.object_uid);
@@ -287,7 +215,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason;
       logger.warn({ err: String(reason), failed: failed.length, objects: failed.map((row) => row.object_uid) }, 'publish failed; those objects back off, their rows stay in the outbox');
     }
-    return { acknowledged: acknowledged.length, failed: failed.length };
+    // Rows left behind: a full batch (more may wait), or a second row of an object held for the next pass.
+    return { acknowledged: acknowledged.length, failed: failed.length, readAll: rows.length < batchSize && inFlight.length === rows.length };
   }
 
   /** How long to wait when a pass published nothing: the poll, or sooner when a backed-off object is due. */
@@ -304,9 +233,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       lostReason = reason;
       wake();
     });
-    await session.listen(() => wakeToRead());
-    // The table first: rows committed before this turn (another holder's, or handed over to no one).
-    readDue = true;
+    await session.listen(() => wake());
     active = true;
     logger.info({ engine: database.engine, schema: database.schema }, 'relay active');
     try {
@@ -314,37 +241,29 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // down, so the relay waits as a whole instead of walking the backlog one failing batch after another.
       let failingPasses = 0;
       while (!stopping.signal.aborted && !lostReason) {
-        if (readOwed()) readDue = true;
         let outcome: PassOutcome;
-        if (readDue) {
-          try {
-            outcome = await readPass(session);
-          } catch (error) {
-            // The session's connection failed: the lock may be gone with it. Stop here, before any
-            // further publish; the caller closes the session and stands by like any other replica.
-            lostReason = error instanceof Error ? error : new Error(String(error));
-            break;
-          }
-        } else if (handed.length > 0) outcome = await handedPass();
-        // Woken by a hand-over whose rows a read already took: nothing to do but wait.
-        else outcome = { acknowledged: 0, failed: 0, readAll: true };
+        try {
+          outcome = await publishPass(session);
+        } catch (error) {
+          // The session's connection failed: the lock may be gone with it. Stop here, before any
+          // further publish; the caller closes the session and stands by like any other replica.
+          lostReason = error instanceof Error ? error : new Error(String(error));
+          break;
+        }
         if (outcome.acknowledged > 0) {
           failingPasses = 0;
           if (outcome.readAll && wakeRequested && outcome.acknowledged >= RELAY_GATHER_MIN_ROWS && gatherMs > 0) await pause(gatherMs, { wakeable: false });
-          else if (outcome.readAll) await pauseThenRead(Math.min(settleMs, idleWaitMs()));
-          else readDue = true;
+          else if (outcome.readAll) await pause(Math.min(settleMs, idleWaitMs()));
         } else if (outcome.failed > 0) {
           // The first failing pass goes straight on: its objects are backed off, so the next pass
           // reads other objects. A second one in a row means the bus, not an object: wait.
-          readDue = true;
           if (++failingPasses > 1) await pause(Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.min(failingPasses - 2, 20)));
-        } else await pauseThenRead(idleWaitMs());
+        } else await pause(idleWaitMs());
       }
       if (!lostReason) await deleteAcknowledged(session).catch((error: unknown) => logger.warn({ err: String(error) }, 'could not delete the last acknowledged rows; the next relay re-publishes them (deduplicated)'));
     } finally {
       active = false;
       acknowledgedIds = [];
-      handed = [];
       backoff.clear();
     }
     if (lostReason && !stopping.signal.aborted) logger.warn({ err: String(lostReason) }, 'relay session lost; standing by');
@@ -392,12 +311,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       return published;
     },
     wake() {
-      wakeToRead();
-    },
-    handOff(rows) {
-      // Not serving: the rows wait in the table for the next holder's first read.
-      if (!active || rows.length === 0) return;
-      for (const row of rows) handed.push(row);
       wake();
     },
   };

@@ -9,7 +9,7 @@ import { migrateToLatest } from '@tugboat/migrations';
 import { TEST_DATABASE_URL, uniqueName } from './api-test-harness.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { prepared, preparedName, preparedQuery } from './prepared-statements.js';
-import { CREATE_BATCH_PARAMETERS, createBatchQuery, createBatchRoom, OUTBOX_COLUMNS, READ_OUTBOX_BATCH, RESOURCE_COLUMNS, type CreatedOutboxColumns } from './write-path-statements.js';
+import { CREATE_BATCH_PARAMETERS, createBatchQuery, createBatchRoom, READ_OUTBOX_BATCH, RESOURCE_COLUMNS } from './write-path-statements.js';
 
 describe('prepared statements', () => {
   let database: OpenDatabase;
@@ -103,23 +103,6 @@ describe('prepared statements', () => {
     expect(Number(total.rows[0]!.n)).toBe(1 + 3 + 5 + 1);
   });
 
-  it('answers each object with its outbox row as the relay would read and publish it', async () => {
-    const { uids, query } = batchOf(3);
-    const { rows } = await database.db.executeQuery<{ uid: string; resource_version: string } & CreatedOutboxColumns>(CompiledQuery.raw(query.text, query.values));
-    const { rows: read } = await database.db.executeQuery<{ id: string; object_uid: string; subject: string; msg_id: string; message: string }>(CompiledQuery.raw(READ_OUTBOX_BATCH, [[], [], 1000]));
-    for (const uid of uids) {
-      const created = rows.find((row) => row.uid === uid)!;
-      const stored = read.find((row) => row.object_uid === uid)!;
-      expect({ id: String(created.outbox_id), subject: created.outbox_subject, msg_id: created.outbox_msg_id, message: created.outbox_message }).toEqual({
-        id: String(stored.id),
-        subject: stored.subject,
-        msg_id: `${uid}/${created.resource_version}`,
-        message: stored.message,
-      });
-      expect(stored.msg_id).toBe(`${uid}/${created.resource_version}`);
-    }
-  });
-
   it("answers with every column of resources (but the generated ones), named, and keeps working prepared after a migration adds one", async () => {
     const { rows: columns } = await database.db.executeQuery<{ column_name: string }>(
       CompiledQuery.raw(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'resources' and is_generated = 'NEVER' order by column_name`, [database.schema]),
@@ -132,6 +115,6 @@ describe('prepared statements', () => {
     const after = batchOf(2);
     const { rows } = await database.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(after.query.text, after.query.values));
     expect(rows.map((row) => row['uid']).sort()).toEqual([...after.uids].sort());
-    expect(Object.keys(rows[0]!).sort()).toEqual([...RESOURCE_COLUMNS, ...OUTBOX_COLUMNS].sort());
+    expect(Object.keys(rows[0]!).sort()).toEqual([...RESOURCE_COLUMNS].sort());
   });
 });

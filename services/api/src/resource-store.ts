@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import type { Referrer, Resource, ResourceEvent, ResourceStatus } from '@tugboat/resource-model';
 import { createAdmission, type Admission } from './admission.js';
 import { createAuditTrail, type AuditTrail } from './audit-trail.js';
-import { createChangeRecorder, type LocalRelay } from './change-recorder.js';
+import { createChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import type { Identity } from './identity.js';
 import type { KillPoint } from './kill-point.js';
@@ -89,10 +89,10 @@ export interface ResourceStoreOptions {
   outboxChannel: string;
   /**
    * The relay of this process: while it is the active one, a commit wakes it directly instead of
-   * through a NOTIFY (one statement, and one commit flush, less per write), and a commit that created
-   * objects hands it their outbox rows. Otherwise NOTIFY wakes whichever replica holds the relay lock.
+   * through a NOTIFY (one statement, and one commit flush, less per write). Otherwise NOTIFY wakes
+   * whichever replica holds the relay lock.
    */
-  localRelay?: LocalRelay;
+  localRelay?: { readonly active: boolean; wake(): void };
   killPoint: KillPoint;
   /**
    * Creates with nothing to resolve that arrive while `maxInFlight` (default 1) batches are on

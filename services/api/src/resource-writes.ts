@@ -13,7 +13,7 @@ import { createRolloutDecisions } from './rollout-decisions.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
-import { createBatchQuery, type CreatedOutboxColumns } from './write-path-statements.js';
+import { createBatchQuery } from './write-path-statements.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import type { Identity } from './identity.js';
 import { diffJson, type FieldChange } from './json-diff.js';
@@ -108,7 +108,7 @@ function initialFinalizers(definition: KindDefinition): string[] {
 
 export function createResourceWrites(options: ResourceWritesOptions): ResourceWrites {
   const { db, kinds, prefix, killPoint, admission, audit } = options;
-  const { write, recordChange, noteChange, wakeRelay, handOffToRelay } = options.changes;
+  const { write, recordChange, noteChange, wakeRelay } = options.changes;
   const { openSecrets, plaintextSpec, prepareSpec } = options.sealer;
 
   /** Resolves the spec's reference fields to uids; a missing target is a 422 naming the field. */
@@ -252,9 +252,9 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       );
     });
     const query = createBatchQuery(items.length, parameters, now, at);
-    let rows: Array<Row & CreatedOutboxColumns>;
+    let rows: Row[];
     try {
-      ({ rows } = await db.executeQuery<Row & CreatedOutboxColumns>(CompiledQuery.raw(query.text, query.values)));
+      ({ rows } = await db.executeQuery<Row>(CompiledQuery.raw(query.text, query.values)));
     } catch (error) {
       // Only a statement the server refused is known to have written nothing, so only then may its
       // objects be tried again one by one; a lost connection may have lost the answer to a commit.
@@ -262,9 +262,8 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const mapped = mapDatabaseError(error);
       return items.map(() => ({ ok: false, error: mapped }));
     }
-    // Each is its object's first outbox row: the relay may publish it as it is, without a read.
-    if (rows.length > 0) handOffToRelay(rows.map((row) => ({ id: String(row.outbox_id), object_uid: row.uid, subject: row.outbox_subject, msg_id: row.outbox_msg_id, message: row.outbox_message, created_at: now })));
-    const byUid = new Map<string, Row>(rows.map((row) => [row.uid, row]));
+    if (rows.length > 0) wakeRelay();
+    const byUid = new Map(rows.map((row) => [row.uid, row]));
     return items.map(({ kind, uid, input }) => {
       killPoint.pass('after-commit', 1);
       const row = byUid.get(uid);

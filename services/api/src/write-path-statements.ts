@@ -19,14 +19,6 @@ export const RESOURCE_COLUMNS = [
   'finalizers', 'deletion_requested_at', 'created_at', 'updated_at', 'suspended',
 ] as const satisfies ReadonlyArray<keyof ResourcesTable>;
 
-/**
- * What a batch create answers beside each object: its outbox row as written, the event as the relay
- * publishes it (`message`, like `READ_OUTBOX_BATCH`'s), so the relay can take it without reading it
- * back (`OutboxRelay.handOff`).
- */
-export const OUTBOX_COLUMNS = ['outbox_id', 'outbox_subject', 'outbox_msg_id', 'outbox_message'] as const;
-export type CreatedOutboxColumns = { outbox_id: string | number; outbox_subject: string; outbox_msg_id: string; outbox_message: string };
-
 /** Parameters per object of a batch create, in the order of its `input` columns. */
 export const CREATE_BATCH_PARAMETERS = 17;
 
@@ -44,8 +36,8 @@ export function createBatchRoom(count: number): number {
 
 /**
  * A batch create (`createBatch` in `resource-writes.ts`): the objects, their revisions, outbox rows
- * and audit records in one statement, answering each object with its outbox row (`OUTBOX_COLUMNS`),
- * for `count` objects whose parameters are `objects` (`CREATE_BATCH_PARAMETERS` each, in order), at `now` (the rows' times) and `at` (the events').
+ * and audit records in one statement, for `count` objects whose parameters are `objects`
+ * (`CREATE_BATCH_PARAMETERS` each, in order), at `now` (the rows' times) and `at` (the events').
  * `objects` becomes the query's `values` (padded and completed in place, not copied).
  */
 export function createBatchQuery(count: number, objects: unknown[], now: Date, at: string): { text: string; values: unknown[] } {
@@ -91,15 +83,13 @@ function createBatchStatement(room: number): string {
       select c.uid, i.subject, c.uid::text || '/' || c.resource_version::text, i.event || jsonb_build_object('resourceVersion', c.resource_version::text)
       from created c join input i on i.uid = c.uid
       order by c.resource_version
-      returning id, object_uid, subject, msg_id, cast(payload || jsonb_build_object('seq', id::text) as text) as message
     ), audit as (
       insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
       select i.audit_actor, i.audit_actor_type, i.audit_token, 'create', c.kind, case when c.kind = 'Project' and c.project = '' then c.name else nullif(c.project, '') end, c.name, 'success', 201, i.audit_request_id, i.audit_source
       from created c join input i on i.uid = c.uid
       order by i.position
     )
-    select ${RESOURCE_COLUMNS.map((column) => `c.${column}`).join(', ')}, ${OUTBOX_COLUMNS.map((column) => `o.${column.slice('outbox_'.length)} as ${column}`).join(', ')}
-    from created c join change o on o.object_uid = c.uid`;
+    select ${RESOURCE_COLUMNS.join(', ')} from created`;
   createBatchStatements.set(room, text);
   return prepared(`tugboat-create-batch-${room}`, text);
 }
