@@ -48,6 +48,7 @@ import { startBenchInstallation, type BenchInstallation } from './bench-installa
 import { createHttpJsonClient, type HttpJsonClient } from './http-json.js';
 import { findNatsServerPid, startCpuMeter } from './process-cpu.js';
 import { formatTable, latencyStats, round, wallClockMs, type LatencyStats } from './latency-stats.js';
+import { measureWakeUpCost } from './wake-up-probe.js';
 import { sealedLike, startRawWritePath, type RawObject, type RawWritePath } from './raw-write-path.js';
 
 const env = process.env;
@@ -593,6 +594,9 @@ async function main(): Promise<void> {
     }
     openClient.close();
 
+    // What a wake-up costs on the machine right now: the latency below is read beside it.
+    const wakeUp = await measureWakeUpCost({ rate: RATE, pacedRequests: 2 * RATE, backToBackRequests: 5_000 });
+    console.log(`  wake-up cost: ${wakeUp.pacedCpuMs} ms of CPU per request at ${RATE}/s, ${wakeUp.backToBackCpuMs} ms back to back`);
     const reconcile = await measureCommitToReconcile(installation, writer, controllerToken);
     writer.close();
 
@@ -611,6 +615,7 @@ async function main(): Promise<void> {
       summary,
       openLoops,
       commitToReconcile: reconcile,
+      wakeUpCost: wakeUp,
       baselineStatements: raw.statements,
       targets: {
         apiToRawPercent: { target: 40, actual: plainRatio, met: plainRatio >= 40 },
@@ -672,6 +677,10 @@ async function main(): Promise<void> {
           ['  lease held -> reconcile end (one worker busy)', RATE, ...ms(reconcile.leaseToDoneMs)],
         ],
       ),
+    );
+    console.log(
+      `machine: a bare node:http request costs its server ${wakeUp.pacedCpuMs} ms of CPU at ${RATE}/s (asleep between requests) and ${wakeUp.backToBackCpuMs} ms back to back ` +
+        `(round trip at ${RATE}/s p50 ${wakeUp.pacedRoundTripMs.p50} ms, p99 ${wakeUp.pacedRoundTripMs.p99} ms); every hop of commit -> reconcile start pays the first`,
     );
     console.log(
       `controller: ${reconcile.controllerPerSecond} reconciles/s ended while ${RATE} writes/s were sent (${CONTROLLER_CONCURRENCY} at once)` +
