@@ -1,7 +1,7 @@
 /**
- * Prepared statements on a real Postgres server: the write path's two statements go prepared
- * through the API's pool (kysely) and the relay's session, nothing else does, and a batch create
- * padded to its room writes exactly its objects.
+ * Prepared statements on a real Postgres server: the write path's two statements and the read of
+ * one object go prepared through the API's pool (kysely) and the relay's session, nothing else
+ * does, and a batch create padded to its room writes exactly its objects.
  */
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -9,6 +9,8 @@ import { migrateToLatest } from '@tugboat/migrations';
 import { TEST_DATABASE_URL, uniqueName } from './api-test-harness.js';
 import { openDatabase, type OpenDatabase } from './database.js';
 import { prepared, preparedName, preparedQuery } from './prepared-statements.js';
+import type { RegisteredKind } from './kind-registry.js';
+import { findWithOwners } from './resource-reads.js';
 import { CREATE_BATCH_PARAMETERS, createBatchQuery, createBatchRoom, READ_OUTBOX_BATCH, RESOURCE_COLUMNS } from './write-path-statements.js';
 
 describe('prepared statements', () => {
@@ -101,6 +103,30 @@ describe('prepared statements', () => {
     // Nothing was written for the padding: every object in the table is one of the batches' or the project.
     const total = await database.db.executeQuery<{ n: string }>(CompiledQuery.raw(`select count(*) as n from resources`, []));
     expect(Number(total.rows[0]!.n)).toBe(1 + 3 + 5 + 1);
+  });
+
+  it("reads an object with its owners prepared, in the owners' order, and keeps reading after a migration adds a column", async () => {
+    const owned = batchOf(1);
+    const owners = batchOf(2);
+    for (const batch of [owned, owners]) await database.db.executeQuery(CompiledQuery.raw(batch.query.text, batch.query.values));
+    await database.db.executeQuery(
+      CompiledQuery.raw(`insert into owner_references (owned_uid, owner_uid, position) values ($1, $2, 0), ($1, $3, 1)`, [owned.uids[0], owners.uids[1], owners.uids[0]]),
+    );
+    const kind = { definition: { kind: 'Widget' } } as RegisteredKind;
+    const read = () => findWithOwners(database.db, kind, { project: 'p', name: `w-${owned.uids[0]}` });
+    const found = await read();
+    expect(found!.row.uid).toBe(owned.uids[0]);
+    expect(Object.keys(found!.row).sort()).toEqual([...RESOURCE_COLUMNS].sort());
+    expect(found!.owners).toEqual([owners.uids[1], owners.uids[0]].map((uid) => ({ kind: 'Widget', name: `w-${uid}`, uid })));
+    expect(await preparedOnServer()).toContain('tugboat-find-with-owners');
+    // A newer replica's migration, while this connection holds the statement prepared.
+    await database.db.executeQuery(CompiledQuery.raw(`alter table resources add column later_read_column text`, []));
+    try {
+      expect((await read())!.row.uid).toBe(owned.uids[0]);
+      expect(await findWithOwners(database.db, kind, { project: 'p', name: 'absent' })).toBeUndefined();
+    } finally {
+      await database.db.executeQuery(CompiledQuery.raw(`alter table resources drop column later_read_column`, []));
+    }
   });
 
   it("answers with every column of resources (but the generated ones), named, and keeps working prepared after a migration adds one", async () => {

@@ -1,5 +1,5 @@
 /** The store's reads: one object (with its owners), pages of a kind by label selector, referrers, secrets. */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import { InputError, type LabelRequirement, type Referrer } from '@tugboat/resource-model';
 import type { AuditTrail } from './audit-trail.js';
 import { mapDatabaseError } from './change-recorder.js';
@@ -10,6 +10,8 @@ import type { ResourceStore } from './resource-store.js';
 import { notFound, toResource, toResources, type Executor, type ObjectKey, type Owner, type Row } from './resource-row.js';
 import type { SpecSealer } from './spec-sealer.js';
 import { unsafeStringRule } from './string-safety.js';
+import { prepared } from './prepared-statements.js';
+import { RESOURCE_COLUMNS } from './write-path-statements.js';
 
 export interface ListOptions {
   project?: string;
@@ -99,27 +101,32 @@ export function createResourceReads(options: ResourceReadsOptions): ResourceRead
   };
 }
 
-/**
- * An object with its owners in one query (`ownersOf` is a second round trip): the read path of
- * every GET and of the status write a controller makes after each reconcile. `forUpdate` locks the
- * object's row (not its owners'), as `lockRow` does.
- */
 /** The owners of the object whose uid `uid` names, in their order: a subquery for a select list. */
 export function ownersOf(uid: RawBuilder<unknown>): RawBuilder<Owner[] | null> {
   return sql<Owner[] | null>`(select json_agg(json_build_object('kind', r.kind, 'name', r.name, 'uid', r.uid) order by o.position)
                               from owner_references o join resources r on r.uid = o.owner_uid where o.owned_uid = ${uid})`;
 }
 
-export async function findWithOwners(executor: Executor, kind: RegisteredKind, key: ObjectKey, forUpdate = false): Promise<{ row: Row; owners: Owner[] } | undefined> {
-  let query = executor
-    .selectFrom('resources')
-    .selectAll('resources')
-    .select(ownersOf(sql.ref('resources.uid')).as('owners'))
-    .where('kind', '=', kind.definition.kind)
-    .where('project', '=', key.project)
-    .where('name', '=', key.name);
-  if (forUpdate) query = query.forUpdate();
-  const found = await query.executeTakeFirst();
+/**
+ * `findWithOwners`'s statement, sent prepared (`prepared-statements.ts`): every GET and every
+ * controller's read of an object after it took its lease run it, and unprepared the server parsed
+ * and planned it each time. Its columns are named, as the batch create's are (`RESOURCE_COLUMNS`):
+ * a prepared statement answering `*` fails once a migration adds a column.
+ */
+export const FIND_WITH_OWNERS = prepared('tugboat-find-with-owners', `
+  select ${RESOURCE_COLUMNS.map((column) => `o.${column}`).join(', ')},
+    (select json_agg(json_build_object('kind', owner.kind, 'name', owner.name, 'uid', owner.uid) order by link.position)
+     from owner_references link join resources owner on owner.uid = link.owner_uid where link.owned_uid = o.uid) as owners
+  from resources o
+  where o.kind = $1 and o.project = $2 and o.name = $3`);
+
+/**
+ * An object with its owners in one query (`ownersOf` is a second round trip): the read path of
+ * every GET and of a controller's read after its lease.
+ */
+export async function findWithOwners(executor: Executor, kind: RegisteredKind, key: ObjectKey): Promise<{ row: Row; owners: Owner[] } | undefined> {
+  const { rows } = await executor.executeQuery<Row & { owners: Owner[] | null }>(CompiledQuery.raw(FIND_WITH_OWNERS, [kind.definition.kind, key.project, key.name]));
+  const found = rows[0];
   if (!found) return undefined;
   const { owners, ...row } = found;
   return { row, owners: owners ?? [] };
