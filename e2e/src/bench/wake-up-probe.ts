@@ -86,6 +86,6 @@ export async function measureWakeUpCost(options: { rate: number; pacedRequests: 
     return { backToBackCpuMs: round(backToBackCpuMs, 3), pacedCpuMs: round(pacedCpuMs, 3), rate: options.rate, pacedRoundTripMs: latencyStats(roundTrips) };
   } finally {
     agent.destroy();
-    child.disconnect();
+    if (child.connected) child.disconnect();
   }
 }

@@ -1,5 +1,5 @@
 /** The store's reads: one object (with its owners), pages of a kind by label selector, referrers, secrets. */
-import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { InputError, type LabelRequirement, type Referrer } from '@tugboat/resource-model';
 import type { AuditTrail } from './audit-trail.js';
 import { mapDatabaseError } from './change-recorder.js';
@@ -101,10 +101,14 @@ export function createResourceReads(options: ResourceReadsOptions): ResourceRead
   };
 }
 
-/** The owners of the object whose uid `uid` names, in their order: a subquery for a select list. */
-export function ownersOf(uid: RawBuilder<unknown>): RawBuilder<Owner[] | null> {
-  return sql<Owner[] | null>`(select json_agg(json_build_object('kind', r.kind, 'name', r.name, 'uid', r.uid) order by o.position)
-                              from owner_references o join resources r on r.uid = o.owner_uid where o.owned_uid = ${uid})`;
+/**
+ * The owners of the object whose uid is `uidColumn` (a column of the outer query, e.g. `x.uid`), in
+ * their order, as JSON: a subquery for a select list, as SQL text (the prepared read is text). The
+ * column is named by code, never by a request.
+ */
+export function ownersSubquery(uidColumn: string): string {
+  return `(select json_agg(json_build_object('kind', owner.kind, 'name', owner.name, 'uid', owner.uid) order by link.position)
+     from owner_references link join resources owner on owner.uid = link.owner_uid where link.owned_uid = ${uidColumn})`;
 }
 
 /**
@@ -114,14 +118,12 @@ export function ownersOf(uid: RawBuilder<unknown>): RawBuilder<Owner[] | null> {
  * a prepared statement answering `*` fails once a migration adds a column.
  */
 export const FIND_WITH_OWNERS = prepared('tugboat-find-with-owners', `
-  select ${RESOURCE_COLUMNS.map((column) => `o.${column}`).join(', ')},
-    (select json_agg(json_build_object('kind', owner.kind, 'name', owner.name, 'uid', owner.uid) order by link.position)
-     from owner_references link join resources owner on owner.uid = link.owner_uid where link.owned_uid = o.uid) as owners
+  select ${RESOURCE_COLUMNS.map((column) => `o.${column}`).join(', ')}, ${ownersSubquery('o.uid')} as owners
   from resources o
   where o.kind = $1 and o.project = $2 and o.name = $3`);
 
 /**
- * An object with its owners in one query (`ownersOf` is a second round trip): the read path of
+ * An object with its owners in one query (`toResources` reads owners with a second one): the read path of
  * every GET and of a controller's read after its lease.
  */
 export async function findWithOwners(executor: Executor, kind: RegisteredKind, key: ObjectKey): Promise<{ row: Row; owners: Owner[] } | undefined> {

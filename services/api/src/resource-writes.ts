@@ -24,7 +24,7 @@ import { lockRow, lockRowIfExists, shareLinkTarget } from './lock-row.js';
 import { openTxMemo } from './tx-memo.js';
 import { insertEvent } from './resource-events.js';
 import { DetailCollector, detailMessage, inputError, parseLabels, type ResourceWriteInput } from './resource-input.js';
-import { ownersOf } from './resource-reads.js';
+import { ownersSubquery } from './resource-reads.js';
 import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Owner, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
@@ -573,7 +573,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
                    cast(${record.request_id} as text), cast(${record.source} as text)
             from written
           )
-          select x.*, ${ownersOf(sql.ref('x.uid'))} as owners
+          select x.*, ${sql.raw(ownersSubquery('x.uid'))} as owners
           from (select w.*, true as written from written w union all select c.*, false as written from current c) x
           order by x.written desc
           limit 1`.execute(db));
