@@ -11,7 +11,7 @@
  * latency figures of a run are read beside it.
  */
 import { spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { createHttpJsonClient, type HttpJsonClient } from './http-json.js';
 import { latencyStats, round, type LatencyStats } from './latency-stats.js';
 
 export interface WakeUpCost {
@@ -42,18 +42,12 @@ export async function measureWakeUpCost(options: { rate: number; pacedRequests: 
     child.once('message', (message) => resolve(message as { port?: number; cpuMs?: number }));
     child.once('exit', (code) => reject(new Error(`the wake-up probe's server exited (${code})`)));
   });
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  let client: HttpJsonClient | undefined;
   try {
     const { port } = await next();
-    const send = () =>
-      new Promise<void>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    // The load generator's own keep-alive client (`http-json.ts`).
+    client = createHttpJsonClient({ port: port!, token: 'probe', maxSockets: 16 });
+    const send = () => client!.send('GET', '/').then(() => undefined);
     const cpuMs = async () => {
       child.send('cpu');
       return (await next()).cpuMs!;
@@ -85,7 +79,7 @@ export async function measureWakeUpCost(options: { rate: number; pacedRequests: 
     const pacedCpuMs = ((await cpuMs()) - before) / options.pacedRequests;
     return { backToBackCpuMs: round(backToBackCpuMs, 3), pacedCpuMs: round(pacedCpuMs, 3), rate: options.rate, pacedRoundTripMs: latencyStats(roundTrips) };
   } finally {
-    agent.destroy();
+    client?.close();
     if (child.connected) child.disconnect();
   }
 }
