@@ -30,7 +30,7 @@ import { administeredProjects, can, createKindIndex, describeGrants, PROJECT_KIN
 import { accessProject, authorize, type Action, type AuthorizationTarget } from './authorize.js';
 import type { AuditLog } from './audit-log.js';
 import { createAuditRoute } from './audit-route.js';
-import { attemptedAction, auditContextOf, type AuditTrail } from './audit-trail.js';
+import { actingThrough, attemptedAction, type Actor, type AuditTrail } from './audit-trail.js';
 import { docsAssets, docsPage } from './docs-page.js';
 import { DEFAULT_HTTP_SERVER_LIMITS, limitPipelinedRequests } from './http-server-limits.js';
 import { createOpenApiDocumentCache } from './openapi-document-cache.js';
@@ -72,14 +72,17 @@ export interface AppOptions {
   /** `GET /v1/admin/keys`: stored secret values per key id; absent = no route. */
   secretKeys?: { status(): Promise<SecretKeyStatus> };
   /**
-   * The audit trail the stores write to: each route handler runs in the request's audit context,
-   * refused and failed attempts are recorded, and `GET /v1/audit` reads it. Absent = none of these.
+   * The audit trail the stores write to (each store call gets the caller as an `Actor` carrying the
+   * request's id and source), refused and failed attempts are recorded, and `GET /v1/audit` reads
+   * it. Absent = none of these.
    */
   audit?: { trail: AuditTrail; log: AuditLog };
 }
 
 interface Locals {
   identity?: Identity;
+  /** `identity` acting through this request: what the routes hand the stores. */
+  actor?: Actor;
   principal?: Principal;
   /** The matched route pattern, kept for the metrics: an error leaves the router before `finish`. */
   route?: string;
@@ -202,6 +205,7 @@ export function createApp(options: AppOptions): express.Express {
     }
     identities.authenticate(req.get('authorization')).then(async ({ identity, grants }) => {
       res.locals.identity = identity;
+      res.locals.actor = actingThrough(identity, { requestId: res.locals.requestId, source: req.ip ?? req.socket.remoteAddress });
       res.locals.principal = { identity, grants, kinds: await kindIndex() };
       next();
     }, next);
@@ -237,13 +241,10 @@ export function createApp(options: AppOptions): express.Express {
       next(error);
       return;
     }
-    const { audit } = options;
-    const identity = res.locals.identity;
-    // Entered here, not in a middleware: the body parsers' stream callbacks would lose it.
-    if (!audit || !identity) return void handler(req, res).catch(next);
-    audit.trail.run(auditContextOf(identity, { requestId: res.locals.requestId, source: req.ip ?? req.socket.remoteAddress }), () => handler(req, res)).catch(next);
+    handler(req, res).catch(next);
   };
   const identityOf = (res: Response<unknown, Locals>): Identity => res.locals.identity!;
+  const actorOf = (res: Response<unknown, Locals>): Actor => res.locals.actor!;
   const principalOf = (res: Response<unknown, Locals>): Principal => res.locals.principal!;
 
   async function kindOf(req: Request): Promise<RegisteredKind> {
@@ -312,7 +313,7 @@ export function createApp(options: AppOptions): express.Express {
       const body = bodyOf(req);
       const asked = isJsonObject(body) ? body : {};
       allow(res, 'createToken', undefined, typeof asked['project'] === 'string' ? asked['project'] : undefined, { tokenType: String(tokenTypeOf(asked)) });
-      res.status(201).json(await identities.createToken(body));
+      res.status(201).json(await identities.createToken(body, actorOf(res)));
     }),
   );
   v1.get(
@@ -327,7 +328,7 @@ export function createApp(options: AppOptions): express.Express {
     '/tokens/:name',
     route(async (req, res) => {
       allow(res, 'revokeToken', undefined, undefined);
-      const revoked = await identities.revokeToken(String(req.params['name']), administeredProjects(principalOf(res)));
+      const revoked = await identities.revokeToken(String(req.params['name']), administeredProjects(principalOf(res)), actorOf(res));
       options.onTokenRevoked?.(revoked.name);
       res.json(revoked);
     }),
@@ -368,14 +369,14 @@ export function createApp(options: AppOptions): express.Express {
     '/kinds',
     route(async (req, res) => {
       allow(res, 'registerKind', undefined, undefined);
-      res.status(201).json(await kinds.register(bodyOf(req)));
+      res.status(201).json(await kinds.register(bodyOf(req), actorOf(res)));
     }),
   );
   v1.put(
     '/kinds/:kind',
     route(async (req, res) => {
       allow(res, 'updateKind', undefined, undefined);
-      const { action, definition } = await kinds.apply(String(req.params['kind']), bodyOf(req));
+      const { action, definition } = await kinds.apply(String(req.params['kind']), bodyOf(req), actorOf(res));
       res.setHeader('tugboat-kind-action', action);
       res.status(action === 'created' ? 201 : 200).json(definition);
     }),
@@ -384,7 +385,7 @@ export function createApp(options: AppOptions): express.Express {
     '/kinds/:kind',
     route(async (req, res) => {
       allow(res, 'deleteKind', undefined, undefined);
-      res.json(await kinds.delete(String(req.params['kind'])));
+      res.json(await kinds.delete(String(req.params['kind']), actorOf(res)));
     }),
   );
 
@@ -407,7 +408,7 @@ export function createApp(options: AppOptions): express.Express {
       const answer = await applyBundle(bundleDocuments(bodyOf(req), limits), {
         store,
         kinds,
-        actor: principal.identity,
+        actor: actorOf(res),
         dryRun: dryRun === 'true',
         authorize: (kind, key, action) => authorizeApply(principal, kind.definition, accessProject(kind.definition, key), action),
       });
@@ -422,7 +423,7 @@ export function createApp(options: AppOptions): express.Express {
       const input = parseResourceBody(bodyOf(req), kind.definition);
       allow(res, 'create', kind.definition, accessProject(kind.definition, input));
       await allowApplicationObjects(res, kind, input.project, ['create']);
-      res.status(201).json(await store.create(kind, input, identityOf(res)));
+      res.status(201).json(await store.create(kind, input, actorOf(res)));
     }),
   );
 
@@ -477,7 +478,7 @@ export function createApp(options: AppOptions): express.Express {
       const input = parseResourceBody(bodyOf(req), kind.definition, key);
       allowObject(res, 'update', kind, key);
       await allowApplicationObjects(res, kind, key.project, ['create', 'update', 'delete']);
-      res.json(await store.replace(kind, key, input, ifMatch(req), identityOf(res)));
+      res.json(await store.replace(kind, key, input, ifMatch(req), actorOf(res)));
     }),
   );
 
@@ -491,7 +492,7 @@ export function createApp(options: AppOptions): express.Express {
       await allowApplicationObjects(res, kind, key.project, ['create', 'update', 'delete']);
       const header = ifMatch(req);
       if (header && resourceVersion && header !== resourceVersion) throw inputError('metadata.resourceVersion', 'const', 'disagrees with If-Match');
-      res.json(await store.patch(kind, key, patch, header ?? resourceVersion, identityOf(res)));
+      res.json(await store.patch(kind, key, patch, header ?? resourceVersion, actorOf(res)));
     }),
   );
 
@@ -504,7 +505,7 @@ export function createApp(options: AppOptions): express.Express {
       if (cascade !== undefined && cascade !== 'true' && cascade !== 'false') throw inputError('cascade', 'enum', 'must be true or false', 400);
       allowObject(res, 'delete', kind, key);
       await allowApplicationObjects(res, kind, key.project, ['delete']);
-      const result = await store.delete(kind, key, { cascade: cascade === 'true' }, identityOf(res));
+      const result = await store.delete(kind, key, { cascade: cascade === 'true' }, actorOf(res));
       if (result.deleted) res.status(200).json({ deleted: true });
       else res.status(202).json(result.object);
     }),
@@ -524,7 +525,7 @@ export function createApp(options: AppOptions): express.Express {
         allowObject(res, 'update', kind, key);
         await allowApplicationObjects(res, kind, key.project, ['create', 'update', 'delete']);
       }
-      const results = await store.expandApplication(kind, key, { dryRun: dryRun === 'true' }, identity);
+      const results = await store.expandApplication(kind, key, { dryRun: dryRun === 'true' }, actorOf(res));
       res.json({ dryRun: dryRun === 'true', results: results.map(({ status: _status, ...result }) => result) });
     }),
   );
@@ -577,7 +578,7 @@ export function createApp(options: AppOptions): express.Express {
         const principal = principalOf(res);
         const applicationKind = (await kinds.getOrThrow(APPLICATION.kind)).definition;
         const approver = (policy: PolicyRecord) => approverOrRefuse(principal, key.project, policy, applicationKind);
-        const answer = await store.decideRollout(key, { action, ...(message !== undefined ? { message } : {}), approver }, identityOf(res));
+        const answer = await store.decideRollout(key, { action, ...(message !== undefined ? { message } : {}), approver }, actorOf(res));
         res.json({ rollout: answer.rollout, results: answer.results.map(({ status: _status, ...result }) => result) });
       }),
     );
@@ -602,7 +603,7 @@ export function createApp(options: AppOptions): express.Express {
       }
       problems.throwIfAny();
       const principal = principalOf(res);
-      const answer = await store.undoApplication(key, { ...fields, approverRole: (policy) => approverRole(principal, key.project, policy) }, identityOf(res));
+      const answer = await store.undoApplication(key, { ...fields, approverRole: (policy) => approverRole(principal, key.project, policy) }, actorOf(res));
       res.json({ rollouts: answer.rollouts, results: answer.results.map(({ status: _status, ...result }) => result) });
     }),
   );
@@ -615,7 +616,7 @@ export function createApp(options: AppOptions): express.Express {
       allowObject(res, 'writeStatus', kind, key);
       const { status, resourceVersion } = parseStatusBody(bodyOf(req));
       const header = ifMatch(req);
-      res.json(await store.writeStatus(kind, key, status, header ?? resourceVersion, identityOf(res)));
+      res.json(await store.writeStatus(kind, key, status, header ?? resourceVersion, actorOf(res)));
     }),
   );
 
@@ -629,11 +630,11 @@ export function createApp(options: AppOptions): express.Express {
       if (force !== undefined && force !== 'true' && force !== 'false') throw inputError('force', 'enum', 'must be true or false', 400);
       if (force === 'true') {
         allowObject(res, 'forceRemoveFinalizer', kind, key, { finalizer });
-        res.json(await store.forceRemoveFinalizer(kind, key, finalizer, identityOf(res)));
+        res.json(await store.forceRemoveFinalizer(kind, key, finalizer, actorOf(res)));
         return;
       }
       allowObject(res, 'removeFinalizer', kind, key, { finalizer });
-      res.json(await store.removeFinalizer(kind, key, finalizer, identityOf(res)));
+      res.json(await store.removeFinalizer(kind, key, finalizer, actorOf(res)));
     }),
   );
 
@@ -644,7 +645,7 @@ export function createApp(options: AppOptions): express.Express {
       const key = keyOf(kind, req);
       allowObject(res, 'readSecrets', kind, key);
       res.setHeader('cache-control', 'no-store');
-      res.json(await store.readSecrets(kind, key, identityOf(res)));
+      res.json(await store.readSecrets(kind, key, actorOf(res)));
     }),
   );
 
@@ -663,7 +664,7 @@ export function createApp(options: AppOptions): express.Express {
       if (typeof body['message'] !== 'string' || body['message'].length > 4096) problems.add('message', 'type', 'must be a string of at most 4096 characters');
       problems.throwIfAny();
       const event = { type: body['type'] as 'Normal' | 'Warning', reason: body['reason'] as string, message: body['message'] as string };
-      res.status(201).json(await store.recordEvent(kind, key, event, identityOf(res)));
+      res.status(201).json(await store.recordEvent(kind, key, event, actorOf(res)));
     }),
   );
 
@@ -738,8 +739,8 @@ export function createApp(options: AppOptions): express.Express {
         const kind = await kindOf(req);
         const key = keyOf(kind, req);
         allowObject(res, 'operate', kind, key);
-        if (control === 'reconcile') res.json(await store.requestReconcile(kind, key, identityOf(res)));
-        else res.json(await store.setSuspended(kind, key, control === 'suspend', identityOf(res)));
+        if (control === 'reconcile') res.json(await store.requestReconcile(kind, key, actorOf(res)));
+        else res.json(await store.setSuspended(kind, key, control === 'suspend', actorOf(res)));
       }),
     );
   }
@@ -770,12 +771,12 @@ export function createApp(options: AppOptions): express.Express {
 
   /** A refused or failed request that got as far as asking `authorize`, in the audit trail (not awaited). */
   function recordAttempt(req: Request, res: Response<unknown, Locals>, error: TugboatError): void {
-    const { attempt, identity } = res.locals;
-    if (!options.audit || !attempt || !identity) return;
+    const { attempt, actor } = res.locals;
+    if (!options.audit || !attempt || !actor) return;
     const path = req.originalUrl.split('?')[0] ?? '';
     const action = path === '/v1/apply' ? 'apply' : attemptedAction(attempt.action, req.method, path);
     if (action === undefined) return;
-    const context = auditContextOf(identity, { requestId: res.locals.requestId, source: req.ip ?? req.socket.remoteAddress });
+    const context = options.audit.trail.contextOf(actor);
     // The error's paths and rules, never its message: a message may quote what the request sent.
     const detail = { code: error.code, ...(error.details.length > 0 ? { details: error.details.slice(0, 20).map(({ path, rule }) => ({ path: path.slice(0, 256), rule })) } : {}) };
     const outcome = attempt.denied || error.status === 401 || error.status === 403 ? 'denied' : 'failed';

@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { PolicyRecord, ReleaseRecord, RolloutChange, RolloutRecord, RolloutRelease } from '@tugboat/applications';
 import { APPLICATION, APPLICATION_LABELS, DELIVERY_POLICY, RELEASE, ROLLOUT, TIER_LABEL, type Condition, type RolloutDecision, type RolloutState } from '@tugboat/resource-model';
 import { sql } from 'kysely';
-import type { Identity } from './identity.js';
+import type { Actor } from './audit-trail.js';
 import type { JsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import type { ResourceWriteInput } from './resource-input.js';
@@ -29,9 +29,9 @@ export interface StoredRollout extends RolloutRecord {
 }
 
 export interface DeliveryWriters {
-  insert(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, actor: Identity): Promise<Row>;
-  setStatus(tx: Tx, kind: RegisteredKind, row: Row, status: JsonObject, actor: Identity): Promise<Row>;
-  remove(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
+  insert(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, actor: Actor): Promise<Row>;
+  setStatus(tx: Tx, kind: RegisteredKind, row: Row, status: JsonObject, actor: Actor): Promise<Row>;
+  remove(tx: Tx, row: Row, actor: Actor): Promise<Row | undefined>;
 }
 
 /** Decided Rollouts kept per Application and tier by default: a history as long as a Deployment's revisionHistoryLimit allows, five times over. */
@@ -88,7 +88,7 @@ export function createDeliveryRecords(options: { kinds: KindRegistry; writers: D
     app: Row,
     rollout: { tier: string; revision: number; cause: string; releases: RolloutRelease[]; changes: RolloutChange[]; contentHash: string; previousRevision?: number },
     status: RolloutStatus,
-    actor: Identity,
+    actor: Actor,
   ): Promise<StoredRollout> {
     const kind = await kinds.getOrThrow(ROLLOUT.kind);
     const name = rolloutName(app.name, rollout.tier, rollout.revision);
@@ -113,7 +113,7 @@ export function createDeliveryRecords(options: { kinds: KindRegistry; writers: D
    * Keeps the tier's history bounded: decided Rollouts beyond the newest `historyLimit` go (a
    * waiting one always stays). What they recorded is still in the audit trail and the revisions.
    */
-  async function pruneHistory(tx: Tx, app: Row, tier: string, actor: Identity): Promise<void> {
+  async function pruneHistory(tx: Tx, app: Row, tier: string, actor: Actor): Promise<void> {
     const old = await tx
       .selectFrom('resources')
       .selectAll()
@@ -129,7 +129,7 @@ export function createDeliveryRecords(options: { kinds: KindRegistry; writers: D
     for (const row of old) await writers.remove(tx, row, actor);
   }
 
-  async function setState(tx: Tx, rollout: StoredRollout, status: RolloutStatus, actor: Identity): Promise<StoredRollout> {
+  async function setState(tx: Tx, rollout: StoredRollout, status: RolloutStatus, actor: Actor): Promise<StoredRollout> {
     const kind = await kinds.getOrThrow(ROLLOUT.kind);
     return stored(await writers.setStatus(tx, kind, rollout.row, status, actor));
   }

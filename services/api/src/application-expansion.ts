@@ -38,7 +38,7 @@ import {
 import { APPLICATION, APPLICATION_LABELS, CLUSTER_INSTANCE, ConflictError, InputError, RELEASE, REDACTED, TIER_LABEL, isTugboatError, type ErrorDetail } from '@tugboat/resource-model';
 import { sql } from 'kysely';
 import { contentHash, createDeliveryRecords, rolloutName, rolloutStatus, type RolloutDecision, type StoredRollout } from './application-delivery.js';
-import type { Identity } from './identity.js';
+import type { Actor } from './audit-trail.js';
 import { diffJson, type FieldChange } from './json-diff.js';
 import type { JsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
@@ -96,12 +96,12 @@ export interface DeliveryRequest {
 
 /** The writes of `resource-writes.ts` and `resource-deletion.ts` the expansion goes through. */
 export interface ExpansionWriters {
-  insert(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, actor: Identity): Promise<Row>;
-  setStatus(tx: Tx, kind: RegisteredKind, row: Row, status: JsonObject, actor: Identity): Promise<Row>;
+  insert(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, actor: Actor): Promise<Row>;
+  setStatus(tx: Tx, kind: RegisteredKind, row: Row, status: JsonObject, actor: Actor): Promise<Row>;
   /** A savepoint whose rollback also forgets the changes recorded since (`ChangeRecorder.savepoint`). */
   savepoint(tx: Tx): Promise<{ release(): Promise<void>; rollback(): Promise<void> }>;
-  change(tx: Tx, kind: RegisteredKind, current: Row, labels: Record<string, string>, spec: JsonObject, actor: Identity): Promise<Row | undefined>;
-  remove(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
+  change(tx: Tx, kind: RegisteredKind, current: Row, labels: Record<string, string>, spec: JsonObject, actor: Actor): Promise<Row | undefined>;
+  remove(tx: Tx, row: Row, actor: Actor): Promise<Row | undefined>;
 }
 
 export interface ApplicationExpansion {
@@ -111,7 +111,7 @@ export interface ApplicationExpansion {
    * Expands the Application of `row` in `tx`. `authorize` (from `POST /v1/apply`) checks the
    * caller may write each child; the single-object routes check the child kinds before the write.
    */
-  expand(tx: Tx, row: Row, actor: Identity, authorize?: Authorize, request?: DeliveryRequest): Promise<ChildOutcome[]>;
+  expand(tx: Tx, row: Row, actor: Actor, authorize?: Authorize, request?: DeliveryRequest): Promise<ChildOutcome[]>;
   /** The delivery records (Releases, policies, Rollouts) the routes that decide Rollouts read. */
   records: ReturnType<typeof createDeliveryRecords>;
 }
@@ -148,7 +148,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     return { ...base, action: 'blocked', status: error.status, reasons: details.map((d) => ({ path: d.path, rule: d.rule, message: d.message ?? detailMessage(error, d.path) })) };
   }
 
-  async function writeChild(tx: Tx, app: Row, child: DesiredChild, owned: Map<string, Row>, actor: Identity, authorize: Authorize | undefined): Promise<ChildOutcome> {
+  async function writeChild(tx: Tx, app: Row, child: DesiredChild, owned: Map<string, Row>, actor: Actor, authorize: Authorize | undefined): Promise<ChildOutcome> {
     const kind = await kinds.getOrThrow(child.kind);
     const base = { kind: child.kind, project: app.project, name: child.name, owner: `${APPLICATION.kind}/${app.name}`, component: child.component, cluster: child.cluster };
     // A secret's value is never in the Application: "<redacted>" keeps the one `tug secret set` stored.
@@ -196,7 +196,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
    * a workload whose tier still wants copies of it that are not Ready yet (a migration: then it
    * waits). `wanted` is every child of the expansion; `migrationOf` keeps to the copy's tier.
    */
-  async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Identity, wanted: readonly DesiredChild[]): Promise<ChildOutcome | undefined> {
+  async function removeChild(tx: Tx, app: Row, row: Row, ownedUids: Set<string>, actor: Actor, wanted: readonly DesiredChild[]): Promise<ChildOutcome | undefined> {
     if (row.deletion_requested_at) return undefined;
     const labels = row.labels as Record<string, string>;
     const base = { kind: row.kind, project: row.project, name: row.name, owner: `${APPLICATION.kind}/${app.name}`, component: labels['tugboat.dev/component'] ?? row.name, cluster: labels['tugboat.dev/cluster'] ?? '' };
@@ -256,7 +256,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
     return waitingFor ? `waits until ${waitingFor}; then an approval by ${who}: ${how}` : `waits for an approval by ${who}: ${how}`;
   }
 
-  async function expandApplicationRow(tx: Tx, app: Row, actor: Identity, authorize: Authorize | undefined, request: DeliveryRequest): Promise<ChildOutcome[]> {
+  async function expandApplicationRow(tx: Tx, app: Row, actor: Actor, authorize: Authorize | undefined, request: DeliveryRequest): Promise<ChildOutcome[]> {
     const spec = app.spec as unknown as ApplicationSpec;
     const releases = await records.releasesOf(tx, app);
     const policies = await records.policies(tx);
@@ -323,7 +323,7 @@ export function createApplicationExpansion(options: { kinds: KindRegistry; write
    * back and proposed as a Rollout instead, with the verdicts and diffs they had. Otherwise they
    * stay, and an Applied Rollout records them in the tier's history.
    */
-  async function deliverTier(tx: Tx, app: Row, actor: Identity, authorize: Authorize | undefined, request: DeliveryRequest, work: TierWork): Promise<ChildOutcome[]> {
+  async function deliverTier(tx: Tx, app: Row, actor: Actor, authorize: Authorize | undefined, request: DeliveryRequest, work: TierWork): Promise<ChildOutcome[]> {
     const { tier, policy, history } = work;
     const savepoint = await writers.savepoint(tx);
     const written: ChildOutcome[] = [];

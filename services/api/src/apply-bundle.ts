@@ -5,7 +5,7 @@
  * plan and writes nothing; a real run with any blocked object answers 422 and writes nothing.
  */
 import { InputError, PLATFORM_PROJECT, keyString, referencedNames, type ErrorDetail, type ResourceKey } from '@tugboat/resource-model';
-import type { Identity } from './identity.js';
+import type { Actor } from './audit-trail.js';
 import { isJsonObject } from './json-value.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { parseYamlDocuments } from './parse-yaml-documents.js';
@@ -80,7 +80,7 @@ interface Candidate {
 export interface ApplyBundleOptions {
   store: ResourceStore;
   kinds: KindRegistry;
-  actor: Identity;
+  actor: Actor;
   dryRun: boolean;
   authorize: ApplyOptions['authorize'];
 }

@@ -5,13 +5,16 @@
  * change that commits cannot lack one. A refused (403) or failed attempt changed nothing, so it is
  * recorded on its own afterwards (`recordAttempt`), best effort.
  *
- * The request's context (identity, token, request id, source address) reaches the store without
- * new parameters through an `AsyncLocalStorage` that the HTTP layer enters for each route handler
- * (`run`). Writes that wait for a shared transaction (group commit) capture it when they queue.
+ * The request's context (identity, token, request id, source address) reaches the store as the
+ * `Actor` argument the store is called with: the HTTP layer hands it the caller's identity with the
+ * request's origin attached (`actorOf`), and the store passes it down to where the record is written
+ * (`contextOf`). Writes that wait for a shared transaction (group commit) capture it when they queue.
  * Work outside any request (tests calling the store, internal jobs) is recorded under the identity
  * the store was given, or `internal`.
+ *
+ * Not an `AsyncLocalStorage`: on Node.js 20 one installs promise hooks that run for every promise of
+ * the process, and an argument says at each call what the record will name.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import type { Identity } from '@tugboat/resource-model';
 import { jsonb } from './database.js';
@@ -28,6 +31,27 @@ export interface AuditContext {
   requestId?: string;
   /** The caller's address as the API's socket saw it. */
   source?: string;
+}
+
+/** Where a request came from, as the audit trail records it. */
+export interface RequestOrigin {
+  requestId?: string | undefined;
+  /** The caller's address as the API's socket saw it. */
+  source?: string | undefined;
+}
+
+/**
+ * An identity acting through the store: the caller's identity and, when it acts through an HTTP
+ * request, that request's origin. Stores take it where they take "who does this" and pass it on
+ * unchanged, so the audit record written deep inside a change names the request.
+ */
+export interface Actor extends Identity {
+  readonly request?: RequestOrigin;
+}
+
+/** The identity acting through the request with this origin (`request` is not part of any answer). */
+export function actingThrough(identity: Identity, request: RequestOrigin): Actor {
+  return { ...identity, request };
 }
 
 export type AuditOutcome = 'success' | 'denied' | 'failed';
@@ -48,19 +72,17 @@ export interface AuditEntry {
 }
 
 export interface AuditTrail {
-  /** Runs `work` with `context` as the context of every record written inside it. */
-  run<T>(context: AuditContext, work: () => T): T;
-  /** The context of the request being served, else one for `actor` (or `internal`). */
-  current(actor?: Identity): AuditContext;
+  /** The context a record made for `actor` carries: its identity and its request's origin; `internal` without one. */
+  contextOf(actor?: Actor): AuditContext;
   /** Writes a record with `executor`: pass the change's transaction. */
-  record(executor: Executor, entry: AuditEntry, context?: AuditContext): Promise<void>;
+  record(executor: Executor, entry: AuditEntry, context: AuditContext): Promise<void>;
   /** A refused or failed attempt (it changed nothing), on its own; never throws. Nothing without a database. */
   recordAttempt(entry: AuditEntry, context: AuditContext): Promise<void>;
 }
 
 export const INTERNAL_ACTOR: AuditContext = { actor: 'internal', actorType: 'internal' };
 
-export function auditContextOf(identity: Identity, request: { requestId?: string | undefined; source?: string | undefined } = {}): AuditContext {
+export function auditContextOf(identity: Identity, request: RequestOrigin = {}): AuditContext {
   return {
     actor: identity.name,
     actorType: identity.type,
@@ -120,20 +142,12 @@ export interface AuditTrailOptions {
 }
 
 export function createAuditTrail(options: AuditTrailOptions = {}): AuditTrail {
-  // One per trail (built in `api-server.ts` and handed to the app and the stores), not per module.
-  const storage = new AsyncLocalStorage<AuditContext>();
   return {
-    run(context, work) {
-      return storage.run(context, work);
-    },
-    current(actor) {
-      const context = storage.getStore();
-      // The store's own identity argument wins should the two ever disagree.
-      if (context && (actor === undefined || context.actor === actor.name)) return context;
-      return actor ? auditContextOf(actor) : INTERNAL_ACTOR;
+    contextOf(actor) {
+      return actor ? auditContextOf(actor, actor.request) : INTERNAL_ACTOR;
     },
     async record(executor, entry, context) {
-      await executor.insertInto('audit_records').values(auditRow(entry, context ?? this.current())).execute();
+      await executor.insertInto('audit_records').values(auditRow(entry, context)).execute();
     },
     async recordAttempt(entry, context) {
       if (!options.db) return;

@@ -5,10 +5,9 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { ConflictError, InputError, eventSubject, type ChangeCause, type ChangeEvent } from '@tugboat/resource-model';
-import type { AuditTrail } from './audit-trail.js';
+import type { Actor, AuditTrail } from './audit-trail.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
-import type { Identity } from './identity.js';
 import type { KillPoint } from './kill-point.js';
 import type { RegisteredKind } from './kind-registry.js';
 import type { Row, Tx } from './resource-row.js';
@@ -32,7 +31,7 @@ export interface AuditTarget {
   kind: string;
   project: string;
   name: string;
-  actor: Identity;
+  actor: Actor;
   /** The HTTP status of the success (default 200). */
   status?: number;
   detail?: Record<string, unknown>;
@@ -72,7 +71,7 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
           const others = [...new Set(changes.filter((change) => change !== own))];
           const cascade = others.length > 0 ? { alsoChanged: others.slice(0, MAX_AUDITED_CHANGES), alsoChangedCount: others.length } : undefined;
           const detail = audit.detail || cascade ? { ...audit.detail, ...cascade } : undefined;
-          await options.audit.record(tx, { action: audit.action, kind: audit.kind, project: audit.project, name: audit.name, status: audit.status ?? 200, detail }, options.audit.current(audit.actor));
+          await options.audit.record(tx, { action: audit.action, kind: audit.kind, project: audit.project, name: audit.name, status: audit.status ?? 200, detail }, options.audit.contextOf(audit.actor));
         }
         return value;
       });
@@ -93,7 +92,7 @@ export function createChangeRecorder(options: ChangeRecorderOptions) {
    * The one way every write ends: the revision (desired-state changes only) and the outbox row, in
    * one statement of the caller's transaction; `write` wakes the relay once it committed.
    */
-  async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Identity, note: string | null = null): Promise<void> {
+  async function recordChange(tx: Tx, kind: RegisteredKind, row: Row, cause: ChangeCause, actor: Actor, note: string | null = null): Promise<void> {
     const resourceVersion = String(row.resource_version);
     const at = new Date().toISOString();
     const key = { kind: kind.definition.kind, project: row.project, name: row.name };

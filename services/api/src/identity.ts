@@ -20,7 +20,7 @@ import {
 } from '@tugboat/resource-model';
 import { addProjectRole, isBuiltInProjectRole, isPlatformRole, NO_GRANTS, roleRules, type Grants, type ProjectGrant } from './access.js';
 import { jsonb } from './database.js';
-import { createAuditTrail, type AuditTrail } from './audit-trail.js';
+import { createAuditTrail, type Actor, type AuditTrail } from './audit-trail.js';
 import type { Database, TokensTable } from './database-schema.js';
 import { DetailCollector } from './resource-input.js';
 import { parseDateTime } from './date-time.js';
@@ -48,7 +48,8 @@ export type TokenScope = 'all' | readonly string[];
 
 export interface IdentityStore {
   authenticate(authorization: string | undefined): Promise<Authenticated>;
-  createToken(input: unknown): Promise<CreatedToken>;
+  /** `actor`: who asks (the audit record names them); `internal` without one. */
+  createToken(input: unknown, actor?: Actor): Promise<CreatedToken>;
   /** Every stored token in `scope`, revoked ones included, by name; never a token or its hash. */
   listTokens(scope?: TokenScope): Promise<TokenSummary[]>;
   /**
@@ -56,7 +57,7 @@ export interface IdentityStore {
    * revoked token answers it unchanged; a token outside `scope` is not found. The caller announces
    * it to the other replicas.
    */
-  revokeToken(name: string, scope?: TokenScope): Promise<TokenSummary>;
+  revokeToken(name: string, scope?: TokenScope, actor?: Actor): Promise<TokenSummary>;
   /** Forgets what this process remembers of the token named `name` (a revocation elsewhere). */
   forget(name: string): void;
   /** Forgets every remembered token (revocations may have been missed while the bus was away). */
@@ -293,7 +294,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       return admit(hash, entry);
     },
 
-    async createToken(input) {
+    async createToken(input, actor) {
       const problems = new DetailCollector();
       if (!isJsonObject(input)) {
         problems.add('body', 'type', 'must be { name, project, role }, { name, user }, { name, role } or { name, controller }');
@@ -369,7 +370,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
             ...(row.role ? { role: row.role } : {}),
             ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
           };
-          await audit.record(tx, { action: 'createToken', project: row.project ?? undefined, name, status: 201, detail });
+          await audit.record(tx, { action: 'createToken', project: row.project ?? undefined, name, status: 201, detail }, audit.contextOf(actor));
         });
       } catch (error) {
         // The unique index on `name` (migration 0004): the token is stored hashed, so it cannot be shown again.
@@ -390,7 +391,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
       return (await query.orderBy('name').execute()).map(summaryOf);
     },
 
-    async revokeToken(name, scope = 'all') {
+    async revokeToken(name, scope = 'all', actor) {
       if (name === ADMIN_NAME) {
         throw new InputError('name: the admin token is not stored and cannot be revoked: give the API a new TUGBOAT_ADMIN_TOKEN and restart it', {
           status: 422,
@@ -407,7 +408,7 @@ export function createIdentityStore(options: IdentityStoreOptions): IdentityStor
         if (scope !== 'all') revoke = revoke.where('project', 'in', [...scope]);
         const row = await revoke.returning(SUMMARY_COLUMNS).executeTakeFirst();
         // Revoking a revoked token changes nothing and records nothing.
-        if (row) await audit.record(tx, { action: 'revokeToken', project: row.project ?? undefined, name });
+        if (row) await audit.record(tx, { action: 'revokeToken', project: row.project ?? undefined, name }, audit.contextOf(actor));
         return row;
       });
       forget(name);

@@ -25,7 +25,7 @@ import {
   type KindApplyResult,
   type KindDefinition,
 } from '@tugboat/resource-model';
-import { createAuditTrail, type AuditTrail } from './audit-trail.js';
+import { createAuditTrail, type Actor, type AuditTrail } from './audit-trail.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import { isJsonObject, jsonEqual } from './json-value.js';
@@ -60,11 +60,12 @@ export interface KindRegistry {
   getOrThrow(name: string): Promise<RegisteredKind>;
   list(): Promise<readonly KindDefinition[]>;
   /** Registers a new kind (409 when its names are taken). */
-  register(input: unknown): Promise<KindDefinition>;
+  /** `actor` (here and below): who asks, as the audit record names them; `internal` without one. */
+  register(input: unknown, actor?: Actor): Promise<KindDefinition>;
   /** Registers `input`, or updates the kind it names when the change is compatible with its stored objects. */
-  apply(kind: string, input: unknown): Promise<KindApplyResult>;
+  apply(kind: string, input: unknown, actor?: Actor): Promise<KindApplyResult>;
   /** Removes a kind no object and no other kind uses. */
-  delete(name: string): Promise<KindDefinition>;
+  delete(name: string, actor?: Actor): Promise<KindDefinition>;
   /**
    * Calls `listener` after the kinds known here changed (through this replica, or noticed from
    * another): the hook for caches of "unknown kind" answers. Returns the unsubscribe function.
@@ -293,11 +294,11 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
     });
   }
 
-  async function register(input: unknown): Promise<KindDefinition> {
-    return withParsed(input, (definition) => insert(definition));
+  async function register(input: unknown, actor?: Actor): Promise<KindDefinition> {
+    return withParsed(input, (definition) => insert(definition, actor));
   }
 
-  async function insert(definition: KindDefinition): Promise<KindDefinition> {
+  async function insert(definition: KindDefinition, actor: Actor | undefined): Promise<KindDefinition> {
     await sync(true);
     checkNamesAndReferences(definition, undefined);
     const inserted = await db.transaction().execute(async (tx) => {
@@ -307,7 +308,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         .onConflict((oc) => oc.doNothing())
         .returning('kind')
         .executeTakeFirst();
-      if (row) await audit.record(tx, { action: 'registerKind', kind: definition.kind, status: 201, detail: { controller: definition.controller } });
+      if (row) await audit.record(tx, { action: 'registerKind', kind: definition.kind, status: 201, detail: { controller: definition.controller } }, audit.contextOf(actor));
       return row;
     });
     if (!inserted) throw new ConflictError(`kind ${definition.kind} is already registered`, { details: [{ path: 'kind', rule: 'unique' }] });
@@ -351,7 +352,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
     );
   }
 
-  async function update(existing: Entry, definition: KindDefinition, validate: (spec: unknown) => ErrorDetail[]): Promise<KindApplyResult> {
+  async function update(existing: Entry, definition: KindDefinition, validate: (spec: unknown) => ErrorDetail[], actor: Actor | undefined): Promise<KindApplyResult> {
     const kind = definition.kind;
     for (const field of ['plural', 'scope'] as const) {
       if (definition[field] !== existing.definition[field]) {
@@ -366,7 +367,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
     // cannot slip an object the new schema refuses past the check.
     existing.pending = validate;
     try {
-      await runUpdate(existing, definition, validate);
+      await runUpdate(existing, definition, validate, actor);
       // Until the new entry replaces this one.
       await sync(true);
     } finally {
@@ -375,7 +376,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
     return { action: 'updated', definition };
   }
 
-  async function runUpdate(existing: Entry, definition: KindDefinition, validate: (spec: unknown) => ErrorDetail[]): Promise<void> {
+  async function runUpdate(existing: Entry, definition: KindDefinition, validate: (spec: unknown) => ErrorDetail[], actor: Actor | undefined): Promise<void> {
     const kind = definition.kind;
     await db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('kinds').select(['version']).where('kind', '=', kind).forUpdate().executeTakeFirst();
@@ -393,7 +394,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         .set({ definition: jsonb(definition), version: sql`nextval('kind_version_seq')`, updated_at: new Date() })
         .where('kind', '=', kind)
         .execute();
-      await audit.record(tx, { action: 'updateKind', kind, detail: { controller: definition.controller } });
+      await audit.record(tx, { action: 'updateKind', kind, detail: { controller: definition.controller } }, audit.contextOf(actor));
     });
   }
 
@@ -407,20 +408,20 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
       return listed.definitions;
     },
     register,
-    async apply(kindName, input) {
+    async apply(kindName, input, actor) {
       if (isJsonObject(input) && input['kind'] !== undefined && input['kind'] !== kindName) {
         throw new InputError(`kind: the body names ${JSON.stringify(input['kind'])}, the path ${kindName}`, { status: 422, details: [{ path: 'kind', rule: 'match-path' }] });
       }
       return withParsed(isJsonObject(input) && input['kind'] === undefined ? { ...input, kind: kindName } : input, async (definition, validate) => {
         await sync(true);
         const existing = byKind.get(definition.kind);
-        if (!existing) return { action: 'created', definition: await insert(definition) };
+        if (!existing) return { action: 'created', definition: await insert(definition, actor) };
         if (existing.version === 'builtin') throw builtInRefusal(definition.kind, 'changed');
         if (existing.unusable === undefined && jsonEqual(definition, existing.definition)) return { action: 'unchanged', definition: existing.definition };
-        return update(existing, definition, validate);
+        return update(existing, definition, validate, actor);
       });
     },
-    async delete(name) {
+    async delete(name, actor) {
       await sync(true);
       const existing = byName.get(name.toLowerCase());
       if (!existing) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'unknown-kind' }] });
@@ -437,7 +438,7 @@ export function createKindRegistry(options: KindRegistryOptions): KindRegistry {
         if (!row) throw new NotFoundError(`unknown kind "${name}"`, { details: [{ path: 'kind', rule: 'unknown-kind' }] });
         await refuseWhileObjects(tx, kind, 'cannot be deleted', 'kind', 'has-objects');
         await tx.deleteFrom('kinds').where('kind', '=', kind).execute();
-        await audit.record(tx, { action: 'deleteKind', kind });
+        await audit.record(tx, { action: 'deleteKind', kind }, audit.contextOf(actor));
       });
       await sync(true);
       return existing.definition;

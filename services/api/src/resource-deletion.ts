@@ -6,7 +6,7 @@
 import { ConflictError, keyString, type ErrorDetail, type Resource } from '@tugboat/resource-model';
 import { sql } from 'kysely';
 import type { ChangeRecorder } from './change-recorder.js';
-import type { Identity } from './identity.js';
+import type { Actor } from './audit-trail.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { lockByUid, lockRow } from './lock-row.js';
 import { insertEvent } from './resource-events.js';
@@ -29,7 +29,7 @@ export type ResourceDeletion = Pick<ResourceStore, 'delete' | 'removeFinalizer' 
    * DELETE of one object inside a caller's transaction (an Application's expansion removing what
    * it no longer wants): marked or removed as DELETE does, owned objects in dependency order.
    */
-  deleteInTransaction(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
+  deleteInTransaction(tx: Tx, row: Row, actor: Actor): Promise<Row | undefined>;
 };
 
 export function createResourceDeletion(options: ResourceDeletionOptions): ResourceDeletion {
@@ -41,7 +41,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
   }
 
   /** Removes a row whose deletion was requested once no finalizer and no referrer holds it, then its former targets. */
-  async function removeIfReleased(tx: Tx, row: Row, actor: Identity): Promise<boolean> {
+  async function removeIfReleased(tx: Tx, row: Row, actor: Actor): Promise<boolean> {
     if (row.finalizers.length > 0 || (await referrersOf(tx, row.uid)).length > 0) return false;
     // An owned object still waiting for a sibling that uses it keeps its owner, and its link to it.
     if (await hasWaitingOwned(tx, row.uid)) return false;
@@ -86,7 +86,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
    * An owned object that waited for its last user (a sibling under the same owner) goes once that
    * user is gone, if its owner is being deleted: a database after the app that used it.
    */
-  async function deleteIfOwnerLeaving(tx: Tx, row: Row, actor: Identity): Promise<void> {
+  async function deleteIfOwnerLeaving(tx: Tx, row: Row, actor: Actor): Promise<void> {
     const owners = await leavingOwners(tx, row.uid);
     if (owners.length === 0 || (await referrersOf(tx, row.uid)).length > 0) return;
     await deleteRow(tx, row, false, actor, new Set());
@@ -97,7 +97,7 @@ export function createResourceDeletion(options: ResourceDeletionOptions): Resour
   }
 
   /** DELETE of one object inside a transaction: dependents first (cascade), then owned objects, then itself. */
-  async function deleteRow(tx: Tx, row: Row, cascade: boolean, actor: Identity, visiting: Set<string>): Promise<Row | undefined> {
+  async function deleteRow(tx: Tx, row: Row, cascade: boolean, actor: Actor, visiting: Set<string>): Promise<Row | undefined> {
     if (row.deletion_requested_at || visiting.has(row.uid)) return row;
     visiting.add(row.uid);
     if (row.kind === 'Project' && row.project === '') await refuseUnlessEmpty(tx, row.name);

@@ -1,10 +1,9 @@
 /** Events of an object: what controllers report (with the object's secrets masked) and what operator controls record. */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { REDACTED } from '@tugboat/resource-model';
-import type { AuditTrail } from './audit-trail.js';
+import type { Actor, AuditTrail } from './audit-trail.js';
 import { mapDatabaseError } from './change-recorder.js';
 import type { Database } from './database-schema.js';
-import type { Identity } from './identity.js';
 import { findRowOrThrow } from './resource-reads.js';
 import type { Tx } from './resource-row.js';
 import type { ObjectEvent, ResourceStore } from './resource-store.js';
@@ -40,7 +39,7 @@ export function createResourceEvents(options: ResourceEventsOptions): ResourceEv
             .returningAll()
             .executeTakeFirstOrThrow();
           // The message may quote what the object holds: the record names the event, not its text.
-          await audit.record(tx, { action: 'writeEvent', kind: kind.definition.kind, project: key.project, name: key.name, status: 201, detail: { type: event.type, reason: event.reason } }, audit.current(actor));
+          await audit.record(tx, { action: 'writeEvent', kind: kind.definition.kind, project: key.project, name: key.name, status: 201, detail: { type: event.type, reason: event.reason } }, audit.contextOf(actor));
           return written;
         });
         return toEvent(stored);
@@ -58,7 +57,7 @@ export function createResourceEvents(options: ResourceEventsOptions): ResourceEv
 }
 
 /** A control's event, in the control's transaction (a repeat raises the count). */
-export async function insertEvent(tx: Tx, uid: string, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Identity): Promise<void> {
+export async function insertEvent(tx: Tx, uid: string, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Actor): Promise<void> {
   const now = new Date();
   await tx
     .insertInto('events')

@@ -86,7 +86,7 @@ export function createResourceReads(options: ResourceReadsOptions): ResourceRead
       try {
         return await db.transaction().execute(async (tx) => {
           const row = await findRowOrThrow(tx, kind, key);
-          await audit.record(tx, { action: 'readSecrets', kind: kind.definition.kind, project: key.project, name: key.name }, audit.current(actor));
+          await audit.record(tx, { action: 'readSecrets', kind: kind.definition.kind, project: key.project, name: key.name }, audit.contextOf(actor));
           return sealer.openSecrets(row);
         });
       } catch (error) {

@@ -11,10 +11,9 @@
 import type { Kysely } from 'kysely';
 import type { Referrer, Resource, ResourceEvent, ResourceStatus } from '@tugboat/resource-model';
 import { createAdmission, type Admission } from './admission.js';
-import { createAuditTrail, type AuditTrail } from './audit-trail.js';
+import { createAuditTrail, type Actor, type AuditTrail } from './audit-trail.js';
 import { createChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
-import type { Identity } from './identity.js';
 import type { KillPoint } from './kill-point.js';
 import type { KindRegistry, RegisteredKind } from './kind-registry.js';
 import { createResourceDeletion, type DeleteResult } from './resource-deletion.js';
@@ -37,46 +36,46 @@ export type ObjectEvent = ResourceEvent;
 export type { Referrer };
 
 export interface ResourceStore {
-  create(kind: RegisteredKind, input: ResourceWriteInput, actor: Identity): Promise<Resource>;
+  create(kind: RegisteredKind, input: ResourceWriteInput, actor: Actor): Promise<Resource>;
   get(kind: RegisteredKind, key: ObjectKey): Promise<Resource | undefined>;
   getOrThrow(kind: RegisteredKind, key: ObjectKey): Promise<Resource>;
   list(kind: RegisteredKind, options: ListOptions): Promise<{ items: Resource[]; continue?: string }>;
-  replace(kind: RegisteredKind, key: ObjectKey, input: ResourceWriteInput, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
-  patch(kind: RegisteredKind, key: ObjectKey, patch: { labels?: unknown; spec?: unknown }, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
-  writeStatus(kind: RegisteredKind, key: ObjectKey, status: ResourceStatus, expectedVersion: string | undefined, actor: Identity): Promise<Resource>;
-  delete(kind: RegisteredKind, key: ObjectKey, options: { cascade: boolean }, actor: Identity): Promise<DeleteResult>;
-  removeFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Identity): Promise<DeleteResult>;
+  replace(kind: RegisteredKind, key: ObjectKey, input: ResourceWriteInput, expectedVersion: string | undefined, actor: Actor): Promise<Resource>;
+  patch(kind: RegisteredKind, key: ObjectKey, patch: { labels?: unknown; spec?: unknown }, expectedVersion: string | undefined, actor: Actor): Promise<Resource>;
+  writeStatus(kind: RegisteredKind, key: ObjectKey, status: ResourceStatus, expectedVersion: string | undefined, actor: Actor): Promise<Resource>;
+  delete(kind: RegisteredKind, key: ObjectKey, options: { cascade: boolean }, actor: Actor): Promise<DeleteResult>;
+  removeFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Actor): Promise<DeleteResult>;
   /** The object's secret fields in the clear; the read is recorded in the audit trail first, in the same transaction. */
-  readSecrets(kind: RegisteredKind, key: ObjectKey, actor: Identity): Promise<Record<string, unknown>>;
-  recordEvent(kind: RegisteredKind, key: ObjectKey, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Identity): Promise<ObjectEvent>;
+  readSecrets(kind: RegisteredKind, key: ObjectKey, actor: Actor): Promise<Record<string, unknown>>;
+  recordEvent(kind: RegisteredKind, key: ObjectKey, event: Pick<ObjectEvent, 'type' | 'reason' | 'message'>, actor: Actor): Promise<ObjectEvent>;
   listEvents(kind: RegisteredKind, key: ObjectKey): Promise<ObjectEvent[]>;
   referrers(kind: RegisteredKind, key: ObjectKey): Promise<Referrer[]>;
   /**
    * Creates or updates each object, in the order given, in one transaction. Commits only when it is
    * not a dry run and no object is blocked; otherwise everything is rolled back.
    */
-  applyAll(items: ApplyItem[], actor: Identity, options: ApplyOptions): Promise<{ outcomes: ApplyOutcome[]; committed: boolean }>;
+  applyAll(items: ApplyItem[], actor: Actor, options: ApplyOptions): Promise<{ outcomes: ApplyOutcome[]; committed: boolean }>;
   /**
    * Expands an Application again onto its clusters as they are now (a tier gained or lost one), in
    * one transaction; a dry run answers the plan and writes nothing. Refused children refuse it all.
    */
-  expandApplication(kind: RegisteredKind, key: ObjectKey, options: { dryRun: boolean }, actor: Identity): Promise<ChildOutcome[]>;
+  expandApplication(kind: RegisteredKind, key: ObjectKey, options: { dryRun: boolean }, actor: Actor): Promise<ChildOutcome[]>;
   /**
    * Approves or rejects a Rollout that waits for a decision (`approver` answers the role the caller
    * approves in, or throws the 403 naming the roles that may). An approval applies the Rollout's
    * tier when its changes are still exactly the ones it shows; otherwise a new proposal supersedes
    * it and the answer is a 409 naming it. Each decision is an audit record.
    */
-  decideRollout(key: ObjectKey, decision: RolloutDecisionInput, actor: Identity): Promise<RolloutDecisionResult>;
+  decideRollout(key: ObjectKey, decision: RolloutDecisionInput, actor: Actor): Promise<RolloutDecisionResult>;
   /**
    * Rolls an Application's tiers back to the release they ran before (or a named one), through the
    * same path as any change: applied at once where `decide` approves, waiting for approval otherwise.
    */
-  undoApplication(key: ObjectKey, undo: UndoInput, actor: Identity): Promise<UndoResult>;
+  undoApplication(key: ObjectKey, undo: UndoInput, actor: Actor): Promise<UndoResult>;
   /** Operator controls: each writes a revision (with a note), an outbox row and an event, in one transaction. */
-  setSuspended(kind: RegisteredKind, key: ObjectKey, suspended: boolean, actor: Identity): Promise<Resource>;
-  requestReconcile(kind: RegisteredKind, key: ObjectKey, actor: Identity): Promise<Resource>;
-  forceRemoveFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Identity): Promise<DeleteResult>;
+  setSuspended(kind: RegisteredKind, key: ObjectKey, suspended: boolean, actor: Actor): Promise<Resource>;
+  requestReconcile(kind: RegisteredKind, key: ObjectKey, actor: Actor): Promise<Resource>;
+  forceRemoveFinalizer(kind: RegisteredKind, key: ObjectKey, finalizer: string, actor: Actor): Promise<DeleteResult>;
 }
 
 export interface ResourceStoreOptions {

@@ -8,14 +8,13 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { APPLICATION, ConflictError, REDACTED, eventSubject, isTugboatError, referencedNames, referenceTargets, type ApplyAction, type ChangeEvent, type KindDefinition, type Resource } from '@tugboat/resource-model';
 import type { Admission } from './admission.js';
 import { createApplicationExpansion, expansionRefusal, type ChildOutcome } from './application-expansion.js';
-import { auditRow, type AuditContext, type AuditTrail } from './audit-trail.js';
+import { auditRow, type Actor, type AuditContext, type AuditTrail } from './audit-trail.js';
 import { createRolloutDecisions } from './rollout-decisions.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import { createBatchQuery } from './write-path-statements.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
-import type { Identity } from './identity.js';
 import { diffJson, type FieldChange } from './json-diff.js';
 import { applyMergePatch, cloneJson, deletePath, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
 import type { KillPoint } from './kill-point.js';
@@ -30,7 +29,7 @@ import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
 
 /** A create with nothing to resolve, validated and sealed, waiting for its batch. */
-type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: PreparedSpec; actor: Identity; audit: AuditContext };
+type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: PreparedSpec; actor: Actor; audit: AuditContext };
 
 export interface ApplyItem {
   kind: RegisteredKind;
@@ -73,7 +72,7 @@ export interface ResourceWritesOptions {
   /** Each write's audit record, in its transaction. */
   audit: AuditTrail;
   /** DELETE inside a transaction (`resource-deletion.ts`): how an Application's expansion removes what it no longer owns. */
-  deleteInTransaction(tx: Tx, row: Row, actor: Identity): Promise<Row | undefined>;
+  deleteInTransaction(tx: Tx, row: Row, actor: Actor): Promise<Row | undefined>;
 }
 
 export type ResourceWrites = Pick<
@@ -168,7 +167,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     current: Row,
     labels: Record<string, string>,
     given: JsonObject,
-    actor: Identity,
+    actor: Actor,
     defer: (check: () => Promise<void>) => Promise<void> = (check) => check(),
     byPerson = false,
   ): Promise<Row | undefined> {
@@ -291,7 +290,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     uid: string,
     given: ResourceWriteInput,
     checked: PreparedSpec,
-    actor: Identity,
+    actor: Actor,
     audited?: { entry: Parameters<AuditTrail['record']>[1]; context: AuditContext },
   ): Promise<{ row: Row; owned: boolean } | undefined> {
     const spec = await admission.admit(tx, { kind: kind.definition.kind, project: given.project, name: given.name, spec: given.spec });
@@ -348,7 +347,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   }
 
   /** `tryInsertResource`, with a 409 when the name is taken. */
-  async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, checked: PreparedSpec, actor: Identity): Promise<{ row: Row; owned: boolean }> {
+  async function insertResource(tx: Tx, kind: RegisteredKind, uid: string, input: ResourceWriteInput, checked: PreparedSpec, actor: Actor): Promise<{ row: Row; owned: boolean }> {
     const inserted = await tryInsertResource(tx, kind, uid, input, checked, actor);
     if (inserted) return inserted;
     throw nameTaken(kind, input);
@@ -395,7 +394,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   async function applyOne(
     tx: Tx,
     item: ApplyItem,
-    actor: Identity,
+    actor: Actor,
     check: ApplyOptions['authorize'],
     defer: (check: () => Promise<void>) => Promise<void>,
     seenAbsent = false,
@@ -407,7 +406,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       check(kind, { project: input.project, name: input.name }, 'create');
       const uid = randomUUID();
       const entry = { action: 'create', kind: kind.definition.kind, project: input.project, name: input.name, status: 201, detail: { via: 'apply' } };
-      const inserted = await tryInsertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor, { entry, context: audit.current(actor) });
+      const inserted = await tryInsertResource(tx, kind, uid, input, prepareSpec(kind, uid, input.spec), actor, { entry, context: audit.contextOf(actor) });
       if (!inserted) {
         // Absent when the bundle was looked up, made since by another writer: applied as an update.
         if (seenAbsent) return applyOne(tx, item, actor, check, defer);
@@ -424,7 +423,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     const row = await changeSpec(tx, kind, current, input.labels, input.spec, actor, defer, true);
     const children = await expandApplied(tx, kind, row ?? current, actor, check);
     if (!row) return withChildren({ action: 'unchanged', generation: Number(current.generation) }, input.name, children);
-    await audit.record(tx, { action: 'update', kind: kind.definition.kind, project: input.project, name: input.name, detail: { via: 'apply' } }, audit.current(actor));
+    await audit.record(tx, { action: 'update', kind: kind.definition.kind, project: input.project, name: input.name, detail: { via: 'apply' } }, audit.contextOf(actor));
     const diff = diffJson({ metadata: { labels: current.labels }, spec: current.spec }, { metadata: { labels: row.labels }, spec: row.spec });
     // Stored specs hold "<redacted>" on both sides, so a changed secret value needs its own line.
     for (const path of kind.definition.secretFields) {
@@ -436,7 +435,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   }
 
   /** An applied Application's expansion (`undefined` for other kinds). */
-  async function expandApplied(tx: Tx, kind: RegisteredKind, row: Row, actor: Identity, check: ApplyOptions['authorize']): Promise<ChildOutcome[] | undefined> {
+  async function expandApplied(tx: Tx, kind: RegisteredKind, row: Row, actor: Actor, check: ApplyOptions['authorize']): Promise<ChildOutcome[] | undefined> {
     return applications.expands(kind) ? applications.expand(tx, row, actor, check) : undefined;
   }
 
@@ -455,7 +454,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     kind: RegisteredKind,
     key: ObjectKey,
     expectedVersion: string | undefined,
-    actor: Identity,
+    actor: Actor,
     desired: (current: Row) => { labels: Record<string, string>; spec: JsonObject },
   ): Promise<Resource> {
     return write(async (tx) => {
@@ -493,7 +492,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
   const rolloutDecisions = createRolloutDecisions({ kinds, write, applications });
 
   /** Expands an Application just written (not one being deleted); throws the refusal when any child is blocked. */
-  async function expandOrRefuse(tx: Tx, kind: RegisteredKind, row: Row, actor: Identity): Promise<void> {
+  async function expandOrRefuse(tx: Tx, kind: RegisteredKind, row: Row, actor: Actor): Promise<void> {
     if (!applications.expands(kind) || row.deletion_requested_at) return;
     const refusal = expansionRefusal(row.name, await applications.expand(tx, row, actor));
     if (refusal) throw refusal;
@@ -511,7 +510,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       if (resolvesNothing) {
         // Nothing to read for it: only a definition's checks of itself apply, before it queues.
         await admission.admit(db, { kind: kind.definition.kind, project: input.project, name: input.name, spec: input.spec });
-        return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor, audit: audit.current(actor) }));
+        return toResource(await aloneCreates.submit({ kind, uid, input, prepared, actor, audit: audit.contextOf(actor) }));
       }
       return write(async (tx) => {
         const { row, owned } = await insertResource(tx, kind, uid, input, prepared, actor);
@@ -550,7 +549,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const now = new Date();
       const objectKey = { kind: kind.definition.kind, project: key.project, name: key.name };
       const event: Omit<ChangeEvent, 'seq' | 'uid' | 'generation' | 'resourceVersion'> = { ...objectKey, cause: 'status', actor: actor.name, at: now.toISOString() };
-      const record = auditRow({ action: 'writeStatus', ...objectKey, status: 200 }, audit.current(actor));
+      const record = auditRow({ action: 'writeStatus', ...objectKey, status: 200 }, audit.contextOf(actor));
       let rows: Array<Row & { owners: Owner[] | null; written: boolean }>;
       try {
         ({ rows } = await sql<Row & { owners: Owner[] | null; written: boolean }>`

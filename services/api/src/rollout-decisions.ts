@@ -11,7 +11,7 @@ import { APPLICATION, ConflictError, InputError, ROLLOUT, type Resource } from '
 import { expansionRefusal, type ApplicationExpansion, type ChildOutcome, type DeliveryRequest } from './application-expansion.js';
 import { rolloutStatus, type RolloutDecision, type StoredRollout } from './application-delivery.js';
 import type { ChangeRecorder } from './change-recorder.js';
-import type { Identity } from './identity.js';
+import type { Actor } from './audit-trail.js';
 import type { KindRegistry } from './kind-registry.js';
 import { lockRow } from './lock-row.js';
 import { notFound, toResource, type ObjectKey, type Tx } from './resource-row.js';
@@ -59,7 +59,7 @@ export function createRolloutDecisions(options: { kinds: KindRegistry; write: Ch
     if (message !== undefined && message.length > MAX_MESSAGE) throw new InputError(`message: longer than ${MAX_MESSAGE} characters`, { status: 422, details: [{ path: 'message', rule: 'maxLength' }] });
   }
 
-  async function decideRollout(key: ObjectKey, input: RolloutDecisionInput, actor: Identity): Promise<RolloutDecisionResult> {
+  async function decideRollout(key: ObjectKey, input: RolloutDecisionInput, actor: Actor): Promise<RolloutDecisionResult> {
     checkMessage(input.message);
     const rolloutKind = await kinds.getOrThrow(ROLLOUT.kind);
     let supersededBy: string | undefined;
@@ -113,7 +113,7 @@ export function createRolloutDecisions(options: { kinds: KindRegistry; write: Ch
     return answer;
   }
 
-  async function undoApplication(key: ObjectKey, input: UndoInput, actor: Identity): Promise<UndoResult> {
+  async function undoApplication(key: ObjectKey, input: UndoInput, actor: Actor): Promise<UndoResult> {
     return write(
       async (tx) => {
         const app = await lockApplication(tx, key.project, key.name);
