@@ -1,7 +1,7 @@
 /**
- * Prepared statements on a real Postgres server: the write path's two statements and the read of
- * one object go prepared through the API's pool (kysely) and the relay's session, nothing else
- * does, and a batch create padded to its room writes exactly its objects.
+ * Prepared statements on a real Postgres server: the write path's two statements, the read of one
+ * object and the status write go prepared through the API's pool (kysely) and the relay's session,
+ * nothing else does, and a batch create padded to its room writes exactly its objects.
  */
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -11,6 +11,7 @@ import { openDatabase, type OpenDatabase } from './database.js';
 import { prepared, preparedName, preparedQuery } from './prepared-statements.js';
 import type { RegisteredKind } from './kind-registry.js';
 import { findWithOwners } from './resource-reads.js';
+import { WRITE_STATUS } from './resource-writes.js';
 import { CREATE_BATCH_PARAMETERS, createBatchQuery, createBatchRoom, READ_OUTBOX_BATCH, RESOURCE_COLUMNS } from './write-path-statements.js';
 
 describe('prepared statements', () => {
@@ -142,5 +143,49 @@ describe('prepared statements', () => {
     const { rows } = await database.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(after.query.text, after.query.values));
     expect(rows.map((row) => row['uid']).sort()).toEqual([...after.uids].sort());
     expect(Object.keys(rows[0]!).sort()).toEqual([...RESOURCE_COLUMNS].sort());
+  });
+  it('writes a status prepared: the row, its outbox row and audit record once, nothing for a stale version or an equal status, and keeps working after a migration adds a column', async () => {
+    const { uids, query } = batchOf(1);
+    await database.db.executeQuery(CompiledQuery.raw(query.text, query.values));
+    const name = `w-${uids[0]}`;
+    const requestId = randomUUID();
+    const write = (status: unknown, expectedVersion: string | null) =>
+      database.db.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(WRITE_STATUS, [
+          'Widget', 'p', name, JSON.stringify(status), new Date(), expectedVersion, `t.status.Widget.p.${name}`, JSON.stringify({ kind: 'Widget', cause: 'status' }),
+          'bot', 'controller', 'bot-token', 'writeStatus', 'Widget', 'p', name, 'success', 200, requestId, '127.0.0.1',
+        ]),
+      );
+    const outboxRows = async () => (await database.db.executeQuery<{ subject: string; payload: Record<string, unknown> }>(CompiledQuery.raw(`select subject, payload from outbox where object_uid = $1 and subject like 't.status.%'`, [uids[0]]))).rows;
+    const auditRows = async () => (await database.db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`select actor, actor_type, token, action, name, request_id, source from audit_records where request_id = $1`, [requestId]))).rows;
+
+    const first = (await write({ phase: 'Ready' }, null)).rows;
+    expect(first).toHaveLength(1);
+    expect(Object.keys(first[0]!).sort()).toEqual([...RESOURCE_COLUMNS, 'owners', 'written'].sort());
+    expect(first[0]).toMatchObject({ uid: uids[0], status: { phase: 'Ready' }, written: true, owners: null });
+    const version = String(first[0]!['resource_version']);
+    expect(await outboxRows()).toEqual([{ subject: `t.status.Widget.p.${name}`, payload: { kind: 'Widget', cause: 'status', uid: uids[0], generation: 1, resourceVersion: version } }]);
+    expect(await auditRows()).toEqual([{ actor: 'bot', actor_type: 'controller', token: 'bot-token', action: 'writeStatus', name, request_id: requestId, source: '127.0.0.1' }]);
+    expect(await preparedOnServer()).toContain('tugboat-write-status');
+
+    // A stale version and an equal status write nothing: the answer is the current row.
+    for (const [status, expected] of [[{ phase: 'Failed' }, 'not-a-version'], [{ phase: 'Failed' }, String(Number(version) - 1)], [{ phase: 'Ready' }, version], [{ phase: 'Ready' }, null]] as const) {
+      const { rows } = await write(status, expected);
+      expect(rows).toEqual([expect.objectContaining({ resource_version: version, status: { phase: 'Ready' }, written: false })]);
+    }
+    expect(await outboxRows()).toHaveLength(1);
+    expect(await auditRows()).toHaveLength(1);
+
+    // A newer replica's migration, while this connection holds the statement prepared.
+    await database.db.executeQuery(CompiledQuery.raw(`alter table resources add column later_status_column text`, []));
+    try {
+      const { rows } = await write({ phase: 'Deleting' }, version);
+      expect(rows).toEqual([expect.objectContaining({ status: { phase: 'Deleting' }, written: true })]);
+      expect(Object.keys(rows[0]!)).not.toContain('later_status_column');
+      // An absent object: no row (the store answers 404).
+      expect((await database.db.executeQuery(CompiledQuery.raw(WRITE_STATUS, ['Widget', 'p', 'absent', '{}', new Date(), null, 's', '{}', 'a', 'user', null, 'writeStatus', 'Widget', 'p', 'absent', 'success', 200, null, null]))).rows).toEqual([]);
+    } finally {
+      await database.db.executeQuery(CompiledQuery.raw(`alter table resources drop column later_status_column`, []));
+    }
   });
 });

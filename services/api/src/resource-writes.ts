@@ -13,7 +13,8 @@ import { createRolloutDecisions } from './rollout-decisions.js';
 import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-recorder.js';
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
-import { createBatchQuery } from './write-path-statements.js';
+import { prepared } from './prepared-statements.js';
+import { createBatchQuery, RESOURCE_COLUMNS } from './write-path-statements.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import { diffJson, type FieldChange } from './json-diff.js';
 import { applyMergePatch, cloneJson, deletePath, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
@@ -27,6 +28,41 @@ import { ownersSubquery } from './resource-reads.js';
 import { checkVersion, notFound, toResource, toResourceOne, touch, type ObjectKey, type Owner, type Row, type Tx } from './resource-row.js';
 import type { ResourceStore } from './resource-store.js';
 import type { PreparedSpec, SpecSealer } from './spec-sealer.js';
+
+/**
+ * `writeStatus`'s statement, sent prepared (`prepared-statements.ts`): every reconcile of every
+ * controller ends in one, and unprepared the server parsed and planned its five parts each time.
+ * It locks the row, writes the status (when the version matches and the status differs), the
+ * outbox row and the audit record, and answers the written row, or the current one when nothing
+ * was written. Parameters: $1–$3 the object's kind, project and name; $4 the status (JSON text);
+ * $5 the time; $6 the expected version or null; $7 the event's subject; $8 the event (JSON text);
+ * $9–$19 the audit record (`auditRow`'s columns, in the insert's order). Its answer's columns are
+ * named, as the prepared read's are: a prepared statement answering `*` fails once a migration adds
+ * a column.
+ */
+export const WRITE_STATUS = prepared('tugboat-write-status', `
+  with current as (
+    select * from resources where kind = $1 and project = $2 and name = $3 for update
+  ), written as (
+    update resources r set status = cast($4 as jsonb), resource_version = nextval('resource_version_seq'), updated_at = cast($5 as timestamptz)
+    from current c
+    where r.uid = c.uid and (cast($6 as text) is null or c.resource_version::text = cast($6 as text)) and c.status <> cast($4 as jsonb)
+    returning r.*
+  ), change as (
+    insert into outbox (object_uid, subject, msg_id, payload)
+    select w.uid, cast($7 as text), w.uid::text || '/' || w.resource_version::text,
+           cast($8 as jsonb) || jsonb_build_object('uid', w.uid, 'generation', w.generation, 'resourceVersion', w.resource_version::text)
+    from written w
+  ), audit as (
+    insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
+    select cast($9 as text), cast($10 as text), cast($11 as text), cast($12 as text), cast($13 as text), cast($14 as text), cast($15 as text),
+           cast($16 as text), cast($17 as int), cast($18 as text), cast($19 as text)
+    from written
+  )
+  select ${RESOURCE_COLUMNS.map((column) => `x.${column}`).join(', ')}, ${ownersSubquery('x.uid')} as owners, x.written
+  from (select w.*, true as written from written w union all select c.*, false as written from current c) x
+  order by x.written desc
+  limit 1`);
 
 /** A create with nothing to resolve, validated and sealed, waiting for its batch. */
 type AloneCreate = { kind: RegisteredKind; uid: string; input: ResourceWriteInput; prepared: PreparedSpec; actor: Actor; audit: AuditContext };
@@ -540,10 +576,9 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     },
 
     /**
-     * One statement, no transaction around it: lock the row, write the status (when the version
-     * matches and the status differs), the outbox row and the audit record; the answer holds the
-     * written row, or the current one when nothing was written (then the version or an unchanged
-     * status says why). Controllers write status on every reconcile: six round trips were one.
+     * One prepared statement (`WRITE_STATUS`), no transaction around it: controllers write status
+     * on every reconcile, and six round trips were one. When nothing was written, the current row
+     * answers, and its version or its unchanged status says why.
      */
     async writeStatus(kind, key, status, expectedVersion, actor) {
       const now = new Date();
@@ -552,30 +587,12 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
       const record = auditRow({ action: 'writeStatus', ...objectKey, status: 200 }, audit.contextOf(actor));
       let rows: Array<Row & { owners: Owner[] | null; written: boolean }>;
       try {
-        ({ rows } = await sql<Row & { owners: Owner[] | null; written: boolean }>`
-          with current as (
-            select * from resources where kind = ${objectKey.kind} and project = ${key.project} and name = ${key.name} for update
-          ), written as (
-            update resources r set status = ${jsonb(status)}, resource_version = nextval('resource_version_seq'), updated_at = ${now}
-            from current c
-            where r.uid = c.uid and (cast(${expectedVersion ?? null} as text) is null or c.resource_version::text = ${expectedVersion ?? null}) and c.status <> ${jsonb(status)}
-            returning r.*
-          ), change as (
-            insert into outbox (object_uid, subject, msg_id, payload)
-            select w.uid, ${eventSubject(prefix, objectKey, 'status')}, w.uid::text || '/' || w.resource_version::text,
-                   ${jsonb(event)} || jsonb_build_object('uid', w.uid, 'generation', w.generation, 'resourceVersion', w.resource_version::text)
-            from written w
-          ), audit as (
-            insert into audit_records (actor, actor_type, token, action, kind, project, name, outcome, status, request_id, source)
-            select cast(${record.actor} as text), cast(${record.actor_type} as text), cast(${record.token} as text), cast(${record.action} as text), cast(${record.kind} as text),
-                   cast(${record.project} as text), cast(${record.name} as text), cast(${record.outcome} as text), cast(${record.status} as int),
-                   cast(${record.request_id} as text), cast(${record.source} as text)
-            from written
-          )
-          select x.*, ${sql.raw(ownersSubquery('x.uid'))} as owners
-          from (select w.*, true as written from written w union all select c.*, false as written from current c) x
-          order by x.written desc
-          limit 1`.execute(db));
+        ({ rows } = await db.executeQuery<Row & { owners: Owner[] | null; written: boolean }>(
+          CompiledQuery.raw(WRITE_STATUS, [
+            objectKey.kind, key.project, key.name, JSON.stringify(status), now, expectedVersion ?? null, eventSubject(prefix, objectKey, 'status'), JSON.stringify(event),
+            record.actor, record.actor_type, record.token, record.action, record.kind, record.project, record.name, record.outcome, record.status, record.request_id, record.source,
+          ]),
+        ));
       } catch (error) {
         throw mapDatabaseError(error);
       }
