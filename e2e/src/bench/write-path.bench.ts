@@ -33,12 +33,14 @@
  * and not counted), BENCH_WINDOW_MS (5000, after 1000 ms of warm-up),
  * BENCH_OPEN_LOOP_MS (4000), BENCH_RATE (100), BENCH_RECONCILE_WRITES (1500),
  * BENCH_PROFILES (plain,secret-ref), BENCH_API_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_CONTROLLER_NODE_ARGS,
- * BENCH_KEEP_LOGS.
+ * BENCH_KEEP_LOGS, BENCH_WRITES_FILE (a path: each measured write of the latency part, its times as one JSON line).
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { REDACTED, streamNames } from '@tugboat/resource-model';
@@ -197,6 +199,32 @@ async function scalar(schema: string, text: string, values: unknown[] = []): Pro
 }
 
 const outboxBacklog = (schema: string) => scalar(schema, 'select count(*)::text as n from %s.outbox');
+
+/**
+ * Flushes to disk what the throughput part left in memory, before the latency part: a Postgres
+ * checkpoint (its dirty buffers, written and synced) and `sync` (everything else, NATS's stream files
+ * included). Without it, the kernel writes those pages back while the latency part runs (30 s after
+ * they were dirtied), and a commit's WAL flush waits behind them: runs showed the CPUs in iowait and
+ * two or three consecutive creates taking 20–120 ms, one stall that alone set the p99. The latency
+ * part measures 100 writes/s, not the writeback of a million rows written just before it. Needs a
+ * role allowed to `CHECKPOINT` (superuser or `pg_checkpoint`); without one it says so and goes on.
+ */
+async function flushThroughputWrites(): Promise<{ ms: number; checkpoint: boolean }> {
+  const started = wallClockMs();
+  const client = new pg.Client({ connectionString: DATABASE_URL, application_name: 'tugboat-bench-probe' });
+  await client.connect();
+  let checkpoint = true;
+  try {
+    await client.query('checkpoint');
+  } catch (error) {
+    checkpoint = false;
+    console.log(`  could not CHECKPOINT (${(error as Error).message}): the latency part may meet the writeback of the throughput part`);
+  } finally {
+    await client.end();
+  }
+  await promisify(execFile)('sync');
+  return { ms: round(wallClockMs() - started, 0), checkpoint };
+}
 
 let nextObject = 0;
 
@@ -457,6 +485,9 @@ async function measureCommitToReconcile(installation: BenchInstallation, client:
   if (missingPublish > 0) throw new Error(`${missingPublish} changes were never seen on the bus`);
   const firstSent = Math.min(...writes.map((w) => w.sentAt));
   const lastSent = Math.max(...writes.map((w) => w.sentAt));
+  // Every measured write's times, to find where a tail came from (`BENCH_WRITES_FILE`).
+  const writesFile = env['BENCH_WRITES_FILE'];
+  if (writesFile) await writeFile(writesFile, writes.map((w) => JSON.stringify({ ...w, published: published.get(w.name), leased: leased.get(w.name), started: started.get(w.name) }) + '\n').join(''));
   const doneWhileWriting = writes.filter((w) => byName(finished, w.name) <= lastSent).length;
   return {
     rate: RATE,
@@ -594,6 +625,8 @@ async function main(): Promise<void> {
     }
     openClient.close();
 
+    const flushed = await flushThroughputWrites();
+    console.log(`  throughput writes flushed to disk in ${flushed.ms} ms (${flushed.checkpoint ? 'checkpoint and sync' : 'sync only'})`);
     // What a wake-up costs on the machine right now: the latency below is read beside it.
     const wakeUp = await measureWakeUpCost({ rate: RATE, pacedRequests: 2 * RATE, backToBackRequests: 5_000 });
     console.log(`  wake-up cost: ${wakeUp.pacedCpuMs} ms of CPU per request at ${RATE}/s, ${wakeUp.backToBackCpuMs} ms back to back`);
@@ -616,6 +649,7 @@ async function main(): Promise<void> {
       openLoops,
       commitToReconcile: reconcile,
       wakeUpCost: wakeUp,
+      flushBeforeLatency: flushed,
       baselineStatements: raw.statements,
       targets: {
         apiToRawPercent: { target: 40, actual: plainRatio, met: plainRatio >= 40 },
