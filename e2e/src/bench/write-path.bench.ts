@@ -201,29 +201,33 @@ async function scalar(schema: string, text: string, values: unknown[] = []): Pro
 const outboxBacklog = (schema: string) => scalar(schema, 'select count(*)::text as n from %s.outbox');
 
 /**
- * Flushes to disk what the throughput part left in memory, before the latency part: a Postgres
- * checkpoint (its dirty buffers, written and synced) and `sync` (everything else, NATS's stream files
- * included). Without it, the kernel writes those pages back while the latency part runs (30 s after
- * they were dirtied), and a commit's WAL flush waits behind them: runs showed the CPUs in iowait and
- * two or three consecutive creates taking 20–120 ms, one stall that alone set the p99. The latency
- * part measures 100 writes/s, not the writeback of a million rows written just before it. Needs a
- * role allowed to `CHECKPOINT` (superuser or `pg_checkpoint`); without one it says so and goes on.
+ * Flushes to disk what the windows before left in memory: a Postgres checkpoint (its dirty buffers,
+ * written and synced) and `sync` (everything else, NATS's stream files included). Run after every
+ * throughput window, so each window, raw or API, starts from the same clean disk, and before the
+ * latency part. Without it, the kernel writes those pages back 30 s after they were dirtied, i.e.
+ * during a later window or the latency part, and a commit's WAL flush waits behind them: runs showed
+ * the CPUs in iowait, three to ten creates in a row taking 20–67 ms, a stall that alone set the
+ * latency part's p99, and throughput windows of either side at a third of their neighbours'. Needs
+ * a role allowed to `CHECKPOINT` (superuser or `pg_checkpoint`); without one it says so once, and
+ * only syncs.
  */
-async function flushThroughputWrites(): Promise<{ ms: number; checkpoint: boolean }> {
+let checkpointRefused = false;
+async function flushToDisk(): Promise<{ ms: number; checkpoint: boolean }> {
   const started = wallClockMs();
-  const client = new pg.Client({ connectionString: DATABASE_URL, application_name: 'tugboat-bench-probe' });
-  await client.connect();
-  let checkpoint = true;
-  try {
-    await client.query('checkpoint');
-  } catch (error) {
-    checkpoint = false;
-    console.log(`  could not CHECKPOINT (${(error as Error).message}): the latency part may meet the writeback of the throughput part`);
-  } finally {
-    await client.end();
+  if (!checkpointRefused) {
+    const client = new pg.Client({ connectionString: DATABASE_URL, application_name: 'tugboat-bench-probe' });
+    await client.connect();
+    try {
+      await client.query('checkpoint');
+    } catch (error) {
+      checkpointRefused = true;
+      console.log(`  could not CHECKPOINT (${(error as Error).message}): only sync before each window and the latency part; a checkpoint may stall one of them`);
+    } finally {
+      await client.end();
+    }
   }
   await promisify(execFile)('sync');
-  return { ms: round(wallClockMs() - started, 0), checkpoint };
+  return { ms: round(wallClockMs() - started, 0), checkpoint: !checkpointRefused };
 }
 
 let nextObject = 0;
@@ -577,6 +581,7 @@ async function main(): Promise<void> {
           const result = await measureWindow(jsm, side, targets[side], profile, 1 - w);
           console.log(`  ${profile} warm-up window ${w} ${side} (not counted): ${result.busPerSecond}/s on the bus`);
           await waitUntil(async () => (await outboxBacklog(targets[side].schema)) === 0, `the ${side} outbox to drain`, 60_000);
+          await flushToDisk();
         }
       }
       for (let w = 1; w <= WINDOWS; w += 1) {
@@ -587,6 +592,7 @@ async function main(): Promise<void> {
           windows.push(result);
           console.log(`  ${profile} window ${w} ${side}: ${result.busPerSecond}/s on the bus, ${result.answeredPerSecond}/s answered, batch ${result.meanBatch}, CPU ms/object ${JSON.stringify(result.cpuPerObjectMs)}`);
           await waitUntil(async () => (await outboxBacklog(targets[side].schema)) === 0, `the ${side} outbox to drain`, 60_000);
+          await flushToDisk();
         }
       }
     }
@@ -625,7 +631,7 @@ async function main(): Promise<void> {
     }
     openClient.close();
 
-    const flushed = await flushThroughputWrites();
+    const flushed = await flushToDisk();
     console.log(`  throughput writes flushed to disk in ${flushed.ms} ms (${flushed.checkpoint ? 'checkpoint and sync' : 'sync only'})`);
     // What a wake-up costs on the machine right now: the latency below is read beside it.
     const wakeUp = await measureWakeUpCost({ rate: RATE, pacedRequests: 2 * RATE, backToBackRequests: 5_000 });
