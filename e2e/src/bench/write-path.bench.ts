@@ -212,6 +212,7 @@ const outboxBacklog = (schema: string) => scalar(schema, 'select count(*)::text 
  * only syncs.
  */
 let checkpointRefused = false;
+const execFileAsync = promisify(execFile);
 async function flushToDisk(): Promise<{ ms: number; checkpoint: boolean }> {
   const started = wallClockMs();
   if (!checkpointRefused) {
@@ -226,7 +227,7 @@ async function flushToDisk(): Promise<{ ms: number; checkpoint: boolean }> {
       await client.end();
     }
   }
-  await promisify(execFile)('sync');
+  await execFileAsync('sync');
   return { ms: round(wallClockMs() - started, 0), checkpoint: !checkpointRefused };
 }
 
@@ -573,6 +574,11 @@ async function main(): Promise<void> {
       },
     };
 
+    // Between windows: the side's outbox drains, and what the window wrote is on disk.
+    const settleAfterWindow = async (side: Side) => {
+      await waitUntil(async () => (await outboxBacklog(targets[side].schema)) === 0, `the ${side} outbox to drain`, 60_000);
+      await flushToDisk();
+    };
     console.log(`write-path: load average ${loadBefore.join(' ')}; ${WINDOWS} windows per side and profile (after ${WARMUP_WINDOWS} not counted), ${WINDOW_MS} ms after ${WARMUP_MS} ms warm-up; nats-server pid ${natsPid ?? 'not found'}`);
     const windows: WindowResult[] = [];
     for (const profile of PROFILES) {
@@ -580,8 +586,7 @@ async function main(): Promise<void> {
         for (const side of ['raw', 'api'] as const) {
           const result = await measureWindow(jsm, side, targets[side], profile, 1 - w);
           console.log(`  ${profile} warm-up window ${w} ${side} (not counted): ${result.busPerSecond}/s on the bus`);
-          await waitUntil(async () => (await outboxBacklog(targets[side].schema)) === 0, `the ${side} outbox to drain`, 60_000);
-          await flushToDisk();
+          await settleAfterWindow(side);
         }
       }
       for (let w = 1; w <= WINDOWS; w += 1) {
@@ -591,8 +596,7 @@ async function main(): Promise<void> {
           const result = await measureWindow(jsm, side, targets[side], profile, w);
           windows.push(result);
           console.log(`  ${profile} window ${w} ${side}: ${result.busPerSecond}/s on the bus, ${result.answeredPerSecond}/s answered, batch ${result.meanBatch}, CPU ms/object ${JSON.stringify(result.cpuPerObjectMs)}`);
-          await waitUntil(async () => (await outboxBacklog(targets[side].schema)) === 0, `the ${side} outbox to drain`, 60_000);
-          await flushToDisk();
+          await settleAfterWindow(side);
         }
       }
     }
