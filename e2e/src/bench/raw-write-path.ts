@@ -20,7 +20,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createPipelinedPublisher, type PipelinedPublisher } from '@tugboat/api/pipelined-publish';
 import { preparedQuery } from '@tugboat/api/prepared-statements';
-import { CREATE_BATCH_PARAMETERS, createBatchQuery, READ_OUTBOX_BATCH, RELAY_GATHER_MIN_ROWS, RELAY_GATHER_MS } from '@tugboat/api/write-path-statements';
+import { createGroupCommit } from '@tugboat/api/group-commit';
+import { CREATE_BATCH_PARAMETERS, CREATE_GATHER, createBatchQuery, READ_OUTBOX_BATCH, RELAY_GATHER_MIN_ROWS, RELAY_GATHER_MS } from '@tugboat/api/write-path-statements';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamConfig, eventSubject, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
@@ -91,11 +92,6 @@ const WITH_REFERENCE = {
 const AUDIT_CONTEXT = { actorType: 'user', source: '::ffff:127.0.0.1' };
 
 
-interface Waiting {
-  object: RawObject;
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 export async function startRawWritePath(options: RawWritePathOptions): Promise<RawWritePath> {
   await migrate(options.schema);
@@ -112,28 +108,29 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
   await jsm.streams.add(eventStreamConfig({ prefix: options.prefix }) as unknown as Parameters<typeof jsm.streams.add>[0]);
   // The API relay's publisher: a pass's publishes go out together, their acks come back on one subscription.
   const publisher = createPipelinedPublisher(nc);
-  const relay = startRelay(pool, publisher, options.relayBatch);
+  // The relay reads and deletes on a connection of its own, as the API's relay session does, with its settings.
+  const relayPool = new pg.Pool({
+    connectionString: DATABASE_URL,
+    max: 1,
+    application_name: options.applicationName,
+    options: `-c search_path="${options.schema}" -c synchronous_commit=off`,
+  });
+  const relay = startRelay(relayPool, publisher, options.relayBatch);
 
-  // Group commit as `group-commit.ts` does it: while `maxInFlight` batches are on their way, new
-  // objects queue and go together as the next batch. Names are unique here, so no per-key rule.
-  let queue: Waiting[] = [];
-  let inFlight = 0;
-  const drain = () => {
-    while (inFlight < options.maxInFlight && queue.length > 0) {
-      const batch = queue.slice(0, options.maxBatch);
-      queue = queue.slice(options.maxBatch);
-      inFlight += 1;
-      void writeBatch(batch.map((w) => w.object))
-        .then(
-          () => batch.forEach((w) => w.resolve()),
-          (error: unknown) => batch.forEach((w) => w.reject(error)),
-        )
-        .finally(() => {
-          inFlight -= 1;
-          drain();
-        });
-    }
-  };
+  // The API's own group commit, with its settings (one batch in flight, the gather under load).
+  const groupCommit = createGroupCommit<RawObject, void>({
+    maxInFlight: options.maxInFlight,
+    maxBatch: options.maxBatch,
+    gather: CREATE_GATHER,
+    run: async (objects) => {
+      try {
+        await writeBatch(objects);
+        return objects.map(() => ({ ok: true, value: undefined }));
+      } catch (error) {
+        return objects.map(() => ({ ok: false, error }));
+      }
+    },
+  });
 
   async function writeBatch(objects: RawObject[]): Promise<void> {
     const now = new Date();
@@ -192,13 +189,11 @@ export async function startRawWritePath(options: RawWritePathOptions): Promise<R
     },
     create(object) {
       if (object.reference) return writeWithReference(object, object.reference);
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ object, resolve, reject });
-        drain();
-      });
+      return groupCommit.submit(object);
     },
     async close() {
       await relay.stop();
+      await relayPool.end();
       publisher.close();
       await pool.end();
       await jsm.streams.delete(eventsStream).catch(() => undefined);

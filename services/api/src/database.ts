@@ -109,7 +109,9 @@ async function openPostgres(url: string, schema: string, outboxChannel: string, 
     async openRelaySession(sessionOptions) {
       const client = new pg.Client({
         connectionString: url,
-        options: `-c search_path=${quoteIdentifier(schema)}`,
+        // All this session commits is the deletion of rows the stream already acknowledged: it need
+        // not wait for their WAL flush (outbox-relay.ts, module comment).
+        options: `-c search_path=${quoteIdentifier(schema)} -c synchronous_commit=off`,
         query_timeout: sessionOptions?.queryTimeoutMs ?? 30_000,
         keepAlive: true,
       });

@@ -1,4 +1,4 @@
-import { createGroupCommit, type ItemOutcome } from './group-commit.js';
+import { createGroupCommit, type GatherTimers, type ItemOutcome } from './group-commit.js';
 
 /** A `run` whose batches the test completes by hand. */
 function manualRun() {
@@ -97,5 +97,103 @@ describe('group commit bound', () => {
     await tick();
     batches[2]!.finish();
     expect(await Promise.all([first, ...waiting, later])).toEqual(['done a', 'done b', 'done c', 'done e']);
+  });
+});
+
+/** Timers that fire only when the test moves time forward. */
+function manualTimers(): GatherTimers & { advance(ms: number): void; readonly pending: number } {
+  let now = 0;
+  const due = new Map<object, { at: number; callback(): void }>();
+  return {
+    setTimeout(callback, ms) {
+      const handle = {};
+      due.set(handle, { at: now + ms, callback });
+      return handle;
+    },
+    clearTimeout(handle) {
+      due.delete(handle as object);
+    },
+    advance(ms) {
+      now += ms;
+      for (const [handle, timer] of [...due]) {
+        if (timer.at > now) continue;
+        due.delete(handle);
+        timer.callback();
+      }
+    },
+    get pending() {
+      return due.size;
+    },
+  };
+}
+
+describe('group commit: the gather under load', () => {
+  it('follows a batch smaller than minBatch at once; after a larger one, waits until as many again have joined', async () => {
+    const { batches, run } = manualRun();
+    const timers = manualTimers();
+    const group = createGroupCommit<string, string>({ run, maxInFlight: 1, maxBatch: 64, gather: { minBatch: 4, ms: 50 }, timers });
+    const answers = ['a', 'b', 'c', 'd', 'e'].map((item) => group.submit(item));
+    expect(batches.map((b) => b.items)).toEqual([['a']]);
+    batches[0]!.finish();
+    await tick();
+    // One object returned: the next batch goes at once, with what waited.
+    expect(batches.map((b) => b.items)).toEqual([['a'], ['b', 'c', 'd', 'e']]);
+    answers.push(...['f', 'g'].map((item) => group.submit(item)));
+    batches[1]!.finish();
+    await tick();
+    // Four returned while two waited: the next batch waits for four more (their callers coming back).
+    expect(batches).toHaveLength(2);
+    answers.push(...['h', 'i', 'j'].map((item) => group.submit(item)));
+    await tick();
+    expect(batches).toHaveLength(2);
+    answers.push(group.submit('k'));
+    await tick();
+    expect(batches.map((b) => b.items)[2]).toEqual(['f', 'g', 'h', 'i', 'j', 'k']);
+    // The gather ended by the queue: its timer is gone, and firing it later sends nothing.
+    expect(timers.pending).toBe(0);
+    batches[2]!.finish();
+    await tick();
+    expect(await Promise.all(answers)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'].map((item) => `done ${item}`));
+  });
+
+  it('sends what joined once `ms` have passed, and never waits past a full batch', async () => {
+    const { batches, run } = manualRun();
+    const timers = manualTimers();
+    const group = createGroupCommit<string, string>({ run, maxInFlight: 1, maxBatch: 6, gather: { minBatch: 2, ms: 50 }, timers });
+    group.submit('x');
+    const waiting = ['a', 'b'].map((item) => group.submit(item));
+    batches[0]!.finish();
+    await tick();
+    expect(batches.map((b) => b.items)[1]).toEqual(['a', 'b']);
+    batches[1]!.finish();
+    await Promise.all(waiting);
+    // Two returned and nothing waits: the next batch waits for two, or 50 ms.
+    const late = group.submit('c');
+    timers.advance(49);
+    await tick();
+    expect(batches).toHaveLength(2);
+    timers.advance(1);
+    await tick();
+    expect(batches.map((b) => b.items)[2]).toEqual(['c']);
+    batches[2]!.finish([{ ok: true, value: 'c!' }]);
+    await expect(late).resolves.toBe('c!');
+
+    // After a batch of one (below minBatch) nothing waits; then a full batch goes without waiting.
+    const many = ['d', 'e', 'f', 'g', 'h', 'i', 'j'].map((item) => group.submit(item));
+    expect(batches.map((b) => b.items)[3]).toEqual(['d']);
+    batches[3]!.finish();
+    await tick();
+    expect(batches.map((b) => b.items)[4]).toEqual(['e', 'f', 'g', 'h', 'i', 'j']);
+    batches[4]!.finish();
+    await tick();
+    // Six returned (maxBatch): the gather waits for at most a full batch, and one is not.
+    expect(batches).toHaveLength(5);
+    const more = ['k', 'l', 'm', 'n', 'o'].map((item) => group.submit(item));
+    await tick();
+    expect(batches).toHaveLength(5);
+    more.push(group.submit('p'));
+    expect(batches.map((b) => b.items)[5]).toEqual(['k', 'l', 'm', 'n', 'o', 'p']);
+    batches[5]!.finish();
+    await Promise.all([...many, ...more]);
   });
 });

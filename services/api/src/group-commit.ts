@@ -5,6 +5,13 @@
  * per-statement and per-commit costs (parse, plan, WAL flush, one socket write each way) are paid
  * once per batch instead of once per write.
  *
+ * The gather (`gather`, off unless given) makes the batches larger under load, as Postgres's own
+ * `commit_delay` with `commit_siblings` does for WAL flushes: after a batch of at least `minBatch`
+ * returns, the next one waits up to `ms` for as many writes again as that batch carried. Those are
+ * mostly its own callers coming back with their next write: without the wait, callers split into
+ * two groups that alternate, each paying a commit (with 16 writers in a closed loop, batches of 7–8
+ * instead of 15). A write at low load never waits: a batch below `minBatch` is followed at once.
+ *
  * The queue is bounded (`maxQueued`): past it a write is refused at once with a 503 that says when
  * to retry, so a flood of writes faster than the database costs a refusal each, not memory.
  *
@@ -31,7 +38,25 @@ export interface GroupCommitOptions<I, O> {
   maxQueued?: number;
   /** `Retry-After` of the 503 when the queue is full; default 1 s. */
   retryAfterSeconds?: number;
+  /**
+   * The gather under load: after a batch of at least `minBatch` items returns, the next batch waits
+   * until as many items again have joined the queue (the answered callers coming back), the batch is
+   * full, or `ms` have passed. A smaller batch is followed at once. Absent = no gather.
+   */
+  gather?: { minBatch: number; ms: number };
+  /** The gather's timer; injected by tests to move time by hand. Default: the global timers. */
+  timers?: GatherTimers;
 }
+
+export interface GatherTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+const globalTimers: GatherTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
 
 export interface GroupCommit<I, O> {
   submit(item: I): Promise<O>;
@@ -53,6 +78,9 @@ export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): Grou
   if (!(maxInFlight >= 1) || !(maxBatch >= 1) || !(maxQueued >= 1)) throw new RangeError('group commit: maxInFlight, maxBatch and maxQueued must be at least 1');
   let queue: Array<Waiting<I, O>> = [];
   let inFlight = 0;
+  /** While gathering: the queue length that ends the gather, and the timer that ends it anyway. */
+  let gathering: { until: number; timer: unknown } | undefined;
+  const timers = options.timers ?? globalTimers;
 
   function takeBatch(): Array<Waiting<I, O>> {
     const batch: Array<Waiting<I, O>> = [];
@@ -74,6 +102,11 @@ export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): Grou
   }
 
   function drain(): void {
+    if (gathering) {
+      if (queue.length < gathering.until) return;
+      timers.clearTimeout(gathering.timer);
+      gathering = undefined;
+    }
     while (inFlight < maxInFlight && queue.length > 0) {
       const batch = takeBatch();
       inFlight++;
@@ -94,6 +127,17 @@ export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): Grou
       for (const waiting of batch) waiting.reject(error);
     } finally {
       inFlight--;
+      const gather = options.gather;
+      if (gather && batch.length >= gather.minBatch && !gathering && inFlight === 0) {
+        const until = Math.min(maxBatch, queue.length + batch.length);
+        gathering = {
+          until,
+          timer: timers.setTimeout(() => {
+            gathering = undefined;
+            drain();
+          }, gather.ms),
+        };
+      }
       drain();
     }
   }

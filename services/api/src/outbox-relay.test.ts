@@ -8,7 +8,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { streamNames, type ChangeEvent } from '@tugboat/resource-model';
 import { migrateToLatest } from '@tugboat/migrations';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
 import { TEST_DATABASE_URL, TEST_NATS_URL, uniqueName, waitUntil } from './api-test-harness.js';
@@ -103,6 +103,19 @@ describe('outbox relay', () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete(streamNames(prefix).eventsStream).catch(() => undefined);
     await nc?.close();
+  });
+
+  it("commits on its session without waiting for the WAL flush, while the API's other connections wait for it", async () => {
+    // The relay's session only deletes rows the stream acknowledged: one lost in a server crash is
+    // published again under the same Msg-Id. Every other write must be flushed before it is answered.
+    const session = await databases[0]!.openRelaySession();
+    try {
+      const setting = async (db: Kysely<unknown>) => (await sql<{ value: string }>`select current_setting('synchronous_commit') as value`.execute(db)).rows[0]?.value;
+      expect(await setting(session.db as unknown as Kysely<unknown>)).toBe('off');
+      expect(await setting(databases[0]!.db as unknown as Kysely<unknown>)).toBe('on');
+    } finally {
+      await session.close();
+    }
   });
 
   it('runs a pass when woken in-process, without a NOTIFY and long before its poll', async () => {

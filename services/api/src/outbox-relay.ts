@@ -18,6 +18,13 @@
  *   timeout) ends the relay's turn before it publishes anything more. A relay whose session died
  *   can therefore not read another batch; what it had in flight was read while it held the lock and
  *   carries the same Msg-Ids the next holder publishes, so the stream keeps one copy.
+ * - Does not wait for its own commits to be flushed (`synchronous_commit = off` on its session):
+ *   all it commits is the deletion of rows the stream already acknowledged. A Postgres crash can
+ *   lose the last such deletions (at most about three `wal_writer_delay`s, 600 ms by default); those
+ *   rows are published again under their Msg-Ids, which the stream drops inside its two-minute
+ *   duplicate window (past it, a consumer sees the event twice, as at-least-once delivery allows).
+ *   No write that was answered depends on it. At a light load every pass deletes the row the last
+ *   one published, so before this each pass waited for a WAL flush before it could publish.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { CompiledQuery, sql } from 'kysely';

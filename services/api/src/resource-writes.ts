@@ -14,7 +14,7 @@ import { isServerError, mapDatabaseError, type ChangeRecorder } from './change-r
 import type { Database } from './database-schema.js';
 import { jsonb } from './database.js';
 import { prepared } from './prepared-statements.js';
-import { createBatchQuery, RESOURCE_COLUMNS } from './write-path-statements.js';
+import { CREATE_GATHER, createBatchQuery, RESOURCE_COLUMNS } from './write-path-statements.js';
 import { createGroupCommit, type ItemOutcome } from './group-commit.js';
 import { diffJson, type FieldChange } from './json-diff.js';
 import { applyMergePatch, cloneJson, deletePath, getPath, isJsonObject, jsonEqual, type JsonObject } from './json-value.js';
@@ -313,6 +313,7 @@ export function createResourceWrites(options: ResourceWritesOptions): ResourceWr
     maxBatch: options.groupCommit?.maxBatch ?? 64,
     ...(options.groupCommit?.maxQueued ? { maxQueued: options.groupCommit.maxQueued } : {}),
     keyOf: ({ kind, input }) => `${kind.definition.kind}/${input.project}/${input.name}`,
+    gather: CREATE_GATHER,
   });
 
   /**
