@@ -91,8 +91,6 @@ const WITH_REFERENCE = {
 /** What the API's audit record of a create holds beyond the object and the actor: the caller's type, the request id (a UUID), its address. */
 const AUDIT_CONTEXT = { actorType: 'user', source: '::ffff:127.0.0.1' };
 
-
-
 export async function startRawWritePath(options: RawWritePathOptions): Promise<RawWritePath> {
   await migrate(options.schema);
   const pool = new pg.Pool({

@@ -43,6 +43,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { CREATE_GATHER } from '@tugboat/api/write-path-statements';
 import { REDACTED, streamNames } from '@tugboat/resource-model';
 import pg from 'pg';
 import { DATABASE_URL, NATS_URL, REPO_ROOT, waitUntil } from '../harness/cli-processes.js';
@@ -681,7 +682,7 @@ async function main(): Promise<void> {
         [
           ['load generator (closed loop)', `${CONCURRENCY} workers, ${CONCURRENCY} keep-alive sockets`],
           ['load generator (open loop)', `fixed arrival rate, up to ${OPEN_LOOP_SOCKETS} sockets`],
-          ['API', `pg pool ${API_SETTINGS.poolSize} (${apiConnections} connections seen), group commit ${API_SETTINGS.maxInFlight} batch in flight of <= ${API_SETTINGS.maxBatch}, relay reads ${API_SETTINGS.relayBatch} rows, 1 row per object in flight`],
+          ['API', `pg pool ${API_SETTINGS.poolSize} (${apiConnections} connections seen), group commit ${API_SETTINGS.maxInFlight} batch in flight of <= ${API_SETTINGS.maxBatch} (after one of >= ${CREATE_GATHER.minBatch}, the next waits <= ${CREATE_GATHER.ms} ms for as many again), relay reads ${API_SETTINGS.relayBatch} rows, 1 row per object in flight`],
           ['raw baseline', `pg pool ${API_SETTINGS.poolSize}, same group commit and relay, ${CONCURRENCY} workers`],
           ['controller (SDK)', `${CONTROLLER_CONCURRENCY} reconciles at once`],
         ],

@@ -98,7 +98,7 @@ function createBatchStatement(room: number): string {
  * The group commit's gather under load (`group-commit.ts`, `gather`) for creates: after a batch of
  * at least `minBatch` objects, the next waits up to `ms` for as many again to join. Here so that the
  * write-path benchmark's baseline batches exactly as the API does (it runs the same group commit).
- * 4 ms, not 2: in the benchmark's closed loop 2 ms gathered batches of 10–11 of the 16 writers, 4 ms
+ * 4 ms, not 2: in the benchmark's closed loop 2 ms gathered batches of 9–11 of the 16 writers, 4 ms
  * gathered 15 (e2e/src/bench/README.md, 8 Dec 2026).
  */
 export const CREATE_GATHER = { minBatch: 4, ms: 4 } as const;
